@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { OrchestratorError } from '../errors/index.ts';
+import { EVENT_DATA_SCHEMAS, type EventDataMap, type EventType, isEventType } from './catalog.ts';
+import { newId } from './ids.ts';
+
+/**
+ * A committed event: what the log stores and every consumer receives. `seq` is the event's
+ * position in its session's log (1, 2, 3, ... with no gaps); `id` is globally unique.
+ */
+export interface OrchestratorEvent<T extends EventType = EventType> {
+  /** Globally unique, time-sortable id (UUIDv7). */
+  readonly id: string;
+  readonly type: T;
+  readonly sessionId: string;
+  /** Position in the session's log, from 1, contiguous. */
+  readonly seq: number;
+  /** ISO-8601 time the event was created. */
+  readonly ts: string;
+  /** What produced the event, e.g. `engine`, `agent:agt_...`, `cli`. */
+  readonly source: string;
+  /** Groups the events of one logical operation (a run, a request). */
+  readonly correlationId: string | null;
+  /** The id of the event that caused this one. */
+  readonly causationId: string | null;
+  readonly data: EventDataMap[T];
+}
+
+/** Any committed event, narrowed by `type` in a switch. */
+export type AnyEvent = { [K in EventType]: OrchestratorEvent<K> }[EventType];
+
+/** An event to append: the log assigns `seq`, and `id`/`ts` when they are not given. */
+export interface NewEvent<T extends EventType = EventType> {
+  readonly type: T;
+  readonly data: EventDataMap[T];
+  readonly source?: string;
+  readonly correlationId?: string | null;
+  readonly causationId?: string | null;
+  readonly id?: string;
+  readonly ts?: string;
+}
+
+/** An event ready for the store: validated, with id and time fixed, waiting for its `seq`. */
+export interface PendingEvent {
+  readonly id: string;
+  readonly type: EventType;
+  readonly ts: string;
+  readonly source: string;
+  readonly correlationId: string | null;
+  readonly causationId: string | null;
+  readonly data: unknown;
+}
+
+const envelopeFields = z.object({
+  source: z.string().min(1).max(200).optional(),
+  correlationId: z.string().max(200).nullable().optional(),
+  causationId: z.string().max(200).nullable().optional(),
+  id: z.string().min(1).max(200).optional(),
+  ts: z.iso.datetime().optional(),
+});
+
+/**
+ * Validates a new event against its type's schema and fixes its id, time and source.
+ * @throws OrchestratorError `EVENT_INVALID` naming the type and the offending fields.
+ */
+export function prepareEvent(event: NewEvent, defaultSource = 'orchestrator'): PendingEvent {
+  if (!isEventType(event.type)) {
+    throw new OrchestratorError('EVENT_INVALID', `unknown event type "${String(event.type)}"`, {
+      details: { type: event.type },
+    });
+  }
+  const envelope = envelopeFields.safeParse(event);
+  const data = EVENT_DATA_SCHEMAS[event.type].safeParse(event.data);
+  if (!envelope.success || !data.success) {
+    const issues = [...(envelope.error?.issues ?? []), ...(data.error?.issues.map(prefixData) ?? [])];
+    const text = issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new OrchestratorError('EVENT_INVALID', `invalid "${event.type}" event: ${text}`, {
+      details: { type: event.type, issues: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
+  return {
+    id: event.id ?? newId(),
+    type: event.type,
+    ts: event.ts ?? new Date().toISOString(),
+    source: event.source ?? defaultSource,
+    correlationId: event.correlationId ?? null,
+    causationId: event.causationId ?? null,
+    data: data.data,
+  };
+}
+
+function prefixData(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  return { ...issue, path: ['data', ...issue.path] };
+}

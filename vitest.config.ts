@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// Test modes are chosen by file suffix, never by exclusion lists:
+//   *.test.ts      unit tests, in-process, no services, no model
+//   *.int.test.ts  integration tests with real parts: SQLite files, PostgreSQL, Redis,
+//                  the real Claude Agent SDK and its binary against the scripted model server
+export default defineConfig({
+  test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'int',
+          include: ['test/**/*.int.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // Each agent process is ~200 MB and these machines have 2 cores: keep files serial-ish.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
