@@ -20,6 +20,23 @@ const usage = z.looseObject({
   cacheCreationTokens: z.number().nonnegative().optional(),
 });
 
+/** The agent state machine's states. */
+export const AGENT_STATES = [
+  'initializing',
+  'thinking',
+  'using_tools',
+  'responding',
+  'waiting',
+  'completed',
+  'error',
+  'interrupted',
+] as const;
+
+/** One state of the agent state machine. */
+export type AgentState = (typeof AGENT_STATES)[number];
+
+const agentState = z.enum(AGENT_STATES);
+
 export const EVENT_DATA_SCHEMAS = {
   'session.created': z.looseObject({
     name: z.string().optional(),
@@ -34,39 +51,153 @@ export const EVENT_DATA_SCHEMAS = {
     workflowId: z.string(),
     name: z.string(),
     inputs: z.record(z.string(), z.unknown()).optional(),
+    /** The workflow definition as loaded (plain JSON), so a resumed process can rebuild the plan. */
     definition: z.unknown().optional(),
+    file: z.string().optional(),
+    workspace: z.string().optional(),
   }),
   'workflow.modified': z.looseObject({
     workflowId: z.string(),
     by: z.string(),
     changes: z.array(z.looseObject({ op: z.string() })),
   }),
+  'workflow.paused': z.looseObject({
+    workflowId: z.string(),
+    reason: z.string().optional(),
+    interruptRunning: z.boolean().optional(),
+  }),
+  'workflow.resumed': z.looseObject({ workflowId: z.string(), reason: z.string().optional() }),
+  'workflow.cancel_requested': z.looseObject({ workflowId: z.string(), reason: z.string().optional() }),
+  'workflow.rolling_back': z.looseObject({ workflowId: z.string(), reason: z.string() }),
   'workflow.completed': z.looseObject({
     workflowId: z.string(),
     status: z.enum(['completed', 'failed', 'cancelled']),
     error: errorInfo.optional(),
+    rolledBack: z.boolean().optional(),
   }),
+  'node.started': z.looseObject({
+    workflowId: z.string(),
+    nodeId: z.string(),
+    attempt: z.number().int().positive(),
+    agentId: z.string().optional(),
+  }),
+  'node.completed': z.looseObject({
+    workflowId: z.string(),
+    nodeId: z.string(),
+    attempt: z.number().int().positive().optional(),
+    output: z.unknown().optional(),
+    /** True when the output came from the result cache instead of a model call. */
+    cached: z.boolean().optional(),
+    cacheKey: z.string().optional(),
+  }),
+  'node.failed': z.looseObject({
+    workflowId: z.string(),
+    nodeId: z.string(),
+    attempt: z.number().int().positive(),
+    error: errorInfo,
+    willRetry: z.boolean(),
+    retryInMs: z.number().nonnegative().optional(),
+  }),
+  /** A running attempt that ended without a result: the process died, or a pause interrupted it. */
+  'node.interrupted': z.looseObject({
+    workflowId: z.string(),
+    nodeId: z.string(),
+    attempt: z.number().int().positive(),
+    reason: z.string(),
+  }),
+  'node.skipped': z.looseObject({ workflowId: z.string(), nodeId: z.string(), reason: z.string() }),
+  'node.cancelled': z.looseObject({ workflowId: z.string(), nodeId: z.string(), reason: z.string() }),
+  'node.compensated': z.looseObject({
+    workflowId: z.string(),
+    nodeId: z.string(),
+    ok: z.boolean(),
+    error: errorInfo.optional(),
+  }),
+  /** A question for a human: a human node, an approval node, or an agent's ask_human tool. */
+  'input.requested': z.looseObject({
+    requestId: z.string(),
+    workflowId: z.string().optional(),
+    nodeId: z.string().optional(),
+    agentId: z.string().optional(),
+    kind: z.enum(['input', 'approval']),
+    prompt: z.string(),
+  }),
+  'memory.set': z.looseObject({ key: z.string(), value: z.unknown(), by: z.string() }),
   'agent.spawned': z.looseObject({
     agentId: z.string(),
     agentType: z.string(),
     nodeId: z.string().optional(),
     task: z.string().optional(),
     model: z.string().optional(),
+    attempt: z.number().int().positive().optional(),
   }),
+  /** Every transition of the agent state machine (initializing → thinking → ... → completed). */
+  'agent.state_changed': z.looseObject({
+    agentId: z.string(),
+    from: agentState.nullable(),
+    to: agentState,
+  }),
+  /** Streaming progress: SDK init, partial text, SDK-internal retries, tool progress. */
   'agent.progress': z.looseObject({
     agentId: z.string(),
     kind: z.string(),
     text: z.string().optional(),
+  }),
+  /** A complete assistant text block. */
+  'agent.message': z.looseObject({
+    agentId: z.string(),
+    text: z.string(),
+    subagentId: z.string().optional(),
+  }),
+  'agent.tool_use': z.looseObject({
+    agentId: z.string(),
+    toolUseId: z.string(),
+    tool: z.string(),
+    input: z.unknown(),
+    subagentId: z.string().optional(),
+  }),
+  'agent.tool_result': z.looseObject({
+    agentId: z.string(),
+    toolUseId: z.string(),
+    isError: z.boolean(),
+    content: z.string(),
+  }),
+  /** A tool permission decision taken by the orchestrator's policy (allow or deny). */
+  'agent.permission': z.looseObject({
+    agentId: z.string(),
+    tool: z.string(),
+    decision: z.enum(['allow', 'deny']),
+    reason: z.string(),
+    toolUseId: z.string().optional(),
+    subagentId: z.string().optional(),
+  }),
+  /** A retry: by Claude Code inside one attempt (`sdk`) or a new attempt by the orchestrator. */
+  'agent.retry': z.looseObject({
+    agentId: z.string(),
+    by: z.enum(['sdk', 'orchestrator']),
+    attempt: z.number().int().positive(),
+    maxAttempts: z.number().int().nonnegative().optional(),
+    delayMs: z.number().nonnegative(),
+    errorStatus: z.number().nullable().optional(),
+    reason: z.string(),
   }),
   'agent.completed': z.looseObject({
     agentId: z.string(),
     output: z.unknown().optional(),
     usage: usage.optional(),
     costUsd: z.number().nonnegative().optional(),
+    turns: z.number().int().nonnegative().optional(),
+    durationMs: z.number().nonnegative().optional(),
+    sdkSessionId: z.string().optional(),
+    attempt: z.number().int().positive().optional(),
   }),
   'agent.failed': z.looseObject({
     agentId: z.string(),
     error: errorInfo,
+    attempt: z.number().int().positive().optional(),
+    willRetry: z.boolean().optional(),
+    usage: usage.optional(),
+    costUsd: z.number().nonnegative().optional(),
   }),
   'user.input': z.looseObject({
     requestId: z.string().optional(),

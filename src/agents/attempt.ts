@@ -1,0 +1,254 @@
+import {
+  type HookCallbackMatcher,
+  type Options,
+  query,
+  type SDKResultMessage,
+  type SessionStore,
+} from '@anthropic-ai/claude-agent-sdk';
+import { Ajv } from 'ajv';
+import { OrchestratorError } from '../errors/index.ts';
+import type { AgentState, NewEvent } from '../events/index.ts';
+import { classifyResultError, classifyThrown } from './classify.ts';
+import { normalizeSdkMessage } from './normalize.ts';
+import { decideToolUse, type ToolPolicy } from './policy.ts';
+import type { ProcessRegistry, TrackedProcess } from './processes.ts';
+import type { AgentSpec } from './spec.ts';
+import { type AgentToolHost, createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
+
+/** After an interrupt, how long the turn may take to stop before the process is aborted. */
+const INTERRUPT_GRACE_MS = 1500;
+
+/** Token counts of an attempt, from the SDK's result. */
+export interface AgentUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+}
+
+/** What a successful attempt produced. */
+export interface AttemptSuccess {
+  readonly ok: true;
+  /** The final text answer. */
+  readonly text: string;
+  /** The structured output, when the task required a schema. */
+  readonly structured: unknown;
+  readonly usage: AgentUsage;
+  readonly costUsd: number;
+  readonly turns: number;
+  readonly durationMs: number;
+  readonly sdkSessionId: string | undefined;
+}
+
+/** A failed attempt: the typed error, and what it spent before failing. */
+export interface AttemptFailure {
+  readonly ok: false;
+  readonly error: OrchestratorError;
+  readonly usage: AgentUsage | undefined;
+  readonly costUsd: number | undefined;
+  readonly sdkSessionId: string | undefined;
+}
+
+/** Everything one attempt needs. Small on purpose: the runtime owns the rest. */
+export interface AttemptInput {
+  readonly agentId: string;
+  readonly spec: AgentSpec;
+  readonly prompt: string;
+  readonly cwd: string;
+  readonly env: Record<string, string>;
+  readonly outputSchema: Record<string, unknown> | undefined;
+  readonly resume: { sdkSessionId: string; fork: boolean } | undefined;
+  readonly sessionStore: SessionStore | undefined;
+  readonly toolHost: AgentToolHost | undefined;
+  readonly timeoutMs: number;
+  /** Aborted when the agent must stop now (interrupt request, shutdown). */
+  readonly signal: AbortSignal;
+  readonly processes: ProcessRegistry;
+  /** Records events in order (the runtime appends them to the session log). */
+  record(events: NewEvent[]): void;
+  setState(state: AgentState): void;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+
+/**
+ * Runs one attempt of an agent: one SDK `query()`, its messages turned into events as they
+ * stream, bounded by a timeout and an interrupt signal, and its child process reaped before
+ * the promise settles. Never throws: every ending is an {@link AttemptSuccess} or a typed
+ * {@link AttemptFailure}.
+ */
+export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | AttemptFailure> {
+  const abortController = new AbortController();
+  let child: TrackedProcess | undefined;
+  let stopReason: 'timeout' | 'interrupt' | undefined;
+  let sdkSessionId: string | undefined;
+  let result: SDKResultMessage | undefined;
+  let thrown: unknown;
+
+  const policy: ToolPolicy = {
+    allow: input.spec.tools,
+    deny: input.spec.disallowedTools ?? [],
+    workspace: input.cwd,
+    alwaysAllow: [ORCHESTRATOR_TOOLS_RULE],
+  };
+  const stream = query({ prompt: input.prompt, options: sdkOptions(input, policy, abortController, (p) => (child = p)) });
+
+  const stop = (reason: 'timeout' | 'interrupt') => {
+    if (stopReason) return;
+    stopReason = reason;
+    // interrupt() ends the turn within ~0.5 s, even mid-tool; abort() is the backstop.
+    stream.interrupt().catch(() => undefined);
+    setTimeout(() => abortController.abort(), INTERRUPT_GRACE_MS).unref();
+  };
+  const timer = setTimeout(() => stop('timeout'), input.timeoutMs);
+  const onSignal = () => stop('interrupt');
+  if (input.signal.aborted) onSignal();
+  else input.signal.addEventListener('abort', onSignal, { once: true });
+
+  try {
+    for await (const message of stream) {
+      if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
+      if (message.type === 'result') {
+        result = message;
+        continue;
+      }
+      const normalized = normalizeSdkMessage(message, input.agentId);
+      if (normalized.events.length > 0) input.record(normalized.events);
+      if (normalized.state) input.setState(normalized.state);
+    }
+  } catch (error) {
+    thrown = error;
+  } finally {
+    clearTimeout(timer);
+    input.signal.removeEventListener('abort', onSignal);
+    stream.close();
+    if (child?.pid !== undefined) await input.processes.killPid(child.pid);
+  }
+
+  const usage = result ? usageOf(result) : undefined;
+  const costUsd = result?.total_cost_usd;
+  const fail = (error: OrchestratorError): AttemptFailure => ({ ok: false, error, usage, costUsd, sdkSessionId });
+
+  if (stopReason === 'timeout') {
+    return fail(new OrchestratorError('AGENT_TIMEOUT', `the agent did not finish within ${input.timeoutMs} ms`));
+  }
+  if (stopReason === 'interrupt') {
+    const reason = input.signal.reason instanceof OrchestratorError ? input.signal.reason : undefined;
+    return fail(reason ?? new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted on request'));
+  }
+  if (result && result.subtype === 'success' && !result.is_error) {
+    const structured = (result as { structured_output?: unknown }).structured_output;
+    if (input.outputSchema) {
+      const problem = checkStructured(input.outputSchema, structured);
+      if (problem) return fail(new OrchestratorError('AGENT_OUTPUT_INVALID', problem, { details: { structured } }));
+    }
+    return {
+      ok: true,
+      text: result.result,
+      structured,
+      usage: usage as AgentUsage,
+      costUsd: result.total_cost_usd,
+      turns: result.num_turns,
+      durationMs: result.duration_ms,
+      sdkSessionId,
+    };
+  }
+  const stderrTail = child?.stderrTail() ?? '';
+  if (result) return fail(classifyResultError(result, stderrTail));
+  return fail(classifyThrown(thrown ?? new Error('the agent ended without a result'), { exitCode: child?.exitCode() ?? null, stderrTail }));
+}
+
+function sdkOptions(
+  input: AttemptInput,
+  policy: ToolPolicy,
+  abortController: AbortController,
+  onSpawn: (process: TrackedProcess) => void,
+): Options {
+  const { spec } = input;
+  // Every call, the agent's own and its subagents' (Task tool), passes this hook: the policy
+  // cannot be bypassed by delegating to a subagent, whose calls carry `agent_id`.
+  const policyHook: HookCallbackMatcher = {
+    hooks: [
+      async (hookInput) => {
+        if (hookInput.hook_event_name !== 'PreToolUse') return {};
+        const decision = decideToolUse(policy, hookInput.tool_name, hookInput.tool_input);
+        input.record([
+          {
+            type: 'agent.permission',
+            data: {
+              agentId: input.agentId,
+              tool: hookInput.tool_name,
+              decision: decision.decision,
+              reason: decision.reason,
+              toolUseId: hookInput.tool_use_id,
+              ...(hookInput.agent_id && { subagentId: hookInput.agent_id }),
+            },
+          },
+        ]);
+        return {
+          hookSpecificOutput: {
+            hookEventName: 'PreToolUse',
+            permissionDecision: decision.decision,
+            permissionDecisionReason: decision.reason,
+          },
+        };
+      },
+    ],
+  };
+  const mcpServers: NonNullable<Options['mcpServers']> = { ...spec.mcpServers };
+  if (input.toolHost) mcpServers[ORCHESTRATOR_MCP_SERVER] = createOrchestratorMcpServer(input.toolHost);
+  const options: Options = {
+    cwd: input.cwd,
+    env: input.env,
+    abortController,
+    permissionMode: spec.permissionMode ?? 'default',
+    disallowedTools: (spec.disallowedTools ?? []).filter((rule) => !rule.includes('(')),
+    hooks: { PreToolUse: [policyHook] },
+    // Reached only when no hook decided (it always does); deny by default so nothing slips.
+    canUseTool: async (tool, toolInput) => {
+      const decision = decideToolUse(policy, tool, toolInput);
+      return decision.decision === 'allow'
+        ? { behavior: 'allow', updatedInput: toolInput }
+        : { behavior: 'deny', message: decision.reason };
+    },
+    mcpServers,
+    // The user's own Claude Code settings, hooks and CLAUDE.md files must not change how an
+    // orchestrated agent behaves: only what the agent type says applies.
+    settingSources: [],
+    spawnClaudeCodeProcess: input.processes.spawner(onSpawn),
+    stderr: () => undefined,
+  };
+  if (spec.systemPrompt !== undefined) {
+    options.systemPrompt =
+      spec.systemPromptMode === 'replace'
+        ? spec.systemPrompt
+        : { type: 'preset', preset: 'claude_code', append: spec.systemPrompt };
+  }
+  if (spec.model !== undefined) options.model = spec.model;
+  if (spec.maxTurns !== undefined) options.maxTurns = spec.maxTurns;
+  if (spec.maxBudgetUsd !== undefined) options.maxBudgetUsd = spec.maxBudgetUsd;
+  if (input.outputSchema) options.outputFormat = { type: 'json_schema', schema: input.outputSchema };
+  if (input.resume) {
+    options.resume = input.resume.sdkSessionId;
+    options.forkSession = input.resume.fork;
+  }
+  if (input.sessionStore) options.sessionStore = input.sessionStore;
+  return options;
+}
+
+function usageOf(result: SDKResultMessage): AgentUsage {
+  return {
+    inputTokens: result.usage.input_tokens ?? 0,
+    outputTokens: result.usage.output_tokens ?? 0,
+    cacheReadTokens: result.usage.cache_read_input_tokens ?? 0,
+    cacheCreationTokens: result.usage.cache_creation_input_tokens ?? 0,
+  };
+}
+
+/** Checks structured output against the task's schema; returns a problem, or undefined. */
+function checkStructured(schema: Record<string, unknown>, value: unknown): string | undefined {
+  if (value === undefined) return 'the task requires structured output, and the agent answered with text only';
+  const validate = ajv.compile(schema);
+  if (validate(value)) return undefined;
+  return `structured output does not match the schema: ${ajv.errorsText(validate.errors)}`;
+}

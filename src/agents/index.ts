@@ -1,0 +1,16 @@
+/** The agent runtime: Claude Code agents on the real Claude Agent SDK, recorded as events. */
+export type { AgentUsage, AttemptFailure, AttemptSuccess } from './attempt.ts';
+export { classifyResultError, classifyThrown, fromApiStatus } from './classify.ts';
+export type { AgentEnvOptions } from './environment.ts';
+export { buildAgentEnv } from './environment.ts';
+export type { NormalizedMessage } from './normalize.ts';
+export { normalizeSdkMessage, previewToolResult } from './normalize.ts';
+export type { ToolDecision, ToolPolicy } from './policy.ts';
+export { decideToolUse, globToRegExp, parseToolRule, primaryArgument } from './policy.ts';
+export { ProcessRegistry } from './processes.ts';
+export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
+export { AgentRuntime } from './runtime.ts';
+export type { AgentSpec, RetrySpec } from './spec.ts';
+export { backoffDelay } from './spec.ts';
+export type { AgentToolHost, NodeRequest } from './tools.ts';
+export { createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';

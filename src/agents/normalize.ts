@@ -1,0 +1,116 @@
+import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { AgentState, NewEvent } from '../events/index.ts';
+
+/** Longest tool result text kept in an event; the full text stays in the SDK transcript. */
+export const TOOL_RESULT_PREVIEW_CHARS = 2000;
+
+/** What one SDK message means for the agent: events to record and the state it moves to. */
+export interface NormalizedMessage {
+  readonly events: NewEvent[];
+  /** The next state, when the message changes it. */
+  readonly state?: AgentState;
+}
+
+/**
+ * Turns one SDK message into the orchestrator's events. Pure: no I/O, no clock. The `result`
+ * message is not handled here (the runner owns completion, usage and errors), nor are
+ * messages with no meaning for the log (hook chatter, status lines).
+ */
+export function normalizeSdkMessage(message: SDKMessage, agentId: string): NormalizedMessage {
+  switch (message.type) {
+    case 'system':
+      return normalizeSystem(message, agentId);
+    case 'assistant': {
+      const events: NewEvent[] = [];
+      const subagentId = message.parent_tool_use_id ? (message.agent_id ?? message.parent_tool_use_id) : undefined;
+      let usesTools = false;
+      for (const block of message.message.content) {
+        if (block.type === 'text' && block.text.length > 0) {
+          events.push({ type: 'agent.message', data: { agentId, text: block.text, ...(subagentId && { subagentId }) } });
+        } else if (block.type === 'tool_use') {
+          usesTools = true;
+          events.push({
+            type: 'agent.tool_use',
+            data: { agentId, toolUseId: block.id, tool: block.name, input: block.input, ...(subagentId && { subagentId }) },
+          });
+        }
+      }
+      return { events, state: usesTools ? 'using_tools' : 'responding' };
+    }
+    case 'user': {
+      const content = message.message.content;
+      if (typeof content === 'string') return { events: [] };
+      const events: NewEvent[] = [];
+      for (const block of content) {
+        if (block.type !== 'tool_result') continue;
+        events.push({
+          type: 'agent.tool_result',
+          data: {
+            agentId,
+            toolUseId: block.tool_use_id,
+            isError: block.is_error === true,
+            content: previewToolResult(block.content),
+          },
+        });
+      }
+      return events.length > 0 ? { events, state: 'thinking' } : { events };
+    }
+    case 'tool_progress':
+      return {
+        events: [
+          {
+            type: 'agent.progress',
+            data: { agentId, kind: 'tool_progress', text: `${message.tool_name} ${Math.round(message.elapsed_time_seconds)}s` },
+          },
+        ],
+      };
+    default:
+      return { events: [] };
+  }
+}
+
+function normalizeSystem(message: Extract<SDKMessage, { type: 'system' }>, agentId: string): NormalizedMessage {
+  if (message.subtype === 'init') {
+    return {
+      events: [
+        {
+          type: 'agent.progress',
+          data: { agentId, kind: 'init', text: `model ${message.model}, ${message.tools.length} tools`, sdkSessionId: message.session_id },
+        },
+      ],
+      state: 'thinking',
+    };
+  }
+  if (message.subtype === 'api_retry') {
+    return {
+      events: [
+        {
+          type: 'agent.retry',
+          data: {
+            agentId,
+            by: 'sdk',
+            attempt: message.attempt,
+            maxAttempts: message.max_retries,
+            delayMs: message.retry_delay_ms,
+            errorStatus: message.error_status,
+            reason: message.error,
+          },
+        },
+      ],
+      state: 'waiting',
+    };
+  }
+  return { events: [] };
+}
+
+/** A bounded, readable text of a tool result's content (string or content blocks). */
+export function previewToolResult(content: unknown): string {
+  let text: string;
+  if (typeof content === 'string') text = content;
+  else if (Array.isArray(content)) {
+    text = content
+      .map((part: { type?: string; text?: string }) => (part.type === 'text' ? (part.text ?? '') : `[${part.type}]`))
+      .join('\n');
+  } else text = content === undefined ? '' : JSON.stringify(content);
+  return text.length > TOOL_RESULT_PREVIEW_CHARS ? `${text.slice(0, TOOL_RESULT_PREVIEW_CHARS)}…` : text;
+}

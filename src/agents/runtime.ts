@@ -1,0 +1,279 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
+import { type AgentState, type AnyEvent, type NewEvent, newPrefixedId } from '../events/index.ts';
+import type { EventLog } from '../log/index.ts';
+import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
+import { ProcessRegistry } from './processes.ts';
+import { type AgentSpec, backoffDelay } from './spec.ts';
+import type { AgentToolHost } from './tools.ts';
+
+/** Options of an {@link AgentRuntime}. */
+export interface AgentRuntimeOptions {
+  /** The session log that receives every agent event. */
+  readonly log: EventLog;
+  /** The full environment of every Claude Code process (it replaces, not extends, process.env). */
+  readonly env: Record<string, string>;
+  /** Agent processes alive at once; further spawns wait in FIFO order. @default 4 */
+  readonly maxConcurrent?: number;
+  /** Mirrors SDK transcripts into the project's store so resume works anywhere. */
+  readonly sessionStore?: SessionStore;
+  /** @default 600000 */
+  readonly defaultTimeoutMs?: number;
+}
+
+/** One agent to run. */
+export interface AgentTask {
+  readonly sessionId: string;
+  readonly spec: AgentSpec;
+  /** The full prompt (task, context, handed-over outputs). */
+  readonly prompt: string;
+  /** The working directory (the session workspace or the node's worktree). */
+  readonly cwd: string;
+  readonly nodeId?: string;
+  /** JSON Schema the final answer must match (structured output). */
+  readonly outputSchema?: Record<string, unknown>;
+  /** Continue (fork: false) or branch from (fork: true) an earlier agent's SDK session. */
+  readonly resume?: { sdkSessionId: string; fork: boolean };
+  readonly toolHost?: AgentToolHost;
+  readonly correlationId?: string;
+  /** Fixed agent id (e.g. when re-running a recorded node); a new one by default. */
+  readonly agentId?: string;
+  /** Called with each committed event of this agent, in order. */
+  readonly onEvent?: (event: AnyEvent) => void;
+}
+
+/** The outcome of an agent, after all of its attempts. */
+export type AgentResult = (AttemptSuccess | AttemptFailure) & { readonly agentId: string; readonly attempts: number };
+
+/** A running agent. */
+export interface AgentHandle {
+  readonly agentId: string;
+  /** Settles when the agent has completed or failed for good, its process reaped. Never rejects. */
+  readonly result: Promise<AgentResult>;
+  /** Stops the agent now (interrupt, then abort); the result is `AGENT_INTERRUPTED`. */
+  interrupt(reason?: string): void;
+}
+
+/**
+ * Runs agents on the real Claude Agent SDK: caps how many Claude Code processes live at once,
+ * retries transient failures with exponential backoff and jitter, records every attempt,
+ * message, tool call, permission decision and state change as events, and reaps every child
+ * process (also on {@link shutdown}).
+ */
+export class AgentRuntime {
+  readonly processes = new ProcessRegistry();
+  readonly #options: AgentRuntimeOptions;
+  readonly #limit: LimitFunction;
+  readonly #running = new Map<string, AbortController>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: AgentRuntimeOptions) {
+    this.#options = options;
+    this.#limit = pLimit(options.maxConcurrent ?? 4);
+  }
+
+  /** Agents waiting for a process slot. */
+  get queued(): number {
+    return this.#limit.pendingCount;
+  }
+
+  /** Agents holding a process slot. */
+  get active(): number {
+    return this.#limit.activeCount;
+  }
+
+  /**
+   * Starts an agent. Events flow to the session log at once; the handle's `result` settles
+   * when the agent is done.
+   * @throws OrchestratorError `AGENT_SHUTDOWN` after {@link shutdown} began.
+   */
+  spawn(task: AgentTask): AgentHandle {
+    if (this.#closing) throw new OrchestratorError('AGENT_SHUTDOWN', 'the agent runtime is shutting down');
+    const agentId = task.agentId ?? newPrefixedId('agt');
+    const controller = new AbortController();
+    this.#running.set(agentId, controller);
+    const result = this.#run(agentId, task, controller.signal).finally(() => this.#running.delete(agentId));
+    return {
+      agentId,
+      result,
+      interrupt: (reason) =>
+        controller.abort(new OrchestratorError('AGENT_INTERRUPTED', reason ?? 'the agent was interrupted on request')),
+    };
+  }
+
+  async #run(agentId: string, task: AgentTask, signal: AbortSignal): Promise<AgentResult> {
+    const recorder = new AgentRecorder(this.#options.log, task, agentId);
+    const maxAttempts = Math.max(1, task.spec.retry?.attempts ?? 3);
+    recorder.record([
+      {
+        type: 'agent.spawned',
+        data: {
+          agentId,
+          agentType: task.spec.name,
+          ...(task.nodeId !== undefined && { nodeId: task.nodeId }),
+          task: task.prompt.slice(0, 2000),
+          ...(task.spec.model !== undefined && { model: task.spec.model }),
+        },
+      },
+    ]);
+    recorder.setState('waiting');
+    let attempt = 0;
+    let outcome: AttemptSuccess | AttemptFailure;
+    for (;;) {
+      attempt++;
+      outcome = await this.#limit(() => {
+        if (signal.aborted) return aborted(signal);
+        recorder.setState('initializing');
+        return runAttempt({
+          agentId,
+          spec: task.spec,
+          prompt: task.prompt,
+          cwd: task.cwd,
+          env: this.#options.env,
+          outputSchema: task.outputSchema,
+          resume: task.resume,
+          sessionStore: this.#options.sessionStore,
+          toolHost: task.toolHost,
+          timeoutMs: task.spec.timeoutMs ?? this.#options.defaultTimeoutMs ?? 600_000,
+          signal,
+          processes: this.processes,
+          record: (events) => recorder.record(events),
+          setState: (state) => recorder.setState(state),
+        });
+      });
+      if (outcome.ok) break;
+      const willRetry = outcome.error.retryable && attempt < maxAttempts && !signal.aborted;
+      recorder.record([
+        {
+          type: 'agent.failed',
+          data: { agentId, error: outcome.error.toJSON(), attempt, willRetry, ...spent(outcome.usage, outcome.costUsd) },
+        },
+      ]);
+      if (!willRetry) break;
+      const delayMs = backoffDelay(task.spec.retry, attempt);
+      recorder.record([
+        {
+          type: 'agent.retry',
+          data: { agentId, by: 'orchestrator', attempt: attempt + 1, maxAttempts, delayMs, reason: outcome.error.code },
+        },
+      ]);
+      recorder.setState('waiting');
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+    }
+    if (outcome.ok) {
+      recorder.record([
+        {
+          type: 'agent.completed',
+          data: {
+            agentId,
+            output: outcome.structured ?? outcome.text,
+            ...spent(outcome.usage, outcome.costUsd),
+            turns: outcome.turns,
+            durationMs: outcome.durationMs,
+            ...(outcome.sdkSessionId !== undefined && { sdkSessionId: outcome.sdkSessionId }),
+            attempt,
+          },
+        },
+      ]);
+      recorder.setState('completed');
+    } else {
+      recorder.setState(outcome.error.code === 'AGENT_INTERRUPTED' ? 'interrupted' : 'error');
+    }
+    try {
+      await recorder.flushed();
+    } catch (error) {
+      // The log refused an event: the agent's record is incomplete, so it cannot count as done.
+      const failure = toOrchestratorError(error, 'STORE_UNAVAILABLE');
+      return { ok: false, error: failure, usage: undefined, costUsd: undefined, sdkSessionId: undefined, agentId, attempts: attempt };
+    }
+    return { ...outcome, agentId, attempts: attempt };
+  }
+
+  /**
+   * Interrupts every agent, waits for them to settle and kills any process left. Idempotent;
+   * spawns after it fail with `AGENT_SHUTDOWN`.
+   */
+  shutdown(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const controller of this.#running.values()) {
+        controller.abort(new OrchestratorError('AGENT_SHUTDOWN', 'the orchestrator is shutting down'));
+      }
+      this.#limit.clearQueue();
+      await this.processes.killAll();
+    })();
+    return this.#closing;
+  }
+}
+
+function aborted(signal: AbortSignal): AttemptFailure {
+  const error =
+    signal.reason instanceof OrchestratorError
+      ? signal.reason
+      : new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted before it started');
+  return { ok: false, error, usage: undefined, costUsd: undefined, sdkSessionId: undefined };
+}
+
+function spent(usage: AgentUsage | undefined, costUsd: number | undefined) {
+  return { ...(usage && { usage }), ...(costUsd !== undefined && { costUsd }) };
+}
+
+/**
+ * Appends one agent's events in order. Appends are issued synchronously in call order, and
+ * the store commits them in issue order (group commit keeps order), so no chaining is needed;
+ * failures are kept and surfaced by {@link flushed}.
+ */
+class AgentRecorder {
+  readonly #log: EventLog;
+  readonly #task: AgentTask;
+  readonly #agentId: string;
+  readonly #pending = new Set<Promise<unknown>>();
+  #state: AgentState | null = null;
+  #failure: unknown;
+
+  constructor(log: EventLog, task: AgentTask, agentId: string) {
+    this.#log = log;
+    this.#task = task;
+    this.#agentId = agentId;
+  }
+
+  record(events: NewEvent[]): void {
+    const source = `agent:${this.#agentId}`;
+    const stamped = events.map((event) => ({
+      ...event,
+      source,
+      correlationId: this.#task.correlationId ?? null,
+    }));
+    const append = this.#log.append(this.#task.sessionId, stamped).then(
+      (committed) => {
+        const onEvent = this.#task.onEvent;
+        if (!onEvent) return;
+        for (const event of committed) {
+          try {
+            onEvent(event);
+          } catch {
+            // A caller's callback must not break the agent; the event is committed regardless.
+          }
+        }
+      },
+      (error: unknown) => {
+        this.#failure ??= error;
+      },
+    );
+    this.#pending.add(append);
+    void append.finally(() => this.#pending.delete(append));
+  }
+
+  setState(state: AgentState): void {
+    if (state === this.#state) return;
+    this.record([{ type: 'agent.state_changed', data: { agentId: this.#agentId, from: this.#state, to: state } }]);
+    this.#state = state;
+  }
+
+  /** Resolves when every recorded event is committed; rejects with the first append failure. */
+  async flushed(): Promise<void> {
+    await Promise.all(this.#pending);
+    if (this.#failure) throw this.#failure;
+  }
+}

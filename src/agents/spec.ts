@@ -1,0 +1,52 @@
+import type { McpServerConfig, PermissionMode } from '@anthropic-ai/claude-agent-sdk';
+
+/**
+ * What the runtime needs of an agent type. The compiled agent type of the workflow layer
+ * satisfies it; library users may build one directly.
+ */
+export interface AgentSpec {
+  /** The agent type's name, recorded on every event. */
+  readonly name: string;
+  /** Appended to Claude Code's own system prompt (or replacing it, see `systemPromptMode`). */
+  readonly systemPrompt?: string | undefined;
+  /** @default `append`: keep Claude Code's prompt (tools, conventions) and add ours after it. */
+  readonly systemPromptMode?: 'append' | 'replace' | undefined;
+  /** Model name or alias; the SDK's default when absent. */
+  readonly model?: string | undefined;
+  /** Allow rules (`Read`, `Bash(git *)`); absent = every tool not denied. */
+  readonly tools?: readonly string[] | undefined;
+  /** Deny rules; they win over allow rules, and bare names are removed from the model's view. */
+  readonly disallowedTools?: readonly string[] | undefined;
+  /** @default `default` (every call goes through the orchestrator's policy) */
+  readonly permissionMode?: PermissionMode | undefined;
+  readonly maxTurns?: number | undefined;
+  readonly maxBudgetUsd?: number | undefined;
+  /** External MCP servers (stdio, SSE, HTTP) the agent may use. */
+  readonly mcpServers?: Readonly<Record<string, McpServerConfig>> | undefined;
+  /** Wall-clock limit of one attempt. @default 600000 (10 min) */
+  readonly timeoutMs?: number | undefined;
+  readonly retry?: RetrySpec | undefined;
+}
+
+/** Retry policy of an agent: how many attempts and how long to wait between them. */
+export interface RetrySpec {
+  /** Total attempts including the first. @default 3 */
+  readonly attempts?: number | undefined;
+  /** @default 1000 */
+  readonly initialDelayMs?: number | undefined;
+  /** @default 30000 */
+  readonly maxDelayMs?: number | undefined;
+  /** @default 2 */
+  readonly factor?: number | undefined;
+}
+
+/** Delay before attempt `n + 1` after `n` failed ones: exponential, capped, full jitter. */
+export function backoffDelay(retry: RetrySpec | undefined, failedAttempts: number, random = Math.random): number {
+  const initial = retry?.initialDelayMs ?? 1000;
+  const ceiling = retry?.maxDelayMs ?? 30_000;
+  const factor = retry?.factor ?? 2;
+  const exponential = Math.min(ceiling, initial * factor ** Math.max(0, failedAttempts - 1));
+  // Full jitter between half and all of the exponential delay: spreads retries of agents
+  // that failed together (one 429 burst) without ever retrying immediately.
+  return Math.round(exponential / 2 + random() * (exponential / 2));
+}

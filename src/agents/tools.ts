@@ -1,0 +1,130 @@
+import { createSdkMcpServer, type McpSdkServerConfigWithInstance, tool } from '@anthropic-ai/claude-agent-sdk';
+import { z } from 'zod';
+
+/** The name under which the orchestrator's tools reach agents: `mcp__orchestrator__<tool>`. */
+export const ORCHESTRATOR_MCP_SERVER = 'orchestrator';
+
+/** Rule that lets every agent call the orchestrator's own tools. */
+export const ORCHESTRATOR_TOOLS_RULE = `mcp__${ORCHESTRATOR_MCP_SERVER}__*`;
+
+/** A node an agent asks to add to the running workflow. */
+export interface NodeRequest {
+  id: string;
+  task: string;
+  agent?: string | undefined;
+  dependsOn?: string[] | undefined;
+}
+
+/**
+ * What the orchestrator offers an agent as tools, implemented by the session and workflow
+ * layers. Optional members are left out of the agent's tool list when absent.
+ */
+export interface AgentToolHost {
+  memoryGet(key: string): Promise<unknown>;
+  memorySet(key: string, value: unknown): Promise<void>;
+  memoryList(): Promise<string[]>;
+  /** Asks a human; resolves with the answer once given (the workflow awaits input meanwhile). */
+  askHuman?(question: string): Promise<string>;
+  /** Present only for agent types allowed to modify the workflow. */
+  addNodes?(nodes: NodeRequest[]): Promise<string>;
+  skipNodes?(ids: string[], reason: string): Promise<string>;
+}
+
+const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+const failure = (value: string) => ({ content: [{ type: 'text' as const, text: value }], isError: true });
+
+/**
+ * Builds a fresh in-process MCP server with the orchestrator's tools for ONE query (an
+ * instance serves one Claude Code process only). Tools are sent with their full schema
+ * (`alwaysLoad`) so the model sees them without a ToolSearch round trip.
+ */
+export function createOrchestratorMcpServer(host: AgentToolHost): McpSdkServerConfigWithInstance {
+  const load = { alwaysLoad: true };
+  const tools: NonNullable<Parameters<typeof createSdkMcpServer>[0]['tools']> = [
+    tool(
+      'memory_get',
+      "Read a value from the session's shared memory, which all agents of the session share.",
+      { key: z.string().min(1).describe('the key') },
+      async ({ key }) => {
+        const value = await host.memoryGet(key);
+        return text(value === undefined ? `no value for "${key}"` : JSON.stringify(value));
+      },
+      load,
+    ),
+    tool(
+      'memory_set',
+      "Store a JSON value in the session's shared memory for other agents to read.",
+      { key: z.string().min(1).max(200), value: z.unknown().describe('any JSON value') },
+      async ({ key, value }) => {
+        await host.memorySet(key, value);
+        return text(`stored "${key}"`);
+      },
+      load,
+    ),
+    tool(
+      'memory_list',
+      "List the keys in the session's shared memory.",
+      {},
+      async () => text(JSON.stringify(await host.memoryList())),
+      load,
+    ),
+  ];
+  const { askHuman, addNodes, skipNodes } = host;
+  if (askHuman) {
+    tools.push(
+      tool(
+        'ask_human',
+        'Ask the human operator a question and wait for the answer. Use only when you cannot proceed otherwise.',
+        { question: z.string().min(1).max(4000) },
+        async ({ question }) => text(await askHuman.call(host, question)),
+        load,
+      ),
+    );
+  }
+  if (addNodes) {
+    tools.push(
+      tool(
+        'add_nodes',
+        'Add nodes (tasks for agents) to the running workflow. Each new node runs once its dependencies complete.',
+        {
+          nodes: z
+            .array(
+              z.object({
+                id: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+                task: z.string().min(1),
+                agent: z.string().optional(),
+                dependsOn: z.array(z.string()).optional(),
+              }),
+            )
+            .min(1),
+        },
+        async ({ nodes }) => {
+          try {
+            return text(await addNodes.call(host, nodes));
+          } catch (error) {
+            return failure(error instanceof Error ? error.message : String(error));
+          }
+        },
+        load,
+      ),
+    );
+  }
+  if (skipNodes) {
+    tools.push(
+      tool(
+        'skip_nodes',
+        'Skip nodes of the running workflow that have not started yet.',
+        { ids: z.array(z.string()).min(1), reason: z.string().min(1) },
+        async ({ ids, reason }) => {
+          try {
+            return text(await skipNodes.call(host, ids, reason));
+          } catch (error) {
+            return failure(error instanceof Error ? error.message : String(error));
+          }
+        },
+        load,
+      ),
+    );
+  }
+  return createSdkMcpServer({ name: ORCHESTRATOR_MCP_SERVER, version: '1.0.0', tools });
+}

@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { redactConfig } from '../../config/index.ts';
+import { createCliContext, type GlobalOptions } from '../context.ts';
+
+/** `orchestrator config`: prints the resolved configuration with secrets redacted. */
+export function registerConfigCommand(program: Command): void {
+  program
+    .command('config')
+    .description('print the resolved configuration (secrets redacted) and exit')
+    .action(async (_options: unknown, command: Command) => {
+      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+      process.stdout.write(`${JSON.stringify(redactConfig(context.config), null, 2)}\n`);
+      await context.close();
+    });
+}

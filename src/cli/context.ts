@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
+import { EventLog } from '../log/index.ts';
+import { createLogger, type Logger } from '../logging/index.ts';
+import { type EventStore, openEventStore } from '../store/index.ts';
+
+/** Global options every verb accepts. */
+export interface GlobalOptions {
+  dataDir?: string;
+  store?: string;
+  logLevel?: string;
+}
+
+/** What a CLI verb needs: the validated config, a logger, and a way to open the log. */
+export interface CliContext {
+  readonly config: OrchestratorConfig;
+  readonly logger: Logger;
+  /** Opens the configured store once and wraps it in an event log. */
+  openLog(): Promise<EventLog>;
+  /** Closes whatever was opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Builds the context of one CLI invocation from flags and environment. */
+export function createCliContext(options: GlobalOptions): CliContext {
+  const overrides: ConfigInput = { dataDir: options.dataDir, store: options.store, logLevel: options.logLevel };
+  const config = loadConfig(overrides);
+  const logger = createLogger({ level: config.logLevel });
+  let log: Promise<EventLog> | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    openLog() {
+      log ??= openStore(config).then((store) => new EventLog(store));
+      return log;
+    },
+    close() {
+      closing ??= (async () => {
+        if (log) await (await log).close();
+        logger.flush();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Opens the store the config names: SQLite under the data directory, or PostgreSQL. */
+export function openStore(config: OrchestratorConfig): Promise<EventStore> {
+  if (config.store === 'postgres') {
+    // loadConfig rejects store=postgres without DATABASE_URL, so the URL is present here.
+    const url = config.databaseUrl as string;
+    return openEventStore({ kind: 'postgres', url });
+  }
+  return openEventStore({
+    kind: 'sqlite',
+    path: path.join(config.dataDir, 'events.db'),
+    synchronous: config.sqliteSynchronous,
+  });
+}

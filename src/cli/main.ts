@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { toOrchestratorError } from '../errors/index.ts';
+import { registerConfigCommand } from './commands/config.ts';
+import { registerEventsCommand } from './commands/events.ts';
+import { registerSessionsCommand } from './commands/sessions.ts';
+
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** Exit codes of the CLI: 0 success, 1 a run or operation failed, 2 bad input or configuration. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Builds the command tree (exported so tests can inspect `--help` without a process). */
+export function buildProgram(): Command {
+  const program = new Command('orchestrator')
+    .description('Run teams of Claude agents as durable, observable workflows.')
+    .version(packageJson.version, '-V, --version')
+    .option('--data-dir <dir>', 'data directory for the embedded store and workspaces (env ORCHESTRATOR_DATA_DIR)')
+    .option('--store <kind>', 'event store: sqlite or postgres (env ORCHESTRATOR_STORE)')
+    .option('--log-level <level>', 'log level on stderr: fatal..trace or silent (env LOG_LEVEL)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerConfigCommand(program);
+  registerSessionsCommand(program);
+  registerEventsCommand(program);
+  return program;
+}
+
+/**
+ * Runs the CLI. Errors reach the user as one line `error [CODE]: message` (plus details for
+ * multi-line messages) and an exit code; stack traces only with LOG_LEVEL=debug.
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed help, the version, or a usage error.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    const failure = toOrchestratorError(error);
+    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    if (process.env.LOG_LEVEL === 'debug' && failure.cause instanceof Error) {
+      process.stderr.write(`${failure.cause.stack ?? ''}\n`);
+    }
+    process.exitCode = failure.status < 500 || failure.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;
+  }
+}

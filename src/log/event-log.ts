@@ -1,0 +1,118 @@
+import {
+  type AnyEvent,
+  EventBus,
+  type EventFilter,
+  type EventStream,
+  type NewEvent,
+  type OrchestratorEvent,
+  prepareEvent,
+  type StreamOptions,
+  type SubscribeOptions,
+  type SubscriptionHandler,
+} from '../events/index.ts';
+import type { AppendOptions, EventStore, ListSessionsOptions, SessionSummary } from '../store/index.ts';
+
+/** Options of {@link EventLog}. */
+export interface EventLogOptions {
+  /** The bus that receives committed events. @default a new bus */
+  bus?: EventBus;
+  /** `source` of events that do not name one. @default `orchestrator` */
+  defaultSource?: string;
+}
+
+/**
+ * The durable log and its live view in one object: appends are validated, committed to the
+ * store, and only then published on the bus, in commit order. Streams that start from a
+ * sequence number catch up from the store and then go live without gap or duplicate.
+ * This is the only write path of events: nothing publishes an uncommitted event.
+ */
+export class EventLog {
+  readonly store: EventStore;
+  readonly bus: EventBus;
+  readonly #defaultSource: string;
+  #closing: Promise<void> | undefined;
+
+  constructor(store: EventStore, options: EventLogOptions = {}) {
+    this.store = store;
+    this.#defaultSource = options.defaultSource ?? 'orchestrator';
+    this.bus =
+      options.bus ??
+      new EventBus({
+        // A subscriber's failure becomes an event in the session whose event it failed on,
+        // so it is as durable and visible as everything else. The bus never reports failures
+        // while handling such a report, so this cannot loop.
+        onSubscriberFailure: (failure) => {
+          this.append(failure.event.sessionId, [
+            {
+              type: 'system.subscriber_failed',
+              source: 'bus',
+              causationId: failure.event.id,
+              correlationId: failure.event.correlationId,
+              data: {
+                subscriber: failure.subscriber,
+                reason: failure.reason,
+                message: failure.message,
+                eventId: failure.event.id,
+                eventType: failure.event.type,
+              },
+            },
+          ]).catch(() => {
+            // The store is closing or unavailable: the failure was already counted in the
+            // subscription's stats; there is nowhere durable left to report it.
+          });
+        },
+      });
+  }
+
+  /**
+   * Validates, commits and publishes events for one session.
+   * @returns the committed events with their sequence numbers.
+   * @throws OrchestratorError `EVENT_INVALID` before anything is written, or the store's errors.
+   */
+  async append(sessionId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AnyEvent[]> {
+    const pending = events.map((event) => prepareEvent(event, this.#defaultSource));
+    const committed = (await this.store.append(sessionId, pending, options)) as AnyEvent[];
+    this.bus.publish(committed);
+    return committed;
+  }
+
+  /** Every event of a session from `fromSeq`, read page by page from the store. */
+  async *readAll(sessionId: string, fromSeq = 1, pageSize = 1000): AsyncGenerator<AnyEvent> {
+    let next = fromSeq;
+    for (;;) {
+      const page = await this.store.read(sessionId, { fromSeq: next, limit: pageSize });
+      for (const event of page) yield event as AnyEvent;
+      if (page.length < pageSize) return;
+      next = (page.at(-1) as OrchestratorEvent).seq + 1;
+    }
+  }
+
+  /** Live subscription to committed events; returns the unsubscribe function. */
+  subscribe(filter: EventFilter, handler: SubscriptionHandler, options?: SubscribeOptions): () => void {
+    return this.bus.subscribe(filter, handler, options);
+  }
+
+  /**
+   * A stream of committed events. With `sessionId` and `fromSeq`, it first replays the log
+   * from that point, then continues live; an overflowing stream re-reads what it missed.
+   */
+  stream(filter: EventFilter, options: Omit<StreamOptions, 'reader'> = {}): EventStream {
+    return this.bus.stream(filter, { ...options, reader: this.store });
+  }
+
+  /** The session's last sequence number (0 for none). */
+  lastSeq(sessionId: string): Promise<number> {
+    return this.store.lastSeq(sessionId);
+  }
+
+  /** Sessions known to the store, newest first. */
+  listSessions(options?: ListSessionsOptions): Promise<SessionSummary[]> {
+    return this.store.listSessions(options);
+  }
+
+  /** Closes the store after pending appends are committed. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.store.close();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import type { Scenario, ScenarioScript, ScenarioTurn } from './scenario.ts';
+
+/**
+ * Pure reading of a Messages API request: the facts a scenario matches on, the turn number,
+ * the conversation key. No I/O, so turn selection is unit-tested on plain objects.
+ */
+
+/** What the server needs to know about one `POST /v1/messages` request. */
+export interface RequestFacts {
+  readonly model: string;
+  readonly stream: boolean;
+  /** Text of the last `system` block (the orchestrator's system prompt). */
+  readonly systemLast: string;
+  /** Text of the first user message, with `<system-reminder>` sections removed. */
+  readonly firstUserText: string;
+  /** How many assistant messages the request carries: the turn number it asks for. */
+  readonly turn: number;
+  /** Content of the latest `tool_result` in the conversation, as text. */
+  readonly lastToolResult: string | undefined;
+  /** The conversation: `x-claude-code-session-id`, else a hash of the first user message. */
+  readonly conversation: string;
+}
+
+/** Thrown for a body that is not a Messages API request; the server answers 400. */
+export class BadRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadRequestError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Concatenated text of a content value (a string, or blocks of which text and tool results count). */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  const parts: string[] = [];
+  for (const block of content) {
+    if (typeof block === 'string') parts.push(block);
+    else if (isObject(block) && block.type === 'text' && typeof block.text === 'string') parts.push(block.text);
+  }
+  return parts.join('\n');
+}
+
+const REMINDER = /<system-reminder>[\s\S]*?<\/system-reminder>\s*/g;
+
+function lastSystemText(system: unknown): string {
+  if (typeof system === 'string') return system;
+  if (!Array.isArray(system)) return '';
+  for (let i = system.length - 1; i >= 0; i--) {
+    const block = system[i];
+    if (isObject(block) && typeof block.text === 'string') return block.text;
+  }
+  return '';
+}
+
+function latestToolResult(messages: readonly Json[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const content = messages[i]?.content;
+    if (!Array.isArray(content)) continue;
+    for (let j = content.length - 1; j >= 0; j--) {
+      const block = content[j];
+      if (isObject(block) && block.type === 'tool_result') return contentText(block.content);
+    }
+  }
+  return undefined;
+}
+
+/** A short stable hash, for conversation keys and deterministic ids. */
+export function shortHash(...parts: readonly string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 24);
+}
+
+/**
+ * Reads the facts of a Messages API request body.
+ * @throws BadRequestError when `model` or `messages` is missing or has the wrong type.
+ */
+export function readRequest(body: unknown, sessionHeader: string | undefined): RequestFacts {
+  if (!isObject(body)) throw new BadRequestError('request body must be a JSON object');
+  if (typeof body.model !== 'string' || body.model === '') throw new BadRequestError('model: expected a string');
+  if (!Array.isArray(body.messages)) throw new BadRequestError('messages: expected an array');
+  const messages = body.messages.filter(isObject);
+  const firstUser = messages.find((m) => m.role === 'user');
+  const firstUserText = contentText(firstUser?.content).replace(REMINDER, '').trim();
+  return {
+    model: body.model,
+    stream: body.stream === true,
+    systemLast: lastSystemText(body.system),
+    firstUserText,
+    // Messages with role "system" (Claude Code adds some) and user turns do not count.
+    turn: messages.filter((m) => m.role === 'assistant').length,
+    lastToolResult: latestToolResult(messages),
+    conversation: sessionHeader && sessionHeader.length > 0 ? sessionHeader : `user-${shortHash(firstUserText)}`,
+  };
+}
+
+/** The first script whose patterns all match the request; `undefined` when none does. */
+export function selectScript(scenario: Scenario, facts: RequestFacts): ScenarioScript | undefined {
+  return scenario.scripts.find((script) => {
+    const match = script.match;
+    if (!match) return true;
+    return (
+      (!match.system || match.system.test(facts.systemLast)) &&
+      (!match.user || match.user.test(facts.firstUserText)) &&
+      (!match.model || match.model.test(facts.model))
+    );
+  });
+}
+
+/** The scripted turn for the request, or `undefined` when the script has run out of turns. */
+export function selectTurn(script: ScenarioScript, facts: RequestFacts): ScenarioTurn | undefined {
+  return script.turns[facts.turn];
+}
+
+/** The key attempts are counted under: one per (conversation, script, turn). */
+export function attemptKey(facts: RequestFacts, script: ScenarioScript | undefined): string {
+  return `${facts.conversation}\u0000${script?.name ?? ''}\u0000${facts.turn}`;
+}

@@ -1,0 +1,362 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { OrchestratorError } from '../errors/index.ts';
+import { attemptKey, BadRequestError, type RequestFacts, readRequest, selectScript, selectTurn } from './request.ts';
+import { answerEvents, buildAnswer, encodeEvent, errorBody, estimateTokens, randomId } from './response.ts';
+import type { Scenario, ScenarioScript, ScenarioTurn, TurnFault } from './scenario.ts';
+import { loadScenario } from './scenario-file.ts';
+
+/** Where the server reports what it answers; both methods take a message and optional facts. */
+export interface ModelServerLogger {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+}
+
+/** Options of {@link startModelServer}. */
+export interface ModelServerOptions {
+  /** The scenario, compiled or as a file path to load. */
+  scenario: Scenario | string;
+  /**
+   * TCP port; 0 picks a free one.
+   * @default 0
+   */
+  port?: number;
+  /**
+   * Interface to listen on.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Receives one line per answered request and warnings (unmatched requests, bad bodies).
+   * @default a logger that discards everything
+   */
+  logger?: ModelServerLogger;
+  /**
+   * How many request records `requests` keeps (oldest dropped first).
+   * @default 10000
+   */
+  requestLogLimit?: number;
+}
+
+/** How the server answered a request. */
+export type ModelAnswerKind = 'turn' | 'final' | 'unmatched' | 'fault' | 'count_tokens' | 'not_found' | 'bad_request';
+
+/** A summary of one received request, for assertions and diagnosis. */
+export interface ModelRequestRecord {
+  /** Receipt time, epoch milliseconds. */
+  readonly at: number;
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  readonly model: string | undefined;
+  readonly stream: boolean | undefined;
+  /** Conversation key: the `x-claude-code-session-id` header or a hash of the first user message. */
+  readonly conversation: string | undefined;
+  /** Turn number: prior assistant messages in the request. */
+  readonly turn: number | undefined;
+  /** Name of the script that answered; `undefined` when none matched. */
+  readonly script: string | undefined;
+  /** 1-based attempt of this (conversation, script, turn). */
+  readonly attempt: number | undefined;
+  readonly answer: ModelAnswerKind;
+  /** The injected fault, such as `status 429` or `cut_after_events 3`. */
+  readonly fault: string | undefined;
+}
+
+/** A running scripted model server. */
+export interface ModelServer {
+  /** Base URL for `ANTHROPIC_BASE_URL`, such as `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  /** The scenario in use. */
+  readonly scenario: Scenario;
+  /** Received requests, oldest first (bounded by `requestLogLimit`). */
+  readonly requests: readonly ModelRequestRecord[];
+  /**
+   * Replaces the scenario and forgets attempt counts (the request log is kept).
+   * @throws OrchestratorError `SCENARIO_INVALID` when a path is given and the file is invalid.
+   */
+  setScenario(scenario: Scenario | string): Promise<void>;
+  /** Stops listening and drops open connections; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const silentLogger: ModelServerLogger = { info() {}, warn() {} };
+
+function finalTurn(text: string): ScenarioTurn {
+  return {
+    content: [{ type: 'text', text }],
+    usage: {},
+    stopReason: 'end_turn',
+    delayMs: 0,
+    chunkDelayMs: 0,
+    fault: undefined,
+  };
+}
+
+/** Waits, returning false when the request went away first. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (ms <= 0) return !signal.aborted;
+  try {
+    await sleepFor(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function describeFault(fault: TurnFault): string {
+  return fault.type === 'status' ? `status ${fault.status}` : `cut_after_events ${fault.afterEvents}`;
+}
+
+/**
+ * Starts the scripted model server: an Anthropic Messages API look-alike that answers from a
+ * scenario, for the real Claude Code binary (`ANTHROPIC_BASE_URL`) or plain HTTP clients.
+ * @throws OrchestratorError `SCENARIO_INVALID` for an invalid scenario file,
+ *   `MODEL_SERVER_START_FAILED` when the port cannot be bound.
+ */
+export async function startModelServer(options: ModelServerOptions): Promise<ModelServer> {
+  const host = options.host ?? '127.0.0.1';
+  const logger = options.logger ?? silentLogger;
+  const limit = options.requestLogLimit ?? 10_000;
+  let scenario = typeof options.scenario === 'string' ? await loadScenario(options.scenario) : options.scenario;
+  let attempts = new Map<string, number>();
+  const requests: ModelRequestRecord[] = [];
+  const closing = new AbortController();
+
+  const record = (entry: ModelRequestRecord): void => {
+    requests.push(entry);
+    if (requests.length > limit) requests.splice(0, requests.length - limit);
+  };
+
+  const streamEvents = async (
+    res: ServerResponse,
+    events: readonly string[],
+    delayMs: number,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    for (let i = 0; i < events.length; i++) {
+      if (i > 0 && !(await pause(delayMs, signal))) return;
+      if (signal.aborted) return;
+      const last = i === events.length - 1;
+      // Wait for the final write to reach the socket: a cut must not drop what was "sent".
+      if (last) await new Promise<void>((resolve) => res.write(events[i], () => resolve()));
+      else res.write(events[i]);
+    }
+  };
+
+  const answerMessages = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    signal: AbortSignal,
+    base: Pick<ModelRequestRecord, 'at' | 'method' | 'path'>,
+  ): Promise<void> => {
+    const text = await readBody(req);
+    const requestId = randomId('req_');
+    if (text === undefined) {
+      record({ ...base, ...noFacts, answer: 'bad_request' });
+      sendJson(res, 413, errorBody(413, 'Request body too large.', requestId), { 'request-id': requestId });
+      return;
+    }
+    let facts: RequestFacts;
+    try {
+      const header = req.headers['x-claude-code-session-id'];
+      facts = readRequest(JSON.parse(text) as unknown, Array.isArray(header) ? header[0] : header);
+    } catch (error) {
+      const message = error instanceof BadRequestError ? error.message : 'request body is not valid JSON';
+      logger.warn('model server: bad request', { path: base.path, message });
+      record({ ...base, ...noFacts, answer: 'bad_request' });
+      sendJson(res, 400, errorBody(400, message, requestId), { 'request-id': requestId });
+      return;
+    }
+    const current = scenario;
+    const script: ScenarioScript | undefined = selectScript(current, facts);
+    const scripted = script ? selectTurn(script, facts) : undefined;
+    const turn = scripted ?? finalTurn(current.finalText);
+    const key = attemptKey(facts, script);
+    const attempt = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, attempt);
+    const fault = turn.fault && attempt <= turn.fault.times ? turn.fault : undefined;
+    const answer: ModelAnswerKind = fault ? 'fault' : !script ? 'unmatched' : scripted ? 'turn' : 'final';
+    const entry: ModelRequestRecord = {
+      ...base,
+      model: facts.model,
+      stream: facts.stream,
+      conversation: facts.conversation,
+      turn: facts.turn,
+      script: script?.name,
+      attempt,
+      answer,
+      fault: fault && describeFault(fault),
+    };
+    record(entry);
+    if (!script) logger.warn('model server: no script matched; answering the final text', { model: facts.model });
+    else logger.info(`model server: ${script.name} turn ${facts.turn} attempt ${attempt}: ${entry.fault ?? answer}`);
+
+    if (!(await pause(turn.delayMs, signal))) return;
+
+    if (fault?.type === 'status') {
+      const headers: Record<string, string> = { 'request-id': requestId };
+      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+      if (fault.shouldRetry !== undefined) headers['x-should-retry'] = String(fault.shouldRetry);
+      sendJson(res, fault.status, errorBody(fault.status, fault.message, requestId), headers);
+      return;
+    }
+
+    const message = buildAnswer(turn, {
+      facts,
+      scriptName: script?.name ?? '',
+      inputEstimate: estimateTokens(text),
+    });
+    if (!facts.stream) {
+      if (fault) res.destroy();
+      else sendJson(res, 200, message, { 'request-id': requestId });
+      return;
+    }
+    const events = answerEvents(message).map(encodeEvent);
+    if (fault && fault.afterEvents === 0) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'request-id': requestId,
+    });
+    if (fault) {
+      await streamEvents(res, events.slice(0, fault.afterEvents), turn.chunkDelayMs, signal);
+      res.destroy();
+      return;
+    }
+    await streamEvents(res, events, turn.chunkDelayMs, signal);
+    res.end();
+  };
+
+  const countTokens = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    base: Pick<ModelRequestRecord, 'at' | 'method' | 'path'>,
+  ): Promise<void> => {
+    const text = await readBody(req);
+    const requestId = randomId('req_');
+    let model: string | undefined;
+    try {
+      const body = JSON.parse(text ?? '') as unknown;
+      if (typeof body === 'object' && body !== null && 'model' in body && typeof body.model === 'string') {
+        model = body.model;
+      }
+    } catch {
+      record({ ...base, ...noFacts, answer: 'bad_request' });
+      sendJson(res, 400, errorBody(400, 'request body is not valid JSON', requestId), { 'request-id': requestId });
+      return;
+    }
+    record({ ...base, ...noFacts, model, answer: 'count_tokens' });
+    sendJson(res, 200, { input_tokens: estimateTokens(text) }, { 'request-id': requestId });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://model-server').pathname;
+    const base = { at: Date.now(), method: req.method ?? 'GET', path };
+    const request = new AbortController();
+    res.on('close', () => request.abort());
+    const signal = AbortSignal.any([request.signal, closing.signal]);
+    if (req.method === 'POST' && path === '/v1/messages') return answerMessages(req, res, signal, base);
+    if (req.method === 'POST' && path === '/v1/messages/count_tokens') return countTokens(req, res, base);
+    record({ ...base, ...noFacts, answer: 'not_found' });
+    req.resume();
+    const requestId = randomId('req_');
+    sendJson(res, 404, errorBody(404, `Not found: ${base.method} ${path}`, requestId), { 'request-id': requestId });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.warn('model server: request failed', { error: String(error) });
+      if (!res.headersSent) sendJson(res, 500, errorBody(500, 'Internal scripted server error.', randomId('req_')));
+      else res.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => {
+      reject(
+        new OrchestratorError(
+          'MODEL_SERVER_START_FAILED',
+          `Scripted model server cannot listen on ${host}:${options.port ?? 0}: ${error.message}`,
+          { cause: error, details: { host, port: options.port ?? 0 } },
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let closed: Promise<void> | undefined;
+
+  return {
+    url,
+    port,
+    host,
+    get scenario() {
+      return scenario;
+    },
+    requests,
+    async setScenario(next) {
+      scenario = typeof next === 'string' ? await loadScenario(next) : next;
+      attempts = new Map();
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        closing.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
+
+const noFacts = {
+  model: undefined,
+  stream: undefined,
+  conversation: undefined,
+  turn: undefined,
+  script: undefined,
+  attempt: undefined,
+  fault: undefined,
+} as const;

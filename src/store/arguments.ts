@@ -1,0 +1,91 @@
+import { OrchestratorError } from '../errors/index.ts';
+import type { AppendOptions, ListSessionsOptions, ReadOptions } from './event-store.ts';
+
+/**
+ * Checks of the arguments of every store call, shared by the backends so both refuse the same
+ * inputs with the same `INVALID_ARGUMENT` messages. Values are never clamped: a bad one fails.
+ */
+
+/** Longest accepted session id. */
+export const MAX_SESSION_ID_LENGTH = 200;
+/** Largest page a single `read` may ask for. */
+export const MAX_READ_LIMIT = 10_000;
+/** Largest page a single `listSessions` may ask for. */
+export const MAX_LIST_LIMIT = 1000;
+
+/** {@link ReadOptions} with defaults applied. */
+export interface ReadRange {
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly limit: number;
+}
+
+/** {@link ListSessionsOptions} with defaults applied. */
+export interface ListRange {
+  readonly limit: number;
+  readonly before: string | undefined;
+}
+
+function invalid(field: string, expected: string, value: unknown): OrchestratorError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
+  return new OrchestratorError('INVALID_ARGUMENT', `${field} must be ${expected}; got ${shown} (${typeof value})`, {
+    details: { field, expected, received: typeof value },
+  });
+}
+
+function checkKeys(options: object, field: string, allowed: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw invalid(`${field}.${key}`, `one of ${allowed.join(', ')} (unknown option)`, key);
+  }
+}
+
+function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(field, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is a usable session id. */
+export function checkSessionId(value: unknown, field = 'sessionId'): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SESSION_ID_LENGTH) {
+    throw invalid(field, `a string of 1 to ${MAX_SESSION_ID_LENGTH} characters`, value);
+  }
+  return value;
+}
+
+/** @throws OrchestratorError `INVALID_ARGUMENT` for unknown keys or a bad `expectedLastSeq`. */
+export function checkAppendOptions(options: AppendOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  checkKeys(options, 'options', ['expectedLastSeq']);
+  if (options.expectedLastSeq === undefined) return undefined;
+  return integer(options.expectedLastSeq, 'options.expectedLastSeq', 0);
+}
+
+/** Applies the defaults of {@link ReadOptions}. @throws OrchestratorError `INVALID_ARGUMENT` */
+export function compileReadOptions(options: ReadOptions | undefined): ReadRange {
+  if (options === undefined) return { fromSeq: 1, toSeq: Number.MAX_SAFE_INTEGER, limit: 1000 };
+  checkKeys(options, 'options', ['fromSeq', 'toSeq', 'limit']);
+  return {
+    fromSeq: options.fromSeq === undefined ? 1 : integer(options.fromSeq, 'options.fromSeq', 1),
+    toSeq: options.toSeq === undefined ? Number.MAX_SAFE_INTEGER : integer(options.toSeq, 'options.toSeq', 0),
+    limit: options.limit === undefined ? 1000 : integer(options.limit, 'options.limit', 1, MAX_READ_LIMIT),
+  };
+}
+
+/** Applies the defaults of {@link ListSessionsOptions}. @throws OrchestratorError `INVALID_ARGUMENT` */
+export function compileListOptions(options: ListSessionsOptions | undefined): ListRange {
+  if (options === undefined) return { limit: 100, before: undefined };
+  checkKeys(options, 'options', ['limit', 'before']);
+  return {
+    limit: options.limit === undefined ? 100 : integer(options.limit, 'options.limit', 1, MAX_LIST_LIMIT),
+    before: options.before === undefined ? undefined : checkSessionId(options.before, 'options.before'),
+  };
+}
+
+/** The error for a `before` cursor naming a session that does not exist. */
+export function unknownCursor(before: string): OrchestratorError {
+  return new OrchestratorError('SESSION_NOT_FOUND', `listSessions: no session "${before}" to page before`, {
+    details: { sessionId: before },
+  });
+}

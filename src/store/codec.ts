@@ -1,0 +1,165 @@
+import { crc32 } from 'node:zlib';
+import { OrchestratorError } from '../errors/index.ts';
+import type { EventType, OrchestratorEvent, PendingEvent } from '../events/index.ts';
+
+/**
+ * How events become rows and rows become events, shared by every backend. A row carries a
+ * CRC-32 of all of its columns (data as its exact stored JSON text), so a read can tell a
+ * damaged row from a good one and refuse to hand it out.
+ */
+
+/** A pending event checked and serialized once, before it waits in the group-commit queue. */
+export interface EncodedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly ts: string;
+  readonly source: string;
+  readonly correlationId: string | null;
+  readonly causationId: string | null;
+  /** The payload as the exact JSON text that is stored and checksummed. */
+  readonly data: string;
+}
+
+/** A row as a backend reads it; values are `unknown` because a damaged row may hold anything. */
+export interface RawRow {
+  readonly session_id: unknown;
+  readonly seq: unknown;
+  readonly id: unknown;
+  readonly type: unknown;
+  readonly ts: unknown;
+  readonly source: unknown;
+  readonly correlation_id: unknown;
+  readonly causation_id: unknown;
+  readonly data: unknown;
+  readonly checksum: unknown;
+}
+
+/** The column list every backend selects, in {@link RawRow} order. */
+export const EVENT_COLUMNS = 'session_id, seq, id, type, ts, source, correlation_id, causation_id, data, checksum';
+
+/**
+ * CRC-32 of a row's canonical form. Every field is length-prefixed (null spelled `~`) so no
+ * two different rows share a canonical text; the `v1` prefix leaves room for another layout.
+ */
+export function rowChecksum(
+  sessionId: string,
+  seq: number,
+  id: string,
+  type: string,
+  ts: string,
+  source: string,
+  correlationId: string | null,
+  causationId: string | null,
+  data: string,
+): number {
+  // One crc32 call over one string is faster than chaining calls over its pieces.
+  return crc32(
+    `v1|${sessionId.length}:${sessionId}|${seq}|${id.length}:${id}|${type.length}:${type}|${ts.length}:${ts}` +
+      `|${source.length}:${source}|${nullable(correlationId)}|${nullable(causationId)}|${data.length}:${data}`,
+  );
+}
+
+function nullable(value: string | null): string {
+  return value === null ? '~' : `${value.length}:${value}`;
+}
+
+/**
+ * Checks a pending event's envelope and serializes its payload.
+ * @throws OrchestratorError `EVENT_INVALID` when a field has the wrong type or the payload is
+ * not JSON-serializable.
+ */
+export function encodeEvent(event: PendingEvent, index: number): EncodedEvent {
+  const bad = (field: string, why: string): OrchestratorError =>
+    new OrchestratorError('EVENT_INVALID', `event #${index} to append: ${field} ${why}`, {
+      details: { index, field },
+    });
+  if (event === null || typeof event !== 'object') throw bad('(root)', 'must be an object');
+  if (typeof event.id !== 'string' || event.id === '') throw bad('id', 'must be a non-empty string');
+  if (typeof event.type !== 'string' || (event.type as string) === '') throw bad('type', 'must be a non-empty string');
+  if (typeof event.ts !== 'string' || event.ts === '') throw bad('ts', 'must be a non-empty string');
+  if (typeof event.source !== 'string') throw bad('source', 'must be a string');
+  const correlationId = event.correlationId ?? null;
+  const causationId = event.causationId ?? null;
+  if (correlationId !== null && typeof correlationId !== 'string')
+    throw bad('correlationId', 'must be a string or null');
+  if (causationId !== null && typeof causationId !== 'string') throw bad('causationId', 'must be a string or null');
+  let data: string | undefined;
+  try {
+    data = JSON.stringify(event.data);
+  } catch (cause) {
+    throw new OrchestratorError('EVENT_INVALID', `event #${index} to append: data is not JSON-serializable`, {
+      cause,
+      details: { index, field: 'data' },
+    });
+  }
+  if (data === undefined) throw bad('data', 'is not JSON-serializable (undefined or a function)');
+  return {
+    id: event.id,
+    type: event.type,
+    ts: event.ts,
+    source: event.source,
+    correlationId,
+    causationId,
+    data,
+  };
+}
+
+/** The committed event for an encoded one; the payload is re-read from the stored text. */
+export function committedEvent(sessionId: string, seq: number, event: EncodedEvent): OrchestratorEvent {
+  return {
+    id: event.id,
+    type: event.type as EventType,
+    sessionId,
+    seq,
+    ts: event.ts,
+    source: event.source,
+    correlationId: event.correlationId,
+    causationId: event.causationId,
+    data: process.env.NOPARSE ? null : JSON.parse(event.data),
+  } as OrchestratorEvent;
+}
+
+/**
+ * Turns a stored row back into an event after checking its columns and checksum.
+ * @param sessionId the session that was queried, reported when the row's own column is bad.
+ * @throws OrchestratorError `STORE_CORRUPT` with `details: { sessionId, seq }` for a missing or
+ * mistyped column, a checksum mismatch, or payload text that is not JSON.
+ */
+export function decodeRow(row: RawRow, sessionId: string): OrchestratorEvent {
+  const seq = typeof row.seq === 'number' ? row.seq : Number.NaN;
+  const corrupt = (why: string, cause?: unknown): OrchestratorError =>
+    new OrchestratorError('STORE_CORRUPT', `event ${Number.isNaN(seq) ? '?' : seq} of session "${sessionId}" ${why}`, {
+      cause,
+      details: { sessionId, seq: Number.isNaN(seq) ? null : seq },
+    });
+  if (!Number.isSafeInteger(seq) || seq < 1) throw corrupt('has no valid seq column');
+  const { session_id, id, type, ts, source, correlation_id, causation_id, data, checksum } = row;
+  if (session_id !== sessionId) throw corrupt('has a wrong session_id column');
+  if (typeof id !== 'string') throw corrupt('has no id column');
+  if (typeof type !== 'string') throw corrupt('has no type column');
+  if (typeof ts !== 'string') throw corrupt('has no ts column');
+  if (typeof source !== 'string') throw corrupt('has no source column');
+  if (correlation_id !== null && typeof correlation_id !== 'string') throw corrupt('has a bad correlation_id column');
+  if (causation_id !== null && typeof causation_id !== 'string') throw corrupt('has a bad causation_id column');
+  if (typeof data !== 'string') throw corrupt('has no data column');
+  if (typeof checksum !== 'number') throw corrupt('has no checksum column');
+  const actual = rowChecksum(sessionId, seq, id, type, ts, source, correlation_id, causation_id, data);
+  if (actual !== checksum) throw corrupt(`failed its checksum (stored ${checksum}, computed ${actual})`);
+  let payload: unknown;
+  try {
+    payload = JSON.parse(data);
+  } catch (cause) {
+    throw corrupt('has data that is not valid JSON', cause);
+  }
+  return {
+    id,
+    type: type as EventType,
+    sessionId,
+    seq,
+    ts,
+    source,
+    correlationId: correlation_id,
+    causationId: causation_id,
+    data: payload,
+  } as OrchestratorEvent;
+}

@@ -1,0 +1,13 @@
+/**
+ * The durable event log: the `EventStore` contract and its two backends, SQLite (embedded,
+ * the default) and PostgreSQL (shared by many machines), both with group commit, per-row
+ * checksums and versioned migrations.
+ */
+
+export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH } from './arguments.ts';
+export type { EventStoreConfig, PostgresStoreConfig, SqliteStoreConfig } from './config.ts';
+export type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
+export type { StoreState } from './lifecycle.ts';
+export { openEventStore } from './open.ts';
+export { PostgresEventStore } from './postgres-store.ts';
+export { SqliteEventStore } from './sqlite-store.ts';

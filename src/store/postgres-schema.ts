@@ -1,0 +1,96 @@
+import type { PoolClient } from 'pg';
+import { EVENT_COLUMNS } from './codec.ts';
+import type { Migration } from './migrations.ts';
+
+/** What a PostgreSQL migration works with: the transaction's connection and the quoted schema. */
+export interface PostgresMigrationContext {
+  readonly client: PoolClient;
+  /** The schema name, already quoted, to prefix table names with. */
+  readonly schema: string;
+}
+
+/**
+ * The PostgreSQL schema, as ordered migrations. `data` is `text`, not `jsonb`, so the checksum
+ * covers the exact bytes written; `checksum` is `bigint` because a CRC-32 does not fit `int4`.
+ * `sessions.created_order` gives `listSessions` an exact creation order.
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, Promise<void>>[] = [
+  {
+    version: 1,
+    name: 'events and sessions',
+    async up({ client, schema }) {
+      await client.query(`
+        CREATE TABLE ${schema}.sessions (
+          session_id text PRIMARY KEY,
+          last_seq bigint NOT NULL,
+          created_at timestamptz NOT NULL,
+          updated_at timestamptz NOT NULL,
+          created_order bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+        );
+        CREATE TABLE ${schema}.events (
+          session_id text NOT NULL,
+          seq bigint NOT NULL,
+          id text NOT NULL UNIQUE,
+          type text NOT NULL,
+          ts text NOT NULL,
+          source text NOT NULL,
+          correlation_id text,
+          causation_id text,
+          data text NOT NULL,
+          checksum bigint NOT NULL,
+          PRIMARY KEY (session_id, seq)
+        );
+      `);
+    },
+  },
+];
+
+/** The statements of the store, for one schema. */
+export interface PostgresStatements {
+  readonly migrationsTable: string;
+  /** $1 text[] sessions; $2 now. Locks every session row of a batch in sorted order, creating missing ones. */
+  readonly lockSessions: string;
+  /** $1..$10 event column arrays; $11/$12 session ids/last seqs; $13 now; $14 sessions to drop. */
+  readonly writeBatch: string;
+  readonly read: string;
+  readonly lastSeq: string;
+  readonly listNewest: string;
+  readonly listBefore: string;
+  readonly createdOrder: string;
+}
+
+/** Builds the statements for a schema (`schema` must already be quoted). */
+export function postgresStatements(schema: string): PostgresStatements {
+  const sessions = `${schema}.sessions`;
+  const summary = 'session_id, last_seq, created_at, updated_at';
+  return {
+    migrationsTable: `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    // The no-op DO UPDATE takes the row lock and returns the current last_seq; sorting the
+    // input makes concurrent writers lock shared sessions in one order (no deadlock cycle).
+    lockSessions: `
+      INSERT INTO ${sessions} AS s (session_id, last_seq, created_at, updated_at)
+      SELECT sid, 0, $2, $2 FROM unnest($1::text[]) AS sid ORDER BY sid COLLATE "C"
+      ON CONFLICT (session_id) DO UPDATE SET last_seq = s.last_seq
+      RETURNING session_id, last_seq`,
+    // One statement: the multi-row insert, the new last_seq of each session, and the removal
+    // of a session row created by this batch whose every append was refused.
+    writeBatch: `
+      WITH ins AS (
+        INSERT INTO ${schema}.events (${EVENT_COLUMNS})
+        SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[], $9::text[], $10::int8[])
+      ), upd AS (
+        UPDATE ${sessions} AS s SET last_seq = v.last_seq, updated_at = $13
+        FROM unnest($11::text[], $12::int8[]) AS v(session_id, last_seq)
+        WHERE s.session_id = v.session_id
+      )
+      DELETE FROM ${sessions} WHERE session_id = ANY($14::text[]) AND last_seq = 0`,
+    read: `SELECT ${EVENT_COLUMNS} FROM ${schema}.events
+      WHERE session_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
+    lastSeq: `SELECT last_seq FROM ${sessions} WHERE session_id = $1`,
+    listNewest: `SELECT ${summary} FROM ${sessions} ORDER BY created_order DESC LIMIT $1`,
+    listBefore: `SELECT ${summary} FROM ${sessions} WHERE created_order < $1 ORDER BY created_order DESC LIMIT $2`,
+    createdOrder: `SELECT created_order FROM ${sessions} WHERE session_id = $1`,
+  };
+}

@@ -1,0 +1,279 @@
+import pg from 'pg';
+import { OrchestratorError } from '../errors/index.ts';
+import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
+import {
+  checkAppendOptions,
+  checkSessionId,
+  compileListOptions,
+  compileReadOptions,
+  unknownCursor,
+} from './arguments.ts';
+import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf } from './batch.ts';
+import { decodeRow, encodeEvent, type RawRow } from './codec.ts';
+import { type CompiledPostgresConfig, compileStoreConfig, type PostgresStoreConfig } from './config.ts';
+import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
+import { GroupCommit } from './group-commit.ts';
+import { StoreLifecycle, type StoreState } from './lifecycle.ts';
+import { migrationFailed, pendingMigrations } from './migrations.ts';
+import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
+import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
+
+const INT8_OID = 20;
+/** int8 columns (seq, last_seq, checksum) as numbers: every value fits 2^53 by construction. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The shared event store on PostgreSQL through `pg`: a read pool, and a one-connection writer
+ * pool that group-commits appends.
+ *
+ * Several stores (processes, machines) may append to one session: a batch first locks its
+ * sessions' rows in sorted order with an upsert that returns `last_seq`, so sequence numbers
+ * stay contiguous and expectations are checked against committed state; then one statement
+ * inserts every event (`unnest` of column arrays) and moves `last_seq`. Left out: LISTEN/NOTIFY
+ * of appends, and reconnect backoff (a failed call fails with `STORE_UNAVAILABLE`; the next
+ * one reconnects).
+ */
+export class PostgresEventStore implements EventStore {
+  readonly kind = 'postgres';
+  readonly #url: string;
+  readonly #schema: string;
+  readonly #sql: PostgresStatements;
+  readonly #readPool: pg.Pool;
+  readonly #writePool: pg.Pool;
+  readonly #lifecycle: StoreLifecycle;
+  readonly #commit: GroupCommit;
+
+  private constructor(config: CompiledPostgresConfig) {
+    this.#url = config.url;
+    this.#schema = `"${config.schema}"`;
+    this.#sql = postgresStatements(this.#schema);
+    const base: pg.PoolConfig = {
+      connectionString: withDefaultUser(config.url),
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      application_name: 'ai-orchestrator',
+      types: TYPES,
+    };
+    this.#readPool = quietPool({ ...base, max: config.maxReadConnections });
+    this.#writePool = quietPool({ ...base, max: 1 });
+    this.#lifecycle = new StoreLifecycle(`PostgreSQL (${redactUrl(config.url)}, schema ${config.schema})`);
+    this.#commit = new GroupCommit({ writeBatch: (requests) => this.#writeBatch(requests) });
+  }
+
+  /**
+   * Connects, creates the schema when missing and brings it up to date.
+   * @throws OrchestratorError `CONFIG_INVALID`, `STORE_UNAVAILABLE` (naming the URL without its
+   * password), `STORE_NEWER_SCHEMA`, `STORE_MIGRATION_FAILED`.
+   */
+  static async open(options: Omit<PostgresStoreConfig, 'kind'>): Promise<PostgresEventStore> {
+    const config = compileStoreConfig({ ...options, kind: 'postgres' }) as CompiledPostgresConfig;
+    const store = new PostgresEventStore(config);
+    try {
+      await store.#migrate();
+      return store;
+    } catch (error) {
+      await Promise.allSettled([store.#readPool.end(), store.#writePool.end()]);
+      throw error;
+    }
+  }
+
+  /** `open`, then `closing` while pending appends flush, then `closed`. */
+  get state(): StoreState {
+    return this.#lifecycle.state;
+  }
+
+  async append(
+    sessionId: string,
+    events: readonly PendingEvent[],
+    options?: AppendOptions,
+  ): Promise<OrchestratorEvent[]> {
+    this.#lifecycle.assertOpen();
+    checkSessionId(sessionId);
+    const expectedLastSeq = checkAppendOptions(options);
+    if (!Array.isArray(events)) {
+      throw new OrchestratorError('INVALID_ARGUMENT', 'events must be an array of pending events', {
+        details: { field: 'events', received: typeof events },
+      });
+    }
+    const request: AppendRequest = { sessionId, events: events.map(encodeEvent), expectedLastSeq };
+    if (request.events.length === 0 && expectedLastSeq === undefined) return [];
+    return this.#commit.submit(request);
+  }
+
+  async read(sessionId: string, options?: ReadOptions): Promise<OrchestratorEvent[]> {
+    this.#lifecycle.assertOpen();
+    checkSessionId(sessionId);
+    const { fromSeq, toSeq, limit } = compileReadOptions(options);
+    if (toSeq < fromSeq) return [];
+    const rows = await this.#query<RawRow>('orch_read', this.#sql.read, [sessionId, fromSeq, toSeq, limit]);
+    const events: OrchestratorEvent[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) events[i] = decodeRow(rows[i] as RawRow, sessionId);
+    return events;
+  }
+
+  async lastSeq(sessionId: string): Promise<number> {
+    this.#lifecycle.assertOpen();
+    checkSessionId(sessionId);
+    const rows = await this.#query<{ last_seq: number }>('orch_last_seq', this.#sql.lastSeq, [sessionId]);
+    return rows[0]?.last_seq ?? 0;
+  }
+
+  async listSessions(options?: ListSessionsOptions): Promise<SessionSummary[]> {
+    this.#lifecycle.assertOpen();
+    const { limit, before } = compileListOptions(options);
+    type Row = { session_id: string; last_seq: number; created_at: Date; updated_at: Date };
+    let rows: Row[];
+    if (before === undefined) {
+      rows = await this.#query<Row>('orch_list_newest', this.#sql.listNewest, [limit]);
+    } else {
+      const cursor = await this.#query<{ created_order: number }>('orch_created_order', this.#sql.createdOrder, [
+        before,
+      ]);
+      if (cursor[0] === undefined) throw unknownCursor(before);
+      rows = await this.#query<Row>('orch_list_before', this.#sql.listBefore, [cursor[0].created_order, limit]);
+    }
+    return rows.map((r) => ({
+      sessionId: r.session_id,
+      lastSeq: r.last_seq,
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      try {
+        await this.#commit.drain();
+      } finally {
+        await Promise.allSettled([this.#readPool.end(), this.#writePool.end()]);
+      }
+    });
+  }
+
+  async #query<Row>(name: string, text: string, values: unknown[]): Promise<Row[]> {
+    try {
+      const result = await this.#readPool.query({ name, text, values });
+      return result.rows as Row[];
+    } catch (error) {
+      throw postgresError(error, this.#url, 'read');
+    }
+  }
+
+  async #connect(pool: pg.Pool, operation: string): Promise<pg.PoolClient> {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw postgresError(error, this.#url, operation);
+    }
+  }
+
+  async #migrate(): Promise<void> {
+    const where = `PostgreSQL store at ${redactUrl(this.#url)} (schema ${this.#schema})`;
+    const client = await this.#connect(this.#writePool, 'open');
+    let current: string | undefined;
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      // Stores opening at once queue here instead of racing to create the same tables.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ai-orchestrator:store:${this.#schema}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
+      await client.query(this.#sql.migrationsTable);
+      const applied = await client.query<{ version: number }>(`SELECT version FROM ${this.#schema}.schema_migrations`);
+      const versions = applied.rows.map((row) => row.version);
+      for (const migration of pendingMigrations(POSTGRES_MIGRATIONS, versions, where)) {
+        current = `${migration.version} (${migration.name})`;
+        await migration.up({ client, schema: this.#schema });
+        await client.query(`INSERT INTO ${this.#schema}.schema_migrations (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      broken = await rollback(client);
+      const mapped = postgresError(error, this.#url, 'migrate');
+      throw mapped.code === 'STORE_UNAVAILABLE' ? mapped : migrationFailed(error, where, current);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** One batch, one transaction: lock sessions, plan in memory, one write statement, commit. */
+  async #writeBatch(requests: readonly AppendRequest[]): Promise<AppendOutcome[]> {
+    const client = await this.#connect(this.#writePool, 'append');
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const now = new Date().toISOString();
+      const sessions = sessionsOf(requests);
+      const locked = await client.query<{ session_id: string; last_seq: number }>({
+        name: 'orch_lock_sessions',
+        text: this.#sql.lockSessions,
+        values: [sessions, now],
+      });
+      const current = new Map<string, number>();
+      for (const row of locked.rows) current.set(row.session_id, row.last_seq);
+      const cols = {
+        sessionIds: [] as string[],
+        seqs: [] as number[],
+        ids: [] as string[],
+        types: [] as string[],
+        ts: [] as string[],
+        sources: [] as string[],
+        correlationIds: [] as (string | null)[],
+        causationIds: [] as (string | null)[],
+        data: [] as string[],
+        checksums: [] as number[],
+      };
+      const plan = planBatch(requests, current, (sessionId, seq, e, checksum) => {
+        cols.sessionIds.push(sessionId);
+        cols.seqs.push(seq);
+        cols.ids.push(e.id);
+        cols.types.push(e.type);
+        cols.ts.push(e.ts);
+        cols.sources.push(e.source);
+        cols.correlationIds.push(e.correlationId);
+        cols.causationIds.push(e.causationId);
+        cols.data.push(e.data);
+        cols.checksums.push(checksum);
+      });
+      const untouched = sessions.filter((s) => (current.get(s) ?? 0) === 0 && !plan.lastSeqs.has(s));
+      await client.query({
+        name: 'orch_write_batch',
+        text: this.#sql.writeBatch,
+        values: [...Object.values(cols), [...plan.lastSeqs.keys()], [...plan.lastSeqs.values()], now, untouched],
+      });
+      await client.query('COMMIT');
+      return plan.outcomes;
+    } catch (error) {
+      broken = await rollback(client);
+      throw postgresError(error, this.#url, 'append', requests.length === 1 ? requests[0]?.sessionId : undefined);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** Rolls back; returns the error when even that fails, so the caller discards the connection. */
+async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/**
+ * A pool whose connections never crash the process: `pg` emits `error` on an idle client whose
+ * server went away, and an unhandled `error` event would throw. The pool drops that client; the
+ * next call reconnects or fails with `STORE_UNAVAILABLE`.
+ */
+function quietPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}

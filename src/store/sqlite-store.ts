@@ -1,0 +1,290 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { OrchestratorError } from '../errors/index.ts';
+import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
+import {
+  checkAppendOptions,
+  checkSessionId,
+  compileListOptions,
+  compileReadOptions,
+  unknownCursor,
+} from './arguments.ts';
+import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf } from './batch.ts';
+import { decodeRow, EVENT_COLUMNS, encodeEvent, type RawRow } from './codec.ts';
+import { type CompiledSqliteConfig, compileStoreConfig, type SqliteStoreConfig } from './config.ts';
+import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
+import { GroupCommit } from './group-commit.ts';
+import { StoreLifecycle, type StoreState } from './lifecycle.ts';
+import { migrationFailed, pendingMigrations } from './migrations.ts';
+import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
+
+interface Statements {
+  readonly lastSeq: StatementSync;
+  readonly insertEvent: StatementSync;
+  readonly upsertSession: StatementSync;
+  readonly read: StatementSync;
+  readonly listNewest: StatementSync;
+  readonly listBefore: StatementSync;
+  readonly createdOrder: StatementSync;
+}
+
+/**
+ * The embedded event store: one SQLite file through `node:sqlite`, in WAL mode.
+ *
+ * Several processes may write the same file: each batch runs in `BEGIN IMMEDIATE` (the file's
+ * single write lock, waited for up to `busyTimeoutMs`) and reads `sessions.last_seq` inside it,
+ * so sequence numbers stay contiguous across writers. `node:sqlite` is synchronous: a write or
+ * read blocks the event loop while it runs, and waiting for another process's write lock does
+ * too. Left out: sharing an in-memory (`:memory:`) database between instances.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly kind = 'sqlite';
+  readonly #db: DatabaseSync;
+  readonly #path: string;
+  readonly #sql: Statements;
+  readonly #lifecycle: StoreLifecycle;
+  readonly #commit: GroupCommit;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.#path = path;
+    this.#lifecycle = new StoreLifecycle(`SQLite (${path})`);
+    this.#sql = prepareStatements(db);
+    this.#commit = new GroupCommit({ writeBatch: async (requests) => this.#writeBatch(requests) });
+  }
+
+  /**
+   * Opens (creating when missing) the database file and brings its schema up to date.
+   * @throws OrchestratorError `CONFIG_INVALID`, `STORE_UNAVAILABLE` (cannot open or lock the
+   * file), `STORE_CORRUPT` (not a database), `STORE_NEWER_SCHEMA`, `STORE_MIGRATION_FAILED`.
+   */
+  static async open(options: Omit<SqliteStoreConfig, 'kind'>): Promise<SqliteEventStore> {
+    const config = compileStoreConfig({ ...options, kind: 'sqlite' }) as CompiledSqliteConfig;
+    const path = config.path === ':memory:' ? config.path : resolve(config.path);
+    let db: DatabaseSync | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new DatabaseSync(path);
+      db.exec(`PRAGMA busy_timeout = ${config.busyTimeoutMs}`);
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    } catch (error) {
+      db?.close();
+      throw sqliteError(error, path, 'open');
+    }
+    try {
+      migrate(db, path);
+      return new SqliteEventStore(db, path);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** `open`, then `closing` while pending appends flush, then `closed`. */
+  get state(): StoreState {
+    return this.#lifecycle.state;
+  }
+
+  async append(
+    sessionId: string,
+    events: readonly PendingEvent[],
+    options?: AppendOptions,
+  ): Promise<OrchestratorEvent[]> {
+    this.#lifecycle.assertOpen();
+    const request = toRequest(sessionId, events, options);
+    if (request.events.length === 0 && request.expectedLastSeq === undefined) return [];
+    return this.#commit.submit(request);
+  }
+
+  async read(sessionId: string, options?: ReadOptions): Promise<OrchestratorEvent[]> {
+    this.#lifecycle.assertOpen();
+    checkSessionId(sessionId);
+    const { fromSeq, toSeq, limit } = compileReadOptions(options);
+    if (toSeq < fromSeq) return [];
+    let rows: unknown[];
+    try {
+      rows = this.#sql.read.all(sessionId, fromSeq, toSeq, limit);
+    } catch (error) {
+      throw sqliteError(error, this.#path, 'read');
+    }
+    const events: OrchestratorEvent[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) events[i] = decodeRow(rows[i] as RawRow, sessionId);
+    return events;
+  }
+
+  async lastSeq(sessionId: string): Promise<number> {
+    this.#lifecycle.assertOpen();
+    checkSessionId(sessionId);
+    try {
+      const row = this.#sql.lastSeq.get(sessionId) as { last_seq: number } | undefined;
+      return row?.last_seq ?? 0;
+    } catch (error) {
+      throw sqliteError(error, this.#path, 'read');
+    }
+  }
+
+  async listSessions(options?: ListSessionsOptions): Promise<SessionSummary[]> {
+    this.#lifecycle.assertOpen();
+    const { limit, before } = compileListOptions(options);
+    let rows: unknown[];
+    try {
+      if (before === undefined) {
+        rows = this.#sql.listNewest.all(limit);
+      } else {
+        const cursor = this.#sql.createdOrder.get(before) as { created_order: number } | undefined;
+        if (cursor === undefined) throw unknownCursor(before);
+        rows = this.#sql.listBefore.all(cursor.created_order, limit);
+      }
+    } catch (error) {
+      throw sqliteError(error, this.#path, 'read');
+    }
+    return rows.map((row) => {
+      const r = row as { session_id: string; last_seq: number; created_at: string; updated_at: string };
+      return { sessionId: r.session_id, lastSeq: r.last_seq, createdAt: r.created_at, updatedAt: r.updated_at };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      try {
+        await this.#commit.drain();
+      } finally {
+        this.#db.close();
+      }
+    });
+  }
+
+  /** One batch, one `BEGIN IMMEDIATE` transaction: the lock makes `last_seq` ours until COMMIT. */
+  #writeBatch(requests: readonly AppendRequest[]): AppendOutcome[] {
+    const db = this.#db;
+    const sql = this.#sql;
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      const current = new Map<string, number>();
+      for (const sessionId of sessionsOf(requests)) {
+        const row = sql.lastSeq.get(sessionId) as { last_seq: number } | undefined;
+        if (row !== undefined) current.set(sessionId, row.last_seq);
+      }
+      const insert = sql.insertEvent;
+      const plan = planBatch(requests, current, (sessionId, seq, e, checksum) => {
+        insert.run(sessionId, seq, e.id, e.type, e.ts, e.source, e.correlationId, e.causationId, e.data, checksum);
+      });
+      const now = new Date().toISOString();
+      for (const [sessionId, lastSeq] of plan.lastSeqs) sql.upsertSession.run(sessionId, lastSeq, now, now);
+      db.exec('COMMIT');
+      return plan.outcomes;
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw sqliteError(error, this.#path, 'append', requests.length === 1 ? requests[0]?.sessionId : undefined);
+    }
+  }
+}
+
+function toRequest(sessionId: string, events: readonly PendingEvent[], options?: AppendOptions): AppendRequest {
+  checkSessionId(sessionId);
+  const expectedLastSeq = checkAppendOptions(options);
+  if (!Array.isArray(events)) {
+    throw new OrchestratorError('INVALID_ARGUMENT', 'events must be an array of pending events', {
+      details: { field: 'events', received: typeof events },
+    });
+  }
+  return { sessionId, events: events.map(encodeEvent), expectedLastSeq };
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const where = `SQLite store ${path}`;
+  let current: string | undefined;
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec(SQLITE_MIGRATIONS_TABLE);
+    const applied = db
+      .prepare('SELECT version FROM schema_migrations')
+      .all()
+      .map((row) => Number((row as { version: number }).version));
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const migration of pendingMigrations(SQLITE_MIGRATIONS, applied, where)) {
+      current = `${migration.version} (${migration.name})`;
+      migration.up(db);
+      record.run(migration.version, migration.name, new Date().toISOString());
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    const mapped = sqliteError(error, path, 'migrate');
+    throw mapped.code === 'STORE_UNAVAILABLE' || mapped.code === 'STORE_CORRUPT'
+      ? mapped
+      : migrationFailed(error, where, current);
+  }
+}
+
+function prepareStatements(db: DatabaseSync): Statements {
+  return {
+    lastSeq: db.prepare('SELECT last_seq FROM sessions WHERE session_id = ?'),
+    insertEvent: db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    upsertSession: db.prepare(
+      `INSERT INTO sessions (session_id, last_seq, created_at, updated_at, created_order)
+       VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(created_order), 0) + 1 FROM sessions))
+       ON CONFLICT (session_id) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`,
+    ),
+    read: db.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
+    ),
+    listNewest: db.prepare(
+      'SELECT session_id, last_seq, created_at, updated_at FROM sessions ORDER BY created_order DESC LIMIT ?',
+    ),
+    listBefore: db.prepare(
+      `SELECT session_id, last_seq, created_at, updated_at FROM sessions
+       WHERE created_order < ? ORDER BY created_order DESC LIMIT ?`,
+    ),
+    createdOrder: db.prepare('SELECT created_order FROM sessions WHERE session_id = ?'),
+  };
+}
+
+const BUSY = new Set([5, 6]); // SQLITE_BUSY, SQLITE_LOCKED
+const CORRUPT = new Set([11, 26]); // SQLITE_CORRUPT, SQLITE_NOTADB
+const UNREACHABLE = new Set([3, 8, 10, 13, 14]); // PERM, READONLY, IOERR, FULL, CANTOPEN
+
+/** Maps a `node:sqlite` error to the store's codes, keeping it as the cause. */
+function sqliteError(error: unknown, path: string, operation: string, sessionId?: string): OrchestratorError {
+  if (error instanceof OrchestratorError) return error;
+  const errcode = (error as { errcode?: unknown }).errcode;
+  const primary = typeof errcode === 'number' ? errcode & 0xff : -1;
+  const reason = error instanceof Error ? error.message : String(error);
+  const details = { path, operation, sqliteCode: errcode ?? null };
+  if (primary === 19 && reason.includes('events.id')) {
+    return new OrchestratorError(
+      'EVENT_DUPLICATE',
+      `append${sessionId === undefined ? '' : ` to session "${sessionId}"`}: an event id is already stored or repeated`,
+      { cause: error, details: { ...details, sessionId: sessionId ?? null } },
+    );
+  }
+  if (BUSY.has(primary)) {
+    return new OrchestratorError(
+      'STORE_UNAVAILABLE',
+      `SQLite store ${path} stayed locked by another writer: ${reason}`,
+      {
+        cause: error,
+        details,
+      },
+    );
+  }
+  if (CORRUPT.has(primary)) {
+    return new OrchestratorError('STORE_CORRUPT', `SQLite store ${path} is damaged or not a database: ${reason}`, {
+      cause: error,
+      details,
+    });
+  }
+  if (UNREACHABLE.has(primary) || operation === 'open') {
+    return new OrchestratorError('STORE_UNAVAILABLE', `SQLite store ${path} cannot be used (${operation}): ${reason}`, {
+      cause: error,
+      details,
+      retryable: primary === 10 || primary === 13,
+    });
+  }
+  return new OrchestratorError('INTERNAL', `SQLite store ${path} failed (${operation}): ${reason}`, {
+    cause: error,
+    details,
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * The compiled workflow the engine runs: defaults applied, names resolved, templates and
+ * conditions parsed, durations in milliseconds, graph indexed, everything deeply frozen.
+ * Plain data apart from being frozen, so it can be stored with a session and sent as JSON.
+ */
+import type { AgentType } from '../../agents/agent-type.ts';
+import type { CompiledCondition } from './condition.ts';
+import type { RetryPolicy } from './retry.ts';
+import type { CompiledTemplate } from './template.ts';
+import type { FailurePolicy, InputType, NodeKind, TriggerRule, WorkflowDefinition, WorkspaceMode } from './types.ts';
+
+/** A compiled input. */
+export interface CompiledInput {
+  readonly name: string;
+  readonly type: InputType;
+  /** The default value, or undefined when there is none. */
+  readonly default: unknown;
+  /** Must a run give a value (false when a default exists unless stated otherwise). */
+  readonly required: boolean;
+  readonly description: string | undefined;
+}
+
+/** A compiled parallel group. */
+export interface CompiledGroup {
+  readonly name: string;
+  /** Most nodes of the group running at once. */
+  readonly concurrency: number;
+  readonly description: string | undefined;
+}
+
+/** A compiled compensation task. */
+export interface CompiledCompensation {
+  readonly task: CompiledTemplate;
+  /** The agent type that runs it. */
+  readonly agent: AgentType;
+}
+
+/** A compiled node. */
+export interface CompiledNode {
+  readonly id: string;
+  /** Position in the file's node list. */
+  readonly index: number;
+  readonly kind: NodeKind;
+  readonly description: string | undefined;
+  /** The resolved agent type (agent nodes; plugin kinds when they name one). */
+  readonly agent: AgentType | undefined;
+  /** The task template (agent nodes). */
+  readonly task: CompiledTemplate | undefined;
+  /** The prompt template (human and approval nodes). */
+  readonly prompt: CompiledTemplate | undefined;
+  /** Direct dependencies, in the order written. */
+  readonly dependsOn: readonly string[];
+  /** Nodes that list this one in `dependsOn`, in file order. */
+  readonly dependents: readonly string[];
+  readonly group: string | undefined;
+  /** Evaluated with `evaluateCondition` when the node is ready; false skips it. */
+  readonly condition: CompiledCondition | undefined;
+  readonly trigger: TriggerRule;
+  /** The node's retry policy, else its agent type's, else one attempt. */
+  readonly retry: RetryPolicy;
+  /** Limit of one attempt: the node's timeout, else its agent type's, else none. */
+  readonly timeoutMs: number | undefined;
+  /** JSON Schema of a structured output, when required. */
+  readonly outputSchema: Readonly<Record<string, unknown>> | undefined;
+  /** Output caching, when enabled. */
+  readonly cache: { readonly ttlMs: number } | undefined;
+  readonly compensation: CompiledCompensation | undefined;
+  readonly workspace: WorkspaceMode;
+  /** Settings of a plugin node kind. */
+  readonly params: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** A compiled workflow, ready for the engine. */
+export interface CompiledWorkflow {
+  /** The file it was loaded from, or `<inline>`. */
+  readonly file: string;
+  readonly name: string;
+  readonly description: string | undefined;
+  /** The version, as text. */
+  readonly version: string | undefined;
+  readonly inputs: Readonly<Record<string, CompiledInput>>;
+  /** Every agent type the workflow defines or its nodes name. */
+  readonly agents: Readonly<Record<string, AgentType>>;
+  readonly groups: Readonly<Record<string, CompiledGroup>>;
+  /** Most nodes running at once. */
+  readonly concurrency: number;
+  readonly onFailure: FailurePolicy;
+  readonly rollback: boolean;
+  /** Default cache of nodes with `cache: true`. */
+  readonly cache: { readonly ttlMs: number } | undefined;
+  readonly limits: { readonly maxNodes: number };
+  /** Nodes by id (a null-prototype record: ids such as `constructor` are safe). */
+  readonly nodes: Readonly<Record<string, CompiledNode>>;
+  /** Node ids in file order. */
+  readonly nodeIds: readonly string[];
+  /** Node id -> its direct dependencies. */
+  readonly dependencies: Readonly<Record<string, readonly string[]>>;
+  /** Node id -> the nodes that depend on it directly. */
+  readonly dependents: Readonly<Record<string, readonly string[]>>;
+  /** A topological order (dependencies first; ties in file order). */
+  readonly topologicalOrder: readonly string[];
+  /** Nodes without dependencies, in file order. */
+  readonly roots: readonly string[];
+  /** The validated definition as written, kept to recompile after a graph change and to store with a session. */
+  readonly definition: Readonly<WorkflowDefinition>;
+}

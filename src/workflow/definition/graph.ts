@@ -1,0 +1,196 @@
+/**
+ * Pure graph helpers over plain `{ id, dependsOn }` data, shared by the compiler, the engine
+ * and run-time graph changes. Edges to ids that are not in the list are ignored here (the
+ * compiler reports them as unknown dependencies).
+ */
+import { NAME_PATTERN } from './names.ts';
+import { didYouMean } from './problems.ts';
+
+/** A node as the graph helpers see it. */
+export interface GraphNode {
+  readonly id: string;
+  readonly dependsOn: readonly string[];
+}
+
+/**
+ * Kahn's algorithm with ties broken by list order, so the order is stable for a given file.
+ * Nodes on a cycle, or downstream of one, cannot be ordered and are returned as `blocked`.
+ */
+export function topologicalOrder(nodes: readonly GraphNode[]): { order: string[]; blocked: string[] } {
+  const index = new Map(nodes.map((node, i) => [node.id, i]));
+  const pending = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const node of nodes) {
+    const deps = new Set(node.dependsOn.filter((dep) => index.has(dep)));
+    pending.set(node.id, deps.size);
+    for (const dep of deps) dependents.set(dep, [...(dependents.get(dep) ?? []), node.id]);
+  }
+  // Ready nodes are kept sorted by list position (insertion by binary search).
+  const ready = nodes.filter((node) => pending.get(node.id) === 0).map((node) => node.id);
+  const order: string[] = [];
+  while (ready.length > 0) {
+    const id = ready.shift() as string;
+    order.push(id);
+    for (const next of dependents.get(id) ?? []) {
+      const left = (pending.get(next) ?? 0) - 1;
+      pending.set(next, left);
+      if (left === 0) ready.splice(insertionPoint(ready, index.get(next) ?? 0, index), 0, next);
+    }
+  }
+  const done = new Set(order);
+  return { order, blocked: nodes.map((node) => node.id).filter((id) => !done.has(id)) };
+}
+
+function insertionPoint(sorted: readonly string[], position: number, index: ReadonlyMap<string, number>): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((index.get(sorted[mid] as string) ?? 0) < position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Finds dependency cycles: each in run order (`['a', 'b', 'c']` reads a -> b -> c -> a, where
+ * b depends on a), starting at the node listed first. At least one cycle is returned for
+ * every group of nodes that cannot be ordered; self-dependencies are one-node cycles.
+ */
+export function findCycles(nodes: readonly GraphNode[]): string[][] {
+  const { blocked } = topologicalOrder(nodes);
+  const blockedSet = new Set(blocked);
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const position = new Map(nodes.map((node, i) => [node.id, i]));
+  const walked = new Set<string>();
+  const cycles: string[][] = [];
+  // Every blocked node has a blocked dependency, so following them from any blocked node
+  // must come back to a node already on the path: that loop is a cycle.
+  for (const start of blocked) {
+    if (walked.has(start)) continue;
+    const path: string[] = [];
+    const onPath = new Map<string, number>();
+    let current: string | undefined = start;
+    while (current !== undefined && !walked.has(current)) {
+      onPath.set(current, path.length);
+      path.push(current);
+      walked.add(current);
+      const deps: readonly string[] = byId.get(current)?.dependsOn ?? [];
+      current = deps.find((dep) => blockedSet.has(dep) && (onPath.has(dep) || !walked.has(dep)));
+    }
+    if (current === undefined || !onPath.has(current)) continue;
+    const loop = path.slice(onPath.get(current)).reverse();
+    const first = loop.reduce((best, id, i) => ((position.get(id) ?? 0) < (position.get(loop[best] as string) ?? 0) ? i : best), 0);
+    cycles.push([...loop.slice(first), ...loop.slice(0, first)]);
+  }
+  return cycles;
+}
+
+/** Prints a cycle as `a -> b -> c -> a`. */
+export function formatCycle(cycle: readonly string[]): string {
+  return [...cycle, cycle[0]].join(' -> ');
+}
+
+/** Every node `id` depends on, directly or transitively (not `id` itself unless it is on a cycle). */
+export function upstreamOf(id: string, dependencies: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...(dependencies.get(id) ?? [])];
+  while (stack.length > 0) {
+    const next = stack.pop() as string;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    stack.push(...(dependencies.get(next) ?? []));
+  }
+  return seen;
+}
+
+/** The graph a run-time change applies to; a `CompiledWorkflow` is one. */
+export interface GraphView {
+  readonly nodes: Readonly<Record<string, GraphNode>>;
+  readonly limits: { readonly maxNodes: number };
+}
+
+/** A change to a running workflow's graph, as an agent's orchestrator tool asks for it. */
+export interface GraphChange {
+  /** New nodes; their dependencies may name existing nodes or other new ones. */
+  readonly addNodes?: readonly GraphNode[];
+  /** More dependencies for existing nodes that have not started. */
+  readonly addDependencies?: readonly GraphNode[];
+  /** Existing nodes that have not started, to be skipped. */
+  readonly skipNodes?: readonly string[];
+}
+
+/** One reason a {@link GraphChange} is refused. */
+export interface GraphChangeProblem {
+  /** Where in the change, such as `addNodes[0].dependsOn[1]`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Checks a graph change without applying it: new ids are valid and unused, dependencies
+ * exist, the node limit holds, only pending nodes gain dependencies or are skipped, and the
+ * result has no cycle. `statuses` gives the run's node statuses; a node absent from it, or
+ * `'pending'`, has not started. Returns every problem; empty means the change is allowed.
+ */
+export function validateGraphChange(
+  graph: GraphView,
+  change: GraphChange,
+  statuses: Readonly<Record<string, string | undefined>> = {},
+): GraphChangeProblem[] {
+  const problems: GraphChangeProblem[] = [];
+  const existing = Object.keys(graph.nodes);
+  const added = change.addNodes ?? [];
+  const known = new Set([...existing, ...added.map((node) => node.id)]);
+  const isPending = (id: string) => statuses[id] === undefined || statuses[id] === 'pending';
+  const checkDeps = (path: string, node: GraphNode) => {
+    node.dependsOn.forEach((dep, j) => {
+      if (dep === node.id) problems.push({ path: `${path}.dependsOn[${j}]`, message: `node '${dep}' cannot depend on itself` });
+      else if (!known.has(dep)) {
+        problems.push({ path: `${path}.dependsOn[${j}]`, message: `unknown node '${dep}'${didYouMean(dep, known)}` });
+      }
+    });
+  };
+
+  const seen = new Set<string>();
+  added.forEach((node, i) => {
+    if (!NAME_PATTERN.test(node.id)) {
+      problems.push({ path: `addNodes[${i}].id`, message: `invalid node id ${JSON.stringify(node.id)}` });
+    } else if (Object.hasOwn(graph.nodes, node.id) || seen.has(node.id)) {
+      problems.push({ path: `addNodes[${i}].id`, message: `node '${node.id}' already exists` });
+    }
+    seen.add(node.id);
+    checkDeps(`addNodes[${i}]`, node);
+  });
+  const total = existing.length + added.length;
+  if (total > graph.limits.maxNodes) {
+    problems.push({
+      path: 'addNodes',
+      message: `the workflow would have ${total} nodes, more than its limit of ${graph.limits.maxNodes} (limits.maxNodes)`,
+    });
+  }
+  (change.addDependencies ?? []).forEach((node, i) => {
+    if (!Object.hasOwn(graph.nodes, node.id)) {
+      problems.push({ path: `addDependencies[${i}].id`, message: `unknown node '${node.id}'${didYouMean(node.id, existing)}` });
+    } else if (!isPending(node.id)) {
+      problems.push({ path: `addDependencies[${i}].id`, message: `node '${node.id}' is ${statuses[node.id]}, not pending` });
+    }
+    checkDeps(`addDependencies[${i}]`, node);
+  });
+  (change.skipNodes ?? []).forEach((id, i) => {
+    if (!Object.hasOwn(graph.nodes, id)) problems.push({ path: `skipNodes[${i}]`, message: `unknown node '${id}'` });
+    else if (!isPending(id)) problems.push({ path: `skipNodes[${i}]`, message: `node '${id}' is ${statuses[id]}, not pending` });
+  });
+
+  const merged = new Map<string, string[]>();
+  for (const node of Object.values(graph.nodes)) merged.set(node.id, [...node.dependsOn]);
+  for (const node of added) merged.set(node.id, [...(merged.get(node.id) ?? []), ...node.dependsOn]);
+  for (const node of change.addDependencies ?? []) {
+    if (merged.has(node.id)) merged.set(node.id, [...(merged.get(node.id) ?? []), ...node.dependsOn]);
+  }
+  const mergedNodes = [...merged].map(([id, dependsOn]) => ({ id, dependsOn: dependsOn.filter((dep) => dep !== id) }));
+  for (const cycle of findCycles(mergedNodes)) {
+    problems.push({ path: '', message: `the change would create a dependency cycle: ${formatCycle(cycle)}` });
+  }
+  return problems;
+}

@@ -1,0 +1,143 @@
+/**
+ * The workflow format as users write it (YAML or TypeScript): loose, every field documented
+ * with its default. `schema.ts` validates it; `compile.ts` turns it into `CompiledWorkflow`.
+ */
+import type { AgentTypeDefinition } from '../../agents/agent-type.ts';
+import type { DurationInput } from './duration.ts';
+import type { RetryPolicyDefinition } from './retry.ts';
+
+/** Types an input can have; `object` is a JSON object, `array` a JSON array. */
+export type InputType = 'string' | 'number' | 'boolean' | 'object' | 'array';
+
+/** One input of a workflow, filled in when a run starts. */
+export interface InputDefinition {
+  /** The value's type. */
+  type: InputType;
+  /** The value used when a run gives none; must have the declared type. @default none */
+  default?: unknown;
+  /** Must a run give a value. @default true when there is no `default`, else false */
+  required?: boolean;
+  /** What the input means. */
+  description?: string;
+}
+
+/**
+ * What a node does. `agent` runs an agent on `task`. `human` asks a person `prompt` and
+ * its output is the answer (text, or an object matching `output.schema`). `approval` asks
+ * a person to approve or reject `prompt`: its output is `{ approved, comment }`, and a
+ * rejection fails the node. Plugins add more kinds (see `CompileOptions.nodeKinds`).
+ */
+export type NodeKind = 'agent' | 'human' | 'approval' | (string & {});
+
+/**
+ * When a node may run, given how its dependencies ended. `all_success`: every dependency
+ * succeeded (a skipped or failed one skips this node). `all_done`: every dependency finished,
+ * however. `none_failed`: no dependency failed (succeeded or skipped).
+ */
+export type TriggerRule = 'all_success' | 'all_done' | 'none_failed';
+
+/** What a failed node does to the run: `fail_fast` stops starting nodes, `continue` runs whatever does not depend on it. */
+export type FailurePolicy = 'fail_fast' | 'continue';
+
+/** Where a node's agent works: `shared` = the session workspace, `isolated` = its own git worktree. */
+export type WorkspaceMode = 'shared' | 'isolated';
+
+/** Caching of a node's output: a run with the same task and inputs within `ttl` reuses it. */
+export interface CacheDefinition {
+  /** How long a cached output stays valid. */
+  ttl: DurationInput;
+}
+
+/** Structured output: the agent must answer with an object matching `schema`. */
+export interface OutputDefinition {
+  /** A JSON Schema whose root is `type: object`. */
+  schema: Record<string, unknown>;
+}
+
+/** The task that undoes a node when the run rolls back. */
+export interface CompensationDefinition {
+  /** Template of the compensation task (may read the node's own output). */
+  task: string;
+  /** Agent that runs it. @default the node's own agent */
+  agent?: string;
+}
+
+/** One step of a workflow. */
+export interface NodeDefinition {
+  /** Unique id: a letter, then letters, digits, `_` or `-`. */
+  id: string;
+  /** What the node does. @default 'agent' */
+  kind?: NodeKind;
+  /** What the step is for, shown in the dashboard. */
+  description?: string;
+  /** Name of the agent type that runs the task (`agents` key or a registered type); agent nodes only. */
+  agent?: string;
+  /** The task, a template: `{{ inputs.NAME }}`, `{{ nodes.ID.output }}`, `{{ nodes.ID.output.field }}`, `{{ session.workspace }}`. Agent nodes only. */
+  task?: string;
+  /** The question or the thing to approve, a template like `task`; human and approval nodes only. */
+  prompt?: string;
+  /** Ids of nodes that must finish first (see `trigger`). @default [] */
+  dependsOn?: string[];
+  /** Parallel group whose concurrency limit this node counts against. @default none */
+  group?: string;
+  /** CEL expression over `inputs` and `nodes.ID.output` / `nodes.ID.status` of upstream nodes; false skips the node. @default always run */
+  condition?: string;
+  /** How dependencies' outcomes decide whether this node runs. @default 'all_success' */
+  trigger?: TriggerRule;
+  /** Retry policy. @default the agent type's, else one attempt */
+  retry?: RetryPolicyDefinition;
+  /** Longest time one attempt may take: '10m', '1h30m' or milliseconds. @default the agent type's, else none */
+  timeout?: DurationInput;
+  /** Structured output required from the agent. @default text output */
+  output?: OutputDefinition;
+  /** Reuse a recent output: `true` uses the workflow's `cache.ttl`. @default false */
+  cache?: boolean | CacheDefinition;
+  /** Task run on rollback to undo this node: a template, or `{ task, agent }`. @default none */
+  compensation?: string | CompensationDefinition;
+  /** Workspace of the node's agent. @default 'isolated' when the agent type's workingDirectory is 'isolated', else 'shared' */
+  workspace?: WorkspaceMode;
+  /** Settings of a plugin node kind, checked by the plugin. @default none */
+  params?: Record<string, unknown>;
+}
+
+/** A parallel group: nodes that share a concurrency limit. */
+export interface GroupDefinition {
+  /** Most nodes of the group running at once. */
+  concurrency: number;
+  /** What the group is for. */
+  description?: string;
+}
+
+/** Limits that hold while the graph changes at run time. */
+export interface LimitsDefinition {
+  /** Most nodes the workflow may have, counting nodes agents add. @default 200 */
+  maxNodes?: number;
+}
+
+/** A workflow: agent types, inputs and a graph of nodes. */
+export interface WorkflowDefinition {
+  /** Name: a letter, then letters, digits, `_` or `-`. */
+  name: string;
+  /** What the workflow does. */
+  description?: string;
+  /** Version of this definition, for the reader and for stored sessions. @default none */
+  version?: string | number;
+  /** Inputs by name (identifiers, so `inputs.NAME` works everywhere). @default {} */
+  inputs?: Record<string, InputDefinition>;
+  /** Agent types by name. @default {} */
+  agents?: Record<string, AgentTypeDefinition>;
+  /** Parallel groups by name. @default {} */
+  groups?: Record<string, GroupDefinition>;
+  /** Most nodes running at once in a run. @default 4 */
+  concurrency?: number;
+  /** What a failed node does to the run. @default 'fail_fast' */
+  onFailure?: FailurePolicy;
+  /** Run compensation tasks, newest first, when the run fails. @default false */
+  rollback?: boolean;
+  /** Default cache for nodes that opt in with `cache: true`. @default none */
+  cache?: CacheDefinition;
+  /** Limits for run-time graph changes. */
+  limits?: LimitsDefinition;
+  /** The nodes, at least one. */
+  nodes: NodeDefinition[];
+}

@@ -1,0 +1,141 @@
+import type { AgentRuntime, AgentSpec, AgentToolHost } from '../agents/index.ts';
+import { OrchestratorError } from '../errors/index.ts';
+import type { NodeExecutor, NodeRunContext } from './plan.ts';
+import { cacheKey, type ResultCache } from './result-cache.ts';
+
+/** Longest upstream output handed to an agent in its prompt. */
+const HANDOVER_CHARS = 8000;
+
+/** What the agent executor needs from the rest of the orchestrator. */
+export interface AgentExecutorOptions {
+  readonly runtime: AgentRuntime;
+  readonly sessionId: string;
+  /** Agent types by name. */
+  agentSpec(name: string): (AgentSpec & { readonly canModifyWorkflow?: boolean }) | undefined;
+  /** Tools offered to the agent of this node. */
+  toolHost(context: NodeRunContext, agentId: () => string, canModifyWorkflow: boolean): AgentToolHost;
+  /** Memory keys, listed in the prompt so agents know what is shared. */
+  memoryKeys(): string[];
+  /** Where node results are cached (nodes opt in with a TTL). */
+  readonly cache?: ResultCache | undefined;
+  /** The folder the node's agent works in (the session workspace or a worktree). */
+  workspaceFor(context: NodeRunContext): Promise<{ cwd: string; finish(ok: boolean): Promise<void> }>;
+}
+
+/**
+ * Builds an agent's prompt: the rendered task, then what the node's direct dependencies
+ * produced (so agents hand work to each other), then the shared memory keys.
+ */
+export function buildAgentPrompt(context: NodeRunContext, memoryKeys: readonly string[]): string {
+  const parts = [context.task];
+  const handed = context.node.dependsOn
+    .map((id) => ({ id, node: context.nodes[id] }))
+    .filter((entry) => entry.node?.status === 'completed' && entry.node.output !== undefined);
+  if (handed.length > 0) {
+    parts.push('## Results of earlier steps');
+    for (const { id, node } of handed) {
+      const text = typeof node?.output === 'string' ? node.output : JSON.stringify(node?.output, null, 2);
+      parts.push(`### ${id}\n${text.length > HANDOVER_CHARS ? `${text.slice(0, HANDOVER_CHARS)}\n[truncated]` : text}`);
+    }
+  }
+  if (memoryKeys.length > 0) {
+    parts.push(`## Shared memory\nKeys available through the memory_get tool: ${memoryKeys.join(', ')}`);
+  }
+  return parts.join('\n\n');
+}
+
+/** Runs agent nodes on the agent runtime. */
+export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
+  return {
+    external: true,
+    async run(context) {
+      const agentName = context.node.agent;
+      const spec = agentName ? options.agentSpec(agentName) : undefined;
+      if (!spec) {
+        return { ok: false, error: new OrchestratorError('AGENT_TYPE_INVALID', `node "${context.node.id}" names no known agent type`) };
+      }
+      const prompt = buildAgentPrompt(context, options.memoryKeys());
+      const ttl = context.node.cacheTtlMs;
+      const key =
+        ttl !== undefined && options.cache
+          ? cacheKey({ agent: { ...spec }, prompt, schema: context.node.outputSchema ?? null })
+          : undefined;
+      if (key !== undefined && ttl !== undefined) {
+        const hit = await options.cache?.get(key, ttl);
+        if (hit) return { ok: true, output: hit.output, cached: true, cacheKey: key };
+      }
+      const workspace = await options.workspaceFor(context);
+      let agentId = '';
+      const handle = options.runtime.spawn({
+        sessionId: options.sessionId,
+        spec: { ...spec, ...(context.node.timeoutMs !== undefined && { timeoutMs: context.node.timeoutMs }), retry: { attempts: 1 } },
+        prompt,
+        cwd: workspace.cwd,
+        nodeId: context.node.id,
+        correlationId: context.workflowId,
+        ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
+        toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
+      });
+      agentId = handle.agentId;
+      const stop = () => handle.interrupt(`node stopped: ${String(context.signal.reason)}`);
+      context.signal.addEventListener('abort', stop, { once: true });
+      const result = await handle.result;
+      context.signal.removeEventListener('abort', stop);
+      try {
+        await workspace.finish(result.ok);
+      } catch (error) {
+        return { ok: false, agentId, error: error instanceof OrchestratorError ? error : new OrchestratorError('WORKSPACE_FAILED', String(error)) };
+      }
+      if (!result.ok) return { ok: false, agentId, error: result.error };
+      const output = result.structured ?? result.text;
+      if (key !== undefined) await options.cache?.put(key, output);
+      return { ok: true, agentId, output };
+    },
+  };
+}
+
+/** Human input nodes: the rendered task is the question; the answer is the output. */
+export const humanExecutor: NodeExecutor = {
+  external: true,
+  async run(context) {
+    const value = await context.requestInput('input', context.task);
+    return { ok: true, output: value };
+  },
+};
+
+/**
+ * Approval nodes: the answer is `{ approved: boolean, comment? }` (or a bare boolean or
+ * yes/no string); a rejection fails the node with `APPROVAL_REJECTED`.
+ */
+export const approvalExecutor: NodeExecutor = {
+  external: true,
+  async run(context) {
+    const answer = normalizeApproval(await context.requestInput('approval', context.task));
+    if (!answer.approved) {
+      const why = answer.comment ? `: ${answer.comment}` : '';
+      return { ok: false, error: new OrchestratorError('APPROVAL_REJECTED', `approval "${context.node.id}" was rejected${why}`) };
+    }
+    return { ok: true, output: answer };
+  },
+};
+
+/** Reads the forms an approval answer may take. */
+export function normalizeApproval(value: unknown): { approved: boolean; comment?: string } {
+  if (typeof value === 'boolean') return { approved: value };
+  if (typeof value === 'string') return { approved: /^(y|yes|approve|approved|ok|true)$/i.test(value.trim()) };
+  if (typeof value === 'object' && value !== null && 'approved' in value) {
+    const { approved, comment } = value as { approved: unknown; comment?: unknown };
+    return { approved: approved === true, ...(typeof comment === 'string' && { comment }) };
+  }
+  return { approved: false, comment: 'unreadable answer' };
+}
+
+/** In-process code nodes of TypeScript workflows (and the scheduler benchmark). */
+export const functionExecutor: NodeExecutor = {
+  external: false,
+  async run(context) {
+    const run = context.node.run;
+    if (!run) return { ok: false, error: new OrchestratorError('NODE_KIND_UNKNOWN', `function node "${context.node.id}" has no run()`) };
+    return { ok: true, output: await run({ ...context, signal: context.signal }) };
+  },
+};

@@ -1,0 +1,104 @@
+import type { OrchestratorError } from '../errors/index.ts';
+import type { SchedulableNode } from './scheduler.ts';
+import type { WorkflowState } from './state.ts';
+
+/** Values templates and conditions may read when a node becomes ready. */
+export interface NodeContext {
+  readonly inputs: Readonly<Record<string, unknown>>;
+  /** Upstream nodes by id: their status and output. */
+  readonly nodes: Readonly<Record<string, { status: string; output: unknown }>>;
+  readonly session: { readonly id: string; readonly workspace: string };
+}
+
+/** Retry policy of a node, compiled (durations in ms). */
+export interface NodeRetryPolicy {
+  /** Total attempts including the first. */
+  readonly attempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly factor: number;
+  /** Error codes that may be retried; `undefined` = those whose error says it is retryable. */
+  readonly on: readonly string[] | undefined;
+}
+
+/** A node as the engine runs it: scheduling facts plus compiled templates and conditions. */
+export interface PlanNode extends SchedulableNode {
+  /** `agent`, `human`, `approval`, `function`, or a kind a plugin added. */
+  readonly kind: string;
+  /** Agent type name, for agent nodes. */
+  readonly agent: string | undefined;
+  readonly retry: NodeRetryPolicy;
+  readonly timeoutMs: number | undefined;
+  /** JSON Schema the node's output must match (structured output). */
+  readonly outputSchema: Record<string, unknown> | undefined;
+  /** Result cache time-to-live; undefined = no caching. */
+  readonly cacheTtlMs: number | undefined;
+  /** `isolated` runs the node in its own git worktree, merged back on success. */
+  readonly workspace: 'shared' | 'isolated';
+  /** The task (agent nodes) or the question (human and approval nodes), rendered. */
+  renderTask(context: NodeContext): string;
+  /** Whether the node runs; undefined = no condition. */
+  evaluateCondition: ((context: NodeContext) => boolean) | undefined;
+  /** The compensation task, for rollback; undefined = nothing to undo. */
+  renderCompensation: ((context: NodeContext) => string) | undefined;
+  /** Agent type of the compensation task. */
+  readonly compensationAgent: string | undefined;
+  /** For `function` nodes of TypeScript workflows: the code to run. */
+  readonly run: ((context: NodeContext & { signal: AbortSignal }) => unknown) | undefined;
+}
+
+/** A compiled workflow as the engine sees it. */
+export interface WorkflowPlan {
+  readonly name: string;
+  /** Nodes running at once in this workflow. */
+  readonly concurrency: number;
+  /** Per parallel group: nodes of the group running at once. */
+  readonly groupLimits: ReadonlyMap<string, number>;
+  readonly onFailure: 'fail_fast' | 'continue';
+  readonly rollback: boolean;
+  /** Maximum number of nodes after run-time additions. */
+  readonly maxNodes: number;
+  node(id: string): PlanNode | undefined;
+  nodes(): Iterable<PlanNode>;
+  /**
+   * Compiles and validates nodes added at run time (acyclic, known dependencies and agents,
+   * within `maxNodes`) and returns the plan that includes them; the original is unchanged.
+   * @throws OrchestratorError `WORKFLOW_INVALID` or `MODIFICATION_REJECTED`
+   */
+  withAddedNodes(nodes: readonly unknown[], state: WorkflowState): WorkflowPlan;
+}
+
+/** How a node attempt ended. */
+export type NodeOutcome =
+  | {
+      readonly ok: true;
+      readonly output: unknown;
+      readonly agentId?: string | undefined;
+      /** Set when the output was reused from the result cache. */
+      readonly cached?: boolean;
+      readonly cacheKey?: string;
+    }
+  | { readonly ok: false; readonly error: OrchestratorError; readonly agentId?: string | undefined };
+
+/** What an executor gets for one attempt of a node. */
+export interface NodeRunContext extends NodeContext {
+  readonly workflowId: string;
+  readonly node: PlanNode;
+  readonly attempt: number;
+  /** Aborted on cancel, pause with interrupt, or timeout; its `reason` says which. */
+  readonly signal: AbortSignal;
+  /** The rendered task. */
+  readonly task: string;
+  /** Asks a human; durable: after a restart the same open request is awaited again. */
+  requestInput(kind: 'input' | 'approval', prompt: string, options?: { agentId?: string }): Promise<unknown>;
+}
+
+/**
+ * Runs one kind of node. `external` executors have side effects outside the log (agents,
+ * humans): their `node.started` is committed before they begin, so a crash never hides a
+ * side effect that already happened.
+ */
+export interface NodeExecutor {
+  readonly external: boolean;
+  run(context: NodeRunContext): Promise<NodeOutcome>;
+}

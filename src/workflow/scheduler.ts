@@ -1,0 +1,179 @@
+import type { NodeStatus } from './state.ts';
+import { TERMINAL_NODE_STATUSES } from './state.ts';
+
+/** What the scheduler needs to know of a node. */
+export interface SchedulableNode {
+  readonly id: string;
+  readonly dependsOn: readonly string[];
+  readonly group: string | undefined;
+  /** When the node may run, given how its dependencies ended. @default `all_success` */
+  readonly trigger: TriggerRule;
+}
+
+/** Trigger rules: what skipping or failing upstream means for a node. */
+export type TriggerRule = 'all_success' | 'all_done' | 'none_failed';
+
+/** The verdict for a node whose dependencies have all settled. */
+export type TriggerVerdict = { readonly run: true } | { readonly run: false; readonly reason: string };
+
+/**
+ * Applies a trigger rule to the final statuses of a node's dependencies.
+ * - `all_success`: every dependency completed.
+ * - `none_failed`: no dependency failed or was cancelled (skipped ones are fine).
+ * - `all_done`: always run once every dependency has settled.
+ */
+export function evaluateTrigger(rule: TriggerRule, dependencies: ReadonlyArray<{ id: string; status: NodeStatus }>): TriggerVerdict {
+  if (rule === 'all_done') return { run: true };
+  for (const dep of dependencies) {
+    if (rule === 'all_success' && dep.status !== 'completed') {
+      return { run: false, reason: `dependency "${dep.id}" ${dep.status} (trigger all_success)` };
+    }
+    if (rule === 'none_failed' && (dep.status === 'failed' || dep.status === 'cancelled')) {
+      return { run: false, reason: `dependency "${dep.id}" ${dep.status} (trigger none_failed)` };
+    }
+  }
+  return { run: true };
+}
+
+/**
+ * Dependency counting: each node keeps the number of dependencies that have not settled;
+ * when a node settles, only its dependents are touched. Building is O(V+E) and the whole run
+ * is O(V+E): nothing rescans the graph per step.
+ */
+export class DependencyTracker {
+  readonly #remaining = new Map<string, number>();
+  readonly #dependents = new Map<string, string[]>();
+  readonly #settled = new Set<string>();
+
+  /**
+   * @param nodes every node of the plan
+   * @param statusOf the current status of a node (from the projected state)
+   */
+  constructor(nodes: Iterable<SchedulableNode>, statusOf: (id: string) => NodeStatus | undefined) {
+    const all = [...nodes];
+    for (const node of all) {
+      if (TERMINAL_NODE_STATUSES.has(statusOf(node.id) ?? 'pending')) this.#settled.add(node.id);
+    }
+    for (const node of all) this.#register(node);
+  }
+
+  /** Nodes that are not settled and have no unsettled dependency. */
+  readyNodes(): string[] {
+    const ready: string[] = [];
+    for (const [id, remaining] of this.#remaining) if (remaining === 0 && !this.#settled.has(id)) ready.push(id);
+    return ready;
+  }
+
+  /** Whether the node has settled (completed, failed, skipped or cancelled). */
+  isSettled(id: string): boolean {
+    return this.#settled.has(id);
+  }
+
+  /** Adds a node at run time; returns true when it is ready at once. */
+  add(node: SchedulableNode): boolean {
+    this.#register(node);
+    return this.#remaining.get(node.id) === 0;
+  }
+
+  /** Marks a node settled; returns its dependents that just became ready. */
+  settle(id: string): string[] {
+    if (this.#settled.has(id)) return [];
+    this.#settled.add(id);
+    const ready: string[] = [];
+    for (const dependent of this.#dependents.get(id) ?? []) {
+      const left = (this.#remaining.get(dependent) ?? 0) - 1;
+      this.#remaining.set(dependent, left);
+      if (left === 0 && !this.#settled.has(dependent)) ready.push(dependent);
+    }
+    return ready;
+  }
+
+  #register(node: SchedulableNode): void {
+    let remaining = 0;
+    for (const dep of node.dependsOn) {
+      let list = this.#dependents.get(dep);
+      if (!list) this.#dependents.set(dep, (list = []));
+      list.push(node.id);
+      if (!this.#settled.has(dep)) remaining++;
+    }
+    this.#remaining.set(node.id, remaining);
+  }
+}
+
+/**
+ * Ready nodes waiting for a slot, one FIFO per parallel group, bounded by the workflow's
+ * limit and each group's own. Taking the next startable node costs O(number of groups).
+ */
+export class AdmissionQueue {
+  readonly #queues = new Map<string, string[]>();
+  readonly #heads = new Map<string, number>();
+  readonly #running = new Map<string, number>();
+  readonly #groupLimits: ReadonlyMap<string, number>;
+  readonly #limit: number;
+  #total = 0;
+  #queued = 0;
+
+  constructor(limit: number, groupLimits: ReadonlyMap<string, number>) {
+    this.#limit = limit;
+    this.#groupLimits = groupLimits;
+  }
+
+  /** Nodes waiting for a slot. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Nodes holding a slot. */
+  get running(): number {
+    return this.#total;
+  }
+
+  enqueue(id: string, group: string | undefined): void {
+    const key = group ?? '';
+    let queue = this.#queues.get(key);
+    if (!queue) this.#queues.set(key, (queue = []));
+    queue.push(id);
+    this.#queued++;
+  }
+
+  /** The next node that may start now, taking its slot; undefined when none may. */
+  next(): string | undefined {
+    if (this.#total >= this.#limit) return undefined;
+    for (const [group, queue] of this.#queues) {
+      const head = this.#heads.get(group) ?? 0;
+      if (head >= queue.length) continue;
+      const running = this.#running.get(group) ?? 0;
+      if (running >= (this.#groupLimits.get(group) ?? Number.POSITIVE_INFINITY)) continue;
+      const id = queue[head] as string;
+      // Drop consumed entries now and then so queues do not grow without bound.
+      if (head + 1 > 1024 && head + 1 > queue.length / 2) {
+        queue.splice(0, head + 1);
+        this.#heads.set(group, 0);
+      } else this.#heads.set(group, head + 1);
+      this.#running.set(group, running + 1);
+      this.#total++;
+      this.#queued--;
+      return id;
+    }
+    return undefined;
+  }
+
+  /** Gives back the slot a node held. */
+  release(group: string | undefined): void {
+    const key = group ?? '';
+    this.#running.set(key, (this.#running.get(key) ?? 1) - 1);
+    this.#total--;
+  }
+
+  /** Removes every queued node (cancel, fail-fast); returns them. */
+  drain(): string[] {
+    const drained: string[] = [];
+    for (const [group, queue] of this.#queues) {
+      drained.push(...queue.slice(this.#heads.get(group) ?? 0));
+      this.#queues.set(group, []);
+      this.#heads.set(group, 0);
+    }
+    this.#queued = 0;
+    return drained;
+  }
+}

@@ -1,0 +1,326 @@
+import type { AnyEvent } from '../events/index.ts';
+
+/** States of a workflow run. `awaiting_input` is `running` with a question open to a human. */
+export type WorkflowStatus =
+  | 'running'
+  | 'paused'
+  | 'awaiting_input'
+  | 'rolling_back'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
+
+/** States of a node. `retry_wait`: an attempt failed or was interrupted and another may follow. */
+export type NodeStatus =
+  | 'pending'
+  | 'running'
+  | 'retry_wait'
+  | 'awaiting_input'
+  | 'completed'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
+
+/** Statuses after which a node never runs again (in this run). */
+export const TERMINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
+/** Error facts as recorded in events. */
+export interface ErrorInfo {
+  readonly code: string;
+  readonly message: string;
+  readonly retryable?: boolean | undefined;
+}
+
+/** One node of a run, as the log tells it. */
+export interface NodeState {
+  readonly id: string;
+  status: NodeStatus;
+  /** Attempts started so far (interrupted ones included). */
+  attempts: number;
+  /** Attempts that ended without a result because their process died or a pause stopped them. */
+  interruptions: number;
+  output?: unknown;
+  error?: ErrorInfo;
+  agentId?: string;
+  cached?: boolean;
+  /** Earliest time (epoch ms) of the next attempt, for `retry_wait`. */
+  retryAt?: number;
+  compensated?: boolean;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+/** An open question to a human. */
+export interface InputRequest {
+  readonly requestId: string;
+  readonly kind: 'input' | 'approval';
+  readonly prompt: string;
+  readonly nodeId?: string | undefined;
+  readonly agentId?: string | undefined;
+  readonly seq: number;
+}
+
+/** One workflow run, as the log tells it. */
+export interface WorkflowState {
+  readonly workflowId: string;
+  readonly name: string;
+  status: WorkflowStatus;
+  /** The definition as recorded at start (plain JSON). */
+  readonly definition: unknown;
+  readonly inputs: Record<string, unknown>;
+  readonly file: string | undefined;
+  /** Node definitions added at run time, in order (plain JSON). */
+  readonly addedNodes: unknown[];
+  readonly nodes: Record<string, NodeState>;
+  /** Open questions by request id. */
+  readonly inputRequests: Record<string, InputRequest>;
+  /** Answers given, by request id (kept for nodes that resume after a restart). */
+  readonly answers: Record<string, { readonly value: unknown; readonly nodeId: string | undefined }>;
+  paused: boolean;
+  cancelRequested: boolean;
+  rollingBack: boolean;
+  error?: ErrorInfo;
+  readonly startedAt: string;
+  endedAt?: string;
+}
+
+/** Figures of one agent, for monitoring and resume. */
+export interface AgentSummary {
+  readonly agentId: string;
+  readonly agentType: string;
+  readonly nodeId: string | undefined;
+  state: string;
+  sdkSessionId?: string;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Everything the log says about a session: the projection every view is built from. */
+export interface SessionState {
+  readonly sessionId: string;
+  lastSeq: number;
+  name?: string;
+  workspace?: string;
+  createdAt?: string;
+  readonly workflows: Record<string, WorkflowState>;
+  readonly memory: Record<string, unknown>;
+  readonly agents: Record<string, AgentSummary>;
+}
+
+/** The state of a session with no events. */
+export function emptySessionState(sessionId: string): SessionState {
+  return { sessionId, lastSeq: 0, workflows: {}, memory: {}, agents: {} };
+}
+
+/**
+ * Applies one committed event to a session's state. Deterministic and free of I/O: replaying
+ * the same events always gives the same state, which is what makes snapshots, crash recovery
+ * and diffs one mechanism. For speed it updates `state` in place and returns it; callers that
+ * need the old state keep a copy (snapshots are JSON copies).
+ */
+export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
+  // Max, not assignment: the engine applies its own events before the store numbers them.
+  state.lastSeq = Math.max(state.lastSeq, event.seq);
+  switch (event.type) {
+    case 'session.created':
+      if (event.data.name !== undefined) state.name = event.data.name;
+      if (event.data.workspace !== undefined) state.workspace = event.data.workspace;
+      state.createdAt = event.ts;
+      break;
+    case 'workflow.started': {
+      const nodes: Record<string, NodeState> = {};
+      for (const id of nodeIdsOf(event.data.definition)) nodes[id] = { id, status: 'pending', attempts: 0, interruptions: 0 };
+      state.workflows[event.data.workflowId] = {
+        workflowId: event.data.workflowId,
+        name: event.data.name,
+        status: 'running',
+        definition: event.data.definition,
+        inputs: event.data.inputs ?? {},
+        file: event.data.file,
+        addedNodes: [],
+        nodes,
+        inputRequests: {},
+        answers: {},
+        paused: false,
+        cancelRequested: false,
+        rollingBack: false,
+        startedAt: event.ts,
+      };
+      break;
+    }
+    case 'workflow.modified': {
+      const wf = state.workflows[event.data.workflowId];
+      if (!wf) break;
+      for (const change of event.data.changes) {
+        if (change.op !== 'add_nodes' || !Array.isArray(change.nodes)) continue;
+        for (const node of change.nodes as Array<{ id: string }>) {
+          wf.addedNodes.push(node);
+          wf.nodes[node.id] = { id: node.id, status: 'pending', attempts: 0, interruptions: 0 };
+        }
+      }
+      break;
+    }
+    case 'workflow.paused':
+      withWorkflow(state, event.data.workflowId, (wf) => (wf.paused = true));
+      break;
+    case 'workflow.resumed':
+      withWorkflow(state, event.data.workflowId, (wf) => (wf.paused = false));
+      break;
+    case 'workflow.cancel_requested':
+      withWorkflow(state, event.data.workflowId, (wf) => (wf.cancelRequested = true));
+      break;
+    case 'workflow.rolling_back':
+      withWorkflow(state, event.data.workflowId, (wf) => (wf.rollingBack = true));
+      break;
+    case 'workflow.completed':
+      withWorkflow(state, event.data.workflowId, (wf) => {
+        wf.status = event.data.status;
+        if (event.data.error) wf.error = event.data.error;
+        wf.endedAt = event.ts;
+      });
+      return state;
+    case 'node.started':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        node.status = 'running';
+        node.attempts = event.data.attempt;
+        if (event.data.agentId !== undefined) node.agentId = event.data.agentId;
+        node.startedAt = event.ts;
+        delete node.retryAt;
+      });
+      break;
+    case 'node.completed':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        node.status = 'completed';
+        node.output = event.data.output;
+        if (event.data.cached) node.cached = true;
+        delete node.error;
+        node.endedAt = event.ts;
+      });
+      break;
+    case 'node.failed':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        node.status = event.data.willRetry ? 'retry_wait' : 'failed';
+        node.error = event.data.error;
+        if (event.data.willRetry) node.retryAt = Date.parse(event.ts) + (event.data.retryInMs ?? 0);
+        else node.endedAt = event.ts;
+      });
+      break;
+    case 'node.interrupted':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        node.status = 'retry_wait';
+        node.interruptions++;
+        node.error = { code: 'NODE_INTERRUPTED', message: event.data.reason, retryable: true };
+        node.retryAt = Date.parse(event.ts);
+      });
+      break;
+    case 'node.skipped':
+    case 'node.cancelled':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        node.status = event.type === 'node.skipped' ? 'skipped' : 'cancelled';
+        node.endedAt = event.ts;
+      });
+      break;
+    case 'node.compensated':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => (node.compensated = event.data.ok));
+      break;
+    case 'input.requested':
+      if (event.data.workflowId) {
+        withWorkflow(state, event.data.workflowId, (wf) => {
+          wf.inputRequests[event.data.requestId] = {
+            requestId: event.data.requestId,
+            kind: event.data.kind,
+            prompt: event.data.prompt,
+            nodeId: event.data.nodeId,
+            agentId: event.data.agentId,
+            seq: event.seq,
+          };
+          const node = event.data.nodeId ? wf.nodes[event.data.nodeId] : undefined;
+          if (node && node.status === 'running') node.status = 'awaiting_input';
+        });
+      }
+      break;
+    case 'user.input':
+      for (const wf of Object.values(state.workflows)) {
+        const requestId = event.data.requestId;
+        if (requestId === undefined || !wf.inputRequests[requestId]) continue;
+        const request = wf.inputRequests[requestId];
+        delete wf.inputRequests[requestId];
+        wf.answers[requestId] = { value: event.data.value, nodeId: request.nodeId };
+        const node = request.nodeId ? wf.nodes[request.nodeId] : undefined;
+        if (node && node.status === 'awaiting_input') node.status = 'running';
+      }
+      break;
+    case 'memory.set':
+      state.memory[event.data.key] = event.data.value;
+      return state;
+    case 'agent.spawned':
+      state.agents[event.data.agentId] = {
+        agentId: event.data.agentId,
+        agentType: event.data.agentType,
+        nodeId: event.data.nodeId,
+        state: 'initializing',
+        costUsd: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+      };
+      return state;
+    case 'agent.state_changed': {
+      const agent = state.agents[event.data.agentId];
+      if (agent) agent.state = event.data.to;
+      return state;
+    }
+    case 'agent.completed':
+    case 'agent.failed': {
+      const agent = state.agents[event.data.agentId];
+      if (!agent) return state;
+      agent.costUsd += event.data.costUsd ?? 0;
+      agent.inputTokens += event.data.usage?.inputTokens ?? 0;
+      agent.outputTokens += event.data.usage?.outputTokens ?? 0;
+      if (event.type === 'agent.completed' && event.data.sdkSessionId) agent.sdkSessionId = event.data.sdkSessionId;
+      return state;
+    }
+    default:
+      return state;
+  }
+  refreshStatuses(state, event);
+  return state;
+}
+
+/** Rebuilds a session's state from its events (a full replay). */
+export function replay(sessionId: string, events: Iterable<AnyEvent>): SessionState {
+  const state = emptySessionState(sessionId);
+  for (const event of events) applyEvent(state, event);
+  return state;
+}
+
+function refreshStatuses(state: SessionState, event: AnyEvent): void {
+  const workflowId = (event.data as { workflowId?: string }).workflowId;
+  const targets = workflowId ? [state.workflows[workflowId]] : Object.values(state.workflows);
+  for (const wf of targets) {
+    if (!wf || wf.status === 'completed' || wf.status === 'failed' || wf.status === 'cancelled') continue;
+    wf.status = wf.rollingBack
+      ? 'rolling_back'
+      : wf.paused
+        ? 'paused'
+        : Object.keys(wf.inputRequests).length > 0
+          ? 'awaiting_input'
+          : 'running';
+  }
+}
+
+function withWorkflow(state: SessionState, workflowId: string, change: (wf: WorkflowState) => void): void {
+  const wf = state.workflows[workflowId];
+  if (wf) change(wf);
+}
+
+function withNode(state: SessionState, workflowId: string, nodeId: string, change: (node: NodeState) => void): void {
+  const node = state.workflows[workflowId]?.nodes[nodeId];
+  if (node) change(node);
+}
+
+function nodeIdsOf(definition: unknown): string[] {
+  const nodes = (definition as { nodes?: unknown } | undefined)?.nodes;
+  if (!Array.isArray(nodes)) return [];
+  return nodes.flatMap((node: { id?: unknown }) => (typeof node?.id === 'string' ? [node.id] : []));
+}

@@ -1,0 +1,3 @@
+/** Workspaces: the session's folder, and isolated git worktrees for nodes that run in parallel. */
+export type { Workspace } from './workspaces.ts';
+export { WorkspaceManager } from './workspaces.ts';

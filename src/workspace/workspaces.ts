@@ -1,0 +1,103 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { OrchestratorError } from '../errors/index.ts';
+import { commitAll, git } from './git.ts';
+
+/** A folder an agent works in, and what to do with its changes when it is done. */
+export interface Workspace {
+  readonly cwd: string;
+  /** Merges an isolated worktree's changes back (ok) or discards them (not ok). */
+  finish(ok: boolean): Promise<void>;
+}
+
+/**
+ * Session workspaces and isolated per-node worktrees. A node that runs `isolated` gets a git
+ * worktree on its own branch, made from the session workspace as it stood when the node
+ * started; when the node succeeds its branch is merged back. A conflict fails the node with
+ * the conflicting files named and leaves the session workspace as it was: never a silent
+ * overwrite. Merges into one workspace are serialized.
+ */
+export class WorkspaceManager {
+  readonly #root: string;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  /** @param root folder for worktrees (under the data directory) */
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  /** Creates (or reuses) a session workspace folder; existing folders are used as they are. */
+  async ensureSessionWorkspace(dir: string): Promise<string> {
+    await mkdir(dir, { recursive: true });
+    return path.resolve(dir);
+  }
+
+  /** The shared workspace itself: nothing to merge. */
+  shared(cwd: string): Workspace {
+    return { cwd, finish: async () => undefined };
+  }
+
+  /** A new worktree of `sessionWorkspace` for one node attempt. */
+  async isolated(sessionWorkspace: string, sessionId: string, label: string): Promise<Workspace> {
+    const branch = `orchestrator/${sessionId}/${label}`;
+    const dir = path.join(this.#root, sessionId, label);
+    await this.#exclusive(sessionWorkspace, async () => {
+      await ensureRepository(sessionWorkspace);
+      const base = await commitAll(sessionWorkspace, `workspace before ${label}`);
+      await rm(dir, { recursive: true, force: true });
+      await git(sessionWorkspace, ['worktree', 'prune']);
+      await git(sessionWorkspace, ['branch', '-D', branch], { allowFailure: true });
+      await mkdir(path.dirname(dir), { recursive: true });
+      await git(sessionWorkspace, ['worktree', 'add', '-q', '-b', branch, dir, base]);
+    });
+    return {
+      cwd: dir,
+      finish: (ok) =>
+        this.#exclusive(sessionWorkspace, async () => {
+          try {
+            if (ok) await this.#mergeBack(sessionWorkspace, dir, branch, label);
+          } finally {
+            await git(sessionWorkspace, ['worktree', 'remove', '--force', dir], { allowFailure: true });
+            await git(sessionWorkspace, ['branch', '-D', branch], { allowFailure: true });
+          }
+        }),
+    };
+  }
+
+  async #mergeBack(sessionWorkspace: string, dir: string, branch: string, label: string): Promise<void> {
+    await commitAll(dir, `changes of ${label}`);
+    await commitAll(sessionWorkspace, `workspace before merging ${label}`);
+    const merge = await git(sessionWorkspace, ['merge', '--no-ff', '--no-edit', '-m', `merge ${label}`, branch], { allowFailure: true });
+    if (merge.code === 0) return;
+    const conflicts = (await git(sessionWorkspace, ['diff', '--name-only', '--diff-filter=U'], { allowFailure: true })).stdout
+      .split('\n')
+      .filter(Boolean);
+    await git(sessionWorkspace, ['merge', '--abort'], { allowFailure: true });
+    throw new OrchestratorError(
+      'MERGE_CONFLICT',
+      `changes of ${label} conflict with the session workspace in: ${conflicts.join(', ') || '(unknown files)'}`,
+      { details: { files: conflicts } },
+    );
+  }
+
+  /** Runs `task` with no other workspace operation on the same folder in between. */
+  async #exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const current = previous.then(task, task);
+    const settled = current.catch(() => undefined);
+    this.#locks.set(key, settled);
+    try {
+      return await current;
+    } finally {
+      if (this.#locks.get(key) === settled) this.#locks.delete(key);
+    }
+  }
+}
+
+async function ensureRepository(dir: string): Promise<void> {
+  const isRepo = await stat(path.join(dir, '.git')).then(
+    () => true,
+    () => false,
+  );
+  if (!isRepo) await git(dir, ['init', '-q', '-b', 'main']);
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { parseScenario, readRequest, selectScript } from '../../src/model-server/index.ts';
+
+// A request shaped like Claude Code's: billing block first, the agent's prompt last, a
+// system-reminder before the user's text, a role "system" message in the conversation.
+function claudeCodeRequest(extra: unknown[] = [], model = 'claude-opus-5-5') {
+  return {
+    model,
+    stream: true,
+    system: [
+      { type: 'text', text: 'x-anthropic-billing-header: cc_version=2.1.331;' },
+      { type: 'text', text: 'You are a Claude agent, built on Anthropic Claude Agent SDK.' },
+      { type: 'text', text: 'You are the reviewer agent.' },
+    ],
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: '<system-reminder>\nReview carefully.\n</system-reminder>\n' },
+          { type: 'text', text: 'Review the patch' },
+        ],
+      },
+      { role: 'system', content: '# Environment\nPrimary working directory: /tmp' },
+      ...extra,
+    ],
+  };
+}
+
+describe('readRequest', () => {
+  it('reads the last system block, the user text without reminders, and counts assistant turns only', () => {
+    const facts = readRequest(
+      claudeCodeRequest([
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'Read', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'first' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't2', name: 'Read', input: {} }] },
+        {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: 't2', content: [{ type: 'text', text: 'second' }] }],
+        },
+      ]),
+      'session-1',
+    );
+    expect(facts).toEqual({
+      model: 'claude-opus-5-5',
+      stream: true,
+      systemLast: 'You are the reviewer agent.',
+      firstUserText: 'Review the patch',
+      turn: 2,
+      lastToolResult: 'second',
+      conversation: 'session-1',
+    });
+  });
+
+  it('falls back to a hash of the first user message for the conversation', () => {
+    const a = readRequest({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }, undefined);
+    const b = readRequest({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }, '');
+    const c = readRequest({ model: 'm', messages: [{ role: 'user', content: 'other' }] }, undefined);
+    expect(a.conversation).toMatch(/^user-[0-9a-f]{24}$/);
+    expect(b.conversation).toBe(a.conversation);
+    expect(c.conversation).not.toBe(a.conversation);
+    expect(a.systemLast).toBe('');
+    expect(a.stream).toBe(false);
+  });
+
+  it('rejects bodies that are not Messages API requests', () => {
+    expect(() => readRequest([], undefined)).toThrow(/JSON object/);
+    expect(() => readRequest({ messages: [] }, undefined)).toThrow(/model/);
+    expect(() => readRequest({ model: 'm', messages: 'hi' }, undefined)).toThrow(/messages/);
+  });
+});
+
+describe('selectScript', () => {
+  const scenario = parseScenario(`
+scripts:
+  - name: haiku-any
+    match: { model: haiku }
+    turns: [a]
+  - name: reviewer-patch
+    match: { system: reviewer, user: patch }
+    turns: [b]
+  - name: reviewer
+    match: { system: reviewer }
+    turns: [c]
+  - name: fallback
+    turns: [d]
+`);
+
+  it('takes the first script whose every pattern matches', () => {
+    expect(selectScript(scenario, readRequest(claudeCodeRequest(), 's'))?.name).toBe('reviewer-patch');
+    expect(selectScript(scenario, readRequest(claudeCodeRequest([], 'claude-haiku-5'), 's'))?.name).toBe('haiku-any');
+    const other = claudeCodeRequest();
+    other.messages[0] = { role: 'user', content: 'Review the plan' };
+    expect(selectScript(scenario, readRequest(other, 's'))?.name).toBe('reviewer');
+    expect(selectScript(scenario, readRequest({ model: 'm', messages: [] }, 's'))?.name).toBe('fallback');
+  });
+
+  it('returns undefined when no script matches and there is no catch-all', () => {
+    const strict = parseScenario('scripts: [{ match: { user: never }, turns: [x] }]');
+    expect(selectScript(strict, readRequest(claudeCodeRequest(), 's'))).toBeUndefined();
+  });
+});
