@@ -153,7 +153,11 @@ export default async function (): Promise<BenchResult[]> {
   const singleMs = await best(() => timeBus(chunks, EVENTS, 10, 1));
   const emitterMs = await best(() => timeEmitter(chunks, EVENTS, 10));
   results.push(
-    { name: 'bus publish to 10 subscribers, 1 event per call', value: Math.round(EVENTS / (singleMs / 1000)), unit: 'events/s' },
+    {
+      name: 'bus publish to 10 subscribers, 1 event per call',
+      value: Math.round(EVENTS / (singleMs / 1000)),
+      unit: 'events/s',
+    },
     {
       name: 'bus time / EventEmitter time, 10 subscribers, 1 event per call',
       value: Math.round((singleMs / emitterMs) * 100) / 100,

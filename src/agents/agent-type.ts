@@ -24,6 +24,7 @@ import {
   retryPolicySchema,
 } from '../workflow/definition/retry.ts';
 import { parseToolRule } from './policy.ts';
+import type { AgentSpec } from './spec.ts';
 
 /** The SDK's permission modes, in the SDK's spelling. */
 export const PERMISSION_MODES = [
@@ -88,8 +89,10 @@ export interface AgentTypeDefinition {
   name?: string;
   /** What this agent is for, shown in listings and to planners. */
   description?: string;
-  /** The system prompt. @default the SDK's default prompt */
+  /** The system prompt. @default none: Claude Code's own prompt alone */
   systemPrompt?: string;
+  /** `append` adds `systemPrompt` after Claude Code's own prompt; `replace` uses it alone. @default 'append' */
+  systemPromptMode?: 'append' | 'replace';
   /** Model name or alias. @default the SDK's default model */
   model?: string;
   /** Allowed tools (permission rules such as `Bash(git *)`). @default no allow list: every tool not denied */
@@ -119,6 +122,7 @@ export interface AgentType {
   readonly name: string;
   readonly description: string | undefined;
   readonly systemPrompt: string | undefined;
+  readonly systemPromptMode: 'append' | 'replace';
   readonly model: string | undefined;
   /** Allow rules; `undefined` means no allow list (every tool that no deny rule matches). */
   readonly tools: readonly string[] | undefined;
@@ -129,9 +133,14 @@ export interface AgentType {
   readonly mcpServers: Readonly<Record<string, McpServerSpec>>;
   readonly workingDirectory: WorkingDirectoryPolicy;
   readonly timeoutMs: number | undefined;
-  readonly retry: RetryPolicy;
+  /** The type's retry policy; `undefined` when it states none (the runtime's default applies). */
+  readonly retry: RetryPolicy | undefined;
   readonly canModifyWorkflow: boolean;
 }
+
+// The agent runtime takes an `AgentSpec`; a compiled agent type must be one.
+const specCompatible: AgentType extends AgentSpec ? true : false = true;
+void specCompatible;
 
 const toolRule = z.string().superRefine((value, ctx) => {
   try {
@@ -167,9 +176,15 @@ const mcpServerSchema = z.union([
 /** The schema of an {@link AgentTypeDefinition}: strict, so that typos such as `systemPromt` fail. */
 export const agentTypeSchema = z
   .strictObject({
-    name: nameSchema('agent name').optional().meta({ description: 'Name of the type; in a workflow the key names it.' }),
+    name: nameSchema('agent name')
+      .optional()
+      .meta({ description: 'Name of the type; in a workflow the key names it.' }),
     description: z.string().optional().meta({ description: 'What this agent is for.' }),
     systemPrompt: z.string().min(1).optional().meta({ description: 'The system prompt.' }),
+    systemPromptMode: z
+      .enum(['append', 'replace'])
+      .optional()
+      .meta({ description: "'append' after Claude Code's own prompt, or 'replace' it.", default: 'append' }),
     model: z.string().min(1).optional().meta({ description: 'Model name or alias.' }),
     tools: z
       .array(toolRule)
@@ -250,6 +265,7 @@ export function toAgentType(definition: z.output<typeof agentTypeSchema>, name: 
     name,
     description: definition.description,
     systemPrompt: definition.systemPrompt,
+    systemPromptMode: definition.systemPromptMode ?? 'append',
     model: definition.model,
     tools: definition.tools === undefined ? undefined : Object.freeze([...definition.tools]),
     disallowedTools: Object.freeze([...(definition.disallowedTools ?? [])]),
@@ -259,7 +275,7 @@ export function toAgentType(definition: z.output<typeof agentTypeSchema>, name: 
     mcpServers: Object.freeze(mcpServers),
     workingDirectory: definition.workingDirectory ?? 'session',
     timeoutMs: definition.timeout === undefined ? undefined : durationToMs(definition.timeout),
-    retry: compileRetryPolicy(definition.retry),
+    retry: definition.retry === undefined ? undefined : compileRetryPolicy(definition.retry),
     canModifyWorkflow: definition.canModifyWorkflow ?? false,
   });
 }

@@ -227,6 +227,7 @@ function sdkOptions(
   if (spec.model !== undefined) options.model = spec.model;
   if (spec.maxTurns !== undefined) options.maxTurns = spec.maxTurns;
   if (spec.maxBudgetUsd !== undefined) options.maxBudgetUsd = spec.maxBudgetUsd;
+  if (spec.subagents !== undefined) options.agents = { ...spec.subagents };
   if (input.outputSchema) options.outputFormat = { type: 'json_schema', schema: input.outputSchema };
   if (input.resume) {
     options.resume = input.resume.sdkSessionId;

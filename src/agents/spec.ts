@@ -1,4 +1,4 @@
-import type { McpServerConfig, PermissionMode } from '@anthropic-ai/claude-agent-sdk';
+import type { AgentDefinition, McpServerConfig, PermissionMode } from '@anthropic-ai/claude-agent-sdk';
 
 /**
  * What the runtime needs of an agent type. The compiled agent type of the workflow layer
@@ -26,6 +26,12 @@ export interface AgentSpec {
   /** Wall-clock limit of one attempt. @default 600000 (10 min) */
   readonly timeoutMs?: number | undefined;
   readonly retry?: RetrySpec | undefined;
+  /**
+   * Subagents the agent may start with Claude Code's `Agent` tool, by name (the SDK's `agents`
+   * option). Their tool calls pass the same policy as the agent's own: a subagent cannot do
+   * what its parent may not. @default none (only Claude Code's built-in subagents)
+   */
+  readonly subagents?: Readonly<Record<string, AgentDefinition>> | undefined;
 }
 
 /** Retry policy of an agent: how many attempts and how long to wait between them. */

@@ -3,7 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { toOrchestratorError } from '../errors/index.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerEventsCommand } from './commands/events.ts';
+import { registerModelServerCommand } from './commands/model-server.ts';
+import { registerRunCommand } from './commands/run.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
+import { registerValidateCommands } from './commands/validate.ts';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -22,9 +25,12 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'log level on stderr: fatal..trace or silent (env LOG_LEVEL)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerConfigCommand(program);
+  registerRunCommand(program);
+  registerValidateCommands(program);
   registerSessionsCommand(program);
   registerEventsCommand(program);
+  registerModelServerCommand(program);
+  registerConfigCommand(program);
   return program;
 }
 

@@ -52,11 +52,6 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'A workflow definition failed validation; details.problems lists every problem with file, line and path.',
   },
-  WORKFLOW_EXPRESSION_FAILED: {
-    status: 422,
-    retryable: false,
-    summary: 'A workflow condition or template could not be evaluated against the run data.',
-  },
   NODE_TIMEOUT: { status: 504, retryable: true, summary: 'A node did not finish within its timeout.' },
   NODE_KIND_UNKNOWN: { status: 400, retryable: false, summary: 'No executor is registered for a node kind.' },
   NODE_INTERRUPTED: { status: 409, retryable: true, summary: 'A node attempt ended without a result (crash or pause).' },

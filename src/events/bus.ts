@@ -236,7 +236,8 @@ function checkOptions(options: object, known: readonly string[]): void {
   }
   const timeout = record.handlerTimeoutMs;
   // setTimeout turns delays above 2^31-1 ms into 1 ms, so those are refused rather than clamped.
-  const timeoutOk = timeout === Number.POSITIVE_INFINITY || (typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS);
+  const timeoutOk =
+    timeout === Number.POSITIVE_INFINITY || (typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMER_MS);
   if (timeout !== undefined && !timeoutOk) {
     issues.push(`handlerTimeoutMs: expected a number in (0, ${MAX_TIMER_MS}] or Infinity, got ${describe(timeout)}`);
   }

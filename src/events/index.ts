@@ -1,10 +1,6 @@
 /** Typed events: the catalog of types, the envelope, ids, and the in-process bus. */
 
-export type { AgentState, EventDataMap, EventType } from './catalog.ts';
-export { AGENT_STATES, EVENT_DATA_SCHEMAS, EVENT_TYPES, isEventType } from './catalog.ts';
-export type { AnyEvent, NewEvent, OrchestratorEvent, PendingEvent } from './envelope.ts';
-export { prepareEvent } from './envelope.ts';
-export { newId, newPrefixedId } from './ids.ts';
+export { DEFAULT_BUFFER_SIZE, DEFAULT_HANDLER_TIMEOUT_MS, EventBus } from './bus.ts';
 export type {
   EventBusOptions,
   EventGap,
@@ -18,7 +14,11 @@ export type {
   Subscription,
   SubscriptionStats,
 } from './bus-types.ts';
-export { DEFAULT_BUFFER_SIZE, DEFAULT_HANDLER_TIMEOUT_MS, EventBus } from './bus.ts';
+export type { AgentState, EventDataMap, EventType } from './catalog.ts';
+export { AGENT_STATES, EVENT_DATA_SCHEMAS, EVENT_TYPES, isEventType } from './catalog.ts';
+export type { AnyEvent, NewEvent, OrchestratorEvent, PendingEvent } from './envelope.ts';
+export { prepareEvent } from './envelope.ts';
+export { newId, newPrefixedId } from './ids.ts';
 export type { CompiledFilter, EventFilter, FilteredEvent, FilterTypes, PatternTypes } from './pattern.ts';
 export { compileFilter, compilePattern } from './pattern.ts';
-export type { EventStream } from './stream.ts';
+export type { EventStream, StreamState } from './stream.ts';

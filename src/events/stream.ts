@@ -1,11 +1,4 @@
-import type {
-  BusSink,
-  EventBusOptions,
-  EventGap,
-  EventReader,
-  StreamItem,
-  SubscriptionStats,
-} from './bus-types.ts';
+import type { BusSink, EventBusOptions, EventGap, EventReader, StreamItem, SubscriptionStats } from './bus-types.ts';
 import type { AnyEvent, OrchestratorEvent } from './envelope.ts';
 import type { CompiledFilter } from './pattern.ts';
 import { RingQueue } from './ring.ts';
@@ -24,6 +17,9 @@ export interface StreamSettings {
   /** Registers the stream's receiver with the bus; returns the detach function. */
   readonly attach: (sink: BusSink) => () => void;
 }
+
+/** The lifecycle of an {@link EventStream}. */
+export type StreamState = 'catching_up' | 'live' | 'recovering' | 'closed';
 
 /** A missed range being read back from the log. */
 interface Reread {
@@ -141,6 +137,16 @@ export class EventStream<E extends OrchestratorEvent = AnyEvent> implements Asyn
   /** True once closed, by `close()`, `break`, the abort signal, the bus closing or a read error. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Where the stream is: `catching_up` (replaying the log from `fromSeq`) → `live`, with
+   * `recovering` while it reads back events missed in an overflow, and `closed` for good.
+   */
+  get state(): StreamState {
+    if (this.#closed) return 'closed';
+    if (this.#catchUpFrom !== null) return 'catching_up';
+    return this.#rereads.length > 0 ? 'recovering' : 'live';
   }
 
   /** A snapshot of this stream's counters. */

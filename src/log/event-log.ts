@@ -2,13 +2,15 @@ import {
   type AnyEvent,
   EventBus,
   type EventFilter,
+  type EventHandler,
   type EventStream,
+  type FilteredEvent,
   type NewEvent,
   type OrchestratorEvent,
   prepareEvent,
   type StreamOptions,
   type SubscribeOptions,
-  type SubscriptionHandler,
+  type Subscription,
 } from '../events/index.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, SessionSummary } from '../store/index.ts';
 
@@ -88,7 +90,11 @@ export class EventLog {
   }
 
   /** Live subscription to committed events; returns the unsubscribe function. */
-  subscribe(filter: EventFilter, handler: SubscriptionHandler, options?: SubscribeOptions): () => void {
+  subscribe<const F extends EventFilter>(
+    filter: F,
+    handler: EventHandler<FilteredEvent<F>>,
+    options?: SubscribeOptions,
+  ): Subscription {
     return this.bus.subscribe(filter, handler, options);
   }
 
@@ -96,7 +102,10 @@ export class EventLog {
    * A stream of committed events. With `sessionId` and `fromSeq`, it first replays the log
    * from that point, then continues live; an overflowing stream re-reads what it missed.
    */
-  stream(filter: EventFilter, options: Omit<StreamOptions, 'reader'> = {}): EventStream {
+  stream<const F extends EventFilter>(
+    filter: F,
+    options: Omit<StreamOptions, 'reader'> = {},
+  ): EventStream<FilteredEvent<F>> {
     return this.bus.stream(filter, { ...options, reader: this.store });
   }
 

@@ -18,23 +18,17 @@ export interface EncodedEvent {
   readonly causationId: string | null;
   /** The payload as the exact JSON text that is stored and checksummed. */
   readonly data: string;
+  /** The payload object as given, handed back in the committed event. */
+  readonly payload: unknown;
 }
 
-/** A row as a backend reads it; values are `unknown` because a damaged row may hold anything. */
-export interface RawRow {
-  readonly session_id: unknown;
-  readonly seq: unknown;
-  readonly id: unknown;
-  readonly type: unknown;
-  readonly ts: unknown;
-  readonly source: unknown;
-  readonly correlation_id: unknown;
-  readonly causation_id: unknown;
-  readonly data: unknown;
-  readonly checksum: unknown;
-}
+/**
+ * A row as a backend reads it, as an array in {@link EVENT_COLUMNS} order (both drivers build
+ * arrays faster than objects); values are `unknown` because a damaged row may hold anything.
+ */
+export type RawRow = readonly unknown[];
 
-/** The column list every backend selects, in {@link RawRow} order. */
+/** The column list every backend selects and inserts, in this order. */
 export const EVENT_COLUMNS = 'session_id, seq, id, type, ts, source, correlation_id, causation_id, data, checksum';
 
 /**
@@ -101,10 +95,15 @@ export function encodeEvent(event: PendingEvent, index: number): EncodedEvent {
     correlationId,
     causationId,
     data,
+    payload: event.data,
   };
 }
 
-/** The committed event for an encoded one; the payload is re-read from the stored text. */
+/**
+ * The committed event for an encoded one. It carries the payload object it was given rather
+ * than a parse of the stored text: parsing every payload again cost about a tenth of the append
+ * throughput, and for JSON data (what `prepareEvent` produces) the two are equal.
+ */
 export function committedEvent(sessionId: string, seq: number, event: EncodedEvent): OrchestratorEvent {
   return {
     id: event.id,
@@ -115,7 +114,7 @@ export function committedEvent(sessionId: string, seq: number, event: EncodedEve
     source: event.source,
     correlationId: event.correlationId,
     causationId: event.causationId,
-    data: process.env.NOPARSE ? null : JSON.parse(event.data),
+    data: event.payload,
   } as OrchestratorEvent;
 }
 
@@ -126,14 +125,14 @@ export function committedEvent(sessionId: string, seq: number, event: EncodedEve
  * mistyped column, a checksum mismatch, or payload text that is not JSON.
  */
 export function decodeRow(row: RawRow, sessionId: string): OrchestratorEvent {
-  const seq = typeof row.seq === 'number' ? row.seq : Number.NaN;
+  const seq = typeof row[1] === 'number' ? row[1] : Number.NaN;
   const corrupt = (why: string, cause?: unknown): OrchestratorError =>
     new OrchestratorError('STORE_CORRUPT', `event ${Number.isNaN(seq) ? '?' : seq} of session "${sessionId}" ${why}`, {
       cause,
       details: { sessionId, seq: Number.isNaN(seq) ? null : seq },
     });
   if (!Number.isSafeInteger(seq) || seq < 1) throw corrupt('has no valid seq column');
-  const { session_id, id, type, ts, source, correlation_id, causation_id, data, checksum } = row;
+  const [session_id, , id, type, ts, source, correlation_id, causation_id, data, checksum] = row;
   if (session_id !== sessionId) throw corrupt('has a wrong session_id column');
   if (typeof id !== 'string') throw corrupt('has no id column');
   if (typeof type !== 'string') throw corrupt('has no type column');

@@ -107,7 +107,7 @@ export class PostgresEventStore implements EventStore {
     checkSessionId(sessionId);
     const { fromSeq, toSeq, limit } = compileReadOptions(options);
     if (toSeq < fromSeq) return [];
-    const rows = await this.#query<RawRow>('orch_read', this.#sql.read, [sessionId, fromSeq, toSeq, limit]);
+    const rows = await this.#query<RawRow>('orch_read', this.#sql.read, [sessionId, fromSeq, toSeq, limit], 'array');
     const events: OrchestratorEvent[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) events[i] = decodeRow(rows[i] as RawRow, sessionId);
     return events;
@@ -152,9 +152,9 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  async #query<Row>(name: string, text: string, values: unknown[]): Promise<Row[]> {
+  async #query<Row>(name: string, text: string, values: unknown[], rowMode?: 'array'): Promise<Row[]> {
     try {
-      const result = await this.#readPool.query({ name, text, values });
+      const result = await this.#readPool.query({ name, text, values, ...(rowMode && { rowMode }) });
       return result.rows as Row[];
     } catch (error) {
       throw postgresError(error, this.#url, 'read');

@@ -220,16 +220,18 @@ function migrate(db: DatabaseSync, path: string): void {
 }
 
 function prepareStatements(db: DatabaseSync): Statements {
+  const read = db.prepare(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
+  );
+  read.setReturnArrays(true);
   return {
+    read,
     lastSeq: db.prepare('SELECT last_seq FROM sessions WHERE session_id = ?'),
     insertEvent: db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     upsertSession: db.prepare(
       `INSERT INTO sessions (session_id, last_seq, created_at, updated_at, created_order)
        VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(created_order), 0) + 1 FROM sessions))
        ON CONFLICT (session_id) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`,
-    ),
-    read: db.prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`,
     ),
     listNewest: db.prepare(
       'SELECT session_id, last_seq, created_at, updated_at FROM sessions ORDER BY created_order DESC LIMIT ?',

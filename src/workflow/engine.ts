@@ -9,11 +9,11 @@ import { applyEvent, type SessionState, TERMINAL_NODE_STATUSES, type WorkflowSta
 const MAX_INTERRUPTIONS = 3;
 
 /** Everything a run needs. */
-export interface WorkflowRunOptions {
+export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
   readonly log: EventLog;
   readonly sessionId: string;
   readonly workflowId: string;
-  readonly plan: WorkflowPlan;
+  readonly plan: P;
   /** Executors by node kind. */
   readonly executors: ReadonlyMap<string, NodeExecutor>;
   /** The session's state replayed from the log; the run keeps it up to date. */
@@ -22,7 +22,7 @@ export interface WorkflowRunOptions {
 }
 
 /** How a node run was stopped from outside, carried as the abort reason. */
-type StopReason = 'cancel' | 'pause' | 'fail_fast' | 'timeout';
+type StopReason = 'cancel' | 'pause' | 'fail_fast' | 'timeout' | 'suspend';
 
 /**
  * The reactor of one workflow run. It reads the projected state, decides what to do next
@@ -32,9 +32,9 @@ type StopReason = 'cancel' | 'pause' | 'fail_fast' | 'timeout';
  * of a killed process carries on: completed nodes stay done, nodes that were running are
  * recorded as interrupted and run again, open questions to humans are awaited again.
  */
-export class WorkflowRun {
-  readonly #o: WorkflowRunOptions;
-  #plan: WorkflowPlan;
+export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
+  readonly #o: WorkflowRunOptions<P>;
+  #plan: P;
   readonly #tracker: DependencyTracker;
   readonly #admission: AdmissionQueue;
   readonly #running = new Map<string, AbortController>();
@@ -47,19 +47,23 @@ export class WorkflowRun {
   #settling = false;
   #failure: OrchestratorError | undefined;
   #finishing = false;
+  #suspended = false;
   #started = false;
   readonly #done: Promise<WorkflowState>;
   #resolveDone!: (state: WorkflowState) => void;
   #rejectDone!: (error: unknown) => void;
 
-  constructor(options: WorkflowRunOptions) {
+  constructor(options: WorkflowRunOptions<P>) {
     this.#o = options;
     this.#plan = options.plan;
     const wf = this.state;
     this.#tracker = new DependencyTracker(options.plan.nodes(), (id) => wf.nodes[id]?.status);
     this.#admission = new AdmissionQueue(options.plan.concurrency, options.plan.groupLimits);
-    for (const node of options.plan.nodes()) if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
-    for (const node of Object.values(wf.nodes).filter((n) => n.status === 'completed').sort(byEnd)) {
+    for (const node of options.plan.nodes())
+      if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
+    for (const node of Object.values(wf.nodes)
+      .filter((n) => n.status === 'completed')
+      .sort(byEnd)) {
       this.#completionOrder.push(node.id);
     }
     this.#done = new Promise((resolve, reject) => {
@@ -76,7 +80,7 @@ export class WorkflowRun {
   }
 
   /** The current plan, including nodes added at run time. */
-  get plan(): WorkflowPlan {
+  get plan(): P {
     return this.#plan;
   }
 
@@ -98,9 +102,15 @@ export class WorkflowRun {
       // This process never started it: the attempt belonged to a process that is gone.
       const waitingForHuman = node.status === 'awaiting_input' && this.#plan.node(node.id)?.kind !== 'agent';
       if (waitingForHuman) this.#enqueue(node.id);
-      else this.#record('node.interrupted', { nodeId: node.id, attempt: node.attempts, reason: 'the process running it ended' });
+      else
+        this.#record('node.interrupted', {
+          nodeId: node.id,
+          attempt: node.attempts,
+          reason: 'the process running it ended',
+        });
     }
-    for (const node of Object.values(wf.nodes)) if (node.status === 'retry_wait') this.#scheduleRetry(node.id, node.retryAt ?? 0);
+    for (const node of Object.values(wf.nodes))
+      if (node.status === 'retry_wait') this.#scheduleRetry(node.id, node.retryAt ?? 0);
     for (const id of this.#tracker.readyNodes()) if (wf.nodes[id]?.status === 'pending') this.#onReady(id);
     if (wf.cancelRequested) this.#cancelEverything('cancelled before the restart');
     this.#pump();
@@ -112,7 +122,8 @@ export class WorkflowRun {
     this.#assertActive();
     if (this.state.paused) return;
     this.#record('workflow.paused', { reason: options.reason, interruptRunning: options.interruptRunning ?? false });
-    if (options.interruptRunning) for (const controller of this.#running.values()) controller.abort('pause' satisfies StopReason);
+    if (options.interruptRunning)
+      for (const controller of this.#running.values()) controller.abort('pause' satisfies StopReason);
   }
 
   /** Starts nodes again after {@link pause}. */
@@ -120,7 +131,8 @@ export class WorkflowRun {
     this.#assertActive();
     if (!this.state.paused) return;
     this.#record('workflow.resumed', { reason });
-    for (const node of Object.values(this.state.nodes)) if (node.status === 'retry_wait' && !this.#retryTimers.has(node.id)) this.#scheduleRetry(node.id, 0);
+    for (const node of Object.values(this.state.nodes))
+      if (node.status === 'retry_wait' && !this.#retryTimers.has(node.id)) this.#scheduleRetry(node.id, 0);
     this.#pump();
   }
 
@@ -183,6 +195,24 @@ export class WorkflowRun {
     this.#pump();
   }
 
+  /**
+   * Stops all activity of this process without ending the workflow: running nodes are
+   * interrupted and recorded as such, retry timers dropped. The log then says exactly what a
+   * killed process would leave, and {@link run} in a new process carries on. The run's
+   * result resolves with the (unfinished) state.
+   */
+  async suspend(): Promise<void> {
+    if (this.#finishing || this.#suspended) return;
+    this.#suspended = true;
+    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
+    this.#retryTimers.clear();
+    const stopped = [...this.#running.values()];
+    for (const controller of stopped) controller.abort('suspend' satisfies StopReason);
+    while (this.#running.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.#flush();
+    this.#resolveDone(this.state);
+  }
+
   // ---- decisions -------------------------------------------------------------------------
 
   #onReady(id: string): void {
@@ -194,13 +224,18 @@ export class WorkflowRun {
       node.dependsOn.map((dep) => ({ id: dep, status: wf.nodes[dep]?.status ?? 'pending' })),
     );
     if (!verdict.run) return this.#skip(id, verdict.reason);
-    if (this.#failure && this.#plan.onFailure === 'fail_fast') return this.#skip(id, 'the workflow is failing (fail_fast)');
+    if (this.#failure && this.#plan.onFailure === 'fail_fast')
+      return this.#skip(id, 'the workflow is failing (fail_fast)');
     if (node.evaluateCondition) {
       let pass: boolean;
       try {
         pass = node.evaluateCondition(this.#context());
       } catch (error) {
-        return this.#fail(id, 1, new OrchestratorError('CONDITION_FAILED', `condition of "${id}": ${toOrchestratorError(error).message}`));
+        return this.#fail(
+          id,
+          1,
+          new OrchestratorError('CONDITION_FAILED', `condition of "${id}": ${toOrchestratorError(error).message}`),
+        );
       }
       if (!pass) return this.#skip(id, 'condition is false');
     }
@@ -212,7 +247,7 @@ export class WorkflowRun {
   }
 
   #pump(): void {
-    if (this.#finishing) return;
+    if (this.#finishing || this.#suspended) return;
     const wf = this.state;
     if (!wf.paused && !wf.cancelRequested) {
       for (let id = this.#admission.next(); id !== undefined; id = this.#admission.next()) void this.#start(id);
@@ -229,7 +264,10 @@ export class WorkflowRun {
     const controller = new AbortController();
     this.#running.set(id, controller);
     let outcome: NodeOutcome;
-    const timer = node.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort('timeout' satisfies StopReason), node.timeoutMs);
+    const timer =
+      node.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => controller.abort('timeout' satisfies StopReason), node.timeoutMs);
     try {
       const executor = this.#o.executors.get(node.kind);
       if (!executor) throw new OrchestratorError('NODE_KIND_UNKNOWN', `no executor for node kind "${node.kind}"`);
@@ -251,7 +289,8 @@ export class WorkflowRun {
         attempt,
         signal: controller.signal,
         task,
-        requestInput: (kind, prompt, options) => this.#requestInput(id, kind, prompt, controller.signal, options?.agentId),
+        requestInput: (kind, prompt, options) =>
+          this.#requestInput(id, kind, prompt, controller.signal, options?.agentId),
       });
     } catch (error) {
       outcome = { ok: false, error: toOrchestratorError(error) };
@@ -260,7 +299,12 @@ export class WorkflowRun {
       this.#running.delete(id);
       this.#admission.release(node.group);
     }
-    this.#onOutcome(id, attempt, outcome, controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined);
+    this.#onOutcome(
+      id,
+      attempt,
+      outcome,
+      controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined,
+    );
     this.#pump();
   }
 
@@ -276,28 +320,44 @@ export class WorkflowRun {
       return this.#settle(id);
     }
     if (stop === 'cancel' || stop === 'fail_fast') {
-      this.#record('node.cancelled', { nodeId: id, reason: stop === 'cancel' ? 'the workflow was cancelled' : 'the workflow is failing (fail_fast)' });
+      this.#record('node.cancelled', {
+        nodeId: id,
+        reason: stop === 'cancel' ? 'the workflow was cancelled' : 'the workflow is failing (fail_fast)',
+      });
       return this.#settle(id);
     }
-    if (stop === 'pause') {
-      this.#record('node.interrupted', { nodeId: id, attempt, reason: 'interrupted by pause' });
+    if (stop === 'pause' || stop === 'suspend') {
+      const reason = stop === 'pause' ? 'interrupted by pause' : 'the orchestrator stopped';
+      this.#record('node.interrupted', { nodeId: id, attempt, reason });
       return;
     }
     const error =
       stop === 'timeout'
-        ? new OrchestratorError('NODE_TIMEOUT', `node "${id}" did not finish within ${this.#plan.node(id)?.timeoutMs} ms`)
+        ? new OrchestratorError(
+            'NODE_TIMEOUT',
+            `node "${id}" did not finish within ${this.#plan.node(id)?.timeoutMs} ms`,
+          )
         : (outcome as { error: OrchestratorError }).error;
     this.#fail(id, attempt, error);
   }
 
   #fail(id: string, attempt: number, error: OrchestratorError): void {
     const policy = this.#plan.node(id)?.retry;
-    const retryable = policy?.on ? policy.on.includes(error.code) || (policy.on.includes('transient') && error.retryable) : error.retryable;
+    const retryable = policy?.on
+      ? policy.on.includes(error.code) || (policy.on.includes('transient') && error.retryable)
+      : error.retryable;
     // Interrupted attempts (crash, pause) are not the node's failures: they do not use retries.
     const used = attempt - (this.state.nodes[id]?.interruptions ?? 0);
     const willRetry = retryable && used < (policy?.attempts ?? 1) && !this.state.cancelRequested;
-    const delay = willRetry && policy ? Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** (attempt - 1)) : 0;
-    this.#record('node.failed', { nodeId: id, attempt, error: error.toJSON(), willRetry, ...(willRetry && { retryInMs: delay }) });
+    const delay =
+      willRetry && policy ? Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** (attempt - 1)) : 0;
+    this.#record('node.failed', {
+      nodeId: id,
+      attempt,
+      error: error.toJSON(),
+      willRetry,
+      ...(willRetry && { retryInMs: delay }),
+    });
     if (willRetry) return this.#scheduleRetry(id, Date.now() + delay);
     this.#settle(id);
     if (this.#plan.onFailure === 'fail_fast' && !this.#failure) {
@@ -312,9 +372,13 @@ export class WorkflowRun {
   #scheduleRetry(id: string, at: number): void {
     const node = this.state.nodes[id];
     if (node && node.interruptions > MAX_INTERRUPTIONS) {
-      const error = new OrchestratorError('NODE_INTERRUPTED', `node "${id}" was interrupted ${node.interruptions} times`, {
-        retryable: false,
-      });
+      const error = new OrchestratorError(
+        'NODE_INTERRUPTED',
+        `node "${id}" was interrupted ${node.interruptions} times`,
+        {
+          retryable: false,
+        },
+      );
       return this.#fail(id, node.attempts, error);
     }
     const timer = setTimeout(
@@ -369,14 +433,20 @@ export class WorkflowRun {
       const answered = Object.values(wf.answers).findLast((a) => a.nodeId === nodeId);
       if (answered && wf.nodes[nodeId]?.status === 'running') return answered.value;
     }
-    const open = Object.values(wf.inputRequests).find((r) => r.nodeId === nodeId && r.agentId === agentId && r.kind === kind);
+    const open = Object.values(wf.inputRequests).find(
+      (r) => r.nodeId === nodeId && r.agentId === agentId && r.kind === kind,
+    );
     const requestId = open?.requestId ?? newPrefixedId('req');
     if (!open) await this.#commit('input.requested', { requestId, nodeId, kind, prompt, ...(agentId && { agentId }) });
     return new Promise((resolve, reject) => {
       this.#waiters.set(requestId, { resolve, reject });
-      signal.addEventListener('abort', () => reject(new OrchestratorError('NODE_INTERRUPTED', 'stopped while waiting for input')), {
-        once: true,
-      });
+      signal.addEventListener(
+        'abort',
+        () => reject(new OrchestratorError('NODE_INTERRUPTED', 'stopped while waiting for input')),
+        {
+          once: true,
+        },
+      );
     });
   }
 
@@ -436,10 +506,17 @@ export class WorkflowRun {
       if (!node?.renderCompensation || this.state.nodes[id]?.compensated !== undefined) continue;
       let outcome: NodeOutcome;
       try {
-        if (!agentExecutor) throw new OrchestratorError('NODE_KIND_UNKNOWN', 'no agent executor for compensation tasks');
+        if (!agentExecutor)
+          throw new OrchestratorError('NODE_KIND_UNKNOWN', 'no agent executor for compensation tasks');
         const context = this.#context();
         const task = node.renderCompensation(context);
-        const compensation: PlanNode = { ...node, kind: 'agent', agent: node.compensationAgent ?? node.agent, outputSchema: undefined, cacheTtlMs: undefined };
+        const compensation: PlanNode = {
+          ...node,
+          kind: 'agent',
+          agent: node.compensationAgent ?? node.agent,
+          outputSchema: undefined,
+          cacheTtlMs: undefined,
+        };
         outcome = await agentExecutor.run({
           ...context,
           workflowId: this.#o.workflowId,
@@ -447,12 +524,17 @@ export class WorkflowRun {
           attempt: 1,
           signal: new AbortController().signal,
           task,
-          requestInput: (kind, prompt, options) => this.#requestInput(id, kind, prompt, new AbortController().signal, options?.agentId),
+          requestInput: (kind, prompt, options) =>
+            this.#requestInput(id, kind, prompt, new AbortController().signal, options?.agentId),
         });
       } catch (error) {
         outcome = { ok: false, error: toOrchestratorError(error) };
       }
-      this.#record('node.compensated', { nodeId: id, ok: outcome.ok, ...(!outcome.ok && { error: outcome.error.toJSON() }) });
+      this.#record('node.compensated', {
+        nodeId: id,
+        ok: outcome.ok,
+        ...(!outcome.ok && { error: outcome.error.toJSON() }),
+      });
     }
   }
 
@@ -492,7 +574,14 @@ export class WorkflowRun {
   #record<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<unknown> {
     const full = { ...data, workflowId: this.#o.workflowId } as unknown as EventDataMap[T];
     const event = { type, data: full, source: 'engine', correlationId: this.#o.workflowId };
-    applyEvent(this.#o.state, { ...event, id: newId(), sessionId: this.#o.sessionId, seq: 0, ts: new Date().toISOString(), causationId: null } as never);
+    applyEvent(this.#o.state, {
+      ...event,
+      id: newId(),
+      sessionId: this.#o.sessionId,
+      seq: 0,
+      ts: new Date().toISOString(),
+      causationId: null,
+    } as never);
     const commit = this.#o.log.append(this.#o.sessionId, [event as never]);
     this.#commits.add(commit);
     commit.then(

@@ -52,7 +52,10 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       const agentName = context.node.agent;
       const spec = agentName ? options.agentSpec(agentName) : undefined;
       if (!spec) {
-        return { ok: false, error: new OrchestratorError('AGENT_TYPE_INVALID', `node "${context.node.id}" names no known agent type`) };
+        return {
+          ok: false,
+          error: new OrchestratorError('AGENT_TYPE_INVALID', `node "${context.node.id}" names no known agent type`),
+        };
       }
       const prompt = buildAgentPrompt(context, options.memoryKeys());
       const ttl = context.node.cacheTtlMs;
@@ -68,7 +71,11 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       let agentId = '';
       const handle = options.runtime.spawn({
         sessionId: options.sessionId,
-        spec: { ...spec, ...(context.node.timeoutMs !== undefined && { timeoutMs: context.node.timeoutMs }), retry: { attempts: 1 } },
+        spec: {
+          ...spec,
+          ...(context.node.timeoutMs !== undefined && { timeoutMs: context.node.timeoutMs }),
+          retry: { attempts: 1 },
+        },
         prompt,
         cwd: workspace.cwd,
         nodeId: context.node.id,
@@ -84,7 +91,11 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       try {
         await workspace.finish(result.ok);
       } catch (error) {
-        return { ok: false, agentId, error: error instanceof OrchestratorError ? error : new OrchestratorError('WORKSPACE_FAILED', String(error)) };
+        return {
+          ok: false,
+          agentId,
+          error: error instanceof OrchestratorError ? error : new OrchestratorError('WORKSPACE_FAILED', String(error)),
+        };
       }
       if (!result.ok) return { ok: false, agentId, error: result.error };
       const output = result.structured ?? result.text;
@@ -113,7 +124,10 @@ export const approvalExecutor: NodeExecutor = {
     const answer = normalizeApproval(await context.requestInput('approval', context.task));
     if (!answer.approved) {
       const why = answer.comment ? `: ${answer.comment}` : '';
-      return { ok: false, error: new OrchestratorError('APPROVAL_REJECTED', `approval "${context.node.id}" was rejected${why}`) };
+      return {
+        ok: false,
+        error: new OrchestratorError('APPROVAL_REJECTED', `approval "${context.node.id}" was rejected${why}`),
+      };
     }
     return { ok: true, output: answer };
   },
@@ -135,7 +149,11 @@ export const functionExecutor: NodeExecutor = {
   external: false,
   async run(context) {
     const run = context.node.run;
-    if (!run) return { ok: false, error: new OrchestratorError('NODE_KIND_UNKNOWN', `function node "${context.node.id}" has no run()`) };
+    if (!run)
+      return {
+        ok: false,
+        error: new OrchestratorError('NODE_KIND_UNKNOWN', `function node "${context.node.id}" has no run()`),
+      };
     return { ok: true, output: await run({ ...context, signal: context.signal }) };
   },
 };

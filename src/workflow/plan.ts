@@ -65,7 +65,7 @@ export interface WorkflowPlan {
    * within `maxNodes`) and returns the plan that includes them; the original is unchanged.
    * @throws OrchestratorError `WORKFLOW_INVALID` or `MODIFICATION_REJECTED`
    */
-  withAddedNodes(nodes: readonly unknown[], state: WorkflowState): WorkflowPlan;
+  withAddedNodes(nodes: readonly unknown[], state: WorkflowState): this;
 }
 
 /** How a node attempt ended. */

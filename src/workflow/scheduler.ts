@@ -22,7 +22,10 @@ export type TriggerVerdict = { readonly run: true } | { readonly run: false; rea
  * - `none_failed`: no dependency failed or was cancelled (skipped ones are fine).
  * - `all_done`: always run once every dependency has settled.
  */
-export function evaluateTrigger(rule: TriggerRule, dependencies: ReadonlyArray<{ id: string; status: NodeStatus }>): TriggerVerdict {
+export function evaluateTrigger(
+  rule: TriggerRule,
+  dependencies: ReadonlyArray<{ id: string; status: NodeStatus }>,
+): TriggerVerdict {
   if (rule === 'all_done') return { run: true };
   for (const dep of dependencies) {
     if (rule === 'all_success' && dep.status !== 'completed') {

@@ -130,7 +130,8 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       break;
     case 'workflow.started': {
       const nodes: Record<string, NodeState> = {};
-      for (const id of nodeIdsOf(event.data.definition)) nodes[id] = { id, status: 'pending', attempts: 0, interruptions: 0 };
+      for (const id of nodeIdsOf(event.data.definition))
+        nodes[id] = { id, status: 'pending', attempts: 0, interruptions: 0 };
       state.workflows[event.data.workflowId] = {
         workflowId: event.data.workflowId,
         name: event.data.name,

@@ -61,7 +61,11 @@ describe('EventBus subscribe: filters', () => {
     bus.subscribe({ types: ['session.created'], pattern: '*.failed' }, (e) => {
       got.push(e.type);
     });
-    bus.publish([makeEvent('s', 1, 'session.created'), makeEvent('s', 2, 'agent.progress'), makeEvent('s', 3, 'agent.failed')]);
+    bus.publish([
+      makeEvent('s', 1, 'session.created'),
+      makeEvent('s', 2, 'agent.progress'),
+      makeEvent('s', 3, 'agent.failed'),
+    ]);
     await flush();
     expect(got).toEqual(['session.created', 'agent.failed']);
   });
@@ -238,7 +242,8 @@ describe('EventBus subscribe: isolation and reporting', () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ subscriber: 'flaky', reason: 'threw', message: 'boom on 2' });
     expect(failures[0]?.event.seq).toBe(2);
-    expect(sub.stats()).toMatchObject({ delivered: 2, failures: 1, unreportedFailures: 0 });
+    expect(sub.stats()).toMatchObject({ name: 'flaky', delivered: 2, failures: 1, unreportedFailures: 0 });
+    expect(sub.name).toBe('flaky');
   });
 
   it('reports a rejecting handler and one that exceeds handlerTimeoutMs, then carries on', async () => {

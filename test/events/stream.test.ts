@@ -63,9 +63,9 @@ describe('EventBus.stream: live', () => {
     const c = stream.next();
     bus.publish([makeEvent('s', 1), makeEvent('s', 2), makeEvent('s', 3)]);
     const results = await Promise.all([a, b, c]);
-    expect(results.map((r) => (r.done ? 'done' : r.value.kind === 'event' ? r.value.event.seq : r.value.kind))).toEqual([
-      1, 2, 3,
-    ]);
+    expect(results.map((r) => (r.done ? 'done' : r.value.kind === 'event' ? r.value.event.seq : r.value.kind))).toEqual(
+      [1, 2, 3],
+    );
     stream.close();
   });
 });
@@ -179,6 +179,22 @@ describe('EventBus.stream: catch-up', () => {
     expect(eventSeqs(items)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     expect(stream.stats()).toMatchObject({ delivered: 10, missed: 0 });
     stream.close();
+  });
+
+  it('reports its state: catching_up, then live, then closed', async () => {
+    const bus = new EventBus();
+    const log = new MemoryLog();
+    log.appendMany('s', 3);
+    const stream = bus.stream({ sessionId: 's' }, { fromSeq: 1, reader: log });
+    expect(stream.state).toBe('catching_up');
+    expect(eventSeqs(await take(stream, 3))).toEqual([1, 2, 3]);
+    const pending = stream.next();
+    await expect.poll(() => stream.state).toBe('live');
+    bus.publish(log.appendMany('s', 1));
+    expect((await pending).value).toMatchObject({ kind: 'event', event: { seq: 4 } });
+    stream.close();
+    expect(stream.state).toBe('closed');
+    expect(bus.stream({}).state).toBe('live');
   });
 
   it('applies the type filter to replayed events', async () => {

@@ -91,7 +91,7 @@ export function parseCondition(source: string): {
 /**
  * Evaluates a compiled condition. Only a boolean result counts: anything else, a missing key
  * or a type mismatch is an error, never a silent `false`.
- * @throws OrchestratorError `WORKFLOW_EXPRESSION_FAILED` naming the condition and the cause.
+ * @throws OrchestratorError `CONDITION_FAILED` naming the condition and the cause.
  */
 export function evaluateCondition(condition: CompiledCondition, context: ConditionContext): boolean {
   let parsed = parsedCache.get(condition);
@@ -100,19 +100,20 @@ export function evaluateCondition(condition: CompiledCondition, context: Conditi
     parsedCache.set(condition, parsed);
   }
   const nodes: Record<string, { status: string; output: unknown }> = {};
-  for (const [id, node] of Object.entries(context.nodes)) nodes[id] = { status: node.status, output: node.output ?? null };
+  for (const [id, node] of Object.entries(context.nodes))
+    nodes[id] = { status: node.status, output: node.output ?? null };
   let result: unknown;
   try {
     result = parsed({ inputs: context.inputs, nodes });
   } catch (error) {
-    throw new OrchestratorError('WORKFLOW_EXPRESSION_FAILED', `condition '${condition.source}' failed: ${firstLine(error)}`, {
+    throw new OrchestratorError('CONDITION_FAILED', `condition '${condition.source}' failed: ${firstLine(error)}`, {
       cause: error,
       details: { condition: condition.source },
     });
   }
   if (typeof result !== 'boolean') {
     throw new OrchestratorError(
-      'WORKFLOW_EXPRESSION_FAILED',
+      'CONDITION_FAILED',
       `condition '${condition.source}' gave ${typeof result}, expected true or false`,
       { details: { condition: condition.source } },
     );

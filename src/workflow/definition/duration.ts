@@ -41,7 +41,8 @@ export function parseDuration(value: DurationInput): { ms: number } | { error: s
   }
   const ms = Math.round(total);
   if (ms <= 0) return { error: `expected a duration above zero, received '${value}'` };
-  if (ms > MAX_DURATION_MS) return { error: `expected at most ${MAX_DURATION_MS} ms (about 24.8 days), received '${value}'` };
+  if (ms > MAX_DURATION_MS)
+    return { error: `expected at most ${MAX_DURATION_MS} ms (about 24.8 days), received '${value}'` };
   return { ms };
 }
 

@@ -80,7 +80,10 @@ export function findCycles(nodes: readonly GraphNode[]): string[][] {
     }
     if (current === undefined || !onPath.has(current)) continue;
     const loop = path.slice(onPath.get(current)).reverse();
-    const first = loop.reduce((best, id, i) => ((position.get(id) ?? 0) < (position.get(loop[best] as string) ?? 0) ? i : best), 0);
+    const first = loop.reduce(
+      (best, id, i) => ((position.get(id) ?? 0) < (position.get(loop[best] as string) ?? 0) ? i : best),
+      0,
+    );
     cycles.push([...loop.slice(first), ...loop.slice(0, first)]);
   }
   return cycles;
@@ -145,7 +148,8 @@ export function validateGraphChange(
   const isPending = (id: string) => statuses[id] === undefined || statuses[id] === 'pending';
   const checkDeps = (path: string, node: GraphNode) => {
     node.dependsOn.forEach((dep, j) => {
-      if (dep === node.id) problems.push({ path: `${path}.dependsOn[${j}]`, message: `node '${dep}' cannot depend on itself` });
+      if (dep === node.id)
+        problems.push({ path: `${path}.dependsOn[${j}]`, message: `node '${dep}' cannot depend on itself` });
       else if (!known.has(dep)) {
         problems.push({ path: `${path}.dependsOn[${j}]`, message: `unknown node '${dep}'${didYouMean(dep, known)}` });
       }
@@ -171,15 +175,22 @@ export function validateGraphChange(
   }
   (change.addDependencies ?? []).forEach((node, i) => {
     if (!Object.hasOwn(graph.nodes, node.id)) {
-      problems.push({ path: `addDependencies[${i}].id`, message: `unknown node '${node.id}'${didYouMean(node.id, existing)}` });
+      problems.push({
+        path: `addDependencies[${i}].id`,
+        message: `unknown node '${node.id}'${didYouMean(node.id, existing)}`,
+      });
     } else if (!isPending(node.id)) {
-      problems.push({ path: `addDependencies[${i}].id`, message: `node '${node.id}' is ${statuses[node.id]}, not pending` });
+      problems.push({
+        path: `addDependencies[${i}].id`,
+        message: `node '${node.id}' is ${statuses[node.id]}, not pending`,
+      });
     }
     checkDeps(`addDependencies[${i}]`, node);
   });
   (change.skipNodes ?? []).forEach((id, i) => {
     if (!Object.hasOwn(graph.nodes, id)) problems.push({ path: `skipNodes[${i}]`, message: `unknown node '${id}'` });
-    else if (!isPending(id)) problems.push({ path: `skipNodes[${i}]`, message: `node '${id}' is ${statuses[id]}, not pending` });
+    else if (!isPending(id))
+      problems.push({ path: `skipNodes[${i}]`, message: `node '${id}' is ${statuses[id]}, not pending` });
   });
 
   const merged = new Map<string, string[]>();

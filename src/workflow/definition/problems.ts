@@ -96,18 +96,26 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], schema: z.
       case 'unrecognized_keys': {
         const known = knownKeys(schema, path);
         for (const key of issue.keys) {
-          problems.push({ path: [...path, key], at: 'key', message: `unknown field '${key}'${didYouMean(key, known)}` });
+          problems.push({
+            path: [...path, key],
+            at: 'key',
+            message: `unknown field '${key}'${didYouMean(key, known)}`,
+          });
         }
         return;
       }
       case 'invalid_union': {
         const branch = pickBranch(issue.errors);
+        const expected = unionExpected(issue.errors);
         if (branch) for (const inner of branch) visit(inner, path);
-        else problems.push({ path, message: `expected ${unionExpected(issue.errors)}, received ${describeValue(issue.input)}` });
+        else if (issue.input === undefined)
+          problems.push({ path, message: `required field is missing (expected ${expected})` });
+        else problems.push({ path, message: `expected ${expected}, received ${describeValue(issue.input)}` });
         return;
       }
       case 'invalid_key':
-        for (const inner of issue.issues) problems.push({ path, at: 'key', message: `invalid name: ${message(inner)}` });
+        for (const inner of issue.issues)
+          problems.push({ path, at: 'key', message: `invalid name: ${message(inner)}` });
         return;
       default:
         problems.push({ path, message: message(issue) });
@@ -123,7 +131,10 @@ function message(issue: z.core.$ZodIssue): string {
       if (issue.input === undefined) return `required field is missing (expected ${issue.expected})`;
       return `expected ${issue.expected}, received ${describeValue(issue.input)}`;
     case 'invalid_value': {
-      const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
+      // Long lists (error codes) are cut: the suggestion and the JSON Schema say the rest.
+      const shown = issue.values.slice(0, 8).map((v) => JSON.stringify(v));
+      const options =
+        issue.values.length > 8 ? `${shown.join(', ')}, ... (${issue.values.length} values)` : shown.join(', ');
       const hint = typeof issue.input === 'string' ? didYouMean(issue.input, issue.values.map(String)) : '';
       if (issue.input === undefined) return `required field is missing (expected one of ${options})`;
       return `expected one of ${options}, received ${describeValue(issue.input)}${hint}`;

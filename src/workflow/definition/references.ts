@@ -47,7 +47,9 @@ export function checkReference(path: readonly string[], scope: ReferenceScope): 
     const type = scope.inputs.get(name);
     if (type === undefined) {
       const declared = [...scope.inputs.keys()];
-      const hint = didYouMean(name, declared) || (declared.length ? ` (declared: ${declared.join(', ')})` : ' (no inputs are declared)');
+      const hint =
+        didYouMean(name, declared) ||
+        (declared.length ? ` (declared: ${declared.join(', ')})` : ' (no inputs are declared)');
       return `unknown input '${name}'${hint}`;
     }
     if (field !== undefined && type !== 'object' && type !== 'array') {
@@ -74,7 +76,8 @@ export function checkReference(path: readonly string[], scope: ReferenceScope): 
     return `node '${name}' has no output schema, so its output is text: use nodes.${name}.output, or give it output.schema`;
   }
   if (shape.kind === 'fields' && !shape.fields.includes(first)) {
-    const hint = didYouMean(first, shape.fields) || ` (its output schema declares: ${shape.fields.join(', ') || 'no fields'})`;
+    const hint =
+      didYouMean(first, shape.fields) || ` (its output schema declares: ${shape.fields.join(', ') || 'no fields'})`;
     return `node '${name}' output has no field '${first}'${hint}`;
   }
   return undefined;

@@ -27,11 +27,11 @@ export interface RetryPolicy {
   /** Total attempts, the first one included (at least 1). */
   readonly attempts: number;
   /** Wait before the second attempt, in milliseconds. */
-  readonly initialBackoffMs: number;
+  readonly initialDelayMs: number;
   /** Longest wait between attempts, in milliseconds. */
-  readonly maxBackoffMs: number;
+  readonly maxDelayMs: number;
   /** Multiplier applied to the wait after each attempt (at least 1). */
-  readonly backoffFactor: number;
+  readonly factor: number;
   /** Errors that are retried: `transient` and/or error codes. */
   readonly on: readonly RetryOn[];
 }
@@ -39,9 +39,9 @@ export interface RetryPolicy {
 /** The retry policy used when a definition gives none: one attempt, no retry. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   attempts: 1,
-  initialBackoffMs: 1_000,
-  maxBackoffMs: 30_000,
-  backoffFactor: 2,
+  initialDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  factor: 2,
   on: Object.freeze(['transient'] as const),
 });
 
@@ -83,8 +83,9 @@ export const retryPolicySchema = z
     if (value.backoff?.initial === undefined && value.backoff?.max === undefined) return;
     // Compared after conversion so that '90s' and '1m' are seen as what they mean, and
     // against the defaults so that `initial: 1m` alone is caught too.
-    const initialMs = value.backoff?.initial === undefined ? DEFAULT_RETRY_POLICY.initialBackoffMs : safeMs(value.backoff.initial);
-    const maxMs = value.backoff?.max === undefined ? DEFAULT_RETRY_POLICY.maxBackoffMs : safeMs(value.backoff.max);
+    const initialMs =
+      value.backoff?.initial === undefined ? DEFAULT_RETRY_POLICY.initialDelayMs : safeMs(value.backoff.initial);
+    const maxMs = value.backoff?.max === undefined ? DEFAULT_RETRY_POLICY.maxDelayMs : safeMs(value.backoff.max);
     if (initialMs !== undefined && maxMs !== undefined && initialMs > maxMs) {
       ctx.addIssue({
         code: 'custom',
@@ -101,9 +102,9 @@ export function compileRetryPolicy(definition: RetryPolicyDefinition | undefined
   const backoff = definition.backoff ?? {};
   return Object.freeze({
     attempts: definition.attempts ?? DEFAULT_RETRY_POLICY.attempts,
-    initialBackoffMs: backoff.initial === undefined ? DEFAULT_RETRY_POLICY.initialBackoffMs : durationToMs(backoff.initial),
-    maxBackoffMs: backoff.max === undefined ? DEFAULT_RETRY_POLICY.maxBackoffMs : durationToMs(backoff.max),
-    backoffFactor: backoff.factor ?? DEFAULT_RETRY_POLICY.backoffFactor,
+    initialDelayMs: backoff.initial === undefined ? DEFAULT_RETRY_POLICY.initialDelayMs : durationToMs(backoff.initial),
+    maxDelayMs: backoff.max === undefined ? DEFAULT_RETRY_POLICY.maxDelayMs : durationToMs(backoff.max),
+    factor: backoff.factor ?? DEFAULT_RETRY_POLICY.factor,
     on: Object.freeze([...new Set(definition.on ?? DEFAULT_RETRY_POLICY.on)]),
   });
 }
@@ -113,8 +114,8 @@ export function compileRetryPolicy(definition: RetryPolicyDefinition | undefined
  * Pure, so the engine and its tests agree on the schedule.
  */
 export function retryDelayMs(policy: RetryPolicy, attempt: number): number {
-  const raw = policy.initialBackoffMs * policy.backoffFactor ** Math.max(0, attempt - 1);
-  return Math.min(policy.maxBackoffMs, Math.round(raw));
+  const raw = policy.initialDelayMs * policy.factor ** Math.max(0, attempt - 1);
+  return Math.min(policy.maxDelayMs, Math.round(raw));
 }
 
 function safeMs(value: DurationInput): number | undefined {

@@ -27,7 +27,10 @@ const inputSchema = z
   .strictObject({
     type: z.enum(['string', 'number', 'boolean', 'object', 'array']).meta({ description: "The value's type." }),
     default: z.unknown().optional().meta({ description: 'The value used when a run gives none.' }),
-    required: z.boolean().optional().meta({ description: 'Must a run give a value (default: true unless a default is given).' }),
+    required: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Must a run give a value (default: true unless a default is given).' }),
     description: z.string().optional().meta({ description: 'What the input means.' }),
   })
   .meta({ title: 'Input' });
@@ -62,15 +65,17 @@ const nodeSchema = z
       .min(1)
       .optional()
       .meta({ description: 'CEL expression over inputs and upstream nodes; false skips the node.' }),
-    trigger: z
-      .enum(['all_success', 'all_done', 'none_failed'])
-      .optional()
-      .meta({ description: "How dependencies' outcomes decide whether the node runs.", default: WORKFLOW_DEFAULTS.trigger }),
+    trigger: z.enum(['all_success', 'all_done', 'none_failed']).optional().meta({
+      description: "How dependencies' outcomes decide whether the node runs.",
+      default: WORKFLOW_DEFAULTS.trigger,
+    }),
     retry: retryPolicySchema.optional(),
     timeout: durationSchema.optional().meta({ description: 'Longest time one attempt may take.' }),
     output: z
       .strictObject({
-        schema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema of the output (root type: object).' }),
+        schema: z
+          .record(z.string(), z.unknown())
+          .meta({ description: 'JSON Schema of the output (root type: object).' }),
       })
       .optional()
       .meta({ description: 'Structured output required from the agent.' }),
@@ -92,10 +97,7 @@ const nodeSchema = z
       .enum(['shared', 'isolated'])
       .optional()
       .meta({ description: "'shared': the session workspace; 'isolated': its own git worktree." }),
-    params: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .meta({ description: 'Settings of a plugin node kind.' }),
+    params: z.record(z.string(), z.unknown()).optional().meta({ description: 'Settings of a plugin node kind.' }),
   })
   .meta({ title: 'Node', description: 'One step of the workflow.' });
 
@@ -104,9 +106,15 @@ export const workflowSchema = z
   .strictObject({
     name: nameSchema('workflow name').meta({ description: 'Name of the workflow.' }),
     description: z.string().optional().meta({ description: 'What the workflow does.' }),
-    version: z.union([z.string().min(1), z.number()]).optional().meta({ description: 'Version of this definition.' }),
+    version: z
+      .union([z.string().min(1), z.number()])
+      .optional()
+      .meta({ description: 'Version of this definition.' }),
     inputs: z.record(inputNameSchema(), inputSchema).optional().meta({ description: 'Inputs by name.', default: {} }),
-    agents: z.record(nameSchema('agent name'), agentTypeSchema).optional().meta({ description: 'Agent types by name.' }),
+    agents: z
+      .record(nameSchema('agent name'), agentTypeSchema)
+      .optional()
+      .meta({ description: 'Agent types by name.' }),
     groups: z
       .record(
         nameSchema('group name'),
@@ -148,7 +156,10 @@ export const workflowSchema = z
       .optional(),
     nodes: z.array(nodeSchema).min(1).meta({ description: 'The nodes of the graph.' }),
   })
-  .meta({ title: 'Orchestrator workflow', description: 'A workflow of the AI Orchestrator: agents, inputs and a graph of nodes.' });
+  .meta({
+    title: 'Orchestrator workflow',
+    description: 'A workflow of the AI Orchestrator: agents, inputs and a graph of nodes.',
+  });
 
 /** The workflow as it leaves the schema, before cross-field checks and conversion. */
 export type ParsedWorkflow = z.output<typeof workflowSchema>;

@@ -99,10 +99,14 @@ export interface RenderOptions {
  * Fills a compiled template from a context. Lookup is a plain walk of own properties (no
  * prototype, getters of class instances or code); strings are inserted as they are, numbers
  * and booleans as text, objects and arrays as indented JSON.
- * @throws OrchestratorError `WORKFLOW_EXPRESSION_FAILED` when a reference has no value and
+ * @throws OrchestratorError `TEMPLATE_FAILED` when a reference has no value and
  * `onMissing` is `'error'`.
  */
-export function renderTemplate(template: CompiledTemplate, context: TemplateContext, options: RenderOptions = {}): string {
+export function renderTemplate(
+  template: CompiledTemplate,
+  context: TemplateContext,
+  options: RenderOptions = {},
+): string {
   let out = '';
   for (const part of template.parts) {
     if ('text' in part) {
@@ -113,7 +117,7 @@ export function renderTemplate(template: CompiledTemplate, context: TemplateCont
     if (value === undefined) {
       if (options.onMissing === 'empty') continue;
       throw new OrchestratorError(
-        'WORKFLOW_EXPRESSION_FAILED',
+        'TEMPLATE_FAILED',
         `template placeholder {{ ${part.ref.path.join('.')} }} has no value`,
         { details: { path: part.ref.path.join('.'), template: template.source } },
       );

@@ -1,4 +1,16 @@
-import { type Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, Scalar } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  Scalar,
+} from 'yaml';
 import type { PathSegment } from './problems.ts';
 
 /** A 1-based position in a text file. */
@@ -75,7 +87,8 @@ function locateIn(
     }
   }
   if (!node?.range) return position(best);
-  if (at.offset !== undefined && isScalar(node)) return position(offsetInScalar(node, text, at.offset) ?? node.range[0]);
+  if (at.offset !== undefined && isScalar(node))
+    return position(offsetInScalar(node, text, at.offset) ?? node.range[0]);
   return position(node.range[0]);
 }
 

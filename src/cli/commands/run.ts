@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { type Command, Option } from 'commander';
+import { loadConfig } from '../../config/index.ts';
+import { createLogger } from '../../logging/index.ts';
+import { Orchestrator, type WorkflowHandle } from '../../orchestrator/index.ts';
+import { loadWorkflowFile, resolveInputs } from '../../workflow/index.ts';
+import type { GlobalOptions } from '../context.ts';
+import { followRun, parsePairs } from '../follow.ts';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface RunFlags {
+  input: string[];
+  answer: string[];
+  json?: boolean;
+  yes?: boolean;
+  modelServer?: string;
+  workspace?: string;
+  session?: string;
+}
+
+/** `orchestrator run FILE`: the main job. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .argument('<file>', 'workflow file (YAML)')
+    .description('run a workflow with live progress; exits 0 when it completes')
+    .option('-i, --input <name=value>', 'a workflow input (repeatable)', collect, [])
+    .option('-a, --answer <node=value>', 'answer for a human or approval node (repeatable)', collect, [])
+    .option('-y, --yes', 'approve approvals without asking')
+    .option('--json', 'print events as JSON lines instead of progress')
+    .addOption(new Option('--model-server <scenario>', 'use the offline scripted model with this scenario file'))
+    .option('--workspace <dir>', 'existing folder the agents work in (default: a new folder under the data dir)')
+    .option('--session <id>', 'session id to use (default: a new one)')
+    .action(async (file: string, flags: RunFlags, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const workflow = await loadWorkflowFile(file);
+      // Inputs are checked before anything starts, so a typo costs nothing.
+      const inputs = resolveInputs(workflow, parsePairs(flags.input, '--input'), { fromStrings: true });
+      const config = loadConfig({ dataDir: globals.dataDir, store: globals.store, logLevel: globals.logLevel ?? 'warn' });
+      const scenario = flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file));
+      const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+      const orchestrator = await Orchestrator.open({
+        config,
+        scenario,
+        logger: createLogger({ level: config.logLevel }),
+        notice: say,
+      });
+      let handle: WorkflowHandle | undefined;
+      const onSignal = () => {
+        say('\ninterrupted: stopping agents; the session stays resumable');
+        void handle?.suspend();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        handle = await orchestrator.startWorkflow(workflow, {
+          inputs,
+          ...(flags.workspace && { workspace: flags.workspace }),
+          ...(flags.session && { sessionId: flags.session }),
+        });
+        say(`workspace: ${handle.workspace}`);
+        const final = await followRun(handle, {
+          json: flags.json === true,
+          answers: { interactive: process.stdin.isTTY === true && flags.yes !== true, answers: parsePairs(flags.answer, '--answer') },
+        });
+        if (final.status === 'completed') process.exitCode = 0;
+        else {
+          process.exitCode = final.status === 'running' || final.status === 'paused' ? 130 : 1;
+          if (final.status === 'failed') say(failureSummary(final));
+          say(`resume or inspect with: orchestrator sessions show ${handle.sessionId}`);
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await orchestrator.close();
+      }
+    });
+}
+
+/** The offline scenario that belongs to a workflow file: `NAME.scenario.yaml` or `scenario.yaml` beside it. */
+export function scenarioBeside(file: string): string | undefined {
+  const dir = path.dirname(file);
+  const base = path.basename(file).replace(/\.ya?ml$/, '');
+  for (const candidate of [path.join(dir, `${base}.scenario.yaml`), path.join(dir, 'scenario.yaml')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function failureSummary(state: { nodes: Record<string, { id: string; status: string; error?: { code: string; message: string } }> }): string {
+  const failed = Object.values(state.nodes).filter((n) => n.status === 'failed');
+  return ['failed nodes:', ...failed.map((n) => `  ${n.id}: [${n.error?.code}] ${n.error?.message}`)].join('\n');
+}

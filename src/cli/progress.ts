@@ -1,0 +1,138 @@
+import type { AnyEvent } from '../events/index.ts';
+
+/** Totals shown while a run goes and in its summary line. */
+export interface RunTotals {
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  turns: number;
+  agents: number;
+  toolCalls: number;
+}
+
+/** The first few words of a text, on one line. */
+function clip(text: string, max = 70): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function money(usd: number): string {
+  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}
+
+function tokens(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
+}
+
+/**
+ * Turns a session's events into the terminal's progress lines: node states, agent activity
+ * (tool calls, retries, permission denials), questions to humans, and running totals of
+ * tokens and cost. Pure apart from its own counters, so it is easy to test.
+ */
+export class ProgressView {
+  readonly totals: RunTotals = { costUsd: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, turns: 0, agents: 0, toolCalls: 0 };
+  readonly #agentNode = new Map<string, string>();
+  readonly #nodeStart = new Map<string, number>();
+  readonly #nodeCost = new Map<string, number>();
+  #width = 12;
+
+  /** The line(s) to print for an event; empty when the event is not worth a line. */
+  render(event: AnyEvent): string[] {
+    const d = event.data as Record<string, unknown>;
+    const node = (id: unknown) => String(id ?? '').padEnd(this.#width);
+    switch (event.type) {
+      case 'workflow.started': {
+        const ids = ((event.data.definition as { nodes?: Array<{ id: string }> })?.nodes ?? []).map((n) => n.id);
+        this.#width = Math.max(8, ...ids.map((id) => id.length)) + 1;
+        return [`workflow ${event.data.name}: ${ids.length} nodes  (session ${event.sessionId})`];
+      }
+      case 'node.started':
+        this.#nodeStart.set(event.data.nodeId, Date.parse(event.ts));
+        return [`  ▸ ${node(event.data.nodeId)} started${event.data.attempt > 1 ? ` (attempt ${event.data.attempt})` : ''}`];
+      case 'node.completed': {
+        const took = this.#elapsed(event.data.nodeId, event.ts);
+        const cost = this.#nodeCost.get(event.data.nodeId);
+        const extra = [took, cost !== undefined ? money(cost) : '', event.data.cached ? 'cached' : ''].filter(Boolean).join('  ');
+        return [`  ✓ ${node(event.data.nodeId)} completed ${extra}`.trimEnd()];
+      }
+      case 'node.failed':
+        return [
+          `  ✗ ${node(event.data.nodeId)} failed [${event.data.error.code}] ${clip(event.data.error.message, 90)}${event.data.willRetry ? `; retrying in ${Math.round((event.data.retryInMs ?? 0) / 1000)}s` : ''}`,
+        ];
+      case 'node.interrupted':
+        return [`  ! ${node(event.data.nodeId)} interrupted: ${event.data.reason}`];
+      case 'node.skipped':
+        return [`  ↷ ${node(event.data.nodeId)} skipped: ${event.data.reason}`];
+      case 'node.cancelled':
+        return [`  ■ ${node(event.data.nodeId)} cancelled: ${event.data.reason}`];
+      case 'node.compensated':
+        return [`  ↺ ${node(event.data.nodeId)} compensation ${event.data.ok ? 'done' : `failed: ${event.data.error?.message ?? ''}`}`];
+      case 'workflow.modified':
+        return event.data.changes.map((change) => {
+          const c = change as { op: string; nodes?: Array<{ id: string }>; ids?: string[] };
+          const ids = (c.nodes?.map((n) => n.id) ?? c.ids ?? []).join(', ');
+          return `  + graph changed by ${event.data.by}: ${c.op.replace('_', ' ')} ${ids}`;
+        });
+      case 'workflow.paused':
+        return ['  ‖ paused'];
+      case 'workflow.resumed':
+        return ['  ▶ resumed'];
+      case 'workflow.rolling_back':
+        return [`  ↺ rolling back: ${clip(event.data.reason)}`];
+      case 'input.requested':
+        return [`  ? ${node(event.data.nodeId)} ${event.data.kind === 'approval' ? 'approval' : 'question'}: ${clip(event.data.prompt, 90)}`];
+      case 'user.input':
+        return [`    answered: ${clip(typeof d.value === 'string' ? d.value : JSON.stringify(d.value))}`];
+      case 'agent.spawned':
+        this.totals.agents++;
+        if (event.data.nodeId) this.#agentNode.set(event.data.agentId, event.data.nodeId);
+        return [];
+      case 'agent.tool_use':
+        this.totals.toolCalls++;
+        return [`    · ${node(this.#agentNode.get(event.data.agentId))}${event.data.tool} ${clip(describeInput(event.data.input), 60)}`];
+      case 'agent.permission':
+        return event.data.decision === 'deny' ? [`    ⊘ ${node(this.#agentNode.get(event.data.agentId))}denied ${event.data.tool}: ${event.data.reason}`] : [];
+      case 'agent.retry':
+        return [`    ↻ ${node(this.#agentNode.get(event.data.agentId))}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`];
+      case 'agent.completed':
+      case 'agent.failed': {
+        const usage = event.data.usage;
+        this.totals.costUsd += event.data.costUsd ?? 0;
+        this.totals.inputTokens += usage?.inputTokens ?? 0;
+        this.totals.outputTokens += usage?.outputTokens ?? 0;
+        this.totals.cacheReadTokens += usage?.cacheReadTokens ?? 0;
+        if (event.type === 'agent.completed') this.totals.turns += event.data.turns ?? 0;
+        const nodeId = this.#agentNode.get(event.data.agentId);
+        if (nodeId) this.#nodeCost.set(nodeId, (this.#nodeCost.get(nodeId) ?? 0) + (event.data.costUsd ?? 0));
+        return [];
+      }
+      case 'workflow.completed':
+        return [this.summary(event.data.status, event.data.error?.message)];
+      default:
+        return [];
+    }
+  }
+
+  /** The closing line: status, then totals. */
+  summary(status: string, error?: string): string {
+    const t = this.totals;
+    const mark = status === 'completed' ? '✔' : '✘';
+    const figures = `${t.agents} agents, ${t.turns} turns, ${t.toolCalls} tool calls, ${tokens(t.inputTokens)} in / ${tokens(t.outputTokens)} out tokens (${tokens(t.cacheReadTokens)} cached), ${money(t.costUsd)}`;
+    return `${mark} workflow ${status}${error ? `: ${clip(error, 120)}` : ''}\n  ${figures}`;
+  }
+
+  #elapsed(nodeId: string, ts: string): string {
+    const start = this.#nodeStart.get(nodeId);
+    return start === undefined ? '' : `${((Date.parse(ts) - start) / 1000).toFixed(1)}s`;
+  }
+}
+
+function describeInput(input: unknown): string {
+  if (typeof input !== 'object' || input === null) return '';
+  const record = input as Record<string, unknown>;
+  for (const key of ['file_path', 'command', 'path', 'pattern', 'url', 'key', 'question']) {
+    if (typeof record[key] === 'string') return record[key] as string;
+  }
+  return JSON.stringify(input);
+}

@@ -1,0 +1,6 @@
+/** The programmatic API: open an orchestrator, run and resume workflows, watch and steer them. */
+export type { ModelAccess } from './model-access.ts';
+export { FALLBACK_SCENARIO, resolveModelAccess } from './model-access.ts';
+export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator.ts';
+export { Orchestrator } from './orchestrator.ts';
+export { WorkflowHandle } from './workflow-handle.ts';

@@ -1,0 +1,263 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { AgentRuntime, type AgentToolHost, buildAgentEnv } from '../agents/index.ts';
+import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
+import { OrchestratorError } from '../errors/index.ts';
+import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId } from '../events/index.ts';
+import { EventLog } from '../log/index.ts';
+import { createLogger, type Logger } from '../logging/index.ts';
+import type { Scenario } from '../model-server/index.ts';
+import { type EventStore, openEventStore } from '../store/index.ts';
+import {
+  agentExecutor,
+  applyEvent,
+  approvalExecutor,
+  type CompiledPlan,
+  type CompiledWorkflow,
+  compileWorkflow,
+  functionExecutor,
+  humanExecutor,
+  type NodeExecutor,
+  type NodeRunContext,
+  planFromCompiled,
+  type PlanFunctions,
+  ResultCache,
+  replay,
+  resolveInputs,
+  type SessionState,
+  WorkflowRun,
+} from '../workflow/index.ts';
+import { WorkspaceManager } from '../workspace/index.ts';
+import { type ModelAccess, resolveModelAccess } from './model-access.ts';
+import { WorkflowHandle } from './workflow-handle.ts';
+
+/** Options of {@link Orchestrator.open}. */
+export interface OrchestratorOptions {
+  /** Configuration values overriding the environment, or a loaded config. */
+  readonly config?: ConfigInput | OrchestratorConfig;
+  /** Forces the offline scripted model with this scenario (file path or compiled). @default only without a key */
+  readonly scenario?: string | Scenario | undefined;
+  /** @default a pino logger on stderr at the configured level */
+  readonly logger?: Logger;
+  /** Receives plain status sentences for the console (which model is used, and why). */
+  readonly notice?: (line: string) => void;
+  /** An already open store to use instead of the configured one (tests, embedding). */
+  readonly store?: EventStore;
+}
+
+/** Options of {@link Orchestrator.startWorkflow}. */
+export interface StartWorkflowOptions {
+  /** Values of the workflow's inputs; defaults fill the rest. */
+  readonly inputs?: Record<string, unknown>;
+  /** Run in this session (it must be new). @default a new session id */
+  readonly sessionId?: string;
+  /** The folder agents work in. @default `<dataDir>/workspaces/<sessionId>` */
+  readonly workspace?: string;
+  /** Code of `function` nodes (TypeScript workflows), by node id. */
+  readonly functions?: PlanFunctions;
+}
+
+/**
+ * The programmatic entry point: opens the event store, decides how agents reach a model,
+ * and runs workflows as sessions whose every step is an event in the log. The CLI is a thin
+ * layer over this class.
+ *
+ * @example
+ * const orchestrator = await Orchestrator.open();
+ * const run = await orchestrator.startWorkflow(await loadWorkflowFile('flow.yaml'), { inputs: { topic: 'a CSV parser' } });
+ * for await (const item of run.events()) if (item.kind === 'event') console.log(item.event.type);
+ * const final = await run.result;
+ * await orchestrator.close();
+ */
+export class Orchestrator {
+  readonly config: OrchestratorConfig;
+  readonly log: EventLog;
+  readonly logger: Logger;
+  readonly model: ModelAccess;
+  readonly agents: AgentRuntime;
+  readonly #workspaces: WorkspaceManager;
+  readonly #cache: ResultCache;
+  readonly #runs = new Map<string, WorkflowHandle>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(config: OrchestratorConfig, log: EventLog, logger: Logger, model: ModelAccess) {
+    this.config = config;
+    this.log = log;
+    this.logger = logger;
+    this.model = model;
+    this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
+    this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
+    this.agents = new AgentRuntime({
+      log,
+      maxConcurrent: config.maxConcurrentAgents,
+      env: buildAgentEnv({ apiKey: model.apiKey, baseUrl: model.baseUrl, configDir: path.join(config.dataDir, 'claude') }),
+    });
+  }
+
+  /** Opens the store and the model access. */
+  static async open(options: OrchestratorOptions = {}): Promise<Orchestrator> {
+    const config = isLoaded(options.config) ? options.config : loadConfig(options.config ?? {});
+    const logger = options.logger ?? createLogger({ level: config.logLevel });
+    await mkdir(config.dataDir, { recursive: true });
+    const store =
+      options.store ??
+      (await openEventStore(
+        config.store === 'postgres'
+          ? { kind: 'postgres', url: config.databaseUrl as string }
+          : { kind: 'sqlite', path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous },
+      ));
+    const model = await resolveModelAccess(config, { scenario: options.scenario });
+    options.notice?.(model.description);
+    logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
+    return new Orchestrator(config, new EventLog(store), logger, model);
+  }
+
+  /**
+   * Starts a workflow in a new session and returns its handle at once; the run goes on in
+   * the background until `handle.result` settles.
+   * @throws OrchestratorError `INVALID_ARGUMENT` for bad inputs or a session id already used
+   */
+  async startWorkflow(workflow: CompiledWorkflow, options: StartWorkflowOptions = {}): Promise<WorkflowHandle> {
+    const inputs = resolveInputs(workflow, options.inputs ?? {});
+    const sessionId = options.sessionId ?? newPrefixedId('ses');
+    if ((await this.log.lastSeq(sessionId)) > 0) {
+      throw new OrchestratorError('INVALID_ARGUMENT', `session "${sessionId}" already exists; resume it instead`);
+    }
+    const workspace = await this.#workspaces.ensureSessionWorkspace(
+      options.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
+    );
+    const workflowId = newPrefixedId('wf');
+    const state = replay(sessionId, []);
+    await this.#record(state, 'session.created', { name: workflow.name, workspace });
+    await this.#record(state, 'workflow.started', {
+      workflowId,
+      name: workflow.name,
+      inputs,
+      definition: workflow.definition,
+      file: workflow.file,
+      workspace,
+    });
+    return this.#launch(state, workflowId, workflow, workspace, options.functions);
+  }
+
+  /**
+   * Carries on the unfinished workflow of a session from its log, in this process: completed
+   * nodes stay done, interrupted ones run again, open questions are awaited again.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, or `WORKFLOW_NOT_RUNNING` when it has ended
+   */
+  async resumeSession(sessionId: string, options: { functions?: PlanFunctions } = {}): Promise<WorkflowHandle> {
+    const running = this.#runs.get(sessionId);
+    if (running) return running;
+    const events: AnyEvent[] = [];
+    for await (const event of this.log.readAll(sessionId)) events.push(event);
+    if (events.length === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
+    const state = replay(sessionId, events);
+    const wf = Object.values(state.workflows).findLast((w) => !['completed', 'failed', 'cancelled'].includes(w.status));
+    if (!wf) {
+      throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`);
+    }
+    await this.#record(state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
+    const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
+    const workspace = await this.#workspaces.ensureSessionWorkspace(state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId));
+    return this.#launch(state, wf.workflowId, compiled, workspace, options.functions, wf.addedNodes);
+  }
+
+  /** The handle of a workflow running in this process. */
+  handle(sessionId: string): WorkflowHandle | undefined {
+    return this.#runs.get(sessionId);
+  }
+
+  #launch(
+    state: SessionState,
+    workflowId: string,
+    workflow: CompiledWorkflow,
+    workspace: string,
+    functions: PlanFunctions | undefined,
+    addedNodes: readonly unknown[] = [],
+  ): WorkflowHandle {
+    const sessionId = state.sessionId;
+    let plan = planFromCompiled(workflow, { functions });
+    if (addedNodes.length > 0) plan = plan.withAddedNodes(addedNodes, state.workflows[workflowId] as never);
+    const executors = new Map<string, NodeExecutor>([
+      ['human', humanExecutor],
+      ['approval', approvalExecutor],
+      ['function', functionExecutor],
+    ]);
+    const run: WorkflowRun<CompiledPlan> = new WorkflowRun({ log: this.log, sessionId, workflowId, plan, executors, state, workspace });
+    executors.set(
+      'agent',
+      agentExecutor({
+        runtime: this.agents,
+        sessionId,
+        cache: this.#cache,
+        agentSpec: (name) => run.plan.agentType(name),
+        memoryKeys: () => Object.keys(state.memory),
+        toolHost: (context, agentId, canModify) => this.#toolHost(state, run, context, agentId, canModify),
+        workspaceFor: (context) =>
+          context.node.workspace === 'isolated'
+            ? this.#workspaces.isolated(workspace, sessionId, `${context.node.id}-${context.attempt}`)
+            : Promise.resolve(this.#workspaces.shared(workspace)),
+      }),
+    );
+    const handle = new WorkflowHandle({ sessionId, workflowId, run, log: this.log, workspace });
+    this.#runs.set(sessionId, handle);
+    void handle.result.finally(() => this.#runs.delete(sessionId)).catch(() => undefined);
+    return handle;
+  }
+
+  #toolHost(
+    state: SessionState,
+    run: WorkflowRun<CompiledPlan>,
+    context: NodeRunContext,
+    agentId: () => string,
+    canModify: boolean,
+  ): AgentToolHost {
+    const host: AgentToolHost = {
+      memoryGet: async (key) => state.memory[key],
+      memorySet: async (key, value) => {
+        await this.#record(state, 'memory.set', { key, value, by: `agent:${agentId()}` });
+      },
+      memoryList: async () => Object.keys(state.memory),
+      askHuman: async (question) => {
+        const answer = await context.requestInput('input', question, { agentId: agentId() });
+        return typeof answer === 'string' ? answer : JSON.stringify(answer);
+      },
+    };
+    if (canModify) {
+      host.addNodes = async (nodes) => {
+        const withAgent = nodes.map((n) => ({ ...n, agent: n.agent ?? context.node.agent, dependsOn: n.dependsOn ?? [] }));
+        const ids = await run.addNodes(withAgent, `agent:${agentId()}`);
+        return `added nodes: ${ids.join(', ')}`;
+      };
+      host.skipNodes = async (ids, reason) => {
+        await run.skipNodes(ids, reason, `agent:${agentId()}`);
+        return `skipped nodes: ${ids.join(', ')}`;
+      };
+    }
+    return host;
+  }
+
+  /** Appends an event and applies it to the session's projected state. */
+  async #record<T extends EventType>(state: SessionState, type: T, data: EventDataMap[T]): Promise<void> {
+    const [committed] = await this.log.append(state.sessionId, [{ type, data, source: 'orchestrator' }]);
+    applyEvent(state, committed ?? ({ type, data, seq: 0, id: newId(), ts: new Date().toISOString() } as never));
+  }
+
+  /**
+   * Stops everything: running workflows are left resumable (their agents are interrupted and
+   * recorded as such), agent processes are reaped, the store is closed. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#runs.values()].map((handle) => handle.suspend()));
+      await this.agents.shutdown();
+      await this.model.close();
+      await this.log.close();
+    })();
+    return this.#closing;
+  }
+}
+
+function isLoaded(config: OrchestratorOptions['config']): config is OrchestratorConfig {
+  return config !== undefined && Object.isFrozen(config) && typeof (config as OrchestratorConfig).dataDir === 'string';
+}

@@ -1,0 +1,126 @@
+import type { AgentSpec } from '../agents/index.ts';
+import type { AgentType } from '../agents/agent-type.ts';
+import { OrchestratorError } from '../errors/index.ts';
+import type { CompiledNode, CompiledWorkflow } from './definition/compiled.ts';
+import { evaluateCondition } from './definition/condition.ts';
+import { compileWorkflow } from './definition/compile.ts';
+import { renderTemplate } from './definition/template.ts';
+import type { NodeContext, PlanNode, WorkflowPlan } from './plan.ts';
+import type { WorkflowState } from './state.ts';
+
+/** Code of `function` nodes by node id (TypeScript workflows). */
+export type PlanFunctions = Readonly<Record<string, (context: NodeContext & { signal: AbortSignal }) => unknown>>;
+
+/** An agent type as the runtime runs it, plus whether it may change the graph. */
+export type PlanAgentSpec = AgentSpec & { readonly canModifyWorkflow: boolean };
+
+/** A {@link WorkflowPlan} that also resolves agent types by name. */
+export interface CompiledPlan extends WorkflowPlan {
+  readonly compiled: CompiledWorkflow;
+  agentType(name: string): PlanAgentSpec | undefined;
+}
+
+/** Options of {@link planFromCompiled}. */
+export interface PlanOptions {
+  readonly functions?: PlanFunctions | undefined;
+}
+
+/**
+ * The engine's view of a compiled workflow. Nodes added at run time are compiled with the
+ * whole definition again, so they get the same checks as a file (acyclic, known agents and
+ * dependencies, template references) before anything is recorded.
+ */
+export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOptions = {}): CompiledPlan {
+  const nodes = new Map<string, PlanNode>();
+  for (const id of compiled.topologicalOrder) nodes.set(id, toPlanNode(compiled.nodes[id] as CompiledNode, options.functions));
+  const specs = new Map<string, PlanAgentSpec>();
+  const groupLimits = new Map(Object.values(compiled.groups).map((g) => [g.name, g.concurrency]));
+  const plan: CompiledPlan = {
+    compiled,
+    name: compiled.name,
+    concurrency: compiled.concurrency,
+    groupLimits,
+    onFailure: compiled.onFailure,
+    rollback: compiled.rollback,
+    maxNodes: compiled.limits.maxNodes,
+    node: (id) => nodes.get(id),
+    nodes: () => nodes.values(),
+    agentType(name) {
+      const type = compiled.agents[name];
+      if (!type) return undefined;
+      let spec = specs.get(name);
+      if (!spec) specs.set(name, (spec = toAgentSpec(type)));
+      return spec;
+    },
+    withAddedNodes(added, state) {
+      for (const node of added as Array<{ id?: unknown }>) {
+        if (typeof node?.id === 'string' && state.nodes[node.id]) {
+          throw new OrchestratorError('MODIFICATION_REJECTED', `node "${node.id}" already exists`);
+        }
+      }
+      const total = compiled.nodeIds.length + added.length;
+      if (total > compiled.limits.maxNodes) {
+        throw new OrchestratorError(
+          'MODIFICATION_REJECTED',
+          `adding ${added.length} node(s) would make ${total}, over the workflow's limit of ${compiled.limits.maxNodes}`,
+        );
+      }
+      const definition = { ...compiled.definition, nodes: [...compiled.definition.nodes, ...(added as never[])] };
+      let next: CompiledWorkflow;
+      try {
+        next = compileWorkflow(definition, { file: compiled.file });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new OrchestratorError('MODIFICATION_REJECTED', `the change is invalid: ${message}`, { cause: error });
+      }
+      return planFromCompiled(next, options);
+    },
+  };
+  return plan;
+}
+
+function toPlanNode(node: CompiledNode, functions: PlanFunctions | undefined): PlanNode {
+  const template = node.task ?? node.prompt;
+  const compensation = node.compensation;
+  const condition = node.condition;
+  return {
+    id: node.id,
+    kind: functions?.[node.id] ? 'function' : node.kind,
+    agent: node.agent?.name,
+    dependsOn: node.dependsOn,
+    group: node.group,
+    trigger: node.trigger,
+    retry: node.retry,
+    timeoutMs: node.timeoutMs,
+    outputSchema: node.outputSchema as Record<string, unknown> | undefined,
+    cacheTtlMs: node.cache?.ttlMs,
+    workspace: node.workspace,
+    renderTask: (context) => (template ? renderTemplate(template, context) : ''),
+    evaluateCondition: condition ? (context) => evaluateCondition(condition, context) : undefined,
+    renderCompensation: compensation ? (context) => renderTemplate(compensation.task, context) : undefined,
+    compensationAgent: compensation?.agent.name,
+    run: functions?.[node.id],
+  };
+}
+
+/** Maps a compiled agent type onto what the agent runtime needs. */
+export function toAgentSpec(type: AgentType): PlanAgentSpec {
+  const mcpServers: Record<string, NonNullable<AgentSpec['mcpServers']>[string]> = {};
+  for (const [name, server] of Object.entries(type.mcpServers)) {
+    const { timeout: _timeout, ...rest } = server as typeof server & { timeout?: number };
+    mcpServers[name] = rest as NonNullable<AgentSpec['mcpServers']>[string];
+  }
+  return {
+    name: type.name,
+    systemPrompt: type.systemPrompt,
+    model: type.model,
+    tools: type.tools,
+    disallowedTools: type.disallowedTools,
+    permissionMode: type.permissionMode,
+    maxTurns: type.maxTurns,
+    maxBudgetUsd: type.maxBudgetUsd,
+    mcpServers,
+    timeoutMs: type.timeoutMs,
+    canModifyWorkflow: type.canModifyWorkflow,
+  };
+}

@@ -1,0 +1,166 @@
+import { type AgentType, toAgentType } from '../../agents/agent-type.ts';
+import { checkWorkflow, type NodeArtifacts } from './checks.ts';
+import type { CompiledCompensation, CompiledGroup, CompiledInput, CompiledNode, CompiledWorkflow } from './compiled.ts';
+import { durationToMs } from './duration.ts';
+import { topologicalOrder } from './graph.ts';
+import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
+import { compileRetryPolicy, DEFAULT_RETRY_POLICY } from './retry.ts';
+import { BUILT_IN_NODE_KINDS, type ParsedWorkflow, WORKFLOW_DEFAULTS, workflowSchema } from './schema.ts';
+import type { WorkflowDefinition } from './types.ts';
+import type { Locator } from './yaml-source.ts';
+
+/** Options of the workflow compiler and loaders. */
+export interface CompileOptions {
+  /** File name used in problems and kept on the compiled workflow. @default '<inline>' */
+  readonly file?: string;
+  /** Agent types defined outside the workflow that its nodes may name; the workflow's own `agents` win. @default {} */
+  readonly agentTypes?: Readonly<Record<string, AgentType>>;
+  /** Node kinds added by plugins, besides `agent`, `human` and `approval`. @default [] */
+  readonly nodeKinds?: readonly string[];
+}
+
+/**
+ * Validates and compiles a workflow given as plain data (parsed YAML or JSON, or a TypeScript
+ * object). `locate` places problems in the source text when there is one.
+ * @throws OrchestratorError `WORKFLOW_INVALID` whose `details.problems` lists every problem.
+ */
+export function compileWorkflow(value: unknown, options: CompileOptions = {}, locate?: Locator): CompiledWorkflow {
+  const file = options.file ?? '<inline>';
+  const parsed = workflowSchema.safeParse(value, { reportInput: true });
+  const problems: RawProblem[] = parsed.success ? [] : issuesToProblems(parsed.error.issues, workflowSchema);
+  const external = options.agentTypes ?? {};
+  const checked = checkWorkflow(value, {
+    externalAgents: new Set(Object.keys(external)),
+    nodeKinds: [...BUILT_IN_NODE_KINDS, ...(options.nodeKinds ?? [])],
+  });
+  problems.push(...checked.problems);
+  if (problems.length > 0 || !parsed.success) {
+    throw definitionError('WORKFLOW_INVALID', 'Workflow', file, locateAll(file, problems, locate));
+  }
+  return deepFreeze(build(structuredClone(parsed.data), checked.artifacts, file, external));
+}
+
+function locateAll(file: string, problems: readonly RawProblem[], locate: Locator | undefined): DefinitionProblem[] {
+  const seen = new Set<string>();
+  const out: DefinitionProblem[] = [];
+  for (const problem of problems) {
+    const at = problem.offset === undefined ? { key: problem.at === 'key' } : { key: false, offset: problem.offset };
+    const position = locate ? locate(problem.path, at) : { line: 0, column: 0 };
+    const located = { file, ...position, path: formatPath(problem.path), message: problem.message };
+    // The schema and the cross-field checks can notice the same thing; say it once.
+    const key = `${located.path}\n${located.message}`;
+    if (!seen.has(key)) out.push(located);
+    seen.add(key);
+  }
+  return out;
+}
+
+function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function build(
+  d: ParsedWorkflow,
+  artifacts: readonly NodeArtifacts[],
+  file: string,
+  external: Readonly<Record<string, AgentType>>,
+): CompiledWorkflow {
+  const agents = record<AgentType>();
+  for (const [key, def] of Object.entries(d.agents ?? {})) agents[key] = toAgentType(def, key);
+  const agentNamed = (agentName: string): AgentType => {
+    const found = agents[agentName] ?? external[agentName];
+    if (!found) throw new Error(`agent '${agentName}' vanished after validation`);
+    agents[agentName] = found;
+    return found;
+  };
+
+  const inputs = record<CompiledInput>();
+  for (const [key, def] of Object.entries(d.inputs ?? {})) {
+    inputs[key] = {
+      name: key,
+      type: def.type,
+      default: def.default,
+      required: def.required ?? def.default === undefined,
+      description: def.description,
+    };
+  }
+  const groups = record<CompiledGroup>();
+  for (const [key, def] of Object.entries(d.groups ?? {})) {
+    groups[key] = { name: key, concurrency: def.concurrency, description: def.description };
+  }
+  const cache = d.cache ? { ttlMs: durationToMs(d.cache.ttl) } : undefined;
+
+  const dependents = record<string[]>();
+  for (const node of d.nodes) dependents[node.id] = [];
+  for (const node of d.nodes) for (const dep of node.dependsOn ?? []) dependents[dep]?.push(node.id);
+
+  const nodes = record<CompiledNode>();
+  const dependencies = record<readonly string[]>();
+  d.nodes.forEach((n, index) => {
+    const art = artifacts[index] ?? {};
+    const agent = n.agent === undefined ? undefined : agentNamed(n.agent);
+    let compensation: CompiledCompensation | undefined;
+    if (n.compensation !== undefined && art.compensation) {
+      const by = typeof n.compensation === 'object' ? (n.compensation.agent ?? n.agent) : n.agent;
+      compensation = { task: art.compensation, agent: agentNamed(by as string) };
+    }
+    const dependsOn = n.dependsOn ?? [];
+    dependencies[n.id] = dependsOn;
+    nodes[n.id] = {
+      id: n.id,
+      index,
+      kind: n.kind ?? WORKFLOW_DEFAULTS.kind,
+      description: n.description,
+      agent,
+      task: art.task,
+      prompt: art.prompt,
+      dependsOn,
+      dependents: dependents[n.id] ?? [],
+      group: n.group,
+      condition: art.condition,
+      trigger: n.trigger ?? WORKFLOW_DEFAULTS.trigger,
+      retry: n.retry ? compileRetryPolicy(n.retry) : (agent?.retry ?? DEFAULT_RETRY_POLICY),
+      timeoutMs: n.timeout === undefined ? agent?.timeoutMs : durationToMs(n.timeout),
+      outputSchema: n.output?.schema,
+      cache: n.cache === true ? cache : typeof n.cache === 'object' ? { ttlMs: durationToMs(n.cache.ttl) } : undefined,
+      compensation,
+      workspace: n.workspace ?? (agent?.workingDirectory === 'isolated' ? 'isolated' : WORKFLOW_DEFAULTS.workspace),
+      params: n.params,
+    };
+  });
+
+  const graph = d.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn ?? [] }));
+  // `d` is already a private copy, so the compiled form and the kept definition may share it.
+  const definition: WorkflowDefinition = d;
+  return {
+    file,
+    name: d.name,
+    description: d.description,
+    version: d.version === undefined ? undefined : String(d.version),
+    inputs,
+    agents,
+    groups,
+    concurrency: d.concurrency ?? WORKFLOW_DEFAULTS.concurrency,
+    onFailure: d.onFailure ?? WORKFLOW_DEFAULTS.onFailure,
+    rollback: d.rollback ?? WORKFLOW_DEFAULTS.rollback,
+    cache,
+    limits: { maxNodes: d.limits?.maxNodes ?? WORKFLOW_DEFAULTS.maxNodes },
+    nodes,
+    nodeIds: d.nodes.map((n) => n.id),
+    dependencies,
+    dependents,
+    topologicalOrder: topologicalOrder(graph).order,
+    roots: graph.filter((n) => n.dependsOn.length === 0).map((n) => n.id),
+    definition,
+  };
+}
+
+/** Freezes plain objects and arrays all the way down (compiled values hold nothing else). */
+export function deepFreeze<T>(value: T, seen: WeakSet<object> = new WeakSet()): T {
+  if (typeof value === 'object' && value !== null && !seen.has(value)) {
+    seen.add(value);
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child, seen);
+  }
+  return value;
+}
