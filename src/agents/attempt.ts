@@ -89,7 +89,9 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     allow: input.spec.tools,
     deny: input.spec.disallowedTools ?? [],
     workspace: input.cwd,
-    alwaysAllow: [ORCHESTRATOR_TOOLS_RULE],
+    // StructuredOutput is how the SDK delivers a required schema's answer; denying it would make
+    // every structured task fail.
+    alwaysAllow: [ORCHESTRATOR_TOOLS_RULE, 'StructuredOutput'],
   };
   const stream = query({ prompt: input.prompt, options: sdkOptions(input, policy, abortController, (p) => (child = p)) });
 

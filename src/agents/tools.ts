@@ -13,6 +13,8 @@ export interface NodeRequest {
   task: string;
   agent?: string | undefined;
   dependsOn?: string[] | undefined;
+  /** Pending nodes that must now also wait for this one (insert it before them). */
+  requiredBy?: string[] | undefined;
 }
 
 /**
@@ -94,6 +96,10 @@ export function createOrchestratorMcpServer(host: AgentToolHost): McpSdkServerCo
                 task: z.string().min(1),
                 agent: z.string().optional(),
                 dependsOn: z.array(z.string()).optional(),
+                requiredBy: z
+                  .array(z.string())
+                  .optional()
+                  .describe('ids of pending nodes that must wait for this new node'),
               }),
             )
             .min(1),

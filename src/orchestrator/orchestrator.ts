@@ -177,7 +177,7 @@ export class Orchestrator {
   ): WorkflowHandle {
     const sessionId = state.sessionId;
     let plan = planFromCompiled(workflow, { functions });
-    if (addedNodes.length > 0) plan = plan.withAddedNodes(addedNodes, state.workflows[workflowId] as never);
+    if (addedNodes.length > 0) plan = plan.withAddedNodes(addedNodes, undefined);
     const executors = new Map<string, NodeExecutor>([
       ['human', humanExecutor],
       ['approval', approvalExecutor],

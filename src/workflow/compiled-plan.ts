@@ -53,9 +53,20 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
       return spec;
     },
     withAddedNodes(added, state) {
-      for (const node of added as Array<{ id?: unknown }>) {
-        if (typeof node?.id === 'string' && state.nodes[node.id]) {
-          throw new OrchestratorError('MODIFICATION_REJECTED', `node "${node.id}" already exists`);
+      const requests = added as Array<{ id?: unknown; requiredBy?: unknown }>;
+      const requiredBy = new Map<string, string[]>();
+      for (const node of requests) {
+        if (typeof node?.id !== 'string') throw new OrchestratorError('MODIFICATION_REJECTED', 'every added node needs a string id');
+        if (state?.nodes[node.id]) throw new OrchestratorError('MODIFICATION_REJECTED', `node "${node.id}" already exists`);
+        for (const target of Array.isArray(node.requiredBy) ? (node.requiredBy as string[]) : []) {
+          const status = state?.nodes[target]?.status;
+          if (state && status !== 'pending') {
+            throw new OrchestratorError(
+              'MODIFICATION_REJECTED',
+              `node "${node.id}" cannot be required by "${target}": it is ${status ?? 'unknown'}, not pending`,
+            );
+          }
+          requiredBy.set(target, [...(requiredBy.get(target) ?? []), node.id]);
         }
       }
       const total = compiled.nodeIds.length + added.length;
@@ -65,10 +76,15 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
           `adding ${added.length} node(s) would make ${total}, over the workflow's limit of ${compiled.limits.maxNodes}`,
         );
       }
-      const definition = { ...compiled.definition, nodes: [...compiled.definition.nodes, ...(added as never[])] };
+      const nodes = [
+        ...compiled.definition.nodes.map((node) =>
+          requiredBy.has(node.id) ? { ...node, dependsOn: [...(node.dependsOn ?? []), ...(requiredBy.get(node.id) ?? [])] } : node,
+        ),
+        ...requests.map(({ requiredBy: _requiredBy, ...node }) => node as never),
+      ];
       let next: CompiledWorkflow;
       try {
-        next = compileWorkflow(definition, { file: compiled.file });
+        next = compileWorkflow({ ...compiled.definition, nodes }, { file: compiled.file });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new OrchestratorError('MODIFICATION_REJECTED', `the change is invalid: ${message}`, { cause: error });

@@ -172,6 +172,9 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     for (const id of ids) {
       const node = plan.node(id) as PlanNode;
       this.#open++;
+      for (const target of (nodes as Array<{ id: string; requiredBy?: string[] }>).find((n) => n.id === id)?.requiredBy ?? []) {
+        this.#tracker.addDependency(target, id);
+      }
       if (this.#tracker.add(node)) this.#onReady(id);
     }
     this.#pump();

@@ -62,10 +62,12 @@ export interface WorkflowPlan {
   nodes(): Iterable<PlanNode>;
   /**
    * Compiles and validates nodes added at run time (acyclic, known dependencies and agents,
-   * within `maxNodes`) and returns the plan that includes them; the original is unchanged.
-   * @throws OrchestratorError `WORKFLOW_INVALID` or `MODIFICATION_REJECTED`
+   * within `maxNodes`; nodes named in a new node's `requiredBy` must not have started) and
+   * returns the plan that includes them; the original is unchanged. Without `state` (replaying
+   * changes already recorded) the checks against the run's state are left out.
+   * @throws OrchestratorError `MODIFICATION_REJECTED`
    */
-  withAddedNodes(nodes: readonly unknown[], state: WorkflowState): this;
+  withAddedNodes(nodes: readonly unknown[], state: WorkflowState | undefined): this;
 }
 
 /** How a node attempt ended. */

@@ -78,6 +78,14 @@ export class DependencyTracker {
     return this.#remaining.get(node.id) === 0;
   }
 
+  /** Makes a not yet started node also wait for `dependency` (a node inserted before it). */
+  addDependency(id: string, dependency: string): void {
+    let list = this.#dependents.get(dependency);
+    if (!list) this.#dependents.set(dependency, (list = []));
+    list.push(id);
+    if (!this.#settled.has(dependency)) this.#remaining.set(id, (this.#remaining.get(id) ?? 0) + 1);
+  }
+
   /** Marks a node settled; returns its dependents that just became ready. */
   settle(id: string): string[] {
     if (this.#settled.has(id)) return [];

@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openEventStore, SqliteEventStore } from '../../src/store/index.ts';
+import { describeEventStoreConformance } from './conformance/index.ts';
+import { events, rejection, sessionId } from './conformance/helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'orch-sqlite-store-'));
+const path = join(dir, 'nested', 'deeper', 'events.db');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs SQL on the file through a connection of its own, behind the store's back. */
+function withFile<T>(file: string, work: (db: DatabaseSync) => T): T {
+  const db = new DatabaseSync(file);
+  try {
+    db.exec('PRAGMA busy_timeout = 5000');
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
+
+describeEventStoreConformance('sqlite', {
+  open: () => SqliteEventStore.open({ path }),
+  async corruptRow(sessionIdValue, seq, how) {
+    const change =
+      how === 'checksum' ? `data = '{"tampered":true}'` : 'data = substr(data, 1, length(data) / 2)';
+    withFile(path, (db) => {
+      const result = db.prepare(`UPDATE events SET ${change} WHERE session_id = ? AND seq = ?`).run(sessionIdValue, seq);
+      if (result.changes !== 1) throw new Error(`no row ${sessionIdValue}/${seq} to corrupt`);
+    });
+  },
+  async cleanup() {
+    rmSync(join(dir, 'nested'), { recursive: true, force: true });
+  },
+  async appliedMigrations() {
+    return withFile(path, (db) =>
+      db
+        .prepare('SELECT version, applied_at FROM schema_migrations ORDER BY version')
+        .all()
+        .map((row) => ({ version: Number(row.version), appliedAt: String(row.applied_at) })),
+    );
+  },
+});
+
+describe('SQLite store specifics', () => {
+  it('opens through openEventStore, creating parent folders, with synchronous normal', async () => {
+    const file = join(dir, 'a', 'b', 'c.db');
+    const store = await openEventStore({ kind: 'sqlite', path: file, synchronous: 'normal' });
+    expect(store.kind).toBe('sqlite');
+    const id = sessionId();
+    await store.append(id, events(2));
+    await store.close();
+    const again = await SqliteEventStore.open({ path: file });
+    expect(await again.lastSeq(id)).toBe(2);
+    expect(again.state).toBe('open');
+    await again.close();
+    expect(again.state).toBe('closed');
+  });
+
+  it('rejects an invalid configuration with every problem at once', async () => {
+    const error = await rejection(
+      openEventStore({ kind: 'sqlite', path: '', synchronous: 'off', extra: 1 } as never),
+      'CONFIG_INVALID',
+    );
+    const fields = (error.details.problems as Array<{ field: string }>).map((p) => p.field);
+    expect(fields).toEqual(expect.arrayContaining(['store.path', 'store.synchronous', 'store']));
+    await rejection(openEventStore({ kind: 'mysql', url: 'x' } as never), 'CONFIG_INVALID');
+  });
+
+  it('refuses a database written by a newer schema with STORE_NEWER_SCHEMA', async () => {
+    const file = join(dir, 'newer.db');
+    await (await SqliteEventStore.open({ path: file })).close();
+    withFile(file, (db) => db.exec(`INSERT INTO schema_migrations VALUES (999, 'from the future', 'x')`));
+    const error = await rejection(SqliteEventStore.open({ path: file }), 'STORE_NEWER_SCHEMA');
+    expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 1 });
+  });
+
+  it('reports a failing migration as STORE_MIGRATION_FAILED and rolls it back', async () => {
+    const file = join(dir, 'clash.db');
+    withFile(file, (db) => db.exec('CREATE TABLE events (something TEXT)'));
+    const error = await rejection(SqliteEventStore.open({ path: file }), 'STORE_MIGRATION_FAILED');
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(error.message).toContain('migration 1');
+    const recorded = withFile(file, (db) => db.prepare('SELECT count(*) AS n FROM schema_migrations').get());
+    expect(recorded?.n).toBe(0);
+    const tables = withFile(file, (db) => db.prepare(`SELECT name FROM sqlite_master WHERE name = 'sessions'`).all());
+    expect(tables).toEqual([]);
+  });
+
+  it('reports a file that is not a database as STORE_CORRUPT', async () => {
+    const file = join(dir, 'garbage.db');
+    writeFileSync(file, 'this is not a database file, just text that is long enough to have a header'.repeat(100));
+    await rejection(SqliteEventStore.open({ path: file }), 'STORE_CORRUPT');
+  });
+
+  it('reports a path that cannot be opened as STORE_UNAVAILABLE', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'a file where a folder should be');
+    await rejection(SqliteEventStore.open({ path: join(blocker, 'events.db') }), 'STORE_UNAVAILABLE');
+  });
+});
