@@ -154,6 +154,8 @@ export default async function storeBench(): Promise<BenchResult[]> {
 
 if (import.meta.main) {
   for (const row of await storeBench()) {
-    console.log(`${row.name}: ${row.value.toLocaleString('en-US')} ${row.unit}${row.target ? ` (target ${row.target})` : ''}`);
+    console.log(
+      `${row.name}: ${row.value.toLocaleString('en-US')} ${row.unit}${row.target ? ` (target ${row.target})` : ''}`,
+    );
   }
 }

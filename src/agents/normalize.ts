@@ -22,7 +22,20 @@ export function normalizeSdkMessage(message: SDKMessage, agentId: string): Norma
       return normalizeSystem(message, agentId);
     case 'assistant': {
       const events: NewEvent[] = [];
-      const subagentId = message.parent_tool_use_id ? (message.agent_id ?? message.parent_tool_use_id) : undefined;
+      const subagentId = subagentOf(message);
+      if (message.error !== undefined) {
+        // Claude Code reports an API failure it gave up on as a synthetic assistant message
+        // ("API Error: 529 ..."): not something the model said.
+        const text = message.message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+        return {
+          events: [
+            {
+              type: 'agent.progress',
+              data: { agentId, kind: 'api_error', text: `${message.error}: ${text}`, ...(subagentId && { subagentId }) },
+            },
+          ],
+        };
+      }
       let usesTools = false;
       for (const block of message.message.content) {
         if (block.type === 'text' && block.text.length > 0) {
@@ -41,6 +54,7 @@ export function normalizeSdkMessage(message: SDKMessage, agentId: string): Norma
       const content = message.message.content;
       if (typeof content === 'string') return { events: [] };
       const events: NewEvent[] = [];
+      const subagentId = subagentOf(message);
       for (const block of content) {
         if (block.type !== 'tool_result') continue;
         events.push({
@@ -50,6 +64,7 @@ export function normalizeSdkMessage(message: SDKMessage, agentId: string): Norma
             toolUseId: block.tool_use_id,
             isError: block.is_error === true,
             content: previewToolResult(block.content),
+            ...(subagentId && { subagentId }),
           },
         });
       }
@@ -100,7 +115,40 @@ function normalizeSystem(message: Extract<SDKMessage, { type: 'system' }>, agent
       state: 'waiting',
     };
   }
+  // Background work of the agent (a subagent, a background shell): its start and end.
+  if (message.subtype === 'task_started') {
+    const subagent = message.subagent_type ? ` (${message.subagent_type})` : '';
+    return {
+      events: [
+        {
+          type: 'agent.progress',
+          data: {
+            agentId,
+            kind: 'task_started',
+            text: `${message.description}${subagent}`,
+            taskId: message.task_id,
+            ...(message.subagent_type && { subagentId: message.task_id }),
+          },
+        },
+      ],
+    };
+  }
+  if (message.subtype === 'task_notification') {
+    return {
+      events: [
+        {
+          type: 'agent.progress',
+          data: { agentId, kind: 'task_finished', text: `${message.status}: ${message.summary}`, taskId: message.task_id },
+        },
+      ],
+    };
+  }
   return { events: [] };
+}
+
+/** The subagent a message comes from: Claude Code's agent id, else the Agent tool call's id. */
+function subagentOf(message: { parent_tool_use_id: string | null; agent_id?: string | undefined }): string | undefined {
+  return message.parent_tool_use_id ? (message.agent_id ?? message.parent_tool_use_id) : undefined;
 }
 
 /** A bounded, readable text of a tool result's content (string or content blocks). */

@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
+
+/**
+ * Environment variable set on every agent process; its descendants inherit it, which is how
+ * the processes an agent started are found once the agent itself is gone.
+ */
+export const PROCESS_TAG_VARIABLE = 'ORCHESTRATOR_AGENT_PROCESS';
 
 /** How long a process group may take to exit after SIGTERM before it gets SIGKILL. */
 const KILL_GRACE_MS = 2000;
@@ -12,18 +20,23 @@ export interface TrackedProcess {
   /** The last few KB of its stderr. */
   stderrTail(): string;
   exitCode(): number | null;
-  /** Resolves when the process has exited. */
+  /** Resolves when the process has exited and the descendants it left behind were killed. */
   readonly exited: Promise<void>;
 }
 
 /**
  * Starts Claude Code processes for the SDK (through its `spawnClaudeCodeProcess` hook) and
  * keeps track of every one, so that none outlives its agent or the orchestrator. Each
- * process leads its own process group: killing the group also ends the shells and tools the
- * agent started (a `Bash` running `sleep 600` does not survive its agent).
+ * process leads its own process group, killed as a whole. Claude Code runs each `Bash` tool
+ * call in a process group of its own, though, so when Claude Code dies without ending them
+ * (SIGKILL, a crash) they would survive it, re-parented to init: every agent process carries
+ * a unique {@link PROCESS_TAG_VARIABLE} that its descendants inherit, and once it has exited
+ * every process still carrying its tag is killed (on Linux, through /proc). A tool that
+ * scrubs its own environment escapes this sweep.
  */
 export class ProcessRegistry {
   readonly #live = new Map<number, ChildProcess>();
+  readonly #exits = new WeakMap<ChildProcess, Promise<void>>();
 
   /** The number of agent processes alive now. */
   get size(): number {
@@ -41,9 +54,10 @@ export class ProcessRegistry {
    */
   spawner(onSpawn: (process: TrackedProcess) => void): (options: SpawnOptions) => SpawnedProcess {
     return (options) => {
+      const tag = randomUUID();
       const child = spawn(options.command, options.args, {
         cwd: options.cwd,
-        env: options.env as NodeJS.ProcessEnv,
+        env: { ...(options.env as NodeJS.ProcessEnv), [PROCESS_TAG_VARIABLE]: tag },
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       });
@@ -52,15 +66,24 @@ export class ProcessRegistry {
       child.stderr?.on('data', (chunk: string) => {
         tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
       });
-      const exited = new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.once('error', () => resolve());
-      });
       const pid = child.pid;
-      if (pid !== undefined) {
-        this.#live.set(pid, child);
-        void exited.then(() => this.#live.delete(pid));
-      }
+      if (pid !== undefined) this.#live.set(pid, child);
+      // Settles only once the process AND every descendant carrying its tag are gone, so a
+      // caller awaiting it (the runtime, before it frees the slot) never leaves one behind.
+      const exited = new Promise<void>((resolve) => {
+        const done = () => {
+          if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+          void killTagged(tag).finally(() => {
+            if (pid !== undefined) this.#live.delete(pid);
+            resolve();
+          });
+        };
+        child.once('exit', done);
+        child.once('error', () => {
+          if (pid === undefined) resolve();
+        });
+      });
+      this.#exits.set(child, exited);
       // The SDK's forwarded signal fires after its graceful-close window; then the whole
       // group goes, not only the direct child.
       options.signal?.addEventListener('abort', () => void this.kill(child), { once: true });
@@ -69,16 +92,17 @@ export class ProcessRegistry {
     };
   }
 
-  /** Ends one process group: SIGTERM, then SIGKILL after a grace period. */
+  /**
+   * Ends one process group: SIGTERM, then SIGKILL after a grace period; resolves once the
+   * process and its tagged descendants are gone.
+   */
   async kill(child: ChildProcess): Promise<void> {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const reaped = this.#exits.get(child) ?? Promise.resolve();
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return reaped;
     signalGroup(child.pid, 'SIGTERM');
     const timer = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
-    await exited;
+    await reaped;
     clearTimeout(timer);
-    // Tools the agent started may linger in the group after the leader exits.
-    signalGroup(child.pid, 'SIGKILL');
   }
 
   /** Ends the process with this pid (and its group), if it is one of ours. */
@@ -91,6 +115,28 @@ export class ProcessRegistry {
   async killAll(): Promise<void> {
     await Promise.all([...this.#live.values()].map((child) => this.kill(child)));
   }
+}
+
+/** SIGKILLs every process whose environment carries this tag (Linux /proc; elsewhere a no-op). */
+async function killTagged(tag: string): Promise<void> {
+  const needle = Buffer.from(`${PROCESS_TAG_VARIABLE}=${tag}\0`);
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names.map(async (name) => {
+      if (!/^\d+$/.test(name)) return;
+      try {
+        const environ = await readFile(`/proc/${name}/environ`);
+        if (environ.includes(needle)) process.kill(Number(name), 'SIGKILL');
+      } catch {
+        // Gone already, or not ours to read.
+      }
+    }),
+  );
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -55,33 +55,52 @@ export function describeValue(value: unknown): string {
 }
 
 /**
- * A "; did you mean 'x'?" suffix naming the closest candidate, or an empty string when no
- * candidate is close (edit distance within a third of the word, at least 1).
+ * A "; did you mean 'x'?" suffix naming the closest candidate, or an empty string when none is
+ * close: within a third of the word in edits (a swap of two letters counts as one), or
+ * sharing a long prefix (`retries` -> `retry`).
  */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   let best: string | undefined;
-  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  let bestScore = Number.POSITIVE_INFINITY;
+  const lower = word.toLowerCase();
   for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
+    const other = candidate.toLowerCase();
+    const distance = editDistance(lower, other);
+    const prefix = commonPrefix(lower, other);
+    const close =
+      distance <= Math.max(1, Math.floor(word.length / 3)) ||
+      (prefix >= 4 && prefix >= Math.min(lower.length, other.length) - 1);
+    if (close && distance < bestScore) {
       best = candidate;
-      bestDistance = distance;
+      bestScore = distance;
     }
   }
   return best === undefined ? '' : `; did you mean '${best}'?`;
 }
 
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
 function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 0; j <= b.length; j++) (rows[0] as number[])[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    const row = rows[i] as number[];
+    const up = rows[i - 1] as number[];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      let value = Math.min((up[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (up[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        value = Math.min(value, ((rows[i - 2] as number[])[j - 2] ?? 0) + 1);
+      }
+      row[j] = value;
     }
-    previous = current;
   }
-  return previous[b.length] ?? 0;
+  return (rows[a.length] as number[])[b.length] ?? 0;
 }
 
 /**

@@ -32,7 +32,10 @@ export function concurrencySpec(ctx: ConformanceContext): void {
     it('group-commits appends to many sessions from one instance without mixing them up', async () => {
       const store = await ctx.open();
       const ids = Array.from({ length: 8 }, () => sessionId());
-      const work = Array.from({ length: 200 }, (_, i) => ({ id: ids[i % ids.length] as string, batch: events(3, `g${i}`) }));
+      const work = Array.from({ length: 200 }, (_, i) => ({
+        id: ids[i % ids.length] as string,
+        batch: events(3, `g${i}`),
+      }));
       await Promise.all(work.map(({ id, batch }) => store.append(id, batch)));
       for (const id of ids) {
         const expected = work.filter((w) => w.id === id).flatMap((w) => w.batch.map((e) => e.id));

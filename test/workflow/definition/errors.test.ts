@@ -68,7 +68,9 @@ describe('problems of a bad file', () => {
     const { error } = problemsOf(() => parseWorkflow(BAD, 'flows/bad.yaml'));
     const lines = error.message.split('\n');
     expect(lines[0]).toBe('Workflow flows/bad.yaml is invalid (14 problems):');
-    expect(lines[2]).toBe("flows/bad.yaml:6:5  agents.writer.systemPromt  unknown field 'systemPromt'; did you mean 'systemPrompt'?");
+    expect(lines[2]).toBe(
+      "flows/bad.yaml:6:5  agents.writer.systemPromt  unknown field 'systemPromt'; did you mean 'systemPrompt'?",
+    );
     expect(error.code).toBe('WORKFLOW_INVALID');
     expect(error.retryable).toBe(false);
   });
@@ -88,7 +90,8 @@ describe('cycles', () => {
   });
 
   it('reports a self-dependency and a dependency listed twice', () => {
-    const text = 'name: w\nagents: { a: {} }\nnodes:\n  - { id: n, agent: a, task: t, dependsOn: [n] }\n  - { id: m, agent: a, task: t, dependsOn: [n, n] }\n';
+    const text =
+      'name: w\nagents: { a: {} }\nnodes:\n  - { id: n, agent: a, task: t, dependsOn: [n] }\n  - { id: m, agent: a, task: t, dependsOn: [n, n] }\n';
     const { problems } = problemsOf(() => parseWorkflow(text, 'w.yaml'));
     expect(where(problems)).toEqual([
       `4:${col(text, 4, 'n]')} nodes[0].dependsOn[0] node 'n' cannot depend on itself`,
@@ -129,7 +132,9 @@ describe('node rules', () => {
   });
 
   it('rejects unknown kinds with a suggestion, and params on built-in kinds', () => {
-    const { lines, at } = check('  - { id: n, kind: humna, prompt: p }\n  - { id: m, agent: a, task: t, params: { x: 1 } }\n');
+    const { lines, at } = check(
+      '  - { id: n, kind: humna, prompt: p }\n  - { id: m, agent: a, task: t, params: { x: 1 } }\n',
+    );
     expect(lines).toEqual([
       `${at(5, 'humna')} nodes[0].kind unknown node kind 'humna' (known: agent, human, approval); did you mean 'human'?`,
       `${at(6, '{ x')} nodes[1].params an agent node takes no 'params' (only plugin node kinds do)`,
@@ -152,7 +157,10 @@ describe('node rules', () => {
   });
 
   it('enforces limits.maxNodes', () => {
-    const { lines } = check('  - { id: n, agent: a, task: t }\n  - { id: m, agent: a, task: t }\n', 'limits: { maxNodes: 1 }\n');
+    const { lines } = check(
+      '  - { id: n, agent: a, task: t }\n  - { id: m, agent: a, task: t }\n',
+      'limits: { maxNodes: 1 }\n',
+    );
     expect(lines).toEqual(['6:3 nodes the workflow has 2 nodes, more than limits.maxNodes (1)']);
   });
 
@@ -208,7 +216,9 @@ describe('templates and conditions', () => {
     const { lines, at } = check(
       '  - { id: a, agent: a, task: t, output: { schema: { type: object, properties: { files: { type: array } } } } }\n  - { id: b, agent: a, dependsOn: [a], task: "{{ nodes.a.output.file }}" }\n',
     );
-    expect(lines).toEqual([`${at(6, '{{')} nodes[1].task {{ nodes.a.output.file }}: node 'a' output has no field 'file'; did you mean 'files'?`]);
+    expect(lines).toEqual([
+      `${at(6, '{{')} nodes[1].task {{ nodes.a.output.file }}: node 'a' output has no field 'file'; did you mean 'files'?`,
+    ]);
   });
 
   it('checks condition names: unknown variables, inputs, non-upstream nodes, non-boolean results', () => {
@@ -226,7 +236,8 @@ describe('templates and conditions', () => {
 
 describe('agents in a workflow', () => {
   it('rejects a name that differs from the key, and bad tool rules', () => {
-    const text = 'name: w\nagents:\n  a: { name: b, tools: ["Bash(git *"] }\nnodes:\n  - { id: n, agent: a, task: t }\n';
+    const text =
+      'name: w\nagents:\n  a: { name: b, tools: ["Bash(git *"] }\nnodes:\n  - { id: n, agent: a, task: t }\n';
     const { problems } = problemsOf(() => parseWorkflow(text, 'w.yaml'));
     expect(where(problems)).toEqual([
       `3:${col(text, 3, 'b,')} agents.a.name the name 'b' differs from its key 'a'`,

@@ -82,7 +82,13 @@ describe('loading valid workflows', () => {
     expect(api?.group).toBe('implement');
     expect(api?.timeoutMs).toBe(900_000); // the node's 15m wins over the agent's 20m
     expect(api?.workspace).toBe('isolated'); // from the coder's workingDirectory
-    expect(api?.retry).toEqual({ attempts: 3, initialDelayMs: 2000, maxDelayMs: 60_000, factor: 3, on: ['transient', 'AGENT_TIMEOUT'] });
+    expect(api?.retry).toEqual({
+      attempts: 3,
+      initialDelayMs: 2000,
+      maxDelayMs: 60_000,
+      factor: 3,
+      on: ['transient', 'AGENT_TIMEOUT'],
+    });
     expect(api?.compensation?.agent.name).toBe('coder');
     const ui = wf.nodes.ui;
     expect(ui?.workspace).toBe('shared');
@@ -112,9 +118,12 @@ describe('loading valid workflows', () => {
     expect(Object.isFrozen(wf.nodes.n?.outputSchema?.properties)).toBe(true);
     expect(Object.isFrozen(wf.definition.nodes[0])).toBe(true);
     expect(Object.isFrozen(schema)).toBe(false);
+    const node = wf.nodes.n;
+    if (!node) throw new Error('node n is missing');
     expect(() => {
-      (wf.nodes.n?.dependsOn as string[]).push('x');
+      (node.dependsOn as string[]).push('x');
     }).toThrow(TypeError);
+    expect(node.dependsOn).toEqual([]);
   });
 
   it('keeps node ids such as constructor apart from Object.prototype', () => {
@@ -161,7 +170,11 @@ describe('the TypeScript builder', () => {
   });
 
   it('resolves agent types given by the caller and plugin node kinds', () => {
-    const base = defineWorkflow({ name: 'base', agents: { shared: { systemPrompt: 's' } }, nodes: [{ id: 'n', agent: 'shared', task: 't' }] });
+    const base = defineWorkflow({
+      name: 'base',
+      agents: { shared: { systemPrompt: 's' } },
+      nodes: [{ id: 'n', agent: 'shared', task: 't' }],
+    });
     const wf = defineWorkflow(
       {
         name: 'uses-registry',
@@ -170,7 +183,10 @@ describe('the TypeScript builder', () => {
           { id: 'b', kind: 'http-call', params: { url: 'http://127.0.0.1/' }, dependsOn: ['a'] },
         ],
       },
-      { agentTypes: { shared: base.agents.shared as NonNullable<typeof base.agents.shared> }, nodeKinds: ['http-call'] },
+      {
+        agentTypes: { shared: base.agents.shared as NonNullable<typeof base.agents.shared> },
+        nodeKinds: ['http-call'],
+      },
     );
     expect(wf.agents.shared?.systemPrompt).toBe('s');
     expect(wf.nodes.b?.params).toEqual({ url: 'http://127.0.0.1/' });
@@ -184,7 +200,9 @@ describe('reading files', () => {
   });
 
   it('reports YAML syntax errors with their position', () => {
-    const { problems } = problemsOf(() => parseWorkflow('name: x\nnodes:\n  - id: a\n    task: [unclosed\n', 'broken.yaml'));
+    const { problems } = problemsOf(() =>
+      parseWorkflow('name: x\nnodes:\n  - id: a\n    task: [unclosed\n', 'broken.yaml'),
+    );
     expect(problems[0]?.file).toBe('broken.yaml');
     expect(problems[0]?.line).toBeGreaterThanOrEqual(4);
     expect(problems[0]?.message).toMatch(/^YAML syntax: /);

@@ -1,0 +1,36 @@
+/**
+ * AI Orchestrator: run teams of Claude agents on the Claude Agent SDK as durable, observable
+ * workflows. This is the package's public API; the CLI is a thin layer over it.
+ */
+export type { AgentHandle, AgentResult, AgentSpec, AgentTask, AgentToolHost } from './agents/index.ts';
+export { AgentRuntime, buildAgentEnv, decideToolUse } from './agents/index.ts';
+export type { ConfigInput, OrchestratorConfig } from './config/index.ts';
+export { loadConfig } from './config/index.ts';
+export type { ErrorCode } from './errors/index.ts';
+export { ERROR_CODES, isOrchestratorError, OrchestratorError } from './errors/index.ts';
+export type {
+  AnyEvent,
+  EventFilter,
+  EventStream,
+  EventType,
+  NewEvent,
+  OrchestratorEvent,
+  StreamItem,
+} from './events/index.ts';
+export { EventBus, EVENT_TYPES } from './events/index.ts';
+export { EventLog } from './log/index.ts';
+export type { ModelServer, Scenario } from './model-server/index.ts';
+export { loadScenario, startModelServer } from './model-server/index.ts';
+export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator/index.ts';
+export { Orchestrator, WorkflowHandle } from './orchestrator/index.ts';
+export type { EventStore, EventStoreConfig } from './store/index.ts';
+export { openEventStore } from './store/index.ts';
+export type { CompiledWorkflow, SessionState, WorkflowDefinition, WorkflowState } from './workflow/index.ts';
+export {
+  defineWorkflow,
+  loadWorkflowFile,
+  parseWorkflow,
+  replay,
+  resolveInputs,
+  workflowJsonSchema,
+} from './workflow/index.ts';

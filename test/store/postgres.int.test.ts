@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openEventStore, PostgresEventStore } from '../../src/store/index.ts';
+import { events, rejection, sessionId } from './conformance/helpers.ts';
+import { describeEventStoreConformance } from './conformance/index.ts';
+
+const url = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
+const schema = `orch_test_${randomBytes(6).toString('hex')}`;
+const START_HINT = 'start it with `sudo service postgresql start` (or set DATABASE_URL to a reachable server)';
+
+/** A plain client for setup and sabotage, with the OS user when the URL names none (as libpq). */
+function client(): pg.Client {
+  const target = new URL(url);
+  if (target.username === '') target.username = process.env.PGUSER || process.env.USER || userInfo().username;
+  const c = new pg.Client({ connectionString: target.toString(), connectionTimeoutMillis: 3000 });
+  c.on('error', () => {});
+  return c;
+}
+
+async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+  const c = client();
+  await c.connect();
+  try {
+    return (await c.query<T>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+async function reachable(): Promise<string | undefined> {
+  try {
+    await sql('SELECT 1');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+const unreachable = await reachable();
+const where = url.replace(/:[^:@/]*@/, ':***@');
+
+if (unreachable !== undefined && process.env.CI === 'true') {
+  describe('PostgreSQL event store', () => {
+    it('needs a reachable PostgreSQL in CI', () => {
+      throw new Error(`PostgreSQL not reachable at ${where} (${unreachable}); ${START_HINT}`);
+    });
+  });
+} else if (unreachable !== undefined) {
+  describe.skip(`PostgreSQL event store — skipped: PostgreSQL not reachable at ${where} (${unreachable}); ${START_HINT}`, () => {
+    it('conformance', () => {});
+  });
+} else {
+  afterAll(() => sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+
+  describeEventStoreConformance('postgres', {
+    open: () => PostgresEventStore.open({ url, schema }),
+    async corruptRow(id, seq, how) {
+      const change = how === 'checksum' ? `data = '{"tampered":true}'` : 'data = left(data, length(data) / 2)';
+      const rows = await sql(`UPDATE ${schema}.events SET ${change} WHERE session_id = $1 AND seq = $2 RETURNING seq`, [
+        id,
+        seq,
+      ]);
+      if (rows.length !== 1) throw new Error(`no row ${id}/${seq} to corrupt`);
+    },
+    async cleanup() {
+      await sql(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    },
+    async appliedMigrations() {
+      const rows = await sql<{ version: number; applied_at: Date }>(
+        `SELECT version, applied_at FROM ${schema}.schema_migrations ORDER BY version`,
+      );
+      return rows.map((row) => ({ version: row.version, appliedAt: row.applied_at.toISOString() }));
+    },
+  });
+
+  describe('PostgreSQL store specifics', () => {
+    const extra = `${schema}_x`;
+    afterAll(() => sql(`DROP SCHEMA IF EXISTS ${extra} CASCADE`));
+
+    it('opens through openEventStore in its own schema', async () => {
+      const store = await openEventStore({ kind: 'postgres', url, schema: extra });
+      expect(store.kind).toBe('postgres');
+      const id = sessionId();
+      await store.append(id, events(3));
+      await store.close();
+      const tables = await sql<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+        [extra],
+      );
+      expect(tables.map((t) => t.table_name)).toEqual(['events', 'schema_migrations', 'sessions']);
+      const [row] = await sql<{ last_seq: string }>(`SELECT last_seq FROM ${extra}.sessions WHERE session_id = $1`, [
+        id,
+      ]);
+      expect(Number(row?.last_seq)).toBe(3);
+    });
+
+    it('refuses a schema written by a newer version with STORE_NEWER_SCHEMA', async () => {
+      await (await PostgresEventStore.open({ url, schema: extra })).close();
+      await sql(`INSERT INTO ${extra}.schema_migrations (version, name) VALUES (999, 'from the future')`);
+      try {
+        const error = await rejection(PostgresEventStore.open({ url, schema: extra }), 'STORE_NEWER_SCHEMA');
+        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 1 });
+      } finally {
+        await sql(`DELETE FROM ${extra}.schema_migrations WHERE version = 999`);
+      }
+    });
+
+    it('reports a failing migration as STORE_MIGRATION_FAILED and rolls it back', async () => {
+      const clash = `${schema}_clash`;
+      await sql(`CREATE SCHEMA ${clash}; CREATE TABLE ${clash}.events (something text)`);
+      try {
+        const error = await rejection(PostgresEventStore.open({ url, schema: clash }), 'STORE_MIGRATION_FAILED');
+        expect(error.cause).toBeInstanceOf(Error);
+        const tables = await sql<{ table_name: string }>(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+          [clash],
+        );
+        expect(tables.map((t) => t.table_name)).toEqual(['events']);
+      } finally {
+        await sql(`DROP SCHEMA ${clash} CASCADE`);
+      }
+    });
+  });
+}
+
+describe('PostgreSQL store without a server', () => {
+  it('fails with STORE_UNAVAILABLE naming the URL without its password', async () => {
+    const error = await rejection(
+      PostgresEventStore.open({ url: 'postgres://alice:s3cret-pw@127.0.0.1:1/nowhere', connectTimeoutMs: 2000 }),
+      'STORE_UNAVAILABLE',
+    );
+    expect(error.message).toContain('127.0.0.1:1/nowhere');
+    expect(error.message).toContain('alice');
+    expect(error.message).not.toContain('s3cret-pw');
+    expect(JSON.stringify(error.toJSON())).not.toContain('s3cret-pw');
+    expect(error.retryable).toBe(true);
+  });
+
+  it('rejects an invalid schema name before connecting', async () => {
+    await rejection(PostgresEventStore.open({ url, schema: 'Robert"; DROP TABLE x' }), 'CONFIG_INVALID');
+  });
+});
