@@ -9,7 +9,8 @@ import { type EventStore, PostgresEventStore, SqliteEventStore } from '../src/st
  * (ids and times fixed beforehand, as `prepareEvent` would) go in as appends of 100 events from
  * 200 concurrent writers spread over 4 sessions, so group commit batches them; the clock stops
  * when the last append has resolved, i.e. is committed. Reads: one 200,000-event session read
- * page by page (1000 per page) with every checksum verified.
+ * page by page (1000 per page) with every checksum verified. SQLite appends run three times on
+ * fresh files and report the median, since the machines are shared.
  */
 
 /** One measured figure. */
@@ -25,6 +26,7 @@ const PER_APPEND = 100;
 const WRITERS = 200;
 const SESSIONS = 4;
 const PAGE = 1000;
+const ROUNDS = 3;
 
 function pendingEvents(count: number, tag: string): PendingEvent[] {
   const ts = new Date().toISOString();
@@ -80,21 +82,37 @@ async function readRate(store: EventStore, tag: string): Promise<number> {
   return EVENTS / seconds;
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
 async function sqliteResults(dir: string): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const synchronous of ['full', 'normal'] as const) {
-    const store = await SqliteEventStore.open({ path: join(dir, `append-${synchronous}.db`), synchronous });
-    try {
-      const value = await appendRate(store, `sqlite_${synchronous}`);
-      results.push({
-        name: `sqlite append, group commit, synchronous=${synchronous.toUpperCase()}`,
-        value: Math.round(value),
+    const rates: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const store = await SqliteEventStore.open({ path: join(dir, `append-${synchronous}-${round}.db`), synchronous });
+      try {
+        rates.push(await appendRate(store, `sqlite_${synchronous}_${round}`));
+      } finally {
+        await store.close();
+      }
+    }
+    const mode = `synchronous=${synchronous.toUpperCase()}`;
+    results.push(
+      {
+        name: `sqlite append, group commit, ${mode}, median of ${ROUNDS}`,
+        value: Math.round(median(rates)),
         unit: 'events/s',
         target: '>= 200000',
-      });
-    } finally {
-      await store.close();
-    }
+      },
+      {
+        name: `sqlite append, group commit, ${mode}, best of ${ROUNDS}`,
+        value: Math.round(Math.max(...rates)),
+        unit: 'events/s',
+      },
+    );
   }
   const store = await SqliteEventStore.open({ path: join(dir, 'read.db') });
   try {

@@ -5,15 +5,20 @@ import {
   type SDKResultMessage,
   type SessionStore,
 } from '@anthropic-ai/claude-agent-sdk';
-import { Ajv } from 'ajv';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
-import { normalizeSdkMessage } from './normalize.ts';
+import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
+import { checkStructuredOutput, outputValidator } from './output-schema.ts';
 import { decideToolUse, type ToolPolicy } from './policy.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import type { AgentSpec } from './spec.ts';
-import { type AgentToolHost, createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
+import {
+  type AgentToolHost,
+  createOrchestratorMcpServer,
+  ORCHESTRATOR_MCP_SERVER,
+  ORCHESTRATOR_TOOLS_RULE,
+} from './tools.ts';
 
 /** After an interrupt, how long the turn may take to stop before the process is aborted. */
 const INTERRUPT_GRACE_MS = 1500;
@@ -69,7 +74,8 @@ export interface AttemptInput {
   setState(state: AgentState): void;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+/** The tool through which Claude Code delivers output for an `outputFormat` schema. */
+const STRUCTURED_OUTPUT_TOOL = 'StructuredOutput';
 
 /**
  * Runs one attempt of an agent: one SDK `query()`, its messages turned into events as they
@@ -82,8 +88,23 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   let child: TrackedProcess | undefined;
   let stopReason: 'timeout' | 'interrupt' | undefined;
   let sdkSessionId: string | undefined;
+  // A query can end several runs, each with its own `result`: a background subagent's end
+  // starts one more turn of the parent. Usage adds up; `total_cost_usd` is already a total.
   let result: SDKResultMessage | undefined;
+  let resultBeforeStop = false;
+  const spent = new Spent();
   let thrown: unknown;
+  // Why Claude Code last refused a StructuredOutput call, to explain a final text-only answer.
+  const structuredCalls = new Set<string>();
+  let structuredRejection: string | undefined;
+
+  if (input.outputSchema) {
+    try {
+      outputValidator(input.outputSchema);
+    } catch (error) {
+      return { ok: false, error: error as OrchestratorError, usage: undefined, costUsd: undefined, sdkSessionId };
+    }
+  }
 
   const policy: ToolPolicy = {
     allow: input.spec.tools,
@@ -93,7 +114,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     // every structured task fail.
     alwaysAllow: [ORCHESTRATOR_TOOLS_RULE, 'StructuredOutput'],
   };
-  const stream = query({ prompt: input.prompt, options: sdkOptions(input, policy, abortController, (p) => (child = p)) });
+  const stream = query({
+    prompt: input.prompt,
+    options: sdkOptions(input, policy, abortController, (p) => (child = p)),
+  });
 
   const stop = (reason: 'timeout' | 'interrupt') => {
     if (stopReason) return;
@@ -112,7 +136,22 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
       if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
       if (message.type === 'result') {
         result = message;
+        resultBeforeStop = stopReason === undefined;
+        spent.add(message);
         continue;
+      }
+      if (input.outputSchema) {
+        if (message.type === 'assistant') {
+          for (const block of message.message.content) {
+            if (block.type === 'tool_use' && block.name === STRUCTURED_OUTPUT_TOOL) structuredCalls.add(block.id);
+          }
+        } else if (message.type === 'user' && typeof message.message.content !== 'string') {
+          for (const block of message.message.content) {
+            if (block.type === 'tool_result' && block.is_error && structuredCalls.has(block.tool_use_id)) {
+              structuredRejection = previewToolResult(block.content);
+            }
+          }
+        }
       }
       const normalized = normalizeSdkMessage(message, input.agentId);
       if (normalized.events.length > 0) input.record(normalized.events);
@@ -127,37 +166,47 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     if (child?.pid !== undefined) await input.processes.killPid(child.pid);
   }
 
-  const usage = result ? usageOf(result) : undefined;
-  const costUsd = result?.total_cost_usd;
+  const usage = spent.usage;
+  const costUsd = spent.costUsd;
   const fail = (error: OrchestratorError): AttemptFailure => ({ ok: false, error, usage, costUsd, sdkSessionId });
+  const succeeded = result?.subtype === 'success' && !result.is_error;
 
-  if (stopReason === 'timeout') {
+  // A stop that came after the agent had already finished does not undo its work.
+  if (stopReason === 'timeout' && !(succeeded && resultBeforeStop)) {
     return fail(new OrchestratorError('AGENT_TIMEOUT', `the agent did not finish within ${input.timeoutMs} ms`));
   }
-  if (stopReason === 'interrupt') {
+  if (stopReason === 'interrupt' && !(succeeded && resultBeforeStop)) {
     const reason = input.signal.reason instanceof OrchestratorError ? input.signal.reason : undefined;
     return fail(reason ?? new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted on request'));
   }
-  if (result && result.subtype === 'success' && !result.is_error) {
+  if (result?.subtype === 'success' && !result.is_error) {
     const structured = (result as { structured_output?: unknown }).structured_output;
     if (input.outputSchema) {
-      const problem = checkStructured(input.outputSchema, structured);
+      let problem = checkStructuredOutput(input.outputSchema, structured);
+      if (problem && structured === undefined && structuredRejection) {
+        problem = `${problem}; its last StructuredOutput call was refused: ${structuredRejection}`;
+      }
       if (problem) return fail(new OrchestratorError('AGENT_OUTPUT_INVALID', problem, { details: { structured } }));
     }
     return {
       ok: true,
       text: result.result,
       structured,
-      usage: usage as AgentUsage,
-      costUsd: result.total_cost_usd,
-      turns: result.num_turns,
-      durationMs: result.duration_ms,
+      usage: usage ?? usageOf(result),
+      costUsd: costUsd ?? result.total_cost_usd,
+      turns: spent.turns,
+      durationMs: spent.durationMs,
       sdkSessionId,
     };
   }
   const stderrTail = child?.stderrTail() ?? '';
   if (result) return fail(classifyResultError(result, stderrTail));
-  return fail(classifyThrown(thrown ?? new Error('the agent ended without a result'), { exitCode: child?.exitCode() ?? null, stderrTail }));
+  return fail(
+    classifyThrown(thrown ?? new Error('the agent ended without a result'), {
+      exitCode: child?.exitCode() ?? null,
+      stderrTail,
+    }),
+  );
 }
 
 function sdkOptions(
@@ -248,10 +297,27 @@ function usageOf(result: SDKResultMessage): AgentUsage {
   };
 }
 
-/** Checks structured output against the task's schema; returns a problem, or undefined. */
-function checkStructured(schema: Record<string, unknown>, value: unknown): string | undefined {
-  if (value === undefined) return 'the task requires structured output, and the agent answered with text only';
-  const validate = ajv.compile(schema);
-  if (validate(value)) return undefined;
-  return `structured output does not match the schema: ${ajv.errorsText(validate.errors)}`;
+/** What the results of one query spent, summed over its runs. */
+class Spent {
+  usage: AgentUsage | undefined;
+  costUsd: number | undefined;
+  turns = 0;
+  durationMs = 0;
+
+  add(result: SDKResultMessage): void {
+    const more = usageOf(result);
+    const sum = this.usage;
+    this.usage = sum
+      ? {
+          inputTokens: sum.inputTokens + more.inputTokens,
+          outputTokens: sum.outputTokens + more.outputTokens,
+          cacheReadTokens: sum.cacheReadTokens + more.cacheReadTokens,
+          cacheCreationTokens: sum.cacheCreationTokens + more.cacheCreationTokens,
+        }
+      : more;
+    // Claude Code's cost is cumulative over the process; keep the highest seen.
+    this.costUsd = Math.max(this.costUsd ?? 0, result.total_cost_usd ?? 0);
+    this.turns += result.num_turns;
+    this.durationMs += result.duration_ms;
+  }
 }

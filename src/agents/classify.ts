@@ -11,7 +11,9 @@ export function classifyResultError(result: SDKResultMessage, stderrTail: string
   const details = { subtype: result.subtype, turns: result.num_turns, stopReason: result.stop_reason };
   switch (result.subtype) {
     case 'error_max_turns':
-      return new OrchestratorError('AGENT_MAX_TURNS', `the agent used all of its ${result.num_turns} turns`, { details });
+      return new OrchestratorError('AGENT_MAX_TURNS', `the agent used all of its ${result.num_turns} turns`, {
+        details,
+      });
     case 'error_max_budget_usd':
       return new OrchestratorError(
         'BUDGET_EXHAUSTED',
@@ -25,7 +27,9 @@ export function classifyResultError(result: SDKResultMessage, stderrTail: string
     case 'error_during_execution': {
       const reason = (result as { terminal_reason?: string }).terminal_reason;
       if (reason?.startsWith('aborted')) {
-        return new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted', { details: { ...details, reason } });
+        return new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted', {
+          details: { ...details, reason },
+        });
       }
       const errors = result.errors.join('; ');
       return new OrchestratorError('AGENT_FAILED', errors || stderrTail || 'the agent failed during execution', {
@@ -55,7 +59,10 @@ export function fromApiStatus(status: number | null, message: string): Orchestra
 }
 
 /** Classifies an exception thrown by the SDK's iterator when no result explained it. */
-export function classifyThrown(error: unknown, context: { exitCode: number | null; stderrTail: string }): OrchestratorError {
+export function classifyThrown(
+  error: unknown,
+  context: { exitCode: number | null; stderrTail: string },
+): OrchestratorError {
   if (error instanceof OrchestratorError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && error.name === 'AbortError') {

@@ -31,7 +31,12 @@ export function normalizeSdkMessage(message: SDKMessage, agentId: string): Norma
           events: [
             {
               type: 'agent.progress',
-              data: { agentId, kind: 'api_error', text: `${message.error}: ${text}`, ...(subagentId && { subagentId }) },
+              data: {
+                agentId,
+                kind: 'api_error',
+                text: `${message.error}: ${text}`,
+                ...(subagentId && { subagentId }),
+              },
             },
           ],
         };
@@ -39,12 +44,21 @@ export function normalizeSdkMessage(message: SDKMessage, agentId: string): Norma
       let usesTools = false;
       for (const block of message.message.content) {
         if (block.type === 'text' && block.text.length > 0) {
-          events.push({ type: 'agent.message', data: { agentId, text: block.text, ...(subagentId && { subagentId }) } });
+          events.push({
+            type: 'agent.message',
+            data: { agentId, text: block.text, ...(subagentId && { subagentId }) },
+          });
         } else if (block.type === 'tool_use') {
           usesTools = true;
           events.push({
             type: 'agent.tool_use',
-            data: { agentId, toolUseId: block.id, tool: block.name, input: block.input, ...(subagentId && { subagentId }) },
+            data: {
+              agentId,
+              toolUseId: block.id,
+              tool: block.name,
+              input: block.input,
+              ...(subagentId && { subagentId }),
+            },
           });
         }
       }
@@ -75,7 +89,11 @@ export function normalizeSdkMessage(message: SDKMessage, agentId: string): Norma
         events: [
           {
             type: 'agent.progress',
-            data: { agentId, kind: 'tool_progress', text: `${message.tool_name} ${Math.round(message.elapsed_time_seconds)}s` },
+            data: {
+              agentId,
+              kind: 'tool_progress',
+              text: `${message.tool_name} ${Math.round(message.elapsed_time_seconds)}s`,
+            },
           },
         ],
       };
@@ -90,7 +108,12 @@ function normalizeSystem(message: Extract<SDKMessage, { type: 'system' }>, agent
       events: [
         {
           type: 'agent.progress',
-          data: { agentId, kind: 'init', text: `model ${message.model}, ${message.tools.length} tools`, sdkSessionId: message.session_id },
+          data: {
+            agentId,
+            kind: 'init',
+            text: `model ${message.model}, ${message.tools.length} tools`,
+            sdkSessionId: message.session_id,
+          },
         },
       ],
       state: 'thinking',
@@ -138,7 +161,12 @@ function normalizeSystem(message: Extract<SDKMessage, { type: 'system' }>, agent
       events: [
         {
           type: 'agent.progress',
-          data: { agentId, kind: 'task_finished', text: `${message.status}: ${message.summary}`, taskId: message.task_id },
+          data: {
+            agentId,
+            kind: 'task_finished',
+            text: `${message.status}: ${message.summary}`,
+            taskId: message.task_id,
+          },
         },
       ],
     };

@@ -66,7 +66,7 @@ export class AgentRuntime {
   readonly processes = new ProcessRegistry();
   readonly #options: AgentRuntimeOptions;
   readonly #limit: LimitFunction;
-  readonly #running = new Map<string, AbortController>();
+  readonly #running = new Map<string, { controller: AbortController; result: Promise<AgentResult> }>();
   #closing: Promise<void> | undefined;
 
   constructor(options: AgentRuntimeOptions) {
@@ -87,14 +87,20 @@ export class AgentRuntime {
   /**
    * Starts an agent. Events flow to the session log at once; the handle's `result` settles
    * when the agent is done.
-   * @throws OrchestratorError `AGENT_SHUTDOWN` after {@link shutdown} began.
+   * @throws OrchestratorError `AGENT_SHUTDOWN` after {@link shutdown} began; `INVALID_ARGUMENT`
+   * when `task.agentId` names an agent that is still running.
    */
   spawn(task: AgentTask): AgentHandle {
     if (this.#closing) throw new OrchestratorError('AGENT_SHUTDOWN', 'the agent runtime is shutting down');
     const agentId = task.agentId ?? newPrefixedId('agt');
+    if (this.#running.has(agentId)) {
+      throw new OrchestratorError('INVALID_ARGUMENT', `agent "${agentId}" is already running`, {
+        details: { agentId },
+      });
+    }
     const controller = new AbortController();
-    this.#running.set(agentId, controller);
     const result = this.#run(agentId, task, controller.signal).finally(() => this.#running.delete(agentId));
+    this.#running.set(agentId, { controller, result });
     return {
       agentId,
       result,
@@ -123,7 +129,9 @@ export class AgentRuntime {
     let outcome: AttemptSuccess | AttemptFailure;
     for (;;) {
       attempt++;
-      outcome = await this.#limit(() => {
+      let started = false;
+      const slot = this.#limit(() => {
+        started = true;
         if (signal.aborted) return aborted(signal);
         recorder.setState('initializing');
         return runAttempt({
@@ -143,12 +151,30 @@ export class AgentRuntime {
           setState: (state) => recorder.setState(state),
         });
       });
+      // An agent interrupted while it waits for a slot ends now, not when the slot frees up
+      // (its queued call then returns at once without starting a process).
+      outcome = await new Promise<AttemptSuccess | AttemptFailure>((resolve) => {
+        const onAbort = () => {
+          if (!started) resolve(aborted(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        void slot.then((value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        });
+      });
       if (outcome.ok) break;
       const willRetry = outcome.error.retryable && attempt < maxAttempts && !signal.aborted;
       recorder.record([
         {
           type: 'agent.failed',
-          data: { agentId, error: outcome.error.toJSON(), attempt, willRetry, ...spent(outcome.usage, outcome.costUsd) },
+          data: {
+            agentId,
+            error: outcome.error.toJSON(),
+            attempt,
+            willRetry,
+            ...spent(outcome.usage, outcome.costUsd),
+          },
         },
       ]);
       if (!willRetry) break;
@@ -179,28 +205,41 @@ export class AgentRuntime {
       ]);
       recorder.setState('completed');
     } else {
-      recorder.setState(outcome.error.code === 'AGENT_INTERRUPTED' ? 'interrupted' : 'error');
+      // Stopped on purpose (a request, or the orchestrator going down) is not a failure of the agent.
+      const stopped = outcome.error.code === 'AGENT_INTERRUPTED' || outcome.error.code === 'AGENT_SHUTDOWN';
+      recorder.setState(stopped ? 'interrupted' : 'error');
     }
     try {
       await recorder.flushed();
     } catch (error) {
       // The log refused an event: the agent's record is incomplete, so it cannot count as done.
       const failure = toOrchestratorError(error, 'STORE_UNAVAILABLE');
-      return { ok: false, error: failure, usage: undefined, costUsd: undefined, sdkSessionId: undefined, agentId, attempts: attempt };
+      return {
+        ok: false,
+        error: failure,
+        usage: undefined,
+        costUsd: undefined,
+        sdkSessionId: undefined,
+        agentId,
+        attempts: attempt,
+      };
     }
     return { ...outcome, agentId, attempts: attempt };
   }
 
   /**
-   * Interrupts every agent, waits for them to settle and kills any process left. Idempotent;
-   * spawns after it fail with `AGENT_SHUTDOWN`.
+   * Interrupts every agent (queued ones included, which then never start), waits until each
+   * has settled with `AGENT_SHUTDOWN` and its events are committed, and kills any process
+   * left. Idempotent; spawns after it fail with `AGENT_SHUTDOWN`.
    */
   shutdown(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const controller of this.#running.values()) {
+      const running = [...this.#running.values()];
+      for (const { controller } of running) {
         controller.abort(new OrchestratorError('AGENT_SHUTDOWN', 'the orchestrator is shutting down'));
       }
-      this.#limit.clearQueue();
+      // Each attempt interrupts its turn and reaps its process itself; this is the backstop.
+      await Promise.all([this.processes.killAll(), ...running.map(({ result }) => result)]);
       await this.processes.killAll();
     })();
     return this.#closing;

@@ -365,8 +365,9 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#settle(id);
     if (this.#plan.onFailure === 'fail_fast' && !this.#failure) {
       this.#failure = error;
-      const pending = this.#admission.drain();
-      for (const queued of pending) this.#skip(queued, 'the workflow is failing (fail_fast)');
+      const reason = 'the workflow is failing (fail_fast)';
+      for (const queued of this.#admission.drain()) this.#skip(queued, reason);
+      this.#cancelWaitingRetries(reason);
       for (const controller of this.#running.values()) controller.abort('fail_fast' satisfies StopReason);
     }
     this.#failure ??= error;
@@ -460,15 +461,24 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       this.#record('node.cancelled', { nodeId: queued, reason });
       this.#settle(queued);
     }
-    for (const [id, timer] of this.#retryTimers) {
-      clearTimeout(timer);
-      this.#retryTimers.delete(id);
-      this.#record('node.cancelled', { nodeId: id, reason });
-      this.#settle(id);
-    }
+    this.#cancelWaitingRetries(reason);
     for (const controller of this.#running.values()) controller.abort('cancel' satisfies StopReason);
     for (const node of Object.values(this.state.nodes)) {
       if (node.status !== 'pending') continue;
+      this.#record('node.cancelled', { nodeId: node.id, reason });
+      this.#settle(node.id);
+    }
+  }
+
+  /**
+   * Cancels nodes waiting for another attempt, on a timer or for a resume after a pause
+   * interrupted them: once the run is cancelled or failing fast they must not start again.
+   */
+  #cancelWaitingRetries(reason: string): void {
+    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
+    this.#retryTimers.clear();
+    for (const node of Object.values(this.state.nodes)) {
+      if (node.status !== 'retry_wait' || this.#running.has(node.id)) continue;
       this.#record('node.cancelled', { nodeId: node.id, reason });
       this.#settle(node.id);
     }
@@ -562,11 +572,12 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 
   // ---- recording -------------------------------------------------------------------------
 
-  /** The values templates and conditions see now. */
+  /**
+   * The values templates and conditions see now. `nodes` is the live node map itself, not a
+   * copy: building a copy per started node made large runs quadratic.
+   */
   #context(): NodeContext {
-    const nodes: Record<string, { status: string; output: unknown }> = {};
-    for (const node of Object.values(this.state.nodes)) nodes[node.id] = { status: node.status, output: node.output };
-    return { inputs: this.state.inputs, nodes, session: { id: this.#o.sessionId, workspace: this.#o.workspace } };
+    return { inputs: this.state.inputs, nodes: this.state.nodes, session: { id: this.#o.sessionId, workspace: this.#o.workspace } };
   }
 
   /**

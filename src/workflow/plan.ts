@@ -6,7 +6,7 @@ import type { WorkflowState } from './state.ts';
 export interface NodeContext {
   readonly inputs: Readonly<Record<string, unknown>>;
   /** Upstream nodes by id: their status and output. */
-  readonly nodes: Readonly<Record<string, { status: string; output: unknown }>>;
+  readonly nodes: Readonly<Record<string, { readonly status: string; readonly output?: unknown }>>;
   readonly session: { readonly id: string; readonly workspace: string };
 }
 

@@ -48,6 +48,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
     });
   });
 } else if (unreachable !== undefined) {
+  console.warn(`[store] PostgreSQL suite skipped: not reachable at ${where} (${unreachable}); ${START_HINT}`);
   describe.skip(`PostgreSQL event store — skipped: PostgreSQL not reachable at ${where} (${unreachable}); ${START_HINT}`, () => {
     it('conformance', () => {});
   });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AgentRuntimeOptions, type AgentSpec, AgentRuntime } from '../../src/agents/index.ts';
+import { AgentRuntime, type AgentRuntimeOptions, type AgentSpec } from '../../src/agents/index.ts';
 import type { AnyEvent } from '../../src/events/index.ts';
 import { EventLog } from '../../src/log/index.ts';
 import { type ModelServer, parseScenario, startModelServer } from '../../src/model-server/index.ts';
@@ -32,6 +32,11 @@ export interface AgentKit {
   session(): string;
   /** Every committed event of a session, in order. */
   events(sessionId: string): Promise<AnyEvent[]>;
+  /**
+   * Live processes started for this kit: Claude Code and everything it ran, told apart from
+   * other tests' processes by the kit's own `CLAUDE_CONFIG_DIR` in their environment.
+   */
+  ownProcesses(): ProcInfo[];
   /** Shuts runtimes down, closes the log, the server, and removes temporary folders. */
   cleanup(): Promise<void>;
 }
@@ -73,6 +78,9 @@ export async function startAgentKit(options: AgentKitOptions): Promise<AgentKit>
     session() {
       sessions++;
       return `ses_agents_${process.pid}_${sessions}`;
+    },
+    ownProcesses() {
+      return processesWithEnv(`CLAUDE_CONFIG_DIR=${sdk.configDir}`);
     },
     async events(sessionId) {
       const out: AnyEvent[] = [];
@@ -132,6 +140,19 @@ export function listProcesses(): ProcInfo[] {
 /** Live Claude Code processes whose environment-independent marker is their binary path. */
 export function claudeProcesses(): ProcInfo[] {
   return listProcesses().filter((p) => p.cmdline.includes(CLAUDE_BINARY_MARKER));
+}
+
+/** Live processes whose environment holds `entry` (`NAME=value`), this process excluded. */
+export function processesWithEnv(entry: string): ProcInfo[] {
+  const needle = Buffer.from(`${entry}\0`);
+  return listProcesses().filter((p) => {
+    if (p.pid === process.pid) return false;
+    try {
+      return readFileSync(`/proc/${p.pid}/environ`).includes(needle);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Live processes whose command line contains `marker` (e.g. a unique `sleep` argument). */

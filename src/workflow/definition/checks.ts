@@ -164,15 +164,22 @@ export function checkWorkflow(
       : { kind: 'any' };
   };
   const allNodes: ReadonlySet<string> = new Set(firstIndex.keys());
-  const upstream = new Map<string, Set<string>>();
+  // The upstream set is computed only for a template or condition that has references, and
+  // not kept: kept for every node of a long chain, these sets grow as V^2 (400 MB at 5,000).
   const scopeOf = (id: string, withSelf: boolean, session: boolean): ReferenceScope => {
-    const visible = upstream.get(id) ?? upstreamOf(id, dependencies);
-    upstream.set(id, visible);
+    let visible: ReadonlySet<string> | undefined;
     return {
       nodeId: id,
       inputs,
       allNodes,
-      visible: withSelf ? new Set([...visible, id]) : visible,
+      get visible() {
+        if (!visible) {
+          const upstream = upstreamOf(id, dependencies);
+          if (withSelf) upstream.add(id);
+          visible = upstream;
+        }
+        return visible;
+      },
       outputShape,
       session,
     };

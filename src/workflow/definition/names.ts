@@ -12,9 +12,10 @@ export const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** A schema for a name of the given kind ("node id", "agent name"...) with a message that says the rule. */
 export function nameSchema(kind: string): z.ZodString {
+  const article = /^[aeiou]/i.test(kind) ? 'an' : 'a';
   return z.string().regex(NAME_PATTERN, {
     error: (issue) =>
-      `expected a ${kind}: a letter, then letters, digits, '_' or '-' (at most 64), received ${JSON.stringify(issue.input)}`,
+      `expected ${article} ${kind}: a letter, then letters, digits, '_' or '-' (at most 64), received ${JSON.stringify(issue.input)}`,
   });
 }
 

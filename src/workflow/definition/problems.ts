@@ -183,11 +183,29 @@ function countOf(value: unknown): number {
   return Array.isArray(value) ? value.length : 0;
 }
 
-/** The union branch a value was evidently written for: the one whose shape matched, with fewest issues. */
+/**
+ * The union branch a value was evidently written for: one whose shape matched, preferring
+ * branches whose tag fields (`type: http`) matched, then the fewest issues. When every branch
+ * failed on the same tag field, one issue listing all the tags accepted there stands for them.
+ */
 function pickBranch(branches: readonly (readonly z.core.$ZodIssue[])[]): readonly z.core.$ZodIssue[] | undefined {
   const matching = branches.filter((issues) => issues.length > 0 && issues.every((issue) => !rootMismatch(issue)));
-  matching.sort((a, b) => a.length - b.length);
-  return matching[0];
+  const tagged = matching.filter((issues) => !issues.some(isTagMismatch));
+  const pool = tagged.length > 0 ? tagged : matching;
+  if (tagged.length === 0 && matching.length > 1) {
+    const tags = matching.map((issues) => issues.find(isTagMismatch));
+    const key = tags[0]?.path.join('.');
+    if (tags.every((tag) => tag?.code === 'invalid_value' && tag.path.join('.') === key)) {
+      const values = tags.flatMap((tag) => (tag?.code === 'invalid_value' ? tag.values : []));
+      return [{ ...(tags[0] as z.core.$ZodIssueInvalidValue), values }];
+    }
+  }
+  return [...pool].sort((a, b) => a.length - b.length)[0];
+}
+
+/** A value present at a direct field but not one of the literals the branch demands. */
+function isTagMismatch(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'invalid_value' && issue.path.length === 1 && issue.input !== undefined;
 }
 
 function rootMismatch(issue: z.core.$ZodIssue): boolean {

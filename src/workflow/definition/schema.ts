@@ -104,6 +104,10 @@ const nodeSchema = z
 /** The zod schema of a {@link WorkflowDefinition}; the loader and the JSON Schema both come from it. */
 export const workflowSchema = z
   .strictObject({
+    $schema: z
+      .string()
+      .optional()
+      .meta({ description: 'JSON Schema of this file, for editors; ignored by the loader.' }),
     name: nameSchema('workflow name').meta({ description: 'Name of the workflow.' }),
     description: z.string().optional().meta({ description: 'What the workflow does.' }),
     version: z

@@ -116,6 +116,8 @@ export interface LimitsDefinition {
 
 /** A workflow: agent types, inputs and a graph of nodes. */
 export interface WorkflowDefinition {
+  /** JSON Schema of the file, for editors (`orchestrator schema` prints it); ignored by the loader. */
+  $schema?: string;
   /** Name: a letter, then letters, digits, `_` or `-`. */
   name: string;
   /** What the workflow does. */

@@ -26,8 +26,12 @@ describe('conditions (CEL)', () => {
   it('evaluates over inputs, upstream outputs and statuses', () => {
     expect(evaluateCondition(compile('inputs.strict && inputs.count > 3'), context)).toBe(true);
     expect(evaluateCondition(compile('nodes.plan.output.needsUi'), context)).toBe(false);
-    expect(evaluateCondition(compile('nodes.plan.output.score >= 0.5 && "backend" in inputs.labels'), context)).toBe(true);
-    expect(evaluateCondition(compile("nodes.draft.status == 'failed' || inputs.topic.startsWith('x')"), context)).toBe(true);
+    expect(evaluateCondition(compile('nodes.plan.output.score >= 0.5 && "backend" in inputs.labels'), context)).toBe(
+      true,
+    );
+    expect(evaluateCondition(compile("nodes.draft.status == 'failed' || inputs.topic.startsWith('x')"), context)).toBe(
+      true,
+    );
     expect(evaluateCondition(compile('nodes["plan"].status == "completed"'), context)).toBe(true);
     expect(evaluateCondition(compile('size(inputs.labels) == 2'), context)).toBe(false);
   });
@@ -37,7 +41,8 @@ describe('conditions (CEL)', () => {
   });
 
   it('lists the paths it reads, at their offsets', () => {
-    const source = 'nodes.plan.output.score > 1.0 && inputs.labels.all(l, l != "") && nodes["code-review"].status == "x"';
+    const source =
+      'nodes.plan.output.score > 1.0 && inputs.labels.all(l, l != "") && nodes["code-review"].status == "x"';
     expect(compile(source).references).toEqual([
       { path: ['nodes', 'plan', 'output', 'score'], offset: 0 },
       { path: ['inputs', 'labels'], offset: source.indexOf('inputs') },
@@ -48,7 +53,9 @@ describe('conditions (CEL)', () => {
   it('reports syntax errors, unknown variables and non-boolean types at compile time', () => {
     expect(parseCondition('inputs.count >').errors).toEqual([{ offset: 14, message: 'Unexpected token: EOF' }]);
     expect(parseCondition('process.exit(1)').errors[0]?.message).toBe('Unknown variable: process');
-    expect(parseCondition('"text"').errors[0]?.message).toBe('a condition must be true or false, but this expression gives string');
+    expect(parseCondition('"text"').errors[0]?.message).toBe(
+      'a condition must be true or false, but this expression gives string',
+    );
   });
 
   it('throws CONDITION_FAILED for missing keys and non-boolean results instead of guessing false', () => {

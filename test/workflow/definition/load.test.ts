@@ -130,12 +130,14 @@ describe('loading valid workflows', () => {
     const wf = parseWorkflow(
       'name: w\nagents: { a: { systemPrompt: x } }\nnodes:\n  - { id: constructor, agent: a, task: t }\n',
     );
-    expect(wf.nodes.constructor?.id).toBe('constructor');
-    expect(wf.nodes.toString).toBeUndefined();
+    const ids: string[] = ['constructor', 'toString'];
+    expect(wf.nodes[ids[0] as string]?.id).toBe('constructor');
+    expect(wf.nodes[ids[1] as string]).toBeUndefined();
   });
 
   it('reads JSON as well as YAML', async () => {
     const text = JSON.stringify({
+      $schema: './workflow.schema.json',
       name: 'json',
       agents: { a: { systemPrompt: 'x' } },
       nodes: [{ id: 'n', agent: 'a', task: 't' }],

@@ -19,11 +19,15 @@ function render(source: string, ctx: TemplateContext = context): string {
 
 describe('templates', () => {
   it('fills inputs, outputs, output fields, statuses and the session', () => {
-    expect(render('Write {{ inputs.topic }} x{{inputs.count}} {{ inputs.strict }}')).toBe('Write a CSV parser x3 false');
+    expect(render('Write {{ inputs.topic }} x{{inputs.count}} {{ inputs.strict }}')).toBe(
+      'Write a CSV parser x3 false',
+    );
     expect(render('{{ nodes.draft.output }} / {{ nodes.plan.output.api }} / {{ nodes.plan.output.files.1 }}')).toBe(
       'I wrote src/csv.ts / GET /rows / b.ts',
     );
-    expect(render('{{ nodes.plan.status }} in {{ session.workspace }} ({{ session.id }})')).toBe('completed in /tmp/ws (ses_1)');
+    expect(render('{{ nodes.plan.status }} in {{ session.workspace }} ({{ session.id }})')).toBe(
+      'completed in /tmp/ws (ses_1)',
+    );
     expect(render('{{ nodes.plan.output.nothing }}')).toBe('null');
   });
 
@@ -41,7 +45,11 @@ describe('templates', () => {
 
   it('reports syntax errors with their offsets', () => {
     expect(parseTemplate('ok {{ inputs.a | upper }} then {{ nodes.x').errors).toEqual([
-      { offset: 3, message: "expected a path such as '{{ inputs.topic }}' or '{{ nodes.draft.output }}', received '{{ inputs.a | upper }}'" },
+      {
+        offset: 3,
+        message:
+          "expected a path such as '{{ inputs.topic }}' or '{{ nodes.draft.output }}', received '{{ inputs.a | upper }}'",
+      },
       { offset: 31, message: "unclosed '{{': expected '}}' (write '\\{{' for a literal '{{')" },
     ]);
   });
@@ -61,7 +69,9 @@ describe('templates', () => {
   });
 
   it('reads own data only: no prototype properties, no class instances', () => {
-    const { template } = parseTemplate('{{ inputs.topic.constructor }}{{ inputs.options.__proto__ }}{{ inputs.date.getTime }}');
+    const { template } = parseTemplate(
+      '{{ inputs.topic.constructor }}{{ inputs.options.__proto__ }}{{ inputs.date.getTime }}',
+    );
     const ctx: TemplateContext = { ...context, inputs: { ...context.inputs, date: new Date(0) } };
     expect(renderTemplate(template, ctx, { onMissing: 'empty' })).toBe('');
   });

@@ -1,0 +1,128 @@
+/**
+ * Scheduler overhead per node with instant in-process nodes (no model) and the durable SQLite
+ * log on, beside a bare in-memory dependency-counting executor on the same shapes (the floor).
+ * Targets (issue 4): every shape <= 50 us/node, the 10,000-node DAG in under 1 s.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EventLog } from '../src/log/index.ts';
+import { openEventStore } from '../src/store/index.ts';
+import {
+  applyEvent,
+  defineWorkflow,
+  emptySessionState,
+  functionExecutor,
+  type NodeDefinition,
+  planFromCompiled,
+  WorkflowRun,
+} from '../src/workflow/index.ts';
+import type { BenchFigure } from './run.ts';
+
+interface Shape {
+  name: string;
+  nodes: Array<{ id: string; dependsOn: string[] }>;
+}
+
+function chain(n: number): Shape {
+  return { name: `chain of ${n}`, nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, dependsOn: i === 0 ? [] : [`n${i - 1}`] })) };
+}
+
+function fan(width: number): Shape {
+  const middle = Array.from({ length: width }, (_, i) => ({ id: `m${i}`, dependsOn: ['root'] }));
+  return {
+    name: `fan-out/fan-in 1 -> ${width} -> 1`,
+    nodes: [{ id: 'root', dependsOn: [] }, ...middle, { id: 'sink', dependsOn: middle.map((m) => m.id) }],
+  };
+}
+
+function layered(layers: number, width: number): Shape {
+  const nodes: Shape['nodes'] = [];
+  for (let l = 0; l < layers; l++) {
+    for (let w = 0; w < width; w++) {
+      const deps = l === 0 ? [] : [0, 1, 2].map((k) => `l${l - 1}_${(w + k) % width}`);
+      nodes.push({ id: `l${l}_${w}`, dependsOn: [...new Set(deps)] });
+    }
+  }
+  return { name: `layered ${layers} x ${width} (3 deps each)`, nodes };
+}
+
+/** The floor: dependency counting over plain arrays, no events, no persistence. */
+function bareExecutor(shape: Shape): number {
+  const start = process.hrtime.bigint();
+  const index = new Map(shape.nodes.map((n, i) => [n.id, i]));
+  const remaining = shape.nodes.map((n) => n.dependsOn.length);
+  const dependents: number[][] = shape.nodes.map(() => []);
+  shape.nodes.forEach((n, i) => {
+    for (const d of n.dependsOn) dependents[index.get(d) as number]?.push(i);
+  });
+  const ready = remaining.flatMap((r, i) => (r === 0 ? [i] : []));
+  let done = 0;
+  while (ready.length > 0) {
+    const i = ready.pop() as number;
+    done++;
+    for (const d of dependents[i] ?? []) if (--(remaining[d] as number) === 0) ready.push(d);
+  }
+  if (done !== shape.nodes.length) throw new Error('bare executor did not finish');
+  return Number(process.hrtime.bigint() - start) / 1000;
+}
+
+async function engineRun(shape: Shape, dir: string, synchronous: 'full' | 'normal'): Promise<number> {
+  const nodes: NodeDefinition[] = shape.nodes.map((n) => ({ id: n.id, agent: 'noop', task: 'noop', dependsOn: n.dependsOn }));
+  const workflow = defineWorkflow({
+    name: 'bench',
+    agents: { noop: { systemPrompt: 'unused' } },
+    concurrency: 1000,
+    limits: { maxNodes: 10_000 },
+    nodes,
+  });
+  const functions = Object.fromEntries(shape.nodes.map((n) => [n.id, () => 1]));
+  const store = await openEventStore({ kind: 'sqlite', path: path.join(dir, `${synchronous}-${shape.nodes.length}-${Math.random()}.db`), synchronous });
+  const log = new EventLog(store);
+  const sessionId = 'bench';
+  const state = emptySessionState(sessionId);
+  for (const event of await log.append(sessionId, [
+    { type: 'workflow.started', data: { workflowId: 'wf', name: 'bench', inputs: {}, definition: workflow.definition } },
+  ]))
+    applyEvent(state, event);
+  const plan = planFromCompiled(workflow, { functions });
+  const start = process.hrtime.bigint();
+  const run = new WorkflowRun({
+    log,
+    sessionId,
+    workflowId: 'wf',
+    plan,
+    executors: new Map([['function', functionExecutor]]),
+    state,
+    workspace: dir,
+  });
+  const final = await run.run();
+  const micros = Number(process.hrtime.bigint() - start) / 1000;
+  if (final.status !== 'completed') throw new Error(`bench workflow ended ${final.status}`);
+  await log.close();
+  return micros;
+}
+
+export default async function (): Promise<BenchFigure[]> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'orch-bench-'));
+  const figures: BenchFigure[] = [];
+  try {
+    for (const shape of [chain(1000), fan(1000), layered(50, 20), layered(100, 100)]) {
+      const n = shape.nodes.length;
+      // Warm-up so JIT and SQLite page cache do not count against the first shape.
+      await engineRun(chain(200), dir, 'full');
+      const bare = Math.min(bareExecutor(shape), bareExecutor(shape), bareExecutor(shape));
+      const full = await engineRun(shape, dir, 'full');
+      const normal = await engineRun(shape, dir, 'normal');
+      figures.push(
+        { name: `${shape.name}: bare dependency counting`, value: bare / n, unit: 'us/node' },
+        { name: `${shape.name}: engine + SQLite log (synchronous=full)`, value: full / n, unit: 'us/node', target: '<= 50' },
+        { name: `${shape.name}: engine + SQLite log (synchronous=normal)`, value: normal / n, unit: 'us/node', target: '<= 50' },
+      );
+      if (n >= 10_000) figures.push({ name: `${shape.name}: whole run (full)`, value: full / 1000, unit: 'ms', target: '< 1000' });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return figures;
+}

@@ -1,0 +1,126 @@
+import type { SDKResultMessage } from '@anthropic-ai/claude-agent-sdk';
+import { describe, expect, it } from 'vitest';
+import {
+  backoffDelay,
+  checkStructuredOutput,
+  classifyResultError,
+  classifyThrown,
+  fromApiStatus,
+  outputValidator,
+} from '../../src/agents/index.ts';
+import { OrchestratorError } from '../../src/errors/index.ts';
+
+const result = (value: Record<string, unknown>) =>
+  ({ num_turns: 1, stop_reason: null, total_cost_usd: 0.5, errors: [], ...value }) as unknown as SDKResultMessage;
+
+describe('classifyResultError', () => {
+  it('maps each error subtype to a typed code with its retry verdict', () => {
+    expect(classifyResultError(result({ subtype: 'error_max_turns', num_turns: 7 }), '')).toMatchObject({
+      code: 'AGENT_MAX_TURNS',
+      retryable: false,
+      message: 'the agent used all of its 7 turns',
+    });
+    expect(classifyResultError(result({ subtype: 'error_max_budget_usd' }), '').code).toBe('BUDGET_EXHAUSTED');
+    expect(classifyResultError(result({ subtype: 'error_max_structured_output_retries' }), '').code).toBe(
+      'AGENT_OUTPUT_INVALID',
+    );
+  });
+
+  it('tells an aborted run from a failed one', () => {
+    const aborted = result({ subtype: 'error_during_execution', terminal_reason: 'aborted_tools' });
+    expect(classifyResultError(aborted, '').code).toBe('AGENT_INTERRUPTED');
+    const failed = classifyResultError(result({ subtype: 'error_during_execution', errors: ['boom', 'bang'] }), 'tail');
+    expect(failed).toMatchObject({ code: 'AGENT_FAILED', message: 'boom; bang', retryable: false });
+    expect(classifyResultError(result({ subtype: 'error_during_execution' }), 'stderr says').message).toBe('stderr says');
+  });
+
+  it("reads the API status of a 'success' result that is an error (retries exhausted)", () => {
+    const overloaded = classifyResultError(
+      result({ subtype: 'success', is_error: true, api_error_status: 529, result: 'API Error: 529 Overloaded' }),
+      '',
+    );
+    expect(overloaded).toMatchObject({ code: 'AGENT_OVERLOADED', retryable: true, details: { status: 529 } });
+    expect(overloaded.message).toContain('API Error: 529 Overloaded');
+  });
+});
+
+describe('fromApiStatus', () => {
+  it.each([
+    [429, 'AGENT_RATE_LIMITED', true],
+    [529, 'AGENT_OVERLOADED', true],
+    [401, 'AGENT_AUTH_FAILED', false],
+    [403, 'AGENT_AUTH_FAILED', false],
+    [400, 'AGENT_INVALID_REQUEST', false],
+    [413, 'AGENT_INVALID_REQUEST', false],
+    [500, 'AGENT_API_ERROR', true],
+    [503, 'AGENT_API_ERROR', true],
+    [null, 'AGENT_NETWORK', true],
+  ] as const)('status %s is %s (retryable %s)', (status, code, retryable) => {
+    const error = fromApiStatus(status, 'm');
+    expect(error.code).toBe(code);
+    expect(error.retryable).toBe(retryable);
+  });
+});
+
+describe('classifyThrown', () => {
+  it('keeps typed errors, treats AbortError as an interrupt, anything else as a dead process', () => {
+    const typed = new OrchestratorError('AGENT_TIMEOUT', 't');
+    expect(classifyThrown(typed, { exitCode: null, stderrTail: '' })).toBe(typed);
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    expect(classifyThrown(abort, { exitCode: null, stderrTail: '' }).code).toBe('AGENT_INTERRUPTED');
+    const died = classifyThrown(new Error('exited with code 1'), { exitCode: 1, stderrTail: 'segfault' });
+    expect(died).toMatchObject({ code: 'AGENT_PROCESS_DIED', retryable: true, details: { exitCode: 1 } });
+    expect(died.message).toContain('(stderr: segfault)');
+  });
+});
+
+describe('backoffDelay', () => {
+  it('doubles from the initial delay with jitter between half and all of it', () => {
+    const retry = { initialDelayMs: 100, factor: 2, maxDelayMs: 10_000 };
+    expect(backoffDelay(retry, 1, () => 0)).toBe(50);
+    expect(backoffDelay(retry, 1, () => 1)).toBe(100);
+    expect(backoffDelay(retry, 3, () => 1)).toBe(400);
+    expect(backoffDelay(retry, 3, () => 0.5)).toBe(300);
+  });
+
+  it('caps at maxDelayMs and has documented defaults', () => {
+    expect(backoffDelay({ initialDelayMs: 100, maxDelayMs: 250 }, 10, () => 1)).toBe(250);
+    expect(backoffDelay(undefined, 1, () => 1)).toBe(1000);
+    expect(backoffDelay(undefined, 100, () => 1)).toBe(30_000);
+    expect(backoffDelay(undefined, 0, () => 1)).toBe(1000);
+  });
+
+  it('never retries at once and stays within bounds for random jitter', () => {
+    for (let i = 1; i <= 8; i++) {
+      const delay = backoffDelay({ initialDelayMs: 10, maxDelayMs: 1000 }, i);
+      const full = Math.min(1000, 10 * 2 ** (i - 1));
+      expect(delay).toBeGreaterThanOrEqual(Math.floor(full / 2));
+      expect(delay).toBeLessThanOrEqual(full);
+    }
+  });
+});
+
+describe('structured output check', () => {
+  const schema = {
+    type: 'object',
+    properties: { email: { type: 'string', format: 'email' }, n: { type: 'integer', maximum: 3 } },
+    required: ['email'],
+  };
+
+  it('accepts a matching value and explains a mismatch', () => {
+    expect(checkStructuredOutput(schema, { email: 'a@b.dev', n: 2 })).toBeUndefined();
+    expect(checkStructuredOutput(schema, { email: 'a@b.dev', n: 5 })).toContain('must be <= 3');
+    expect(checkStructuredOutput(schema, undefined)).toContain('text only');
+  });
+
+  it('enforces formats (which Claude Code itself does not check)', () => {
+    expect(checkStructuredOutput(schema, { email: 'not an address' })).toContain('must match format "email"');
+  });
+
+  it('rejects an invalid schema with INVALID_ARGUMENT, and compiles each schema object once', () => {
+    expect(() => outputValidator({ type: 'no-such-type' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error,
+    );
+    expect(outputValidator(schema)).toBe(outputValidator(schema));
+  });
+});
