@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
@@ -13,6 +14,14 @@ export const PROCESS_TAG_VARIABLE = 'ORCHESTRATOR_AGENT_PROCESS';
 const KILL_GRACE_MS = 2000;
 /** Bytes of stderr kept per process, for error messages when it dies. */
 const STDERR_TAIL_BYTES = 4000;
+
+/**
+ * util-linux `setpriv` sets the parent-death signal before it execs Claude Code, so an agent
+ * process dies with the orchestrator even when the orchestrator is SIGKILLed (without it, an
+ * orphaned agent went on retrying, and against a real API would go on spending). Linux only;
+ * elsewhere the processes are still reaped on every normal ending.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => process.platform === 'linux' && existsSync(candidate));
 
 /** One Claude Code child process started for an agent. */
 export interface TrackedProcess {
@@ -55,7 +64,10 @@ export class ProcessRegistry {
   spawner(onSpawn: (process: TrackedProcess) => void): (options: SpawnOptions) => SpawnedProcess {
     return (options) => {
       const tag = randomUUID();
-      const child = spawn(options.command, options.args, {
+      const [command, args] = SETPRIV
+        ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', options.command, ...options.args]]
+        : [options.command, options.args];
+      const child = spawn(command, args, {
         cwd: options.cwd,
         env: { ...(options.env as NodeJS.ProcessEnv), [PROCESS_TAG_VARIABLE]: tag },
         stdio: ['pipe', 'pipe', 'pipe'],

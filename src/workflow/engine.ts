@@ -38,6 +38,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   readonly #tracker: DependencyTracker;
   readonly #admission: AdmissionQueue;
   readonly #running = new Map<string, AbortController>();
+  /** Nodes in the admission queue, so a node is never queued twice (a retry due while paused, then resume). */
+  readonly #queued = new Set<string>();
   readonly #retryTimers = new Map<string, NodeJS.Timeout>();
   readonly #waiters = new Map<string, { resolve(value: unknown): void; reject(error: unknown): void }>();
   readonly #commits = new Set<Promise<unknown>>();
@@ -131,8 +133,10 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#assertActive();
     if (!this.state.paused) return;
     this.#record('workflow.resumed', { reason });
-    for (const node of Object.values(this.state.nodes))
-      if (node.status === 'retry_wait' && !this.#retryTimers.has(node.id)) this.#scheduleRetry(node.id, 0);
+    for (const node of Object.values(this.state.nodes)) {
+      const waiting = this.#retryTimers.has(node.id) || this.#queued.has(node.id);
+      if (node.status === 'retry_wait' && !waiting) this.#scheduleRetry(node.id, 0);
+    }
     this.#pump();
   }
 
@@ -222,6 +226,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     const node = this.#plan.node(id);
     if (!node) return;
     const wf = this.state;
+    // Queueing it would keep a cancelled run from ever finishing (nothing starts any more).
+    if (wf.cancelRequested) {
+      this.#record('node.cancelled', { nodeId: id, reason: 'the workflow was cancelled' });
+      return this.#settle(id);
+    }
     const verdict = evaluateTrigger(
       node.trigger,
       node.dependsOn.map((dep) => ({ id: dep, status: wf.nodes[dep]?.status ?? 'pending' })),
@@ -246,7 +255,15 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   #enqueue(id: string): void {
+    if (this.#queued.has(id) || this.#running.has(id)) return;
+    this.#queued.add(id);
     this.#admission.enqueue(id, this.#plan.node(id)?.group);
+  }
+
+  /** Empties the admission queue; returns the nodes that were waiting. */
+  #drain(): string[] {
+    this.#queued.clear();
+    return this.#admission.drain();
   }
 
   #pump(): void {
@@ -261,7 +278,14 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   async #start(id: string): Promise<void> {
     const node = this.#plan.node(id) as PlanNode;
     const state = this.state.nodes[id];
-    if (!state) return;
+    this.#queued.delete(id);
+    // While it waited for a slot the node may have settled (skipped, or a retry that was
+    // also queued) or gained a dependency (a node inserted before it): give the slot back;
+    // a new dependency makes it ready again when that one settles.
+    if (!state || TERMINAL_NODE_STATUSES.has(state.status) || !this.#tracker.dependenciesSettled(id)) {
+      this.#admission.release(node?.group);
+      return;
+    }
     const resumingHuman = state.status === 'awaiting_input';
     const attempt = resumingHuman ? state.attempts : state.attempts + 1;
     const controller = new AbortController();
@@ -366,7 +390,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (this.#plan.onFailure === 'fail_fast' && !this.#failure) {
       this.#failure = error;
       const reason = 'the workflow is failing (fail_fast)';
-      for (const queued of this.#admission.drain()) this.#skip(queued, reason);
+      for (const queued of this.#drain()) this.#skip(queued, reason);
       this.#cancelWaitingRetries(reason);
       for (const controller of this.#running.values()) controller.abort('fail_fast' satisfies StopReason);
     }
@@ -457,7 +481,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   // ---- ending ----------------------------------------------------------------------------
 
   #cancelEverything(reason: string): void {
-    for (const queued of this.#admission.drain()) {
+    for (const queued of this.#drain()) {
       this.#record('node.cancelled', { nodeId: queued, reason });
       this.#settle(queued);
     }

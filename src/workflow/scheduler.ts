@@ -72,6 +72,11 @@ export class DependencyTracker {
     return this.#settled.has(id);
   }
 
+  /** Whether every dependency of the node has settled (so it may start). */
+  dependenciesSettled(id: string): boolean {
+    return (this.#remaining.get(id) ?? 0) === 0;
+  }
+
   /** Adds a node at run time; returns true when it is ready at once. */
   add(node: SchedulableNode): boolean {
     this.#register(node);

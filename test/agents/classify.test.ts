@@ -31,7 +31,9 @@ describe('classifyResultError', () => {
     expect(classifyResultError(aborted, '').code).toBe('AGENT_INTERRUPTED');
     const failed = classifyResultError(result({ subtype: 'error_during_execution', errors: ['boom', 'bang'] }), 'tail');
     expect(failed).toMatchObject({ code: 'AGENT_FAILED', message: 'boom; bang', retryable: false });
-    expect(classifyResultError(result({ subtype: 'error_during_execution' }), 'stderr says').message).toBe('stderr says');
+    expect(classifyResultError(result({ subtype: 'error_during_execution' }), 'stderr says').message).toBe(
+      'stderr says',
+    );
   });
 
   it("reads the API status of a 'success' result that is an error (retries exhausted)", () => {

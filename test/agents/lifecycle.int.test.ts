@@ -82,7 +82,9 @@ describe('agent lifecycle', () => {
     expect(result.error).toMatchObject({ code: 'AGENT_TIMEOUT', retryable: true });
     expect(result.attempts).toBe(2);
     const events = await kit.events(sessionId);
-    expect(dataOf(events, 'agent.failed').map((d) => [d.attempt, d.willRetry, (d.error as { code: string }).code])).toEqual([
+    expect(
+      dataOf(events, 'agent.failed').map((d) => [d.attempt, d.willRetry, (d.error as { code: string }).code]),
+    ).toEqual([
       [1, true, 'AGENT_TIMEOUT'],
       [2, false, 'AGENT_TIMEOUT'],
     ]);
@@ -101,7 +103,11 @@ describe('agent lifecycle', () => {
 
     expect(kit.ownProcesses()).toEqual([]);
     expect(runtime.processes.size).toBe(0);
-    expect(result).toMatchObject({ ok: false, attempts: 1, error: { code: 'AGENT_INTERRUPTED', message: 'changed my mind' } });
+    expect(result).toMatchObject({
+      ok: false,
+      attempts: 1,
+      error: { code: 'AGENT_INTERRUPTED', message: 'changed my mind' },
+    });
     const logged = await kit.events(sessionId);
     expect(statesOf(logged, handle.agentId).at(-1)).toBe('interrupted');
     expect(dataOf(logged, 'agent.failed')).toEqual([expect.objectContaining({ willRetry: false, attempt: 1 })]);
@@ -167,9 +173,9 @@ describe('agent lifecycle', () => {
       spawnWatched(runtime, 'Quick queued'),
     ];
     const handles: AgentHandle[] = await Promise.all(watched.map((w) => w.start));
-    expect(
-      await waitFor(() => reached(watched[0]?.events ?? [], 'thinking') && sleepers().length > 0, 20_000),
-    ).toBe(true);
+    expect(await waitFor(() => reached(watched[0]?.events ?? [], 'thinking') && sleepers().length > 0, 20_000)).toBe(
+      true,
+    );
     expect(runtime.queued).toBe(1);
     await runtime.shutdown();
 
@@ -180,7 +186,11 @@ describe('agent lifecycle', () => {
     ]);
     expect(outcomes).not.toBe('pending');
     if (outcomes === 'pending') return;
-    expect(outcomes.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['AGENT_SHUTDOWN', 'AGENT_SHUTDOWN', 'AGENT_SHUTDOWN']);
+    expect(outcomes.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual([
+      'AGENT_SHUTDOWN',
+      'AGENT_SHUTDOWN',
+      'AGENT_SHUTDOWN',
+    ]);
     expect(kit.ownProcesses()).toEqual([]);
     expect(sleepers()).toEqual([]);
     const queuedEvents = await kit.events(watched[2]?.sessionId as string);
@@ -197,7 +207,10 @@ describe('agent lifecycle', () => {
     let mostOwn = 0;
     const sample = () => {
       most = Math.max(most, runtime.processes.size);
-      mostOwn = Math.max(mostOwn, kit.ownProcesses().filter((p) => claudeProcesses().some((c) => c.pid === p.pid)).length);
+      mostOwn = Math.max(
+        mostOwn,
+        kit.ownProcesses().filter((p) => claudeProcesses().some((c) => c.pid === p.pid)).length,
+      );
     };
     const cwd = await kit.workspace('cap');
     const handles = ['Quick 1', 'Quick 2', 'Quick 3'].map((prompt) =>

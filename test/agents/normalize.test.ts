@@ -43,7 +43,9 @@ describe('normalizeSdkMessage', () => {
       agentId,
     );
     expect(tools).toEqual({
-      events: [{ type: 'agent.tool_use', data: { agentId, toolUseId: 'tu1', tool: 'Write', input: { file_path: 'a' } } }],
+      events: [
+        { type: 'agent.tool_use', data: { agentId, toolUseId: 'tu1', tool: 'Write', input: { file_path: 'a' } } },
+      ],
       state: 'using_tools',
     });
   });
@@ -70,7 +72,10 @@ describe('normalizeSdkMessage', () => {
     );
     expect(result).toEqual({
       events: [
-        { type: 'agent.tool_result', data: { agentId, toolUseId: 'tu2', isError: false, content: 'out', subagentId: 'a123' } },
+        {
+          type: 'agent.tool_result',
+          data: { agentId, toolUseId: 'tu2', isError: false, content: 'out', subagentId: 'a123' },
+        },
       ],
       state: 'thinking',
     });
@@ -93,7 +98,12 @@ describe('normalizeSdkMessage', () => {
       agentId,
     );
     expect(out).toEqual({
-      events: [{ type: 'agent.progress', data: { agentId, kind: 'api_error', text: 'server_error: API Error: 529 Overloaded' } }],
+      events: [
+        {
+          type: 'agent.progress',
+          data: { agentId, kind: 'api_error', text: 'server_error: API Error: 529 Overloaded' },
+        },
+      ],
     });
   });
 
@@ -102,16 +112,23 @@ describe('normalizeSdkMessage', () => {
       msg({
         type: 'user',
         parent_tool_use_id: null,
-        message: { content: [{ type: 'tool_result', tool_use_id: 't', is_error: true, content: [{ type: 'text', text: 'no' }] }] },
+        message: {
+          content: [{ type: 'tool_result', tool_use_id: 't', is_error: true, content: [{ type: 'text', text: 'no' }] }],
+        },
       }),
       agentId,
     );
     expect(out.events[0]?.data).toEqual({ agentId, toolUseId: 't', isError: true, content: 'no' });
-    expect(normalizeSdkMessage(msg({ type: 'user', parent_tool_use_id: null, message: { content: 'hello' } }), agentId)).toEqual({
+    expect(
+      normalizeSdkMessage(msg({ type: 'user', parent_tool_use_id: null, message: { content: 'hello' } }), agentId),
+    ).toEqual({
       events: [],
     });
     expect(
-      normalizeSdkMessage(msg({ type: 'user', parent_tool_use_id: null, message: { content: [{ type: 'text', text: 'x' }] } }), agentId),
+      normalizeSdkMessage(
+        msg({ type: 'user', parent_tool_use_id: null, message: { content: [{ type: 'text', text: 'x' }] } }),
+        agentId,
+      ),
     ).toEqual({ events: [] });
   });
 
@@ -132,7 +149,15 @@ describe('normalizeSdkMessage', () => {
       events: [
         {
           type: 'agent.retry',
-          data: { agentId, by: 'sdk', attempt: 1, maxAttempts: 2, delayMs: 505, errorStatus: 429, reason: 'rate_limit' },
+          data: {
+            agentId,
+            by: 'sdk',
+            attempt: 1,
+            maxAttempts: 2,
+            delayMs: 505,
+            errorStatus: 429,
+            reason: 'rate_limit',
+          },
         },
       ],
       state: 'waiting',
@@ -152,14 +177,24 @@ describe('normalizeSdkMessage', () => {
       subagentId: 'a1',
     });
     const finished = normalizeSdkMessage(
-      msg({ type: 'system', subtype: 'task_notification', task_id: 'a1', status: 'completed', summary: 'ok', output_file: 'f' }),
+      msg({
+        type: 'system',
+        subtype: 'task_notification',
+        task_id: 'a1',
+        status: 'completed',
+        summary: 'ok',
+        output_file: 'f',
+      }),
       agentId,
     );
     expect(finished.events[0]?.data).toEqual({ agentId, kind: 'task_finished', text: 'completed: ok', taskId: 'a1' });
   });
 
   it('reports tool progress and ignores messages without meaning for the log', () => {
-    const out = normalizeSdkMessage(msg({ type: 'tool_progress', tool_name: 'Bash', elapsed_time_seconds: 2.6 }), agentId);
+    const out = normalizeSdkMessage(
+      msg({ type: 'tool_progress', tool_name: 'Bash', elapsed_time_seconds: 2.6 }),
+      agentId,
+    );
     expect(out.events[0]?.data).toEqual({ agentId, kind: 'tool_progress', text: 'Bash 3s' });
     expect(normalizeSdkMessage(msg({ type: 'system', subtype: 'status' }), agentId)).toEqual({ events: [] });
     expect(normalizeSdkMessage(msg({ type: 'stream_event' }), agentId)).toEqual({ events: [] });

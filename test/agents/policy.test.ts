@@ -60,7 +60,11 @@ describe('splitShellCommand', () => {
       'ls',
       'wc -l',
     ]);
-    expect(splitShellCommand("echo 'x; rm -rf /' || true\nsleep 1 &")).toEqual(["echo 'x; rm -rf /'", 'true', 'sleep 1']);
+    expect(splitShellCommand("echo 'x; rm -rf /' || true\nsleep 1 &")).toEqual([
+      "echo 'x; rm -rf /'",
+      'true',
+      'sleep 1',
+    ]);
   });
 
   it('keeps fd redirections such as 2>&1 and &> inside a part', () => {
@@ -144,7 +148,10 @@ describe('decideToolUse', () => {
     expect(decideToolUse(p, 'Read', { file_path: '..foo/bar' }).decision).toBe('allow');
     for (const outside of ['/etc/passwd', '../secret', '/work/ws/../other/x', '/work/wsx/a', '~/.ssh/id_rsa']) {
       const decision = decideToolUse(p, 'Edit', { file_path: outside });
-      expect(decision, outside).toMatchObject({ decision: 'deny', reason: `path "${outside}" is outside the workspace` });
+      expect(decision, outside).toMatchObject({
+        decision: 'deny',
+        reason: `path "${outside}" is outside the workspace`,
+      });
     }
   });
 
@@ -161,7 +168,9 @@ describe('decideToolUse', () => {
       decision: 'allow',
       reason: 'orchestrator tool',
     });
-    expect(decideToolUse(policy([], ['mcp__orchestrator__*']), 'mcp__orchestrator__memory_get', {}).decision).toBe('deny');
+    expect(decideToolUse(policy([], ['mcp__orchestrator__*']), 'mcp__orchestrator__memory_get', {}).decision).toBe(
+      'deny',
+    );
     expect(decideToolUse(policy([]), 'mcp__other__tool', {}).decision).toBe('deny');
   });
 

@@ -91,13 +91,26 @@ describe('AgentRuntime on the real SDK', () => {
     });
     const result = await handle.result;
 
-    expect(result).toMatchObject({ ok: true, text: 'Hello from the scripted model.', agentId: handle.agentId, attempts: 1 });
+    expect(result).toMatchObject({
+      ok: true,
+      text: 'Hello from the scripted model.',
+      agentId: handle.agentId,
+      attempts: 1,
+    });
     const events = await kit.events(sessionId);
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events[0]?.type).toBe('agent.spawned');
     expect(events[0]?.data).toMatchObject({ agentId: handle.agentId, agentType: 'tester', task: 'Say hello' });
-    expect(statesOf(events, handle.agentId)).toEqual(['waiting', 'initializing', 'thinking', 'responding', 'completed']);
-    expect(dataOf(events, 'agent.message')).toEqual([{ agentId: handle.agentId, text: 'Hello from the scripted model.' }]);
+    expect(statesOf(events, handle.agentId)).toEqual([
+      'waiting',
+      'initializing',
+      'thinking',
+      'responding',
+      'completed',
+    ]);
+    expect(dataOf(events, 'agent.message')).toEqual([
+      { agentId: handle.agentId, text: 'Hello from the scripted model.' },
+    ]);
     const completed = dataOf(events, 'agent.completed');
     expect(completed).toHaveLength(1);
     expect(completed[0]).toMatchObject({
@@ -122,14 +135,20 @@ describe('AgentRuntime on the real SDK', () => {
   it('runs an allowed Write for real in the working directory', async () => {
     const sessionId = kit.session();
     const cwd = await kit.workspace('write');
-    const result = await runtime.spawn({ sessionId, spec: testSpec({ tools: ['Write'] }), prompt: 'Write the greeting', cwd })
-      .result;
+    const result = await runtime.spawn({
+      sessionId,
+      spec: testSpec({ tools: ['Write'] }),
+      prompt: 'Write the greeting',
+      cwd,
+    }).result;
 
     expect(await readFile(join(cwd, 'greeting.txt'), 'utf8')).toBe('hello, file\n');
     expect(result.ok).toBe(true);
     const events = await kit.events(sessionId);
     const use = dataOf(events, 'agent.tool_use');
-    expect(use).toEqual([expect.objectContaining({ tool: 'Write', input: { file_path: 'greeting.txt', content: 'hello, file\n' } })]);
+    expect(use).toEqual([
+      expect.objectContaining({ tool: 'Write', input: { file_path: 'greeting.txt', content: 'hello, file\n' } }),
+    ]);
     const toolUseId = use[0]?.toolUseId;
     expect(dataOf(events, 'agent.permission')).toEqual([
       expect.objectContaining({ tool: 'Write', decision: 'allow', reason: 'allowed by rule "Write"', toolUseId }),
@@ -138,7 +157,7 @@ describe('AgentRuntime on the real SDK', () => {
     const types = events.map((event) => event.type);
     expect(types.indexOf('agent.tool_use')).toBeLessThan(types.indexOf('agent.permission'));
     expect(types.indexOf('agent.permission')).toBeLessThan(types.indexOf('agent.tool_result'));
-    expect(statesOf(events, (events[0]?.data as { agentId: string }).agentId)).toContain('using_tools');
+    expect(statesOf(events, result.agentId)).toContain('using_tools');
   });
 
   it("survives a 429 with retry-after through Claude Code's own retry", async () => {
@@ -173,7 +192,9 @@ describe('AgentRuntime on the real SDK', () => {
     expect(result.error).toMatchObject({ code: 'AGENT_OVERLOADED', retryable: true, details: { status: 529 } });
     expect(result.attempts).toBe(2);
     const events = await kit.events(sessionId);
-    expect(dataOf(events, 'agent.failed').map((d) => [d.attempt, d.willRetry, (d.error as { code: string }).code])).toEqual([
+    expect(
+      dataOf(events, 'agent.failed').map((d) => [d.attempt, d.willRetry, (d.error as { code: string }).code]),
+    ).toEqual([
       [1, true, 'AGENT_OVERLOADED'],
       [2, false, 'AGENT_OVERLOADED'],
     ]);
@@ -203,7 +224,11 @@ describe('AgentRuntime on the real SDK', () => {
     expect(result.text).toContain(`"Bash" is not in the agent type's allowed tools`);
     const events = await kit.events(sessionId);
     expect(dataOf(events, 'agent.permission')).toEqual([
-      expect.objectContaining({ tool: 'Bash', decision: 'deny', reason: `"Bash" is not in the agent type's allowed tools` }),
+      expect.objectContaining({
+        tool: 'Bash',
+        decision: 'deny',
+        reason: `"Bash" is not in the agent type's allowed tools`,
+      }),
     ]);
     expect(dataOf(events, 'agent.tool_result')).toEqual([
       expect.objectContaining({ isError: true, content: expect.stringContaining('not in the agent type') }),
@@ -219,7 +244,9 @@ describe('AgentRuntime on the real SDK', () => {
       sessionId,
       spec: testSpec({
         tools: ['Read', 'Agent'],
-        subagents: { helper: { description: 'Does the work', prompt: 'You are the helper subagent.', tools: ['Bash'] } },
+        subagents: {
+          helper: { description: 'Does the work', prompt: 'You are the helper subagent.', tools: ['Bash'] },
+        },
       }),
       prompt: 'Delegate the work',
       cwd,
@@ -276,16 +303,19 @@ describe('AgentRuntime on the real SDK', () => {
       ['mcp__orchestrator__memory_set', 'allow', 'orchestrator tool'],
       ['mcp__orchestrator__memory_get', 'allow', 'orchestrator tool'],
     ]);
-    expect(dataOf(events, 'agent.tool_result').map((d) => d.content)).toEqual(['stored "plan"', '{"steps":2,"owner":"ada"}']);
+    expect(dataOf(events, 'agent.tool_result').map((d) => d.content)).toEqual([
+      'stored "plan"',
+      '{"steps":2,"owner":"ada"}',
+    ]);
   });
 
   it('refuses to spawn an agent id that is still running', async () => {
     const cwd = await kit.workspace('dup');
     const sessionId = kit.session();
     const first = runtime.spawn({ sessionId, spec: testSpec(), prompt: 'Say hello', cwd, agentId: 'agt_fixed' });
-    expect(() => runtime.spawn({ sessionId, spec: testSpec(), prompt: 'Say hello', cwd, agentId: 'agt_fixed' })).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error,
-    );
+    expect(() =>
+      runtime.spawn({ sessionId, spec: testSpec(), prompt: 'Say hello', cwd, agentId: 'agt_fixed' }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error);
     expect((await first.result).ok).toBe(true);
   });
 });

@@ -1,11 +1,19 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.ts';
 import { OrchestratorError } from '../../errors/index.ts';
+import { createLogger } from '../../logging/index.ts';
+import { Orchestrator, type WorkflowHandle } from '../../orchestrator/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
+import { followRun, parsePairs } from '../follow.ts';
 import { formatTable } from '../format.ts';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `orchestrator sessions list | show ID`. */
 export function registerSessionsCommand(program: Command): void {
   const sessions = program.command('sessions').description('inspect sessions stored in the event log');
+
+  registerResume(sessions);
 
   sessions
     .command('list')
@@ -64,6 +72,49 @@ export function registerSessionsCommand(program: Command): void {
         }
       } finally {
         await context.close();
+      }
+    });
+}
+
+/** `orchestrator sessions resume ID`: carries on an unfinished workflow in this process. */
+function registerResume(sessions: Command): void {
+  sessions
+    .command('resume')
+    .argument('<sessionId>', 'the session')
+    .description('carry on the unfinished workflow of a session (after a crash, Ctrl-C or pause)')
+    .option('-a, --answer <node=value>', 'answer for a human or approval node (repeatable)', collect, [])
+    .option('-y, --yes', 'approve approvals without asking')
+    .option('--json', 'print events as JSON lines instead of progress')
+    .option('--model-server <scenario>', 'use the offline scripted model with this scenario file')
+    .action(async (sessionId: string, flags: { answer: string[]; yes?: boolean; json?: boolean; modelServer?: string }, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const config = loadConfig({ dataDir: globals.dataDir, store: globals.store, logLevel: globals.logLevel ?? 'warn' });
+      const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+      const orchestrator = await Orchestrator.open({
+        config,
+        scenario: flags.modelServer,
+        logger: createLogger({ level: config.logLevel }),
+        notice: say,
+      });
+      let handle: WorkflowHandle | undefined;
+      const onSignal = () => {
+        say('\ninterrupted: stopping agents; the session stays resumable');
+        void handle?.suspend();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        handle = await orchestrator.resumeSession(sessionId);
+        say(`resuming session ${sessionId} (workspace ${handle.workspace})`);
+        const final = await followRun(handle, {
+          json: flags.json === true,
+          answers: { interactive: process.stdin.isTTY === true && flags.yes !== true, answers: parsePairs(flags.answer, '--answer') },
+        });
+        process.exitCode = final.status === 'completed' ? 0 : final.status === 'running' || final.status === 'paused' ? 130 : 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await orchestrator.close();
       }
     });
 }
