@@ -1,5 +1,5 @@
 import type { AgentSpec } from '../agents/index.ts';
-import type { AgentType } from '../agents/agent-type.ts';
+import type { AgentType } from './definition/agent-type.ts';
 import { OrchestratorError } from '../errors/index.ts';
 import type { CompiledNode, CompiledWorkflow } from './definition/compiled.ts';
 import { evaluateCondition } from './definition/condition.ts';

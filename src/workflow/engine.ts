@@ -353,6 +353,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       });
       return this.#settle(id);
     }
+    if (stop === 'suspend' && this.state.nodes[id]?.status === 'awaiting_input' && this.#plan.node(id)?.kind !== 'agent') {
+      // A question to a human outlives this process. Leave it as a killed process would: the
+      // next run awaits the same request without counting an interruption (those are capped).
+      return;
+    }
     if (stop === 'pause' || stop === 'suspend') {
       const reason = stop === 'pause' ? 'interrupted by pause' : 'the orchestrator stopped';
       this.#record('node.interrupted', { nodeId: id, attempt, reason });

@@ -4,8 +4,11 @@
 export type { CompiledPlan, PlanAgentSpec, PlanFunctions, PlanOptions } from './compiled-plan.ts';
 export { planFromCompiled, toAgentSpec } from './compiled-plan.ts';
 export type {
+  AgentType,
+  AgentTypeDefinition,
   CacheDefinition,
   CompensationDefinition,
+  CompileAgentTypeOptions,
   CompiledCompensation,
   CompiledCondition,
   CompiledGroup,
@@ -27,6 +30,7 @@ export type {
   InputDefinition,
   InputType,
   LimitsDefinition,
+  McpServerDefinition,
   NodeDefinition,
   NodeKind,
   OutputDefinition,
@@ -40,10 +44,13 @@ export type {
   TemplateReference,
   TriggerRule,
   WorkflowDefinition,
+  WorkingDirectoryPolicy,
   WorkspaceMode,
 } from './definition/index.ts';
 export {
+  agentTypeSchema,
   BUILT_IN_NODE_KINDS,
+  compileAgentType,
   compileWorkflow,
   DEFAULT_RETRY_POLICY,
   defineWorkflow,
@@ -53,6 +60,7 @@ export {
   formatProblems,
   loadWorkflowFile,
   MAX_DURATION_MS,
+  PERMISSION_MODES,
   parseCondition,
   parseDuration,
   parseTemplate,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AgentTypeDefinition, agentTypeSchema, compileAgentType } from '../../src/agents/agent-type.ts';
+import { type AgentTypeDefinition, agentTypeSchema, compileAgentType } from '../../src/workflow/index.ts';
 import { problemsOf } from '../workflow/definition/helpers.ts';
 
 function problems(definition: unknown, options: { name?: string } = {}): string[] {

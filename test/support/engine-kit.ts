@@ -88,8 +88,11 @@ export interface EngineKit {
   start(workflow: CompiledWorkflow, options?: RunOptions): Promise<EngineRun>;
   /** Replays a session's log and builds a new run of its unfinished workflow, as a restarted process would. */
   resume(sessionId: string, options?: RunOptions): Promise<EngineRun>;
-  /** A log over the kit's store that can be killed, to play a process that dies. */
-  process(): KillableLog;
+  /**
+   * A log over the kit's store that can be killed, to play a process that dies; with
+   * `killAfter`, it dies right after committing the first event that matches.
+   */
+  process(options?: { killAfter?: (event: AnyEvent) => boolean }): KillableLog;
   /** Every committed event of a session, in order. */
   events(sessionId: string): Promise<AnyEvent[]>;
   /** The session state replayed from its committed events. */
@@ -165,12 +168,16 @@ export async function startEngineKit(): Promise<EngineKit> {
       if (!wf) throw new Error(`session ${sessionId} has no unfinished workflow`);
       return build(state, wf.workflowId, defineWorkflow(wf.definition as WorkflowDefinition), options);
     },
-    process() {
+    process({ killAfter } = {}) {
       let killed = false;
       const killable: EventStore = {
         kind: store.kind,
-        append: (sessionId, pending, options) =>
-          killed ? new Promise(() => undefined) : store.append(sessionId, pending, options),
+        append: async (sessionId, pending, options) => {
+          if (killed) return new Promise(() => undefined);
+          const committed = await store.append(sessionId, pending, options);
+          if (killAfter && (committed as AnyEvent[]).some(killAfter)) killed = true;
+          return committed;
+        },
         read: (sessionId, options) => store.read(sessionId, options),
         lastSeq: (sessionId) => store.lastSeq(sessionId),
         listSessions: (options) => store.listSessions(options),

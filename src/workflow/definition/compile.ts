@@ -1,4 +1,4 @@
-import { type AgentType, toAgentType } from '../../agents/agent-type.ts';
+import { type AgentType, toAgentType } from './agent-type.ts';
 import { checkWorkflow, type NodeArtifacts } from './checks.ts';
 import type { CompiledCompensation, CompiledGroup, CompiledInput, CompiledNode, CompiledWorkflow } from './compiled.ts';
 import { durationToMs } from './duration.ts';

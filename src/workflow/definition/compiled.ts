@@ -3,7 +3,7 @@
  * conditions parsed, durations in milliseconds, graph indexed, everything deeply frozen.
  * Plain data apart from being frozen, so it can be stored with a session and sent as JSON.
  */
-import type { AgentType } from '../../agents/agent-type.ts';
+import type { AgentType } from './agent-type.ts';
 import type { CompiledCondition } from './condition.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { CompiledTemplate } from './template.ts';

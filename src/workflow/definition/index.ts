@@ -3,6 +3,14 @@
  * the compiled form the engine runs, templates, conditions and pure graph helpers.
  */
 
+export type {
+  AgentType,
+  AgentTypeDefinition,
+  CompileAgentTypeOptions,
+  McpServerDefinition,
+  WorkingDirectoryPolicy,
+} from './agent-type.ts';
+export { agentTypeSchema, compileAgentType, PERMISSION_MODES } from './agent-type.ts';
 export type { CompileOptions } from './compile.ts';
 export { compileWorkflow } from './compile.ts';
 export type {

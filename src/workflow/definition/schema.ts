@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentTypeSchema } from '../../agents/agent-type.ts';
+import { agentTypeSchema } from './agent-type.ts';
 import { durationSchema } from './duration.ts';
 import { inputNameSchema, nameSchema } from './names.ts';
 import { retryPolicySchema } from './retry.ts';

@@ -2,7 +2,7 @@
  * The workflow format as users write it (YAML or TypeScript): loose, every field documented
  * with its default. `schema.ts` validates it; `compile.ts` turns it into `CompiledWorkflow`.
  */
-import type { AgentTypeDefinition } from '../../agents/agent-type.ts';
+import type { AgentTypeDefinition } from './agent-type.ts';
 import type { DurationInput } from './duration.ts';
 import type { RetryPolicyDefinition } from './retry.ts';
 

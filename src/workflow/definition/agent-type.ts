@@ -5,26 +5,11 @@ import type {
   PermissionMode,
 } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
-// Deep imports of leaf modules (they import nothing from `agents`): the duration, retry and
-// problem primitives are shared by agent types and workflows, and the workflow compiler
-// imports this file, so importing `workflow/index.ts` here would form a cycle.
-import { type DurationInput, durationSchema, durationToMs } from '../workflow/definition/duration.ts';
-import { nameSchema } from '../workflow/definition/names.ts';
-import {
-  type DefinitionProblem,
-  definitionError,
-  formatPath,
-  issuesToProblems,
-  type RawProblem,
-} from '../workflow/definition/problems.ts';
-import {
-  compileRetryPolicy,
-  type RetryPolicy,
-  type RetryPolicyDefinition,
-  retryPolicySchema,
-} from '../workflow/definition/retry.ts';
-import { parseToolRule } from './policy.ts';
-import type { AgentSpec } from './spec.ts';
+import { type AgentSpec, parseToolRule } from '../../agents/index.ts';
+import { type DurationInput, durationSchema, durationToMs } from './duration.ts';
+import { nameSchema } from './names.ts';
+import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
+import { compileRetryPolicy, type RetryPolicy, type RetryPolicyDefinition, retryPolicySchema } from './retry.ts';
 
 /** The SDK's permission modes, in the SDK's spelling. */
 export const PERMISSION_MODES = [
