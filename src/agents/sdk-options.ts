@@ -1,0 +1,189 @@
+import type { HookCallbackMatcher, Options, SessionStore } from '@anthropic-ai/claude-agent-sdk';
+import type { NewEvent } from '../events/index.ts';
+import { decideToolUse, type ToolDecision, type ToolPolicy } from './policy.ts';
+import type { ProcessRegistry, TrackedProcess } from './processes.ts';
+import type { AgentSpec } from './spec.ts';
+import { type AgentToolHost, createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
+
+/** The tool through which Claude Code delivers output for an `outputFormat` schema. */
+export const STRUCTURED_OUTPUT_TOOL = 'StructuredOutput';
+
+/** The agent a Claude Code process currently works for: what its callbacks report to. */
+export interface BoundAgent {
+  readonly agentId: string;
+  /** The agent's working directory: file tools are confined to it. */
+  readonly workspace: string;
+  readonly toolHost: AgentToolHost | undefined;
+  /** Records events in order (the runtime appends them to the session log). */
+  record(events: NewEvent[]): void;
+}
+
+/**
+ * The late binding between a process's SDK callbacks (policy hook, orchestrator tools) and
+ * the agent they serve. A cold query binds before it starts; a pre-warmed spare is started
+ * unbound and bound when an agent claims it. An unbound process gets every tool denied.
+ */
+export class AgentBinding {
+  current: BoundAgent | undefined;
+}
+
+/** Which optional orchestrator tools a tool host offers: they change the tool list. */
+export interface ToolHostShape {
+  readonly askHuman: boolean;
+  readonly addNodes: boolean;
+  readonly skipNodes: boolean;
+}
+
+/** The shape of a tool host, or undefined when there is none. */
+export function toolHostShape(host: AgentToolHost | undefined): ToolHostShape | undefined {
+  if (!host) return undefined;
+  return { askHuman: host.askHuman !== undefined, addNodes: host.addNodes !== undefined, skipNodes: host.skipNodes !== undefined };
+}
+
+/** Everything that fixes a Claude Code process's configuration (all of it except the cwd). */
+export interface ProcessConfig {
+  readonly spec: AgentSpec;
+  readonly env: Record<string, string>;
+  readonly outputSchema: Record<string, unknown> | undefined;
+  readonly sessionStore: SessionStore | undefined;
+  readonly hostShape: ToolHostShape | undefined;
+}
+
+/** What the SDK options need besides the configuration. */
+export interface ProcessWiring {
+  readonly binding: AgentBinding;
+  readonly abortController: AbortController;
+  readonly processes: ProcessRegistry;
+  readonly onSpawn: (process: TrackedProcess) => void;
+}
+
+/** The policy of a spec in a workspace. */
+export function policyOf(spec: AgentSpec, workspace: string): ToolPolicy {
+  return {
+    allow: spec.tools,
+    deny: spec.disallowedTools ?? [],
+    workspace,
+    // StructuredOutput is how the SDK delivers a required schema's answer; denying it would make
+    // every structured task fail.
+    alwaysAllow: [ORCHESTRATOR_TOOLS_RULE, STRUCTURED_OUTPUT_TOOL],
+  };
+}
+
+function decide(spec: AgentSpec, binding: AgentBinding, tool: string, toolInput: unknown): ToolDecision {
+  const bound = binding.current;
+  if (!bound) return { decision: 'deny', reason: 'no agent is bound to this process' };
+  return decideToolUse(policyOf(spec, bound.workspace), tool, toolInput);
+}
+
+/**
+ * The SDK options of a process with this configuration: its policy hook, the orchestrator's
+ * tools, its tracked spawn. Without `cwd` (a pre-warmed spare's cwd is given at claim).
+ */
+export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): Options {
+  const { spec } = config;
+  const { binding } = wiring;
+  // Every call, the agent's own and its subagents' (Agent tool), passes this hook: the policy
+  // cannot be bypassed by delegating to a subagent, whose calls carry `agent_id`.
+  const policyHook: HookCallbackMatcher = {
+    hooks: [
+      async (hookInput) => {
+        if (hookInput.hook_event_name !== 'PreToolUse') return {};
+        const decision = decide(spec, binding, hookInput.tool_name, hookInput.tool_input);
+        binding.current?.record([
+          {
+            type: 'agent.permission',
+            data: {
+              agentId: binding.current.agentId,
+              tool: hookInput.tool_name,
+              decision: decision.decision,
+              reason: decision.reason,
+              toolUseId: hookInput.tool_use_id,
+              ...(hookInput.agent_id && { subagentId: hookInput.agent_id }),
+            },
+          },
+        ]);
+        return {
+          hookSpecificOutput: {
+            hookEventName: 'PreToolUse',
+            permissionDecision: decision.decision,
+            permissionDecisionReason: decision.reason,
+          },
+        };
+      },
+    ],
+  };
+  const mcpServers: NonNullable<Options['mcpServers']> = { ...spec.mcpServers };
+  if (config.hostShape) {
+    // One in-process MCP server instance serves one process only: a fresh one per process.
+    mcpServers[ORCHESTRATOR_MCP_SERVER] = createOrchestratorMcpServer(forwardingHost(binding, config.hostShape));
+  }
+  const options: Options = {
+    env: config.env,
+    abortController: wiring.abortController,
+    permissionMode: spec.permissionMode ?? 'default',
+    disallowedTools: (spec.disallowedTools ?? []).filter((rule) => !rule.includes('(')),
+    hooks: { PreToolUse: [policyHook] },
+    // Reached only when no hook decided (it always does); deny by default so nothing slips.
+    canUseTool: async (tool, toolInput) => {
+      const decision = decide(spec, binding, tool, toolInput);
+      return decision.decision === 'allow'
+        ? { behavior: 'allow', updatedInput: toolInput }
+        : { behavior: 'deny', message: decision.reason };
+    },
+    mcpServers,
+    // The user's own Claude Code settings, hooks and CLAUDE.md files must not change how an
+    // orchestrated agent behaves: only what the agent type says applies.
+    settingSources: [],
+    spawnClaudeCodeProcess: wiring.processes.spawner(wiring.onSpawn),
+    stderr: () => undefined,
+  };
+  if (spec.systemPrompt !== undefined) {
+    options.systemPrompt =
+      spec.systemPromptMode === 'replace'
+        ? spec.systemPrompt
+        : { type: 'preset', preset: 'claude_code', append: spec.systemPrompt };
+  }
+  if (spec.model !== undefined) options.model = spec.model;
+  if (spec.maxTurns !== undefined) options.maxTurns = spec.maxTurns;
+  if (spec.maxBudgetUsd !== undefined) options.maxBudgetUsd = spec.maxBudgetUsd;
+  if (spec.subagents !== undefined) options.agents = { ...spec.subagents };
+  if (config.outputSchema) options.outputFormat = { type: 'json_schema', schema: config.outputSchema };
+  if (config.sessionStore) options.sessionStore = config.sessionStore;
+  return options;
+}
+
+/**
+ * A stable key of a process configuration: two agents with the same key can use the same
+ * kind of pre-warmed process. The agent type's name, timeout and retry policy do not reach
+ * the SDK and are left out; the environment and session store are the runtime's own.
+ */
+export function configKey(config: Pick<ProcessConfig, 'spec' | 'outputSchema' | 'hostShape'>): string {
+  const { name: _name, timeoutMs: _timeout, retry: _retry, ...sdkRelevant } = config.spec;
+  return JSON.stringify({ spec: sdkRelevant, outputSchema: config.outputSchema, hostShape: config.hostShape });
+}
+
+/** A tool host that forwards to the bound agent's host (the process may outlive one agent's binding). */
+function forwardingHost(binding: AgentBinding, shape: ToolHostShape): AgentToolHost {
+  const host = (): AgentToolHost => {
+    const bound = binding.current?.toolHost;
+    if (!bound) throw new Error('no agent is bound to this process');
+    return bound;
+  };
+  return {
+    memoryGet: (key) => host().memoryGet(key),
+    memorySet: (key, value) => host().memorySet(key, value),
+    memoryList: () => host().memoryList(),
+    ...(shape.askHuman && { askHuman: (question: string) => call(host().askHuman, host(), question) }),
+    ...(shape.addNodes && { addNodes: (nodes) => call(host().addNodes, host(), nodes) }),
+    ...(shape.skipNodes && { skipNodes: (ids, reason) => call(host().skipNodes, host(), ids, reason) }),
+  } as AgentToolHost;
+}
+
+function call<A extends unknown[], R>(
+  method: ((...args: A) => Promise<R>) | undefined,
+  self: AgentToolHost,
+  ...args: A
+): Promise<R> {
+  if (!method) return Promise.reject(new Error('the tool host does not offer this tool'));
+  return method.apply(self, args);
+}
