@@ -1,24 +1,21 @@
-import {
-  type HookCallbackMatcher,
-  type Options,
-  query,
-  type SDKResultMessage,
-  type SessionStore,
-} from '@anthropic-ai/claude-agent-sdk';
+import { type Query, query, type SDKResultMessage, type SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
-import { decideToolUse, type ToolPolicy } from './policy.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
-import type { AgentSpec } from './spec.ts';
 import {
-  type AgentToolHost,
-  createOrchestratorMcpServer,
-  ORCHESTRATOR_MCP_SERVER,
-  ORCHESTRATOR_TOOLS_RULE,
-} from './tools.ts';
+  AgentBinding,
+  type BoundAgent,
+  buildSdkOptions,
+  type ProcessConfig,
+  STRUCTURED_OUTPUT_TOOL,
+  toolHostShape,
+} from './sdk-options.ts';
+import type { AgentSpec } from './spec.ts';
+import type { AgentToolHost } from './tools.ts';
+import type { WarmPool } from './warm-pool.ts';
 
 /** After an interrupt, how long the turn may take to stop before the process is aborted. */
 const INTERRUPT_GRACE_MS = 1500;
@@ -69,23 +66,20 @@ export interface AttemptInput {
   /** Aborted when the agent must stop now (interrupt request, shutdown). */
   readonly signal: AbortSignal;
   readonly processes: ProcessRegistry;
+  /** Pre-warmed processes to claim from, when the runtime keeps a pool. */
+  readonly warmPool: WarmPool | undefined;
   /** Records events in order (the runtime appends them to the session log). */
   record(events: NewEvent[]): void;
   setState(state: AgentState): void;
 }
 
-/** The tool through which Claude Code delivers output for an `outputFormat` schema. */
-const STRUCTURED_OUTPUT_TOOL = 'StructuredOutput';
-
 /**
- * Runs one attempt of an agent: one SDK `query()`, its messages turned into events as they
- * stream, bounded by a timeout and an interrupt signal, and its child process reaped before
- * the promise settles. Never throws: every ending is an {@link AttemptSuccess} or a typed
- * {@link AttemptFailure}.
+ * Runs one attempt of an agent: one SDK query (cold, or claimed from the warm pool), its
+ * messages turned into events as they stream, bounded by a timeout and an interrupt signal,
+ * and its child process reaped before the promise settles. Never throws: every ending is an
+ * {@link AttemptSuccess} or a typed {@link AttemptFailure}.
  */
 export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | AttemptFailure> {
-  const abortController = new AbortController();
-  let child: TrackedProcess | undefined;
   let stopReason: 'timeout' | 'interrupt' | undefined;
   let sdkSessionId: string | undefined;
   // A query can end several runs, each with its own `result`: a background subagent's end
@@ -106,18 +100,8 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     }
   }
 
-  const policy: ToolPolicy = {
-    allow: input.spec.tools,
-    deny: input.spec.disallowedTools ?? [],
-    workspace: input.cwd,
-    // StructuredOutput is how the SDK delivers a required schema's answer; denying it would make
-    // every structured task fail.
-    alwaysAllow: [ORCHESTRATOR_TOOLS_RULE, 'StructuredOutput'],
-  };
-  const stream = query({
-    prompt: input.prompt,
-    options: sdkOptions(input, policy, abortController, (p) => (child = p)),
-  });
+  const launch = await launchQuery(input);
+  const { stream, abortController, binding } = launch;
 
   const stop = (reason: 'timeout' | 'interrupt') => {
     if (stopReason) return;
@@ -163,9 +147,13 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onSignal);
     stream.close();
-    if (child?.pid !== undefined) await input.processes.killPid(child.pid);
+    const pid = launch.process()?.pid;
+    if (pid !== undefined) await input.processes.killPid(pid);
+    // Callbacks that still arrive (a hook racing the end) must not write into a finished agent.
+    binding.current = undefined;
   }
 
+  const child = launch.process();
   const usage = spent.usage;
   const costUsd = spent.costUsd;
   const fail = (error: OrchestratorError): AttemptFailure => ({ ok: false, error, usage, costUsd, sdkSessionId });
@@ -209,83 +197,63 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   );
 }
 
-function sdkOptions(
-  input: AttemptInput,
-  policy: ToolPolicy,
-  abortController: AbortController,
-  onSpawn: (process: TrackedProcess) => void,
-): Options {
-  const { spec } = input;
-  // Every call, the agent's own and its subagents' (Task tool), passes this hook: the policy
-  // cannot be bypassed by delegating to a subagent, whose calls carry `agent_id`.
-  const policyHook: HookCallbackMatcher = {
-    hooks: [
-      async (hookInput) => {
-        if (hookInput.hook_event_name !== 'PreToolUse') return {};
-        const decision = decideToolUse(policy, hookInput.tool_name, hookInput.tool_input);
-        input.record([
-          {
-            type: 'agent.permission',
-            data: {
-              agentId: input.agentId,
-              tool: hookInput.tool_name,
-              decision: decision.decision,
-              reason: decision.reason,
-              toolUseId: hookInput.tool_use_id,
-              ...(hookInput.agent_id && { subagentId: hookInput.agent_id }),
-            },
-          },
-        ]);
-        return {
-          hookSpecificOutput: {
-            hookEventName: 'PreToolUse',
-            permissionDecision: decision.decision,
-            permissionDecisionReason: decision.reason,
-          },
-        };
-      },
-    ],
-  };
-  const mcpServers: NonNullable<Options['mcpServers']> = { ...spec.mcpServers };
-  if (input.toolHost) mcpServers[ORCHESTRATOR_MCP_SERVER] = createOrchestratorMcpServer(input.toolHost);
-  const options: Options = {
-    cwd: input.cwd,
+/** A started query and what controls it. */
+interface Launched {
+  readonly stream: Query;
+  readonly abortController: AbortController;
+  readonly binding: AgentBinding;
+  /** The Claude Code process, once spawned. */
+  process(): TrackedProcess | undefined;
+}
+
+/** Claims a pre-warmed process when the pool has one for this configuration, else starts cold. */
+async function launchQuery(input: AttemptInput): Promise<Launched> {
+  const config: ProcessConfig = {
+    spec: input.spec,
     env: input.env,
-    abortController,
-    permissionMode: spec.permissionMode ?? 'default',
-    disallowedTools: (spec.disallowedTools ?? []).filter((rule) => !rule.includes('(')),
-    hooks: { PreToolUse: [policyHook] },
-    // Reached only when no hook decided (it always does); deny by default so nothing slips.
-    canUseTool: async (tool, toolInput) => {
-      const decision = decideToolUse(policy, tool, toolInput);
-      return decision.decision === 'allow'
-        ? { behavior: 'allow', updatedInput: toolInput }
-        : { behavior: 'deny', message: decision.reason };
-    },
-    mcpServers,
-    // The user's own Claude Code settings, hooks and CLAUDE.md files must not change how an
-    // orchestrated agent behaves: only what the agent type says applies.
-    settingSources: [],
-    spawnClaudeCodeProcess: input.processes.spawner(onSpawn),
-    stderr: () => undefined,
+    outputSchema: input.outputSchema,
+    sessionStore: input.sessionStore,
+    hostShape: toolHostShape(input.toolHost),
   };
-  if (spec.systemPrompt !== undefined) {
-    options.systemPrompt =
-      spec.systemPromptMode === 'replace'
-        ? spec.systemPrompt
-        : { type: 'preset', preset: 'claude_code', append: spec.systemPrompt };
+  const agent: BoundAgent = {
+    agentId: input.agentId,
+    workspace: input.cwd,
+    toolHost: input.toolHost,
+    record: (events) => input.record(events),
+  };
+  // The SDK cannot claim a spare for a resumed session: those always start cold.
+  const warm = input.resume ? undefined : await input.warmPool?.claim(config, agent, input.prompt, input.cwd);
+  if (warm) {
+    input.record([
+      {
+        type: 'agent.progress',
+        data: {
+          agentId: input.agentId,
+          kind: 'warm_start',
+          text: `claimed a pre-warmed process${warm.parkedMs === undefined ? '' : ` parked ${Math.round(warm.parkedMs)} ms`}`,
+        },
+      },
+    ]);
+    return { ...warm, process: () => warm.process };
   }
-  if (spec.model !== undefined) options.model = spec.model;
-  if (spec.maxTurns !== undefined) options.maxTurns = spec.maxTurns;
-  if (spec.maxBudgetUsd !== undefined) options.maxBudgetUsd = spec.maxBudgetUsd;
-  if (spec.subagents !== undefined) options.agents = { ...spec.subagents };
-  if (input.outputSchema) options.outputFormat = { type: 'json_schema', schema: input.outputSchema };
+  const binding = new AgentBinding();
+  binding.current = agent;
+  const abortController = new AbortController();
+  let child: TrackedProcess | undefined;
+  const options = buildSdkOptions(config, {
+    binding,
+    abortController,
+    processes: input.processes,
+    onSpawn: (process) => {
+      child = process;
+    },
+  });
+  options.cwd = input.cwd;
   if (input.resume) {
     options.resume = input.resume.sdkSessionId;
     options.forkSession = input.resume.fork;
   }
-  if (input.sessionStore) options.sessionStore = input.sessionStore;
-  return options;
+  return { stream: query({ prompt: input.prompt, options }), abortController, binding, process: () => child };
 }
 
 function usageOf(result: SDKResultMessage): AgentUsage {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 
@@ -21,7 +21,9 @@ const STDERR_TAIL_BYTES = 4000;
  * orphaned agent went on retrying, and against a real API would go on spending). Linux only;
  * elsewhere the processes are still reaped on every normal ending.
  */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => process.platform === 'linux' && existsSync(candidate));
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(
+  (candidate) => process.platform === 'linux' && existsSync(candidate),
+);
 
 /** One Claude Code child process started for an agent. */
 export interface TrackedProcess {

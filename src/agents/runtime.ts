@@ -6,8 +6,10 @@ import { type AgentState, type AnyEvent, type NewEvent, newPrefixedId } from '..
 import type { EventLog } from '../log/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
 import { ProcessRegistry } from './processes.ts';
+import { toolHostShape } from './sdk-options.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import type { AgentToolHost } from './tools.ts';
+import { WarmPool } from './warm-pool.ts';
 
 /** Options of an {@link AgentRuntime}. */
 export interface AgentRuntimeOptions {
@@ -21,6 +23,13 @@ export interface AgentRuntimeOptions {
   readonly sessionStore?: SessionStore;
   /** @default 600000 */
   readonly defaultTimeoutMs?: number;
+  /**
+   * Pre-warmed Claude Code processes kept per agent configuration (SDK `prewarm()`), so that
+   * a spawn skips the cold start. Spares are processes beyond `maxConcurrent` (~230 MB each);
+   * the first agent of a configuration starts cold and fills its pool, or call
+   * {@link AgentRuntime.prewarm} ahead. @default 0 (no pool)
+   */
+  readonly warmPool?: number;
 }
 
 /** One agent to run. */
@@ -66,12 +75,36 @@ export class AgentRuntime {
   readonly processes = new ProcessRegistry();
   readonly #options: AgentRuntimeOptions;
   readonly #limit: LimitFunction;
+  readonly #pool: WarmPool | undefined;
   readonly #running = new Map<string, { controller: AbortController; result: Promise<AgentResult> }>();
   #closing: Promise<void> | undefined;
 
   constructor(options: AgentRuntimeOptions) {
     this.#options = options;
     this.#limit = pLimit(options.maxConcurrent ?? 4);
+    const size = options.warmPool ?? 0;
+    this.#pool = size > 0 ? new WarmPool({ size, processes: this.processes }) : undefined;
+  }
+
+  /** Spare processes parked in the warm pool now. */
+  get warmSpares(): number {
+    return this.#pool?.parked ?? 0;
+  }
+
+  /**
+   * Fills the warm pool for agents of this configuration (the same spec, output schema and
+   * kind of tool host as their tasks) and resolves once the spares are parked. A no-op
+   * without `warmPool`.
+   */
+  async prewarm(spec: AgentSpec, task: Pick<AgentTask, 'outputSchema' | 'toolHost'> = {}): Promise<void> {
+    if (this.#closing || !this.#pool) return;
+    await this.#pool.fill({
+      spec,
+      env: this.#options.env,
+      outputSchema: task.outputSchema,
+      sessionStore: this.#options.sessionStore,
+      hostShape: toolHostShape(task.toolHost),
+    });
   }
 
   /** Agents waiting for a process slot. */
@@ -147,6 +180,7 @@ export class AgentRuntime {
           timeoutMs: task.spec.timeoutMs ?? this.#options.defaultTimeoutMs ?? 600_000,
           signal,
           processes: this.processes,
+          warmPool: this.#pool,
           record: (events) => recorder.record(events),
           setState: (state) => recorder.setState(state),
         });
@@ -239,7 +273,7 @@ export class AgentRuntime {
         controller.abort(new OrchestratorError('AGENT_SHUTDOWN', 'the orchestrator is shutting down'));
       }
       // Each attempt interrupts its turn and reaps its process itself; this is the backstop.
-      await Promise.all([this.processes.killAll(), ...running.map(({ result }) => result)]);
+      await Promise.all([this.processes.killAll(), this.#pool?.close(), ...running.map(({ result }) => result)]);
       await this.processes.killAll();
     })();
     return this.#closing;

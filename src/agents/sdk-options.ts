@@ -3,7 +3,12 @@ import type { NewEvent } from '../events/index.ts';
 import { decideToolUse, type ToolDecision, type ToolPolicy } from './policy.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import type { AgentSpec } from './spec.ts';
-import { type AgentToolHost, createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
+import {
+  type AgentToolHost,
+  createOrchestratorMcpServer,
+  ORCHESTRATOR_MCP_SERVER,
+  ORCHESTRATOR_TOOLS_RULE,
+} from './tools.ts';
 
 /** The tool through which Claude Code delivers output for an `outputFormat` schema. */
 export const STRUCTURED_OUTPUT_TOOL = 'StructuredOutput';
@@ -37,7 +42,11 @@ export interface ToolHostShape {
 /** The shape of a tool host, or undefined when there is none. */
 export function toolHostShape(host: AgentToolHost | undefined): ToolHostShape | undefined {
   if (!host) return undefined;
-  return { askHuman: host.askHuman !== undefined, addNodes: host.addNodes !== undefined, skipNodes: host.skipNodes !== undefined };
+  return {
+    askHuman: host.askHuman !== undefined,
+    addNodes: host.addNodes !== undefined,
+    skipNodes: host.skipNodes !== undefined,
+  };
 }
 
 /** Everything that fixes a Claude Code process's configuration (all of it except the cwd). */

@@ -67,6 +67,15 @@ export const ERROR_CODES = {
     summary: "An isolated node's changes conflict with the session workspace.",
   },
   WORKSPACE_FAILED: { status: 500, retryable: false, summary: 'A workspace or worktree operation failed.' },
+  SNAPSHOT_CORRUPT: {
+    status: 500,
+    retryable: false,
+    summary: 'A stored version failed its checksum or could not be decoded; the log can rebuild it.',
+  },
+  SNAPSHOT_UNSUPPORTED: { status: 422, retryable: false, summary: 'A stored version has a snapshot format this build cannot read.' },
+  VERSION_NOT_FOUND: { status: 404, retryable: false, summary: 'No version of the session has that number.' },
+  IMPORT_INVALID: { status: 400, retryable: false, summary: 'A session export file is malformed or from a newer format.' },
+  SESSION_EXISTS: { status: 409, retryable: false, summary: 'A session with that id already exists; nothing was overwritten.' },
   INTERNAL: { status: 500, retryable: false, summary: 'An unexpected internal error.' },
   SCENARIO_INVALID: {
     status: 400,

@@ -43,6 +43,19 @@ export const EVENT_DATA_SCHEMAS = {
     workspace: z.string().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
   }),
+  /** First event after the copied history of a forked session. */
+  'session.forked': z.looseObject({
+    fromSessionId: z.string(),
+    fromSeq: z.number().int().nonnegative(),
+    fromVersion: z.number().int().positive().optional(),
+    workspace: z.string().optional(),
+  }),
+  /** A version (snapshot) of the session was stored. */
+  'session.versioned': z.looseObject({
+    version: z.number().int().positive(),
+    seq: z.number().int().nonnegative(),
+    label: z.string().nullable().optional(),
+  }),
   'session.resumed': z.looseObject({
     fromSeq: z.number().int().nonnegative(),
     reason: z.string().optional(),

@@ -2,6 +2,7 @@ import type { AgentSpec } from '../agents/index.ts';
 import type { AgentType } from './definition/agent-type.ts';
 import { OrchestratorError } from '../errors/index.ts';
 import type { CompiledNode, CompiledWorkflow } from './definition/compiled.ts';
+import type { NodeDefinition } from './definition/types.ts';
 import { evaluateCondition } from './definition/condition.ts';
 import { compileWorkflow } from './definition/compile.ts';
 import { renderTemplate } from './definition/template.ts';
@@ -76,11 +77,13 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
           `adding ${added.length} node(s) would make ${total}, over the workflow's limit of ${compiled.limits.maxNodes}`,
         );
       }
+      const withRequired = (node: NodeDefinition): NodeDefinition =>
+        requiredBy.has(node.id) ? { ...node, dependsOn: [...(node.dependsOn ?? []), ...(requiredBy.get(node.id) ?? [])] } : node;
+      // Added nodes may be targets too: a resumed run replays every recorded addition in one
+      // call, where a later addition's requiredBy can name a node an earlier one added.
       const nodes = [
-        ...compiled.definition.nodes.map((node) =>
-          requiredBy.has(node.id) ? { ...node, dependsOn: [...(node.dependsOn ?? []), ...(requiredBy.get(node.id) ?? [])] } : node,
-        ),
-        ...requests.map(({ requiredBy: _requiredBy, ...node }) => node as never),
+        ...compiled.definition.nodes.map(withRequired),
+        ...requests.map(({ requiredBy: _requiredBy, ...node }) => withRequired(node as NodeDefinition)),
       ];
       let next: CompiledWorkflow;
       try {

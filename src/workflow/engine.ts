@@ -63,9 +63,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#admission = new AdmissionQueue(options.plan.concurrency, options.plan.groupLimits);
     for (const node of options.plan.nodes())
       if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
+    // Completion times have millisecond precision: on a tie, a dependency completed first.
+    const topological = new Map([...options.plan.nodes()].map((node, index) => [node.id, index]));
     for (const node of Object.values(wf.nodes)
       .filter((n) => n.status === 'completed')
-      .sort(byEnd)) {
+      .sort((a, b) => byEnd(a, b) || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0))) {
       this.#completionOrder.push(node.id);
     }
     this.#done = new Promise((resolve, reject) => {
@@ -171,7 +173,10 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#assertActive();
     const plan = this.#plan.withAddedNodes(nodes, this.state);
     const ids = (nodes as Array<{ id: string }>).map((n) => n.id);
-    await this.#commit('workflow.modified', { by, changes: [{ op: 'add_nodes', nodes: [...nodes] }] });
+    // Recorded and acted on in one turn, like every decision: were the plan updated only
+    // once the change is durable, a node settling meanwhile could finish the run without
+    // the added nodes. Appends commit in order, so nothing about them can commit first.
+    const committed = this.#record('workflow.modified', { by, changes: [{ op: 'add_nodes', nodes: [...nodes] }] });
     this.#plan = plan;
     for (const id of ids) {
       const node = plan.node(id) as PlanNode;
@@ -182,6 +187,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       if (this.#tracker.add(node)) this.#onReady(id);
     }
     this.#pump();
+    await committed;
     return ids;
   }
 
@@ -197,9 +203,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
         throw new OrchestratorError('MODIFICATION_REJECTED', `cannot skip node "${id}": it is ${status ?? 'unknown'}`);
       }
     }
-    await this.#commit('workflow.modified', { by, changes: [{ op: 'skip_nodes', ids: [...ids], reason }] });
+    // In the same turn as the check, so none of them can start in between (see addNodes).
+    const committed = this.#record('workflow.modified', { by, changes: [{ op: 'skip_nodes', ids: [...ids], reason }] });
     for (const id of ids) if (this.state.nodes[id]?.status === 'pending') this.#skip(id, `skipped by ${by}: ${reason}`);
     this.#pump();
+    await committed;
   }
 
   /**

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig, type OrchestratorConfig } from '../../config/index.ts';
 import { OrchestratorError } from '../../errors/index.ts';
 import { createLogger } from '../../logging/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../../orchestrator/index.ts';
-import { createCliContext, type GlobalOptions } from '../context.ts';
+import { EventLog } from '../../log/index.ts';
+import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
 import { followRun, parsePairs } from '../follow.ts';
 import { formatTable } from '../format.ts';
+import { scenarioBeside } from './run.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -90,9 +92,12 @@ function registerResume(sessions: Command): void {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const config = loadConfig({ dataDir: globals.dataDir, store: globals.store, logLevel: globals.logLevel ?? 'warn' });
       const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+      // Offline, the session goes on with the scenario its run used (the one beside the
+      // recorded workflow file), not the fallback one, which cannot script its agents.
+      const scenario = flags.modelServer ?? (config.anthropicApiKey ? undefined : await recordedScenario(config, sessionId));
       const orchestrator = await Orchestrator.open({
         config,
-        scenario: flags.modelServer,
+        scenario,
         logger: createLogger({ level: config.logLevel }),
         notice: say,
       });
@@ -117,6 +122,20 @@ function registerResume(sessions: Command): void {
         await orchestrator.close();
       }
     });
+}
+
+/** The scenario beside the workflow file the session's latest workflow was loaded from, if any. */
+async function recordedScenario(config: OrchestratorConfig, sessionId: string): Promise<string | undefined> {
+  const log = new EventLog(await openStore(config));
+  try {
+    let file: string | undefined;
+    for await (const event of log.readAll(sessionId)) {
+      if (event.type === 'workflow.started') file = event.data.file;
+    }
+    return file === undefined ? undefined : scenarioBeside(file);
+  } finally {
+    await log.close();
+  }
 }
 
 /** Parses a CLI integer flag, failing with a message that names the flag. */

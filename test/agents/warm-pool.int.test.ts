@@ -1,0 +1,151 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentRuntime, AgentToolHost } from '../../src/agents/index.ts';
+import { type AgentKit, dataOf, startAgentKit, testSpec, waitFor } from '../support/agent-kit.ts';
+
+// The warm pool on the real SDK: spares started with prewarm(), claimed by agents. The policy
+// hook and the orchestrator's tools are registered when the spare starts and bound to the
+// agent at claim time; these tests check that binding, not only that the pool is faster.
+
+const scenario = `
+name: warm-pool
+scripts:
+  - name: warm-writer
+    match: { system: 'You are the warm writer', user: '^Write and try the shell$' }
+    turns:
+      - content:
+          - tool_use: { name: Write, input: { file_path: note.txt, content: "warm\\n" } }
+      - content:
+          - tool_use: { name: Bash, input: { command: 'touch shell.txt', description: Create a file } }
+      - 'Shell said: {{last_tool_result}}'
+  - name: warm-memory
+    match: { user: '^Remember this$' }
+    turns:
+      - content:
+          - tool_use: { name: mcp__orchestrator__memory_set, input: { key: warm, value: yes } }
+      - 'Stored: {{last_tool_result}}'
+  - name: warm-structured
+    match: { user: '^Report warmly$' }
+    turns:
+      - content:
+          - structured_output: { ok: true }
+  - name: plain
+    turns:
+      - Plain answer.
+`;
+
+const writer = testSpec({ systemPrompt: 'You are the warm writer.', tools: ['Write'] });
+
+let kit: AgentKit;
+let runtime: AgentRuntime;
+
+beforeAll(async () => {
+  kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+  runtime = kit.runtime({ warmPool: 1, maxConcurrent: 1 });
+});
+
+afterAll(async () => {
+  await kit?.cleanup();
+});
+
+function memoryHost(store: Map<string, unknown>): AgentToolHost {
+  return {
+    memoryGet: async (key) => store.get(key),
+    memorySet: async (key, value) => {
+      store.set(key, value);
+    },
+    memoryList: async () => [...store.keys()],
+  };
+}
+
+describe('warm pool', () => {
+  it('runs an agent on a pre-warmed process with its own cwd, system prompt and policy', async () => {
+    await runtime.prewarm(writer);
+    expect(runtime.warmSpares).toBe(1);
+    // The parked spare is a live, tracked process.
+    expect(runtime.processes.size).toBe(1);
+
+    const sessionId = kit.session();
+    const cwd = await kit.workspace('warm-writer');
+    const result = await runtime.spawn({ sessionId, spec: writer, prompt: 'Write and try the shell', cwd }).result;
+
+    expect(result.ok).toBe(true);
+    const events = await kit.events(sessionId);
+    expect(dataOf(events, 'agent.progress').filter((d) => d.kind === 'warm_start')).toHaveLength(1);
+    // The claim's cwd applies: the file lands in the agent's workspace.
+    expect(await readFile(join(cwd, 'note.txt'), 'utf8')).toBe('warm\n');
+    // The policy hook registered at prewarm decides with this agent's rules and records to it.
+    expect(existsSync(join(cwd, 'shell.txt'))).toBe(false);
+    expect(dataOf(events, 'agent.permission').map((d) => [d.agentId, d.tool, d.decision])).toEqual([
+      [result.agentId, 'Write', 'allow'],
+      [result.agentId, 'Bash', 'deny'],
+    ]);
+    expect(result.ok && result.text).toContain(`"Bash" is not in the agent type's allowed tools`);
+  });
+
+  it('refills the pool after a claim, and the next agent of that configuration is warm too', async () => {
+    expect(await waitFor(() => runtime.warmSpares === 1, 20_000)).toBe(true);
+    const sessionId = kit.session();
+    const cwd = await kit.workspace('warm-writer-2');
+    const result = await runtime.spawn({ sessionId, spec: writer, prompt: 'Write and try the shell', cwd }).result;
+
+    expect(result.ok).toBe(true);
+    expect(dataOf(await kit.events(sessionId), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+    expect(existsSync(join(cwd, 'note.txt'))).toBe(true);
+  });
+
+  it("serves the orchestrator's tools of a warm process to the agent that claimed it", async () => {
+    const spec = testSpec({ tools: [] });
+    const first = new Map<string, unknown>();
+    await runtime.prewarm(spec, { toolHost: memoryHost(new Map()) });
+    const sessionId = kit.session();
+    const result = await runtime.spawn({
+      sessionId,
+      spec,
+      prompt: 'Remember this',
+      cwd: await kit.workspace('warm-memory'),
+      toolHost: memoryHost(first),
+    }).result;
+
+    expect(dataOf(await kit.events(sessionId), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+    expect(result).toMatchObject({ ok: true, text: 'Stored: stored "warm"' });
+    expect(first.get('warm')).toBe('yes');
+  });
+
+  it('keeps spares per configuration: an output schema needs its own', async () => {
+    const spec = testSpec({ tools: [] });
+    const outputSchema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+    const cold = kit.session();
+    const coldResult = await runtime.spawn({
+      sessionId: cold,
+      spec,
+      prompt: 'Report warmly',
+      cwd: await kit.workspace('cold-structured'),
+      outputSchema,
+    }).result;
+    expect(coldResult).toMatchObject({ ok: true, structured: { ok: true } });
+    expect(dataOf(await kit.events(cold), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(false);
+
+    // The cold start filled the pool for this configuration: the next one is warm.
+    await runtime.prewarm(spec, { outputSchema });
+    const warm = kit.session();
+    const warmResult = await runtime.spawn({
+      sessionId: warm,
+      spec,
+      prompt: 'Report warmly',
+      cwd: await kit.workspace('warm-structured'),
+      outputSchema,
+    }).result;
+    expect(warmResult).toMatchObject({ ok: true, structured: { ok: true } });
+    expect(dataOf(await kit.events(warm), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+  });
+
+  it('leaves no spare process behind after shutdown', async () => {
+    expect(kit.ownProcesses().length).toBeGreaterThan(0);
+    await runtime.shutdown();
+    expect(runtime.processes.size).toBe(0);
+    expect(kit.ownProcesses()).toEqual([]);
+  });
+});
