@@ -27,8 +27,12 @@ for (const file of files) {
   try {
     const module = (await import(path.join(dir, file))) as { default: () => Promise<BenchFigure[]> };
     for (const figure of await module.default()) {
-      const value = Number.isInteger(figure.value) ? figure.value.toLocaleString('en-US') : figure.value.toLocaleString('en-US', { maximumFractionDigits: 2 });
-      process.stdout.write(`  ${figure.name.padEnd(64)} ${value.padStart(14)} ${figure.unit}${figure.target ? `   (target ${figure.target})` : ''}\n`);
+      const value = Number.isInteger(figure.value)
+        ? figure.value.toLocaleString('en-US')
+        : figure.value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+      process.stdout.write(
+        `  ${figure.name.padEnd(64)} ${value.padStart(14)} ${figure.unit}${figure.target ? `   (target ${figure.target})` : ''}\n`,
+      );
     }
   } catch (error) {
     failed++;

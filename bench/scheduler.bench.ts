@@ -25,7 +25,10 @@ interface Shape {
 }
 
 function chain(n: number): Shape {
-  return { name: `chain of ${n}`, nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, dependsOn: i === 0 ? [] : [`n${i - 1}`] })) };
+  return {
+    name: `chain of ${n}`,
+    nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, dependsOn: i === 0 ? [] : [`n${i - 1}`] })),
+  };
 }
 
 function fan(width: number): Shape {
@@ -68,7 +71,12 @@ function bareExecutor(shape: Shape): number {
 }
 
 async function engineRun(shape: Shape, dir: string, synchronous: 'full' | 'normal'): Promise<number> {
-  const nodes: NodeDefinition[] = shape.nodes.map((n) => ({ id: n.id, agent: 'noop', task: 'noop', dependsOn: n.dependsOn }));
+  const nodes: NodeDefinition[] = shape.nodes.map((n) => ({
+    id: n.id,
+    agent: 'noop',
+    task: 'noop',
+    dependsOn: n.dependsOn,
+  }));
   const workflow = defineWorkflow({
     name: 'bench',
     agents: { noop: { systemPrompt: 'unused' } },
@@ -77,12 +85,19 @@ async function engineRun(shape: Shape, dir: string, synchronous: 'full' | 'norma
     nodes,
   });
   const functions = Object.fromEntries(shape.nodes.map((n) => [n.id, () => 1]));
-  const store = await openEventStore({ kind: 'sqlite', path: path.join(dir, `${synchronous}-${shape.nodes.length}-${Math.random()}.db`), synchronous });
+  const store = await openEventStore({
+    kind: 'sqlite',
+    path: path.join(dir, `${synchronous}-${shape.nodes.length}-${Math.random()}.db`),
+    synchronous,
+  });
   const log = new EventLog(store);
   const sessionId = 'bench';
   const state = emptySessionState(sessionId);
   for (const event of await log.append(sessionId, [
-    { type: 'workflow.started', data: { workflowId: 'wf', name: 'bench', inputs: {}, definition: workflow.definition } },
+    {
+      type: 'workflow.started',
+      data: { workflowId: 'wf', name: 'bench', inputs: {}, definition: workflow.definition },
+    },
   ]))
     applyEvent(state, event);
   const plan = planFromCompiled(workflow, { functions });
@@ -116,10 +131,21 @@ export default async function (): Promise<BenchFigure[]> {
       const normal = await engineRun(shape, dir, 'normal');
       figures.push(
         { name: `${shape.name}: bare dependency counting`, value: bare / n, unit: 'us/node' },
-        { name: `${shape.name}: engine + SQLite log (synchronous=full)`, value: full / n, unit: 'us/node', target: '<= 50' },
-        { name: `${shape.name}: engine + SQLite log (synchronous=normal)`, value: normal / n, unit: 'us/node', target: '<= 50' },
+        {
+          name: `${shape.name}: engine + SQLite log (synchronous=full)`,
+          value: full / n,
+          unit: 'us/node',
+          target: '<= 50',
+        },
+        {
+          name: `${shape.name}: engine + SQLite log (synchronous=normal)`,
+          value: normal / n,
+          unit: 'us/node',
+          target: '<= 50',
+        },
       );
-      if (n >= 10_000) figures.push({ name: `${shape.name}: whole run (full)`, value: full / 1000, unit: 'ms', target: '< 1000' });
+      if (n >= 10_000)
+        figures.push({ name: `${shape.name}: whole run (full)`, value: full / 1000, unit: 'ms', target: '< 1000' });
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -17,7 +17,7 @@ export type {
   OrchestratorEvent,
   StreamItem,
 } from './events/index.ts';
-export { EventBus, EVENT_TYPES } from './events/index.ts';
+export { EVENT_TYPES, EventBus } from './events/index.ts';
 export { EventLog } from './log/index.ts';
 export type { ModelServer, Scenario } from './model-server/index.ts';
 export { loadScenario, startModelServer } from './model-server/index.ts';

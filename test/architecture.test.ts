@@ -21,7 +21,10 @@ function areaOf(file: string): string {
 }
 
 const edges = sourceFiles(SRC).flatMap((file) =>
-  [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => ({ file, target: path.resolve(path.dirname(file), m[1] as string) })),
+  [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => ({
+    file,
+    target: path.resolve(path.dirname(file), m[1] as string),
+  })),
 );
 
 describe('architecture', () => {

@@ -12,7 +12,11 @@ const documented = [...docs.matchAll(/^\| `([A-Z_]+)` \| (\d+) \| (yes|no) \|/gm
 
 describe('error code registry', () => {
   it('documents every code with its status and retry verdict, and nothing else', () => {
-    const registry = Object.entries(ERROR_CODES).map(([code, e]) => ({ code, status: e.status, retryable: e.retryable }));
+    const registry = Object.entries(ERROR_CODES).map(([code, e]) => ({
+      code,
+      status: e.status,
+      retryable: e.retryable,
+    }));
     expect(documented).toEqual(registry);
   });
 
@@ -28,7 +32,12 @@ describe('error code registry', () => {
     const cause = new Error('disk full');
     const error = new OrchestratorError('STORE_UNAVAILABLE', 'cannot write', { cause, details: { path: '/x' } });
     expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503, retryable: true, cause });
-    expect(error.toJSON()).toEqual({ code: 'STORE_UNAVAILABLE', message: 'cannot write', retryable: true, details: { path: '/x' } });
+    expect(error.toJSON()).toEqual({
+      code: 'STORE_UNAVAILABLE',
+      message: 'cannot write',
+      retryable: true,
+      details: { path: '/x' },
+    });
     expect(new OrchestratorError('STORE_UNAVAILABLE', 'x', { retryable: false }).retryable).toBe(false);
   });
 

@@ -48,6 +48,8 @@ export interface TrackedProcess {
 export class ProcessRegistry {
   readonly #live = new Map<number, ChildProcess>();
   readonly #exits = new WeakMap<ChildProcess, Promise<void>>();
+  /** Processes this registry was asked to end: their exit is never taken as clean. */
+  readonly #stopping = new WeakSet<ChildProcess>();
 
   /** The number of agent processes alive now. */
   get size(): number {
@@ -82,15 +84,20 @@ export class ProcessRegistry {
       });
       const pid = child.pid;
       if (pid !== undefined) this.#live.set(pid, child);
-      // Settles only once the process AND every descendant carrying its tag are gone, so a
-      // caller awaiting it (the runtime, before it frees the slot) never leaves one behind.
+      // Settles once the process AND every descendant carrying its tag are gone, so a caller
+      // awaiting it (the runtime, before it frees the slot) never leaves one behind. After a
+      // clean exit nobody asked for, Claude Code has ended its own tools: the sweep still runs,
+      // but off the agent's critical path (it reads /proc, a few ms).
       const exited = new Promise<void>((resolve) => {
-        const done = () => {
+        const done = (code: number | null) => {
           if (pid !== undefined) signalGroup(pid, 'SIGKILL');
-          void killTagged(tag).finally(() => {
+          const sweep = killTagged(tag);
+          const settle = () => {
             if (pid !== undefined) this.#live.delete(pid);
             resolve();
-          });
+          };
+          if (code === 0 && !this.#stopping.has(child)) settle();
+          else void sweep.finally(settle);
         };
         child.once('exit', done);
         child.once('error', () => {
@@ -113,6 +120,7 @@ export class ProcessRegistry {
   async kill(child: ChildProcess): Promise<void> {
     const reaped = this.#exits.get(child) ?? Promise.resolve();
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return reaped;
+    this.#stopping.add(child);
     signalGroup(child.pid, 'SIGTERM');
     const timer = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
     await reaped;

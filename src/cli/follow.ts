@@ -54,7 +54,11 @@ async function answer(
   try {
     if (given !== undefined) {
       say(`    (answered by --answer ${request.nodeId}=…)`);
-      await handle.answer(request.requestId, request.kind === 'approval' ? { approved: isYes(given), comment: 'from --answer' } : given, 'cli');
+      await handle.answer(
+        request.requestId,
+        request.kind === 'approval' ? { approved: isYes(given), comment: 'from --answer' } : given,
+        'cli',
+      );
       return;
     }
     if (!options.answers.interactive) {
@@ -62,7 +66,9 @@ async function answer(
         say('    (auto-approved: standard input is not a terminal, or --yes was given)');
         await handle.answer(request.requestId, { approved: true, comment: 'auto-approved (unattended run)' }, 'cli');
       } else {
-        say(`    (no answer available for "${request.nodeId ?? request.requestId}": give one with --answer ${request.nodeId ?? 'NODE'}=TEXT; answering with an empty text)`);
+        say(
+          `    (no answer available for "${request.nodeId ?? request.requestId}": give one with --answer ${request.nodeId ?? 'NODE'}=TEXT; answering with an empty text)`,
+        );
         await handle.answer(request.requestId, '', 'cli');
       }
       return;

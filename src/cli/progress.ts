@@ -31,7 +31,15 @@ function tokens(n: number): string {
  * tokens and cost. Pure apart from its own counters, so it is easy to test.
  */
 export class ProgressView {
-  readonly totals: RunTotals = { costUsd: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, turns: 0, agents: 0, toolCalls: 0 };
+  readonly totals: RunTotals = {
+    costUsd: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    turns: 0,
+    agents: 0,
+    toolCalls: 0,
+  };
   readonly #agentNode = new Map<string, string>();
   readonly #nodeStart = new Map<string, number>();
   readonly #nodeCost = new Map<string, number>();
@@ -49,11 +57,15 @@ export class ProgressView {
       }
       case 'node.started':
         this.#nodeStart.set(event.data.nodeId, Date.parse(event.ts));
-        return [`  ▸ ${node(event.data.nodeId)} started${event.data.attempt > 1 ? ` (attempt ${event.data.attempt})` : ''}`];
+        return [
+          `  ▸ ${node(event.data.nodeId)} started${event.data.attempt > 1 ? ` (attempt ${event.data.attempt})` : ''}`,
+        ];
       case 'node.completed': {
         const took = this.#elapsed(event.data.nodeId, event.ts);
         const cost = this.#nodeCost.get(event.data.nodeId);
-        const extra = [took, cost !== undefined ? money(cost) : '', event.data.cached ? 'cached' : ''].filter(Boolean).join('  ');
+        const extra = [took, cost !== undefined ? money(cost) : '', event.data.cached ? 'cached' : '']
+          .filter(Boolean)
+          .join('  ');
         return [`  ✓ ${node(event.data.nodeId)} completed ${extra}`.trimEnd()];
       }
       case 'node.failed':
@@ -67,7 +79,9 @@ export class ProgressView {
       case 'node.cancelled':
         return [`  ■ ${node(event.data.nodeId)} cancelled: ${event.data.reason}`];
       case 'node.compensated':
-        return [`  ↺ ${node(event.data.nodeId)} compensation ${event.data.ok ? 'done' : `failed: ${event.data.error?.message ?? ''}`}`];
+        return [
+          `  ↺ ${node(event.data.nodeId)} compensation ${event.data.ok ? 'done' : `failed: ${event.data.error?.message ?? ''}`}`,
+        ];
       case 'workflow.modified':
         return event.data.changes.map((change) => {
           const c = change as { op: string; nodes?: Array<{ id: string }>; ids?: string[] };
@@ -81,7 +95,9 @@ export class ProgressView {
       case 'workflow.rolling_back':
         return [`  ↺ rolling back: ${clip(event.data.reason)}`];
       case 'input.requested':
-        return [`  ? ${node(event.data.nodeId)} ${event.data.kind === 'approval' ? 'approval' : 'question'}: ${clip(event.data.prompt, 90)}`];
+        return [
+          `  ? ${node(event.data.nodeId)} ${event.data.kind === 'approval' ? 'approval' : 'question'}: ${clip(event.data.prompt, 90)}`,
+        ];
       case 'user.input':
         return [`    answered: ${clip(typeof d.value === 'string' ? d.value : JSON.stringify(d.value))}`];
       case 'agent.spawned':
@@ -90,11 +106,17 @@ export class ProgressView {
         return [];
       case 'agent.tool_use':
         this.totals.toolCalls++;
-        return [`    · ${node(this.#agentNode.get(event.data.agentId))}${event.data.tool} ${clip(describeInput(event.data.input), 60)}`];
+        return [
+          `    · ${node(this.#agentNode.get(event.data.agentId))}${event.data.tool} ${clip(describeInput(event.data.input), 60)}`,
+        ];
       case 'agent.permission':
-        return event.data.decision === 'deny' ? [`    ⊘ ${node(this.#agentNode.get(event.data.agentId))}denied ${event.data.tool}: ${event.data.reason}`] : [];
+        return event.data.decision === 'deny'
+          ? [`    ⊘ ${node(this.#agentNode.get(event.data.agentId))}denied ${event.data.tool}: ${event.data.reason}`]
+          : [];
       case 'agent.retry':
-        return [`    ↻ ${node(this.#agentNode.get(event.data.agentId))}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`];
+        return [
+          `    ↻ ${node(this.#agentNode.get(event.data.agentId))}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`,
+        ];
       case 'agent.completed':
       case 'agent.failed': {
         const usage = event.data.usage;

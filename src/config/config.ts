@@ -39,21 +39,23 @@ const urlWithScheme = (schemes: string[]) =>
       message: `expected a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
     });
 
-const schema = z.strictObject({
-  dataDir: z.string().min(1).default('.orchestrator'),
-  store: z.enum(['sqlite', 'postgres']).optional(),
-  databaseUrl: urlWithScheme(['postgres', 'postgresql']).optional(),
-  redisUrl: urlWithScheme(['redis', 'rediss']).optional(),
-  anthropicApiKey: z.string().min(1).optional(),
-  anthropicBaseUrl: urlWithScheme(['http', 'https']).optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  maxConcurrentAgents: z.coerce.number().int().min(1).max(256).default(4),
-  sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
-}).superRefine((value, ctx) => {
-  if (value.store === 'postgres' && !value.databaseUrl) {
-    ctx.addIssue({ code: 'custom', path: ['store'], message: 'store "postgres" needs DATABASE_URL to be set' });
-  }
-});
+const schema = z
+  .strictObject({
+    dataDir: z.string().min(1).default('.orchestrator'),
+    store: z.enum(['sqlite', 'postgres']).optional(),
+    databaseUrl: urlWithScheme(['postgres', 'postgresql']).optional(),
+    redisUrl: urlWithScheme(['redis', 'rediss']).optional(),
+    anthropicApiKey: z.string().min(1).optional(),
+    anthropicBaseUrl: urlWithScheme(['http', 'https']).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    maxConcurrentAgents: z.coerce.number().int().min(1).max(256).default(4),
+    sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+  })
+  .superRefine((value, ctx) => {
+    if (value.store === 'postgres' && !value.databaseUrl) {
+      ctx.addIssue({ code: 'custom', path: ['store'], message: 'store "postgres" needs DATABASE_URL to be set' });
+    }
+  });
 
 /** Maps environment variables to config fields. */
 const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {

@@ -54,7 +54,11 @@ export const ERROR_CODES = {
   },
   NODE_TIMEOUT: { status: 504, retryable: true, summary: 'A node did not finish within its timeout.' },
   NODE_KIND_UNKNOWN: { status: 400, retryable: false, summary: 'No executor is registered for a node kind.' },
-  NODE_INTERRUPTED: { status: 409, retryable: true, summary: 'A node attempt ended without a result (crash or pause).' },
+  NODE_INTERRUPTED: {
+    status: 409,
+    retryable: true,
+    summary: 'A node attempt ended without a result (crash or pause).',
+  },
   TEMPLATE_FAILED: { status: 400, retryable: false, summary: 'A task template could not be rendered.' },
   CONDITION_FAILED: { status: 400, retryable: false, summary: 'A node condition could not be evaluated.' },
   APPROVAL_REJECTED: { status: 409, retryable: false, summary: 'A human rejected an approval.' },
@@ -72,10 +76,22 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'A stored version failed its checksum or could not be decoded; the log can rebuild it.',
   },
-  SNAPSHOT_UNSUPPORTED: { status: 422, retryable: false, summary: 'A stored version has a snapshot format this build cannot read.' },
+  SNAPSHOT_UNSUPPORTED: {
+    status: 422,
+    retryable: false,
+    summary: 'A stored version has a snapshot format this build cannot read.',
+  },
   VERSION_NOT_FOUND: { status: 404, retryable: false, summary: 'No version of the session has that number.' },
-  IMPORT_INVALID: { status: 400, retryable: false, summary: 'A session export file is malformed or from a newer format.' },
-  SESSION_EXISTS: { status: 409, retryable: false, summary: 'A session with that id already exists; nothing was overwritten.' },
+  IMPORT_INVALID: {
+    status: 400,
+    retryable: false,
+    summary: 'A session export file is malformed or from a newer format.',
+  },
+  SESSION_EXISTS: {
+    status: 409,
+    retryable: false,
+    summary: 'A session with that id already exists; nothing was overwritten.',
+  },
   INTERNAL: { status: 500, retryable: false, summary: 'An unexpected internal error.' },
   SCENARIO_INVALID: {
     status: 400,

@@ -232,6 +232,45 @@ export const EVENT_DATA_SCHEMAS = {
     eventId: z.string(),
     eventType: z.string(),
   }),
+  /**
+   * Token usage of one model request of an agent (one assistant message), recorded as it
+   * streams. Feeds context size (input + cache tokens of the request) and live figures; the
+   * totals that count stay on `agent.completed` / `agent.failed`.
+   */
+  'agent.usage': z.looseObject({
+    agentId: z.string(),
+    model: z.string().optional(),
+    messageId: z.string().optional(),
+    inputTokens: z.number().nonnegative(),
+    outputTokens: z.number().nonnegative().optional(),
+    cacheReadTokens: z.number().nonnegative().optional(),
+    cacheCreationTokens: z.number().nonnegative().optional(),
+    subagentId: z.string().optional(),
+  }),
+  /** A periodic sample of the memory of the agent processes alive at that moment. */
+  'agent.resources': z.looseObject({
+    /** Agent processes sampled. */
+    processes: z.number().int().nonnegative(),
+    /** Resident memory of all of them together, in bytes (VmRSS). */
+    rssBytes: z.number().nonnegative(),
+    /** Resident memory of the largest one, in bytes. */
+    maxRssBytes: z.number().nonnegative(),
+    samples: z
+      .array(
+        z.looseObject({ pid: z.number().int(), rssBytes: z.number().nonnegative(), agentId: z.string().optional() }),
+      )
+      .optional(),
+  }),
+  /** A hard cost budget was reached: no further agent may start in its scope. */
+  'budget.exhausted': z.looseObject({
+    scope: z.enum(['session', 'workflow', 'agentType']),
+    /** The session id, workflow id or agent type name the limit applies to. */
+    key: z.string(),
+    limitUsd: z.number().nonnegative(),
+    spentUsd: z.number().nonnegative(),
+    action: z.enum(['pause', 'fail']),
+    workflowId: z.string().optional(),
+  }),
 } as const;
 
 /** Every known event type name. */

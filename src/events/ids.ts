@@ -29,7 +29,11 @@ export function newId(): string {
   if (now > lastMs) {
     lastMs = now;
     // A random start with the top bit clear leaves room to count up within the millisecond.
-    sequence = (((random[6] as number) & 0x3f) << 24) | ((random[7] as number) << 16) | ((random[8] as number) << 8) | (random[9] as number);
+    sequence =
+      (((random[6] as number) & 0x3f) << 24) |
+      ((random[7] as number) << 16) |
+      ((random[8] as number) << 8) |
+      (random[9] as number);
   } else {
     sequence = (sequence + 1) | 0;
     if (sequence === 0) lastMs++;

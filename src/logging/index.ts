@@ -1,3 +1,4 @@
 /** Structured logging (pino) to stderr, with secrets redacted. */
-export { createLogger } from './logger.ts';
+
 export type { Logger } from './logger.ts';
+export { createLogger } from './logger.ts';

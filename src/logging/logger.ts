@@ -24,7 +24,9 @@ const REDACT_PATHS = [
  * A JSON logger writing to stderr, so that stdout stays free for command output such as
  * `run --json`. Secrets listed in REDACT_PATHS are replaced by `[redacted]`.
  */
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   return pino(
     {
       name: options.name ?? 'orchestrator',

@@ -23,7 +23,9 @@ const SCRIPTED_KEY = 'scripted-model-server-no-key-needed';
 export const FALLBACK_SCENARIO: Scenario = compileScenario({
   name: 'fallback',
   final_text: 'Scripted answer: no ANTHROPIC_API_KEY is set, so the offline scripted model replied.',
-  scripts: [{ name: 'any', turns: ['Scripted answer: no ANTHROPIC_API_KEY is set, so the offline scripted model replied.'] }],
+  scripts: [
+    { name: 'any', turns: ['Scripted answer: no ANTHROPIC_API_KEY is set, so the offline scripted model replied.'] },
+  ],
 });
 
 /**
@@ -49,7 +51,10 @@ export async function resolveModelAccess(
   }
   const scenario = options.scenario ?? FALLBACK_SCENARIO;
   const server = await startModelServer({ scenario, logger: { info: () => undefined, warn: () => undefined } });
-  const what = typeof scenario === 'string' ? `scenario ${path.relative(process.cwd(), scenario) || scenario}` : `scenario "${scenario.name ?? 'inline'}"`;
+  const what =
+    typeof scenario === 'string'
+      ? `scenario ${path.relative(process.cwd(), scenario) || scenario}`
+      : `scenario "${scenario.name ?? 'inline'}"`;
   const why = config.anthropicApiKey ? 'forced by --model-server' : 'no ANTHROPIC_API_KEY is set';
   return {
     apiKey: SCRIPTED_KEY,

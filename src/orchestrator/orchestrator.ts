@@ -19,8 +19,8 @@ import {
   humanExecutor,
   type NodeExecutor,
   type NodeRunContext,
-  planFromCompiled,
   type PlanFunctions,
+  planFromCompiled,
   ResultCache,
   replay,
   resolveInputs,
@@ -90,7 +90,11 @@ export class Orchestrator {
     this.agents = new AgentRuntime({
       log,
       maxConcurrent: config.maxConcurrentAgents,
-      env: buildAgentEnv({ apiKey: model.apiKey, baseUrl: model.baseUrl, configDir: path.join(config.dataDir, 'claude') }),
+      env: buildAgentEnv({
+        apiKey: model.apiKey,
+        baseUrl: model.baseUrl,
+        configDir: path.join(config.dataDir, 'claude'),
+      }),
     });
   }
 
@@ -158,7 +162,9 @@ export class Orchestrator {
     }
     await this.#record(state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
     const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
-    const workspace = await this.#workspaces.ensureSessionWorkspace(state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId));
+    const workspace = await this.#workspaces.ensureSessionWorkspace(
+      state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
+    );
     return this.#launch(state, wf.workflowId, compiled, workspace, options.functions, wf.addedNodes);
   }
 
@@ -183,7 +189,15 @@ export class Orchestrator {
       ['approval', approvalExecutor],
       ['function', functionExecutor],
     ]);
-    const run: WorkflowRun<CompiledPlan> = new WorkflowRun({ log: this.log, sessionId, workflowId, plan, executors, state, workspace });
+    const run: WorkflowRun<CompiledPlan> = new WorkflowRun({
+      log: this.log,
+      sessionId,
+      workflowId,
+      plan,
+      executors,
+      state,
+      workspace,
+    });
     executors.set(
       'agent',
       agentExecutor({
@@ -225,7 +239,11 @@ export class Orchestrator {
     };
     if (canModify) {
       host.addNodes = async (nodes) => {
-        const withAgent = nodes.map((n) => ({ ...n, agent: n.agent ?? context.node.agent, dependsOn: n.dependsOn ?? [] }));
+        const withAgent = nodes.map((n) => ({
+          ...n,
+          agent: n.agent ?? context.node.agent,
+          dependsOn: n.dependsOn ?? [],
+        }));
         const ids = await run.addNodes(withAgent, `agent:${agentId()}`);
         return `added nodes: ${ids.join(', ')}`;
       };

@@ -69,9 +69,13 @@ export function assembleState(
   checksum: string,
 ): SessionState {
   const fail = (why: string) =>
-    new OrchestratorError('SNAPSHOT_CORRUPT', `version ${where.version} of session ${where.sessionId} is unreadable: ${why}`, {
-      details: where,
-    });
+    new OrchestratorError(
+      'SNAPSHOT_CORRUPT',
+      `version ${where.version} of session ${where.sessionId} is unreadable: ${why}`,
+      {
+        details: where,
+      },
+    );
   let manifest: Array<[string, string]>;
   try {
     manifest = JSON.parse(inflateRawSync(manifestBytes).toString('utf8')) as Array<[string, string]>;

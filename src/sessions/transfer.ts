@@ -1,9 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { OrchestratorError } from '../errors/index.ts';
-import { type AnyEvent, isEventType, newPrefixedId, prepareEvent, type PendingEvent } from '../events/index.ts';
+import { type AnyEvent, isEventType, newPrefixedId, type PendingEvent, prepareEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 
 /** Format name and version written in the first line of an export. */
@@ -32,7 +32,15 @@ export async function exportSession(log: EventLog, sessionId: string, file: stri
   const write = async (line: string) => {
     if (!out.write(`${line}\n`)) await once(out, 'drain');
   };
-  await write(JSON.stringify({ format: EXPORT_FORMAT, formatVersion: EXPORT_FORMAT_VERSION, sessionId, events, exportedAt: new Date().toISOString() }));
+  await write(
+    JSON.stringify({
+      format: EXPORT_FORMAT,
+      formatVersion: EXPORT_FORMAT_VERSION,
+      sessionId,
+      events,
+      exportedAt: new Date().toISOString(),
+    }),
+  );
   let written = 0;
   for await (const event of log.readAll(sessionId)) {
     if (event.seq > events) break;
@@ -51,7 +59,11 @@ export async function exportSession(log: EventLog, sessionId: string, file: stri
  * header; an existing session is never overwritten.
  * @throws OrchestratorError `IMPORT_INVALID` (with the line), `SESSION_EXISTS`
  */
-export async function importSession(log: EventLog, file: string, options: { as?: string } = {}): Promise<{ sessionId: string; events: number }> {
+export async function importSession(
+  log: EventLog,
+  file: string,
+  options: { as?: string } = {},
+): Promise<{ sessionId: string; events: number }> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   const invalid = (line: number, why: string) =>
     new OrchestratorError('IMPORT_INVALID', `${file}:${line}: ${why}`, { details: { file, line } });
@@ -72,14 +84,19 @@ export async function importSession(log: EventLog, file: string, options: { as?:
         const parsed = headerSchema.safeParse(value);
         if (!parsed.success) throw invalid(lineNo, `not an ${EXPORT_FORMAT} export header`);
         if (parsed.data.formatVersion > EXPORT_FORMAT_VERSION) {
-          throw invalid(lineNo, `export format ${parsed.data.formatVersion} is newer than this orchestrator reads (${EXPORT_FORMAT_VERSION})`);
+          throw invalid(
+            lineNo,
+            `export format ${parsed.data.formatVersion} is newer than this orchestrator reads (${EXPORT_FORMAT_VERSION})`,
+          );
         }
         header = parsed.data;
         continue;
       }
       const event = value as AnyEvent;
-      if (typeof event?.type !== 'string' || !isEventType(event.type)) throw invalid(lineNo, `unknown event type ${JSON.stringify(event?.type)}`);
-      if (event.seq !== events.length + 1) throw invalid(lineNo, `expected seq ${events.length + 1}, found ${event.seq}`);
+      if (typeof event?.type !== 'string' || !isEventType(event.type))
+        throw invalid(lineNo, `unknown event type ${JSON.stringify(event?.type)}`);
+      if (event.seq !== events.length + 1)
+        throw invalid(lineNo, `expected seq ${events.length + 1}, found ${event.seq}`);
       try {
         events.push(prepareEvent(event));
       } catch (error) {
@@ -90,7 +107,8 @@ export async function importSession(log: EventLog, file: string, options: { as?:
     lines.close();
   }
   if (!header) throw invalid(0, 'the file is empty');
-  if (events.length !== header.events) throw invalid(lineNo, `the header announces ${header.events} events, the file has ${events.length}`);
+  if (events.length !== header.events)
+    throw invalid(lineNo, `the header announces ${header.events} events, the file has ${events.length}`);
   const sessionId = options.as ?? header.sessionId;
   await appendAll(log, sessionId, events);
   return { sessionId, events: events.length };
@@ -110,13 +128,19 @@ export async function forkLog(
   for await (const event of log.readAll(from.sessionId)) {
     if (event.seq > from.seq) break;
     const copy = { ...event, id: undefined, causationId: event.id };
-    if (event.type === 'session.created' && options.workspace) (copy as { data: unknown }).data = { ...event.data, workspace: options.workspace };
+    if (event.type === 'session.created' && options.workspace)
+      (copy as { data: unknown }).data = { ...event.data, workspace: options.workspace };
     events.push(prepareEvent(copy as never));
   }
   events.push(
     prepareEvent({
       type: 'session.forked',
-      data: { fromSessionId: from.sessionId, fromSeq: from.seq, ...(from.version !== undefined && { fromVersion: from.version }), ...(options.workspace && { workspace: options.workspace }) },
+      data: {
+        fromSessionId: from.sessionId,
+        fromSeq: from.seq,
+        ...(from.version !== undefined && { fromVersion: from.version }),
+        ...(options.workspace && { workspace: options.workspace }),
+      },
     }),
   );
   await appendAll(log, sessionId, events);

@@ -56,7 +56,9 @@ export class SessionVersions {
     const snapshot = chunkState(state);
     const newBytes = await this.#store.putBlobs(blobsOf(snapshot));
     const workspaceCommit = options.workspace
-      ? await commitWorkspace(options.workspace, `version of ${state.sessionId} at seq ${state.lastSeq}`).catch(() => null)
+      ? await commitWorkspace(options.workspace, `version of ${state.sessionId} at seq ${state.lastSeq}`).catch(
+          () => null,
+        )
       : null;
     return this.#store.putVersion({
       sessionId: state.sessionId,
@@ -106,7 +108,8 @@ export class SessionVersions {
         const { state } = await this.load(sessionId, record.version);
         return await this.#advance(state, Number.POSITIVE_INFINITY);
       } catch (error) {
-        if (!(error instanceof OrchestratorError) || !['SNAPSHOT_CORRUPT', 'SNAPSHOT_UNSUPPORTED'].includes(error.code)) throw error;
+        if (!(error instanceof OrchestratorError) || !['SNAPSHOT_CORRUPT', 'SNAPSHOT_UNSUPPORTED'].includes(error.code))
+          throw error;
         onCorrupt?.(error);
       }
     }
@@ -177,9 +180,13 @@ function manifestHashes(record: VersionRecord): string[] {
     const manifest = JSON.parse(inflateRawSync(record.manifest).toString('utf8')) as Array<[string, string]>;
     return [...new Set(manifest.map(([, hash]) => hash))];
   } catch {
-    throw new OrchestratorError('SNAPSHOT_CORRUPT', `version ${record.version} of session ${record.sessionId} is unreadable: its manifest cannot be decoded`, {
-      details: { sessionId: record.sessionId, version: record.version },
-    });
+    throw new OrchestratorError(
+      'SNAPSHOT_CORRUPT',
+      `version ${record.version} of session ${record.sessionId} is unreadable: its manifest cannot be decoded`,
+      {
+        details: { sessionId: record.sessionId, version: record.version },
+      },
+    );
   }
 }
 

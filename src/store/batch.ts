@@ -1,12 +1,37 @@
 import { OrchestratorError } from '../errors/index.ts';
-import type { OrchestratorEvent } from '../events/index.ts';
-import { committedEvent, type EncodedEvent, rowChecksum } from './codec.ts';
+import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
+import { checkAppendOptions, checkSessionId } from './arguments.ts';
+import { committedEvent, encodePayload, rowChecksum } from './codec.ts';
+import type { AppendOptions } from './event-store.ts';
 
-/** One queued `append` call, its events already encoded. */
+/** One queued `append` call, checked and serialized. */
 export interface AppendRequest {
   readonly sessionId: string;
-  readonly events: readonly EncodedEvent[];
+  /** The events as given; their envelopes have been checked. */
+  readonly events: readonly PendingEvent[];
+  /** Each event's payload as the exact JSON text to store, index-aligned with `events`. */
+  readonly payloads: readonly string[];
   readonly expectedLastSeq: number | undefined;
+}
+
+/**
+ * Checks the arguments of an `append` and serializes its payloads, so that a bad call fails
+ * alone, before it joins a batch.
+ * @throws OrchestratorError `INVALID_ARGUMENT` or `EVENT_INVALID`.
+ */
+export function toAppendRequest(
+  sessionId: string,
+  events: readonly PendingEvent[],
+  options: AppendOptions | undefined,
+): AppendRequest {
+  checkSessionId(sessionId);
+  const expectedLastSeq = checkAppendOptions(options);
+  if (!Array.isArray(events)) {
+    throw new OrchestratorError('INVALID_ARGUMENT', 'events must be an array of pending events', {
+      details: { field: 'events', received: typeof events },
+    });
+  }
+  return { sessionId, events, payloads: events.map(encodePayload), expectedLastSeq };
 }
 
 /** What one append of a batch came to: its committed events, or the error that refused it alone. */
@@ -22,7 +47,7 @@ export interface BatchWriter {
 }
 
 /** Receives each row to insert, in order, with its assigned sequence number and checksum. */
-export type RowSink = (sessionId: string, seq: number, event: EncodedEvent, checksum: number) => void;
+export type RowSink = (sessionId: string, seq: number, event: PendingEvent, data: string, checksum: number) => void;
 
 /** The decisions of a batch, computed before anything is written. */
 export interface BatchPlan {
@@ -46,7 +71,7 @@ export function planBatch(
   const lastSeqs = new Map<string, number>();
   const outcomes: AppendOutcome[] = [];
   for (const request of requests) {
-    const { sessionId, events, expectedLastSeq } = request;
+    const { sessionId, events, payloads, expectedLastSeq } = request;
     const last = lastSeqs.get(sessionId) ?? current.get(sessionId) ?? 0;
     if (expectedLastSeq !== undefined && expectedLastSeq !== last) {
       outcomes.push(
@@ -61,7 +86,8 @@ export function planBatch(
     const committed: OrchestratorEvent[] = new Array(events.length);
     let seq = last;
     for (let i = 0; i < events.length; i++) {
-      const event = events[i] as EncodedEvent;
+      const event = events[i] as PendingEvent;
+      const data = payloads[i] as string;
       seq++;
       const checksum = rowChecksum(
         sessionId,
@@ -70,11 +96,11 @@ export function planBatch(
         event.type,
         event.ts,
         event.source,
-        event.correlationId,
-        event.causationId,
-        event.data,
+        event.correlationId ?? null,
+        event.causationId ?? null,
+        data,
       );
-      sink(sessionId, seq, event, checksum);
+      sink(sessionId, seq, event, data, checksum);
       committed[i] = committedEvent(sessionId, seq, event);
     }
     if (seq !== last) lastSeqs.set(sessionId, seq);

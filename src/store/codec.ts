@@ -8,20 +8,6 @@ import type { EventType, OrchestratorEvent, PendingEvent } from '../events/index
  * damaged row from a good one and refuse to hand it out.
  */
 
-/** A pending event checked and serialized once, before it waits in the group-commit queue. */
-export interface EncodedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly ts: string;
-  readonly source: string;
-  readonly correlationId: string | null;
-  readonly causationId: string | null;
-  /** The payload as the exact JSON text that is stored and checksummed. */
-  readonly data: string;
-  /** The payload object as given, handed back in the committed event. */
-  readonly payload: unknown;
-}
-
 /**
  * A row as a backend reads it, as an array in {@link EVENT_COLUMNS} order (both drivers build
  * arrays faster than objects); values are `unknown` because a damaged row may hold anything.
@@ -58,11 +44,12 @@ function nullable(value: string | null): string {
 }
 
 /**
- * Checks a pending event's envelope and serializes its payload.
+ * Checks a pending event's envelope and serializes its payload, once, before the event waits in
+ * the group-commit queue; the text returned is what is stored and checksummed.
  * @throws OrchestratorError `EVENT_INVALID` when a field has the wrong type or the payload is
  * not JSON-serializable.
  */
-export function encodeEvent(event: PendingEvent, index: number): EncodedEvent {
+export function encodePayload(event: PendingEvent, index: number): string {
   const bad = (field: string, why: string): OrchestratorError =>
     new OrchestratorError('EVENT_INVALID', `event #${index} to append: ${field} ${why}`, {
       details: { index, field },
@@ -72,11 +59,10 @@ export function encodeEvent(event: PendingEvent, index: number): EncodedEvent {
   if (typeof event.type !== 'string' || (event.type as string) === '') throw bad('type', 'must be a non-empty string');
   if (typeof event.ts !== 'string' || event.ts === '') throw bad('ts', 'must be a non-empty string');
   if (typeof event.source !== 'string') throw bad('source', 'must be a string');
-  const correlationId = event.correlationId ?? null;
-  const causationId = event.causationId ?? null;
-  if (correlationId !== null && typeof correlationId !== 'string')
+  const { correlationId, causationId } = event;
+  if (correlationId != null && typeof correlationId !== 'string')
     throw bad('correlationId', 'must be a string or null');
-  if (causationId !== null && typeof causationId !== 'string') throw bad('causationId', 'must be a string or null');
+  if (causationId != null && typeof causationId !== 'string') throw bad('causationId', 'must be a string or null');
   let data: string | undefined;
   try {
     data = JSON.stringify(event.data);
@@ -87,34 +73,25 @@ export function encodeEvent(event: PendingEvent, index: number): EncodedEvent {
     });
   }
   if (data === undefined) throw bad('data', 'is not JSON-serializable (undefined or a function)');
-  return {
-    id: event.id,
-    type: event.type,
-    ts: event.ts,
-    source: event.source,
-    correlationId,
-    causationId,
-    data,
-    payload: event.data,
-  };
+  return data;
 }
 
 /**
- * The committed event for an encoded one. It carries the payload object it was given rather
+ * The committed event for a pending one. It carries the payload object it was given rather
  * than a parse of the stored text: parsing every payload again cost about a tenth of the append
  * throughput, and for JSON data (what `prepareEvent` produces) the two are equal.
  */
-export function committedEvent(sessionId: string, seq: number, event: EncodedEvent): OrchestratorEvent {
+export function committedEvent(sessionId: string, seq: number, event: PendingEvent): OrchestratorEvent {
   return {
     id: event.id,
-    type: event.type as EventType,
+    type: event.type,
     sessionId,
     seq,
     ts: event.ts,
     source: event.source,
-    correlationId: event.correlationId,
-    causationId: event.causationId,
-    data: event.payload,
+    correlationId: event.correlationId ?? null,
+    causationId: event.causationId ?? null,
+    data: event.data,
   } as OrchestratorEvent;
 }
 

@@ -11,4 +11,5 @@ export type { StoreState } from './lifecycle.ts';
 export { openEventStore } from './open.ts';
 export { PostgresEventStore } from './postgres-store.ts';
 export { SqliteEventStore } from './sqlite-store.ts';
+export type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 export type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';

@@ -2,13 +2,16 @@ import { userInfo } from 'node:os';
 import { OrchestratorError } from '../errors/index.ts';
 
 /**
- * A connection URL safe to show: the password is replaced by `***`. An unparseable URL is not
- * echoed at all, since it might hold a password in a shape we cannot find.
+ * A connection URL safe to show: the password is replaced by `***`. Anything that is not a
+ * `postgres://` or `postgresql://` URL is not echoed at all, since it might hold a password in a
+ * shape we cannot find.
  */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
+    if (!/^postgres(ql)?:$/.test(parsed.protocol)) return '<unparseable PostgreSQL URL>';
     if (parsed.password !== '') parsed.password = '***';
+    if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
     return parsed.toString();
   } catch {
     return '<unparseable PostgreSQL URL>';

@@ -1,15 +1,8 @@
 import pg from 'pg';
-import { OrchestratorError } from '../errors/index.ts';
 import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
-import {
-  checkAppendOptions,
-  checkSessionId,
-  compileListOptions,
-  compileReadOptions,
-  unknownCursor,
-} from './arguments.ts';
-import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf } from './batch.ts';
-import { decodeRow, encodeEvent, type RawRow } from './codec.ts';
+import { checkSessionId, compileListOptions, compileReadOptions, unknownCursor } from './arguments.ts';
+import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf, toAppendRequest } from './batch.ts';
+import { decodeRow, type RawRow } from './codec.ts';
 import { type CompiledPostgresConfig, compileStoreConfig, type PostgresStoreConfig } from './config.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -90,15 +83,8 @@ export class PostgresEventStore implements EventStore {
     options?: AppendOptions,
   ): Promise<OrchestratorEvent[]> {
     this.#lifecycle.assertOpen();
-    checkSessionId(sessionId);
-    const expectedLastSeq = checkAppendOptions(options);
-    if (!Array.isArray(events)) {
-      throw new OrchestratorError('INVALID_ARGUMENT', 'events must be an array of pending events', {
-        details: { field: 'events', received: typeof events },
-      });
-    }
-    const request: AppendRequest = { sessionId, events: events.map(encodeEvent), expectedLastSeq };
-    if (request.events.length === 0 && expectedLastSeq === undefined) return [];
+    const request = toAppendRequest(sessionId, events, options);
+    if (request.events.length === 0 && request.expectedLastSeq === undefined) return [];
     return this.#commit.submit(request);
   }
 
@@ -227,16 +213,16 @@ export class PostgresEventStore implements EventStore {
         data: [] as string[],
         checksums: [] as number[],
       };
-      const plan = planBatch(requests, current, (sessionId, seq, e, checksum) => {
+      const plan = planBatch(requests, current, (sessionId, seq, e, data, checksum) => {
         cols.sessionIds.push(sessionId);
         cols.seqs.push(seq);
         cols.ids.push(e.id);
         cols.types.push(e.type);
         cols.ts.push(e.ts);
         cols.sources.push(e.source);
-        cols.correlationIds.push(e.correlationId);
-        cols.causationIds.push(e.causationId);
-        cols.data.push(e.data);
+        cols.correlationIds.push(e.correlationId ?? null);
+        cols.causationIds.push(e.causationId ?? null);
+        cols.data.push(data);
         cols.checksums.push(checksum);
       });
       const untouched = sessions.filter((s) => (current.get(s) ?? 0) === 0 && !plan.lastSeqs.has(s));

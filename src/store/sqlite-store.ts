@@ -3,15 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { OrchestratorError } from '../errors/index.ts';
 import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
-import {
-  checkAppendOptions,
-  checkSessionId,
-  compileListOptions,
-  compileReadOptions,
-  unknownCursor,
-} from './arguments.ts';
-import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf } from './batch.ts';
-import { decodeRow, EVENT_COLUMNS, encodeEvent, type RawRow } from './codec.ts';
+import { checkSessionId, compileListOptions, compileReadOptions, unknownCursor } from './arguments.ts';
+import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf, toAppendRequest } from './batch.ts';
+import { decodeRow, EVENT_COLUMNS, type RawRow } from './codec.ts';
 import { type CompiledSqliteConfig, compileStoreConfig, type SqliteStoreConfig } from './config.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -67,6 +61,10 @@ export class SqliteEventStore implements EventStore {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       db = new DatabaseSync(path);
       db.exec(`PRAGMA busy_timeout = ${config.busyTimeoutMs}`);
+      // Takes effect only when the file is new. 16 KiB pages cut the CPU of an append by about a
+      // fifth against the 4 KiB default (fewer page splits and WAL frames per event); the log is
+      // written sequentially and read in ranges, so large pages cost reads nothing.
+      db.exec('PRAGMA page_size = 16384');
       db.exec('PRAGMA journal_mode = WAL');
       db.exec(`PRAGMA synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     } catch (error) {
@@ -93,7 +91,7 @@ export class SqliteEventStore implements EventStore {
     options?: AppendOptions,
   ): Promise<OrchestratorEvent[]> {
     this.#lifecycle.assertOpen();
-    const request = toRequest(sessionId, events, options);
+    const request = toAppendRequest(sessionId, events, options);
     if (request.events.length === 0 && request.expectedLastSeq === undefined) return [];
     return this.#commit.submit(request);
   }
@@ -168,8 +166,19 @@ export class SqliteEventStore implements EventStore {
         if (row !== undefined) current.set(sessionId, row.last_seq);
       }
       const insert = sql.insertEvent;
-      const plan = planBatch(requests, current, (sessionId, seq, e, checksum) => {
-        insert.run(sessionId, seq, e.id, e.type, e.ts, e.source, e.correlationId, e.causationId, e.data, checksum);
+      const plan = planBatch(requests, current, (sessionId, seq, e, data, checksum) => {
+        insert.run(
+          sessionId,
+          seq,
+          e.id,
+          e.type,
+          e.ts,
+          e.source,
+          e.correlationId ?? null,
+          e.causationId ?? null,
+          data,
+          checksum,
+        );
       });
       const now = new Date().toISOString();
       for (const [sessionId, lastSeq] of plan.lastSeqs) sql.upsertSession.run(sessionId, lastSeq, now, now);
@@ -180,17 +189,6 @@ export class SqliteEventStore implements EventStore {
       throw sqliteError(error, this.#path, 'append', requests.length === 1 ? requests[0]?.sessionId : undefined);
     }
   }
-}
-
-function toRequest(sessionId: string, events: readonly PendingEvent[], options?: AppendOptions): AppendRequest {
-  checkSessionId(sessionId);
-  const expectedLastSeq = checkAppendOptions(options);
-  if (!Array.isArray(events)) {
-    throw new OrchestratorError('INVALID_ARGUMENT', 'events must be an array of pending events', {
-      details: { field: 'events', received: typeof events },
-    });
-  }
-  return { sessionId, events: events.map(encodeEvent), expectedLastSeq };
 }
 
 function migrate(db: DatabaseSync, path: string): void {

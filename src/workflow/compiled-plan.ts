@@ -1,11 +1,11 @@
 import type { AgentSpec } from '../agents/index.ts';
-import type { AgentType } from './definition/agent-type.ts';
 import { OrchestratorError } from '../errors/index.ts';
-import type { CompiledNode, CompiledWorkflow } from './definition/compiled.ts';
-import type { NodeDefinition } from './definition/types.ts';
-import { evaluateCondition } from './definition/condition.ts';
+import type { AgentType } from './definition/agent-type.ts';
 import { compileWorkflow } from './definition/compile.ts';
+import type { CompiledNode, CompiledWorkflow } from './definition/compiled.ts';
+import { evaluateCondition } from './definition/condition.ts';
 import { renderTemplate } from './definition/template.ts';
+import type { NodeDefinition } from './definition/types.ts';
 import type { NodeContext, PlanNode, WorkflowPlan } from './plan.ts';
 import type { WorkflowState } from './state.ts';
 
@@ -33,7 +33,8 @@ export interface PlanOptions {
  */
 export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOptions = {}): CompiledPlan {
   const nodes = new Map<string, PlanNode>();
-  for (const id of compiled.topologicalOrder) nodes.set(id, toPlanNode(compiled.nodes[id] as CompiledNode, options.functions));
+  for (const id of compiled.topologicalOrder)
+    nodes.set(id, toPlanNode(compiled.nodes[id] as CompiledNode, options.functions));
   const specs = new Map<string, PlanAgentSpec>();
   const groupLimits = new Map(Object.values(compiled.groups).map((g) => [g.name, g.concurrency]));
   const plan: CompiledPlan = {
@@ -57,8 +58,10 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
       const requests = added as Array<{ id?: unknown; requiredBy?: unknown }>;
       const requiredBy = new Map<string, string[]>();
       for (const node of requests) {
-        if (typeof node?.id !== 'string') throw new OrchestratorError('MODIFICATION_REJECTED', 'every added node needs a string id');
-        if (state?.nodes[node.id]) throw new OrchestratorError('MODIFICATION_REJECTED', `node "${node.id}" already exists`);
+        if (typeof node?.id !== 'string')
+          throw new OrchestratorError('MODIFICATION_REJECTED', 'every added node needs a string id');
+        if (state?.nodes[node.id])
+          throw new OrchestratorError('MODIFICATION_REJECTED', `node "${node.id}" already exists`);
         for (const target of Array.isArray(node.requiredBy) ? (node.requiredBy as string[]) : []) {
           const status = state?.nodes[target]?.status;
           if (state && status !== 'pending') {
@@ -78,7 +81,9 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
         );
       }
       const withRequired = (node: NodeDefinition): NodeDefinition =>
-        requiredBy.has(node.id) ? { ...node, dependsOn: [...(node.dependsOn ?? []), ...(requiredBy.get(node.id) ?? [])] } : node;
+        requiredBy.has(node.id)
+          ? { ...node, dependsOn: [...(node.dependsOn ?? []), ...(requiredBy.get(node.id) ?? [])] }
+          : node;
       // Added nodes may be targets too: a resumed run replays every recorded addition in one
       // call, where a later addition's requiredBy can name a node an earlier one added.
       const nodes = [

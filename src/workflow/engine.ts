@@ -181,7 +181,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     for (const id of ids) {
       const node = plan.node(id) as PlanNode;
       this.#open++;
-      for (const target of (nodes as Array<{ id: string; requiredBy?: string[] }>).find((n) => n.id === id)?.requiredBy ?? []) {
+      for (const target of (nodes as Array<{ id: string; requiredBy?: string[] }>).find((n) => n.id === id)
+        ?.requiredBy ?? []) {
         this.#tracker.addDependency(target, id);
       }
       if (this.#tracker.add(node)) this.#onReady(id);
@@ -361,7 +362,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       });
       return this.#settle(id);
     }
-    if (stop === 'suspend' && this.state.nodes[id]?.status === 'awaiting_input' && this.#plan.node(id)?.kind !== 'agent') {
+    if (
+      stop === 'suspend' &&
+      this.state.nodes[id]?.status === 'awaiting_input' &&
+      this.#plan.node(id)?.kind !== 'agent'
+    ) {
       // A question to a human outlives this process. Leave it as a killed process would: the
       // next run awaits the same request without counting an interruption (those are capped).
       return;
@@ -614,7 +619,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * copy: building a copy per started node made large runs quadratic.
    */
   #context(): NodeContext {
-    return { inputs: this.state.inputs, nodes: this.state.nodes, session: { id: this.#o.sessionId, workspace: this.#o.workspace } };
+    return {
+      inputs: this.state.inputs,
+      nodes: this.state.nodes,
+      session: { id: this.#o.sessionId, workspace: this.#o.workspace },
+    };
   }
 
   /**

@@ -5,19 +5,35 @@ import { OrchestratorError } from '../errors/index.ts';
 const run = promisify(execFile);
 
 /** Identity of the commits the orchestrator makes in workspaces. */
-const IDENTITY = ['-c', 'user.name=AI Orchestrator', '-c', 'user.email=orchestrator@localhost', '-c', 'commit.gpgsign=false'];
+const IDENTITY = [
+  '-c',
+  'user.name=AI Orchestrator',
+  '-c',
+  'user.email=orchestrator@localhost',
+  '-c',
+  'commit.gpgsign=false',
+];
 
 /** Runs git in a folder; failures become `WORKSPACE_FAILED` with git's stderr. */
-export async function git(cwd: string, args: string[], options: { allowFailure?: boolean } = {}): Promise<{ stdout: string; code: number }> {
+export async function git(
+  cwd: string,
+  args: string[],
+  options: { allowFailure?: boolean } = {},
+): Promise<{ stdout: string; code: number }> {
   try {
     const { stdout } = await run('git', [...IDENTITY, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
     return { stdout: stdout.trim(), code: 0 };
   } catch (error) {
     const failure = error as { code?: number; stderr?: string; stdout?: string };
-    if (options.allowFailure) return { stdout: (failure.stdout ?? '').trim(), code: typeof failure.code === 'number' ? failure.code : 1 };
-    throw new OrchestratorError('WORKSPACE_FAILED', `git ${args.join(' ')} failed in ${cwd}: ${(failure.stderr ?? String(error)).trim()}`, {
-      cause: error,
-    });
+    if (options.allowFailure)
+      return { stdout: (failure.stdout ?? '').trim(), code: typeof failure.code === 'number' ? failure.code : 1 };
+    throw new OrchestratorError(
+      'WORKSPACE_FAILED',
+      `git ${args.join(' ')} failed in ${cwd}: ${(failure.stderr ?? String(error)).trim()}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -67,9 +67,13 @@ export class WorkspaceManager {
   async #mergeBack(sessionWorkspace: string, dir: string, branch: string, label: string): Promise<void> {
     await commitAll(dir, `changes of ${label}`);
     await commitAll(sessionWorkspace, `workspace before merging ${label}`);
-    const merge = await git(sessionWorkspace, ['merge', '--no-ff', '--no-edit', '-m', `merge ${label}`, branch], { allowFailure: true });
+    const merge = await git(sessionWorkspace, ['merge', '--no-ff', '--no-edit', '-m', `merge ${label}`, branch], {
+      allowFailure: true,
+    });
     if (merge.code === 0) return;
-    const conflicts = (await git(sessionWorkspace, ['diff', '--name-only', '--diff-filter=U'], { allowFailure: true })).stdout
+    const conflicts = (
+      await git(sessionWorkspace, ['diff', '--name-only', '--diff-filter=U'], { allowFailure: true })
+    ).stdout
       .split('\n')
       .filter(Boolean);
     await git(sessionWorkspace, ['merge', '--abort'], { allowFailure: true });

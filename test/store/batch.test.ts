@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type OrchestratorEvent, prepareEvent } from '../../src/events/index.ts';
-import { type AppendRequest, planBatch, sessionsOf } from '../../src/store/batch.ts';
-import { encodeEvent } from '../../src/store/codec.ts';
+import { type AppendRequest, planBatch, sessionsOf, toAppendRequest } from '../../src/store/batch.ts';
 
 function request(sessionId: string, count: number, expectedLastSeq?: number): AppendRequest {
   const events = Array.from({ length: count }, (_, i) =>
-    encodeEvent(prepareEvent({ type: 'user.input', data: { value: `${sessionId}:${i}` } }), i),
+    prepareEvent({ type: 'user.input', data: { value: `${sessionId}:${i}` } }),
   );
-  return { sessionId, events, expectedLastSeq };
+  return toAppendRequest(sessionId, events, expectedLastSeq === undefined ? undefined : { expectedLastSeq });
 }
 
 describe('planBatch', () => {
@@ -48,10 +47,11 @@ describe('planBatch', () => {
   it('hands each row a checksum and returns committed events that carry the given payload', () => {
     const checksums: number[] = [];
     const req = request('a', 2);
-    const plan = planBatch([req], new Map(), (_s, _q, _e, checksum) => checksums.push(checksum));
+    const plan = planBatch([req], new Map(), (_s, _q, _e, _d, checksum) => checksums.push(checksum));
     expect(new Set(checksums).size).toBe(2);
     const [events] = plan.outcomes as [OrchestratorEvent[]];
-    expect(events.map((e) => e.data)).toEqual(req.events.map((e) => JSON.parse(e.data)));
+    expect(events.map((e) => e.data)).toEqual(req.payloads.map((text) => JSON.parse(text)));
+    expect(events.map((e) => e.id)).toEqual(req.events.map((e) => e.id));
     expect(events[0]?.sessionId).toBe('a');
   });
 });
@@ -59,5 +59,19 @@ describe('planBatch', () => {
 describe('sessionsOf', () => {
   it('lists each session once, sorted, so writers lock in one order', () => {
     expect(sessionsOf([request('b', 1), request('a', 1), request('b', 1)])).toEqual(['a', 'b']);
+  });
+});
+
+describe('toAppendRequest', () => {
+  it('serializes payloads once and refuses a bad call before it joins a batch', () => {
+    const [event] = Array.from({ length: 1 }, () => prepareEvent({ type: 'user.input', data: { value: 1 } }));
+    expect(toAppendRequest('s', [event as never], undefined).payloads).toEqual(['{"value":1}']);
+    expect(() => toAppendRequest('', [], undefined)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => toAppendRequest('s', {} as never, undefined)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => toAppendRequest('s', [], { expectedLastSeq: 1.5 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 });

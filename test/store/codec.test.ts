@@ -1,28 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { isOrchestratorError } from '../../src/errors/index.ts';
 import { prepareEvent } from '../../src/events/index.ts';
-import { decodeRow, encodeEvent, type RawRow, rowChecksum } from '../../src/store/codec.ts';
+import { committedEvent, decodeRow, encodePayload, type RawRow, rowChecksum } from '../../src/store/codec.ts';
 
 const pending = prepareEvent({
   type: 'agent.progress',
   data: { agentId: 'a', kind: 'text', text: 'hé 🎉' },
   correlationId: 'cor',
 });
-const encoded = encodeEvent(pending, 0);
+const data = encodePayload(pending, 0);
 
 function row(overrides: Partial<Record<number, unknown>> = {}): unknown[] {
-  const values: unknown[] = [
-    'ses_1',
-    7,
-    encoded.id,
-    encoded.type,
-    encoded.ts,
-    encoded.source,
-    'cor',
-    null,
-    encoded.data,
-  ];
-  values.push(rowChecksum('ses_1', 7, encoded.id, encoded.type, encoded.ts, encoded.source, 'cor', null, encoded.data));
+  const values: unknown[] = ['ses_1', 7, pending.id, pending.type, pending.ts, pending.source, 'cor', null, data];
+  values.push(rowChecksum('ses_1', 7, pending.id, pending.type, pending.ts, pending.source, 'cor', null, data));
   for (const [index, value] of Object.entries(overrides)) values[Number(index)] = value;
   return values;
 }
@@ -79,7 +69,7 @@ describe('decodeRow', () => {
 
   it('refuses payload text that is not JSON even when its checksum matches', () => {
     const bad = '{"agentId":';
-    const sum = rowChecksum('ses_1', 7, encoded.id, encoded.type, encoded.ts, encoded.source, 'cor', null, bad);
+    const sum = rowChecksum('ses_1', 7, pending.id, pending.type, pending.ts, pending.source, 'cor', null, bad);
     const error = corruption(row({ 8: bad, 9: sum }));
     expect(isOrchestratorError(error, 'STORE_CORRUPT')).toBe(true);
     expect((error as Error).message).toContain('not valid JSON');
@@ -92,10 +82,10 @@ describe('decodeRow', () => {
   });
 });
 
-describe('encodeEvent', () => {
-  it('serializes the payload once and keeps the envelope', () => {
-    expect(encoded).toMatchObject({ id: pending.id, correlationId: 'cor', causationId: null });
-    expect(JSON.parse(encoded.data)).toEqual(pending.data);
+describe('encodePayload and committedEvent', () => {
+  it('serializes the payload to the text a read decodes back, and builds the committed event', () => {
+    expect(JSON.parse(data)).toEqual(pending.data);
+    expect(committedEvent('ses_1', 7, pending)).toEqual(decodeRow(row(), 'ses_1'));
   });
 
   it.each([
@@ -115,7 +105,7 @@ describe('encodeEvent', () => {
     ['a numeric ts', { ts: 5 }],
     ['an object correlationId', { correlationId: {} }],
   ])('refuses %s with EVENT_INVALID', (_, change) => {
-    expect(() => encodeEvent({ ...pending, ...change } as never, 3)).toThrow(
+    expect(() => encodePayload({ ...pending, ...change } as never, 3)).toThrow(
       expect.objectContaining({ code: 'EVENT_INVALID', details: expect.objectContaining({ index: 3 }) }),
     );
   });

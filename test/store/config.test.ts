@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileStoreConfig } from '../../src/store/config.ts';
 import { pendingMigrations } from '../../src/store/migrations.ts';
+import { redactUrl } from '../../src/store/postgres-errors.ts';
 
 describe('compileStoreConfig', () => {
   it('applies defaults and freezes the result', () => {
@@ -58,5 +59,16 @@ describe('pendingMigrations', () => {
     expect(() => pendingMigrations(list, [1, 2, 3], 'db')).toThrow(
       expect.objectContaining({ code: 'STORE_NEWER_SCHEMA', details: { databaseVersion: 3, knownVersion: 2 } }),
     );
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides passwords in the authority and in query parameters, and never echoes an unparseable URL', () => {
+    expect(redactUrl('postgres://bob:pw@db:5432/x')).toBe('postgres://bob:***@db:5432/x');
+    expect(redactUrl('postgres://db/x?password=pw&sslmode=require')).toBe(
+      'postgres://db/x?password=***&sslmode=require',
+    );
+    expect(redactUrl('postgres://db/x')).toBe('postgres://db/x');
+    expect(redactUrl('bob:pw@@:::')).toBe('<unparseable PostgreSQL URL>');
   });
 });

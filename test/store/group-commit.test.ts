@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OrchestratorError } from '../../src/errors/index.ts';
-import type { OrchestratorEvent } from '../../src/events/index.ts';
+import type { OrchestratorEvent, PendingEvent } from '../../src/events/index.ts';
 import type { AppendOutcome, AppendRequest, BatchWriter } from '../../src/store/batch.ts';
-import type { EncodedEvent } from '../../src/store/codec.ts';
 import { GroupCommit } from '../../src/store/group-commit.ts';
 
 /** A writer double of the group commit's own seam: records batches, fails on demand. */
@@ -24,8 +23,8 @@ class RecordingWriter implements BatchWriter {
 }
 
 function request(sessionId: string, count = 1, expectedLastSeq?: number): AppendRequest {
-  const events = Array.from({ length: count }, (_, i) => ({ id: `${sessionId}-${i}` }) as EncodedEvent);
-  return { sessionId, events, expectedLastSeq };
+  const events = Array.from({ length: count }, (_, i) => ({ id: `${sessionId}-${i}` }) as PendingEvent);
+  return { sessionId, events, payloads: events.map(() => '{}'), expectedLastSeq };
 }
 
 describe('GroupCommit', () => {

@@ -74,9 +74,9 @@ it('keeps one session contiguous with two OS processes appending to the same fil
         expect(texts).toEqual(Array.from({ length: perAppend }, (_, k) => `${tag}|${index}:${k}`));
       }
     }
-    // Both processes really wrote at the same time: their appends interleave in the log.
+    // Each writer paused halfway until the other had written, so the log alternates at least twice.
     const switches = log.filter((e, i) => i > 0 && e.source !== log[i - 1]?.source).length;
-    expect(switches).toBeGreaterThan(1);
+    expect(switches).toBeGreaterThanOrEqual(2);
   } finally {
     await store.close();
   }

@@ -96,7 +96,11 @@ export function runCli(args: readonly string[], options: CliOptions): Promise<Pr
 }
 
 /** Starts a TypeScript file of the test tree under the same Node, with the CLI's environment. */
-export function startScript(file: string, args: readonly string[], options: { env?: Record<string, string> } = {}): RunningProcess {
+export function startScript(
+  file: string,
+  args: readonly string[],
+  options: { env?: Record<string, string> } = {},
+): RunningProcess {
   const child = spawn(process.execPath, [file, ...args], {
     cwd: REPO_ROOT,
     env: cliEnv(options.env),

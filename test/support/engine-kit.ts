@@ -76,6 +76,8 @@ export interface KillableLog {
   readonly log: EventLog;
   /** From now on every append of this log never settles and writes nothing. */
   kill(): void;
+  /** Resolves once the log is killed and the appends already under way have committed. */
+  readonly dead: Promise<void>;
 }
 
 /** Everything an engine test needs, with one cleanup. */
@@ -104,6 +106,7 @@ export interface EngineKit {
 }
 
 let sessions = 0;
+const newSession = () => `ses_engine_${process.pid}_${++sessions}`;
 
 /** Opens a SQLite event store in a temporary folder with its EventLog. */
 export async function startEngineKit(): Promise<EngineKit> {
@@ -139,12 +142,9 @@ export async function startEngineKit(): Promise<EngineKit> {
   return {
     store,
     log,
-    session() {
-      sessions++;
-      return `ses_engine_${process.pid}_${sessions}`;
-    },
+    session: newSession,
     async start(workflow, options = {}) {
-      const sessionId = this.session();
+      const sessionId = newSession();
       const workflowId = `wf_${sessions}`;
       const committed = await log.append(sessionId, [
         { type: 'session.created', data: { name: workflow.name, workspace: root } },
@@ -164,31 +164,40 @@ export async function startEngineKit(): Promise<EngineKit> {
     },
     async resume(sessionId, options = {}) {
       const state = replay(sessionId, await events(sessionId));
-      const wf = Object.values(state.workflows).findLast((w) => !['completed', 'failed', 'cancelled'].includes(w.status));
+      const wf = Object.values(state.workflows).findLast(
+        (w) => !['completed', 'failed', 'cancelled'].includes(w.status),
+      );
       if (!wf) throw new Error(`session ${sessionId} has no unfinished workflow`);
       return build(state, wf.workflowId, defineWorkflow(wf.definition as WorkflowDefinition), options);
     },
     process({ killAfter } = {}) {
       let killed = false;
+      const inFlight = new Set<Promise<unknown>>();
+      const died = deferred();
+      const kill = () => {
+        killed = true;
+        void Promise.allSettled([...inFlight]).then(() => died.resolve());
+      };
       const killable: EventStore = {
         kind: store.kind,
         append: async (sessionId, pending, options) => {
           if (killed) return new Promise(() => undefined);
-          const committed = await store.append(sessionId, pending, options);
-          if (killAfter && (committed as AnyEvent[]).some(killAfter)) killed = true;
-          return committed;
+          const append = store.append(sessionId, pending, options);
+          inFlight.add(append);
+          try {
+            const committed = await append;
+            if (!killed && killAfter && (committed as AnyEvent[]).some(killAfter)) kill();
+            return committed;
+          } finally {
+            inFlight.delete(append);
+          }
         },
         read: (sessionId, options) => store.read(sessionId, options),
         lastSeq: (sessionId) => store.lastSeq(sessionId),
         listSessions: (options) => store.listSessions(options),
         close: async () => undefined,
       };
-      return {
-        log: new EventLog(killable),
-        kill() {
-          killed = true;
-        },
-      };
+      return { log: new EventLog(killable), kill, dead: died.promise };
     },
     events,
     async replay(sessionId) {
@@ -256,7 +265,9 @@ export function trace(events: readonly AnyEvent[], types?: readonly string[]): s
 
 /** Index of the first event matching `type` and `nodeId`; -1 when none. */
 export function indexOfEvent(events: readonly AnyEvent[], type: string, nodeId?: string): number {
-  return events.findIndex((e) => e.type === type && (nodeId === undefined || (e.data as { nodeId?: string }).nodeId === nodeId));
+  return events.findIndex(
+    (e) => e.type === type && (nodeId === undefined || (e.data as { nodeId?: string }).nodeId === nodeId),
+  );
 }
 
 /** Node statuses of a workflow state, by id. */

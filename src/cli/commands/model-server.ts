@@ -14,7 +14,9 @@ export function registerModelServerCommand(program: Command): void {
       await runModelServerCommand({
         scenario: options.scenario,
         host: options.host,
-        ...(options.port !== undefined && { port: options.port === '0' ? 0 : parsePositiveInt(options.port, '--port') }),
+        ...(options.port !== undefined && {
+          port: options.port === '0' ? 0 : parsePositiveInt(options.port, '--port'),
+        }),
       });
     });
 }

@@ -38,7 +38,11 @@ export function registerRunCommand(program: Command): void {
       const workflow = await loadWorkflowFile(file);
       // Inputs are checked before anything starts, so a typo costs nothing.
       const inputs = resolveInputs(workflow, parsePairs(flags.input, '--input'), { fromStrings: true });
-      const config = loadConfig({ dataDir: globals.dataDir, store: globals.store, logLevel: globals.logLevel ?? 'warn' });
+      const config = loadConfig({
+        dataDir: globals.dataDir,
+        store: globals.store,
+        logLevel: globals.logLevel ?? 'warn',
+      });
       const scenario = flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file));
       const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
       const orchestrator = await Orchestrator.open({
@@ -63,7 +67,10 @@ export function registerRunCommand(program: Command): void {
         say(`workspace: ${handle.workspace}`);
         const final = await followRun(handle, {
           json: flags.json === true,
-          answers: { interactive: process.stdin.isTTY === true && flags.yes !== true, answers: parsePairs(flags.answer, '--answer') },
+          answers: {
+            interactive: process.stdin.isTTY === true && flags.yes !== true,
+            answers: parsePairs(flags.answer, '--answer'),
+          },
         });
         if (final.status === 'completed') process.exitCode = 0;
         else {
@@ -89,7 +96,9 @@ export function scenarioBeside(file: string): string | undefined {
   return undefined;
 }
 
-function failureSummary(state: { nodes: Record<string, { id: string; status: string; error?: { code: string; message: string } }> }): string {
+function failureSummary(state: {
+  nodes: Record<string, { id: string; status: string; error?: { code: string; message: string } }>;
+}): string {
   const failed = Object.values(state.nodes).filter((n) => n.status === 'failed');
   return ['failed nodes:', ...failed.map((n) => `  ${n.id}: [${n.error?.code}] ${n.error?.message}`)].join('\n');
 }

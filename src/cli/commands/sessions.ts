@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig, type OrchestratorConfig } from '../../config/index.ts';
 import { OrchestratorError } from '../../errors/index.ts';
+import { EventLog } from '../../log/index.ts';
 import { createLogger } from '../../logging/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../../orchestrator/index.ts';
-import { EventLog } from '../../log/index.ts';
 import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
 import { followRun, parsePairs } from '../follow.ts';
 import { formatTable } from '../format.ts';
@@ -55,7 +55,10 @@ export function registerSessionsCommand(program: Command): void {
         const log = await context.openLog();
         const lastSeq = await log.lastSeq(sessionId);
         if (lastSeq === 0) {
-          throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}" in the ${context.config.store} store`);
+          throw new OrchestratorError(
+            'SESSION_NOT_FOUND',
+            `no session "${sessionId}" in the ${context.config.store} store`,
+          );
         }
         const byType: Record<string, number> = {};
         let first: string | undefined;
@@ -70,7 +73,12 @@ export function registerSessionsCommand(program: Command): void {
           process.stdout.write(`${JSON.stringify(summary)}\n`);
         } else {
           process.stdout.write(`session ${sessionId}\n  events: ${lastSeq}\n  from:   ${first}\n  to:     ${last}\n`);
-          process.stdout.write(formatTable(['TYPE', 'COUNT'], Object.entries(byType).map(([t, n]) => [t, String(n)])));
+          process.stdout.write(
+            formatTable(
+              ['TYPE', 'COUNT'],
+              Object.entries(byType).map(([t, n]) => [t, String(n)]),
+            ),
+          );
         }
       } finally {
         await context.close();
@@ -88,40 +96,55 @@ function registerResume(sessions: Command): void {
     .option('-y, --yes', 'approve approvals without asking')
     .option('--json', 'print events as JSON lines instead of progress')
     .option('--model-server <scenario>', 'use the offline scripted model with this scenario file')
-    .action(async (sessionId: string, flags: { answer: string[]; yes?: boolean; json?: boolean; modelServer?: string }, command: Command) => {
-      const globals = command.optsWithGlobals<GlobalOptions>();
-      const config = loadConfig({ dataDir: globals.dataDir, store: globals.store, logLevel: globals.logLevel ?? 'warn' });
-      const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
-      // Offline, the session goes on with the scenario its run used (the one beside the
-      // recorded workflow file), not the fallback one, which cannot script its agents.
-      const scenario = flags.modelServer ?? (config.anthropicApiKey ? undefined : await recordedScenario(config, sessionId));
-      const orchestrator = await Orchestrator.open({
-        config,
-        scenario,
-        logger: createLogger({ level: config.logLevel }),
-        notice: say,
-      });
-      let handle: WorkflowHandle | undefined;
-      const onSignal = () => {
-        say('\ninterrupted: stopping agents; the session stays resumable');
-        void handle?.suspend();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        handle = await orchestrator.resumeSession(sessionId);
-        say(`resuming session ${sessionId} (workspace ${handle.workspace})`);
-        const final = await followRun(handle, {
-          json: flags.json === true,
-          answers: { interactive: process.stdin.isTTY === true && flags.yes !== true, answers: parsePairs(flags.answer, '--answer') },
+    .action(
+      async (
+        sessionId: string,
+        flags: { answer: string[]; yes?: boolean; json?: boolean; modelServer?: string },
+        command: Command,
+      ) => {
+        const globals = command.optsWithGlobals<GlobalOptions>();
+        const config = loadConfig({
+          dataDir: globals.dataDir,
+          store: globals.store,
+          logLevel: globals.logLevel ?? 'warn',
         });
-        process.exitCode = final.status === 'completed' ? 0 : final.status === 'running' || final.status === 'paused' ? 130 : 1;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        await orchestrator.close();
-      }
-    });
+        const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
+        // Offline, the session goes on with the scenario its run used (the one beside the
+        // recorded workflow file), not the fallback one, which cannot script its agents.
+        const scenario =
+          flags.modelServer ?? (config.anthropicApiKey ? undefined : await recordedScenario(config, sessionId));
+        const orchestrator = await Orchestrator.open({
+          config,
+          scenario,
+          logger: createLogger({ level: config.logLevel }),
+          notice: say,
+        });
+        let handle: WorkflowHandle | undefined;
+        const onSignal = () => {
+          say('\ninterrupted: stopping agents; the session stays resumable');
+          void handle?.suspend();
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          handle = await orchestrator.resumeSession(sessionId);
+          say(`resuming session ${sessionId} (workspace ${handle.workspace})`);
+          const final = await followRun(handle, {
+            json: flags.json === true,
+            answers: {
+              interactive: process.stdin.isTTY === true && flags.yes !== true,
+              answers: parsePairs(flags.answer, '--answer'),
+            },
+          });
+          process.exitCode =
+            final.status === 'completed' ? 0 : final.status === 'running' || final.status === 'paused' ? 130 : 1;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          await orchestrator.close();
+        }
+      },
+    );
 }
 
 /** The scenario beside the workflow file the session's latest workflow was loaded from, if any. */

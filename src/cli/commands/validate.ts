@@ -13,7 +13,9 @@ export function registerValidateCommands(program: Command): void {
         try {
           const workflow = await loadWorkflowFile(file);
           const nodes = workflow.nodeIds.length;
-          process.stdout.write(`${file}: ok (workflow ${workflow.name}, ${nodes} node${nodes === 1 ? '' : 's'}, ${Object.keys(workflow.agents).length} agent types)\n`);
+          process.stdout.write(
+            `${file}: ok (workflow ${workflow.name}, ${nodes} node${nodes === 1 ? '' : 's'}, ${Object.keys(workflow.agents).length} agent types)\n`,
+          );
         } catch (error) {
           failed++;
           process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -21,9 +21,11 @@ const reasonOf = (events: AnyEvent[], nodeId: string) =>
   (events.find((e) => e.type === 'node.skipped' && e.data.nodeId === nodeId)?.data as { reason?: string } | undefined)
     ?.reason;
 
-const fail = (code: 'INTERNAL' | 'AGENT_FAILED' = 'AGENT_FAILED') => () => {
-  throw new OrchestratorError(code, 'it broke');
-};
+const fail =
+  (code: 'INTERNAL' | 'AGENT_FAILED' = 'AGENT_FAILED') =>
+  () => {
+    throw new OrchestratorError(code, 'it broke');
+  };
 
 describe('conditions', () => {
   it('runs a node whose condition is true and skips one whose condition is false, with the reason', async () => {
@@ -149,7 +151,7 @@ describe('fail_fast', () => {
           }),
         // Fails once `long` is surely running, while `queued` waits for a slot.
         bad: async ({ nodes }) => {
-          await until(() => nodes.long !== undefined);
+          await until(() => nodes.long?.status === 'running');
           throw new OrchestratorError('AGENT_FAILED', 'boom');
         },
         queued: () => 'should not run',

@@ -28,9 +28,12 @@ const startedAttempts = (events: AnyEvent[], nodeId: string) =>
 describe('pause and resume', () => {
   it('starts no node while paused, lets the running one finish, and carries on after resume', async () => {
     const gate = deferred();
-    const { run, wf, sessionId } = await kit.start(testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }), {
-      functions: { a: () => gate.promise.then(() => 'A'), b: () => 'B' },
-    });
+    const { run, wf, sessionId } = await kit.start(
+      testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }),
+      {
+        functions: { a: () => gate.promise.then(() => 'A'), b: () => 'B' },
+      },
+    );
     const done = run.run();
     await until(() => wf.nodes.a?.status === 'running');
     run.pause({ reason: 'coffee' });

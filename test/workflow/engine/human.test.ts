@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyEvent } from '../../../src/events/index.ts';
+import type { PlanFunctions } from '../../../src/workflow/index.ts';
 import { type EngineKit, startEngineKit, statuses, testWorkflow, trace } from '../../support/engine-kit.ts';
 
 let kit: EngineKit;
@@ -20,9 +21,9 @@ const askFlow = testWorkflow({
     { id: 'publish', dependsOn: ['ask'] },
   ],
 });
-const askFunctions = {
+const askFunctions: PlanFunctions = {
   draft: () => 'the draft',
-  publish: ({ nodes }: { nodes: Record<string, { output: unknown }> }) => `published as "${nodes.ask?.output}"`,
+  publish: ({ nodes }) => `published as "${nodes.ask?.output}"`,
 };
 
 const approvalFlow = testWorkflow({

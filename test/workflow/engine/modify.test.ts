@@ -61,9 +61,12 @@ describe('addNodes', () => {
   it('requiredBy inserts a node before a pending node', async () => {
     const gates = { a: deferred(), x: deferred() };
     const calls: string[] = [];
-    const { run, wf, sessionId } = await kit.start(testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }), {
-      functions: functions(ALL, calls, { a: gates.a.promise, x: gates.x.promise }),
-    });
+    const { run, wf, sessionId } = await kit.start(
+      testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }),
+      {
+        functions: functions(ALL, calls, { a: gates.a.promise, x: gates.x.promise }),
+      },
+    );
     const done = run.run();
     await until(() => wf.nodes.a?.status === 'running');
     await run.addNodes([{ ...fnNode('x'), requiredBy: ['b'] }], 'user');
@@ -173,9 +176,12 @@ describe('skipNodes', () => {
 
   it('rejects skipping a started or unknown node and records nothing', async () => {
     const gate = deferred();
-    const { run, wf, sessionId } = await kit.start(testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }), {
-      functions: functions(ALL, [], { a: gate.promise }),
-    });
+    const { run, wf, sessionId } = await kit.start(
+      testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }),
+      {
+        functions: functions(ALL, [], { a: gate.promise }),
+      },
+    );
     const done = run.run();
     await until(() => wf.nodes.a?.status === 'running');
     const before = await kit.events(sessionId);
@@ -194,10 +200,13 @@ describe('a resumed run keeps the nodes added before the crash', () => {
     const calls: string[] = [];
     const first = kit.process();
     const gate = deferred();
-    const { run, wf, sessionId } = await kit.start(testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }), {
-      functions: functions(ALL, calls, { a: gate.promise }),
-      log: first.log,
-    });
+    const { run, wf, sessionId } = await kit.start(
+      testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }),
+      {
+        functions: functions(ALL, calls, { a: gate.promise }),
+        log: first.log,
+      },
+    );
     void run.run();
     await until(() => wf.nodes.a?.status === 'running');
     await run.addNodes([{ ...fnNode('x', { dependsOn: ['a'] }), requiredBy: ['b'] }], 'user');

@@ -93,7 +93,13 @@ function essence(wf: WorkflowState | undefined) {
     nodes: Object.fromEntries(
       Object.values(wf.nodes).map((n) => [
         n.id,
-        { status: n.status, output: n.output, attempts: n.attempts, interruptions: n.interruptions, error: n.error?.code },
+        {
+          status: n.status,
+          output: n.output,
+          attempts: n.attempts,
+          interruptions: n.interruptions,
+          error: n.error?.code,
+        },
       ]),
     ),
   };
@@ -139,10 +145,7 @@ describe('random workflows', () => {
         expect(applyAll(snapshot, events.slice(at))).toEqual(full);
 
         // scheduling invariants
-        startedAfterDependencies(
-          events,
-          Object.fromEntries(nodes.map((n) => [n.id, n.dependsOn ?? []])),
-        );
+        startedAfterDependencies(events, Object.fromEntries(nodes.map((n) => [n.id, n.dependsOn ?? []])));
         const completions = events.filter((e) => e.type === 'node.completed').map((e) => e.data.nodeId);
         expect(new Set(completions).size).toBe(completions.length);
         for (const [i, spec] of specs.entries()) {
@@ -153,12 +156,57 @@ describe('random workflows', () => {
             for (const dep of nodes[i]?.dependsOn ?? []) expect(live.nodes[dep]?.status).toBe('completed');
           }
         }
+        if (onFailure === 'fail_fast') {
+          // Once a node has failed for good, nothing starts any more.
+          const firstFailure = events.findIndex((e) => e.type === 'node.failed' && !e.data.willRetry);
+          if (firstFailure >= 0) {
+            expect(events.slice(firstFailure).filter((e) => e.type === 'node.started')).toEqual([]);
+          }
+        }
         if (onFailure === 'continue') {
           // Only the nodes' own outcomes and triggers decide: nothing is cancelled.
           for (const node of Object.values(live.nodes)) expect(node.status).not.toBe('cancelled');
         }
       }),
-      { numRuns: 3000 },
+      { seed: 20240607, numRuns: 80 },
+    );
+  });
+
+  it('a process killed after any committed event is carried on by a new run to the same kind of end', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        scenario,
+        fc.integer({ min: 1, max: 12 }),
+        async ({ specs, onFailure, concurrency, groupLimit }, k) => {
+          const { nodes, functions } = build(specs);
+          const workflow = testWorkflow({ onFailure, concurrency, groups: { g: { concurrency: groupLimit } }, nodes });
+          let count = 0;
+          const first = kit.process({ killAfter: () => ++count >= k });
+          const { run, sessionId } = await kit.start(workflow, { functions, log: first.log });
+          const finished = await Promise.race([run.run().then(() => true), first.dead.then(() => false)]);
+          const before = await kit.events(sessionId);
+          if (finished || before.at(-1)?.type === 'workflow.completed') return;
+
+          const resumed = await kit.resume(sessionId, { functions });
+          const live = await resumed.run.run();
+          const events = await kit.events(sessionId);
+          expect(events.slice(0, before.length)).toEqual(before);
+          expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+          expect(['completed', 'failed']).toContain(live.status);
+          for (const node of Object.values(live.nodes)) expect(TERMINAL_NODE_STATUSES.has(node.status)).toBe(true);
+          expect(essence(replay(sessionId, events).workflows[resumed.workflowId])).toEqual(essence(live));
+          // Nodes completed before the crash never start again; none completes twice.
+          const doneBefore = new Set(before.filter((e) => e.type === 'node.completed').map((e) => e.data.nodeId));
+          const restarted = events
+            .slice(before.length)
+            .filter((e) => e.type === 'node.started')
+            .map((e) => e.data.nodeId);
+          expect(restarted.filter((id) => doneBefore.has(id))).toEqual([]);
+          const completions = events.filter((e) => e.type === 'node.completed').map((e) => e.data.nodeId);
+          expect(new Set(completions).size).toBe(completions.length);
+        },
+      ),
+      { seed: 4242, numRuns: 100 },
     );
   });
 });

@@ -11,7 +11,12 @@ afterAll(() => kit.cleanup());
 
 // a -> (b, c) -> d
 const diamond = testWorkflow({
-  nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }, { id: 'c', dependsOn: ['a'] }, { id: 'd', dependsOn: ['b', 'c'] }],
+  nodes: [
+    { id: 'a' },
+    { id: 'b', dependsOn: ['a'] },
+    { id: 'c', dependsOn: ['a'] },
+    { id: 'd', dependsOn: ['b', 'c'] },
+  ],
 });
 
 /** Functions counting their invocations; `b` never returns while `blockB` is true. */

@@ -36,9 +36,12 @@ describe('retry', () => {
       new OrchestratorError('INTERNAL', 'blip', { retryable: true }),
       new OrchestratorError('INTERNAL', 'blip again', { retryable: true }),
     ]);
-    const { run, sessionId } = await kit.start(testWorkflow({ nodes: [{ id: 'a', retry: { attempts: 3, backoff: tiny } }] }), {
-      functions: { a: node.run },
-    });
+    const { run, sessionId } = await kit.start(
+      testWorkflow({ nodes: [{ id: 'a', retry: { attempts: 3, backoff: tiny } }] }),
+      {
+        functions: { a: node.run },
+      },
+    );
     const final = await run.run();
     expect(final.status).toBe('completed');
     expect(final.nodes.a).toMatchObject({ status: 'completed', output: 'done', attempts: 3 });
@@ -56,16 +59,19 @@ describe('retry', () => {
       'node.started:a',
       'node.completed:a',
     ]);
-    expect(events.filter((e) => e.type === 'node.failed').map((e) => (e.data as { retryInMs?: number }).retryInMs)).toEqual([
-      1, 2,
-    ]);
+    expect(
+      events.filter((e) => e.type === 'node.failed').map((e) => (e.data as { retryInMs?: number }).retryInMs),
+    ).toEqual([1, 2]);
   });
 
   it('fails after the last attempt', async () => {
     const node = flaky([1, 2, 3].map((i) => new OrchestratorError('AGENT_NETWORK', `down ${i}`)));
-    const { run, sessionId } = await kit.start(testWorkflow({ nodes: [{ id: 'a', retry: { attempts: 2, backoff: tiny } }] }), {
-      functions: { a: node.run },
-    });
+    const { run, sessionId } = await kit.start(
+      testWorkflow({ nodes: [{ id: 'a', retry: { attempts: 2, backoff: tiny } }] }),
+      {
+        functions: { a: node.run },
+      },
+    );
     const final = await run.run();
     expect(final.status).toBe('failed');
     expect(node.calls.count).toBe(2);
@@ -77,9 +83,12 @@ describe('retry', () => {
 
   it('fails at once on an error that is not retryable', async () => {
     const node = flaky([new OrchestratorError('AGENT_FAILED', 'bad input')]);
-    const { run, sessionId } = await kit.start(testWorkflow({ nodes: [{ id: 'a', retry: { attempts: 3, backoff: tiny } }] }), {
-      functions: { a: node.run },
-    });
+    const { run, sessionId } = await kit.start(
+      testWorkflow({ nodes: [{ id: 'a', retry: { attempts: 3, backoff: tiny } }] }),
+      {
+        functions: { a: node.run },
+      },
+    );
     const final = await run.run();
     expect(final.nodes.a?.status).toBe('failed');
     expect(node.calls.count).toBe(1);
@@ -95,7 +104,11 @@ describe('retry', () => {
       },
     });
     const final = await run.run();
-    expect(final.nodes.a).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'INTERNAL', message: 'plain' } });
+    expect(final.nodes.a).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: { code: 'INTERNAL', message: 'plain' },
+    });
   });
 
   it('retry.on with codes retries only those codes (retryable or not) and not other transient errors', async () => {
@@ -125,7 +138,9 @@ describe('retry', () => {
       new OrchestratorError('AGENT_MAX_TURNS', 'listed'),
     ]);
     const { run } = await kit.start(
-      testWorkflow({ nodes: [{ id: 'a', retry: { attempts: 3, backoff: tiny, on: ['transient', 'AGENT_MAX_TURNS'] } }] }),
+      testWorkflow({
+        nodes: [{ id: 'a', retry: { attempts: 3, backoff: tiny, on: ['transient', 'AGENT_MAX_TURNS'] } }],
+      }),
       { functions: { a: node.run } },
     );
     expect((await run.run()).nodes.a?.status).toBe('completed');

@@ -27,7 +27,8 @@ function recordingAgent(seen: Compensation[], wf: () => WorkflowState | undefine
         agent: context.node.agent,
         workflowStatus: wf()?.status,
       });
-      if (context.node.id === failFor) return { ok: false, error: new OrchestratorError('AGENT_FAILED', 'undo failed') };
+      if (context.node.id === failFor)
+        return { ok: false, error: new OrchestratorError('AGENT_FAILED', 'undo failed') };
       return { ok: true, output: 'undone' };
     },
   };
@@ -134,7 +135,11 @@ describe('rollback', () => {
     const ts = new Date().toISOString();
     const workflowId = 'wf_tie';
     const node = (type: 'node.started' | 'node.completed', nodeId: string) =>
-      ({ type, ts, data: { workflowId, nodeId, attempt: 1, ...(type === 'node.completed' && { output: nodeId }) } }) as const;
+      ({
+        type,
+        ts,
+        data: { workflowId, nodeId, attempt: 1, ...(type === 'node.completed' && { output: nodeId }) },
+      }) as const;
     await kit.log.append(sessionId, [
       { type: 'session.created', data: {} },
       { type: 'workflow.started', data: { workflowId, name: flow.name, definition: flow.definition } },

@@ -90,6 +90,17 @@ describe('DependencyTracker', () => {
     expect(tracker.settle('x')).toEqual(['d']);
   });
 
+  it('dependenciesSettled tells whether a node may start now', () => {
+    const tracker = new DependencyTracker(diamond, () => 'pending');
+    expect(tracker.dependenciesSettled('a')).toBe(true);
+    expect(tracker.dependenciesSettled('b')).toBe(false);
+    tracker.settle('a');
+    expect(tracker.dependenciesSettled('b')).toBe(true);
+    tracker.add(node('x'));
+    tracker.addDependency('b', 'x');
+    expect(tracker.dependenciesSettled('b')).toBe(false);
+  });
+
   it('addDependency on a settled dependency adds no wait', () => {
     const tracker = new DependencyTracker(diamond, () => 'pending');
     tracker.settle('e');

@@ -129,13 +129,7 @@ describe('concurrency limits', () => {
     const workflow = testWorkflow({
       concurrency: 4,
       groups: { g: { concurrency: 1 } },
-      nodes: [
-        { id: 'g1', group: 'g' },
-        { id: 'g2', group: 'g' },
-        { id: 'g3', group: 'g' },
-        { id: 'x' },
-        { id: 'y' },
-      ],
+      nodes: [{ id: 'g1', group: 'g' }, { id: 'g2', group: 'g' }, { id: 'g3', group: 'g' }, { id: 'x' }, { id: 'y' }],
     });
     const { run, sessionId } = await kit.start(workflow, {
       functions: { g1: grouped, g2: grouped, g3: grouped, x: free, y: free },

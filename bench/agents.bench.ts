@@ -1,0 +1,281 @@
+import { spawn } from 'node:child_process';
+import { type Options, query, type SpawnedProcess, type SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
+import type { AgentRuntime, AgentSpec } from '../src/agents/index.ts';
+import type { AnyEvent } from '../src/events/index.ts';
+import { type AgentKit, startAgentKit, testSpec } from '../test/support/agent-kit.ts';
+
+/**
+ * The agent runtime against the scripted model server, one agent at a time:
+ * - cold start: spawn to the first streamed event (Claude Code's init), to the first
+ *   assistant message and to the result, through `AgentRuntime` (median of ROUNDS);
+ * - the orchestrator's own overhead: a bare SDK `query()` drained to its end beside
+ *   `AgentRuntime.spawn()` to its settled result (events committed to SQLite, process reaped),
+ *   interleaved. Whole runs differ by tens of ms from run to run (Claude Code's start-up on a
+ *   shared machine), so the overhead figure adds up what the runtime does on the critical path
+ *   outside Claude Code: from the call to the process spawn, and from the process exit to the
+ *   end; plus this process's CPU time per agent;
+ * - the warm pool: spawn to the first assistant message from a parked spare (SDK `prewarm()`)
+ *   beside a cold spawn of the same configuration.
+ */
+
+/** One measured figure. */
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+}
+
+const ROUNDS = 5;
+const PAIRS = 11;
+
+const scenario = `
+name: agents-bench
+scripts:
+  - name: answer
+    turns:
+      - content: [{ text: Benchmark answer. }]
+        usage: { input_tokens: 100, output_tokens: 5 }
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+interface SpawnTiming {
+  firstEvent: number;
+  firstMessage: number;
+  result: number;
+}
+
+/** Times one agent from `spawn()`: first streamed event, first assistant message, result. */
+async function timeSpawn(kit: AgentKit, runtime: AgentRuntime, spec: AgentSpec, cwd: string): Promise<SpawnTiming> {
+  let firstEvent: number | undefined;
+  let firstMessage: number | undefined;
+  const start = performance.now();
+  const onEvent = (event: AnyEvent) => {
+    const now = performance.now() - start;
+    if (event.type === 'agent.progress' && (event.data as { kind: string }).kind === 'init') firstEvent ??= now;
+    if (event.type === 'agent.message') firstMessage ??= now;
+  };
+  const result = await runtime.spawn({ sessionId: kit.session(), spec, prompt: 'Answer', cwd, onEvent }).result;
+  const total = performance.now() - start;
+  if (!result.ok) throw new Error(`bench agent failed: ${result.error.code} ${result.error.message}`);
+  return { firstEvent: firstEvent ?? Number.NaN, firstMessage: firstMessage ?? Number.NaN, result: total };
+}
+
+/** Where one agent's wall time went: before Claude Code started, and after it exited. */
+interface Phases {
+  /** From the call (`query()` or `spawn()`) to the Claude Code process being spawned. */
+  beforeSpawn: number;
+  /** From the process's exit to the end (iterator done, or result settled and recorded). */
+  afterExit: number;
+  total: number;
+  /** CPU time of this (the orchestrator's) process over the agent's life. */
+  cpu: number;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A bare SDK query with the same prompt and environment, drained to its end. */
+async function timeBareQuery(kit: AgentKit, cwd: string): Promise<Phases> {
+  let spawnedAt = Number.NaN;
+  let exitedAt = Number.NaN;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const options = {
+    cwd,
+    env: kit.sdk.env,
+    settingSources: [],
+    spawnClaudeCodeProcess: (spawnOptions: SpawnOptions) => {
+      const child = spawn(spawnOptions.command, spawnOptions.args, {
+        cwd: spawnOptions.cwd,
+        env: spawnOptions.env as NodeJS.ProcessEnv,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      // Taken once spawned, as the runtime side can only see its process then.
+      spawnedAt = performance.now();
+      child.once('exit', () => {
+        exitedAt = performance.now();
+      });
+      return child as unknown as SpawnedProcess;
+    },
+  } satisfies Options;
+  for await (const message of query({ prompt: 'Answer', options })) {
+    if (message.type === 'result' && message.is_error) throw new Error('bare query failed');
+  }
+  const end = performance.now();
+  const used = process.cpuUsage(cpu);
+  return {
+    beforeSpawn: spawnedAt - start,
+    afterExit: end - exitedAt,
+    total: end - start,
+    cpu: (used.user + used.system) / 1000,
+  };
+}
+
+/**
+ * The same through `AgentRuntime.spawn()`. Spawn and exit of its process are seen by polling
+ * every millisecond (the runtime does not expose them), so they are accurate to about 1 ms.
+ */
+async function timeManaged(kit: AgentKit, runtime: AgentRuntime, spec: AgentSpec, cwd: string): Promise<Phases> {
+  let spawnedAt = Number.NaN;
+  let exitedAt = Number.NaN;
+  let pid: number | undefined;
+  const poll = setInterval(() => {
+    if (pid === undefined) {
+      pid = runtime.processes.pids()[0];
+      if (pid !== undefined) spawnedAt = performance.now();
+    } else if (Number.isNaN(exitedAt) && !isAlive(pid)) exitedAt = performance.now();
+  }, 1);
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  try {
+    const result = await runtime.spawn({ sessionId: kit.session(), spec, prompt: 'Answer', cwd }).result;
+    if (!result.ok) throw new Error(`bench agent failed: ${result.error.code}`);
+  } finally {
+    clearInterval(poll);
+  }
+  const end = performance.now();
+  const used = process.cpuUsage(cpu);
+  // A process reaped before the poll saw it gone counts as exiting at the end.
+  if (Number.isNaN(exitedAt)) exitedAt = end;
+  return {
+    beforeSpawn: spawnedAt - start,
+    afterExit: end - exitedAt,
+    total: end - start,
+    cpu: (used.user + used.system) / 1000,
+  };
+}
+
+async function coldFigures(kit: AgentKit): Promise<BenchResult[]> {
+  const runtime = kit.runtime({ maxConcurrent: 1 });
+  const cwd = await kit.workspace('cold');
+  const spec = testSpec();
+  await timeSpawn(kit, runtime, spec, cwd); // warms the file cache and the model server
+  const timings: SpawnTiming[] = [];
+  for (let i = 0; i < ROUNDS; i++) timings.push(await timeSpawn(kit, runtime, spec, cwd));
+  return [
+    {
+      name: 'cold spawn to first streamed event (init), median',
+      value: round1(median(timings.map((t) => t.firstEvent))),
+      unit: 'ms',
+    },
+    {
+      name: 'cold spawn to first assistant message, median',
+      value: round1(median(timings.map((t) => t.firstMessage))),
+      unit: 'ms',
+    },
+    {
+      name: 'cold spawn to result (process reaped), median',
+      value: round1(median(timings.map((t) => t.result))),
+      unit: 'ms',
+    },
+  ];
+}
+
+async function overheadFigures(kit: AgentKit): Promise<BenchResult[]> {
+  const runtime = kit.runtime({ maxConcurrent: 1 });
+  const cwd = await kit.workspace('overhead');
+  const spec = testSpec();
+  const bare: Phases[] = [];
+  const managed: Phases[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    // Alternate which side goes first so neither always runs on a warmer cache.
+    if (i % 2 === 0) {
+      bare.push(await timeBareQuery(kit, cwd));
+      managed.push(await timeManaged(kit, runtime, spec, cwd));
+    } else {
+      managed.push(await timeManaged(kit, runtime, spec, cwd));
+      bare.push(await timeBareQuery(kit, cwd));
+    }
+  }
+  const med = (rows: Phases[], key: keyof Phases) => median(rows.map((row) => row[key]));
+  // What the orchestrator adds on the agent's critical path: before the process starts and
+  // after it exits (the Claude Code part in between is the same work on both sides).
+  const added =
+    med(managed, 'beforeSpawn') - med(bare, 'beforeSpawn') + (med(managed, 'afterExit') - med(bare, 'afterExit'));
+  return [
+    { name: 'bare SDK query() to end, median', value: round1(med(bare, 'total')), unit: 'ms' },
+    { name: 'AgentRuntime.spawn() to settled result, median', value: round1(med(managed, 'total')), unit: 'ms' },
+    { name: 'call to process spawn: bare, median', value: round1(med(bare, 'beforeSpawn')), unit: 'ms' },
+    { name: 'call to process spawn: runtime, median', value: round1(med(managed, 'beforeSpawn')), unit: 'ms' },
+    { name: 'process exit to end: bare (iterator done), median', value: round1(med(bare, 'afterExit')), unit: 'ms' },
+    {
+      name: 'process exit to end: runtime (result recorded), median',
+      value: round1(med(managed, 'afterExit')),
+      unit: 'ms',
+    },
+    { name: 'orchestrator CPU per agent: bare, median', value: round1(med(bare, 'cpu')), unit: 'ms' },
+    { name: 'orchestrator CPU per agent: runtime, median', value: round1(med(managed, 'cpu')), unit: 'ms' },
+    {
+      name: 'orchestrator overhead on the critical path per agent',
+      value: round1(added),
+      unit: 'ms',
+      target: '<= 5 ms',
+    },
+    {
+      name: `wall-clock difference runtime - bare (median of ${PAIRS} pairs; noisy)`,
+      value: round1(median(managed.map((row, i) => row.total - (bare[i] as Phases).total))),
+      unit: 'ms',
+    },
+  ];
+}
+
+async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
+  const runtime = kit.runtime({ maxConcurrent: 1, warmPool: 1 });
+  const cwd = await kit.workspace('warm');
+  const spec = testSpec({ systemPrompt: 'You answer benchmarks.' });
+  const cold = kit.runtime({ maxConcurrent: 1 });
+  const coldTimes: number[] = [];
+  const warmTimes: number[] = [];
+  const warmResults: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    coldTimes.push((await timeSpawn(kit, cold, spec, cwd)).firstMessage);
+    // Not timed: parking a spare happens ahead, while nothing waits for it.
+    await runtime.prewarm(spec);
+    const warm = await timeSpawn(kit, runtime, spec, cwd);
+    warmTimes.push(warm.firstMessage);
+    warmResults.push(warm.result);
+  }
+  await runtime.shutdown();
+  return [
+    { name: 'spawn to first assistant message, cold, median', value: round1(median(coldTimes)), unit: 'ms' },
+    {
+      name: 'spawn to first assistant message, warm pool, median',
+      value: round1(median(warmTimes)),
+      unit: 'ms',
+      target: '<= 150 ms',
+    },
+    { name: 'spawn to result (process reaped), warm pool, median', value: round1(median(warmResults)), unit: 'ms' },
+  ];
+}
+
+/** Runs every agent runtime measurement against a fresh scripted model server. */
+export default async function agentsBench(): Promise<BenchResult[]> {
+  const kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+  try {
+    return [...(await coldFigures(kit)), ...(await overheadFigures(kit)), ...(await warmFigures(kit))];
+  } finally {
+    await kit.cleanup();
+  }
+}
+
+if (import.meta.main) {
+  for (const row of await agentsBench()) {
+    console.log(`${row.name}: ${row.value} ${row.unit}${row.target ? ` (target ${row.target})` : ''}`);
+  }
+}

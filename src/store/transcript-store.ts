@@ -1,0 +1,31 @@
+/** Where a transcript lives, in the SDK's terms (`SessionKey`). */
+export interface TranscriptKey {
+  /** The agent's cwd with every non-alphanumeric character turned into `-`. */
+  readonly projectKey: string;
+  /** The SDK session id. */
+  readonly sessionId: string;
+  /** e.g. `subagents/agent-<id>` for a subagent's transcript; absent for the main one. */
+  readonly subpath?: string | undefined;
+}
+
+/** One transcript line as the SDK hands it over: opaque JSON with a `type`, often a `uuid`. */
+export type TranscriptEntry = { type: string; uuid?: string; timestamp?: string; [key: string]: unknown };
+
+/**
+ * SDK session transcripts kept in the project's own store, so an agent's conversation can be
+ * resumed from another process or machine (the SDK's `SessionStore` is adapted onto this).
+ *
+ * Guarantees: entries of one key are returned in append order; an entry whose `uuid` was
+ * already stored for the key is ignored (the SDK retries appends and replays imports); `load`
+ * of a key never written returns null. Left out: summaries (the SDK folds them itself).
+ */
+export interface TranscriptStore {
+  appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void>;
+  loadTranscript(key: TranscriptKey): Promise<TranscriptEntry[] | null>;
+  /** Sessions with a main transcript under a project, with their last append time (epoch ms). */
+  listTranscriptSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>>;
+  /** Deletes a transcript; without `subpath`, also every subpath of the session. */
+  deleteTranscript(key: TranscriptKey): Promise<void>;
+  /** The subpaths stored under a session. */
+  listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]>;
+}
