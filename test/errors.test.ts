@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, OrchestratorError, toOrchestratorError } from '../src/errors/index.ts';
 
 const docs = readFileSync(path.resolve(import.meta.dirname, '../docs/errors.md'), 'utf8');
-const documented = [...docs.matchAll(/^\| `([A-Z_]+)` \| (\d+) \| (yes|no) \|/gm)].map((m) => ({
+const documented = [...docs.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(yes|no)\s*\|/gm)].map((m) => ({
   code: m[1] as string,
   status: Number(m[2]),
   retryable: m[3] === 'yes',

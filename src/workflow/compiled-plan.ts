@@ -7,7 +7,6 @@ import { evaluateCondition } from './definition/condition.ts';
 import { renderTemplate } from './definition/template.ts';
 import type { NodeDefinition } from './definition/types.ts';
 import type { NodeContext, PlanNode, WorkflowPlan } from './plan.ts';
-import type { WorkflowState } from './state.ts';
 
 /** Code of `function` nodes by node id (TypeScript workflows). */
 export type PlanFunctions = Readonly<Record<string, (context: NodeContext & { signal: AbortSignal }) => unknown>>;
@@ -51,7 +50,10 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
       const type = compiled.agents[name];
       if (!type) return undefined;
       let spec = specs.get(name);
-      if (!spec) specs.set(name, (spec = toAgentSpec(type)));
+      if (!spec) {
+        spec = toAgentSpec(type);
+        specs.set(name, spec);
+      }
       return spec;
     },
     withAddedNodes(added, state) {

@@ -176,7 +176,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     // Recorded and acted on in one turn, like every decision: were the plan updated only
     // once the change is durable, a node settling meanwhile could finish the run without
     // the added nodes. Appends commit in order, so nothing about them can commit first.
-    const committed = this.#record('workflow.modified', { by, changes: [{ op: 'add_nodes', nodes: [...nodes] }] });
+    const committed = this.#append('workflow.modified', { by, changes: [{ op: 'add_nodes', nodes: [...nodes] }] });
     this.#plan = plan;
     for (const id of ids) {
       const node = plan.node(id) as PlanNode;
@@ -205,7 +205,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       }
     }
     // In the same turn as the check, so none of them can start in between (see addNodes).
-    const committed = this.#record('workflow.modified', { by, changes: [{ op: 'skip_nodes', ids: [...ids], reason }] });
+    const committed = this.#append('workflow.modified', { by, changes: [{ op: 'skip_nodes', ids: [...ids], reason }] });
     for (const id of ids) if (this.state.nodes[id]?.status === 'pending') this.#skip(id, `skipped by ${by}: ${reason}`);
     this.#pump();
     await committed;
@@ -238,27 +238,37 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     // Queueing it would keep a cancelled run from ever finishing (nothing starts any more).
     if (wf.cancelRequested) {
       this.#record('node.cancelled', { nodeId: id, reason: 'the workflow was cancelled' });
-      return this.#settle(id);
+      this.#settle(id);
+      return;
     }
     const verdict = evaluateTrigger(
       node.trigger,
       node.dependsOn.map((dep) => ({ id: dep, status: wf.nodes[dep]?.status ?? 'pending' })),
     );
-    if (!verdict.run) return this.#skip(id, verdict.reason);
-    if (this.#failure && this.#plan.onFailure === 'fail_fast')
-      return this.#skip(id, 'the workflow is failing (fail_fast)');
+    if (!verdict.run) {
+      this.#skip(id, verdict.reason);
+      return;
+    }
+    if (this.#failure && this.#plan.onFailure === 'fail_fast') {
+      this.#skip(id, 'the workflow is failing (fail_fast)');
+      return;
+    }
     if (node.evaluateCondition) {
       let pass: boolean;
       try {
         pass = node.evaluateCondition(this.#context());
       } catch (error) {
-        return this.#fail(
+        this.#fail(
           id,
           1,
           new OrchestratorError('CONDITION_FAILED', `condition of "${id}": ${toOrchestratorError(error).message}`),
         );
+        return;
       }
-      if (!pass) return this.#skip(id, 'condition is false');
+      if (!pass) {
+        this.#skip(id, 'condition is false');
+        return;
+      }
     }
     this.#enqueue(id);
   }
@@ -315,7 +325,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
         throw new OrchestratorError('TEMPLATE_FAILED', `task of "${id}": ${toOrchestratorError(error).message}`);
       }
       if (!resumingHuman) {
-        const started = this.#record('node.started', { nodeId: id, attempt });
+        const started = this.#append('node.started', { nodeId: id, attempt });
         if (executor.external) await started;
       }
       outcome = await executor.run({
@@ -353,14 +363,16 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
         ...(outcome.cached && { cached: true, cacheKey: outcome.cacheKey }),
       });
       this.#completionOrder.push(id);
-      return this.#settle(id);
+      this.#settle(id);
+      return;
     }
     if (stop === 'cancel' || stop === 'fail_fast') {
       this.#record('node.cancelled', {
         nodeId: id,
         reason: stop === 'cancel' ? 'the workflow was cancelled' : 'the workflow is failing (fail_fast)',
       });
-      return this.#settle(id);
+      this.#settle(id);
+      return;
     }
     if (
       stop === 'suspend' &&
@@ -403,7 +415,10 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       willRetry,
       ...(willRetry && { retryInMs: delay }),
     });
-    if (willRetry) return this.#scheduleRetry(id, Date.now() + delay);
+    if (willRetry) {
+      this.#scheduleRetry(id, Date.now() + delay);
+      return;
+    }
     this.#settle(id);
     if (this.#plan.onFailure === 'fail_fast' && !this.#failure) {
       this.#failure = error;
@@ -425,7 +440,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
           retryable: false,
         },
       );
-      return this.#fail(id, node.attempts, error);
+      this.#fail(id, node.attempts, error);
+      return;
     }
     const timer = setTimeout(
       () => {
@@ -631,7 +647,12 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * must see their own effects), and appended to the log. Appends are issued in order and
    * committed in order; the returned promise resolves once this one is durable.
    */
-  #record<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<unknown> {
+  #record<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): void {
+    void this.#append(type, data);
+  }
+
+  /** {@link #record}, returning the promise that resolves once the event is durable. */
+  #append<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<unknown> {
     const full = { ...data, workflowId: this.#o.workflowId } as unknown as EventDataMap[T];
     const event = { type, data: full, source: 'engine', correlationId: this.#o.workflowId };
     applyEvent(this.#o.state, {
@@ -658,7 +679,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 
   /** Records and waits until durable. */
   async #commit<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<void> {
-    await this.#record(type, data);
+    await this.#append(type, data);
   }
 
   async #flush(): Promise<void> {

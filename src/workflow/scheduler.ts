@@ -86,7 +86,10 @@ export class DependencyTracker {
   /** Makes a not yet started node also wait for `dependency` (a node inserted before it). */
   addDependency(id: string, dependency: string): void {
     let list = this.#dependents.get(dependency);
-    if (!list) this.#dependents.set(dependency, (list = []));
+    if (!list) {
+      list = [];
+      this.#dependents.set(dependency, list);
+    }
     list.push(id);
     if (!this.#settled.has(dependency)) this.#remaining.set(id, (this.#remaining.get(id) ?? 0) + 1);
   }
@@ -108,7 +111,10 @@ export class DependencyTracker {
     let remaining = 0;
     for (const dep of node.dependsOn) {
       let list = this.#dependents.get(dep);
-      if (!list) this.#dependents.set(dep, (list = []));
+      if (!list) {
+        list = [];
+        this.#dependents.set(dep, list);
+      }
       list.push(node.id);
       if (!this.#settled.has(dep)) remaining++;
     }
@@ -147,7 +153,10 @@ export class AdmissionQueue {
   enqueue(id: string, group: string | undefined): void {
     const key = group ?? '';
     let queue = this.#queues.get(key);
-    if (!queue) this.#queues.set(key, (queue = []));
+    if (!queue) {
+      queue = [];
+      this.#queues.set(key, queue);
+    }
     queue.push(id);
     this.#queued++;
   }
