@@ -18,10 +18,14 @@ const IDENTITY = [
 export async function git(
   cwd: string,
   args: string[],
-  options: { allowFailure?: boolean } = {},
+  options: { allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ stdout: string; code: number }> {
   try {
-    const { stdout } = await run('git', [...IDENTITY, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('git', [...IDENTITY, ...args], {
+      cwd,
+      maxBuffer: 64 * 1024 * 1024,
+      ...(options.env && { env: options.env }),
+    });
     return { stdout: stdout.trim(), code: 0 };
   } catch (error) {
     const failure = error as { code?: number; stderr?: string; stdout?: string };
