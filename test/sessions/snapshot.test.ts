@@ -46,7 +46,14 @@ function blobMap() {
     add: (more: Map<string, Uint8Array>) => {
       for (const [hash, bytes] of more) blobs.set(hash, bytes);
     },
-    fetch: async (hashes: string[]) =>
+    fetch: async (hashes: string[]) => {
+      const found = new Map<string, Uint8Array>();
+      for (const hash of hashes) {
+        const bytes = blobs.get(hash);
+        if (bytes) found.set(hash, bytes);
+      }
+      return found;
+    },
       new Map(hashes.flatMap((h) => (blobs.has(h) ? [[h, blobs.get(h)] as const] : []))),
   };
 }
