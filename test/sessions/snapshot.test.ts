@@ -54,7 +54,6 @@ function blobMap() {
       }
       return found;
     },
-      new Map(hashes.flatMap((h) => (blobs.has(h) ? [[h, blobs.get(h)] as const] : []))),
   };
 }
 
