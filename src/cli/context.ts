@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
+import { OrchestratorError } from '../errors/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
-import { type EventStore, openEventStore } from '../store/index.ts';
+import { SessionManager } from '../sessions/index.ts';
+import { type EventStore, openEventStore, type VersionStore } from '../store/index.ts';
 
 /** Global options every verb accepts. */
 export interface GlobalOptions {
@@ -17,6 +19,8 @@ export interface CliContext {
   readonly logger: Logger;
   /** Opens the configured store once and wraps it in an event log. */
   openLog(): Promise<EventLog>;
+  /** The session manager (versions, diff, fork, export, import) over the opened log. */
+  openSessions(): Promise<SessionManager>;
   /** Closes whatever was opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -34,6 +38,14 @@ export function createCliContext(options: GlobalOptions): CliContext {
     openLog() {
       log ??= openStore(config).then((store) => new EventLog(store));
       return log;
+    },
+    async openSessions() {
+      const opened = await this.openLog();
+      const versionStore = opened.store as unknown as Partial<VersionStore>;
+      if (typeof versionStore.putVersion !== 'function') {
+        throw new OrchestratorError('INVALID_ARGUMENT', `the ${opened.store.kind} store keeps no session versions`);
+      }
+      return new SessionManager({ log: opened, versionStore: versionStore as VersionStore, dataDir: config.dataDir });
     },
     close() {
       closing ??= (async () => {

@@ -7,7 +7,8 @@ import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId 
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
-import { type EventStore, openEventStore } from '../store/index.ts';
+import { AutoVersions, type ForkPoint, SessionManager } from '../sessions/index.ts';
+import { type EventStore, openEventStore, type VersionStore } from '../store/index.ts';
 import {
   agentExecutor,
   applyEvent,
@@ -75,7 +76,11 @@ export class Orchestrator {
   readonly logger: Logger;
   readonly model: ModelAccess;
   readonly agents: AgentRuntime;
+  /** Versions, forks, export and import of stored sessions; absent when the store keeps no versions. */
+  readonly sessions: SessionManager | undefined;
   readonly #workspaces: WorkspaceManager;
+  /** Auto-version followers still finishing (awaited before the log closes). */
+  readonly #versioning = new Set<Promise<void>>();
   readonly #cache: ResultCache;
   readonly #runs = new Map<string, WorkflowHandle>();
   #closing: Promise<void> | undefined;
@@ -85,6 +90,8 @@ export class Orchestrator {
     this.log = log;
     this.logger = logger;
     this.model = model;
+    const versionStore = versionStoreOf(log.store);
+    this.sessions = versionStore ? new SessionManager({ log, versionStore, dataDir: config.dataDir }) : undefined;
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
     this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
     this.agents = new AgentRuntime({
@@ -149,13 +156,19 @@ export class Orchestrator {
    * nodes stay done, interrupted ones run again, open questions are awaited again.
    * @throws OrchestratorError `SESSION_NOT_FOUND`, or `WORKFLOW_NOT_RUNNING` when it has ended
    */
-  async resumeSession(sessionId: string, options: { functions?: PlanFunctions } = {}): Promise<WorkflowHandle> {
+  async resumeSession(
+    sessionId: string,
+    options: { functions?: PlanFunctions; version?: number } = {},
+  ): Promise<WorkflowHandle> {
+    if (options.version !== undefined) {
+      // An older version is never resumed in place: that would rewrite history. It is forked,
+      // and the fork carries on, with the files recorded with that version.
+      const fork = await this.forkSession(sessionId, { version: options.version });
+      return this.resumeSession(fork.sessionId, { functions: options.functions });
+    }
     const running = this.#runs.get(sessionId);
     if (running) return running;
-    const events: AnyEvent[] = [];
-    for await (const event of this.log.readAll(sessionId)) events.push(event);
-    if (events.length === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
-    const state = replay(sessionId, events);
+    const state = await this.#loadState(sessionId);
     const wf = Object.values(state.workflows).findLast((w) => !['completed', 'failed', 'cancelled'].includes(w.status));
     if (!wf) {
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`);
@@ -166,6 +179,45 @@ export class Orchestrator {
       state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
     );
     return this.#launch(state, wf.workflowId, compiled, workspace, options.functions, wf.addedNodes);
+  }
+
+  /**
+   * A new session from a version (or the latest state) of another, with its own log and a
+   * workspace holding the files recorded with that version; resume it to carry on.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `INVALID_ARGUMENT` without versions
+   */
+  forkSession(sessionId: string, point: ForkPoint, options: { as?: string } = {}) {
+    return this.#sessionManager().fork(sessionId, point, options);
+  }
+
+  /**
+   * Takes a version of a session now, with a label. A run of this process is versioned at
+   * its latest committed event; any other session as its log stands.
+   */
+  async takeVersion(sessionId: string, label?: string) {
+    const manager = this.#sessionManager();
+    return manager.takeVersion(sessionId, label);
+  }
+
+  #sessionManager(): SessionManager {
+    if (!this.sessions) {
+      throw new OrchestratorError(
+        'INVALID_ARGUMENT',
+        `the ${this.log.store.kind} store given keeps no session versions`,
+      );
+    }
+    return this.sessions;
+  }
+
+  /** The session's state: its newest readable version plus later events, or a full replay. */
+  async #loadState(sessionId: string): Promise<SessionState> {
+    if (this.sessions) {
+      return this.sessions.state(sessionId);
+    }
+    const events: AnyEvent[] = [];
+    for await (const event of this.log.readAll(sessionId)) events.push(event);
+    if (events.length === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
+    return replay(sessionId, events);
   }
 
   /** The handle of a workflow running in this process. */
@@ -213,10 +265,40 @@ export class Orchestrator {
             : Promise.resolve(this.#workspaces.shared(workspace)),
       }),
     );
+    const versions = this.#startVersions(sessionId, state);
     const handle = new WorkflowHandle({ sessionId, workflowId, run, log: this.log, workspace });
     this.#runs.set(sessionId, handle);
-    void handle.result.finally(() => this.#runs.delete(sessionId)).catch(() => undefined);
+    void handle.result
+      .finally(() => {
+        this.#runs.delete(sessionId);
+        if (versions) this.#stopVersions(sessionId, versions);
+      })
+      .catch(() => undefined);
     return handle;
+  }
+
+  /**
+   * Follows the session's committed events and takes versions as it runs. Called before the
+   * run starts, while `state` is still exactly the committed state (every event so far was
+   * awaited); once the engine runs, its state is ahead of the log by decisions in flight.
+   */
+  #startVersions(sessionId: string, state: SessionState): AutoVersions | undefined {
+    if (!this.sessions) return undefined;
+    return AutoVersions.start({
+      log: this.log,
+      versions: this.sessions.versions,
+      state: structuredClone(state),
+      onError: (error) => this.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
+    });
+  }
+
+  #stopVersions(sessionId: string, versions: AutoVersions): void {
+    const stopping = this.log
+      .lastSeq(sessionId)
+      .then((untilSeq) => versions.stop({ final: true, untilSeq }))
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'the last version could not be stored'));
+    this.#versioning.add(stopping);
+    void stopping.finally(() => this.#versioning.delete(stopping));
   }
 
   #toolHost(
@@ -270,10 +352,19 @@ export class Orchestrator {
       await Promise.allSettled([...this.#runs.values()].map((handle) => handle.suspend()));
       await this.agents.shutdown();
       await this.model.close();
+      await Promise.allSettled([...this.#versioning]);
       await this.log.close();
     })();
     return this.#closing;
   }
+}
+
+/** The store's version half, when it has one (both built-in stores do). */
+function versionStoreOf(store: EventStore): VersionStore | undefined {
+  const candidate = store as Partial<VersionStore>;
+  return typeof candidate.putVersion === 'function' && typeof candidate.getBlobs === 'function'
+    ? (store as unknown as VersionStore)
+    : undefined;
 }
 
 function isLoaded(config: OrchestratorOptions['config']): config is OrchestratorConfig {

@@ -3,6 +3,8 @@
 export type { AutoVersionsOptions } from './auto-versions.ts';
 export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
 export { StateChunker } from './chunks.ts';
+export type { ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
+export { SessionManager } from './manager.ts';
 export type { SnapshotFormats, SnapshotMigrations, WrittenSnapshot } from './snapshot.ts';
 export { migrateState, readSnapshot, SNAPSHOT_MIGRATIONS, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 export type { DiffSummary } from './summary.ts';
