@@ -258,6 +258,8 @@ export class Orchestrator {
         cache: this.#cache,
         agentSpec: (name) => run.plan.agentType(name),
         memoryKeys: () => Object.keys(state.memory),
+        sdkSessionOf: (nodeId) =>
+          Object.values(state.agents).findLast((agent) => agent.nodeId === nodeId && agent.sdkSessionId)?.sdkSessionId,
         toolHost: (context, agentId, canModify) => this.#toolHost(state, run, context, agentId, canModify),
         workspaceFor: (context) =>
           context.node.workspace === 'isolated'

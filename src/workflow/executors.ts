@@ -18,6 +18,11 @@ export interface AgentExecutorOptions {
   memoryKeys(): string[];
   /** Where node results are cached (nodes opt in with a TTL). */
   readonly cache?: ResultCache | undefined;
+  /**
+   * The SDK session id of the latest agent that ran (or began) a node, if it got that far: a
+   * `session.from` node's, to carry on its conversation, or the node's own interrupted one.
+   */
+  sdkSessionOf?(nodeId: string): string | undefined;
   /** The folder the node's agent works in (the session workspace or a worktree). */
   workspaceFor(context: NodeRunContext): Promise<{ cwd: string; finish(ok: boolean): Promise<void> }>;
 }
@@ -57,7 +62,11 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           error: new OrchestratorError('AGENT_TYPE_INVALID', `node "${context.node.id}" names no known agent type`),
         };
       }
-      const prompt = buildAgentPrompt(context, options.memoryKeys());
+      const resume = conversationToResume(context, options);
+      const task = resume?.interrupted
+        ? `Your previous attempt at this task was interrupted (${resume.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
+        : context.task;
+      const prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
       const ttl = context.node.cacheTtlMs;
       const key =
         ttl !== undefined && options.cache
@@ -81,6 +90,7 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
         nodeId: context.node.id,
         correlationId: context.workflowId,
         ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
+        ...(resume && { resume: { sdkSessionId: resume.sdkSessionId, fork: resume.fork } }),
         toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
       });
       agentId = handle.agentId;
@@ -103,6 +113,26 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       return { ok: true, agentId, output };
     },
   };
+}
+
+/**
+ * The conversation an agent node starts from: the one named by `session.from`, else (on a new
+ * attempt after an interruption: a crash, a pause) the node's own interrupted one, so the agent
+ * keeps what it had said and done. Cached results and fresh nodes start a new conversation.
+ */
+function conversationToResume(
+  context: NodeRunContext,
+  options: AgentExecutorOptions,
+): { sdkSessionId: string; fork: boolean; interrupted?: string } | undefined {
+  const own = context.nodes[context.node.id];
+  if (context.attempt > 1 && own?.error?.code === 'NODE_INTERRUPTED') {
+    const sdkSessionId = options.sdkSessionOf?.(context.node.id);
+    if (sdkSessionId) return { sdkSessionId, fork: false, interrupted: own.error.message };
+  }
+  const from = context.node.session;
+  if (!from) return undefined;
+  const sdkSessionId = options.sdkSessionOf?.(from.from);
+  return sdkSessionId ? { sdkSessionId, fork: from.fork } : undefined;
 }
 
 /** Human input nodes: the rendered task is the question; the answer is the output. */

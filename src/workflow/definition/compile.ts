@@ -125,6 +125,7 @@ function build(
       cache: n.cache === true ? cache : typeof n.cache === 'object' ? { ttlMs: durationToMs(n.cache.ttl) } : undefined,
       compensation,
       workspace: n.workspace ?? (agent?.workingDirectory === 'isolated' ? 'isolated' : WORKFLOW_DEFAULTS.workspace),
+      session: n.session ? { from: n.session.from, fork: n.session.fork ?? false } : undefined,
       params: n.params,
     };
   });
