@@ -268,10 +268,20 @@ export class Orchestrator {
       }),
     );
     const versions = this.#startVersions(sessionId, state);
+    // Agents write their own events to the log; the engine's state learns of them here (their
+    // SDK session ids, for nodes that carry on a conversation).
+    const agentEvents = this.log.subscribe(
+      { sessionId, types: ['agent.spawned', 'agent.progress', 'agent.completed', 'agent.failed'] },
+      (event) => {
+        applyEvent(state, event as AnyEvent);
+      },
+      { name: `engine-state:${sessionId}` },
+    );
     const handle = new WorkflowHandle({ sessionId, workflowId, run, log: this.log, workspace });
     this.#runs.set(sessionId, handle);
     void handle.result
       .finally(() => {
+        agentEvents();
         this.#runs.delete(sessionId);
         if (versions) this.#stopVersions(sessionId, versions);
       })

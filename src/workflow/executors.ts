@@ -66,7 +66,12 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       const task = resume?.interrupted
         ? `Your previous attempt at this task was interrupted (${resume.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
         : context.task;
-      const prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
+      let prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
+      if (resume && !resume.interrupted && spec.systemPrompt) {
+        // Claude Code keeps the system prompt a conversation started with, also when it is
+        // resumed or forked with another: the new agent's role has to travel in the prompt.
+        prompt = `## Your role from here on\n${spec.systemPrompt}\n\n${prompt}`;
+      }
       const ttl = context.node.cacheTtlMs;
       const key =
         ttl !== undefined && options.cache
@@ -118,14 +123,16 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
 /**
  * The conversation an agent node starts from: the one named by `session.from`, else (on a new
  * attempt after an interruption: a crash, a pause) the node's own interrupted one, so the agent
- * keeps what it had said and done. Cached results and fresh nodes start a new conversation.
+ * keeps what it had said and done. Not for a node in an isolated worktree: its new attempt gets
+ * a fresh worktree without the files the interrupted agent wrote, so that conversation would
+ * speak of work that is gone (and Claude Code keys conversations by working directory).
  */
 function conversationToResume(
   context: NodeRunContext,
   options: AgentExecutorOptions,
 ): { sdkSessionId: string; fork: boolean; interrupted?: string } | undefined {
   const own = context.nodes[context.node.id];
-  if (context.attempt > 1 && own?.error?.code === 'NODE_INTERRUPTED') {
+  if (context.attempt > 1 && own?.error?.code === 'NODE_INTERRUPTED' && context.node.workspace === 'shared') {
     const sdkSessionId = options.sdkSessionOf?.(context.node.id);
     if (sdkSessionId) return { sdkSessionId, fork: false, interrupted: own.error.message };
   }

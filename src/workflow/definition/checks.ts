@@ -197,6 +197,8 @@ export function checkWorkflow(
     return parsed.errors.length === 0 ? parsed.template : undefined;
   };
 
+  checkSessionSharing(rawNodes, push);
+
   const artifacts: NodeArtifacts[] = rawNodes.map((raw, i) => {
     const node = rec(raw);
     const id = name(node?.id);
@@ -347,5 +349,36 @@ function checkSession(
       at('session', 'from'),
       `'${id}' and '${from}' must both work in the shared workspace (a conversation belongs to its working directory)`,
     );
+  }
+}
+
+/**
+ * A conversation continued in place (`fork: false`) grows with the continuing node's turns, so
+ * it can be taken up by that one node only: a second taker would interleave with it or see it
+ * at an unpredictable point. Forks of a conversation nobody continues in place always see it
+ * exactly as its node left it.
+ */
+function checkSessionSharing(rawNodes: readonly unknown[], push: (path: PathSegment[], message: string) => void): void {
+  const takers = new Map<string, Array<{ index: number; id: string; fork: boolean }>>();
+  rawNodes.forEach((raw, index) => {
+    const node = rec(raw);
+    const session = rec(node?.session);
+    const from = name(session?.from);
+    const id = name(node?.id);
+    if (from === undefined || id === undefined || (str(node?.kind) ?? WORKFLOW_DEFAULTS.kind) !== 'agent') return;
+    const list = takers.get(from) ?? [];
+    list.push({ index, id, fork: session?.fork === true });
+    takers.set(from, list);
+  });
+  for (const [from, list] of takers) {
+    const inPlace = list.find((t) => !t.fork);
+    if (!inPlace || list.length < 2) continue;
+    for (const other of list) {
+      if (other === inPlace) continue;
+      push(
+        ['nodes', other.index, 'session', 'from'],
+        `the conversation of '${from}' is continued in place by '${inPlace.id}', so no other node can take it up: fork it from '${inPlace.id}', or give both session.fork: true`,
+      );
+    }
   }
 }
