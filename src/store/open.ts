@@ -2,15 +2,24 @@ import { compileStoreConfig, type EventStoreConfig } from './config.ts';
 import type { EventStore } from './event-store.ts';
 import { PostgresEventStore } from './postgres-store.ts';
 import { SqliteEventStore } from './sqlite-store.ts';
+import type { VersionStore } from './version-store.ts';
 
 /**
- * Opens the event store a configuration names, with its schema migrated to the current version.
+ * Everything one backend keeps durable, behind one set of connections and one `close()`: the
+ * event log and the session versions. The contracts have disjoint method names, so one object
+ * implements them all; collaborators should still take only the contract they use (the
+ * sessions layer takes a `VersionStore`, the log an `EventStore`).
+ */
+export type OrchestratorStore = EventStore & VersionStore;
+
+/**
+ * Opens the store a configuration names, with its schema migrated to the current version.
  * @example
  * const store = await openEventStore({ kind: 'sqlite', path: '.orchestrator/events.db' });
  * @throws OrchestratorError `CONFIG_INVALID`, `STORE_UNAVAILABLE`, `STORE_CORRUPT`,
  * `STORE_NEWER_SCHEMA`, `STORE_MIGRATION_FAILED`.
  */
-export async function openEventStore(config: EventStoreConfig): Promise<EventStore> {
+export async function openEventStore(config: EventStoreConfig): Promise<OrchestratorStore> {
   const compiled = compileStoreConfig(config);
   return compiled.kind === 'postgres' ? PostgresEventStore.open(compiled) : SqliteEventStore.open(compiled);
 }

@@ -43,6 +43,47 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
       `);
     },
   },
+  {
+    version: 2,
+    name: 'versions and blobs',
+    async up({ client, schema }) {
+      // Blobs are compressed already: EXTERNAL storage skips TOAST's futile second compression.
+      // `version_counters` hands out version numbers (never reused, even after deletes);
+      // `version_blobs` is the reference table compaction consults before deleting a blob.
+      await client.query(`
+        CREATE TABLE ${schema}.blobs (
+          hash text PRIMARY KEY,
+          bytes bytea NOT NULL
+        );
+        ALTER TABLE ${schema}.blobs ALTER COLUMN bytes SET STORAGE EXTERNAL;
+        CREATE TABLE ${schema}.version_counters (
+          session_id text PRIMARY KEY,
+          last_version integer NOT NULL
+        );
+        CREATE TABLE ${schema}.versions (
+          session_id text NOT NULL,
+          version integer NOT NULL,
+          seq bigint NOT NULL,
+          label text,
+          created_at text NOT NULL,
+          schema_version integer NOT NULL,
+          checksum text NOT NULL,
+          manifest bytea NOT NULL,
+          workspace_commit text,
+          new_bytes bigint NOT NULL,
+          PRIMARY KEY (session_id, version)
+        );
+        CREATE TABLE ${schema}.version_blobs (
+          session_id text NOT NULL,
+          version integer NOT NULL,
+          hash text NOT NULL,
+          PRIMARY KEY (session_id, version, hash),
+          FOREIGN KEY (session_id, version) REFERENCES ${schema}.versions ON DELETE CASCADE
+        );
+        CREATE INDEX version_blobs_hash ON ${schema}.version_blobs (hash);
+      `);
+    },
+  },
 ];
 
 /** The statements of the store, for one schema. */

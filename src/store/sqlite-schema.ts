@@ -38,6 +38,44 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'versions and blobs',
+    up(db) {
+      // `version_counters` hands out version numbers (never reused, even after deletes);
+      // `version_blobs` is the reference table compaction consults before deleting a blob.
+      db.exec(`
+        CREATE TABLE blobs (
+          hash TEXT PRIMARY KEY NOT NULL,
+          bytes BLOB NOT NULL
+        ) STRICT;
+        CREATE TABLE version_counters (
+          session_id TEXT PRIMARY KEY NOT NULL,
+          last_version INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE versions (
+          session_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          seq INTEGER NOT NULL,
+          label TEXT,
+          created_at TEXT NOT NULL,
+          schema_version INTEGER NOT NULL,
+          checksum TEXT NOT NULL,
+          manifest BLOB NOT NULL,
+          workspace_commit TEXT,
+          new_bytes INTEGER NOT NULL,
+          PRIMARY KEY (session_id, version)
+        ) STRICT;
+        CREATE TABLE version_blobs (
+          session_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          hash TEXT NOT NULL,
+          PRIMARY KEY (session_id, version, hash)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX version_blobs_hash ON version_blobs (hash);
+      `);
+    },
+  },
 ];
 
 /** Created before the migrations run, so it is not itself a migration. */

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openEventStore, PostgresEventStore } from '../../src/store/index.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
 const url = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
 const schema = `orch_test_${randomBytes(6).toString('hex')}`;
@@ -76,6 +77,10 @@ if (unreachable !== undefined && process.env.CI === 'true') {
     },
   });
 
+  describeVersionStoreConformance('postgres', {
+    open: () => PostgresEventStore.open({ url, schema }),
+  });
+
   describe('PostgreSQL store specifics', () => {
     const extra = `${schema}_x`;
     afterAll(() => sql(`DROP SCHEMA IF EXISTS ${extra} CASCADE`));
@@ -90,7 +95,15 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [extra],
       );
-      expect(tables.map((t) => t.table_name)).toEqual(['events', 'schema_migrations', 'sessions']);
+      expect(tables.map((t) => t.table_name)).toEqual([
+        'blobs',
+        'events',
+        'schema_migrations',
+        'sessions',
+        'version_blobs',
+        'version_counters',
+        'versions',
+      ]);
       const [row] = await sql<{ last_seq: string }>(`SELECT last_seq FROM ${extra}.sessions WHERE session_id = $1`, [
         id,
       ]);
@@ -102,7 +115,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       await sql(`INSERT INTO ${extra}.schema_migrations (version, name) VALUES (999, 'from the future')`);
       try {
         const error = await rejection(PostgresEventStore.open({ url, schema: extra }), 'STORE_NEWER_SCHEMA');
-        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 1 });
+        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 2 });
       } finally {
         await sql(`DELETE FROM ${extra}.schema_migrations WHERE version = 999`);
       }
