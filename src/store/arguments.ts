@@ -115,6 +115,13 @@ export function checkArray(value: unknown, field: string): readonly unknown[] {
   return value;
 }
 
+/** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is a usable transcript project key. */
+export function checkProjectKey(value: unknown, field = 'projectKey'): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PROJECT_KEY_LENGTH) {
+    throw invalid(field, `a string of 1 to ${MAX_PROJECT_KEY_LENGTH} characters`, value);
+  }
+}
+
 /** Checks a transcript key; returns its subpath as stored (`''` for the main transcript). */
 export function checkTranscriptKey(
   key: unknown,
@@ -126,9 +133,7 @@ export function checkTranscriptKey(
 } {
   if (key === null || typeof key !== 'object') throw invalid('key', 'an object', key);
   const { projectKey, sessionId, subpath } = key as Record<string, unknown>;
-  if (typeof projectKey !== 'string' || projectKey.length === 0 || projectKey.length > MAX_PROJECT_KEY_LENGTH) {
-    throw invalid('key.projectKey', `a string of 1 to ${MAX_PROJECT_KEY_LENGTH} characters`, projectKey);
-  }
+  checkProjectKey(projectKey, 'key.projectKey');
   checkSessionId(sessionId, 'key.sessionId');
   if (!withSubpath || subpath === undefined) return { projectKey, sessionId: sessionId as string, subpath: '' };
   // The SDK's contract: the main transcript has no subpath; an empty one is invalid, not "main".

@@ -1,6 +1,6 @@
 /**
- * The durable store: the `EventStore` (event log) and `VersionStore` (session versions)
- * contracts and their two backends, SQLite (embedded, the default) and PostgreSQL (shared by
+ * The durable store: the `EventStore` (event log), `VersionStore` (session versions) and
+ * `TranscriptStore` (agents' SDK transcripts) contracts and their two backends, SQLite (embedded, the default) and PostgreSQL (shared by
  * many machines), both with group commit, per-row checksums and versioned migrations.
  */
 

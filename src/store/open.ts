@@ -2,15 +2,17 @@ import { compileStoreConfig, type EventStoreConfig } from './config.ts';
 import type { EventStore } from './event-store.ts';
 import { PostgresEventStore } from './postgres-store.ts';
 import { SqliteEventStore } from './sqlite-store.ts';
+import type { TranscriptStore } from './transcript-store.ts';
 import type { VersionStore } from './version-store.ts';
 
 /**
  * Everything one backend keeps durable, behind one set of connections and one `close()`: the
- * event log and the session versions. The contracts have disjoint method names, so one object
- * implements them all; collaborators should still take only the contract they use (the
- * sessions layer takes a `VersionStore`, the log an `EventStore`).
+ * event log, the session versions and the agents' SDK transcripts. The contracts have disjoint
+ * method names, so one object implements them all; collaborators should still take only the
+ * contract they use (the sessions layer a `VersionStore`, the log an `EventStore`, the SDK
+ * adapter a `TranscriptStore`).
  */
-export type OrchestratorStore = EventStore & VersionStore;
+export type OrchestratorStore = EventStore & VersionStore & TranscriptStore;
 
 /**
  * Opens the store a configuration names, with its schema migrated to the current version.

@@ -84,6 +84,35 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
       `);
     },
   },
+  {
+    version: 3,
+    name: 'agent transcripts',
+    async up({ client, schema }) {
+      // One row per transcript key (subpath '' is the main transcript), holding its mtime, so
+      // listing sessions and subkeys never scans entries. `entry` is text, not jsonb, so an
+      // entry reads back exactly as written; the partial unique index makes a repeated `uuid`
+      // a no-op (`ON CONFLICT DO NOTHING`).
+      await client.query(`
+        CREATE TABLE ${schema}.transcripts (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          project_key text NOT NULL,
+          session_id text NOT NULL,
+          subpath text NOT NULL,
+          mtime bigint NOT NULL,
+          UNIQUE (project_key, session_id, subpath)
+        );
+        CREATE TABLE ${schema}.transcript_entries (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          transcript_id bigint NOT NULL REFERENCES ${schema}.transcripts ON DELETE CASCADE,
+          uuid text,
+          entry text NOT NULL
+        );
+        CREATE INDEX transcript_entries_order ON ${schema}.transcript_entries (transcript_id, id);
+        CREATE UNIQUE INDEX transcript_entries_uuid ON ${schema}.transcript_entries (transcript_id, uuid)
+          WHERE uuid IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 /** The statements of the store, for one schema. */

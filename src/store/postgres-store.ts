@@ -11,7 +11,9 @@ import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
 import { quietPool, rollback } from './postgres-pool.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
+import { PostgresTranscripts } from './postgres-transcripts.ts';
 import { PostgresVersions } from './postgres-versions.ts';
+import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
 
 const INT8_OID = 20;
@@ -33,7 +35,7 @@ const TYPES = {
  * of appends, and reconnect backoff (a failed call fails with `STORE_UNAVAILABLE`; the next
  * one reconnects).
  */
-export class PostgresEventStore implements EventStore, VersionStore {
+export class PostgresEventStore implements EventStore, VersionStore, TranscriptStore {
   readonly kind = 'postgres';
   readonly #url: string;
   readonly #schema: string;
@@ -43,6 +45,7 @@ export class PostgresEventStore implements EventStore, VersionStore {
   readonly #lifecycle: StoreLifecycle;
   readonly #commit: GroupCommit;
   readonly #versions: PostgresVersions;
+  readonly #transcripts: PostgresTranscripts;
 
   private constructor(config: CompiledPostgresConfig) {
     this.#url = config.url;
@@ -58,7 +61,9 @@ export class PostgresEventStore implements EventStore, VersionStore {
     this.#writePool = quietPool({ ...base, max: 1 });
     this.#lifecycle = new StoreLifecycle(`PostgreSQL (${redactUrl(config.url)}, schema ${config.schema})`);
     this.#commit = new GroupCommit({ writeBatch: (requests) => this.#writeBatch(requests) });
-    this.#versions = new PostgresVersions({ pool: this.#readPool, url: this.#url, schema: this.#schema });
+    const shared = { pool: this.#readPool, url: this.#url, schema: this.#schema };
+    this.#versions = new PostgresVersions(shared);
+    this.#transcripts = new PostgresTranscripts(shared);
   }
 
   /**
@@ -160,6 +165,26 @@ export class PostgresEventStore implements EventStore, VersionStore {
 
   deleteUnreferencedBlobs(): Promise<number> {
     return this.#lifecycle.run(() => this.#versions.deleteUnreferencedBlobs());
+  }
+
+  appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.appendTranscript(key, entries));
+  }
+
+  loadTranscript(key: TranscriptKey): Promise<TranscriptEntry[] | null> {
+    return this.#lifecycle.run(() => this.#transcripts.loadTranscript(key));
+  }
+
+  listTranscriptSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSessions(projectKey));
+  }
+
+  deleteTranscript(key: TranscriptKey): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.deleteTranscript(key));
+  }
+
+  listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSubkeys(key));
   }
 
   close(): Promise<void> {

@@ -76,6 +76,33 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'agent transcripts',
+    up(db) {
+      // One row per transcript key (subpath '' is the main transcript), holding its mtime, so
+      // listing sessions and subkeys never scans entries. Entries keep append order by rowid;
+      // the partial unique index makes a repeated `uuid` a no-op (`ON CONFLICT DO NOTHING`).
+      db.exec(`
+        CREATE TABLE transcripts (
+          id INTEGER PRIMARY KEY,
+          project_key TEXT NOT NULL,
+          session_id TEXT NOT NULL,
+          subpath TEXT NOT NULL,
+          mtime INTEGER NOT NULL,
+          UNIQUE (project_key, session_id, subpath)
+        ) STRICT;
+        CREATE TABLE transcript_entries (
+          id INTEGER PRIMARY KEY,
+          transcript_id INTEGER NOT NULL,
+          uuid TEXT,
+          entry TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX transcript_entries_order ON transcript_entries (transcript_id, id);
+        CREATE UNIQUE INDEX transcript_entries_uuid ON transcript_entries (transcript_id, uuid) WHERE uuid IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 /** Created before the migrations run, so it is not itself a migration. */

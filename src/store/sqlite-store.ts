@@ -12,7 +12,9 @@ import { StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { sqliteError } from './sqlite-errors.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
+import { SqliteTranscripts } from './sqlite-transcripts.ts';
 import { SqliteVersions } from './sqlite-versions.ts';
+import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
 
 interface Statements {
@@ -36,7 +38,7 @@ interface Statements {
  * read blocks the event loop while it runs, and waiting for another process's write lock does
  * too. Left out: sharing an in-memory (`:memory:`) database between instances.
  */
-export class SqliteEventStore implements EventStore, VersionStore {
+export class SqliteEventStore implements EventStore, VersionStore, TranscriptStore {
   readonly kind = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #path: string;
@@ -44,6 +46,7 @@ export class SqliteEventStore implements EventStore, VersionStore {
   readonly #lifecycle: StoreLifecycle;
   readonly #commit: GroupCommit;
   readonly #versions: SqliteVersions;
+  readonly #transcripts: SqliteTranscripts;
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
@@ -51,6 +54,7 @@ export class SqliteEventStore implements EventStore, VersionStore {
     this.#lifecycle = new StoreLifecycle(`SQLite (${path})`);
     this.#sql = prepareStatements(db);
     this.#versions = new SqliteVersions(db, path);
+    this.#transcripts = new SqliteTranscripts(db, path);
     this.#commit = new GroupCommit({ writeBatch: async (requests) => this.#writeBatch(requests) });
   }
 
@@ -176,6 +180,26 @@ export class SqliteEventStore implements EventStore, VersionStore {
 
   deleteUnreferencedBlobs(): Promise<number> {
     return this.#lifecycle.run(() => this.#versions.deleteUnreferencedBlobs());
+  }
+
+  appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.appendTranscript(key, entries));
+  }
+
+  loadTranscript(key: TranscriptKey): Promise<TranscriptEntry[] | null> {
+    return this.#lifecycle.run(() => this.#transcripts.loadTranscript(key));
+  }
+
+  listTranscriptSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSessions(projectKey));
+  }
+
+  deleteTranscript(key: TranscriptKey): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.deleteTranscript(key));
+  }
+
+  listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSubkeys(key));
   }
 
   close(): Promise<void> {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openEventStore, PostgresEventStore } from '../../src/store/index.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
 const url = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
@@ -81,6 +82,13 @@ if (unreachable !== undefined && process.env.CI === 'true') {
     open: () => PostgresEventStore.open({ url, schema }),
   });
 
+  describeTranscriptStoreConformance('postgres', {
+    async open() {
+      const store = await PostgresEventStore.open({ url, schema });
+      return { ops: transcriptOps(store), close: () => store.close() };
+    },
+  });
+
   describe('PostgreSQL store specifics', () => {
     const extra = `${schema}_x`;
     afterAll(() => sql(`DROP SCHEMA IF EXISTS ${extra} CASCADE`));
@@ -100,6 +108,8 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         'events',
         'schema_migrations',
         'sessions',
+        'transcript_entries',
+        'transcripts',
         'version_blobs',
         'version_counters',
         'versions',
@@ -115,7 +125,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       await sql(`INSERT INTO ${extra}.schema_migrations (version, name) VALUES (999, 'from the future')`);
       try {
         const error = await rejection(PostgresEventStore.open({ url, schema: extra }), 'STORE_NEWER_SCHEMA');
-        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 2 });
+        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 3 });
       } finally {
         await sql(`DELETE FROM ${extra}.schema_migrations WHERE version = 999`);
       }

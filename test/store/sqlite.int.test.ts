@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openEventStore, SqliteEventStore } from '../../src/store/index.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-sqlite-store-'));
@@ -51,6 +52,13 @@ describeVersionStoreConformance('sqlite', {
   open: () => SqliteEventStore.open({ path: join(dir, 'versions.db') }),
 });
 
+describeTranscriptStoreConformance('sqlite', {
+  async open() {
+    const store = await SqliteEventStore.open({ path: join(dir, 'transcripts.db') });
+    return { ops: transcriptOps(store), close: () => store.close() };
+  },
+});
+
 describe('SQLite store specifics', () => {
   it('opens through openEventStore, creating parent folders, with synchronous normal', async () => {
     const file = join(dir, 'a', 'b', 'c.db');
@@ -81,7 +89,7 @@ describe('SQLite store specifics', () => {
     await (await SqliteEventStore.open({ path: file })).close();
     withFile(file, (db) => db.exec(`INSERT INTO schema_migrations VALUES (999, 'from the future', 'x')`));
     const error = await rejection(SqliteEventStore.open({ path: file }), 'STORE_NEWER_SCHEMA');
-    expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 2 });
+    expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 3 });
   });
 
   it('reports a failing migration as STORE_MIGRATION_FAILED and rolls it back', async () => {
