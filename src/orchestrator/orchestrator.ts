@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentRuntime, type AgentToolHost, buildAgentEnv } from '../agents/index.ts';
+import { AgentRuntime, type AgentToolHost, buildAgentEnv, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId } from '../events/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
-import { type EventStore, openEventStore } from '../store/index.ts';
+import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
   agentExecutor,
   applyEvent,
@@ -41,8 +41,8 @@ export interface OrchestratorOptions {
   readonly logger?: Logger;
   /** Receives plain status sentences for the console (which model is used, and why). */
   readonly notice?: (line: string) => void;
-  /** An already open store to use instead of the configured one (tests, embedding). */
-  readonly store?: EventStore;
+  /** An already open store to use instead of the configured one (tests, embedding); closed by {@link Orchestrator.close}. */
+  readonly store?: OrchestratorStore;
 }
 
 /** Options of {@link Orchestrator.startWorkflow}. */
@@ -80,7 +80,8 @@ export class Orchestrator {
   readonly #runs = new Map<string, WorkflowHandle>();
   #closing: Promise<void> | undefined;
 
-  private constructor(config: OrchestratorConfig, log: EventLog, logger: Logger, model: ModelAccess) {
+  private constructor(config: OrchestratorConfig, store: OrchestratorStore, logger: Logger, model: ModelAccess) {
+    const log = new EventLog(store);
     this.config = config;
     this.log = log;
     this.logger = logger;
@@ -90,6 +91,9 @@ export class Orchestrator {
     this.agents = new AgentRuntime({
       log,
       maxConcurrent: config.maxConcurrentAgents,
+      // Agents' conversations live in the store too, so another process or machine on the
+      // same store can resume them (its Claude Code config folder has never seen them).
+      sessionStore: new TranscriptSessionStore(store),
       env: buildAgentEnv({
         apiKey: model.apiKey,
         baseUrl: model.baseUrl,
@@ -113,7 +117,7 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, new EventLog(store), logger, model);
+    return new Orchestrator(config, store, logger, model);
   }
 
   /**
