@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { EVENT_COLUMNS } from './codec.ts';
 import type { Migration } from './migrations.ts';
+import { refSets } from './version-rows.ts';
 
 /** What a PostgreSQL migration works with: the transaction's connection and the quoted schema. */
 export interface PostgresMigrationContext {
@@ -111,6 +112,53 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
         CREATE UNIQUE INDEX transcript_entries_uuid ON ${schema}.transcript_entries (transcript_id, uuid)
           WHERE uuid IS NOT NULL;
       `);
+    },
+  },
+  {
+    version: 4,
+    name: 'version reference sets',
+    async up({ client, schema }) {
+      // One reference row per blob per version made every version cost more than the whole
+      // state; versions now refer to shared, content-addressed sets of blob hashes (see
+      // `refSets`), so a version stores only the sets its changes touched.
+      await client.query(`
+        CREATE TABLE ${schema}.ref_sets (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          digest text NOT NULL UNIQUE
+        );
+        CREATE TABLE ${schema}.ref_set_blobs (
+          ref_set bigint NOT NULL REFERENCES ${schema}.ref_sets ON DELETE CASCADE,
+          hash text NOT NULL,
+          PRIMARY KEY (ref_set, hash)
+        );
+        CREATE INDEX ref_set_blobs_hash ON ${schema}.ref_set_blobs (hash);
+        CREATE TABLE ${schema}.version_ref_sets (
+          session_id text NOT NULL,
+          version integer NOT NULL,
+          ref_set bigint NOT NULL REFERENCES ${schema}.ref_sets,
+          PRIMARY KEY (session_id, version, ref_set),
+          FOREIGN KEY (session_id, version) REFERENCES ${schema}.versions ON DELETE CASCADE
+        );
+        CREATE INDEX version_ref_sets_ref_set ON ${schema}.version_ref_sets (ref_set);
+      `);
+      const versions = await client.query<{ session_id: string; version: number; hashes: string[] }>(
+        `SELECT session_id, version, array_agg(hash) AS hashes FROM ${schema}.version_blobs GROUP BY session_id, version`,
+      );
+      for (const row of versions.rows) {
+        for (const set of refSets(row.hashes)) {
+          await client.query(
+            `WITH s AS (
+               INSERT INTO ${schema}.ref_sets (digest) VALUES ($3) ON CONFLICT (digest) DO NOTHING RETURNING id
+             ), m AS (
+               INSERT INTO ${schema}.ref_set_blobs (ref_set, hash) SELECT s.id, h FROM s, unnest($4::text[]) AS h
+             )
+             INSERT INTO ${schema}.version_ref_sets (session_id, version, ref_set)
+             SELECT $1, $2, coalesce((SELECT id FROM s), (SELECT id FROM ${schema}.ref_sets WHERE digest = $3))`,
+            [row.session_id, row.version, set.digest, set.hashes],
+          );
+        }
+      }
+      await client.query(`DROP TABLE ${schema}.version_blobs`);
     },
   },
 ];

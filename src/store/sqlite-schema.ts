@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { Migration } from './migrations.ts';
+import { refSets } from './version-rows.ts';
 
 /**
  * The SQLite schema, as ordered migrations. Tables are STRICT so a value keeps the type it was
@@ -101,6 +102,52 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
         CREATE INDEX transcript_entries_order ON transcript_entries (transcript_id, id);
         CREATE UNIQUE INDEX transcript_entries_uuid ON transcript_entries (transcript_id, uuid) WHERE uuid IS NOT NULL;
       `);
+    },
+  },
+  {
+    version: 4,
+    name: 'version reference sets',
+    up(db) {
+      // One reference row per blob per version made every version cost more than the whole
+      // state; versions now refer to shared, content-addressed sets of blob hashes (see
+      // `refSets`), so a version stores only the sets its changes touched.
+      db.exec(`
+        CREATE TABLE ref_sets (
+          id INTEGER PRIMARY KEY,
+          digest TEXT NOT NULL UNIQUE
+        ) STRICT;
+        CREATE TABLE ref_set_blobs (
+          ref_set INTEGER NOT NULL,
+          hash TEXT NOT NULL,
+          PRIMARY KEY (ref_set, hash)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX ref_set_blobs_hash ON ref_set_blobs (hash);
+        CREATE TABLE version_ref_sets (
+          session_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          ref_set INTEGER NOT NULL,
+          PRIMARY KEY (session_id, version, ref_set)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX version_ref_sets_ref_set ON version_ref_sets (ref_set);
+      `);
+      const findSet = db.prepare('SELECT id FROM ref_sets WHERE digest = ?');
+      const addSet = db.prepare('INSERT INTO ref_sets (digest) VALUES (?) RETURNING id');
+      const addMembers = db.prepare('INSERT INTO ref_set_blobs (ref_set, hash) SELECT ?, value FROM json_each(?)');
+      const use = db.prepare('INSERT INTO version_ref_sets (session_id, version, ref_set) VALUES (?, ?, ?)');
+      const versions = db.prepare(
+        'SELECT session_id, version, json_group_array(hash) AS hashes FROM version_blobs GROUP BY session_id, version',
+      );
+      for (const row of versions.all() as Array<{ session_id: string; version: number; hashes: string }>) {
+        for (const set of refSets(JSON.parse(row.hashes) as string[])) {
+          let found = findSet.get(set.digest) as { id: number } | undefined;
+          if (!found) {
+            found = addSet.get(set.digest) as { id: number };
+            addMembers.run(found.id, JSON.stringify(set.hashes));
+          }
+          use.run(row.session_id, row.version, found.id);
+        }
+      }
+      db.exec('DROP TABLE version_blobs');
     },
   },
 ];

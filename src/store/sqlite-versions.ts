@@ -8,6 +8,7 @@ import {
   checkVersionNumbers,
   fromVersionRow,
   missingBlobs,
+  refSets,
   toVersionRecord,
   VERSION_COLUMNS,
   type VersionRow,
@@ -20,7 +21,9 @@ import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-st
  * Every write runs in `BEGIN IMMEDIATE`, which takes the file's single write lock: version
  * numbers come from a counter row read and moved inside that lock, so writers in other
  * processes cannot get the same number, and a compaction cannot interleave with a
- * `putVersion` between its check that the blobs exist and its references to them. Lists of
+ * `putVersion` between its check that the blobs exist and its references to them. A version
+ * refers to blobs through shared reference sets (`refSets`): it writes only the sets it does
+ * not share with a stored version, plus one row per set it uses. Lists of
  * hashes and numbers travel as one JSON parameter (`json_each`), so each statement is
  * prepared once whatever the list's length.
  */
@@ -41,8 +44,16 @@ export class SqliteVersions implements VersionStore {
     const unique = checkBlobs(blobs);
     if (unique.length === 0) return 0;
     return this.#write('putBlobs', () => {
+      // Most blobs of a new version are stored already: one statement finds the few that are
+      // not, instead of one insert attempt per blob.
+      const missing = new Set(
+        (this.#sql.missingHashes.all(JSON.stringify(unique.map((b) => b.hash))) as Array<{ hash: string }>).map(
+          (row) => row.hash,
+        ),
+      );
       let added = 0;
       for (const blob of unique) {
+        if (!missing.has(blob.hash)) continue;
         if (this.#sql.insertBlob.run(blob.hash, blob.bytes).changes > 0) added += blob.bytes.byteLength;
       }
       return added;
@@ -60,15 +71,29 @@ export class SqliteVersions implements VersionStore {
 
   async putVersion(version: NewVersion): Promise<VersionRecord> {
     const checked = checkNewVersion(version);
-    const hashes = JSON.stringify(checked.blobHashes);
+    const sets = refSets(checked.blobHashes);
     return this.#write('putVersion', () => {
-      const present = (this.#sql.countBlobs.get(hashes) as { n: number }).n;
-      if (present !== checked.blobHashes.length) {
+      const known = new Map(
+        (
+          this.#sql.findSets.all(JSON.stringify(sets.map((set) => set.digest))) as Array<{ id: number; digest: string }>
+        ).map((row) => [row.digest, row.id]),
+      );
+      const fresh = sets.filter((set) => !known.has(set.digest));
+      // A stored set's blobs are there (compaction deletes a blob only once no set names it);
+      // the members of new sets are checked here, under the write lock compaction also needs.
+      const members = fresh.flatMap((set) => set.hashes);
+      const hashes = JSON.stringify(members);
+      if ((this.#sql.countBlobs.get(hashes) as { n: number }).n !== members.length) {
         const found = new Set((this.#sql.getHashes.all(hashes) as Array<{ hash: string }>).map((row) => row.hash));
         throw missingBlobs(
           checked.sessionId,
-          checked.blobHashes.filter((h) => !found.has(h)),
+          members.filter((h) => !found.has(h)),
         );
+      }
+      for (const set of fresh) {
+        const { id } = this.#sql.insertSet.get(set.digest) as { id: number };
+        this.#sql.insertSetMembers.run(id, JSON.stringify(set.hashes));
+        known.set(set.digest, id);
       }
       const { last_version: number } = this.#sql.nextVersion.get(checked.sessionId) as { last_version: number };
       this.#sql.insertVersion.run(
@@ -83,7 +108,7 @@ export class SqliteVersions implements VersionStore {
         checked.workspaceCommit,
         checked.newBytes,
       );
-      this.#sql.insertRefs.run(checked.sessionId, number, hashes);
+      this.#sql.useSets.run(checked.sessionId, number, JSON.stringify(sets.map((set) => known.get(set.digest))));
       return toVersionRecord(checked, number);
     });
   }
@@ -105,13 +130,17 @@ export class SqliteVersions implements VersionStore {
     checkSessionId(sessionId);
     const numbers = JSON.stringify(checkVersionNumbers(versions));
     return this.#write('deleteVersions', () => {
-      this.#sql.deleteRefs.run(sessionId, numbers);
+      this.#sql.deleteUses.run(sessionId, numbers);
       return Number(this.#sql.deleteVersions.run(sessionId, numbers).changes);
     });
   }
 
   async deleteUnreferencedBlobs(): Promise<number> {
-    return this.#write('deleteUnreferencedBlobs', () => Number(this.#sql.deleteUnreferenced.run().changes));
+    return this.#write('deleteUnreferencedBlobs', () => {
+      this.#sql.deleteUnusedSetMembers.run();
+      this.#sql.deleteUnusedSets.run();
+      return Number(this.#sql.deleteUnreferenced.run().changes);
+    });
   }
 
   #read<T>(operation: string, work: () => T): T {
@@ -141,14 +170,21 @@ const STATEMENTS = {
   insertBlob: 'INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING',
   getBlobs: 'SELECT hash, bytes FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
   getHashes: 'SELECT hash FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
+  missingHashes: 'SELECT value AS hash FROM json_each(?) WHERE value NOT IN (SELECT hash FROM blobs)',
   countBlobs: 'SELECT count(*) AS n FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
   nextVersion: `INSERT INTO version_counters (session_id, last_version) VALUES (?, 1)
     ON CONFLICT (session_id) DO UPDATE SET last_version = last_version + 1 RETURNING last_version`,
   insertVersion: `INSERT INTO versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  insertRefs: 'INSERT INTO version_blobs (session_id, version, hash) SELECT ?1, ?2, value FROM json_each(?3)',
+  findSets: 'SELECT id, digest FROM ref_sets WHERE digest IN (SELECT value FROM json_each(?))',
+  insertSet: 'INSERT INTO ref_sets (digest) VALUES (?) RETURNING id',
+  insertSetMembers: 'INSERT INTO ref_set_blobs (ref_set, hash) SELECT ?, value FROM json_each(?)',
+  useSets: 'INSERT INTO version_ref_sets (session_id, version, ref_set) SELECT ?1, ?2, value FROM json_each(?3)',
   listVersions: `SELECT ${VERSION_COLUMNS} FROM versions WHERE session_id = ? ORDER BY version`,
   getVersion: `SELECT ${VERSION_COLUMNS} FROM versions WHERE session_id = ? AND version = ?`,
-  deleteRefs: 'DELETE FROM version_blobs WHERE session_id = ? AND version IN (SELECT value FROM json_each(?))',
+  deleteUses: 'DELETE FROM version_ref_sets WHERE session_id = ? AND version IN (SELECT value FROM json_each(?))',
   deleteVersions: 'DELETE FROM versions WHERE session_id = ? AND version IN (SELECT value FROM json_each(?))',
-  deleteUnreferenced: `DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM version_blobs r WHERE r.hash = blobs.hash)`,
+  deleteUnusedSetMembers: `DELETE FROM ref_set_blobs WHERE ref_set IN
+    (SELECT id FROM ref_sets s WHERE NOT EXISTS (SELECT 1 FROM version_ref_sets u WHERE u.ref_set = s.id))`,
+  deleteUnusedSets: `DELETE FROM ref_sets WHERE NOT EXISTS (SELECT 1 FROM version_ref_sets u WHERE u.ref_set = ref_sets.id)`,
+  deleteUnreferenced: `DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM ref_set_blobs r WHERE r.hash = blobs.hash)`,
 } as const;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { OrchestratorError } from '../errors/index.ts';
 import { checkArray, checkHash, checkVersionNumber, MAX_SESSION_ID_LENGTH } from './arguments.ts';
@@ -126,4 +127,33 @@ export function fromVersionRow(row: VersionRow): VersionRecord {
 /** A `Uint8Array` over the same memory (no copy). */
 export function plainBytes(bytes: Uint8Array): Uint8Array {
   return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A group of blob hashes a version refers to, named by the SHA-256 of its sorted members. */
+export interface RefSet {
+  readonly digest: string;
+  readonly hashes: readonly string[];
+}
+
+/**
+ * Splits a version's blob hashes into reference sets by hash prefix. Consecutive versions of a
+ * session share most blobs, so they share every set none of whose members changed: a new
+ * version stores only its changed sets (a few dozen hashes each) plus one row per set it
+ * uses, instead of one row per blob. About 4·√n sets of about √n/4 hashes each balances the
+ * two (rounded to a power of two, so a hash's set depends only on the hash and the count).
+ */
+export function refSets(hashes: readonly string[]): RefSet[] {
+  if (hashes.length === 0) return [];
+  const buckets = 2 ** Math.min(24, Math.ceil(Math.log2(Math.max(1, 4 * Math.sqrt(hashes.length)))));
+  const groups = new Map<number, string[]>();
+  for (const hash of hashes) {
+    const bucket = Number.parseInt(hash.slice(0, 8), 16) % buckets;
+    const group = groups.get(bucket);
+    if (group) group.push(hash);
+    else groups.set(bucket, [hash]);
+  }
+  return [...groups.values()].map((group) => {
+    group.sort();
+    return { digest: createHash('sha256').update(group.join(',')).digest('hex'), hashes: group };
+  });
 }

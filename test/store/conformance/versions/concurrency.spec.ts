@@ -29,6 +29,27 @@ export function concurrencySpec(ctx: VersionConformanceContext): void {
       for (const record of records) expect(bySeq.get(record.seq)).toBe(record.version);
     });
 
+    it('lets several writers put versions naming the same new blobs at once, sharing their references', async () => {
+      const writers = await Promise.all([ctx.open(), ctx.open(), ctx.open(), ctx.open()]);
+      const ids = writers.map(() => sessionId());
+      const blobs = freshBlobs(300, 8);
+      await writers[0]?.putBlobs(blobs);
+      const records = await Promise.all(
+        writers.flatMap((store, w) =>
+          Array.from({ length: 5 }, (_, i) => store.putVersion(newVersion(ids[w] as string, blobs, { seq: i }))),
+        ),
+      );
+      expect(records).toHaveLength(20);
+      // Deleting all but one version leaves every blob in place; deleting that one frees them all.
+      const store = writers[0] as (typeof writers)[number];
+      for (const [w, id] of ids.entries()) await store.deleteVersions(id, w === 0 ? [1, 2, 3, 4] : [1, 2, 3, 4, 5]);
+      await store.deleteUnreferencedBlobs();
+      expect((await store.getBlobs(blobs.map((b) => b.hash))).size).toBe(300);
+      await store.deleteVersions(ids[0] as string, [5]);
+      await store.deleteUnreferencedBlobs();
+      expect((await store.getBlobs(blobs.map((b) => b.hash))).size).toBe(0);
+    });
+
     it('keeps sessions apart when one instance puts versions of many sessions at once', async () => {
       const store = await ctx.open();
       const ids = Array.from({ length: 5 }, () => sessionId());

@@ -44,6 +44,33 @@ export function deleteSpec(ctx: VersionConformanceContext): void {
       expect(await store.deleteUnreferencedBlobs()).toBe(0);
     });
 
+    it('keeps exactly the referenced blobs of large versions that share most of their blobs', async () => {
+      const store = await ctx.open();
+      const [a, b] = [sessionId(), sessionId()];
+      await store.deleteUnreferencedBlobs(); // what earlier specs left, so the counts below are exact
+      const base = freshBlobs(2000, 24);
+      const added = freshBlobs(20, 24);
+      const second = [...base.slice(20), ...added]; // 20 blobs out, 20 in
+      await store.putBlobs([...base, ...added]);
+      await store.putVersion(newVersion(a, base)); // a/1
+      await store.putVersion(newVersion(a, second)); // a/2
+      await store.putVersion(newVersion(b, [...second].reverse())); // b/1: same blobs, other order
+      await store.deleteVersions(a, [1]);
+      expect(await store.deleteUnreferencedBlobs()).toBe(20);
+      const hashes = (list: typeof base) => list.map((x) => x.hash);
+      expect((await store.getBlobs(hashes(base.slice(0, 20)))).size).toBe(0);
+      expect((await store.getBlobs(hashes(second))).size).toBe(2000);
+      await store.deleteVersions(a, [2]);
+      expect(await store.deleteUnreferencedBlobs()).toBe(0);
+      // A new version of what is stored needs no blob again, and the blobs still load.
+      await store.putVersion(newVersion(a, second));
+      await store.deleteVersions(b, [1]);
+      expect(await store.deleteUnreferencedBlobs()).toBe(0);
+      expect((await store.getBlobs(hashes(second))).get(added[0]?.hash as string)).toEqual(added[0]?.bytes);
+      await store.deleteVersions(a, [3]);
+      expect(await store.deleteUnreferencedBlobs()).toBe(2000);
+    });
+
     it('refuses a version naming blobs that are not stored, and writes nothing', async () => {
       const store = await ctx.open();
       const id = sessionId();
