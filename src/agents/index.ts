@@ -12,6 +12,7 @@ export type { TrackedProcess } from './processes.ts';
 export { PROCESS_TAG_VARIABLE, ProcessRegistry } from './processes.ts';
 export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
+export { TranscriptSessionStore } from './session-store.ts';
 export type { AgentSpec, RetrySpec } from './spec.ts';
 export { backoffDelay } from './spec.ts';
 export type { AgentToolHost, NodeRequest } from './tools.ts';

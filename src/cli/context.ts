@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
-import { OrchestratorError } from '../errors/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { SessionManager } from '../sessions/index.ts';
-import { type EventStore, openEventStore, type VersionStore } from '../store/index.ts';
+import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 
 /** Global options every verb accepts. */
 export interface GlobalOptions {
@@ -30,22 +29,21 @@ export function createCliContext(options: GlobalOptions): CliContext {
   const overrides: ConfigInput = { dataDir: options.dataDir, store: options.store, logLevel: options.logLevel };
   const config = loadConfig(overrides);
   const logger = createLogger({ level: config.logLevel });
+  let openedStore: Promise<OrchestratorStore> | undefined;
   let log: Promise<EventLog> | undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
     logger,
     openLog() {
-      log ??= openStore(config).then((store) => new EventLog(store));
+      openedStore ??= openStore(config);
+      log ??= openedStore.then((store) => new EventLog(store));
       return log;
     },
     async openSessions() {
       const opened = await this.openLog();
-      const versionStore = opened.store as unknown as Partial<VersionStore>;
-      if (typeof versionStore.putVersion !== 'function') {
-        throw new OrchestratorError('INVALID_ARGUMENT', `the ${opened.store.kind} store keeps no session versions`);
-      }
-      return new SessionManager({ log: opened, versionStore: versionStore as VersionStore, dataDir: config.dataDir });
+      const store = await (openedStore ?? openStore(config));
+      return new SessionManager({ log: opened, versionStore: store, dataDir: config.dataDir });
     },
     close() {
       closing ??= (async () => {
@@ -58,7 +56,7 @@ export function createCliContext(options: GlobalOptions): CliContext {
 }
 
 /** Opens the store the config names: SQLite under the data directory, or PostgreSQL. */
-export function openStore(config: OrchestratorConfig): Promise<EventStore> {
+export function openStore(config: OrchestratorConfig): Promise<OrchestratorStore> {
   if (config.store === 'postgres') {
     // loadConfig rejects store=postgres without DATABASE_URL, so the URL is present here.
     const url = config.databaseUrl as string;

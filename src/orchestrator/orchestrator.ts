@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentRuntime, type AgentToolHost, buildAgentEnv } from '../agents/index.ts';
+import { AgentRuntime, type AgentToolHost, buildAgentEnv, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId } from '../events/index.ts';
@@ -8,7 +8,7 @@ import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { AutoVersions, type ForkPoint, SessionManager } from '../sessions/index.ts';
-import { type EventStore, openEventStore, type VersionStore } from '../store/index.ts';
+import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
   agentExecutor,
   applyEvent,
@@ -42,8 +42,8 @@ export interface OrchestratorOptions {
   readonly logger?: Logger;
   /** Receives plain status sentences for the console (which model is used, and why). */
   readonly notice?: (line: string) => void;
-  /** An already open store to use instead of the configured one (tests, embedding). */
-  readonly store?: EventStore;
+  /** An already open store to use instead of the configured one (tests, embedding); closed by {@link Orchestrator.close}. */
+  readonly store?: OrchestratorStore;
 }
 
 /** Options of {@link Orchestrator.startWorkflow}. */
@@ -76,8 +76,8 @@ export class Orchestrator {
   readonly logger: Logger;
   readonly model: ModelAccess;
   readonly agents: AgentRuntime;
-  /** Versions, forks, export and import of stored sessions; absent when the store keeps no versions. */
-  readonly sessions: SessionManager | undefined;
+  /** Versions, diffs, forks, export and import of stored sessions. */
+  readonly sessions: SessionManager;
   readonly #workspaces: WorkspaceManager;
   /** Auto-version followers still finishing (awaited before the log closes). */
   readonly #versioning = new Set<Promise<void>>();
@@ -85,18 +85,21 @@ export class Orchestrator {
   readonly #runs = new Map<string, WorkflowHandle>();
   #closing: Promise<void> | undefined;
 
-  private constructor(config: OrchestratorConfig, log: EventLog, logger: Logger, model: ModelAccess) {
+  private constructor(config: OrchestratorConfig, store: OrchestratorStore, logger: Logger, model: ModelAccess) {
+    const log = new EventLog(store);
     this.config = config;
     this.log = log;
     this.logger = logger;
     this.model = model;
-    const versionStore = versionStoreOf(log.store);
-    this.sessions = versionStore ? new SessionManager({ log, versionStore, dataDir: config.dataDir }) : undefined;
+    this.sessions = new SessionManager({ log, versionStore: store, dataDir: config.dataDir });
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
     this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
     this.agents = new AgentRuntime({
       log,
       maxConcurrent: config.maxConcurrentAgents,
+      // Agents' conversations live in the store too, so another process or machine on the
+      // same store can resume them (its Claude Code config folder has never seen them).
+      sessionStore: new TranscriptSessionStore(store),
       env: buildAgentEnv({
         apiKey: model.apiKey,
         baseUrl: model.baseUrl,
@@ -120,7 +123,7 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, new EventLog(store), logger, model);
+    return new Orchestrator(config, store, logger, model);
   }
 
   /**
@@ -187,7 +190,7 @@ export class Orchestrator {
    * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `INVALID_ARGUMENT` without versions
    */
   forkSession(sessionId: string, point: ForkPoint, options: { as?: string } = {}) {
-    return this.#sessionManager().fork(sessionId, point, options);
+    return this.sessions.fork(sessionId, point, options);
   }
 
   /**
@@ -283,7 +286,7 @@ export class Orchestrator {
       .finally(() => {
         agentEvents();
         this.#runs.delete(sessionId);
-        if (versions) this.#stopVersions(sessionId, versions);
+        this.#stopVersions(sessionId, versions);
       })
       .catch(() => undefined);
     return handle;
@@ -294,8 +297,7 @@ export class Orchestrator {
    * run starts, while `state` is still exactly the committed state (every event so far was
    * awaited); once the engine runs, its state is ahead of the log by decisions in flight.
    */
-  #startVersions(sessionId: string, state: SessionState): AutoVersions | undefined {
-    if (!this.sessions) return undefined;
+  #startVersions(sessionId: string, state: SessionState): AutoVersions {
     return AutoVersions.start({
       log: this.log,
       versions: this.sessions.versions,
@@ -369,14 +371,6 @@ export class Orchestrator {
     })();
     return this.#closing;
   }
-}
-
-/** The store's version half, when it has one (both built-in stores do). */
-function versionStoreOf(store: EventStore): VersionStore | undefined {
-  const candidate = store as Partial<VersionStore>;
-  return typeof candidate.putVersion === 'function' && typeof candidate.getBlobs === 'function'
-    ? (store as unknown as VersionStore)
-    : undefined;
 }
 
 function isLoaded(config: OrchestratorOptions['config']): config is OrchestratorConfig {

@@ -53,9 +53,9 @@ export class SessionManager {
    * The session's state now: its newest readable version plus the events after it.
    * @throws OrchestratorError `SESSION_NOT_FOUND`
    */
-  async state(sessionId: string): Promise<SessionState> {
+  async state(sessionId: string, onCorrupt?: (error: OrchestratorError) => void): Promise<SessionState> {
     await this.#assertExists(sessionId);
-    return this.versions.current(sessionId);
+    return this.versions.current(sessionId, onCorrupt);
   }
 
   /**

@@ -33,10 +33,11 @@ function isBoundary(path: string, level: number): boolean {
   return fnv1a(`${level}\u0000${path}`) % FANOUT === 0;
 }
 
-/** A built tree: its root hash, its depth, and the page blobs that were not known yet. */
+/** A built tree: its root hash, its depth, every page hash, and the page blobs not known yet. */
 export interface BuiltTree {
   readonly root: string;
   readonly depth: number;
+  readonly pages: string[];
   readonly newPages: Map<string, Uint8Array>;
 }
 
@@ -46,6 +47,7 @@ export interface BuiltTree {
  */
 export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) => boolean): BuiltTree {
   const newPages = new Map<string, Uint8Array>();
+  const pages: string[] = [];
   let level: ChunkEntry[] = [...entries];
   for (let depth = 1; depth <= MAX_LEVELS; depth++) {
     const next: ChunkEntry[] = [];
@@ -54,6 +56,7 @@ export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) 
       const text = JSON.stringify(page);
       const hash = sha256(text);
       if (!known(hash) && !newPages.has(hash)) newPages.set(hash, pack(text));
+      pages.push(hash);
       next.push([page[0]?.[0] ?? '', hash]);
       page = [];
     };
@@ -62,7 +65,7 @@ export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) 
       if (isBoundary(entry[0], depth)) close();
     }
     if (page.length > 0 || next.length === 0) close();
-    if (next.length === 1) return { root: (next[0] as ChunkEntry)[1], depth, newPages };
+    if (next.length === 1) return { root: (next[0] as ChunkEntry)[1], depth, pages, newPages };
     level = next;
   }
   throw new Error(`the version tree did not converge in ${MAX_LEVELS} levels`);
@@ -100,32 +103,4 @@ export async function readTree(
     hashes = entries.map(([, hash]) => hash);
   }
   return [];
-}
-
-/**
- * Every page and chunk hash of a tree (for compaction: what a version keeps alive). Pages for
- * which `skip` is true are neither read nor descended into: their subtree was collected before.
- */
-export async function treeHashes(
-  root: string,
-  depth: number,
-  fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
-  skip: (hash: string) => boolean = () => false,
-): Promise<{ pages: string[]; chunks: string[] }> {
-  const pages: string[] = [];
-  let hashes = [root];
-  for (let level = depth; level >= 1 && hashes.length > 0; level--) {
-    const wanted = hashes.filter((hash) => !skip(hash));
-    pages.push(...wanted);
-    const fetched = await fetch(wanted);
-    const next: string[] = [];
-    for (const hash of wanted) {
-      const bytes = fetched.get(hash);
-      if (!bytes) continue;
-      for (const [, child] of JSON.parse(unpack(bytes)) as ChunkEntry[]) next.push(child);
-    }
-    if (level === 1) return { pages, chunks: next };
-    hashes = next;
-  }
-  return { pages, chunks: [] };
 }

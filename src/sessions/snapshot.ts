@@ -39,6 +39,8 @@ export interface WrittenSnapshot {
   readonly newBlobs: Map<string, Uint8Array>;
   /** Chunks in the snapshot (for figures). */
   readonly chunks: number;
+  /** Every blob the snapshot needs: its pages and chunks (the store keeps them referenced). */
+  readonly blobHashes: string[];
 }
 
 interface Manifest {
@@ -61,6 +63,7 @@ export function writeSnapshot(state: SessionState, chunker: StateChunker, known:
     checksum: tree.root,
     newBlobs,
     chunks: cut.entries.length,
+    blobHashes: [...new Set([...tree.pages, ...cut.entries.map(([, hash]) => hash)])],
   } satisfies WrittenSnapshot;
 }
 

@@ -5,8 +5,7 @@ import type { VersionRecord, VersionStore } from '../store/index.ts';
 import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
 import type { WorkspaceHistory } from '../workspace/index.ts';
 import { StateChunker } from './chunks.ts';
-import { treeHashes } from './merkle.ts';
-import { decodeManifest, readSnapshot, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
+import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 import { type DiffSummary, summarizeDiff } from './summary.ts';
 
 /** The difference between two versions: an RFC 6902 JSON Patch and a summary. */
@@ -72,7 +71,7 @@ export class SessionVersions {
       manifest: snapshot.manifest,
       workspaceCommit,
       newBytes,
-      blobHashes: [snapshot.checksum],
+      blobHashes: snapshot.blobHashes,
     });
   }
 
@@ -180,25 +179,12 @@ export class SessionVersions {
   }
 
   /**
-   * Every blob hash the given versions keep alive (their pages and chunks), for compaction:
-   * blobs outside this set, of versions deleted earlier, can go.
+   * Removes blobs no remaining version refers to; returns how many. A version being written by
+   * another process at that moment may lose blobs: it then fails verification and the session
+   * is rebuilt from its log (nothing is lost).
    */
-  async reachable(records: readonly VersionRecord[]): Promise<Set<string>> {
-    const keep = new Set<string>();
-    for (const record of records) {
-      const where = { sessionId: record.sessionId, version: record.version };
-      const manifest = decodeManifest(where, record.manifest, record.checksum);
-      // A page already kept was walked through an earlier version, and its subtree with it.
-      const { pages, chunks } = await treeHashes(
-        manifest.root,
-        manifest.depth,
-        (hashes) => this.#store.getBlobs(hashes),
-        (hash) => keep.has(hash),
-      );
-      for (const hash of pages) keep.add(hash);
-      for (const hash of chunks) keep.add(hash);
-    }
-    return keep;
+  compact(): Promise<number> {
+    return this.#store.deleteUnreferencedBlobs();
   }
 
   /** Applies the log's events after `state.lastSeq`, up to `untilSeq`. */
