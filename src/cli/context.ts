@@ -60,7 +60,7 @@ export function openStore(config: OrchestratorConfig): Promise<OrchestratorStore
   if (config.store === 'postgres') {
     // loadConfig rejects store=postgres without DATABASE_URL, so the URL is present here.
     const url = config.databaseUrl as string;
-    return openEventStore({ kind: 'postgres', url });
+    return openEventStore({ kind: 'postgres', url, schema: config.postgresSchema });
   }
   return openEventStore({
     kind: 'sqlite',

@@ -117,7 +117,7 @@ export class Orchestrator {
       options.store ??
       (await openEventStore(
         config.store === 'postgres'
-          ? { kind: 'postgres', url: config.databaseUrl as string }
+          ? { kind: 'postgres', url: config.databaseUrl as string, schema: config.postgresSchema }
           : { kind: 'sqlite', path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous },
       ));
     const model = await resolveModelAccess(config, { scenario: options.scenario });
