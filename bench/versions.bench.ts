@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../src/log/index.ts';
-import { SessionVersions } from '../src/sessions/index.ts';
+import { SessionVersions, StateChunker } from '../src/sessions/index.ts';
 import {
   type Blob,
   type NewVersion,
@@ -110,8 +110,11 @@ async function measure(store: OrchestratorStore, kind: string): Promise<BenchRes
     const versions = new SessionVersions(new EventLog(store), timed(store, spent));
     const salt = `${Date.now().toString(36)}_${round}`;
     const state = bigState(`ses_bench_${kind}_${salt}`, salt);
+    // One chunker per session, as the auto-versions follower keeps: the second version cuts
+    // only what changed.
+    const chunker = new StateChunker();
     let start = performance.now();
-    const first = await versions.take(state);
+    const first = await versions.take(state, { chunker });
     take1.all.push(performance.now() - start);
     take1.blobs.push(spent.blobs);
     take1.version.push(spent.version);
@@ -121,7 +124,7 @@ async function measure(store: OrchestratorStore, kind: string): Promise<BenchRes
     state.lastSeq += 40;
     Object.assign(spent, { blobs: 0, version: 0 });
     start = performance.now();
-    const second = await versions.take(state);
+    const second = await versions.take(state, { chunker });
     take2.all.push(performance.now() - start);
     take2.blobs.push(spent.blobs);
     take2.version.push(spent.version);

@@ -21,14 +21,29 @@ export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The compressed bytes stored for a chunk or page text. */
+/**
+ * Texts shorter than this are stored as they are: a zlib call costs about 20 us whatever the
+ * size, which for the thousands of small node chunks of a large state was most of the time of
+ * a version, for a few bytes saved each.
+ */
+const COMPRESS_FROM_BYTES = 512;
+const RAW = 0;
+const DEFLATE = 1;
+
+/** The bytes stored for a chunk or page text: a format byte, then the text, deflated when long. */
 export function pack(text: string): Uint8Array {
-  return deflateRawSync(text);
+  const utf8 = Buffer.from(text, 'utf8');
+  if (utf8.length < COMPRESS_FROM_BYTES) return Buffer.concat([Buffer.of(RAW), utf8]);
+  return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(utf8)]);
 }
 
-/** The text of stored bytes. @throws when the bytes are not deflate data */
+/** The text of stored bytes. @throws when the format byte is unknown or the data does not inflate */
 export function unpack(bytes: Uint8Array): string {
-  return inflateRawSync(bytes).toString('utf8');
+  const format = bytes[0];
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1);
+  if (format === RAW) return body.toString('utf8');
+  if (format === DEFLATE) return inflateRawSync(body).toString('utf8');
+  throw new Error(`unknown blob format ${format}`);
 }
 
 /** Calls `visit` with every chunk of the state, in a stable order. */
