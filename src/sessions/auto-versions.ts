@@ -1,6 +1,5 @@
 import { type AnyEvent, isEventType } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
-import type { VersionRecord } from '../store/index.ts';
 import { applyEvent, type SessionState } from '../workflow/index.ts';
 import { StateChunker } from './chunks.ts';
 import type { SessionVersions } from './versions.ts';
@@ -100,15 +99,6 @@ export class AutoVersions {
         this.#taking = undefined;
         this.#kick();
       });
-  }
-
-  /**
-   * Takes a version now, of the committed state seen so far, with a label.
-   * @throws the store's errors
-   */
-  async takeNow(label?: string): Promise<VersionRecord> {
-    await this.#idle();
-    return this.#o.versions.take(this.#state, { chunker: this.#chunker, label });
   }
 
   async #idle(): Promise<void> {
