@@ -46,6 +46,23 @@ export function unpack(bytes: Uint8Array): string {
   throw new Error(`unknown blob format ${format}`);
 }
 
+/**
+ * The verified text of a stored blob (`what` names it in errors: `chunk`, `page`).
+ * @throws Error when the blob is missing, does not decompress, or does not match its hash
+ */
+export function openBlob(what: string, hash: string, bytes: Uint8Array | undefined): string {
+  const name = `${what} ${hash.slice(0, 12)}`;
+  if (!bytes) throw new Error(`${name} is missing`);
+  let text: string;
+  try {
+    text = unpack(bytes);
+  } catch {
+    throw new Error(`${name} cannot be decompressed`);
+  }
+  if (sha256(text) !== hash) throw new Error(`${name} does not match its hash`);
+  return text;
+}
+
 /** Calls `visit` with every chunk of the state, in a stable order. */
 function eachChunk(state: SessionState, visit: (path: string, value: unknown) => void): void {
   const { workflows, memory, agents, ...session } = state;

@@ -1,4 +1,4 @@
-import { type ChunkEntry, pack, sha256, unpack } from './chunks.ts';
+import { type ChunkEntry, openBlob, pack, sha256 } from './chunks.ts';
 
 /**
  * The table of contents of a version as a Merkle tree of pages, so that storing a version
@@ -86,16 +86,7 @@ export async function readTree(
     const pages = await fetch(hashes);
     const entries: ChunkEntry[] = [];
     for (const hash of hashes) {
-      const bytes = pages.get(hash);
-      if (!bytes) throw new Error(`page ${hash.slice(0, 12)} is missing`);
-      let text: string;
-      try {
-        text = unpack(bytes);
-      } catch {
-        throw new Error(`page ${hash.slice(0, 12)} cannot be decompressed`);
-      }
-      if (sha256(text) !== hash) throw new Error(`page ${hash.slice(0, 12)} does not match its hash`);
-      const page = JSON.parse(text) as ChunkEntry[];
+      const page = JSON.parse(openBlob('page', hash, pages.get(hash))) as ChunkEntry[];
       if (!Array.isArray(page)) throw new Error(`page ${hash.slice(0, 12)} is not a list`);
       entries.push(...page);
     }

@@ -1,6 +1,6 @@
 import { OrchestratorError } from '../errors/index.ts';
 import type { SessionState } from '../workflow/index.ts';
-import { assembleChunks, type StateChunker, sha256, unpack } from './chunks.ts';
+import { assembleChunks, openBlob, type StateChunker } from './chunks.ts';
 import { buildTree, readTree } from './merkle.ts';
 
 /**
@@ -105,18 +105,7 @@ export async function readSnapshot(
   try {
     const entries = await readTree(manifest.root, manifest.depth, fetch);
     const blobs = await fetchInBatches([...new Set(entries.map(([, hash]) => hash))], fetch);
-    state = assembleChunks(entries, (hash) => {
-      const bytes = blobs.get(hash);
-      if (!bytes) throw new Error(`chunk ${hash.slice(0, 12)} is missing`);
-      let text: string;
-      try {
-        text = unpack(bytes);
-      } catch {
-        throw new Error(`chunk ${hash.slice(0, 12)} cannot be decompressed`);
-      }
-      if (sha256(text) !== hash) throw new Error(`chunk ${hash.slice(0, 12)} does not match its hash`);
-      return JSON.parse(text);
-    });
+    state = assembleChunks(entries, (hash) => JSON.parse(openBlob('chunk', hash, blobs.get(hash))));
   } catch (error) {
     if (error instanceof OrchestratorError) throw error;
     throw corrupt(where, error instanceof Error ? error.message : String(error));
