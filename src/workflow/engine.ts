@@ -76,11 +76,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     for (const node of options.plan.nodes())
       if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
     // Completion times have millisecond precision: on a tie, a dependency completed first.
-    const topological = new Map([...options.plan.nodes()].map((node, index) => [node.id, index]));
-    for (const node of Object.values(wf.nodes)
-      .filter((n) => n.status === 'completed')
-      .sort((a, b) => byEnd(a, b) || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0))) {
-      this.#completionOrder.push(node.id);
+    const completed = Object.values(wf.nodes).filter((n) => n.status === 'completed');
+    if (completed.length > 0) {
+      const topological = new Map([...options.plan.nodes()].map((node, index) => [node.id, index]));
+      completed.sort((a, b) => byEnd(a, b) || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0));
+      for (const node of completed) this.#completionOrder.push(node.id);
     }
     this.#done = new Promise((resolve, reject) => {
       this.#resolveDone = resolve;

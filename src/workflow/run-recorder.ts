@@ -45,16 +45,20 @@ export class RunRecorder {
    */
   record<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<void> {
     const { sessionId, workflowId } = this.#o;
+    // One object serves both: the state takes it as a committed event (its seq is not known
+    // yet; the projection does not read it), the log as a new one (it ignores sessionId, seq).
     const event = {
       id: newId(),
       type,
+      sessionId,
+      seq: 0,
       ts: isoNow(),
       source: 'engine',
       correlationId: workflowId,
       causationId: null,
       data: { ...data, workflowId } as unknown as EventDataMap[T],
     };
-    applyEvent(this.#o.state, { ...event, sessionId, seq: 0 } as AnyEvent);
+    applyEvent(this.#o.state, event as AnyEvent);
     this.#pending.push(event as NewEvent);
     if (!this.#batch) {
       this.#batch = Promise.withResolvers<void>();
