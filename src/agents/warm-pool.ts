@@ -57,12 +57,13 @@ export interface ClaimedSpare {
  * Spares are processes beyond the runtime's `maxConcurrent` (each ~230 MB while parked);
  * the first agent of a configuration starts cold and fills the pool for the next ones.
  *
- * Refills wait for the agent that emptied the slot: from claim to its first model request a
- * Claude Code process burns ~250 ms of CPU, and a spare starting beside it burns ~450 ms more;
- * on a 2-core machine starting both at once made the claimed agent ~40% slower to its first
- * answer. So the replacement starts when the claimant's `startedUp` settles (its first model
- * answer, or its end) or after `refillDelayMaxMs`, whichever comes first. An explicit
- * {@link fill} starts at once: nobody is waiting then.
+ * Refills wait for the agent that emptied the slot: from claim to its first model answer a
+ * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more; on a
+ * 2-core machine starting both at once delayed the claimed agent's first answer by up to half
+ * (measured 153 ms alone, 235 ms beside a starting spare). So the replacement starts when the
+ * claimant's `startedUp` settles (its first model answer, or its end) or after
+ * `refillDelayMaxMs`, whichever comes first. An explicit {@link fill} starts at once: nobody
+ * is waiting then.
  */
 export class WarmPool {
   readonly #options: WarmPoolOptions;
