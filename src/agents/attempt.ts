@@ -100,7 +100,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     }
   }
 
-  const launch = await launchQuery(input);
+  // Settles at the agent's first model answer (its start-up CPU burst is over) or its end;
+  // the warm pool starts the replacement spare only then (see WarmPool).
+  const startup = Promise.withResolvers<void>();
+  const launch = await launchQuery(input, startup.promise);
   const { stream, abortController, binding } = launch;
 
   const stop = (reason: 'timeout' | 'interrupt') => {
@@ -118,6 +121,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   try {
     for await (const message of stream) {
       if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
+      if (message.type === 'assistant') startup.resolve();
       if (message.type === 'result') {
         result = message;
         resultBeforeStop = stopReason === undefined;
@@ -144,6 +148,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   } catch (error) {
     thrown = error;
   } finally {
+    startup.resolve();
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onSignal);
     stream.close();
@@ -207,7 +212,7 @@ interface Launched {
 }
 
 /** Claims a pre-warmed process when the pool has one for this configuration, else starts cold. */
-async function launchQuery(input: AttemptInput): Promise<Launched> {
+async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
   const config: ProcessConfig = {
     spec: input.spec,
     env: input.env,
@@ -222,7 +227,9 @@ async function launchQuery(input: AttemptInput): Promise<Launched> {
     record: (events) => input.record(events),
   };
   // The SDK cannot claim a spare for a resumed session: those always start cold.
-  const warm = input.resume ? undefined : await input.warmPool?.claim(config, agent, input.prompt, input.cwd);
+  const warm = input.resume
+    ? undefined
+    : await input.warmPool?.claim(config, agent, input.prompt, input.cwd, startedUp);
   if (warm) {
     input.record([
       {
