@@ -50,8 +50,10 @@ export interface PruneTargets {
 export interface PruneTotals {
   readonly sessions: number;
   readonly events: number;
-  /** Versions of deleted sessions plus versions trimmed from remaining ones. */
+  /** Versions of the deleted sessions. */
   readonly versions: number;
+  /** Versions deleted from remaining sessions by `keepVersions`. */
+  readonly trimmedVersions: number;
   /** Agent conversations (SDK sessions) whose transcripts went. */
   readonly transcripts: number;
   /** Folders removed: workspaces, history repositories, worktree folders. */
@@ -76,7 +78,8 @@ export async function prune(targets: PruneTargets, options: CompiledPruneOptions
   const failed: Array<{ sessionId: string; reason: string }> = [];
   let folders = 0;
   let events = 0;
-  let versions = plan.trims.reduce((sum, trim) => sum + trim.versions.length, 0);
+  let versions = 0;
+  let trimmedVersions = plan.trims.reduce((sum, trim) => sum + trim.versions.length, 0);
   let transcripts = 0;
   let deletedSessions = 0;
 
@@ -90,7 +93,7 @@ export async function prune(targets: PruneTargets, options: CompiledPruneOptions
     return {
       dryRun: true,
       plan,
-      totals: { sessions: plan.deletions.length, events, versions, transcripts, folders, blobs: null },
+      totals: { sessions: plan.deletions.length, events, versions, trimmedVersions, transcripts, folders, blobs: null },
       failed,
     };
   }
@@ -115,7 +118,7 @@ export async function prune(targets: PruneTargets, options: CompiledPruneOptions
     try {
       await targets.versions.deleteVersions(trim.sessionId, trim.versions);
     } catch (error) {
-      versions -= trim.versions.length;
+      trimmedVersions -= trim.versions.length;
       failed.push({ sessionId: trim.sessionId, reason: `versions kept: ${toOrchestratorError(error).message}` });
     }
   }
@@ -123,7 +126,7 @@ export async function prune(targets: PruneTargets, options: CompiledPruneOptions
   return {
     dryRun: false,
     plan,
-    totals: { sessions: deletedSessions, events, versions, transcripts, folders, blobs },
+    totals: { sessions: deletedSessions, events, versions, trimmedVersions, transcripts, folders, blobs },
     failed,
   };
 }
