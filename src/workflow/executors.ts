@@ -3,6 +3,9 @@ import { OrchestratorError } from '../errors/index.ts';
 import type { NodeExecutor, NodeRunContext } from './plan.ts';
 import { cacheKey, type ResultCache } from './result-cache.ts';
 
+/** How Claude Code says that a session to resume has no transcript. */
+const NO_CONVERSATION = /No conversation found/i;
+
 /** Longest upstream output handed to an agent in its prompt. */
 const HANDOVER_CHARS = 8000;
 
@@ -63,15 +66,18 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
         };
       }
       const resume = conversationToResume(context, options);
-      const task = resume?.interrupted
-        ? `Your previous attempt at this task was interrupted (${resume.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
-        : context.task;
-      let prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
-      if (resume && !resume.interrupted && spec.systemPrompt) {
+      const promptFor = (carryOn: typeof resume) => {
+        const task = carryOn?.interrupted
+          ? `Your previous attempt at this task was interrupted (${carryOn.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
+          : context.task;
+        const prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
         // Claude Code keeps the system prompt a conversation started with, also when it is
         // resumed or forked with another: the new agent's role has to travel in the prompt.
-        prompt = `## Your role from here on\n${spec.systemPrompt}\n\n${prompt}`;
-      }
+        return carryOn && !carryOn.interrupted && spec.systemPrompt
+          ? `## Your role from here on\n${spec.systemPrompt}\n\n${prompt}`
+          : prompt;
+      };
+      const prompt = promptFor(resume);
       const ttl = context.node.cacheTtlMs;
       const key =
         ttl !== undefined && options.cache
@@ -83,26 +89,37 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       }
       const workspace = await options.workspaceFor(context);
       let agentId = '';
-      const handle = options.runtime.spawn({
-        sessionId: options.sessionId,
-        spec: {
-          ...spec,
-          ...(context.node.timeoutMs !== undefined && { timeoutMs: context.node.timeoutMs }),
-          retry: { attempts: 1 },
-        },
-        prompt,
-        cwd: workspace.cwd,
-        nodeId: context.node.id,
-        correlationId: context.workflowId,
-        ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
-        ...(resume && { resume: { sdkSessionId: resume.sdkSessionId, fork: resume.fork } }),
-        toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
-      });
-      agentId = handle.agentId;
-      const stop = () => handle.interrupt(`node stopped: ${String(context.signal.reason)}`);
-      context.signal.addEventListener('abort', stop, { once: true });
-      const result = await handle.result;
-      context.signal.removeEventListener('abort', stop);
+      const runAgent = async (carryOn: typeof resume) => {
+        const handle = options.runtime.spawn({
+          sessionId: options.sessionId,
+          spec: {
+            ...spec,
+            ...(context.node.timeoutMs !== undefined && { timeoutMs: context.node.timeoutMs }),
+            retry: { attempts: 1 },
+          },
+          prompt: promptFor(carryOn),
+          cwd: workspace.cwd,
+          nodeId: context.node.id,
+          correlationId: context.workflowId,
+          ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
+          ...(carryOn && { resume: { sdkSessionId: carryOn.sdkSessionId, fork: carryOn.fork } }),
+          toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
+        });
+        agentId = handle.agentId;
+        const stop = () => handle.interrupt(`node stopped: ${String(context.signal.reason)}`);
+        context.signal.addEventListener('abort', stop, { once: true });
+        try {
+          return await handle.result;
+        } finally {
+          context.signal.removeEventListener('abort', stop);
+        }
+      };
+      let result = await runAgent(resume);
+      // An interrupted agent killed before Claude Code wrote its first transcript line left no
+      // conversation to carry on: the attempt starts afresh instead.
+      if (!result.ok && resume?.interrupted && NO_CONVERSATION.test(result.error.message) && !context.signal.aborted) {
+        result = await runAgent(undefined);
+      }
       try {
         await workspace.finish(result.ok);
       } catch (error) {

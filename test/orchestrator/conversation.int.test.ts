@@ -2,10 +2,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeLocalTranscripts } from '../../src/agents/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { AnyEvent } from '../../src/events/index.ts';
 import { parseScenario } from '../../src/model-server/index.ts';
 import { Orchestrator } from '../../src/orchestrator/index.ts';
+import type { OrchestratorStore } from '../../src/store/index.ts';
 import { parseWorkflow } from '../../src/workflow/index.ts';
 import { waitFor } from '../support/cli-kit.ts';
 
@@ -137,5 +139,38 @@ describe('conversation continuity', () => {
     // The first step is not done again: the resumed conversation asks for the second turn.
     expect(requests().map((r) => r.turn)).toEqual([0, 1, 1]);
     expect(await readFile(path.join(resumed.workspace, 'step1.txt'), 'utf8')).toBe('one\n');
+  });
+
+  it('starts the attempt afresh when the interrupted conversation left no transcript to carry on', async () => {
+    const handle = await orchestrator.startWorkflow(interrupted);
+    const requests = () =>
+      (orchestrator.model.scripted?.requests ?? []).filter(
+        (r) => r.script === 'slow' && r.conversation === conversation,
+      );
+    let conversation: string | undefined;
+    await waitFor(
+      async () => {
+        const all = await events(handle.sessionId);
+        const init = all.find((e) => e.type === 'agent.progress' && e.data.kind === 'init');
+        conversation = init?.type === 'agent.progress' ? init.data.sdkSessionId : undefined;
+        return conversation !== undefined && requests().some((r) => r.turn === 1) ? true : undefined;
+      },
+      'the second turn',
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    await handle.suspend();
+    // As if the process had died before Claude Code wrote a line of the conversation.
+    const sdkSession = conversation as string;
+    await (orchestrator.log.store as OrchestratorStore).deleteTranscriptSessions([sdkSession]);
+    await removeLocalTranscripts(path.join(dir, 'claude'), [sdkSession]);
+
+    const resumed = await orchestrator.resumeSession(handle.sessionId);
+    const final = await resumed.result;
+    expect(final.status).toBe('completed');
+    expect(final.nodes.work?.output).toBe('Step two done.');
+    const all = await events(handle.sessionId);
+    const failed = all.flatMap((e) => (e.type === 'agent.failed' ? [e.data.error.message] : []));
+    expect(failed).toEqual(['node stopped: suspend', expect.stringMatching(/No conversation found/)]);
+    expect(all.filter((e) => e.type === 'agent.spawned')).toHaveLength(3);
   });
 });
