@@ -20,6 +20,26 @@ const usage = z.looseObject({
   cacheCreationTokens: z.number().nonnegative().optional(),
 });
 
+/**
+ * Usage per model of one attempt, as the SDK's `result.modelUsage` reports it (main loop,
+ * subagents and internal calls; cumulative over the query): what cost is priced from.
+ * `costUsd` is the SDK's own estimate for that model, kept for comparison.
+ */
+const modelUsage = z.record(
+  z.string(),
+  z.looseObject({
+    inputTokens: z.number().nonnegative(),
+    outputTokens: z.number().nonnegative(),
+    cacheReadTokens: z.number().nonnegative(),
+    cacheCreationTokens: z.number().nonnegative(),
+    /** Cache writes with a 1-hour lifetime, already counted in `cacheCreationTokens`. */
+    cacheCreation1hTokens: z.number().nonnegative().optional(),
+    costUsd: z.number().nonnegative().optional(),
+    /** The model id the SDK priced it as (aliases resolved). */
+    canonicalModel: z.string().optional(),
+  }),
+);
+
 /** The agent state machine's states. */
 export const AGENT_STATES = [
   'initializing',
@@ -203,6 +223,7 @@ export const EVENT_DATA_SCHEMAS = {
     durationMs: z.number().nonnegative().optional(),
     sdkSessionId: z.string().optional(),
     attempt: z.number().int().positive().optional(),
+    modelUsage: modelUsage.optional(),
   }),
   'agent.failed': z.looseObject({
     agentId: z.string(),
@@ -211,6 +232,8 @@ export const EVENT_DATA_SCHEMAS = {
     willRetry: z.boolean().optional(),
     usage: usage.optional(),
     costUsd: z.number().nonnegative().optional(),
+    modelUsage: modelUsage.optional(),
+    turns: z.number().int().nonnegative().optional(),
   }),
   'user.input': z.looseObject({
     requestId: z.string().optional(),
@@ -246,6 +269,12 @@ export const EVENT_DATA_SCHEMAS = {
     cacheReadTokens: z.number().nonnegative().optional(),
     cacheCreationTokens: z.number().nonnegative().optional(),
     subagentId: z.string().optional(),
+    /** From the start of the turn (the attempt's start, or the tool results it answers) to its first streamed token. */
+    ttftMs: z.number().nonnegative().optional(),
+    /** From the start of the turn to the end of this message. */
+    durationMs: z.number().nonnegative().optional(),
+    /** 1 for the attempt's first model request (its `ttftMs` includes starting the process). */
+    turn: z.number().int().positive().optional(),
   }),
   /** A periodic sample of the memory of the agent processes alive at that moment. */
   'agent.resources': z.looseObject({

@@ -21,4 +21,6 @@ export { prepareEvent } from './envelope.ts';
 export { newId, newPrefixedId } from './ids.ts';
 export type { CompiledFilter, EventFilter, FilteredEvent, FilterTypes, PatternTypes } from './pattern.ts';
 export { compileFilter, compilePattern } from './pattern.ts';
+export type { Severity } from './severity.ts';
+export { eventSeverity, SEVERITIES, severityRank } from './severity.ts';
 export type { EventStream, StreamState } from './stream.ts';
