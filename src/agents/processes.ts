@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 
@@ -136,6 +136,21 @@ export class ProcessRegistry {
   /** Ends every tracked process; used on shutdown. */
   async killAll(): Promise<void> {
     await Promise.all([...this.#live.values()].map((child) => this.kill(child)));
+  }
+}
+
+/**
+ * The resident memory of a process in bytes (`VmRSS` of /proc/PID/status), or undefined when
+ * it cannot be read (gone, not Linux). Synchronous on purpose: the file is tiny and in memory,
+ * and a sample must be taken while the process is known to be alive.
+ */
+export function readRssBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

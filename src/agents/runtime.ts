@@ -5,7 +5,7 @@ import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { type AgentState, type AnyEvent, type NewEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
-import { ProcessRegistry } from './processes.ts';
+import { ProcessRegistry, readRssBytes } from './processes.ts';
 import { toolHostShape } from './sdk-options.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import type { AgentToolHost } from './tools.ts';
@@ -30,6 +30,48 @@ export interface AgentRuntimeOptions {
    * {@link AgentRuntime.prewarm} ahead. @default 0 (no pool)
    */
   readonly warmPool?: number;
+  /**
+   * Asked before every attempt starts a process (and when an agent is spawned): refuses it
+   * when a budget is spent, or caps the SDK's `maxBudgetUsd` at what remains. @default none
+   */
+  readonly spendGate?: SpendGate;
+  /**
+   * Every this many milliseconds, the resident memory of each live agent process is recorded
+   * (`agent.resources`, one event per session). Each attempt also records one sample when its
+   * result arrives. 0 turns the periodic samples off. @default 5000
+   */
+  readonly resourceSampleMs?: number;
+}
+
+/** Who wants to spend: what a {@link SpendGate} decides on. */
+export interface SpendRequest {
+  readonly sessionId: string;
+  readonly workflowId: string | undefined;
+  readonly agentType: string;
+  readonly agentId: string;
+  readonly nodeId: string | undefined;
+}
+
+/** A gate's answer: go, with at most `maxBudgetUsd` for this attempt; or the typed refusal. */
+export type SpendVerdict =
+  | { readonly ok: true; readonly maxBudgetUsd?: number | undefined }
+  | { readonly ok: false; readonly error: OrchestratorError };
+
+/**
+ * Decides whether an agent may start spending (budgets). Synchronous: it is asked on the
+ * spawn path, right before a process starts, and must answer from what it already knows.
+ */
+export interface SpendGate {
+  admit(request: SpendRequest): SpendVerdict;
+}
+
+/** A running agent, as {@link AgentRuntime.running} lists it. */
+export interface RunningAgent {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly workflowId: string | undefined;
+  readonly agentType: string;
+  readonly nodeId: string | undefined;
 }
 
 /** One agent to run. */
@@ -41,6 +83,8 @@ export interface AgentTask {
   /** The working directory (the session workspace or the node's worktree). */
   readonly cwd: string;
   readonly nodeId?: string;
+  /** The workflow run the agent works for, for budgets and figures. */
+  readonly workflowId?: string;
   /** JSON Schema the final answer must match (structured output). */
   readonly outputSchema?: Record<string, unknown>;
   /** Continue (fork: false) or branch from (fork: true) an earlier agent's SDK session. */
@@ -76,7 +120,11 @@ export class AgentRuntime {
   readonly #options: AgentRuntimeOptions;
   readonly #limit: LimitFunction;
   readonly #pool: WarmPool | undefined;
-  readonly #running = new Map<string, { controller: AbortController; result: Promise<AgentResult> }>();
+  readonly #running = new Map<
+    string,
+    { controller: AbortController; result: Promise<AgentResult>; agent: RunningAgent; pid?: () => number | undefined }
+  >();
+  readonly #sampler: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: AgentRuntimeOptions) {
@@ -84,6 +132,61 @@ export class AgentRuntime {
     this.#limit = pLimit(options.maxConcurrent ?? 4);
     const size = options.warmPool ?? 0;
     this.#pool = size > 0 ? new WarmPool({ size, processes: this.processes }) : undefined;
+    const every = options.resourceSampleMs ?? 5000;
+    if (every > 0) {
+      this.#sampler = setInterval(() => this.sampleResources(), every);
+      this.#sampler.unref();
+    }
+  }
+
+  /** The agents running now (waiting for a slot or holding one). */
+  running(): RunningAgent[] {
+    return [...this.#running.values()].map((entry) => entry.agent);
+  }
+
+  /**
+   * Stops the running agents `which` selects, now, ending each with `error` (for example a
+   * `BUDGET_EXHAUSTED` when a budget trips). Returns how many were stopped.
+   */
+  stopAgents(which: (agent: RunningAgent) => boolean, error: OrchestratorError): number {
+    let stopped = 0;
+    for (const entry of this.#running.values()) {
+      if (!which(entry.agent) || entry.controller.signal.aborted) continue;
+      entry.controller.abort(error);
+      stopped++;
+    }
+    return stopped;
+  }
+
+  /**
+   * Records the resident memory of every live agent process, one `agent.resources` event per
+   * session (what the periodic sampler does). Processes that cannot be read are left out.
+   */
+  sampleResources(): void {
+    const bySession = new Map<string, { pid: number; rssBytes: number; agentId: string }[]>();
+    for (const { agent, pid } of this.#running.values()) {
+      const id = pid?.();
+      const rssBytes = id === undefined ? undefined : readRssBytes(id);
+      if (id === undefined || rssBytes === undefined) continue;
+      const list = bySession.get(agent.sessionId) ?? [];
+      list.push({ pid: id, rssBytes, agentId: agent.agentId });
+      bySession.set(agent.sessionId, list);
+    }
+    for (const [sessionId, samples] of bySession) {
+      const rssBytes = samples.reduce((sum, sample) => sum + sample.rssBytes, 0);
+      const maxRssBytes = Math.max(...samples.map((sample) => sample.rssBytes));
+      this.#options.log
+        .append(sessionId, [
+          {
+            type: 'agent.resources',
+            source: 'runtime',
+            data: { processes: samples.length, rssBytes, maxRssBytes, samples },
+          },
+        ])
+        .catch(() => {
+          // The store is closing: a lost sample is only a missing figure.
+        });
+    }
   }
 
   /** Spare processes parked in the warm pool now. */
@@ -131,9 +234,36 @@ export class AgentRuntime {
         details: { agentId },
       });
     }
+    const agent: RunningAgent = {
+      agentId,
+      sessionId: task.sessionId,
+      workflowId: task.workflowId,
+      agentType: task.spec.name,
+      nodeId: task.nodeId,
+    };
+    // Refused before anything is recorded: the agent never existed, its caller gets the error.
+    const verdict = this.#options.spendGate?.admit(agent);
+    if (verdict && !verdict.ok) {
+      const refused: AgentResult = {
+        ok: false,
+        error: verdict.error,
+        usage: undefined,
+        costUsd: undefined,
+        sdkSessionId: undefined,
+        agentId,
+        attempts: 0,
+      };
+      return { agentId, result: Promise.resolve(refused), interrupt: () => undefined };
+    }
     const controller = new AbortController();
-    const result = this.#run(agentId, task, controller.signal).finally(() => this.#running.delete(agentId));
-    this.#running.set(agentId, { controller, result });
+    const entry: { controller: AbortController; result: Promise<AgentResult>; agent: RunningAgent } = {
+      controller,
+      agent,
+      result: Promise.resolve(undefined as never),
+    };
+    this.#running.set(agentId, entry);
+    entry.result = this.#run(agentId, task, controller.signal).finally(() => this.#running.delete(agentId));
+    const result = entry.result;
     return {
       agentId,
       result,
@@ -166,10 +296,14 @@ export class AgentRuntime {
       const slot = this.#limit(() => {
         started = true;
         if (signal.aborted) return aborted(signal);
+        // Asked again at the last moment: spending may have reached a budget while it waited.
+        const verdict = this.#options.spendGate?.admit(this.#running.get(agentId)?.agent ?? agentOf(agentId, task));
+        if (verdict && !verdict.ok) return refusal(verdict.error);
+        const spec = capBudget(task.spec, verdict?.maxBudgetUsd);
         recorder.setState('initializing');
         return runAttempt({
           agentId,
-          spec: task.spec,
+          spec,
           prompt: task.prompt,
           cwd: task.cwd,
           env: this.#options.env,
@@ -183,6 +317,10 @@ export class AgentRuntime {
           warmPool: this.#pool,
           record: (events) => recorder.record(events),
           setState: (state) => recorder.setState(state),
+          onLaunched: (pid) => {
+            const running = this.#running.get(agentId);
+            if (running) running.pid = pid;
+          },
         });
       });
       // An agent interrupted while it waits for a slot ends now, not when the slot frees up
@@ -208,6 +346,8 @@ export class AgentRuntime {
             attempt,
             willRetry,
             ...spent(outcome.usage, outcome.costUsd),
+            ...(outcome.modelUsage && { modelUsage: outcome.modelUsage }),
+            ...(outcome.turns !== undefined && { turns: outcome.turns }),
           },
         },
       ]);
@@ -234,6 +374,7 @@ export class AgentRuntime {
             durationMs: outcome.durationMs,
             ...(outcome.sdkSessionId !== undefined && { sdkSessionId: outcome.sdkSessionId }),
             attempt,
+            ...(outcome.modelUsage && { modelUsage: outcome.modelUsage }),
           },
         },
       ]);
@@ -268,6 +409,7 @@ export class AgentRuntime {
    */
   shutdown(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#sampler);
       const running = [...this.#running.values()];
       for (const { controller } of running) {
         controller.abort(new OrchestratorError('AGENT_SHUTDOWN', 'the orchestrator is shutting down'));
@@ -286,6 +428,26 @@ function aborted(signal: AbortSignal): AttemptFailure {
       ? signal.reason
       : new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted before it started');
   return { ok: false, error, usage: undefined, costUsd: undefined, sdkSessionId: undefined };
+}
+
+function refusal(error: OrchestratorError): AttemptFailure {
+  return { ok: false, error, usage: undefined, costUsd: undefined, sdkSessionId: undefined };
+}
+
+function agentOf(agentId: string, task: AgentTask): RunningAgent {
+  return {
+    agentId,
+    sessionId: task.sessionId,
+    workflowId: task.workflowId,
+    agentType: task.spec.name,
+    nodeId: task.nodeId,
+  };
+}
+
+/** The spec with `maxBudgetUsd` lowered to what a budget leaves, when that is lower. */
+function capBudget(spec: AgentSpec, remaining: number | undefined): AgentSpec {
+  if (remaining === undefined || (spec.maxBudgetUsd !== undefined && spec.maxBudgetUsd <= remaining)) return spec;
+  return { ...spec, maxBudgetUsd: remaining };
 }
 
 function spent(usage: AgentUsage | undefined, costUsd: number | undefined) {

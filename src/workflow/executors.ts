@@ -79,6 +79,7 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
         prompt,
         cwd: workspace.cwd,
         nodeId: context.node.id,
+        workflowId: context.workflowId,
         correlationId: context.workflowId,
         ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
         toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
