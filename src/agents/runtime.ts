@@ -282,6 +282,7 @@ export class AgentRuntime {
           agentId,
           agentType: task.spec.name,
           ...(task.nodeId !== undefined && { nodeId: task.nodeId }),
+          ...(task.workflowId !== undefined && { workflowId: task.workflowId }),
           task: task.prompt.slice(0, 2000),
           ...(task.spec.model !== undefined && { model: task.spec.model }),
         },

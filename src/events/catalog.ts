@@ -160,6 +160,7 @@ export const EVENT_DATA_SCHEMAS = {
     agentId: z.string(),
     agentType: z.string(),
     nodeId: z.string().optional(),
+    workflowId: z.string().optional(),
     task: z.string().optional(),
     model: z.string().optional(),
     attempt: z.number().int().positive().optional(),
@@ -246,6 +247,10 @@ export const EVENT_DATA_SCHEMAS = {
     value: z.number().optional(),
     threshold: z.number().optional(),
     state: z.enum(['raised', 'cleared']).optional(),
+    /** What the alert is about: the whole session, a workflow, a node or an agent. */
+    scope: z.enum(['session', 'workflow', 'node', 'agent']).optional(),
+    /** The id of that workflow, node (`workflowId/nodeId`) or agent. */
+    scopeId: z.string().optional(),
   }),
   /** Reported by the bus when a subscriber throws or exceeds its handler timeout. */
   'system.subscriber_failed': z.looseObject({
