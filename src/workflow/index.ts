@@ -64,6 +64,7 @@ export {
   BUILT_IN_NODE_KINDS,
   compileAgentType,
   compileAlertsValue,
+  compileBudgetValue,
   compileWorkflow,
   DEFAULT_RETRY_POLICY,
   defineWorkflow,

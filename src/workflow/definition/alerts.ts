@@ -72,7 +72,7 @@ export interface BudgetDefinition {
   workflow?: number;
   /** Limits per agent type, over all agents of that type in the session. @default {} */
   agentTypes?: Record<string, number>;
-  /** What happens when a limit is reached: `fail` the workflow's agents, or `pause` it (resumable). @default 'fail' */
+  /** What happens when a limit is reached: `fail` the workflow's agents, or `pause` it (resumable). @default the global setting, else 'fail' */
   onExhausted?: 'fail' | 'pause';
 }
 
@@ -101,7 +101,8 @@ export interface CompiledBudget {
   readonly session: number | undefined;
   readonly workflow: number | undefined;
   readonly agentTypes: Readonly<Record<string, number>>;
-  readonly onExhausted: 'fail' | 'pause';
+  /** Undefined when not stated: the global setting applies, else `fail`. */
+  readonly onExhausted: 'fail' | 'pause' | undefined;
 }
 
 /** Defaults of the two sections. */
@@ -158,18 +159,43 @@ export const ALERT_FIGURES = Object.freeze({
     'peakRssBytes',
     'peakProcessRssBytes',
   ],
-  workflow: [...COMMON_FIGURES, 'name', 'status', 'durationMs', 'stepsCompleted', 'failedNodes'],
-  node: [...COMMON_FIGURES, 'nodeId', 'status', 'durationMs', 'nodeAttempts', 'nodeRetries', 'nodeInterruptions'],
+  workflow: [
+    ...COMMON_FIGURES,
+    'workflowId',
+    'name',
+    'status',
+    'startedAt',
+    'endedAt',
+    'durationMs',
+    'stepsCompleted',
+    'failedNodes',
+  ],
+  node: [
+    ...COMMON_FIGURES,
+    'nodeId',
+    'status',
+    'startedAt',
+    'endedAt',
+    'durationMs',
+    'nodeAttempts',
+    'nodeRetries',
+    'nodeInterruptions',
+  ],
   agent: [
     ...COMMON_FIGURES,
     'agentId',
     'agentType',
+    'nodeId',
+    'workflowId',
     'model',
     'state',
+    'active',
+    'spawnedAt',
+    'endedAt',
+    'outcome',
     'attempts',
     'contextTokens',
     'peakRssBytes',
-    'outcome',
   ],
 } as const satisfies Record<AlertScope, readonly string[]>);
 
@@ -448,8 +474,28 @@ export function compileBudget(value: z.output<typeof budgetSchema>): CompiledBud
     session: value.session,
     workflow: value.workflow,
     agentTypes: { ...value.agentTypes },
-    onExhausted: value.onExhausted ?? ALERT_DEFAULTS.onExhausted,
+    onExhausted: value.onExhausted,
   };
+}
+
+/**
+ * Validates and compiles a budget given as plain data (the global configuration, or the
+ * `budget:` of a definition recorded in the log).
+ * @throws OrchestratorError `CONFIG_INVALID` naming `source` and every bad field.
+ */
+export function compileBudgetValue(value: unknown, source: string): CompiledBudget {
+  const parsed = budgetSchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) {
+    const located = issuesToProblems(parsed.error.issues, budgetSchema).map((p) => ({
+      file: source,
+      line: 0,
+      column: 0,
+      path: formatPath(p.path),
+      message: p.message,
+    }));
+    throw definitionError('CONFIG_INVALID', 'Budget in', source, located);
+  }
+  return compileBudget(parsed.data);
 }
 
 /**

@@ -27,6 +27,7 @@ export {
   ALERT_FIGURES,
   BUILT_IN_ALERT_RULES,
   compileAlertsValue,
+  compileBudgetValue,
   evaluateAlertExpression,
 } from './alerts.ts';
 export type { CompileOptions } from './compile.ts';
