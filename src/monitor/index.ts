@@ -1,0 +1,31 @@
+/**
+ * Real-time monitoring: metrics as a pure projection of events, per-model pricing, alert
+ * rules, budgets that stop spending, Prometheus metrics, OpenTelemetry traces (GenAI semantic
+ * conventions), and summaries over sessions.
+ */
+
+export type { AlertData, AlertSettings, AlertState } from './alerts.ts';
+export { AlertEvaluator, emptyAlertState, mergeAlertSettings, NO_ALERTS } from './alerts.ts';
+export type { Breach, BudgetRequest, BudgetScope, BudgetVerdict } from './budget.ts';
+export { BudgetLedger } from './budget.ts';
+export type { Figures, ModelFigures, Spend, Timing } from './figures.ts';
+export { emptyFigures, meanMs, mergeFigures } from './figures.ts';
+export type {
+  ActiveAlert,
+  AgentMetrics,
+  ExhaustedBudget,
+  MetricsState,
+  NodeMetrics,
+  SessionFigures,
+  WorkflowMetrics,
+} from './metrics.ts';
+export { alertKey, applyMetricsEvent, emptyMetrics, replayMetrics, scopesOf } from './metrics.ts';
+export type { AgentStopper, MonitorOptions } from './monitor.ts';
+export { budgetError, Monitor } from './monitor.ts';
+export type { ModelPrice, PriceRow, TokenCounts } from './pricing.ts';
+export { costAt, PRICE_TABLE, priceOf, priceUsage } from './pricing.ts';
+export { PrometheusExporter } from './prometheus.ts';
+export type { StatsGrouping, StatsRow, StatsSummary } from './stats.ts';
+export { summarize } from './stats.ts';
+export type { TraceExporterKind, Tracing, TracingOptions } from './tracing.ts';
+export { createTracing, JsonLinesSpanExporter, spanToJson, TraceBuilder } from './tracing.ts';
