@@ -7,13 +7,18 @@ import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId 
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
+import { Monitor } from '../monitor/index.ts';
 import { type EventStore, openEventStore } from '../store/index.ts';
 import {
   agentExecutor,
   applyEvent,
   approvalExecutor,
+  type CompiledAlerts,
+  type CompiledBudget,
   type CompiledPlan,
   type CompiledWorkflow,
+  compileAlertsValue,
+  compileBudgetValue,
   compileWorkflow,
   functionExecutor,
   humanExecutor,
@@ -75,18 +80,36 @@ export class Orchestrator {
   readonly logger: Logger;
   readonly model: ModelAccess;
   readonly agents: AgentRuntime;
+  /** Metrics, alerts, budgets, Prometheus and traces of every session this process runs. */
+  readonly monitor: Monitor;
   readonly #workspaces: WorkspaceManager;
   readonly #cache: ResultCache;
   readonly #runs = new Map<string, WorkflowHandle>();
   #closing: Promise<void> | undefined;
 
-  private constructor(config: OrchestratorConfig, log: EventLog, logger: Logger, model: ModelAccess) {
+  private constructor(
+    config: OrchestratorConfig,
+    log: EventLog,
+    logger: Logger,
+    model: ModelAccess,
+    monitoring: { alerts: CompiledAlerts; budget: CompiledBudget },
+  ) {
     this.config = config;
     this.log = log;
     this.logger = logger;
     this.model = model;
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
     this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
+    this.monitor = new Monitor({
+      log,
+      alerts: monitoring.alerts,
+      budget: monitoring.budget,
+      // A reached budget stops the agents in its scope (`fail`), or pauses the workflow so
+      // that it can be resumed once the limit is raised (`pause`).
+      agents: { stopAgents: (which, error) => this.agents.stopAgents(which, error) },
+      onPause: (sessionId, _workflowId, reason) => this.#runs.get(sessionId)?.pause({ reason, interruptRunning: true }),
+      tracing: config.otel === 'off' ? undefined : { exporter: config.otel, file: config.otelFile },
+    }).start();
     this.agents = new AgentRuntime({
       log,
       maxConcurrent: config.maxConcurrentAgents,
@@ -95,12 +118,16 @@ export class Orchestrator {
         baseUrl: model.baseUrl,
         configDir: path.join(config.dataDir, 'claude'),
       }),
+      spendGate: this.monitor,
+      resourceSampleMs: config.resourceSampleMs,
     });
   }
 
   /** Opens the store and the model access. */
   static async open(options: OrchestratorOptions = {}): Promise<Orchestrator> {
     const config = isLoaded(options.config) ? options.config : loadConfig(options.config ?? {});
+    // Checked before anything opens: a bad rule is a configuration error, like any other.
+    const monitoring = monitoringSettings(config);
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     await mkdir(config.dataDir, { recursive: true });
     const store =
@@ -113,7 +140,7 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, new EventLog(store), logger, model);
+    return new Orchestrator(config, new EventLog(store), logger, model, monitoring);
   }
 
   /**
@@ -156,6 +183,7 @@ export class Orchestrator {
     for await (const event of this.log.readAll(sessionId)) events.push(event);
     if (events.length === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
     const state = replay(sessionId, events);
+    this.monitor.load(sessionId, events);
     const wf = Object.values(state.workflows).findLast((w) => !['completed', 'failed', 'cancelled'].includes(w.status));
     if (!wf) {
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`);
@@ -269,11 +297,43 @@ export class Orchestrator {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#runs.values()].map((handle) => handle.suspend()));
       await this.agents.shutdown();
+      await this.monitor.close();
       await this.model.close();
       await this.log.close();
     })();
     return this.#closing;
   }
+}
+
+/**
+ * The global alert and budget settings of the configuration, compiled.
+ * @throws OrchestratorError `CONFIG_INVALID` naming the rule and field of `ORCHESTRATOR_ALERT_RULES` at fault.
+ */
+function monitoringSettings(config: OrchestratorConfig): { alerts: CompiledAlerts; budget: CompiledBudget } {
+  const alerts = compileAlertsValue(
+    {
+      ...(config.alertMaxResponseMs !== undefined && { maxResponseTime: config.alertMaxResponseMs }),
+      ...(config.alertMaxErrorRate !== undefined && {
+        maxErrorRate: { rate: config.alertMaxErrorRate, window: config.alertErrorWindowMs },
+      }),
+      maxCost: {
+        ...(config.alertMaxSessionCostUsd !== undefined && { session: config.alertMaxSessionCostUsd }),
+        ...(config.alertMaxWorkflowCostUsd !== undefined && { workflow: config.alertMaxWorkflowCostUsd }),
+      },
+      rules: [...config.alertRules],
+    },
+    'ORCHESTRATOR_ALERT_RULES',
+  );
+  const budget = compileBudgetValue(
+    {
+      ...(config.budgetSessionUsd !== undefined && { session: config.budgetSessionUsd }),
+      ...(config.budgetWorkflowUsd !== undefined && { workflow: config.budgetWorkflowUsd }),
+      agentTypes: { ...config.budgetAgentTypes },
+      onExhausted: config.budgetAction,
+    },
+    'ORCHESTRATOR_BUDGET_*',
+  );
+  return { alerts, budget };
 }
 
 function isLoaded(config: OrchestratorOptions['config']): config is OrchestratorConfig {
