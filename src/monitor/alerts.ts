@@ -1,11 +1,6 @@
 import type { AnyEvent, EventDataMap } from '../events/index.ts';
-import {
-  type AlertScope,
-  type CompiledAlertRule,
-  type CompiledAlerts,
-  evaluateAlertExpression,
-} from '../workflow/index.ts';
-import { alertKey, type MetricsState } from './metrics.ts';
+import { type CompiledAlertRule, type CompiledAlerts, evaluateAlertExpression } from '../workflow/index.ts';
+import { alertKey, type EventView, type MetricsState, viewOf } from './metrics.ts';
 
 /**
  * Alert evaluation: decides, event by event, which `system.alert` events to record. Pure
@@ -61,15 +56,22 @@ export function mergeAlertSettings(base: AlertSettings, extra: AlertSettings | u
 export interface AlertState {
   /** Raised alerts by `rule|scopeId`, with their severity (a clear repeats it). */
   readonly active: Record<string, AlertData['severity']>;
-  /** Ended agent attempts, oldest first: `[time (epoch ms), 1 if it failed]`. */
+  /**
+   * Ended agent attempts, oldest first: `[time (epoch ms), 1 if it failed]`; those before
+   * `first` have left the window. Counts are kept as attempts enter and leave, so checking the
+   * rate costs the same however many attempts the window holds.
+   */
   outcomes: [number, 0 | 1][];
-  /** Agents waiting for a model response, since when (epoch ms). */
-  readonly waiting: Record<string, number>;
+  first: number;
+  /** Failed attempts among `outcomes[first..]`. */
+  failed: number;
+  /** Agents waiting for a model response, since when (the time of the event, ISO). */
+  readonly waiting: Record<string, string>;
 }
 
 /** A fresh state. */
 export function emptyAlertState(): AlertState {
-  return { active: {}, outcomes: [], waiting: {} };
+  return { active: {}, outcomes: [], first: 0, failed: 0, waiting: {} };
 }
 
 /** Event types after which figures may have changed, so custom rules are evaluated. */
@@ -96,8 +98,69 @@ const FIGURE_EVENTS = new Set([
   'user.input',
 ]);
 const COST_EVENTS = new Set(['agent.usage', 'agent.completed', 'agent.failed']);
+/**
+ * The figures each event type can change. A custom rule is evaluated after an event only when
+ * the event can change a figure the rule reads (its identifiers are matched against these), so
+ * `workflow.toolCalls > 50` costs nothing on the many events that are not tool calls. A rule
+ * that reads nothing listed here (a computed key) is evaluated after every such event.
+ */
+const SPEND = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheCreationTokens', 'costUsd', 'unpricedCostUsd'];
+const NODE = ['status', 'nodeAttempts', 'nodeRetries', 'nodeInterruptions', 'startedAt', 'endedAt', 'durationMs'];
+const CHANGES: Readonly<Record<string, readonly string[] | 'all'>> = {
+  'agent.spawned': 'all',
+  'agent.usage': [...SPEND, 'turns', 'maxContextTokens', 'contextTokens', 'ttft', 'turnTime', 'model'],
+  'agent.tool_use': ['toolCalls', 'toolCallsByTool'],
+  'agent.tool_result': ['toolErrors'],
+  'agent.retry': ['retries'],
+  'agent.completed': [...SPEND, 'sdkCostUsd', 'turns', 'agentTime', 'endedAt', 'outcome', 'attempts'],
+  'agent.failed': [
+    ...SPEND,
+    'sdkCostUsd',
+    'turns',
+    'errors',
+    'errorsByKind',
+    'interruptions',
+    'agentTime',
+    'endedAt',
+    'outcome',
+    'attempts',
+  ],
+  'agent.state_changed': ['state', 'active', 'activeAgents', 'peakConcurrency'],
+  'agent.resources': ['peakRssBytes', 'peakProcessRssBytes'],
+  'node.started': NODE,
+  'node.completed': [...NODE, 'stepsCompleted'],
+  'node.failed': [...NODE, 'failedNodes'],
+  'node.interrupted': NODE,
+  'node.skipped': NODE,
+  'node.cancelled': NODE,
+  'workflow.started': 'all',
+  'workflow.paused': ['status'],
+  'workflow.resumed': ['status'],
+  'workflow.completed': ['status', 'endedAt', 'durationMs'],
+  'user.input': ['humanInterventions'],
+};
+const KNOWN_FIGURES = new Set(Object.values(CHANGES).flatMap((fields) => (fields === 'all' ? [] : fields)));
+/** Per rule: the event types after which it is evaluated. */
+const RULE_EVENTS = new WeakMap<CompiledAlertRule, ReadonlySet<string>>();
+
+function eventsOf(rule: CompiledAlertRule): ReadonlySet<string> {
+  let types = RULE_EVENTS.get(rule);
+  if (!types) {
+    const read = (rule.source.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []).filter((name) => KNOWN_FIGURES.has(name));
+    const set = new Set<string>();
+    for (const [type, fields] of Object.entries(CHANGES)) {
+      if (fields === 'all' || read.length === 0 || read.some((name) => fields.includes(name))) set.add(type);
+    }
+    types = set;
+    RULE_EVENTS.set(rule, types);
+  }
+  return types;
+}
+
 const INTERRUPTED = new Set(['AGENT_INTERRUPTED', 'AGENT_SHUTDOWN']);
 const EMPTY = Object.freeze({});
+/** The shared "nothing decided" answer: most events decide nothing, and allocate nothing. */
+const NONE: AlertData[] = Object.freeze([]) as unknown as AlertData[];
 
 /**
  * Evaluates alert rules over a session's events. Call {@link evaluate} with each event after
@@ -107,10 +170,13 @@ const EMPTY = Object.freeze({});
 export class AlertEvaluator {
   readonly state: AlertState;
   settings: AlertSettings;
+  /** Keys in `state.active`: with none raised, a rule that is not breached needs no lookup. */
+  #active: number;
 
   constructor(settings: AlertSettings, state: AlertState = emptyAlertState()) {
     this.settings = settings;
     this.state = state;
+    this.#active = Object.keys(state.active).length;
   }
 
   /**
@@ -120,47 +186,57 @@ export class AlertEvaluator {
   restore(event: AnyEvent): void {
     if (event.type === 'system.alert') {
       const key = alertKey(event.data.rule, event.data.scopeId);
+      const was = this.state.active[key] !== undefined;
       if (event.data.state === 'cleared') delete this.state.active[key];
       else this.state.active[key] = event.data.severity;
+      this.#active += (this.state.active[key] !== undefined ? 1 : 0) - (was ? 1 : 0);
       return;
     }
-    this.#bookkeep(event);
+    const view = viewOf(event);
+    if (view) this.#bookkeep(view, event.ts);
   }
 
   /** The alerts an event raises or clears (after `metrics` has applied it). */
   evaluate(metrics: MetricsState, event: AnyEvent): AlertData[] {
-    if (!FIGURE_EVENTS.has(event.type)) return [];
-    const out: AlertData[] = [];
+    // Interned, so the comparisons below compare pointers (see `internEventType`).
+    const view = viewOf(event);
+    if (view === undefined || !FIGURE_EVENTS.has(view.type)) return NONE;
+    let out: AlertData[] = NONE;
     const settings = this.settings;
-    const data = event.data as { agentId?: string };
-    this.#bookkeep(event);
+    this.#bookkeep(view, event.ts);
 
     const maxResponse = settings.maxResponseTimeMs;
-    if (maxResponse !== undefined && event.type === 'agent.usage' && event.data.durationMs !== undefined) {
-      this.#set(out, event.data.durationMs > maxResponse, {
+    if (maxResponse !== undefined && view.type === 'agent.usage' && view.data.durationMs !== undefined) {
+      const took = view.data.durationMs;
+      const agentId = view.data.agentId;
+      out = this.#set(out, 'max_response_time', agentId, took > maxResponse, () => ({
         rule: 'max_response_time',
         severity: 'warning',
         scope: 'agent',
-        scopeId: event.data.agentId,
-        value: event.data.durationMs,
+        scopeId: agentId,
+        value: took,
         threshold: maxResponse,
-        message: `a model response of agent ${event.data.agentId} took ${event.data.durationMs} ms (limit ${maxResponse} ms)`,
-      });
+        message: `a model response of agent ${agentId} took ${took} ms (limit ${maxResponse} ms)`,
+      }));
     }
-    if (settings.maxErrorRate && (event.type === 'agent.completed' || event.type === 'agent.failed')) {
-      this.#errorRate(out, Date.parse(event.ts));
+    if (settings.maxErrorRate && (view.type === 'agent.completed' || view.type === 'agent.failed')) {
+      out = this.#errorRate(out, Date.parse(event.ts));
     }
-    if (COST_EVENTS.has(event.type)) this.#cost(out, metrics, data.agentId);
-    for (const rule of settings.rules) this.#custom(out, rule, metrics, event);
+    if (COST_EVENTS.has(view.type)) out = this.#cost(out, metrics, (view.data as { agentId: string }).agentId);
+    const rules = settings.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledAlertRule;
+      if (eventsOf(rule).has(view.type)) out = this.#custom(out, rule, metrics, view);
+    }
 
     // A subject that ended takes its open alerts with it.
     if (
-      (event.type === 'agent.completed' || event.type === 'agent.failed') &&
-      metrics.agents[event.data.agentId]?.endedAt
+      (view.type === 'agent.completed' || view.type === 'agent.failed') &&
+      metrics.agents[view.data.agentId]?.endedAt
     ) {
-      this.#clearScope(out, event.data.agentId, 'the agent ended');
-    } else if (event.type === 'workflow.completed') {
-      this.#clearScope(out, event.data.workflowId, 'the workflow ended');
+      out = this.#clearScope(out, view.data.agentId, 'the agent ended');
+    } else if (view.type === 'workflow.completed') {
+      out = this.#clearScope(out, view.data.workflowId, 'the workflow ended');
     }
     return out;
   }
@@ -170,13 +246,13 @@ export class AlertEvaluator {
    * and the error window moving on.
    */
   tick(now: number): AlertData[] {
-    const out: AlertData[] = [];
+    let out: AlertData[] = NONE;
     const maxResponse = this.settings.maxResponseTimeMs;
     if (maxResponse !== undefined) {
       for (const [agentId, since] of Object.entries(this.state.waiting)) {
-        const waited = now - since;
+        const waited = now - Date.parse(since);
         if (waited <= maxResponse) continue;
-        this.#set(out, true, {
+        out = this.#set(out, 'max_response_time', agentId, true, () => ({
           rule: 'max_response_time',
           severity: 'warning',
           scope: 'agent',
@@ -184,73 +260,85 @@ export class AlertEvaluator {
           value: waited,
           threshold: maxResponse,
           message: `agent ${agentId} has waited ${waited} ms for a model response (limit ${maxResponse} ms)`,
-        });
+        }));
       }
     }
-    if (this.settings.maxErrorRate) this.#errorRate(out, now);
+    if (this.settings.maxErrorRate) out = this.#errorRate(out, now);
     return out;
   }
 
   /** Keeps the error window and the responses in flight up to date. */
-  #bookkeep(event: AnyEvent): void {
+  #bookkeep(event: EventView, ts: string): void {
+    const timed = this.settings.maxResponseTimeMs !== undefined;
     if (event.type === 'agent.state_changed') {
-      if (event.data.to === 'thinking') this.state.waiting[event.data.agentId] = Date.parse(event.ts);
+      if (!timed) return;
+      // Parsed only by a tick, which runs far less often than agents change state.
+      if (event.data.to === 'thinking') this.state.waiting[event.data.agentId] = ts;
       else delete this.state.waiting[event.data.agentId];
     } else if (event.type === 'agent.usage') {
-      delete this.state.waiting[event.data.agentId];
+      if (timed) delete this.state.waiting[event.data.agentId];
     } else if (event.type === 'agent.completed' || event.type === 'agent.failed') {
-      delete this.state.waiting[event.data.agentId];
+      if (timed) delete this.state.waiting[event.data.agentId];
+      if (!this.settings.maxErrorRate) return;
       const code = event.type === 'agent.failed' ? event.data.error.code : undefined;
-      if (code === undefined || !INTERRUPTED.has(code)) {
-        this.state.outcomes.push([Date.parse(event.ts), code === undefined ? 0 : 1]);
-        this.#prune(Date.parse(event.ts));
-      }
+      if (code !== undefined && INTERRUPTED.has(code)) return;
+      const at = Date.parse(ts);
+      this.state.outcomes.push([at, code === undefined ? 0 : 1]);
+      if (code !== undefined) this.state.failed++;
+      this.#prune(at);
     }
   }
 
+  /** Lets attempts older than the window leave it, compacting the array now and then. */
   #prune(now: number): void {
-    const windowMs = this.settings.maxErrorRate?.windowMs ?? 0;
-    const outcomes = this.state.outcomes;
-    let drop = 0;
-    while (drop < outcomes.length && (outcomes[drop] as [number, 0 | 1])[0] < now - windowMs) drop++;
-    if (drop > 0) this.state.outcomes = outcomes.slice(drop);
+    const state = this.state;
+    const since = now - (this.settings.maxErrorRate?.windowMs ?? 0);
+    const outcomes = state.outcomes;
+    while (state.first < outcomes.length && (outcomes[state.first] as [number, 0 | 1])[0] < since) {
+      state.failed -= (outcomes[state.first] as [number, 0 | 1])[1];
+      state.first++;
+    }
+    if (state.first > 1024 && state.first * 2 > outcomes.length) {
+      state.outcomes = outcomes.slice(state.first);
+      state.first = 0;
+    }
   }
 
-  #errorRate(out: AlertData[], now: number): void {
+  #errorRate(out: AlertData[], now: number): AlertData[] {
     const limit = this.settings.maxErrorRate;
-    if (!limit) return;
+    if (!limit) return out;
     this.#prune(now);
-    const ended = this.state.outcomes.length;
-    let failed = 0;
-    for (const [, bad] of this.state.outcomes) failed += bad;
+    const ended = this.state.outcomes.length - this.state.first;
+    const failed = this.state.failed;
     const rate = ended === 0 ? 0 : failed / ended;
-    this.#set(out, ended >= limit.minAttempts && rate > limit.rate, {
+    return this.#set(out, 'max_error_rate', undefined, ended >= limit.minAttempts && rate > limit.rate, () => ({
       rule: 'max_error_rate',
       severity: 'critical',
       scope: 'session',
       value: Math.round(rate * 1000) / 1000,
       threshold: limit.rate,
       message: `${failed} of the last ${ended} agent attempts failed (limit ${limit.rate * 100}%)`,
-    });
+    }));
   }
 
-  #cost(out: AlertData[], metrics: MetricsState, agentId: string | undefined): void {
+  #cost(out: AlertData[], metrics: MetricsState, agentId: string | undefined): AlertData[] {
     const { session: sessionLimit, workflow: workflowLimit } = this.settings.maxCost;
     const spent = metrics.session.costUsd;
     if (sessionLimit !== undefined && spent > sessionLimit) {
-      this.#set(out, true, {
+      out = this.#set(out, 'max_session_cost', undefined, true, () => ({
         rule: 'max_session_cost',
         severity: 'warning',
         scope: 'session',
         value: round(spent),
         threshold: sessionLimit,
         message: `the session has spent $${spent.toFixed(4)} (alert above $${sessionLimit})`,
-      });
+      }));
     }
+    if (workflowLimit === undefined) return out;
     const workflowId = agentId === undefined ? undefined : metrics.agents[agentId]?.workflowId;
     const wf = workflowId === undefined ? undefined : metrics.workflows[workflowId];
-    if (workflowLimit !== undefined && wf && wf.costUsd > workflowLimit && wf.endedAt === undefined) {
-      this.#set(out, true, {
+    if (wf && wf.costUsd > workflowLimit && wf.endedAt === undefined) {
+      out = this.#set(out, 'max_workflow_cost', wf.workflowId, true, () => ({
         rule: 'max_workflow_cost',
         severity: 'warning',
         scope: 'workflow',
@@ -258,24 +346,29 @@ export class AlertEvaluator {
         value: round(wf.costUsd),
         threshold: workflowLimit,
         message: `workflow ${wf.name} has spent $${wf.costUsd.toFixed(4)} (alert above $${workflowLimit})`,
-      });
+      }));
     }
+    return out;
   }
 
-  #custom(out: AlertData[], rule: CompiledAlertRule, metrics: MetricsState, event: AnyEvent): void {
+  #custom(out: AlertData[], rule: CompiledAlertRule, metrics: MetricsState, event: EventView): AlertData[] {
     const data = event.data as { agentId?: string; workflowId?: string; nodeId?: string };
     const agent = data.agentId === undefined ? undefined : metrics.agents[data.agentId];
     const workflowId = data.workflowId ?? agent?.workflowId;
     const wf = workflowId === undefined ? undefined : metrics.workflows[workflowId];
     const nodeId = data.nodeId ?? agent?.nodeId;
     const node = nodeId === undefined ? undefined : wf?.nodes[nodeId];
-    const subject = scopeSubject(
-      rule.scope,
-      agent?.agentId,
-      wf?.workflowId,
-      node && `${wf?.workflowId}/${node.nodeId}`,
-    );
-    if (subject === null) return;
+    let subject: string | undefined;
+    if (rule.scope === 'agent') {
+      if (!agent) return out;
+      subject = agent.agentId;
+    } else if (rule.scope === 'workflow') {
+      if (!wf) return out;
+      subject = wf.workflowId;
+    } else if (rule.scope === 'node') {
+      if (!wf || !node) return out;
+      subject = `${wf.workflowId}/${node.nodeId}`;
+    }
     let verdict: unknown;
     try {
       verdict = evaluateAlertExpression(rule, {
@@ -286,18 +379,18 @@ export class AlertEvaluator {
       });
     } catch {
       // A figure that does not exist yet (a duration before the end): no verdict, no change.
-      return;
+      return out;
     }
     const value = typeof verdict === 'number' ? verdict : typeof verdict === 'bigint' ? Number(verdict) : undefined;
     let breached: boolean;
     if (rule.kind === 'when') {
-      if (typeof verdict !== 'boolean') return;
+      if (typeof verdict !== 'boolean') return out;
       breached = verdict;
     } else {
-      if (value === undefined || rule.above === undefined) return;
+      if (value === undefined || rule.above === undefined) return out;
       breached = value > rule.above;
     }
-    this.#set(out, breached, {
+    return this.#set(out, rule.name, subject, breached, () => ({
       rule: rule.name,
       severity: rule.severity,
       scope: rule.scope,
@@ -307,49 +400,50 @@ export class AlertEvaluator {
       message:
         rule.message ??
         `${rule.name}: ${rule.source}${rule.above !== undefined ? ` > ${rule.above}` : ''}${subject ? ` (${subject})` : ''}`,
-    });
+    }));
   }
 
-  /** Raises `alert` when breached and not raised yet; clears it when raised and no longer breached. */
-  #set(out: AlertData[], breached: boolean, alert: AlertData): void {
-    const key = alertKey(alert.rule, alert.scopeId);
+  /**
+   * Raises the alert when breached and not raised yet; clears it when raised and no longer
+   * breached. The alert is built only then: most events change nothing.
+   */
+  #set(
+    out: AlertData[],
+    rule: string,
+    scopeId: string | undefined,
+    breached: boolean,
+    build: () => AlertData,
+  ): AlertData[] {
+    if (!breached && this.#active === 0) return out;
+    const key = alertKey(rule, scopeId);
     const raised = this.state.active[key] !== undefined;
-    if (breached && !raised) {
+    if (breached === raised) return out;
+    const alert = build();
+    const list = out === NONE ? [] : out;
+    if (breached) {
       this.state.active[key] = alert.severity;
-      out.push({ ...alert, state: 'raised' });
-    } else if (!breached && raised) {
+      this.#active++;
+      list.push({ ...alert, state: 'raised' });
+    } else {
       delete this.state.active[key];
-      out.push({ ...alert, state: 'cleared', message: `cleared: ${alert.message}` });
+      this.#active--;
+      list.push({ ...alert, state: 'cleared', message: `cleared: ${alert.message}` });
     }
+    return list;
   }
 
-  #clearScope(out: AlertData[], scopeId: string, why: string): void {
+  #clearScope(out: AlertData[], scopeId: string, why: string): AlertData[] {
+    if (this.#active === 0) return out;
     for (const [key, severity] of Object.entries(this.state.active)) {
       const at = key.indexOf('|');
       const id = key.slice(at + 1);
       if (id !== scopeId && !id.startsWith(`${scopeId}/`)) continue;
       delete this.state.active[key];
+      this.#active--;
+      if (out === NONE) out = [];
       out.push({ rule: key.slice(0, at), severity, scopeId: id, state: 'cleared', message: `cleared: ${why}` });
     }
-  }
-}
-
-/** The id an alert of this scope is about; undefined for the session; null when the event has none. */
-function scopeSubject(
-  scope: AlertScope,
-  agentId: string | undefined,
-  workflowId: string | undefined,
-  nodeKey: string | undefined,
-): string | undefined | null {
-  switch (scope) {
-    case 'session':
-      return undefined;
-    case 'workflow':
-      return workflowId ?? null;
-    case 'node':
-      return nodeKey ?? null;
-    case 'agent':
-      return agentId ?? null;
+    return out;
   }
 }
 

@@ -54,15 +54,21 @@ export class BudgetLedger {
   readonly #workflows = new Map<string, CompiledBudget | undefined>();
   /** `scope|key` of limits already recorded as exhausted. */
   readonly #recorded = new Set<string>();
+  /** Limits over the whole session, derived from the budgets above; rebuilt when one is added. */
+  #sessionLimit: number | undefined;
+  #typeLimits = new Map<string, number | undefined>();
+  #unlimited: boolean;
 
   constructor(sessionId: string, global: CompiledBudget | undefined) {
     this.#sessionId = sessionId;
     this.#global = global;
+    this.#sessionLimit = global?.session;
+    this.#unlimited = !hasLimit(global);
   }
 
   /** True when no limit at all applies (the common case: nothing to check). */
   get unlimited(): boolean {
-    return !hasLimit(this.#global) && ![...this.#workflows.values()].some(hasLimit);
+    return this.#unlimited;
   }
 
   /** Takes in the events that set or report limits; others are ignored. */
@@ -77,6 +83,11 @@ export class BudgetLedger {
         budget = undefined;
       }
       this.#workflows.set(event.data.workflowId, budget);
+      if (hasLimit(budget)) {
+        this.#unlimited = false;
+        this.#sessionLimit = lowest(this.#sessionLimit, budget?.session);
+        this.#typeLimits = new Map();
+      }
     } else if (event.type === 'budget.exhausted') {
       this.#recorded.add(`${event.data.scope}|${event.data.key}`);
     }
@@ -130,7 +141,7 @@ export class BudgetLedger {
   #limits(metrics: MetricsState, request: BudgetRequest): Limit[] {
     const limits: Limit[] = [];
     const workflow = request.workflowId === undefined ? undefined : this.#workflows.get(request.workflowId);
-    const sessionLimit = lowest(this.#global?.session, ...[...this.#workflows.values()].map((b) => b?.session));
+    const sessionLimit = this.#sessionLimit;
     if (sessionLimit !== undefined) {
       limits.push({
         scope: 'session',
@@ -150,10 +161,7 @@ export class BudgetLedger {
         });
       }
     }
-    const typeLimit = lowest(
-      this.#global?.agentTypes[request.agentType],
-      ...[...this.#workflows.values()].map((b) => b?.agentTypes[request.agentType]),
-    );
+    const typeLimit = this.#typeLimit(request.agentType);
     if (typeLimit !== undefined) {
       limits.push({
         scope: 'agentType',
@@ -163,6 +171,14 @@ export class BudgetLedger {
       });
     }
     return limits;
+  }
+
+  #typeLimit(agentType: string): number | undefined {
+    if (this.#typeLimits.has(agentType)) return this.#typeLimits.get(agentType);
+    let limit = this.#global?.agentTypes[agentType];
+    for (const budget of this.#workflows.values()) limit = lowest(limit, budget?.agentTypes[agentType]);
+    this.#typeLimits.set(agentType, limit);
+    return limit;
   }
 
   #breach(limit: Limit, workflowId: string | undefined): Breach {

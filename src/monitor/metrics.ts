@@ -1,4 +1,4 @@
-import type { AnyEvent, EventDataMap } from '../events/index.ts';
+import { type AnyEvent, type EventDataMap, type EventType, internEventType } from '../events/index.ts';
 import type { ALERT_FIGURES, AlertScope } from '../workflow/index.ts';
 import {
   addSpend,
@@ -157,6 +157,27 @@ export function alertKey(rule: string, scopeId: string | undefined): string {
 }
 
 const INTERRUPTED = new Set(['AGENT_INTERRUPTED', 'AGENT_SHUTDOWN']);
+
+/** An event's type and payload, narrowed together like `AnyEvent`. */
+export type EventView = { [K in EventType]: { readonly type: K; readonly data: EventDataMap[K] } }[EventType];
+
+/**
+ * The event with its type interned (see `internEventType`): a switch over it compares
+ * pointers instead of characters, which is most of the cost of a reducer step otherwise.
+ * Undefined for a type outside the catalog.
+ */
+export function viewOf(event: AnyEvent): EventView | undefined {
+  // The monitor looks at each event three times in a row (metrics, alerts, Prometheus): the
+  // last view is kept so that it is built once.
+  if (event === lastEvent) return lastView;
+  const type = internEventType(event.type);
+  lastEvent = event;
+  lastView = type === undefined ? undefined : ({ type, data: event.data } as EventView);
+  return lastView;
+}
+
+let lastEvent: AnyEvent | undefined;
+let lastView: EventView | undefined;
 const ACTIVE_STATES = new Set(['initializing', 'thinking', 'using_tools', 'responding']);
 
 /**
@@ -167,15 +188,17 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
   if (event.seq > state.lastSeq) state.lastSeq = event.seq;
   state.firstAt ??= event.ts;
   state.lastAt = event.ts;
-  switch (event.type) {
+  const view = viewOf(event);
+  if (view === undefined) return state;
+  switch (view.type) {
     case 'session.created':
-      if (event.data.name !== undefined) state.name = event.data.name;
+      if (view.data.name !== undefined) state.name = view.data.name;
       break;
     case 'workflow.started':
-      state.workflows[event.data.workflowId] = {
+      state.workflows[view.data.workflowId] = {
         ...emptyFigures(),
-        workflowId: event.data.workflowId,
-        name: event.data.name,
+        workflowId: view.data.workflowId,
+        name: view.data.name,
         status: 'running',
         startedAt: event.ts,
         stepsCompleted: 0,
@@ -185,56 +208,56 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
       break;
     case 'workflow.paused':
     case 'workflow.resumed': {
-      const wf = state.workflows[event.data.workflowId];
-      if (wf && wf.endedAt === undefined) wf.status = event.type === 'workflow.paused' ? 'paused' : 'running';
+      const wf = state.workflows[view.data.workflowId];
+      if (wf && wf.endedAt === undefined) wf.status = view.type === 'workflow.paused' ? 'paused' : 'running';
       break;
     }
     case 'workflow.completed': {
-      const wf = state.workflows[event.data.workflowId];
+      const wf = state.workflows[view.data.workflowId];
       if (!wf) break;
-      wf.status = event.data.status;
+      wf.status = view.data.status;
       wf.endedAt = event.ts;
       wf.durationMs = elapsed(wf.startedAt, event.ts);
       break;
     }
     case 'node.started': {
-      const node = nodeOf(state, event.data.workflowId, event.data.nodeId);
+      const node = nodeOf(state, view.data.workflowId, view.data.nodeId);
       if (!node) break;
       node.status = 'running';
-      node.nodeAttempts = Math.max(node.nodeAttempts, event.data.attempt);
+      node.nodeAttempts = Math.max(node.nodeAttempts, view.data.attempt);
       node.startedAt ??= event.ts;
       break;
     }
     case 'node.completed':
     case 'node.skipped':
     case 'node.cancelled': {
-      const node = nodeOf(state, event.data.workflowId, event.data.nodeId);
+      const node = nodeOf(state, view.data.workflowId, view.data.nodeId);
       if (!node) break;
-      node.status = event.type.slice('node.'.length);
+      node.status = view.type.slice('node.'.length);
       endNode(node, event.ts);
-      if (event.type === 'node.completed') {
+      if (view.type === 'node.completed') {
         state.session.stepsCompleted++;
-        const wf = state.workflows[event.data.workflowId];
+        const wf = state.workflows[view.data.workflowId];
         if (wf) wf.stepsCompleted++;
       }
       break;
     }
     case 'node.failed': {
-      const node = nodeOf(state, event.data.workflowId, event.data.nodeId);
+      const node = nodeOf(state, view.data.workflowId, view.data.nodeId);
       if (!node) break;
-      if (event.data.willRetry) {
+      if (view.data.willRetry) {
         node.nodeRetries++;
         node.status = 'retry_wait';
       } else {
         node.status = 'failed';
         endNode(node, event.ts);
-        const wf = state.workflows[event.data.workflowId];
+        const wf = state.workflows[view.data.workflowId];
         if (wf) wf.failedNodes++;
       }
       break;
     }
     case 'node.interrupted': {
-      const node = nodeOf(state, event.data.workflowId, event.data.nodeId);
+      const node = nodeOf(state, view.data.workflowId, view.data.nodeId);
       if (node) {
         node.nodeInterruptions++;
         node.status = 'retry_wait';
@@ -245,13 +268,13 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
       state.session.humanInterventions++;
       break;
     case 'agent.spawned':
-      onSpawned(state, event.data, event.correlationId, event.ts);
+      onSpawned(state, view.data, event.correlationId, event.ts);
       break;
     case 'agent.state_changed': {
-      const agent = state.agents[event.data.agentId];
+      const agent = state.agents[view.data.agentId];
       if (!agent) break;
-      agent.state = event.data.to;
-      const active = ACTIVE_STATES.has(event.data.to);
+      agent.state = view.data.to;
+      const active = ACTIVE_STATES.has(view.data.to);
       if (active !== agent.active) {
         agent.active = active;
         const session = state.session;
@@ -261,40 +284,40 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
       break;
     }
     case 'agent.usage':
-      onUsage(state, event.data);
+      onUsage(state, view.data);
       break;
     case 'agent.tool_use':
-      for (const figures of scopesOf(state, event.data.agentId)) {
+      for (const figures of scopesOf(state, view.data.agentId)) {
         figures.toolCalls++;
-        bump(figures.toolCallsByTool, event.data.tool);
+        bump(figures.toolCallsByTool, view.data.tool);
       }
       break;
     case 'agent.tool_result':
-      if (event.data.isError) for (const figures of scopesOf(state, event.data.agentId)) figures.toolErrors++;
+      if (view.data.isError) for (const figures of scopesOf(state, view.data.agentId)) figures.toolErrors++;
       break;
     case 'agent.retry':
-      for (const figures of scopesOf(state, event.data.agentId)) figures.retries++;
+      for (const figures of scopesOf(state, view.data.agentId)) figures.retries++;
       break;
     case 'agent.completed':
     case 'agent.failed':
-      onAttemptEnd(state, event);
+      onAttemptEnd(state, view, event.ts);
       break;
     case 'agent.resources':
-      onResources(state, event.data);
+      onResources(state, view.data);
       break;
     case 'system.alert': {
-      const scopeId = event.data.scopeId;
-      const key = alertKey(event.data.rule, scopeId);
-      if (event.data.state === 'cleared') {
+      const scopeId = view.data.scopeId;
+      const key = alertKey(view.data.rule, scopeId);
+      if (view.data.state === 'cleared') {
         delete state.activeAlerts[key];
       } else if (!state.activeAlerts[key]) {
-        const scope = event.data.scope;
+        const scope = view.data.scope;
         state.activeAlerts[key] = {
-          rule: event.data.rule,
-          severity: event.data.severity,
-          message: event.data.message,
-          ...(event.data.value !== undefined && { value: event.data.value }),
-          ...(event.data.threshold !== undefined && { threshold: event.data.threshold }),
+          rule: view.data.rule,
+          severity: view.data.severity,
+          message: view.data.message,
+          ...(view.data.value !== undefined && { value: view.data.value }),
+          ...(view.data.threshold !== undefined && { threshold: view.data.threshold }),
           ...(scope !== undefined && { scope }),
           ...(scopeId !== undefined && { scopeId }),
           raisedAt: event.ts,
@@ -304,8 +327,8 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
       break;
     }
     case 'budget.exhausted':
-      if (!state.budgets.some((b) => b.scope === event.data.scope && b.key === event.data.key)) {
-        state.budgets.push({ ...event.data, at: event.ts });
+      if (!state.budgets.some((b) => b.scope === view.data.scope && b.key === view.data.key)) {
+        state.budgets.push({ ...view.data, at: event.ts });
       }
       break;
     default:
@@ -325,21 +348,28 @@ export function replayMetrics(sessionId: string, events: Iterable<AnyEvent>): Me
  * The figures an agent's activity counts towards, most specific first: the agent, its node,
  * its workflow, its agent type, the session. Empty for an agent the log never spawned.
  */
-export function scopesOf(state: MetricsState, agentId: string): Figures[] {
+export function scopesOf(state: MetricsState, agentId: string): readonly Figures[] {
   const agent = state.agents[agentId];
-  if (!agent) return [];
+  if (!agent) return NO_SCOPES;
+  const cached = SCOPES.get(agent);
+  if (cached) return cached;
   const out: Figures[] = [agent];
   const wf = agent.workflowId === undefined ? undefined : state.workflows[agent.workflowId];
-  if (wf) {
-    const node = agent.nodeId === undefined ? undefined : wf.nodes[agent.nodeId];
-    if (node) out.push(node);
-    out.push(wf);
-  }
+  const node = agent.nodeId === undefined ? undefined : wf?.nodes[agent.nodeId];
+  if (node) out.push(node);
+  if (wf) out.push(wf);
   const type = state.agentTypes[agent.agentType];
   if (type) out.push(type);
   out.push(state.session);
+  // An agent's scopes never change once they all exist (they are created at its spawn), so
+  // they are found once per agent object, not once per event. Kept beside the state, not in
+  // it: a state restored from JSON has new objects and finds them again.
+  if ((agent.workflowId === undefined || wf) && (agent.nodeId === undefined || node) && type) SCOPES.set(agent, out);
   return out;
 }
+
+const NO_SCOPES: readonly Figures[] = Object.freeze([]);
+const SCOPES = new WeakMap<AgentMetrics, readonly Figures[]>();
 
 function onSpawned(
   state: MetricsState,
@@ -397,7 +427,11 @@ function onUsage(state: MetricsState, data: EventDataMap['agent.usage']): void {
   }
 }
 
-function onAttemptEnd(state: MetricsState, event: AnyEvent & { type: 'agent.completed' | 'agent.failed' }): void {
+function onAttemptEnd(
+  state: MetricsState,
+  event: EventView & { type: 'agent.completed' | 'agent.failed' },
+  ts: string,
+): void {
   const data = event.data;
   const agent = state.agents[data.agentId];
   if (!agent) return;
@@ -431,7 +465,7 @@ function onAttemptEnd(state: MetricsState, event: AnyEvent & { type: 'agent.comp
   const failed = event.type === 'agent.failed' ? event.data.error.code : undefined;
   const interrupted = failed !== undefined && INTERRUPTED.has(failed);
   const final = event.type === 'agent.completed' || event.data.willRetry !== true;
-  const took = final ? elapsed(agent.spawnedAt, event.ts) : undefined;
+  const took = final ? elapsed(agent.spawnedAt, ts) : undefined;
   for (const figures of scopes) {
     addSpend(figures, correction);
     figures.sdkCostUsd += data.costUsd ?? 0;
@@ -444,7 +478,7 @@ function onAttemptEnd(state: MetricsState, event: AnyEvent & { type: 'agent.comp
     if (took !== undefined) observe(figures.agentTime, took);
   }
   if (final) {
-    agent.endedAt = event.ts;
+    agent.endedAt = ts;
     agent.outcome = failed === undefined ? 'completed' : interrupted ? 'interrupted' : 'failed';
   }
 }
