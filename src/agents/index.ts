@@ -10,19 +10,11 @@ export type { ToolDecision, ToolPolicy } from './policy.ts';
 export { decideToolUse, globToRegExp, parseToolRule, primaryArgument, splitShellCommand } from './policy.ts';
 export type { TrackedProcess } from './processes.ts';
 export { PROCESS_TAG_VARIABLE, ProcessRegistry, readRssBytes } from './processes.ts';
-export type {
-  AgentHandle,
-  AgentResult,
-  AgentRuntimeOptions,
-  AgentTask,
-  RunningAgent,
-  SpendGate,
-  SpendRequest,
-  SpendVerdict,
-} from './runtime.ts';
+export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
 export type { AgentSpec, RetrySpec } from './spec.ts';
 export { backoffDelay } from './spec.ts';
+export type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from './spend.ts';
 export type { AgentToolHost, NodeRequest } from './tools.ts';
 export { createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
 export { UsageTracker } from './usage.ts';

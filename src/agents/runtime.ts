@@ -2,12 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { type AgentState, type AnyEvent, type NewEvent, newPrefixedId } from '../events/index.ts';
+import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
-import { ProcessRegistry, readRssBytes } from './processes.ts';
+import { ProcessRegistry } from './processes.ts';
+import { AgentRecorder } from './recorder.ts';
+import { resourceSamples } from './resources.ts';
 import { toolHostShape } from './sdk-options.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
+import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
 import type { AgentToolHost } from './tools.ts';
 import { WarmPool } from './warm-pool.ts';
 
@@ -41,37 +44,6 @@ export interface AgentRuntimeOptions {
    * result arrives. 0 turns the periodic samples off. @default 5000
    */
   readonly resourceSampleMs?: number;
-}
-
-/** Who wants to spend: what a {@link SpendGate} decides on. */
-export interface SpendRequest {
-  readonly sessionId: string;
-  readonly workflowId: string | undefined;
-  readonly agentType: string;
-  readonly agentId: string;
-  readonly nodeId: string | undefined;
-}
-
-/** A gate's answer: go, with at most `maxBudgetUsd` for this attempt; or the typed refusal. */
-export type SpendVerdict =
-  | { readonly ok: true; readonly maxBudgetUsd?: number | undefined }
-  | { readonly ok: false; readonly error: OrchestratorError };
-
-/**
- * Decides whether an agent may start spending (budgets). Synchronous: it is asked on the
- * spawn path, right before a process starts, and must answer from what it already knows.
- */
-export interface SpendGate {
-  admit(request: SpendRequest): SpendVerdict;
-}
-
-/** A running agent, as {@link AgentRuntime.running} lists it. */
-export interface RunningAgent {
-  readonly agentId: string;
-  readonly sessionId: string;
-  readonly workflowId: string | undefined;
-  readonly agentType: string;
-  readonly nodeId: string | undefined;
 }
 
 /** One agent to run. */
@@ -163,29 +135,11 @@ export class AgentRuntime {
    * session (what the periodic sampler does). Processes that cannot be read are left out.
    */
   sampleResources(): void {
-    const bySession = new Map<string, { pid: number; rssBytes: number; agentId: string }[]>();
-    for (const { agent, pid } of this.#running.values()) {
-      const id = pid?.();
-      const rssBytes = id === undefined ? undefined : readRssBytes(id);
-      if (id === undefined || rssBytes === undefined) continue;
-      const list = bySession.get(agent.sessionId) ?? [];
-      list.push({ pid: id, rssBytes, agentId: agent.agentId });
-      bySession.set(agent.sessionId, list);
-    }
-    for (const [sessionId, samples] of bySession) {
-      const rssBytes = samples.reduce((sum, sample) => sum + sample.rssBytes, 0);
-      const maxRssBytes = Math.max(...samples.map((sample) => sample.rssBytes));
-      this.#options.log
-        .append(sessionId, [
-          {
-            type: 'agent.resources',
-            source: 'runtime',
-            data: { processes: samples.length, rssBytes, maxRssBytes, samples },
-          },
-        ])
-        .catch(() => {
-          // The store is closing: a lost sample is only a missing figure.
-        });
+    const live = [...this.#running.values()].map(({ agent, pid }) => ({ ...agent, pid: pid?.() }));
+    for (const [sessionId, event] of resourceSamples(live)) {
+      this.#options.log.append(sessionId, [event]).catch(() => {
+        // The store is closing: a lost sample is only a missing figure.
+      });
     }
   }
 
@@ -431,85 +385,6 @@ function aborted(signal: AbortSignal): AttemptFailure {
   return { ok: false, error, usage: undefined, costUsd: undefined, sdkSessionId: undefined };
 }
 
-function refusal(error: OrchestratorError): AttemptFailure {
-  return { ok: false, error, usage: undefined, costUsd: undefined, sdkSessionId: undefined };
-}
-
-function agentOf(agentId: string, task: AgentTask): RunningAgent {
-  return {
-    agentId,
-    sessionId: task.sessionId,
-    workflowId: task.workflowId,
-    agentType: task.spec.name,
-    nodeId: task.nodeId,
-  };
-}
-
-/** The spec with `maxBudgetUsd` lowered to what a budget leaves, when that is lower. */
-function capBudget(spec: AgentSpec, remaining: number | undefined): AgentSpec {
-  if (remaining === undefined || (spec.maxBudgetUsd !== undefined && spec.maxBudgetUsd <= remaining)) return spec;
-  return { ...spec, maxBudgetUsd: remaining };
-}
-
 function spent(usage: AgentUsage | undefined, costUsd: number | undefined) {
   return { ...(usage && { usage }), ...(costUsd !== undefined && { costUsd }) };
-}
-
-/**
- * Appends one agent's events in order. Appends are issued synchronously in call order, and
- * the store commits them in issue order (group commit keeps order), so no chaining is needed;
- * failures are kept and surfaced by {@link flushed}.
- */
-class AgentRecorder {
-  readonly #log: EventLog;
-  readonly #task: AgentTask;
-  readonly #agentId: string;
-  readonly #pending = new Set<Promise<unknown>>();
-  #state: AgentState | null = null;
-  #failure: unknown;
-
-  constructor(log: EventLog, task: AgentTask, agentId: string) {
-    this.#log = log;
-    this.#task = task;
-    this.#agentId = agentId;
-  }
-
-  record(events: NewEvent[]): void {
-    const source = `agent:${this.#agentId}`;
-    const stamped = events.map((event) => ({
-      ...event,
-      source,
-      correlationId: this.#task.correlationId ?? null,
-    }));
-    const append = this.#log.append(this.#task.sessionId, stamped).then(
-      (committed) => {
-        const onEvent = this.#task.onEvent;
-        if (!onEvent) return;
-        for (const event of committed) {
-          try {
-            onEvent(event);
-          } catch {
-            // A caller's callback must not break the agent; the event is committed regardless.
-          }
-        }
-      },
-      (error: unknown) => {
-        this.#failure ??= error;
-      },
-    );
-    this.#pending.add(append);
-    void append.finally(() => this.#pending.delete(append));
-  }
-
-  setState(state: AgentState): void {
-    if (state === this.#state) return;
-    this.record([{ type: 'agent.state_changed', data: { agentId: this.#agentId, from: this.#state, to: state } }]);
-    this.#state = state;
-  }
-
-  /** Resolves when every recorded event is committed; rejects with the first append failure. */
-  async flushed(): Promise<void> {
-    await Promise.all(this.#pending);
-    if (this.#failure) throw this.#failure;
-  }
 }

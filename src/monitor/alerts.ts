@@ -1,6 +1,8 @@
 import type { AnyEvent, EventDataMap } from '../events/index.ts';
-import { type CompiledAlertRule, type CompiledAlerts, evaluateAlertExpression } from '../workflow/index.ts';
-import { alertKey, type EventView, type MetricsState, viewOf } from './metrics.ts';
+import { type CompiledAlertRule, evaluateAlertExpression } from '../workflow/index.ts';
+import { type AlertSettings, COST_EVENTS, eventsOf, FIGURE_EVENTS } from './alert-settings.ts';
+import { alertKey, type MetricsState } from './metrics-state.ts';
+import { type EventView, viewOf } from './view.ts';
 
 /**
  * Alert evaluation: decides, event by event, which `system.alert` events to record. Pure
@@ -15,42 +17,6 @@ import { alertKey, type EventView, type MetricsState, viewOf } from './metrics.t
 
 /** The payload of one alert to record. */
 export type AlertData = EventDataMap['system.alert'];
-
-/** Thresholds and rules in force for one session (global settings merged with the workflows'). */
-export type AlertSettings = CompiledAlerts;
-
-/** No thresholds, no rules. */
-export const NO_ALERTS: AlertSettings = Object.freeze({
-  maxResponseTimeMs: undefined,
-  maxErrorRate: undefined,
-  maxCost: Object.freeze({ session: undefined, workflow: undefined }),
-  rules: Object.freeze([]),
-});
-
-/**
- * Merges alert settings: the lower of two thresholds wins, rules add up (a rule of `extra`
- * named like one of `base` replaces it).
- */
-export function mergeAlertSettings(base: AlertSettings, extra: AlertSettings | undefined): AlertSettings {
-  if (!extra) return base;
-  const lower = (a: number | undefined, b: number | undefined) =>
-    a === undefined ? b : b === undefined ? a : Math.min(a, b);
-  const names = new Set(extra.rules.map((rule) => rule.name));
-  return {
-    maxResponseTimeMs: lower(base.maxResponseTimeMs, extra.maxResponseTimeMs),
-    maxErrorRate:
-      base.maxErrorRate && extra.maxErrorRate
-        ? base.maxErrorRate.rate <= extra.maxErrorRate.rate
-          ? base.maxErrorRate
-          : extra.maxErrorRate
-        : (base.maxErrorRate ?? extra.maxErrorRate),
-    maxCost: {
-      session: lower(base.maxCost.session, extra.maxCost.session),
-      workflow: lower(base.maxCost.workflow, extra.maxCost.workflow),
-    },
-    rules: [...base.rules.filter((rule) => !names.has(rule.name)), ...extra.rules],
-  };
-}
 
 /** What the evaluator remembers between events (plain JSON). */
 export interface AlertState {
@@ -72,89 +38,6 @@ export interface AlertState {
 /** A fresh state. */
 export function emptyAlertState(): AlertState {
   return { active: {}, outcomes: [], first: 0, failed: 0, waiting: {} };
-}
-
-/** Event types after which figures may have changed, so custom rules are evaluated. */
-const FIGURE_EVENTS = new Set([
-  'agent.spawned',
-  'agent.usage',
-  'agent.tool_use',
-  'agent.tool_result',
-  'agent.retry',
-  'agent.completed',
-  'agent.failed',
-  'agent.state_changed',
-  'agent.resources',
-  'node.started',
-  'node.completed',
-  'node.failed',
-  'node.interrupted',
-  'node.skipped',
-  'node.cancelled',
-  'workflow.started',
-  'workflow.paused',
-  'workflow.resumed',
-  'workflow.completed',
-  'user.input',
-]);
-const COST_EVENTS = new Set(['agent.usage', 'agent.completed', 'agent.failed']);
-/**
- * The figures each event type can change. A custom rule is evaluated after an event only when
- * the event can change a figure the rule reads (its identifiers are matched against these), so
- * `workflow.toolCalls > 50` costs nothing on the many events that are not tool calls. A rule
- * that reads nothing listed here (a computed key) is evaluated after every such event.
- */
-const SPEND = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheCreationTokens', 'costUsd', 'unpricedCostUsd'];
-const NODE = ['status', 'nodeAttempts', 'nodeRetries', 'nodeInterruptions', 'startedAt', 'endedAt', 'durationMs'];
-const CHANGES: Readonly<Record<string, readonly string[] | 'all'>> = {
-  'agent.spawned': 'all',
-  'agent.usage': [...SPEND, 'turns', 'maxContextTokens', 'contextTokens', 'ttft', 'turnTime', 'model'],
-  'agent.tool_use': ['toolCalls', 'toolCallsByTool'],
-  'agent.tool_result': ['toolErrors'],
-  'agent.retry': ['retries'],
-  'agent.completed': [...SPEND, 'sdkCostUsd', 'turns', 'agentTime', 'endedAt', 'outcome', 'attempts'],
-  'agent.failed': [
-    ...SPEND,
-    'sdkCostUsd',
-    'turns',
-    'errors',
-    'errorsByKind',
-    'interruptions',
-    'agentTime',
-    'endedAt',
-    'outcome',
-    'attempts',
-  ],
-  'agent.state_changed': ['state', 'active', 'activeAgents', 'peakConcurrency'],
-  'agent.resources': ['peakRssBytes', 'peakProcessRssBytes'],
-  'node.started': NODE,
-  'node.completed': [...NODE, 'stepsCompleted'],
-  'node.failed': [...NODE, 'failedNodes'],
-  'node.interrupted': NODE,
-  'node.skipped': NODE,
-  'node.cancelled': NODE,
-  'workflow.started': 'all',
-  'workflow.paused': ['status'],
-  'workflow.resumed': ['status'],
-  'workflow.completed': ['status', 'endedAt', 'durationMs'],
-  'user.input': ['humanInterventions'],
-};
-const KNOWN_FIGURES = new Set(Object.values(CHANGES).flatMap((fields) => (fields === 'all' ? [] : fields)));
-/** Per rule: the event types after which it is evaluated. */
-const RULE_EVENTS = new WeakMap<CompiledAlertRule, ReadonlySet<string>>();
-
-function eventsOf(rule: CompiledAlertRule): ReadonlySet<string> {
-  let types = RULE_EVENTS.get(rule);
-  if (!types) {
-    const read = (rule.source.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []).filter((name) => KNOWN_FIGURES.has(name));
-    const set = new Set<string>();
-    for (const [type, fields] of Object.entries(CHANGES)) {
-      if (fields === 'all' || read.length === 0 || read.some((name) => fields.includes(name))) set.add(type);
-    }
-    types = set;
-    RULE_EVENTS.set(rule, types);
-  }
-  return types;
 }
 
 const INTERRUPTED = new Set(['AGENT_INTERRUPTED', 'AGENT_SHUTDOWN']);

@@ -1,6 +1,6 @@
 import type { AnyEvent } from '../events/index.ts';
 import { type CompiledBudget, compileBudgetValue } from '../workflow/index.ts';
-import type { MetricsState } from './metrics.ts';
+import type { MetricsState } from './metrics-state.ts';
 
 /**
  * Budget decisions: hard cost limits per session, per workflow run and per agent type (over

@@ -4,12 +4,16 @@
  * conventions), and summaries over sessions.
  */
 
-export type { AlertData, AlertSettings, AlertState } from './alerts.ts';
-export { AlertEvaluator, emptyAlertState, mergeAlertSettings, NO_ALERTS } from './alerts.ts';
+export { scopesOf } from './agent-metrics.ts';
+export type { AlertSettings } from './alert-settings.ts';
+export { mergeAlertSettings, NO_ALERTS } from './alert-settings.ts';
+export type { AlertData, AlertState } from './alerts.ts';
+export { AlertEvaluator, emptyAlertState } from './alerts.ts';
 export type { Breach, BudgetRequest, BudgetScope, BudgetVerdict } from './budget.ts';
 export { BudgetLedger } from './budget.ts';
 export type { Figures, ModelFigures, Spend, Timing } from './figures.ts';
 export { emptyFigures, meanMs, mergeFigures } from './figures.ts';
+export { applyMetricsEvent, replayMetrics } from './metrics.ts';
 export type {
   ActiveAlert,
   AgentMetrics,
@@ -18,8 +22,8 @@ export type {
   NodeMetrics,
   SessionFigures,
   WorkflowMetrics,
-} from './metrics.ts';
-export { alertKey, applyMetricsEvent, emptyMetrics, replayMetrics, scopesOf } from './metrics.ts';
+} from './metrics-state.ts';
+export { alertKey, emptyMetrics } from './metrics-state.ts';
 export type { AgentStopper, MonitorOptions } from './monitor.ts';
 export { budgetError, Monitor } from './monitor.ts';
 export type { ModelPrice, PriceRow, TokenCounts } from './pricing.ts';
@@ -27,5 +31,8 @@ export { costAt, PRICE_TABLE, priceOf, priceUsage } from './pricing.ts';
 export { PrometheusExporter } from './prometheus.ts';
 export type { StatsGrouping, StatsRow, StatsSummary } from './stats.ts';
 export { summarize } from './stats.ts';
-export type { TraceExporterKind, Tracing, TracingOptions } from './tracing.ts';
-export { createTracing, JsonLinesSpanExporter, spanToJson, TraceBuilder } from './tracing.ts';
+export type { TraceExporterKind, Tracing, TracingOptions } from './trace-export.ts';
+export { createTracing, JsonLinesSpanExporter, spanToJson } from './trace-export.ts';
+export { TraceBuilder } from './tracing.ts';
+export type { EventView } from './view.ts';
+export { viewOf } from './view.ts';

@@ -3,11 +3,13 @@ import { OrchestratorError } from '../errors/index.ts';
 import type { AnyEvent, NewEvent, Subscription } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type CompiledAlerts, type CompiledBudget, compileAlertsValue } from '../workflow/index.ts';
-import { type AlertData, AlertEvaluator, mergeAlertSettings, NO_ALERTS } from './alerts.ts';
+import { mergeAlertSettings, NO_ALERTS } from './alert-settings.ts';
+import { type AlertData, AlertEvaluator } from './alerts.ts';
 import { type Breach, BudgetLedger } from './budget.ts';
-import { applyMetricsEvent, emptyMetrics, type MetricsState, replayMetrics } from './metrics.ts';
+import { applyMetricsEvent, replayMetrics } from './metrics.ts';
+import { emptyMetrics, type MetricsState } from './metrics-state.ts';
 import { PrometheusExporter } from './prometheus.ts';
-import { createTracing, type Tracing, type TracingOptions } from './tracing.ts';
+import { createTracing, type Tracing, type TracingOptions } from './trace-export.ts';
 
 /** What the monitor may do to agents when a budget is reached (the agent runtime fits). */
 export interface AgentStopper {

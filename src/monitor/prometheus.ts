@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnyEvent } from '../events/index.ts';
-import { type EventView, viewOf } from './metrics.ts';
 import { priceUsage } from './pricing.ts';
+import { type EventView, viewOf } from './view.ts';
 
 /**
  * Prometheus metrics fed from committed events, on a registry of their own (never the

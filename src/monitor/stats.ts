@@ -1,5 +1,5 @@
 import { emptyFigures, type Figures, mergeFigures } from './figures.ts';
-import type { MetricsState } from './metrics.ts';
+import type { MetricsState } from './metrics-state.ts';
 
 /** How `orchestrator stats` groups figures: by agent type, by workflow name, by day (UTC) of the agent's start. */
 export type StatsGrouping = 'agent-type' | 'workflow' | 'day';
