@@ -269,7 +269,10 @@ export class AgentRuntime {
           timeoutMs: task.spec.timeoutMs ?? this.#options.defaultTimeoutMs ?? 600_000,
           signal,
           processes: this.processes,
-          warmPool: this.#pool,
+          // A spare's budget is fixed when it starts (the SDK applies maxBudgetUsd then), so an
+          // attempt whose budget a gate capped starts cold rather than fill a pool for a
+          // configuration no later agent will have.
+          warmPool: spec === task.spec ? this.#pool : undefined,
           record: (events) => recorder.record(events),
           setState: (state) => recorder.setState(state),
           onLaunched: (pid) => {
