@@ -156,24 +156,39 @@ export function readRssBytes(pid: number): number | undefined {
 
 /** SIGKILLs every process whose environment carries this tag (Linux /proc; elsewhere a no-op). */
 async function killTagged(tag: string): Promise<void> {
+  // A tagged process may fork between the listing of /proc and the kill of its parent (a
+  // shell starting its command): that child is not in the listing. Passes repeat until one
+  // finds nothing left to kill (a few at most: every kill removes a possible parent).
+  for (let pass = 0; pass < 5; pass++) {
+    if ((await killTaggedOnce(tag)) === 0) return;
+  }
+}
+
+/** One pass over /proc; returns how many tagged processes it killed. */
+async function killTaggedOnce(tag: string): Promise<number> {
   const needle = Buffer.from(`${PROCESS_TAG_VARIABLE}=${tag}\0`);
   let names: string[];
   try {
     names = await readdir('/proc');
   } catch {
-    return;
+    return 0;
   }
+  let killed = 0;
   await Promise.all(
     names.map(async (name) => {
       if (!/^\d+$/.test(name)) return;
       try {
         const environ = await readFile(`/proc/${name}/environ`);
-        if (environ.includes(needle)) process.kill(Number(name), 'SIGKILL');
+        if (environ.includes(needle)) {
+          process.kill(Number(name), 'SIGKILL');
+          killed++;
+        }
       } catch {
         // Gone already, or not ours to read.
       }
     }),
   );
+  return killed;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
