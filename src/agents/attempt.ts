@@ -121,7 +121,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   }
 
   const usage = new UsageTracker(input.agentId);
-  const launch = await launchQuery(input);
+  // Settles at the agent's first model answer (its start-up CPU burst is over) or its end;
+  // the warm pool starts the replacement spare only then (see WarmPool).
+  const startup = Promise.withResolvers<void>();
+  const launch = await launchQuery(input, startup.promise);
   const { stream, abortController, binding } = launch;
   input.onLaunched?.(() => launch.process()?.pid);
 
@@ -140,6 +143,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   try {
     for await (const message of stream) {
       if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
+      if (message.type === 'assistant') startup.resolve();
       if (message.type === 'result') {
         result = message;
         resultBeforeStop = stopReason === undefined;
@@ -173,6 +177,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   } finally {
     const cut = usage.flush();
     if (cut.length > 0) input.record(cut);
+    startup.resolve();
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onSignal);
     stream.close();
@@ -246,7 +251,7 @@ interface Launched {
 }
 
 /** Claims a pre-warmed process when the pool has one for this configuration, else starts cold. */
-async function launchQuery(input: AttemptInput): Promise<Launched> {
+async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
   const config: ProcessConfig = {
     spec: input.spec,
     env: input.env,
@@ -261,7 +266,9 @@ async function launchQuery(input: AttemptInput): Promise<Launched> {
     record: (events) => input.record(events),
   };
   // The SDK cannot claim a spare for a resumed session: those always start cold.
-  const warm = input.resume ? undefined : await input.warmPool?.claim(config, agent, input.prompt, input.cwd);
+  const warm = input.resume
+    ? undefined
+    : await input.warmPool?.claim(config, agent, input.prompt, input.cwd, startedUp);
   if (warm) {
     input.record([
       {

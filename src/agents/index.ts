@@ -12,6 +12,7 @@ export type { TrackedProcess } from './processes.ts';
 export { PROCESS_TAG_VARIABLE, ProcessRegistry, readRssBytes } from './processes.ts';
 export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
+export { TranscriptSessionStore } from './session-store.ts';
 export type { AgentSpec, RetrySpec } from './spec.ts';
 export { backoffDelay } from './spec.ts';
 export type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from './spend.ts';

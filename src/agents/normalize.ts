@@ -171,6 +171,19 @@ function normalizeSystem(message: Extract<SDKMessage, { type: 'system' }>, agent
       ],
     };
   }
+  // The SDK dropped a batch of transcript entries its SessionStore refused three times: a
+  // later resume from the store would miss them, so it must not go unnoticed.
+  if (message.subtype === 'mirror_error') {
+    const where = `${message.key.sessionId}${message.key.subpath ? `/${message.key.subpath}` : ''}`;
+    return {
+      events: [
+        {
+          type: 'agent.progress',
+          data: { agentId, kind: 'mirror_error', text: `transcript ${where} not stored: ${message.error}` },
+        },
+      ],
+    };
+  }
   return { events: [] };
 }
 

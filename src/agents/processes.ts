@@ -77,6 +77,11 @@ export class ProcessRegistry {
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       });
+      // The SDK hangs 'exit' listeners on the process for each of its waits: a pre-warmed
+      // spare closed before any claim has 11 (transport start and close, two for each of four
+      // waits for exit, and ours below), one over Node's default warning threshold. They are
+      // bounded per process and go with it, so this is not a leak: raise the threshold.
+      child.setMaxListeners(32);
       let tail = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (chunk: string) => {

@@ -12,6 +12,11 @@ export interface WarmPoolOptions {
   readonly maxConfigurations?: number;
   /** Longest wait for a spare to start. @default 60000 */
   readonly initializeTimeoutMs?: number;
+  /**
+   * After a claim (or a miss), the spare that replaces it starts once the agent has its first
+   * model answer, or after this long at most. @default 1000
+   */
+  readonly refillDelayMaxMs?: number;
 }
 
 /** A parked Claude Code process, started with a configuration and not yet bound to an agent. */
@@ -51,6 +56,14 @@ export interface ClaimedSpare {
  *
  * Spares are processes beyond the runtime's `maxConcurrent` (each ~230 MB while parked);
  * the first agent of a configuration starts cold and fills the pool for the next ones.
+ *
+ * Refills wait for the agent that emptied the slot: from claim to its first model answer a
+ * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more; on a
+ * 2-core machine starting both at once delayed the claimed agent's first answer by up to half
+ * (measured 153 ms alone, 235 ms beside a starting spare). So the replacement starts when the
+ * claimant's `startedUp` settles (its first model answer, or its end) or after
+ * `refillDelayMaxMs`, whichever comes first. An explicit {@link fill} starts at once: nobody
+ * is waiting then.
  */
 export class WarmPool {
   readonly #options: WarmPoolOptions;
@@ -71,18 +84,20 @@ export class WarmPool {
 
   /**
    * Claims a parked spare of this configuration for an agent, or returns undefined (none is
-   * ready, or the process refused the claim). Either way the pool starts refilling.
+   * ready, or the process refused the claim). Either way the pool refills, once `startedUp`
+   * (the agent's first model answer, or its end) settles or `refillDelayMaxMs` passed.
    */
   async claim(
     config: ProcessConfig,
     agent: BoundAgent,
     prompt: string,
     cwd: string,
+    startedUp: Promise<unknown>,
   ): Promise<ClaimedSpare | undefined> {
     if (this.#closed) return undefined;
     const bucket = this.#bucket(config);
     const spare = bucket.ready.shift();
-    this.#refill(bucket);
+    this.#refillAfter(bucket, startedUp);
     if (!spare) return undefined;
     spare.binding.current = agent;
     const stream = spare.process.claim({ prompt, options: { cwd } });
@@ -151,6 +166,20 @@ export class WarmPool {
       this.#buckets.delete(key);
       for (const spare of oldest.ready.splice(0)) void this.#discard(spare);
     }
+  }
+
+  #refillAfter(bucket: Bucket, startedUp: Promise<unknown>): void {
+    let done = false;
+    const refill = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // A bucket evicted meanwhile must not come back through a late refill.
+      if (this.#buckets.get(configKey(bucket.config)) === bucket) this.#refill(bucket);
+    };
+    const timer = setTimeout(refill, this.#options.refillDelayMaxMs ?? 1000);
+    timer.unref();
+    void startedUp.then(refill, refill);
   }
 
   #refill(bucket: Bucket): void {

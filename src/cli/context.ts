@@ -2,7 +2,8 @@ import path from 'node:path';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
-import { type EventStore, openEventStore } from '../store/index.ts';
+import { SessionManager } from '../sessions/index.ts';
+import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 
 /** Global options every verb accepts. */
 export interface GlobalOptions {
@@ -17,6 +18,8 @@ export interface CliContext {
   readonly logger: Logger;
   /** Opens the configured store once and wraps it in an event log. */
   openLog(): Promise<EventLog>;
+  /** The session manager (versions, diff, fork, export, import) over the opened log. */
+  openSessions(): Promise<SessionManager>;
   /** Closes whatever was opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -26,14 +29,21 @@ export function createCliContext(options: GlobalOptions): CliContext {
   const overrides: ConfigInput = { dataDir: options.dataDir, store: options.store, logLevel: options.logLevel };
   const config = loadConfig(overrides);
   const logger = createLogger({ level: config.logLevel });
+  let openedStore: Promise<OrchestratorStore> | undefined;
   let log: Promise<EventLog> | undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
     logger,
     openLog() {
-      log ??= openStore(config).then((store) => new EventLog(store));
+      openedStore ??= openStore(config);
+      log ??= openedStore.then((store) => new EventLog(store));
       return log;
+    },
+    async openSessions() {
+      const opened = await this.openLog();
+      const store = await (openedStore ?? openStore(config));
+      return new SessionManager({ log: opened, versionStore: store, dataDir: config.dataDir });
     },
     close() {
       closing ??= (async () => {
@@ -46,11 +56,11 @@ export function createCliContext(options: GlobalOptions): CliContext {
 }
 
 /** Opens the store the config names: SQLite under the data directory, or PostgreSQL. */
-export function openStore(config: OrchestratorConfig): Promise<EventStore> {
+export function openStore(config: OrchestratorConfig): Promise<OrchestratorStore> {
   if (config.store === 'postgres') {
     // loadConfig rejects store=postgres without DATABASE_URL, so the URL is present here.
     const url = config.databaseUrl as string;
-    return openEventStore({ kind: 'postgres', url });
+    return openEventStore({ kind: 'postgres', url, schema: config.postgresSchema });
   }
   return openEventStore({
     kind: 'sqlite',

@@ -16,11 +16,17 @@ const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import
 /** Exit codes of the CLI: 0 success, 1 a run or operation failed, 2 bad input or configuration. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-/** Builds the command tree (exported so tests can inspect `--help` without a process). */
-export function buildProgram(): Command {
-  const program = new Command('orchestrator')
-    .description('Run teams of Claude agents as durable, observable workflows.')
-    .version(packageJson.version, '-V, --version')
+/**
+ * Builds the command tree (exported so tests can inspect `--help` without a process). With
+ * `versionFlag: false` the root does not claim `-V, --version`, so a subcommand can take a
+ * `--version <n>` of its own (`sessions resume ID --version 3`).
+ */
+export function buildProgram(options: { versionFlag?: boolean } = {}): Command {
+  const program = new Command('orchestrator').description(
+    'Run teams of Claude agents as durable, observable workflows.',
+  );
+  if (options.versionFlag !== false) program.version(packageJson.version, '-V, --version');
+  program
     .option('--data-dir <dir>', 'data directory for the embedded store and workspaces (env ORCHESTRATOR_DATA_DIR)')
     .option('--store <kind>', 'event store: sqlite or postgres (env ORCHESTRATOR_STORE)')
     .option('--log-level <level>', 'log level on stderr: fatal..trace or silent (env LOG_LEVEL)')
@@ -41,7 +47,10 @@ export function buildProgram(): Command {
  * multi-line messages) and an exit code; stack traces only with LOG_LEVEL=debug.
  */
 export async function main(argv: readonly string[]): Promise<void> {
-  const program = buildProgram();
+  // Commander reads root options anywhere on the line; the root's --version must not swallow
+  // a subcommand's own --version (the session verbs' version numbers).
+  const names = new Set(buildProgram().commands.map((command) => command.name()));
+  const program = buildProgram({ versionFlag: !argv.slice(2).some((arg) => names.has(arg)) });
   try {
     await program.parseAsync(argv as string[]);
   } catch (error) {

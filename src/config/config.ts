@@ -14,6 +14,8 @@ export interface OrchestratorConfig {
   readonly store: 'sqlite' | 'postgres';
   /** PostgreSQL connection string (`DATABASE_URL`). */
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL schema holding the store's tables, created when missing (`ORCHESTRATOR_PG_SCHEMA`). @default `public` */
+  readonly postgresSchema: string;
   /** Redis connection string for distributed mode (`REDIS_URL`). */
   readonly redisUrl: string | undefined;
   /** Anthropic API key (`ANTHROPIC_API_KEY`); when absent, the scripted model server is used. Never logged. */
@@ -123,6 +125,10 @@ const schema = z
     dataDir: z.string().min(1).default('.orchestrator'),
     store: z.enum(['sqlite', 'postgres']).optional(),
     databaseUrl: urlWithScheme(['postgres', 'postgresql']).optional(),
+    postgresSchema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier (letters, digits, _)')
+      .default('public'),
     redisUrl: urlWithScheme(['redis', 'rediss']).optional(),
     anthropicApiKey: z.string().min(1).optional(),
     anthropicBaseUrl: urlWithScheme(['http', 'https']).optional(),
@@ -154,6 +160,7 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   dataDir: 'ORCHESTRATOR_DATA_DIR',
   store: 'ORCHESTRATOR_STORE',
   databaseUrl: 'DATABASE_URL',
+  postgresSchema: 'ORCHESTRATOR_PG_SCHEMA',
   redisUrl: 'REDIS_URL',
   anthropicApiKey: 'ANTHROPIC_API_KEY',
   anthropicBaseUrl: 'ANTHROPIC_BASE_URL',
@@ -217,6 +224,7 @@ export function loadConfig(
     dataDir,
     store: value.store ?? (value.databaseUrl ? 'postgres' : 'sqlite'),
     databaseUrl: value.databaseUrl,
+    postgresSchema: value.postgresSchema,
     redisUrl: value.redisUrl,
     anthropicApiKey: value.anthropicApiKey,
     anthropicBaseUrl: value.anthropicBaseUrl,

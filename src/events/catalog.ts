@@ -176,6 +176,8 @@ export const EVENT_DATA_SCHEMAS = {
     agentId: z.string(),
     kind: z.string(),
     text: z.string().optional(),
+    /** On `init`: the SDK session id, so an agent can be resumed with its conversation. */
+    sdkSessionId: z.string().optional(),
   }),
   /** A complete assistant text block. */
   'agent.message': z.looseObject({

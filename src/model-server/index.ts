@@ -7,7 +7,7 @@
 export type { ModelServerCommandOptions } from './command.ts';
 export { runModelServerCommand } from './command.ts';
 export type { RequestFacts } from './request.ts';
-export { readRequest, selectScript } from './request.ts';
+export { readRequest, selectScript, selectTurn } from './request.ts';
 export type {
   Scenario,
   ScenarioInput,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Scenario, ScenarioScript, ScenarioTurn } from './scenario.ts';
+import { type Scenario, type ScenarioScript, type ScenarioTurn, STRUCTURED_OUTPUT_TOOL } from './scenario.ts';
 
 /**
  * Pure reading of a Messages API request: the facts a scenario matches on, the turn number,
@@ -20,6 +20,8 @@ export interface RequestFacts {
   readonly lastToolResult: string | undefined;
   /** The conversation: `x-claude-code-session-id`, else a hash of the first user message. */
   readonly conversation: string;
+  /** The request offers the `StructuredOutput` tool: the agent must answer with structured output. */
+  readonly wantsStructuredOutput: boolean;
 }
 
 /** Thrown for a body that is not a Messages API request; the server answers 400. */
@@ -72,6 +74,48 @@ function latestToolResult(messages: readonly Json[]): string | undefined {
   return undefined;
 }
 
+/** What Claude Code writes into a resumed conversation in place of an answer that never came. */
+const SYNTHETIC_ANSWER = /^No response requested\.?$/;
+/** Tool results of calls cut short because the agent was stopped (killed shell, interrupted call). */
+const INTERRUPTED_RESULT = /^Exit code (137|143)\b|\[Request interrupted|interrupted by user/i;
+
+/**
+ * The turn a request asks for: the assistant messages that were real, completed answers. Not
+ * counted: messages with role "system" (Claude Code adds some), Claude Code's stand-in answers
+ * in a resumed conversation, and a turn whose tool calls never finished because the agent was
+ * stopped (killed, interrupted): a conversation resumed after a crash asks for that turn again,
+ * as a model would redo the step that did not go through.
+ */
+export function countTurns(messages: readonly Json[]): number {
+  const results = new Map<string, string | undefined>();
+  for (const message of messages) {
+    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
+    for (const block of message.content) {
+      if (isObject(block) && block.type === 'tool_result' && typeof block.tool_use_id === 'string') {
+        results.set(block.tool_use_id, block.is_error === true ? contentText(block.content) : undefined);
+      }
+    }
+  }
+  let turns = 0;
+  for (const message of messages) {
+    if (message.role !== 'assistant') continue;
+    const blocks = Array.isArray(message.content) ? message.content.filter(isObject) : [];
+    if (blocks.length === 0 && typeof message.content === 'string' && SYNTHETIC_ANSWER.test(message.content.trim()))
+      continue;
+    if (blocks.length > 0 && blocks.every((b) => b.type === 'text' && SYNTHETIC_ANSWER.test(String(b.text).trim())))
+      continue;
+    const calls = blocks.filter((b) => b.type === 'tool_use' && typeof b.id === 'string');
+    const cutShort = calls.some((call) => {
+      const id = call.id as string;
+      if (!results.has(id)) return true;
+      const error = results.get(id);
+      return error !== undefined && INTERRUPTED_RESULT.test(error.trim());
+    });
+    if (!cutShort) turns++;
+  }
+  return turns;
+}
+
 /** A short stable hash, for conversation keys and deterministic ids. */
 export function shortHash(...parts: readonly string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 24);
@@ -93,10 +137,11 @@ export function readRequest(body: unknown, sessionHeader: string | undefined): R
     stream: body.stream === true,
     systemLast: lastSystemText(body.system),
     firstUserText,
-    // Messages with role "system" (Claude Code adds some) and user turns do not count.
-    turn: messages.filter((m) => m.role === 'assistant').length,
+    turn: countTurns(messages),
     lastToolResult: latestToolResult(messages),
     conversation: sessionHeader && sessionHeader.length > 0 ? sessionHeader : `user-${shortHash(firstUserText)}`,
+    wantsStructuredOutput:
+      Array.isArray(body.tools) && body.tools.some((tool) => isObject(tool) && tool.name === STRUCTURED_OUTPUT_TOOL),
   };
 }
 
@@ -113,9 +158,16 @@ export function selectScript(scenario: Scenario, facts: RequestFacts): ScenarioS
   });
 }
 
-/** The scripted turn for the request, or `undefined` when the script has run out of turns. */
+/**
+ * The scripted turn for the request, or `undefined` when the script has run out of turns.
+ * Out of turns, a request that still wants a structured output (a conversation resumed after
+ * its agent was stopped before its result was taken) gets the script's structured output again,
+ * as a model asked once more would repeat its answer.
+ */
 export function selectTurn(script: ScenarioScript, facts: RequestFacts): ScenarioTurn | undefined {
-  return script.turns[facts.turn];
+  const turn = script.turns[facts.turn];
+  if (turn || !facts.wantsStructuredOutput) return turn;
+  return script.turns.findLast((t) => t.content.some((item) => item.type === 'structured_output'));
 }
 
 /** The key attempts are counted under: one per (conversation, script, turn). */

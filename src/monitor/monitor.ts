@@ -101,6 +101,21 @@ export class Monitor implements SpendGate {
     }
   }
 
+  /**
+   * Loads a session's past from the log (a session resumed in this process), unless this
+   * monitor already watches it. Call it before the session's new events are appended.
+   */
+  async track(sessionId: string): Promise<void> {
+    const watched = this.#sessions.get(sessionId);
+    // Watched from its start in this process: nothing to load. Watched only in part (its
+    // history was written without passing the bus, as a fork copies it): rebuilt from the log.
+    if (watched && watched.metrics.lastSeq >= (await this.#options.log.lastSeq(sessionId))) return;
+    this.#sessions.delete(sessionId);
+    const events: AnyEvent[] = [];
+    for await (const event of this.#options.log.readAll(sessionId)) events.push(event);
+    this.load(sessionId, events);
+  }
+
   /** The live metrics of a session watched by this process, else its replay from the log. */
   async metrics(sessionId: string): Promise<MetricsState> {
     const watched = this.#sessions.get(sessionId);

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentRuntime, type AgentToolHost, buildAgentEnv } from '../agents/index.ts';
+import { AgentRuntime, type AgentToolHost, buildAgentEnv, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId } from '../events/index.ts';
@@ -8,7 +8,8 @@ import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor } from '../monitor/index.ts';
-import { type EventStore, openEventStore } from '../store/index.ts';
+import { AutoVersions, type ForkPoint, SessionManager } from '../sessions/index.ts';
+import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
   agentExecutor,
   applyEvent,
@@ -46,8 +47,8 @@ export interface OrchestratorOptions {
   readonly logger?: Logger;
   /** Receives plain status sentences for the console (which model is used, and why). */
   readonly notice?: (line: string) => void;
-  /** An already open store to use instead of the configured one (tests, embedding). */
-  readonly store?: EventStore;
+  /** An already open store to use instead of the configured one (tests, embedding); closed by {@link Orchestrator.close}. */
+  readonly store?: OrchestratorStore;
 }
 
 /** Options of {@link Orchestrator.startWorkflow}. */
@@ -82,22 +83,28 @@ export class Orchestrator {
   readonly agents: AgentRuntime;
   /** Metrics, alerts, budgets, Prometheus and traces of every session this process runs. */
   readonly monitor: Monitor;
+  /** Versions, diffs, forks, export and import of stored sessions. */
+  readonly sessions: SessionManager;
   readonly #workspaces: WorkspaceManager;
+  /** Auto-version followers still finishing (awaited before the log closes). */
+  readonly #versioning = new Set<Promise<void>>();
   readonly #cache: ResultCache;
   readonly #runs = new Map<string, WorkflowHandle>();
   #closing: Promise<void> | undefined;
 
   private constructor(
     config: OrchestratorConfig,
-    log: EventLog,
+    store: OrchestratorStore,
     logger: Logger,
     model: ModelAccess,
     monitoring: { alerts: CompiledAlerts; budget: CompiledBudget },
   ) {
+    const log = new EventLog(store);
     this.config = config;
     this.log = log;
     this.logger = logger;
     this.model = model;
+    this.sessions = new SessionManager({ log, versionStore: store, dataDir: config.dataDir });
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
     this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
     this.monitor = new Monitor({
@@ -113,6 +120,9 @@ export class Orchestrator {
     this.agents = new AgentRuntime({
       log,
       maxConcurrent: config.maxConcurrentAgents,
+      // Agents' conversations live in the store too, so another process or machine on the
+      // same store can resume them (its Claude Code config folder has never seen them).
+      sessionStore: new TranscriptSessionStore(store),
       env: buildAgentEnv({
         apiKey: model.apiKey,
         baseUrl: model.baseUrl,
@@ -134,13 +144,13 @@ export class Orchestrator {
       options.store ??
       (await openEventStore(
         config.store === 'postgres'
-          ? { kind: 'postgres', url: config.databaseUrl as string }
+          ? { kind: 'postgres', url: config.databaseUrl as string, schema: config.postgresSchema }
           : { kind: 'sqlite', path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous },
       ));
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, new EventLog(store), logger, model, monitoring);
+    return new Orchestrator(config, store, logger, model, monitoring);
   }
 
   /**
@@ -176,14 +186,21 @@ export class Orchestrator {
    * nodes stay done, interrupted ones run again, open questions are awaited again.
    * @throws OrchestratorError `SESSION_NOT_FOUND`, or `WORKFLOW_NOT_RUNNING` when it has ended
    */
-  async resumeSession(sessionId: string, options: { functions?: PlanFunctions } = {}): Promise<WorkflowHandle> {
+  async resumeSession(
+    sessionId: string,
+    options: { functions?: PlanFunctions; version?: number } = {},
+  ): Promise<WorkflowHandle> {
+    if (options.version !== undefined) {
+      // An older version is never resumed in place: that would rewrite history. It is forked,
+      // and the fork carries on, with the files recorded with that version.
+      const fork = await this.forkSession(sessionId, { version: options.version });
+      return this.resumeSession(fork.sessionId, { functions: options.functions });
+    }
     const running = this.#runs.get(sessionId);
     if (running) return running;
-    const events: AnyEvent[] = [];
-    for await (const event of this.log.readAll(sessionId)) events.push(event);
-    if (events.length === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
-    const state = replay(sessionId, events);
-    this.monitor.load(sessionId, events);
+    const state = await this.#loadState(sessionId);
+    // Figures, open alerts and spent budgets carry on from the log.
+    await this.monitor.track(sessionId);
     const wf = Object.values(state.workflows).findLast((w) => !['completed', 'failed', 'cancelled'].includes(w.status));
     if (!wf) {
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`);
@@ -194,6 +211,45 @@ export class Orchestrator {
       state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
     );
     return this.#launch(state, wf.workflowId, compiled, workspace, options.functions, wf.addedNodes);
+  }
+
+  /**
+   * A new session from a version (or the latest state) of another, with its own log and a
+   * workspace holding the files recorded with that version; resume it to carry on.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `INVALID_ARGUMENT` without versions
+   */
+  forkSession(sessionId: string, point: ForkPoint, options: { as?: string } = {}) {
+    return this.sessions.fork(sessionId, point, options);
+  }
+
+  /**
+   * Takes a version of a session now, with a label. A run of this process is versioned at
+   * its latest committed event; any other session as its log stands.
+   */
+  async takeVersion(sessionId: string, label?: string) {
+    const manager = this.#sessionManager();
+    return manager.takeVersion(sessionId, label);
+  }
+
+  #sessionManager(): SessionManager {
+    if (!this.sessions) {
+      throw new OrchestratorError(
+        'INVALID_ARGUMENT',
+        `the ${this.log.store.kind} store given keeps no session versions`,
+      );
+    }
+    return this.sessions;
+  }
+
+  /** The session's state: its newest readable version plus later events, or a full replay. */
+  async #loadState(sessionId: string): Promise<SessionState> {
+    if (this.sessions) {
+      return this.sessions.state(sessionId);
+    }
+    const events: AnyEvent[] = [];
+    for await (const event of this.log.readAll(sessionId)) events.push(event);
+    if (events.length === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
+    return replay(sessionId, events);
   }
 
   /** The handle of a workflow running in this process. */
@@ -234,6 +290,8 @@ export class Orchestrator {
         cache: this.#cache,
         agentSpec: (name) => run.plan.agentType(name),
         memoryKeys: () => Object.keys(state.memory),
+        sdkSessionOf: (nodeId) =>
+          Object.values(state.agents).findLast((agent) => agent.nodeId === nodeId && agent.sdkSessionId)?.sdkSessionId,
         toolHost: (context, agentId, canModify) => this.#toolHost(state, run, context, agentId, canModify),
         workspaceFor: (context) =>
           context.node.workspace === 'isolated'
@@ -241,10 +299,49 @@ export class Orchestrator {
             : Promise.resolve(this.#workspaces.shared(workspace)),
       }),
     );
+    const versions = this.#startVersions(sessionId, state);
+    // Agents write their own events to the log; the engine's state learns of them here (their
+    // SDK session ids, for nodes that carry on a conversation).
+    const agentEvents = this.log.subscribe(
+      { sessionId, types: ['agent.spawned', 'agent.progress', 'agent.completed', 'agent.failed'] },
+      (event) => {
+        applyEvent(state, event as AnyEvent);
+      },
+      { name: `engine-state:${sessionId}` },
+    );
     const handle = new WorkflowHandle({ sessionId, workflowId, run, log: this.log, workspace });
     this.#runs.set(sessionId, handle);
-    void handle.result.finally(() => this.#runs.delete(sessionId)).catch(() => undefined);
+    void handle.result
+      .finally(() => {
+        agentEvents();
+        this.#runs.delete(sessionId);
+        this.#stopVersions(sessionId, versions);
+      })
+      .catch(() => undefined);
     return handle;
+  }
+
+  /**
+   * Follows the session's committed events and takes versions as it runs. Called before the
+   * run starts, while `state` is still exactly the committed state (every event so far was
+   * awaited); once the engine runs, its state is ahead of the log by decisions in flight.
+   */
+  #startVersions(sessionId: string, state: SessionState): AutoVersions {
+    return AutoVersions.start({
+      log: this.log,
+      versions: this.sessions.versions,
+      state: structuredClone(state),
+      onError: (error) => this.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
+    });
+  }
+
+  #stopVersions(sessionId: string, versions: AutoVersions): void {
+    const stopping = this.log
+      .lastSeq(sessionId)
+      .then((untilSeq) => versions.stop({ final: true, untilSeq }))
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'the last version could not be stored'));
+    this.#versioning.add(stopping);
+    void stopping.finally(() => this.#versioning.delete(stopping));
   }
 
   #toolHost(
@@ -299,6 +396,7 @@ export class Orchestrator {
       await this.agents.shutdown();
       await this.monitor.close();
       await this.model.close();
+      await Promise.allSettled([...this.#versioning]);
       await this.log.close();
     })();
     return this.#closing;

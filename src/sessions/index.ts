@@ -1,6 +1,13 @@
 /** Sessions that survive anything: versions (verified snapshots), diff, fork, export and import. */
-export type { ChunkedSnapshot } from './snapshot.ts';
-export { assembleState, chunkState, SNAPSHOT_SCHEMA_VERSION } from './snapshot.ts';
+
+export type { AutoVersionsOptions } from './auto-versions.ts';
+export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
+export { StateChunker } from './chunks.ts';
+export type { ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
+export { SessionManager } from './manager.ts';
+export type { SnapshotFormats, SnapshotMigrations, WrittenSnapshot } from './snapshot.ts';
+export { migrateState, readSnapshot, SNAPSHOT_MIGRATIONS, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
+export type { DiffSummary } from './summary.ts';
 export { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, exportSession, forkLog, importSession } from './transfer.ts';
-export type { DiffSummary, VersionDiff } from './versions.ts';
+export type { TakeVersionOptions, VersionDiff } from './versions.ts';
 export { SessionVersions } from './versions.ts';

@@ -1,129 +1,172 @@
-import { createHash } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { OrchestratorError } from '../errors/index.ts';
-import type { Blob } from '../store/index.ts';
-import { canonicalJson, type SessionState } from '../workflow/index.ts';
+import type { SessionState } from '../workflow/index.ts';
+import { assembleChunks, openBlob, type StateChunker } from './chunks.ts';
+import { buildTree, readTree } from './merkle.ts';
 
-/** Format of snapshots written by this version; see {@link migrateSnapshot} for older ones. */
+/**
+ * Snapshots of a session state: chunks plus a Merkle tree of pages over them (see chunks.ts and
+ * merkle.ts). A version stores only a small manifest naming the tree's root; its checksum is
+ * the root hash, a SHA-256 over every byte of the state, verified on every load.
+ */
+
+/** Format of snapshots written by this build; see {@link SNAPSHOT_MIGRATIONS} for older ones. */
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 
-/** A snapshot cut into content-addressed chunks. */
-export interface ChunkedSnapshot {
-  /** `[path, hash]` pairs in a stable order: the table of contents. */
-  readonly manifest: ReadonlyArray<readonly [string, string]>;
-  /** Every chunk, compressed, by hash (chunks equal in content share one blob). */
-  readonly blobs: ReadonlyMap<string, Uint8Array>;
-  /** SHA-256 of the canonical JSON of the whole state. */
+/**
+ * Upgrades of an assembled state from format N to N + 1, by N. A snapshot of an older format is
+ * read, then brought forward one step at a time; a format with no path to the current one (a
+ * newer build wrote it, or a step is missing) is refused, never read by guesswork.
+ */
+export type SnapshotMigrations = Readonly<Record<number, (state: Record<string, unknown>) => Record<string, unknown>>>;
+
+/** The migrations of this build: none yet, format 1 is the first. */
+export const SNAPSHOT_MIGRATIONS: SnapshotMigrations = {};
+
+/** The formats a reader understands: the current one and the steps up to it. */
+export interface SnapshotFormats {
+  /** @default SNAPSHOT_SCHEMA_VERSION */
+  readonly current: number;
+  /** @default SNAPSHOT_MIGRATIONS */
+  readonly migrations: SnapshotMigrations;
+}
+
+const THIS_BUILD: SnapshotFormats = { current: SNAPSHOT_SCHEMA_VERSION, migrations: SNAPSHOT_MIGRATIONS };
+
+/** A snapshot ready to store: its manifest, its checksum, and the blobs not stored yet. */
+export interface WrittenSnapshot {
+  readonly manifest: Uint8Array;
   readonly checksum: string;
+  readonly newBlobs: Map<string, Uint8Array>;
+  /** Chunks in the snapshot (for figures). */
+  readonly chunks: number;
+  /** Every blob the snapshot needs: its pages and chunks (the store keeps them referenced). */
+  readonly blobHashes: string[];
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/**
- * Cuts a session state into chunks (one per node, memory key, agent and workflow header, and
- * one for the rest), so consecutive versions share every chunk that did not change and a
- * version costs storage in proportion to its change.
- */
-export function chunkState(state: SessionState): ChunkedSnapshot {
-  const manifest: Array<readonly [string, string]> = [];
-  const blobs = new Map<string, Uint8Array>();
-  const add = (chunkPath: string, value: unknown) => {
-    const text = canonicalJson(value);
-    const hash = sha256(text);
-    if (!blobs.has(hash)) blobs.set(hash, deflateRawSync(text));
-    manifest.push([chunkPath, hash]);
-  };
-  const { workflows, memory, agents, ...session } = state;
-  add('session', session);
-  for (const id of Object.keys(workflows).sort()) {
-    const { nodes, ...header } = workflows[id] as SessionState['workflows'][string];
-    add(`workflows/${id}`, header);
-    for (const nodeId of Object.keys(nodes).sort()) add(`workflows/${id}/nodes/${nodeId}`, nodes[nodeId]);
-  }
-  for (const key of Object.keys(memory).sort()) add(`memory/${key}`, { value: memory[key] });
-  for (const id of Object.keys(agents).sort()) add(`agents/${id}`, agents[id]);
-  return { manifest, blobs, checksum: sha256(canonicalJson(state)) };
-}
-
-/** The manifest as stored: compressed canonical JSON. */
-export function encodeManifest(manifest: ChunkedSnapshot['manifest']): Uint8Array {
-  return deflateRawSync(JSON.stringify(manifest));
-}
-
-/** Blobs in the store's shape. */
-export function blobsOf(snapshot: ChunkedSnapshot): Blob[] {
-  return [...snapshot.blobs].map(([hash, bytes]) => ({ hash, bytes }));
+interface Manifest {
+  readonly root: string;
+  readonly depth: number;
 }
 
 /**
- * Rebuilds a state from a stored manifest and its blobs, and verifies the result against the
- * version's checksum. Fails closed: a missing blob, an undecodable chunk or a checksum
- * mismatch is `SNAPSHOT_CORRUPT` naming the version, never a guess.
+ * Cuts a state into a snapshot. `known(hash)` tells which page blobs are already stored; the
+ * chunker remembers the chunks. Store every blob of `newBlobs` before the version that names
+ * them.
  */
-export function assembleState(
-  where: { sessionId: string; version: number },
-  manifestBytes: Uint8Array,
-  blobs: ReadonlyMap<string, Uint8Array>,
-  checksum: string,
-): SessionState {
-  const fail = (why: string) =>
-    new OrchestratorError(
-      'SNAPSHOT_CORRUPT',
-      `version ${where.version} of session ${where.sessionId} is unreadable: ${why}`,
-      {
-        details: where,
-      },
-    );
-  let manifest: Array<[string, string]>;
+export function writeSnapshot(state: SessionState, chunker: StateChunker, known: (hash: string) => boolean) {
+  const cut = chunker.cut(state);
+  const tree = buildTree(cut.entries, known);
+  const newBlobs = new Map([...cut.newBlobs, ...tree.newPages]);
+  const manifest: Manifest = { root: tree.root, depth: tree.depth };
+  return {
+    manifest: new TextEncoder().encode(JSON.stringify(manifest)),
+    checksum: tree.root,
+    newBlobs,
+    chunks: cut.entries.length,
+    blobHashes: [...new Set([...tree.pages, ...cut.entries.map(([, hash]) => hash)])],
+  } satisfies WrittenSnapshot;
+}
+
+/** Where a snapshot comes from, for error messages. */
+export interface SnapshotOrigin {
+  readonly sessionId: string;
+  readonly version: number;
+}
+
+/** Decodes a version's manifest. @throws OrchestratorError `SNAPSHOT_CORRUPT` */
+export function decodeManifest(where: SnapshotOrigin, bytes: Uint8Array, checksum: string): Manifest {
+  let manifest: Partial<Manifest>;
   try {
-    manifest = JSON.parse(inflateRawSync(manifestBytes).toString('utf8')) as Array<[string, string]>;
+    manifest = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest>;
   } catch {
-    throw fail('its manifest cannot be decoded');
+    throw corrupt(where, 'its manifest cannot be decoded');
   }
-  const chunk = (hash: string): unknown => {
-    const bytes = blobs.get(hash);
-    if (!bytes) throw fail(`blob ${hash.slice(0, 12)} is missing`);
-    const text = inflateRawSync(bytes).toString('utf8');
-    if (sha256(text) !== hash) throw fail(`blob ${hash.slice(0, 12)} does not match its hash`);
-    return JSON.parse(text);
-  };
-  const state = { workflows: {}, memory: {}, agents: {} } as unknown as SessionState & Record<string, unknown>;
+  if (typeof manifest.root !== 'string' || !Number.isInteger(manifest.depth) || (manifest.depth as number) < 1) {
+    throw corrupt(where, 'its manifest has no root');
+  }
+  if (manifest.root !== checksum) throw corrupt(where, 'its manifest does not match its checksum');
+  return manifest as Manifest;
+}
+
+/**
+ * Reads and verifies a snapshot: every page and chunk against the hash that names it, up to the
+ * root, which must equal the recorded checksum. Fails closed.
+ * @throws OrchestratorError `SNAPSHOT_CORRUPT` naming the version, `SNAPSHOT_UNSUPPORTED`
+ */
+export async function readSnapshot(
+  where: SnapshotOrigin,
+  record: { manifest: Uint8Array; checksum: string; schemaVersion: number },
+  fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
+  formats: SnapshotFormats = THIS_BUILD,
+): Promise<SessionState> {
+  checkReadable(where, record.schemaVersion, formats);
+  const manifest = decodeManifest(where, record.manifest, record.checksum);
+  let state: SessionState;
   try {
-    for (const [chunkPath, hash] of manifest) {
-      const parts = chunkPath.split('/');
-      if (chunkPath === 'session') Object.assign(state, chunk(hash));
-      else if (parts[0] === 'workflows' && parts.length === 2) {
-        (state.workflows as Record<string, unknown>)[parts[1] as string] = { ...(chunk(hash) as object), nodes: {} };
-      } else if (parts[0] === 'workflows' && parts[2] === 'nodes') {
-        const wf = state.workflows[parts[1] as string];
-        if (!wf) throw fail(`node chunk ${chunkPath} has no workflow`);
-        (wf.nodes as Record<string, unknown>)[parts.slice(3).join('/')] = chunk(hash);
-      } else if (parts[0] === 'memory') {
-        state.memory[parts.slice(1).join('/')] = (chunk(hash) as { value: unknown }).value;
-      } else if (parts[0] === 'agents') {
-        (state.agents as Record<string, unknown>)[parts.slice(1).join('/')] = chunk(hash);
-      } else throw fail(`unknown chunk ${chunkPath}`);
-    }
+    const entries = await readTree(manifest.root, manifest.depth, fetch);
+    const blobs = await fetchInBatches([...new Set(entries.map(([, hash]) => hash))], fetch);
+    state = assembleChunks(entries, (hash) => JSON.parse(openBlob('chunk', hash, blobs.get(hash))));
   } catch (error) {
     if (error instanceof OrchestratorError) throw error;
-    throw fail(`a chunk cannot be decoded (${error instanceof Error ? error.message : String(error)})`);
+    throw corrupt(where, error instanceof Error ? error.message : String(error));
   }
-  if (sha256(canonicalJson(state)) !== checksum) throw fail('the rebuilt state does not match its checksum');
-  return state;
+  return migrateState(where, state, record.schemaVersion, formats);
+}
+
+/** Blob reads are batched so one read never carries an unbounded list of keys. */
+async function fetchInBatches(
+  hashes: string[],
+  fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
+): Promise<Map<string, Uint8Array>> {
+  const all = new Map<string, Uint8Array>();
+  for (let i = 0; i < hashes.length; i += 2000) {
+    for (const [hash, bytes] of await fetch(hashes.slice(i, i + 2000))) all.set(hash, bytes);
+  }
+  return all;
+}
+
+function checkReadable(where: SnapshotOrigin, schemaVersion: number, formats: SnapshotFormats): void {
+  if (schemaVersion > formats.current || schemaVersion < 1 || !Number.isInteger(schemaVersion)) {
+    throw new OrchestratorError(
+      'SNAPSHOT_UNSUPPORTED',
+      `version ${where.version} of session ${where.sessionId} has snapshot format ${schemaVersion}; this build reads formats up to ${formats.current}`,
+      { details: { ...where, schemaVersion } },
+    );
+  }
+  for (let v = schemaVersion; v < formats.current; v++) {
+    if (!formats.migrations[v]) {
+      throw new OrchestratorError(
+        'SNAPSHOT_UNSUPPORTED',
+        `version ${where.version} of session ${where.sessionId} has snapshot format ${schemaVersion}, and this build cannot bring format ${v} forward`,
+        { details: { ...where, schemaVersion } },
+      );
+    }
+  }
 }
 
 /**
- * Brings a snapshot written by an older format up to the current one. Unknown (newer) formats
- * are refused rather than read by guesswork.
- * @throws OrchestratorError `SNAPSHOT_UNSUPPORTED`
+ * Brings an assembled state of format `from` forward to the current format.
+ * @throws OrchestratorError `SNAPSHOT_UNSUPPORTED` when a step is missing
  */
-export function migrateSnapshot(schemaVersion: number, where: { sessionId: string; version: number }): void {
-  if (schemaVersion === SNAPSHOT_SCHEMA_VERSION) return;
-  throw new OrchestratorError(
-    'SNAPSHOT_UNSUPPORTED',
-    `version ${where.version} of session ${where.sessionId} has snapshot format ${schemaVersion}; this orchestrator reads format ${SNAPSHOT_SCHEMA_VERSION}${schemaVersion > SNAPSHOT_SCHEMA_VERSION ? ' (it was written by a newer orchestrator)' : ''}`,
-    { details: { ...where, schemaVersion } },
+export function migrateState(
+  where: SnapshotOrigin,
+  state: SessionState,
+  from: number,
+  formats: SnapshotFormats = THIS_BUILD,
+): SessionState {
+  checkReadable(where, from, formats);
+  let current = state as unknown as Record<string, unknown>;
+  for (let v = from; v < formats.current; v++) {
+    const step = formats.migrations[v] as NonNullable<SnapshotMigrations[number]>;
+    current = step(current);
+  }
+  return current as unknown as SessionState;
+}
+
+function corrupt(where: SnapshotOrigin, why: string): OrchestratorError {
+  return new OrchestratorError(
+    'SNAPSHOT_CORRUPT',
+    `version ${where.version} of session ${where.sessionId} is unreadable: ${why}; the session can be rebuilt from its log`,
+    { details: { ...where } },
   );
 }

@@ -54,7 +54,7 @@ export async function exportSession(log: EventLog, sessionId: string, file: stri
 
 /**
  * Reads an export and appends its events, with their original ids and times, as a new session
- * (the same id unless `as` is given). Everything is checked before the first append: the
+ * (the same id unless `as` is given; under another id the events get new ids). Everything is checked before the first append: the
  * format version, each event's schema, contiguous sequence numbers and the count in the
  * header; an existing session is never overwritten.
  * @throws OrchestratorError `IMPORT_INVALID` (with the line), `SESSION_EXISTS`
@@ -98,7 +98,13 @@ export async function importSession(
       if (event.seq !== events.length + 1)
         throw invalid(lineNo, `expected seq ${events.length + 1}, found ${event.seq}`);
       try {
-        events.push(prepareEvent(event));
+        // Event ids are unique across a store: a copy under another session id gets new ones,
+        // and keeps the original as its causation.
+        const copy =
+          options.as !== undefined && options.as !== event.sessionId
+            ? { ...event, id: undefined, causationId: event.id }
+            : event;
+        events.push(prepareEvent(copy as never));
       } catch (error) {
         throw invalid(lineNo, error instanceof Error ? error.message : String(error));
       }

@@ -1,76 +1,77 @@
-import { inflateRawSync } from 'node:zlib';
 import fastJsonPatch from 'fast-json-patch';
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { VersionRecord, VersionStore } from '../store/index.ts';
 import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
-import { changedFiles, commitWorkspace } from '../workspace/index.ts';
-import {
-  assembleState,
-  blobsOf,
-  chunkState,
-  encodeManifest,
-  migrateSnapshot,
-  SNAPSHOT_SCHEMA_VERSION,
-} from './snapshot.ts';
-
-/** A readable account of what changed between two versions. */
-export interface DiffSummary {
-  readonly nodes: Array<{ workflowId: string; nodeId: string; from: string | null; to: string | null }>;
-  readonly memory: { added: string[]; removed: string[]; changed: string[] };
-  readonly messagesAdded: number;
-  readonly costAddedUsd: number;
-  readonly eventsAdded: number;
-  /** Workspace files changed, when both versions recorded the workspace. */
-  readonly files: string[] | null;
-}
+import type { WorkspaceHistory } from '../workspace/index.ts';
+import { StateChunker } from './chunks.ts';
+import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
+import { type DiffSummary, summarizeDiff } from './summary.ts';
 
 /** The difference between two versions: an RFC 6902 JSON Patch and a summary. */
 export interface VersionDiff {
+  readonly sessionId: string;
   readonly from: { version: number; seq: number };
   readonly to: { version: number | 'current'; seq: number };
   readonly patch: fastJsonPatch.Operation[];
   readonly summary: DiffSummary;
 }
 
+/** Options of {@link SessionVersions.take}. */
+export interface TakeVersionOptions {
+  /** A name for the version, shown in listings. @default none */
+  readonly label?: string | undefined;
+  /** Cuts incrementally against this session's previous versions (see {@link StateChunker}). */
+  readonly chunker?: StateChunker | undefined;
+}
+
 /**
- * Versions of sessions: snapshots of the projected state taken at a sequence number,
- * stored as content-addressed chunks and verified on every load. A version plus the events
- * after it equals a full replay; a version that fails verification is reported and the state
- * is rebuilt from the log instead.
+ * Versions of sessions: snapshots of the projected state taken at a sequence number, stored as
+ * content-addressed chunks under a Merkle tree of pages and verified on every load. A version
+ * plus the events after it equals a full replay; a version that fails verification is reported
+ * and the state is rebuilt from the log instead. With a {@link WorkspaceHistory}, a version also
+ * records the session workspace's files.
  */
 export class SessionVersions {
   readonly #log: EventLog;
   readonly #store: VersionStore;
+  readonly #workspaces: WorkspaceHistory | undefined;
+  /** Page and chunk hashes known to be stored (by this process), so they are not sent again. */
+  readonly #stored = new Set<string>();
 
-  constructor(log: EventLog, store: VersionStore) {
+  constructor(log: EventLog, store: VersionStore, workspaces?: WorkspaceHistory) {
     this.#log = log;
     this.#store = store;
+    this.#workspaces = workspaces;
   }
 
   /**
    * Stores the state as a new version. `state` must be the projection of exactly the events
    * up to `state.lastSeq` (committed ones only).
    */
-  async take(state: SessionState, options: { label?: string; workspace?: string } = {}): Promise<VersionRecord> {
-    const snapshot = chunkState(state);
-    const newBytes = await this.#store.putBlobs(blobsOf(snapshot));
-    const workspaceCommit = options.workspace
-      ? await commitWorkspace(options.workspace, `version of ${state.sessionId} at seq ${state.lastSeq}`).catch(
-          () => null,
-        )
-      : null;
+  async take(state: SessionState, options: TakeVersionOptions = {}): Promise<VersionRecord> {
+    // Everything is read from the state before the first await: a caller may go on applying
+    // events to it meanwhile, and the version must be the state at exactly `seq`.
+    const { sessionId, lastSeq: seq, workspace } = state;
+    const chunker = options.chunker ?? new StateChunker();
+    const snapshot = writeSnapshot(state, chunker, (hash) => this.#stored.has(hash));
+    const blobs = [...snapshot.newBlobs].map(([hash, bytes]) => ({ hash, bytes }));
+    const newBytes = await this.#store.putBlobs(blobs);
+    chunker.markStored(snapshot.newBlobs.keys());
+    for (const hash of snapshot.newBlobs.keys()) this.#stored.add(hash);
+    const workspaceCommit =
+      this.#workspaces && workspace ? await this.#workspaces.record(sessionId, workspace, `seq ${seq}`) : null;
     return this.#store.putVersion({
-      sessionId: state.sessionId,
-      seq: state.lastSeq,
+      sessionId,
+      seq,
       label: options.label ?? null,
       createdAt: new Date().toISOString(),
       schemaVersion: SNAPSHOT_SCHEMA_VERSION,
       checksum: snapshot.checksum,
-      manifest: encodeManifest(snapshot.manifest),
+      manifest: snapshot.manifest,
       workspaceCommit,
       newBytes,
-      blobHashes: [...snapshot.blobs.keys()],
+      blobHashes: snapshot.blobHashes,
     });
   }
 
@@ -80,20 +81,30 @@ export class SessionVersions {
   }
 
   /**
+   * One version's record, or `VERSION_NOT_FOUND`.
+   * @throws OrchestratorError `VERSION_NOT_FOUND`
+   */
+  async record(sessionId: string, version: number): Promise<VersionRecord> {
+    const record = await this.#store.getVersion(sessionId, version);
+    if (!record) {
+      const known = await this.#store.listVersions(sessionId);
+      const range =
+        known.length === 0 ? 'it has no versions' : `it has versions ${known[0]?.version}..${known.at(-1)?.version}`;
+      throw new OrchestratorError('VERSION_NOT_FOUND', `session ${sessionId} has no version ${version} (${range})`, {
+        details: { sessionId, version },
+      });
+    }
+    return record;
+  }
+
+  /**
    * One version's state, verified.
    * @throws OrchestratorError `VERSION_NOT_FOUND`, `SNAPSHOT_CORRUPT`, `SNAPSHOT_UNSUPPORTED`
    */
   async load(sessionId: string, version: number): Promise<{ record: VersionRecord; state: SessionState }> {
-    const record = await this.#store.getVersion(sessionId, version);
-    if (!record) {
-      throw new OrchestratorError('VERSION_NOT_FOUND', `session ${sessionId} has no version ${version}`, {
-        details: { sessionId, version },
-      });
-    }
-    migrateSnapshot(record.schemaVersion, { sessionId, version });
-    const hashes = manifestHashes(record);
-    const blobs = await this.#store.getBlobs(hashes);
-    return { record, state: assembleState({ sessionId, version }, record.manifest, blobs, record.checksum) };
+    const record = await this.record(sessionId, version);
+    const state = await readSnapshot({ sessionId, version }, record, (hashes) => this.#store.getBlobs(hashes));
+    return { record, state };
   }
 
   /**
@@ -127,22 +138,53 @@ export class SessionVersions {
     const patch = fastJsonPatch.compare(a.state, bState);
     let messagesAdded = 0;
     let eventsAdded = 0;
-    for await (const event of this.#log.readAll(sessionId, a.record.seq + 1)) {
-      if (event.seq > bState.lastSeq) break;
+    const [low, high] =
+      a.record.seq <= bState.lastSeq ? [a.record.seq, bState.lastSeq] : [bState.lastSeq, a.record.seq];
+    for await (const event of this.#log.readAll(sessionId, low + 1)) {
+      if (event.seq > high) break;
       eventsAdded++;
       if (event.type === 'agent.message') messagesAdded++;
     }
     let files: string[] | null = null;
     const workspace = bState.workspace ?? a.state.workspace;
-    if (workspace && a.record.workspaceCommit && b?.record.workspaceCommit) {
-      files = await changedFiles(workspace, a.record.workspaceCommit, b.record.workspaceCommit).catch(() => null);
+    if (this.#workspaces && workspace && a.record.workspaceCommit) {
+      const target = b ? b.record.workspaceCommit : await this.#workspaces.record(sessionId, workspace, 'diff');
+      if (target) files = await this.#workspaces.changedFiles(sessionId, a.record.workspaceCommit, target);
     }
     return {
+      sessionId,
       from: { version: from, seq: a.record.seq },
       to: { version: to ?? 'current', seq: bState.lastSeq },
       patch,
-      summary: summarize(a.state, bState, { messagesAdded, eventsAdded, files }),
+      summary: summarizeDiff(a.state, bState, { messagesAdded, eventsAdded, files }),
     };
+  }
+
+  /** The state at exactly `seq`: the newest readable version at or before it, plus events up to it. */
+  async stateAtSeq(sessionId: string, seq: number): Promise<SessionState> {
+    const versions = (await this.#store.listVersions(sessionId)).filter((v) => v.seq <= seq);
+    for (const record of versions.reverse()) {
+      try {
+        return await this.#advance((await this.load(sessionId, record.version)).state, seq);
+      } catch (error) {
+        if (!(error instanceof OrchestratorError) || error.code !== 'SNAPSHOT_CORRUPT') throw error;
+      }
+    }
+    return this.#advance(emptySessionState(sessionId), seq);
+  }
+
+  /** Deletes versions of a session; returns how many were deleted. Their blobs go at {@link compact}. */
+  delete(sessionId: string, versions: readonly number[]): Promise<number> {
+    return this.#store.deleteVersions(sessionId, versions);
+  }
+
+  /**
+   * Removes blobs no remaining version refers to; returns how many. A version being written by
+   * another process at that moment may lose blobs: it then fails verification and the session
+   * is rebuilt from its log (nothing is lost).
+   */
+  compact(): Promise<number> {
+    return this.#store.deleteUnreferencedBlobs();
   }
 
   /** Applies the log's events after `state.lastSeq`, up to `untilSeq`. */
@@ -153,71 +195,4 @@ export class SessionVersions {
     }
     return state;
   }
-
-  /** The state at exactly `seq`: the newest version at or before it, plus events up to it. */
-  async stateAtSeq(sessionId: string, seq: number): Promise<SessionState> {
-    const versions = (await this.#store.listVersions(sessionId)).filter((v) => v.seq <= seq);
-    const base = versions.at(-1);
-    const state = base ? (await this.load(sessionId, base.version)).state : emptySessionState(sessionId);
-    return this.#advance(state, seq);
-  }
-
-  /** Deletes versions; `compact` also removes blobs no version refers to any more. */
-  async delete(sessionId: string, versions: readonly number[]): Promise<number> {
-    return this.#store.deleteVersions(sessionId, versions);
-  }
-
-  /** Removes blobs that no version refers to; returns how many. */
-  compact(): Promise<number> {
-    return this.#store.deleteUnreferencedBlobs();
-  }
-}
-
-function manifestHashes(record: VersionRecord): string[] {
-  // The manifest is small; decoding it twice (here and in assembleState) keeps assembleState
-  // a pure function of stored bytes.
-  try {
-    const manifest = JSON.parse(inflateRawSync(record.manifest).toString('utf8')) as Array<[string, string]>;
-    return [...new Set(manifest.map(([, hash]) => hash))];
-  } catch {
-    throw new OrchestratorError(
-      'SNAPSHOT_CORRUPT',
-      `version ${record.version} of session ${record.sessionId} is unreadable: its manifest cannot be decoded`,
-      {
-        details: { sessionId: record.sessionId, version: record.version },
-      },
-    );
-  }
-}
-
-function summarize(
-  a: SessionState,
-  b: SessionState,
-  extra: { messagesAdded: number; eventsAdded: number; files: string[] | null },
-): DiffSummary {
-  const nodes: DiffSummary['nodes'] = [];
-  for (const workflowId of new Set([...Object.keys(a.workflows), ...Object.keys(b.workflows)])) {
-    const before = a.workflows[workflowId]?.nodes ?? {};
-    const after = b.workflows[workflowId]?.nodes ?? {};
-    for (const nodeId of new Set([...Object.keys(before), ...Object.keys(after)])) {
-      const from = before[nodeId]?.status ?? null;
-      const to = after[nodeId]?.status ?? null;
-      if (from !== to) nodes.push({ workflowId, nodeId, from, to });
-    }
-  }
-  const keysA = Object.keys(a.memory);
-  const keysB = Object.keys(b.memory);
-  const cost = (s: SessionState) => Object.values(s.agents).reduce((sum, agent) => sum + agent.costUsd, 0);
-  return {
-    nodes,
-    memory: {
-      added: keysB.filter((k) => !(k in a.memory)),
-      removed: keysA.filter((k) => !(k in b.memory)),
-      changed: keysB.filter((k) => k in a.memory && JSON.stringify(a.memory[k]) !== JSON.stringify(b.memory[k])),
-    },
-    messagesAdded: extra.messagesAdded,
-    costAddedUsd: cost(b) - cost(a),
-    eventsAdded: extra.eventsAdded,
-    files: extra.files,
-  };
 }

@@ -89,3 +89,56 @@ export function unknownCursor(before: string): OrchestratorError {
     details: { sessionId: before },
   });
 }
+
+/** Longest accepted `projectKey` of a transcript (the SDK keeps its own to about 200). */
+export const MAX_PROJECT_KEY_LENGTH = 500;
+/** Longest accepted transcript `subpath`. */
+export const MAX_SUBPATH_LENGTH = 1000;
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is a lower-case SHA-256 hex digest. */
+export function checkHash(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !SHA256_HEX.test(value))
+    throw invalid(field, 'a SHA-256 digest (64 hex digits)', value);
+  return value;
+}
+
+/** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is a version number (1 or more). */
+export function checkVersionNumber(value: unknown, field = 'version'): number {
+  return integer(value, field, 1);
+}
+
+/** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is an array (of anything). */
+export function checkArray(value: unknown, field: string): readonly unknown[] {
+  if (!Array.isArray(value)) throw invalid(field, 'an array', value);
+  return value;
+}
+
+/** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is a usable transcript project key. */
+export function checkProjectKey(value: unknown, field = 'projectKey'): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PROJECT_KEY_LENGTH) {
+    throw invalid(field, `a string of 1 to ${MAX_PROJECT_KEY_LENGTH} characters`, value);
+  }
+}
+
+/** Checks a transcript key; returns its subpath as stored (`''` for the main transcript). */
+export function checkTranscriptKey(
+  key: unknown,
+  withSubpath = true,
+): {
+  projectKey: string;
+  sessionId: string;
+  subpath: string;
+} {
+  if (key === null || typeof key !== 'object') throw invalid('key', 'an object', key);
+  const { projectKey, sessionId, subpath } = key as Record<string, unknown>;
+  checkProjectKey(projectKey, 'key.projectKey');
+  checkSessionId(sessionId, 'key.sessionId');
+  if (!withSubpath || subpath === undefined) return { projectKey, sessionId: sessionId as string, subpath: '' };
+  // The SDK's contract: the main transcript has no subpath; an empty one is invalid, not "main".
+  if (typeof subpath !== 'string' || subpath.length === 0 || subpath.length > MAX_SUBPATH_LENGTH) {
+    throw invalid('key.subpath', `undefined or a string of 1 to ${MAX_SUBPATH_LENGTH} characters`, subpath);
+  }
+  return { projectKey, sessionId: sessionId as string, subpath };
+}

@@ -5,12 +5,14 @@ export type StoreState = 'open' | 'closing' | 'closed';
 
 /**
  * The close protocol shared by the backends: once `close()` is called every new call fails
- * with `STORE_CLOSED`, the given shutdown runs once, and every `close()` returns its promise.
+ * with `STORE_CLOSED`, calls already running (see {@link run}) finish, the given shutdown runs
+ * once, and every `close()` returns its promise.
  */
 export class StoreLifecycle {
   readonly #label: string;
   #state: StoreState = 'open';
   #closing: Promise<void> | null = null;
+  readonly #running = new Set<Promise<unknown>>();
 
   constructor(label: string) {
     this.#label = label;
@@ -29,12 +31,32 @@ export class StoreLifecycle {
     }
   }
 
-  /** Runs `shutdown` on the first call; later calls return the same promise. */
+  /**
+   * Runs one call of the store if it is open, and keeps it until it settles so that `close()`
+   * waits for it before releasing connections.
+   * @throws OrchestratorError `STORE_CLOSED` (as a rejection) once `close()` has been called.
+   */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    let call: Promise<T>;
+    try {
+      this.assertOpen();
+      call = work();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#running.add(call);
+    const forget = () => this.#running.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+
+  /** Runs `shutdown` on the first call, after the calls in flight; later calls return the same promise. */
   close(shutdown: () => Promise<void>): Promise<void> {
     if (this.#closing === null) {
       this.#state = 'closing';
       this.#closing = (async () => {
         try {
+          await Promise.allSettled([...this.#running]);
           await shutdown();
         } finally {
           this.#state = 'closed';

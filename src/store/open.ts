@@ -2,15 +2,26 @@ import { compileStoreConfig, type EventStoreConfig } from './config.ts';
 import type { EventStore } from './event-store.ts';
 import { PostgresEventStore } from './postgres-store.ts';
 import { SqliteEventStore } from './sqlite-store.ts';
+import type { TranscriptStore } from './transcript-store.ts';
+import type { VersionStore } from './version-store.ts';
 
 /**
- * Opens the event store a configuration names, with its schema migrated to the current version.
+ * Everything one backend keeps durable, behind one set of connections and one `close()`: the
+ * event log, the session versions and the agents' SDK transcripts. The contracts have disjoint
+ * method names, so one object implements them all; collaborators should still take only the
+ * contract they use (the sessions layer a `VersionStore`, the log an `EventStore`, the SDK
+ * adapter a `TranscriptStore`).
+ */
+export type OrchestratorStore = EventStore & VersionStore & TranscriptStore;
+
+/**
+ * Opens the store a configuration names, with its schema migrated to the current version.
  * @example
  * const store = await openEventStore({ kind: 'sqlite', path: '.orchestrator/events.db' });
  * @throws OrchestratorError `CONFIG_INVALID`, `STORE_UNAVAILABLE`, `STORE_CORRUPT`,
  * `STORE_NEWER_SCHEMA`, `STORE_MIGRATION_FAILED`.
  */
-export async function openEventStore(config: EventStoreConfig): Promise<EventStore> {
+export async function openEventStore(config: EventStoreConfig): Promise<OrchestratorStore> {
   const compiled = compileStoreConfig(config);
   return compiled.kind === 'postgres' ? PostgresEventStore.open(compiled) : SqliteEventStore.open(compiled);
 }

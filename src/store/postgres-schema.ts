@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { EVENT_COLUMNS } from './codec.ts';
 import type { Migration } from './migrations.ts';
+import { refSets } from './version-rows.ts';
 
 /** What a PostgreSQL migration works with: the transaction's connection and the quoted schema. */
 export interface PostgresMigrationContext {
@@ -41,6 +42,123 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
           PRIMARY KEY (session_id, seq)
         );
       `);
+    },
+  },
+  {
+    version: 2,
+    name: 'versions and blobs',
+    async up({ client, schema }) {
+      // Blobs are compressed already: EXTERNAL storage skips TOAST's futile second compression.
+      // `version_counters` hands out version numbers (never reused, even after deletes);
+      // `version_blobs` is the reference table compaction consults before deleting a blob.
+      await client.query(`
+        CREATE TABLE ${schema}.blobs (
+          hash text PRIMARY KEY,
+          bytes bytea NOT NULL
+        );
+        ALTER TABLE ${schema}.blobs ALTER COLUMN bytes SET STORAGE EXTERNAL;
+        CREATE TABLE ${schema}.version_counters (
+          session_id text PRIMARY KEY,
+          last_version integer NOT NULL
+        );
+        CREATE TABLE ${schema}.versions (
+          session_id text NOT NULL,
+          version integer NOT NULL,
+          seq bigint NOT NULL,
+          label text,
+          created_at text NOT NULL,
+          schema_version integer NOT NULL,
+          checksum text NOT NULL,
+          manifest bytea NOT NULL,
+          workspace_commit text,
+          new_bytes bigint NOT NULL,
+          PRIMARY KEY (session_id, version)
+        );
+        CREATE TABLE ${schema}.version_blobs (
+          session_id text NOT NULL,
+          version integer NOT NULL,
+          hash text NOT NULL,
+          PRIMARY KEY (session_id, version, hash),
+          FOREIGN KEY (session_id, version) REFERENCES ${schema}.versions ON DELETE CASCADE
+        );
+        CREATE INDEX version_blobs_hash ON ${schema}.version_blobs (hash);
+      `);
+    },
+  },
+  {
+    version: 3,
+    name: 'agent transcripts',
+    async up({ client, schema }) {
+      // One row per transcript key (subpath '' is the main transcript), holding its mtime, so
+      // listing sessions and subkeys never scans entries. `entry` is text, not jsonb, so an
+      // entry reads back exactly as written; the partial unique index makes a repeated `uuid`
+      // a no-op (`ON CONFLICT DO NOTHING`).
+      await client.query(`
+        CREATE TABLE ${schema}.transcripts (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          project_key text NOT NULL,
+          session_id text NOT NULL,
+          subpath text NOT NULL,
+          mtime bigint NOT NULL,
+          UNIQUE (project_key, session_id, subpath)
+        );
+        CREATE TABLE ${schema}.transcript_entries (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          transcript_id bigint NOT NULL REFERENCES ${schema}.transcripts ON DELETE CASCADE,
+          uuid text,
+          entry text NOT NULL
+        );
+        CREATE INDEX transcript_entries_order ON ${schema}.transcript_entries (transcript_id, id);
+        CREATE UNIQUE INDEX transcript_entries_uuid ON ${schema}.transcript_entries (transcript_id, uuid)
+          WHERE uuid IS NOT NULL;
+      `);
+    },
+  },
+  {
+    version: 4,
+    name: 'version reference sets',
+    async up({ client, schema }) {
+      // One reference row per blob per version made every version cost more than the whole
+      // state; versions now refer to shared, content-addressed sets of blob hashes (see
+      // `refSets`), so a version stores only the sets its changes touched.
+      await client.query(`
+        CREATE TABLE ${schema}.ref_sets (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          digest text NOT NULL UNIQUE
+        );
+        CREATE TABLE ${schema}.ref_set_blobs (
+          ref_set bigint NOT NULL REFERENCES ${schema}.ref_sets ON DELETE CASCADE,
+          hash text NOT NULL,
+          PRIMARY KEY (ref_set, hash)
+        );
+        CREATE INDEX ref_set_blobs_hash ON ${schema}.ref_set_blobs (hash);
+        CREATE TABLE ${schema}.version_ref_sets (
+          session_id text NOT NULL,
+          version integer NOT NULL,
+          ref_set bigint NOT NULL REFERENCES ${schema}.ref_sets,
+          PRIMARY KEY (session_id, version, ref_set),
+          FOREIGN KEY (session_id, version) REFERENCES ${schema}.versions ON DELETE CASCADE
+        );
+        CREATE INDEX version_ref_sets_ref_set ON ${schema}.version_ref_sets (ref_set);
+      `);
+      const versions = await client.query<{ session_id: string; version: number; hashes: string[] }>(
+        `SELECT session_id, version, array_agg(hash) AS hashes FROM ${schema}.version_blobs GROUP BY session_id, version`,
+      );
+      for (const row of versions.rows) {
+        for (const set of refSets(row.hashes)) {
+          await client.query(
+            `WITH s AS (
+               INSERT INTO ${schema}.ref_sets (digest) VALUES ($3) ON CONFLICT (digest) DO NOTHING RETURNING id
+             ), m AS (
+               INSERT INTO ${schema}.ref_set_blobs (ref_set, hash) SELECT s.id, h FROM s, unnest($4::text[]) AS h
+             )
+             INSERT INTO ${schema}.version_ref_sets (session_id, version, ref_set)
+             SELECT $1, $2, coalesce((SELECT id FROM s), (SELECT id FROM ${schema}.ref_sets WHERE digest = $3))`,
+            [row.session_id, row.version, set.digest, set.hashes],
+          );
+        }
+      }
+      await client.query(`DROP TABLE ${schema}.version_blobs`);
     },
   },
 ];

@@ -9,7 +9,12 @@ import { GroupCommit } from './group-commit.ts';
 import { StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
+import { quietPool, rollback } from './postgres-pool.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
+import { PostgresTranscripts } from './postgres-transcripts.ts';
+import { PostgresVersions } from './postgres-versions.ts';
+import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
+import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
 
 const INT8_OID = 20;
 /** int8 columns (seq, last_seq, checksum) as numbers: every value fits 2^53 by construction. */
@@ -19,8 +24,9 @@ const TYPES = {
 };
 
 /**
- * The shared event store on PostgreSQL through `pg`: a read pool, and a one-connection writer
- * pool that group-commits appends.
+ * The shared store on PostgreSQL through `pg`: the event log and session versions. A shared
+ * pool serves reads and versions (delegated to {@link PostgresVersions}); a one-connection
+ * writer pool group-commits appends.
  *
  * Several stores (processes, machines) may append to one session: a batch first locks its
  * sessions' rows in sorted order with an upsert that returns `last_seq`, so sequence numbers
@@ -29,7 +35,7 @@ const TYPES = {
  * of appends, and reconnect backoff (a failed call fails with `STORE_UNAVAILABLE`; the next
  * one reconnects).
  */
-export class PostgresEventStore implements EventStore {
+export class PostgresEventStore implements EventStore, VersionStore, TranscriptStore {
   readonly kind = 'postgres';
   readonly #url: string;
   readonly #schema: string;
@@ -38,6 +44,8 @@ export class PostgresEventStore implements EventStore {
   readonly #writePool: pg.Pool;
   readonly #lifecycle: StoreLifecycle;
   readonly #commit: GroupCommit;
+  readonly #versions: PostgresVersions;
+  readonly #transcripts: PostgresTranscripts;
 
   private constructor(config: CompiledPostgresConfig) {
     this.#url = config.url;
@@ -53,6 +61,9 @@ export class PostgresEventStore implements EventStore {
     this.#writePool = quietPool({ ...base, max: 1 });
     this.#lifecycle = new StoreLifecycle(`PostgreSQL (${redactUrl(config.url)}, schema ${config.schema})`);
     this.#commit = new GroupCommit({ writeBatch: (requests) => this.#writeBatch(requests) });
+    const shared = { pool: this.#readPool, url: this.#url, schema: this.#schema };
+    this.#versions = new PostgresVersions(shared);
+    this.#transcripts = new PostgresTranscripts(shared);
   }
 
   /**
@@ -126,6 +137,54 @@ export class PostgresEventStore implements EventStore {
       createdAt: r.created_at.toISOString(),
       updatedAt: r.updated_at.toISOString(),
     }));
+  }
+
+  putBlobs(blobs: readonly Blob[]): Promise<number> {
+    return this.#lifecycle.run(() => this.#versions.putBlobs(blobs));
+  }
+
+  getBlobs(hashes: readonly string[]): Promise<Map<string, Uint8Array>> {
+    return this.#lifecycle.run(() => this.#versions.getBlobs(hashes));
+  }
+
+  putVersion(version: NewVersion): Promise<VersionRecord> {
+    return this.#lifecycle.run(() => this.#versions.putVersion(version));
+  }
+
+  listVersions(sessionId: string): Promise<VersionRecord[]> {
+    return this.#lifecycle.run(() => this.#versions.listVersions(sessionId));
+  }
+
+  getVersion(sessionId: string, version: number): Promise<VersionRecord | undefined> {
+    return this.#lifecycle.run(() => this.#versions.getVersion(sessionId, version));
+  }
+
+  deleteVersions(sessionId: string, versions: readonly number[]): Promise<number> {
+    return this.#lifecycle.run(() => this.#versions.deleteVersions(sessionId, versions));
+  }
+
+  deleteUnreferencedBlobs(): Promise<number> {
+    return this.#lifecycle.run(() => this.#versions.deleteUnreferencedBlobs());
+  }
+
+  appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.appendTranscript(key, entries));
+  }
+
+  loadTranscript(key: TranscriptKey): Promise<TranscriptEntry[] | null> {
+    return this.#lifecycle.run(() => this.#transcripts.loadTranscript(key));
+  }
+
+  listTranscriptSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSessions(projectKey));
+  }
+
+  deleteTranscript(key: TranscriptKey): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.deleteTranscript(key));
+  }
+
+  listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSubkeys(key));
   }
 
   close(): Promise<void> {
@@ -240,26 +299,4 @@ export class PostgresEventStore implements EventStore {
       client.release(broken);
     }
   }
-}
-
-/** Rolls back; returns the error when even that fails, so the caller discards the connection. */
-async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
-  try {
-    await client.query('ROLLBACK');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-/**
- * A pool whose connections never crash the process: `pg` emits `error` on an idle client whose
- * server went away, and an unhandled `error` event would throw. The pool drops that client; the
- * next call reconnects or fails with `STORE_UNAVAILABLE`.
- */
-function quietPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool(config);
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
 }

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { Migration } from './migrations.ts';
+import { refSets } from './version-rows.ts';
 
 /**
  * The SQLite schema, as ordered migrations. Tables are STRICT so a value keeps the type it was
@@ -36,6 +37,117 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
           PRIMARY KEY (session_id, seq)
         ) STRICT;
       `);
+    },
+  },
+  {
+    version: 2,
+    name: 'versions and blobs',
+    up(db) {
+      // `version_counters` hands out version numbers (never reused, even after deletes);
+      // `version_blobs` is the reference table compaction consults before deleting a blob.
+      db.exec(`
+        CREATE TABLE blobs (
+          hash TEXT PRIMARY KEY NOT NULL,
+          bytes BLOB NOT NULL
+        ) STRICT;
+        CREATE TABLE version_counters (
+          session_id TEXT PRIMARY KEY NOT NULL,
+          last_version INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE versions (
+          session_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          seq INTEGER NOT NULL,
+          label TEXT,
+          created_at TEXT NOT NULL,
+          schema_version INTEGER NOT NULL,
+          checksum TEXT NOT NULL,
+          manifest BLOB NOT NULL,
+          workspace_commit TEXT,
+          new_bytes INTEGER NOT NULL,
+          PRIMARY KEY (session_id, version)
+        ) STRICT;
+        CREATE TABLE version_blobs (
+          session_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          hash TEXT NOT NULL,
+          PRIMARY KEY (session_id, version, hash)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX version_blobs_hash ON version_blobs (hash);
+      `);
+    },
+  },
+  {
+    version: 3,
+    name: 'agent transcripts',
+    up(db) {
+      // One row per transcript key (subpath '' is the main transcript), holding its mtime, so
+      // listing sessions and subkeys never scans entries. Entries keep append order by rowid;
+      // the partial unique index makes a repeated `uuid` a no-op (`ON CONFLICT DO NOTHING`).
+      db.exec(`
+        CREATE TABLE transcripts (
+          id INTEGER PRIMARY KEY,
+          project_key TEXT NOT NULL,
+          session_id TEXT NOT NULL,
+          subpath TEXT NOT NULL,
+          mtime INTEGER NOT NULL,
+          UNIQUE (project_key, session_id, subpath)
+        ) STRICT;
+        CREATE TABLE transcript_entries (
+          id INTEGER PRIMARY KEY,
+          transcript_id INTEGER NOT NULL,
+          uuid TEXT,
+          entry TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX transcript_entries_order ON transcript_entries (transcript_id, id);
+        CREATE UNIQUE INDEX transcript_entries_uuid ON transcript_entries (transcript_id, uuid) WHERE uuid IS NOT NULL;
+      `);
+    },
+  },
+  {
+    version: 4,
+    name: 'version reference sets',
+    up(db) {
+      // One reference row per blob per version made every version cost more than the whole
+      // state; versions now refer to shared, content-addressed sets of blob hashes (see
+      // `refSets`), so a version stores only the sets its changes touched.
+      db.exec(`
+        CREATE TABLE ref_sets (
+          id INTEGER PRIMARY KEY,
+          digest TEXT NOT NULL UNIQUE
+        ) STRICT;
+        CREATE TABLE ref_set_blobs (
+          ref_set INTEGER NOT NULL,
+          hash TEXT NOT NULL,
+          PRIMARY KEY (ref_set, hash)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX ref_set_blobs_hash ON ref_set_blobs (hash);
+        CREATE TABLE version_ref_sets (
+          session_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          ref_set INTEGER NOT NULL,
+          PRIMARY KEY (session_id, version, ref_set)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX version_ref_sets_ref_set ON version_ref_sets (ref_set);
+      `);
+      const findSet = db.prepare('SELECT id FROM ref_sets WHERE digest = ?');
+      const addSet = db.prepare('INSERT INTO ref_sets (digest) VALUES (?) RETURNING id');
+      const addMembers = db.prepare('INSERT INTO ref_set_blobs (ref_set, hash) SELECT ?, value FROM json_each(?)');
+      const use = db.prepare('INSERT INTO version_ref_sets (session_id, version, ref_set) VALUES (?, ?, ?)');
+      const versions = db.prepare(
+        'SELECT session_id, version, json_group_array(hash) AS hashes FROM version_blobs GROUP BY session_id, version',
+      );
+      for (const row of versions.all() as Array<{ session_id: string; version: number; hashes: string }>) {
+        for (const set of refSets(JSON.parse(row.hashes) as string[])) {
+          let found = findSet.get(set.digest) as { id: number } | undefined;
+          if (!found) {
+            found = addSet.get(set.digest) as { id: number };
+            addMembers.run(found.id, JSON.stringify(set.hashes));
+          }
+          use.run(row.session_id, row.version, found.id);
+        }
+      }
+      db.exec('DROP TABLE version_blobs');
     },
   },
 ];

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { OrchestratorError } from '../errors/index.ts';
 import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
 import { checkSessionId, compileListOptions, compileReadOptions, unknownCursor } from './arguments.ts';
 import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf, toAppendRequest } from './batch.ts';
@@ -11,7 +10,12 @@ import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, Sessi
 import { GroupCommit } from './group-commit.ts';
 import { StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
+import { sqliteError } from './sqlite-errors.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
+import { SqliteTranscripts } from './sqlite-transcripts.ts';
+import { SqliteVersions } from './sqlite-versions.ts';
+import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
+import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
 
 interface Statements {
   readonly lastSeq: StatementSync;
@@ -24,7 +28,9 @@ interface Statements {
 }
 
 /**
- * The embedded event store: one SQLite file through `node:sqlite`, in WAL mode.
+ * The embedded store: the event log and session versions in one SQLite file through
+ * `node:sqlite`, in WAL mode. Versions are delegated to {@link SqliteVersions} on the same
+ * connection.
  *
  * Several processes may write the same file: each batch runs in `BEGIN IMMEDIATE` (the file's
  * single write lock, waited for up to `busyTimeoutMs`) and reads `sessions.last_seq` inside it,
@@ -32,19 +38,23 @@ interface Statements {
  * read blocks the event loop while it runs, and waiting for another process's write lock does
  * too. Left out: sharing an in-memory (`:memory:`) database between instances.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, VersionStore, TranscriptStore {
   readonly kind = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #path: string;
   readonly #sql: Statements;
   readonly #lifecycle: StoreLifecycle;
   readonly #commit: GroupCommit;
+  readonly #versions: SqliteVersions;
+  readonly #transcripts: SqliteTranscripts;
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
     this.#lifecycle = new StoreLifecycle(`SQLite (${path})`);
     this.#sql = prepareStatements(db);
+    this.#versions = new SqliteVersions(db, path);
+    this.#transcripts = new SqliteTranscripts(db, path);
     this.#commit = new GroupCommit({ writeBatch: async (requests) => this.#writeBatch(requests) });
   }
 
@@ -144,6 +154,54 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  putBlobs(blobs: readonly Blob[]): Promise<number> {
+    return this.#lifecycle.run(() => this.#versions.putBlobs(blobs));
+  }
+
+  getBlobs(hashes: readonly string[]): Promise<Map<string, Uint8Array>> {
+    return this.#lifecycle.run(() => this.#versions.getBlobs(hashes));
+  }
+
+  putVersion(version: NewVersion): Promise<VersionRecord> {
+    return this.#lifecycle.run(() => this.#versions.putVersion(version));
+  }
+
+  listVersions(sessionId: string): Promise<VersionRecord[]> {
+    return this.#lifecycle.run(() => this.#versions.listVersions(sessionId));
+  }
+
+  getVersion(sessionId: string, version: number): Promise<VersionRecord | undefined> {
+    return this.#lifecycle.run(() => this.#versions.getVersion(sessionId, version));
+  }
+
+  deleteVersions(sessionId: string, versions: readonly number[]): Promise<number> {
+    return this.#lifecycle.run(() => this.#versions.deleteVersions(sessionId, versions));
+  }
+
+  deleteUnreferencedBlobs(): Promise<number> {
+    return this.#lifecycle.run(() => this.#versions.deleteUnreferencedBlobs());
+  }
+
+  appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.appendTranscript(key, entries));
+  }
+
+  loadTranscript(key: TranscriptKey): Promise<TranscriptEntry[] | null> {
+    return this.#lifecycle.run(() => this.#transcripts.loadTranscript(key));
+  }
+
+  listTranscriptSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSessions(projectKey));
+  }
+
+  deleteTranscript(key: TranscriptKey): Promise<void> {
+    return this.#lifecycle.run(() => this.#transcripts.deleteTranscript(key));
+  }
+
+  listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
+    return this.#lifecycle.run(() => this.#transcripts.listTranscriptSubkeys(key));
+  }
+
   close(): Promise<void> {
     return this.#lifecycle.close(async () => {
       try {
@@ -240,51 +298,4 @@ function prepareStatements(db: DatabaseSync): Statements {
     ),
     createdOrder: db.prepare('SELECT created_order FROM sessions WHERE session_id = ?'),
   };
-}
-
-const BUSY = new Set([5, 6]); // SQLITE_BUSY, SQLITE_LOCKED
-const CORRUPT = new Set([11, 26]); // SQLITE_CORRUPT, SQLITE_NOTADB
-const UNREACHABLE = new Set([3, 8, 10, 13, 14]); // PERM, READONLY, IOERR, FULL, CANTOPEN
-
-/** Maps a `node:sqlite` error to the store's codes, keeping it as the cause. */
-function sqliteError(error: unknown, path: string, operation: string, sessionId?: string): OrchestratorError {
-  if (error instanceof OrchestratorError) return error;
-  const errcode = (error as { errcode?: unknown }).errcode;
-  const primary = typeof errcode === 'number' ? errcode & 0xff : -1;
-  const reason = error instanceof Error ? error.message : String(error);
-  const details = { path, operation, sqliteCode: errcode ?? null };
-  if (primary === 19 && reason.includes('events.id')) {
-    return new OrchestratorError(
-      'EVENT_DUPLICATE',
-      `append${sessionId === undefined ? '' : ` to session "${sessionId}"`}: an event id is already stored or repeated`,
-      { cause: error, details: { ...details, sessionId: sessionId ?? null } },
-    );
-  }
-  if (BUSY.has(primary)) {
-    return new OrchestratorError(
-      'STORE_UNAVAILABLE',
-      `SQLite store ${path} stayed locked by another writer: ${reason}`,
-      {
-        cause: error,
-        details,
-      },
-    );
-  }
-  if (CORRUPT.has(primary)) {
-    return new OrchestratorError('STORE_CORRUPT', `SQLite store ${path} is damaged or not a database: ${reason}`, {
-      cause: error,
-      details,
-    });
-  }
-  if (UNREACHABLE.has(primary) || operation === 'open') {
-    return new OrchestratorError('STORE_UNAVAILABLE', `SQLite store ${path} cannot be used (${operation}): ${reason}`, {
-      cause: error,
-      details,
-      retryable: primary === 10 || primary === 13,
-    });
-  }
-  return new OrchestratorError('INTERNAL', `SQLite store ${path} failed (${operation}): ${reason}`, {
-    cause: error,
-    details,
-  });
 }

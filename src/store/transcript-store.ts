@@ -15,14 +15,18 @@ export type TranscriptEntry = { type: string; uuid?: string; timestamp?: string;
  * SDK session transcripts kept in the project's own store, so an agent's conversation can be
  * resumed from another process or machine (the SDK's `SessionStore` is adapted onto this).
  *
- * Guarantees: entries of one key are returned in append order; an entry whose `uuid` was
- * already stored for the key is ignored (the SDK retries appends and replays imports); `load`
- * of a key never written returns null. Left out: summaries (the SDK folds them itself).
+ * Guarantees: entries of one key are returned deep-equal and in append order (appends from one
+ * process in call order); an entry whose `uuid` was already stored for the key is ignored (the
+ * SDK retries appends and replays imports), entries without one are always appended; appending
+ * no entries stores nothing; `load` of a key never written (or deleted) returns null; keys
+ * differing in project, session or subpath never see each other's entries; an empty `subpath`
+ * is refused (omit it for the main transcript). Left out: summaries (the SDK folds them
+ * itself), and retention (entries stay until deleted).
  */
 export interface TranscriptStore {
   appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void>;
   loadTranscript(key: TranscriptKey): Promise<TranscriptEntry[] | null>;
-  /** Sessions with a main transcript under a project, with their last append time (epoch ms). */
+  /** Sessions with a main transcript under a project, with the last append time of that transcript (integer epoch ms), newest first. */
   listTranscriptSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>>;
   /** Deletes a transcript; without `subpath`, also every subpath of the session. */
   deleteTranscript(key: TranscriptKey): Promise<void>;

@@ -121,6 +121,7 @@ function toPlanNode(node: CompiledNode, functions: PlanFunctions | undefined): P
     outputSchema: node.outputSchema as Record<string, unknown> | undefined,
     cacheTtlMs: node.cache?.ttlMs,
     workspace: node.workspace,
+    session: node.session,
     renderTask: (context) => (template ? renderTemplate(template, context) : ''),
     evaluateCondition: condition ? (context) => evaluateCondition(condition, context) : undefined,
     renderCompensation: compensation ? (context) => renderTemplate(compensation.task, context) : undefined,

@@ -1,9 +1,10 @@
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { type EventDataMap, type EventType, newId, newPrefixedId } from '../events/index.ts';
+import { type EventDataMap, type EventType, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { NodeContext, NodeExecutor, NodeOutcome, PlanNode, WorkflowPlan } from './plan.ts';
+import { RunRecorder } from './run-recorder.ts';
 import { AdmissionQueue, DependencyTracker, evaluateTrigger } from './scheduler.ts';
-import { applyEvent, type SessionState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
+import { type SessionState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
 
 /** Interruptions by crash or pause a node may suffer before it fails; they do not use retries. */
 const MAX_INTERRUPTIONS = 3;
@@ -42,7 +43,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   readonly #queued = new Set<string>();
   readonly #retryTimers = new Map<string, NodeJS.Timeout>();
   readonly #waiters = new Map<string, { resolve(value: unknown): void; reject(error: unknown): void }>();
-  readonly #commits = new Set<Promise<unknown>>();
+  readonly #recorder: RunRecorder;
   readonly #completionOrder: string[] = [];
   #open = 0;
   readonly #settleQueue: string[] = [];
@@ -58,17 +59,28 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   constructor(options: WorkflowRunOptions<P>) {
     this.#o = options;
     this.#plan = options.plan;
+    this.#recorder = new RunRecorder({
+      log: options.log,
+      sessionId: options.sessionId,
+      workflowId: options.workflowId,
+      state: options.state,
+      // A decision that is not durable must not be acted on further: stop the run loudly.
+      onFailure: (error) => {
+        this.#finishing = true;
+        this.#rejectDone(error);
+      },
+    });
     const wf = this.state;
     this.#tracker = new DependencyTracker(options.plan.nodes(), (id) => wf.nodes[id]?.status);
     this.#admission = new AdmissionQueue(options.plan.concurrency, options.plan.groupLimits);
     for (const node of options.plan.nodes())
       if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
     // Completion times have millisecond precision: on a tie, a dependency completed first.
-    const topological = new Map([...options.plan.nodes()].map((node, index) => [node.id, index]));
-    for (const node of Object.values(wf.nodes)
-      .filter((n) => n.status === 'completed')
-      .sort((a, b) => byEnd(a, b) || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0))) {
-      this.#completionOrder.push(node.id);
+    const completed = Object.values(wf.nodes).filter((n) => n.status === 'completed');
+    if (completed.length > 0) {
+      const topological = new Map([...options.plan.nodes()].map((node, index) => [node.id, index]));
+      completed.sort((a, b) => byEnd(a, b) || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0));
+      for (const node of completed) this.#completionOrder.push(node.id);
     }
     this.#done = new Promise((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -644,46 +656,24 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 
   /**
    * Records a workflow event: applied to the projected state at once (the engine's decisions
-   * must see their own effects), and appended to the log. Appends are issued in order and
-   * committed in order; the returned promise resolves once this one is durable.
+   * must see their own effects), and appended to the log (see {@link RunRecorder}).
    */
   #record<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): void {
-    void this.#append(type, data);
+    void this.#recorder.record(type, data);
   }
 
   /** {@link #record}, returning the promise that resolves once the event is durable. */
-  #append<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<unknown> {
-    const full = { ...data, workflowId: this.#o.workflowId } as unknown as EventDataMap[T];
-    const event = { type, data: full, source: 'engine', correlationId: this.#o.workflowId };
-    applyEvent(this.#o.state, {
-      ...event,
-      id: newId(),
-      sessionId: this.#o.sessionId,
-      seq: 0,
-      ts: new Date().toISOString(),
-      causationId: null,
-    } as never);
-    const commit = this.#o.log.append(this.#o.sessionId, [event as never]);
-    this.#commits.add(commit);
-    commit.then(
-      () => this.#commits.delete(commit),
-      (error: unknown) => {
-        this.#commits.delete(commit);
-        // A decision that is not durable must not be acted on further: stop the run loudly.
-        this.#finishing = true;
-        this.#rejectDone(toOrchestratorError(error, 'STORE_UNAVAILABLE'));
-      },
-    );
-    return commit;
+  #append<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<void> {
+    return this.#recorder.record(type, data);
   }
 
   /** Records and waits until durable. */
   async #commit<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<void> {
-    await this.#append(type, data);
+    await this.#recorder.record(type, data);
   }
 
-  async #flush(): Promise<void> {
-    while (this.#commits.size > 0) await Promise.all(this.#commits);
+  #flush(): Promise<void> {
+    return this.#recorder.flush();
   }
 }
 

@@ -18,6 +18,11 @@ export interface AgentExecutorOptions {
   memoryKeys(): string[];
   /** Where node results are cached (nodes opt in with a TTL). */
   readonly cache?: ResultCache | undefined;
+  /**
+   * The SDK session id of the latest agent that ran (or began) a node, if it got that far: a
+   * `session.from` node's, to carry on its conversation, or the node's own interrupted one.
+   */
+  sdkSessionOf?(nodeId: string): string | undefined;
   /** The folder the node's agent works in (the session workspace or a worktree). */
   workspaceFor(context: NodeRunContext): Promise<{ cwd: string; finish(ok: boolean): Promise<void> }>;
 }
@@ -57,7 +62,16 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           error: new OrchestratorError('AGENT_TYPE_INVALID', `node "${context.node.id}" names no known agent type`),
         };
       }
-      const prompt = buildAgentPrompt(context, options.memoryKeys());
+      const resume = conversationToResume(context, options);
+      const task = resume?.interrupted
+        ? `Your previous attempt at this task was interrupted (${resume.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
+        : context.task;
+      let prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
+      if (resume && !resume.interrupted && spec.systemPrompt) {
+        // Claude Code keeps the system prompt a conversation started with, also when it is
+        // resumed or forked with another: the new agent's role has to travel in the prompt.
+        prompt = `## Your role from here on\n${spec.systemPrompt}\n\n${prompt}`;
+      }
       const ttl = context.node.cacheTtlMs;
       const key =
         ttl !== undefined && options.cache
@@ -82,6 +96,7 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
         workflowId: context.workflowId,
         correlationId: context.workflowId,
         ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
+        ...(resume && { resume: { sdkSessionId: resume.sdkSessionId, fork: resume.fork } }),
         toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
       });
       agentId = handle.agentId;
@@ -104,6 +119,28 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       return { ok: true, agentId, output };
     },
   };
+}
+
+/**
+ * The conversation an agent node starts from: the one named by `session.from`, else (on a new
+ * attempt after an interruption: a crash, a pause) the node's own interrupted one, so the agent
+ * keeps what it had said and done. Not for a node in an isolated worktree: its new attempt gets
+ * a fresh worktree without the files the interrupted agent wrote, so that conversation would
+ * speak of work that is gone (and Claude Code keys conversations by working directory).
+ */
+function conversationToResume(
+  context: NodeRunContext,
+  options: AgentExecutorOptions,
+): { sdkSessionId: string; fork: boolean; interrupted?: string } | undefined {
+  const own = context.nodes[context.node.id];
+  if (context.attempt > 1 && own?.error?.code === 'NODE_INTERRUPTED' && context.node.workspace === 'shared') {
+    const sdkSessionId = options.sdkSessionOf?.(context.node.id);
+    if (sdkSessionId) return { sdkSessionId, fork: false, interrupted: own.error.message };
+  }
+  const from = context.node.session;
+  if (!from) return undefined;
+  const sdkSessionId = options.sdkSessionOf?.(from.from);
+  return sdkSessionId ? { sdkSessionId, fork: from.fork } : undefined;
 }
 
 /** Human input nodes: the rendered task is the question; the answer is the output. */

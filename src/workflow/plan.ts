@@ -6,7 +6,16 @@ import type { WorkflowState } from './state.ts';
 export interface NodeContext {
   readonly inputs: Readonly<Record<string, unknown>>;
   /** Upstream nodes by id: their status and output. */
-  readonly nodes: Readonly<Record<string, { readonly status: string; readonly output?: unknown }>>;
+  readonly nodes: Readonly<
+    Record<
+      string,
+      {
+        readonly status: string;
+        readonly output?: unknown;
+        readonly error?: { readonly code: string; readonly message: string };
+      }
+    >
+  >;
   readonly session: { readonly id: string; readonly workspace: string };
 }
 
@@ -35,6 +44,8 @@ export interface PlanNode extends SchedulableNode {
   readonly cacheTtlMs: number | undefined;
   /** `isolated` runs the node in its own git worktree, merged back on success. */
   readonly workspace: 'shared' | 'isolated';
+  /** Carry on (or fork) the conversation of this upstream node's agent. */
+  readonly session?: { readonly from: string; readonly fork: boolean } | undefined;
   /** The task (agent nodes) or the question (human and approval nodes), rendered. */
   renderTask(context: NodeContext): string;
   /** Whether the node runs; undefined = no condition. */

@@ -41,12 +41,18 @@ export function evaluateTrigger(
 /**
  * Dependency counting: each node keeps the number of dependencies that have not settled;
  * when a node settles, only its dependents are touched. Building is O(V+E) and the whole run
- * is O(V+E): nothing rescans the graph per step.
+ * is O(V+E): nothing rescans the graph per step. Nodes are numbered once and the counts,
+ * flags and dependent lists are arrays by number, so settling a node costs one lookup of its
+ * id however many dependents it has (a 10,000-node graph settles some 30,000 edges).
  */
 export class DependencyTracker {
-  readonly #remaining = new Map<string, number>();
-  readonly #dependents = new Map<string, string[]>();
-  readonly #settled = new Set<string>();
+  readonly #numbers = new Map<string, number>();
+  readonly #ids: string[] = [];
+  readonly #remaining: number[] = [];
+  readonly #dependents: number[][] = [];
+  readonly #settled: boolean[] = [];
+  /** Whether the number belongs to a node of the plan (not only to a name a node depends on). */
+  readonly #registered: boolean[] = [];
 
   /**
    * @param nodes every node of the plan
@@ -55,7 +61,7 @@ export class DependencyTracker {
   constructor(nodes: Iterable<SchedulableNode>, statusOf: (id: string) => NodeStatus | undefined) {
     const all = [...nodes];
     for (const node of all) {
-      if (TERMINAL_NODE_STATUSES.has(statusOf(node.id) ?? 'pending')) this.#settled.add(node.id);
+      if (TERMINAL_NODE_STATUSES.has(statusOf(node.id) ?? 'pending')) this.#settled[this.#number(node.id)] = true;
     }
     for (const node of all) this.#register(node);
   }
@@ -63,62 +69,77 @@ export class DependencyTracker {
   /** Nodes that are not settled and have no unsettled dependency. */
   readyNodes(): string[] {
     const ready: string[] = [];
-    for (const [id, remaining] of this.#remaining) if (remaining === 0 && !this.#settled.has(id)) ready.push(id);
+    for (let n = 0; n < this.#ids.length; n++) {
+      if (this.#registered[n] && this.#remaining[n] === 0 && !this.#settled[n]) ready.push(this.#ids[n] as string);
+    }
     return ready;
   }
 
   /** Whether the node has settled (completed, failed, skipped or cancelled). */
   isSettled(id: string): boolean {
-    return this.#settled.has(id);
+    const n = this.#numbers.get(id);
+    return n !== undefined && this.#settled[n] === true;
   }
 
   /** Whether every dependency of the node has settled (so it may start). */
   dependenciesSettled(id: string): boolean {
-    return (this.#remaining.get(id) ?? 0) === 0;
+    const n = this.#numbers.get(id);
+    return n === undefined || this.#remaining[n] === 0;
   }
 
   /** Adds a node at run time; returns true when it is ready at once. */
   add(node: SchedulableNode): boolean {
-    this.#register(node);
-    return this.#remaining.get(node.id) === 0;
+    return this.#remaining[this.#register(node)] === 0;
   }
 
   /** Makes a not yet started node also wait for `dependency` (a node inserted before it). */
   addDependency(id: string, dependency: string): void {
-    let list = this.#dependents.get(dependency);
-    if (!list) {
-      list = [];
-      this.#dependents.set(dependency, list);
-    }
-    list.push(id);
-    if (!this.#settled.has(dependency)) this.#remaining.set(id, (this.#remaining.get(id) ?? 0) + 1);
+    const n = this.#number(id);
+    const dep = this.#number(dependency);
+    (this.#dependents[dep] as number[]).push(n);
+    if (!this.#settled[dep]) this.#remaining[n] = (this.#remaining[n] as number) + 1;
   }
 
   /** Marks a node settled; returns its dependents that just became ready. */
   settle(id: string): string[] {
-    if (this.#settled.has(id)) return [];
-    this.#settled.add(id);
+    const n = this.#number(id);
+    if (this.#settled[n]) return [];
+    this.#settled[n] = true;
     const ready: string[] = [];
-    for (const dependent of this.#dependents.get(id) ?? []) {
-      const left = (this.#remaining.get(dependent) ?? 0) - 1;
-      this.#remaining.set(dependent, left);
-      if (left === 0 && !this.#settled.has(dependent)) ready.push(dependent);
+    for (const dependent of this.#dependents[n] as number[]) {
+      const left = (this.#remaining[dependent] as number) - 1;
+      this.#remaining[dependent] = left;
+      if (left === 0 && !this.#settled[dependent]) ready.push(this.#ids[dependent] as string);
     }
     return ready;
   }
 
-  #register(node: SchedulableNode): void {
-    let remaining = 0;
-    for (const dep of node.dependsOn) {
-      let list = this.#dependents.get(dep);
-      if (!list) {
-        list = [];
-        this.#dependents.set(dep, list);
-      }
-      list.push(node.id);
-      if (!this.#settled.has(dep)) remaining++;
+  /** The number of a node id, given on first sight. */
+  #number(id: string): number {
+    let n = this.#numbers.get(id);
+    if (n === undefined) {
+      n = this.#ids.length;
+      this.#numbers.set(id, n);
+      this.#ids.push(id);
+      this.#remaining.push(0);
+      this.#dependents.push([]);
+      this.#settled.push(false);
+      this.#registered.push(false);
     }
-    this.#remaining.set(node.id, remaining);
+    return n;
+  }
+
+  #register(node: SchedulableNode): number {
+    const n = this.#number(node.id);
+    let remaining = 0;
+    for (const id of node.dependsOn) {
+      const dep = this.#number(id);
+      (this.#dependents[dep] as number[]).push(n);
+      if (!this.#settled[dep]) remaining++;
+    }
+    this.#remaining[n] = remaining;
+    this.#registered[n] = true;
+    return n;
   }
 }
 

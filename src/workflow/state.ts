@@ -269,6 +269,13 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         outputTokens: 0,
       };
       return state;
+    case 'agent.progress': {
+      // The SDK session id is known from the agent's first message: an agent interrupted
+      // before its result can still be resumed with its conversation.
+      const agent = state.agents[event.data.agentId];
+      if (agent && event.data.kind === 'init' && event.data.sdkSessionId) agent.sdkSessionId = event.data.sdkSessionId;
+      return state;
+    }
     case 'agent.state_changed': {
       const agent = state.agents[event.data.agentId];
       if (agent) agent.state = event.data.to;

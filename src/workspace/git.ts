@@ -18,10 +18,14 @@ const IDENTITY = [
 export async function git(
   cwd: string,
   args: string[],
-  options: { allowFailure?: boolean } = {},
+  options: { allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ stdout: string; code: number }> {
   try {
-    const { stdout } = await run('git', [...IDENTITY, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('git', [...IDENTITY, ...args], {
+      cwd,
+      maxBuffer: 64 * 1024 * 1024,
+      ...(options.env && { env: options.env }),
+    });
     return { stdout: stdout.trim(), code: 0 };
   } catch (error) {
     const failure = error as { code?: number; stderr?: string; stdout?: string };
@@ -41,6 +45,11 @@ export async function git(
 export async function commitAll(cwd: string, message: string): Promise<string> {
   await git(cwd, ['add', '-A']);
   const status = await git(cwd, ['status', '--porcelain']);
-  if (status.stdout !== '') await git(cwd, ['commit', '-q', '--no-verify', '-m', message]);
+  // A repository without a commit yet (an empty workspace, or a process killed right after
+  // `git init`) still needs one: worktrees and merges start from HEAD.
+  const head = await git(cwd, ['rev-parse', '-q', '--verify', 'HEAD'], { allowFailure: true });
+  if (status.stdout !== '' || head.code !== 0) {
+    await git(cwd, ['commit', '-q', '--no-verify', '--allow-empty', '-m', message]);
+  }
   return (await git(cwd, ['rev-parse', 'HEAD'])).stdout;
 }

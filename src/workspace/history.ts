@@ -1,32 +1,85 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { commitAll, git } from './git.ts';
+import { git } from './git.ts';
 
-async function isRepository(dir: string): Promise<boolean> {
-  return stat(path.join(dir, '.git')).then(
+const exists = (file: string) =>
+  stat(file).then(
     () => true,
     () => false,
   );
-}
 
 /**
- * Records the workspace's files as a git commit (creating the repository on first use) and
- * returns the commit; a version points at it so resume and fork can restore the files.
+ * The history of session workspaces' files, kept in a git repository per session under the
+ * data directory (`<root>/<sessionId>.git`), apart from the workspace itself: recording never
+ * touches a repository the user keeps in their workspace (its `.git` is ignored, its
+ * `.gitignore` honoured). Git stores each file content once, so a version costs in proportion
+ * to the files that changed.
  */
-export async function commitWorkspace(dir: string, message: string): Promise<string> {
-  if (!(await isRepository(dir))) await git(dir, ['init', '-q', '-b', 'main']);
-  return commitAll(dir, message);
-}
+export class WorkspaceHistory {
+  readonly #root: string;
 
-/** A new folder holding the workspace's files as of `commit`, for a forked session. */
-export async function restoreWorkspace(source: string, commit: string, target: string): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
-  await git(path.dirname(target), ['clone', '-q', '--no-hardlinks', source, target]);
-  await git(target, ['checkout', '-q', '-B', 'main', commit]);
-}
+  /** @param root folder of the per-session repositories */
+  constructor(root: string) {
+    this.#root = root;
+  }
 
-/** Files that differ between two commits of a workspace. */
-export async function changedFiles(dir: string, from: string, to: string): Promise<string[]> {
-  const { stdout } = await git(dir, ['diff', '--name-only', from, to]);
-  return stdout.split('\n').filter(Boolean);
+  #gitDir(sessionId: string): string {
+    return path.join(this.#root, `${sessionId}.git`);
+  }
+
+  async #git(sessionId: string, workTree: string | undefined, args: string[], env?: NodeJS.ProcessEnv) {
+    const gitDir = this.#gitDir(sessionId);
+    const prefix = [`--git-dir=${gitDir}`, ...(workTree ? [`--work-tree=${workTree}`] : [])];
+    return git(this.#root, [...prefix, ...args], env ? { env } : {});
+  }
+
+  /**
+   * Records the workspace's files as they are now and returns the commit (a new one only when
+   * something changed).
+   */
+  async record(sessionId: string, workspace: string, message: string): Promise<string> {
+    await mkdir(this.#root, { recursive: true });
+    if (!(await exists(this.#gitDir(sessionId)))) await this.#git(sessionId, workspace, ['init', '-q', '-b', 'main']);
+    await this.#git(sessionId, workspace, ['add', '-A']);
+    const head = await this.#git(sessionId, workspace, ['rev-parse', '-q', '--verify', 'HEAD'], undefined).catch(
+      () => undefined,
+    );
+    const status = await this.#git(sessionId, workspace, ['status', '--porcelain']);
+    if (!head || status.stdout !== '') {
+      await this.#git(sessionId, workspace, ['commit', '-q', '--allow-empty', '--no-verify', '-m', message]);
+    }
+    return (await this.#git(sessionId, workspace, ['rev-parse', 'HEAD'])).stdout;
+  }
+
+  /**
+   * Writes the files of `commit` (recorded for `sessionId`) into `target`, a new folder, and
+   * gives `newSessionId` a history that starts with the old one's, so its own versions can be
+   * compared with the ones it was forked from.
+   */
+  async restore(sessionId: string, commit: string, target: string, newSessionId: string): Promise<void> {
+    await mkdir(target, { recursive: true });
+    const to = this.#gitDir(newSessionId);
+    if (!(await exists(to))) await git(this.#root, ['clone', '-q', '--bare', this.#gitDir(sessionId), to]);
+    // A private index, so the source repository's index (matching its own workspace) stays as it is.
+    const index = path.join(this.#root, `${newSessionId}.restore-index`);
+    try {
+      const env = { ...process.env, GIT_INDEX_FILE: index };
+      await this.#git(newSessionId, target, ['read-tree', commit], env);
+      await this.#git(newSessionId, target, ['checkout-index', '-a', '-f'], env);
+      await this.#git(newSessionId, target, ['update-ref', 'HEAD', commit]);
+    } finally {
+      await rm(index, { force: true });
+    }
+  }
+
+  /** Files that differ between two recorded commits of a session. */
+  async changedFiles(sessionId: string, from: string, to: string): Promise<string[]> {
+    const { stdout } = await this.#git(sessionId, undefined, ['diff', '--name-only', from, to]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  /** Forgets a session's history (when the session is pruned). */
+  async remove(sessionId: string): Promise<void> {
+    await rm(this.#gitDir(sessionId), { recursive: true, force: true });
+  }
 }

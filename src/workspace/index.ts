@@ -1,5 +1,5 @@
 /** Workspaces: the session's folder, and isolated git worktrees for nodes that run in parallel. */
 
-export { changedFiles, commitWorkspace, restoreWorkspace } from './history.ts';
+export { WorkspaceHistory } from './history.ts';
 export type { Workspace } from './workspaces.ts';
 export { WorkspaceManager } from './workspaces.ts';

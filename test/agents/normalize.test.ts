@@ -132,6 +132,32 @@ describe('normalizeSdkMessage', () => {
     ).toEqual({ events: [] });
   });
 
+  it("records the SDK's mirror_error (a transcript batch the SessionStore refused) as progress", () => {
+    const out = normalizeSdkMessage(
+      msg({
+        type: 'system',
+        subtype: 'mirror_error',
+        error: 'STORE_UNAVAILABLE: down',
+        key: { projectKey: '-work-x', sessionId: 'sess-1', subpath: 'subagents/agent-a' },
+        uuid: '00000000-0000-0000-0000-000000000000',
+        session_id: 'sess-1',
+      }),
+      agentId,
+    );
+    expect(out).toEqual({
+      events: [
+        {
+          type: 'agent.progress',
+          data: {
+            agentId,
+            kind: 'mirror_error',
+            text: 'transcript sess-1/subagents/agent-a not stored: STORE_UNAVAILABLE: down',
+          },
+        },
+      ],
+    });
+  });
+
   it("turns Claude Code's api_retry into an agent.retry by 'sdk' and the waiting state", () => {
     const out = normalizeSdkMessage(
       msg({

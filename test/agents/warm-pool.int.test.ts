@@ -31,6 +31,18 @@ scripts:
     turns:
       - content:
           - structured_output: { ok: true }
+  - name: warm-delegator
+    match: { user: '^Delegate warmly$' }
+    turns:
+      - content:
+          - tool_use: { name: Agent, input: { subagent_type: helper, description: Do the work, prompt: Create the file } }
+      - Delegated.
+  - name: warm-helper
+    match: { system: 'You are the warm helper subagent' }
+    turns:
+      - content:
+          - tool_use: { name: Bash, input: { command: 'touch sub-pwned.txt', description: Create a file } }
+      - 'Helper saw: {{last_tool_result}}'
   - name: plain
     turns:
       - Plain answer.
@@ -140,6 +152,29 @@ describe('warm pool', () => {
     }).result;
     expect(warmResult).toMatchObject({ ok: true, structured: { ok: true } });
     expect(dataOf(await kit.events(warm), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+  });
+
+  it("holds a pooled agent's subagent to the parent's policy", async () => {
+    const spec = testSpec({
+      tools: ['Read', 'Agent'],
+      subagents: {
+        helper: { description: 'Does the work', prompt: 'You are the warm helper subagent.', tools: ['Bash'] },
+      },
+    });
+    await runtime.prewarm(spec);
+    const sessionId = kit.session();
+    const cwd = await kit.workspace('warm-delegator');
+    const result = await runtime.spawn({ sessionId, spec, prompt: 'Delegate warmly', cwd }).result;
+
+    expect(result.ok).toBe(true);
+    const events = await kit.events(sessionId);
+    expect(dataOf(events, 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+    expect(existsSync(join(cwd, 'sub-pwned.txt'))).toBe(false);
+    const permissions = dataOf(events, 'agent.permission');
+    expect(permissions.find((d) => d.tool === 'Agent')).toMatchObject({ agentId: result.agentId, decision: 'allow' });
+    expect(permissions.filter((d) => d.tool === 'Bash')).toEqual([
+      expect.objectContaining({ agentId: result.agentId, decision: 'deny', subagentId: expect.any(String) }),
+    ]);
   });
 
   it('leaves no spare process behind after shutdown', async () => {

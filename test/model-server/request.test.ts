@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseScenario, readRequest, selectScript } from '../../src/model-server/index.ts';
+import { parseScenario, readRequest, selectScript, selectTurn } from '../../src/model-server/index.ts';
 
 // A request shaped like Claude Code's: billing block first, the agent's prompt last, a
 // system-reminder before the user's text, a role "system" message in the conversation.
@@ -48,6 +48,7 @@ describe('readRequest', () => {
       turn: 2,
       lastToolResult: 'second',
       conversation: 'session-1',
+      wantsStructuredOutput: false,
     });
   });
 
@@ -97,5 +98,64 @@ scripts:
   it('returns undefined when no script matches and there is no catch-all', () => {
     const strict = parseScenario('scripts: [{ match: { user: never }, turns: [x] }]');
     expect(selectScript(strict, readRequest(claudeCodeRequest(), 's'))).toBeUndefined();
+  });
+});
+
+describe('selectTurn', () => {
+  const turnOf = (count: number, wantsStructuredOutput = false) => ({
+    ...readRequest(
+      claudeCodeRequest(Array.from({ length: count }, () => ({ role: 'assistant', content: 'x' }))),
+      undefined,
+    ),
+    wantsStructuredOutput,
+  });
+
+  it('answers turn N to a request carrying N assistant messages, and nothing once out of turns', () => {
+    const [script] = parseScenario('scripts: [{ turns: [first, second] }]').scripts;
+    expect(selectTurn(script as never, turnOf(1))?.content).toEqual([{ type: 'text', text: 'second' }]);
+    expect(selectTurn(script as never, turnOf(2))).toBeUndefined();
+  });
+
+  it('gives a structured output again when one is still wanted past the end (a resumed conversation)', () => {
+    const [script] = parseScenario(
+      'scripts: [{ turns: [{ content: [{ text: thinking }] }, { content: [{ structured_output: { verdict: ok } }] }] }]',
+    ).scripts;
+    expect(selectTurn(script as never, turnOf(5))).toBeUndefined();
+    expect(selectTurn(script as never, turnOf(5, true))?.content).toEqual([
+      { type: 'structured_output', value: { verdict: 'ok' } },
+    ]);
+  });
+});
+
+describe('countTurns', () => {
+  const call = (id: string) => ({ role: 'assistant', content: [{ type: 'tool_use', id, name: 'Bash', input: {} }] });
+  const result = (id: string, content: string, isError = false) => ({
+    role: 'user',
+    content: [{ type: 'tool_result', tool_use_id: id, content, is_error: isError }],
+  });
+
+  it('counts completed answers, including tool calls that failed on their own', () => {
+    const turn = readRequest(
+      claudeCodeRequest([call('t1'), result('t1', 'ok'), call('t2'), result('t2', 'No such file', true)]),
+      undefined,
+    ).turn;
+    expect(turn).toBe(2);
+  });
+
+  it('does not count a turn cut short by a stop, nor the stand-in answer of a resumed conversation', () => {
+    const resumed = readRequest(
+      claudeCodeRequest([
+        call('t1'),
+        result('t1', 'ok'),
+        call('t2'),
+        result('t2', 'Exit code 137', true),
+        { role: 'assistant', content: [{ type: 'text', text: 'No response requested.' }] },
+        { role: 'user', content: 'carry on' },
+      ]),
+      undefined,
+    );
+    expect(resumed.turn).toBe(1);
+    const unanswered = readRequest(claudeCodeRequest([call('t1'), { role: 'user', content: 'carry on' }]), undefined);
+    expect(unanswered.turn).toBe(0);
   });
 });

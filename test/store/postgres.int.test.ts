@@ -3,8 +3,13 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEventStore, PostgresEventStore } from '../../src/store/index.ts';
+// Internal on purpose: the migration test builds a schema as an older orchestrator left it.
+import { POSTGRES_MIGRATIONS, postgresStatements } from '../../src/store/postgres-schema.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
+import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
+import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
 const url = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
 const schema = `orch_test_${randomBytes(6).toString('hex')}`;
@@ -76,6 +81,17 @@ if (unreachable !== undefined && process.env.CI === 'true') {
     },
   });
 
+  describeVersionStoreConformance('postgres', {
+    open: () => PostgresEventStore.open({ url, schema }),
+  });
+
+  describeTranscriptStoreConformance('postgres', {
+    async open() {
+      const store = await PostgresEventStore.open({ url, schema });
+      return { ops: transcriptOps(store), close: () => store.close() };
+    },
+  });
+
   describe('PostgreSQL store specifics', () => {
     const extra = `${schema}_x`;
     afterAll(() => sql(`DROP SCHEMA IF EXISTS ${extra} CASCADE`));
@@ -90,7 +106,19 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
         [extra],
       );
-      expect(tables.map((t) => t.table_name)).toEqual(['events', 'schema_migrations', 'sessions']);
+      expect(tables.map((t) => t.table_name)).toEqual([
+        'blobs',
+        'events',
+        'ref_set_blobs',
+        'ref_sets',
+        'schema_migrations',
+        'sessions',
+        'transcript_entries',
+        'transcripts',
+        'version_counters',
+        'version_ref_sets',
+        'versions',
+      ]);
       const [row] = await sql<{ last_seq: string }>(`SELECT last_seq FROM ${extra}.sessions WHERE session_id = $1`, [
         id,
       ]);
@@ -102,9 +130,69 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       await sql(`INSERT INTO ${extra}.schema_migrations (version, name) VALUES (999, 'from the future')`);
       try {
         const error = await rejection(PostgresEventStore.open({ url, schema: extra }), 'STORE_NEWER_SCHEMA');
-        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 1 });
+        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 4 });
       } finally {
         await sql(`DELETE FROM ${extra}.schema_migrations WHERE version = 999`);
+      }
+    });
+
+    it('moves the per-blob version references of an older schema into reference sets (migration 4)', async () => {
+      const old = `${schema}_before4`;
+      const quoted = `"${old}"`;
+      const id = sessionId();
+      const [kept, shared, gone] = freshBlobs(3);
+      if (!kept || !shared || !gone) throw new Error('three blobs expected');
+      const c = client();
+      await c.connect();
+      try {
+        await c.query(`CREATE SCHEMA ${quoted}`);
+        await c.query(postgresStatements(quoted).migrationsTable);
+        for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version <= 3)) {
+          await migration.up({ client: c as unknown as pg.PoolClient, schema: quoted });
+          await c.query(`INSERT INTO ${quoted}.schema_migrations (version, name) VALUES ($1, $2)`, [
+            migration.version,
+            migration.name,
+          ]);
+        }
+        for (const b of [kept, shared, gone]) {
+          await c.query(`INSERT INTO ${quoted}.blobs VALUES ($1, $2)`, [b.hash, Buffer.from(b.bytes)]);
+        }
+        for (const [version, blobs] of [
+          [1, [shared, gone]],
+          [2, [shared, kept]],
+        ] as const) {
+          const v = newVersion(id, blobs, { label: `v${version}` });
+          await c.query(`INSERT INTO ${quoted}.versions VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+            id,
+            version,
+            v.seq,
+            v.label,
+            v.createdAt,
+            v.schemaVersion,
+            v.checksum,
+            Buffer.from(v.manifest),
+            v.workspaceCommit,
+            v.newBytes,
+          ]);
+          for (const b of blobs) {
+            await c.query(`INSERT INTO ${quoted}.version_blobs VALUES ($1, $2, $3)`, [id, version, b.hash]);
+          }
+        }
+        await c.query(`INSERT INTO ${quoted}.version_counters VALUES ($1, 2)`, [id]);
+      } finally {
+        await c.end();
+      }
+      const store = await PostgresEventStore.open({ url, schema: old });
+      try {
+        expect((await store.listVersions(id)).map((v) => v.label)).toEqual(['v1', 'v2']);
+        expect(await store.deleteVersions(id, [1])).toBe(1);
+        expect(await store.deleteUnreferencedBlobs()).toBe(1);
+        const left = await store.getBlobs([kept.hash, shared.hash, gone.hash]);
+        expect([...left.keys()].sort()).toEqual([kept.hash, shared.hash].sort());
+        expect((await store.putVersion(newVersion(id, [kept, shared]))).version).toBe(3);
+      } finally {
+        await store.close();
+        await sql(`DROP SCHEMA ${quoted} CASCADE`);
       }
     });
 

@@ -10,15 +10,24 @@ import { SqliteEventStore } from '../../src/store/index.ts';
 const dir = mkdtempSync(join(tmpdir(), 'orch-sqlite-procs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const worker = fileURLToPath(new URL('./fixtures/append-worker.ts', import.meta.url));
+const versionWorker = fileURLToPath(new URL('./fixtures/version-worker.ts', import.meta.url));
 
-interface Child {
+interface Child<Result> {
   readonly process: ChildProcess;
   readonly ready: Promise<void>;
-  readonly done: Promise<{ tag: string; ranges: Array<[number, number, number]> }>;
+  readonly done: Promise<Result>;
 }
 
-function startWriter(file: string, sessionId: string, tag: string, appends: number, perAppend: number): Child {
-  const child = spawn(process.execPath, [worker, file, sessionId, tag, String(appends), String(perAppend)], {
+type AppendResult = { tag: string; ranges: Array<[number, number, number]> };
+
+function startWriter(file: string, sessionId: string, tag: string, appends: number, perAppend: number) {
+  return startWorker<AppendResult>(worker, [file, sessionId, tag, String(appends), String(perAppend)]);
+}
+
+/** Starts a worker script; it prints `ready`, waits for `go` on stdin, and ends with one JSON line. */
+function startWorker<Result>(script: string, args: string[]): Child<Result> {
+  const tag = args[2];
+  const child = spawn(process.execPath, [script, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -34,7 +43,7 @@ function startWriter(file: string, sessionId: string, tag: string, appends: numb
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
-  const done = new Promise<{ tag: string; ranges: Array<[number, number, number]> }>((resolve, reject) => {
+  const done = new Promise<Result>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) reject(new Error(`writer ${tag} exited with ${code}: ${err}`));
@@ -77,6 +86,36 @@ it('keeps one session contiguous with two OS processes appending to the same fil
     // Each writer paused halfway until the other had written, so the log alternates at least twice.
     const switches = log.filter((e, i) => i > 0 && e.source !== log[i - 1]?.source).length;
     expect(switches).toBeGreaterThanOrEqual(2);
+  } finally {
+    await store.close();
+  }
+});
+
+it('numbers versions 1..n exactly once with two OS processes putting versions of one session at once', async () => {
+  const file = join(dir, 'versions.db');
+  const sessionId = 'ses_two_version_writers';
+  const count = 60;
+  type VersionResult = { tag: string; numbers: Array<[string, number]> };
+  const writers = ['p1', 'p2'].map((tag) =>
+    startWorker<VersionResult>(versionWorker, [file, sessionId, tag, String(count)]),
+  );
+  await Promise.all(writers.map((w) => w.ready));
+  for (const w of writers) w.process.stdin?.end('go\n');
+  const results = await Promise.all(writers.map((w) => w.done));
+
+  const store = await SqliteEventStore.open({ path: file });
+  try {
+    const listed = await store.listVersions(sessionId);
+    expect(listed.map((v) => v.version)).toEqual(Array.from({ length: 2 * count }, (_, i) => i + 1));
+    // Every number a process was given belongs to the version it put.
+    const byLabel = new Map(listed.map((v) => [v.label, v.version]));
+    for (const { numbers } of results) {
+      expect(numbers).toHaveLength(count);
+      for (const [label, version] of numbers) expect(byLabel.get(label)).toBe(version);
+    }
+    // The writers interleaved: the labels change process more than once along the numbers.
+    const owners = listed.map((v) => v.label?.split(':')[0]);
+    expect(owners.filter((o, i) => i > 0 && o !== owners[i - 1]).length).toBeGreaterThanOrEqual(2);
   } finally {
     await store.close();
   }

@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEventStore, SqliteEventStore } from '../../src/store/index.ts';
+// Internal on purpose: the migration test builds a database as an older orchestrator left it.
+import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from '../../src/store/sqlite-schema.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
+import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
+import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-sqlite-store-'));
 const path = join(dir, 'nested', 'deeper', 'events.db');
@@ -46,6 +51,17 @@ describeEventStoreConformance('sqlite', {
   },
 });
 
+describeVersionStoreConformance('sqlite', {
+  open: () => SqliteEventStore.open({ path: join(dir, 'versions.db') }),
+});
+
+describeTranscriptStoreConformance('sqlite', {
+  async open() {
+    const store = await SqliteEventStore.open({ path: join(dir, 'transcripts.db') });
+    return { ops: transcriptOps(store), close: () => store.close() };
+  },
+});
+
 describe('SQLite store specifics', () => {
   it('opens through openEventStore, creating parent folders, with synchronous normal', async () => {
     const file = join(dir, 'a', 'b', 'c.db');
@@ -76,7 +92,57 @@ describe('SQLite store specifics', () => {
     await (await SqliteEventStore.open({ path: file })).close();
     withFile(file, (db) => db.exec(`INSERT INTO schema_migrations VALUES (999, 'from the future', 'x')`));
     const error = await rejection(SqliteEventStore.open({ path: file }), 'STORE_NEWER_SCHEMA');
-    expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 1 });
+    expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 4 });
+  });
+
+  it('moves the per-blob version references of an older database into reference sets (migration 4)', async () => {
+    const file = join(dir, 'before-4.db');
+    const id = sessionId();
+    const [kept, shared, gone] = freshBlobs(3);
+    if (!kept || !shared || !gone) throw new Error('three blobs expected');
+    withFile(file, (db) => {
+      db.exec(SQLITE_MIGRATIONS_TABLE);
+      for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 3)) {
+        migration.up(db);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(migration.version, migration.name, 'then');
+      }
+      for (const b of [kept, shared, gone]) db.prepare('INSERT INTO blobs VALUES (?, ?)').run(b.hash, b.bytes);
+      for (const [version, blobs] of [
+        [1, [shared, gone]],
+        [2, [shared, kept]],
+      ] as const) {
+        const v = newVersion(id, blobs, { label: `v${version}` });
+        db.prepare('INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+          id,
+          version,
+          v.seq,
+          v.label,
+          v.createdAt,
+          v.schemaVersion,
+          v.checksum,
+          v.manifest,
+          v.workspaceCommit,
+          v.newBytes,
+        );
+        for (const b of blobs) db.prepare('INSERT INTO version_blobs VALUES (?, ?, ?)').run(id, version, b.hash);
+      }
+      db.prepare('INSERT INTO version_counters VALUES (?, 2)').run(id);
+    });
+    const store = await SqliteEventStore.open({ path: file });
+    try {
+      expect((await store.listVersions(id)).map((v) => v.label)).toEqual(['v1', 'v2']);
+      expect(await store.deleteVersions(id, [1])).toBe(1);
+      expect(await store.deleteUnreferencedBlobs()).toBe(1);
+      const left = await store.getBlobs([kept.hash, shared.hash, gone.hash]);
+      expect([...left.keys()].sort()).toEqual([kept.hash, shared.hash].sort());
+      expect((await store.putVersion(newVersion(id, [kept, shared]))).version).toBe(3);
+    } finally {
+      await store.close();
+    }
+    const tables = withFile(file, (db) =>
+      db.prepare(`SELECT name FROM sqlite_master WHERE name = 'version_blobs'`).all(),
+    );
+    expect(tables).toEqual([]);
   });
 
   it('reports a failing migration as STORE_MIGRATION_FAILED and rolls it back', async () => {

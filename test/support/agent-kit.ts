@@ -7,7 +7,7 @@ import { AgentRuntime, type AgentRuntimeOptions, type AgentSpec } from '../../sr
 import type { AnyEvent } from '../../src/events/index.ts';
 import { EventLog } from '../../src/log/index.ts';
 import { type ModelServer, parseScenario, startModelServer } from '../../src/model-server/index.ts';
-import { type EventStore, openEventStore } from '../../src/store/index.ts';
+import { type OrchestratorStore, openEventStore } from '../../src/store/index.ts';
 import { makeSdkEnv, type SdkEnv, type SdkEnvOptions } from './sdk-env.ts';
 
 /** Options of {@link startAgentKit}. */
@@ -22,7 +22,7 @@ export interface AgentKitOptions {
 export interface AgentKit {
   readonly server: ModelServer;
   readonly sdk: SdkEnv;
-  readonly store: EventStore;
+  readonly store: OrchestratorStore;
   readonly log: EventLog;
   /** A fresh folder under the kit's root, for one test's `cwd`. */
   workspace(name: string): Promise<string>;

@@ -10,6 +10,7 @@ import { formatSessionFigures } from '../figures.ts';
 import { followRun, parsePairs } from '../follow.ts';
 import { formatTable } from '../format.ts';
 import { scenarioBeside } from './run.ts';
+import { parseNumber, registerVersionCommands } from './versions.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -18,6 +19,7 @@ export function registerSessionsCommand(program: Command): void {
   const sessions = program.command('sessions').description('inspect sessions stored in the event log');
 
   registerResume(sessions);
+  registerVersionCommands(sessions);
 
   sessions
     .command('list')
@@ -103,12 +105,14 @@ function registerResume(sessions: Command): void {
     .option('-y, --yes', 'approve approvals without asking')
     .option('--json', 'print events as JSON lines instead of progress')
     .option('--model-server <scenario>', 'use the offline scripted model with this scenario file')
+    .option('--version <n>', 'carry on from this version instead: a fork of it; the original stays as it was')
     .action(
       async (
         sessionId: string,
-        flags: { answer: string[]; yes?: boolean; json?: boolean; modelServer?: string },
+        flags: { answer: string[]; yes?: boolean; json?: boolean; modelServer?: string; version?: string },
         command: Command,
       ) => {
+        const version = flags.version === undefined ? undefined : parseNumber(flags.version, '--version');
         const globals = command.optsWithGlobals<GlobalOptions>();
         const config = loadConfig({
           dataDir: globals.dataDir,
@@ -134,8 +138,12 @@ function registerResume(sessions: Command): void {
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         try {
-          handle = await orchestrator.resumeSession(sessionId);
-          say(`resuming session ${sessionId} (workspace ${handle.workspace})`);
+          handle = await orchestrator.resumeSession(sessionId, { version });
+          say(
+            version === undefined
+              ? `resuming session ${sessionId} (workspace ${handle.workspace})`
+              : `resuming version ${version} of ${sessionId} as the new session ${handle.sessionId} (workspace ${handle.workspace})`,
+          );
           const final = await followRun(handle, {
             json: flags.json === true,
             answers: {

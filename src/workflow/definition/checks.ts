@@ -100,6 +100,8 @@ export function checkWorkflow(
       push(['agents', key, 'name'], `the name '${inner}' differs from its key '${key}'`);
   }
   const agentNames = new Set([...inlineAgents.map(([key]) => key), ...context.externalAgents]);
+  const isolatedAgent = (agent: string | undefined) =>
+    agent !== undefined && rec(rec(root.agents)?.[agent])?.workingDirectory === 'isolated';
   const groupNames = Object.keys(rec(root.groups) ?? {});
   const hasWorkflowCache = rec(root.cache) !== undefined;
   const rawNodes = Array.isArray(root.nodes) ? root.nodes : [];
@@ -195,6 +197,8 @@ export function checkWorkflow(
     return parsed.errors.length === 0 ? parsed.template : undefined;
   };
 
+  checkSessionSharing(rawNodes, push);
+
   const artifacts: NodeArtifacts[] = rawNodes.map((raw, i) => {
     const node = rec(raw);
     const id = name(node?.id);
@@ -271,6 +275,14 @@ export function checkWorkflow(
       push(at('compensation'), 'this node has no agent, so its compensation needs one: { task: ..., agent: NAME }');
     }
 
+    checkSession(node, id, at, push, {
+      kind,
+      firstIndex,
+      rawNodes,
+      dependencies,
+      isolated: (n) => n?.workspace === 'isolated' || isolatedAgent(name(n?.agent)),
+    });
+
     out.task = template(node.task, at('task'), scopeOf(id, false, true));
     out.prompt = template(node.prompt, at('prompt'), scopeOf(id, false, true));
     const compensationTask = typeof compensation === 'string' ? compensation : rec(compensation)?.task;
@@ -291,4 +303,82 @@ export function checkWorkflow(
     return out;
   });
   return { problems, artifacts };
+}
+
+/**
+ * `session.from` must name an upstream agent node, and both nodes must work in the shared
+ * workspace: the SDK keys a conversation by its working directory, so a worktree cannot carry
+ * on a conversation held elsewhere.
+ */
+function checkSession(
+  node: Rec,
+  id: string,
+  at: (...rest: PathSegment[]) => PathSegment[],
+  push: (path: PathSegment[], message: string) => void,
+  context: {
+    kind: string;
+    firstIndex: ReadonlyMap<string, number>;
+    rawNodes: readonly unknown[];
+    dependencies: ReadonlyMap<string, string[]>;
+    isolated: (node: Rec | undefined) => boolean;
+  },
+): void {
+  const session = rec(node.session);
+  if (!session) return;
+  if (context.kind !== 'agent') {
+    push(at('session'), `a ${context.kind} node runs no agent, so it has no conversation to carry on`);
+    return;
+  }
+  const from = name(session.from);
+  if (from === undefined) return;
+  const index = context.firstIndex.get(from);
+  if (index === undefined) {
+    push(at('session', 'from'), `unknown node '${from}'${didYouMean(from, context.firstIndex.keys())}`);
+    return;
+  }
+  const source = rec(context.rawNodes[index]);
+  if ((str(source?.kind) ?? WORKFLOW_DEFAULTS.kind) !== 'agent') {
+    push(at('session', 'from'), `'${from}' is not an agent node, so it has no conversation`);
+  } else if (from === id || !upstreamOf(id, context.dependencies).has(from)) {
+    push(
+      at('session', 'from'),
+      `'${from}' must finish before '${id}' starts: list it (or a node after it) in dependsOn`,
+    );
+  } else if (context.isolated(node) || context.isolated(source)) {
+    push(
+      at('session', 'from'),
+      `'${id}' and '${from}' must both work in the shared workspace (a conversation belongs to its working directory)`,
+    );
+  }
+}
+
+/**
+ * A conversation continued in place (`fork: false`) grows with the continuing node's turns, so
+ * it can be taken up by that one node only: a second taker would interleave with it or see it
+ * at an unpredictable point. Forks of a conversation nobody continues in place always see it
+ * exactly as its node left it.
+ */
+function checkSessionSharing(rawNodes: readonly unknown[], push: (path: PathSegment[], message: string) => void): void {
+  const takers = new Map<string, Array<{ index: number; id: string; fork: boolean }>>();
+  rawNodes.forEach((raw, index) => {
+    const node = rec(raw);
+    const session = rec(node?.session);
+    const from = name(session?.from);
+    const id = name(node?.id);
+    if (from === undefined || id === undefined || (str(node?.kind) ?? WORKFLOW_DEFAULTS.kind) !== 'agent') return;
+    const list = takers.get(from) ?? [];
+    list.push({ index, id, fork: session?.fork === true });
+    takers.set(from, list);
+  });
+  for (const [from, list] of takers) {
+    const inPlace = list.find((t) => !t.fork);
+    if (!inPlace || list.length < 2) continue;
+    for (const other of list) {
+      if (other === inPlace) continue;
+      push(
+        ['nodes', other.index, 'session', 'from'],
+        `the conversation of '${from}' is continued in place by '${inPlace.id}', so no other node can take it up: fork it from '${inPlace.id}', or give both session.fork: true`,
+      );
+    }
+  }
 }

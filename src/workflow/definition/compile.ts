@@ -132,6 +132,7 @@ function build(
       cache: n.cache === true ? cache : typeof n.cache === 'object' ? { ttlMs: durationToMs(n.cache.ttl) } : undefined,
       compensation,
       workspace: n.workspace ?? (agent?.workingDirectory === 'isolated' ? 'isolated' : WORKFLOW_DEFAULTS.workspace),
+      session: n.session ? { from: n.session.from, fork: n.session.fork ?? false } : undefined,
       params: n.params,
     };
   });
@@ -164,12 +165,23 @@ function build(
   };
 }
 
-/** Freezes plain objects and arrays all the way down (compiled values hold nothing else). */
-export function deepFreeze<T>(value: T, seen: WeakSet<object> = new WeakSet()): T {
-  if (typeof value === 'object' && value !== null && !seen.has(value)) {
-    seen.add(value);
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child, seen);
+/**
+ * Freezes plain objects and arrays all the way down (compiled values hold nothing else). An
+ * object already frozen is taken as done: compiled parts are frozen once, and shared ones (the
+ * definition is reachable from several places) are not walked again. A stack, not recursion, so
+ * a deep value cannot overflow it.
+ */
+export function deepFreeze<T>(value: T): T {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item !== 'object' || item === null || Object.isFrozen(item)) continue;
+    Object.freeze(item);
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) stack.push(item[i]);
+    } else {
+      for (const key in item) stack.push((item as Record<string, unknown>)[key]);
+    }
   }
   return value;
 }

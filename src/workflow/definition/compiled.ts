@@ -67,6 +67,8 @@ export interface CompiledNode {
   readonly cache: { readonly ttlMs: number } | undefined;
   readonly compensation: CompiledCompensation | undefined;
   readonly workspace: WorkspaceMode;
+  /** The upstream agent node whose conversation this node's agent carries on, if any. */
+  readonly session: { readonly from: string; readonly fork: boolean } | undefined;
   /** Settings of a plugin node kind. */
   readonly params: Readonly<Record<string, unknown>> | undefined;
 }

@@ -18,38 +18,63 @@ export interface GraphNode {
  */
 export function topologicalOrder(nodes: readonly GraphNode[]): { order: string[]; blocked: string[] } {
   const index = new Map(nodes.map((node, i) => [node.id, i]));
-  const pending = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const node of nodes) {
+  const pending = new Int32Array(nodes.length);
+  const dependents: number[][] = nodes.map(() => []);
+  nodes.forEach((node, i) => {
     const deps = new Set(node.dependsOn.filter((dep) => index.has(dep)));
-    pending.set(node.id, deps.size);
-    for (const dep of deps) dependents.set(dep, [...(dependents.get(dep) ?? []), node.id]);
-  }
-  // Ready nodes are kept sorted by list position (insertion by binary search).
-  const ready = nodes.filter((node) => pending.get(node.id) === 0).map((node) => node.id);
+    pending[i] = deps.size;
+    for (const dep of deps) dependents[index.get(dep) as number]?.push(i);
+  });
+  // Ready nodes in a min-heap of list positions: O((V + E) log V), whatever the shape.
+  const ready = new MinHeap();
+  for (let i = 0; i < nodes.length; i++) if (pending[i] === 0) ready.push(i);
   const order: string[] = [];
-  while (ready.length > 0) {
-    const id = ready.shift() as string;
-    order.push(id);
-    for (const next of dependents.get(id) ?? []) {
-      const left = (pending.get(next) ?? 0) - 1;
-      pending.set(next, left);
-      if (left === 0) ready.splice(insertionPoint(ready, index.get(next) ?? 0, index), 0, next);
+  for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
+    order.push((nodes[i] as GraphNode).id);
+    for (const next of dependents[i] ?? []) {
+      pending[next] = (pending[next] as number) - 1;
+      if (pending[next] === 0) ready.push(next);
     }
   }
   const done = new Set(order);
   return { order, blocked: nodes.map((node) => node.id).filter((id) => !done.has(id)) };
 }
 
-function insertionPoint(sorted: readonly string[], position: number, index: ReadonlyMap<string, number>): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((index.get(sorted[mid] as string) ?? 0) < position) lo = mid + 1;
-    else hi = mid;
+/** A binary min-heap of numbers. */
+class MinHeap {
+  readonly #items: number[] = [];
+
+  push(value: number): void {
+    const items = this.#items;
+    items.push(value);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((items[parent] as number) <= value) break;
+      items[i] = items[parent] as number;
+      i = parent;
+    }
+    items[i] = value;
   }
-  return lo;
+
+  pop(): number | undefined {
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && (items[right] as number) < (items[left] as number) ? right : left;
+      if ((items[child] as number) >= last) break;
+      items[i] = items[child] as number;
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
 }
 
 /**

@@ -98,6 +98,18 @@ const nodeSchema = z
       .enum(['shared', 'isolated'])
       .optional()
       .meta({ description: "'shared': the session workspace; 'isolated': its own git worktree." }),
+    session: z
+      .strictObject({
+        from: nameSchema('node id').meta({
+          description: 'An upstream agent node whose agent conversation (SDK session) this node carries on.',
+        }),
+        fork: z.boolean().optional().meta({
+          description: 'Branch a new conversation from it (its history, a new session id) instead of continuing it.',
+          default: false,
+        }),
+      })
+      .optional()
+      .meta({ description: "Carry on (or fork) the conversation of an upstream agent node's agent." }),
     params: z.record(z.string(), z.unknown()).optional().meta({ description: 'Settings of a plugin node kind.' }),
   })
   .meta({ title: 'Node', description: 'One step of the workflow.' });

@@ -63,6 +63,17 @@ export interface CompensationDefinition {
   agent?: string;
 }
 
+/**
+ * Conversation continuity: the node's agent starts from the conversation (the SDK session) of
+ * the agent of an upstream agent node, so it knows what was said and done there.
+ */
+export interface SessionContinuation {
+  /** Id of an upstream agent node (a dependency, direct or not). Both must work in the shared workspace. */
+  from: string;
+  /** Branch a new session with the same history instead of continuing the same one. @default false */
+  fork?: boolean;
+}
+
 /** One step of a workflow. */
 export interface NodeDefinition {
   /** Unique id: a letter, then letters, digits, `_` or `-`. */
@@ -97,6 +108,8 @@ export interface NodeDefinition {
   compensation?: string | CompensationDefinition;
   /** Workspace of the node's agent. @default 'isolated' when the agent type's workingDirectory is 'isolated', else 'shared' */
   workspace?: WorkspaceMode;
+  /** Carry on (or fork) the conversation of an upstream agent node's agent. Agent nodes only. @default none */
+  session?: SessionContinuation;
   /** Settings of a plugin node kind, checked by the plugin. @default none */
   params?: Record<string, unknown>;
 }

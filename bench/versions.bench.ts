@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { EventLog } from '../src/log/index.ts';
+import { SessionVersions, StateChunker } from '../src/sessions/index.ts';
+import {
+  type Blob,
+  type NewVersion,
+  type OrchestratorStore,
+  PostgresEventStore,
+  SqliteEventStore,
+  type VersionStore,
+} from '../src/store/index.ts';
+import { emptySessionState, type SessionState } from '../src/workflow/index.ts';
+
+/**
+ * Versions of a 10,000-node session on both stores, through the sessions layer: the first
+ * version (every chunk new), a second one after 10 nodes changed (storage must grow with the
+ * change), and a verified load. The store's own share (putBlobs + putVersion, getVersion +
+ * getBlobs) is measured by timing the calls the sessions layer makes; the rest is chunking,
+ * hashing, compression and verification. Median of 5 rounds, each on a fresh session.
+ */
+
+interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+}
+
+const NODES = 10_000;
+const ROUNDS = 5;
+
+function bigState(sessionId: string, salt: string): SessionState {
+  const state = emptySessionState(sessionId);
+  const nodes: Record<string, unknown> = {};
+  for (let i = 0; i < NODES; i++) {
+    nodes[`n${i}`] = {
+      id: `n${i}`,
+      status: 'completed',
+      attempts: 1,
+      interruptions: 0,
+      output: { summary: `node ${i} wrote module ${i % 97} (${salt})`, files: [`src/m${i}.ts`] },
+      agentId: `agt_${i}`,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      endedAt: '2026-01-01T00:00:01.000Z',
+    };
+  }
+  (state.workflows as Record<string, unknown>).wf_bench = {
+    workflowId: 'wf_bench',
+    name: 'bench',
+    status: 'running',
+    definition: { name: 'bench' },
+    inputs: {},
+    file: undefined,
+    addedNodes: [],
+    nodes,
+    inputRequests: {},
+    answers: {},
+    paused: false,
+    cancelRequested: false,
+    rollingBack: false,
+    startedAt: '2026-01-01T00:00:00.000Z',
+  };
+  state.lastSeq = NODES * 4;
+  return state;
+}
+
+/** Milliseconds spent in the store's calls, by kind. */
+interface Spent {
+  blobs: number;
+  version: number;
+  read: number;
+}
+
+/** A VersionStore that adds up the time spent in the store's calls. */
+function timed(store: VersionStore, spent: Spent): VersionStore {
+  const time = async <T>(kind: keyof Spent, call: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await call();
+    } finally {
+      spent[kind] += performance.now() - start;
+    }
+  };
+  return {
+    putBlobs: (blobs: readonly Blob[]) => time('blobs', () => store.putBlobs(blobs)),
+    getBlobs: (hashes: readonly string[]) => time('read', () => store.getBlobs(hashes)),
+    putVersion: (version: NewVersion) => time('version', () => store.putVersion(version)),
+    listVersions: (sessionId: string) => time('read', () => store.listVersions(sessionId)),
+    getVersion: (sessionId: string, version: number) => time('read', () => store.getVersion(sessionId, version)),
+    deleteVersions: (sessionId: string, versions: readonly number[]) => store.deleteVersions(sessionId, versions),
+    deleteUnreferencedBlobs: () => store.deleteUnreferencedBlobs(),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+async function measure(store: OrchestratorStore, kind: string): Promise<BenchResult[]> {
+  const take1 = { all: [] as number[], blobs: [] as number[], version: [] as number[] };
+  const take2 = { all: [] as number[], blobs: [] as number[], version: [] as number[] };
+  const load = { all: [] as number[], store: [] as number[] };
+  let firstBytes = 0;
+  let secondBytes = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const spent: Spent = { blobs: 0, version: 0, read: 0 };
+    const versions = new SessionVersions(new EventLog(store), timed(store, spent));
+    const salt = `${Date.now().toString(36)}_${round}`;
+    const state = bigState(`ses_bench_${kind}_${salt}`, salt);
+    // One chunker per session, as the auto-versions follower keeps: the second version cuts
+    // only what changed.
+    const chunker = new StateChunker();
+    let start = performance.now();
+    const first = await versions.take(state, { chunker });
+    take1.all.push(performance.now() - start);
+    take1.blobs.push(spent.blobs);
+    take1.version.push(spent.version);
+    firstBytes = first.newBytes;
+    const nodes = state.workflows.wf_bench?.nodes ?? {};
+    for (let i = 0; i < 10; i++) (nodes[`n${i * 997}`] as { attempts: number }).attempts = 2;
+    state.lastSeq += 40;
+    Object.assign(spent, { blobs: 0, version: 0 });
+    start = performance.now();
+    const second = await versions.take(state, { chunker });
+    take2.all.push(performance.now() - start);
+    take2.blobs.push(spent.blobs);
+    take2.version.push(spent.version);
+    secondBytes = second.newBytes;
+    spent.read = 0;
+    start = performance.now();
+    const loaded = await versions.load(state.sessionId, second.version);
+    load.all.push(performance.now() - start);
+    load.store.push(spent.read);
+    if (Object.keys(loaded.state.workflows.wf_bench?.nodes ?? {}).length !== NODES) throw new Error('load lost nodes');
+  }
+  const ms = (values: number[]) => Math.round(median(values) * 10) / 10;
+  return [
+    { name: `${kind}: first version of ${NODES} nodes (take)`, value: ms(take1.all), unit: 'ms' },
+    { name: `${kind}:   store putBlobs (all new)`, value: ms(take1.blobs), unit: 'ms' },
+    { name: `${kind}:   store putVersion (${NODES + 2} blob references)`, value: ms(take1.version), unit: 'ms' },
+    { name: `${kind}:   bytes of new blobs`, value: firstBytes, unit: 'bytes' },
+    { name: `${kind}: next version, 10 nodes changed (take)`, value: ms(take2.all), unit: 'ms' },
+    { name: `${kind}:   store putBlobs (10 new)`, value: ms(take2.blobs), unit: 'ms' },
+    { name: `${kind}:   store putVersion`, value: ms(take2.version), unit: 'ms' },
+    { name: `${kind}:   bytes of new blobs`, value: secondBytes, unit: 'bytes' },
+    { name: `${kind}: verified load of ${NODES} nodes`, value: ms(load.all), unit: 'ms' },
+    { name: `${kind}:   store getVersion + getBlobs`, value: ms(load.store), unit: 'ms' },
+  ];
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const target = new URL(url);
+  if (target.username === '') target.username = process.env.PGUSER || process.env.USER || userInfo().username;
+  const client = new pg.Client({ connectionString: target.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Both stores; the PostgreSQL rows say why when the server is not reachable. */
+export default async function versionsBench(): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-versions-bench-'));
+  const results: BenchResult[] = [];
+  try {
+    const sqlite = await SqliteEventStore.open({ path: join(dir, 'versions.db') });
+    try {
+      results.push(...(await measure(sqlite, 'sqlite')));
+    } finally {
+      await sqlite.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const url = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
+  const schema = `orch_bench_v_${Date.now().toString(36)}`;
+  let postgres: PostgresEventStore;
+  try {
+    postgres = await PostgresEventStore.open({ url, schema });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return [...results, { name: `postgres (skipped: ${why})`, value: 0, unit: 'ms' }];
+  }
+  try {
+    results.push(...(await measure(postgres, 'postgres')));
+  } finally {
+    await postgres.close();
+    await dropSchema(url, schema);
+  }
+  return results;
+}

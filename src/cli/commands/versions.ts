@@ -1,0 +1,193 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { OrchestratorError } from '../../errors/index.ts';
+import type { VersionDiff } from '../../sessions/index.ts';
+import { createCliContext, type GlobalOptions } from '../context.ts';
+import { formatTable } from '../format.ts';
+
+/** Parses a version or sequence number argument, naming it in the error. */
+export function parseNumber(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new OrchestratorError('INVALID_ARGUMENT', `${what} expects a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+const kib = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`);
+
+/**
+ * `sessions versions | version | diff | fork | export | import`: the session verbs that need
+ * no model.
+ */
+export function registerVersionCommands(sessions: Command): void {
+  sessions
+    .command('versions')
+    .argument('<sessionId>', 'the session')
+    .description('list the versions (verified snapshots) of a session, oldest first')
+    .option('--json', 'print JSON lines')
+    .action(async (sessionId: string, options: { json?: boolean }, command: Command) => {
+      await withSessions(command, async (manager) => {
+        await manager.state(sessionId);
+        const versions = await manager.versions.list(sessionId);
+        if (options.json) {
+          for (const v of versions) {
+            const { manifest: _manifest, ...rest } = v;
+            process.stdout.write(`${JSON.stringify(rest)}\n`);
+          }
+          return;
+        }
+        if (versions.length === 0) {
+          process.stdout.write(`session ${sessionId} has no versions yet\n`);
+          return;
+        }
+        process.stdout.write(
+          formatTable(
+            ['VERSION', 'SEQ', 'CREATED', 'STORED', 'FILES', 'LABEL'],
+            versions.map((v) => [
+              String(v.version),
+              String(v.seq),
+              v.createdAt,
+              kib(v.newBytes),
+              v.workspaceCommit?.slice(0, 10) ?? '-',
+              v.label ?? '',
+            ]),
+          ),
+        );
+      });
+    });
+
+  sessions
+    .command('version')
+    .argument('<sessionId>', 'the session')
+    .description('take a version of a session now (as its log stands)')
+    .option('-l, --label <label>', 'a name for the version')
+    .option('--json', 'print JSON')
+    .action(async (sessionId: string, options: { label?: string; json?: boolean }, command: Command) => {
+      await withSessions(command, async (manager) => {
+        const record = await manager.takeVersion(sessionId, options.label);
+        const line = { sessionId, version: record.version, seq: record.seq, label: record.label };
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify(line)}\n`
+            : `version ${record.version} of ${sessionId} at seq ${record.seq}${record.label ? ` (${record.label})` : ''}\n`,
+        );
+      });
+    });
+
+  sessions
+    .command('diff')
+    .argument('<sessionId>', 'the session')
+    .argument('<from>', 'version to compare from')
+    .argument('[to]', 'version to compare to (default: the session now)')
+    .description('what changed between two versions: a summary, or the JSON Patch with --json')
+    .option('--json', 'print { from, to, summary, patch } (RFC 6902 patch)')
+    .action(async (sessionId: string, from: string, to: string | undefined, options: { json?: boolean }, command) => {
+      await withSessions(command as Command, async (manager) => {
+        const diff = await manager.diff(
+          sessionId,
+          parseNumber(from, 'FROM'),
+          to === undefined ? undefined : parseNumber(to, 'TO'),
+        );
+        process.stdout.write(options.json ? `${JSON.stringify(diff)}\n` : formatDiff(diff));
+      });
+    });
+
+  sessions
+    .command('fork')
+    .argument('<sessionId>', 'the session to fork')
+    .description('a new session from a version of another, with its own log and the files of that version')
+    .option('--version <n>', 'fork from this version (default: the latest state)')
+    .option('--seq <n>', 'fork from this sequence number of the log instead')
+    .option('--as <sessionId>', 'id of the new session')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        sessionId: string,
+        options: { version?: string; seq?: string; as?: string; json?: boolean },
+        command: Command,
+      ) => {
+        await withSessions(command, async (manager) => {
+          if (options.version !== undefined && options.seq !== undefined) {
+            throw new OrchestratorError('INVALID_ARGUMENT', 'give --version or --seq, not both');
+          }
+          const point =
+            options.version !== undefined
+              ? { version: parseNumber(options.version, '--version') }
+              : options.seq !== undefined
+                ? { seq: parseNumber(options.seq, '--seq') }
+                : { latest: true as const };
+          const fork = await manager.fork(sessionId, point, { as: options.as });
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(fork)}\n`);
+          } else {
+            const from = fork.fromVersion === undefined ? `seq ${fork.fromSeq}` : `version ${fork.fromVersion}`;
+            process.stdout.write(
+              `forked ${fork.fromSessionId} at ${from} as ${fork.sessionId}\n  workspace: ${fork.workspace}${fork.filesRestored ? '' : ' (no files were recorded with it)'}\n  carry on:  orchestrator sessions resume ${fork.sessionId}\n`,
+            );
+          }
+        });
+      },
+    );
+
+  sessions
+    .command('export')
+    .argument('<sessionId>', 'the session')
+    .description('write a session log to a file (JSON lines) that any store can import')
+    .option('-o, --output <file>', 'the file to write', '')
+    .action(async (sessionId: string, options: { output: string }, command: Command) => {
+      await withSessions(command, async (manager) => {
+        const file = path.resolve(options.output || `${sessionId}.session.jsonl`);
+        const events = await manager.export(sessionId, file);
+        process.stdout.write(`exported ${events} events of ${sessionId} to ${file}\n`);
+      });
+    });
+
+  sessions
+    .command('import')
+    .argument('<file>', 'an export written by `sessions export`')
+    .description('read an exported session into this store (never overwrites one)')
+    .option('--as <sessionId>', 'import under another session id')
+    .action(async (file: string, options: { as?: string }, command: Command) => {
+      await withSessions(command, async (manager) => {
+        const result = await manager.import(path.resolve(file), { as: options.as });
+        process.stdout.write(`imported ${result.events} events as session ${result.sessionId}\n`);
+      });
+    });
+}
+
+async function withSessions(
+  command: Command,
+  task: (
+    manager: NonNullable<Awaited<ReturnType<ReturnType<typeof createCliContext>['openSessions']>>>,
+  ) => Promise<void>,
+): Promise<void> {
+  const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+  try {
+    await task(await context.openSessions());
+  } finally {
+    await context.close();
+  }
+}
+
+/** The readable form of a diff. */
+export function formatDiff(diff: VersionDiff): string {
+  const { summary } = diff;
+  const lines = [
+    `session ${diff.sessionId}: version ${diff.from.version} (seq ${diff.from.seq}) -> ${diff.to.version === 'current' ? 'now' : `version ${diff.to.version}`} (seq ${diff.to.seq})`,
+    `  events: ${summary.eventsAdded}, agent messages: ${summary.messagesAdded}, cost added: $${summary.costAddedUsd.toFixed(4)}`,
+  ];
+  if (summary.nodes.length > 0) {
+    lines.push('  nodes:');
+    for (const n of summary.nodes) lines.push(`    ${n.nodeId}: ${n.from ?? '(new)'} -> ${n.to ?? '(gone)'}`);
+  }
+  const { added, removed, changed } = summary.memory;
+  if (added.length + removed.length + changed.length > 0) {
+    lines.push(
+      `  memory: ${[...added.map((k) => `+${k}`), ...changed.map((k) => `~${k}`), ...removed.map((k) => `-${k}`)].join(' ')}`,
+    );
+  }
+  if (summary.files) lines.push(`  files: ${summary.files.length === 0 ? 'none changed' : summary.files.join(', ')}`);
+  lines.push(`  patch: ${diff.patch.length} operations (--json prints them)`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,142 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { OrchestratorError } from '../errors/index.ts';
+import { newPrefixedId } from '../events/index.ts';
+import type { EventLog } from '../log/index.ts';
+import type { VersionRecord, VersionStore } from '../store/index.ts';
+import type { SessionState } from '../workflow/index.ts';
+import { WorkspaceHistory } from '../workspace/index.ts';
+import { exportSession, forkLog, importSession } from './transfer.ts';
+import { SessionVersions, type VersionDiff } from './versions.ts';
+
+/** Options of {@link SessionManager}. */
+export interface SessionManagerOptions {
+  readonly log: EventLog;
+  readonly versionStore: VersionStore;
+  /** The data directory: forked workspaces and workspace history live under it. */
+  readonly dataDir: string;
+}
+
+/** Where a fork starts: a version, or a sequence number of the log. */
+export type ForkPoint = { readonly version: number } | { readonly seq: number } | { readonly latest: true };
+
+/** A session made by {@link SessionManager.fork}. */
+export interface ForkedSession {
+  readonly sessionId: string;
+  readonly fromSessionId: string;
+  readonly fromSeq: number;
+  readonly fromVersion: number | undefined;
+  readonly workspace: string;
+  /** True when the workspace holds the files recorded with the version; false when none were. */
+  readonly filesRestored: boolean;
+}
+
+/**
+ * Everything done to stored sessions besides running them: versions (take, list, load, diff),
+ * forks, export and import. The orchestrator uses it for resume and fork; the CLI's `sessions`
+ * verbs use it without starting any model.
+ */
+export class SessionManager {
+  readonly log: EventLog;
+  readonly versions: SessionVersions;
+  readonly history: WorkspaceHistory;
+  readonly #dataDir: string;
+
+  constructor(options: SessionManagerOptions) {
+    this.log = options.log;
+    this.#dataDir = options.dataDir;
+    this.history = new WorkspaceHistory(path.join(options.dataDir, 'history'));
+    this.versions = new SessionVersions(options.log, options.versionStore, this.history);
+  }
+
+  /**
+   * The session's state now: its newest readable version plus the events after it.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`
+   */
+  async state(sessionId: string, onCorrupt?: (error: OrchestratorError) => void): Promise<SessionState> {
+    await this.#assertExists(sessionId);
+    return this.versions.current(sessionId, onCorrupt);
+  }
+
+  /**
+   * Takes a version of the session as it stands in the log, with an optional label, and
+   * records it as a `session.versioned` event.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`
+   */
+  async takeVersion(sessionId: string, label?: string): Promise<VersionRecord> {
+    const state = await this.state(sessionId);
+    const record = await this.versions.take(state, { label });
+    await this.log.append(sessionId, [
+      { type: 'session.versioned', data: { version: record.version, seq: record.seq, label: record.label } },
+    ]);
+    return record;
+  }
+
+  /**
+   * Compares two versions, or a version and the present.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`
+   */
+  async diff(sessionId: string, from: number, to?: number): Promise<VersionDiff> {
+    await this.#assertExists(sessionId);
+    return this.versions.diff(sessionId, from, to);
+  }
+
+  /**
+   * A new session whose log is a copy of this one's up to a version (or sequence number),
+   * with its own workspace holding the files recorded with that version. The original
+   * session is left exactly as it was.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `SESSION_EXISTS`
+   */
+  async fork(sessionId: string, point: ForkPoint, options: { as?: string } = {}): Promise<ForkedSession> {
+    const lastSeq = await this.#assertExists(sessionId);
+    let record: VersionRecord | undefined;
+    let seq: number;
+    if ('version' in point) {
+      record = await this.versions.record(sessionId, point.version);
+      seq = record.seq;
+    } else if ('seq' in point) {
+      if (!Number.isInteger(point.seq) || point.seq < 1 || point.seq > lastSeq) {
+        throw new OrchestratorError(
+          'INVALID_ARGUMENT',
+          `session ${sessionId} has events 1..${lastSeq}, not ${point.seq}`,
+        );
+      }
+      seq = point.seq;
+    } else {
+      record = (await this.versions.list(sessionId)).at(-1);
+      seq = lastSeq;
+    }
+    const target = options.as;
+    if (target !== undefined && (await this.log.lastSeq(target)) > 0) {
+      throw new OrchestratorError('SESSION_EXISTS', `session "${target}" already exists; nothing was written`);
+    }
+    const newId = target ?? newPrefixedId('ses');
+    const workspace = path.join(this.#dataDir, 'workspaces', newId);
+    let filesRestored = false;
+    if (record?.workspaceCommit) {
+      await this.history.restore(sessionId, record.workspaceCommit, workspace, newId);
+      filesRestored = true;
+    } else {
+      await mkdir(workspace, { recursive: true });
+    }
+    const fromVersion = 'version' in point ? point.version : undefined;
+    await forkLog(this.log, { sessionId, seq, version: fromVersion }, { as: newId, workspace });
+    return { sessionId: newId, fromSessionId: sessionId, fromSeq: seq, fromVersion, workspace, filesRestored };
+  }
+
+  /** Writes the session's log to a file (JSON lines); returns the number of events. */
+  export(sessionId: string, file: string): Promise<number> {
+    return exportSession(this.log, sessionId, file);
+  }
+
+  /** Reads an export into this store as a new session. */
+  import(file: string, options: { as?: string } = {}): Promise<{ sessionId: string; events: number }> {
+    return importSession(this.log, file, options);
+  }
+
+  async #assertExists(sessionId: string): Promise<number> {
+    const lastSeq = await this.log.lastSeq(sessionId);
+    if (lastSeq === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
+    return lastSeq;
+  }
+}

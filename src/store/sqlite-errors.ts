@@ -1,0 +1,48 @@
+import { OrchestratorError } from '../errors/index.ts';
+
+const BUSY = new Set([5, 6]); // SQLITE_BUSY, SQLITE_LOCKED
+const CORRUPT = new Set([11, 26]); // SQLITE_CORRUPT, SQLITE_NOTADB
+const UNREACHABLE = new Set([3, 8, 10, 13, 14]); // PERM, READONLY, IOERR, FULL, CANTOPEN
+
+/** Maps a `node:sqlite` error to the store's codes, keeping it as the cause. */
+export function sqliteError(error: unknown, path: string, operation: string, sessionId?: string): OrchestratorError {
+  if (error instanceof OrchestratorError) return error;
+  const errcode = (error as { errcode?: unknown }).errcode;
+  const primary = typeof errcode === 'number' ? errcode & 0xff : -1;
+  const reason = error instanceof Error ? error.message : String(error);
+  const details = { path, operation, sqliteCode: errcode ?? null };
+  if (primary === 19 && reason.includes('events.id')) {
+    return new OrchestratorError(
+      'EVENT_DUPLICATE',
+      `append${sessionId === undefined ? '' : ` to session "${sessionId}"`}: an event id is already stored or repeated`,
+      { cause: error, details: { ...details, sessionId: sessionId ?? null } },
+    );
+  }
+  if (BUSY.has(primary)) {
+    return new OrchestratorError(
+      'STORE_UNAVAILABLE',
+      `SQLite store ${path} stayed locked by another writer: ${reason}`,
+      {
+        cause: error,
+        details,
+      },
+    );
+  }
+  if (CORRUPT.has(primary)) {
+    return new OrchestratorError('STORE_CORRUPT', `SQLite store ${path} is damaged or not a database: ${reason}`, {
+      cause: error,
+      details,
+    });
+  }
+  if (UNREACHABLE.has(primary) || operation === 'open') {
+    return new OrchestratorError('STORE_UNAVAILABLE', `SQLite store ${path} cannot be used (${operation}): ${reason}`, {
+      cause: error,
+      details,
+      retryable: primary === 10 || primary === 13,
+    });
+  }
+  return new OrchestratorError('INTERNAL', `SQLite store ${path} failed (${operation}): ${reason}`, {
+    cause: error,
+    details,
+  });
+}
