@@ -3,6 +3,9 @@ import { OrchestratorError } from '../errors/index.ts';
 import type { NodeExecutor, NodeRunContext } from './plan.ts';
 import { cacheKey, type ResultCache } from './result-cache.ts';
 
+/** Claude Code's answer to a resume of a conversation it has no transcript of. */
+const NO_CONVERSATION = /No conversation found with session ID/;
+
 /** Longest upstream output handed to an agent in its prompt. */
 const HANDOVER_CHARS = 8000;
 
@@ -62,16 +65,20 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           error: new OrchestratorError('AGENT_TYPE_INVALID', `node "${context.node.id}" names no known agent type`),
         };
       }
-      const resume = conversationToResume(context, options);
-      const task = resume?.interrupted
-        ? `Your previous attempt at this task was interrupted (${resume.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
-        : context.task;
-      let prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
-      if (resume && !resume.interrupted && spec.systemPrompt) {
-        // Claude Code keeps the system prompt a conversation started with, also when it is
-        // resumed or forked with another: the new agent's role has to travel in the prompt.
-        prompt = `## Your role from here on\n${spec.systemPrompt}\n\n${prompt}`;
-      }
+      let resume = conversationToResume(context, options);
+      const promptFor = (from: typeof resume) => {
+        const task = from?.interrupted
+          ? `Your previous attempt at this task was interrupted (${from.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
+          : context.task;
+        let text = buildAgentPrompt({ ...context, task }, options.memoryKeys());
+        if (from && !from.interrupted && spec.systemPrompt) {
+          // Claude Code keeps the system prompt a conversation started with, also when it is
+          // resumed or forked with another: the new agent's role has to travel in the prompt.
+          text = `## Your role from here on\n${spec.systemPrompt}\n\n${text}`;
+        }
+        return text;
+      };
+      let prompt = promptFor(resume);
       const ttl = context.node.cacheTtlMs;
       const key =
         ttl !== undefined && options.cache
@@ -83,26 +90,38 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       }
       const workspace = await options.workspaceFor(context);
       let agentId = '';
-      const handle = options.runtime.spawn({
-        sessionId: options.sessionId,
-        spec: {
-          ...spec,
-          ...(context.node.timeoutMs !== undefined && { timeoutMs: context.node.timeoutMs }),
-          retry: { attempts: 1 },
-        },
-        prompt,
-        cwd: workspace.cwd,
-        nodeId: context.node.id,
-        workflowId: context.workflowId,
-        correlationId: context.workflowId,
-        ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
-        ...(resume && { resume: { sdkSessionId: resume.sdkSessionId, fork: resume.fork } }),
-        toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
-      });
+      const spawn = () =>
+        options.runtime.spawn({
+          sessionId: options.sessionId,
+          spec: {
+            ...spec,
+            ...(context.node.timeoutMs !== undefined && { timeoutMs: context.node.timeoutMs }),
+            retry: { attempts: 1 },
+          },
+          prompt,
+          cwd: workspace.cwd,
+          nodeId: context.node.id,
+          workflowId: context.workflowId,
+          correlationId: context.workflowId,
+          ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
+          ...(resume && { resume: { sdkSessionId: resume.sdkSessionId, fork: resume.fork } }),
+          toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
+        });
+      let handle = spawn();
       agentId = handle.agentId;
       const stop = () => handle.interrupt(`node stopped: ${String(context.signal.reason)}`);
       context.signal.addEventListener('abort', stop, { once: true });
-      const result = await handle.result;
+      let result = await handle.result;
+      if (!result.ok && resume?.interrupted && NO_CONVERSATION.test(result.error.message) && !context.signal.aborted) {
+        // The process died before Claude Code had stored any of the interrupted conversation
+        // (its id is known from the first message, its transcript is written later): there is
+        // nothing to carry on, so the task starts afresh.
+        resume = undefined;
+        prompt = promptFor(undefined);
+        handle = spawn();
+        agentId = handle.agentId;
+        result = await handle.result;
+      }
       context.signal.removeEventListener('abort', stop);
       try {
         await workspace.finish(result.ok);
