@@ -86,7 +86,7 @@ export class AlertEvaluator {
     if (view === undefined || !FIGURE_EVENTS.has(view.type)) return NONE;
     let out: AlertData[] = NONE;
     const settings = this.settings;
-    this.#bookkeep(view, event.ts);
+    const outcomeAt = this.#bookkeep(view, event.ts);
 
     const maxResponse = settings.maxResponseTimeMs;
     if (maxResponse !== undefined && view.type === 'agent.usage' && view.data.durationMs !== undefined) {
@@ -102,9 +102,8 @@ export class AlertEvaluator {
         message: `a model response of agent ${agentId} took ${took} ms (limit ${maxResponse} ms)`,
       }));
     }
-    if (settings.maxErrorRate && (view.type === 'agent.completed' || view.type === 'agent.failed')) {
-      out = this.#errorRate(out, Date.parse(event.ts));
-    }
+    // Only an attempt that entered the window can push the rate over (one leaving it is seen by a tick).
+    if (settings.maxErrorRate && outcomeAt !== undefined) out = this.#errorRate(out, outcomeAt);
     if (COST_EVENTS.has(view.type)) out = this.#cost(out, metrics, (view.data as { agentId: string }).agentId);
     const rules = settings.rules;
     for (let i = 0; i < rules.length; i++) {
@@ -150,26 +149,36 @@ export class AlertEvaluator {
     return out;
   }
 
-  /** Keeps the error window and the responses in flight up to date. */
-  #bookkeep(event: EventView, ts: string): void {
+  /**
+   * Keeps the error window and the responses in flight up to date; returns the time of an
+   * attempt that entered the error window.
+   */
+  #bookkeep(event: EventView, ts: string): number | undefined {
     const timed = this.settings.maxResponseTimeMs !== undefined;
     if (event.type === 'agent.state_changed') {
-      if (!timed) return;
+      if (!timed) return undefined;
       // Parsed only by a tick, which runs far less often than agents change state.
       if (event.data.to === 'thinking') this.state.waiting[event.data.agentId] = ts;
-      else delete this.state.waiting[event.data.agentId];
+      else this.#done(event.data.agentId);
     } else if (event.type === 'agent.usage') {
-      if (timed) delete this.state.waiting[event.data.agentId];
+      if (timed) this.#done(event.data.agentId);
     } else if (event.type === 'agent.completed' || event.type === 'agent.failed') {
-      if (timed) delete this.state.waiting[event.data.agentId];
-      if (!this.settings.maxErrorRate) return;
+      if (timed) this.#done(event.data.agentId);
+      if (!this.settings.maxErrorRate) return undefined;
       const code = event.type === 'agent.failed' ? event.data.error.code : undefined;
-      if (code !== undefined && INTERRUPTED.has(code)) return;
+      if (code !== undefined && INTERRUPTED.has(code)) return undefined;
       const at = Date.parse(ts);
       this.state.outcomes.push([at, code === undefined ? 0 : 1]);
       if (code !== undefined) this.state.failed++;
       this.#prune(at);
+      return at;
     }
+    return undefined;
+  }
+
+  /** The agent is no longer waiting for a response (a lookup first: `delete` costs more). */
+  #done(agentId: string): void {
+    if (this.state.waiting[agentId] !== undefined) delete this.state.waiting[agentId];
   }
 
   /** Lets attempts older than the window leave it, compacting the array now and then. */
