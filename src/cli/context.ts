@@ -43,7 +43,7 @@ export function createCliContext(options: GlobalOptions): CliContext {
     async openSessions() {
       const opened = await this.openLog();
       const store = await (openedStore ?? openStore(config));
-      return new SessionManager({ log: opened, versionStore: store, dataDir: config.dataDir });
+      return new SessionManager({ log: opened, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
     },
     close() {
       closing ??= (async () => {

@@ -20,8 +20,12 @@ export interface RequestFacts {
   readonly lastToolResult: string | undefined;
   /** The conversation: `x-claude-code-session-id`, else a hash of the first user message. */
   readonly conversation: string;
-  /** The request offers the `StructuredOutput` tool: the agent must answer with structured output. */
-  readonly wantsStructuredOutput: boolean;
+  /**
+   * The request still asks for a structured output although the conversation already gave one
+   * that was accepted: a conversation resumed after its agent was stopped before its result
+   * was taken.
+   */
+  readonly wantsStructuredOutputAgain: boolean;
 }
 
 /** Thrown for a body that is not a Messages API request; the server answers 400. */
@@ -116,6 +120,28 @@ export function countTurns(messages: readonly Json[]): number {
   return turns;
 }
 
+/** True when the conversation's latest `StructuredOutput` call got a result that is not an error. */
+function lastStructuredOutputAccepted(messages: readonly Json[]): boolean {
+  let callId: string | undefined;
+  for (const message of messages) {
+    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue;
+    for (const block of message.content) {
+      if (isObject(block) && block.type === 'tool_use' && block.name === STRUCTURED_OUTPUT_TOOL) {
+        callId = typeof block.id === 'string' ? block.id : undefined;
+      }
+    }
+  }
+  if (callId === undefined) return false;
+  for (const message of messages) {
+    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
+    for (const block of message.content) {
+      if (isObject(block) && block.type === 'tool_result' && block.tool_use_id === callId)
+        return block.is_error !== true;
+    }
+  }
+  return false;
+}
+
 /** A short stable hash, for conversation keys and deterministic ids. */
 export function shortHash(...parts: readonly string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 24);
@@ -140,8 +166,10 @@ export function readRequest(body: unknown, sessionHeader: string | undefined): R
     turn: countTurns(messages),
     lastToolResult: latestToolResult(messages),
     conversation: sessionHeader && sessionHeader.length > 0 ? sessionHeader : `user-${shortHash(firstUserText)}`,
-    wantsStructuredOutput:
-      Array.isArray(body.tools) && body.tools.some((tool) => isObject(tool) && tool.name === STRUCTURED_OUTPUT_TOOL),
+    wantsStructuredOutputAgain:
+      Array.isArray(body.tools) &&
+      body.tools.some((tool) => isObject(tool) && tool.name === STRUCTURED_OUTPUT_TOOL) &&
+      lastStructuredOutputAccepted(messages),
   };
 }
 
@@ -160,13 +188,13 @@ export function selectScript(scenario: Scenario, facts: RequestFacts): ScenarioS
 
 /**
  * The scripted turn for the request, or `undefined` when the script has run out of turns.
- * Out of turns, a request that still wants a structured output (a conversation resumed after
- * its agent was stopped before its result was taken) gets the script's structured output again,
- * as a model asked once more would repeat its answer.
+ * Out of turns, a request that asks again for a structured output the conversation already gave
+ * (a conversation resumed after its agent was stopped before its result was taken) gets the
+ * script's structured output again, as a model asked once more would repeat its answer.
  */
 export function selectTurn(script: ScenarioScript, facts: RequestFacts): ScenarioTurn | undefined {
   const turn = script.turns[facts.turn];
-  if (turn || !facts.wantsStructuredOutput) return turn;
+  if (turn || !facts.wantsStructuredOutputAgain) return turn;
   return script.turns.findLast((t) => t.content.some((item) => item.type === 'structured_output'));
 }
 

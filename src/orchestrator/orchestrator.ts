@@ -104,7 +104,7 @@ export class Orchestrator {
     this.log = log;
     this.logger = logger;
     this.model = model;
-    this.sessions = new SessionManager({ log, versionStore: store, dataDir: config.dataDir });
+    this.sessions = new SessionManager({ log, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
     this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
     this.monitor = new Monitor({

@@ -1,10 +1,32 @@
-/** Sessions that survive anything: versions (verified snapshots), diff, fork, export and import. */
+/** Sessions that survive anything: versions (verified snapshots), diff, fork, export and import, retention (prune). */
 
 export type { AutoVersionsOptions } from './auto-versions.ts';
 export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
 export { StateChunker } from './chunks.ts';
 export type { ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
 export { SessionManager } from './manager.ts';
+export type { PruneResult, PruneTotals } from './prune.ts';
+export type {
+  CompiledPruneOptions,
+  KeptSession,
+  PlannedDeletion,
+  PruneContext,
+  PruneOptionNames,
+  PruneOptions,
+  PrunePlan,
+  PruneSession,
+  SessionStatus,
+  VersionTrim,
+} from './prune-plan.ts';
+export {
+  compilePruneOptions,
+  FINISHED_STATUSES,
+  formatAge,
+  MAX_PRUNE_AGE_MS,
+  planPrune,
+  SESSION_STATUSES,
+  sessionStatus,
+} from './prune-plan.ts';
 export type { SnapshotFormats, SnapshotMigrations, WrittenSnapshot } from './snapshot.ts';
 export { migrateState, readSnapshot, SNAPSHOT_MIGRATIONS, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 export type { DiffSummary } from './summary.ts';

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
-import type { VersionRecord, VersionStore } from '../store/index.ts';
+import type { TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
 import type { SessionState } from '../workflow/index.ts';
-import { WorkspaceHistory } from '../workspace/index.ts';
+import { WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
+import { type PruneResult, prune } from './prune.ts';
+import { compilePruneOptions, type PruneOptions } from './prune-plan.ts';
 import { exportSession, forkLog, importSession } from './transfer.ts';
 import { SessionVersions, type VersionDiff } from './versions.ts';
 
@@ -15,6 +17,10 @@ export interface SessionManagerOptions {
   readonly versionStore: VersionStore;
   /** The data directory: forked workspaces and workspace history live under it. */
   readonly dataDir: string;
+  /** Where agents' transcripts are kept, for prune to delete a pruned session's. @default none: prune leaves them */
+  readonly transcriptStore?: TranscriptStore | undefined;
+  /** Claude Code's config folder (local copies of transcripts). @default `<dataDir>/claude`, where the orchestrator points it */
+  readonly claudeConfigDir?: string | undefined;
 }
 
 /** Where a fork starts: a version, or a sequence number of the log. */
@@ -41,10 +47,16 @@ export class SessionManager {
   readonly versions: SessionVersions;
   readonly history: WorkspaceHistory;
   readonly #dataDir: string;
+  readonly #versionStore: VersionStore;
+  readonly #transcripts: TranscriptStore | undefined;
+  readonly #claudeConfigDir: string;
 
   constructor(options: SessionManagerOptions) {
     this.log = options.log;
     this.#dataDir = options.dataDir;
+    this.#versionStore = options.versionStore;
+    this.#transcripts = options.transcriptStore;
+    this.#claudeConfigDir = options.claudeConfigDir ?? path.join(options.dataDir, 'claude');
     this.history = new WorkspaceHistory(path.join(options.dataDir, 'history'));
     this.versions = new SessionVersions(options.log, options.versionStore, this.history);
   }
@@ -132,6 +144,36 @@ export class SessionManager {
   /** Reads an export into this store as a new session. */
   import(file: string, options: { as?: string } = {}): Promise<{ sessionId: string; events: number }> {
     return importSession(this.log, file, options);
+  }
+
+  /**
+   * Retention: deletes whole sessions by age and status, trims the versions of the others to
+   * the newest `keepVersions`, and compacts blobs no version refers to any more. A deleted
+   * session takes along its versions, its agents' transcripts (unless a remaining session, a
+   * fork, uses them), its workspace history and worktrees, and its workspace folder when that
+   * is the data directory's (a user's `--workspace` folder stays). With `dryRun` it only plans.
+   * @example
+   * const { totals } = await manager.prune({ olderThan: '30d', keepVersions: 5 });
+   * @throws OrchestratorError `INVALID_ARGUMENT` for bad options or options that prune nothing.
+   */
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    const compiled = compilePruneOptions(options);
+    const worktreesRoot = path.join(this.#dataDir, 'worktrees');
+    return prune(
+      {
+        events: this.log.store,
+        versions: this.#versionStore,
+        transcripts: this.#transcripts,
+        state: (sessionId) => this.versions.current(sessionId),
+        history: this.history,
+        worktrees: new WorkspaceManager(worktreesRoot),
+        claudeConfigDir: this.#claudeConfigDir,
+        dataDir: this.#dataDir,
+        worktreesRoot,
+      },
+      compiled,
+      Date.now(),
+    );
   }
 
   async #assertExists(sessionId: string): Promise<number> {

@@ -115,6 +115,12 @@ export function checkArray(value: unknown, field: string): readonly unknown[] {
   return value;
 }
 
+/** Validates a list of session ids and removes repeats. @throws OrchestratorError `INVALID_ARGUMENT` */
+export function checkSessionIds(value: unknown, field: string): string[] {
+  const list = checkArray(value, field);
+  return [...new Set(list.map((id, i) => checkSessionId(id, `${field}[${i}]`)))];
+}
+
 /** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is a usable transcript project key. */
 export function checkProjectKey(value: unknown, field = 'projectKey'): asserts value is string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PROJECT_KEY_LENGTH) {

@@ -47,8 +47,12 @@ export interface ListSessionsOptions {
  * every read verifies each row's checksum and fails with `STORE_CORRUPT` rather than return a
  * damaged event. Appends issued in the same tick share one transaction (group commit).
  *
- * Deliberately left out: deleting or rewriting events (retention lives in the sessions layer),
- * queries by event content, and notification of other processes' appends (poll `lastSeq`).
+ * Retention is the one deletion, and it takes whole sessions only ({@link deleteSession}):
+ * events are never rewritten, and never deleted one by one or up to a point, so a session that
+ * exists is always its complete log. Which sessions to delete is decided in the sessions layer.
+ *
+ * Deliberately left out: rewriting events, queries by event content, and notification of other
+ * processes' appends (poll `lastSeq`).
  */
 export interface EventStore {
   /** `sqlite` or `postgres`. */
@@ -68,6 +72,16 @@ export interface EventStore {
   lastSeq(sessionId: string): Promise<number>;
   /** Sessions, newest first. */
   listSessions(options?: ListSessionsOptions): Promise<SessionSummary[]>;
+  /**
+   * Deletes a whole session: its events and its row, in one transaction (all or nothing).
+   * Appends this store accepted before the call are written first; afterwards the session reads
+   * empty, `lastSeq` is 0, `listSessions` no longer lists it, and a new append to the same id
+   * starts a new log at sequence 1. Other sessions are untouched, also while being appended to.
+   * Versions and transcripts are not the event log's: delete them through their own stores.
+   * @returns how many events were deleted (0 for an unknown session).
+   * @throws OrchestratorError `INVALID_ARGUMENT`, `STORE_CLOSED`, `STORE_UNAVAILABLE`.
+   */
+  deleteSession(sessionId: string): Promise<number>;
   /** Flushes pending appends and releases connections. Idempotent. */
   close(): Promise<void>;
 }

@@ -175,6 +175,10 @@ export interface PostgresStatements {
   readonly listNewest: string;
   readonly listBefore: string;
   readonly createdOrder: string;
+  /** $1 session id. */
+  readonly deleteSession: string;
+  /** $1 session id. */
+  readonly deleteEvents: string;
 }
 
 /** Builds the statements for a schema (`schema` must already be quoted). */
@@ -210,5 +214,7 @@ export function postgresStatements(schema: string): PostgresStatements {
     listNewest: `SELECT ${summary} FROM ${sessions} ORDER BY created_order DESC LIMIT $1`,
     listBefore: `SELECT ${summary} FROM ${sessions} WHERE created_order < $1 ORDER BY created_order DESC LIMIT $2`,
     createdOrder: `SELECT created_order FROM ${sessions} WHERE session_id = $1`,
+    deleteSession: `DELETE FROM ${sessions} WHERE session_id = $1`,
+    deleteEvents: `DELETE FROM ${schema}.events WHERE session_id = $1`,
   };
 }

@@ -9,7 +9,7 @@ import { GroupCommit } from './group-commit.ts';
 import { StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
-import { quietPool, rollback } from './postgres-pool.ts';
+import { inTransaction, quietPool, rollback } from './postgres-pool.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
 import { PostgresTranscripts } from './postgres-transcripts.ts';
 import { PostgresVersions } from './postgres-versions.ts';
@@ -139,6 +139,26 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
     }));
   }
 
+  deleteSession(sessionId: string): Promise<number> {
+    return this.#lifecycle.run(async () => {
+      checkSessionId(sessionId);
+      // Appends queued before the call go first, so they cannot recreate the session after it.
+      await this.#commit.drain();
+      const access = { pool: this.#readPool, url: this.#url, schema: this.#schema };
+      return inTransaction(access, 'deleteSession', async (client) => {
+        // The session row first: appends lock it before writing events, so an append to this
+        // session either committed before (and its events go too) or waits and starts anew.
+        await client.query({ name: 'orch_delete_session', text: this.#sql.deleteSession, values: [sessionId] });
+        const deleted = await client.query({
+          name: 'orch_delete_events',
+          text: this.#sql.deleteEvents,
+          values: [sessionId],
+        });
+        return deleted.rowCount ?? 0;
+      });
+    });
+  }
+
   putBlobs(blobs: readonly Blob[]): Promise<number> {
     return this.#lifecycle.run(() => this.#versions.putBlobs(blobs));
   }
@@ -181,6 +201,10 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
 
   deleteTranscript(key: TranscriptKey): Promise<void> {
     return this.#lifecycle.run(() => this.#transcripts.deleteTranscript(key));
+  }
+
+  deleteTranscriptSessions(sessionIds: readonly string[]): Promise<number> {
+    return this.#lifecycle.run(() => this.#transcripts.deleteTranscriptSessions(sessionIds));
   }
 
   listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {

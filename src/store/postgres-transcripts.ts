@@ -1,4 +1,4 @@
-import { checkProjectKey, checkTranscriptKey } from './arguments.ts';
+import { checkProjectKey, checkSessionIds, checkTranscriptKey } from './arguments.ts';
 import { type PostgresAccess, queryRows } from './postgres-pool.ts';
 import { decodeEntry, encodeEntries } from './transcript-rows.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
@@ -89,6 +89,18 @@ export class PostgresTranscripts implements TranscriptStore {
     );
   }
 
+  async deleteTranscriptSessions(sessionIds: readonly string[]): Promise<number> {
+    const ids = checkSessionIds(sessionIds, 'sessionIds');
+    if (ids.length === 0) return 0;
+    // Entries go with their transcript rows (ON DELETE CASCADE).
+    const rows = await queryRows<{ id: number }>(this.#access, 'deleteTranscriptSessions', {
+      name: 'orch_delete_transcript_sessions',
+      text: this.#sql.deleteSessions,
+      values: [ids],
+    });
+    return rows.length;
+  }
+
   async listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
     const k = checkTranscriptKey(key, false);
     const rows = await queryRows<{ subpath: string }>(this.#access, 'listTranscriptSubkeys', {
@@ -123,5 +135,6 @@ function statements(schema: string) {
       WHERE project_key = $1 AND session_id = $2 AND subpath <> '' ORDER BY subpath COLLATE "C"`,
     deleteSession: `DELETE FROM ${transcripts} WHERE project_key = $1 AND session_id = $2`,
     deleteSubpath: `DELETE FROM ${transcripts} WHERE project_key = $1 AND session_id = $2 AND subpath = $3`,
+    deleteSessions: `DELETE FROM ${transcripts} WHERE session_id = ANY($1::text[]) RETURNING id`,
   };
 }

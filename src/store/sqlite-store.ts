@@ -25,6 +25,8 @@ interface Statements {
   readonly listNewest: StatementSync;
   readonly listBefore: StatementSync;
   readonly createdOrder: StatementSync;
+  readonly deleteEvents: StatementSync;
+  readonly deleteSession: StatementSync;
 }
 
 /**
@@ -154,6 +156,26 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
     });
   }
 
+  deleteSession(sessionId: string): Promise<number> {
+    return this.#lifecycle.run(async () => {
+      checkSessionId(sessionId);
+      // Appends queued before the call go first, so they cannot recreate the session after it.
+      await this.#commit.drain();
+      const db = this.#db;
+      try {
+        // The write lock appends also take: no batch of any process interleaves with the delete.
+        db.exec('BEGIN IMMEDIATE');
+        const deleted = Number(this.#sql.deleteEvents.run(sessionId).changes);
+        this.#sql.deleteSession.run(sessionId);
+        db.exec('COMMIT');
+        return deleted;
+      } catch (error) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw sqliteError(error, this.#path, 'deleteSession', sessionId);
+      }
+    });
+  }
+
   putBlobs(blobs: readonly Blob[]): Promise<number> {
     return this.#lifecycle.run(() => this.#versions.putBlobs(blobs));
   }
@@ -196,6 +218,10 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
 
   deleteTranscript(key: TranscriptKey): Promise<void> {
     return this.#lifecycle.run(() => this.#transcripts.deleteTranscript(key));
+  }
+
+  deleteTranscriptSessions(sessionIds: readonly string[]): Promise<number> {
+    return this.#lifecycle.run(() => this.#transcripts.deleteTranscriptSessions(sessionIds));
   }
 
   listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
@@ -297,5 +323,7 @@ function prepareStatements(db: DatabaseSync): Statements {
        WHERE created_order < ? ORDER BY created_order DESC LIMIT ?`,
     ),
     createdOrder: db.prepare('SELECT created_order FROM sessions WHERE session_id = ?'),
+    deleteEvents: db.prepare('DELETE FROM events WHERE session_id = ?'),
+    deleteSession: db.prepare('DELETE FROM sessions WHERE session_id = ?'),
   };
 }

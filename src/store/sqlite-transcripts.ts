@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { checkProjectKey, checkTranscriptKey } from './arguments.ts';
+import { checkProjectKey, checkSessionIds, checkTranscriptKey } from './arguments.ts';
 import { sqliteError } from './sqlite-errors.ts';
 import { decodeEntry, encodeEntries } from './transcript-rows.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
@@ -74,6 +74,23 @@ export class SqliteTranscripts implements TranscriptStore {
     }
   }
 
+  async deleteTranscriptSessions(sessionIds: readonly string[]): Promise<number> {
+    const ids = checkSessionIds(sessionIds, 'sessionIds');
+    if (ids.length === 0) return 0;
+    const list = JSON.stringify(ids);
+    const db = this.#db;
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      this.#sql.deleteEntriesOfSessions.run(list);
+      const deleted = Number(this.#sql.deleteSessions.run(list).changes);
+      db.exec('COMMIT');
+      return deleted;
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw sqliteError(error, this.#path, 'deleteTranscriptSessions');
+    }
+  }
+
   async listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
     const k = checkTranscriptKey(key, false);
     const rows = this.#read('listTranscriptSubkeys', () => this.#sql.listSubkeys.all(k.projectKey, k.sessionId));
@@ -105,4 +122,8 @@ const STATEMENTS = {
   deleteSubpathEntries: `DELETE FROM transcript_entries
     WHERE transcript_id IN (SELECT id FROM transcripts WHERE ${KEY} AND subpath = ?)`,
   deleteSubpath: `DELETE FROM transcripts WHERE ${KEY} AND subpath = ?`,
+  // By session id alone: one row per transcript key, so this scans keys, never entries.
+  deleteEntriesOfSessions: `DELETE FROM transcript_entries WHERE transcript_id IN
+    (SELECT id FROM transcripts WHERE session_id IN (SELECT value FROM json_each(?)))`,
+  deleteSessions: 'DELETE FROM transcripts WHERE session_id IN (SELECT value FROM json_each(?))',
 } as const;

@@ -21,7 +21,8 @@ export type TranscriptEntry = { type: string; uuid?: string; timestamp?: string;
  * no entries stores nothing; `load` of a key never written (or deleted) returns null; keys
  * differing in project, session or subpath never see each other's entries; an empty `subpath`
  * is refused (omit it for the main transcript). Left out: summaries (the SDK folds them
- * itself), and retention (entries stay until deleted).
+ * itself), and deciding retention (entries stay until deleted; the sessions layer's prune
+ * deletes the transcripts of a pruned session's agents with {@link deleteTranscriptSessions}).
  */
 export interface TranscriptStore {
   appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void>;
@@ -30,6 +31,13 @@ export interface TranscriptStore {
   listTranscriptSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>>;
   /** Deletes a transcript; without `subpath`, also every subpath of the session. */
   deleteTranscript(key: TranscriptKey): Promise<void>;
+  /**
+   * Deletes every transcript (main and subpaths) of these SDK sessions, under whatever project
+   * they were written: SDK session ids are UUIDs, unique across projects, and whoever prunes
+   * knows an agent's session id but not always the cwd its project key came from.
+   * @returns how many transcripts (keys) were deleted.
+   */
+  deleteTranscriptSessions(sessionIds: readonly string[]): Promise<number>;
   /** The subpaths stored under a session. */
   listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]>;
 }

@@ -27,6 +27,11 @@ export class WorkspaceHistory {
     return path.join(this.#root, `${sessionId}.git`);
   }
 
+  /** The session's history repository (which may not exist yet). */
+  folder(sessionId: string): string {
+    return this.#gitDir(sessionId);
+  }
+
   async #git(sessionId: string, workTree: string | undefined, args: string[], env?: NodeJS.ProcessEnv) {
     const gitDir = this.#gitDir(sessionId);
     const prefix = [`--git-dir=${gitDir}`, ...(workTree ? [`--work-tree=${workTree}`] : [])];

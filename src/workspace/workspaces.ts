@@ -64,6 +64,35 @@ export class WorkspaceManager {
     };
   }
 
+  /**
+   * Removes what isolated nodes of a session left behind (worktrees a killed process did not
+   * clean up), for retention: its folder under the worktrees root and, in the session workspace
+   * when that is a repository of its own, the records of worktrees now gone and the
+   * `orchestrator/<sessionId>/...` branches. Nothing else of the workspace is touched.
+   * @returns whether a worktree folder was there to remove.
+   */
+  async removeSessionWorktrees(sessionId: string, sessionWorkspace?: string): Promise<boolean> {
+    const root = path.resolve(this.#root);
+    const dir = path.resolve(root, sessionId);
+    // A session id is a user's string: it never names a path outside the root.
+    if (path.dirname(dir) !== root || path.basename(dir) !== sessionId) return false;
+    const existed = await exists(dir);
+    await rm(dir, { recursive: true, force: true });
+    if (sessionWorkspace && (await exists(path.join(sessionWorkspace, '.git')))) {
+      await this.#exclusive(sessionWorkspace, async () => {
+        await git(sessionWorkspace, ['worktree', 'prune'], { allowFailure: true });
+        const refs = await git(
+          sessionWorkspace,
+          ['for-each-ref', '--format=%(refname:short)', `refs/heads/orchestrator/${sessionId}/`],
+          { allowFailure: true },
+        );
+        const branches = refs.stdout.split('\n').filter(Boolean);
+        if (branches.length > 0) await git(sessionWorkspace, ['branch', '-D', ...branches], { allowFailure: true });
+      });
+    }
+    return existed;
+  }
+
   async #mergeBack(sessionWorkspace: string, dir: string, branch: string, label: string): Promise<void> {
     await commitAll(dir, `changes of ${label}`);
     await commitAll(sessionWorkspace, `workspace before merging ${label}`);
@@ -98,10 +127,12 @@ export class WorkspaceManager {
   }
 }
 
-async function ensureRepository(dir: string): Promise<void> {
-  const isRepo = await stat(path.join(dir, '.git')).then(
+const exists = (file: string) =>
+  stat(file).then(
     () => true,
     () => false,
   );
-  if (!isRepo) await git(dir, ['init', '-q', '-b', 'main']);
+
+async function ensureRepository(dir: string): Promise<void> {
+  if (!(await exists(path.join(dir, '.git')))) await git(dir, ['init', '-q', '-b', 'main']);
 }

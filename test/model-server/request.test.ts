@@ -48,7 +48,7 @@ describe('readRequest', () => {
       turn: 2,
       lastToolResult: 'second',
       conversation: 'session-1',
-      wantsStructuredOutput: false,
+      wantsStructuredOutputAgain: false,
     });
   });
 
@@ -102,12 +102,12 @@ scripts:
 });
 
 describe('selectTurn', () => {
-  const turnOf = (count: number, wantsStructuredOutput = false) => ({
+  const turnOf = (count: number, wantsStructuredOutputAgain = false) => ({
     ...readRequest(
       claudeCodeRequest(Array.from({ length: count }, () => ({ role: 'assistant', content: 'x' }))),
       undefined,
     ),
-    wantsStructuredOutput,
+    wantsStructuredOutputAgain,
   });
 
   it('answers turn N to a request carrying N assistant messages, and nothing once out of turns', () => {
@@ -116,7 +116,7 @@ describe('selectTurn', () => {
     expect(selectTurn(script as never, turnOf(2))).toBeUndefined();
   });
 
-  it('gives a structured output again when one is still wanted past the end (a resumed conversation)', () => {
+  it('gives an accepted structured output again when it is asked for once more (a resumed conversation)', () => {
     const [script] = parseScenario(
       'scripts: [{ turns: [{ content: [{ text: thinking }] }, { content: [{ structured_output: { verdict: ok } }] }] }]',
     ).scripts;
@@ -157,5 +157,23 @@ describe('countTurns', () => {
     expect(resumed.turn).toBe(1);
     const unanswered = readRequest(claudeCodeRequest([call('t1'), { role: 'user', content: 'carry on' }]), undefined);
     expect(unanswered.turn).toBe(0);
+  });
+});
+
+describe('wantsStructuredOutputAgain', () => {
+  const tools = [{ name: 'StructuredOutput', input_schema: { type: 'object' } }];
+  const call = { role: 'assistant', content: [{ type: 'tool_use', id: 'so1', name: 'StructuredOutput', input: {} }] };
+  const withResult = (isError: boolean) => ({
+    role: 'user',
+    content: [{ type: 'tool_result', tool_use_id: 'so1', content: isError ? 'must be <= 3' : 'ok', is_error: isError }],
+  });
+
+  it('holds only when the last StructuredOutput call was accepted and the tool is still offered', () => {
+    const ask = (extra: unknown[], offered = tools) =>
+      readRequest({ ...claudeCodeRequest(extra), tools: offered }, undefined).wantsStructuredOutputAgain;
+    expect(ask([call, withResult(false), { role: 'user', content: 'carry on' }])).toBe(true);
+    expect(ask([call, withResult(true), { role: 'assistant', content: 'I cannot.' }])).toBe(false);
+    expect(ask([call, withResult(false)], [])).toBe(false);
+    expect(ask([])).toBe(false);
   });
 });

@@ -195,6 +195,7 @@ export async function startEngineKit(): Promise<EngineKit> {
         read: (sessionId, options) => store.read(sessionId, options),
         lastSeq: (sessionId) => store.lastSeq(sessionId),
         listSessions: (options) => store.listSessions(options),
+        deleteSession: (sessionId) => store.deleteSession(sessionId),
         close: async () => undefined,
       };
       return { log: new EventLog(killable), kill, dead: died.promise };

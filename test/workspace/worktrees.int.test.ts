@@ -1,9 +1,17 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isOrchestratorError } from '../../src/errors/index.ts';
+// Internal on purpose: the test lists the workspace's branches and worktrees with git itself.
+import { git } from '../../src/workspace/git.ts';
 import { WorkspaceManager } from '../../src/workspace/index.ts';
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 // Real git, real folders: parallel nodes in isolated worktrees merge back, and a conflict is
 // an error naming the files, never a silent overwrite.
@@ -52,5 +60,24 @@ describe('isolated worktrees', () => {
     await writeFile(path.join(a.cwd, 'half-done.txt'), 'oops\n');
     await a.finish(false);
     await expect(readFile(path.join(session, 'half-done.txt'), 'utf8')).rejects.toThrow();
+  });
+
+  it('removes what a killed session left (worktree folders, records, branches) and nothing of others', async () => {
+    // Never finished: as a killed process leaves them.
+    await manager.isolated(session, 'ses_1', 'a-1');
+    await manager.isolated(session, 'ses_1', 'b-1');
+    const other = await manager.isolated(session, 'ses_2', 'a-1');
+    expect(await manager.removeSessionWorktrees('ses_1', session)).toBe(true);
+    expect(await exists(path.join(root, 'worktrees', 'ses_1'))).toBe(false);
+    const branches = (await git(session, ['branch', '--format=%(refname:short)'])).stdout.split('\n');
+    expect(branches.filter((b) => b.startsWith('orchestrator/'))).toEqual(['orchestrator/ses_2/a-1']);
+    const worktrees = (await git(session, ['worktree', 'list', '--porcelain'])).stdout;
+    expect(worktrees).not.toContain(path.join('worktrees', 'ses_1'));
+    expect(worktrees).toContain(other.cwd);
+    expect(await readFile(path.join(session, 'shared.txt'), 'utf8')).toBe('line one\n');
+    // Nothing left: nothing to remove; an id that is no folder name never becomes a path.
+    expect(await manager.removeSessionWorktrees('ses_1', session)).toBe(false);
+    expect(await manager.removeSessionWorktrees('..', session)).toBe(false);
+    expect(await exists(root)).toBe(true);
   });
 });

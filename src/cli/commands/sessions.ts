@@ -9,17 +9,19 @@ import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
 import { formatSessionFigures } from '../figures.ts';
 import { followRun, parsePairs } from '../follow.ts';
 import { formatTable } from '../format.ts';
+import { registerPruneCommand } from './prune.ts';
 import { scenarioBeside } from './run.ts';
 import { parseNumber, registerVersionCommands } from './versions.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** `orchestrator sessions list | show ID`. */
+/** `orchestrator sessions list | show ID`, and the verbs of versions, resume and prune. */
 export function registerSessionsCommand(program: Command): void {
   const sessions = program.command('sessions').description('inspect sessions stored in the event log');
 
   registerResume(sessions);
   registerVersionCommands(sessions);
+  registerPruneCommand(sessions);
 
   sessions
     .command('list')

@@ -19,14 +19,21 @@ export const MAX_DURATION_MS = 2_147_483_647;
 
 /**
  * Converts a duration to whole milliseconds, or returns a message saying why it cannot.
- * Durations must be positive and at most {@link MAX_DURATION_MS}; nothing is clamped.
+ * Durations must be positive and at most `maxMs`; nothing is clamped.
+ * @param options.maxMs the longest accepted; a duration that is never a timer (an age, as in
+ * `sessions prune --older-than 90d`) may allow more. @default {@link MAX_DURATION_MS}
  */
-export function parseDuration(value: DurationInput): { ms: number } | { error: string } {
+export function parseDuration(
+  value: DurationInput,
+  options: { maxMs?: number } = {},
+): { ms: number } | { error: string } {
+  const maxMs = options.maxMs ?? MAX_DURATION_MS;
+  const limit = maxMs === MAX_DURATION_MS ? `${MAX_DURATION_MS} ms (about 24.8 days)` : `${maxMs} ms`;
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value <= 0) {
       return { error: `expected a positive whole number of milliseconds, received ${value}` };
     }
-    if (value > MAX_DURATION_MS) return { error: `expected at most ${MAX_DURATION_MS} ms, received ${value}` };
+    if (value > maxMs) return { error: `expected at most ${maxMs} ms, received ${value}` };
     return { ms: value };
   }
   if (!WHOLE.test(value)) {
@@ -41,8 +48,7 @@ export function parseDuration(value: DurationInput): { ms: number } | { error: s
   }
   const ms = Math.round(total);
   if (ms <= 0) return { error: `expected a duration above zero, received '${value}'` };
-  if (ms > MAX_DURATION_MS)
-    return { error: `expected at most ${MAX_DURATION_MS} ms (about 24.8 days), received '${value}'` };
+  if (ms > maxMs) return { error: `expected at most ${limit}, received '${value}'` };
   return { ms };
 }
 

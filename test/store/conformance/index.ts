@@ -4,6 +4,7 @@ import { appendSpec } from './append.spec.ts';
 import { closeSpec } from './close.spec.ts';
 import { concurrencySpec } from './concurrency.spec.ts';
 import { corruptionSpec } from './corruption.spec.ts';
+import { deleteSessionSpec } from './delete-session.spec.ts';
 import { expectedLastSeqSpec } from './expected-last-seq.spec.ts';
 import { listSessionsSpec } from './list-sessions.spec.ts';
 import { migrationsSpec } from './migrations.spec.ts';
@@ -44,6 +45,7 @@ export function describeEventStoreConformance(name: string, options: EventStoreC
     reopenSpec(ctx);
     migrationsSpec(ctx);
     listSessionsSpec(ctx);
+    deleteSessionSpec(ctx);
     closeSpec(ctx);
   });
 }

@@ -72,6 +72,14 @@ describe('durations', () => {
     }
     for (const bad of [0, -5, 1.5, 2 ** 31]) expect(parseDuration(bad), String(bad)).toHaveProperty('error');
   });
+
+  it('accepts longer durations only up to a maximum the caller raises (ages, never timers)', () => {
+    const year = 365 * 86_400_000;
+    expect(parseDuration('30d', { maxMs: year })).toEqual({ ms: 30 * 86_400_000 });
+    expect(parseDuration('366d', { maxMs: year })).toEqual({ error: `expected at most ${year} ms, received '366d'` });
+    expect(parseDuration('30d')).toHaveProperty('error', expect.stringContaining('about 24.8 days'));
+    expect(parseDuration('0d', { maxMs: year })).toHaveProperty('error');
+  });
 });
 
 describe('retry policies', () => {

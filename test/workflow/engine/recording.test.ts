@@ -77,6 +77,7 @@ describe('engine recording', () => {
       read: (sessionId, options) => kit.store.read(sessionId, options),
       lastSeq: (sessionId) => kit.store.lastSeq(sessionId),
       listSessions: (options) => kit.store.listSessions(options),
+      deleteSession: (sessionId) => kit.store.deleteSession(sessionId),
       close: async () => undefined,
     };
     const { run } = await kit.start(chain, { functions, log: new EventLog(refusing) });

@@ -60,3 +60,47 @@ export function deleteSpec(ctx: TranscriptConformanceContext): void {
     });
   });
 }
+
+/** deleteTranscriptSessions: every transcript of the named SDK sessions, in any project. */
+export function deleteSessionsSpec(ctx: TranscriptConformanceContext): void {
+  describe('delete by SDK session ids (retention)', () => {
+    it('deletes main transcripts and subpaths of those sessions in every project, nothing else', async (test) => {
+      const store = await ctx.open();
+      const deleteSessions = store.deleteSessions?.bind(store);
+      if (!deleteSessions) return test.skip('the SDK SessionStore has no delete by session ids (a store method)');
+      const [p, p2] = [ctx.project('p'), ctx.project('p2')];
+      const [a, b, kept] = [`a-${p}`, `b-${p}`, `kept-${p}`];
+      await store.append({ projectKey: p, sessionId: a }, [E('a')]);
+      await store.append({ projectKey: p, sessionId: a, subpath: 'subagents/agent-x' }, [E('ax')]);
+      await store.append({ projectKey: p2, sessionId: a }, [E('a2')]);
+      await store.append({ projectKey: p2, sessionId: b }, [E('b')]);
+      await store.append({ projectKey: p, sessionId: kept }, [E('k')]);
+      await store.append({ projectKey: p, sessionId: kept, subpath: 'subagents/agent-y' }, [E('ky')]);
+
+      expect(await deleteSessions([a, b, a, `never-${p}`])).toBe(4);
+      expect(await store.load({ projectKey: p, sessionId: a })).toBeNull();
+      expect(await store.load({ projectKey: p, sessionId: a, subpath: 'subagents/agent-x' })).toBeNull();
+      expect(await store.load({ projectKey: p2, sessionId: a })).toBeNull();
+      expect(await store.load({ projectKey: p2, sessionId: b })).toBeNull();
+      expect(await store.listSessions(p2)).toEqual([]);
+      expectEntries(await store.load({ projectKey: p, sessionId: kept }), [E('k')]);
+      expect(await store.listSubkeys({ projectKey: p, sessionId: kept })).toEqual(['subagents/agent-y']);
+      expect((await store.listSessions(p)).map((s) => s.sessionId)).toEqual([kept]);
+
+      expect(await deleteSessions([])).toBe(0);
+      expect(await deleteSessions([a])).toBe(0);
+      // A session id used again afterwards starts afresh.
+      await store.append({ projectKey: p, sessionId: a }, [E('again')]);
+      expectEntries(await store.load({ projectKey: p, sessionId: a }), [E('again')]);
+    });
+
+    it('refuses a list that is not one of session ids', async (test) => {
+      const store = await ctx.open();
+      const deleteSessions = store.deleteSessions?.bind(store);
+      if (!deleteSessions) return test.skip('the SDK SessionStore has no delete by session ids (a store method)');
+      for (const bad of ['s' as never, [''], [42 as never], ['x'.repeat(201)]]) {
+        await expect(deleteSessions(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+    });
+  });
+}

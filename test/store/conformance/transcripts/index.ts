@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe } from 'vitest';
 import type { TranscriptStore } from '../../../../src/store/index.ts';
 import { appendLoadSpec } from './append-load.spec.ts';
 import { argumentsSpec } from './arguments.spec.ts';
-import { deleteSpec } from './delete.spec.ts';
+import { deleteSessionsSpec, deleteSpec } from './delete.spec.ts';
 import { durabilitySpec } from './durability.spec.ts';
 import { keysSpec } from './keys.spec.ts';
 import { listSessionsSpec } from './list-sessions.spec.ts';
@@ -25,6 +25,7 @@ export function transcriptOps(store: TranscriptStore): TranscriptOps {
     listSessions: (projectKey) => store.listTranscriptSessions(projectKey),
     delete: (key) => store.deleteTranscript(key),
     listSubkeys: (key) => store.listTranscriptSubkeys(key),
+    deleteSessions: (sessionIds) => store.deleteTranscriptSessions(sessionIds),
   };
 }
 
@@ -63,6 +64,7 @@ export function describeTranscriptStoreConformance(name: string, options: Transc
     keysSpec(ctx);
     listSessionsSpec(ctx);
     deleteSpec(ctx);
+    deleteSessionsSpec(ctx);
     listSubkeysSpec(ctx);
     durabilitySpec(ctx);
     argumentsSpec(ctx);

@@ -17,6 +17,11 @@ export interface TranscriptOps {
   listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>>;
   delete(key: Key): Promise<void>;
   listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]>;
+  /**
+   * The store's `deleteTranscriptSessions` (retention), which the SDK's `SessionStore` has no
+   * name for: absent on the adapter, whose run skips its spec.
+   */
+  deleteSessions?(sessionIds: string[]): Promise<number>;
 }
 
 /** One opened instance: the operations and how to close what backs them. */

@@ -1,0 +1,55 @@
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/** An SDK session id usable as a file name (they are UUIDs); anything else is never a path here. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/**
+ * Removes Claude Code's own copies of SDK sessions from its config folder (the orchestrator
+ * points `CLAUDE_CONFIG_DIR` under the data directory): `projects/<projectKey>/<id>.jsonl` and
+ * the `<id>/` folder of its subagents, in every project. A project folder left holding no file
+ * at all (Claude Code also creates an empty `memory/`) goes too. The store keeps the durable
+ * copy of transcripts; this is the local cache, which would otherwise grow without end.
+ * @returns how many transcript files were removed.
+ */
+export async function removeLocalTranscripts(configDir: string, sdkSessionIds: readonly string[]): Promise<number> {
+  const ids = sdkSessionIds.filter((id) => SAFE_ID.test(id));
+  if (ids.length === 0) return 0;
+  const projects = path.join(configDir, 'projects');
+  let removed = 0;
+  for (const project of await entries(projects)) {
+    if (!project.isDirectory()) continue;
+    const folder = path.join(projects, project.name);
+    const names = new Set((await entries(folder)).map((entry) => entry.name));
+    let touched = false;
+    for (const id of ids) {
+      if (names.has(`${id}.jsonl`)) {
+        await rm(path.join(folder, `${id}.jsonl`), { force: true });
+        removed++;
+        touched = true;
+      }
+      if (names.has(id)) {
+        await rm(path.join(folder, id), { recursive: true, force: true });
+        touched = true;
+      }
+    }
+    if (touched && !(await holdsFiles(folder))) await rm(folder, { recursive: true, force: true });
+  }
+  return removed;
+}
+
+async function entries(folder: string) {
+  try {
+    return await readdir(folder, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+/** Whether `folder` or any folder under it holds anything but folders. */
+async function holdsFiles(folder: string): Promise<boolean> {
+  for (const entry of await entries(folder)) {
+    if (!entry.isDirectory() || (await holdsFiles(path.join(folder, entry.name)))) return true;
+  }
+  return false;
+}
