@@ -29,6 +29,8 @@ export { budgetError, Monitor } from './monitor.ts';
 export type { ModelPrice, PriceRow, TokenCounts } from './pricing.ts';
 export { costAt, PRICE_TABLE, priceOf, priceUsage } from './pricing.ts';
 export { PrometheusExporter } from './prometheus.ts';
+export type { MonitorSettings } from './settings.ts';
+export { monitorSettings } from './settings.ts';
 export type { StatsGrouping, StatsRow, StatsSummary } from './stats.ts';
 export { summarize } from './stats.ts';
 export type { TraceExporterKind, Tracing, TracingOptions } from './trace-export.ts';

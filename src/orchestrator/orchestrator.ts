@@ -7,19 +7,15 @@ import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId 
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
-import { Monitor } from '../monitor/index.ts';
+import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
 import { AutoVersions, type ForkPoint, SessionManager } from '../sessions/index.ts';
 import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
   agentExecutor,
   applyEvent,
   approvalExecutor,
-  type CompiledAlerts,
-  type CompiledBudget,
   type CompiledPlan,
   type CompiledWorkflow,
-  compileAlertsValue,
-  compileBudgetValue,
   compileWorkflow,
   functionExecutor,
   humanExecutor,
@@ -97,7 +93,7 @@ export class Orchestrator {
     store: OrchestratorStore,
     logger: Logger,
     model: ModelAccess,
-    monitoring: { alerts: CompiledAlerts; budget: CompiledBudget },
+    monitoring: MonitorSettings,
   ) {
     const log = new EventLog(store);
     this.config = config;
@@ -109,13 +105,11 @@ export class Orchestrator {
     this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
     this.monitor = new Monitor({
       log,
-      alerts: monitoring.alerts,
-      budget: monitoring.budget,
+      ...monitoring,
       // A reached budget stops the agents in its scope (`fail`), or pauses the workflow so
       // that it can be resumed once the limit is raised (`pause`).
       agents: { stopAgents: (which, error) => this.agents.stopAgents(which, error) },
       onPause: (sessionId, _workflowId, reason) => this.#runs.get(sessionId)?.pause({ reason, interruptRunning: true }),
-      tracing: config.otel === 'off' ? undefined : { exporter: config.otel, file: config.otelFile },
     }).start();
     this.agents = new AgentRuntime({
       log,
@@ -137,7 +131,7 @@ export class Orchestrator {
   static async open(options: OrchestratorOptions = {}): Promise<Orchestrator> {
     const config = isLoaded(options.config) ? options.config : loadConfig(options.config ?? {});
     // Checked before anything opens: a bad rule is a configuration error, like any other.
-    const monitoring = monitoringSettings(config);
+    const monitoring = monitorSettings(config);
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     await mkdir(config.dataDir, { recursive: true });
     const store =
@@ -401,37 +395,6 @@ export class Orchestrator {
     })();
     return this.#closing;
   }
-}
-
-/**
- * The global alert and budget settings of the configuration, compiled.
- * @throws OrchestratorError `CONFIG_INVALID` naming the rule and field of `ORCHESTRATOR_ALERT_RULES` at fault.
- */
-function monitoringSettings(config: OrchestratorConfig): { alerts: CompiledAlerts; budget: CompiledBudget } {
-  const alerts = compileAlertsValue(
-    {
-      ...(config.alertMaxResponseMs !== undefined && { maxResponseTime: config.alertMaxResponseMs }),
-      ...(config.alertMaxErrorRate !== undefined && {
-        maxErrorRate: { rate: config.alertMaxErrorRate, window: config.alertErrorWindowMs },
-      }),
-      maxCost: {
-        ...(config.alertMaxSessionCostUsd !== undefined && { session: config.alertMaxSessionCostUsd }),
-        ...(config.alertMaxWorkflowCostUsd !== undefined && { workflow: config.alertMaxWorkflowCostUsd }),
-      },
-      rules: [...config.alertRules],
-    },
-    'ORCHESTRATOR_ALERT_RULES',
-  );
-  const budget = compileBudgetValue(
-    {
-      ...(config.budgetSessionUsd !== undefined && { session: config.budgetSessionUsd }),
-      ...(config.budgetWorkflowUsd !== undefined && { workflow: config.budgetWorkflowUsd }),
-      agentTypes: { ...config.budgetAgentTypes },
-      onExhausted: config.budgetAction,
-    },
-    'ORCHESTRATOR_BUDGET_*',
-  );
-  return { alerts, budget };
 }
 
 function isLoaded(config: OrchestratorOptions['config']): config is OrchestratorConfig {
