@@ -15,12 +15,15 @@ export type {
   EventType,
   NewEvent,
   OrchestratorEvent,
+  Severity,
   StreamItem,
 } from './events/index.ts';
-export { EVENT_TYPES, EventBus } from './events/index.ts';
+export { EVENT_TYPES, EventBus, eventSeverity } from './events/index.ts';
 export { EventLog } from './log/index.ts';
 export type { ModelServer, Scenario } from './model-server/index.ts';
 export { loadScenario, startModelServer } from './model-server/index.ts';
+export type { AgentMetrics, Figures, MetricsState, StatsSummary, WorkflowMetrics } from './monitor/index.ts';
+export { Monitor, PRICE_TABLE, PrometheusExporter, priceUsage, replayMetrics, summarize } from './monitor/index.ts';
 export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator/index.ts';
 export { Orchestrator, WorkflowHandle } from './orchestrator/index.ts';
 export type {

@@ -4,7 +4,7 @@ import type { AgentState, NewEvent } from '../events/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
-import type { ProcessRegistry, TrackedProcess } from './processes.ts';
+import { type ProcessRegistry, readRssBytes, type TrackedProcess } from './processes.ts';
 import {
   AgentBinding,
   type BoundAgent,
@@ -15,6 +15,7 @@ import {
 } from './sdk-options.ts';
 import type { AgentSpec } from './spec.ts';
 import type { AgentToolHost } from './tools.ts';
+import { UsageTracker } from './usage.ts';
 import type { WarmPool } from './warm-pool.ts';
 
 /** After an interrupt, how long the turn may take to stop before the process is aborted. */
@@ -26,6 +27,19 @@ export interface AgentUsage {
   outputTokens: number;
   cacheReadTokens: number;
   cacheCreationTokens: number;
+}
+
+/** Usage of one model in an attempt (the SDK's `result.modelUsage`, renamed); priced by the monitor. */
+export interface ModelUsageFigures {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheCreationTokens: number;
+  /** Cache writes with a 1-hour lifetime, already counted in `cacheCreationTokens`. */
+  readonly cacheCreation1hTokens?: number;
+  /** The SDK's own cost estimate for this model. */
+  readonly costUsd?: number;
+  readonly canonicalModel?: string;
 }
 
 /** What a successful attempt produced. */
@@ -40,6 +54,8 @@ export interface AttemptSuccess {
   readonly turns: number;
   readonly durationMs: number;
   readonly sdkSessionId: string | undefined;
+  /** Usage per model, subagents included, when the SDK reported it. */
+  readonly modelUsage?: Readonly<Record<string, ModelUsageFigures>> | undefined;
 }
 
 /** A failed attempt: the typed error, and what it spent before failing. */
@@ -49,6 +65,8 @@ export interface AttemptFailure {
   readonly usage: AgentUsage | undefined;
   readonly costUsd: number | undefined;
   readonly sdkSessionId: string | undefined;
+  readonly modelUsage?: Readonly<Record<string, ModelUsageFigures>> | undefined;
+  readonly turns?: number | undefined;
 }
 
 /** Everything one attempt needs. Small on purpose: the runtime owns the rest. */
@@ -71,6 +89,8 @@ export interface AttemptInput {
   /** Records events in order (the runtime appends them to the session log). */
   record(events: NewEvent[]): void;
   setState(state: AgentState): void;
+  /** Told once the attempt has launched: a way to read its process id (for resource samples). */
+  onLaunched?(pid: () => number | undefined): void;
 }
 
 /**
@@ -100,11 +120,13 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     }
   }
 
+  const usage = new UsageTracker(input.agentId);
   // Settles at the agent's first model answer (its start-up CPU burst is over) or its end;
   // the warm pool starts the replacement spare only then (see WarmPool).
   const startup = Promise.withResolvers<void>();
   const launch = await launchQuery(input, startup.promise);
   const { stream, abortController, binding } = launch;
+  input.onLaunched?.(() => launch.process()?.pid);
 
   const stop = (reason: 'timeout' | 'interrupt') => {
     if (stopReason) return;
@@ -126,8 +148,13 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
         result = message;
         resultBeforeStop = stopReason === undefined;
         spent.add(message);
+        // The process is still alive and at about its largest: one memory sample.
+        const sample = resourceSample(input.agentId, launch.process()?.pid);
+        if (sample) input.record([sample]);
         continue;
       }
+      const counted = usage.observe(message);
+      if (counted.length > 0) input.record(counted);
       if (input.outputSchema) {
         if (message.type === 'assistant') {
           for (const block of message.message.content) {
@@ -148,6 +175,8 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   } catch (error) {
     thrown = error;
   } finally {
+    const cut = usage.flush();
+    if (cut.length > 0) input.record(cut);
     startup.resolve();
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onSignal);
@@ -159,9 +188,18 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   }
 
   const child = launch.process();
-  const usage = spent.usage;
+  const totals = spent.usage;
   const costUsd = spent.costUsd;
-  const fail = (error: OrchestratorError): AttemptFailure => ({ ok: false, error, usage, costUsd, sdkSessionId });
+  const modelUsage = spent.modelUsage;
+  const fail = (error: OrchestratorError): AttemptFailure => ({
+    ok: false,
+    error,
+    usage: totals,
+    costUsd,
+    sdkSessionId,
+    ...(modelUsage && { modelUsage }),
+    ...(result && { turns: spent.turns }),
+  });
   const succeeded = result?.subtype === 'success' && !result.is_error;
 
   // A stop that came after the agent had already finished does not undo its work.
@@ -185,11 +223,12 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
       ok: true,
       text: result.result,
       structured,
-      usage: usage ?? usageOf(result),
+      usage: totals ?? usageOf(result),
       costUsd: costUsd ?? result.total_cost_usd,
       turns: spent.turns,
       durationMs: spent.durationMs,
       sdkSessionId,
+      ...(modelUsage && { modelUsage }),
     };
   }
   const stderrTail = child?.stderrTail() ?? '';
@@ -272,10 +311,44 @@ function usageOf(result: SDKResultMessage): AgentUsage {
   };
 }
 
+/** An `agent.resources` event with one process's resident memory, or undefined when it cannot be read. */
+function resourceSample(agentId: string, pid: number | undefined): NewEvent | undefined {
+  if (pid === undefined) return undefined;
+  const rssBytes = readRssBytes(pid);
+  if (rssBytes === undefined) return undefined;
+  return {
+    type: 'agent.resources',
+    data: { processes: 1, rssBytes, maxRssBytes: rssBytes, samples: [{ pid, rssBytes, agentId }] },
+  };
+}
+
+/** The SDK's per-model usage in the catalog's spelling. */
+function modelUsageOf(result: SDKResultMessage): Record<string, ModelUsageFigures> | undefined {
+  const raw = (result as { modelUsage?: Record<string, Record<string, unknown>> }).modelUsage;
+  if (!raw || Object.keys(raw).length === 0) return undefined;
+  const out: Record<string, ModelUsageFigures> = {};
+  const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
+  for (const [model, usage] of Object.entries(raw)) {
+    const oneHour = count(usage.cacheCreationEphemeral1hInputTokens);
+    out[model] = {
+      inputTokens: count(usage.inputTokens),
+      outputTokens: count(usage.outputTokens),
+      cacheReadTokens: count(usage.cacheReadInputTokens),
+      cacheCreationTokens: count(usage.cacheCreationInputTokens),
+      ...(oneHour > 0 && { cacheCreation1hTokens: oneHour }),
+      ...(typeof usage.costUSD === 'number' && { costUsd: count(usage.costUSD) }),
+      ...(typeof usage.canonicalModel === 'string' && { canonicalModel: usage.canonicalModel }),
+    };
+  }
+  return out;
+}
+
 /** What the results of one query spent, summed over its runs. */
 class Spent {
   usage: AgentUsage | undefined;
   costUsd: number | undefined;
+  /** Per model, cumulative over the query: the latest result's figures. */
+  modelUsage: Record<string, ModelUsageFigures> | undefined;
   turns = 0;
   durationMs = 0;
 
@@ -292,6 +365,7 @@ class Spent {
       : more;
     // Claude Code's cost is cumulative over the process; keep the highest seen.
     this.costUsd = Math.max(this.costUsd ?? 0, result.total_cost_usd ?? 0);
+    this.modelUsage = modelUsageOf(result) ?? this.modelUsage;
     this.turns += result.num_turns;
     this.durationMs += result.duration_ms;
   }

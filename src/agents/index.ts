@@ -1,5 +1,5 @@
 /** The agent runtime: Claude Code agents on the real Claude Agent SDK, recorded as events. */
-export type { AgentUsage, AttemptFailure, AttemptSuccess } from './attempt.ts';
+export type { AgentUsage, AttemptFailure, AttemptSuccess, ModelUsageFigures } from './attempt.ts';
 export { classifyResultError, classifyThrown, fromApiStatus } from './classify.ts';
 export type { AgentEnvOptions } from './environment.ts';
 export { buildAgentEnv } from './environment.ts';
@@ -10,11 +10,13 @@ export { checkStructuredOutput, outputValidator } from './output-schema.ts';
 export type { ToolDecision, ToolPolicy } from './policy.ts';
 export { decideToolUse, globToRegExp, parseToolRule, primaryArgument, splitShellCommand } from './policy.ts';
 export type { TrackedProcess } from './processes.ts';
-export { PROCESS_TAG_VARIABLE, ProcessRegistry } from './processes.ts';
+export { PROCESS_TAG_VARIABLE, ProcessRegistry, readRssBytes } from './processes.ts';
 export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
 export { TranscriptSessionStore } from './session-store.ts';
 export type { AgentSpec, RetrySpec } from './spec.ts';
 export { backoffDelay } from './spec.ts';
+export type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from './spend.ts';
 export type { AgentToolHost, NodeRequest } from './tools.ts';
 export { createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
+export { UsageTracker } from './usage.ts';

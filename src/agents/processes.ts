@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 
@@ -144,26 +144,56 @@ export class ProcessRegistry {
   }
 }
 
+/**
+ * The resident memory of a process in bytes (`VmRSS` of /proc/PID/status), or undefined when
+ * it cannot be read (gone, not Linux). Synchronous on purpose: the file is tiny and in memory,
+ * and a sample must be taken while the process is known to be alive.
+ */
+export function readRssBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** SIGKILLs every process whose environment carries this tag (Linux /proc; elsewhere a no-op). */
 async function killTagged(tag: string): Promise<void> {
+  // A tagged process may fork between the listing of /proc and the kill of its parent (a
+  // shell starting its command): that child is not in the listing. Passes repeat until one
+  // finds nothing left to kill (a few at most: every kill removes a possible parent).
+  for (let pass = 0; pass < 5; pass++) {
+    if ((await killTaggedOnce(tag)) === 0) return;
+  }
+}
+
+/** One pass over /proc; returns how many tagged processes it killed. */
+async function killTaggedOnce(tag: string): Promise<number> {
   const needle = Buffer.from(`${PROCESS_TAG_VARIABLE}=${tag}\0`);
   let names: string[];
   try {
     names = await readdir('/proc');
   } catch {
-    return;
+    return 0;
   }
+  let killed = 0;
   await Promise.all(
     names.map(async (name) => {
       if (!/^\d+$/.test(name)) return;
       try {
         const environ = await readFile(`/proc/${name}/environ`);
-        if (environ.includes(needle)) process.kill(Number(name), 'SIGKILL');
+        if (environ.includes(needle)) {
+          process.kill(Number(name), 'SIGKILL');
+          killed++;
+        }
       } catch {
         // Gone already, or not ours to read.
       }
     }),
   );
+  return killed;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

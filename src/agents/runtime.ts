@@ -2,12 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { type AgentState, type AnyEvent, type NewEvent, newPrefixedId } from '../events/index.ts';
+import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
 import { ProcessRegistry } from './processes.ts';
+import { AgentRecorder } from './recorder.ts';
+import { resourceSamples } from './resources.ts';
 import { toolHostShape } from './sdk-options.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
+import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
 import type { AgentToolHost } from './tools.ts';
 import { WarmPool } from './warm-pool.ts';
 
@@ -30,6 +33,17 @@ export interface AgentRuntimeOptions {
    * {@link AgentRuntime.prewarm} ahead. @default 0 (no pool)
    */
   readonly warmPool?: number;
+  /**
+   * Asked before every attempt starts a process (and when an agent is spawned): refuses it
+   * when a budget is spent, or caps the SDK's `maxBudgetUsd` at what remains. @default none
+   */
+  readonly spendGate?: SpendGate;
+  /**
+   * Every this many milliseconds, the resident memory of each live agent process is recorded
+   * (`agent.resources`, one event per session). Each attempt also records one sample when its
+   * result arrives. 0 turns the periodic samples off. @default 5000
+   */
+  readonly resourceSampleMs?: number;
 }
 
 /** One agent to run. */
@@ -41,6 +55,8 @@ export interface AgentTask {
   /** The working directory (the session workspace or the node's worktree). */
   readonly cwd: string;
   readonly nodeId?: string;
+  /** The workflow run the agent works for, for budgets and figures. */
+  readonly workflowId?: string;
   /** JSON Schema the final answer must match (structured output). */
   readonly outputSchema?: Record<string, unknown>;
   /** Continue (fork: false) or branch from (fork: true) an earlier agent's SDK session. */
@@ -76,7 +92,11 @@ export class AgentRuntime {
   readonly #options: AgentRuntimeOptions;
   readonly #limit: LimitFunction;
   readonly #pool: WarmPool | undefined;
-  readonly #running = new Map<string, { controller: AbortController; result: Promise<AgentResult> }>();
+  readonly #running = new Map<
+    string,
+    { controller: AbortController; result: Promise<AgentResult>; agent: RunningAgent; pid?: () => number | undefined }
+  >();
+  readonly #sampler: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: AgentRuntimeOptions) {
@@ -84,6 +104,43 @@ export class AgentRuntime {
     this.#limit = pLimit(options.maxConcurrent ?? 4);
     const size = options.warmPool ?? 0;
     this.#pool = size > 0 ? new WarmPool({ size, processes: this.processes }) : undefined;
+    const every = options.resourceSampleMs ?? 5000;
+    if (every > 0) {
+      this.#sampler = setInterval(() => this.sampleResources(), every);
+      this.#sampler.unref();
+    }
+  }
+
+  /** The agents running now (waiting for a slot or holding one). */
+  running(): RunningAgent[] {
+    return [...this.#running.values()].map((entry) => entry.agent);
+  }
+
+  /**
+   * Stops the running agents `which` selects, now, ending each with `error` (for example a
+   * `BUDGET_EXHAUSTED` when a budget trips). Returns how many were stopped.
+   */
+  stopAgents(which: (agent: RunningAgent) => boolean, error: OrchestratorError): number {
+    let stopped = 0;
+    for (const entry of this.#running.values()) {
+      if (!which(entry.agent) || entry.controller.signal.aborted) continue;
+      entry.controller.abort(error);
+      stopped++;
+    }
+    return stopped;
+  }
+
+  /**
+   * Records the resident memory of every live agent process, one `agent.resources` event per
+   * session (what the periodic sampler does). Processes that cannot be read are left out.
+   */
+  sampleResources(): void {
+    const live = [...this.#running.values()].map(({ agent, pid }) => ({ ...agent, pid: pid?.() }));
+    for (const [sessionId, event] of resourceSamples(live)) {
+      this.#options.log.append(sessionId, [event]).catch(() => {
+        // The store is closing: a lost sample is only a missing figure.
+      });
+    }
   }
 
   /** Spare processes parked in the warm pool now. */
@@ -131,9 +188,36 @@ export class AgentRuntime {
         details: { agentId },
       });
     }
+    const agent: RunningAgent = {
+      agentId,
+      sessionId: task.sessionId,
+      workflowId: task.workflowId,
+      agentType: task.spec.name,
+      nodeId: task.nodeId,
+    };
+    // Refused before anything is recorded: the agent never existed, its caller gets the error.
+    const verdict = this.#options.spendGate?.admit(agent);
+    if (verdict && !verdict.ok) {
+      const refused: AgentResult = {
+        ok: false,
+        error: verdict.error,
+        usage: undefined,
+        costUsd: undefined,
+        sdkSessionId: undefined,
+        agentId,
+        attempts: 0,
+      };
+      return { agentId, result: Promise.resolve(refused), interrupt: () => undefined };
+    }
     const controller = new AbortController();
-    const result = this.#run(agentId, task, controller.signal).finally(() => this.#running.delete(agentId));
-    this.#running.set(agentId, { controller, result });
+    const entry: { controller: AbortController; result: Promise<AgentResult>; agent: RunningAgent } = {
+      controller,
+      agent,
+      result: Promise.resolve(undefined as never),
+    };
+    this.#running.set(agentId, entry);
+    entry.result = this.#run(agentId, task, controller.signal).finally(() => this.#running.delete(agentId));
+    const result = entry.result;
     return {
       agentId,
       result,
@@ -152,6 +236,7 @@ export class AgentRuntime {
           agentId,
           agentType: task.spec.name,
           ...(task.nodeId !== undefined && { nodeId: task.nodeId }),
+          ...(task.workflowId !== undefined && { workflowId: task.workflowId }),
           task: task.prompt.slice(0, 2000),
           ...(task.spec.model !== undefined && { model: task.spec.model }),
         },
@@ -166,10 +251,14 @@ export class AgentRuntime {
       const slot = this.#limit(() => {
         started = true;
         if (signal.aborted) return aborted(signal);
+        // Asked again at the last moment: spending may have reached a budget while it waited.
+        const verdict = this.#options.spendGate?.admit(this.#running.get(agentId)?.agent ?? agentOf(agentId, task));
+        if (verdict && !verdict.ok) return refusal(verdict.error);
+        const spec = capBudget(task.spec, verdict?.maxBudgetUsd);
         recorder.setState('initializing');
         return runAttempt({
           agentId,
-          spec: task.spec,
+          spec,
           prompt: task.prompt,
           cwd: task.cwd,
           env: this.#options.env,
@@ -180,9 +269,16 @@ export class AgentRuntime {
           timeoutMs: task.spec.timeoutMs ?? this.#options.defaultTimeoutMs ?? 600_000,
           signal,
           processes: this.processes,
-          warmPool: this.#pool,
+          // A spare's budget is fixed when it starts (the SDK applies maxBudgetUsd then), so an
+          // attempt whose budget a gate capped starts cold rather than fill a pool for a
+          // configuration no later agent will have.
+          warmPool: spec === task.spec ? this.#pool : undefined,
           record: (events) => recorder.record(events),
           setState: (state) => recorder.setState(state),
+          onLaunched: (pid) => {
+            const running = this.#running.get(agentId);
+            if (running) running.pid = pid;
+          },
         });
       });
       // An agent interrupted while it waits for a slot ends now, not when the slot frees up
@@ -208,6 +304,8 @@ export class AgentRuntime {
             attempt,
             willRetry,
             ...spent(outcome.usage, outcome.costUsd),
+            ...(outcome.modelUsage && { modelUsage: outcome.modelUsage }),
+            ...(outcome.turns !== undefined && { turns: outcome.turns }),
           },
         },
       ]);
@@ -234,6 +332,7 @@ export class AgentRuntime {
             durationMs: outcome.durationMs,
             ...(outcome.sdkSessionId !== undefined && { sdkSessionId: outcome.sdkSessionId }),
             attempt,
+            ...(outcome.modelUsage && { modelUsage: outcome.modelUsage }),
           },
         },
       ]);
@@ -268,6 +367,7 @@ export class AgentRuntime {
    */
   shutdown(): Promise<void> {
     this.#closing ??= (async () => {
+      clearInterval(this.#sampler);
       const running = [...this.#running.values()];
       for (const { controller } of running) {
         controller.abort(new OrchestratorError('AGENT_SHUTDOWN', 'the orchestrator is shutting down'));
@@ -290,63 +390,4 @@ function aborted(signal: AbortSignal): AttemptFailure {
 
 function spent(usage: AgentUsage | undefined, costUsd: number | undefined) {
   return { ...(usage && { usage }), ...(costUsd !== undefined && { costUsd }) };
-}
-
-/**
- * Appends one agent's events in order. Appends are issued synchronously in call order, and
- * the store commits them in issue order (group commit keeps order), so no chaining is needed;
- * failures are kept and surfaced by {@link flushed}.
- */
-class AgentRecorder {
-  readonly #log: EventLog;
-  readonly #task: AgentTask;
-  readonly #agentId: string;
-  readonly #pending = new Set<Promise<unknown>>();
-  #state: AgentState | null = null;
-  #failure: unknown;
-
-  constructor(log: EventLog, task: AgentTask, agentId: string) {
-    this.#log = log;
-    this.#task = task;
-    this.#agentId = agentId;
-  }
-
-  record(events: NewEvent[]): void {
-    const source = `agent:${this.#agentId}`;
-    const stamped = events.map((event) => ({
-      ...event,
-      source,
-      correlationId: this.#task.correlationId ?? null,
-    }));
-    const append = this.#log.append(this.#task.sessionId, stamped).then(
-      (committed) => {
-        const onEvent = this.#task.onEvent;
-        if (!onEvent) return;
-        for (const event of committed) {
-          try {
-            onEvent(event);
-          } catch {
-            // A caller's callback must not break the agent; the event is committed regardless.
-          }
-        }
-      },
-      (error: unknown) => {
-        this.#failure ??= error;
-      },
-    );
-    this.#pending.add(append);
-    void append.finally(() => this.#pending.delete(append));
-  }
-
-  setState(state: AgentState): void {
-    if (state === this.#state) return;
-    this.record([{ type: 'agent.state_changed', data: { agentId: this.#agentId, from: this.#state, to: state } }]);
-    this.#state = state;
-  }
-
-  /** Resolves when every recorded event is committed; rejects with the first append failure. */
-  async flushed(): Promise<void> {
-    await Promise.all(this.#pending);
-    if (this.#failure) throw this.#failure;
-  }
 }

@@ -145,6 +145,9 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
     settingSources: [],
     spawnClaudeCodeProcess: wiring.processes.spawner(wiring.onSpawn),
     stderr: () => undefined,
+    // Stream events carry each response's final token counts (message_delta) and its first
+    // token; the usage tracker turns them into one `agent.usage` event per response.
+    includePartialMessages: true,
   };
   if (spec.systemPrompt !== undefined) {
     options.systemPrompt =

@@ -30,6 +30,14 @@ export async function followRun(
       if (options.json) out.write(`${JSON.stringify(event)}\n`);
       else for (const line of view.render(event)) out.write(`${line}\n`);
       if (event.type === 'input.requested') void answer(handle, event.data, options, out);
+      if (event.type === 'workflow.paused' && event.data.reason?.startsWith('budget exhausted')) {
+        // Nobody is there to resume it in this process: leave it resumable and end the command.
+        const say = (line: string) => (options.json ? process.stderr : out).write(`${line}\n`);
+        say(
+          `  ‖ paused: ${event.data.reason}; raise the budget, then: orchestrator sessions resume ${handle.sessionId}`,
+        );
+        void handle.suspend();
+      }
       if (event.type === 'workflow.completed' && event.data.workflowId === handle.workflowId) return;
     }
   })();

@@ -6,6 +6,7 @@ import { registerEventsCommand } from './commands/events.ts';
 import { registerModelServerCommand } from './commands/model-server.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
+import { registerStatsCommand } from './commands/stats.ts';
 import { registerValidateCommands } from './commands/validate.ts';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -34,6 +35,7 @@ export function buildProgram(options: { versionFlag?: boolean } = {}): Command {
   registerRunCommand(program);
   registerValidateCommands(program);
   registerSessionsCommand(program);
+  registerStatsCommand(program);
   registerEventsCommand(program);
   registerModelServerCommand(program);
   registerConfigCommand(program);

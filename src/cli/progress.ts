@@ -1,15 +1,6 @@
 import type { AnyEvent } from '../events/index.ts';
-
-/** Totals shown while a run goes and in its summary line. */
-export interface RunTotals {
-  costUsd: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  turns: number;
-  agents: number;
-  toolCalls: number;
-}
+import { applyMetricsEvent, emptyMetrics, type MetricsState } from '../monitor/index.ts';
+import { duration, money, spendLine } from './figures.ts';
 
 /** The first few words of a text, on one line. */
 function clip(text: string, max = 70): string {
@@ -17,36 +8,28 @@ function clip(text: string, max = 70): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-function money(usd: number): string {
-  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
-}
-
-function tokens(n: number): string {
-  return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
-}
-
 /**
  * Turns a session's events into the terminal's progress lines: node states, agent activity
- * (tool calls, retries, permission denials), questions to humans, and running totals of
- * tokens and cost. Pure apart from its own counters, so it is easy to test.
+ * (tool calls, retries, permission denials), questions to humans, alerts and budgets, and
+ * the figures of the monitor's metrics (tokens, cost, turns, tool calls, time). Pure apart
+ * from its own state, so it is easy to test.
  */
 export class ProgressView {
-  readonly totals: RunTotals = {
-    costUsd: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    cacheReadTokens: 0,
-    turns: 0,
-    agents: 0,
-    toolCalls: 0,
-  };
+  #metrics: MetricsState | undefined;
   readonly #agentNode = new Map<string, string>();
   readonly #nodeStart = new Map<string, number>();
-  readonly #nodeCost = new Map<string, number>();
   #width = 12;
+
+  /** The session's figures so far (the monitor's projection of the events rendered). */
+  get metrics(): MetricsState {
+    this.#metrics ??= emptyMetrics('');
+    return this.#metrics;
+  }
 
   /** The line(s) to print for an event; empty when the event is not worth a line. */
   render(event: AnyEvent): string[] {
+    this.#metrics ??= emptyMetrics(event.sessionId);
+    applyMetricsEvent(this.#metrics, event);
     const d = event.data as Record<string, unknown>;
     const node = (id: unknown) => String(id ?? '').padEnd(this.#width);
     switch (event.type) {
@@ -62,7 +45,8 @@ export class ProgressView {
         ];
       case 'node.completed': {
         const took = this.#elapsed(event.data.nodeId, event.ts);
-        const cost = this.#nodeCost.get(event.data.nodeId);
+        const figures = this.metrics.workflows[event.data.workflowId]?.nodes[event.data.nodeId];
+        const cost = figures && figures.agents > 0 ? figures.costUsd : undefined;
         const extra = [took, cost !== undefined ? money(cost) : '', event.data.cached ? 'cached' : '']
           .filter(Boolean)
           .join('  ');
@@ -101,11 +85,9 @@ export class ProgressView {
       case 'user.input':
         return [`    answered: ${clip(typeof d.value === 'string' ? d.value : JSON.stringify(d.value))}`];
       case 'agent.spawned':
-        this.totals.agents++;
         if (event.data.nodeId) this.#agentNode.set(event.data.agentId, event.data.nodeId);
         return [];
       case 'agent.tool_use':
-        this.totals.toolCalls++;
         return [
           `    · ${node(this.#agentNode.get(event.data.agentId))}${event.data.tool} ${clip(describeInput(event.data.input), 60)}`,
         ];
@@ -117,17 +99,16 @@ export class ProgressView {
         return [
           `    ↻ ${node(this.#agentNode.get(event.data.agentId))}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`,
         ];
-      case 'agent.completed':
-      case 'agent.failed': {
-        const usage = event.data.usage;
-        this.totals.costUsd += event.data.costUsd ?? 0;
-        this.totals.inputTokens += usage?.inputTokens ?? 0;
-        this.totals.outputTokens += usage?.outputTokens ?? 0;
-        this.totals.cacheReadTokens += usage?.cacheReadTokens ?? 0;
-        if (event.type === 'agent.completed') this.totals.turns += event.data.turns ?? 0;
-        const nodeId = this.#agentNode.get(event.data.agentId);
-        if (nodeId) this.#nodeCost.set(nodeId, (this.#nodeCost.get(nodeId) ?? 0) + (event.data.costUsd ?? 0));
-        return [];
+      case 'system.alert': {
+        const raised = event.data.state !== 'cleared';
+        return [`  ${raised ? '⚠' : '✓'} alert ${event.data.rule}: ${clip(event.data.message, 100)}`];
+      }
+      case 'budget.exhausted': {
+        const what = event.data.scope === 'agentType' ? `agent type ${event.data.key}` : event.data.scope;
+        const then = event.data.action === 'pause' ? 'pausing the workflow' : 'no more agents start';
+        return [
+          `  $ budget of the ${what} reached: ${money(event.data.spentUsd)} of ${money(event.data.limitUsd)}; ${then}`,
+        ];
       }
       case 'workflow.completed':
         return [this.summary(event.data.status, event.data.error?.message)];
@@ -136,11 +117,13 @@ export class ProgressView {
     }
   }
 
-  /** The closing line: status, then totals. */
+  /** The closing line: status, then the figures. */
   summary(status: string, error?: string): string {
-    const t = this.totals;
+    const m = this.metrics;
+    const s = m.session;
     const mark = status === 'completed' ? '✔' : '✘';
-    const figures = `${t.agents} agents, ${t.turns} turns, ${t.toolCalls} tool calls, ${tokens(t.inputTokens)} in / ${tokens(t.outputTokens)} out tokens (${tokens(t.cacheReadTokens)} cached), ${money(t.costUsd)}`;
+    const took = Object.values(m.workflows).at(-1)?.durationMs;
+    const figures = `${s.agents} agents, ${s.turns} turns, ${s.toolCalls} tool calls, ${spendLine(s)}${took === undefined ? '' : `, ${duration(took)}`}`;
     return `${mark} workflow ${status}${error ? `: ${clip(error, 120)}` : ''}\n  ${figures}`;
   }
 

@@ -28,6 +28,36 @@ export interface OrchestratorConfig {
   readonly maxConcurrentAgents: number;
   /** SQLite durability: `full` fsyncs every group commit, `normal` survives a killed process but not power loss. @default `full` */
   readonly sqliteSynchronous: 'full' | 'normal';
+  /** Every this many ms the memory of live agent processes is sampled (`ORCHESTRATOR_RESOURCE_SAMPLE_MS`); 0 = only at each result. @default 5000 */
+  readonly resourceSampleMs: number;
+  /** OpenTelemetry traces (`ORCHESTRATOR_OTEL`): `off`, `console` (JSON lines on stderr) or `file`. @default `off` */
+  readonly otel: 'off' | 'console' | 'file';
+  /** The JSON-lines file of `otel: file` (`ORCHESTRATOR_OTEL_FILE`). @default `<dataDir>/traces.jsonl` */
+  readonly otelFile: string;
+  /** Alert when a model response takes longer, in ms (`ORCHESTRATOR_ALERT_MAX_RESPONSE_TIME`, e.g. `2m`). @default none */
+  readonly alertMaxResponseMs: number | undefined;
+  /** Alert when more than this share of agent attempts fail (`ORCHESTRATOR_ALERT_MAX_ERROR_RATE`, 0 to 1). @default none */
+  readonly alertMaxErrorRate: number | undefined;
+  /** The window of the error rate, in ms (`ORCHESTRATOR_ALERT_ERROR_WINDOW`, e.g. `10m`). @default 600000 */
+  readonly alertErrorWindowMs: number;
+  /** Alert when a session has spent more, in US dollars (`ORCHESTRATOR_ALERT_MAX_SESSION_COST`). @default none */
+  readonly alertMaxSessionCostUsd: number | undefined;
+  /** Alert when a workflow run has spent more, in US dollars (`ORCHESTRATOR_ALERT_MAX_WORKFLOW_COST`). @default none */
+  readonly alertMaxWorkflowCostUsd: number | undefined;
+  /**
+   * Custom alert rules for every workflow (`ORCHESTRATOR_ALERT_RULES`, a JSON array of rules as
+   * in a workflow's `alerts.rules`); their expressions are checked when the orchestrator opens.
+   * @default []
+   */
+  readonly alertRules: readonly Record<string, unknown>[];
+  /** Hard cost limit of a session, in US dollars (`ORCHESTRATOR_BUDGET_SESSION_USD`). @default none */
+  readonly budgetSessionUsd: number | undefined;
+  /** Hard cost limit of a workflow run, in US dollars (`ORCHESTRATOR_BUDGET_WORKFLOW_USD`). @default none */
+  readonly budgetWorkflowUsd: number | undefined;
+  /** Hard cost limits per agent type over a session (`ORCHESTRATOR_BUDGET_AGENT_TYPES`, `coder=1.5,reviewer=0.5`). @default {} */
+  readonly budgetAgentTypes: Readonly<Record<string, number>>;
+  /** What a reached budget does (`ORCHESTRATOR_BUDGET_ACTION`): `fail` the work, or `pause` the workflow. @default `fail` */
+  readonly budgetAction: 'fail' | 'pause';
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -40,6 +70,55 @@ const urlWithScheme = (schemes: string[]) =>
     .refine((value) => schemes.some((s) => value.startsWith(`${s}://`)), {
       message: `expected a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
     });
+
+/** A duration: whole milliseconds, or a number with a unit `ms`, `s`, `m`, `h` (`90s`, `2m`). */
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const text = String(value).trim();
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? 'ms'] ?? 1;
+  const ms = match ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isFinite(ms) || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: "expected a duration such as '90s', '2m' or a number of milliseconds" });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const dollars = z.coerce.number().nonnegative();
+
+/** `name=usd,name=usd` (or an object, from code) to a record of limits. */
+const limitsByName = z.union([z.record(z.string(), z.number()), z.string()]).transform((value, ctx) => {
+  if (typeof value !== 'string') return value;
+  const out: Record<string, number> = {};
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, amount] = part.split('=');
+    const usd = Number(amount);
+    if (!name || amount === undefined || !Number.isFinite(usd) || usd < 0) {
+      ctx.addIssue({ code: 'custom', message: `expected NAME=DOLLARS pairs separated by commas, got "${part}"` });
+      return z.NEVER;
+    }
+    out[name.trim()] = usd;
+  }
+  return out;
+});
+
+/** A JSON array of objects (or the array itself, from code). */
+const jsonRules = z.union([z.array(z.record(z.string(), z.unknown())), z.string()]).transform((value, ctx) => {
+  if (typeof value !== 'string') return value;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (Array.isArray(parsed) && parsed.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) {
+      return parsed as Record<string, unknown>[];
+    }
+  } catch {
+    // Reported below.
+  }
+  ctx.addIssue({ code: 'custom', message: 'expected a JSON array of rule objects' });
+  return z.NEVER;
+});
 
 const schema = z
   .strictObject({
@@ -56,6 +135,19 @@ const schema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxConcurrentAgents: z.coerce.number().int().min(1).max(256).default(4),
     sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+    resourceSampleMs: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+    otel: z.enum(['off', 'console', 'file']).default('off'),
+    otelFile: z.string().min(1).optional(),
+    alertMaxResponseMs: duration.optional(),
+    alertMaxErrorRate: z.coerce.number().min(0).max(1).optional(),
+    alertErrorWindowMs: duration.default(600_000),
+    alertMaxSessionCostUsd: dollars.optional(),
+    alertMaxWorkflowCostUsd: dollars.optional(),
+    alertRules: jsonRules.default([]),
+    budgetSessionUsd: dollars.optional(),
+    budgetWorkflowUsd: dollars.optional(),
+    budgetAgentTypes: limitsByName.default({}),
+    budgetAction: z.enum(['fail', 'pause']).default('fail'),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -75,6 +167,19 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   logLevel: 'LOG_LEVEL',
   maxConcurrentAgents: 'ORCHESTRATOR_MAX_AGENTS',
   sqliteSynchronous: 'ORCHESTRATOR_SQLITE_SYNCHRONOUS',
+  resourceSampleMs: 'ORCHESTRATOR_RESOURCE_SAMPLE_MS',
+  otel: 'ORCHESTRATOR_OTEL',
+  otelFile: 'ORCHESTRATOR_OTEL_FILE',
+  alertMaxResponseMs: 'ORCHESTRATOR_ALERT_MAX_RESPONSE_TIME',
+  alertMaxErrorRate: 'ORCHESTRATOR_ALERT_MAX_ERROR_RATE',
+  alertErrorWindowMs: 'ORCHESTRATOR_ALERT_ERROR_WINDOW',
+  alertMaxSessionCostUsd: 'ORCHESTRATOR_ALERT_MAX_SESSION_COST',
+  alertMaxWorkflowCostUsd: 'ORCHESTRATOR_ALERT_MAX_WORKFLOW_COST',
+  alertRules: 'ORCHESTRATOR_ALERT_RULES',
+  budgetSessionUsd: 'ORCHESTRATOR_BUDGET_SESSION_USD',
+  budgetWorkflowUsd: 'ORCHESTRATOR_BUDGET_WORKFLOW_USD',
+  budgetAgentTypes: 'ORCHESTRATOR_BUDGET_AGENT_TYPES',
+  budgetAction: 'ORCHESTRATOR_BUDGET_ACTION',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -114,8 +219,9 @@ export function loadConfig(
     });
   }
   const value = parsed.data;
+  const dataDir = path.resolve(value.dataDir);
   return Object.freeze({
-    dataDir: path.resolve(value.dataDir),
+    dataDir,
     store: value.store ?? (value.databaseUrl ? 'postgres' : 'sqlite'),
     databaseUrl: value.databaseUrl,
     postgresSchema: value.postgresSchema,
@@ -125,6 +231,19 @@ export function loadConfig(
     logLevel: value.logLevel,
     maxConcurrentAgents: value.maxConcurrentAgents,
     sqliteSynchronous: value.sqliteSynchronous,
+    resourceSampleMs: value.resourceSampleMs,
+    otel: value.otel,
+    otelFile: path.resolve(value.otelFile ?? path.join(dataDir, 'traces.jsonl')),
+    alertMaxResponseMs: value.alertMaxResponseMs,
+    alertMaxErrorRate: value.alertMaxErrorRate,
+    alertErrorWindowMs: value.alertErrorWindowMs,
+    alertMaxSessionCostUsd: value.alertMaxSessionCostUsd,
+    alertMaxWorkflowCostUsd: value.alertMaxWorkflowCostUsd,
+    alertRules: Object.freeze([...value.alertRules]),
+    budgetSessionUsd: value.budgetSessionUsd,
+    budgetWorkflowUsd: value.budgetWorkflowUsd,
+    budgetAgentTypes: Object.freeze({ ...value.budgetAgentTypes }),
+    budgetAction: value.budgetAction,
   });
 }
 

@@ -1,6 +1,7 @@
 import { OrchestratorError } from '../errors/index.ts';
 import { EVENT_TYPES, type EventType, isEventType } from './catalog.ts';
-import type { AnyEvent } from './envelope.ts';
+import type { AnyEvent, OrchestratorEvent } from './envelope.ts';
+import { eventSeverity, SEVERITIES, type Severity, severityRank } from './severity.ts';
 
 /**
  * Event filters: which events a subscriber or stream receives, checked once when it registers
@@ -23,6 +24,16 @@ export interface EventFilter {
   readonly pattern?: string | readonly string[];
   /** Only events of this session. @default every session */
   readonly sessionId?: string;
+  /**
+   * Only events of this agent (their `data.agentId`); events that name no agent are left out.
+   * Checked per event, unlike types. @default every agent, and events of none
+   */
+  readonly agentId?: string;
+  /**
+   * Only events at least this severe (see `eventSeverity`): `warning` keeps retries, denials,
+   * failures and alerts. Checked per event. @default `info` (everything)
+   */
+  readonly minSeverity?: Severity;
 }
 
 /** True when the type name `S` matches the glob `P` (`*` = any run of characters). */
@@ -68,9 +79,15 @@ export interface CompiledFilter {
   readonly sessionId: string | null;
   /** True when events of this type pass the type part of the filter. */
   matchesType(type: string): boolean;
+  /**
+   * The per-event part of the filter (agent, severity), or `null` when there is none, so that
+   * receivers without one pay nothing per event. Applied after `matchesType` and `sessionId`.
+   */
+  readonly matchesEvent: ((event: OrchestratorEvent) => boolean) | null;
 }
 
 const PATTERN_SYNTAX = /^[A-Za-z0-9_.*-]+$/;
+const FILTER_KEYS = new Set(['types', 'pattern', 'sessionId', 'agentId', 'minSeverity']);
 
 /**
  * Compiles one glob into a predicate over type names.
@@ -103,7 +120,7 @@ export function compileFilter(filter: EventFilter): CompiledFilter {
   }
   const issues: string[] = [];
   for (const key of Object.keys(filter)) {
-    if (key !== 'types' && key !== 'pattern' && key !== 'sessionId') issues.push(`unknown filter key "${key}"`);
+    if (!FILTER_KEYS.has(key)) issues.push(`unknown filter key "${key}"`);
   }
   const predicates: ((type: string) => boolean)[] = [];
   const types = new Set<string>();
@@ -137,6 +154,14 @@ export function compileFilter(filter: EventFilter): CompiledFilter {
   if (sessionId !== undefined && (typeof sessionId !== 'string' || sessionId.length === 0)) {
     issues.push(`sessionId: expected a non-empty string, got ${describe(sessionId)}`);
   }
+  const agentId = filter.agentId;
+  if (agentId !== undefined && (typeof agentId !== 'string' || agentId.length === 0)) {
+    issues.push(`agentId: expected a non-empty string, got ${describe(agentId)}`);
+  }
+  const minSeverity = filter.minSeverity;
+  if (minSeverity !== undefined && !(SEVERITIES as readonly unknown[]).includes(minSeverity)) {
+    issues.push(`minSeverity: expected one of ${SEVERITIES.join(', ')}, got ${describe(minSeverity)}`);
+  }
   if (issues.length > 0) {
     throw new OrchestratorError('INVALID_ARGUMENT', `invalid event filter: ${issues.join('; ')}`, {
       details: { issues },
@@ -146,6 +171,19 @@ export function compileFilter(filter: EventFilter): CompiledFilter {
   return {
     sessionId: sessionId ?? null,
     matchesType: everything ? () => true : (type) => types.has(type) || predicates.some((p) => p(type)),
+    matchesEvent: eventPredicate(agentId, minSeverity),
+  };
+}
+
+function eventPredicate(
+  agentId: string | undefined,
+  minSeverity: Severity | undefined,
+): ((event: OrchestratorEvent) => boolean) | null {
+  const rank = minSeverity === undefined ? 0 : severityRank(minSeverity);
+  if (agentId === undefined && rank === 0) return null;
+  return (event) => {
+    if (agentId !== undefined && (event.data as { agentId?: unknown } | null)?.agentId !== agentId) return false;
+    return rank === 0 || severityRank(eventSeverity(event as AnyEvent)) >= rank;
   };
 }
 

@@ -166,7 +166,16 @@ export class EventStream<E extends OrchestratorEvent = AnyEvent> implements Asyn
     };
   }
 
+  /** The whole filter, for events read from the log (live ones are matched by the bus and {@link #offer}). */
+  #matches(event: OrchestratorEvent): boolean {
+    if (!this.#filter.matchesType(event.type)) return false;
+    const matches = this.#filter.matchesEvent;
+    return matches === null || matches(event);
+  }
+
   #offer(event: OrchestratorEvent): void {
+    const matches = this.#filter.matchesEvent;
+    if (matches !== null && !matches(event)) return;
     if (this.#overflow === null && this.#buffer.size < this.#settings.bufferSize) {
       this.#buffer.push(event);
     } else {
@@ -187,7 +196,7 @@ export class EventStream<E extends OrchestratorEvent = AnyEvent> implements Asyn
           this.#replay = NO_EVENTS;
           this.#replayIndex = 0;
         }
-        if (!this.#filter.matchesType(event.type)) continue;
+        if (!this.#matches(event)) continue;
         this.#delivered++;
         return { kind: 'event', event: event as E };
       }
@@ -275,7 +284,7 @@ export class EventStream<E extends OrchestratorEvent = AnyEvent> implements Asyn
     if (fresh.length > 0) {
       const last = (fresh[fresh.length - 1] as OrchestratorEvent).seq;
       let matching = 0;
-      for (const event of fresh) if (this.#filter.matchesType(event.type)) matching++;
+      for (const event of fresh) if (this.#matches(event)) matching++;
       reread.recovered += matching;
       this.#recovered += matching;
       reread.cursor = last + 1;

@@ -76,6 +76,8 @@ export class HandlerSink implements BusSink {
   }
 
   offer(event: OrchestratorEvent): void {
+    const matches = this.filter.matchesEvent;
+    if (matches !== null && !matches(event)) return;
     if (this.#overflow !== null) {
       this.#missed++;
       countMissed(this.#overflow, event);

@@ -7,6 +7,7 @@ import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId 
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
+import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
 import { AutoVersions, type ForkPoint, SessionManager } from '../sessions/index.ts';
 import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
@@ -76,6 +77,8 @@ export class Orchestrator {
   readonly logger: Logger;
   readonly model: ModelAccess;
   readonly agents: AgentRuntime;
+  /** Metrics, alerts, budgets, Prometheus and traces of every session this process runs. */
+  readonly monitor: Monitor;
   /** Versions, diffs, forks, export and import of stored sessions. */
   readonly sessions: SessionManager;
   readonly #workspaces: WorkspaceManager;
@@ -85,7 +88,13 @@ export class Orchestrator {
   readonly #runs = new Map<string, WorkflowHandle>();
   #closing: Promise<void> | undefined;
 
-  private constructor(config: OrchestratorConfig, store: OrchestratorStore, logger: Logger, model: ModelAccess) {
+  private constructor(
+    config: OrchestratorConfig,
+    store: OrchestratorStore,
+    logger: Logger,
+    model: ModelAccess,
+    monitoring: MonitorSettings,
+  ) {
     const log = new EventLog(store);
     this.config = config;
     this.log = log;
@@ -94,6 +103,14 @@ export class Orchestrator {
     this.sessions = new SessionManager({ log, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
     this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
+    this.monitor = new Monitor({
+      log,
+      ...monitoring,
+      // A reached budget stops the agents in its scope (`fail`), or pauses the workflow so
+      // that it can be resumed once the limit is raised (`pause`).
+      agents: { stopAgents: (which, error) => this.agents.stopAgents(which, error) },
+      onPause: (sessionId, _workflowId, reason) => this.#runs.get(sessionId)?.pause({ reason, interruptRunning: true }),
+    }).start();
     this.agents = new AgentRuntime({
       log,
       maxConcurrent: config.maxConcurrentAgents,
@@ -105,12 +122,16 @@ export class Orchestrator {
         baseUrl: model.baseUrl,
         configDir: path.join(config.dataDir, 'claude'),
       }),
+      spendGate: this.monitor,
+      resourceSampleMs: config.resourceSampleMs,
     });
   }
 
   /** Opens the store and the model access. */
   static async open(options: OrchestratorOptions = {}): Promise<Orchestrator> {
     const config = isLoaded(options.config) ? options.config : loadConfig(options.config ?? {});
+    // Checked before anything opens: a bad rule is a configuration error, like any other.
+    const monitoring = monitorSettings(config);
     const logger = options.logger ?? createLogger({ level: config.logLevel });
     await mkdir(config.dataDir, { recursive: true });
     const store =
@@ -123,7 +144,7 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, store, logger, model);
+    return new Orchestrator(config, store, logger, model, monitoring);
   }
 
   /**
@@ -172,6 +193,8 @@ export class Orchestrator {
     const running = this.#runs.get(sessionId);
     if (running) return running;
     const state = await this.#loadState(sessionId);
+    // Figures, open alerts and spent budgets carry on from the log.
+    await this.monitor.track(sessionId);
     const wf = Object.values(state.workflows).findLast((w) => !['completed', 'failed', 'cancelled'].includes(w.status));
     if (!wf) {
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`);
@@ -365,6 +388,7 @@ export class Orchestrator {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#runs.values()].map((handle) => handle.suspend()));
       await this.agents.shutdown();
+      await this.monitor.close();
       await this.model.close();
       await Promise.allSettled([...this.#versioning]);
       await this.log.close();

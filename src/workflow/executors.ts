@@ -100,6 +100,7 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           prompt: promptFor(carryOn),
           cwd: workspace.cwd,
           nodeId: context.node.id,
+          workflowId: context.workflowId,
           correlationId: context.workflowId,
           ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
           ...(carryOn && { resume: { sdkSessionId: carryOn.sdkSessionId, fork: carryOn.fork } }),

@@ -3,8 +3,10 @@ import { loadConfig, type OrchestratorConfig } from '../../config/index.ts';
 import { OrchestratorError } from '../../errors/index.ts';
 import { EventLog } from '../../log/index.ts';
 import { createLogger } from '../../logging/index.ts';
+import { applyMetricsEvent, emptyMetrics } from '../../monitor/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../../orchestrator/index.ts';
 import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
+import { formatSessionFigures } from '../figures.ts';
 import { followRun, parsePairs } from '../follow.ts';
 import { formatTable } from '../format.ts';
 import { registerPruneCommand } from './prune.ts';
@@ -51,7 +53,7 @@ export function registerSessionsCommand(program: Command): void {
   sessions
     .command('show')
     .argument('<sessionId>', 'the session')
-    .description('summarize one session: events by type, first and last event')
+    .description('summarize one session: tokens, cost, turns, tool calls, times, errors, alerts; events by type')
     .option('--json', 'print JSON')
     .action(async (sessionId: string, options: { json?: boolean }, command: Command) => {
       const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
@@ -67,16 +69,21 @@ export function registerSessionsCommand(program: Command): void {
         const byType: Record<string, number> = {};
         let first: string | undefined;
         let last: string | undefined;
+        const metrics = emptyMetrics(sessionId);
         for await (const event of log.readAll(sessionId)) {
           byType[event.type] = (byType[event.type] ?? 0) + 1;
           first ??= event.ts;
           last = event.ts;
+          applyMetricsEvent(metrics, event);
         }
-        const summary = { sessionId, events: lastSeq, firstEventAt: first, lastEventAt: last, byType };
+        const summary = { sessionId, events: lastSeq, firstEventAt: first, lastEventAt: last, byType, metrics };
         if (options.json) {
           process.stdout.write(`${JSON.stringify(summary)}\n`);
         } else {
-          process.stdout.write(`session ${sessionId}\n  events: ${lastSeq}\n  from:   ${first}\n  to:     ${last}\n`);
+          process.stdout.write(
+            `session ${sessionId}${metrics.name ? ` (${metrics.name})` : ''}\n  events:    ${lastSeq}, from ${first} to ${last}\n`,
+          );
+          process.stdout.write(`${formatSessionFigures(metrics)}\n`);
           process.stdout.write(
             formatTable(
               ['TYPE', 'COUNT'],

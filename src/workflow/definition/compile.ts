@@ -1,4 +1,5 @@
 import { type AgentType, toAgentType } from './agent-type.ts';
+import { checkAlerts, checkBudget, compileAlerts, compileBudget } from './alerts.ts';
 import { checkWorkflow, type NodeArtifacts } from './checks.ts';
 import type { CompiledCompensation, CompiledGroup, CompiledInput, CompiledNode, CompiledWorkflow } from './compiled.ts';
 import { durationToMs } from './duration.ts';
@@ -34,6 +35,12 @@ export function compileWorkflow(value: unknown, options: CompileOptions = {}, lo
     nodeKinds: [...BUILT_IN_NODE_KINDS, ...(options.nodeKinds ?? [])],
   });
   problems.push(...checked.problems);
+  const root = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const inlineAgents = typeof root.agents === 'object' && root.agents !== null ? Object.keys(root.agents) : [];
+  problems.push(
+    ...checkAlerts(root.alerts, ['alerts']),
+    ...checkBudget(root.budget, ['budget'], new Set([...inlineAgents, ...Object.keys(external)])),
+  );
   if (problems.length > 0 || !parsed.success) {
     throw definitionError('WORKFLOW_INVALID', 'Workflow', file, locateAll(file, problems, locate));
   }
@@ -146,6 +153,8 @@ function build(
     rollback: d.rollback ?? WORKFLOW_DEFAULTS.rollback,
     cache,
     limits: { maxNodes: d.limits?.maxNodes ?? WORKFLOW_DEFAULTS.maxNodes },
+    alerts: d.alerts ? compileAlerts(d.alerts) : undefined,
+    budget: d.budget ? compileBudget(d.budget) : undefined,
     nodes,
     nodeIds: d.nodes.map((n) => n.id),
     dependencies,

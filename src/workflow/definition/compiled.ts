@@ -4,6 +4,7 @@
  * Plain data apart from being frozen, so it can be stored with a session and sent as JSON.
  */
 import type { AgentType } from './agent-type.ts';
+import type { CompiledAlerts, CompiledBudget } from './alerts.ts';
 import type { CompiledCondition } from './condition.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { CompiledTemplate } from './template.ts';
@@ -91,6 +92,10 @@ export interface CompiledWorkflow {
   /** Default cache of nodes with `cache: true`. */
   readonly cache: { readonly ttlMs: number } | undefined;
   readonly limits: { readonly maxNodes: number };
+  /** The workflow's own alert settings (the global ones apply besides). */
+  readonly alerts: CompiledAlerts | undefined;
+  /** The workflow's own cost limits (the global ones apply besides; the lower wins). */
+  readonly budget: CompiledBudget | undefined;
   /** Nodes by id (a null-prototype record: ids such as `constructor` are safe). */
   readonly nodes: Readonly<Record<string, CompiledNode>>;
   /** Node ids in file order. */

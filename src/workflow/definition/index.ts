@@ -11,6 +11,19 @@ export type {
   WorkingDirectoryPolicy,
 } from './agent-type.ts';
 export { agentTypeSchema, compileAgentType, PERMISSION_MODES } from './agent-type.ts';
+export type { AlertVariables } from './alert-expressions.ts';
+export { ALERT_FIGURES, evaluateAlertExpression } from './alert-expressions.ts';
+export type {
+  AlertRuleDefinition,
+  AlertScope,
+  AlertSeverity,
+  AlertsDefinition,
+  BudgetDefinition,
+  CompiledAlertRule,
+  CompiledAlerts,
+  CompiledBudget,
+} from './alerts.ts';
+export { ALERT_DEFAULTS, BUILT_IN_ALERT_RULES, compileAlertsValue, compileBudgetValue } from './alerts.ts';
 export type { CompileOptions } from './compile.ts';
 export { compileWorkflow } from './compile.ts';
 export type {

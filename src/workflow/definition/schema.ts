@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentTypeSchema } from './agent-type.ts';
+import { alertsSchema, budgetSchema } from './alerts.ts';
 import { durationSchema } from './duration.ts';
 import { inputNameSchema, nameSchema } from './names.ts';
 import { retryPolicySchema } from './retry.ts';
@@ -170,6 +171,8 @@ export const workflowSchema = z
           .meta({ description: 'Most nodes, counting nodes added at run time.', default: WORKFLOW_DEFAULTS.maxNodes }),
       })
       .optional(),
+    alerts: alertsSchema.optional(),
+    budget: budgetSchema.optional(),
     nodes: z.array(nodeSchema).min(1).meta({ description: 'The nodes of the graph.' }),
   })
   .meta({

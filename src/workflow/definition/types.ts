@@ -3,6 +3,7 @@
  * with its default. `schema.ts` validates it; `compile.ts` turns it into `CompiledWorkflow`.
  */
 import type { AgentTypeDefinition } from './agent-type.ts';
+import type { AlertsDefinition, BudgetDefinition } from './alerts.ts';
 import type { DurationInput } from './duration.ts';
 import type { RetryPolicyDefinition } from './retry.ts';
 
@@ -153,6 +154,10 @@ export interface WorkflowDefinition {
   cache?: CacheDefinition;
   /** Limits for run-time graph changes. */
   limits?: LimitsDefinition;
+  /** Alert thresholds and custom rules, on top of the global ones. @default none */
+  alerts?: AlertsDefinition;
+  /** Hard cost limits, on top of the global ones (the lower limit wins). @default none */
+  budget?: BudgetDefinition;
   /** The nodes, at least one. */
   nodes: NodeDefinition[];
 }

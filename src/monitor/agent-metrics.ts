@@ -1,0 +1,234 @@
+import type { EventDataMap } from '../events/index.ts';
+import {
+  addSpend,
+  bump,
+  emptyFigures,
+  type Figures,
+  noSpend,
+  observe,
+  type Spend,
+  spendDifference,
+} from './figures.ts';
+import type { AgentMetrics, MetricsState, NodeMetrics } from './metrics-state.ts';
+import { priceUsage } from './pricing.ts';
+import type { EventView } from './view.ts';
+
+/**
+ * The agent part of the metrics reducer: spawns, responses, attempt ends and memory samples,
+ * each counted in every scope the agent works in (see {@link scopesOf}).
+ */
+
+const INTERRUPTED = new Set(['AGENT_INTERRUPTED', 'AGENT_SHUTDOWN']);
+
+/**
+ * The figures an agent's activity counts towards, most specific first: the agent, its node,
+ * its workflow, its agent type, the session. Empty for an agent the log never spawned.
+ */
+export function scopesOf(state: MetricsState, agentId: string): readonly Figures[] {
+  const agent = state.agents[agentId];
+  if (!agent) return NO_SCOPES;
+  const cached = SCOPES.get(agent);
+  if (cached) return cached;
+  const out: Figures[] = [agent];
+  const wf = agent.workflowId === undefined ? undefined : state.workflows[agent.workflowId];
+  const node = agent.nodeId === undefined ? undefined : wf?.nodes[agent.nodeId];
+  if (node) out.push(node);
+  if (wf) out.push(wf);
+  const type = state.agentTypes[agent.agentType];
+  if (type) out.push(type);
+  out.push(state.session);
+  // An agent's scopes never change once they all exist (they are created at its spawn), so
+  // they are found once per agent object, not once per event. Kept beside the state, not in
+  // it: a state restored from JSON has new objects and finds them again.
+  if ((agent.workflowId === undefined || wf) && (agent.nodeId === undefined || node) && type) SCOPES.set(agent, out);
+  return out;
+}
+
+const NO_SCOPES: readonly Figures[] = Object.freeze([]);
+const SCOPES = new WeakMap<AgentMetrics, readonly Figures[]>();
+
+export function onSpawned(
+  state: MetricsState,
+  data: EventDataMap['agent.spawned'],
+  correlationId: string | null,
+  ts: string,
+): void {
+  // Agents recorded before `workflowId` was part of the event carry it as correlation id.
+  const workflowId =
+    data.workflowId ?? (correlationId !== null && state.workflows[correlationId] ? correlationId : undefined);
+  state.agents[data.agentId] = {
+    ...emptyFigures(),
+    agentId: data.agentId,
+    agentType: data.agentType,
+    ...(data.nodeId !== undefined && { nodeId: data.nodeId }),
+    ...(workflowId !== undefined && { workflowId }),
+    ...(data.model !== undefined && { model: data.model }),
+    state: 'waiting',
+    active: false,
+    spawnedAt: ts,
+    attempts: 0,
+    contextTokens: 0,
+    peakRssBytes: 0,
+    live: { ...noSpend(), responses: 0 },
+  };
+  if (workflowId !== undefined && data.nodeId !== undefined) nodeOf(state, workflowId, data.nodeId);
+  state.agentTypes[data.agentType] ??= emptyFigures();
+  for (const figures of scopesOf(state, data.agentId)) figures.agents++;
+}
+
+export function onUsage(state: MetricsState, data: EventDataMap['agent.usage']): void {
+  const agent = state.agents[data.agentId];
+  if (!agent) return;
+  const tokens = {
+    inputTokens: data.inputTokens,
+    outputTokens: data.outputTokens ?? 0,
+    cacheReadTokens: data.cacheReadTokens ?? 0,
+    cacheCreationTokens: data.cacheCreationTokens ?? 0,
+  };
+  const price = priceUsage(data.model ?? agent.model, tokens);
+  const spend: Spend = { ...tokens, costUsd: price.costUsd, unpricedCostUsd: price.priced ? 0 : price.costUsd };
+  addSpend(agent.live, spend);
+  agent.live.responses++;
+  const context = tokens.inputTokens + tokens.cacheReadTokens + tokens.cacheCreationTokens;
+  if (data.subagentId === undefined) {
+    agent.contextTokens = context;
+    if (data.model !== undefined) agent.model = data.model;
+  }
+  for (const figures of scopesOf(state, data.agentId)) {
+    addSpend(figures, spend);
+    figures.turns++;
+    if (context > figures.maxContextTokens) figures.maxContextTokens = context;
+    if (data.ttftMs !== undefined) observe(figures.ttft, data.ttftMs);
+    if (data.durationMs !== undefined) observe(figures.turnTime, data.durationMs);
+  }
+}
+
+export function onAttemptEnd(
+  state: MetricsState,
+  event: EventView & { type: 'agent.completed' | 'agent.failed' },
+  ts: string,
+): void {
+  const data = event.data;
+  const agent = state.agents[data.agentId];
+  if (!agent) return;
+  const scopes = scopesOf(state, data.agentId);
+  const exact = attemptSpend(data, agent);
+  const correction = spendDifference(exact, agent.live);
+  const turns = agent.live.responses === 0 ? (data.turns ?? 0) : 0;
+  agent.live = { ...noSpend(), responses: 0 };
+  agent.attempts++;
+  for (const [model, usage] of Object.entries(data.modelUsage ?? {})) {
+    const priced = priceUsage(model, usage);
+    let figures = state.models[model];
+    if (!figures) {
+      figures = {
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadTokens: 0,
+        cacheCreationTokens: 0,
+        costUsd: 0,
+        sdkCostUsd: 0,
+      };
+      state.models[model] = figures;
+    }
+    figures.inputTokens += usage.inputTokens;
+    figures.outputTokens += usage.outputTokens;
+    figures.cacheReadTokens += usage.cacheReadTokens;
+    figures.cacheCreationTokens += usage.cacheCreationTokens;
+    figures.costUsd += priced.costUsd;
+    figures.sdkCostUsd += usage.costUsd ?? 0;
+  }
+  const failed = event.type === 'agent.failed' ? event.data.error.code : undefined;
+  const interrupted = failed !== undefined && INTERRUPTED.has(failed);
+  const final = event.type === 'agent.completed' || event.data.willRetry !== true;
+  const took = final ? elapsed(agent.spawnedAt, ts) : undefined;
+  for (const figures of scopes) {
+    addSpend(figures, correction);
+    figures.sdkCostUsd += data.costUsd ?? 0;
+    figures.turns += turns;
+    if (interrupted) figures.interruptions++;
+    else if (failed !== undefined) {
+      figures.errors++;
+      bump(figures.errorsByKind, failed);
+    }
+    if (took !== undefined) observe(figures.agentTime, took);
+  }
+  if (final) {
+    agent.endedAt = ts;
+    agent.outcome = failed === undefined ? 'completed' : interrupted ? 'interrupted' : 'failed';
+  }
+}
+
+/**
+ * The exact spend of an attempt: its per-model usage priced; without it (older events, or an
+ * attempt that died before any result) the SDK's totals; without those, what its responses
+ * reported live.
+ */
+function attemptSpend(
+  data: EventDataMap['agent.completed'] | EventDataMap['agent.failed'],
+  agent: AgentMetrics,
+): Spend {
+  const byModel = data.modelUsage;
+  if (byModel && Object.keys(byModel).length > 0) {
+    const spend = noSpend();
+    for (const [model, usage] of Object.entries(byModel)) {
+      const priced = priceUsage(model, usage);
+      spend.inputTokens += usage.inputTokens;
+      spend.outputTokens += usage.outputTokens;
+      spend.cacheReadTokens += usage.cacheReadTokens;
+      spend.cacheCreationTokens += usage.cacheCreationTokens;
+      spend.costUsd += priced.costUsd;
+      if (!priced.priced) spend.unpricedCostUsd += priced.costUsd;
+    }
+    return spend;
+  }
+  const live = agent.live;
+  const usage = data.usage;
+  if (!usage && data.costUsd === undefined) return live;
+  return {
+    inputTokens: usage?.inputTokens ?? live.inputTokens,
+    outputTokens: usage?.outputTokens ?? live.outputTokens,
+    cacheReadTokens: usage?.cacheReadTokens ?? live.cacheReadTokens,
+    cacheCreationTokens: usage?.cacheCreationTokens ?? live.cacheCreationTokens,
+    costUsd: data.costUsd ?? live.costUsd,
+    unpricedCostUsd: live.unpricedCostUsd,
+  };
+}
+
+export function onResources(state: MetricsState, data: EventDataMap['agent.resources']): void {
+  const session = state.session;
+  if (data.rssBytes > session.peakRssBytes) session.peakRssBytes = data.rssBytes;
+  if (data.maxRssBytes > session.peakProcessRssBytes) session.peakProcessRssBytes = data.maxRssBytes;
+  for (const sample of data.samples ?? []) {
+    const agent = sample.agentId === undefined ? undefined : state.agents[sample.agentId];
+    if (agent && sample.rssBytes > agent.peakRssBytes) agent.peakRssBytes = sample.rssBytes;
+  }
+}
+
+export function nodeOf(state: MetricsState, workflowId: string, nodeId: string): NodeMetrics | undefined {
+  const wf = state.workflows[workflowId];
+  if (!wf) return undefined;
+  let node = wf.nodes[nodeId];
+  if (!node) {
+    node = {
+      ...emptyFigures(),
+      nodeId,
+      status: 'pending',
+      nodeAttempts: 0,
+      nodeRetries: 0,
+      nodeInterruptions: 0,
+    };
+    wf.nodes[nodeId] = node;
+  }
+  return node;
+}
+
+export function endNode(node: NodeMetrics, ts: string): void {
+  node.endedAt = ts;
+  if (node.startedAt !== undefined) node.durationMs = elapsed(node.startedAt, ts);
+}
+
+/** Milliseconds between two ISO times, never negative. */
+export function elapsed(from: string, to: string): number {
+  return Math.max(0, Date.parse(to) - Date.parse(from));
+}

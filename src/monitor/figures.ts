@@ -1,0 +1,172 @@
+/**
+ * The figures every scope (agent, node, workflow, agent type, session) carries. Plain JSON
+ * (records, numbers), so a metrics state can be snapshotted with `JSON.stringify` and carried
+ * on exactly where a full replay would be.
+ */
+
+/** A running summary of durations: count, total and maximum (the mean is total / count). */
+export interface Timing {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
+/** Counters and timings of one scope. */
+export interface Figures {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  /** Cost priced from per-model usage (see `pricing.ts`), in US dollars. */
+  costUsd: number;
+  /** The SDK's own estimate (`total_cost_usd`) summed, for comparison. */
+  sdkCostUsd: number;
+  /** Part of `costUsd` taken from the SDK because the model matched no price family. */
+  unpricedCostUsd: number;
+  /** Model responses (one per `agent.usage`; subagents' included). */
+  turns: number;
+  toolCalls: number;
+  toolCallsByTool: Record<string, number>;
+  /** Tool results marked as errors. */
+  toolErrors: number;
+  /** Agent attempts that failed (interruptions excluded), and by error code. */
+  errors: number;
+  errorsByKind: Record<string, number>;
+  /** Agent attempts stopped on purpose (interrupt, pause, shutdown). */
+  interruptions: number;
+  /** Retries, by Claude Code inside an attempt and by the orchestrator between attempts. */
+  retries: number;
+  /** Agents spawned. */
+  agents: number;
+  /** The largest context seen: input + cache tokens of one model request. */
+  maxContextTokens: number;
+  /** Time to first token of each model response (from the request; the first includes start-up). */
+  ttft: Timing;
+  /** Time of each model response, from the request to its last token. */
+  turnTime: Timing;
+  /** Wall time of each agent, from spawn to its final outcome. */
+  agentTime: Timing;
+}
+
+/** Token and cost figures of one model. */
+export interface ModelFigures {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  costUsd: number;
+  sdkCostUsd: number;
+}
+
+/** A zeroed timing. */
+export function emptyTiming(): Timing {
+  return { count: 0, totalMs: 0, maxMs: 0 };
+}
+
+/** Zeroed figures. */
+export function emptyFigures(): Figures {
+  return {
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheCreationTokens: 0,
+    costUsd: 0,
+    sdkCostUsd: 0,
+    unpricedCostUsd: 0,
+    turns: 0,
+    toolCalls: 0,
+    toolCallsByTool: {},
+    toolErrors: 0,
+    errors: 0,
+    errorsByKind: {},
+    interruptions: 0,
+    retries: 0,
+    agents: 0,
+    maxContextTokens: 0,
+    ttft: emptyTiming(),
+    turnTime: emptyTiming(),
+    agentTime: emptyTiming(),
+  };
+}
+
+/** Adds one duration to a timing. */
+export function observe(timing: Timing, ms: number): void {
+  timing.count++;
+  timing.totalMs += ms;
+  if (ms > timing.maxMs) timing.maxMs = ms;
+}
+
+/** The mean of a timing in milliseconds, or undefined when it has no samples. */
+export function meanMs(timing: Timing): number | undefined {
+  return timing.count === 0 ? undefined : timing.totalMs / timing.count;
+}
+
+/** Adds one to a count in a record. */
+export function bump(counts: Record<string, number>, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
+
+/** Tokens and cost of a change, applied to several scopes at once. */
+export interface Spend {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  costUsd: number;
+  unpricedCostUsd: number;
+}
+
+/** A zero spend. */
+export function noSpend(): Spend {
+  return {
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheCreationTokens: 0,
+    costUsd: 0,
+    unpricedCostUsd: 0,
+  };
+}
+
+/** Adds a spend (possibly negative: a correction) to figures. */
+export function addSpend(figures: Spend, spend: Spend): void {
+  figures.inputTokens += spend.inputTokens;
+  figures.outputTokens += spend.outputTokens;
+  figures.cacheReadTokens += spend.cacheReadTokens;
+  figures.cacheCreationTokens += spend.cacheCreationTokens;
+  figures.costUsd += spend.costUsd;
+  figures.unpricedCostUsd += spend.unpricedCostUsd;
+}
+
+/** `a - b`, field by field. */
+export function spendDifference(a: Spend, b: Spend): Spend {
+  return {
+    inputTokens: a.inputTokens - b.inputTokens,
+    outputTokens: a.outputTokens - b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens - b.cacheReadTokens,
+    cacheCreationTokens: a.cacheCreationTokens - b.cacheCreationTokens,
+    costUsd: a.costUsd - b.costUsd,
+    unpricedCostUsd: a.unpricedCostUsd - b.unpricedCostUsd,
+  };
+}
+
+/** Adds `from` into `into` (every counter, timing and breakdown): for summaries over sessions. */
+export function mergeFigures(into: Figures, from: Figures): void {
+  addSpend(into, from);
+  into.sdkCostUsd += from.sdkCostUsd;
+  into.turns += from.turns;
+  into.toolCalls += from.toolCalls;
+  for (const [tool, n] of Object.entries(from.toolCallsByTool)) bump(into.toolCallsByTool, tool, n);
+  into.toolErrors += from.toolErrors;
+  into.errors += from.errors;
+  for (const [kind, n] of Object.entries(from.errorsByKind)) bump(into.errorsByKind, kind, n);
+  into.interruptions += from.interruptions;
+  into.retries += from.retries;
+  into.agents += from.agents;
+  into.maxContextTokens = Math.max(into.maxContextTokens, from.maxContextTokens);
+  for (const key of ['ttft', 'turnTime', 'agentTime'] as const) {
+    into[key].count += from[key].count;
+    into[key].totalMs += from[key].totalMs;
+    into[key].maxMs = Math.max(into[key].maxMs, from[key].maxMs);
+  }
+}

@@ -1,0 +1,295 @@
+import type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from '../agents/index.ts';
+import { OrchestratorError } from '../errors/index.ts';
+import type { AnyEvent, NewEvent, Subscription } from '../events/index.ts';
+import type { EventLog } from '../log/index.ts';
+import { type CompiledAlerts, type CompiledBudget, compileAlertsValue } from '../workflow/index.ts';
+import { mergeAlertSettings, NO_ALERTS } from './alert-settings.ts';
+import { type AlertData, AlertEvaluator } from './alerts.ts';
+import { type Breach, BudgetLedger } from './budget.ts';
+import { applyMetricsEvent, replayMetrics } from './metrics.ts';
+import { emptyMetrics, type MetricsState } from './metrics-state.ts';
+import { PrometheusExporter } from './prometheus.ts';
+import { createTracing, type Tracing, type TracingOptions } from './trace-export.ts';
+
+/** What the monitor may do to agents when a budget is reached (the agent runtime fits). */
+export interface AgentStopper {
+  stopAgents(which: (agent: RunningAgent) => boolean, error: OrchestratorError): number;
+}
+
+/** Options of a {@link Monitor}. */
+export interface MonitorOptions {
+  /** The log whose committed events are watched, and where alerts and budget events go. */
+  readonly log: EventLog;
+  /** Alert thresholds and rules for every session (workflow files add theirs). @default none */
+  readonly alerts?: CompiledAlerts | undefined;
+  /** Cost limits for every session (workflow files add theirs; the lower wins). @default none */
+  readonly budget?: CompiledBudget | undefined;
+  /** Stops agents when a budget with `onExhausted: fail` is reached. @default none (refusals only) */
+  readonly agents?: AgentStopper | undefined;
+  /** Pauses a workflow when a budget with `onExhausted: pause` is reached. @default none */
+  readonly onPause?: ((sessionId: string, workflowId: string | undefined, reason: string) => void) | undefined;
+  /** Traces to build, or none. @default none (tracing is off) */
+  readonly tracing?: TracingOptions | undefined;
+  /** How often time-driven alert checks run, in ms; 0 turns them off. @default 1000 */
+  readonly tickMs?: number;
+  /** Sessions whose workflows all ended kept in memory before the oldest are dropped. @default 200 */
+  readonly keepFinished?: number;
+}
+
+/** Everything the monitor keeps for one session. */
+interface Watched {
+  readonly metrics: MetricsState;
+  readonly alerts: AlertEvaluator;
+  readonly budget: BudgetLedger;
+  /** Workflows started and not ended. */
+  open: number;
+}
+
+/**
+ * The live monitor: projects every committed event into per-session metrics, evaluates alert
+ * rules and records `system.alert` events, enforces budgets (as the agent runtime's spend gate,
+ * and by stopping or pausing work when spending reaches a limit), and feeds the Prometheus
+ * registry and, when on, the trace builder. One per orchestrator process.
+ */
+export class Monitor implements SpendGate {
+  readonly prometheus = new PrometheusExporter();
+  readonly #options: MonitorOptions;
+  readonly #sessions = new Map<string, Watched>();
+  readonly #finished: string[] = [];
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #tracing: Tracing | undefined;
+  #subscription: Subscription | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: MonitorOptions) {
+    this.#options = options;
+    this.#tracing = options.tracing ? createTracing(options.tracing) : undefined;
+  }
+
+  /** The trace exporter's spans, when tracing to memory (tests). */
+  get tracing(): Tracing | undefined {
+    return this.#tracing;
+  }
+
+  /** Starts watching the log. Idempotent. */
+  start(): this {
+    if (this.#subscription || this.#closing) return this;
+    this.#subscription = this.#options.log.subscribe({}, (event) => this.#observe(event), {
+      name: 'monitor',
+      bufferSize: 100_000,
+    });
+    const every = this.#options.tickMs ?? 1000;
+    if (every > 0) {
+      this.#timer = setInterval(() => this.tick(Date.now()), every);
+      this.#timer.unref();
+    }
+    return this;
+  }
+
+  /**
+   * Loads a session's past events (a session resumed in this process), so figures, open
+   * alerts and spent budgets carry on from the log. Later live events continue from there.
+   */
+  load(sessionId: string, events: readonly AnyEvent[]): void {
+    const watched = this.#create(sessionId);
+    for (const event of events) {
+      if (event.seq <= watched.metrics.lastSeq) continue;
+      applyMetricsEvent(watched.metrics, event);
+      this.#takeSettings(watched, event);
+      watched.alerts.restore(event);
+    }
+  }
+
+  /**
+   * Loads a session's past from the log (a session resumed in this process), unless this
+   * monitor already watches it. Call it before the session's new events are appended.
+   */
+  async track(sessionId: string): Promise<void> {
+    const watched = this.#sessions.get(sessionId);
+    // Watched from its start in this process: nothing to load. Watched only in part (its
+    // history was written without passing the bus, as a fork copies it): rebuilt from the log.
+    if (watched && watched.metrics.lastSeq >= (await this.#options.log.lastSeq(sessionId))) return;
+    this.#sessions.delete(sessionId);
+    const events: AnyEvent[] = [];
+    for await (const event of this.#options.log.readAll(sessionId)) events.push(event);
+    this.load(sessionId, events);
+  }
+
+  /** The live metrics of a session watched by this process, else its replay from the log. */
+  async metrics(sessionId: string): Promise<MetricsState> {
+    const watched = this.#sessions.get(sessionId);
+    if (watched) return structuredClone(watched.metrics);
+    const events: AnyEvent[] = [];
+    for await (const event of this.#options.log.readAll(sessionId)) events.push(event);
+    return replayMetrics(sessionId, events);
+  }
+
+  /** The Prometheus text of the registry (what `/metrics` serves). */
+  prometheusText(): Promise<string> {
+    return this.prometheus.text();
+  }
+
+  /**
+   * The spend gate of the agent runtime: refuses an agent whose session, workflow or agent
+   * type has reached its budget (recording `budget.exhausted` once and acting on it), else
+   * lets it spend at most what the tightest limit leaves.
+   */
+  admit(request: SpendRequest): SpendVerdict {
+    const watched = this.#sessions.get(request.sessionId) ?? this.#create(request.sessionId);
+    if (watched.budget.unlimited) return { ok: true };
+    const verdict = watched.budget.admit(watched.metrics, request);
+    if (verdict.ok) return { ok: true, maxBudgetUsd: verdict.remainingUsd };
+    this.#exhausted(request.sessionId, watched, verdict.breach);
+    return { ok: false, error: budgetError(verdict.breach) };
+  }
+
+  /** Time-driven alert checks (responses in flight too long, the error window moving on). */
+  tick(now: number): void {
+    for (const [sessionId, watched] of this.#sessions) {
+      if (watched.open === 0) continue;
+      const alerts = watched.alerts;
+      if (alerts.settings.maxResponseTimeMs === undefined && !alerts.settings.maxErrorRate) continue;
+      this.#record(sessionId, alerts.tick(now).map(alertEvent), undefined);
+    }
+  }
+
+  /** Stops watching; waits for alert and budget events under way; flushes traces. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#subscription?.();
+      clearInterval(this.#timer);
+      await Promise.allSettled(this.#pending);
+      await this.#tracing?.shutdown();
+    })();
+    return this.#closing;
+  }
+
+  #observe(event: AnyEvent): void {
+    this.prometheus.observe(event);
+    this.#tracing?.builder.observe(event);
+    let watched = this.#sessions.get(event.sessionId);
+    if (!watched) watched = this.#create(event.sessionId);
+    else if (event.seq !== 0 && event.seq <= watched.metrics.lastSeq) return;
+    applyMetricsEvent(watched.metrics, event);
+    this.#takeSettings(watched, event);
+    if (event.type === 'system.alert') return;
+    const decided = watched.alerts.evaluate(watched.metrics, event);
+    if (decided.length > 0) this.#record(event.sessionId, decided.map(alertEvent), event);
+    if (event.type === 'agent.usage' || event.type === 'agent.completed' || event.type === 'agent.failed') {
+      if (!watched.budget.unlimited) {
+        for (const breach of watched.budget.breaches(watched.metrics, event.data.agentId)) {
+          this.#exhausted(event.sessionId, watched, breach);
+        }
+      }
+    }
+    if (event.type === 'workflow.completed' && watched.open === 0) this.#retire(event.sessionId);
+  }
+
+  /** Limits and alert rules a workflow brings, and which workflows are open. */
+  #takeSettings(watched: Watched, event: AnyEvent): void {
+    watched.budget.observe(event);
+    if (event.type === 'workflow.started') {
+      watched.open++;
+      const raw = (event.data.definition as { alerts?: unknown } | undefined)?.alerts;
+      if (raw !== undefined) {
+        try {
+          watched.alerts.settings = mergeAlertSettings(
+            watched.alerts.settings,
+            compileAlertsValue(raw, event.data.file ?? 'workflow'),
+          );
+        } catch {
+          // Validated when the workflow was loaded; a recorded definition that no longer
+          // validates brings no rules rather than stopping the monitor.
+        }
+      }
+    } else if (event.type === 'workflow.completed') {
+      watched.open = Math.max(0, watched.open - 1);
+    }
+  }
+
+  #exhausted(sessionId: string, watched: Watched, breach: Breach): void {
+    if (watched.budget.recorded(breach)) return;
+    watched.budget.record(breach);
+    const exhausted: NewEvent<'budget.exhausted'> = { type: 'budget.exhausted', data: { ...breach } };
+    this.#record(sessionId, [exhausted as NewEvent], undefined);
+    const reason = `budget exhausted: ${describeBreach(breach)}`;
+    try {
+      if (breach.action === 'pause') {
+        this.#options.onPause?.(sessionId, breach.scope === 'workflow' ? breach.key : breach.workflowId, reason);
+      } else {
+        this.#options.agents?.stopAgents(inScope(sessionId, breach), budgetError(breach));
+      }
+    } catch {
+      // The run has ended meanwhile: nothing left to stop.
+    }
+  }
+
+  #create(sessionId: string): Watched {
+    let watched = this.#sessions.get(sessionId);
+    if (!watched) {
+      watched = {
+        metrics: emptyMetrics(sessionId),
+        alerts: new AlertEvaluator(this.#options.alerts ?? NO_ALERTS),
+        budget: new BudgetLedger(sessionId, this.#options.budget),
+        open: 0,
+      };
+      this.#sessions.set(sessionId, watched);
+    }
+    return watched;
+  }
+
+  /** Drops the oldest sessions whose workflows have all ended, beyond `keepFinished`. */
+  #retire(sessionId: string): void {
+    this.#finished.push(sessionId);
+    const keep = this.#options.keepFinished ?? 200;
+    while (this.#finished.length > keep) {
+      const oldest = this.#finished.shift() as string;
+      if (this.#sessions.get(oldest)?.open === 0) this.#sessions.delete(oldest);
+    }
+  }
+
+  #record(sessionId: string, events: NewEvent[], cause: AnyEvent | undefined): void {
+    if (events.length === 0 || this.#closing) return;
+    const stamped = events.map((event) => ({
+      ...event,
+      source: 'monitor',
+      correlationId: cause?.correlationId ?? null,
+      causationId: cause?.id ?? null,
+    }));
+    const append = this.#options.log.append(sessionId, stamped).catch(() => {
+      // The store is closing or failed: the decision stands in memory, only its record is lost.
+    });
+    this.#pending.add(append);
+    void append.finally(() => this.#pending.delete(append));
+  }
+}
+
+function alertEvent(data: AlertData): NewEvent {
+  const event: NewEvent<'system.alert'> = { type: 'system.alert', data };
+  return event as NewEvent;
+}
+
+/** The agents a breach stops: those of the session, the workflow, or the agent type. */
+function inScope(sessionId: string, breach: Breach): (agent: RunningAgent) => boolean {
+  switch (breach.scope) {
+    case 'session':
+      return (agent) => agent.sessionId === sessionId;
+    case 'workflow':
+      return (agent) => agent.workflowId === breach.key;
+    case 'agentType':
+      return (agent) => agent.sessionId === sessionId && agent.agentType === breach.key;
+  }
+}
+
+function describeBreach(breach: Breach): string {
+  const what = breach.scope === 'agentType' ? `agent type ${breach.key}` : `${breach.scope} ${breach.key}`;
+  return `${what} has spent $${breach.spentUsd.toFixed(4)} of its $${breach.limitUsd} limit`;
+}
+
+/** The typed error of a spawn refused, or an agent stopped, by a budget. */
+export function budgetError(breach: Breach): OrchestratorError {
+  return new OrchestratorError('BUDGET_EXHAUSTED', `budget exhausted: ${describeBreach(breach)}`, {
+    details: { ...breach },
+  });
+}

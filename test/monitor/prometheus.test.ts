@@ -1,0 +1,102 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { PrometheusExporter } from '../../src/monitor/index.ts';
+import { featureTeamEvents } from './kit.ts';
+
+// The Prometheus registry fed from the events of a recorded real run: the text must parse
+// under the exposition format, and its figures must be those of the run.
+
+interface Sample {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+/** A strict parser of the text exposition format (0.0.4): HELP, TYPE, then samples. */
+function parseExposition(text: string): { types: Map<string, string>; samples: Sample[] } {
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  const samples: Sample[] = [];
+  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+  const sampleLine = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)$`);
+  const label = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(?:,|$)/y;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+    if (meta) {
+      if (meta[1] === 'HELP') helps.add(meta[2] as string);
+      else {
+        expect(['counter', 'gauge', 'histogram', 'summary', 'untyped']).toContain(meta[3]);
+        types.set(meta[2] as string, meta[3] as string);
+      }
+      continue;
+    }
+    const match = sampleLine.exec(line);
+    if (!match) throw new Error(`not a sample line: ${line}`);
+    const [, name, rawLabels = '', rawValue] = match as unknown as [string, string, string | undefined, string];
+    const labels: Record<string, string> = {};
+    label.lastIndex = 0;
+    while (label.lastIndex < rawLabels.length) {
+      const at = label.lastIndex;
+      const m = label.exec(rawLabels);
+      if (!m || m.index !== at) throw new Error(`bad labels in: ${line}`);
+      labels[m[1] as string] = m[2] as string;
+    }
+    const value = rawValue === '+Inf' ? Number.POSITIVE_INFINITY : Number(rawValue);
+    if (Number.isNaN(value) && rawValue !== 'NaN') throw new Error(`bad value in: ${line}`);
+    const family = name.replace(/_(bucket|sum|count)$/, '');
+    const type = types.get(name) ?? types.get(family);
+    if (!type) throw new Error(`sample of an undeclared metric: ${line}`);
+    expect(helps.has(types.has(name) ? name : family)).toBe(true);
+    samples.push({ name, labels, value });
+  }
+  return { types, samples };
+}
+
+describe('PrometheusExporter', () => {
+  const events = featureTeamEvents();
+  const exporter = new PrometheusExporter();
+  for (const event of events) exporter.observe(event);
+
+  it('exposes text that parses, with figures of the run', async () => {
+    const { types, samples } = parseExposition(await exporter.text());
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      samples
+        .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0);
+    expect(types.get('orchestrator_tokens_total')).toBe('counter');
+    expect(types.get('orchestrator_model_response_seconds')).toBe('histogram');
+    expect(value('orchestrator_events_total')).toBe(events.length);
+    expect(value('orchestrator_agents_spawned_total')).toBe(6);
+    expect(value('orchestrator_agents_spawned_total', { agent_type: 'coder' })).toBe(3);
+    expect(value('orchestrator_agent_attempts_total', { outcome: 'completed' })).toBe(6);
+    expect(value('orchestrator_tool_calls_total', { tool: 'Write' })).toBe(3);
+    expect(value('orchestrator_workflows_total', { status: 'completed' })).toBe(1);
+    expect(value('orchestrator_nodes_total', { status: 'completed' })).toBe(7);
+    expect(value('orchestrator_human_inputs_total')).toBe(1);
+    expect(value('orchestrator_agents_active')).toBe(0);
+    expect(value('orchestrator_workflows_running')).toBe(0);
+    const responses = events.filter((e) => e.type === 'agent.usage').length;
+    expect(value('orchestrator_model_responses_total', { model: 'claude-opus-5-5' })).toBe(responses);
+    expect(value('orchestrator_model_response_seconds_count')).toBe(responses);
+    let input = 0;
+    let sdk = 0;
+    for (const event of events) {
+      if (event.type !== 'agent.completed') continue;
+      sdk += event.data.costUsd ?? 0;
+      for (const usage of Object.values(event.data.modelUsage ?? {})) input += usage.inputTokens;
+    }
+    expect(value('orchestrator_tokens_total', { kind: 'input' })).toBe(input);
+    expect(value('orchestrator_cost_usd_total')).toBeCloseTo(sdk, 9);
+    expect(value('orchestrator_sdk_cost_usd_total')).toBeCloseTo(sdk, 9);
+  });
+
+  it('keeps its own registry, apart from the global one and from other exporters', async () => {
+    const other = new PrometheusExporter();
+    expect(other.registry).not.toBe(exporter.registry);
+    expect(other.registry).toBeInstanceOf(Registry);
+    const { samples } = parseExposition(await other.text());
+    expect(samples.filter((s) => s.name === 'orchestrator_agents_spawned_total' && s.value > 0)).toEqual([]);
+    expect(exporter.contentType).toMatch(/^text\/plain/);
+  });
+});
