@@ -57,6 +57,8 @@ export interface AttemptInput {
   readonly spec: AgentSpec;
   readonly prompt: string;
   readonly cwd: string;
+  /** Other agents work in this folder too: the warm pool may keep start-up spares for it. */
+  readonly sharedCwd: boolean;
   readonly env: Record<string, string>;
   readonly outputSchema: Record<string, unknown> | undefined;
   readonly resume: { sdkSessionId: string; fork: boolean } | undefined;
@@ -66,7 +68,7 @@ export interface AttemptInput {
   /** Aborted when the agent must stop now (interrupt request, shutdown). */
   readonly signal: AbortSignal;
   readonly processes: ProcessRegistry;
-  /** Pre-warmed processes to claim from, when the runtime keeps a pool. */
+  /** Pre-started processes to take, when the runtime keeps a pool. */
   readonly warmPool: WarmPool | undefined;
   /** Records events in order (the runtime appends them to the session log). */
   record(events: NewEvent[]): void;
@@ -211,7 +213,7 @@ interface Launched {
   process(): TrackedProcess | undefined;
 }
 
-/** Claims a pre-warmed process when the pool has one for this configuration, else starts cold. */
+/** Takes a pre-started process when the pool has one for this agent, else starts cold. */
 async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
   const config: ProcessConfig = {
     spec: input.spec,
@@ -226,21 +228,18 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     toolHost: input.toolHost,
     record: (events) => input.record(events),
   };
-  // The SDK cannot claim a spare for a resumed session: those always start cold.
+  // The SDK cannot start a spare into a resumed session: those always start cold.
   const warm = input.resume
     ? undefined
-    : await input.warmPool?.claim(config, agent, input.prompt, input.cwd, startedUp);
+    : await input.warmPool?.take(config, {
+        agent,
+        prompt: input.prompt,
+        cwd: input.cwd,
+        sharedCwd: input.sharedCwd,
+        startedUp,
+      });
   if (warm) {
-    input.record([
-      {
-        type: 'agent.progress',
-        data: {
-          agentId: input.agentId,
-          kind: 'warm_start',
-          text: `claimed a pre-warmed process${warm.parkedMs === undefined ? '' : ` parked ${Math.round(warm.parkedMs)} ms`}`,
-        },
-      },
-    ]);
+    input.record([{ type: 'agent.progress', data: { agentId: input.agentId, kind: 'warm_start', text: warm.note } }]);
     return { ...warm, process: () => warm.process };
   }
   const binding = new AgentBinding();
