@@ -14,11 +14,12 @@ import { type AgentKit, startAgentKit, testSpec } from '../test/support/agent-ki
  *   shared machine), so the overhead figure adds up what the runtime does on the critical path
  *   outside Claude Code: from the call to the process spawn, and from the process exit to the
  *   end; plus this process's CPU time per agent;
- * - the warm pool: spawn to the first assistant message from a parked spare (SDK `prewarm()`)
- *   beside a cold spawn of the same configuration, each measured with the pool refilled and
- *   idle (a workflow's agents are seconds of model time apart; on a 2-core machine a spare
- *   still starting takes the CPU the measured agent needs); and once more back to back, with
- *   no pause between agents, so the spares started for earlier claims run beside it.
+ * - the warm pool: spawn to the first assistant message from a start-up spare of the agent's
+ *   folder (SDK `startup()`), from a claim spare (SDK `prewarm()`) and cold, interleaved,
+ *   each measured with the pool refilled and idle (a workflow's agents are seconds of model
+ *   time apart; on a 2-core machine a spare still starting takes the CPU the measured agent
+ *   needs); and once more back to back, with no pause between agents, so the spares started
+ *   for earlier claims run beside it.
  */
 
 /** One measured figure. */
@@ -57,30 +58,41 @@ interface SpawnTiming {
   firstEvent: number;
   firstMessage: number;
   result: number;
-  /** Whether the agent ran on a pre-warmed process. */
+  /** Whether the agent ran on a pre-started process (either kind). */
   warm: boolean;
+  /** Which kind: a start-up spare of its folder, a claim spare, or none. */
+  kind: 'startup' | 'claim' | 'cold';
   /** When the spare's process had answered the claim (its `warm_start` event). */
   claimed: number;
 }
 
 /** Times one agent from `spawn()`: first streamed event, first assistant message, result. */
-async function timeSpawn(kit: AgentKit, runtime: AgentRuntime, spec: AgentSpec, cwd: string): Promise<SpawnTiming> {
+async function timeSpawn(
+  kit: AgentKit,
+  runtime: AgentRuntime,
+  spec: AgentSpec,
+  cwd: string,
+  sharedCwd = false,
+): Promise<SpawnTiming> {
   let firstEvent: number | undefined;
   let firstMessage: number | undefined;
   let warm = false;
+  let kind: SpawnTiming['kind'] = 'cold';
   let claimed = Number.NaN;
   const start = performance.now();
   const onEvent = (event: AnyEvent) => {
     const now = performance.now() - start;
-    const kind = event.type === 'agent.progress' ? (event.data as { kind: string }).kind : undefined;
-    if (kind === 'init') firstEvent ??= now;
-    if (kind === 'warm_start') {
+    const progress = event.type === 'agent.progress' ? (event.data as { kind: string }).kind : undefined;
+    if (progress === 'init') firstEvent ??= now;
+    if (progress === 'warm_start') {
       warm = true;
+      kind = String((event.data as { text?: string }).text).startsWith('took a start-up spare') ? 'startup' : 'claim';
       claimed = now;
     }
     if (event.type === 'agent.message') firstMessage ??= now;
   };
-  const result = await runtime.spawn({ sessionId: kit.session(), spec, prompt: 'Answer', cwd, onEvent }).result;
+  const result = await runtime.spawn({ sessionId: kit.session(), spec, prompt: 'Answer', cwd, sharedCwd, onEvent })
+    .result;
   const total = performance.now() - start;
   if (!result.ok) throw new Error(`bench agent failed: ${result.error.code} ${result.error.message}`);
   return {
@@ -88,6 +100,7 @@ async function timeSpawn(kit: AgentKit, runtime: AgentRuntime, spec: AgentSpec, 
     firstMessage: firstMessage ?? Number.NaN,
     result: total,
     warm,
+    kind,
     claimed,
   };
 }
@@ -263,23 +276,23 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
   const spec = testSpec({ systemPrompt: 'You answer benchmarks.' });
   const cold = kit.runtime({ maxConcurrent: 1 });
   const coldTimes: number[] = [];
-  const warmTimes: number[] = [];
-  const warmClaims: number[] = [];
-  const warmInits: number[] = [];
-  const warmResults: number[] = [];
-  let warmCount = 0;
+  const claims: SpawnTiming[] = [];
+  const startups: SpawnTiming[] = [];
+  // Not timed: both kinds of spare are parked and nothing is starting before any spawn (the
+  // spare replacing the last take has started up by now).
+  const idle = async () => {
+    await runtime.prewarm(spec);
+    await runtime.prewarm(spec, { cwd });
+  };
   for (let i = 0; i < WARM_ROUNDS; i++) {
-    // Not timed: the pool's spare is parked and nothing is starting before either spawn (the
-    // spare replacing the last claim has started up by now).
-    await runtime.prewarm(spec);
-    coldTimes.push((await timeSpawn(kit, cold, spec, cwd)).firstMessage);
-    await runtime.prewarm(spec);
-    const warm = await timeSpawn(kit, runtime, spec, cwd);
-    warmTimes.push(warm.firstMessage);
-    warmClaims.push(warm.claimed);
-    warmInits.push(warm.firstEvent);
-    warmResults.push(warm.result);
-    if (warm.warm) warmCount++;
+    // Rotate the order so that no kind always follows the same one.
+    const order = [0, 1, 2].map((k) => (k + i) % 3);
+    for (const which of order) {
+      await idle();
+      if (which === 0) coldTimes.push((await timeSpawn(kit, cold, spec, cwd)).firstMessage);
+      else if (which === 1) claims.push(await timeSpawn(kit, runtime, spec, cwd));
+      else startups.push(await timeSpawn(kit, runtime, spec, cwd, true));
+    }
   }
   await runtime.shutdown();
   await cold.shutdown();
@@ -296,20 +309,38 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
     if (timing.warm) busyWarmTimes.push(timing.firstMessage);
   }
   await busy.shutdown();
+  const med = (rows: SpawnTiming[], key: 'firstMessage' | 'claimed' | 'firstEvent' | 'result') =>
+    round1(median(rows.map((row) => row[key])));
   return [
     { name: 'spawn to first assistant message, cold, median', value: round1(median(coldTimes)), unit: 'ms' },
     {
-      name: 'spawn to first assistant message, warm pool, median',
-      value: round1(median(warmTimes)),
+      name: 'spawn to first assistant message, warm pool (claim spare), median',
+      value: med(claims, 'firstMessage'),
+      unit: 'ms',
+    },
+    { name: `  spawns that were warm (of ${WARM_ROUNDS})`, value: claims.filter((t) => t.warm).length, unit: '' },
+    // Where the time goes: until the spare has taken the claim (cwd, session, context), then
+    // until Claude Code starts the turn (init), then the first model request and its answer.
+    { name: '  warm: spawn to claim answered, median', value: med(claims, 'claimed'), unit: 'ms' },
+    { name: '  warm: spawn to init (turn starts), median', value: med(claims, 'firstEvent'), unit: 'ms' },
+    {
+      name: 'spawn to result (process reaped), warm pool (claim spare), median',
+      value: med(claims, 'result'),
+      unit: 'ms',
+    },
+    {
+      name: 'spawn to first assistant message, start-up spare of the folder, median',
+      value: med(startups, 'firstMessage'),
       unit: 'ms',
       target: '<= 150 ms',
     },
-    { name: `  spawns that were warm (of ${WARM_ROUNDS})`, value: warmCount, unit: '' },
-    // Where the time goes: until the spare has taken the claim (cwd, session, context), then
-    // until Claude Code starts the turn (init), then the first model request and its answer.
-    { name: '  warm: spawn to claim answered, median', value: round1(median(warmClaims)), unit: 'ms' },
-    { name: '  warm: spawn to init (turn starts), median', value: round1(median(warmInits)), unit: 'ms' },
-    { name: 'spawn to result (process reaped), warm pool, median', value: round1(median(warmResults)), unit: 'ms' },
+    {
+      name: `  spawns on a start-up spare (of ${WARM_ROUNDS})`,
+      value: startups.filter((t) => t.kind === 'startup').length,
+      unit: '',
+    },
+    { name: '  start-up spare: spawn to init (turn starts), median', value: med(startups, 'firstEvent'), unit: 'ms' },
+    { name: 'spawn to result (process reaped), start-up spare, median', value: med(startups, 'result'), unit: 'ms' },
     {
       name: 'back to back, pool of 2: spawn to first message, median',
       value: round1(median(busyTimes)),

@@ -133,12 +133,14 @@ export class WarmPool {
       this.#folders.refillAfter(folderKey, take.startedUp);
       if (spare) return takeStartupSpare(spare, take.agent, take.prompt);
       // No claim spares are started for a shared folder's agents, but one parked for the
-      // configuration (by an agent elsewhere, or in place of an expired folder spare) serves.
+      // configuration (by an agent elsewhere, or in place of an expired folder spare) serves,
+      // and is replaced.
       claim = this.#claims.takeExisting(key);
+      if (claim) this.#claims.refillAfter(key, take.startedUp);
     } else {
       claim = this.#claims.take(key, config, undefined);
+      this.#claims.refillAfter(key, take.startedUp);
     }
-    if (claim) this.#claims.refillAfter(key, take.startedUp);
     return claim ? claimSpare(claim, take.agent, take.prompt, take.cwd) : undefined;
   }
 
