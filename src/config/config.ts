@@ -28,6 +28,16 @@ export interface OrchestratorConfig {
   readonly maxConcurrentAgents: number;
   /** SQLite durability: `full` fsyncs every group commit, `normal` survives a killed process but not power loss. @default `full` */
   readonly sqliteSynchronous: 'full' | 'normal';
+  /**
+   * Pre-started agent processes kept per agent type, and per agent type in a session workspace
+   * (`ORCHESTRATOR_WARM_POOL`); 0 turns the pool off. @default 0
+   */
+  readonly warmPool: number;
+  /**
+   * The oldest a process pre-started in a session workspace may be when an agent takes it
+   * (`ORCHESTRATOR_WARM_MAX_AGE_MS`): it shows the agent the workspace as it was then. @default 30000
+   */
+  readonly warmMaxAgeMs: number;
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -56,6 +66,8 @@ const schema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxConcurrentAgents: z.coerce.number().int().min(1).max(256).default(4),
     sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+    warmPool: z.coerce.number().int().min(0).max(8).default(0),
+    warmMaxAgeMs: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -75,6 +87,8 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   logLevel: 'LOG_LEVEL',
   maxConcurrentAgents: 'ORCHESTRATOR_MAX_AGENTS',
   sqliteSynchronous: 'ORCHESTRATOR_SQLITE_SYNCHRONOUS',
+  warmPool: 'ORCHESTRATOR_WARM_POOL',
+  warmMaxAgeMs: 'ORCHESTRATOR_WARM_MAX_AGE_MS',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -125,6 +139,8 @@ export function loadConfig(
     logLevel: value.logLevel,
     maxConcurrentAgents: value.maxConcurrentAgents,
     sqliteSynchronous: value.sqliteSynchronous,
+    warmPool: value.warmPool,
+    warmMaxAgeMs: value.warmMaxAgeMs,
   });
 }
 

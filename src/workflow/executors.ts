@@ -92,6 +92,8 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
         },
         prompt,
         cwd: workspace.cwd,
+        // The session workspace serves every shared node of the run; a worktree serves one attempt.
+        sharedCwd: context.node.workspace === 'shared',
         nodeId: context.node.id,
         correlationId: context.workflowId,
         ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
