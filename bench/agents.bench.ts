@@ -64,6 +64,8 @@ interface SpawnTiming {
   kind: 'startup' | 'claim' | 'cold';
   /** When the spare's process had answered the claim (its `warm_start` event). */
   claimed: number;
+  /** When its first model request reached the scripted server (1 ms resolution). */
+  request: number;
 }
 
 /** Times one agent from `spawn()`: first streamed event, first assistant message, result. */
@@ -79,7 +81,9 @@ async function timeSpawn(
   let warm = false;
   let kind: SpawnTiming['kind'] = 'cold';
   let claimed = Number.NaN;
+  const requestsBefore = kit.server.requests.length;
   const start = performance.now();
+  const startEpoch = Date.now();
   const onEvent = (event: AnyEvent) => {
     const now = performance.now() - start;
     const progress = event.type === 'agent.progress' ? (event.data as { kind: string }).kind : undefined;
@@ -95,6 +99,7 @@ async function timeSpawn(
     .result;
   const total = performance.now() - start;
   if (!result.ok) throw new Error(`bench agent failed: ${result.error.code} ${result.error.message}`);
+  const request = kit.server.requests.slice(requestsBefore).find((r) => r.path.startsWith('/v1/messages'));
   return {
     firstEvent: firstEvent ?? Number.NaN,
     firstMessage: firstMessage ?? Number.NaN,
@@ -102,6 +107,7 @@ async function timeSpawn(
     warm,
     kind,
     claimed,
+    request: request ? request.at - startEpoch : Number.NaN,
   };
 }
 
@@ -275,7 +281,7 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
   const cwd = await kit.workspace('warm');
   const spec = testSpec({ systemPrompt: 'You answer benchmarks.' });
   const cold = kit.runtime({ maxConcurrent: 1 });
-  const coldTimes: number[] = [];
+  const colds: SpawnTiming[] = [];
   const claims: SpawnTiming[] = [];
   const startups: SpawnTiming[] = [];
   // Not timed: both kinds of spare are parked and nothing is starting before any spawn (the
@@ -289,7 +295,7 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
     const order = [0, 1, 2].map((k) => (k + i) % 3);
     for (const which of order) {
       await idle();
-      if (which === 0) coldTimes.push((await timeSpawn(kit, cold, spec, cwd)).firstMessage);
+      if (which === 0) colds.push(await timeSpawn(kit, cold, spec, cwd));
       else if (which === 1) claims.push(await timeSpawn(kit, runtime, spec, cwd));
       else startups.push(await timeSpawn(kit, runtime, spec, cwd, true));
     }
@@ -309,10 +315,11 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
     if (timing.warm) busyWarmTimes.push(timing.firstMessage);
   }
   await busy.shutdown();
-  const med = (rows: SpawnTiming[], key: 'firstMessage' | 'claimed' | 'firstEvent' | 'result') =>
+  const med = (rows: SpawnTiming[], key: 'firstMessage' | 'claimed' | 'firstEvent' | 'request' | 'result') =>
     round1(median(rows.map((row) => row[key])));
   return [
-    { name: 'spawn to first assistant message, cold, median', value: round1(median(coldTimes)), unit: 'ms' },
+    { name: 'spawn to first assistant message, cold, median', value: med(colds, 'firstMessage'), unit: 'ms' },
+    { name: '  cold: spawn to first model request, median', value: med(colds, 'request'), unit: 'ms' },
     {
       name: 'spawn to first assistant message, warm pool (claim spare), median',
       value: med(claims, 'firstMessage'),
@@ -323,6 +330,7 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
     // until Claude Code starts the turn (init), then the first model request and its answer.
     { name: '  warm: spawn to claim answered, median', value: med(claims, 'claimed'), unit: 'ms' },
     { name: '  warm: spawn to init (turn starts), median', value: med(claims, 'firstEvent'), unit: 'ms' },
+    { name: '  warm: spawn to first model request, median', value: med(claims, 'request'), unit: 'ms' },
     {
       name: 'spawn to result (process reaped), warm pool (claim spare), median',
       value: med(claims, 'result'),
@@ -340,6 +348,7 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
       unit: '',
     },
     { name: '  start-up spare: spawn to init (turn starts), median', value: med(startups, 'firstEvent'), unit: 'ms' },
+    { name: '  start-up spare: spawn to first model request, median', value: med(startups, 'request'), unit: 'ms' },
     { name: 'spawn to result (process reaped), start-up spare, median', value: med(startups, 'result'), unit: 'ms' },
     {
       name: 'back to back, pool of 2: spawn to first message, median',

@@ -72,6 +72,8 @@ export interface AttemptInput {
   readonly warmPool: WarmPool | undefined;
   /** Records events in order (the runtime appends them to the session log). */
   record(events: NewEvent[]): void;
+  /** Settles once every event recorded so far is committed; never rejects. */
+  recorded(): Promise<void>;
   setState(state: AgentState): void;
 }
 
@@ -103,7 +105,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   }
 
   // Settles at the agent's first model answer (its start-up CPU burst is over) or its end;
-  // the warm pool starts the replacement spare only then (see WarmPool).
+  // the warm pool starts the replacement spare only then (see WarmPool). Only once that
+  // answer is committed, too: starting a spare blocks this event loop for ~10 ms (a
+  // synchronous process spawn, the SDK's platform probe), which would hold up the answer's
+  // commit and every live view of it.
   const startup = Promise.withResolvers<void>();
   const launch = await launchQuery(input, startup.promise);
   const { stream, abortController, binding } = launch;
@@ -123,7 +128,6 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   try {
     for await (const message of stream) {
       if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
-      if (message.type === 'assistant') startup.resolve();
       if (message.type === 'result') {
         result = message;
         resultBeforeStop = stopReason === undefined;
@@ -146,6 +150,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
       const normalized = normalizeSdkMessage(message, input.agentId);
       if (normalized.events.length > 0) input.record(normalized.events);
       if (normalized.state) input.setState(normalized.state);
+      if (message.type === 'assistant') void input.recorded().then(() => startup.resolve());
     }
   } catch (error) {
     thrown = error;

@@ -217,6 +217,7 @@ export class AgentRuntime {
           processes: this.processes,
           warmPool: this.#pool,
           record: (events) => recorder.record(events),
+          recorded: () => recorder.recorded(),
           setState: (state) => recorder.setState(state),
         });
       });
@@ -371,6 +372,11 @@ class AgentRecorder {
     );
     this.#pending.add(append);
     void append.finally(() => this.#pending.delete(append));
+  }
+
+  /** Settles once every event recorded so far is committed and handed to `onEvent`; never rejects. */
+  async recorded(): Promise<void> {
+    await Promise.all(this.#pending);
   }
 
   setState(state: AgentState): void {

@@ -194,7 +194,8 @@ export class SpareBuckets<S extends Spare> {
   }
 
   async #start(bucket: Bucket<S>): Promise<void> {
-    const spare = await this.#source.start(bucket.config, bucket.cwd);
+    // Nobody awaits a refill: a spare that cannot start only means a cold start later.
+    const spare = await this.#source.start(bucket.config, bucket.cwd).catch(() => undefined);
     if (!spare) return;
     // A bucket evicted or released, or a pool closed, while this spare started has no use for it.
     if (this.#closed || this.#buckets.get(bucket.key) !== bucket) {

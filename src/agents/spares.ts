@@ -103,10 +103,18 @@ export function startupSpareSource(start: SpareStartOptions): SpareSource<Startu
 
 const never = new Promise<never>(() => undefined);
 
-/** Binds a start-up spare to an agent and sends its prompt. */
-export function takeStartupSpare(spare: StartupSpare, agent: BoundAgent, prompt: string): WarmStart {
+/** Binds a start-up spare to an agent and sends its prompt; undefined if it cannot take one. */
+export function takeStartupSpare(spare: StartupSpare, agent: BoundAgent, prompt: string): WarmStart | undefined {
   spare.binding.current = agent;
-  const stream = spare.warm.query(prompt);
+  let stream: Query;
+  try {
+    stream = spare.warm.query(prompt);
+  } catch {
+    // The process went away since it was parked: start cold.
+    spare.binding.current = undefined;
+    spare.warm.close();
+    return undefined;
+  }
   return {
     stream,
     abortController: spare.abortController,
@@ -127,7 +135,15 @@ export async function claimSpare(
   cwd: string,
 ): Promise<WarmStart | undefined> {
   spare.binding.current = agent;
-  const stream = spare.process.claim({ prompt, options: { cwd } });
+  let stream: Query;
+  try {
+    stream = spare.process.claim({ prompt, options: { cwd } });
+  } catch {
+    // The spare exited or was closed since it was parked: start cold.
+    spare.binding.current = undefined;
+    spare.process.close();
+    return undefined;
+  }
   const started = (parkedMs: number | undefined): WarmStart => ({
     stream,
     abortController: spare.abortController,

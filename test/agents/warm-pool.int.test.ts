@@ -181,8 +181,12 @@ describe('warm pool', () => {
     ]);
   });
 
-  it('leaves no spare process behind after shutdown', async () => {
-    expect(kit.ownProcesses().length).toBeGreaterThan(0);
+  it('leaves no spare process of either kind behind after shutdown', async () => {
+    // A start-up spare in a folder too, beside the claim spares parked by now.
+    await runtime.prewarm(writer, { cwd: await kit.workspace('warm-folder-spare') });
+    expect(runtime.warmFolderSpares).toBe(1);
+    expect(runtime.warmSpares).toBeGreaterThan(1);
+    expect(kit.ownProcesses().length).toBeGreaterThan(1);
     await runtime.shutdown();
     expect(runtime.processes.size).toBe(0);
     expect(kit.ownProcesses()).toEqual([]);
