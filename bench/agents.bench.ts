@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Options, query, type SpawnedProcess, type SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentRuntime, AgentSpec } from '../src/agents/index.ts';
 import type { AnyEvent } from '../src/events/index.ts';
@@ -18,8 +20,10 @@ import { type AgentKit, startAgentKit, testSpec } from '../test/support/agent-ki
  *   folder (SDK `startup()`), from a claim spare (SDK `prewarm()`) and cold, interleaved,
  *   each measured with the pool refilled and idle (a workflow's agents are seconds of model
  *   time apart; on a 2-core machine a spare still starting takes the CPU the measured agent
- *   needs); and once more back to back, with no pause between agents, so the spares started
- *   for earlier claims run beside it.
+ *   needs). Idle means quiet: Claude Code goes on working for ~2.5 s after `startup()` or
+ *   `prewarm()` resolve (~0.2 s of CPU), so each spawn waits until the spares use no CPU. And
+ *   once more back to back, with no pause between agents, so the spares started for earlier
+ *   claims run beside it.
  */
 
 /** One measured figure. */
@@ -276,6 +280,29 @@ async function overheadFigures(kit: AgentKit): Promise<BenchResult[]> {
   ];
 }
 
+/** CPU time (ms) a process has used, from /proc; undefined once it is gone (or off Linux). */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until the runtime's processes used under 10 ms of CPU in half a second (at most 6 s). */
+async function quiet(runtime: AgentRuntime): Promise<void> {
+  const total = () => runtime.processes.pids().reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);
+  const deadline = performance.now() + 6000;
+  let before = total();
+  while (performance.now() < deadline) {
+    await sleep(500);
+    const now = total();
+    if (now - before < 10) return;
+    before = now;
+  }
+}
+
 async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
   const runtime = kit.runtime({ maxConcurrent: 1, warmPool: 1 });
   const cwd = await kit.workspace('warm');
@@ -289,6 +316,7 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
   const idle = async () => {
     await runtime.prewarm(spec);
     await runtime.prewarm(spec, { cwd });
+    await quiet(runtime);
   };
   for (let i = 0; i < WARM_ROUNDS; i++) {
     // Rotate the order so that no kind always follows the same one.

@@ -56,9 +56,9 @@ export interface WarmTake {
  * `AgentBinding`:
  *
  * - **Start-up spares** (SDK `startup()`), per configuration AND folder: the process has
- *   also read its folder and waits only for the prompt (~0.1 s to the first answer against
- *   ~0.2 s for a claim). Kept for folders that agents share (a session workspace; the task
- *   says `sharedCwd`), up to `maxFolders` pairs.
+ *   also read its folder and waits only for the prompt (measured here ~0.16 s from spawn to
+ *   the first answer, against ~0.22 s for a claim and ~0.55 s cold). Kept for folders that
+ *   agents share (a session workspace; the task says `sharedCwd`), up to `maxFolders` pairs.
  * - **Claim spares** (SDK `prewarm()`), per configuration: parked before any folder is
  *   known; an agent claims one with its folder and prompt (isolated worktrees, other folders).
  *
@@ -67,8 +67,9 @@ export interface WarmTake {
  * (the SDK cannot resume into one); a claim the process refuses falls back to a cold start.
  *
  * Staleness, the price of start-up spares: Claude Code reads its folder's context (git
- * branch, status and recent commits) when it starts, so an agent on a start-up spare sees
- * the folder as it was then, not as the agents since have left it. Bounded two ways: a
+ * branch, status and recent commits) when it starts (verified: a commit made between start
+ * and prompt does not show), so an agent on a start-up spare sees the folder as it was then,
+ * not as the agents since have left it. Bounded two ways: a
  * spare is started only when the previous agent of its pair in that folder has its first
  * answer or has ended (below), and one older than `folderSpareMaxAgeMs` is closed instead of
  * used, a claim spare of its configuration starting in its place (a claim reads the folder
@@ -78,10 +79,11 @@ export interface WarmTake {
  * first agent of a configuration (or folder) starts cold and fills the pool for the next.
  *
  * Refills wait for the agent that emptied the slot: from claim to its first model answer a
- * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more; on a
+ * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more (and
+ * ~200 ms over the 2.5 s after it reports ready); on a
  * 2-core machine starting both at once delayed the claimed agent's first answer by up to half
  * (measured 153 ms alone, 235 ms beside a starting spare). So the replacement starts when the
- * taker's `startedUp` settles (its first model answer, or its end) or after
+ * taker's `startedUp` settles (its first model answer is committed, or it ended) or after
  * `refillDelayMaxMs`, whichever comes first. An explicit {@link fill} starts at once: nobody
  * is waiting then.
  */
