@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Options, query, type SpawnedProcess, type SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentRuntime, AgentSpec } from '../src/agents/index.ts';
 import type { AnyEvent } from '../src/events/index.ts';
@@ -14,11 +16,14 @@ import { type AgentKit, startAgentKit, testSpec } from '../test/support/agent-ki
  *   shared machine), so the overhead figure adds up what the runtime does on the critical path
  *   outside Claude Code: from the call to the process spawn, and from the process exit to the
  *   end; plus this process's CPU time per agent;
- * - the warm pool: spawn to the first assistant message from a parked spare (SDK `prewarm()`)
- *   beside a cold spawn of the same configuration, each measured with the pool refilled and
- *   idle (a workflow's agents are seconds of model time apart; on a 2-core machine a spare
- *   still starting takes the CPU the measured agent needs); and once more back to back, with
- *   no pause between agents, so the spares started for earlier claims run beside it.
+ * - the warm pool: spawn to the first assistant message from a start-up spare of the agent's
+ *   folder (SDK `startup()`), from a claim spare (SDK `prewarm()`) and cold, interleaved,
+ *   each measured with the pool refilled and idle (a workflow's agents are seconds of model
+ *   time apart; on a 2-core machine a spare still starting takes the CPU the measured agent
+ *   needs). Idle means quiet: Claude Code goes on working for ~2.5 s after `startup()` or
+ *   `prewarm()` resolve (~0.2 s of CPU), so each spawn waits until the spares use no CPU. And
+ *   once more back to back, with no pause between agents, so the spares started for earlier
+ *   claims run beside it.
  */
 
 /** One measured figure. */
@@ -57,38 +62,56 @@ interface SpawnTiming {
   firstEvent: number;
   firstMessage: number;
   result: number;
-  /** Whether the agent ran on a pre-warmed process. */
+  /** Whether the agent ran on a pre-started process (either kind). */
   warm: boolean;
+  /** Which kind: a start-up spare of its folder, a claim spare, or none. */
+  kind: 'startup' | 'claim' | 'cold';
   /** When the spare's process had answered the claim (its `warm_start` event). */
   claimed: number;
+  /** When its first model request reached the scripted server (1 ms resolution). */
+  request: number;
 }
 
 /** Times one agent from `spawn()`: first streamed event, first assistant message, result. */
-async function timeSpawn(kit: AgentKit, runtime: AgentRuntime, spec: AgentSpec, cwd: string): Promise<SpawnTiming> {
+async function timeSpawn(
+  kit: AgentKit,
+  runtime: AgentRuntime,
+  spec: AgentSpec,
+  cwd: string,
+  sharedCwd = false,
+): Promise<SpawnTiming> {
   let firstEvent: number | undefined;
   let firstMessage: number | undefined;
   let warm = false;
+  let kind: SpawnTiming['kind'] = 'cold';
   let claimed = Number.NaN;
+  const requestsBefore = kit.server.requests.length;
   const start = performance.now();
+  const startEpoch = Date.now();
   const onEvent = (event: AnyEvent) => {
     const now = performance.now() - start;
-    const kind = event.type === 'agent.progress' ? (event.data as { kind: string }).kind : undefined;
-    if (kind === 'init') firstEvent ??= now;
-    if (kind === 'warm_start') {
+    const progress = event.type === 'agent.progress' ? (event.data as { kind: string }).kind : undefined;
+    if (progress === 'init') firstEvent ??= now;
+    if (progress === 'warm_start') {
       warm = true;
+      kind = String((event.data as { text?: string }).text).startsWith('took a start-up spare') ? 'startup' : 'claim';
       claimed = now;
     }
     if (event.type === 'agent.message') firstMessage ??= now;
   };
-  const result = await runtime.spawn({ sessionId: kit.session(), spec, prompt: 'Answer', cwd, onEvent }).result;
+  const result = await runtime.spawn({ sessionId: kit.session(), spec, prompt: 'Answer', cwd, sharedCwd, onEvent })
+    .result;
   const total = performance.now() - start;
   if (!result.ok) throw new Error(`bench agent failed: ${result.error.code} ${result.error.message}`);
+  const request = kit.server.requests.slice(requestsBefore).find((r) => r.path.startsWith('/v1/messages'));
   return {
     firstEvent: firstEvent ?? Number.NaN,
     firstMessage: firstMessage ?? Number.NaN,
     result: total,
     warm,
+    kind,
     claimed,
+    request: request ? request.at - startEpoch : Number.NaN,
   };
 }
 
@@ -257,29 +280,53 @@ async function overheadFigures(kit: AgentKit): Promise<BenchResult[]> {
   ];
 }
 
+/** CPU time (ms) a process has used, from /proc; undefined once it is gone (or off Linux). */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until the runtime's processes used under 10 ms of CPU in half a second (at most 6 s). */
+async function quiet(runtime: AgentRuntime): Promise<void> {
+  const total = () => runtime.processes.pids().reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);
+  const deadline = performance.now() + 6000;
+  let before = total();
+  while (performance.now() < deadline) {
+    await sleep(500);
+    const now = total();
+    if (now - before < 10) return;
+    before = now;
+  }
+}
+
 async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
   const runtime = kit.runtime({ maxConcurrent: 1, warmPool: 1 });
   const cwd = await kit.workspace('warm');
   const spec = testSpec({ systemPrompt: 'You answer benchmarks.' });
   const cold = kit.runtime({ maxConcurrent: 1 });
-  const coldTimes: number[] = [];
-  const warmTimes: number[] = [];
-  const warmClaims: number[] = [];
-  const warmInits: number[] = [];
-  const warmResults: number[] = [];
-  let warmCount = 0;
+  const colds: SpawnTiming[] = [];
+  const claims: SpawnTiming[] = [];
+  const startups: SpawnTiming[] = [];
+  // Not timed: both kinds of spare are parked and nothing is starting before any spawn (the
+  // spare replacing the last take has started up by now).
+  const idle = async () => {
+    await runtime.prewarm(spec);
+    await runtime.prewarm(spec, { cwd });
+    await quiet(runtime);
+  };
   for (let i = 0; i < WARM_ROUNDS; i++) {
-    // Not timed: the pool's spare is parked and nothing is starting before either spawn (the
-    // spare replacing the last claim has started up by now).
-    await runtime.prewarm(spec);
-    coldTimes.push((await timeSpawn(kit, cold, spec, cwd)).firstMessage);
-    await runtime.prewarm(spec);
-    const warm = await timeSpawn(kit, runtime, spec, cwd);
-    warmTimes.push(warm.firstMessage);
-    warmClaims.push(warm.claimed);
-    warmInits.push(warm.firstEvent);
-    warmResults.push(warm.result);
-    if (warm.warm) warmCount++;
+    // Rotate the order so that no kind always follows the same one.
+    const order = [0, 1, 2].map((k) => (k + i) % 3);
+    for (const which of order) {
+      await idle();
+      if (which === 0) colds.push(await timeSpawn(kit, cold, spec, cwd));
+      else if (which === 1) claims.push(await timeSpawn(kit, runtime, spec, cwd));
+      else startups.push(await timeSpawn(kit, runtime, spec, cwd, true));
+    }
   }
   await runtime.shutdown();
   await cold.shutdown();
@@ -296,20 +343,41 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
     if (timing.warm) busyWarmTimes.push(timing.firstMessage);
   }
   await busy.shutdown();
+  const med = (rows: SpawnTiming[], key: 'firstMessage' | 'claimed' | 'firstEvent' | 'request' | 'result') =>
+    round1(median(rows.map((row) => row[key])));
   return [
-    { name: 'spawn to first assistant message, cold, median', value: round1(median(coldTimes)), unit: 'ms' },
+    { name: 'spawn to first assistant message, cold, median', value: med(colds, 'firstMessage'), unit: 'ms' },
+    { name: '  cold: spawn to first model request, median', value: med(colds, 'request'), unit: 'ms' },
     {
-      name: 'spawn to first assistant message, warm pool, median',
-      value: round1(median(warmTimes)),
+      name: 'spawn to first assistant message, warm pool (claim spare), median',
+      value: med(claims, 'firstMessage'),
+      unit: 'ms',
+    },
+    { name: `  spawns that were warm (of ${WARM_ROUNDS})`, value: claims.filter((t) => t.warm).length, unit: '' },
+    // Where the time goes: until the spare has taken the claim (cwd, session, context), then
+    // until Claude Code starts the turn (init), then the first model request and its answer.
+    { name: '  warm: spawn to claim answered, median', value: med(claims, 'claimed'), unit: 'ms' },
+    { name: '  warm: spawn to init (turn starts), median', value: med(claims, 'firstEvent'), unit: 'ms' },
+    { name: '  warm: spawn to first model request, median', value: med(claims, 'request'), unit: 'ms' },
+    {
+      name: 'spawn to result (process reaped), warm pool (claim spare), median',
+      value: med(claims, 'result'),
+      unit: 'ms',
+    },
+    {
+      name: 'spawn to first assistant message, start-up spare of the folder, median',
+      value: med(startups, 'firstMessage'),
       unit: 'ms',
       target: '<= 150 ms',
     },
-    { name: `  spawns that were warm (of ${WARM_ROUNDS})`, value: warmCount, unit: '' },
-    // Where the time goes: until the spare has taken the claim (cwd, session, context), then
-    // until Claude Code starts the turn (init), then the first model request and its answer.
-    { name: '  warm: spawn to claim answered, median', value: round1(median(warmClaims)), unit: 'ms' },
-    { name: '  warm: spawn to init (turn starts), median', value: round1(median(warmInits)), unit: 'ms' },
-    { name: 'spawn to result (process reaped), warm pool, median', value: round1(median(warmResults)), unit: 'ms' },
+    {
+      name: `  spawns on a start-up spare (of ${WARM_ROUNDS})`,
+      value: startups.filter((t) => t.kind === 'startup').length,
+      unit: '',
+    },
+    { name: '  start-up spare: spawn to init (turn starts), median', value: med(startups, 'firstEvent'), unit: 'ms' },
+    { name: '  start-up spare: spawn to first model request, median', value: med(startups, 'request'), unit: 'ms' },
+    { name: 'spawn to result (process reaped), start-up spare, median', value: med(startups, 'result'), unit: 'ms' },
     {
       name: 'back to back, pool of 2: spawn to first message, median',
       value: round1(median(busyTimes)),

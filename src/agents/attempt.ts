@@ -75,6 +75,8 @@ export interface AttemptInput {
   readonly spec: AgentSpec;
   readonly prompt: string;
   readonly cwd: string;
+  /** Other agents work in this folder too: the warm pool may keep start-up spares for it. */
+  readonly sharedCwd: boolean;
   readonly env: Record<string, string>;
   readonly outputSchema: Record<string, unknown> | undefined;
   readonly resume: { sdkSessionId: string; fork: boolean } | undefined;
@@ -84,10 +86,12 @@ export interface AttemptInput {
   /** Aborted when the agent must stop now (interrupt request, shutdown). */
   readonly signal: AbortSignal;
   readonly processes: ProcessRegistry;
-  /** Pre-warmed processes to claim from, when the runtime keeps a pool. */
+  /** Pre-started processes to take, when the runtime keeps a pool. */
   readonly warmPool: WarmPool | undefined;
   /** Records events in order (the runtime appends them to the session log). */
   record(events: NewEvent[]): void;
+  /** Settles once every event recorded so far is committed; never rejects. */
+  recorded(): Promise<void>;
   setState(state: AgentState): void;
   /** Told once the attempt has launched: a way to read its process id (for resource samples). */
   onLaunched?(pid: () => number | undefined): void;
@@ -122,7 +126,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
 
   const usage = new UsageTracker(input.agentId);
   // Settles at the agent's first model answer (its start-up CPU burst is over) or its end;
-  // the warm pool starts the replacement spare only then (see WarmPool).
+  // the warm pool starts the replacement spare only then (see WarmPool). Only once that
+  // answer is committed, too: starting a spare blocks this event loop for ~10 ms (a
+  // synchronous process spawn, the SDK's platform probe), which would hold up the answer's
+  // commit and every live view of it.
   const startup = Promise.withResolvers<void>();
   const launch = await launchQuery(input, startup.promise);
   const { stream, abortController, binding } = launch;
@@ -143,7 +150,6 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   try {
     for await (const message of stream) {
       if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
-      if (message.type === 'assistant') startup.resolve();
       if (message.type === 'result') {
         result = message;
         resultBeforeStop = stopReason === undefined;
@@ -171,6 +177,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
       const normalized = normalizeSdkMessage(message, input.agentId);
       if (normalized.events.length > 0) input.record(normalized.events);
       if (normalized.state) input.setState(normalized.state);
+      if (message.type === 'assistant') void input.recorded().then(() => startup.resolve());
     }
   } catch (error) {
     thrown = error;
@@ -250,7 +257,7 @@ interface Launched {
   process(): TrackedProcess | undefined;
 }
 
-/** Claims a pre-warmed process when the pool has one for this configuration, else starts cold. */
+/** Takes a pre-started process when the pool has one for this agent, else starts cold. */
 async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
   const config: ProcessConfig = {
     spec: input.spec,
@@ -265,21 +272,18 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     toolHost: input.toolHost,
     record: (events) => input.record(events),
   };
-  // The SDK cannot claim a spare for a resumed session: those always start cold.
+  // The SDK cannot start a spare into a resumed session: those always start cold.
   const warm = input.resume
     ? undefined
-    : await input.warmPool?.claim(config, agent, input.prompt, input.cwd, startedUp);
+    : await input.warmPool?.take(config, {
+        agent,
+        prompt: input.prompt,
+        cwd: input.cwd,
+        sharedCwd: input.sharedCwd,
+        startedUp,
+      });
   if (warm) {
-    input.record([
-      {
-        type: 'agent.progress',
-        data: {
-          agentId: input.agentId,
-          kind: 'warm_start',
-          text: `claimed a pre-warmed process${warm.parkedMs === undefined ? '' : ` parked ${Math.round(warm.parkedMs)} ms`}`,
-        },
-      },
-    ]);
+    input.record([{ type: 'agent.progress', data: { agentId: input.agentId, kind: 'warm_start', text: warm.note } }]);
     return { ...warm, process: () => warm.process };
   }
   const binding = new AgentBinding();

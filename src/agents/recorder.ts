@@ -48,6 +48,11 @@ export class AgentRecorder {
     void append.finally(() => this.#pending.delete(append));
   }
 
+  /** Settles once every event recorded so far is committed and handed to `onEvent`; never rejects. */
+  async recorded(): Promise<void> {
+    await Promise.all(this.#pending);
+  }
+
   setState(state: AgentState): void {
     if (state === this.#state) return;
     this.record([{ type: 'agent.state_changed', data: { agentId: this.#agentId, from: this.#state, to: state } }]);

@@ -27,9 +27,10 @@ export interface AgentRuntimeOptions {
   /** @default 600000 */
   readonly defaultTimeoutMs?: number;
   /**
-   * Pre-warmed Claude Code processes kept per agent configuration (SDK `prewarm()`), so that
-   * a spawn skips the cold start. Spares are processes beyond `maxConcurrent` (~230 MB each);
-   * the first agent of a configuration starts cold and fills its pool, or call
+   * Pre-started Claude Code processes kept per agent configuration (SDK `prewarm()`), and per
+   * configuration and shared folder (SDK `startup()`, see {@link AgentTask.sharedCwd}), so
+   * that a spawn skips the cold start. Spares are processes beyond `maxConcurrent` (~230 MB
+   * each); the first agent of a configuration starts cold and fills its pool, or call
    * {@link AgentRuntime.prewarm} ahead. @default 0 (no pool)
    */
   readonly warmPool?: number;
@@ -44,6 +45,11 @@ export interface AgentRuntimeOptions {
    * result arrives. 0 turns the periodic samples off. @default 5000
    */
   readonly resourceSampleMs?: number;
+  /**
+   * The oldest a start-up spare of a shared folder may be when an agent takes it: it shows the
+   * agent the folder (git status) as it was when it started. @default 30000
+   */
+  readonly warmSpareMaxAgeMs?: number;
 }
 
 /** One agent to run. */
@@ -54,6 +60,11 @@ export interface AgentTask {
   readonly prompt: string;
   /** The working directory (the session workspace or the node's worktree). */
   readonly cwd: string;
+  /**
+   * Other agents work in `cwd` too (the session workspace, not a one-off worktree): the warm
+   * pool keeps start-up spares for this agent's configuration in it. @default false
+   */
+  readonly sharedCwd?: boolean;
   readonly nodeId?: string;
   /** The workflow run the agent works for, for budgets and figures. */
   readonly workflowId?: string;
@@ -103,7 +114,10 @@ export class AgentRuntime {
     this.#options = options;
     this.#limit = pLimit(options.maxConcurrent ?? 4);
     const size = options.warmPool ?? 0;
-    this.#pool = size > 0 ? new WarmPool({ size, processes: this.processes }) : undefined;
+    this.#pool =
+      size > 0
+        ? new WarmPool({ size, processes: this.processes, folderSpareMaxAgeMs: options.warmSpareMaxAgeMs })
+        : undefined;
     const every = options.resourceSampleMs ?? 5000;
     if (every > 0) {
       this.#sampler = setInterval(() => this.sampleResources(), every);
@@ -143,25 +157,45 @@ export class AgentRuntime {
     }
   }
 
-  /** Spare processes parked in the warm pool now. */
+  /** Spare processes parked in the warm pool now, of both kinds. */
   get warmSpares(): number {
     return this.#pool?.parked ?? 0;
   }
 
+  /** Start-up spares (per shared folder) parked in the warm pool now. */
+  get warmFolderSpares(): number {
+    return this.#pool?.parkedInFolders ?? 0;
+  }
+
   /**
    * Fills the warm pool for agents of this configuration (the same spec, output schema and
-   * kind of tool host as their tasks) and resolves once the spares are parked. A no-op
-   * without `warmPool`.
+   * kind of tool host as their tasks) and resolves once the spares are parked: start-up
+   * spares in `task.cwd` when it is given (for tasks with `sharedCwd`), else claim spares. A
+   * no-op without `warmPool`.
    */
-  async prewarm(spec: AgentSpec, task: Pick<AgentTask, 'outputSchema' | 'toolHost'> = {}): Promise<void> {
+  async prewarm(
+    spec: AgentSpec,
+    task: Pick<AgentTask, 'outputSchema' | 'toolHost'> & { readonly cwd?: string } = {},
+  ): Promise<void> {
     if (this.#closing || !this.#pool) return;
-    await this.#pool.fill({
-      spec,
-      env: this.#options.env,
-      outputSchema: task.outputSchema,
-      sessionStore: this.#options.sessionStore,
-      hostShape: toolHostShape(task.toolHost),
-    });
+    await this.#pool.fill(
+      {
+        spec,
+        env: this.#options.env,
+        outputSchema: task.outputSchema,
+        sessionStore: this.#options.sessionStore,
+        hostShape: toolHostShape(task.toolHost),
+      },
+      task.cwd,
+    );
+  }
+
+  /**
+   * Closes the warm pool's start-up spares in a folder: call it when no more agents will work
+   * there (its session ended, the folder is removed).
+   */
+  async releaseFolder(cwd: string): Promise<void> {
+    await this.#pool?.release(cwd);
   }
 
   /** Agents waiting for a process slot. */
@@ -261,6 +295,7 @@ export class AgentRuntime {
           spec,
           prompt: task.prompt,
           cwd: task.cwd,
+          sharedCwd: task.sharedCwd ?? false,
           env: this.#options.env,
           outputSchema: task.outputSchema,
           resume: task.resume,
@@ -274,6 +309,7 @@ export class AgentRuntime {
           // configuration no later agent will have.
           warmPool: spec === task.spec ? this.#pool : undefined,
           record: (events) => recorder.record(events),
+          recorded: () => recorder.recorded(),
           setState: (state) => recorder.setState(state),
           onLaunched: (pid) => {
             const running = this.#running.get(agentId);

@@ -1,233 +1,174 @@
-import { prewarm, type Query, type SpareProcess } from '@anthropic-ai/claude-agent-sdk';
-import type { ProcessRegistry, TrackedProcess } from './processes.ts';
-import { AgentBinding, type BoundAgent, buildSdkOptions, configKey, type ProcessConfig } from './sdk-options.ts';
+import type { ProcessRegistry } from './processes.ts';
+import { type BoundAgent, configKey, type ProcessConfig } from './sdk-options.ts';
+import { SpareBuckets } from './spare-buckets.ts';
+import {
+  type ClaimSpare,
+  claimSpare,
+  claimSpareSource,
+  type StartupSpare,
+  startupSpareSource,
+  takeStartupSpare,
+  type WarmStart,
+} from './spares.ts';
+
+export type { WarmStart } from './spares.ts';
 
 /** Options of a {@link WarmPool}. */
 export interface WarmPoolOptions {
-  /** Parked spare processes kept per agent configuration. */
+  /** Spare processes kept per agent configuration, and per configuration and folder. */
   readonly size: number;
   /** Where spare processes are tracked (and killed on shutdown). */
   readonly processes: ProcessRegistry;
-  /** Configurations kept warm at once; the least recently used one is let go. @default 4 */
+  /** Configurations kept warm at once (claim spares); the least recently used one is let go. @default 4 */
   readonly maxConfigurations?: number;
+  /** (configuration, folder) pairs kept warm at once (start-up spares); LRU as well. @default 4 */
+  readonly maxFolders?: number;
+  /**
+   * A start-up spare older than this is closed rather than used (it would show the agent its
+   * folder as it was then); a claim spare takes its place. @default 30000
+   */
+  readonly folderSpareMaxAgeMs?: number;
   /** Longest wait for a spare to start. @default 60000 */
   readonly initializeTimeoutMs?: number;
   /**
-   * After a claim (or a miss), the spare that replaces it starts once the agent has its first
+   * After a take (or a miss), the spare that replaces it starts once the agent has its first
    * model answer, or after this long at most. @default 1000
    */
   readonly refillDelayMaxMs?: number;
 }
 
-/** A parked Claude Code process, started with a configuration and not yet bound to an agent. */
-interface Spare {
-  readonly process: SpareProcess;
-  readonly binding: AgentBinding;
-  readonly abortController: AbortController;
-  tracked: TrackedProcess | undefined;
-}
-
-interface Bucket {
-  readonly config: ProcessConfig;
-  readonly ready: Spare[];
-  /** Spares being started now. */
-  readonly starting: Set<Promise<void>>;
-  lastUsed: number;
-}
-
-/** A spare claimed by an agent: its query, already bound to the agent and sent the prompt. */
-export interface ClaimedSpare {
-  readonly stream: Query;
-  readonly abortController: AbortController;
-  readonly binding: AgentBinding;
-  readonly process: TrackedProcess | undefined;
-  /** How long the spare was parked before the claim. */
-  readonly parkedMs: number | undefined;
+/** What {@link WarmPool.take} needs to know of the agent besides its configuration. */
+export interface WarmTake {
+  readonly agent: BoundAgent;
+  readonly prompt: string;
+  readonly cwd: string;
+  /** More agents will work in this folder (the session workspace): keep start-up spares for it. */
+  readonly sharedCwd: boolean;
+  /** Settles at the agent's first model answer, or its end: refills wait for it. */
+  readonly startedUp: Promise<unknown>;
 }
 
 /**
- * Pre-warmed Claude Code processes per agent configuration, through the SDK's `prewarm()`:
- * a spare has started, loaded its tools, registered the policy hook and the orchestrator's
- * MCP server, and waits; an agent claims it with its working directory and prompt and skips
- * the cold start (~0.45 s here). Everything else is fixed when the spare starts, so spares
- * are kept per {@link configKey}; the hook and tools are bound to the agent late, through
- * an {@link AgentBinding}. A resumed session cannot use a spare (the SDK cannot claim one
- * for `resume`). A claim the process refuses falls back to a cold start.
+ * Pre-started Claude Code processes, so that a spawn skips the cold start (~0.45 s here). Two
+ * kinds, both started with everything that is fixed for the life of a process (system prompt,
+ * tools, policy hook, `canUseTool`, the orchestrator's MCP server, environment), so kept per
+ * {@link configKey}; the hook and tools are bound to the agent late, through an
+ * `AgentBinding`:
  *
- * Spares are processes beyond the runtime's `maxConcurrent` (each ~230 MB while parked);
- * the first agent of a configuration starts cold and fills the pool for the next ones.
+ * - **Start-up spares** (SDK `startup()`), per configuration AND folder: the process has
+ *   also read its folder and waits only for the prompt (measured here ~0.16 s from spawn to
+ *   the first answer, against ~0.22 s for a claim and ~0.55 s cold). Kept for folders that
+ *   agents share (a session workspace; the task says `sharedCwd`), up to `maxFolders` pairs.
+ * - **Claim spares** (SDK `prewarm()`), per configuration: parked before any folder is
+ *   known; an agent claims one with its folder and prompt (isolated worktrees, other folders).
+ *
+ * An agent takes a start-up spare of its (configuration, folder) if one is ready, else a
+ * claim spare of its configuration, else starts cold. A resumed session never uses a spare
+ * (the SDK cannot resume into one); a claim the process refuses falls back to a cold start.
+ *
+ * Staleness, the price of start-up spares: Claude Code reads its folder's context (git
+ * branch, status and recent commits) when it starts (verified: a commit made between start
+ * and prompt does not show), so an agent on a start-up spare sees the folder as it was then,
+ * not as the agents since have left it. Bounded two ways: a
+ * spare is started only when the previous agent of its pair in that folder has its first
+ * answer or has ended (below), and one older than `folderSpareMaxAgeMs` is closed instead of
+ * used, a claim spare of its configuration starting in its place (a claim reads the folder
+ * at claim time). {@link release} closes a folder's spares when its session ends.
+ *
+ * Spares are processes beyond the runtime's `maxConcurrent` (each ~230 MB while parked); the
+ * first agent of a configuration (or folder) starts cold and fills the pool for the next.
  *
  * Refills wait for the agent that emptied the slot: from claim to its first model answer a
- * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more; on a
+ * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more (and
+ * ~200 ms over the 2.5 s after it reports ready); on a
  * 2-core machine starting both at once delayed the claimed agent's first answer by up to half
  * (measured 153 ms alone, 235 ms beside a starting spare). So the replacement starts when the
- * claimant's `startedUp` settles (its first model answer, or its end) or after
+ * taker's `startedUp` settles (its first model answer is committed, or it ended) or after
  * `refillDelayMaxMs`, whichever comes first. An explicit {@link fill} starts at once: nobody
  * is waiting then.
  */
 export class WarmPool {
-  readonly #options: WarmPoolOptions;
-  readonly #buckets = new Map<string, Bucket>();
-  readonly #starting = new Set<Promise<void>>();
+  readonly #claims: SpareBuckets<ClaimSpare>;
+  readonly #folders: SpareBuckets<StartupSpare>;
   #closed = false;
 
   constructor(options: WarmPoolOptions) {
-    this.#options = options;
+    const start = { processes: options.processes, initializeTimeoutMs: options.initializeTimeoutMs ?? 60_000 };
+    const refillDelayMaxMs = options.refillDelayMaxMs ?? 1000;
+    this.#claims = new SpareBuckets(claimSpareSource(start), {
+      size: options.size,
+      maxBuckets: options.maxConfigurations ?? 4,
+      refillDelayMaxMs,
+    });
+    this.#folders = new SpareBuckets(startupSpareSource(start), {
+      size: options.size,
+      maxBuckets: options.maxFolders ?? 4,
+      refillDelayMaxMs,
+      maxAgeMs: options.folderSpareMaxAgeMs ?? 30_000,
+      // A folder spare too old to use gives way to a claim spare, which never goes stale.
+      onExpired: (config) => void this.#claims.fill(configKey(config), config, undefined).catch(() => undefined),
+    });
   }
 
-  /** Spares parked now, over every configuration. */
+  /** Spares parked now, of both kinds. */
   get parked(): number {
-    let count = 0;
-    for (const bucket of this.#buckets.values()) count += bucket.ready.length;
-    return count;
+    return this.#claims.parked + this.#folders.parked;
+  }
+
+  /** Start-up spares (per folder) parked now. */
+  get parkedInFolders(): number {
+    return this.#folders.parked;
   }
 
   /**
-   * Claims a parked spare of this configuration for an agent, or returns undefined (none is
-   * ready, or the process refused the claim). Either way the pool refills, once `startedUp`
-   * (the agent's first model answer, or its end) settles or `refillDelayMaxMs` passed.
+   * Takes a spare for an agent and sends it the prompt, or returns undefined (none is ready,
+   * or the process refused the claim): the agent then starts cold. The kind of spare this
+   * agent would want next time is refilled once its `startedUp` settles.
    */
-  async claim(
-    config: ProcessConfig,
-    agent: BoundAgent,
-    prompt: string,
-    cwd: string,
-    startedUp: Promise<unknown>,
-  ): Promise<ClaimedSpare | undefined> {
+  async take(config: ProcessConfig, take: WarmTake): Promise<WarmStart | undefined> {
     if (this.#closed) return undefined;
-    const bucket = this.#bucket(config);
-    const spare = bucket.ready.shift();
-    this.#refillAfter(bucket, startedUp);
-    if (!spare) return undefined;
-    spare.binding.current = agent;
-    const stream = spare.process.claim({ prompt, options: { cwd } });
-    try {
-      const claimed = await spare.process.claimed;
-      return {
-        stream,
-        abortController: spare.abortController,
-        binding: spare.binding,
-        process: spare.tracked,
-        parkedMs: claimed.parkedMs,
-      };
-    } catch (error) {
-      // Only `option_not_applied` leaves the session running; every other refusal means the
-      // prompt never ran and the process goes away: start cold instead.
-      if ((error as Error).message?.startsWith('option_not_applied')) {
-        return {
-          stream,
-          abortController: spare.abortController,
-          binding: spare.binding,
-          process: spare.tracked,
-          parkedMs: undefined,
-        };
-      }
-      spare.binding.current = undefined;
-      stream.close();
-      spare.process.close();
-      return undefined;
+    const key = configKey(config);
+    let claim: ClaimSpare | undefined;
+    if (take.sharedCwd) {
+      const folderKey = folderKeyOf(key, take.cwd);
+      const spare = this.#folders.take(folderKey, config, take.cwd);
+      this.#folders.refillAfter(folderKey, take.startedUp);
+      if (spare) return takeStartupSpare(spare, take.agent, take.prompt);
+      // No claim spares are started for a shared folder's agents, but one parked for the
+      // configuration (by an agent elsewhere, or in place of an expired folder spare) serves,
+      // and is replaced.
+      claim = this.#claims.takeExisting(key);
+      if (claim) this.#claims.refillAfter(key, take.startedUp);
+    } else {
+      claim = this.#claims.take(key, config, undefined);
+      this.#claims.refillAfter(key, take.startedUp);
     }
+    return claim ? claimSpare(claim, take.agent, take.prompt, take.cwd) : undefined;
   }
 
-  /** Starts spares of a configuration up to the pool size and waits until they are parked. */
-  async fill(config: ProcessConfig): Promise<void> {
+  /**
+   * Starts spares up to the pool size and waits until they are parked: start-up spares of
+   * this folder when `cwd` is given, else claim spares of the configuration.
+   */
+  async fill(config: ProcessConfig, cwd?: string): Promise<void> {
     if (this.#closed) return;
-    const bucket = this.#bucket(config);
-    this.#refill(bucket);
-    await Promise.all(bucket.starting);
+    const key = configKey(config);
+    if (cwd === undefined) await this.#claims.fill(key, config, undefined);
+    else await this.#folders.fill(folderKeyOf(key, cwd), config, cwd);
+  }
+
+  /** Closes the start-up spares of a folder (its session ended, or it is removed). */
+  async release(cwd: string): Promise<void> {
+    await this.#folders.release((folder) => folder === cwd);
   }
 
   /** Closes every spare and waits for their processes to exit. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.allSettled([...this.#starting]);
-    const spares = [...this.#buckets.values()].flatMap((bucket) => bucket.ready.splice(0));
-    this.#buckets.clear();
-    await Promise.all(spares.map((spare) => this.#discard(spare)));
+    await Promise.all([this.#claims.close(), this.#folders.close()]);
   }
+}
 
-  #bucket(config: ProcessConfig): Bucket {
-    const key = configKey(config);
-    let bucket = this.#buckets.get(key);
-    if (bucket) {
-      bucket.lastUsed = performance.now();
-      return bucket;
-    }
-    bucket = { config, ready: [], starting: new Set(), lastUsed: performance.now() };
-    this.#buckets.set(key, bucket);
-    this.#evict();
-    return bucket;
-  }
-
-  #evict(): void {
-    const max = this.#options.maxConfigurations ?? 4;
-    while (this.#buckets.size > max) {
-      const [key, oldest] = [...this.#buckets.entries()].reduce((a, b) => (b[1].lastUsed < a[1].lastUsed ? b : a));
-      this.#buckets.delete(key);
-      for (const spare of oldest.ready.splice(0)) void this.#discard(spare);
-    }
-  }
-
-  #refillAfter(bucket: Bucket, startedUp: Promise<unknown>): void {
-    let done = false;
-    const refill = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      // A bucket evicted meanwhile must not come back through a late refill.
-      if (this.#buckets.get(configKey(bucket.config)) === bucket) this.#refill(bucket);
-    };
-    const timer = setTimeout(refill, this.#options.refillDelayMaxMs ?? 1000);
-    timer.unref();
-    void startedUp.then(refill, refill);
-  }
-
-  #refill(bucket: Bucket): void {
-    while (!this.#closed && bucket.ready.length + bucket.starting.size < this.#options.size) {
-      const start: Promise<void> = this.#start(bucket).finally(() => {
-        bucket.starting.delete(start);
-        this.#starting.delete(start);
-      });
-      bucket.starting.add(start);
-      this.#starting.add(start);
-    }
-  }
-
-  async #start(bucket: Bucket): Promise<void> {
-    const binding = new AgentBinding();
-    const abortController = new AbortController();
-    let tracked: TrackedProcess | undefined;
-    const options = buildSdkOptions(bucket.config, {
-      binding,
-      abortController,
-      processes: this.#options.processes,
-      onSpawn: (process) => {
-        tracked = process;
-      },
-    });
-    let process: SpareProcess;
-    try {
-      process = await prewarm({ options, initializeTimeoutMs: this.#options.initializeTimeoutMs ?? 60_000 });
-    } catch {
-      // No spare this time; agents start cold, and the next claim tries again.
-      abortController.abort();
-      return;
-    }
-    const spare: Spare = { process, binding, abortController, tracked };
-    // A bucket evicted or a pool closed while this spare started has no use for it.
-    if (this.#closed || !this.#buckets.has(configKey(bucket.config))) {
-      await this.#discard(spare);
-      return;
-    }
-    bucket.ready.push(spare);
-    void process.exited.then(() => {
-      const index = bucket.ready.indexOf(spare);
-      if (index >= 0) bucket.ready.splice(index, 1);
-    });
-  }
-
-  async #discard(spare: Spare): Promise<void> {
-    spare.process.close();
-    if (spare.tracked?.pid !== undefined) await this.#options.processes.killPid(spare.tracked.pid);
-  }
+function folderKeyOf(key: string, cwd: string): string {
+  return JSON.stringify([key, cwd]);
 }

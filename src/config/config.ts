@@ -58,6 +58,16 @@ export interface OrchestratorConfig {
   readonly budgetAgentTypes: Readonly<Record<string, number>>;
   /** What a reached budget does (`ORCHESTRATOR_BUDGET_ACTION`): `fail` the work, or `pause` the workflow. @default `fail` */
   readonly budgetAction: 'fail' | 'pause';
+  /**
+   * Pre-started agent processes kept per agent type, and per agent type in a session workspace
+   * (`ORCHESTRATOR_WARM_POOL`); 0 turns the pool off. @default 0
+   */
+  readonly warmPool: number;
+  /**
+   * The oldest a process pre-started in a session workspace may be when an agent takes it
+   * (`ORCHESTRATOR_WARM_MAX_AGE_MS`): it shows the agent the workspace as it was then. @default 30000
+   */
+  readonly warmMaxAgeMs: number;
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -148,6 +158,8 @@ const schema = z
     budgetWorkflowUsd: dollars.optional(),
     budgetAgentTypes: limitsByName.default({}),
     budgetAction: z.enum(['fail', 'pause']).default('fail'),
+    warmPool: z.coerce.number().int().min(0).max(8).default(0),
+    warmMaxAgeMs: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -180,6 +192,8 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   budgetWorkflowUsd: 'ORCHESTRATOR_BUDGET_WORKFLOW_USD',
   budgetAgentTypes: 'ORCHESTRATOR_BUDGET_AGENT_TYPES',
   budgetAction: 'ORCHESTRATOR_BUDGET_ACTION',
+  warmPool: 'ORCHESTRATOR_WARM_POOL',
+  warmMaxAgeMs: 'ORCHESTRATOR_WARM_MAX_AGE_MS',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -244,6 +258,8 @@ export function loadConfig(
     budgetWorkflowUsd: value.budgetWorkflowUsd,
     budgetAgentTypes: Object.freeze({ ...value.budgetAgentTypes }),
     budgetAction: value.budgetAction,
+    warmPool: value.warmPool,
+    warmMaxAgeMs: value.warmMaxAgeMs,
   });
 }
 

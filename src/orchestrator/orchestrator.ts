@@ -114,6 +114,8 @@ export class Orchestrator {
     this.agents = new AgentRuntime({
       log,
       maxConcurrent: config.maxConcurrentAgents,
+      warmPool: config.warmPool,
+      warmSpareMaxAgeMs: config.warmMaxAgeMs,
       // Agents' conversations live in the store too, so another process or machine on the
       // same store can resume them (its Claude Code config folder has never seen them).
       sessionStore: new TranscriptSessionStore(store),
@@ -310,6 +312,8 @@ export class Orchestrator {
         agentEvents();
         this.#runs.delete(sessionId);
         this.#stopVersions(sessionId, versions);
+        // No agent of this run will work in its workspace any more: its pre-started ones go.
+        this.agents.releaseFolder(workspace).catch(() => undefined);
       })
       .catch(() => undefined);
     return handle;

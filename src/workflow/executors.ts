@@ -99,6 +99,8 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           },
           prompt: promptFor(carryOn),
           cwd: workspace.cwd,
+          // The session workspace serves every shared node of the run; a worktree serves one attempt.
+          sharedCwd: context.node.workspace === 'shared',
           nodeId: context.node.id,
           workflowId: context.workflowId,
           correlationId: context.workflowId,

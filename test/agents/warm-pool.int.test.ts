@@ -126,11 +126,13 @@ describe('warm pool', () => {
     expect(first.get('warm')).toBe('yes');
   });
 
-  it('keeps spares per configuration: an output schema needs its own', async () => {
+  it('keeps spares per configuration: an output schema needs its own, filled by a cold start', async () => {
+    // A runtime of its own, so that only this configuration's spares are counted.
+    const fresh = kit.runtime({ warmPool: 1, maxConcurrent: 1 });
     const spec = testSpec({ tools: [] });
     const outputSchema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
     const cold = kit.session();
-    const coldResult = await runtime.spawn({
+    const coldResult = await fresh.spawn({
       sessionId: cold,
       spec,
       prompt: 'Report warmly',
@@ -140,10 +142,11 @@ describe('warm pool', () => {
     expect(coldResult).toMatchObject({ ok: true, structured: { ok: true } });
     expect(dataOf(await kit.events(cold), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(false);
 
-    // The cold start filled the pool for this configuration: the next one is warm.
-    await runtime.prewarm(spec, { outputSchema });
+    // The cold start filled the pool for this configuration (once its agent had its first
+    // answer), with no prewarm() call: the next one is warm.
+    expect(await waitFor(() => fresh.warmSpares === 1, 20_000)).toBe(true);
     const warm = kit.session();
-    const warmResult = await runtime.spawn({
+    const warmResult = await fresh.spawn({
       sessionId: warm,
       spec,
       prompt: 'Report warmly',
@@ -152,6 +155,7 @@ describe('warm pool', () => {
     }).result;
     expect(warmResult).toMatchObject({ ok: true, structured: { ok: true } });
     expect(dataOf(await kit.events(warm), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+    await fresh.shutdown();
   });
 
   it("holds a pooled agent's subagent to the parent's policy", async () => {
@@ -177,8 +181,12 @@ describe('warm pool', () => {
     ]);
   });
 
-  it('leaves no spare process behind after shutdown', async () => {
-    expect(kit.ownProcesses().length).toBeGreaterThan(0);
+  it('leaves no spare process of either kind behind after shutdown', async () => {
+    // A start-up spare in a folder too, beside the claim spares parked by now.
+    await runtime.prewarm(writer, { cwd: await kit.workspace('warm-folder-spare') });
+    expect(runtime.warmFolderSpares).toBe(1);
+    expect(runtime.warmSpares).toBeGreaterThan(1);
+    expect(kit.ownProcesses().length).toBeGreaterThan(1);
     await runtime.shutdown();
     expect(runtime.processes.size).toBe(0);
     expect(kit.ownProcesses()).toEqual([]);

@@ -1,0 +1,165 @@
+import {
+  type Options,
+  prewarm,
+  type Query,
+  type SpareProcess,
+  startup,
+  type WarmQuery,
+} from '@anthropic-ai/claude-agent-sdk';
+import type { ProcessRegistry, TrackedProcess } from './processes.ts';
+import { AgentBinding, type BoundAgent, buildSdkOptions, type ProcessConfig } from './sdk-options.ts';
+import type { Spare, SpareSource } from './spare-buckets.ts';
+
+/** A spare taken by an agent: its query, already bound to the agent and sent the prompt. */
+export interface WarmStart {
+  readonly stream: Query;
+  readonly abortController: AbortController;
+  readonly binding: AgentBinding;
+  readonly process: TrackedProcess | undefined;
+  /** What the agent's record says about it (`agent.progress` of kind `warm_start`). */
+  readonly note: string;
+}
+
+/** A process parked by the SDK's `prewarm()`: no folder yet; the claim names it. */
+export interface ClaimSpare extends Spare {
+  readonly process: SpareProcess;
+}
+
+/** A process started by the SDK's `startup()` in its folder, waiting for its prompt. */
+export interface StartupSpare extends Spare {
+  readonly warm: WarmQuery;
+}
+
+/** What starting a spare needs. */
+export interface SpareStartOptions {
+  readonly processes: ProcessRegistry;
+  readonly initializeTimeoutMs: number;
+}
+
+/** Options and wiring of a new spare, unbound: an agent binds it when it takes it. */
+function unboundOptions(config: ProcessConfig, processes: ProcessRegistry) {
+  const binding = new AgentBinding();
+  const abortController = new AbortController();
+  let tracked: TrackedProcess | undefined;
+  const options = buildSdkOptions(config, {
+    binding,
+    abortController,
+    processes,
+    onSpawn: (process) => {
+      tracked = process;
+    },
+  });
+  return { options, binding, abortController, tracked: () => tracked };
+}
+
+async function discardTracked(spare: Spare, processes: ProcessRegistry): Promise<void> {
+  if (spare.tracked?.pid !== undefined) await processes.killPid(spare.tracked.pid);
+}
+
+/** Spares from `prewarm()`, kept per configuration and claimed in any folder. */
+export function claimSpareSource(start: SpareStartOptions): SpareSource<ClaimSpare> {
+  return {
+    async start(config) {
+      const { options, binding, abortController, tracked } = unboundOptions(config, start.processes);
+      const startedAt = performance.now();
+      try {
+        const process = await prewarm({ options, initializeTimeoutMs: start.initializeTimeoutMs });
+        return { process, binding, abortController, tracked: tracked(), startedAt, gone: process.exited };
+      } catch {
+        // No spare this time; agents start cold, and the next refill tries again.
+        abortController.abort();
+        return undefined;
+      }
+    },
+    async discard(spare) {
+      spare.process.close();
+      await discardTracked(spare, start.processes);
+    },
+  };
+}
+
+/** Spares from `startup()`, kept per configuration and folder: everything is fixed at start. */
+export function startupSpareSource(start: SpareStartOptions): SpareSource<StartupSpare> {
+  return {
+    async start(config, cwd) {
+      const { options, binding, abortController, tracked } = unboundOptions(config, start.processes);
+      const withCwd: Options = { ...options, cwd };
+      const startedAt = performance.now();
+      try {
+        const warm = await startup({ options: withCwd, initializeTimeoutMs: start.initializeTimeoutMs });
+        const process = tracked();
+        return { warm, binding, abortController, tracked: process, startedAt, gone: process?.exited ?? never };
+      } catch {
+        abortController.abort();
+        return undefined;
+      }
+    },
+    async discard(spare) {
+      spare.warm.close();
+      await discardTracked(spare, start.processes);
+    },
+  };
+}
+
+const never = new Promise<never>(() => undefined);
+
+/** Binds a start-up spare to an agent and sends its prompt; undefined if it cannot take one. */
+export function takeStartupSpare(spare: StartupSpare, agent: BoundAgent, prompt: string): WarmStart | undefined {
+  spare.binding.current = agent;
+  let stream: Query;
+  try {
+    stream = spare.warm.query(prompt);
+  } catch {
+    // The process went away since it was parked: start cold.
+    spare.binding.current = undefined;
+    spare.warm.close();
+    return undefined;
+  }
+  return {
+    stream,
+    abortController: spare.abortController,
+    binding: spare.binding,
+    process: spare.tracked,
+    note: `took a start-up spare started ${Math.round(performance.now() - spare.startedAt)} ms before`,
+  };
+}
+
+/**
+ * Claims a parked spare for an agent in its folder. Undefined when the process refused the
+ * claim: the prompt did not run and the process goes away, so the agent starts cold.
+ */
+export async function claimSpare(
+  spare: ClaimSpare,
+  agent: BoundAgent,
+  prompt: string,
+  cwd: string,
+): Promise<WarmStart | undefined> {
+  spare.binding.current = agent;
+  let stream: Query;
+  try {
+    stream = spare.process.claim({ prompt, options: { cwd } });
+  } catch {
+    // The spare exited or was closed since it was parked: start cold.
+    spare.binding.current = undefined;
+    spare.process.close();
+    return undefined;
+  }
+  const started = (parkedMs: number | undefined): WarmStart => ({
+    stream,
+    abortController: spare.abortController,
+    binding: spare.binding,
+    process: spare.tracked,
+    note: `claimed a pre-warmed process${parkedMs === undefined ? '' : ` parked ${Math.round(parkedMs)} ms`}`,
+  });
+  try {
+    return started((await spare.process.claimed).parkedMs);
+  } catch (error) {
+    // Only `option_not_applied` leaves the session running; every other refusal means the
+    // prompt never ran and the process goes away: start cold instead.
+    if ((error as Error).message?.startsWith('option_not_applied')) return started(undefined);
+    spare.binding.current = undefined;
+    stream.close();
+    spare.process.close();
+    return undefined;
+  }
+}
