@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { loadConfig } from '../../config/index.ts';
-import { createLogger } from '../../logging/index.ts';
-import { Orchestrator, type WorkflowHandle } from '../../orchestrator/index.ts';
 import { loadWorkflowFile, resolveInputs } from '../../workflow/index.ts';
 import type { GlobalOptions } from '../context.ts';
-import { followRun, parsePairs } from '../follow.ts';
+import { driveRun } from '../drive.ts';
+import { parsePairs } from '../follow.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -43,46 +42,26 @@ export function registerRunCommand(program: Command): void {
         store: globals.store,
         logLevel: globals.logLevel ?? 'warn',
       });
-      const scenario = flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file));
-      const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
-      const orchestrator = await Orchestrator.open({
+      await driveRun({
         config,
-        scenario,
-        logger: createLogger({ level: config.logLevel }),
-        notice: say,
-      });
-      let handle: WorkflowHandle | undefined;
-      const onSignal = () => {
-        say('\ninterrupted: stopping agents; the session stays resumable');
-        void handle?.suspend();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        handle = await orchestrator.startWorkflow(workflow, {
-          inputs,
-          ...(flags.workspace && { workspace: flags.workspace }),
-          ...(flags.session && { sessionId: flags.session }),
-        });
-        say(`workspace: ${handle.workspace}`);
-        const final = await followRun(handle, {
-          json: flags.json === true,
-          answers: {
-            interactive: process.stdin.isTTY === true && flags.yes !== true,
-            answers: parsePairs(flags.answer, '--answer'),
-          },
-        });
-        if (final.status === 'completed') process.exitCode = 0;
-        else {
-          process.exitCode = final.status === 'running' || final.status === 'paused' ? 130 : 1;
-          if (final.status === 'failed') say(failureSummary(final));
+        scenario: flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file)),
+        json: flags.json === true,
+        yes: flags.yes === true,
+        answers: flags.answer,
+        async start(orchestrator, say) {
+          const handle = await orchestrator.startWorkflow(workflow, {
+            inputs,
+            ...(flags.workspace && { workspace: flags.workspace }),
+            ...(flags.session && { sessionId: flags.session }),
+          });
+          say(`workspace: ${handle.workspace}`);
+          return handle;
+        },
+        onUnfinished(handle, status, say) {
+          if (status === 'failed') say(failureSummary(handle.state));
           say(`resume or inspect with: orchestrator sessions show ${handle.sessionId}`);
-        }
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        await orchestrator.close();
-      }
+        },
+      });
     });
 }
 

@@ -2,12 +2,10 @@ import type { Command } from 'commander';
 import { loadConfig, type OrchestratorConfig } from '../../config/index.ts';
 import { OrchestratorError } from '../../errors/index.ts';
 import { EventLog } from '../../log/index.ts';
-import { createLogger } from '../../logging/index.ts';
 import { applyMetricsEvent, emptyMetrics } from '../../monitor/index.ts';
-import { Orchestrator, type WorkflowHandle } from '../../orchestrator/index.ts';
 import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
+import { driveRun } from '../drive.ts';
 import { formatSessionFigures } from '../figures.ts';
-import { followRun, parsePairs } from '../follow.ts';
 import { formatTable } from '../format.ts';
 import { registerPruneCommand } from './prune.ts';
 import { scenarioBeside } from './run.ts';
@@ -121,45 +119,26 @@ function registerResume(sessions: Command): void {
           store: globals.store,
           logLevel: globals.logLevel ?? 'warn',
         });
-        const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
         // Offline, the session goes on with the scenario its run used (the one beside the
         // recorded workflow file), not the fallback one, which cannot script its agents.
         const scenario =
           flags.modelServer ?? (config.anthropicApiKey ? undefined : await recordedScenario(config, sessionId));
-        const orchestrator = await Orchestrator.open({
+        await driveRun({
           config,
           scenario,
-          logger: createLogger({ level: config.logLevel }),
-          notice: say,
+          json: flags.json === true,
+          yes: flags.yes === true,
+          answers: flags.answer,
+          async start(orchestrator, say) {
+            const handle = await orchestrator.resumeSession(sessionId, { version });
+            say(
+              version === undefined
+                ? `resuming session ${sessionId} (workspace ${handle.workspace})`
+                : `resuming version ${version} of ${sessionId} as the new session ${handle.sessionId} (workspace ${handle.workspace})`,
+            );
+            return handle;
+          },
         });
-        let handle: WorkflowHandle | undefined;
-        const onSignal = () => {
-          say('\ninterrupted: stopping agents; the session stays resumable');
-          void handle?.suspend();
-        };
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        try {
-          handle = await orchestrator.resumeSession(sessionId, { version });
-          say(
-            version === undefined
-              ? `resuming session ${sessionId} (workspace ${handle.workspace})`
-              : `resuming version ${version} of ${sessionId} as the new session ${handle.sessionId} (workspace ${handle.workspace})`,
-          );
-          const final = await followRun(handle, {
-            json: flags.json === true,
-            answers: {
-              interactive: process.stdin.isTTY === true && flags.yes !== true,
-              answers: parsePairs(flags.answer, '--answer'),
-            },
-          });
-          process.exitCode =
-            final.status === 'completed' ? 0 : final.status === 'running' || final.status === 'paused' ? 130 : 1;
-        } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          await orchestrator.close();
-        }
       },
     );
 }
