@@ -23,7 +23,7 @@ export interface PostgresStoreConfig {
   readonly url: string;
   /** The schema holding the store's tables; created when missing. @default 'public' */
   readonly schema?: string;
-  /** Connections of the read pool (the writer has one more of its own). @default 4 */
+  /** Connections of the shared pool (reads, versions, transcripts); the event writer has one more of its own. @default 4 */
   readonly maxReadConnections?: number;
   /** How long to wait for a connection before failing with `STORE_UNAVAILABLE`. @default 10000 */
   readonly connectTimeoutMs?: number;

@@ -37,9 +37,12 @@ export interface Blob {
  * so storage grows with what changed between versions, not with versions times state size.
  *
  * Guarantees: `putBlobs` is idempotent (a blob already present is left alone); `putVersion`
- * assigns the next version number of the session atomically, also with several writers; a
- * version is only written after its blobs. Left out: verifying contents (the sessions layer
- * checks checksums), and deleting events (versions never own events).
+ * assigns the next version number of the session atomically, also with several writers, and
+ * never reuses a number (even after deletes); a version is only written if every blob it names
+ * is stored (else `INVALID_ARGUMENT`, retryable: a compaction between `putBlobs` and
+ * `putVersion` may have removed them); compaction never deletes a blob a remaining version
+ * names. Left out: verifying contents (the sessions layer checks checksums), and deleting
+ * events (versions never own events).
  */
 export interface VersionStore {
   /** Stores blobs that are not there yet; returns how many bytes were new. */
