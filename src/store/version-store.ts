@@ -10,9 +10,12 @@ export interface VersionRecord {
   readonly createdAt: string;
   /** Format of the snapshot; older formats are migrated on load, unknown ones refused. */
   readonly schemaVersion: number;
-  /** SHA-256 (hex) of the canonical JSON of the whole state; verified on every load. */
+  /**
+   * SHA-256 (hex) over the whole state: the root of the snapshot's Merkle tree of pages and
+   * chunks (see src/sessions); verified on every load. Opaque to the store.
+   */
   readonly checksum: string;
-  /** The chunk list (compressed JSON of `[path, blobHash][]`): the snapshot's table of contents. */
+  /** The snapshot's table of contents (the sessions layer's encoding: its tree's root and depth). Opaque to the store. */
   readonly manifest: Uint8Array;
   /** Git commit of the session workspace when the version was taken, if it has one. */
   readonly workspaceCommit: string | null;
