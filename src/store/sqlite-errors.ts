@@ -1,3 +1,4 @@
+import type { DatabaseSync } from 'node:sqlite';
 import { OrchestratorError } from '../errors/index.ts';
 
 const BUSY = new Set([5, 6]); // SQLITE_BUSY, SQLITE_LOCKED
@@ -45,4 +46,36 @@ export function sqliteError(error: unknown, path: string, operation: string, ses
     cause: error,
     details,
   });
+}
+
+/** Runs a read, reporting a failure in the store's codes. */
+export function sqliteRead<T>(path: string, operation: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw sqliteError(error, path, operation);
+  }
+}
+
+/**
+ * Runs `work` in one `BEGIN IMMEDIATE` transaction, which takes the file's single write lock:
+ * no writer of any process interleaves, and node:sqlite is synchronous, so nothing else of
+ * this process does either. Rolled back and reported in the store's codes on failure.
+ */
+export function sqliteWrite<T>(
+  db: DatabaseSync,
+  path: string,
+  operation: string,
+  work: () => T,
+  sessionId?: string,
+): T {
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    const result = work();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw sqliteError(error, path, operation, sessionId);
+  }
 }

@@ -10,7 +10,7 @@ import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, Sessi
 import { GroupCommit } from './group-commit.ts';
 import { StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
-import { sqliteError } from './sqlite-errors.ts';
+import { sqliteError, sqliteWrite } from './sqlite-errors.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
 import { SqliteTranscripts } from './sqlite-transcripts.ts';
 import { SqliteVersions } from './sqlite-versions.ts';
@@ -161,18 +161,18 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
       checkSessionId(sessionId);
       // Appends queued before the call go first, so they cannot recreate the session after it.
       await this.#commit.drain();
-      const db = this.#db;
-      try {
-        // The write lock appends also take: no batch of any process interleaves with the delete.
-        db.exec('BEGIN IMMEDIATE');
-        const deleted = Number(this.#sql.deleteEvents.run(sessionId).changes);
-        this.#sql.deleteSession.run(sessionId);
-        db.exec('COMMIT');
-        return deleted;
-      } catch (error) {
-        if (db.isTransaction) db.exec('ROLLBACK');
-        throw sqliteError(error, this.#path, 'deleteSession', sessionId);
-      }
+      // The write lock appends also take: no batch of any process interleaves with the delete.
+      return sqliteWrite(
+        this.#db,
+        this.#path,
+        'deleteSession',
+        () => {
+          const deleted = Number(this.#sql.deleteEvents.run(sessionId).changes);
+          this.#sql.deleteSession.run(sessionId);
+          return deleted;
+        },
+        sessionId,
+      );
     });
   }
 

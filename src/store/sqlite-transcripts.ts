@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { checkProjectKey, checkSessionIds, checkTranscriptKey } from './arguments.ts';
-import { sqliteError } from './sqlite-errors.ts';
+import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
 import { decodeEntry, encodeEntries } from './transcript-rows.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 
@@ -27,16 +27,10 @@ export class SqliteTranscripts implements TranscriptStore {
     const k = checkTranscriptKey(key);
     const encoded = encodeEntries(entries);
     if (encoded.length === 0) return;
-    const db = this.#db;
-    try {
-      db.exec('BEGIN IMMEDIATE');
+    this.#write('appendTranscript', () => {
       const { id } = this.#sql.touch.get(k.projectKey, k.sessionId, k.subpath, Date.now()) as { id: number };
       for (const entry of encoded) this.#sql.insertEntry.run(id, entry.uuid, entry.text);
-      db.exec('COMMIT');
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw sqliteError(error, this.#path, 'appendTranscript');
-    }
+    });
   }
 
   async loadTranscript(key: TranscriptKey): Promise<TranscriptEntry[] | null> {
@@ -57,9 +51,7 @@ export class SqliteTranscripts implements TranscriptStore {
 
   async deleteTranscript(key: TranscriptKey): Promise<void> {
     const k = checkTranscriptKey(key);
-    const db = this.#db;
-    try {
-      db.exec('BEGIN IMMEDIATE');
+    this.#write('deleteTranscript', () => {
       if (k.subpath === '') {
         this.#sql.deleteSessionEntries.run(k.projectKey, k.sessionId);
         this.#sql.deleteSession.run(k.projectKey, k.sessionId);
@@ -67,28 +59,17 @@ export class SqliteTranscripts implements TranscriptStore {
         this.#sql.deleteSubpathEntries.run(k.projectKey, k.sessionId, k.subpath);
         this.#sql.deleteSubpath.run(k.projectKey, k.sessionId, k.subpath);
       }
-      db.exec('COMMIT');
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw sqliteError(error, this.#path, 'deleteTranscript');
-    }
+    });
   }
 
   async deleteTranscriptSessions(sessionIds: readonly string[]): Promise<number> {
     const ids = checkSessionIds(sessionIds, 'sessionIds');
     if (ids.length === 0) return 0;
     const list = JSON.stringify(ids);
-    const db = this.#db;
-    try {
-      db.exec('BEGIN IMMEDIATE');
+    return this.#write('deleteTranscriptSessions', () => {
       this.#sql.deleteEntriesOfSessions.run(list);
-      const deleted = Number(this.#sql.deleteSessions.run(list).changes);
-      db.exec('COMMIT');
-      return deleted;
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw sqliteError(error, this.#path, 'deleteTranscriptSessions');
-    }
+      return Number(this.#sql.deleteSessions.run(list).changes);
+    });
   }
 
   async listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
@@ -98,11 +79,11 @@ export class SqliteTranscripts implements TranscriptStore {
   }
 
   #read<T>(operation: string, work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      throw sqliteError(error, this.#path, operation);
-    }
+    return sqliteRead(this.#path, operation, work);
+  }
+
+  #write<T>(operation: string, work: () => T): T {
+    return sqliteWrite(this.#db, this.#path, operation, work);
   }
 }
 

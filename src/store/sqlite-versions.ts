@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { checkSessionId, checkVersionNumber } from './arguments.ts';
-import { sqliteError } from './sqlite-errors.ts';
+import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
 import {
   checkBlobs,
   checkHashes,
@@ -144,25 +144,11 @@ export class SqliteVersions implements VersionStore {
   }
 
   #read<T>(operation: string, work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      throw sqliteError(error, this.#path, operation);
-    }
+    return sqliteRead(this.#path, operation, work);
   }
 
-  /** Runs `work` in one `BEGIN IMMEDIATE` transaction; node:sqlite is synchronous, so nothing else interleaves. */
   #write<T>(operation: string, work: () => T): T {
-    const db = this.#db;
-    try {
-      db.exec('BEGIN IMMEDIATE');
-      const result = work();
-      db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw sqliteError(error, this.#path, operation);
-    }
+    return sqliteWrite(this.#db, this.#path, operation, work);
   }
 }
 
