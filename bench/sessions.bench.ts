@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { NewEvent } from '../src/events/index.ts';
+import type { EventDataMap, EventType, NewEvent } from '../src/events/index.ts';
 import { EventLog } from '../src/log/index.ts';
 import { SessionVersions, StateChunker } from '../src/sessions/index.ts';
 import { SqliteEventStore } from '../src/store/index.ts';
@@ -196,37 +196,23 @@ async function buildTail(log: EventLog, sessionId: string): Promise<number> {
  */
 async function bytesPerVersion(versions: SessionVersions): Promise<BenchFigure[]> {
   const sessionId = 'ses_bench_growth';
-  const state = replay(sessionId, []);
-  const chunker = new StateChunker();
   const workflowId = 'wf_growth';
-  const nodes: Record<string, SessionState['workflows'][string]['nodes'][string]> = {};
-  (state.workflows as Record<string, unknown>)[workflowId] = {
-    workflowId,
-    name: 'growth',
-    status: 'running',
-    definition: { name: 'growth' },
-    inputs: {},
-    file: undefined,
-    addedNodes: [],
-    nodes,
-    inputRequests: {},
-    answers: {},
-    paused: false,
-    cancelRequested: false,
-    rollingBack: false,
-    startedAt: new Date().toISOString(),
-  };
+  const chunker = new StateChunker();
+  // The state grows through the reducer, as a run's would: nodes added at run time, then one
+  // of them completed between two versions.
+  let seq = 0;
+  const apply = <T extends EventType>(type: T, data: EventDataMap[T]) =>
+    applyEvent(state, { type, data, seq: ++seq, ts: new Date().toISOString() } as never);
+  const state = replay(sessionId, []);
+  apply('workflow.started', { workflowId, name: 'growth', inputs: {}, definition: { name: 'growth', nodes: [] } });
   const figures: BenchFigure[] = [];
   let size = 0;
   for (const target of [1_000, 5_000, 10_000]) {
-    for (; size < target; size++)
-      nodes[`n${size}`] = { id: `n${size}`, status: 'pending', attempts: 0, interruptions: 0 };
-    state.lastSeq++;
+    const added = [];
+    for (; size < target; size++) added.push({ id: `n${size}`, agent: 'coder', task: 'x', dependsOn: [] });
+    apply('workflow.modified', { workflowId, by: 'bench', changes: [{ op: 'add_nodes', nodes: added }] });
     await versions.take(state, { chunker });
-    const node = nodes[`n${size - 1}`] as (typeof nodes)[string];
-    node.status = 'completed';
-    node.output = `output of node ${size - 1}`;
-    state.lastSeq++;
+    apply('node.completed', { workflowId, nodeId: `n${size - 1}`, attempt: 1, output: `output of node ${size - 1}` });
     const start = process.hrtime.bigint();
     const record = await versions.take(state, { chunker });
     const took = ms(start);

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId, type PendingEvent } from '../src/events/index.ts';
 import { type EventStore, PostgresEventStore, SqliteEventStore } from '../src/store/index.ts';
+import { dropSchema } from './postgres.ts';
 
 /**
  * Durable append and catch-up read rates of the event stores. Appends: 200,000 pre-built events
@@ -144,19 +145,6 @@ async function postgresResults(): Promise<BenchResult[]> {
   } finally {
     await store.close();
     await dropSchema(url, schema);
-  }
-}
-
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const target = new URL(url);
-  if (target.username === '') target.username = process.env.PGUSER || process.env.USER || userInfo().username;
-  const client = new pg.Client({ connectionString: target.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
   }
 }
 

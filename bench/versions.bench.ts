@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../src/log/index.ts';
 import { SessionVersions, StateChunker } from '../src/sessions/index.ts';
@@ -12,6 +12,7 @@ import {
   type VersionStore,
 } from '../src/store/index.ts';
 import { emptySessionState, type SessionState } from '../src/workflow/index.ts';
+import { dropSchema } from './postgres.ts';
 
 /**
  * Versions of a 10,000-node session on both stores, through the sessions layer: the first
@@ -149,19 +150,6 @@ async function measure(store: OrchestratorStore, kind: string): Promise<BenchRes
     { name: `${kind}: verified load of ${NODES} nodes`, value: ms(load.all), unit: 'ms' },
     { name: `${kind}:   store getVersion + getBlobs`, value: ms(load.store), unit: 'ms' },
   ];
-}
-
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const target = new URL(url);
-  if (target.username === '') target.username = process.env.PGUSER || process.env.USER || userInfo().username;
-  const client = new pg.Client({ connectionString: target.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Both stores; the PostgreSQL rows say why when the server is not reachable. */
