@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   describeResult,
@@ -13,6 +11,7 @@ import {
   runCli,
   tempDir,
 } from '../support/cli-kit.ts';
+import { postgresClient, postgresProblem, TEST_DATABASE_URL } from '../support/postgres.ts';
 
 // Versions, diff, fork, resume from a version, export and import, through the CLI on a real run
 // of the demo team (real agents, scripted model). Versions are taken as the run goes.
@@ -30,29 +29,7 @@ interface VersionLine {
   newBytes: number;
 }
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
-
-/** A client for setup and cleanup, with the OS user when the URL names none (as libpq and the store do). */
-function pgClient(): pg.Client {
-  const target = new URL(DATABASE_URL);
-  if (target.username === '') target.username = process.env.PGUSER || process.env.USER || userInfo().username;
-  const client = new pg.Client({ connectionString: target.toString(), connectionTimeoutMillis: 3000 });
-  client.on('error', () => {});
-  return client;
-}
-
-async function postgresProblem(): Promise<string | undefined> {
-  const client = pgClient();
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+const DATABASE_URL = TEST_DATABASE_URL;
 
 describe('sessions: versions, diff, fork, resume from a version, export and import', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -215,7 +192,7 @@ describe('sessions: versions, diff, fork, resume from a version, export and impo
       // The SQLite copy stayed where it was.
       expect(await reader.lastSeq('ses_cli_moving')).toBe(count);
     } finally {
-      const client = pgClient();
+      const client = postgresClient();
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await client.end();

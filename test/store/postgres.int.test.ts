@@ -1,31 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEventStore, PostgresEventStore } from '../../src/store/index.ts';
 // Internal on purpose: the migration test builds a schema as an older orchestrator left it.
 import { POSTGRES_MIGRATIONS, postgresStatements } from '../../src/store/postgres-schema.ts';
+import { postgresClient, postgresProblem, TEST_DATABASE_URL } from '../support/postgres.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
 import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
 import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
-const url = process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
+const url = TEST_DATABASE_URL;
 const schema = `orch_test_${randomBytes(6).toString('hex')}`;
 const START_HINT = 'start it with `sudo service postgresql start` (or set DATABASE_URL to a reachable server)';
 
-/** A plain client for setup and sabotage, with the OS user when the URL names none (as libpq). */
-function client(): pg.Client {
-  const target = new URL(url);
-  if (target.username === '') target.username = process.env.PGUSER || process.env.USER || userInfo().username;
-  const c = new pg.Client({ connectionString: target.toString(), connectionTimeoutMillis: 3000 });
-  c.on('error', () => {});
-  return c;
-}
-
 async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const c = client();
+  const c = postgresClient(url);
   await c.connect();
   try {
     return (await c.query<T>(text, values)).rows;
@@ -34,16 +25,7 @@ async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] 
   }
 }
 
-async function reachable(): Promise<string | undefined> {
-  try {
-    await sql('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
-const unreachable = await reachable();
+const unreachable = await postgresProblem(url);
 const where = url.replace(/:[^:@/]*@/, ':***@');
 
 if (unreachable !== undefined && process.env.CI === 'true') {
@@ -142,7 +124,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       const id = sessionId();
       const [kept, shared, gone] = freshBlobs(3);
       if (!kept || !shared || !gone) throw new Error('three blobs expected');
-      const c = client();
+      const c = postgresClient(url);
       await c.connect();
       try {
         await c.query(`CREATE SCHEMA ${quoted}`);
