@@ -98,15 +98,59 @@ export const EVENT_DATA_SCHEMAS = {
     workflowId: z.string(),
     reason: z.string().optional(),
     interruptRunning: z.boolean().optional(),
+    controlId: z.string().optional(),
   }),
-  'workflow.resumed': z.looseObject({ workflowId: z.string(), reason: z.string().optional() }),
-  'workflow.cancel_requested': z.looseObject({ workflowId: z.string(), reason: z.string().optional() }),
+  'workflow.resumed': z.looseObject({
+    workflowId: z.string(),
+    reason: z.string().optional(),
+    controlId: z.string().optional(),
+  }),
+  'workflow.cancel_requested': z.looseObject({
+    workflowId: z.string(),
+    reason: z.string().optional(),
+    controlId: z.string().optional(),
+  }),
   'workflow.rolling_back': z.looseObject({ workflowId: z.string(), reason: z.string() }),
+  /**
+   * A request to steer a session from outside its owner (another process, the CLI, the API):
+   * the owner acts on it (recording the resulting event with this `controlId`) within a
+   * second; with no live owner it is applied on the next resume.
+   */
+  'control.requested': z.looseObject({
+    controlId: z.string(),
+    action: z.enum(['cancel', 'pause', 'resume', 'answer']),
+    reason: z.string().optional(),
+    /** For `answer`: the open question and its answer. */
+    requestId: z.string().optional(),
+    value: z.unknown().optional(),
+    by: z.string().optional(),
+  }),
+  /** A control request the owner could not apply (the workflow ended, the question is closed). */
+  'control.rejected': z.looseObject({ controlId: z.string(), reason: z.string() }),
+  /** The owner of a session (the process running it) changed: a lease that lapsed or whose process died was taken over. */
+  'session.taken_over': z.looseObject({
+    previous: z.looseObject({
+      ownerId: z.string(),
+      host: z.string(),
+      pid: z.number().int(),
+      acquiredAt: z.string(),
+      expiresAt: z.string(),
+    }),
+    reason: z.enum(['expired', 'owner_dead']),
+    owner: z.looseObject({ ownerId: z.string(), host: z.string(), pid: z.number().int() }),
+  }),
   'workflow.completed': z.looseObject({
     workflowId: z.string(),
     status: z.enum(['completed', 'failed', 'cancelled']),
     error: errorInfo.optional(),
     rolledBack: z.boolean().optional(),
+  }),
+  /** A node whose turn came waits for a free agent process slot; its timeout starts with `node.started`. */
+  'node.queued': z.looseObject({
+    workflowId: z.string(),
+    nodeId: z.string(),
+    attempt: z.number().int().positive(),
+    reason: z.string().optional(),
   }),
   'node.started': z.looseObject({
     workflowId: z.string(),
@@ -140,6 +184,8 @@ export const EVENT_DATA_SCHEMAS = {
   }),
   'node.skipped': z.looseObject({ workflowId: z.string(), nodeId: z.string(), reason: z.string() }),
   'node.cancelled': z.looseObject({ workflowId: z.string(), nodeId: z.string(), reason: z.string() }),
+  /** A compensation task is about to run (intent); `node.compensated` is its outcome. */
+  'node.compensating': z.looseObject({ workflowId: z.string(), nodeId: z.string() }),
   'node.compensated': z.looseObject({
     workflowId: z.string(),
     nodeId: z.string(),
@@ -154,6 +200,15 @@ export const EVENT_DATA_SCHEMAS = {
     agentId: z.string().optional(),
     kind: z.enum(['input', 'approval']),
     prompt: z.string(),
+    /** The node attempt that asked: a new attempt asks again. */
+    attempt: z.number().int().positive().optional(),
+  }),
+  /** An open question withdrawn without an answer: its node failed, was interrupted or cancelled. */
+  'input.closed': z.looseObject({
+    requestId: z.string(),
+    workflowId: z.string().optional(),
+    nodeId: z.string().optional(),
+    reason: z.string(),
   }),
   'memory.set': z.looseObject({ key: z.string(), value: z.unknown(), by: z.string() }),
   'agent.spawned': z.looseObject({
@@ -241,6 +296,8 @@ export const EVENT_DATA_SCHEMAS = {
   'user.input': z.looseObject({
     requestId: z.string().optional(),
     value: z.unknown(),
+    by: z.string().optional(),
+    controlId: z.string().optional(),
   }),
   'system.alert': z.looseObject({
     rule: z.string(),

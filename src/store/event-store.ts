@@ -8,6 +8,11 @@ export interface AppendOptions {
    * writes nothing.
    */
   expectedLastSeq?: number;
+  /**
+   * Fencing: the append commits only if this is the session's current lease token; otherwise
+   * it fails with `LEASE_LOST` and writes nothing. Appends without it are not checked.
+   */
+  fencingToken?: number;
 }
 
 /** Options of {@link EventStore.read}. */

@@ -1,13 +1,25 @@
-import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { type EventDataMap, type EventType, newPrefixedId } from '../events/index.ts';
+import { OrchestratorError } from '../errors/index.ts';
+import type { EventDataMap, EventType } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
+import { type EngineClock, systemClock } from './clock.ts';
+import {
+  decideFailure,
+  decideOutcome,
+  decideReady,
+  decideRecovery,
+  finalStatus,
+  firstFailure,
+  interruptedTooOften,
+  openRequestsOf,
+  type StopReason,
+} from './decide.ts';
+import { HumanQuestions } from './humans.ts';
+import { NodeStarter } from './node-start.ts';
 import type { NodeContext, NodeExecutor, NodeOutcome, PlanNode, WorkflowPlan } from './plan.ts';
+import { runRollback } from './rollback.ts';
 import { RunRecorder } from './run-recorder.ts';
-import { AdmissionQueue, DependencyTracker, evaluateTrigger } from './scheduler.ts';
-import { type SessionState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
-
-/** Interruptions by crash or pause a node may suffer before it fails; they do not use retries. */
-const MAX_INTERRUPTIONS = 3;
+import { AdmissionQueue, DependencyTracker } from './scheduler.ts';
+import { type PendingControl, type SessionState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
 
 /** Everything a run needs. */
 export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
@@ -20,59 +32,83 @@ export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
   /** The session's state replayed from the log; the run keeps it up to date. */
   readonly state: SessionState;
   readonly workspace: string;
+  /** @default the system clock */
+  readonly clock?: EngineClock;
+  /** The owner's fencing token, carried by every append of the run (see the store's leases). */
+  readonly fencingToken?: number | undefined;
+  /**
+   * Test hook: called at every await point of a node's start path (and of executors, through
+   * `checkpoint`) with the point's name, before the run checks whether the node was stopped.
+   */
+  readonly probe?: ((point: string, nodeId: string) => void) | undefined;
 }
 
-/** How a node run was stopped from outside, carried as the abort reason. */
-type StopReason = 'cancel' | 'pause' | 'fail_fast' | 'timeout' | 'suspend';
+/**
+ * The phases of a run in this process, one at a time:
+ * `idle` (built, not started) → `running` → `finishing` (recording the end, rolling back) →
+ * `done`; or → `suspended` from `running` or `finishing` (this process let go; another one
+ * carries on from the log). A paused rollback returns to `running` until resumed.
+ */
+export type RunPhase = 'idle' | 'running' | 'finishing' | 'suspended' | 'done';
 
 /**
- * The reactor of one workflow run. It reads the projected state, decides what to do next
- * (start, retry, skip, fail, roll back), records each decision as an event, and only then
- * acts. Scheduling is event-driven: a node settling touches only its dependents, and a ready
- * node starts the moment the workflow's and its group's limits allow. A run built on the state
- * of a killed process carries on: completed nodes stay done, nodes that were running are
- * recorded as interrupted and run again, open questions to humans are awaited again.
+ * The reactor of one workflow run: the loop. It reads the projected state, asks the pure
+ * decisions of `decide.ts` what follows (start, retry, skip, fail, roll back), records each
+ * decision as an event, and only then acts; `node-start.ts` runs one attempt (slots, stops,
+ * timeouts, executor), `rollback.ts` the compensations. Scheduling is event-driven: a node
+ * settling touches only its dependents, and a ready node starts the moment the workflow's and
+ * its group's limits allow. A run built on the state of a process that ended carries on:
+ * completed nodes stay done, an agent whose result is durable completes its node without a new
+ * model call, nodes that were running are recorded interrupted and run again, open questions
+ * to humans are awaited again, control requests recorded meanwhile are applied.
  */
 export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   readonly #o: WorkflowRunOptions<P>;
+  readonly #clock: EngineClock;
   #plan: P;
+  #phase: RunPhase = 'idle';
   readonly #tracker: DependencyTracker;
   readonly #admission: AdmissionQueue;
-  readonly #running = new Map<string, AbortController>();
+  readonly #starter: NodeStarter;
   /** Nodes in the admission queue, so a node is never queued twice (a retry due while paused, then resume). */
   readonly #queued = new Set<string>();
-  readonly #retryTimers = new Map<string, NodeJS.Timeout>();
-  readonly #waiters = new Map<string, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  readonly #retryTimers = new Map<string, unknown>();
+  /** Human and approval nodes whose open question a restart awaits again (same attempt). */
+  readonly #awaitAgain = new Set<string>();
   readonly #recorder: RunRecorder;
   readonly #completionOrder: string[] = [];
   #open = 0;
   readonly #settleQueue: string[] = [];
   #settling = false;
   #failure: OrchestratorError | undefined;
-  #finishing = false;
-  #suspended = false;
-  #started = false;
-  readonly #done: Promise<WorkflowState>;
-  #resolveDone!: (state: WorkflowState) => void;
-  #rejectDone!: (error: unknown) => void;
+  /** Stops the rollback under way (cancel, pause, suspend). */
+  #rollbackStop: AbortController | undefined;
+  readonly #done: PromiseWithResolvers<WorkflowState> = Promise.withResolvers();
 
   constructor(options: WorkflowRunOptions<P>) {
     this.#o = options;
+    this.#clock = options.clock ?? systemClock;
     this.#plan = options.plan;
     this.#recorder = new RunRecorder({
       log: options.log,
       sessionId: options.sessionId,
       workflowId: options.workflowId,
       state: options.state,
+      fencingToken: options.fencingToken,
       // A decision that is not durable must not be acted on further: stop the run loudly.
-      onFailure: (error) => {
-        this.#finishing = true;
-        this.#rejectDone(error);
-      },
+      onFailure: (error) => this.#abandon(error),
     });
     const wf = this.state;
     this.#tracker = new DependencyTracker(options.plan.nodes(), (id) => wf.nodes[id]?.status);
     this.#admission = new AdmissionQueue(options.plan.concurrency, options.plan.groupLimits);
+    this.#starter = new NodeStarter({
+      clock: this.#clock,
+      probe: options.probe,
+      workflowId: options.workflowId,
+      record: (type, data) => this.#recorder.record(type, data),
+      requestInput: (nodeId, attempt, kind, prompt, signal, agentId) =>
+        this.#humans.request(nodeId, attempt, kind, prompt, signal, agentId),
+    });
     for (const node of options.plan.nodes())
       if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
     // Completion times have millisecond precision: on a tie, a dependency completed first.
@@ -82,11 +118,13 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       completed.sort((a, b) => byEnd(a, b) || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0));
       for (const node of completed) this.#completionOrder.push(node.id);
     }
-    this.#done = new Promise((resolve, reject) => {
-      this.#resolveDone = resolve;
-      this.#rejectDone = reject;
-    });
+    this.#done.promise.catch(() => undefined);
   }
+
+  readonly #humans = new HumanQuestions({
+    state: () => this.state,
+    record: (type, data) => this.#recorder.record(type, data),
+  });
 
   /** The run's projected state (live). */
   get state(): WorkflowState {
@@ -100,53 +138,50 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     return this.#plan;
   }
 
+  /** Where the run is in this process. */
+  get phase(): RunPhase {
+    return this.#phase;
+  }
+
   /**
    * Runs (or carries on) the workflow until it completes, fails or is cancelled; resolves
    * with its final state once every event is committed. Calling it again returns the same
    * promise.
    */
   run(): Promise<WorkflowState> {
-    if (this.#started) return this.#done;
-    this.#started = true;
+    if (this.#phase !== 'idle') return this.#done.promise;
+    this.#phase = 'running';
     const wf = this.state;
     if (wf.status === 'completed' || wf.status === 'failed' || wf.status === 'cancelled') {
-      this.#resolveDone(wf);
-      return this.#done;
+      this.#phase = 'done';
+      this.#done.resolve(wf);
+      return this.#done.promise;
     }
-    for (const node of Object.values(wf.nodes)) {
-      if (node.status !== 'running' && node.status !== 'awaiting_input') continue;
-      // This process never started it: the attempt belonged to a process that is gone.
-      const waitingForHuman = node.status === 'awaiting_input' && this.#plan.node(node.id)?.kind !== 'agent';
-      if (waitingForHuman) this.#enqueue(node.id);
-      else
-        this.#record('node.interrupted', {
-          nodeId: node.id,
-          attempt: node.attempts,
-          reason: 'the process running it ended',
-        });
-    }
+    this.#recover();
     for (const node of Object.values(wf.nodes))
       if (node.status === 'retry_wait') this.#scheduleRetry(node.id, node.retryAt ?? 0);
     for (const id of this.#tracker.readyNodes()) if (wf.nodes[id]?.status === 'pending') this.#onReady(id);
     if (wf.cancelRequested) this.#cancelEverything('cancelled before the restart');
+    for (const control of Object.values(this.#o.state.controls ?? {})) this.applyControl(control);
     this.#pump();
-    return this.#done;
+    return this.#done.promise;
   }
 
   /** Stops starting nodes; with `interruptRunning`, running nodes stop now and run again on resume. */
-  pause(options: { reason?: string; interruptRunning?: boolean } = {}): void {
+  pause(options: { reason?: string; interruptRunning?: boolean; controlId?: string } = {}): void {
     this.#assertActive();
     if (this.state.paused) return;
-    this.#record('workflow.paused', { reason: options.reason, interruptRunning: options.interruptRunning ?? false });
-    if (options.interruptRunning)
-      for (const controller of this.#running.values()) controller.abort('pause' satisfies StopReason);
+    const { reason, interruptRunning = false, controlId } = options;
+    this.#record('workflow.paused', { reason, interruptRunning, ...(controlId && { controlId }) });
+    if (interruptRunning) this.#starter.stopAll('pause');
+    this.#rollbackStop?.abort('pause' satisfies StopReason);
   }
 
   /** Starts nodes again after {@link pause}. */
-  resume(reason?: string): void {
+  resume(reason?: string, controlId?: string): void {
     this.#assertActive();
     if (!this.state.paused) return;
-    this.#record('workflow.resumed', { reason });
+    this.#record('workflow.resumed', { reason, ...(controlId && { controlId }) });
     for (const node of Object.values(this.state.nodes)) {
       const waiting = this.#retryTimers.has(node.id) || this.#queued.has(node.id);
       if (node.status === 'retry_wait' && !waiting) this.#scheduleRetry(node.id, 0);
@@ -154,12 +189,13 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#pump();
   }
 
-  /** Cancels the run: running nodes are interrupted, pending ones cancelled. */
-  cancel(reason = 'cancelled on request'): void {
+  /** Cancels the run: running nodes are interrupted, pending ones cancelled, a rollback stopped. */
+  cancel(reason = 'cancelled on request', controlId?: string): void {
     this.#assertActive();
     if (this.state.cancelRequested) return;
-    this.#record('workflow.cancel_requested', { reason });
+    this.#record('workflow.cancel_requested', { reason, ...(controlId && { controlId }) });
     this.#cancelEverything(reason);
+    this.#rollbackStop?.abort('cancel' satisfies StopReason);
     this.#pump();
   }
 
@@ -167,13 +203,37 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * Answers an open question to a human.
    * @throws OrchestratorError `INPUT_REQUEST_NOT_FOUND`
    */
-  async answer(requestId: string, value: unknown, by = 'user'): Promise<void> {
-    if (!this.state.inputRequests[requestId]) {
-      throw new OrchestratorError('INPUT_REQUEST_NOT_FOUND', `no open input request "${requestId}"`);
+  answer(requestId: string, value: unknown, by = 'user', controlId?: string): Promise<void> {
+    return this.#humans.answer(requestId, value, by, controlId);
+  }
+
+  /**
+   * Acts on a control request recorded by someone other than this process (another CLI, the
+   * API): the resulting event carries its `controlId`, which marks it handled. A request that
+   * no longer applies is recorded as `control.rejected`.
+   */
+  applyControl(control: PendingControl): void {
+    const { controlId, reason } = control;
+    const ended = this.#phase === 'done' || this.#phase === 'suspended' || this.#phase === 'finishing';
+    const reject = (why: string) => this.#record('control.rejected', { controlId, reason: why });
+    if (ended && control.action !== 'answer') return reject(`the workflow is ${this.state.status}`);
+    switch (control.action) {
+      case 'cancel':
+        if (this.state.cancelRequested) return reject('the workflow is already being cancelled');
+        return this.cancel(reason ?? 'cancelled on request', controlId);
+      case 'pause':
+        if (this.state.paused) return reject('the workflow is already paused');
+        return this.pause({ reason: reason ?? 'paused on request', interruptRunning: true, controlId });
+      case 'resume':
+        if (!this.state.paused) return reject('the workflow is not paused');
+        return this.resume(reason ?? 'resumed on request', controlId);
+      case 'answer': {
+        const requestId = control.requestId ?? '';
+        if (!this.state.inputRequests[requestId]) return reject(`no open question "${requestId}"`);
+        void this.answer(requestId, control.value, control.by ?? 'user', controlId).catch(() => undefined);
+        return;
+      }
     }
-    await this.#commit('user.input', { requestId, value, by });
-    this.#waiters.get(requestId)?.resolve(value);
-    this.#waiters.delete(requestId);
   }
 
   /**
@@ -224,69 +284,80 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   /**
-   * Stops all activity of this process without ending the workflow: running nodes are
-   * interrupted and recorded as such, retry timers dropped. The log then says exactly what a
-   * killed process would leave, and {@link run} in a new process carries on. The run's
-   * result resolves with the (unfinished) state.
+   * Stops all activity of this process without ending the workflow: running nodes (and a
+   * rollback) are interrupted and recorded as such, retry timers dropped. The log then says
+   * exactly what a killed process would leave, and {@link run} in a new process carries on.
+   * The run's result resolves with the (unfinished) state.
    */
   async suspend(): Promise<void> {
-    if (this.#finishing || this.#suspended) return;
-    this.#suspended = true;
-    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
+    if (this.#phase === 'done' || this.#phase === 'suspended') return;
+    const wasFinishing = this.#phase === 'finishing';
+    this.#phase = 'suspended';
+    for (const timer of this.#retryTimers.values()) this.#clock.clearTimeout(timer);
     this.#retryTimers.clear();
-    const stopped = [...this.#running.values()];
-    for (const controller of stopped) controller.abort('suspend' satisfies StopReason);
-    while (this.#running.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    await this.#flush();
-    this.#resolveDone(this.state);
+    this.#rollbackStop?.abort('suspend' satisfies StopReason);
+    this.#starter.stopAll('suspend');
+    await this.#starter.settled();
+    await this.#rollbackSettled;
+    if (wasFinishing && this.#phase !== 'suspended') return;
+    try {
+      await this.#flush();
+    } finally {
+      this.#done.resolve(this.state);
+    }
   }
 
-  // ---- decisions -------------------------------------------------------------------------
+  // ---- decisions acted on ----------------------------------------------------------------
+
+  /** What a restart does with the nodes the log shows in progress (see decideRecovery). */
+  #recover(): void {
+    for (const node of Object.values(this.state.nodes)) {
+      if (node.status !== 'running' && node.status !== 'awaiting_input' && node.status !== 'queued') continue;
+      const decision = decideRecovery(this.#plan.node(node.id), node, this.state);
+      if (decision.kind === 'await_human') {
+        this.#awaitAgain.add(node.id);
+        this.#enqueue(node.id);
+      } else if (decision.kind === 'complete_from_agent') {
+        this.#finishDurable(node.id, node.attempts, decision);
+      } else {
+        this.#interrupt(node.id, node.attempts, decision.reason);
+      }
+    }
+  }
+
+  /** Completes a node whose agent's result was durable before the restart: no new model call. */
+  #finishDurable(id: string, attempt: number, result: { agentId: string; output: unknown }): void {
+    const node = this.#plan.node(id) as PlanNode;
+    const executor = this.#o.executors.get(node.kind);
+    this.#starter.recover(node, attempt, this.#context(), executor, result, ({ outcome, stop }) => {
+      this.#onOutcome(id, attempt, outcome, stop);
+      this.#pump();
+    });
+  }
 
   #onReady(id: string): void {
     const node = this.#plan.node(id);
     if (!node) return;
-    const wf = this.state;
-    // Queueing it would keep a cancelled run from ever finishing (nothing starts any more).
-    if (wf.cancelRequested) {
-      this.#record('node.cancelled', { nodeId: id, reason: 'the workflow was cancelled' });
-      this.#settle(id);
-      return;
+    const decision = decideReady(node, this.state, this.#failingFast(), this.#context());
+    switch (decision.kind) {
+      case 'run':
+        return this.#enqueue(id);
+      case 'skip':
+        return this.#skip(id, decision.reason);
+      case 'cancel':
+        this.#record('node.cancelled', { nodeId: id, reason: decision.reason });
+        return this.#settle(id);
+      case 'fail':
+        return this.#fail(id, 1, decision.error);
     }
-    const verdict = evaluateTrigger(
-      node.trigger,
-      node.dependsOn.map((dep) => ({ id: dep, status: wf.nodes[dep]?.status ?? 'pending' })),
-    );
-    if (!verdict.run) {
-      this.#skip(id, verdict.reason);
-      return;
-    }
-    if (this.#failure && this.#plan.onFailure === 'fail_fast') {
-      this.#skip(id, 'the workflow is failing (fail_fast)');
-      return;
-    }
-    if (node.evaluateCondition) {
-      let pass: boolean;
-      try {
-        pass = node.evaluateCondition(this.#context());
-      } catch (error) {
-        this.#fail(
-          id,
-          1,
-          new OrchestratorError('CONDITION_FAILED', `condition of "${id}": ${toOrchestratorError(error).message}`),
-        );
-        return;
-      }
-      if (!pass) {
-        this.#skip(id, 'condition is false');
-        return;
-      }
-    }
-    this.#enqueue(id);
+  }
+
+  #failingFast(): boolean {
+    return this.#failure !== undefined && this.#plan.onFailure === 'fail_fast';
   }
 
   #enqueue(id: string): void {
-    if (this.#queued.has(id) || this.#running.has(id)) return;
+    if (this.#queued.has(id) || this.#starter.isRunning(id)) return;
     this.#queued.add(id);
     this.#admission.enqueue(id, this.#plan.node(id)?.group);
   }
@@ -298,15 +369,15 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   #pump(): void {
-    if (this.#finishing || this.#suspended) return;
+    if (this.#phase !== 'running') return;
     const wf = this.state;
     if (!wf.paused && !wf.cancelRequested) {
-      for (let id = this.#admission.next(); id !== undefined; id = this.#admission.next()) void this.#start(id);
+      for (let id = this.#admission.next(); id !== undefined; id = this.#admission.next()) this.#start(id);
     }
     this.#maybeFinish();
   }
 
-  async #start(id: string): Promise<void> {
+  #start(id: string): void {
     const node = this.#plan.node(id) as PlanNode;
     const state = this.state.nodes[id];
     this.#queued.delete(id);
@@ -317,151 +388,94 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       this.#admission.release(node?.group);
       return;
     }
-    const resumingHuman = state.status === 'awaiting_input';
-    const attempt = resumingHuman ? state.attempts : state.attempts + 1;
-    const controller = new AbortController();
-    this.#running.set(id, controller);
-    let outcome: NodeOutcome;
-    const timer =
-      node.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => controller.abort('timeout' satisfies StopReason), node.timeoutMs);
-    try {
-      const executor = this.#o.executors.get(node.kind);
-      if (!executor) throw new OrchestratorError('NODE_KIND_UNKNOWN', `no executor for node kind "${node.kind}"`);
-      const context = this.#context();
-      let task: string;
-      try {
-        task = node.renderTask(context);
-      } catch (error) {
-        throw new OrchestratorError('TEMPLATE_FAILED', `task of "${id}": ${toOrchestratorError(error).message}`);
-      }
-      if (!resumingHuman) {
-        const started = this.#append('node.started', { nodeId: id, attempt });
-        if (executor.external) await started;
-      }
-      outcome = await executor.run({
-        ...context,
-        workflowId: this.#o.workflowId,
-        node,
-        attempt,
-        signal: controller.signal,
-        task,
-        requestInput: (kind, prompt, options) =>
-          this.#requestInput(id, kind, prompt, controller.signal, options?.agentId),
-      });
-    } catch (error) {
-      outcome = { ok: false, error: toOrchestratorError(error) };
-    } finally {
-      clearTimeout(timer);
-      this.#running.delete(id);
+    const again = this.#awaitAgain.delete(id);
+    const attempt = again ? state.attempts : state.attempts + 1;
+    const executor = this.#o.executors.get(node.kind);
+    this.#starter.start(node, attempt, again, this.#context(), executor, ({ outcome, stop }) => {
       this.#admission.release(node.group);
-    }
-    this.#onOutcome(
-      id,
-      attempt,
-      outcome,
-      controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined,
-    );
-    this.#pump();
+      this.#onOutcome(id, attempt, outcome, stop);
+      this.#pump();
+    });
   }
 
   #onOutcome(id: string, attempt: number, outcome: NodeOutcome, stop: StopReason | undefined): void {
-    if (outcome.ok && stop !== 'cancel' && stop !== 'fail_fast') {
-      this.#record('node.completed', {
-        nodeId: id,
-        attempt,
-        output: outcome.output,
-        ...(outcome.cached && { cached: true, cacheKey: outcome.cacheKey }),
-      });
-      this.#completionOrder.push(id);
-      this.#settle(id);
-      return;
+    if (this.#phase === 'done') return;
+    const decision = decideOutcome(this.#plan.node(id), this.state.nodes[id], outcome, stop);
+    if (decision.kind !== 'complete' && decision.kind !== 'leave') this.#closeQuestions(id, decision.kind);
+    switch (decision.kind) {
+      case 'complete':
+        this.#record('node.completed', {
+          nodeId: id,
+          attempt,
+          output: decision.output,
+          ...(decision.cached && { cached: true, cacheKey: decision.cacheKey }),
+        });
+        this.#completionOrder.push(id);
+        return this.#settle(id);
+      case 'cancel':
+        this.#record('node.cancelled', { nodeId: id, reason: decision.reason });
+        return this.#settle(id);
+      case 'leave':
+        return;
+      case 'interrupt':
+        return this.#interrupt(id, attempt, decision.reason);
+      case 'fail':
+        return this.#fail(id, attempt, decision.error);
     }
-    if (stop === 'cancel' || stop === 'fail_fast') {
-      this.#record('node.cancelled', {
-        nodeId: id,
-        reason: stop === 'cancel' ? 'the workflow was cancelled' : 'the workflow is failing (fail_fast)',
-      });
-      this.#settle(id);
-      return;
+  }
+
+  #interrupt(id: string, attempt: number, reason: string): void {
+    this.#closeQuestions(id, 'interrupt');
+    this.#record('node.interrupted', { nodeId: id, attempt: Math.max(1, attempt), reason });
+  }
+
+  /** A node that stops without completing withdraws its open questions (recorded). */
+  #closeQuestions(id: string, why: string): void {
+    const reason =
+      why === 'cancel' ? 'the node was cancelled' : why === 'interrupt' ? 'the node was interrupted' : 'the node failed';
+    for (const requestId of openRequestsOf(this.state, id)) {
+      this.#humans.drop(requestId);
+      this.#record('input.closed', { requestId, nodeId: id, reason });
     }
-    if (
-      stop === 'suspend' &&
-      this.state.nodes[id]?.status === 'awaiting_input' &&
-      this.#plan.node(id)?.kind !== 'agent'
-    ) {
-      // A question to a human outlives this process. Leave it as a killed process would: the
-      // next run awaits the same request without counting an interruption (those are capped).
-      return;
-    }
-    if (stop === 'pause' || stop === 'suspend') {
-      const reason = stop === 'pause' ? 'interrupted by pause' : 'the orchestrator stopped';
-      this.#record('node.interrupted', { nodeId: id, attempt, reason });
-      return;
-    }
-    const error =
-      stop === 'timeout'
-        ? new OrchestratorError(
-            'NODE_TIMEOUT',
-            `node "${id}" did not finish within ${this.#plan.node(id)?.timeoutMs} ms`,
-          )
-        : (outcome as { error: OrchestratorError }).error;
-    this.#fail(id, attempt, error);
   }
 
   #fail(id: string, attempt: number, error: OrchestratorError): void {
-    const policy = this.#plan.node(id)?.retry;
-    const retryable = policy?.on
-      ? policy.on.includes(error.code) || (policy.on.includes('transient') && error.retryable)
-      : error.retryable;
-    // Interrupted attempts (crash, pause) are not the node's failures: they do not use retries.
-    const used = attempt - (this.state.nodes[id]?.interruptions ?? 0);
-    const willRetry = retryable && used < (policy?.attempts ?? 1) && !this.state.cancelRequested;
-    const delay =
-      willRetry && policy ? Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** (attempt - 1)) : 0;
+    const node = this.#plan.node(id);
+    const { willRetry, delayMs } = decideFailure(node, this.state.nodes[id], attempt, error, this.state.cancelRequested);
     this.#record('node.failed', {
       nodeId: id,
       attempt,
       error: error.toJSON(),
       willRetry,
-      ...(willRetry && { retryInMs: delay }),
+      ...(willRetry && { retryInMs: delayMs }),
     });
-    if (willRetry) {
-      this.#scheduleRetry(id, Date.now() + delay);
-      return;
-    }
+    if (willRetry) return this.#scheduleRetry(id, this.#clock.now() + delayMs);
     this.#settle(id);
     if (this.#plan.onFailure === 'fail_fast' && !this.#failure) {
       this.#failure = error;
       const reason = 'the workflow is failing (fail_fast)';
       for (const queued of this.#drain()) this.#skip(queued, reason);
       this.#cancelWaitingRetries(reason);
-      for (const controller of this.#running.values()) controller.abort('fail_fast' satisfies StopReason);
+      this.#starter.stopAll('fail_fast');
     }
     this.#failure ??= error;
   }
 
   #scheduleRetry(id: string, at: number): void {
     const node = this.state.nodes[id];
-    if (node && node.interruptions > MAX_INTERRUPTIONS) {
-      const error = new OrchestratorError(
-        'NODE_INTERRUPTED',
-        `node "${id}" was interrupted ${node.interruptions} times`,
-        {
-          retryable: false,
-        },
-      );
-      this.#fail(id, node.attempts, error);
+    if (interruptedTooOften(node)) {
+      const message = `node "${id}" was interrupted ${node?.interruptions} times`;
+      const error = new OrchestratorError('NODE_INTERRUPTED', message, { retryable: false });
+      this.#fail(id, node?.attempts ?? 1, error);
       return;
     }
-    const timer = setTimeout(
+    const timer = this.#clock.setTimeout(
       () => {
         this.#retryTimers.delete(id);
         this.#enqueue(id);
         this.#pump();
       },
-      Math.max(0, at - Date.now()),
+      Math.max(0, at - this.#clock.now()),
     );
     this.#retryTimers.set(id, timer);
   }
@@ -491,39 +505,6 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     }
   }
 
-  // ---- humans ----------------------------------------------------------------------------
-
-  async #requestInput(
-    nodeId: string,
-    kind: 'input' | 'approval',
-    prompt: string,
-    signal: AbortSignal,
-    agentId: string | undefined,
-  ): Promise<unknown> {
-    const wf = this.state;
-    if (agentId === undefined) {
-      // A human or approval node after a restart: an answer given before the crash is used,
-      // and an open question is awaited again rather than asked twice.
-      const answered = Object.values(wf.answers).findLast((a) => a.nodeId === nodeId);
-      if (answered && wf.nodes[nodeId]?.status === 'running') return answered.value;
-    }
-    const open = Object.values(wf.inputRequests).find(
-      (r) => r.nodeId === nodeId && r.agentId === agentId && r.kind === kind,
-    );
-    const requestId = open?.requestId ?? newPrefixedId('req');
-    if (!open) await this.#commit('input.requested', { requestId, nodeId, kind, prompt, ...(agentId && { agentId }) });
-    return new Promise((resolve, reject) => {
-      this.#waiters.set(requestId, { resolve, reject });
-      signal.addEventListener(
-        'abort',
-        () => reject(new OrchestratorError('NODE_INTERRUPTED', 'stopped while waiting for input')),
-        {
-          once: true,
-        },
-      );
-    });
-  }
-
   // ---- ending ----------------------------------------------------------------------------
 
   #cancelEverything(reason: string): void {
@@ -532,7 +513,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       this.#settle(queued);
     }
     this.#cancelWaitingRetries(reason);
-    for (const controller of this.#running.values()) controller.abort('cancel' satisfies StopReason);
+    this.#starter.stopAll('cancel');
     for (const node of Object.values(this.state.nodes)) {
       if (node.status !== 'pending') continue;
       this.#record('node.cancelled', { nodeId: node.id, reason });
@@ -545,97 +526,101 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * interrupted them: once the run is cancelled or failing fast they must not start again.
    */
   #cancelWaitingRetries(reason: string): void {
-    for (const timer of this.#retryTimers.values()) clearTimeout(timer);
+    for (const timer of this.#retryTimers.values()) this.#clock.clearTimeout(timer);
     this.#retryTimers.clear();
     for (const node of Object.values(this.state.nodes)) {
-      if (node.status !== 'retry_wait' || this.#running.has(node.id)) continue;
+      if (node.status !== 'retry_wait' || this.#starter.isRunning(node.id)) continue;
       this.#record('node.cancelled', { nodeId: node.id, reason });
       this.#settle(node.id);
     }
   }
 
   #maybeFinish(): void {
-    if (this.#finishing || this.#running.size > 0 || this.#admission.queued > 0 || this.#retryTimers.size > 0) return;
+    if (this.#phase !== 'running' || this.#starter.size > 0) return;
+    if (this.#admission.queued > 0 || this.#retryTimers.size > 0) return;
     const wf = this.state;
     if (wf.paused && !wf.cancelRequested) return;
     if (this.#open > 0 && !wf.cancelRequested) return;
-    this.#finishing = true;
-    const status = wf.cancelRequested ? 'cancelled' : this.#failure || this.#anyFailed() ? 'failed' : 'completed';
-    this.#finish(status).then(this.#resolveDone, this.#rejectDone);
+    this.#phase = 'finishing';
+    const status = finalStatus(wf, this.#failure !== undefined);
+    this.#finish(status).then(
+      (state) => {
+        if (state) {
+          this.#phase = 'done';
+          this.#done.resolve(state);
+        }
+      },
+      (error: unknown) => this.#abandon(error),
+    );
   }
 
-  async #finish(status: 'completed' | 'failed' | 'cancelled'): Promise<WorkflowState> {
-    const failure = this.#failure ?? this.#firstFailure();
+  #rollbackSettled: Promise<unknown> = Promise.resolve();
+
+  /** Records the end (after a rollback when the run failed); undefined when a stop cut the rollback short. */
+  async #finish(status: 'completed' | 'failed' | 'cancelled'): Promise<WorkflowState | undefined> {
+    const failure = this.#failure ?? firstFailure(this.state);
     let rolledBack = false;
     if (status === 'failed' && this.#plan.rollback) {
-      await this.#rollback(failure?.message ?? 'the workflow failed');
+      const end = await this.#rollback(failure?.message ?? 'the workflow failed');
+      if (end === 'stopped') return this.#afterStoppedRollback();
       rolledBack = true;
     }
+    const final = this.state.cancelRequested ? 'cancelled' : status;
     this.#record('workflow.completed', {
-      status,
-      ...(status === 'failed' && failure && { error: failure.toJSON() }),
+      status: final,
+      ...(final === 'failed' && failure && { error: failure.toJSON() }),
       ...(rolledBack && { rolledBack }),
     });
     await this.#flush();
     return this.state;
   }
 
-  /** Runs the compensation of every completed node, latest completion first. */
-  async #rollback(reason: string): Promise<void> {
-    await this.#commit('workflow.rolling_back', { reason });
-    const agentExecutor = this.#o.executors.get('agent');
-    for (const id of [...this.#completionOrder].reverse()) {
-      const node = this.#plan.node(id);
-      if (!node?.renderCompensation || this.state.nodes[id]?.compensated !== undefined) continue;
-      let outcome: NodeOutcome;
-      try {
-        if (!agentExecutor)
-          throw new OrchestratorError('NODE_KIND_UNKNOWN', 'no agent executor for compensation tasks');
-        const context = this.#context();
-        const task = node.renderCompensation(context);
-        const compensation: PlanNode = {
-          ...node,
-          kind: 'agent',
-          agent: node.compensationAgent ?? node.agent,
-          outputSchema: undefined,
-          cacheTtlMs: undefined,
-        };
-        outcome = await agentExecutor.run({
-          ...context,
-          workflowId: this.#o.workflowId,
-          node: compensation,
-          attempt: 1,
-          signal: new AbortController().signal,
-          task,
-          requestInput: (kind, prompt, options) =>
-            this.#requestInput(id, kind, prompt, new AbortController().signal, options?.agentId),
-        });
-      } catch (error) {
-        outcome = { ok: false, error: toOrchestratorError(error) };
-      }
-      this.#record('node.compensated', {
-        nodeId: id,
-        ok: outcome.ok,
-        ...(!outcome.ok && { error: outcome.error.toJSON() }),
-      });
+  #rollback(reason: string) {
+    this.#rollbackStop = new AbortController();
+    const running = runRollback(
+      {
+        workflowId: this.#o.workflowId,
+        plan: this.#plan,
+        state: () => this.state,
+        completionOrder: this.#completionOrder,
+        executor: this.#o.executors.get('agent'),
+        context: () => this.#context(),
+        record: (type, data) => this.#recorder.record(type, data),
+        requestInput: () => Promise.reject(new OrchestratorError('NODE_INTERRUPTED', 'compensations ask no questions')),
+      },
+      reason,
+      this.#rollbackStop.signal,
+    );
+    this.#rollbackSettled = running.catch(() => undefined);
+    return running;
+  }
+
+  /** A stop cut the rollback short: cancelled ends the run, paused waits for resume, suspended lets go. */
+  async #afterStoppedRollback(): Promise<WorkflowState | undefined> {
+    this.#rollbackStop = undefined;
+    if (this.#phase === 'suspended') return undefined;
+    if (this.state.cancelRequested) {
+      this.#record('workflow.completed', { status: 'cancelled', rolledBack: false });
+      await this.#flush();
+      return this.state;
     }
+    // Paused: the run waits in `running`; resume() pumps, and the rollback carries on.
+    this.#phase = 'running';
+    return undefined;
   }
 
-  #anyFailed(): boolean {
-    return Object.values(this.state.nodes).some((n) => n.status === 'failed');
-  }
-
-  #firstFailure(): OrchestratorError | undefined {
-    const failed = Object.values(this.state.nodes).find((n) => n.status === 'failed' && n.error);
-    if (!failed?.error) return undefined;
-    return new OrchestratorError('INTERNAL', `node "${failed.id}" failed: ${failed.error.message}`, {
-      details: { nodeId: failed.id, code: failed.error.code },
-    });
+  /** The log refused a decision: nothing more may be acted on. */
+  #abandon(error: unknown): void {
+    if (this.#phase === 'done') return;
+    this.#phase = 'done';
+    this.#starter.stopAll('suspend');
+    this.#done.reject(error);
   }
 
   #assertActive(): void {
     const status = this.state.status;
-    if (this.#finishing || status === 'completed' || status === 'failed' || status === 'cancelled') {
+    const ended = this.#phase === 'done' || this.#phase === 'suspended';
+    if (ended || status === 'completed' || status === 'failed' || status === 'cancelled') {
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `workflow ${this.#o.workflowId} has ended (${status})`);
     }
   }
@@ -667,11 +652,6 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     return this.#recorder.record(type, data);
   }
 
-  /** Records and waits until durable. */
-  async #commit<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<void> {
-    await this.#recorder.record(type, data);
-  }
-
   #flush(): Promise<void> {
     return this.#recorder.flush();
   }
@@ -680,3 +660,4 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 function byEnd(a: { endedAt?: string | undefined }, b: { endedAt?: string | undefined }): number {
   return (a.endedAt ?? '').localeCompare(b.endedAt ?? '');
 }
+

@@ -102,8 +102,32 @@ export interface NodeRunContext extends NodeContext {
   readonly signal: AbortSignal;
   /** The rendered task. */
   readonly task: string;
-  /** Asks a human; durable: after a restart the same open request is awaited again. */
+  /**
+   * Asks a human; durable: after a restart the same open request is awaited again. Rejects at
+   * once, asking nothing, when the node was stopped.
+   */
   requestInput(kind: 'input' | 'approval', prompt: string, options?: { agentId?: string }): Promise<unknown>;
+  /**
+   * Call after every await of an executor's start path (cache read, worktree, ...): throws
+   * when the node was stopped meanwhile, so that no effect starts after a cancel, pause,
+   * suspend or timeout. `point` names the place (tests inject stops by it).
+   */
+  checkpoint(point: string): void;
+  /** The agent process slot the engine reserved for this attempt (executors with `slots`). */
+  readonly slot?: Slot | undefined;
+}
+
+/** A reserved place among the agent processes allowed at once. Releasing twice is harmless. */
+export interface Slot {
+  release(): void;
+}
+
+/** Where an executor's attempts get their process slots (the agent runtime's cap). */
+export interface SlotSource {
+  /** A slot now, or undefined when all are taken. */
+  tryAcquire(): Slot | undefined;
+  /** Waits (first come, first served) for a slot; rejects when `signal` aborts. */
+  acquire(signal: AbortSignal): Promise<Slot>;
 }
 
 /**
@@ -113,5 +137,16 @@ export interface NodeRunContext extends NodeContext {
  */
 export interface NodeExecutor {
   readonly external: boolean;
+  /**
+   * Process slots this kind of node needs: the engine reserves one before `node.started`, and
+   * records the node `queued` while it waits, so its timeout and duration exclude the wait.
+   */
+  readonly slots?: SlotSource | undefined;
   run(context: NodeRunContext): Promise<NodeOutcome>;
+  /**
+   * Finishes an attempt whose work is already durable (its agent's result was recorded before
+   * the process ended): whatever followed the work (merging a worktree) is checked and done,
+   * with no new model call. Without it, the recorded output completes the node as it is.
+   */
+  recover?(context: NodeRunContext, result: { readonly agentId: string; readonly output: unknown }): Promise<NodeOutcome>;
 }

@@ -10,9 +10,14 @@ export type WorkflowStatus =
   | 'failed'
   | 'cancelled';
 
-/** States of a node. `retry_wait`: an attempt failed or was interrupted and another may follow. */
+/**
+ * States of a node. `queued`: its turn came but it waits for a free agent process slot (its
+ * timeout has not started). `retry_wait`: an attempt failed or was interrupted and another may
+ * follow.
+ */
 export type NodeStatus =
   | 'pending'
+  | 'queued'
   | 'running'
   | 'retry_wait'
   | 'awaiting_input'
@@ -46,6 +51,13 @@ export interface NodeState {
   /** Earliest time (epoch ms) of the next attempt, for `retry_wait`. */
   retryAt?: number;
   compensated?: boolean;
+  /** A compensation task was started and has not recorded its outcome (resume runs it again). */
+  compensating?: boolean;
+  /**
+   * The durable result of the current attempt's agent (`agent.completed` of an agent of this
+   * node while the node runs): a resume completes the node from it instead of paying again.
+   */
+  agentResult?: { readonly agentId: string; readonly output: unknown };
   startedAt?: string;
   endedAt?: string;
 }
@@ -57,7 +69,19 @@ export interface InputRequest {
   readonly prompt: string;
   readonly nodeId?: string | undefined;
   readonly agentId?: string | undefined;
+  /** The node attempt that asked. */
+  readonly attempt?: number | undefined;
   readonly seq: number;
+}
+
+/** A request to steer the session recorded by someone other than its owner, not yet acted on. */
+export interface PendingControl {
+  readonly controlId: string;
+  readonly action: 'cancel' | 'pause' | 'resume' | 'answer';
+  readonly reason?: string | undefined;
+  readonly requestId?: string | undefined;
+  readonly value?: unknown;
+  readonly by?: string | undefined;
 }
 
 /** One workflow run, as the log tells it. */
@@ -75,7 +99,10 @@ export interface WorkflowState {
   /** Open questions by request id. */
   readonly inputRequests: Record<string, InputRequest>;
   /** Answers given, by request id (kept for nodes that resume after a restart). */
-  readonly answers: Record<string, { readonly value: unknown; readonly nodeId: string | undefined }>;
+  readonly answers: Record<
+    string,
+    { readonly value: unknown; readonly nodeId: string | undefined; readonly attempt?: number | undefined }
+  >;
   paused: boolean;
   cancelRequested: boolean;
   rollingBack: boolean;
@@ -89,6 +116,7 @@ export interface AgentSummary {
   readonly agentId: string;
   readonly agentType: string;
   readonly nodeId: string | undefined;
+  readonly workflowId?: string | undefined;
   state: string;
   sdkSessionId?: string;
   costUsd: number;
@@ -106,6 +134,8 @@ export interface SessionState {
   readonly workflows: Record<string, WorkflowState>;
   readonly memory: Record<string, unknown>;
   readonly agents: Record<string, AgentSummary>;
+  /** Control requests from outside the owner not acted on yet, by control id. */
+  controls?: Record<string, PendingControl>;
 }
 
 /** The state of a session with no events. */
@@ -122,7 +152,17 @@ export function emptySessionState(sessionId: string): SessionState {
 export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
   // Max, not assignment: the engine applies its own events before the store numbers them.
   state.lastSeq = Math.max(state.lastSeq, event.seq);
+  const controlId = (event.data as { controlId?: unknown }).controlId;
+  if (typeof controlId === 'string' && event.type !== 'control.requested' && state.controls?.[controlId]) {
+    delete state.controls[controlId];
+  }
   switch (event.type) {
+    case 'control.requested': {
+      const { controlId: id, action, reason, requestId, value, by } = event.data;
+      state.controls ??= {};
+      state.controls[id] = { controlId: id, action, reason, requestId, value, by };
+      return state;
+    }
     case 'session.created':
       if (event.data.name !== undefined) state.name = event.data.name;
       if (event.data.workspace !== undefined) state.workspace = event.data.workspace;
@@ -184,6 +224,12 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         wf.endedAt = event.ts;
       });
       return state;
+    case 'node.queued':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        node.status = 'queued';
+        delete node.retryAt;
+      });
+      break;
     case 'node.started':
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
         node.status = 'running';
@@ -191,6 +237,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         if (event.data.agentId !== undefined) node.agentId = event.data.agentId;
         node.startedAt = event.ts;
         delete node.retryAt;
+        delete node.agentResult;
       });
       break;
     case 'node.completed':
@@ -212,8 +259,9 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       break;
     case 'node.interrupted':
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        // Only an attempt that had started counts: one stopped while queued for a slot did not.
+        if (node.status === 'running' || node.status === 'awaiting_input') node.interruptions++;
         node.status = 'retry_wait';
-        node.interruptions++;
         node.error = { code: 'NODE_INTERRUPTED', message: event.data.reason, retryable: true };
         node.retryAt = Date.parse(event.ts);
       });
@@ -225,8 +273,14 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         node.endedAt = event.ts;
       });
       break;
+    case 'node.compensating':
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => (node.compensating = true));
+      break;
     case 'node.compensated':
-      withNode(state, event.data.workflowId, event.data.nodeId, (node) => (node.compensated = event.data.ok));
+      withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        node.compensated = event.data.ok;
+        delete node.compensating;
+      });
       break;
     case 'input.requested':
       if (event.data.workflowId) {
@@ -237,6 +291,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
             prompt: event.data.prompt,
             nodeId: event.data.nodeId,
             agentId: event.data.agentId,
+            attempt: event.data.attempt,
             seq: event.seq,
           };
           const node = event.data.nodeId ? wf.nodes[event.data.nodeId] : undefined;
@@ -244,15 +299,26 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         });
       }
       break;
+    case 'input.closed': {
+      const targets = event.data.workflowId ? [state.workflows[event.data.workflowId]] : Object.values(state.workflows);
+      for (const wf of targets) {
+        const request = wf?.inputRequests[event.data.requestId];
+        if (!wf || !request) continue;
+        delete wf.inputRequests[event.data.requestId];
+        const node = request.nodeId ? wf.nodes[request.nodeId] : undefined;
+        if (node && node.status === 'awaiting_input' && !hasOpenRequest(wf, node.id)) node.status = 'running';
+      }
+      break;
+    }
     case 'user.input':
       for (const wf of Object.values(state.workflows)) {
         const requestId = event.data.requestId;
         if (requestId === undefined || !wf.inputRequests[requestId]) continue;
         const request = wf.inputRequests[requestId];
         delete wf.inputRequests[requestId];
-        wf.answers[requestId] = { value: event.data.value, nodeId: request.nodeId };
+        wf.answers[requestId] = { value: event.data.value, nodeId: request.nodeId, attempt: request.attempt };
         const node = request.nodeId ? wf.nodes[request.nodeId] : undefined;
-        if (node && node.status === 'awaiting_input') node.status = 'running';
+        if (node && node.status === 'awaiting_input' && !hasOpenRequest(wf, node.id)) node.status = 'running';
       }
       break;
     case 'memory.set':
@@ -263,6 +329,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         agentId: event.data.agentId,
         agentType: event.data.agentType,
         nodeId: event.data.nodeId,
+        workflowId: event.data.workflowId,
         state: 'initializing',
         costUsd: 0,
         inputTokens: 0,
@@ -289,6 +356,13 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       agent.inputTokens += event.data.usage?.inputTokens ?? 0;
       agent.outputTokens += event.data.usage?.outputTokens ?? 0;
       if (event.type === 'agent.completed' && event.data.sdkSessionId) agent.sdkSessionId = event.data.sdkSessionId;
+      if (event.type === 'agent.completed' && agent.nodeId !== undefined && agent.workflowId !== undefined) {
+        // Only while the node runs: a compensation agent of a completed node is not its result.
+        const node = state.workflows[agent.workflowId]?.nodes[agent.nodeId];
+        if (node && (node.status === 'running' || node.status === 'awaiting_input')) {
+          node.agentResult = { agentId: agent.agentId, output: event.data.output };
+        }
+      }
       return state;
     }
     default:
@@ -318,6 +392,11 @@ function refreshStatuses(state: SessionState, event: AnyEvent): void {
           ? 'awaiting_input'
           : 'running';
   }
+}
+
+function hasOpenRequest(wf: WorkflowState, nodeId: string): boolean {
+  for (const request of Object.values(wf.inputRequests)) if (request.nodeId === nodeId) return true;
+  return false;
 }
 
 function withWorkflow(state: SessionState, workflowId: string, change: (wf: WorkflowState) => void): void {

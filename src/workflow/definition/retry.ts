@@ -113,7 +113,10 @@ export function compileRetryPolicy(definition: RetryPolicyDefinition | undefined
  * The wait before attempt `attempt + 1` after `attempt` failed (1-based), without jitter.
  * Pure, so the engine and its tests agree on the schedule.
  */
-export function retryDelayMs(policy: RetryPolicy, attempt: number): number {
+export function retryDelayMs(
+  policy: Pick<RetryPolicy, 'initialDelayMs' | 'factor' | 'maxDelayMs'>,
+  attempt: number,
+): number {
   const raw = policy.initialDelayMs * policy.factor ** Math.max(0, attempt - 1);
   return Math.min(policy.maxDelayMs, Math.round(raw));
 }

@@ -81,10 +81,14 @@ describe('rollback', () => {
     expect(final.nodes.slow?.compensated).toBe(true);
     expect(final.nodes.plain?.compensated).toBeUndefined();
     const events = await kit.events(started.sessionId);
-    expect(trace(events).slice(-5)).toEqual([
+    // Each compensation is recorded as intent and outcome, so a resume knows what is done.
+    expect(trace(events).slice(-8)).toEqual([
       'workflow.rolling_back',
+      'node.compensating:slow',
       'node.compensated:slow',
+      'node.compensating:quick',
       'node.compensated:quick',
+      'node.compensating:first',
       'node.compensated:first',
       'workflow.completed',
     ]);
