@@ -3,6 +3,7 @@ export type { AgentUsage, AttemptFailure, AttemptSuccess, ModelUsageFigures } fr
 export { classifyResultError, classifyThrown, fromApiStatus } from './classify.ts';
 export type { AgentEnvOptions } from './environment.ts';
 export { buildAgentEnv } from './environment.ts';
+export { finishedAnswer, transcriptKey } from './finished-answer.ts';
 export { removeLocalTranscripts } from './local-transcripts.ts';
 export type { NormalizedMessage } from './normalize.ts';
 export { normalizeSdkMessage, previewToolResult } from './normalize.ts';
@@ -14,6 +15,8 @@ export { PROCESS_TAG_VARIABLE, ProcessRegistry, readRssBytes } from './processes
 export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
 export { TranscriptSessionStore } from './session-store.ts';
+export type { ProcessSlot } from './slots.ts';
+export { SlotPool } from './slots.ts';
 export type { AgentSpec, RetrySpec } from './spec.ts';
 export { backoffDelay } from './spec.ts';
 export type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from './spend.ts';

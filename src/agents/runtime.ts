@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
@@ -9,6 +8,7 @@ import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
 import { resourceSamples } from './resources.ts';
 import { toolHostShape } from './sdk-options.ts';
+import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
 import type { AgentToolHost } from './tools.ts';
@@ -78,6 +78,11 @@ export interface AgentTask {
   readonly agentId?: string;
   /** Called with each committed event of this agent, in order. */
   readonly onEvent?: (event: AnyEvent) => void;
+  /**
+   * A process slot the caller already holds (see {@link AgentRuntime.slots}), used by the first
+   * attempt instead of waiting for one; released when that attempt ends.
+   */
+  readonly slot?: ProcessSlot;
 }
 
 /** The outcome of an agent, after all of its attempts. */
@@ -101,7 +106,8 @@ export interface AgentHandle {
 export class AgentRuntime {
   readonly processes = new ProcessRegistry();
   readonly #options: AgentRuntimeOptions;
-  readonly #limit: LimitFunction;
+  /** The cap on agent processes alive at once; callers may reserve a slot ahead of a spawn. */
+  readonly slots: SlotPool;
   readonly #pool: WarmPool | undefined;
   readonly #running = new Map<
     string,
@@ -112,7 +118,7 @@ export class AgentRuntime {
 
   constructor(options: AgentRuntimeOptions) {
     this.#options = options;
-    this.#limit = pLimit(options.maxConcurrent ?? 4);
+    this.slots = new SlotPool(options.maxConcurrent ?? 4);
     const size = options.warmPool ?? 0;
     this.#pool =
       size > 0
@@ -200,12 +206,12 @@ export class AgentRuntime {
 
   /** Agents waiting for a process slot. */
   get queued(): number {
-    return this.#limit.pendingCount;
+    return this.slots.queued;
   }
 
   /** Agents holding a process slot. */
   get active(): number {
-    return this.#limit.activeCount;
+    return this.slots.active;
   }
 
   /**
@@ -281,54 +287,19 @@ export class AgentRuntime {
     let outcome: AttemptSuccess | AttemptFailure;
     for (;;) {
       attempt++;
-      let started = false;
-      const slot = this.#limit(() => {
-        started = true;
-        if (signal.aborted) return aborted(signal);
-        // Asked again at the last moment: spending may have reached a budget while it waited.
-        const verdict = this.#options.spendGate?.admit(this.#running.get(agentId)?.agent ?? agentOf(agentId, task));
-        if (verdict && !verdict.ok) return refusal(verdict.error);
-        const spec = capBudget(task.spec, verdict?.maxBudgetUsd);
-        recorder.setState('initializing');
-        return runAttempt({
-          agentId,
-          spec,
-          prompt: task.prompt,
-          cwd: task.cwd,
-          sharedCwd: task.sharedCwd ?? false,
-          env: this.#options.env,
-          outputSchema: task.outputSchema,
-          resume: task.resume,
-          sessionStore: this.#options.sessionStore,
-          toolHost: task.toolHost,
-          timeoutMs: task.spec.timeoutMs ?? this.#options.defaultTimeoutMs ?? 600_000,
-          signal,
-          processes: this.processes,
-          // A spare's budget is fixed when it starts (the SDK applies maxBudgetUsd then), so an
-          // attempt whose budget a gate capped starts cold rather than fill a pool for a
-          // configuration no later agent will have.
-          warmPool: spec === task.spec ? this.#pool : undefined,
-          record: (events) => recorder.record(events),
-          recorded: () => recorder.recorded(),
-          setState: (state) => recorder.setState(state),
-          onLaunched: (pid) => {
-            const running = this.#running.get(agentId);
-            if (running) running.pid = pid;
-          },
-        });
-      });
-      // An agent interrupted while it waits for a slot ends now, not when the slot frees up
-      // (its queued call then returns at once without starting a process).
-      outcome = await new Promise<AttemptSuccess | AttemptFailure>((resolve) => {
-        const onAbort = () => {
-          if (!started) resolve(aborted(signal));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        void slot.then((value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        });
-      });
+      let slot: ProcessSlot | undefined;
+      try {
+        slot = attempt === 1 && task.slot ? task.slot : await this.slots.acquire(signal);
+      } catch {
+        // An agent interrupted while it waits for a slot ends now, not when a slot frees up.
+        slot = undefined;
+      }
+      try {
+        outcome =
+          slot === undefined || signal.aborted ? aborted(signal) : await this.#attempt(agentId, task, signal, recorder);
+      } finally {
+        slot?.release();
+      }
       if (outcome.ok) break;
       const willRetry = outcome.error.retryable && attempt < maxAttempts && !signal.aborted;
       recorder.record([
@@ -394,6 +365,46 @@ export class AgentRuntime {
       };
     }
     return { ...outcome, agentId, attempts: attempt };
+  }
+
+  /** One attempt in a held slot: the spend gate asked again, then the SDK query. */
+  #attempt(
+    agentId: string,
+    task: AgentTask,
+    signal: AbortSignal,
+    recorder: AgentRecorder,
+  ): Promise<AttemptSuccess | AttemptFailure> {
+    // Asked again at the last moment: spending may have reached a budget while it waited.
+    const verdict = this.#options.spendGate?.admit(this.#running.get(agentId)?.agent ?? agentOf(agentId, task));
+    if (verdict && !verdict.ok) return Promise.resolve(refusal(verdict.error));
+    const spec = capBudget(task.spec, verdict?.maxBudgetUsd);
+    recorder.setState('initializing');
+    return runAttempt({
+      agentId,
+      spec,
+      prompt: task.prompt,
+      cwd: task.cwd,
+      sharedCwd: task.sharedCwd ?? false,
+      env: this.#options.env,
+      outputSchema: task.outputSchema,
+      resume: task.resume,
+      sessionStore: this.#options.sessionStore,
+      toolHost: task.toolHost,
+      timeoutMs: task.spec.timeoutMs ?? this.#options.defaultTimeoutMs ?? 600_000,
+      signal,
+      processes: this.processes,
+      // A spare's budget is fixed when it starts (the SDK applies maxBudgetUsd then), so an
+      // attempt whose budget a gate capped starts cold rather than fill a pool for a
+      // configuration no later agent will have.
+      warmPool: spec === task.spec ? this.#pool : undefined,
+      record: (events) => recorder.record(events),
+      recorded: () => recorder.recorded(),
+      setState: (state) => recorder.setState(state),
+      onLaunched: (pid) => {
+        const running = this.#running.get(agentId);
+        if (running) running.pid = pid;
+      },
+    });
   }
 
   /**

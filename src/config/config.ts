@@ -68,6 +68,17 @@ export interface OrchestratorConfig {
    * (`ORCHESTRATOR_WARM_MAX_AGE_MS`): it shows the agent the workspace as it was then. @default 30000
    */
   readonly warmMaxAgeMs: number;
+  /**
+   * How long a process's lease on a session lasts without renewal (`ORCHESTRATOR_LEASE_TTL`,
+   * `10s` or ms). It is renewed every third of that; another process takes a session over once
+   * it lapsed (at once when the owner's pid is dead on the same host). @default 10000
+   */
+  readonly leaseTtlMs: number;
+  /**
+   * How often an owner looks for control requests recorded by other processes
+   * (`ORCHESTRATOR_CONTROL_POLL_MS`): a cancel or pause from elsewhere lands within this. @default 500
+   */
+  readonly controlPollMs: number;
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -160,6 +171,8 @@ const schema = z
     budgetAction: z.enum(['fail', 'pause']).default('fail'),
     warmPool: z.coerce.number().int().min(0).max(8).default(0),
     warmMaxAgeMs: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
+    leaseTtlMs: duration.pipe(z.number().int().min(300).max(600_000)).default(10_000),
+    controlPollMs: z.coerce.number().int().min(20).max(10_000).default(500),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -194,6 +207,8 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   budgetAction: 'ORCHESTRATOR_BUDGET_ACTION',
   warmPool: 'ORCHESTRATOR_WARM_POOL',
   warmMaxAgeMs: 'ORCHESTRATOR_WARM_MAX_AGE_MS',
+  leaseTtlMs: 'ORCHESTRATOR_LEASE_TTL',
+  controlPollMs: 'ORCHESTRATOR_CONTROL_POLL_MS',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -260,6 +275,8 @@ export function loadConfig(
     budgetAction: value.budgetAction,
     warmPool: value.warmPool,
     warmMaxAgeMs: value.warmMaxAgeMs,
+    leaseTtlMs: value.leaseTtlMs,
+    controlPollMs: value.controlPollMs,
   });
 }
 

@@ -32,6 +32,8 @@ export class EventLog {
   readonly store: EventStore;
   readonly bus: EventBus;
   readonly #defaultSource: string;
+  /** Fencing tokens of the sessions this process owns (see {@link fence}). */
+  readonly #fences = new Map<string, number>();
   #closing: Promise<void> | undefined;
 
   constructor(store: EventStore, options: EventLogOptions = {}) {
@@ -73,9 +75,26 @@ export class EventLog {
    */
   async append(sessionId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AnyEvent[]> {
     const pending = events.map((event) => prepareEvent(event, this.#defaultSource));
-    const committed = (await this.store.append(sessionId, pending, options)) as AnyEvent[];
+    const token = options?.fencingToken ?? this.#fences.get(sessionId);
+    const fenced = token === undefined ? options : { ...options, fencingToken: token };
+    const committed = (await this.store.append(sessionId, pending, fenced)) as AnyEvent[];
     this.bus.publish(committed);
     return committed;
+  }
+
+  /**
+   * From now on every append of this log to the session carries `token`, the fencing token of
+   * this process's lease on it: the engine's, the agents', the monitor's, all of them. Once
+   * another process takes the session over, the store refuses them (`LEASE_LOST`), so a process
+   * that was frozen and wakes up cannot write into a session it no longer owns.
+   */
+  fence(sessionId: string, token: number): void {
+    this.#fences.set(sessionId, token);
+  }
+
+  /** Appends to the session are no longer fenced (its lease was released). */
+  unfence(sessionId: string): void {
+    this.#fences.delete(sessionId);
   }
 
   /** Every event of a session from `fromSeq`, read page by page from the store. */

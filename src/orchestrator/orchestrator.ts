@@ -1,37 +1,31 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentRuntime, type AgentToolHost, buildAgentEnv, TranscriptSessionStore } from '../agents/index.ts';
+import { AgentRuntime, buildAgentEnv, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
-import { OrchestratorError } from '../errors/index.ts';
-import { type AnyEvent, type EventDataMap, type EventType, newId, newPrefixedId } from '../events/index.ts';
+import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
+import { newPrefixedId } from '../events/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
-import { AutoVersions, type ForkPoint, SessionManager } from '../sessions/index.ts';
-import { type OrchestratorStore, openEventStore } from '../store/index.ts';
+import { type ForkPoint, SessionManager } from '../sessions/index.ts';
+import { type LeaseStore, type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
-  agentExecutor,
   applyEvent,
-  approvalExecutor,
-  type CompiledPlan,
   type CompiledWorkflow,
   compileWorkflow,
-  functionExecutor,
-  humanExecutor,
-  type NodeExecutor,
-  type NodeRunContext,
   type PlanFunctions,
-  planFromCompiled,
   ResultCache,
   replay,
   resolveInputs,
   type SessionState,
-  WorkflowRun,
 } from '../workflow/index.ts';
 import { WorkspaceManager } from '../workspace/index.ts';
+import { type ControlRequest, requestControl } from './control.ts';
+import { RunLauncher, recordEvent } from './launcher.ts';
+import { SessionLeases } from './leases.ts';
 import { type ModelAccess, resolveModelAccess } from './model-access.ts';
-import { WorkflowHandle } from './workflow-handle.ts';
+import type { WorkflowHandle } from './workflow-handle.ts';
 
 /** Options of {@link Orchestrator.open}. */
 export interface OrchestratorOptions {
@@ -81,16 +75,16 @@ export class Orchestrator {
   readonly monitor: Monitor;
   /** Versions, diffs, forks, export and import of stored sessions. */
   readonly sessions: SessionManager;
+  /** The leases of the sessions this process runs (one owner per session). */
+  readonly leases: SessionLeases;
+  readonly #store: OrchestratorStore & LeaseStore;
   readonly #workspaces: WorkspaceManager;
-  /** Auto-version followers still finishing (awaited before the log closes). */
-  readonly #versioning = new Set<Promise<void>>();
-  readonly #cache: ResultCache;
-  readonly #runs = new Map<string, WorkflowHandle>();
+  readonly #launcher: RunLauncher;
   #closing: Promise<void> | undefined;
 
   private constructor(
     config: OrchestratorConfig,
-    store: OrchestratorStore,
+    store: OrchestratorStore & LeaseStore,
     logger: Logger,
     model: ModelAccess,
     monitoring: MonitorSettings,
@@ -100,16 +94,17 @@ export class Orchestrator {
     this.log = log;
     this.logger = logger;
     this.model = model;
+    this.#store = store;
     this.sessions = new SessionManager({ log, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
-    this.#cache = new ResultCache(path.join(config.dataDir, 'cache'));
     this.monitor = new Monitor({
       log,
       ...monitoring,
       // A reached budget stops the agents in its scope (`fail`), or pauses the workflow so
       // that it can be resumed once the limit is raised (`pause`).
       agents: { stopAgents: (which, error) => this.agents.stopAgents(which, error) },
-      onPause: (sessionId, _workflowId, reason) => this.#runs.get(sessionId)?.pause({ reason, interruptRunning: true }),
+      onPause: (sessionId, _workflowId, reason) =>
+        this.#launcher.handle(sessionId)?.pause({ reason, interruptRunning: true }),
     }).start();
     this.agents = new AgentRuntime({
       log,
@@ -126,6 +121,27 @@ export class Orchestrator {
       }),
       spendGate: this.monitor,
       resourceSampleMs: config.resourceSampleMs,
+    });
+    this.leases = new SessionLeases({
+      store,
+      ttlMs: config.leaseTtlMs,
+      // Another process took the session over (this one was frozen or cut off): stop its work
+      // here at once; its appends are refused by the store anyway.
+      onLost: (sessionId, error) => {
+        this.logger.error({ err: error, sessionId }, 'lost the lease on a session; stopping its run here');
+        void this.#launcher.handle(sessionId)?.suspend();
+      },
+    });
+    this.#launcher = new RunLauncher({
+      log,
+      logger,
+      agents: this.agents,
+      sessions: this.sessions,
+      workspaces: this.#workspaces,
+      cache: new ResultCache(path.join(config.dataDir, 'cache')),
+      transcripts: store,
+      leases: this.leases,
+      controlPollMs: config.controlPollMs,
     });
   }
 
@@ -146,41 +162,72 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, store, logger, model, monitoring);
+    return new Orchestrator(config, store as OrchestratorStore & LeaseStore, logger, model, monitoring);
   }
 
   /**
    * Starts a workflow in a new session and returns its handle at once; the run goes on in
-   * the background until `handle.result` settles.
-   * @throws OrchestratorError `INVALID_ARGUMENT` for bad inputs or a session id already used
+   * the background until `handle.result` settles. The session is created atomically: two
+   * processes starting one session id cannot both succeed.
+   * @throws OrchestratorError `INVALID_ARGUMENT` for bad inputs, `SESSION_EXISTS` for a session id already used
    */
   async startWorkflow(workflow: CompiledWorkflow, options: StartWorkflowOptions = {}): Promise<WorkflowHandle> {
     const inputs = resolveInputs(workflow, options.inputs ?? {});
     const sessionId = options.sessionId ?? newPrefixedId('ses');
-    if ((await this.log.lastSeq(sessionId)) > 0) {
-      throw new OrchestratorError('INVALID_ARGUMENT', `session "${sessionId}" already exists; resume it instead`);
+    const exists = () =>
+      new OrchestratorError('SESSION_EXISTS', `session "${sessionId}" already exists; resume it instead`, {
+        details: { sessionId },
+      });
+    if ((await this.log.lastSeq(sessionId)) > 0) throw exists();
+    const { lease } = await this.leases.acquire(sessionId);
+    try {
+      const workspace = await this.#workspaces.ensureSessionWorkspace(
+        options.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
+      );
+      const workflowId = newPrefixedId('wf');
+      const state = replay(sessionId, []);
+      this.log.fence(sessionId, lease.token);
+      const created = await this.log
+        .append(
+          sessionId,
+          [
+            { type: 'session.created', source: 'orchestrator', data: { name: workflow.name, workspace } },
+            {
+              type: 'workflow.started',
+              source: 'orchestrator',
+              data: {
+                workflowId,
+                name: workflow.name,
+                inputs,
+                definition: workflow.definition,
+                file: workflow.file,
+                workspace,
+              },
+            },
+          ],
+          // Nothing may exist before: creation and its check are one atomic append.
+          { expectedLastSeq: 0 },
+        )
+        .catch((error: unknown) => {
+          throw toOrchestratorError(error).code === 'SEQUENCE_CONFLICT' ? exists() : error;
+        });
+      for (const event of created) applyEvent(state, event);
+      return this.#launcher.launch({ state, workflowId, workflow, workspace, functions: options.functions });
+    } catch (error) {
+      this.log.unfence(sessionId);
+      await this.leases.release(sessionId);
+      throw error;
     }
-    const workspace = await this.#workspaces.ensureSessionWorkspace(
-      options.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
-    );
-    const workflowId = newPrefixedId('wf');
-    const state = replay(sessionId, []);
-    await this.#record(state, 'session.created', { name: workflow.name, workspace });
-    await this.#record(state, 'workflow.started', {
-      workflowId,
-      name: workflow.name,
-      inputs,
-      definition: workflow.definition,
-      file: workflow.file,
-      workspace,
-    });
-    return this.#launch(state, workflowId, workflow, workspace, options.functions);
   }
 
   /**
    * Carries on the unfinished workflow of a session from its log, in this process: completed
-   * nodes stay done, interrupted ones run again, open questions are awaited again.
-   * @throws OrchestratorError `SESSION_NOT_FOUND`, or `WORKFLOW_NOT_RUNNING` when it has ended
+   * nodes stay done, an agent whose result is durable completes its node without a new model
+   * call, interrupted nodes run again, open questions are awaited again, control requests
+   * recorded meanwhile are applied. The session's lease is taken first, so a session another
+   * live process runs is refused.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `SESSION_BUSY` (naming the owner), or
+   * `WORKFLOW_NOT_RUNNING` when it has ended
    */
   async resumeSession(
     sessionId: string,
@@ -192,26 +239,78 @@ export class Orchestrator {
       const fork = await this.forkSession(sessionId, { version: options.version });
       return this.resumeSession(fork.sessionId, { functions: options.functions });
     }
-    const running = this.#runs.get(sessionId);
+    const running = this.#launcher.handle(sessionId);
     if (running) return running;
-    const state = await this.#loadState(sessionId);
-    // Figures, open alerts and spent budgets carry on from the log.
-    await this.monitor.track(sessionId);
-    const wf = Object.values(state.workflows).findLast((w) => !['completed', 'failed', 'cancelled'].includes(w.status));
-    if (!wf) {
-      throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`);
+    if ((await this.log.lastSeq(sessionId)) === 0) {
+      throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`, { details: { sessionId } });
     }
-    await this.#record(state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
-    const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
-    const workspace = await this.#workspaces.ensureSessionWorkspace(
-      state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
-    );
-    return this.#launch(state, wf.workflowId, compiled, workspace, options.functions, wf.addedNodes);
+    const owned = await this.leases.acquire(sessionId);
+    try {
+      this.log.fence(sessionId, owned.lease.token);
+      // Read only now: everything the previous owner committed is in the log, and it can add
+      // nothing more (its appends carry a stale token).
+      const state = await this.#loadState(sessionId);
+      const wf = Object.values(state.workflows).findLast(
+        (w) => !['completed', 'failed', 'cancelled'].includes(w.status),
+      );
+      if (!wf) {
+        throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`);
+      }
+      if (owned.takenOver) {
+        const { previous, reason } = owned.takenOver;
+        const { ownerId, host, pid, acquiredAt, expiresAt } = previous;
+        await recordEvent(this.log, state, 'session.taken_over', {
+          previous: { ownerId, host, pid, acquiredAt, expiresAt },
+          reason,
+          owner: { ...this.leases.owner },
+        });
+      }
+      // Figures, open alerts and spent budgets carry on from the log.
+      await this.monitor.track(sessionId);
+      await recordEvent(this.log, state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
+      const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
+      const workspace = await this.#workspaces.ensureSessionWorkspace(
+        state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
+      );
+      return this.#launcher.launch({
+        state,
+        workflowId: wf.workflowId,
+        workflow: compiled,
+        workspace,
+        functions: options.functions,
+        addedNodes: wf.addedNodes,
+      });
+    } catch (error) {
+      this.log.unfence(sessionId);
+      await this.leases.release(sessionId);
+      throw error;
+    }
+  }
+
+  /**
+   * Steers a session from anywhere: a run of this process is steered at once; any other
+   * session gets the request recorded in its log, for its owner (another process, another
+   * machine) to act on within a second, or for the next resume when nobody runs it.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT`, `INPUT_REQUEST_NOT_FOUND`,
+   * `WORKFLOW_NOT_RUNNING` (a run of this process that has ended)
+   */
+  async control(sessionId: string, request: ControlRequest) {
+    const handle = this.#launcher.handle(sessionId);
+    if (handle) {
+      const reason = request.reason;
+      if (request.action === 'cancel') handle.cancel(reason);
+      else if (request.action === 'pause') handle.pause({ reason, interruptRunning: true });
+      else if (request.action === 'resume') handle.resume(reason);
+      else await handle.answer(request.requestId ?? '', request.value, request.by);
+      return { controlId: undefined, owner: { host: this.leases.owner.host, pid: this.leases.owner.pid } };
+    }
+    return requestControl(this.log, this.#store, sessionId, request);
   }
 
   /**
    * A new session from a version (or the latest state) of another, with its own log and a
-   * workspace holding the files recorded with that version; resume it to carry on.
+   * workspace holding the files recorded with that version; resume it to carry on. The
+   * conversations it inherits are branched on its first resume, never continued in place.
    * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `INVALID_ARGUMENT` without versions
    */
   forkSession(sessionId: string, point: ForkPoint, options: { as?: string } = {}) {
@@ -223,178 +322,31 @@ export class Orchestrator {
    * its latest committed event; any other session as its log stands.
    */
   async takeVersion(sessionId: string, label?: string) {
-    const manager = this.#sessionManager();
-    return manager.takeVersion(sessionId, label);
-  }
-
-  #sessionManager(): SessionManager {
-    if (!this.sessions) {
-      throw new OrchestratorError(
-        'INVALID_ARGUMENT',
-        `the ${this.log.store.kind} store given keeps no session versions`,
-      );
-    }
-    return this.sessions;
+    return this.sessions.takeVersion(sessionId, label);
   }
 
   /** The session's state: its newest readable version plus later events, or a full replay. */
   async #loadState(sessionId: string): Promise<SessionState> {
-    if (this.sessions) {
-      return this.sessions.state(sessionId);
-    }
-    const events: AnyEvent[] = [];
-    for await (const event of this.log.readAll(sessionId)) events.push(event);
-    if (events.length === 0) throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`);
-    return replay(sessionId, events);
+    return this.sessions.state(sessionId);
   }
 
   /** The handle of a workflow running in this process. */
   handle(sessionId: string): WorkflowHandle | undefined {
-    return this.#runs.get(sessionId);
-  }
-
-  #launch(
-    state: SessionState,
-    workflowId: string,
-    workflow: CompiledWorkflow,
-    workspace: string,
-    functions: PlanFunctions | undefined,
-    addedNodes: readonly unknown[] = [],
-  ): WorkflowHandle {
-    const sessionId = state.sessionId;
-    let plan = planFromCompiled(workflow, { functions });
-    if (addedNodes.length > 0) plan = plan.withAddedNodes(addedNodes, undefined);
-    const executors = new Map<string, NodeExecutor>([
-      ['human', humanExecutor],
-      ['approval', approvalExecutor],
-      ['function', functionExecutor],
-    ]);
-    const run: WorkflowRun<CompiledPlan> = new WorkflowRun({
-      log: this.log,
-      sessionId,
-      workflowId,
-      plan,
-      executors,
-      state,
-      workspace,
-    });
-    executors.set(
-      'agent',
-      agentExecutor({
-        runtime: this.agents,
-        sessionId,
-        cache: this.#cache,
-        agentSpec: (name) => run.plan.agentType(name),
-        memoryKeys: () => Object.keys(state.memory),
-        sdkSessionOf: (nodeId) =>
-          Object.values(state.agents).findLast((agent) => agent.nodeId === nodeId && agent.sdkSessionId)?.sdkSessionId,
-        toolHost: (context, agentId, canModify) => this.#toolHost(state, run, context, agentId, canModify),
-        workspaceFor: (context) =>
-          context.node.workspace === 'isolated'
-            ? this.#workspaces.isolated(workspace, sessionId, `${context.node.id}-${context.attempt}`)
-            : Promise.resolve(this.#workspaces.shared(workspace)),
-      }),
-    );
-    const versions = this.#startVersions(sessionId, state);
-    // Agents write their own events to the log; the engine's state learns of them here (their
-    // SDK session ids, for nodes that carry on a conversation).
-    const agentEvents = this.log.subscribe(
-      { sessionId, types: ['agent.spawned', 'agent.progress', 'agent.completed', 'agent.failed'] },
-      (event) => {
-        applyEvent(state, event as AnyEvent);
-      },
-      { name: `engine-state:${sessionId}` },
-    );
-    const handle = new WorkflowHandle({ sessionId, workflowId, run, log: this.log, workspace });
-    this.#runs.set(sessionId, handle);
-    void handle.result
-      .finally(() => {
-        agentEvents();
-        this.#runs.delete(sessionId);
-        this.#stopVersions(sessionId, versions);
-        // No agent of this run will work in its workspace any more: its pre-started ones go.
-        this.agents.releaseFolder(workspace).catch(() => undefined);
-      })
-      .catch(() => undefined);
-    return handle;
-  }
-
-  /**
-   * Follows the session's committed events and takes versions as it runs. Called before the
-   * run starts, while `state` is still exactly the committed state (every event so far was
-   * awaited); once the engine runs, its state is ahead of the log by decisions in flight.
-   */
-  #startVersions(sessionId: string, state: SessionState): AutoVersions {
-    return AutoVersions.start({
-      log: this.log,
-      versions: this.sessions.versions,
-      state: structuredClone(state),
-      onError: (error) => this.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
-    });
-  }
-
-  #stopVersions(sessionId: string, versions: AutoVersions): void {
-    const stopping = this.log
-      .lastSeq(sessionId)
-      .then((untilSeq) => versions.stop({ final: true, untilSeq }))
-      .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'the last version could not be stored'));
-    this.#versioning.add(stopping);
-    void stopping.finally(() => this.#versioning.delete(stopping));
-  }
-
-  #toolHost(
-    state: SessionState,
-    run: WorkflowRun<CompiledPlan>,
-    context: NodeRunContext,
-    agentId: () => string,
-    canModify: boolean,
-  ): AgentToolHost {
-    const host: AgentToolHost = {
-      memoryGet: async (key) => state.memory[key],
-      memorySet: async (key, value) => {
-        await this.#record(state, 'memory.set', { key, value, by: `agent:${agentId()}` });
-      },
-      memoryList: async () => Object.keys(state.memory),
-      askHuman: async (question) => {
-        const answer = await context.requestInput('input', question, { agentId: agentId() });
-        return typeof answer === 'string' ? answer : JSON.stringify(answer);
-      },
-    };
-    if (canModify) {
-      host.addNodes = async (nodes) => {
-        const withAgent = nodes.map((n) => ({
-          ...n,
-          agent: n.agent ?? context.node.agent,
-          dependsOn: n.dependsOn ?? [],
-        }));
-        const ids = await run.addNodes(withAgent, `agent:${agentId()}`);
-        return `added nodes: ${ids.join(', ')}`;
-      };
-      host.skipNodes = async (ids, reason) => {
-        await run.skipNodes(ids, reason, `agent:${agentId()}`);
-        return `skipped nodes: ${ids.join(', ')}`;
-      };
-    }
-    return host;
-  }
-
-  /** Appends an event and applies it to the session's projected state. */
-  async #record<T extends EventType>(state: SessionState, type: T, data: EventDataMap[T]): Promise<void> {
-    const [committed] = await this.log.append(state.sessionId, [{ type, data, source: 'orchestrator' }]);
-    applyEvent(state, committed ?? ({ type, data, seq: 0, id: newId(), ts: new Date().toISOString() } as never));
+    return this.#launcher.handle(sessionId);
   }
 
   /**
    * Stops everything: running workflows are left resumable (their agents are interrupted and
-   * recorded as such), agent processes are reaped, the store is closed. Idempotent.
+   * recorded as such), agent processes are reaped, leases released, the store closed. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#runs.values()].map((handle) => handle.suspend()));
+      await Promise.allSettled(this.#launcher.handles().map((handle) => handle.suspend()));
       await this.agents.shutdown();
       await this.monitor.close();
       await this.model.close();
-      await Promise.allSettled([...this.#versioning]);
+      await this.#launcher.settled();
+      await this.leases.close();
       await this.log.close();
     })();
     return this.#closing;

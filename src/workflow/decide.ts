@@ -2,7 +2,7 @@ import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { retryDelayMs } from './definition/index.ts';
 import type { NodeContext, NodeOutcome, PlanNode, WorkflowPlan } from './plan.ts';
 import { evaluateTrigger } from './scheduler.ts';
-import type { NodeState, WorkflowState } from './state.ts';
+import type { NodeState, PendingControl, WorkflowState } from './state.ts';
 
 /**
  * The engine's decisions, as pure functions over plain data: what a ready node, an outcome, a
@@ -201,4 +201,34 @@ export function answerForAttempt(wf: WorkflowState, nodeId: string, attempt: num
     found = { value: answer.value };
   }
   return found;
+}
+
+/** What a control request from outside the owner leads to. */
+export type ControlDecision =
+  | { readonly kind: 'cancel' | 'pause' | 'resume' }
+  | { readonly kind: 'answer'; readonly requestId: string }
+  | { readonly kind: 'reject'; readonly reason: string };
+
+/**
+ * Decides a control request: applied when it still makes sense, else rejected with the reason
+ * (recorded, so its sender can see why). `ended`: this run no longer takes decisions.
+ */
+export function decideControl(control: PendingControl, wf: WorkflowState, ended: boolean): ControlDecision {
+  if (ended) return { kind: 'reject', reason: `the workflow is ${wf.status}` };
+  switch (control.action) {
+    case 'cancel':
+      return wf.cancelRequested
+        ? { kind: 'reject', reason: 'the workflow is already being cancelled' }
+        : { kind: 'cancel' };
+    case 'pause':
+      return wf.paused ? { kind: 'reject', reason: 'the workflow is already paused' } : { kind: 'pause' };
+    case 'resume':
+      return wf.paused ? { kind: 'resume' } : { kind: 'reject', reason: 'the workflow is not paused' };
+    case 'answer': {
+      const requestId = control.requestId ?? '';
+      return wf.inputRequests[requestId]
+        ? { kind: 'answer', requestId }
+        : { kind: 'reject', reason: `no open question "${requestId}"` };
+    }
+  }
 }

@@ -3,6 +3,7 @@ import type { EventDataMap, EventType } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type EngineClock, systemClock } from './clock.ts';
 import {
+  decideControl,
   decideFailure,
   decideOutcome,
   decideReady,
@@ -34,8 +35,6 @@ export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
   readonly workspace: string;
   /** @default the system clock */
   readonly clock?: EngineClock;
-  /** The owner's fencing token, carried by every append of the run (see the store's leases). */
-  readonly fencingToken?: number | undefined;
   /**
    * Test hook: called at every await point of a node's start path (and of executors, through
    * `checkpoint`) with the point's name, before the run checks whether the node was stopped.
@@ -94,7 +93,6 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       sessionId: options.sessionId,
       workflowId: options.workflowId,
       state: options.state,
-      fencingToken: options.fencingToken,
       // A decision that is not durable must not be acted on further: stop the run loudly.
       onFailure: (error) => this.#abandon(error),
     });
@@ -214,26 +212,15 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    */
   applyControl(control: PendingControl): void {
     const { controlId, reason } = control;
-    const ended = this.#phase === 'done' || this.#phase === 'suspended' || this.#phase === 'finishing';
-    const reject = (why: string) => this.#record('control.rejected', { controlId, reason: why });
-    if (ended && control.action !== 'answer') return reject(`the workflow is ${this.state.status}`);
-    switch (control.action) {
-      case 'cancel':
-        if (this.state.cancelRequested) return reject('the workflow is already being cancelled');
-        return this.cancel(reason ?? 'cancelled on request', controlId);
-      case 'pause':
-        if (this.state.paused) return reject('the workflow is already paused');
-        return this.pause({ reason: reason ?? 'paused on request', interruptRunning: true, controlId });
-      case 'resume':
-        if (!this.state.paused) return reject('the workflow is not paused');
-        return this.resume(reason ?? 'resumed on request', controlId);
-      case 'answer': {
-        const requestId = control.requestId ?? '';
-        if (!this.state.inputRequests[requestId]) return reject(`no open question "${requestId}"`);
-        void this.answer(requestId, control.value, control.by ?? 'user', controlId).catch(() => undefined);
-        return;
-      }
-    }
+    const ended = this.#phase !== 'running' && this.#phase !== 'idle';
+    const decision = decideControl(control, this.state, ended);
+    if (decision.kind === 'reject') this.#record('control.rejected', { controlId, reason: decision.reason });
+    else if (decision.kind === 'cancel') this.cancel(reason ?? 'cancelled on request', controlId);
+    else if (decision.kind === 'pause')
+      this.pause({ reason: reason ?? 'paused on request', interruptRunning: true, controlId });
+    else if (decision.kind === 'resume') this.resume(reason ?? 'resumed on request', controlId);
+    else if (decision.kind === 'answer')
+      void this.answer(decision.requestId, control.value, control.by ?? 'user', controlId).catch(() => undefined);
   }
 
   /**
@@ -339,16 +326,12 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     const node = this.#plan.node(id);
     if (!node) return;
     const decision = decideReady(node, this.state, this.#failingFast(), this.#context());
-    switch (decision.kind) {
-      case 'run':
-        return this.#enqueue(id);
-      case 'skip':
-        return this.#skip(id, decision.reason);
-      case 'cancel':
-        this.#record('node.cancelled', { nodeId: id, reason: decision.reason });
-        return this.#settle(id);
-      case 'fail':
-        return this.#fail(id, 1, decision.error);
+    if (decision.kind === 'run') this.#enqueue(id);
+    else if (decision.kind === 'skip') this.#skip(id, decision.reason);
+    else if (decision.kind === 'fail') this.#fail(id, 1, decision.error);
+    else {
+      this.#record('node.cancelled', { nodeId: id, reason: decision.reason });
+      this.#settle(id);
     }
   }
 
@@ -411,16 +394,20 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
           ...(decision.cached && { cached: true, cacheKey: decision.cacheKey }),
         });
         this.#completionOrder.push(id);
-        return this.#settle(id);
+        this.#settle(id);
+        break;
       case 'cancel':
         this.#record('node.cancelled', { nodeId: id, reason: decision.reason });
-        return this.#settle(id);
+        this.#settle(id);
+        break;
       case 'leave':
-        return;
+        break;
       case 'interrupt':
-        return this.#interrupt(id, attempt, decision.reason);
+        this.#interrupt(id, attempt, decision.reason);
+        break;
       case 'fail':
-        return this.#fail(id, attempt, decision.error);
+        this.#fail(id, attempt, decision.error);
+        break;
     }
   }
 
@@ -432,7 +419,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   /** A node that stops without completing withdraws its open questions (recorded). */
   #closeQuestions(id: string, why: string): void {
     const reason =
-      why === 'cancel' ? 'the node was cancelled' : why === 'interrupt' ? 'the node was interrupted' : 'the node failed';
+      why === 'cancel'
+        ? 'the node was cancelled'
+        : why === 'interrupt'
+          ? 'the node was interrupted'
+          : 'the node failed';
     for (const requestId of openRequestsOf(this.state, id)) {
       this.#humans.drop(requestId);
       this.#record('input.closed', { requestId, nodeId: id, reason });
@@ -441,7 +432,13 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 
   #fail(id: string, attempt: number, error: OrchestratorError): void {
     const node = this.#plan.node(id);
-    const { willRetry, delayMs } = decideFailure(node, this.state.nodes[id], attempt, error, this.state.cancelRequested);
+    const { willRetry, delayMs } = decideFailure(
+      node,
+      this.state.nodes[id],
+      attempt,
+      error,
+      this.state.cancelRequested,
+    );
     this.#record('node.failed', {
       nodeId: id,
       attempt,
@@ -449,7 +446,10 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       willRetry,
       ...(willRetry && { retryInMs: delayMs }),
     });
-    if (willRetry) return this.#scheduleRetry(id, this.#clock.now() + delayMs);
+    if (willRetry) {
+      this.#scheduleRetry(id, this.#clock.now() + delayMs);
+      return;
+    }
     this.#settle(id);
     if (this.#plan.onFailure === 'fail_fast' && !this.#failure) {
       this.#failure = error;
@@ -660,4 +660,3 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 function byEnd(a: { endedAt?: string | undefined }, b: { endedAt?: string | undefined }): number {
   return (a.endedAt ?? '').localeCompare(b.endedAt ?? '');
 }
-

@@ -26,8 +26,24 @@ export interface AgentExecutorOptions {
    * `session.from` node's, to carry on its conversation, or the node's own interrupted one.
    */
   sdkSessionOf?(nodeId: string): string | undefined;
+  /**
+   * True when a conversation came with the session from the one it was forked from: it is
+   * then branched (`fork: true`) rather than continued, so no two sessions write one
+   * conversation.
+   */
+  inheritedConversation?(sdkSessionId: string): boolean;
   /** The folder the node's agent works in (the session workspace or a worktree). */
   workspaceFor(context: NodeRunContext): Promise<{ cwd: string; finish(ok: boolean): Promise<void> }>;
+  /**
+   * The worktree an isolated node's earlier process left, to finish its merge on resume:
+   * `merged` when the merge already happened, undefined when the worktree is gone.
+   */
+  resumeWorkspace?(context: NodeRunContext): Promise<{ finish(ok: boolean): Promise<void> } | 'merged' | undefined>;
+  /**
+   * The answer an interrupted conversation had already received (from its mirrored
+   * transcript), so that a resume does not ask the model again. See `finishedAnswer`.
+   */
+  finishedAnswer?(sdkSessionId: string, cwd: string, structured: boolean): Promise<{ output: unknown } | undefined>;
 }
 
 /**
@@ -56,6 +72,31 @@ export function buildAgentPrompt(context: NodeRunContext, memoryKeys: readonly s
 export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
   return {
     external: true,
+    slots: options.runtime.slots,
+    async recover(context, result) {
+      if (context.node.workspace === 'isolated' && options.resumeWorkspace) {
+        const workspace = await options.resumeWorkspace(context);
+        context.checkpoint('resume-workspace');
+        if (workspace === undefined) {
+          return {
+            ok: false,
+            agentId: result.agentId,
+            error: new OrchestratorError(
+              'NODE_INTERRUPTED',
+              `the worktree of node "${context.node.id}" attempt ${context.attempt} is gone; its work runs again`,
+            ),
+          };
+        }
+        if (workspace !== 'merged') {
+          try {
+            await workspace.finish(true);
+          } catch (error) {
+            return { ok: false, agentId: result.agentId, error: asWorkspaceError(error) };
+          }
+        }
+      }
+      return { ok: true, agentId: result.agentId, output: result.output };
+    },
     async run(context) {
       const agentName = context.node.agent;
       const spec = agentName ? options.agentSpec(agentName) : undefined;
@@ -85,11 +126,29 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           : undefined;
       if (key !== undefined && ttl !== undefined) {
         const hit = await options.cache?.get(key, ttl);
+        context.checkpoint('cache');
         if (hit) return { ok: true, output: hit.output, cached: true, cacheKey: key };
       }
       const workspace = await options.workspaceFor(context);
       let agentId = '';
+      try {
+        context.checkpoint('workspace');
+      } catch (error) {
+        await workspace.finish(false).catch(() => undefined);
+        throw error;
+      }
+      if (resume?.interrupted && options.finishedAnswer) {
+        // Killed after its answer arrived but before its result was recorded: the answer is
+        // in the mirrored transcript, and asking again would re-send the whole conversation.
+        const done = await options.finishedAnswer(resume.sdkSessionId, workspace.cwd, !!context.node.outputSchema);
+        context.checkpoint('transcript');
+        if (done) return { ok: true, output: done.output };
+      }
+      // The engine's reserved slot serves the first spawn only; a second one waits for its own.
+      let slot = context.slot;
       const runAgent = async (carryOn: typeof resume) => {
+        // Synchronous from here to the listener: a stop either came before (no spawn) or is heard.
+        context.checkpoint('spawn');
         const handle = options.runtime.spawn({
           sessionId: options.sessionId,
           spec: {
@@ -107,10 +166,13 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
           ...(carryOn && { resume: { sdkSessionId: carryOn.sdkSessionId, fork: carryOn.fork } }),
           toolHost: options.toolHost(context, () => agentId, spec.canModifyWorkflow === true),
+          ...(slot && { slot }),
         });
+        slot = undefined;
         agentId = handle.agentId;
         const stop = () => handle.interrupt(`node stopped: ${String(context.signal.reason)}`);
         context.signal.addEventListener('abort', stop, { once: true });
+        if (context.signal.aborted) stop();
         try {
           return await handle.result;
         } finally {
@@ -126,11 +188,7 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       try {
         await workspace.finish(result.ok);
       } catch (error) {
-        return {
-          ok: false,
-          agentId,
-          error: error instanceof OrchestratorError ? error : new OrchestratorError('WORKSPACE_FAILED', String(error)),
-        };
+        return { ok: false, agentId, error: asWorkspaceError(error) };
       }
       if (!result.ok) return { ok: false, agentId, error: result.error };
       const output = result.structured ?? result.text;
@@ -138,6 +196,10 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       return { ok: true, agentId, output };
     },
   };
+}
+
+function asWorkspaceError(error: unknown): OrchestratorError {
+  return error instanceof OrchestratorError ? error : new OrchestratorError('WORKSPACE_FAILED', String(error));
 }
 
 /**
@@ -154,12 +216,16 @@ function conversationToResume(
   const own = context.nodes[context.node.id];
   if (context.attempt > 1 && own?.error?.code === 'NODE_INTERRUPTED' && context.node.workspace === 'shared') {
     const sdkSessionId = options.sdkSessionOf?.(context.node.id);
-    if (sdkSessionId) return { sdkSessionId, fork: false, interrupted: own.error.message };
+    if (sdkSessionId) {
+      const fork = options.inheritedConversation?.(sdkSessionId) ?? false;
+      return { sdkSessionId, fork, interrupted: own.error.message };
+    }
   }
   const from = context.node.session;
   if (!from) return undefined;
   const sdkSessionId = options.sdkSessionOf?.(from.from);
-  return sdkSessionId ? { sdkSessionId, fork: from.fork } : undefined;
+  if (!sdkSessionId) return undefined;
+  return { sdkSessionId, fork: from.fork || (options.inheritedConversation?.(sdkSessionId) ?? false) };
 }
 
 /** Human input nodes: the rendered task is the question; the answer is the output. */

@@ -89,4 +89,3 @@ export class HumanQuestions {
     this.#waiters.delete(requestId);
   }
 }
-

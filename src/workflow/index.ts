@@ -1,8 +1,26 @@
 /** The workflow area: definitions today; the engine will live beside them. */
 
+export type { EngineClock } from './clock.ts';
+export { systemClock } from './clock.ts';
 // ---- the engine -------------------------------------------------------------------------
 export type { CompiledPlan, PlanAgentSpec, PlanFunctions, PlanOptions } from './compiled-plan.ts';
 export { planFromCompiled, toAgentSpec } from './compiled-plan.ts';
+export type {
+  FailureDecision,
+  OutcomeDecision,
+  ReadyDecision,
+  RecoveryDecision,
+  StopReason,
+} from './decide.ts';
+export {
+  compensationOrder,
+  decideFailure,
+  decideOutcome,
+  decideReady,
+  decideRecovery,
+  finalStatus,
+  MAX_INTERRUPTIONS,
+} from './decide.ts';
 export type {
   AgentType,
   AgentTypeDefinition,
@@ -90,7 +108,7 @@ export {
   workflowJsonSchema,
   workflowSchema,
 } from './definition/index.ts';
-export type { WorkflowRunOptions } from './engine.ts';
+export type { RunPhase, WorkflowRunOptions } from './engine.ts';
 export { WorkflowRun } from './engine.ts';
 export type { AgentExecutorOptions } from './executors.ts';
 export {
@@ -108,6 +126,8 @@ export type {
   NodeRetryPolicy,
   NodeRunContext,
   PlanNode,
+  Slot,
+  SlotSource,
   WorkflowPlan,
 } from './plan.ts';
 export type { CachedResult } from './result-cache.ts';
@@ -120,6 +140,7 @@ export type {
   InputRequest,
   NodeState,
   NodeStatus,
+  PendingControl,
   SessionState,
   WorkflowState,
   WorkflowStatus,

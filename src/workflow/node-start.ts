@@ -150,7 +150,11 @@ export class NodeStarter {
         if (executor.slots) {
           slot = executor.slots.tryAcquire();
           if (!slot) {
-            void this.#o.record('node.queued', { nodeId: node.id, attempt, reason: 'waiting for an agent process slot' });
+            void this.#o.record('node.queued', {
+              nodeId: node.id,
+              attempt,
+              reason: 'waiting for an agent process slot',
+            });
             slot = await executor.slots.acquire(signal);
             checkpoint('slot');
           }
@@ -202,7 +206,10 @@ export class NodeStarter {
     return (point) => {
       this.#o.probe?.(point, nodeId);
       if (signal.aborted) {
-        throw new OrchestratorError('NODE_INTERRUPTED', `node "${nodeId}" was stopped (${String(signal.reason)}) at ${point}`);
+        throw new OrchestratorError(
+          'NODE_INTERRUPTED',
+          `node "${nodeId}" was stopped (${String(signal.reason)}) at ${point}`,
+        );
       }
     };
   }

@@ -148,5 +148,8 @@ export interface NodeExecutor {
    * the process ended): whatever followed the work (merging a worktree) is checked and done,
    * with no new model call. Without it, the recorded output completes the node as it is.
    */
-  recover?(context: NodeRunContext, result: { readonly agentId: string; readonly output: unknown }): Promise<NodeOutcome>;
+  recover?(
+    context: NodeRunContext,
+    result: { readonly agentId: string; readonly output: unknown },
+  ): Promise<NodeOutcome>;
 }

@@ -10,8 +10,6 @@ export interface RunRecorderOptions {
   readonly workflowId: string;
   /** The projected state the engine decides on; every recorded event is applied to it at once. */
   readonly state: SessionState;
-  /** The owner's fencing token, carried by every append (see the store's leases). */
-  readonly fencingToken?: number | undefined;
   /** Called once, with the first append the log refused. */
   readonly onFailure: (error: unknown) => void;
 }
@@ -89,8 +87,7 @@ export class RunRecorder {
     const events = this.#pending;
     this.#pending = [];
     this.#batch = undefined;
-    const token = this.#o.fencingToken;
-    const sent = this.#o.log.append(this.#o.sessionId, events, token === undefined ? undefined : { fencingToken: token }).then(
+    const sent = this.#o.log.append(this.#o.sessionId, events).then(
       () => batch.resolve(),
       (error: unknown) => {
         batch.reject(error);

@@ -119,6 +119,11 @@ export interface AgentSummary {
   readonly workflowId?: string | undefined;
   state: string;
   sdkSessionId?: string;
+  /**
+   * Copied from the session this one was forked from: its conversation belongs to the
+   * original too, so this session only ever branches it (`fork: true`), never continues it.
+   */
+  inherited?: boolean;
   costUsd: number;
   inputTokens: number;
   outputTokens: number;
@@ -170,6 +175,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       break;
     case 'session.forked':
       if (event.data.workspace !== undefined) state.workspace = event.data.workspace;
+      for (const agent of Object.values(state.agents)) agent.inherited = true;
       return state;
     case 'workflow.started': {
       const nodes: Record<string, NodeState> = {};

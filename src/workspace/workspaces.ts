@@ -65,6 +65,46 @@ export class WorkspaceManager {
   }
 
   /**
+   * The worktree an earlier process made for one node attempt, to finish its merge after a
+   * restart: its workspace (finishing merges it, unless already merged, and removes it),
+   * `merged` when the merge is in the session workspace already and the worktree is gone, or
+   * undefined when neither (the attempt's work is lost and must run again).
+   */
+  async resumeIsolated(
+    sessionWorkspace: string,
+    sessionId: string,
+    label: string,
+  ): Promise<Workspace | 'merged' | undefined> {
+    const branch = `orchestrator/${sessionId}/${label}`;
+    const dir = path.join(this.#root, sessionId, label);
+    const found = await this.#exclusive(sessionWorkspace, async () => {
+      const ref = await git(sessionWorkspace, ['rev-parse', '-q', '--verify', `refs/heads/${branch}`], {
+        allowFailure: true,
+      });
+      if (ref.code === 0) return 'branch';
+      const log = await git(sessionWorkspace, ['log', '--format=%s', '-n', '200'], { allowFailure: true });
+      return log.stdout.split('\n').includes(`merge ${label}`) ? 'merged' : 'gone';
+    });
+    if (found === 'merged') return 'merged';
+    if (found === 'gone') return undefined;
+    return {
+      cwd: dir,
+      finish: (ok) =>
+        this.#exclusive(sessionWorkspace, async () => {
+          try {
+            if (ok && !(await isMerged(sessionWorkspace, branch, label))) {
+              await this.#mergeBack(sessionWorkspace, dir, branch, label);
+            }
+          } finally {
+            await git(sessionWorkspace, ['worktree', 'remove', '--force', dir], { allowFailure: true });
+            await git(sessionWorkspace, ['worktree', 'prune'], { allowFailure: true });
+            await git(sessionWorkspace, ['branch', '-D', branch], { allowFailure: true });
+          }
+        }),
+    };
+  }
+
+  /**
    * Removes what isolated nodes of a session left behind (worktrees a killed process did not
    * clean up), for retention: its folder under the worktrees root and, in the session workspace
    * when that is a repository of its own, the records of worktrees now gone and the
@@ -94,7 +134,8 @@ export class WorkspaceManager {
   }
 
   async #mergeBack(sessionWorkspace: string, dir: string, branch: string, label: string): Promise<void> {
-    await commitAll(dir, `changes of ${label}`);
+    // After a restart the worktree folder may be gone while its branch (and commits) remain.
+    if (await exists(dir)) await commitAll(dir, `changes of ${label}`);
     await commitAll(sessionWorkspace, `workspace before merging ${label}`);
     const merge = await git(sessionWorkspace, ['merge', '--no-ff', '--no-edit', '-m', `merge ${label}`, branch], {
       allowFailure: true,
@@ -125,6 +166,24 @@ export class WorkspaceManager {
       if (this.#locks.get(key) === settled) this.#locks.delete(key);
     }
   }
+}
+
+/**
+ * True when the workspace's history has the merge of `branch` (a `merge <label>` commit whose
+ * second parent is the branch's head): the merge happened before the process ended.
+ */
+async function isMerged(sessionWorkspace: string, branch: string, label: string): Promise<boolean> {
+  const head = await git(sessionWorkspace, ['rev-parse', '-q', '--verify', `refs/heads/${branch}`], {
+    allowFailure: true,
+  });
+  if (head.code !== 0) return false;
+  const merges = await git(sessionWorkspace, ['log', '--merges', '--format=%P%x09%s', '-n', '200'], {
+    allowFailure: true,
+  });
+  return merges.stdout.split('\n').some((line) => {
+    const [parents = '', subject] = line.split('\t');
+    return subject === `merge ${label}` && parents.split(' ')[1] === head.stdout.trim();
+  });
 }
 
 const exists = (file: string) =>

@@ -1,0 +1,251 @@
+import path from 'node:path';
+import { type AgentRuntime, type AgentToolHost, finishedAnswer, transcriptKey } from '../agents/index.ts';
+import type { EventDataMap, EventType } from '../events/index.ts';
+import { type AnyEvent, newId } from '../events/index.ts';
+import type { EventLog } from '../log/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { AutoVersions, type SessionManager } from '../sessions/index.ts';
+import type { TranscriptStore } from '../store/index.ts';
+import {
+  agentExecutor,
+  applyEvent,
+  approvalExecutor,
+  type CompiledPlan,
+  type CompiledWorkflow,
+  functionExecutor,
+  humanExecutor,
+  type NodeExecutor,
+  type NodeRunContext,
+  type PendingControl,
+  type PlanFunctions,
+  planFromCompiled,
+  type ResultCache,
+  type SessionState,
+  WorkflowRun,
+} from '../workflow/index.ts';
+import type { WorkspaceManager } from '../workspace/index.ts';
+import { ControlWatcher } from './control-watcher.ts';
+import type { SessionLeases } from './leases.ts';
+import { WorkflowHandle } from './workflow-handle.ts';
+
+/** What the launcher uses: the orchestrator's services, opened once and shared. */
+export interface LauncherServices {
+  readonly log: EventLog;
+  readonly logger: Logger;
+  readonly agents: AgentRuntime;
+  readonly sessions: SessionManager;
+  readonly workspaces: WorkspaceManager;
+  readonly cache: ResultCache;
+  readonly transcripts: TranscriptStore;
+  readonly leases: SessionLeases;
+  /** How often an owner looks for control requests of other processes. */
+  readonly controlPollMs: number;
+}
+
+/** What {@link RunLauncher.launch} needs to know about one run. */
+export interface LaunchRequest {
+  /** The session's state: exactly its committed events (nothing in flight). */
+  readonly state: SessionState;
+  readonly workflowId: string;
+  readonly workflow: CompiledWorkflow;
+  readonly workspace: string;
+  readonly functions?: PlanFunctions | undefined;
+  readonly addedNodes?: readonly unknown[];
+}
+
+/**
+ * Launches workflow runs in this process, on a session whose lease it already holds: builds
+ * the plan and the executors, follows the run with versions, watches the log for control
+ * requests of other processes, and when the run ends (or this process lets go) stops all of
+ * that and gives the lease back. The orchestrator's public API stays apart from this.
+ */
+export class RunLauncher {
+  readonly #s: LauncherServices;
+  readonly #runs = new Map<string, WorkflowHandle>();
+  /** Auto-version followers still finishing (awaited before the log closes). */
+  readonly #versioning = new Set<Promise<void>>();
+  /** Runs' ends still releasing their leases and watchers. */
+  readonly #ending = new Set<Promise<void>>();
+
+  constructor(services: LauncherServices) {
+    this.#s = services;
+  }
+
+  /** The handle of a run of this process. */
+  handle(sessionId: string): WorkflowHandle | undefined {
+    return this.#runs.get(sessionId);
+  }
+
+  /** Every run of this process. */
+  handles(): WorkflowHandle[] {
+    return [...this.#runs.values()];
+  }
+
+  /** Resolves once every ended run has stored its last version and released its lease. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#ending]);
+    await Promise.allSettled([...this.#versioning]);
+  }
+
+  launch(request: LaunchRequest): WorkflowHandle {
+    const { state, workflowId, workflow, workspace } = request;
+    const { log } = this.#s;
+    const sessionId = state.sessionId;
+    let plan = planFromCompiled(workflow, { functions: request.functions });
+    if (request.addedNodes && request.addedNodes.length > 0) plan = plan.withAddedNodes(request.addedNodes, undefined);
+    const executors = new Map<string, NodeExecutor>([
+      ['human', humanExecutor],
+      ['approval', approvalExecutor],
+      ['function', functionExecutor],
+    ]);
+    const run: WorkflowRun<CompiledPlan> = new WorkflowRun({
+      log,
+      sessionId,
+      workflowId,
+      plan,
+      executors,
+      state,
+      workspace,
+    });
+    executors.set('agent', this.#agentExecutor(state, run, workspace));
+    const versions = this.#startVersions(sessionId, state);
+    // Agents write their own events to the log; the engine's state learns of them here (their
+    // SDK session ids, for nodes that carry on a conversation; their durable results).
+    const agentEvents = log.subscribe(
+      { sessionId, types: ['agent.spawned', 'agent.progress', 'agent.completed', 'agent.failed'] },
+      (event) => {
+        applyEvent(state, event as AnyEvent);
+      },
+      { name: `engine-state:${sessionId}` },
+    );
+    const watcher = new ControlWatcher({
+      log,
+      sessionId,
+      fromSeq: state.lastSeq,
+      pollMs: this.#s.controlPollMs,
+      onForeign: (event) => {
+        if (event.type !== 'control.requested') return;
+        applyEvent(state, event);
+        const control = state.controls?.[event.data.controlId] as PendingControl | undefined;
+        if (control) run.applyControl(control);
+      },
+      onError: (error) => this.#s.logger.warn({ err: error, sessionId }, 'control requests could not be read'),
+    });
+    const handle = new WorkflowHandle({ sessionId, workflowId, run, log, workspace });
+    this.#runs.set(sessionId, handle);
+    const ending = handle.result
+      .catch(() => undefined)
+      .then(async () => {
+        agentEvents();
+        await watcher.stop();
+        this.#runs.delete(sessionId);
+        this.#stopVersions(sessionId, versions);
+        // No agent of this run will work in its workspace any more: its pre-started ones go.
+        this.#s.agents.releaseFolder(workspace).catch(() => undefined);
+        log.unfence(sessionId);
+        await this.#s.leases.release(sessionId);
+      });
+    this.#ending.add(ending);
+    void ending.finally(() => this.#ending.delete(ending));
+    return handle;
+  }
+
+  #agentExecutor(state: SessionState, run: WorkflowRun<CompiledPlan>, workspace: string): NodeExecutor {
+    const { agents, workspaces, transcripts } = this.#s;
+    const sessionId = state.sessionId;
+    const label = (context: NodeRunContext) => `${context.node.id}-${context.attempt}`;
+    return agentExecutor({
+      runtime: agents,
+      sessionId,
+      cache: this.#s.cache,
+      agentSpec: (name) => run.plan.agentType(name),
+      memoryKeys: () => Object.keys(state.memory),
+      sdkSessionOf: (nodeId) =>
+        Object.values(state.agents).findLast((agent) => agent.nodeId === nodeId && agent.sdkSessionId)?.sdkSessionId,
+      inheritedConversation: (sdkSessionId) =>
+        Object.values(state.agents).some((agent) => agent.sdkSessionId === sdkSessionId && agent.inherited === true),
+      toolHost: (context, agentId, canModify) => this.#toolHost(state, run, context, agentId, canModify),
+      workspaceFor: (context) =>
+        context.node.workspace === 'isolated'
+          ? workspaces.isolated(workspace, sessionId, label(context))
+          : Promise.resolve(workspaces.shared(workspace)),
+      resumeWorkspace: (context) => workspaces.resumeIsolated(workspace, sessionId, label(context)),
+      finishedAnswer: async (sdkSessionId, cwd, structured) => {
+        const entries = await transcripts.loadTranscript(transcriptKey(path.resolve(cwd), sdkSessionId));
+        return entries ? finishedAnswer(entries, structured) : undefined;
+      },
+    });
+  }
+
+  /**
+   * Follows the session's committed events and takes versions as it runs. Called before the
+   * run starts, while `state` is still exactly the committed state (every event so far was
+   * awaited); once the engine runs, its state is ahead of the log by decisions in flight.
+   */
+  #startVersions(sessionId: string, state: SessionState): AutoVersions {
+    return AutoVersions.start({
+      log: this.#s.log,
+      versions: this.#s.sessions.versions,
+      state: structuredClone(state),
+      onError: (error) => this.#s.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
+    });
+  }
+
+  #stopVersions(sessionId: string, versions: AutoVersions): void {
+    const stopping = this.#s.log
+      .lastSeq(sessionId)
+      .then((untilSeq) => versions.stop({ final: true, untilSeq }))
+      .catch((error: unknown) =>
+        this.#s.logger.warn({ err: error, sessionId }, 'the last version could not be stored'),
+      );
+    this.#versioning.add(stopping);
+    void stopping.finally(() => this.#versioning.delete(stopping));
+  }
+
+  #toolHost(
+    state: SessionState,
+    run: WorkflowRun<CompiledPlan>,
+    context: NodeRunContext,
+    agentId: () => string,
+    canModify: boolean,
+  ): AgentToolHost {
+    const host: AgentToolHost = {
+      memoryGet: async (key) => state.memory[key],
+      memorySet: async (key, value) => {
+        await recordEvent(this.#s.log, state, 'memory.set', { key, value, by: `agent:${agentId()}` });
+      },
+      memoryList: async () => Object.keys(state.memory),
+      askHuman: async (question) => {
+        const answer = await context.requestInput('input', question, { agentId: agentId() });
+        return typeof answer === 'string' ? answer : JSON.stringify(answer);
+      },
+    };
+    if (canModify) {
+      host.addNodes = async (nodes) => {
+        const withAgent = nodes.map((n) => ({
+          ...n,
+          agent: n.agent ?? context.node.agent,
+          dependsOn: n.dependsOn ?? [],
+        }));
+        const ids = await run.addNodes(withAgent, `agent:${agentId()}`);
+        return `added nodes: ${ids.join(', ')}`;
+      };
+      host.skipNodes = async (ids, reason) => {
+        await run.skipNodes(ids, reason, `agent:${agentId()}`);
+        return `skipped nodes: ${ids.join(', ')}`;
+      };
+    }
+    return host;
+  }
+}
+
+/** Appends an event and applies it to the session's projected state. */
+export async function recordEvent<T extends EventType>(
+  log: EventLog,
+  state: SessionState,
+  type: T,
+  data: EventDataMap[T],
+): Promise<void> {
+  const [committed] = await log.append(state.sessionId, [{ type, data, source: 'orchestrator' }]);
+  applyEvent(state, committed ?? ({ type, data, seq: 0, id: newId(), ts: new Date().toISOString() } as never));
+}
