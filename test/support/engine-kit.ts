@@ -69,6 +69,8 @@ export interface RunOptions {
   readonly log?: EventLog;
   /** Input values recorded in `workflow.started`. @default {} */
   readonly inputs?: Record<string, unknown>;
+  /** The engine's test hook at every await point of a node's start (see WorkflowRunOptions.probe). */
+  readonly probe?: (point: string, nodeId: string) => void;
 }
 
 /** A log that stops writing, as a killed process would. */
@@ -136,6 +138,7 @@ export async function startEngineKit(): Promise<EngineKit> {
       executors,
       state,
       workspace: root,
+      probe: options.probe,
     });
     return { sessionId: state.sessionId, workflowId, run, state, wf };
   };
