@@ -7,6 +7,7 @@ import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
 import { driveRun } from '../drive.ts';
 import { formatSessionFigures } from '../figures.ts';
 import { formatTable } from '../format.ts';
+import { registerControlCommands } from './control.ts';
 import { registerPruneCommand } from './prune.ts';
 import { scenarioBeside } from './run.ts';
 import { parseNumber, registerVersionCommands } from './versions.ts';
@@ -18,6 +19,7 @@ export function registerSessionsCommand(program: Command): void {
   const sessions = program.command('sessions').description('inspect sessions stored in the event log');
 
   registerResume(sessions);
+  registerControlCommands(sessions);
   registerVersionCommands(sessions);
   registerPruneCommand(sessions);
 
