@@ -104,6 +104,16 @@ export const ERROR_CODES = {
     summary: 'The scripted model server could not listen on the requested host and port.',
   },
   EVENT_DUPLICATE: { status: 409, retryable: false, summary: 'An appended event has an id that is already stored.' },
+  SESSION_BUSY: {
+    status: 409,
+    retryable: false,
+    summary: 'Another live process owns the session; details name its host, pid and since when.',
+  },
+  LEASE_LOST: {
+    status: 409,
+    retryable: false,
+    summary: 'This process no longer owns the session (its lease was taken over or released); it may not write to it.',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string; retired?: boolean }>;
 
 /** Every error code the orchestrator can raise. */
