@@ -1,12 +1,15 @@
 /**
- * The durable store: the `EventStore` (event log), `VersionStore` (session versions) and
- * `TranscriptStore` (agents' SDK transcripts) contracts and their two backends, SQLite (embedded, the default) and PostgreSQL (shared by
- * many machines), both with group commit, per-row checksums and versioned migrations.
+ * The durable store: the `EventStore` (event log), `VersionStore` (session versions),
+ * `TranscriptStore` (agents' SDK transcripts) and `LeaseStore` (one owner per session, with
+ * fencing tokens) contracts and their two backends, SQLite (embedded, the default) and
+ * PostgreSQL (shared by many machines), both with group commit, per-row checksums and
+ * versioned migrations.
  */
 
 export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH } from './arguments.ts';
 export type { EventStoreConfig, PostgresStoreConfig, SqliteStoreConfig } from './config.ts';
 export type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
+export type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 export type { StoreState } from './lifecycle.ts';
 export { type OrchestratorStore, openEventStore } from './open.ts';
 export { PostgresEventStore } from './postgres-store.ts';

@@ -94,6 +94,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         'ref_set_blobs',
         'ref_sets',
         'schema_migrations',
+        'session_leases',
         'sessions',
         'transcript_entries',
         'transcripts',
@@ -112,7 +113,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       await sql(`INSERT INTO ${extra}.schema_migrations (version, name) VALUES (999, 'from the future')`);
       try {
         const error = await rejection(PostgresEventStore.open({ url, schema: extra }), 'STORE_NEWER_SCHEMA');
-        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 4 });
+        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 5 });
       } finally {
         await sql(`DELETE FROM ${extra}.schema_migrations WHERE version = 999`);
       }
