@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId, type PendingEvent } from '../src/events/index.ts';
-import { type EventStore, PostgresEventStore, SqliteEventStore } from '../src/store/index.ts';
+import { type EventStore, type LeaseStore, PostgresEventStore, SqliteEventStore } from '../src/store/index.ts';
 import { dropSchema } from './postgres.ts';
 
 /**
@@ -11,7 +11,9 @@ import { dropSchema } from './postgres.ts';
  * 200 concurrent writers spread over 4 sessions, so group commit batches them; the clock stops
  * when the last append has resolved, i.e. is committed. Reads: one 200,000-event session read
  * page by page (1000 per page) with every checksum verified. SQLite appends run three times on
- * fresh files and report the median, since the machines are shared.
+ * fresh files and report the median, since the machines are shared. "Fenced" appends are the
+ * same appends by a session's owner: a lease per session first, then every append with its
+ * fencing token, so each batch also reads its sessions' lease rows.
  */
 
 /** One measured figure. */
@@ -46,17 +48,29 @@ function pendingEvents(count: number, tag: string): PendingEvent[] {
   return events;
 }
 
-/** Appends every event with `WRITERS` concurrent writers; returns the events per second. */
-async function appendRate(store: EventStore, tag: string): Promise<number> {
+/**
+ * Appends every event with `WRITERS` concurrent writers; returns the events per second. With
+ * `fenced`, the sessions are leased first (untimed) and every append carries its token.
+ */
+async function appendRate(store: EventStore & LeaseStore, tag: string, fenced = false): Promise<number> {
   const events = pendingEvents(EVENTS, tag);
   const appends = EVENTS / PER_APPEND;
+  const tokens: Array<number | undefined> = [];
+  for (let s = 0; s < SESSIONS; s++) {
+    const owner = { ownerId: `bench-${tag}`, host: 'bench', pid: process.pid };
+    tokens.push(
+      fenced ? (await store.acquireLease(`ses_${tag}_${s}`, owner, { ttlMs: 600_000 })).lease.token : undefined,
+    );
+  }
   let next = 0;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: WRITERS }, async (_, writer) => {
+      const fencingToken = tokens[writer % SESSIONS];
+      const options = fencingToken === undefined ? undefined : { fencingToken };
       for (let i = next++; i < appends; i = next++) {
         const chunk = events.slice(i * PER_APPEND, (i + 1) * PER_APPEND);
-        await store.append(`ses_${tag}_${writer % SESSIONS}`, chunk);
+        await store.append(`ses_${tag}_${writer % SESSIONS}`, chunk, options);
       }
     }),
   );
@@ -90,17 +104,22 @@ function median(values: number[]): number {
 
 async function sqliteResults(dir: string): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  for (const synchronous of ['full', 'normal'] as const) {
+  for (const [synchronous, fenced] of [
+    ['full', false],
+    ['full', true],
+    ['normal', false],
+  ] as const) {
     const rates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const store = await SqliteEventStore.open({ path: join(dir, `append-${synchronous}-${round}.db`), synchronous });
+      const file = join(dir, `append-${synchronous}-${fenced ? 'fenced-' : ''}${round}.db`);
+      const store = await SqliteEventStore.open({ path: file, synchronous });
       try {
-        rates.push(await appendRate(store, `sqlite_${synchronous}_${round}`));
+        rates.push(await appendRate(store, `sqlite_${synchronous}_${round}`, fenced));
       } finally {
         await store.close();
       }
     }
-    const mode = `synchronous=${synchronous.toUpperCase()}`;
+    const mode = `synchronous=${synchronous.toUpperCase()}${fenced ? ', fenced' : ''}`;
     results.push(
       {
         name: `sqlite append, group commit, ${mode}, median of ${ROUNDS}`,
@@ -137,9 +156,11 @@ async function postgresResults(): Promise<BenchResult[]> {
   }
   try {
     const append = await appendRate(store, 'pg');
+    const fenced = await appendRate(store, 'pg_fenced', true);
     const read = await readRate(store, 'pg');
     return [
       { name: 'postgres append, group commit', value: Math.round(append), unit: 'events/s' },
+      { name: 'postgres append, group commit, fenced', value: Math.round(fenced), unit: 'events/s' },
       { name: 'postgres catch-up read, 1000-event pages', value: Math.round(read), unit: 'events/s' },
     ];
   } finally {

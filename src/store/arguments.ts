@@ -26,20 +26,23 @@ export interface ListRange {
   readonly before: string | undefined;
 }
 
-function invalid(field: string, expected: string, value: unknown): OrchestratorError {
+/** The `INVALID_ARGUMENT` error for one field: what was expected and what arrived (value and type). */
+export function invalid(field: string, expected: string, value: unknown): OrchestratorError {
   const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
   return new OrchestratorError('INVALID_ARGUMENT', `${field} must be ${expected}; got ${shown} (${typeof value})`, {
     details: { field, expected, received: typeof value },
   });
 }
 
-function checkKeys(options: object, field: string, allowed: readonly string[]): void {
+/** @throws OrchestratorError `INVALID_ARGUMENT` naming the first key of `options` not in `allowed`. */
+export function checkKeys(options: object, field: string, allowed: readonly string[]): void {
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) throw invalid(`${field}.${key}`, `one of ${allowed.join(', ')} (unknown option)`, key);
   }
 }
 
-function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** @throws OrchestratorError `INVALID_ARGUMENT` unless `value` is a safe integer from `min` to `max`. */
+export function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw invalid(field, `an integer from ${min} to ${max}`, value);
   }
@@ -54,12 +57,23 @@ export function checkSessionId(value: unknown, field = 'sessionId'): string {
   return value;
 }
 
-/** @throws OrchestratorError `INVALID_ARGUMENT` for unknown keys or a bad `expectedLastSeq`. */
-export function checkAppendOptions(options: AppendOptions | undefined): number | undefined {
-  if (options === undefined) return undefined;
-  checkKeys(options, 'options', ['expectedLastSeq']);
-  if (options.expectedLastSeq === undefined) return undefined;
-  return integer(options.expectedLastSeq, 'options.expectedLastSeq', 0);
+/** {@link AppendOptions} as checked; `undefined` means "not asked for". */
+export interface CheckedAppendOptions {
+  readonly expectedLastSeq: number | undefined;
+  readonly fencingToken: number | undefined;
+}
+
+const NO_APPEND_OPTIONS: CheckedAppendOptions = { expectedLastSeq: undefined, fencingToken: undefined };
+
+/** @throws OrchestratorError `INVALID_ARGUMENT` for unknown keys, a bad `expectedLastSeq` or `fencingToken`. */
+export function checkAppendOptions(options: AppendOptions | undefined): CheckedAppendOptions {
+  if (options === undefined) return NO_APPEND_OPTIONS;
+  checkKeys(options, 'options', ['expectedLastSeq', 'fencingToken']);
+  const { expectedLastSeq, fencingToken } = options;
+  return {
+    expectedLastSeq: expectedLastSeq === undefined ? undefined : integer(expectedLastSeq, 'options.expectedLastSeq', 0),
+    fencingToken: fencingToken === undefined ? undefined : integer(fencingToken, 'options.fencingToken', 1),
+  };
 }
 
 /** Applies the defaults of {@link ReadOptions}. @throws OrchestratorError `INVALID_ARGUMENT` */

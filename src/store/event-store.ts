@@ -9,8 +9,10 @@ export interface AppendOptions {
    */
   expectedLastSeq?: number;
   /**
-   * Fencing: the append commits only if this is the session's current lease token; otherwise
-   * it fails with `LEASE_LOST` and writes nothing. Appends without it are not checked.
+   * Fencing: the append commits only if this is the session's current lease token (held,
+   * expired-but-not-taken-over is fine; released is not); otherwise it fails with `LEASE_LOST`
+   * and writes nothing. Appends without it are not checked (requests from outside the owner).
+   * See `LeaseStore`.
    */
   fencingToken?: number;
 }
@@ -50,7 +52,10 @@ export interface ListSessionsOptions {
  * sequence numbers after the session's last one, even with several writers (processes or
  * connections) on one session; a resolved append is durable and visible to every later read;
  * every read verifies each row's checksum and fails with `STORE_CORRUPT` rather than return a
- * damaged event. Appends issued in the same tick share one transaction (group commit).
+ * damaged event. Appends issued in the same tick share one transaction (group commit). When a
+ * connection is lost with a commit's outcome unknown, each of its appends is first looked up by
+ * event id, so one that did commit resolves with its stored events instead of being written
+ * twice or failing as a duplicate of itself.
  *
  * Retention is the one deletion, and it takes whole sessions only ({@link deleteSession}):
  * events are never rewritten, and never deleted one by one or up to a point, so a session that
@@ -65,7 +70,9 @@ export interface EventStore {
   /**
    * Appends events to a session's log, creating the session on its first append.
    * @returns the committed events, with their sequence numbers, in order.
-   * @throws OrchestratorError `SEQUENCE_CONFLICT`, `STORE_CLOSED`, `STORE_UNAVAILABLE`.
+   * @throws OrchestratorError `SEQUENCE_CONFLICT`, `LEASE_LOST`, `EVENT_DUPLICATE`, `STORE_CLOSED`,
+   * `STORE_UNAVAILABLE` (the outcome may be unknown only if even the one recheck after a lost
+   * connection failed).
    */
   append(sessionId: string, events: readonly PendingEvent[], options?: AppendOptions): Promise<OrchestratorEvent[]>;
   /**

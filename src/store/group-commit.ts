@@ -1,6 +1,7 @@
-import { toOrchestratorError } from '../errors/index.ts';
+import { type OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import type { OrchestratorEvent } from '../events/index.ts';
 import type { AppendRequest, BatchWriter } from './batch.ts';
+import { recheckAppend } from './recheck.ts';
 
 /** Options of a {@link GroupCommit}. */
 export interface GroupCommitOptions {
@@ -19,9 +20,17 @@ interface Queued {
  * written by ONE transaction, which turns hundreds of fsyncs into one. While a batch is being
  * written, new appends queue up and form the next batch, written right after.
  *
- * Failure isolation: an append whose expectation fails is refused alone by the writer. When the
- * whole batch transaction fails (a duplicate id, a lost connection), each of its appends is
- * retried in a transaction of its own, so only the culprit fails and the others still commit.
+ * Failure isolation: an append whose expectation or fencing token fails is refused alone by the
+ * writer. When the whole batch transaction fails (a duplicate id, a lost connection), each of
+ * its appends is retried in a transaction of its own, so only the culprit fails and the others
+ * still commit.
+ *
+ * Unknown outcomes: when the connection is lost (`STORE_UNAVAILABLE`), the batch may have
+ * committed with only the reply lost. Before its retry, each append (also the only one of a
+ * batch) looks its events up by id ({@link recheckAppend}): found as it would have written them,
+ * it resolves with them instead of hitting its own ids as duplicates; found in part or as other
+ * events, it fails. Such an append gets this one recheck and one write, no more. The lookup
+ * costs a read only on this path, never on a commit that succeeded.
  */
 export class GroupCommit {
   readonly #writer: BatchWriter;
@@ -76,24 +85,55 @@ export class GroupCommit {
     try {
       outcomes = await this.#writer.writeBatch(batch.map((queued) => queued.request));
     } catch (error) {
-      if (batch.length === 1) (batch[0] as Queued).reject(toOrchestratorError(error));
-      else await this.#commitOneByOne(batch);
+      const failure = toOrchestratorError(error);
+      const unknown = outcomeUnknown(failure);
+      if (batch.length === 1 && !unknown) (batch[0] as Queued).reject(failure);
+      else for (const queued of batch) settle(queued, await this.#writeAlone(queued.request, unknown));
       return;
     }
     for (let i = 0; i < batch.length; i++) settle(batch[i] as Queued, outcomes[i]);
   }
 
-  async #commitOneByOne(batch: Queued[]): Promise<void> {
-    for (const queued of batch) {
-      let outcome: OrchestratorEvent[] | Error | undefined;
-      try {
-        [outcome] = await this.#writer.writeBatch([queued.request]);
-      } catch (error) {
-        outcome = toOrchestratorError(error);
+  /**
+   * Writes one append in a transaction of its own. After an unknown outcome it first looks its
+   * events up, and looks again if the write then trips over its own ids (the lost commit may
+   * still have been finishing on the server when the first lookup read). Never throws.
+   */
+  async #writeAlone(request: AppendRequest, afterUnknown: boolean): Promise<OrchestratorEvent[] | Error | undefined> {
+    let failure: OrchestratorError;
+    try {
+      if (afterUnknown) {
+        const stored = await this.#findStored(request);
+        if (stored !== undefined) return stored;
       }
-      settle(queued, outcome);
+      return (await this.#writer.writeBatch([request]))[0];
+    } catch (error) {
+      failure = toOrchestratorError(error);
     }
+    if (!afterUnknown && outcomeUnknown(failure)) return this.#writeAlone(request, true);
+    if (afterUnknown && failure.code === 'EVENT_DUPLICATE') {
+      try {
+        return (await this.#findStored(request)) ?? failure;
+      } catch (error) {
+        return toOrchestratorError(error);
+      }
+    }
+    return failure;
   }
+
+  /** The append's committed events when it is stored; undefined when not. @throws its conflict. */
+  async #findStored(request: AppendRequest): Promise<OrchestratorEvent[] | undefined> {
+    if (request.events.length === 0) return undefined;
+    const rows = await this.#writer.readEvents(request.events.map((event) => event.id));
+    const found = recheckAppend(request, rows);
+    if (found.kind === 'conflict') throw found.error;
+    return found.kind === 'committed' ? found.events : undefined;
+  }
+}
+
+/** A failure after which the batch may or may not have committed: the connection went away. */
+function outcomeUnknown(error: OrchestratorError): boolean {
+  return error.code === 'STORE_UNAVAILABLE';
 }
 
 function settle(queued: Queued, outcome: OrchestratorEvent[] | Error | undefined): void {

@@ -1,7 +1,9 @@
 /**
- * The durable store: the `EventStore` (event log), `VersionStore` (session versions) and
- * `TranscriptStore` (agents' SDK transcripts) contracts and their two backends, SQLite (embedded, the default) and PostgreSQL (shared by
- * many machines), both with group commit, per-row checksums and versioned migrations.
+ * The durable store: the `EventStore` (event log), `VersionStore` (session versions),
+ * `TranscriptStore` (agents' SDK transcripts) and `LeaseStore` (one owner per session, with
+ * fencing tokens) contracts and their two backends, SQLite (embedded, the default) and
+ * PostgreSQL (shared by many machines), both with group commit, per-row checksums and
+ * versioned migrations.
  */
 
 export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH } from './arguments.ts';

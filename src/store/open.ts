@@ -1,5 +1,6 @@
 import { compileStoreConfig, type EventStoreConfig } from './config.ts';
 import type { EventStore } from './event-store.ts';
+import type { LeaseStore } from './lease-store.ts';
 import { PostgresEventStore } from './postgres-store.ts';
 import { SqliteEventStore } from './sqlite-store.ts';
 import type { TranscriptStore } from './transcript-store.ts';
@@ -7,12 +8,13 @@ import type { VersionStore } from './version-store.ts';
 
 /**
  * Everything one backend keeps durable, behind one set of connections and one `close()`: the
- * event log, the session versions and the agents' SDK transcripts. The contracts have disjoint
- * method names, so one object implements them all; collaborators should still take only the
- * contract they use (the sessions layer a `VersionStore`, the log an `EventStore`, the SDK
- * adapter a `TranscriptStore`).
+ * event log, the session versions, the agents' SDK transcripts and the session leases. The
+ * contracts have disjoint method names, so one object implements them all; collaborators
+ * should still take only the contract they use (the sessions layer a `VersionStore`, the log an
+ * `EventStore`, the SDK adapter a `TranscriptStore`, the session runner a `LeaseStore` and the
+ * `EventStore` it appends to with its fencing token).
  */
-export type OrchestratorStore = EventStore & VersionStore & TranscriptStore;
+export type OrchestratorStore = EventStore & VersionStore & TranscriptStore & LeaseStore;
 
 /**
  * Opens the store a configuration names, with its schema migrated to the current version.

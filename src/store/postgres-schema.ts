@@ -161,6 +161,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
       await client.query(`DROP TABLE ${schema}.version_blobs`);
     },
   },
+  {
+    version: 5,
+    name: 'session leases',
+    async up({ client, schema }) {
+      // One row per session ever leased: `token` is the fencing counter, so a release only
+      // marks the row (the next owner gets token + 1) and only deleteSession removes it. No
+      // reference to `sessions`: a lease is taken before the session's first event.
+      await client.query(`
+        CREATE TABLE ${schema}.session_leases (
+          session_id text PRIMARY KEY,
+          token bigint NOT NULL,
+          owner_id text NOT NULL,
+          host text NOT NULL,
+          pid integer NOT NULL,
+          acquired_at timestamptz NOT NULL,
+          expires_at timestamptz NOT NULL,
+          released boolean NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 /** The statements of the store, for one schema. */
@@ -179,6 +200,8 @@ export interface PostgresStatements {
   readonly deleteSession: string;
   /** $1 session id. */
   readonly deleteEvents: string;
+  /** $1 event ids. The stored rows of these events, for the recheck after a lost connection. */
+  readonly eventsById: string;
 }
 
 /** Builds the statements for a schema (`schema` must already be quoted). */
@@ -216,5 +239,6 @@ export function postgresStatements(schema: string): PostgresStatements {
     createdOrder: `SELECT created_order FROM ${sessions} WHERE session_id = $1`,
     deleteSession: `DELETE FROM ${sessions} WHERE session_id = $1`,
     deleteEvents: `DELETE FROM ${schema}.events WHERE session_id = $1`,
+    eventsById: `SELECT ${EVENT_COLUMNS} FROM ${schema}.events WHERE id = ANY($1::text[])`,
   };
 }

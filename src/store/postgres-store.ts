@@ -1,14 +1,23 @@
 import pg from 'pg';
 import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
 import { checkSessionId, compileListOptions, compileReadOptions, unknownCursor } from './arguments.ts';
-import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf, toAppendRequest } from './batch.ts';
+import {
+  type AppendOutcome,
+  type AppendRequest,
+  fencedSessionsOf,
+  planBatch,
+  sessionsOf,
+  toAppendRequest,
+} from './batch.ts';
 import { decodeRow, type RawRow } from './codec.ts';
 import { type CompiledPostgresConfig, compileStoreConfig, type PostgresStoreConfig } from './config.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 import { GroupCommit } from './group-commit.ts';
+import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 import { StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
+import { PostgresLeases } from './postgres-leases.ts';
 import { inTransaction, quietPool, rollback } from './postgres-pool.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
 import { PostgresTranscripts } from './postgres-transcripts.ts';
@@ -24,18 +33,21 @@ const TYPES = {
 };
 
 /**
- * The shared store on PostgreSQL through `pg`: the event log and session versions. A shared
- * pool serves reads and versions (delegated to {@link PostgresVersions}); a one-connection
- * writer pool group-commits appends.
+ * The shared store on PostgreSQL through `pg`: the event log, session versions, transcripts and
+ * session leases. A shared pool serves reads, versions, transcripts and leases (delegated to
+ * {@link PostgresVersions}, {@link PostgresTranscripts} and {@link PostgresLeases}); a
+ * one-connection writer pool group-commits appends.
  *
  * Several stores (processes, machines) may append to one session: a batch first locks its
  * sessions' rows in sorted order with an upsert that returns `last_seq`, so sequence numbers
  * stay contiguous and expectations are checked against committed state; then one statement
- * inserts every event (`unnest` of column arrays) and moves `last_seq`. Left out: LISTEN/NOTIFY
- * of appends, and reconnect backoff (a failed call fails with `STORE_UNAVAILABLE`; the next
- * one reconnects).
+ * inserts every event (`unnest` of column arrays) and moves `last_seq`. A batch with fenced
+ * appends also reads their sessions' lease rows `FOR SHARE` before planning, one statement, so
+ * an acquisition cannot commit between the fencing check and the batch's commit. Left out:
+ * LISTEN/NOTIFY of appends, and reconnect backoff (a failed call fails with `STORE_UNAVAILABLE`;
+ * the next one reconnects).
  */
-export class PostgresEventStore implements EventStore, VersionStore, TranscriptStore {
+export class PostgresEventStore implements EventStore, VersionStore, TranscriptStore, LeaseStore {
   readonly kind = 'postgres';
   readonly #url: string;
   readonly #schema: string;
@@ -46,6 +58,7 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
   readonly #commit: GroupCommit;
   readonly #versions: PostgresVersions;
   readonly #transcripts: PostgresTranscripts;
+  readonly #leases: PostgresLeases;
 
   private constructor(config: CompiledPostgresConfig) {
     this.#url = config.url;
@@ -60,10 +73,14 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
     this.#readPool = quietPool({ ...base, max: config.maxReadConnections });
     this.#writePool = quietPool({ ...base, max: 1 });
     this.#lifecycle = new StoreLifecycle(`PostgreSQL (${redactUrl(config.url)}, schema ${config.schema})`);
-    this.#commit = new GroupCommit({ writeBatch: (requests) => this.#writeBatch(requests) });
+    this.#commit = new GroupCommit({
+      writeBatch: (requests) => this.#writeBatch(requests),
+      readEvents: (ids) => this.#query<RawRow>('orch_events_by_id', this.#sql.eventsById, [ids], 'array'),
+    });
     const shared = { pool: this.#readPool, url: this.#url, schema: this.#schema };
     this.#versions = new PostgresVersions(shared);
     this.#transcripts = new PostgresTranscripts(shared);
+    this.#leases = new PostgresLeases(shared);
   }
 
   /**
@@ -95,7 +112,9 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
   ): Promise<OrchestratorEvent[]> {
     this.#lifecycle.assertOpen();
     const request = toAppendRequest(sessionId, events, options);
-    if (request.events.length === 0 && request.expectedLastSeq === undefined) return [];
+    if (request.events.length === 0 && request.expectedLastSeq === undefined && request.fencingToken === undefined) {
+      return [];
+    }
     return this.#commit.submit(request);
   }
 
@@ -154,6 +173,7 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
           text: this.#sql.deleteEvents,
           values: [sessionId],
         });
+        await this.#leases.deleteRow(client, sessionId);
         return deleted.rowCount ?? 0;
       });
     });
@@ -209,6 +229,22 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
 
   listTranscriptSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
     return this.#lifecycle.run(() => this.#transcripts.listTranscriptSubkeys(key));
+  }
+
+  acquireLease(sessionId: string, owner: LeaseOwner, options: AcquireLeaseOptions): Promise<AcquiredLease> {
+    return this.#lifecycle.run(() => this.#leases.acquireLease(sessionId, owner, options));
+  }
+
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
+    return this.#lifecycle.run(() => this.#leases.renewLease(lease, ttlMs));
+  }
+
+  releaseLease(lease: Lease): Promise<void> {
+    return this.#lifecycle.run(() => this.#leases.releaseLease(lease));
+  }
+
+  getLease(sessionId: string): Promise<Lease | undefined> {
+    return this.#lifecycle.run(() => this.#leases.getLease(sessionId));
   }
 
   close(): Promise<void> {
@@ -284,6 +320,8 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
       });
       const current = new Map<string, number>();
       for (const row of locked.rows) current.set(row.session_id, row.last_seq);
+      const fenced = fencedSessionsOf(requests);
+      const leases = fenced.length === 0 ? undefined : await this.#leases.heldTokens(client, fenced);
       const cols = {
         sessionIds: [] as string[],
         seqs: [] as number[],
@@ -296,18 +334,23 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
         data: [] as string[],
         checksums: [] as number[],
       };
-      const plan = planBatch(requests, current, (sessionId, seq, e, data, checksum) => {
-        cols.sessionIds.push(sessionId);
-        cols.seqs.push(seq);
-        cols.ids.push(e.id);
-        cols.types.push(e.type);
-        cols.ts.push(e.ts);
-        cols.sources.push(e.source);
-        cols.correlationIds.push(e.correlationId ?? null);
-        cols.causationIds.push(e.causationId ?? null);
-        cols.data.push(data);
-        cols.checksums.push(checksum);
-      });
+      const plan = planBatch(
+        requests,
+        current,
+        (sessionId, seq, e, data, checksum) => {
+          cols.sessionIds.push(sessionId);
+          cols.seqs.push(seq);
+          cols.ids.push(e.id);
+          cols.types.push(e.type);
+          cols.ts.push(e.ts);
+          cols.sources.push(e.source);
+          cols.correlationIds.push(e.correlationId ?? null);
+          cols.causationIds.push(e.causationId ?? null);
+          cols.data.push(data);
+          cols.checksums.push(checksum);
+        },
+        leases,
+      );
       const untouched = sessions.filter((s) => (current.get(s) ?? 0) === 0 && !plan.lastSeqs.has(s));
       await client.query({
         name: 'orch_write_batch',

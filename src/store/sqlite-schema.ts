@@ -150,6 +150,27 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
       db.exec('DROP TABLE version_blobs');
     },
   },
+  {
+    version: 5,
+    name: 'session leases',
+    up(db) {
+      // One row per session ever leased: `token` is the fencing counter, so a release only
+      // marks the row (the next owner gets token + 1) and only deleteSession removes it. No
+      // reference to `sessions`: a lease is taken before the session's first event.
+      db.exec(`
+        CREATE TABLE session_leases (
+          session_id TEXT PRIMARY KEY NOT NULL,
+          token INTEGER NOT NULL,
+          owner_id TEXT NOT NULL,
+          host TEXT NOT NULL,
+          pid INTEGER NOT NULL,
+          acquired_at TEXT NOT NULL,
+          expires_at TEXT NOT NULL,
+          released INTEGER NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Created before the migrations run, so it is not itself a migration. */

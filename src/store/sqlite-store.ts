@@ -3,14 +3,23 @@ import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
 import { checkSessionId, compileListOptions, compileReadOptions, unknownCursor } from './arguments.ts';
-import { type AppendOutcome, type AppendRequest, planBatch, sessionsOf, toAppendRequest } from './batch.ts';
+import {
+  type AppendOutcome,
+  type AppendRequest,
+  fencedSessionsOf,
+  planBatch,
+  sessionsOf,
+  toAppendRequest,
+} from './batch.ts';
 import { decodeRow, EVENT_COLUMNS, type RawRow } from './codec.ts';
 import { type CompiledSqliteConfig, compileStoreConfig, type SqliteStoreConfig } from './config.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 import { GroupCommit } from './group-commit.ts';
+import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 import { StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
-import { sqliteError, sqliteWrite } from './sqlite-errors.ts';
+import { sqliteError, sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { SqliteLeases } from './sqlite-leases.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
 import { SqliteTranscripts } from './sqlite-transcripts.ts';
 import { SqliteVersions } from './sqlite-versions.ts';
@@ -27,20 +36,23 @@ interface Statements {
   readonly createdOrder: StatementSync;
   readonly deleteEvents: StatementSync;
   readonly deleteSession: StatementSync;
+  readonly eventsById: StatementSync;
 }
 
 /**
- * The embedded store: the event log and session versions in one SQLite file through
- * `node:sqlite`, in WAL mode. Versions are delegated to {@link SqliteVersions} on the same
- * connection.
+ * The embedded store: the event log, session versions, transcripts and session leases in one
+ * SQLite file through `node:sqlite`, in WAL mode. Versions, transcripts and leases are
+ * delegated to {@link SqliteVersions}, {@link SqliteTranscripts} and {@link SqliteLeases} on
+ * the same connection.
  *
  * Several processes may write the same file: each batch runs in `BEGIN IMMEDIATE` (the file's
  * single write lock, waited for up to `busyTimeoutMs`) and reads `sessions.last_seq` inside it,
- * so sequence numbers stay contiguous across writers. `node:sqlite` is synchronous: a write or
- * read blocks the event loop while it runs, and waiting for another process's write lock does
- * too. Left out: sharing an in-memory (`:memory:`) database between instances.
+ * so sequence numbers stay contiguous across writers; a batch with fenced appends reads their
+ * sessions' lease tokens inside the same lock, so no acquisition comes between check and
+ * commit. `node:sqlite` is synchronous: a write or read blocks the event loop while it runs, and
+ * waiting for another process's write lock does too. Left out: sharing an in-memory (`:memory:`) database between instances.
  */
-export class SqliteEventStore implements EventStore, VersionStore, TranscriptStore {
+export class SqliteEventStore implements EventStore, VersionStore, TranscriptStore, LeaseStore {
   readonly kind = 'sqlite';
   readonly #db: DatabaseSync;
   readonly #path: string;
@@ -49,6 +61,7 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
   readonly #commit: GroupCommit;
   readonly #versions: SqliteVersions;
   readonly #transcripts: SqliteTranscripts;
+  readonly #leases: SqliteLeases;
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
@@ -57,7 +70,12 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
     this.#sql = prepareStatements(db);
     this.#versions = new SqliteVersions(db, path);
     this.#transcripts = new SqliteTranscripts(db, path);
-    this.#commit = new GroupCommit({ writeBatch: async (requests) => this.#writeBatch(requests) });
+    this.#leases = new SqliteLeases(db, path);
+    this.#commit = new GroupCommit({
+      writeBatch: async (requests) => this.#writeBatch(requests),
+      readEvents: async (ids) =>
+        sqliteRead(path, 'read', () => this.#sql.eventsById.all(JSON.stringify(ids)) as unknown as RawRow[]),
+    });
   }
 
   /**
@@ -104,7 +122,9 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
   ): Promise<OrchestratorEvent[]> {
     this.#lifecycle.assertOpen();
     const request = toAppendRequest(sessionId, events, options);
-    if (request.events.length === 0 && request.expectedLastSeq === undefined) return [];
+    if (request.events.length === 0 && request.expectedLastSeq === undefined && request.fencingToken === undefined) {
+      return [];
+    }
     return this.#commit.submit(request);
   }
 
@@ -169,6 +189,7 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
         () => {
           const deleted = Number(this.#sql.deleteEvents.run(sessionId).changes);
           this.#sql.deleteSession.run(sessionId);
+          this.#leases.deleteRow(sessionId);
           return deleted;
         },
         sessionId,
@@ -228,6 +249,22 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
     return this.#lifecycle.run(() => this.#transcripts.listTranscriptSubkeys(key));
   }
 
+  acquireLease(sessionId: string, owner: LeaseOwner, options: AcquireLeaseOptions): Promise<AcquiredLease> {
+    return this.#lifecycle.run(() => this.#leases.acquireLease(sessionId, owner, options));
+  }
+
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
+    return this.#lifecycle.run(() => this.#leases.renewLease(lease, ttlMs));
+  }
+
+  releaseLease(lease: Lease): Promise<void> {
+    return this.#lifecycle.run(() => this.#leases.releaseLease(lease));
+  }
+
+  getLease(sessionId: string): Promise<Lease | undefined> {
+    return this.#lifecycle.run(() => this.#leases.getLease(sessionId));
+  }
+
   close(): Promise<void> {
     return this.#lifecycle.close(async () => {
       try {
@@ -249,21 +286,28 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
         const row = sql.lastSeq.get(sessionId) as { last_seq: number } | undefined;
         if (row !== undefined) current.set(sessionId, row.last_seq);
       }
+      const fenced = fencedSessionsOf(requests);
+      const leases = fenced.length === 0 ? undefined : this.#leases.heldTokens(fenced);
       const insert = sql.insertEvent;
-      const plan = planBatch(requests, current, (sessionId, seq, e, data, checksum) => {
-        insert.run(
-          sessionId,
-          seq,
-          e.id,
-          e.type,
-          e.ts,
-          e.source,
-          e.correlationId ?? null,
-          e.causationId ?? null,
-          data,
-          checksum,
-        );
-      });
+      const plan = planBatch(
+        requests,
+        current,
+        (sessionId, seq, e, data, checksum) => {
+          insert.run(
+            sessionId,
+            seq,
+            e.id,
+            e.type,
+            e.ts,
+            e.source,
+            e.correlationId ?? null,
+            e.causationId ?? null,
+            data,
+            checksum,
+          );
+        },
+        leases,
+      );
       const now = new Date().toISOString();
       for (const [sessionId, lastSeq] of plan.lastSeqs) sql.upsertSession.run(sessionId, lastSeq, now, now);
       db.exec('COMMIT');
@@ -325,5 +369,10 @@ function prepareStatements(db: DatabaseSync): Statements {
     createdOrder: db.prepare('SELECT created_order FROM sessions WHERE session_id = ?'),
     deleteEvents: db.prepare('DELETE FROM events WHERE session_id = ?'),
     deleteSession: db.prepare('DELETE FROM sessions WHERE session_id = ?'),
+    eventsById: (() => {
+      const byId = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))`);
+      byId.setReturnArrays(true);
+      return byId;
+    })(),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { OrchestratorError } from '../../src/errors/index.ts';
 import { type OrchestratorEvent, prepareEvent } from '../../src/events/index.ts';
-import { type AppendRequest, planBatch, sessionsOf, toAppendRequest } from '../../src/store/batch.ts';
+import { type AppendRequest, fencedSessionsOf, planBatch, sessionsOf, toAppendRequest } from '../../src/store/batch.ts';
 
 function request(sessionId: string, count: number, expectedLastSeq?: number): AppendRequest {
   const events = Array.from({ length: count }, (_, i) =>
@@ -56,9 +57,57 @@ describe('planBatch', () => {
   });
 });
 
+describe('planBatch with fencing tokens', () => {
+  const fenced = (sessionId: string, fencingToken: number, expectedLastSeq?: number): AppendRequest => ({
+    ...request(sessionId, 1, expectedLastSeq),
+    fencingToken,
+  });
+
+  it('refuses alone, with LEASE_LOST, a request whose token is not the session’s current one', () => {
+    const rows: Array<[string, number]> = [];
+    const plan = planBatch(
+      [fenced('a', 3), fenced('a', 2), request('a', 1), fenced('b', 1), fenced('c', 1)],
+      new Map([['a', 5]]),
+      (sessionId, seq) => rows.push([sessionId, seq]),
+      new Map([
+        ['a', 3],
+        ['b', 1],
+      ]),
+    );
+    expect(plan.outcomes.map((o) => (Array.isArray(o) ? 'ok' : o.code))).toEqual([
+      'ok',
+      'LEASE_LOST',
+      'ok',
+      'ok',
+      'LEASE_LOST',
+    ]);
+    expect(rows).toEqual([
+      ['a', 6],
+      ['a', 7],
+      ['b', 1],
+    ]);
+    const lost = plan.outcomes[1] as OrchestratorError;
+    expect(lost.details).toMatchObject({ sessionId: 'a', token: 2, currentToken: 3 });
+    expect((plan.outcomes[4] as OrchestratorError).details).toMatchObject({ sessionId: 'c', currentToken: null });
+  });
+
+  it('checks the token before the expectation, and refuses every token when no lease was read', () => {
+    const plan = planBatch([fenced('a', 1, 9)], new Map(), () => {}, new Map([['a', 2]]));
+    expect((plan.outcomes[0] as OrchestratorError).code).toBe('LEASE_LOST');
+    const unread = planBatch([fenced('a', 1)], new Map(), () => {});
+    expect((unread.outcomes[0] as OrchestratorError).code).toBe('LEASE_LOST');
+  });
+});
+
 describe('sessionsOf', () => {
   it('lists each session once, sorted, so writers lock in one order', () => {
     expect(sessionsOf([request('b', 1), request('a', 1), request('b', 1)])).toEqual(['a', 'b']);
+  });
+
+  it('lists the fenced sessions apart, and none when no request carries a token', () => {
+    const token = (r: AppendRequest): AppendRequest => ({ ...r, fencingToken: 1 });
+    expect(fencedSessionsOf([token(request('b', 1)), request('a', 1), token(request('b', 1))])).toEqual(['b']);
+    expect(fencedSessionsOf([request('a', 1)])).toEqual([]);
   });
 });
 
@@ -72,6 +121,13 @@ describe('toAppendRequest', () => {
     );
     expect(() => toAppendRequest('s', [], { expectedLastSeq: 1.5 })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(toAppendRequest('s', [], { fencingToken: 4 }).fencingToken).toBe(4);
+    expect(() => toAppendRequest('s', [], { fencingToken: 0 })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        details: expect.objectContaining({ field: 'options.fencingToken' }),
+      }),
     );
   });
 });

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { PendingEvent } from '../../src/events/index.ts';
 import { openEventStore, PostgresEventStore } from '../../src/store/index.ts';
 // Internal on purpose: the migration test builds a schema as an older orchestrator left it.
 import { POSTGRES_MIGRATIONS, postgresStatements } from '../../src/store/postgres-schema.ts';
+import { startCommitDropProxy } from '../support/pg-proxy.ts';
 import { postgresClient, postgresProblem, TEST_DATABASE_URL } from '../support/postgres.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
@@ -94,6 +96,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         'ref_set_blobs',
         'ref_sets',
         'schema_migrations',
+        'session_leases',
         'sessions',
         'transcript_entries',
         'transcripts',
@@ -112,7 +115,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       await sql(`INSERT INTO ${extra}.schema_migrations (version, name) VALUES (999, 'from the future')`);
       try {
         const error = await rejection(PostgresEventStore.open({ url, schema: extra }), 'STORE_NEWER_SCHEMA');
-        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 4 });
+        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 5 });
       } finally {
         await sql(`DELETE FROM ${extra}.schema_migrations WHERE version = 999`);
       }
@@ -175,6 +178,68 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       } finally {
         await store.close();
         await sql(`DROP SCHEMA ${quoted} CASCADE`);
+      }
+    });
+
+    it('resolves appends whose COMMIT went through but whose reply was lost, each event stored once', async () => {
+      const proxy = await startCommitDropProxy(url);
+      const store = await PostgresEventStore.open({ url: proxy.url, schema });
+      try {
+        const [id, other] = [sessionId(), sessionId()];
+        await store.append(id, events(1, 'before'));
+        // Two appends of one batch: before the fix each retry tripped over its own ids.
+        proxy.dropAfterNextCommit();
+        const [mine, theirs] = [events(2, 'a'), events(3, 'b')];
+        const results = await Promise.all([store.append(id, mine), store.append(other, theirs)]);
+        expect(proxy.drops).toBe(1);
+        expect(results.map((list) => list.map((e) => e.seq))).toEqual([
+          [2, 3],
+          [1, 2, 3],
+        ]);
+        expect(results.flat().map((e) => e.id)).toEqual([...mine, ...theirs].map((e) => e.id));
+        // One transaction wrote them all: the dropped batch did commit, and nothing was written again.
+        const [writers] = await sql<{ n: string }>(
+          `SELECT count(DISTINCT xmin::text) AS n FROM ${schema}.events WHERE id = ANY($1)`,
+          [results.flat().map((e) => e.id)],
+        );
+        expect(Number(writers?.n)).toBe(1);
+        // A lone append: before the fix it failed at once with STORE_UNAVAILABLE.
+        proxy.dropAfterNextCommit();
+        const lone = events(2, 'c');
+        expect((await store.append(id, lone)).map((e) => e.seq)).toEqual([4, 5]);
+        expect(proxy.drops).toBe(2);
+        const ids = [...mine, ...theirs, ...lone].map((e) => e.id);
+        const stored = await sql<{ id: string; n: string }>(
+          `SELECT id, count(*) AS n FROM ${schema}.events WHERE id = ANY($1) GROUP BY id`,
+          [ids],
+        );
+        expect(stored.map((row) => [row.id, Number(row.n)]).sort()).toEqual(ids.map((i) => [i, 1]).sort());
+        // The store carries on: the next append, and what a reader sees.
+        expect((await store.append(id, events(1, 'after')))[0]?.seq).toBe(6);
+        expect((await store.read(id)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(await store.lastSeq(other)).toBe(3);
+      } finally {
+        await store.close();
+        await proxy.close();
+      }
+    });
+
+    it('still refuses a real duplicate after a lost connection', async () => {
+      const proxy = await startCommitDropProxy(url);
+      const store = await PostgresEventStore.open({ url: proxy.url, schema });
+      try {
+        const id = sessionId();
+        const [stored] = await store.append(id, events(1, 'first'));
+        proxy.dropAfterNextCommit();
+        const fresh = events(1, 'fresh');
+        const reused = { ...events(1, 'other')[0], id: stored?.id } as PendingEvent;
+        const outcomes = await Promise.allSettled([store.append(id, fresh), store.append(sessionId(), [reused])]);
+        expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+        expect((outcomes[1] as PromiseRejectedResult).reason.code).toBe('EVENT_DUPLICATE');
+        expect(await store.lastSeq(id)).toBe(2);
+      } finally {
+        await store.close();
+        await proxy.close();
       }
     });
 

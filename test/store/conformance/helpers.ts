@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { isOrchestratorError } from '../../../src/errors/index.ts';
 import { newPrefixedId, type OrchestratorEvent, type PendingEvent, prepareEvent } from '../../../src/events/index.ts';
+import type { LeaseOwner } from '../../../src/store/index.ts';
 
 /** A session id no other test uses. */
 export function sessionId(): string {
@@ -34,4 +36,14 @@ export async function rejection(promise: Promise<unknown>, code: string) {
 /** Checks that seqs are exactly 1..n in order. */
 export function expectContiguous(list: readonly OrchestratorEvent[]): void {
   expect(list.map((e) => e.seq)).toEqual(Array.from({ length: list.length }, (_, i) => i + 1));
+}
+
+/** A lease owner no other test uses: a fresh `ownerId`, on `host` with `pid`. */
+export function owner(host = 'host-a', pid = 4242): LeaseOwner {
+  return { ownerId: randomUUID(), host, pid };
+}
+
+/** Waits `ms` of real time (leases expire by the store's clock, never a fake one). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

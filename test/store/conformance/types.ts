@@ -1,11 +1,14 @@
-import type { EventStore } from '../../../src/store/index.ts';
+import type { EventStore, LeaseStore } from '../../../src/store/index.ts';
+
+/** What the suite exercises: the event log and the session leases that fence its appends. */
+export type ConformanceStore = EventStore & LeaseStore;
 
 /** How a backend plugs into {@link describeEventStoreConformance}. */
 export interface EventStoreConformanceOptions {
   /** Opens a new store instance on the suite's database (the same database on every call). */
-  open(): Promise<EventStore>;
+  open(): Promise<ConformanceStore>;
   /** Opens the database again after a close, to check durability. @default open */
-  reopen?(): Promise<EventStore>;
+  reopen?(): Promise<ConformanceStore>;
   /**
    * Damages one stored row behind the store's back: `checksum` changes the payload to other
    * valid JSON; `truncate` cuts the payload text in half.
@@ -21,7 +24,7 @@ export interface EventStoreConformanceOptions {
 export interface ConformanceContext {
   readonly options: EventStoreConformanceOptions;
   /** Opens a store that the suite closes after the current test. */
-  open(): Promise<EventStore>;
+  open(): Promise<ConformanceStore>;
   /** Like {@link open}, through `options.reopen` when given. */
-  reopen(): Promise<EventStore>;
+  reopen(): Promise<ConformanceStore>;
 }
