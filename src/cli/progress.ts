@@ -38,6 +38,8 @@ export class ProgressView {
         this.#width = Math.max(8, ...ids.map((id) => id.length)) + 1;
         return [`workflow ${event.data.name}: ${ids.length} nodes  (session ${event.sessionId})`];
       }
+      case 'node.queued':
+        return [`  … ${node(event.data.nodeId)} queued: waiting for a free agent process`];
       case 'node.started':
         this.#nodeStart.set(event.data.nodeId, Date.parse(event.ts));
         return [
@@ -62,6 +64,18 @@ export class ProgressView {
         return [`  ↷ ${node(event.data.nodeId)} skipped: ${event.data.reason}`];
       case 'node.cancelled':
         return [`  ■ ${node(event.data.nodeId)} cancelled: ${event.data.reason}`];
+      case 'input.closed':
+        return [`    question withdrawn: ${event.data.reason}`];
+      case 'control.requested':
+        return [
+          `  ⇢ ${event.data.action} requested by ${event.data.by ?? 'someone'}${event.data.reason ? `: ${clip(event.data.reason)}` : ''}`,
+        ];
+      case 'control.rejected':
+        return [`  ⇢ request not applied: ${event.data.reason}`];
+      case 'session.taken_over':
+        return [
+          `  ⇄ took the session over from ${event.data.previous.host} pid ${event.data.previous.pid} (${event.data.reason === 'owner_dead' ? 'its process is gone' : 'its lease lapsed'})`,
+        ];
       case 'node.compensated':
         return [
           `  ↺ ${node(event.data.nodeId)} compensation ${event.data.ok ? 'done' : `failed: ${event.data.error?.message ?? ''}`}`,

@@ -64,16 +64,23 @@ export class RunLauncher {
   readonly #runs = new Map<string, WorkflowHandle>();
   /** Auto-version followers still finishing (awaited before the log closes). */
   readonly #versioning = new Set<Promise<void>>();
-  /** Runs' ends still releasing their leases and watchers. */
-  readonly #ending = new Set<Promise<void>>();
+  /** Runs' ends still releasing their leases and watchers, by session. */
+  readonly #ending = new Map<string, Promise<void>>();
 
   constructor(services: LauncherServices) {
     this.#s = services;
   }
 
-  /** The handle of a run of this process. */
+  /** The handle of a run of this process that is still going (not ended, not suspended). */
   handle(sessionId: string): WorkflowHandle | undefined {
-    return this.#runs.get(sessionId);
+    const handle = this.#runs.get(sessionId);
+    const phase = handle?.run.phase;
+    return phase === 'done' || phase === 'suspended' ? undefined : handle;
+  }
+
+  /** Resolves once an ended run of the session has let go of it (watchers stopped, lease released). */
+  async ended(sessionId: string): Promise<void> {
+    await this.#ending.get(sessionId);
   }
 
   /** Every run of this process. */
@@ -83,7 +90,7 @@ export class RunLauncher {
 
   /** Resolves once every ended run has stored its last version and released its lease. */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.#ending]);
+    await Promise.allSettled([...this.#ending.values()]);
     await Promise.allSettled([...this.#versioning]);
   }
 
@@ -145,8 +152,10 @@ export class RunLauncher {
         log.unfence(sessionId);
         await this.#s.leases.release(sessionId);
       });
-    this.#ending.add(ending);
-    void ending.finally(() => this.#ending.delete(ending));
+    this.#ending.set(sessionId, ending);
+    void ending.finally(() => {
+      if (this.#ending.get(sessionId) === ending) this.#ending.delete(sessionId);
+    });
     return handle;
   }
 

@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
 import { type ForkPoint, SessionManager } from '../sessions/index.ts';
-import { type LeaseStore, type OrchestratorStore, openEventStore } from '../store/index.ts';
+import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
   applyEvent,
   type CompiledWorkflow,
@@ -77,14 +77,14 @@ export class Orchestrator {
   readonly sessions: SessionManager;
   /** The leases of the sessions this process runs (one owner per session). */
   readonly leases: SessionLeases;
-  readonly #store: OrchestratorStore & LeaseStore;
+  readonly #store: OrchestratorStore;
   readonly #workspaces: WorkspaceManager;
   readonly #launcher: RunLauncher;
   #closing: Promise<void> | undefined;
 
   private constructor(
     config: OrchestratorConfig,
-    store: OrchestratorStore & LeaseStore,
+    store: OrchestratorStore,
     logger: Logger,
     model: ModelAccess,
     monitoring: MonitorSettings,
@@ -162,7 +162,7 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, store as OrchestratorStore & LeaseStore, logger, model, monitoring);
+    return new Orchestrator(config, store, logger, model, monitoring);
   }
 
   /**
@@ -241,6 +241,8 @@ export class Orchestrator {
     }
     const running = this.#launcher.handle(sessionId);
     if (running) return running;
+    // A run of this session that this process just suspended lets go of it first.
+    await this.#launcher.ended(sessionId);
     if ((await this.log.lastSeq(sessionId)) === 0) {
       throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`, { details: { sessionId } });
     }
