@@ -1,7 +1,9 @@
+import { hostname } from 'node:os';
 import { OrchestratorError } from '../errors/index.ts';
 import { newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Lease, LeaseStore } from '../store/index.ts';
+import { pidAlive } from './leases.ts';
 
 /** What a control request asks of a session's owner. */
 export type ControlAction = 'cancel' | 'pause' | 'resume' | 'answer';
@@ -62,9 +64,15 @@ export async function requestControl(
     },
   ]);
   const lease = await leases.getLease(sessionId);
-  const live = lease !== undefined && Date.parse(lease.expiresAt) > Date.now();
+  const live = lease !== undefined && leaseIsLive(lease);
   return {
     controlId,
     ...(live && { owner: { host: lease.host, pid: lease.pid, acquiredAt: lease.acquiredAt } }),
   };
+}
+
+/** A lease some process still holds: not lapsed, and (on this host) its process is alive. */
+export function leaseIsLive(lease: Lease): boolean {
+  if (Date.parse(lease.expiresAt) <= Date.now()) return false;
+  return lease.host !== hostname() || pidAlive(lease.pid);
 }

@@ -69,6 +69,10 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
       connectionTimeoutMillis: config.connectTimeoutMs,
       application_name: 'ai-orchestrator',
       types: TYPES,
+      // A process frozen (SIGSTOP, a paused VM) inside one of our transactions would hold its
+      // row locks, and so every other process's appends and leases, for as long as it stays
+      // frozen. Our transactions last milliseconds: the server ends such a session after 10 s.
+      options: '-c idle_in_transaction_session_timeout=10000',
     };
     this.#readPool = quietPool({ ...base, max: config.maxReadConnections });
     this.#writePool = quietPool({ ...base, max: 1 });

@@ -126,4 +126,31 @@ describe('log checks of the CLI tests', () => {
       'node ok was asked its question again after the kill',
     ]);
   });
+
+  it('see an agent whose result was durable as answered, and catch it being paid again', () => {
+    const answered: Step[] = [
+      ['session.created'],
+      ['workflow.started', { definition: { nodes: [{ id: 'a' }] } }],
+      ['node.started', { nodeId: 'a' }],
+      ['agent.spawned', { nodeId: 'a', agentId: 'agt-1' }],
+      ['agent.completed', { agentId: 'agt-1', output: 'A' }],
+      // ---- killed here (seq 5) ----
+      ['session.resumed', { fromSeq: 5 }],
+      ['node.completed', { nodeId: 'a' }],
+      ['workflow.completed', { status: 'completed' }],
+    ];
+    expect(nodeActivityAt(log(answered), 5).get('a')).toBe('answered');
+    expect(recoveryProblems(log(answered), 5)).toEqual([]);
+    const paidTwice: Step[] = [
+      ...answered.slice(0, 6),
+      ['node.interrupted', { nodeId: 'a' }],
+      ['node.started', { nodeId: 'a' }],
+      ['agent.spawned', { nodeId: 'a', agentId: 'agt-2' }],
+      ...answered.slice(6),
+    ];
+    expect(recoveryProblems(log(paidTwice), 5)).toEqual([
+      "node a's agent result was durable at the kill, yet an agent was paid again after it",
+      "node a's agent result was durable at the kill, yet it was recorded interrupted",
+    ]);
+  });
 });

@@ -45,16 +45,24 @@ const SETTLING = new Set(['node.completed', 'node.failed', 'node.skipped', 'node
 
 /**
  * What each node was doing once the log ended at `seq` (included): `running` (an attempt had
- * started and not ended), `waiting` (a human or approval node with an open question), or the
- * last event that ended its attempt (`completed`, `failed`...). Nodes never started are absent.
+ * started and not ended), `answered` (running, and its agent's result was already durable),
+ * `waiting` (a human or approval node with an open question), or the last event that ended its
+ * attempt (`completed`, `failed`...). Nodes never started are absent.
  */
 export function nodeActivityAt(events: readonly AnyEvent[], seq: number): Map<string, string> {
   const activity = new Map<string, string>();
   const kinds = workflowNodes(events.filter((e) => e.seq <= seq));
   const askedBy = new Map<string, string>();
+  const agentNode = new Map<string, string>();
   for (const event of events) {
     if (event.seq > seq) break;
     const nodeId = (event.data as { nodeId?: string }).nodeId;
+    if (event.type === 'agent.spawned' && nodeId) agentNode.set(event.data.agentId, nodeId);
+    if (event.type === 'agent.completed') {
+      // The agent's answer is durable while its node still runs: a resume must not pay again.
+      const node = agentNode.get(event.data.agentId);
+      if (node && activity.get(node) === 'running') activity.set(node, 'answered');
+    }
     if (event.type === 'node.started' && nodeId) activity.set(nodeId, 'running');
     else if (SETTLING.has(event.type) && nodeId) activity.set(nodeId, event.type.slice('node.'.length));
     else if (event.type === 'input.requested' && nodeId && kinds.get(nodeId) !== 'agent') {
@@ -73,7 +81,8 @@ export function nodeActivityAt(events: readonly AnyEvent[], seq: number): Map<st
  * completion: contiguous seqs; the resume was recorded; every node completed exactly once and
  * the workflow completed; no node completed before the kill started again after it; every
  * node caught mid-attempt by the kill was recorded as interrupted (a node waiting for a
- * human is not: its question is awaited again, never asked twice).
+ * human is not: its question is awaited again, never asked twice; a node whose agent's result
+ * was durable is not either: it completes from that result, and no agent is paid again).
  */
 export function recoveryProblems(events: readonly AnyEvent[], killSeq: number): string[] {
   const problems = sequenceProblems(events);
@@ -101,6 +110,12 @@ export function recoveryProblems(events: readonly AnyEvent[], killSeq: number): 
     }
     if (doing === 'running' && nodeEvents('node.interrupted', after, nodeId).length === 0) {
       problems.push(`node ${nodeId} was running at the kill and has no node.interrupted after it`);
+    }
+    if (doing === 'answered') {
+      if (nodeEvents('agent.spawned', after, nodeId).length > 0)
+        problems.push(`node ${nodeId}'s agent result was durable at the kill, yet an agent was paid again after it`);
+      if (nodeEvents('node.interrupted', after, nodeId).length > 0)
+        problems.push(`node ${nodeId}'s agent result was durable at the kill, yet it was recorded interrupted`);
     }
     if (doing === 'waiting' && nodeEvents('input.requested', after, nodeId).length > 0) {
       problems.push(`node ${nodeId} was asked its question again after the kill`);

@@ -153,9 +153,18 @@ export interface LogReader {
   close(): Promise<void>;
 }
 
-/** Opens (creating when missing) the SQLite log of a data directory. */
-export async function openLogReader(dataDir: string): Promise<LogReader> {
-  const log = new EventLog(await openEventStore({ kind: 'sqlite', path: path.join(dataDir, 'events.db') }));
+/**
+ * Opens (creating when missing) the SQLite log of a data directory, or with `postgres` the
+ * PostgreSQL store the CLI children are pointed at.
+ */
+export async function openLogReader(
+  dataDir: string,
+  postgres?: { readonly url: string; readonly schema: string },
+): Promise<LogReader> {
+  const store = postgres
+    ? await openEventStore({ kind: 'postgres', url: postgres.url, schema: postgres.schema })
+    : await openEventStore({ kind: 'sqlite', path: path.join(dataDir, 'events.db') });
+  const log = new EventLog(store);
   return {
     async events(sessionId) {
       const out: AnyEvent[] = [];
