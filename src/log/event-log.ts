@@ -1,9 +1,9 @@
 import {
   type AnyEvent,
   EventBus,
-  type EventReader,
   type EventFilter,
   type EventHandler,
+  type EventReader,
   type EventStream,
   type FilteredEvent,
   type NewEvent,
