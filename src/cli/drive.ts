@@ -1,3 +1,4 @@
+import { recordOrphanSweep, sweepOrphans } from '../agents/index.ts';
 import type { OrchestratorConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../orchestrator/index.ts';
@@ -47,6 +48,7 @@ export async function driveRun(options: DriveOptions): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    await sweepLeftovers(orchestrator, say);
     handle = await options.start(orchestrator, say);
     // A signal that came while the run was being started stops it now.
     if (stoppedBy) void handle.suspend();
@@ -65,6 +67,20 @@ export async function driveRun(options: DriveOptions): Promise<void> {
     process.off('SIGTERM', onSignal);
     await orchestrator.close();
   }
+}
+
+/**
+ * Ends the processes an orchestrator that died on this data directory left behind (the tools
+ * its agents ran), and records that in their sessions. Processes of a live orchestrator on
+ * the same directory are left alone.
+ */
+async function sweepLeftovers(orchestrator: Orchestrator, say: (line: string) => void): Promise<void> {
+  const swept = await sweepOrphans({ dataDir: orchestrator.config.dataDir });
+  if (swept.pids.length === 0) return;
+  say(
+    `ended ${swept.pids.length} process(es) left behind by an orchestrator that died (pids ${swept.pids.join(', ')}${swept.sessions.length > 0 ? `; sessions ${swept.sessions.join(', ')}` : ''})`,
+  );
+  await recordOrphanSweep(orchestrator.log, swept);
 }
 
 /** The exit code of a followed run; a run neither ended nor paused by its budget was stopped by a signal. */
