@@ -84,7 +84,7 @@ async function sweepLeftovers(orchestrator: Orchestrator, say: (line: string) =>
 }
 
 /** The exit code of a followed run; a run neither ended nor paused by its budget was stopped by a signal. */
-export function exitCodeOf(outcome: FollowResult, stoppedBy: StopSignal | undefined): number {
+function exitCodeOf(outcome: FollowResult, stoppedBy: StopSignal | undefined): number {
   const status = outcome.state.status;
   if (status === 'completed') return EXIT.ok;
   if (status === 'failed' || status === 'cancelled') return EXIT.failed;
