@@ -7,11 +7,20 @@ export { finishedAnswer, transcriptKey } from './finished-answer.ts';
 export { removeLocalTranscripts } from './local-transcripts.ts';
 export type { NormalizedMessage } from './normalize.ts';
 export { normalizeSdkMessage, previewToolResult } from './normalize.ts';
+export type { OrphanSweep, SweepOptions, SweptProcess } from './orphans.ts';
+export { recordOrphanSweep, sweepOrphans } from './orphans.ts';
 export { checkStructuredOutput, outputValidator } from './output-schema.ts';
 export type { ToolDecision, ToolPolicy } from './policy.ts';
 export { decideToolUse, globToRegExp, parseToolRule, primaryArgument, splitShellCommand } from './policy.ts';
+export type { ProcessAttribution } from './process-tags.ts';
+export {
+  PROCESS_OWNER_VARIABLE,
+  PROCESS_SCOPE_VARIABLE,
+  PROCESS_TAG_VARIABLE,
+  processIdentity,
+} from './process-tags.ts';
 export type { TrackedProcess } from './processes.ts';
-export { PROCESS_TAG_VARIABLE, ProcessRegistry, readRssBytes } from './processes.ts';
+export { ProcessRegistry, readRssBytes } from './processes.ts';
 export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
 export { TranscriptSessionStore } from './session-store.ts';

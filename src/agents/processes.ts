@@ -3,12 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
+import {
+  ownIdentity,
+  PROCESS_OWNER_VARIABLE,
+  PROCESS_SCOPE_VARIABLE,
+  PROCESS_TAG_VARIABLE,
+  removeAttribution,
+  writeAttribution,
+} from './process-tags.ts';
 
-/**
- * Environment variable set on every agent process; its descendants inherit it, which is how
- * the processes an agent started are found once the agent itself is gone.
- */
-export const PROCESS_TAG_VARIABLE = 'ORCHESTRATOR_AGENT_PROCESS';
+export { PROCESS_TAG_VARIABLE };
 
 /** How long a process group may take to exit after SIGTERM before it gets SIGKILL. */
 const KILL_GRACE_MS = 2000;
@@ -43,13 +47,30 @@ export interface TrackedProcess {
  * (SIGKILL, a crash) they would survive it, re-parented to init: every agent process carries
  * a unique {@link PROCESS_TAG_VARIABLE} that its descendants inherit, and once it has exited
  * every process still carrying its tag is killed (on Linux, through /proc). A tool that
- * scrubs its own environment escapes this sweep.
+ * scrubs its own environment escapes this sweep. The tag comes with this process's identity
+ * and the data directory (see `process-tags.ts`): when the orchestrator itself is killed,
+ * nothing here runs, and the next orchestrator on the directory ends what is left with
+ * `sweepOrphans`.
  */
 export class ProcessRegistry {
+  /** The data directory written into every process's environment and attribution files. */
+  readonly #dataDir: string | undefined;
   readonly #live = new Map<number, ChildProcess>();
+  /** Tags of the live processes, by pid; and those whose attribution file was written. */
+  readonly #tags = new Map<number, string>();
+  readonly #attributed = new Set<string>();
   readonly #exits = new WeakMap<ChildProcess, Promise<void>>();
   /** Processes this registry was asked to end: their exit is never taken as clean. */
   readonly #stopping = new WeakSet<ChildProcess>();
+
+  /**
+   * @param options.dataDir the orchestrator's data directory: its processes carry it (with
+   * this process's identity) so that a later `sweepOrphans(dataDir)` finds those a killed
+   * orchestrator left behind. @default none (processes carry their tag and owner only)
+   */
+  constructor(options: { dataDir?: string | undefined } = {}) {
+    this.#dataDir = options.dataDir;
+  }
 
   /** The number of agent processes alive now. */
   get size(): number {
@@ -73,7 +94,12 @@ export class ProcessRegistry {
         : [options.command, options.args];
       const child = spawn(command, args, {
         cwd: options.cwd,
-        env: { ...(options.env as NodeJS.ProcessEnv), [PROCESS_TAG_VARIABLE]: tag },
+        env: {
+          ...(options.env as NodeJS.ProcessEnv),
+          [PROCESS_TAG_VARIABLE]: tag,
+          [PROCESS_OWNER_VARIABLE]: ownIdentity(),
+          ...(this.#dataDir !== undefined && { [PROCESS_SCOPE_VARIABLE]: this.#dataDir }),
+        },
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true,
       });
@@ -88,7 +114,10 @@ export class ProcessRegistry {
         tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
       });
       const pid = child.pid;
-      if (pid !== undefined) this.#live.set(pid, child);
+      if (pid !== undefined) {
+        this.#live.set(pid, child);
+        this.#tags.set(pid, tag);
+      }
       // Settles once the process AND every descendant carrying its tag are gone, so a caller
       // awaiting it (the runtime, before it frees the slot) never leaves one behind. After a
       // clean exit nobody asked for, Claude Code has ended its own tools: the sweep still runs,
@@ -98,7 +127,17 @@ export class ProcessRegistry {
           if (pid !== undefined) signalGroup(pid, 'SIGKILL');
           const sweep = killTagged(tag);
           const settle = () => {
-            if (pid !== undefined) this.#live.delete(pid);
+            if (pid !== undefined) {
+              this.#live.delete(pid);
+              this.#tags.delete(pid);
+            }
+            if (this.#attributed.delete(tag) && this.#dataDir !== undefined) {
+              try {
+                removeAttribution(this.#dataDir, tag);
+              } catch {
+                // Left for the next sweep, which removes the files of dead owners.
+              }
+            }
             resolve();
           };
           if (code === 0 && !this.#stopping.has(child)) settle();
@@ -130,6 +169,18 @@ export class ProcessRegistry {
     const timer = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
     await reaped;
     clearTimeout(timer);
+  }
+
+  /**
+   * Records which agent and session the live process with this pid works for, so that a
+   * sweep after a crash can say whose processes it ended. A no-op without a data directory
+   * or for a pid that is not one of ours.
+   */
+  attribute(pid: number | undefined, label: { agentId: string; sessionId: string }): void {
+    const tag = pid === undefined ? undefined : this.#tags.get(pid);
+    if (tag === undefined || pid === undefined || this.#dataDir === undefined) return;
+    writeAttribution(this.#dataDir, { tag, owner: ownIdentity(), pid, ...label });
+    this.#attributed.add(tag);
   }
 
   /** Ends the process with this pid (and its group), if it is one of ours. */

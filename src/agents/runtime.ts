@@ -4,6 +4,7 @@ import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
+import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
 import { resourceSamples } from './resources.ts';
@@ -50,6 +51,14 @@ export interface AgentRuntimeOptions {
    * agent the folder (git status) as it was when it started. @default 30000
    */
   readonly warmSpareMaxAgeMs?: number;
+  /**
+   * The orchestrator's data directory. Agent processes carry it in their environment and are
+   * attributed to their agents under it, so that `sweepOrphans({ dataDir })` can end, after a
+   * crash, the processes this runtime left behind. @default the folder holding
+   * `env.CLAUDE_CONFIG_DIR` when that folder is named `claude` (the orchestrator's layout,
+   * `<dataDir>/claude`), else none (the processes cannot be swept by data directory)
+   */
+  readonly dataDir?: string;
 }
 
 /** One agent to run. */
@@ -104,7 +113,7 @@ export interface AgentHandle {
  * process (also on {@link shutdown}).
  */
 export class AgentRuntime {
-  readonly processes = new ProcessRegistry();
+  readonly processes: ProcessRegistry;
   readonly #options: AgentRuntimeOptions;
   /** The cap on agent processes alive at once; callers may reserve a slot ahead of a spawn. */
   readonly slots: SlotPool;
@@ -118,6 +127,7 @@ export class AgentRuntime {
 
   constructor(options: AgentRuntimeOptions) {
     this.#options = options;
+    this.processes = new ProcessRegistry({ dataDir: options.dataDir ?? dataDirOfAgentEnv(options.env) });
     this.slots = new SlotPool(options.maxConcurrent ?? 4);
     const size = options.warmPool ?? 0;
     this.#pool =
@@ -403,6 +413,8 @@ export class AgentRuntime {
       onLaunched: (pid) => {
         const running = this.#running.get(agentId);
         if (running) running.pid = pid;
+        // The process exists by now (the SDK spawns it as the query is created).
+        this.processes.attribute(pid(), { agentId, sessionId: task.sessionId });
       },
     });
   }

@@ -1,7 +1,9 @@
+import { recordOrphanSweep, sweepOrphans } from '../agents/index.ts';
 import type { OrchestratorConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../orchestrator/index.ts';
-import { followRun, parsePairs } from './follow.ts';
+import { EXIT } from './exit.ts';
+import { type FollowResult, followRun, parsePairs } from './follow.ts';
 
 /** What `run` and `sessions resume` share: how to follow a run in the terminal. */
 export interface DriveOptions {
@@ -18,10 +20,14 @@ export interface DriveOptions {
   onUnfinished?(handle: WorkflowHandle, status: string, say: (line: string) => void): void;
 }
 
+/** The signal that stopped a run, if one did. */
+type StopSignal = 'SIGINT' | 'SIGTERM';
+
 /**
  * Opens an orchestrator, starts a run, follows it with live progress (or JSON lines) until it
- * settles, and sets the exit code: 0 completed, 1 failed or cancelled, 130 stopped by Ctrl-C
- * or SIGTERM (the agents are stopped and the session stays resumable) or paused.
+ * settles, and sets the exit code (see {@link EXIT}): 0 completed, 1 failed or cancelled, 75
+ * paused by its budget, 130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM. A stopped or
+ * paused run has its agents stopped and its session left resumable.
  */
 export async function driveRun(options: DriveOptions): Promise<void> {
   const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -32,27 +38,58 @@ export async function driveRun(options: DriveOptions): Promise<void> {
     notice: say,
   });
   let handle: WorkflowHandle | undefined;
-  const onSignal = () => {
+  let stoppedBy: StopSignal | undefined;
+  const onSignal = (signal: StopSignal) => {
+    if (stoppedBy) return;
+    stoppedBy = signal;
     say('\ninterrupted: stopping agents; the session stays resumable');
     void handle?.suspend();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    await sweepLeftovers(orchestrator, say);
     handle = await options.start(orchestrator, say);
-    const final = await followRun(handle, {
+    // A signal that came while the run was being started stops it now.
+    if (stoppedBy) void handle.suspend();
+    const outcome = await followRun(handle, {
       json: options.json,
       answers: {
         interactive: process.stdin.isTTY === true && !options.yes,
         answers: parsePairs(options.answers, '--answer'),
       },
+      lastSeq: () => orchestrator.log.lastSeq(handle?.sessionId as string),
     });
-    process.exitCode =
-      final.status === 'completed' ? 0 : final.status === 'running' || final.status === 'paused' ? 130 : 1;
-    if (final.status !== 'completed') options.onUnfinished?.(handle, final.status, say);
+    process.exitCode = exitCodeOf(outcome, stoppedBy);
+    if (outcome.state.status !== 'completed') options.onUnfinished?.(handle, outcome.state.status, say);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await orchestrator.close();
   }
+}
+
+/**
+ * Ends the processes an orchestrator that died on this data directory left behind (the tools
+ * its agents ran), and records that in their sessions. Processes of a live orchestrator on
+ * the same directory are left alone.
+ */
+async function sweepLeftovers(orchestrator: Orchestrator, say: (line: string) => void): Promise<void> {
+  const swept = await sweepOrphans({ dataDir: orchestrator.config.dataDir });
+  if (swept.pids.length === 0) return;
+  say(
+    `ended ${swept.pids.length} process(es) left behind by an orchestrator that died (pids ${swept.pids.join(', ')}${swept.sessions.length > 0 ? `; sessions ${swept.sessions.join(', ')}` : ''})`,
+  );
+  await recordOrphanSweep(orchestrator.log, swept);
+}
+
+/** The exit code of a followed run; a run neither ended nor paused by its budget was stopped by a signal. */
+function exitCodeOf(outcome: FollowResult, stoppedBy: StopSignal | undefined): number {
+  const status = outcome.state.status;
+  if (status === 'completed') return EXIT.ok;
+  if (status === 'failed' || status === 'cancelled') return EXIT.failed;
+  if (stoppedBy === 'SIGTERM') return EXIT.terminated;
+  if (stoppedBy === 'SIGINT') return EXIT.interrupted;
+  if (outcome.budgetPause !== undefined) return EXIT.budgetPaused;
+  return EXIT.interrupted;
 }

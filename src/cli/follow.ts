@@ -12,26 +12,56 @@ export interface AnswerPolicy {
   readonly answers: Readonly<Record<string, string>>;
 }
 
+/** How {@link followRun} ended. */
+export interface FollowResult {
+  /** The run's final state (unfinished after a suspend). */
+  readonly state: WorkflowState;
+  /** The reason of the budget pause that ended the command, if one did. */
+  readonly budgetPause: string | undefined;
+}
+
 /**
  * Prints a run's progress (or its events as JSON lines) until it settles, answering
- * questions to humans by the policy. Returns the final state.
+ * questions to humans by the policy. A budget that pauses the run while it is followed
+ * suspends it (nobody is there to resume it in this process) and is reported in the result.
+ *
+ * Once the run has settled, the printing goes on up to the session's last committed event
+ * (`lastSeq`, read then) and stops there: the end is decided by the log, not by a timer, so
+ * the returned promise settles whether or not anything else keeps the process alive.
  */
 export async function followRun(
   handle: WorkflowHandle,
-  options: { json: boolean; answers: AnswerPolicy; out?: NodeJS.WritableStream },
-): Promise<WorkflowState> {
+  options: {
+    json: boolean;
+    answers: AnswerPolicy;
+    /** The session's last committed sequence number (the orchestrator's log). */
+    lastSeq: () => Promise<number>;
+    out?: NodeJS.WritableStream;
+  },
+): Promise<FollowResult> {
   const out = options.out ?? process.stdout;
   const view = new ProgressView();
   const stream = handle.events({ heartbeatMs: 15_000 });
+  let budgetPause: string | undefined;
+  /** Highest sequence number printed, and the one to stop at once the run has settled. */
+  let seen = 0;
+  let until = Number.POSITIVE_INFINITY;
   const consume = (async () => {
     for await (const item of stream) {
       if (item.kind !== 'event') continue;
       const event = item.event;
+      seen = event.seq;
       if (options.json) out.write(`${JSON.stringify(event)}\n`);
       else for (const line of view.render(event)) out.write(`${line}\n`);
       if (event.type === 'input.requested') void answer(handle, event.data, options, out);
-      if (event.type === 'workflow.paused' && event.data.reason?.startsWith('budget exhausted')) {
-        // Nobody is there to resume it in this process: leave it resumable and end the command.
+      // Only a pause in force now counts: a resumed session replays the pause it was left in.
+      if (
+        event.type === 'workflow.paused' &&
+        event.data.reason?.startsWith('budget exhausted') &&
+        handle.state.paused &&
+        budgetPause === undefined
+      ) {
+        budgetPause = event.data.reason;
         const say = (line: string) => (options.json ? process.stderr : out).write(`${line}\n`);
         say(
           `  ‖ paused: ${event.data.reason}; raise the budget, then: orchestrator sessions resume ${handle.sessionId}`,
@@ -39,13 +69,16 @@ export async function followRun(
         void handle.suspend();
       }
       if (event.type === 'workflow.completed' && event.data.workflowId === handle.workflowId) return;
+      if (seen >= until) return;
     }
   })();
   try {
-    const final = await handle.result;
-    // The completion event is on its way through the stream; let it print, but never hang.
-    await Promise.race([consume, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-    return final;
+    const state = await handle.result;
+    // Every event of the run is committed by now: print up to the last one, then stop.
+    until = await options.lastSeq();
+    if (seen >= until) stream.close();
+    await consume.catch(() => undefined);
+    return { state, budgetPause };
   } finally {
     stream.close();
   }

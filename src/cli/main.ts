@@ -8,13 +8,13 @@ import { registerRunCommand } from './commands/run.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
 import { registerStatsCommand } from './commands/stats.ts';
 import { registerValidateCommands } from './commands/validate.ts';
+import { EXIT } from './exit.ts';
+
+export { EXIT };
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-
-/** Exit codes of the CLI: 0 success, 1 a run or operation failed, 2 bad input or configuration. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /**
  * Builds the command tree (exported so tests can inspect `--help` without a process). With

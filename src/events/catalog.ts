@@ -320,6 +320,18 @@ export const EVENT_DATA_SCHEMAS = {
     eventType: z.string(),
   }),
   /**
+   * Processes left behind by an orchestrator process that died (SIGKILL, a crash) were ended:
+   * agent processes and the tools they ran, found by their tag. Recorded in each session they
+   * worked for, by the orchestrator that swept them (on start or resume).
+   */
+  'system.orphans_swept': z.looseObject({
+    /** How many processes were ended. */
+    processes: z.number().int().nonnegative(),
+    /** The agents they belonged to. */
+    agents: z.array(z.string()),
+    pids: z.array(z.number().int()),
+  }),
+  /**
    * Token usage of one model request of an agent (one assistant message), recorded as it
    * streams. Feeds context size (input + cache tokens of the request) and live figures; the
    * totals that count stay on `agent.completed` / `agent.failed`.

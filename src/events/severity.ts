@@ -44,6 +44,7 @@ export function eventSeverity(event: AnyEvent): Severity {
       return event.data.kind === 'api_error' ? 'warning' : 'info';
     case 'agent.retry':
     case 'node.interrupted':
+    case 'system.orphans_swept':
     case 'workflow.rolling_back':
       return 'warning';
     default:

@@ -3,6 +3,7 @@ import {
   EventBus,
   type EventFilter,
   type EventHandler,
+  type EventReader,
   type EventStream,
   type FilteredEvent,
   type NewEvent,
@@ -34,11 +35,25 @@ export class EventLog {
   readonly #defaultSource: string;
   /** Fencing tokens of the sessions this process owns (see {@link fence}). */
   readonly #fences = new Map<string, number>();
+  /** What streams catch up from: the store, read as empty once the log is closing (see close). */
+  readonly #reader: EventReader;
   #closing: Promise<void> | undefined;
 
   constructor(store: EventStore, options: EventLogOptions = {}) {
     this.store = store;
     this.#defaultSource = options.defaultSource ?? 'orchestrator';
+    this.#reader = {
+      read: async (sessionId, range) => {
+        try {
+          return await store.read(sessionId, range);
+        } catch (error) {
+          // The store closes under a stream still catching up: that stream is about to end
+          // with the bus (close), so it ends plainly rather than with the store's error.
+          if (this.#closing) return [];
+          throw error;
+        }
+      },
+    };
     this.bus =
       options.bus ??
       new EventBus({
@@ -125,7 +140,7 @@ export class EventLog {
     filter: F,
     options: Omit<StreamOptions, 'reader'> = {},
   ): EventStream<FilteredEvent<F>> {
-    return this.bus.stream(filter, { ...options, reader: this.store });
+    return this.bus.stream(filter, { ...options, reader: this.#reader });
   }
 
   /** The session's last sequence number (0 for none). */
@@ -138,9 +153,20 @@ export class EventLog {
     return this.store.listSessions(options);
   }
 
-  /** Closes the store after pending appends are committed. Idempotent. */
+  /**
+   * Closes the store after pending appends are committed (and published), then closes the bus:
+   * every open stream ends, its `for await` loop finishing plainly (`done`, no error item, even
+   * when the stream was still catching up from the store), every subscription is dropped, and
+   * later `stream()` and `subscribe()` calls throw `STREAM_CLOSED`. Idempotent.
+   */
   close(): Promise<void> {
-    this.#closing ??= this.store.close();
+    this.#closing ??= (async () => {
+      try {
+        await this.store.close();
+      } finally {
+        this.bus.close();
+      }
+    })();
     return this.#closing;
   }
 }

@@ -52,8 +52,11 @@ export class BudgetLedger {
   readonly #sessionId: string;
   readonly #global: CompiledBudget | undefined;
   readonly #workflows = new Map<string, CompiledBudget | undefined>();
-  /** `scope|key` of limits already recorded as exhausted. */
-  readonly #recorded = new Set<string>();
+  /**
+   * `scope|key` of limits already recorded as exhausted, with the limit in force then: a limit
+   * raised since (a resumed session) is reported again when spending reaches its new value.
+   */
+  readonly #recorded = new Map<string, number>();
   /** Limits over the whole session, derived from the budgets above; rebuilt when one is added. */
   #sessionLimit: number | undefined;
   #typeLimits = new Map<string, number | undefined>();
@@ -89,18 +92,20 @@ export class BudgetLedger {
         this.#typeLimits = new Map();
       }
     } else if (event.type === 'budget.exhausted') {
-      this.#recorded.add(`${event.data.scope}|${event.data.key}`);
+      this.record(event.data);
     }
   }
 
   /** Marks a breach as recorded (the monitor does so as it appends the event). */
-  record(breach: Breach): void {
-    this.#recorded.add(`${breach.scope}|${breach.key}`);
+  record(breach: Pick<Breach, 'scope' | 'key' | 'limitUsd'>): void {
+    const id = `${breach.scope}|${breach.key}`;
+    this.#recorded.set(id, Math.max(this.#recorded.get(id) ?? 0, breach.limitUsd));
   }
 
-  /** True when this breach was already recorded. */
-  recorded(breach: Pick<Breach, 'scope' | 'key'>): boolean {
-    return this.#recorded.has(`${breach.scope}|${breach.key}`);
+  /** True when this breach was already recorded at this limit (or a higher one). */
+  recorded(breach: Pick<Breach, 'scope' | 'key' | 'limitUsd'>): boolean {
+    const at = this.#recorded.get(`${breach.scope}|${breach.key}`);
+    return at !== undefined && at >= breach.limitUsd;
   }
 
   /** Whether a new agent may start, and with how much. */
@@ -130,12 +135,27 @@ export class BudgetLedger {
     for (const request of requests) {
       for (const limit of this.#limits(metrics, request)) {
         const id = `${limit.scope}|${limit.key}`;
-        if (limit.spentUsd < limit.limitUsd || seen.has(id) || this.#recorded.has(id)) continue;
+        if (limit.spentUsd < limit.limitUsd || seen.has(id) || this.recorded(limit)) continue;
         seen.add(id);
         out.push(this.#breach(limit, request.workflowId));
       }
     }
     return out;
+  }
+
+  /**
+   * Every limit that applies to a workflow's work and is reached now, recorded or not: the
+   * session's, the workflow's, and those of the agent types the session has run.
+   */
+  reached(metrics: MetricsState, workflowId: string): Breach[] {
+    const out = new Map<string, Breach>();
+    for (const agentType of ['', ...Object.keys(metrics.agentTypes)]) {
+      for (const limit of this.#limits(metrics, { workflowId, agentType })) {
+        const id = `${limit.scope}|${limit.key}`;
+        if (limit.spentUsd >= limit.limitUsd && !out.has(id)) out.set(id, this.#breach(limit, workflowId));
+      }
+    }
+    return [...out.values()];
   }
 
   #limits(metrics: MetricsState, request: BudgetRequest): Limit[] {

@@ -11,6 +11,8 @@ export type { AlertData, AlertState } from './alerts.ts';
 export { AlertEvaluator, emptyAlertState } from './alerts.ts';
 export type { Breach, BudgetRequest, BudgetScope, BudgetVerdict } from './budget.ts';
 export { BudgetLedger } from './budget.ts';
+export type { BudgetPause } from './budget-resume.ts';
+export { BUDGET_PAUSE_REASON, budgetPauseLifted, budgetPauseOf, describeReached } from './budget-resume.ts';
 export type { Figures, ModelFigures, Spend, Timing } from './figures.ts';
 export { emptyFigures, meanMs, mergeFigures } from './figures.ts';
 export { applyMetricsEvent, replayMetrics } from './metrics.ts';

@@ -163,13 +163,13 @@ describe('figures through the CLI', () => {
     expect(show.stdout).toContain('  errors:    BUDGET_EXHAUSTED 1');
   });
 
-  it('pauses at a budget when told to, leaving the session resumable, and exits 130', {
+  it('pauses at a budget when told to, leaving the session resumable, and exits 75', {
     timeout: 120_000,
   }, async () => {
     const dataDir = path.join(tmp.dir, 'pause');
     const env = { ORCHESTRATOR_BUDGET_SESSION_USD: '0.015', ORCHESTRATOR_BUDGET_ACTION: 'pause' };
     const run = await runCli(['run', file], { dataDir, env });
-    expect(run.code, describeResult(run)).toBe(130);
+    expect(run.code, describeResult(run)).toBe(75);
     expect(run.stdout).toMatch(/^ {2}\$ budget of the session reached: \$0\.0183 of \$0\.0150; pausing the workflow$/m);
     expect(run.stdout).toMatch(
       /^ {2}‖ paused: budget exhausted: session \S+ has spent \$0\.0183 of its \$0\.015 limit; raise the budget, then: orchestrator sessions resume \S+$/m,

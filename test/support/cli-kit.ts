@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import type { AnyEvent } from '../../src/events/index.ts';
 import { EventLog } from '../../src/log/index.ts';
+import { type ModelServer, startModelServer } from '../../src/model-server/index.ts';
 import { openEventStore } from '../../src/store/index.ts';
 
 /** The repository root (the CLI runs from here, as a user in a clone would). */
@@ -32,6 +33,22 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   }
   return { ...env, ...extra };
 }
+
+/**
+ * The model reached over the network, as a real user runs the CLI: the scripted model server
+ * runs in the test process, and the CLI gets an `ANTHROPIC_API_KEY` and an `ANTHROPIC_BASE_URL`
+ * pointing at it (so the CLI starts no server of its own, and nothing of the model keeps its
+ * event loop alive). Close the server when done.
+ */
+export async function startNetworkModel(
+  scenario: string,
+): Promise<{ readonly server: ModelServer; readonly env: Record<string, string> }> {
+  const server = await startModelServer({ scenario });
+  return { server, env: { ANTHROPIC_API_KEY: 'test-key-not-secret', ANTHROPIC_BASE_URL: server.url } };
+}
+
+/** Node's message when a process exits on a top-level await nobody settles (exit code 13). */
+export const UNSETTLED_AWAIT = 'Detected unsettled top-level await';
 
 /** How a child process ended, and everything it printed. */
 export interface ProcessResult {

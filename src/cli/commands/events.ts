@@ -1,41 +1,85 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { OrchestratorError } from '../../errors/index.ts';
 import type { AnyEvent } from '../../events/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatEventLine } from '../format.ts';
 import { parsePositiveInt } from './sessions.ts';
 
-/** `orchestrator events ID [--from N] [--follow] [--json]`: prints a session's log. */
+/** How often `--follow` polls the store (it sees events of other processes too). */
+const POLL_MS = 250;
+
+/**
+ * `orchestrator events ID [--from N] [--follow] [--json]`: prints a session's log. With
+ * `--follow` it keeps printing new events until the session's workflow has ended (completed,
+ * failed or cancelled), or until Ctrl-C.
+ * @throws OrchestratorError `SESSION_NOT_FOUND` (exit 2) for a session the store does not hold.
+ */
 export function registerEventsCommand(program: Command): void {
   program
     .command('events')
     .argument('<sessionId>', 'the session')
-    .description("print a session's events in order; --follow keeps printing new ones")
+    .description("print a session's events in order; --follow keeps printing new ones until its workflow ends")
     .option('--from <seq>', 'first sequence number', '1')
-    .option('--follow', 'keep waiting for new events (polls the store, so it sees other processes)')
+    .option('--follow', 'keep printing new events until the workflow ends (polls the store: sees other processes)')
     .option('--json', 'print events as JSON lines')
     .action(
       async (sessionId: string, options: { from: string; follow?: boolean; json?: boolean }, command: Command) => {
+        const from = parsePositiveInt(options.from, '--from');
         const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
         const abort = new AbortController();
         const stop = () => abort.abort();
         process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
         try {
           const log = await context.openLog();
+          if ((await log.lastSeq(sessionId)) === 0) {
+            throw new OrchestratorError(
+              'SESSION_NOT_FOUND',
+              `no session "${sessionId}" in the ${context.config.store} store`,
+              { details: { sessionId } },
+            );
+          }
           const print = (event: AnyEvent) =>
             process.stdout.write(options.json ? `${JSON.stringify(event)}\n` : `${formatEventLine(event)}\n`);
-          let next = parsePositiveInt(options.from, '--from');
-          do {
+          // Read from the start whatever --from says: whether the workflow has ended is in the
+          // whole log.
+          const workflows = new OpenWorkflows();
+          let next = 1;
+          for (;;) {
             for await (const event of log.readAll(sessionId, next)) {
-              print(event);
+              workflows.observe(event);
+              if (event.seq >= from) print(event);
               next = event.seq + 1;
             }
-            if (options.follow) await sleep(250, undefined, { signal: abort.signal }).catch(() => undefined);
-          } while (options.follow && !abort.signal.aborted);
+            if (!options.follow || workflows.ended || abort.signal.aborted) break;
+            await sleep(POLL_MS, undefined, { signal: abort.signal }).catch(() => undefined);
+          }
         } finally {
           process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
           await context.close();
         }
       },
     );
+}
+
+/** Which workflows of a session have started and not ended, from its events in order. */
+class OpenWorkflows {
+  readonly #open = new Set<string>();
+  #started = false;
+
+  observe(event: AnyEvent): void {
+    if (event.type === 'workflow.started') {
+      this.#started = true;
+      this.#open.add(event.data.workflowId);
+    } else if (event.type === 'workflow.completed') {
+      this.#open.delete(event.data.workflowId);
+    }
+  }
+
+  /** True once a workflow has started and every workflow started has ended. */
+  get ended(): boolean {
+    return this.#started && this.#open.size === 0;
+  }
 }

@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../../config/index.ts';
 import { loadWorkflowFile, resolveInputs } from '../../workflow/index.ts';
 import type { GlobalOptions } from '../context.ts';
 import { driveRun } from '../drive.ts';
 import { parsePairs } from '../follow.ts';
+import { addBudgetOptions, type BudgetFlags, runConfig } from '../run-config.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-interface RunFlags {
+interface RunFlags extends BudgetFlags {
   input: string[];
   answer: string[];
   json?: boolean;
@@ -21,7 +21,7 @@ interface RunFlags {
 
 /** `orchestrator run FILE`: the main job. */
 export function registerRunCommand(program: Command): void {
-  program
+  const run = program
     .command('run')
     .argument('<file>', 'workflow file (YAML)')
     .description('run a workflow with live progress; exits 0 when it completes')
@@ -31,38 +31,34 @@ export function registerRunCommand(program: Command): void {
     .option('--json', 'print events as JSON lines instead of progress')
     .addOption(new Option('--model-server <scenario>', 'use the offline scripted model with this scenario file'))
     .option('--workspace <dir>', 'existing folder the agents work in (default: a new folder under the data dir)')
-    .option('--session <id>', 'session id to use (default: a new one)')
-    .action(async (file: string, flags: RunFlags, command: Command) => {
-      const globals = command.optsWithGlobals<GlobalOptions>();
-      const workflow = await loadWorkflowFile(file);
-      // Inputs are checked before anything starts, so a typo costs nothing.
-      const inputs = resolveInputs(workflow, parsePairs(flags.input, '--input'), { fromStrings: true });
-      const config = loadConfig({
-        dataDir: globals.dataDir,
-        store: globals.store,
-        logLevel: globals.logLevel ?? 'warn',
-      });
-      await driveRun({
-        config,
-        scenario: flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file)),
-        json: flags.json === true,
-        yes: flags.yes === true,
-        answers: flags.answer,
-        async start(orchestrator, say) {
-          const handle = await orchestrator.startWorkflow(workflow, {
-            inputs,
-            ...(flags.workspace && { workspace: flags.workspace }),
-            ...(flags.session && { sessionId: flags.session }),
-          });
-          say(`workspace: ${handle.workspace}`);
-          return handle;
-        },
-        onUnfinished(handle, status, say) {
-          if (status === 'failed') say(failureSummary(handle.state));
-          say(`resume or inspect with: orchestrator sessions show ${handle.sessionId}`);
-        },
-      });
+    .option('--session <id>', 'session id to use (default: a new one)');
+  addBudgetOptions(run).action(async (file: string, flags: RunFlags, command: Command) => {
+    const globals = command.optsWithGlobals<GlobalOptions>();
+    const workflow = await loadWorkflowFile(file);
+    // Inputs are checked before anything starts, so a typo costs nothing.
+    const inputs = resolveInputs(workflow, parsePairs(flags.input, '--input'), { fromStrings: true });
+    const config = runConfig(globals, flags);
+    await driveRun({
+      config,
+      scenario: flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file)),
+      json: flags.json === true,
+      yes: flags.yes === true,
+      answers: flags.answer,
+      async start(orchestrator, say) {
+        const handle = await orchestrator.startWorkflow(workflow, {
+          inputs,
+          ...(flags.workspace && { workspace: flags.workspace }),
+          ...(flags.session && { sessionId: flags.session }),
+        });
+        say(`workspace: ${handle.workspace}`);
+        return handle;
+      },
+      onUnfinished(handle, status, say) {
+        if (status === 'failed') say(failureSummary(handle.state));
+        say(`resume or inspect with: orchestrator sessions show ${handle.sessionId}`);
+      },
     });
+  });
 }
 
 /** The offline scenario that belongs to a workflow file: `NAME.scenario.yaml` or `scenario.yaml` beside it. */
