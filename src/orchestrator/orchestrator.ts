@@ -121,6 +121,7 @@ export class Orchestrator {
       }),
       spendGate: this.monitor,
       resourceSampleMs: config.resourceSampleMs,
+      dataDir: config.dataDir,
     });
     this.leases = new SessionLeases({
       store,
