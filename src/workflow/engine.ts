@@ -165,13 +165,17 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     return this.#done.promise;
   }
 
-  /** Stops starting nodes; with `interruptRunning`, running nodes stop now and run again on resume. */
+  /**
+   * Stops starting nodes (nodes queued for a process slot are interrupted, uncounted); with
+   * `interruptRunning`, running nodes stop now too. Both run again on resume.
+   */
   pause(options: { reason?: string; interruptRunning?: boolean; controlId?: string } = {}): void {
     this.#assertActive();
     if (this.state.paused) return;
     const { reason, interruptRunning = false, controlId } = options;
     this.#record('workflow.paused', { reason, interruptRunning, ...(controlId && { controlId }) });
     if (interruptRunning) this.#starter.stopAll('pause');
+    else this.#starter.stopQueued('pause');
     this.#rollbackStop?.abort('pause' satisfies StopReason);
   }
 
