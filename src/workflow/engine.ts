@@ -7,10 +7,12 @@ import {
   decideFailure,
   decideOutcome,
   decideReady,
+  decideRecovered,
   decideRecovery,
   finalStatus,
   firstFailure,
   interruptedTooOften,
+  type OutcomeDecision,
   openRequestsOf,
   type StopReason,
 } from './decide.ts';
@@ -309,7 +311,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
         this.#awaitAgain.add(node.id);
         this.#enqueue(node.id);
       } else if (decision.kind === 'complete_from_agent') {
-        this.#finishDurable(node.id, node.attempts, decision);
+        this.#finishDurable(node.id, node.attempts, { agentId: decision.agentId, output: decision.output });
       } else {
         this.#interrupt(node.id, node.attempts, decision.reason);
       }
@@ -321,7 +323,12 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     const node = this.#plan.node(id) as PlanNode;
     const executor = this.#o.executors.get(node.kind);
     this.#starter.recover(node, attempt, this.#context(), executor, result, ({ outcome, stop }) => {
-      this.#onOutcome(id, attempt, outcome, stop);
+      const decision = decideRecovered(this.#plan.node(id), this.state.nodes[id], outcome, stop);
+      this.#act(id, attempt, decision);
+      // Lost with the process that ran it: run again now (a pause or suspend reschedules itself).
+      if (decision.kind === 'interrupt' && stop === undefined && this.#phase === 'running') {
+        this.#scheduleRetry(id, this.#clock.now());
+      }
       this.#pump();
     });
   }
@@ -386,8 +393,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   #onOutcome(id: string, attempt: number, outcome: NodeOutcome, stop: StopReason | undefined): void {
+    this.#act(id, attempt, decideOutcome(this.#plan.node(id), this.state.nodes[id], outcome, stop));
+  }
+
+  #act(id: string, attempt: number, decision: OutcomeDecision): void {
     if (this.#phase === 'done') return;
-    const decision = decideOutcome(this.#plan.node(id), this.state.nodes[id], outcome, stop);
     if (decision.kind !== 'complete' && decision.kind !== 'leave') this.#closeQuestions(id, decision.kind);
     switch (decision.kind) {
       case 'complete':

@@ -7,6 +7,7 @@ import {
   decideFailure,
   decideOutcome,
   decideReady,
+  decideRecovered,
   decideRecovery,
   finalStatus,
   firstFailure,
@@ -186,6 +187,28 @@ describe('decideOutcome', () => {
     const decision = decideOutcome(planNode('b'), running, failed, undefined);
     expect(decision).toEqual({ kind: 'fail', error: failed.error });
     expect((decision as { error: unknown }).error).toBe(failed.error);
+  });
+});
+
+describe('decideRecovered', () => {
+  const running = nodeState('b', { status: 'running', attempts: 1 });
+  const lost = { ok: false as const, error: new OrchestratorError('NODE_INTERRUPTED', 'the worktree is gone') };
+
+  it("treats a recovery that lost the attempt's work as the crash's interruption", () => {
+    expect(decideRecovered(planNode('b'), running, lost, undefined)).toEqual({
+      kind: 'interrupt',
+      reason: 'the worktree is gone',
+    });
+  });
+
+  it('decides anything else as decideOutcome does', () => {
+    const failed = { ok: false as const, error: err('AGENT_FAILED') };
+    expect(decideRecovered(planNode('b'), running, failed, undefined)).toEqual({ kind: 'fail', error: failed.error });
+    expect(decideRecovered(planNode('b'), running, { ok: true, output: 1 }, undefined)).toEqual({
+      kind: 'complete',
+      output: 1,
+    });
+    expect(decideRecovered(planNode('b'), running, lost, 'cancel')).toMatchObject({ kind: 'cancel' });
   });
 });
 
