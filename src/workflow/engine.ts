@@ -218,8 +218,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    */
   applyControl(control: PendingControl): void {
     const { controlId, reason } = control;
-    const ended = this.#phase !== 'running' && this.#phase !== 'idle';
-    const decision = decideControl(control, this.state, ended);
+    // Not the phase alone: a run rolling back (`finishing`) still takes a cancel or a pause.
+    const decision = decideControl(control, this.state, !this.#active());
     if (decision.kind === 'reject') this.#record('control.rejected', { controlId, reason: decision.reason });
     else if (decision.kind === 'cancel') this.cancel(reason ?? 'cancelled on request', controlId);
     else if (decision.kind === 'pause')
@@ -631,10 +631,16 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#done.reject(error);
   }
 
-  #assertActive(): void {
+  /** True until this process let go of the run or its end was recorded. */
+  #active(): boolean {
     const status = this.state.status;
-    const ended = this.#phase === 'done' || this.#phase === 'suspended';
-    if (ended || status === 'completed' || status === 'failed' || status === 'cancelled') {
+    if (this.#phase === 'done' || this.#phase === 'suspended') return false;
+    return status !== 'completed' && status !== 'failed' && status !== 'cancelled';
+  }
+
+  #assertActive(): void {
+    if (!this.#active()) {
+      const status = this.state.status;
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `workflow ${this.#o.workflowId} has ended (${status})`);
     }
   }
