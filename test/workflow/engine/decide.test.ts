@@ -14,9 +14,11 @@ import {
   interruptedTooOften,
   MAX_INTERRUPTIONS,
   openRequestsOf,
+  type StopReason,
 } from '../../../src/workflow/decide.ts';
 import {
   type NodeContext,
+  type NodeOutcome,
   type NodeState,
   type PendingControl,
   type PlanNode,
@@ -127,10 +129,12 @@ describe('decideOutcome', () => {
   const ok = { ok: true as const, output: 'out' };
   const failed = { ok: false as const, error: err('AGENT_FAILED') };
   const running = nodeState('b', { status: 'running', attempts: 1 });
+  const decide = (outcome: NodeOutcome, stop?: StopReason, id = 'b', state = running) =>
+    decideOutcome(planNode(id), state, outcome, stop);
 
   it('completes with the output, and marks a cached one with its key', () => {
-    expect(decideOutcome(planNode('b'), running, ok, undefined)).toEqual({ kind: 'complete', output: 'out' });
-    expect(decideOutcome(planNode('b'), running, { ...ok, cached: true, cacheKey: 'k1' }, undefined)).toEqual({
+    expect(decide(ok)).toEqual({ kind: 'complete', output: 'out' });
+    expect(decide({ ...ok, cached: true, cacheKey: 'k1' })).toEqual({
       kind: 'complete',
       output: 'out',
       cached: true,
@@ -140,43 +144,31 @@ describe('decideOutcome', () => {
 
   it('cancels on cancel and on fail-fast, even when the attempt succeeded', () => {
     for (const outcome of [ok, failed]) {
-      expect(decideOutcome(planNode('b'), running, outcome, 'cancel')).toEqual({
-        kind: 'cancel',
-        reason: 'the workflow was cancelled',
-      });
-      expect(decideOutcome(planNode('b'), running, outcome, 'fail_fast')).toEqual({
-        kind: 'cancel',
-        reason: 'the workflow is failing (fail_fast)',
-      });
+      expect(decide(outcome, 'cancel')).toEqual({ kind: 'cancel', reason: 'the workflow was cancelled' });
+      expect(decide(outcome, 'fail_fast')).toEqual({ kind: 'cancel', reason: 'the workflow is failing (fail_fast)' });
     }
   });
 
   it('keeps a result that arrived despite a pause, suspend or timeout', () => {
     for (const stop of ['pause', 'suspend', 'timeout'] as const) {
-      expect(decideOutcome(planNode('b'), running, ok, stop)).toEqual({ kind: 'complete', output: 'out' });
+      expect(decide(ok, stop)).toEqual({ kind: 'complete', output: 'out' });
     }
   });
 
   it('interrupts a failure caused by a pause or a suspend', () => {
-    expect(decideOutcome(planNode('b'), running, failed, 'pause')).toEqual({
-      kind: 'interrupt',
-      reason: 'interrupted by pause',
-    });
-    expect(decideOutcome(planNode('b'), running, failed, 'suspend')).toEqual({
-      kind: 'interrupt',
-      reason: 'the orchestrator stopped',
-    });
+    expect(decide(failed, 'pause')).toEqual({ kind: 'interrupt', reason: 'interrupted by pause' });
+    expect(decide(failed, 'suspend')).toEqual({ kind: 'interrupt', reason: 'the orchestrator stopped' });
   });
 
   it('leaves a suspended human question open, but interrupts an agent that asked one', () => {
     const awaiting = (id: string) => nodeState(id, { status: 'awaiting_input', attempts: 1 });
-    expect(decideOutcome(planNode('ask'), awaiting('ask'), failed, 'suspend')).toEqual({ kind: 'leave' });
-    expect(decideOutcome(planNode('b'), awaiting('b'), failed, 'suspend')).toMatchObject({ kind: 'interrupt' });
-    expect(decideOutcome(planNode('ask'), awaiting('ask'), failed, 'pause')).toMatchObject({ kind: 'interrupt' });
+    expect(decide(failed, 'suspend', 'ask', awaiting('ask'))).toEqual({ kind: 'leave' });
+    expect(decide(failed, 'suspend', 'b', awaiting('b'))).toMatchObject({ kind: 'interrupt' });
+    expect(decide(failed, 'pause', 'ask', awaiting('ask'))).toMatchObject({ kind: 'interrupt' });
   });
 
   it('fails a timed out attempt with NODE_TIMEOUT naming the node and its limit', () => {
-    const decision = decideOutcome(planNode('r'), running, failed, 'timeout');
+    const decision = decide(failed, 'timeout', 'r');
     expect(decision.kind).toBe('fail');
     const error = (decision as { error: OrchestratorError }).error;
     expect(error.code).toBe('NODE_TIMEOUT');
@@ -184,7 +176,7 @@ describe('decideOutcome', () => {
   });
 
   it("fails with the attempt's own error when nothing stopped it", () => {
-    const decision = decideOutcome(planNode('b'), running, failed, undefined);
+    const decision = decide(failed);
     expect(decision).toEqual({ kind: 'fail', error: failed.error });
     expect((decision as { error: unknown }).error).toBe(failed.error);
   });
@@ -195,19 +187,15 @@ describe('decideRecovered', () => {
   const lost = { ok: false as const, error: new OrchestratorError('NODE_INTERRUPTED', 'the worktree is gone') };
 
   it("treats a recovery that lost the attempt's work as the crash's interruption", () => {
-    expect(decideRecovered(planNode('b'), running, lost, undefined)).toEqual({
-      kind: 'interrupt',
-      reason: 'the worktree is gone',
-    });
+    const decision = decideRecovered(planNode('b'), running, lost, undefined);
+    expect(decision).toEqual({ kind: 'interrupt', reason: 'the worktree is gone' });
   });
 
   it('decides anything else as decideOutcome does', () => {
     const failed = { ok: false as const, error: err('AGENT_FAILED') };
     expect(decideRecovered(planNode('b'), running, failed, undefined)).toEqual({ kind: 'fail', error: failed.error });
-    expect(decideRecovered(planNode('b'), running, { ok: true, output: 1 }, undefined)).toEqual({
-      kind: 'complete',
-      output: 1,
-    });
+    const ok = decideRecovered(planNode('b'), running, { ok: true, output: 1 }, undefined);
+    expect(ok).toEqual({ kind: 'complete', output: 1 });
     expect(decideRecovered(planNode('b'), running, lost, 'cancel')).toMatchObject({ kind: 'cancel' });
   });
 });
@@ -245,10 +233,8 @@ describe('decideFailure', () => {
   });
 
   it('never retries once the workflow is cancelled', () => {
-    expect(decideFailure(planNode('r'), state(), 1, err('INTERNAL', true), true)).toEqual({
-      willRetry: false,
-      delayMs: 0,
-    });
+    const decision = decideFailure(planNode('r'), state(), 1, err('INTERNAL', true), true);
+    expect(decision).toEqual({ willRetry: false, delayMs: 0 });
   });
 
   it('waits retryDelayMs of the policy for the attempt, and 0 when not retrying', () => {
@@ -394,48 +380,35 @@ describe('answerForAttempt', () => {
 });
 
 describe('decideControl', () => {
-  const control = (action: PendingControl['action'], fields: Partial<PendingControl> = {}): PendingControl => ({
-    controlId: 'ctl_1',
-    action,
-    ...fields,
-  });
-  const open = {
-    req_1: { requestId: 'req_1', nodeId: 'ask', kind: 'input' as const, prompt: '?', seq: 1 },
-  };
-
-  it('applies each action when it makes sense', () => {
-    expect(decideControl(control('cancel'), workflow([]), false)).toEqual({ kind: 'cancel' });
-    expect(decideControl(control('pause'), workflow([]), false)).toEqual({ kind: 'pause' });
-    expect(decideControl(control('resume'), workflow([], { paused: true }), false)).toEqual({ kind: 'resume' });
-    expect(
-      decideControl(control('answer', { requestId: 'req_1' }), workflow([], { inputRequests: open }), false),
-    ).toEqual({ kind: 'answer', requestId: 'req_1' });
-  });
-
-  it('rejects each action that no longer applies, with the reason', () => {
-    const reject = (reason: string) => ({ kind: 'reject', reason });
-    expect(decideControl(control('cancel'), workflow([], { cancelRequested: true }), false)).toEqual(
-      reject('the workflow is already being cancelled'),
-    );
-    expect(decideControl(control('pause'), workflow([], { paused: true }), false)).toEqual(
-      reject('the workflow is already paused'),
-    );
-    expect(decideControl(control('resume'), workflow([]), false)).toEqual(reject('the workflow is not paused'));
-    expect(
-      decideControl(control('answer', { requestId: 'req_2' }), workflow([], { inputRequests: open }), false),
-    ).toEqual(reject('no open question "req_2"'));
-    expect(decideControl(control('answer'), workflow([], { inputRequests: open }), false)).toEqual(
-      reject('no open question ""'),
-    );
+  const open = { req_1: { requestId: 'req_1', nodeId: 'ask', kind: 'input' as const, prompt: '?', seq: 1 } };
+  const [idle, paused, cancelling, asking] = [
+    workflow([]),
+    workflow([], { paused: true }),
+    workflow([], { cancelRequested: true }),
+    workflow([], { inputRequests: open }),
+  ];
+  const reject = (reason: string) => ({ kind: 'reject', reason });
+  const cases: Array<[string, PendingControl['action'], string | undefined, WorkflowState, object]> = [
+    ['cancel', 'cancel', undefined, idle, { kind: 'cancel' }],
+    ['pause', 'pause', undefined, idle, { kind: 'pause' }],
+    ['resume when paused', 'resume', undefined, paused, { kind: 'resume' }],
+    ['answer to an open question', 'answer', 'req_1', asking, { kind: 'answer', requestId: 'req_1' }],
+    ['cancel twice', 'cancel', undefined, cancelling, reject('the workflow is already being cancelled')],
+    ['pause twice', 'pause', undefined, paused, reject('the workflow is already paused')],
+    ['resume when not paused', 'resume', undefined, idle, reject('the workflow is not paused')],
+    ['answer to another question', 'answer', 'req_2', asking, reject('no open question "req_2"')],
+    ['answer without a question', 'answer', undefined, asking, reject('no open question ""')],
+  ];
+  it.each(cases)('%s', (_name, action, requestId, wf, expected) => {
+    expect(decideControl({ controlId: 'ctl_1', action, requestId }, wf, false)).toEqual(expected);
   });
 
   it('rejects everything once the run has ended, naming its status', () => {
     const ended = workflow([], { status: 'completed', paused: true, inputRequests: open });
     for (const action of ['cancel', 'pause', 'resume', 'answer'] as const) {
-      expect(decideControl(control(action, { requestId: 'req_1' }), ended, true)).toEqual({
-        kind: 'reject',
-        reason: 'the workflow is completed',
-      });
+      expect(decideControl({ controlId: 'ctl_1', action, requestId: 'req_1' }, ended, true)).toEqual(
+        reject('the workflow is completed'),
+      );
     }
   });
 });
