@@ -88,6 +88,24 @@ export function decideOutcome(
   return { kind: 'fail', error: outcome.error };
 }
 
+/**
+ * Decides the outcome of finishing, after a restart, an attempt whose agent's result was
+ * durable (`NodeExecutor.recover`): as {@link decideOutcome}, except that a recovery finding
+ * the attempt's work lost (`NODE_INTERRUPTED`, e.g. its worktree is gone) is the crash's
+ * interruption, so the work runs again without using one of the node's attempts.
+ */
+export function decideRecovered(
+  node: PlanNode | undefined,
+  state: NodeState | undefined,
+  outcome: NodeOutcome,
+  stop: StopReason | undefined,
+): OutcomeDecision {
+  if (stop === undefined && !outcome.ok && outcome.error.code === 'NODE_INTERRUPTED') {
+    return { kind: 'interrupt', reason: outcome.error.message };
+  }
+  return decideOutcome(node, state, outcome, stop);
+}
+
 /** Whether a failed attempt is tried again, and after how long. */
 export interface FailureDecision {
   readonly willRetry: boolean;

@@ -7,10 +7,12 @@ import {
   decideFailure,
   decideOutcome,
   decideReady,
+  decideRecovered,
   decideRecovery,
   finalStatus,
   firstFailure,
   interruptedTooOften,
+  type OutcomeDecision,
   openRequestsOf,
   type StopReason,
 } from './decide.ts';
@@ -165,13 +167,17 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     return this.#done.promise;
   }
 
-  /** Stops starting nodes; with `interruptRunning`, running nodes stop now and run again on resume. */
+  /**
+   * Stops starting nodes (nodes queued for a process slot are interrupted, uncounted); with
+   * `interruptRunning`, running nodes stop now too. Both run again on resume.
+   */
   pause(options: { reason?: string; interruptRunning?: boolean; controlId?: string } = {}): void {
     this.#assertActive();
     if (this.state.paused) return;
     const { reason, interruptRunning = false, controlId } = options;
     this.#record('workflow.paused', { reason, interruptRunning, ...(controlId && { controlId }) });
     if (interruptRunning) this.#starter.stopAll('pause');
+    else this.#starter.stopQueued('pause');
     this.#rollbackStop?.abort('pause' satisfies StopReason);
   }
 
@@ -212,8 +218,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    */
   applyControl(control: PendingControl): void {
     const { controlId, reason } = control;
-    const ended = this.#phase !== 'running' && this.#phase !== 'idle';
-    const decision = decideControl(control, this.state, ended);
+    // Not the phase alone: a run rolling back (`finishing`) still takes a cancel or a pause.
+    const decision = decideControl(control, this.state, !this.#active());
     if (decision.kind === 'reject') this.#record('control.rejected', { controlId, reason: decision.reason });
     else if (decision.kind === 'cancel') this.cancel(reason ?? 'cancelled on request', controlId);
     else if (decision.kind === 'pause')
@@ -305,7 +311,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
         this.#awaitAgain.add(node.id);
         this.#enqueue(node.id);
       } else if (decision.kind === 'complete_from_agent') {
-        this.#finishDurable(node.id, node.attempts, decision);
+        this.#finishDurable(node.id, node.attempts, { agentId: decision.agentId, output: decision.output });
       } else {
         this.#interrupt(node.id, node.attempts, decision.reason);
       }
@@ -317,7 +323,12 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     const node = this.#plan.node(id) as PlanNode;
     const executor = this.#o.executors.get(node.kind);
     this.#starter.recover(node, attempt, this.#context(), executor, result, ({ outcome, stop }) => {
-      this.#onOutcome(id, attempt, outcome, stop);
+      const decision = decideRecovered(this.#plan.node(id), this.state.nodes[id], outcome, stop);
+      this.#act(id, attempt, decision);
+      // Lost with the process that ran it: run again now (a pause or suspend reschedules itself).
+      if (decision.kind === 'interrupt' && stop === undefined && this.#phase === 'running') {
+        this.#scheduleRetry(id, this.#clock.now());
+      }
       this.#pump();
     });
   }
@@ -382,8 +393,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   #onOutcome(id: string, attempt: number, outcome: NodeOutcome, stop: StopReason | undefined): void {
+    this.#act(id, attempt, decideOutcome(this.#plan.node(id), this.state.nodes[id], outcome, stop));
+  }
+
+  #act(id: string, attempt: number, decision: OutcomeDecision): void {
     if (this.#phase === 'done') return;
-    const decision = decideOutcome(this.#plan.node(id), this.state.nodes[id], outcome, stop);
     if (decision.kind !== 'complete' && decision.kind !== 'leave') this.#closeQuestions(id, decision.kind);
     switch (decision.kind) {
       case 'complete':
@@ -617,10 +631,16 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#done.reject(error);
   }
 
-  #assertActive(): void {
+  /** True until this process let go of the run or its end was recorded. */
+  #active(): boolean {
     const status = this.state.status;
-    const ended = this.#phase === 'done' || this.#phase === 'suspended';
-    if (ended || status === 'completed' || status === 'failed' || status === 'cancelled') {
+    if (this.#phase === 'done' || this.#phase === 'suspended') return false;
+    return status !== 'completed' && status !== 'failed' && status !== 'cancelled';
+  }
+
+  #assertActive(): void {
+    if (!this.#active()) {
+      const status = this.state.status;
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `workflow ${this.#o.workflowId} has ended (${status})`);
     }
   }

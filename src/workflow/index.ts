@@ -17,6 +17,7 @@ export {
   decideFailure,
   decideOutcome,
   decideReady,
+  decideRecovered,
   decideRecovery,
   finalStatus,
   MAX_INTERRUPTIONS,

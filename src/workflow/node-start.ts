@@ -41,6 +41,8 @@ export interface AttemptEnd {
 export class NodeStarter {
   readonly #o: NodeStarterOptions;
   readonly #running = new Map<string, AbortController>();
+  /** Attempts still waiting for a process slot (recorded `queued`). */
+  readonly #waiting = new Set<string>();
   readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(options: NodeStarterOptions) {
@@ -59,6 +61,17 @@ export class NodeStarter {
   /** Stops every attempt under way (each ends with this reason as its stop). */
   stopAll(reason: StopReason): void {
     for (const controller of this.#running.values()) if (!controller.signal.aborted) controller.abort(reason);
+  }
+
+  /**
+   * Stops the attempts still waiting for a process slot: a pause starts no node, and one that
+   * waits for a slot has not started (it runs again on resume, no interruption counted).
+   */
+  stopQueued(reason: StopReason): void {
+    for (const nodeId of this.#waiting) {
+      const controller = this.#running.get(nodeId);
+      if (controller && !controller.signal.aborted) controller.abort(reason);
+    }
   }
 
   /** Resolves once every attempt under way has ended. */
@@ -155,8 +168,14 @@ export class NodeStarter {
               attempt,
               reason: 'waiting for an agent process slot',
             });
-            slot = await executor.slots.acquire(signal);
-            checkpoint('slot');
+            // Still waiting until the check below: a stop in the turn the slot is granted counts.
+            this.#waiting.add(node.id);
+            try {
+              slot = await executor.slots.acquire(signal);
+              checkpoint('slot');
+            } finally {
+              this.#waiting.delete(node.id);
+            }
           }
         }
         const started = this.#o.record('node.started', { nodeId: node.id, attempt });
