@@ -130,7 +130,8 @@ export function decideFailure(
     : error.retryable;
   const used = attempt - (state?.interruptions ?? 0);
   const willRetry = retryable && used < (policy?.attempts ?? 1) && !cancelRequested;
-  return { willRetry, delayMs: willRetry && policy ? retryDelayMs(policy, attempt) : 0 };
+  // The backoff follows the node's own failures: a crash or pause before it adds no wait.
+  return { willRetry, delayMs: willRetry && policy ? retryDelayMs(policy, Math.max(1, used)) : 0 };
 }
 
 /** True when a node was interrupted so often that it fails instead of running again. */

@@ -218,6 +218,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    */
   applyControl(control: PendingControl): void {
     const { controlId, reason } = control;
+    // This process let go of the session: the request stays pending for the next owner.
+    if (this.#phase === 'suspended') return;
     // Not the phase alone: a run rolling back (`finishing`) still takes a cancel or a pause.
     const decision = decideControl(control, this.state, !this.#active());
     if (decision.kind === 'reject') this.#record('control.rejected', { controlId, reason: decision.reason });

@@ -171,6 +171,22 @@ describe('control requests applied by the owner', () => {
 });
 
 describe('control requests recorded while no process owned the run', () => {
+  it('a suspended run leaves a control pending for the next owner instead of rejecting it', async () => {
+    const r = await kit.start(testWorkflow({ nodes: [{ id: 'a' }] }), { functions: blockingA });
+    const done = r.run.run();
+    await until(() => r.wf.nodes.a?.status === 'running');
+    await r.run.suspend();
+    await done;
+    const event = await requestControl(r.sessionId, { action: 'cancel', reason: 'later' });
+    applyAll(r.state, [event]);
+    const controlId = (event.data as { controlId: string }).controlId;
+    r.run.applyControl(r.state.controls?.[controlId] as PendingControl);
+    const events = await kit.events(r.sessionId);
+    expect(withControl(events, controlId)).toEqual([]);
+    const next = await kit.resume(r.sessionId, { functions: { a: () => 'A' } });
+    expect((await next.run.run()).status).toBe('cancelled');
+  });
+
   it('a cancel in the log before run() is applied at start: no node starts', async () => {
     const started = await kit.start(testWorkflow({ nodes: [{ id: 'a' }, { id: 'b', dependsOn: ['a'] }] }));
     const { controlId: id } = (await requestControl(started.sessionId, { action: 'cancel', reason: 'changed my mind' }))

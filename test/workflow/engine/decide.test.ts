@@ -248,6 +248,13 @@ describe('decideFailure', () => {
     expect(retryDelayMs(node.retry, 2)).toBe(300);
     expect(decideFailure(node, state(), 3, error, false)).toEqual({ willRetry: false, delayMs: 0 });
   });
+
+  it('bases the wait on the node\'s own failures: an interrupted attempt before adds no backoff', () => {
+    const node = planNode('r');
+    const error = err('INTERNAL', true);
+    // Attempt 2 after one interruption is the first real failure: the first delay, not the second.
+    expect(decideFailure(node, state(1), 2, error, false)).toEqual({ willRetry: true, delayMs: 100 });
+  });
 });
 
 describe('interruptedTooOften', () => {
