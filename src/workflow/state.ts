@@ -131,6 +131,9 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
     case 'session.forked':
       if (event.data.workspace !== undefined) state.workspace = event.data.workspace;
       return state;
+    case 'session.imported':
+      state.workspace = event.data.workspace;
+      return state;
     case 'workflow.started': {
       const nodes: Record<string, NodeState> = {};
       for (const id of nodeIdsOf(event.data.definition))
