@@ -21,14 +21,15 @@ import { importV1 } from './transfer-v1.ts';
 
 /**
  * The writing half of an import. Nothing is written before the whole file is checked (see
- * transfer-check.ts). Then, in this order: the log's events (in batches), the versions and
- * their blobs, the workspace history repository, the workspace folder with the files of the
- * newest version, the transcripts (re-keyed to the new folder), and last a `session.imported`
- * event, which marks the import complete. Each step that wrote something registers how to
- * undo it; when a later step fails, they are undone newest first, so a failed import leaves
- * nothing behind (blobs only the undone versions named go with a compaction of the store).
- * A process killed mid-import cannot undo: its log then lacks `session.imported`, and the
- * session, listed like any other, can be pruned.
+ * transfer-check.ts). Then, in this order: the log's events (in batches), the workspace history
+ * repository, the workspace folder with the files of the newest version, the transcripts
+ * (re-keyed to the new folder), the versions and their blobs, and last a `session.imported`
+ * event, which marks the import complete. Versions come late because the store never hands out
+ * a version number twice: a failure before them leaves the numbers free for the next attempt.
+ * Each step that wrote something registers how to undo it; when a later step fails they are
+ * undone newest first, so a failed import leaves nothing behind (blobs that only the undone
+ * versions named go with a compaction of the store). A process killed mid-import cannot undo:
+ * its log then lacks `session.imported`, and the session, listed like any other, can be pruned.
  */
 
 /** What an import writes to: narrow views of the stores, the history, and the data directory. */
@@ -109,7 +110,6 @@ async function write(target: ImportTarget, file: string, checked: CheckedExport)
     let seq = 0;
     let events: PendingEvent[] = [];
     let placed: Awaited<ReturnType<typeof place>> | undefined;
-    let renumbered: Array<{ from: number; to: number }> = [];
     let transcript: { key: TranscriptKey; from: string; to: string; entries: TranscriptEntry[] } | undefined;
     const transcripts = [...checked.transcripts];
     const flushEvents = async () => {
@@ -142,7 +142,6 @@ async function write(target: ImportTarget, file: string, checked: CheckedExport)
       }
       if (!placed) {
         await flushEvents();
-        renumbered = await putVersions(target, checked, undo);
         placed = await place(target, checked, plan, undo);
       }
       if (record.t === 'transcript') {
@@ -158,6 +157,7 @@ async function write(target: ImportTarget, file: string, checked: CheckedExport)
     if (digest.digest('hex') !== checked.digest || !placed) {
       throw invalidImport(file, 0, 'the file changed while it was being imported');
     }
+    const renumbered = await putVersions(target, checked, undo);
     await target.log.store.append(
       sessionId,
       [
