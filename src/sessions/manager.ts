@@ -142,7 +142,8 @@ export class SessionManager {
   /**
    * Writes everything the session needs to carry on elsewhere into one file: its log, its
    * versions with their blobs, its agents' transcripts (when this manager has the transcript
-   * store) and its workspace history. See `transfer-format.ts` for the format.
+   * store) and its workspace history, in which the workspace's current files are recorded
+   * first. See `transfer-format.ts` for the format.
    * @throws OrchestratorError `SESSION_NOT_FOUND`
    */
   export(sessionId: string, file: string): Promise<ExportResult> {
@@ -163,7 +164,7 @@ export class SessionManager {
   /**
    * Reads an export into this store and data directory as a new session, checked in full
    * before anything is written and undone if writing fails: the log, then the versions, the
-   * workspace history, the files of the newest version in the session's workspace here
+   * workspace history, the files as they were at the export in the session's workspace here
    * (`<dataDir>/workspaces/<id>`, or the custom folder it had), the transcripts re-keyed to
    * that folder, and a `session.imported` event naming the origin and the new workspace.
    * @throws OrchestratorError `IMPORT_INVALID`, `SESSION_EXISTS`

@@ -59,7 +59,7 @@ export interface CheckedExport {
   readonly transcripts: readonly CheckedTranscript[];
   /** The history unpacked beside the sessions' repositories, not yet adopted; null without one. */
   readonly history: IncomingHistory | null;
-  /** The commit whose files the workspace gets: the newest version's, else the history's head. */
+  /** The commit whose files the workspace gets: the history's head (the files as they were at the export). */
   readonly filesCommit: string | null;
   /** SHA-256 over every line of the file, so the writing pass can tell the file did not change. */
   readonly digest: string;
@@ -245,7 +245,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
     ...checked,
     transcripts,
     history,
-    filesCommit: commits.at(-1) ?? header.history?.head ?? null,
+    filesCommit: header.history?.head ?? null,
     digest: digest.digest('hex'),
   };
 }

@@ -29,7 +29,7 @@ export interface ExportSource {
   readonly transcripts:
     | Pick<TranscriptStore, 'listTranscriptSessions' | 'listTranscriptSubkeys' | 'loadTranscript'>
     | undefined;
-  readonly history: Pick<WorkspaceHistory, 'bundle'>;
+  readonly history: Pick<WorkspaceHistory, 'bundle' | 'record'>;
   /** The session's state now. @throws OrchestratorError `SESSION_NOT_FOUND` */
   state(sessionId: string): Promise<SessionState>;
   /** The data directory: the session's own workspace and worktrees are under it. */
@@ -68,7 +68,8 @@ const BLOB_BATCH = 500;
 /**
  * Writes everything a session needs to carry on elsewhere into one file (format 2, see
  * transfer-format.ts): its log, its verified versions with their blobs, its agents' SDK
- * transcripts and its workspace history. The file is written beside `file` and renamed into
+ * transcripts and its workspace history, in which the workspace's files as they are now are
+ * recorded first (the history's head: what an import puts in the new workspace). The file is written beside `file` and renamed into
  * place when complete, so a failed export leaves no partial file. Events appended while it
  * runs are not included; versions that fail verification are left out and named in the result.
  * @throws OrchestratorError `SESSION_NOT_FOUND`
@@ -83,6 +84,11 @@ export async function exportSession(source: ExportSource, sessionId: string, fil
     const { versions, skipped, blobHashes } = await exportedVersions(source, sessionId, events);
     const transcripts = await findTranscripts(source, state);
     const bundleFile = path.join(scratch, 'history.bundle');
+    // The files as they are now go into the history first: versions may be older than the
+    // log's end (none is taken on a suspend or a crash), and the agents' conversations speak
+    // of the files as they left them.
+    if (state.workspace && (await isFolder(state.workspace)))
+      await source.history.record(sessionId, state.workspace, `export at seq ${events}`);
     const bundled = await source.history.bundle(sessionId, bundleFile);
     const history = bundled ? { head: bundled.head, ...(await digest(bundleFile)) } : null;
     const header: ExportHeader = {
@@ -268,6 +274,12 @@ async function spellings(folder: string): Promise<string[]> {
   const real = await realpath(resolved).catch(() => resolved);
   return real === resolved ? [resolved] : [resolved, real];
 }
+
+const isFolder = (folder: string) =>
+  stat(folder).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
 
 /** SHA-256 and size of a file, read as a stream. */
 async function digest(file: string): Promise<{ sha256: string; bytes: number }> {

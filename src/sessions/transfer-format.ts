@@ -19,8 +19,9 @@ import { MAX_SESSION_ID_LENGTH } from '../store/index.ts';
  * {t:'transcript'} + entries  an agent's SDK transcript: its SDK session id, subpath, the
  *   {t:'entry'}    × entries  place it was kept (the session workspace or a node's worktree)
  *                             and that place's original folder, then its entries in order
- * {t:'history'}    × parts    a git bundle of the session's workspace history, in base64
- *                             parts of at most 768 KiB of bundle each
+ * {t:'history'}    × parts    a git bundle of the session's workspace history (its head: the
+ *                             workspace's files at the export), in base64 parts of at most
+ *                             768 KiB of bundle each
  * {t:'end'}                   nothing follows; a file without it is truncated
  * ```
  *
@@ -76,7 +77,10 @@ export const headerSchema = z.object({
     transcripts: count,
     historyBytes: count,
   }),
-  /** The bundle's head commit and the SHA-256 of its bytes, when the session has a history. */
+  /**
+   * The bundle's head commit (the workspace's files when it was exported) and the SHA-256 of
+   * its bytes, when the session has a history.
+   */
   history: z.object({ head: commit, sha256: hash }).nullable(),
 });
 export type ExportHeader = z.infer<typeof headerSchema>;
@@ -146,7 +150,7 @@ export interface ImportResult {
   readonly transcripts: number;
   /** The session's workspace on this side; undefined for format 1 (the log's own stays). */
   readonly workspace: string | undefined;
-  /** True when the workspace got the files of the newest version; false when it already held files, or none were exported. */
+  /** True when the workspace got the exported files; false when it already held files, or none were exported. */
   readonly filesRestored: boolean;
 }
 

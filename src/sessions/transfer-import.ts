@@ -22,7 +22,7 @@ import { importV1 } from './transfer-v1.ts';
 /**
  * The writing half of an import. Nothing is written before the whole file is checked (see
  * transfer-check.ts). Then, in this order: the log's events (in batches), the workspace history
- * repository, the workspace folder with the files of the newest version, the transcripts
+ * repository, the workspace folder with the files as they were at the export, the transcripts
  * (re-keyed to the new folder), the versions and their blobs, and last a `session.imported`
  * event, which marks the import complete. Versions come late because the store never hands out
  * a version number twice: a failure before them leaves the numbers free for the next attempt.

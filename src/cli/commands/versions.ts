@@ -164,7 +164,7 @@ export function registerVersionCommands(sessions: Command): void {
     .argument('<file>', 'an export written by `sessions export`')
     .description(
       'read an exported session into this store and data directory (never overwrites one): its log, versions, ' +
-        "agents' transcripts (re-keyed to the new workspace) and workspace history, with the newest version's files",
+        "agents' transcripts (re-keyed to the new workspace) and workspace history, with the files as they were at the export",
     )
     .option('--as <sessionId>', 'import under another session id')
     .option('--json', 'print JSON')
@@ -181,7 +181,7 @@ export function registerVersionCommands(sessions: Command): void {
         } else {
           lines.push(`  ${result.versions} versions, ${result.transcripts} transcripts`);
           lines.push(
-            `  workspace: ${result.workspace}${result.filesRestored ? " (the newest version's files)" : ' (left as it was)'}`,
+            `  workspace: ${result.workspace}${result.filesRestored ? ' (the files as they were at the export)' : ' (left as it was)'}`,
           );
           for (const { from, to } of result.renumberedVersions) lines.push(`  version ${from} is version ${to} here`);
           lines.push(`  carry on:  orchestrator sessions resume ${result.sessionId}`);
