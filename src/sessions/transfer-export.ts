@@ -19,6 +19,7 @@ import {
   HISTORY_PART_BYTES,
   lineWriter,
   type TranscriptPlace,
+  WORKTREE_LABEL,
 } from './transfer-format.ts';
 
 /** What an export reads: narrow views of the stores, the session's state and its history. */
@@ -251,7 +252,7 @@ async function findTranscripts(source: ExportSource, state: SessionState): Promi
     const attempts = Math.max(0, ...Object.values(state.workflows).map((wf) => wf.nodes[nodeId]?.attempts ?? 0));
     for (let attempt = 1; attempt <= attempts && !found.has(sdkSessionId); attempt++) {
       const label = `${nodeId}-${attempt}`;
-      if (!/^[A-Za-z0-9._-]+$/.test(label)) continue;
+      if (!WORKTREE_LABEL.test(label)) continue;
       await look(
         { in: 'worktree', label },
         path.join(source.dataDir, 'worktrees', state.sessionId, label),

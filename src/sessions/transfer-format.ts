@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream, type WriteStream } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { OrchestratorError } from '../errors/index.ts';
@@ -60,7 +61,11 @@ export const headerV1Schema = z.object({
 export const headerSchema = z.object({
   format: z.literal(EXPORT_FORMAT),
   formatVersion: z.literal(2),
-  sessionId: z.string().min(1).max(MAX_SESSION_ID_LENGTH),
+  sessionId: z
+    .string()
+    .min(1)
+    .max(MAX_SESSION_ID_LENGTH)
+    .refine((id) => id === path.basename(id) && id !== '.' && id !== '..', 'a session id that is no folder path'),
   exportedAt: z.iso.datetime({ offset: true }),
   /** The store the session was exported from (`sqlite`, `postgres`). */
   source: z.object({ store: z.string() }),
@@ -68,7 +73,9 @@ export const headerSchema = z.object({
    * The session's workspace where it was exported; `inDataDir` when it was the data
    * directory's own (`<dataDir>/workspaces/<sessionId>`), not a folder the user chose.
    */
-  workspace: z.object({ path: z.string().min(1), inDataDir: z.boolean() }).nullable(),
+  workspace: z
+    .object({ path: z.string().refine((p) => path.isAbsolute(p), 'an absolute path'), inDataDir: z.boolean() })
+    .nullable(),
   counts: z.object({
     events: count,
     versions: count,
@@ -99,10 +106,13 @@ export const versionSchema = z.object({
 });
 export type ExportedVersion = z.infer<typeof versionSchema>;
 
+/** The name of a node attempt's worktree folder: the node id, `-`, the attempt. */
+export const WORKTREE_LABEL = /^[A-Za-z][A-Za-z0-9_-]{0,63}-[1-9][0-9]{0,8}$/;
+
 /** Where a transcript was kept: the session workspace, or a node attempt's worktree. */
 export const placeSchema = z.discriminatedUnion('in', [
   z.object({ in: z.literal('workspace') }),
-  z.object({ in: z.literal('worktree'), label: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a worktree label') }),
+  z.object({ in: z.literal('worktree'), label: z.string().regex(WORKTREE_LABEL, 'a worktree label (NODE-ATTEMPT)') }),
 ]);
 export type TranscriptPlace = z.infer<typeof placeSchema>;
 

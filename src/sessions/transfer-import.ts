@@ -207,6 +207,12 @@ interface WritePlan {
 async function planWrite(target: ImportTarget, checked: CheckedExport): Promise<WritePlan> {
   const { header, sessionId } = checked;
   const nothing = 'nothing was written';
+  // A session id names folders here (its workspace, its history): never a path elsewhere.
+  if (sessionId !== path.basename(sessionId) || sessionId === '.' || sessionId === '..') {
+    throw new OrchestratorError('INVALID_ARGUMENT', `session id "${sessionId}" cannot name a folder; ${nothing}`, {
+      details: { sessionId },
+    });
+  }
   if ((await target.log.lastSeq(sessionId)) > 0) {
     throw new OrchestratorError('SESSION_EXISTS', `session "${sessionId}" already exists; ${nothing}`);
   }

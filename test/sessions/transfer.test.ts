@@ -212,6 +212,11 @@ describe('bad files are refused before anything is written', () => {
       ],
       ['order', [...goodLines.slice(0, -1), line(2), '{"t":"end"}'], /: t: a event line after a later section/],
       ['empty', [], /:0: the file is empty/],
+      [
+        'escape',
+        withLine(1, JSON.stringify({ ...header(), sessionId: '../../etc' })),
+        /:1: header\.sessionId: a session id that is no folder path/,
+      ],
     ];
     for (const [name, lines, message] of cases) {
       const file = path.join(root, `${name}.jsonl`);
@@ -223,6 +228,12 @@ describe('bad files are refused before anything is written', () => {
       expect(await b.log.lastSeq(`ses_${name}`), name).toBe(0);
       expect(await b.sessions.versions.list(`ses_${name}`), name).toEqual([]);
     }
+  });
+
+  it('refuses an id that would name a folder elsewhere', async () => {
+    const error = await failure(b.sessions.import(good, { as: '../elsewhere' }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('session id "../elsewhere" cannot name a folder; nothing was written');
   });
 
   it('never overwrites a session that exists', async () => {
