@@ -184,7 +184,6 @@ export function registerVersionCommands(sessions: Command): void {
             `  workspace: ${result.workspace}${result.filesRestored ? ' (the files as they were at the export)' : ' (left as it was)'}`,
           );
           for (const { from, to } of result.renumberedVersions) lines.push(`  version ${from} is version ${to} here`);
-          lines.push(`  carry on:  orchestrator sessions resume ${result.sessionId}`);
         }
         process.stdout.write(`${lines.join('\n')}\n`);
       });
