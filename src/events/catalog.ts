@@ -70,6 +70,29 @@ export const EVENT_DATA_SCHEMAS = {
     fromVersion: z.number().int().positive().optional(),
     workspace: z.string().optional(),
   }),
+  /**
+   * Last event of a session read from an export (format 2 on): where it came from, and where
+   * its workspace is on this side. Its agents' transcripts were re-keyed to that folder.
+   */
+  'session.imported': z.looseObject({
+    fromSessionId: z.string(),
+    /** The store it was exported from (`sqlite`, `postgres`). */
+    fromStore: z.string(),
+    exportedAt: z.string(),
+    formatVersion: z.number().int().positive(),
+    /** The workspace where it was exported. */
+    originalWorkspace: z.string().optional(),
+    /** The workspace here: resume runs the session's agents in it. */
+    workspace: z.string(),
+    /** Whether the workspace got the files of the newest version (false when it held files already). */
+    filesRestored: z.boolean(),
+    versions: z.number().int().nonnegative(),
+    transcripts: z.number().int().nonnegative(),
+    /** Versions this store numbered differently from the export. */
+    renumberedVersions: z
+      .array(z.looseObject({ from: z.number().int().positive(), to: z.number().int().positive() }))
+      .optional(),
+  }),
   /** A version (snapshot) of the session was stored. */
   'session.versioned': z.looseObject({
     version: z.number().int().positive(),

@@ -30,6 +30,12 @@ export {
 export type { SnapshotFormats, SnapshotMigrations, WrittenSnapshot } from './snapshot.ts';
 export { migrateState, readSnapshot, SNAPSHOT_MIGRATIONS, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 export type { DiffSummary } from './summary.ts';
-export { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, exportSession, forkLog, importSession } from './transfer.ts';
+export { forkLog } from './transfer.ts';
+export type { ExportResult, ExportSource } from './transfer-export.ts';
+export { exportSession } from './transfer-export.ts';
+export type { ImportResult } from './transfer-format.ts';
+export { EXPORT_FORMAT, EXPORT_FORMAT_VERSION } from './transfer-format.ts';
+export type { ImportTarget } from './transfer-import.ts';
+export { importSession } from './transfer-import.ts';
 export type { TakeVersionOptions, VersionDiff } from './versions.ts';
 export { SessionVersions } from './versions.ts';

@@ -8,7 +8,10 @@ import type { SessionState } from '../workflow/index.ts';
 import { WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { compilePruneOptions, type PruneOptions } from './prune-plan.ts';
-import { exportSession, forkLog, importSession } from './transfer.ts';
+import { forkLog } from './transfer.ts';
+import { type ExportResult, exportSession } from './transfer-export.ts';
+import type { ImportResult } from './transfer-format.ts';
+import { importSession } from './transfer-import.ts';
 import { SessionVersions, type VersionDiff } from './versions.ts';
 
 /** Options of {@link SessionManager}. */
@@ -136,14 +139,48 @@ export class SessionManager {
     return { sessionId: newId, fromSessionId: sessionId, fromSeq: seq, fromVersion, workspace, filesRestored };
   }
 
-  /** Writes the session's log to a file (JSON lines); returns the number of events. */
-  export(sessionId: string, file: string): Promise<number> {
-    return exportSession(this.log, sessionId, file);
+  /**
+   * Writes everything the session needs to carry on elsewhere into one file: its log, its
+   * versions with their blobs, its agents' transcripts (when this manager has the transcript
+   * store) and its workspace history, in which the workspace's current files are recorded
+   * first. See `transfer-format.ts` for the format.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`
+   */
+  export(sessionId: string, file: string): Promise<ExportResult> {
+    return exportSession(
+      {
+        log: this.log,
+        versions: this.#versionStore,
+        transcripts: this.#transcripts,
+        history: this.history,
+        state: (id) => this.state(id),
+        dataDir: this.#dataDir,
+      },
+      sessionId,
+      file,
+    );
   }
 
-  /** Reads an export into this store as a new session. */
-  import(file: string, options: { as?: string } = {}): Promise<{ sessionId: string; events: number }> {
-    return importSession(this.log, file, options);
+  /**
+   * Reads an export into this store and data directory as a new session, checked in full
+   * before anything is written and undone if writing fails: the log, then the versions, the
+   * workspace history, the files as they were at the export in the session's workspace here
+   * (`<dataDir>/workspaces/<id>`, or the custom folder it had), the transcripts re-keyed to
+   * that folder, and a `session.imported` event naming the origin and the new workspace.
+   * @throws OrchestratorError `IMPORT_INVALID`, `SESSION_EXISTS`
+   */
+  import(file: string, options: { as?: string | undefined } = {}): Promise<ImportResult> {
+    return importSession(
+      {
+        log: this.log,
+        versions: this.#versionStore,
+        transcripts: this.#transcripts,
+        history: this.history,
+        dataDir: this.#dataDir,
+      },
+      file,
+      options,
+    );
   }
 
   /**

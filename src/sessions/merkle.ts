@@ -74,15 +74,18 @@ export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) 
 /**
  * Reads the chunk entries of a tree, level by level, verifying every page against the hash
  * its parent names. `fetch` returns the stored bytes of the hashes asked (absent = missing).
+ * `pageHashes`, when given, receives the hash of every page read.
  * @throws Error naming the page that is missing or does not match (reported as corrupt)
  */
 export async function readTree(
   root: string,
   depth: number,
   fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
+  pageHashes?: string[],
 ): Promise<ChunkEntry[]> {
   let hashes = [root];
   for (let level = depth; level >= 1; level--) {
+    pageHashes?.push(...hashes);
     const pages = await fetch(hashes);
     const entries: ChunkEntry[] = [];
     for (const hash of hashes) {

@@ -113,6 +113,27 @@ export async function readSnapshot(
   return migrateState(where, state, record.schemaVersion, formats);
 }
 
+/**
+ * Every blob a stored snapshot needs, its pages and chunks, read from its tree (pages are
+ * verified on the way; chunks are named, not read).
+ * @throws OrchestratorError `SNAPSHOT_CORRUPT` naming the version
+ */
+export async function snapshotBlobHashes(
+  where: SnapshotOrigin,
+  record: { manifest: Uint8Array; checksum: string },
+  fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
+): Promise<string[]> {
+  const manifest = decodeManifest(where, record.manifest, record.checksum);
+  const pages: string[] = [];
+  try {
+    const entries = await readTree(manifest.root, manifest.depth, fetch, pages);
+    return [...new Set([...pages, ...entries.map(([, hash]) => hash)])];
+  } catch (error) {
+    if (error instanceof OrchestratorError) throw error;
+    throw corrupt(where, error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Blob reads are batched so one read never carries an unbounded list of keys. */
 async function fetchInBatches(
   hashes: string[],

@@ -177,6 +177,9 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       if (event.data.workspace !== undefined) state.workspace = event.data.workspace;
       for (const agent of Object.values(state.agents)) agent.inherited = true;
       return state;
+    case 'session.imported':
+      state.workspace = event.data.workspace;
+      return state;
     case 'workflow.started': {
       const nodes: Record<string, NodeState> = {};
       for (const id of nodeIdsOf(event.data.definition))

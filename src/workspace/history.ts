@@ -1,6 +1,16 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { OrchestratorError } from '../errors/index.ts';
 import { git } from './git.ts';
+
+/** A history repository unpacked from a bundle, not yet any session's. */
+export interface IncomingHistory {
+  /** Makes it the session's repository (which must not exist). */
+  adopt(sessionId: string): Promise<void>;
+  /** Removes it. */
+  discard(): Promise<void>;
+}
 
 const exists = (file: string) =>
   stat(file).then(
@@ -62,19 +72,84 @@ export class WorkspaceHistory {
    * compared with the ones it was forked from.
    */
   async restore(sessionId: string, commit: string, target: string, newSessionId: string): Promise<void> {
-    await mkdir(target, { recursive: true });
     const to = this.#gitDir(newSessionId);
     if (!(await exists(to))) await git(this.#root, ['clone', '-q', '--bare', this.#gitDir(sessionId), to]);
-    // A private index, so the source repository's index (matching its own workspace) stays as it is.
-    const index = path.join(this.#root, `${newSessionId}.restore-index`);
+    await this.checkout(newSessionId, commit, target);
+    await this.#git(newSessionId, target, ['update-ref', 'HEAD', commit]);
+  }
+
+  /**
+   * Writes the files of a recorded commit into `target` (created when missing), leaving the
+   * repository's own index as it is.
+   */
+  async checkout(sessionId: string, commit: string, target: string): Promise<void> {
+    await mkdir(target, { recursive: true });
+    // A private index, so the repository's index (matching its own workspace) stays as it is.
+    const index = path.join(this.#root, `${sessionId}.restore-index`);
     try {
       const env = { ...process.env, GIT_INDEX_FILE: index };
-      await this.#git(newSessionId, target, ['read-tree', commit], env);
-      await this.#git(newSessionId, target, ['checkout-index', '-a', '-f'], env);
-      await this.#git(newSessionId, target, ['update-ref', 'HEAD', commit]);
+      await this.#git(sessionId, target, ['read-tree', commit], env);
+      await this.#git(sessionId, target, ['checkout-index', '-a', '-f'], env);
     } finally {
       await rm(index, { force: true });
     }
+  }
+
+  /** Whether the session's repository exists. */
+  exists(sessionId: string): Promise<boolean> {
+    return exists(this.#gitDir(sessionId));
+  }
+
+  /** The commits among `commits` that the session's repository does not hold. */
+  async missingCommits(sessionId: string, commits: readonly string[]): Promise<string[]> {
+    return missingIn(this.#gitDir(sessionId), commits);
+  }
+
+  /**
+   * Writes the whole history of a session (every ref and the commits they reach) into a git
+   * bundle file. Null when the session has no history repository, or one without a commit.
+   */
+  async bundle(sessionId: string, file: string): Promise<{ head: string } | null> {
+    const gitDir = this.#gitDir(sessionId);
+    if (!(await exists(gitDir))) return null;
+    const head = await git(this.#root, [`--git-dir=${gitDir}`, 'rev-parse', '-q', '--verify', 'HEAD^{commit}'], {
+      allowFailure: true,
+    });
+    if (head.code !== 0) return null;
+    await git(this.#root, [`--git-dir=${gitDir}`, 'bundle', 'create', '-q', file, '--all']);
+    return { head: head.stdout };
+  }
+
+  /**
+   * Unpacks a bundle into a new repository beside the sessions' ones, under a name no session
+   * has, and checks that it holds `commits`; the repository becomes a session's with
+   * {@link IncomingHistory.adopt}, or goes with {@link IncomingHistory.discard}.
+   * @throws OrchestratorError `WORKSPACE_FAILED` when the bundle does not unpack or lacks a commit
+   */
+  async unbundle(file: string, head: string, commits: readonly string[]): Promise<IncomingHistory> {
+    await mkdir(this.#root, { recursive: true });
+    const gitDir = path.join(this.#root, `.incoming-${randomBytes(6).toString('hex')}.git`);
+    const discard = () => rm(gitDir, { recursive: true, force: true });
+    try {
+      await git(this.#root, ['init', '-q', '--bare', '-b', 'main', gitDir]);
+      await git(this.#root, [`--git-dir=${gitDir}`, 'fetch', '-q', file, '+refs/*:refs/*']);
+      const missing = await missingIn(gitDir, [head, ...commits]);
+      if (missing.length > 0) {
+        throw new OrchestratorError('WORKSPACE_FAILED', `the history does not hold commit(s) ${missing.join(', ')}`, {
+          details: { missing },
+        });
+      }
+      await git(this.#root, [`--git-dir=${gitDir}`, 'update-ref', 'HEAD', head]);
+    } catch (error) {
+      await discard();
+      throw error;
+    }
+    return {
+      adopt: async (sessionId) => {
+        await rename(gitDir, this.#gitDir(sessionId));
+      },
+      discard,
+    };
   }
 
   /** Files that differ between two recorded commits of a session. */
@@ -87,4 +162,15 @@ export class WorkspaceHistory {
   async remove(sessionId: string): Promise<void> {
     await rm(this.#gitDir(sessionId), { recursive: true, force: true });
   }
+}
+
+async function missingIn(gitDir: string, commits: readonly string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const commit of new Set(commits)) {
+    const found = await git(path.dirname(gitDir), [`--git-dir=${gitDir}`, 'cat-file', '-e', `${commit}^{commit}`], {
+      allowFailure: true,
+    });
+    if (found.code !== 0) missing.push(commit);
+  }
+  return missing;
 }

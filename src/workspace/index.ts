@@ -1,5 +1,7 @@
 /** Workspaces: the session's folder, and isolated git worktrees for nodes that run in parallel. */
 
+export type { IncomingHistory } from './history.ts';
 export { WorkspaceHistory } from './history.ts';
+export { projectKeyOf } from './project-key.ts';
 export type { Workspace } from './workspaces.ts';
 export { WorkspaceManager } from './workspaces.ts';

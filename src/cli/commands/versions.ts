@@ -133,25 +133,59 @@ export function registerVersionCommands(sessions: Command): void {
   sessions
     .command('export')
     .argument('<sessionId>', 'the session')
-    .description('write a session log to a file (JSON lines) that any store can import')
+    .description(
+      'write a session to one file that any store can import: its log, its versions with their blobs, ' +
+        "its agents' transcripts and its workspace history",
+    )
     .option('-o, --output <file>', 'the file to write', '')
-    .action(async (sessionId: string, options: { output: string }, command: Command) => {
+    .option('--json', 'print JSON')
+    .action(async (sessionId: string, options: { output: string; json?: boolean }, command: Command) => {
       await withSessions(command, async (manager) => {
         const file = path.resolve(options.output || `${sessionId}.session.jsonl`);
-        const events = await manager.export(sessionId, file);
-        process.stdout.write(`exported ${events} events of ${sessionId} to ${file}\n`);
+        const result = await manager.export(sessionId, file);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return;
+        }
+        const skipped = result.skippedVersions.length;
+        process.stdout.write(
+          `exported ${result.events} events of ${sessionId} to ${file}\n` +
+            `  ${result.versions} versions (${result.blobs} blobs), ${result.transcripts} transcripts, ` +
+            `workspace history ${kib(result.historyBytes)}; ${kib(result.bytes)} in all\n` +
+            (skipped > 0
+              ? `  left out ${skipped} damaged version(s): ${result.skippedVersions.join(', ')} (the log rebuilds them)\n`
+              : ''),
+        );
       });
     });
 
   sessions
     .command('import')
     .argument('<file>', 'an export written by `sessions export`')
-    .description('read an exported session into this store (never overwrites one)')
+    .description(
+      'read an exported session into this store and data directory (never overwrites one): its log, versions, ' +
+        "agents' transcripts (re-keyed to the new workspace) and workspace history, with the files as they were at the export",
+    )
     .option('--as <sessionId>', 'import under another session id')
-    .action(async (file: string, options: { as?: string }, command: Command) => {
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { as?: string; json?: boolean }, command: Command) => {
       await withSessions(command, async (manager) => {
         const result = await manager.import(path.resolve(file), { as: options.as });
-        process.stdout.write(`imported ${result.events} events as session ${result.sessionId}\n`);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return;
+        }
+        const lines = [`imported ${result.events} events as session ${result.sessionId}`];
+        if (result.formatVersion === 1) {
+          lines.push('  (a format 1 export: the log only, no versions, transcripts or files)');
+        } else {
+          lines.push(`  ${result.versions} versions, ${result.transcripts} transcripts`);
+          lines.push(
+            `  workspace: ${result.workspace}${result.filesRestored ? ' (the files as they were at the export)' : ' (left as it was)'}`,
+          );
+          for (const { from, to } of result.renumberedVersions) lines.push(`  version ${from} is version ${to} here`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
       });
     });
 }
