@@ -249,7 +249,7 @@ describe('decideFailure', () => {
     expect(decideFailure(node, state(), 3, error, false)).toEqual({ willRetry: false, delayMs: 0 });
   });
 
-  it('bases the wait on the node\'s own failures: an interrupted attempt before adds no backoff', () => {
+  it("bases the wait on the node's own failures: an interrupted attempt before adds no backoff", () => {
     const node = planNode('r');
     const error = err('INTERNAL', true);
     // Attempt 2 after one interruption is the first real failure: the first delay, not the second.
