@@ -1,11 +1,5 @@
 import { STRUCTURED_OUTPUT_TOOL } from './sdk-options.ts';
 
-/** The SDK's transcript key of a conversation: its project (from the cwd) and session id. */
-export function transcriptKey(cwd: string, sdkSessionId: string): { projectKey: string; sessionId: string } {
-  // Claude Code's own rule: every character that is not a letter or digit becomes '-'.
-  return { projectKey: cwd.replace(/[^a-zA-Z0-9]/g, '-'), sessionId: sdkSessionId };
-}
-
 interface Block {
   readonly type?: string;
   readonly text?: string;

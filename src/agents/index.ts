@@ -3,7 +3,7 @@ export type { AgentUsage, AttemptFailure, AttemptSuccess, ModelUsageFigures } fr
 export { classifyResultError, classifyThrown, fromApiStatus } from './classify.ts';
 export type { AgentEnvOptions } from './environment.ts';
 export { buildAgentEnv } from './environment.ts';
-export { finishedAnswer, transcriptKey } from './finished-answer.ts';
+export { finishedAnswer } from './finished-answer.ts';
 export { removeLocalTranscripts } from './local-transcripts.ts';
 export type { NormalizedMessage } from './normalize.ts';
 export { normalizeSdkMessage, previewToolResult } from './normalize.ts';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type AgentRuntime, type AgentToolHost, finishedAnswer, transcriptKey } from '../agents/index.ts';
+import { type AgentRuntime, type AgentToolHost, finishedAnswer } from '../agents/index.ts';
 import type { EventDataMap, EventType } from '../events/index.ts';
 import { type AnyEvent, newId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
@@ -23,7 +23,7 @@ import {
   type SessionState,
   WorkflowRun,
 } from '../workflow/index.ts';
-import type { WorkspaceManager } from '../workspace/index.ts';
+import { projectKeyOf, type WorkspaceManager } from '../workspace/index.ts';
 import { ControlWatcher } from './control-watcher.ts';
 import type { SessionLeases } from './leases.ts';
 import { WorkflowHandle } from './workflow-handle.ts';
@@ -180,7 +180,8 @@ export class RunLauncher {
           : Promise.resolve(workspaces.shared(workspace)),
       resumeWorkspace: (context) => workspaces.resumeIsolated(workspace, sessionId, label(context)),
       finishedAnswer: async (sdkSessionId, cwd, structured) => {
-        const entries = await transcripts.loadTranscript(transcriptKey(path.resolve(cwd), sdkSessionId));
+        const key = { projectKey: projectKeyOf(path.resolve(cwd)), sessionId: sdkSessionId };
+        const entries = await transcripts.loadTranscript(key);
         return entries ? finishedAnswer(entries, structured) : undefined;
       },
     });

@@ -1,13 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
-import { newPrefixedId } from '../events/index.ts';
+import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
-import type { SessionState } from '../workflow/index.ts';
+import { replay, type SessionState } from '../workflow/index.ts';
 import { WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { compilePruneOptions, type PruneOptions } from './prune-plan.ts';
+import { conversationsOf, copyConversations } from './transcript-copy.ts';
 import { forkLog } from './transfer.ts';
 import { type ExportResult, exportSession } from './transfer-export.ts';
 import type { ImportResult } from './transfer-format.ts';
@@ -136,7 +137,25 @@ export class SessionManager {
     }
     const fromVersion = 'version' in point ? point.version : undefined;
     await forkLog(this.log, { sessionId, seq, version: fromVersion }, { as: newId, workspace });
+    await this.#copyConversations(sessionId, seq, workspace);
     return { sessionId: newId, fromSessionId: sessionId, fromSeq: seq, fromVersion, workspace, filesRestored };
+  }
+
+  /**
+   * Gives a fork its own copy of the conversations of the session workspace's agents, keyed by
+   * its own folder (Claude Code finds a conversation only from the folder it ran in). The fork
+   * branches them on resume; the original's transcripts are never written by it.
+   */
+  async #copyConversations(sessionId: string, seq: number, workspace: string): Promise<void> {
+    if (!this.#transcripts) return;
+    const events: AnyEvent[] = [];
+    for await (const event of this.log.readAll(sessionId)) {
+      if (event.seq > seq) break;
+      events.push(event);
+    }
+    const original = replay(sessionId, events).workspace;
+    if (original === undefined) return;
+    await copyConversations(this.#transcripts, conversationsOf(events), original, workspace);
   }
 
   /**

@@ -7,6 +7,7 @@ import { type PendingEvent, prepareEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore, VersionStore } from '../store/index.ts';
 import { projectKeyOf, type WorkspaceHistory } from '../workspace/index.ts';
+import { movedCwd } from './transcript-copy.ts';
 import { type CheckedExport, type CheckedTranscript, checkExport, importedEvent } from './transfer-check.ts';
 import {
   anyHeaderSchema,
@@ -311,18 +312,6 @@ async function openTranscript(
   const store = target.transcripts as NonNullable<ImportTarget['transcripts']>;
   if ((await store.loadTranscript(key)) === null) undo.push(() => store.deleteTranscript(key));
   return { key, from: transcript.cwd, to, entries: [] as TranscriptEntry[] };
-}
-
-/**
- * An entry as it reads in its new folder: Claude Code records the agent's `cwd` in each line;
- * a cwd in the old folder (or under it) moves along. Message contents are left as written.
- */
-function movedCwd(entry: TranscriptEntry, from: string, to: string): TranscriptEntry {
-  const cwd = entry.cwd;
-  if (typeof cwd !== 'string' || from === to) return entry;
-  if (cwd === from) return { ...entry, cwd: to };
-  if (cwd.startsWith(`${from}/`)) return { ...entry, cwd: `${to}${cwd.slice(from.length)}` };
-  return entry;
 }
 
 /** Undoes what was written, newest first, then rethrows (naming what could not be undone). */
