@@ -200,6 +200,20 @@ export function compensationOrder(plan: WorkflowPlan, wf: WorkflowState, complet
   return out;
 }
 
+/**
+ * The completed nodes of a run in the order they completed, for a rollback after a restart.
+ * Completion times have millisecond precision: on a tie, a dependency completed first.
+ */
+export function completionOrderOf(plan: WorkflowPlan, wf: WorkflowState): string[] {
+  const completed = Object.values(wf.nodes).filter((n) => n.status === 'completed');
+  const topological = new Map([...plan.nodes()].map((node, index) => [node.id, index]));
+  completed.sort(
+    (a, b) =>
+      (a.endedAt ?? '').localeCompare(b.endedAt ?? '') || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0),
+  );
+  return completed.map((node) => node.id);
+}
+
 /** Open questions of a node (its own, and those its agents asked), to close when it stops. */
 export function openRequestsOf(wf: WorkflowState, nodeId: string): string[] {
   const ids: string[] = [];

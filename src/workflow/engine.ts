@@ -3,6 +3,7 @@ import type { EventDataMap, EventType } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type EngineClock, systemClock } from './clock.ts';
 import {
+  completionOrderOf,
   decideControl,
   decideFailure,
   decideOutcome,
@@ -16,12 +17,13 @@ import {
   openRequestsOf,
   type StopReason,
 } from './decide.ts';
+import { RunEnding } from './ending.ts';
 import { HumanQuestions } from './humans.ts';
 import { NodeStarter } from './node-start.ts';
 import type { NodeContext, NodeExecutor, NodeOutcome, PlanNode, WorkflowPlan } from './plan.ts';
-import { runRollback } from './rollback.ts';
+import { ReadyQueue } from './ready-queue.ts';
 import { RunRecorder } from './run-recorder.ts';
-import { AdmissionQueue, DependencyTracker } from './scheduler.ts';
+import { DependencyTracker } from './scheduler.ts';
 import { type PendingControl, type SessionState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
 
 /** Everything a run needs. */
@@ -69,11 +71,9 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #plan: P;
   #phase: RunPhase = 'idle';
   readonly #tracker: DependencyTracker;
-  readonly #admission: AdmissionQueue;
+  readonly #ready: ReadyQueue;
   readonly #starter: NodeStarter;
-  /** Nodes in the admission queue, so a node is never queued twice (a retry due while paused, then resume). */
-  readonly #queued = new Set<string>();
-  readonly #retryTimers = new Map<string, unknown>();
+  readonly #ending: RunEnding;
   /** Human and approval nodes whose open question a restart awaits again (same attempt). */
   readonly #awaitAgain = new Set<string>();
   readonly #recorder: RunRecorder;
@@ -82,8 +82,6 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   readonly #settleQueue: string[] = [];
   #settling = false;
   #failure: OrchestratorError | undefined;
-  /** Stops the rollback under way (cancel, pause, suspend). */
-  #rollbackStop: AbortController | undefined;
   readonly #done: PromiseWithResolvers<WorkflowState> = Promise.withResolvers();
 
   constructor(options: WorkflowRunOptions<P>) {
@@ -100,7 +98,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     });
     const wf = this.state;
     this.#tracker = new DependencyTracker(options.plan.nodes(), (id) => wf.nodes[id]?.status);
-    this.#admission = new AdmissionQueue(options.plan.concurrency, options.plan.groupLimits);
+    this.#ready = new ReadyQueue(options.plan.concurrency, options.plan.groupLimits, this.#clock);
     this.#starter = new NodeStarter({
       clock: this.#clock,
       probe: options.probe,
@@ -109,15 +107,23 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       requestInput: (nodeId, attempt, kind, prompt, signal, agentId) =>
         this.#humans.request(nodeId, attempt, kind, prompt, signal, agentId),
     });
+    const run = this;
+    this.#ending = new RunEnding({
+      workflowId: options.workflowId,
+      get plan() {
+        return run.#plan;
+      },
+      state: () => this.state,
+      completionOrder: this.#completionOrder,
+      executor: options.executors.get('agent'),
+      context: () => this.#context(),
+      record: (type, data) => this.#recorder.record(type, data),
+      flush: () => this.#flush(),
+      suspended: () => this.#phase === 'suspended',
+    });
     for (const node of options.plan.nodes())
       if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
-    // Completion times have millisecond precision: on a tie, a dependency completed first.
-    const completed = Object.values(wf.nodes).filter((n) => n.status === 'completed');
-    if (completed.length > 0) {
-      const topological = new Map([...options.plan.nodes()].map((node, index) => [node.id, index]));
-      completed.sort((a, b) => byEnd(a, b) || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0));
-      for (const node of completed) this.#completionOrder.push(node.id);
-    }
+    this.#completionOrder.push(...completionOrderOf(options.plan, wf));
     this.#done.promise.catch(() => undefined);
   }
 
@@ -178,7 +184,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#record('workflow.paused', { reason, interruptRunning, ...(controlId && { controlId }) });
     if (interruptRunning) this.#starter.stopAll('pause');
     else this.#starter.stopQueued('pause');
-    this.#rollbackStop?.abort('pause' satisfies StopReason);
+    this.#ending.stop('pause');
   }
 
   /** Starts nodes again after {@link pause}. */
@@ -187,8 +193,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (!this.state.paused) return;
     this.#record('workflow.resumed', { reason, ...(controlId && { controlId }) });
     for (const node of Object.values(this.state.nodes)) {
-      const waiting = this.#retryTimers.has(node.id) || this.#queued.has(node.id);
-      if (node.status === 'retry_wait' && !waiting) this.#scheduleRetry(node.id, 0);
+      if (node.status === 'retry_wait' && !this.#ready.waiting(node.id)) this.#scheduleRetry(node.id, 0);
     }
     this.#pump();
   }
@@ -199,7 +204,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (this.state.cancelRequested) return;
     this.#record('workflow.cancel_requested', { reason, ...(controlId && { controlId }) });
     this.#cancelEverything(reason);
-    this.#rollbackStop?.abort('cancel' satisfies StopReason);
+    this.#ending.stop('cancel');
     this.#pump();
   }
 
@@ -288,12 +293,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (this.#phase === 'done' || this.#phase === 'suspended') return;
     const wasFinishing = this.#phase === 'finishing';
     this.#phase = 'suspended';
-    for (const timer of this.#retryTimers.values()) this.#clock.clearTimeout(timer);
-    this.#retryTimers.clear();
-    this.#rollbackStop?.abort('suspend' satisfies StopReason);
+    this.#ready.clearRetries();
+    this.#ending.stop('suspend');
     this.#starter.stopAll('suspend');
     await this.#starter.settled();
-    await this.#rollbackSettled;
+    await this.#ending.settled();
     if (wasFinishing && this.#phase !== 'suspended') return;
     try {
       await this.#flush();
@@ -353,22 +357,15 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   #enqueue(id: string): void {
-    if (this.#queued.has(id) || this.#starter.isRunning(id)) return;
-    this.#queued.add(id);
-    this.#admission.enqueue(id, this.#plan.node(id)?.group);
-  }
-
-  /** Empties the admission queue; returns the nodes that were waiting. */
-  #drain(): string[] {
-    this.#queued.clear();
-    return this.#admission.drain();
+    if (this.#starter.isRunning(id)) return;
+    this.#ready.enqueue(id, this.#plan.node(id)?.group);
   }
 
   #pump(): void {
     if (this.#phase !== 'running') return;
     const wf = this.state;
     if (!wf.paused && !wf.cancelRequested) {
-      for (let id = this.#admission.next(); id !== undefined; id = this.#admission.next()) this.#start(id);
+      for (let id = this.#ready.next(); id !== undefined; id = this.#ready.next()) this.#start(id);
     }
     this.#maybeFinish();
   }
@@ -376,19 +373,18 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #start(id: string): void {
     const node = this.#plan.node(id) as PlanNode;
     const state = this.state.nodes[id];
-    this.#queued.delete(id);
     // While it waited for a slot the node may have settled (skipped, or a retry that was
     // also queued) or gained a dependency (a node inserted before it): give the slot back;
     // a new dependency makes it ready again when that one settles.
     if (!state || TERMINAL_NODE_STATUSES.has(state.status) || !this.#tracker.dependenciesSettled(id)) {
-      this.#admission.release(node?.group);
+      this.#ready.release(node?.group);
       return;
     }
     const again = this.#awaitAgain.delete(id);
     const attempt = again ? state.attempts : state.attempts + 1;
     const executor = this.#o.executors.get(node.kind);
     this.#starter.start(node, attempt, again, this.#context(), executor, ({ outcome, stop }) => {
-      this.#admission.release(node.group);
+      this.#ready.release(node.group);
       this.#onOutcome(id, attempt, outcome, stop);
       this.#pump();
     });
@@ -470,7 +466,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (this.#plan.onFailure === 'fail_fast' && !this.#failure) {
       this.#failure = error;
       const reason = 'the workflow is failing (fail_fast)';
-      for (const queued of this.#drain()) this.#skip(queued, reason);
+      for (const queued of this.#ready.drain()) this.#skip(queued, reason);
       this.#cancelWaitingRetries(reason);
       this.#starter.stopAll('fail_fast');
     }
@@ -485,15 +481,10 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       this.#fail(id, node?.attempts ?? 1, error);
       return;
     }
-    const timer = this.#clock.setTimeout(
-      () => {
-        this.#retryTimers.delete(id);
-        this.#enqueue(id);
-        this.#pump();
-      },
-      Math.max(0, at - this.#clock.now()),
-    );
-    this.#retryTimers.set(id, timer);
+    this.#ready.retryAt(id, at, () => {
+      this.#enqueue(id);
+      this.#pump();
+    });
   }
 
   #skip(id: string, reason: string): void {
@@ -524,7 +515,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   // ---- ending ----------------------------------------------------------------------------
 
   #cancelEverything(reason: string): void {
-    for (const queued of this.#drain()) {
+    for (const queued of this.#ready.drain()) {
       this.#record('node.cancelled', { nodeId: queued, reason });
       this.#settle(queued);
     }
@@ -542,8 +533,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * interrupted them: once the run is cancelled or failing fast they must not start again.
    */
   #cancelWaitingRetries(reason: string): void {
-    for (const timer of this.#retryTimers.values()) this.#clock.clearTimeout(timer);
-    this.#retryTimers.clear();
+    this.#ready.clearRetries();
     for (const node of Object.values(this.state.nodes)) {
       if (node.status !== 'retry_wait' || this.#starter.isRunning(node.id)) continue;
       this.#record('node.cancelled', { nodeId: node.id, reason });
@@ -552,77 +542,24 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   #maybeFinish(): void {
-    if (this.#phase !== 'running' || this.#starter.size > 0) return;
-    if (this.#admission.queued > 0 || this.#retryTimers.size > 0) return;
+    if (this.#phase !== 'running' || this.#starter.size > 0 || this.#ready.busy) return;
     const wf = this.state;
     if (wf.paused && !wf.cancelRequested) return;
     if (this.#open > 0 && !wf.cancelRequested) return;
     this.#phase = 'finishing';
     const status = finalStatus(wf, this.#failure !== undefined);
-    this.#finish(status).then(
+    this.#ending.finish(status, this.#failure ?? firstFailure(wf)).then(
       (state) => {
         if (state) {
           this.#phase = 'done';
           this.#done.resolve(state);
+        } else if (this.#phase === 'finishing') {
+          // A pause cut the rollback short: the run waits; resume() pumps and it carries on.
+          this.#phase = 'running';
         }
       },
       (error: unknown) => this.#abandon(error),
     );
-  }
-
-  #rollbackSettled: Promise<unknown> = Promise.resolve();
-
-  /** Records the end (after a rollback when the run failed); undefined when a stop cut the rollback short. */
-  async #finish(status: 'completed' | 'failed' | 'cancelled'): Promise<WorkflowState | undefined> {
-    const failure = this.#failure ?? firstFailure(this.state);
-    let rolledBack = false;
-    if (status === 'failed' && this.#plan.rollback) {
-      const end = await this.#rollback(failure?.message ?? 'the workflow failed');
-      if (end === 'stopped') return this.#afterStoppedRollback();
-      rolledBack = true;
-    }
-    const final = this.state.cancelRequested ? 'cancelled' : status;
-    this.#record('workflow.completed', {
-      status: final,
-      ...(final === 'failed' && failure && { error: failure.toJSON() }),
-      ...(rolledBack && { rolledBack }),
-    });
-    await this.#flush();
-    return this.state;
-  }
-
-  #rollback(reason: string) {
-    this.#rollbackStop = new AbortController();
-    const running = runRollback(
-      {
-        workflowId: this.#o.workflowId,
-        plan: this.#plan,
-        state: () => this.state,
-        completionOrder: this.#completionOrder,
-        executor: this.#o.executors.get('agent'),
-        context: () => this.#context(),
-        record: (type, data) => this.#recorder.record(type, data),
-        requestInput: () => Promise.reject(new OrchestratorError('NODE_INTERRUPTED', 'compensations ask no questions')),
-      },
-      reason,
-      this.#rollbackStop.signal,
-    );
-    this.#rollbackSettled = running.catch(() => undefined);
-    return running;
-  }
-
-  /** A stop cut the rollback short: cancelled ends the run, paused waits for resume, suspended lets go. */
-  async #afterStoppedRollback(): Promise<WorkflowState | undefined> {
-    this.#rollbackStop = undefined;
-    if (this.#phase === 'suspended') return undefined;
-    if (this.state.cancelRequested) {
-      this.#record('workflow.completed', { status: 'cancelled', rolledBack: false });
-      await this.#flush();
-      return this.state;
-    }
-    // Paused: the run waits in `running`; resume() pumps, and the rollback carries on.
-    this.#phase = 'running';
-    return undefined;
   }
 
   /** The log refused a decision: nothing more may be acted on. */
@@ -677,8 +614,4 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #flush(): Promise<void> {
     return this.#recorder.flush();
   }
-}
-
-function byEnd(a: { endedAt?: string | undefined }, b: { endedAt?: string | undefined }): number {
-  return (a.endedAt ?? '').localeCompare(b.endedAt ?? '');
 }
