@@ -109,6 +109,12 @@ export class ProgressView {
         return event.data.decision === 'deny'
           ? [`    ⊘ ${node(this.#agentNode.get(event.data.agentId))}denied ${event.data.tool}: ${event.data.reason}`]
           : [];
+      case 'security.decision':
+        return event.data.decision === 'deny'
+          ? [
+              `    ⊘ ${node(this.#agentNode.get(event.data.agentId ?? ''))}refused ${event.data.tool}: ${event.data.reason}`,
+            ]
+          : [];
       case 'agent.retry':
         return [
           `    ↻ ${node(this.#agentNode.get(event.data.agentId))}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`,

@@ -114,6 +114,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'This process no longer owns the session (its lease was taken over or released); it may not write to it.',
   },
+  LIMIT_EXCEEDED: {
+    status: 413,
+    retryable: false,
+    summary:
+      'A value is larger than its configured limit (memory value, prompt, event payload); details name the limit.',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string; retired?: boolean }>;
 
 /** Every error code the orchestrator can raise. */

@@ -285,6 +285,21 @@ export const EVENT_DATA_SCHEMAS = {
     toolUseId: z.string().optional(),
     subagentId: z.string().optional(),
   }),
+  /**
+   * An audited security decision: a tool call or a workflow change an agent asked for, allowed,
+   * denied or sent to a human (`ask`). `by` says who decided (`policy`, `graph-policy`, a
+   * user), `rule` which rule matched; the input itself is not stored, only its SHA-256.
+   */
+  'security.decision': z.looseObject({
+    agentId: z.string().optional(),
+    tool: z.string(),
+    decision: z.enum(['allow', 'deny', 'ask']),
+    by: z.string(),
+    rule: z.string().optional(),
+    reason: z.string(),
+    /** SHA-256 (hex) of the input's JSON. */
+    inputDigest: z.string(),
+  }),
   /** A retry: by Claude Code inside one attempt (`sdk`) or a new attempt by the orchestrator. */
   'agent.retry': z.looseObject({
     agentId: z.string(),

@@ -1,22 +1,29 @@
 import type { AgentSpec } from '../agents/index.ts';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentType } from './definition/agent-type.ts';
-import { compileWorkflow } from './definition/compile.ts';
 import type { CompiledNode, CompiledWorkflow } from './definition/compiled.ts';
 import { evaluateCondition } from './definition/condition.ts';
+import { extendWorkflow, factsOf, type NodeFacts } from './definition/extend.ts';
+import type { GraphPolicy } from './definition/graph-policy.ts';
 import { renderTemplate } from './definition/template.ts';
-import type { NodeDefinition } from './definition/types.ts';
 import type { NodeContext, PlanNode, WorkflowPlan } from './plan.ts';
 
 /** Code of `function` nodes by node id (TypeScript workflows). */
 export type PlanFunctions = Readonly<Record<string, (context: NodeContext & { signal: AbortSignal }) => unknown>>;
 
-/** An agent type as the runtime runs it, plus whether it may change the graph. */
-export type PlanAgentSpec = AgentSpec & { readonly canModifyWorkflow: boolean };
+/** An agent type as the runtime runs it, plus whether and how it may change the graph. */
+export type PlanAgentSpec = AgentSpec & {
+  readonly canModifyWorkflow: boolean;
+  /** What it may change (`undefined` unless `canModifyWorkflow`). */
+  readonly graph: GraphPolicy | undefined;
+};
 
 /** A {@link WorkflowPlan} that also resolves agent types by name. */
 export interface CompiledPlan extends WorkflowPlan {
+  /** The workflow as compiled at the start; nodes added at run time are in {@link WorkflowPlan.node} only. */
   readonly compiled: CompiledWorkflow;
+  /** Nodes added at run time so far (the plan's own and those it was rebuilt with). */
+  readonly addedCount: number;
   agentType(name: string): PlanAgentSpec | undefined;
 }
 
@@ -25,18 +32,40 @@ export interface PlanOptions {
   readonly functions?: PlanFunctions | undefined;
 }
 
+/** The plan's nodes and what additions are checked against; a new plan copies the maps. */
+interface PlanGraph {
+  readonly nodes: ReadonlyMap<string, PlanNode>;
+  readonly facts: ReadonlyMap<string, NodeFacts>;
+  readonly added: number;
+}
+
 /**
- * The engine's view of a compiled workflow. Nodes added at run time are compiled with the
- * whole definition again, so they get the same checks as a file (acyclic, known agents and
- * dependencies, template references) before anything is recorded.
+ * The engine's view of a compiled workflow. Nodes added at run time are checked and compiled
+ * on their own against the plan's facts about its nodes (`extendWorkflow`): the same checks as
+ * a file (acyclic, known agents and dependencies, template references) before anything is
+ * recorded, at a cost that does not grow with the graph. Plans are immutable: an addition
+ * returns a new plan sharing the compiled nodes (its maps are copied: microseconds for a
+ * thousand nodes, where compiling them again took milliseconds).
  */
 export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOptions = {}): CompiledPlan {
   const nodes = new Map<string, PlanNode>();
-  for (const id of compiled.topologicalOrder)
-    nodes.set(id, toPlanNode(compiled.nodes[id] as CompiledNode, options.functions));
-  const specs = new Map<string, PlanAgentSpec>();
+  const facts = new Map<string, NodeFacts>();
+  for (const id of compiled.topologicalOrder) {
+    const node = compiled.nodes[id] as CompiledNode;
+    nodes.set(id, toPlanNode(node, options.functions));
+    facts.set(id, factsOf(node));
+  }
+  return makePlan(compiled, { nodes, facts, added: 0 }, options, new Map());
+}
+
+function makePlan(
+  compiled: CompiledWorkflow,
+  graph: PlanGraph,
+  options: PlanOptions,
+  specs: Map<string, PlanAgentSpec>,
+): CompiledPlan {
   const groupLimits = new Map(Object.values(compiled.groups).map((g) => [g.name, g.concurrency]));
-  const plan: CompiledPlan = {
+  return {
     compiled,
     name: compiled.name,
     concurrency: compiled.concurrency,
@@ -44,8 +73,10 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
     onFailure: compiled.onFailure,
     rollback: compiled.rollback,
     maxNodes: compiled.limits.maxNodes,
-    node: (id) => nodes.get(id),
-    nodes: () => nodes.values(),
+    limits: compiled.limits,
+    addedCount: graph.added,
+    node: (id) => graph.nodes.get(id),
+    nodes: () => graph.nodes.values(),
     agentType(name) {
       const type = compiled.agents[name];
       if (!type) return undefined;
@@ -64,7 +95,9 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
           throw new OrchestratorError('MODIFICATION_REJECTED', 'every added node needs a string id');
         if (state?.nodes[node.id])
           throw new OrchestratorError('MODIFICATION_REJECTED', `node "${node.id}" already exists`);
-        for (const target of Array.isArray(node.requiredBy) ? (node.requiredBy as string[]) : []) {
+        for (const target of Array.isArray(node.requiredBy) ? (node.requiredBy as unknown[]) : []) {
+          if (typeof target !== 'string')
+            throw new OrchestratorError('MODIFICATION_REJECTED', `requiredBy of "${node.id}" names a non-string`);
           const status = state?.nodes[target]?.status;
           if (state && status !== 'pending') {
             throw new OrchestratorError(
@@ -75,34 +108,45 @@ export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOption
           requiredBy.set(target, [...(requiredBy.get(target) ?? []), node.id]);
         }
       }
-      const total = compiled.nodeIds.length + added.length;
-      if (total > compiled.limits.maxNodes) {
-        throw new OrchestratorError(
-          'MODIFICATION_REJECTED',
-          `adding ${added.length} node(s) would make ${total}, over the workflow's limit of ${compiled.limits.maxNodes}`,
-        );
+      // Recorded additions (a resumed run) were within the limits when they were accepted.
+      if (state) checkGrowth(compiled, graph, added.length);
+      const extension = extendWorkflow(
+        { compiled, facts: graph.facts },
+        requests.map(({ requiredBy: _requiredBy, ...node }) => node),
+        requiredBy,
+      );
+      const nodes = new Map(graph.nodes);
+      for (const node of extension.nodes) nodes.set(node.id, toPlanNode(node, options.functions));
+      // Inserting before a node only adds to its dependencies: none it had is ever removed.
+      for (const [id, dependsOn] of extension.dependsOn) {
+        const node = nodes.get(id);
+        if (node) nodes.set(id, { ...node, dependsOn });
       }
-      const withRequired = (node: NodeDefinition): NodeDefinition =>
-        requiredBy.has(node.id)
-          ? { ...node, dependsOn: [...(node.dependsOn ?? []), ...(requiredBy.get(node.id) ?? [])] }
-          : node;
-      // Added nodes may be targets too: a resumed run replays every recorded addition in one
-      // call, where a later addition's requiredBy can name a node an earlier one added.
-      const nodes = [
-        ...compiled.definition.nodes.map(withRequired),
-        ...requests.map(({ requiredBy: _requiredBy, ...node }) => withRequired(node as NodeDefinition)),
-      ];
-      let next: CompiledWorkflow;
-      try {
-        next = compileWorkflow({ ...compiled.definition, nodes }, { file: compiled.file });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        throw new OrchestratorError('MODIFICATION_REJECTED', `the change is invalid: ${message}`, { cause: error });
-      }
-      return planFromCompiled(next, options);
+      const facts = new Map(graph.facts);
+      for (const [id, fact] of extension.facts) facts.set(id, fact);
+      return makePlan(compiled, { nodes, facts, added: graph.added + added.length }, options, specs) as never;
     },
   };
-  return plan;
+}
+
+/** @throws OrchestratorError `MODIFICATION_REJECTED` when `count` more nodes exceed a growth limit */
+function checkGrowth(compiled: CompiledWorkflow, graph: PlanGraph, count: number): void {
+  const { maxNodes, maxAddedNodes } = compiled.limits;
+  const total = graph.nodes.size + count;
+  if (total > maxNodes) {
+    throw new OrchestratorError(
+      'MODIFICATION_REJECTED',
+      `adding ${count} node(s) would make ${total}, over the workflow's limit of ${maxNodes} (limits.maxNodes)`,
+      { details: { limit: 'limits.maxNodes', value: maxNodes } },
+    );
+  }
+  if (graph.added + count > maxAddedNodes) {
+    throw new OrchestratorError(
+      'MODIFICATION_REJECTED',
+      `adding ${count} node(s) would make ${graph.added + count} added at run time, over the workflow's limit of ${maxAddedNodes} (limits.maxAddedNodes)`,
+      { details: { limit: 'limits.maxAddedNodes', value: maxAddedNodes } },
+    );
+  }
 }
 
 function toPlanNode(node: CompiledNode, functions: PlanFunctions | undefined): PlanNode {
@@ -149,5 +193,6 @@ export function toAgentSpec(type: AgentType): PlanAgentSpec {
     mcpServers,
     timeoutMs: type.timeoutMs,
     canModifyWorkflow: type.canModifyWorkflow,
+    graph: type.graph,
   };
 }

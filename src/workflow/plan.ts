@@ -1,4 +1,5 @@
 import type { OrchestratorError } from '../errors/index.ts';
+import type { CompiledLimits } from './definition/compiled.ts';
 import type { SchedulableNode } from './scheduler.ts';
 import type { WorkflowState } from './state.ts';
 
@@ -69,13 +70,16 @@ export interface WorkflowPlan {
   readonly rollback: boolean;
   /** Maximum number of nodes after run-time additions. */
   readonly maxNodes: number;
+  /** The run's limits (graph growth, memory values, prompt size). */
+  readonly limits: CompiledLimits;
   node(id: string): PlanNode | undefined;
   nodes(): Iterable<PlanNode>;
   /**
    * Compiles and validates nodes added at run time (acyclic, known dependencies and agents,
-   * within `maxNodes`; nodes named in a new node's `requiredBy` must not have started) and
-   * returns the plan that includes them; the original is unchanged. Without `state` (replaying
-   * changes already recorded) the checks against the run's state are left out.
+   * within `limits.maxNodes` and `limits.maxAddedNodes`; nodes named in a new node's
+   * `requiredBy` must not have started) and returns the plan that includes them; the original
+   * is unchanged. Without `state` (replaying changes already recorded) the checks against the
+   * run's state and the growth limits are left out.
    * @throws OrchestratorError `MODIFICATION_REJECTED`
    */
   withAddedNodes(nodes: readonly unknown[], state: WorkflowState | undefined): this;

@@ -50,6 +50,11 @@ describe('agent types', () => {
       timeoutMs: 600_000,
       retry: { attempts: 3, initialDelayMs: 1000, maxDelayMs: 30_000, factor: 2, on: ['AGENT_OVERLOADED'] },
       canModifyWorkflow: true,
+      // The default graph policy of an agent that may change its workflow.
+      graph: {
+        addNodes: { kinds: ['agent'], agents: undefined, maxPerCall: 10, maxPerRun: 50 },
+        skipNodes: { kinds: ['agent'] },
+      },
     });
     expect(Object.isFrozen(type.tools)).toBe(true);
     expect(Object.isFrozen(type.mcpServers.github)).toBe(true);

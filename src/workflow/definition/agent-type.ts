@@ -7,6 +7,7 @@ import type {
 import { z } from 'zod';
 import { type AgentSpec, parseToolRule } from '../../agents/index.ts';
 import { type DurationInput, durationSchema, durationToMs } from './duration.ts';
+import { compileGraphPolicy, type GraphPolicy, type GraphPolicyDefinition, graphPolicySchema } from './graph-policy.ts';
 import { nameSchema } from './names.ts';
 import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
 import { compileRetryPolicy, type RetryPolicy, type RetryPolicyDefinition, retryPolicySchema } from './retry.ts';
@@ -100,6 +101,8 @@ export interface AgentTypeDefinition {
   retry?: RetryPolicyDefinition;
   /** May this agent add or skip workflow nodes through the orchestrator's tools. @default false */
   canModifyWorkflow?: boolean;
+  /** What it may change when `canModifyWorkflow` is true (see {@link GraphPolicyDefinition}). @default agent nodes only, 10 a call, 50 a run */
+  graph?: GraphPolicyDefinition;
 }
 
 /** A validated agent type: defaults applied, durations in milliseconds, deeply frozen. */
@@ -121,6 +124,8 @@ export interface AgentType {
   /** The type's retry policy; `undefined` when it states none (the runtime's default applies). */
   readonly retry: RetryPolicy | undefined;
   readonly canModifyWorkflow: boolean;
+  /** What it may change in its workflow; `undefined` unless `canModifyWorkflow`. */
+  readonly graph: GraphPolicy | undefined;
 }
 
 // The agent runtime takes an `AgentSpec`; a compiled agent type must be one.
@@ -196,6 +201,7 @@ export const agentTypeSchema = z
       .boolean()
       .optional()
       .meta({ description: 'May this agent add or skip workflow nodes.', default: false }),
+    graph: graphPolicySchema.optional(),
   })
   .meta({ title: 'Agent type', description: 'A kind of agent: role, model, tools and limits.' });
 
@@ -219,6 +225,12 @@ export function compileAgentType(definition: unknown, options: CompileAgentTypeO
   const name = parsed.data?.name ?? options.name;
   if (parsed.success && name === undefined) {
     problems.push({ path: ['name'], message: 'required field is missing (expected string)' });
+  }
+  if (parsed.data?.graph !== undefined && parsed.data.canModifyWorkflow !== true) {
+    problems.push({
+      path: ['graph'],
+      message: 'a graph policy applies only to agents that may change the workflow: add canModifyWorkflow: true',
+    });
   }
   if (parsed.data?.name !== undefined && options.name !== undefined && parsed.data.name !== options.name) {
     problems.push({ path: ['name'], message: `the name '${parsed.data.name}' differs from '${options.name}'` });
@@ -262,5 +274,6 @@ export function toAgentType(definition: z.output<typeof agentTypeSchema>, name: 
     timeoutMs: definition.timeout === undefined ? undefined : durationToMs(definition.timeout),
     retry: definition.retry === undefined ? undefined : compileRetryPolicy(definition.retry),
     canModifyWorkflow: definition.canModifyWorkflow ?? false,
+    graph: definition.canModifyWorkflow === true ? compileGraphPolicy(definition.graph) : undefined,
   });
 }

@@ -104,37 +104,13 @@ function build(
   const nodes = record<CompiledNode>();
   const dependencies = record<readonly string[]>();
   d.nodes.forEach((n, index) => {
-    const art = artifacts[index] ?? {};
-    const agent = n.agent === undefined ? undefined : agentNamed(n.agent);
-    let compensation: CompiledCompensation | undefined;
-    if (n.compensation !== undefined && art.compensation) {
-      const by = typeof n.compensation === 'object' ? (n.compensation.agent ?? n.agent) : n.agent;
-      compensation = { task: art.compensation, agent: agentNamed(by as string) };
-    }
-    const dependsOn = n.dependsOn ?? [];
-    dependencies[n.id] = dependsOn;
-    nodes[n.id] = {
-      id: n.id,
-      index,
-      kind: n.kind ?? WORKFLOW_DEFAULTS.kind,
-      description: n.description,
-      agent,
-      task: art.task,
-      prompt: art.prompt,
-      dependsOn,
+    const node = compileNode(n, index, artifacts[index] ?? {}, {
+      agentNamed,
+      cache,
       dependents: dependents[n.id] ?? [],
-      group: n.group,
-      condition: art.condition,
-      trigger: n.trigger ?? WORKFLOW_DEFAULTS.trigger,
-      retry: n.retry ? compileRetryPolicy(n.retry) : (agent?.retry ?? DEFAULT_RETRY_POLICY),
-      timeoutMs: n.timeout === undefined ? agent?.timeoutMs : durationToMs(n.timeout),
-      outputSchema: n.output?.schema,
-      cache: n.cache === true ? cache : typeof n.cache === 'object' ? { ttlMs: durationToMs(n.cache.ttl) } : undefined,
-      compensation,
-      workspace: n.workspace ?? (agent?.workingDirectory === 'isolated' ? 'isolated' : WORKFLOW_DEFAULTS.workspace),
-      session: n.session ? { from: n.session.from, fork: n.session.fork ?? false } : undefined,
-      params: n.params,
-    };
+    });
+    dependencies[n.id] = node.dependsOn;
+    nodes[n.id] = node;
   });
 
   const graph = d.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn ?? [] }));
@@ -152,7 +128,12 @@ function build(
     onFailure: d.onFailure ?? WORKFLOW_DEFAULTS.onFailure,
     rollback: d.rollback ?? WORKFLOW_DEFAULTS.rollback,
     cache,
-    limits: { maxNodes: d.limits?.maxNodes ?? WORKFLOW_DEFAULTS.maxNodes },
+    limits: {
+      maxNodes: d.limits?.maxNodes ?? WORKFLOW_DEFAULTS.maxNodes,
+      maxAddedNodes: d.limits?.maxAddedNodes ?? WORKFLOW_DEFAULTS.maxAddedNodes,
+      maxMemoryValueBytes: d.limits?.maxMemoryValueBytes ?? WORKFLOW_DEFAULTS.maxMemoryValueBytes,
+      maxPromptChars: d.limits?.maxPromptChars ?? WORKFLOW_DEFAULTS.maxPromptChars,
+    },
     alerts: d.alerts ? compileAlerts(d.alerts) : undefined,
     budget: d.budget ? compileBudget(d.budget) : undefined,
     nodes,
@@ -162,6 +143,53 @@ function build(
     topologicalOrder: topologicalOrder(graph).order,
     roots: graph.filter((n) => n.dependsOn.length === 0).map((n) => n.id),
     definition,
+  };
+}
+
+/** What compiling one node needs from its workflow. */
+export interface NodeCompileContext {
+  /** The agent type of a name the checks accepted. */
+  agentNamed(name: string): AgentType;
+  /** The workflow's default cache (for `cache: true`). */
+  readonly cache: { readonly ttlMs: number } | undefined;
+  readonly dependents: readonly string[];
+}
+
+/** Compiles one node that passed the schema and the checks (`artifacts`: its parsed templates). */
+export function compileNode(
+  n: ParsedWorkflow['nodes'][number],
+  index: number,
+  art: NodeArtifacts,
+  context: NodeCompileContext,
+): CompiledNode {
+  const agent = n.agent === undefined ? undefined : context.agentNamed(n.agent);
+  let compensation: CompiledCompensation | undefined;
+  if (n.compensation !== undefined && art.compensation) {
+    const by = typeof n.compensation === 'object' ? (n.compensation.agent ?? n.agent) : n.agent;
+    compensation = { task: art.compensation, agent: context.agentNamed(by as string) };
+  }
+  return {
+    id: n.id,
+    index,
+    kind: n.kind ?? WORKFLOW_DEFAULTS.kind,
+    description: n.description,
+    agent,
+    task: art.task,
+    prompt: art.prompt,
+    dependsOn: n.dependsOn ?? [],
+    dependents: context.dependents,
+    group: n.group,
+    condition: art.condition,
+    trigger: n.trigger ?? WORKFLOW_DEFAULTS.trigger,
+    retry: n.retry ? compileRetryPolicy(n.retry) : (agent?.retry ?? DEFAULT_RETRY_POLICY),
+    timeoutMs: n.timeout === undefined ? agent?.timeoutMs : durationToMs(n.timeout),
+    outputSchema: n.output?.schema,
+    cache:
+      n.cache === true ? context.cache : typeof n.cache === 'object' ? { ttlMs: durationToMs(n.cache.ttl) } : undefined,
+    compensation,
+    workspace: n.workspace ?? (agent?.workingDirectory === 'isolated' ? 'isolated' : WORKFLOW_DEFAULTS.workspace),
+    session: n.session ? { from: n.session.from, fork: n.session.fork ?? false } : undefined,
+    params: n.params,
   };
 }
 

@@ -73,6 +73,14 @@ export interface CompiledNode {
   readonly params: Readonly<Record<string, unknown>> | undefined;
 }
 
+/** The limits of a run, defaults applied (see `LimitsDefinition`). */
+export interface CompiledLimits {
+  readonly maxNodes: number;
+  readonly maxAddedNodes: number;
+  readonly maxMemoryValueBytes: number;
+  readonly maxPromptChars: number;
+}
+
 /** A compiled workflow, ready for the engine. */
 export interface CompiledWorkflow {
   /** The file it was loaded from, or `<inline>`. */
@@ -91,7 +99,7 @@ export interface CompiledWorkflow {
   readonly rollback: boolean;
   /** Default cache of nodes with `cache: true`. */
   readonly cache: { readonly ttlMs: number } | undefined;
-  readonly limits: { readonly maxNodes: number };
+  readonly limits: CompiledLimits;
   /** The workflow's own alert settings (the global ones apply besides). */
   readonly alerts: CompiledAlerts | undefined;
   /** The workflow's own cost limits (the global ones apply besides; the lower wins). */

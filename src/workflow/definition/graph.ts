@@ -120,7 +120,7 @@ export function formatCycle(cycle: readonly string[]): string {
 }
 
 /** Every node `id` depends on, directly or transitively (not `id` itself unless it is on a cycle). */
-export function upstreamOf(id: string, dependencies: ReadonlyMap<string, readonly string[]>): Set<string> {
+export function upstreamOf(id: string, dependencies: { get(id: string): readonly string[] | undefined }): Set<string> {
   const seen = new Set<string>();
   const stack = [...(dependencies.get(id) ?? [])];
   while (stack.length > 0) {

@@ -6,6 +6,11 @@ export type OutputShape =
   | { readonly kind: 'fields'; readonly fields: readonly string[] }
   | { readonly kind: 'any' };
 
+/** A set of names: what checks need of one (membership, and the names for suggestions). */
+export interface NameSet extends Iterable<string> {
+  has(name: string): boolean;
+}
+
 /** What a template or condition of one node may read. */
 export interface ReferenceScope {
   /** The node whose task, prompt, compensation or condition is checked. */
@@ -13,7 +18,7 @@ export interface ReferenceScope {
   /** Declared inputs and their types. */
   readonly inputs: ReadonlyMap<string, string>;
   /** Every node id of the workflow. */
-  readonly allNodes: ReadonlySet<string>;
+  readonly allNodes: NameSet;
   /** Nodes this one may read: its transitive upstream nodes (and itself for compensation). */
   readonly visible: ReadonlySet<string>;
   /** The output shape of a node. */

@@ -12,6 +12,9 @@ export const WORKFLOW_DEFAULTS = Object.freeze({
   onFailure: 'fail_fast',
   rollback: false,
   maxNodes: 200,
+  maxAddedNodes: 100,
+  maxMemoryValueBytes: 64 * 1024,
+  maxPromptChars: 200_000,
   kind: 'agent',
   trigger: 'all_success',
   workspace: 'shared',
@@ -36,7 +39,8 @@ const inputSchema = z
   })
   .meta({ title: 'Input' });
 
-const nodeSchema = z
+/** The schema of one node (`nodes[i]`); run-time additions are checked with it too. */
+export const nodeSchema = z
   .strictObject({
     id: nameSchema('node id').meta({ description: 'Unique id of the node.' }),
     kind: z
@@ -169,8 +173,28 @@ export const workflowSchema = z
           .max(10_000)
           .optional()
           .meta({ description: 'Most nodes, counting nodes added at run time.', default: WORKFLOW_DEFAULTS.maxNodes }),
+        maxAddedNodes: z.number().int().min(0).max(10_000).optional().meta({
+          description: 'Most nodes added at run time over a run, by agents and operators together.',
+          default: WORKFLOW_DEFAULTS.maxAddedNodes,
+        }),
+        maxMemoryValueBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(16 * 1024 * 1024)
+          .optional()
+          .meta({
+            description: 'Largest value (bytes of its JSON) an agent may store with memory_set.',
+            default: WORKFLOW_DEFAULTS.maxMemoryValueBytes,
+          }),
+        maxPromptChars: z.number().int().min(1000).max(10_000_000).optional().meta({
+          description:
+            "Longest prompt an agent node gets: its task plus its dependencies' results, which share what is left.",
+          default: WORKFLOW_DEFAULTS.maxPromptChars,
+        }),
       })
-      .optional(),
+      .optional()
+      .meta({ description: 'Limits of a run: graph growth, memory values, prompt size.' }),
     alerts: alertsSchema.optional(),
     budget: budgetSchema.optional(),
     nodes: z.array(nodeSchema).min(1).meta({ description: 'The nodes of the graph.' }),

@@ -122,10 +122,20 @@ export interface GroupDefinition {
   description?: string;
 }
 
-/** Limits that hold while the graph changes at run time. */
+/** Limits of a run: graph growth, memory values, prompt size. Each refusal names its limit. */
 export interface LimitsDefinition {
   /** Most nodes the workflow may have, counting nodes agents add. @default 200 */
   maxNodes?: number;
+  /** Most nodes added at run time over a run, by agents and operators together (0: none). @default 100 */
+  maxAddedNodes?: number;
+  /** Largest value an agent may store with `memory_set`, in bytes of its JSON. @default 65536 */
+  maxMemoryValueBytes?: number;
+  /**
+   * Longest prompt an agent node gets, in characters: its task plus the results of its
+   * dependencies, which share what the task leaves (each is cut with a marker). A task alone
+   * over the limit fails the node with `LIMIT_EXCEEDED`. @default 200000
+   */
+  maxPromptChars?: number;
 }
 
 /** A workflow: agent types, inputs and a graph of nodes. */
@@ -152,7 +162,7 @@ export interface WorkflowDefinition {
   rollback?: boolean;
   /** Default cache for nodes that opt in with `cache: true`. @default none */
   cache?: CacheDefinition;
-  /** Limits for run-time graph changes. */
+  /** Limits of a run: graph growth, memory values, prompt size. @default see {@link LimitsDefinition} */
   limits?: LimitsDefinition;
   /** Alert thresholds and custom rules, on top of the global ones. @default none */
   alerts?: AlertsDefinition;
