@@ -10,7 +10,12 @@ export const ORCHESTRATOR_TOOLS_RULE = `mcp__${ORCHESTRATOR_MCP_SERVER}__*`;
 /** A node an agent asks to add to the running workflow. */
 export interface NodeRequest {
   id: string;
-  task: string;
+  /** `agent` (the default), or another kind its graph policy allows (`human`, `approval`...). */
+  kind?: string | undefined;
+  /** The task of an agent node. */
+  task?: string | undefined;
+  /** The question of a human or approval node. */
+  prompt?: string | undefined;
   agent?: string | undefined;
   dependsOn?: string[] | undefined;
   /** Pending nodes that must now also wait for this one (insert it before them). */
@@ -58,8 +63,12 @@ export function createOrchestratorMcpServer(host: AgentToolHost): McpSdkServerCo
       "Store a JSON value in the session's shared memory for other agents to read.",
       { key: z.string().min(1).max(200), value: z.unknown().describe('any JSON value') },
       async ({ key, value }) => {
-        await host.memorySet(key, value);
-        return text(`stored "${key}"`);
+        try {
+          await host.memorySet(key, value);
+          return text(`stored "${key}"`);
+        } catch (error) {
+          return failure(error instanceof Error ? error.message : String(error));
+        }
       },
       load,
     ),
@@ -87,13 +96,16 @@ export function createOrchestratorMcpServer(host: AgentToolHost): McpSdkServerCo
     tools.push(
       tool(
         'add_nodes',
-        'Add nodes (tasks for agents) to the running workflow. Each new node runs once its dependencies complete.',
+        'Add nodes (tasks for agents) to the running workflow. Each new node runs once its dependencies complete. ' +
+          'What you may add (kinds, agent types, how many) is limited by your policy; a refusal says which rule.',
         {
           nodes: z
             .array(
               z.object({
                 id: z.string().regex(/^[a-z][a-z0-9_-]*$/),
-                task: z.string().min(1),
+                kind: z.string().optional().describe("'agent' (default); other kinds only if your policy allows them"),
+                task: z.string().min(1).optional().describe('the task of an agent node'),
+                prompt: z.string().min(1).optional().describe('the question of a human or approval node'),
                 agent: z.string().optional(),
                 dependsOn: z.array(z.string()).optional(),
                 requiredBy: z
@@ -119,7 +131,7 @@ export function createOrchestratorMcpServer(host: AgentToolHost): McpSdkServerCo
     tools.push(
       tool(
         'skip_nodes',
-        'Skip nodes of the running workflow that have not started yet.',
+        'Skip nodes of the running workflow that have not started yet. Human and approval nodes (and nodes whose skip would skip one) cannot be skipped.',
         { ids: z.array(z.string()).min(1), reason: z.string().min(1) },
         async ({ ids, reason }) => {
           try {

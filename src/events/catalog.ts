@@ -115,6 +115,8 @@ export const EVENT_DATA_SCHEMAS = {
   'workflow.modified': z.looseObject({
     workflowId: z.string(),
     by: z.string(),
+    /** The type of the agent that asked for the change, when an agent did (its graph policy's counts). */
+    agentType: z.string().optional(),
     changes: z.array(z.looseObject({ op: z.string() })),
   }),
   'workflow.paused': z.looseObject({

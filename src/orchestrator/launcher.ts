@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type AgentRuntime, type AgentToolHost, finishedAnswer } from '../agents/index.ts';
+import { OrchestratorError } from '../errors/index.ts';
 import type { EventDataMap, EventType } from '../events/index.ts';
 import { type AnyEvent, newId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
@@ -169,6 +170,7 @@ export class RunLauncher {
       cache: this.#s.cache,
       agentSpec: (name) => run.plan.agentType(name),
       memoryKeys: () => Object.keys(state.memory),
+      maxPromptChars: () => run.plan.limits.maxPromptChars,
       sdkSessionOf: (nodeId) =>
         Object.values(state.agents).findLast((agent) => agent.nodeId === nodeId && agent.sdkSessionId)?.sdkSessionId,
       inheritedConversation: (sdkSessionId) =>
@@ -222,6 +224,7 @@ export class RunLauncher {
     const host: AgentToolHost = {
       memoryGet: async (key) => state.memory[key],
       memorySet: async (key, value) => {
+        checkMemoryValue(key, value, run.plan.limits.maxMemoryValueBytes);
         await recordEvent(this.#s.log, state, 'memory.set', { key, value, by: `agent:${agentId()}` });
       },
       memoryList: async () => Object.keys(state.memory),
@@ -230,23 +233,44 @@ export class RunLauncher {
         return typeof answer === 'string' ? answer : JSON.stringify(answer);
       },
     };
-    if (canModify) {
+    // The tools follow the type's graph policy; the engine checks every call against it again.
+    const agentType = context.node.agent;
+    const policy = canModify && agentType ? run.plan.agentType(agentType)?.graph : undefined;
+    if (policy?.addNodes) {
       host.addNodes = async (nodes) => {
-        const withAgent = nodes.map((n) => ({
-          ...n,
-          agent: n.agent ?? context.node.agent,
-          dependsOn: n.dependsOn ?? [],
-        }));
-        const ids = await run.addNodes(withAgent, `agent:${agentId()}`);
+        const requested = nodes.map((n) => {
+          const kind = n.kind ?? 'agent';
+          // An agent node names its agent type; by default the asking agent's own.
+          return kind === 'agent'
+            ? { ...n, agent: n.agent ?? agentType, dependsOn: n.dependsOn ?? [] }
+            : { ...n, dependsOn: n.dependsOn ?? [] };
+        });
+        const ids = await run.addNodes(requested, `agent:${agentId()}`, { agentType });
         return `added nodes: ${ids.join(', ')}`;
       };
+    }
+    if (policy?.skipNodes) {
       host.skipNodes = async (ids, reason) => {
-        await run.skipNodes(ids, reason, `agent:${agentId()}`);
+        await run.skipNodes(ids, reason, `agent:${agentId()}`, { agentType });
         return `skipped nodes: ${ids.join(', ')}`;
       };
     }
     return host;
   }
+}
+
+/**
+ * Refuses a shared-memory value whose JSON is larger than the run's limit.
+ * @throws OrchestratorError `LIMIT_EXCEEDED` naming the key, the size and `limits.maxMemoryValueBytes`
+ */
+export function checkMemoryValue(key: string, value: unknown, maxBytes: number): void {
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  if (bytes <= maxBytes) return;
+  throw new OrchestratorError(
+    'LIMIT_EXCEEDED',
+    `memory value "${key}" is ${bytes} bytes of JSON, over the workflow's limit of ${maxBytes} (limits.maxMemoryValueBytes); store less, or a summary`,
+    { details: { limit: 'limits.maxMemoryValueBytes', value: maxBytes, actual: bytes } },
+  );
 }
 
 /** Appends an event and applies it to the session's projected state. */

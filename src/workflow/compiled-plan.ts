@@ -22,8 +22,6 @@ export type PlanAgentSpec = AgentSpec & {
 export interface CompiledPlan extends WorkflowPlan {
   /** The workflow as compiled at the start; nodes added at run time are in {@link WorkflowPlan.node} only. */
   readonly compiled: CompiledWorkflow;
-  /** Nodes added at run time so far (the plan's own and those it was rebuilt with). */
-  readonly addedCount: number;
   agentType(name: string): PlanAgentSpec | undefined;
 }
 
@@ -75,6 +73,7 @@ function makePlan(
     maxNodes: compiled.limits.maxNodes,
     limits: compiled.limits,
     addedCount: graph.added,
+    size: graph.nodes.size,
     node: (id) => graph.nodes.get(id),
     nodes: () => graph.nodes.values(),
     agentType(name) {

@@ -18,6 +18,7 @@ import {
   type StopReason,
 } from './decide.ts';
 import { RunEnding } from './ending.ts';
+import { type GraphChangeOptions, GraphGate } from './graph-gate.ts';
 import { HumanQuestions } from './humans.ts';
 import { NodeStarter } from './node-start.ts';
 import type { NodeContext, NodeExecutor, NodeOutcome, PlanNode, WorkflowPlan } from './plan.ts';
@@ -126,6 +127,12 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     this.#completionOrder.push(...completionOrderOf(options.plan, wf));
     this.#done.promise.catch(() => undefined);
   }
+
+  readonly #gate = new GraphGate({
+    session: () => this.#o.state,
+    workflow: () => this.state,
+    record: (type, data) => this.#record(type, data),
+  });
 
   readonly #humans = new HumanQuestions({
     state: () => this.state,
@@ -238,17 +245,22 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 
   /**
    * Adds nodes to the running workflow (validated: acyclic, known dependencies and agents,
-   * size limit). Returns the ids added.
-   * @throws OrchestratorError `MODIFICATION_REJECTED` or `WORKFLOW_INVALID`
+   * growth limits). An agent (`by` = `agent:<id>`) is held to its type's graph policy, and its
+   * change, allowed or refused, is recorded as a `security.decision`. Returns the ids added.
+   * @throws OrchestratorError `MODIFICATION_REJECTED` naming the rule or the problem
    */
-  async addNodes(nodes: readonly unknown[], by: string): Promise<string[]> {
+  async addNodes(nodes: readonly unknown[], by: string, options: GraphChangeOptions = {}): Promise<string[]> {
     this.#assertActive();
-    const plan = this.#plan.withAddedNodes(nodes, this.state);
+    const { plan, agentType } = this.#gate.admitAdd(this.#plan, nodes, by, options);
     const ids = (nodes as Array<{ id: string }>).map((n) => n.id);
     // Recorded and acted on in one turn, like every decision: were the plan updated only
     // once the change is durable, a node settling meanwhile could finish the run without
     // the added nodes. Appends commit in order, so nothing about them can commit first.
-    const committed = this.#append('workflow.modified', { by, changes: [{ op: 'add_nodes', nodes: [...nodes] }] });
+    const committed = this.#append('workflow.modified', {
+      by,
+      ...(agentType !== undefined && { agentType }),
+      changes: [{ op: 'add_nodes', nodes: [...nodes] }],
+    });
     this.#plan = plan;
     for (const id of ids) {
       const node = plan.node(id) as PlanNode;
@@ -265,19 +277,19 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   }
 
   /**
-   * Skips nodes that have not started.
-   * @throws OrchestratorError `MODIFICATION_REJECTED` naming a node that is unknown or started
+   * Skips nodes that have not started. An agent may skip only what its type's graph policy
+   * allows, and never a human or approval node nor a node whose skip would skip one.
+   * @throws OrchestratorError `MODIFICATION_REJECTED` naming a node that is unknown or started, or the rule
    */
-  async skipNodes(ids: readonly string[], reason: string, by: string): Promise<void> {
+  async skipNodes(ids: readonly string[], reason: string, by: string, options: GraphChangeOptions = {}): Promise<void> {
     this.#assertActive();
-    for (const id of ids) {
-      const status = this.state.nodes[id]?.status;
-      if (status !== 'pending') {
-        throw new OrchestratorError('MODIFICATION_REJECTED', `cannot skip node "${id}": it is ${status ?? 'unknown'}`);
-      }
-    }
+    const { agentType } = this.#gate.admitSkip(this.#plan, ids, reason, by, options);
     // In the same turn as the check, so none of them can start in between (see addNodes).
-    const committed = this.#append('workflow.modified', { by, changes: [{ op: 'skip_nodes', ids: [...ids], reason }] });
+    const committed = this.#append('workflow.modified', {
+      by,
+      ...(agentType !== undefined && { agentType }),
+      changes: [{ op: 'skip_nodes', ids: [...ids], reason }],
+    });
     for (const id of ids) if (this.state.nodes[id]?.status === 'pending') this.#skip(id, `skipped by ${by}: ${reason}`);
     this.#pump();
     await committed;

@@ -1,13 +1,12 @@
 import type { AgentRuntime, AgentSpec, AgentToolHost } from '../agents/index.ts';
-import { OrchestratorError } from '../errors/index.ts';
+import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
+import { WORKFLOW_DEFAULTS } from './definition/index.ts';
 import type { NodeExecutor, NodeRunContext } from './plan.ts';
+import { buildAgentPrompt } from './prompt.ts';
 import { cacheKey, type ResultCache } from './result-cache.ts';
 
 /** How Claude Code says that a session to resume has no transcript. */
 const NO_CONVERSATION = /No conversation found/i;
-
-/** Longest upstream output handed to an agent in its prompt. */
-const HANDOVER_CHARS = 8000;
 
 /** What the agent executor needs from the rest of the orchestrator. */
 export interface AgentExecutorOptions {
@@ -19,6 +18,8 @@ export interface AgentExecutorOptions {
   toolHost(context: NodeRunContext, agentId: () => string, canModifyWorkflow: boolean): AgentToolHost;
   /** Memory keys, listed in the prompt so agents know what is shared. */
   memoryKeys(): string[];
+  /** The longest prompt of an agent node (`limits.maxPromptChars`). @default the workflow format's default */
+  maxPromptChars?(): number;
   /** Where node results are cached (nodes opt in with a TTL). */
   readonly cache?: ResultCache | undefined;
   /**
@@ -44,28 +45,6 @@ export interface AgentExecutorOptions {
    * transcript), so that a resume does not ask the model again. See `finishedAnswer`.
    */
   finishedAnswer?(sdkSessionId: string, cwd: string, structured: boolean): Promise<{ output: unknown } | undefined>;
-}
-
-/**
- * Builds an agent's prompt: the rendered task, then what the node's direct dependencies
- * produced (so agents hand work to each other), then the shared memory keys.
- */
-export function buildAgentPrompt(context: NodeRunContext, memoryKeys: readonly string[]): string {
-  const parts = [context.task];
-  const handed = context.node.dependsOn
-    .map((id) => ({ id, node: context.nodes[id] }))
-    .filter((entry) => entry.node?.status === 'completed' && entry.node.output !== undefined);
-  if (handed.length > 0) {
-    parts.push('## Results of earlier steps');
-    for (const { id, node } of handed) {
-      const text = typeof node?.output === 'string' ? node.output : JSON.stringify(node?.output, null, 2);
-      parts.push(`### ${id}\n${text.length > HANDOVER_CHARS ? `${text.slice(0, HANDOVER_CHARS)}\n[truncated]` : text}`);
-    }
-  }
-  if (memoryKeys.length > 0) {
-    parts.push(`## Shared memory\nKeys available through the memory_get tool: ${memoryKeys.join(', ')}`);
-  }
-  return parts.join('\n\n');
 }
 
 /** Runs agent nodes on the agent runtime. */
@@ -107,18 +86,25 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
         };
       }
       const resume = conversationToResume(context, options);
+      const maxChars = options.maxPromptChars?.() ?? WORKFLOW_DEFAULTS.maxPromptChars;
       const promptFor = (carryOn: typeof resume) => {
         const task = carryOn?.interrupted
           ? `Your previous attempt at this task was interrupted (${carryOn.interrupted}). Carry on from where it stopped; the task was:\n\n${context.task}`
           : context.task;
-        const prompt = buildAgentPrompt({ ...context, task }, options.memoryKeys());
         // Claude Code keeps the system prompt a conversation started with, also when it is
         // resumed or forked with another: the new agent's role has to travel in the prompt.
-        return carryOn && !carryOn.interrupted && spec.systemPrompt
-          ? `## Your role from here on\n${spec.systemPrompt}\n\n${prompt}`
-          : prompt;
+        const role =
+          carryOn && !carryOn.interrupted && spec.systemPrompt
+            ? `## Your role from here on\n${spec.systemPrompt}\n\n`
+            : '';
+        return `${role}${buildAgentPrompt({ ...context, task }, options.memoryKeys(), maxChars - role.length)}`;
       };
-      const prompt = promptFor(resume);
+      let prompt: string;
+      try {
+        prompt = promptFor(resume);
+      } catch (error) {
+        return { ok: false, error: toOrchestratorError(error) };
+      }
       const ttl = context.node.cacheTtlMs;
       const key =
         ttl !== undefined && options.cache

@@ -23,6 +23,7 @@ export {
   MAX_INTERRUPTIONS,
 } from './decide.ts';
 export type {
+  AddNodesPolicyDefinition,
   AgentType,
   AgentTypeDefinition,
   AlertRuleDefinition,
@@ -41,6 +42,7 @@ export type {
   CompiledCondition,
   CompiledGroup,
   CompiledInput,
+  CompiledLimits,
   CompiledNode,
   CompiledTemplate,
   CompiledWorkflow,
@@ -53,6 +55,8 @@ export type {
   GraphChange,
   GraphChangeProblem,
   GraphNode,
+  GraphPolicy,
+  GraphPolicyDefinition,
   GraphView,
   GroupDefinition,
   InputDefinition,
@@ -67,6 +71,7 @@ export type {
   RetryOn,
   RetryPolicy,
   RetryPolicyDefinition,
+  SkipNodesPolicyDefinition,
   TemplateContext,
   TemplatePart,
   TemplateReference,
@@ -92,9 +97,11 @@ export {
   findCycles,
   formatCycle,
   formatProblems,
+  GRAPH_POLICY_DEFAULTS,
   loadWorkflowFile,
   MAX_DURATION_MS,
   PERMISSION_MODES,
+  PROTECTED_NODE_KINDS,
   parseCondition,
   parseDuration,
   parseTemplate,
@@ -115,11 +122,19 @@ export type { AgentExecutorOptions } from './executors.ts';
 export {
   agentExecutor,
   approvalExecutor,
-  buildAgentPrompt,
   functionExecutor,
   humanExecutor,
   normalizeApproval,
 } from './executors.ts';
+export type { GraphActor, GraphChangeView, GraphDecision } from './graph-decisions.ts';
+export {
+  AGENT_NODE_FIELDS,
+  decideAddNodes,
+  decideSkipNodes,
+  inputDigest,
+  protectedDownstream,
+} from './graph-decisions.ts';
+export type { GraphChangeOptions } from './graph-gate.ts';
 export type {
   NodeContext,
   NodeExecutor,
@@ -131,6 +146,7 @@ export type {
   SlotSource,
   WorkflowPlan,
 } from './plan.ts';
+export { buildAgentPrompt, HANDOVER_CHARS, shareRoom } from './prompt.ts';
 export type { CachedResult } from './result-cache.ts';
 export { cacheKey, canonicalJson, ResultCache } from './result-cache.ts';
 export type { SchedulableNode, TriggerVerdict } from './scheduler.ts';

@@ -1,5 +1,6 @@
 import type { OrchestratorError } from '../errors/index.ts';
 import type { CompiledLimits } from './definition/compiled.ts';
+import type { GraphPolicy } from './definition/graph-policy.ts';
 import type { SchedulableNode } from './scheduler.ts';
 import type { WorkflowState } from './state.ts';
 
@@ -72,6 +73,17 @@ export interface WorkflowPlan {
   readonly maxNodes: number;
   /** The run's limits (graph growth, memory values, prompt size). */
   readonly limits: CompiledLimits;
+  /** Nodes in the plan, those added at run time included. */
+  readonly size: number;
+  /** Nodes added at run time (by this plan and the additions it was rebuilt with). */
+  readonly addedCount: number;
+  /**
+   * Whether an agent type may change the graph, and its policy; undefined for a type the plan
+   * does not know.
+   */
+  agentType?(
+    name: string,
+  ): { readonly canModifyWorkflow: boolean; readonly graph: GraphPolicy | undefined } | undefined;
   node(id: string): PlanNode | undefined;
   nodes(): Iterable<PlanNode>;
   /**

@@ -95,6 +95,8 @@ export interface WorkflowState {
   readonly file: string | undefined;
   /** Node definitions added at run time, in order (plain JSON). */
   readonly addedNodes: unknown[];
+  /** Nodes added at run time by agents, by agent type (their graph policy's `maxPerRun`). */
+  addedBy?: Record<string, number>;
   readonly nodes: Record<string, NodeState>;
   /** Open questions by request id. */
   readonly inputRequests: Record<string, InputRequest>;
@@ -205,11 +207,16 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
     case 'workflow.modified': {
       const wf = state.workflows[event.data.workflowId];
       if (!wf) break;
+      const agentType = event.data.agentType;
       for (const change of event.data.changes) {
         if (change.op !== 'add_nodes' || !Array.isArray(change.nodes)) continue;
         for (const node of change.nodes as Array<{ id: string }>) {
           wf.addedNodes.push(node);
           wf.nodes[node.id] = { id: node.id, status: 'pending', attempts: 0, interruptions: 0 };
+        }
+        if (agentType !== undefined) {
+          wf.addedBy ??= {};
+          wf.addedBy[agentType] = (wf.addedBy[agentType] ?? 0) + change.nodes.length;
         }
       }
       break;

@@ -30,6 +30,7 @@ export type {
   CompiledCompensation,
   CompiledGroup,
   CompiledInput,
+  CompiledLimits,
   CompiledNode,
   CompiledWorkflow,
 } from './compiled.ts';
@@ -39,6 +40,13 @@ export type { DurationInput } from './duration.ts';
 export { MAX_DURATION_MS, parseDuration } from './duration.ts';
 export type { GraphChange, GraphChangeProblem, GraphNode, GraphView } from './graph.ts';
 export { findCycles, formatCycle, topologicalOrder, upstreamOf, validateGraphChange } from './graph.ts';
+export type {
+  AddNodesPolicyDefinition,
+  GraphPolicy,
+  GraphPolicyDefinition,
+  SkipNodesPolicyDefinition,
+} from './graph-policy.ts';
+export { GRAPH_POLICY_DEFAULTS, PROTECTED_NODE_KINDS } from './graph-policy.ts';
 export type { ResolveInputsOptions } from './inputs.ts';
 export { resolveInputs } from './inputs.ts';
 export { workflowJsonSchema } from './json-schema.ts';
