@@ -87,6 +87,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'A session export file is malformed or from a newer format.',
   },
+  IMPORT_REFUSED: {
+    status: 403,
+    retryable: false,
+    summary:
+      "An import was refused by the operator's trust settings (a workspace outside the allowed folders, MCP commands); the message says how to allow it.",
+  },
   SESSION_EXISTS: {
     status: 409,
     retryable: false,

@@ -92,6 +92,14 @@ export const EVENT_DATA_SCHEMAS = {
     renumberedVersions: z
       .array(z.looseObject({ from: z.number().int().positive(), to: z.number().int().positive() }))
       .optional(),
+    /** The file read (absolute path). */
+    file: z.string().optional(),
+    /** SHA-256 over the file's lines, each ending with a newline (the file's own when it ends with one). */
+    fileDigest: z.string().optional(),
+    /** MCP servers started by command that the operator accepted (`--trust-mcp`). */
+    trustedMcpCommands: z.array(z.string()).optional(),
+    /** Folders besides the data directory the operator allowed the workspace in (`--workspace-root`). */
+    workspaceRoots: z.array(z.string()).optional(),
   }),
   /** A version (snapshot) of the session was stored. */
   'session.versioned': z.looseObject({

@@ -8,6 +8,7 @@ import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
+import { checkSafeName, childPath } from '../security/index.ts';
 import { type ForkPoint, SessionManager } from '../sessions/index.ts';
 import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
@@ -45,7 +46,7 @@ export interface OrchestratorOptions {
 export interface StartWorkflowOptions {
   /** Values of the workflow's inputs; defaults fill the rest. */
   readonly inputs?: Record<string, unknown>;
-  /** Run in this session (it must be new). @default a new session id */
+  /** Run in this session (it must be new; a safe name: letters, digits, `.`, `_`, `-`, no `..`). @default a new session id */
   readonly sessionId?: string;
   /** The folder agents work in. @default `<dataDir>/workspaces/<sessionId>` */
   readonly workspace?: string;
@@ -170,11 +171,13 @@ export class Orchestrator {
    * Starts a workflow in a new session and returns its handle at once; the run goes on in
    * the background until `handle.result` settles. The session is created atomically: two
    * processes starting one session id cannot both succeed.
-   * @throws OrchestratorError `INVALID_ARGUMENT` for bad inputs, `SESSION_EXISTS` for a session id already used
+   * @throws OrchestratorError `INVALID_ARGUMENT` for bad inputs or a session id that is not a safe name,
+   * `SESSION_EXISTS` for a session id already used
    */
   async startWorkflow(workflow: CompiledWorkflow, options: StartWorkflowOptions = {}): Promise<WorkflowHandle> {
     const inputs = resolveInputs(workflow, options.inputs ?? {});
-    const sessionId = options.sessionId ?? newPrefixedId('ses');
+    const sessionId =
+      options.sessionId === undefined ? newPrefixedId('ses') : checkSafeName(options.sessionId, 'sessionId');
     const exists = () =>
       new OrchestratorError('SESSION_EXISTS', `session "${sessionId}" already exists; resume it instead`, {
         details: { sessionId },
@@ -183,7 +186,7 @@ export class Orchestrator {
     const { lease } = await this.leases.acquire(sessionId);
     try {
       const workspace = await this.#workspaces.ensureSessionWorkspace(
-        options.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
+        options.workspace ?? childPath(path.join(this.config.dataDir, 'workspaces'), [sessionId], ['sessionId']),
       );
       const workflowId = newPrefixedId('wf');
       const state = replay(sessionId, []);
@@ -240,6 +243,7 @@ export class Orchestrator {
       const fork = await this.forkSession(sessionId, { version: options.version });
       return this.resumeSession(fork.sessionId, { functions: options.functions });
     }
+    checkSafeName(sessionId, 'sessionId');
     const running = this.#launcher.handle(sessionId);
     if (running) return running;
     // A run of this session that this process just suspended lets go of it first.
@@ -273,7 +277,7 @@ export class Orchestrator {
       await recordEvent(this.log, state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
       const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
       const workspace = await this.#workspaces.ensureSessionWorkspace(
-        state.workspace ?? path.join(this.config.dataDir, 'workspaces', sessionId),
+        state.workspace ?? childPath(path.join(this.config.dataDir, 'workspaces'), [sessionId], ['sessionId']),
       );
       return this.#launcher.launch({
         state,

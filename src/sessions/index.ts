@@ -3,6 +3,7 @@
 export type { AutoVersionsOptions } from './auto-versions.ts';
 export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
 export { StateChunker } from './chunks.ts';
+export type { ImportTrust } from './import-policy.ts';
 export type { ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
 export { SessionManager } from './manager.ts';
 export type { PruneResult, PruneTotals } from './prune.ts';
@@ -35,7 +36,7 @@ export type { ExportResult, ExportSource } from './transfer-export.ts';
 export { exportSession } from './transfer-export.ts';
 export type { ImportResult } from './transfer-format.ts';
 export { EXPORT_FORMAT, EXPORT_FORMAT_VERSION } from './transfer-format.ts';
-export type { ImportTarget } from './transfer-import.ts';
+export type { ImportOptions, ImportTarget } from './transfer-import.ts';
 export { importSession } from './transfer-import.ts';
 export type { TakeVersionOptions, VersionDiff } from './versions.ts';
 export { SessionVersions } from './versions.ts';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
+import { checkSafeName, childPath } from '../security/index.ts';
 import type { TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
 import { replay, type SessionState } from '../workflow/index.ts';
 import { WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
@@ -12,7 +13,7 @@ import { conversationsOf, copyConversations } from './transcript-copy.ts';
 import { forkLog } from './transfer.ts';
 import { type ExportResult, exportSession } from './transfer-export.ts';
 import type { ImportResult } from './transfer-format.ts';
-import { importSession } from './transfer-import.ts';
+import { type ImportOptions, importSession } from './transfer-import.ts';
 import { SessionVersions, type VersionDiff } from './versions.ts';
 
 /** Options of {@link SessionManager}. */
@@ -101,9 +102,10 @@ export class SessionManager {
    * A new session whose log is a copy of this one's up to a version (or sequence number),
    * with its own workspace holding the files recorded with that version. The original
    * session is left exactly as it was.
-   * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `SESSION_EXISTS`
+   * @throws OrchestratorError `INVALID_ARGUMENT` (`as` not a safe name), `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `SESSION_EXISTS`
    */
-  async fork(sessionId: string, point: ForkPoint, options: { as?: string } = {}): Promise<ForkedSession> {
+  async fork(sessionId: string, point: ForkPoint, options: { as?: string | undefined } = {}): Promise<ForkedSession> {
+    if (options.as !== undefined) checkSafeName(options.as, 'as');
     const lastSeq = await this.#assertExists(sessionId);
     let record: VersionRecord | undefined;
     let seq: number;
@@ -127,7 +129,7 @@ export class SessionManager {
       throw new OrchestratorError('SESSION_EXISTS', `session "${target}" already exists; nothing was written`);
     }
     const newId = target ?? newPrefixedId('ses');
-    const workspace = path.join(this.#dataDir, 'workspaces', newId);
+    const workspace = childPath(path.join(this.#dataDir, 'workspaces'), [newId], ['sessionId']);
     let filesRestored = false;
     if (record?.workspaceCommit) {
       await this.history.restore(sessionId, record.workspaceCommit, workspace, newId);
@@ -185,10 +187,12 @@ export class SessionManager {
    * before anything is written and undone if writing fails: the log, then the versions, the
    * workspace history, the files as they were at the export in the session's workspace here
    * (`<dataDir>/workspaces/<id>`, or the custom folder it had), the transcripts re-keyed to
-   * that folder, and a `session.imported` event naming the origin and the new workspace.
-   * @throws OrchestratorError `IMPORT_INVALID`, `SESSION_EXISTS`
+   * that folder, and a `session.imported` event naming the origin, the file and what the
+   * operator trusted. A workspace outside the data directory (and `workspaceRoots`) and MCP
+   * servers started by command (unless `trustMcp`) are refused.
+   * @throws OrchestratorError `IMPORT_INVALID`, `IMPORT_REFUSED`, `INVALID_ARGUMENT`, `SESSION_EXISTS`
    */
-  import(file: string, options: { as?: string | undefined } = {}): Promise<ImportResult> {
+  import(file: string, options: ImportOptions = {}): Promise<ImportResult> {
     return importSession(
       {
         log: this.log,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
+import { isSafeName } from '../security/index.ts';
 import type { SessionSummary, VersionRecord } from '../store/index.ts';
 import { parseDuration, type SessionState, type WorkflowStatus } from '../workflow/index.ts';
 
@@ -253,8 +254,8 @@ export function planPrune(
     else if (stillWorkedIn.has(workspace))
       notes.push(`workspace ${workspace} is used by a remaining session: left as it is`);
     else removeWorkspace = true;
-    const files = isPlainName(sessionId);
-    if (!files) notes.push('the session id is no plain folder name: its history and worktrees are left as they are');
+    const files = isSafeName(sessionId);
+    if (!files) notes.push('the session id is not a safe name: its history and worktrees are left as they are');
     return {
       sessionId,
       status,
@@ -318,11 +319,6 @@ function sdkSessionsOf(state: SessionState): string[] {
 /** The session's workspace folder, resolved: the recorded one, or where the orchestrator would make it. */
 function workspaceOf(state: SessionState, dataDir: string): string {
   return path.resolve(state.workspace ?? path.join(dataDir, 'workspaces', state.sessionId));
-}
-
-/** Whether a session id can name a folder of its own (no separator, not `.` or `..`). */
-function isPlainName(id: string): boolean {
-  return id !== '.' && id !== '..' && !/[/\\\0]/.test(id);
 }
 
 /** An age in its largest whole unit, like the durations it is compared with: `45d`, `3h`, `20m`, `12s`, `300ms`. */

@@ -2,6 +2,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { removeLocalTranscripts } from '../agents/index.ts';
 import { toOrchestratorError } from '../errors/index.ts';
+import { assertBelow } from '../security/index.ts';
 import type { EventStore, SessionSummary, TranscriptStore, VersionStore } from '../store/index.ts';
 import type { SessionState } from '../workflow/index.ts';
 import {
@@ -176,7 +177,11 @@ async function deleteSession(
     await targets.history.remove(sessionId);
   }
   if (deletion.removeWorkspace && (await exists(deletion.workspace))) {
-    await rm(deletion.workspace, { recursive: true, force: true });
+    // Planned as a folder of the data directory's workspaces: checked again before it goes.
+    await rm(assertBelow(path.join(targets.dataDir, 'workspaces'), deletion.workspace, 'workspace'), {
+      recursive: true,
+      force: true,
+    });
     folders++;
   }
   const events = await targets.events.deleteSession(sessionId);

@@ -6,6 +6,7 @@ import { type AnyEvent, isEventType, type PendingEvent, prepareEvent } from '../
 import type { Blob, NewVersion } from '../store/index.ts';
 import type { IncomingHistory, WorkspaceHistory } from '../workspace/index.ts';
 import { openBlob, StateChunker } from './chunks.ts';
+import { ImportFindings } from './import-policy.ts';
 import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, snapshotBlobHashes, writeSnapshot } from './snapshot.ts';
 import {
   type ExportedVersion,
@@ -63,6 +64,8 @@ export interface CheckedExport {
   readonly filesCommit: string | null;
   /** SHA-256 over every line of the file, so the writing pass can tell the file did not change. */
   readonly digest: string;
+  /** Recorded workspaces and MCP commands, for the operator's trust settings. */
+  readonly findings: ImportFindings;
 }
 
 /** What the check needs besides the file. */
@@ -96,6 +99,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
     | { out: ReturnType<typeof createWriteStream>; hash: ReturnType<typeof createHash>; bytes: number; line: number }
     | undefined;
   let lastLine = 0;
+  const findings = new ImportFindings();
   const closeTranscript = (line: number) => {
     if (open && open.left > 0) {
       throw invalidImport(
@@ -135,6 +139,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
       switch (record.t) {
         case 'event':
           importedEvent(file, line, record.event, header, events + 1, context.as ?? header.sessionId);
+          findings.observe(record.event);
           events++;
           break;
         case 'version': {
@@ -216,7 +221,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
     throw invalidImport(file, bundle.line, 'the history bundle does not match its SHA-256 in the header', 'data');
 
   const sessionId = context.as ?? header.sessionId;
-  const checked = await checkVersions(context.file, sessionId, header, versions, blobs);
+  const checked = await checkVersions(context.file, sessionId, header, versions, blobs, findings);
   const commits = versions.flatMap(({ version }) => (version.workspaceCommit ? [version.workspaceCommit] : []));
   const withCommit = versions.find(({ version }) => version.workspaceCommit);
   if (withCommit && !header.history)
@@ -247,6 +252,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
     history,
     filesCommit: header.history?.head ?? null,
     digest: digest.digest('hex'),
+    findings,
   };
 }
 
@@ -310,6 +316,7 @@ async function checkVersions(
   header: ExportHeader,
   versions: ReadonlyArray<{ line: number; version: ExportedVersion }>,
   blobs: Map<string, Uint8Array>,
+  findings: ImportFindings,
 ): Promise<{ versions: CheckedVersion[]; blobs: Blob[] }> {
   const fetch = async (hashes: string[]) => {
     const found = new Map<string, Uint8Array>();
@@ -338,6 +345,8 @@ async function checkVersions(
     } catch (error) {
       throw invalidImport(file, line, error instanceof Error ? error.message : String(error), 'version');
     }
+    // A snapshot is state the session resumes from: its workflow definitions count too.
+    findings.observeState(state);
     if (state.sessionId !== header.sessionId || state.lastSeq !== version.seq)
       throw invalidImport(
         file,

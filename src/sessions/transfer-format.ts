@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { OrchestratorError } from '../errors/index.ts';
-import { MAX_SESSION_ID_LENGTH } from '../store/index.ts';
+import { isSafeName, safeNameProblem } from '../security/index.ts';
+import { MAX_SUBPATH_LENGTH } from '../store/index.ts';
 
 /**
  * The session export file, format 2: JSON lines, one record per line, each tagged by `t`, in
@@ -42,6 +43,21 @@ const hash = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest (64 hex digits
 const commit = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a git commit id (40 or 64 hex digits)');
 const base64 = z.string().refine((text) => text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text), 'base64 text');
 
+/** A session id of a file: a safe name, since it names folders and branches here. */
+const safeSessionId = z.string().superRefine((id, ctx) => {
+  const problem = safeNameProblem(id);
+  if (problem) ctx.addIssue({ code: 'custom', message: `a session id must be a safe name: ${problem}` });
+});
+
+/** A transcript subpath (`subagents/agent-1`): relative, each part a safe name. */
+const subpath = z
+  .string()
+  .min(1)
+  .max(MAX_SUBPATH_LENGTH)
+  .refine((value) => value.split('/').every((part) => isSafeName(part)), {
+    error: 'a relative path whose parts are safe names (no "..", no absolute path)',
+  });
+
 /** The first line of any export: enough to tell the format version. */
 export const anyHeaderSchema = z.looseObject({
   format: z.literal(EXPORT_FORMAT),
@@ -52,7 +68,7 @@ export const anyHeaderSchema = z.looseObject({
 export const headerV1Schema = z.object({
   format: z.literal(EXPORT_FORMAT),
   formatVersion: z.literal(1),
-  sessionId: z.string().min(1),
+  sessionId: safeSessionId,
   events: count,
   exportedAt: z.string(),
 });
@@ -61,11 +77,7 @@ export const headerV1Schema = z.object({
 export const headerSchema = z.object({
   format: z.literal(EXPORT_FORMAT),
   formatVersion: z.literal(2),
-  sessionId: z
-    .string()
-    .min(1)
-    .max(MAX_SESSION_ID_LENGTH)
-    .refine((id) => id === path.basename(id) && id !== '.' && id !== '..', 'a session id that is no folder path'),
+  sessionId: safeSessionId,
   exportedAt: z.iso.datetime({ offset: true }),
   /** The store the session was exported from (`sqlite`, `postgres`). */
   source: z.object({ store: z.string() }),
@@ -124,7 +136,7 @@ export const recordSchema = z.discriminatedUnion('t', [
   z.object({
     t: z.literal('transcript'),
     sdkSessionId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'an SDK session id'),
-    subpath: z.string().min(1).optional(),
+    subpath: subpath.optional(),
     place: placeSchema,
     /** The folder the agent worked in where the session was exported. */
     cwd: z.string().min(1),

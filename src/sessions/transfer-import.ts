@@ -5,8 +5,10 @@ import path from 'node:path';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { type PendingEvent, prepareEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
+import { checkSafeName, childPath } from '../security/index.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore, VersionStore } from '../store/index.ts';
 import { projectKeyOf, type WorkspaceHistory } from '../workspace/index.ts';
+import { checkImportedWorkspace, checkMcpCommands, type ImportTrust } from './import-policy.ts';
 import { movedCwd } from './transcript-copy.ts';
 import { type CheckedExport, type CheckedTranscript, checkExport, importedEvent } from './transfer-check.ts';
 import {
@@ -47,6 +49,12 @@ export interface ImportTarget {
   readonly dataDir: string;
 }
 
+/** Options of {@link importSession}: the id to import under, and what the operator trusts. */
+export interface ImportOptions extends ImportTrust {
+  /** Import under this session id (a safe name). @default the file's */
+  readonly as?: string | undefined;
+}
+
 /** Events are appended this many at a time, transcript entries and blobs stored this many at a time. */
 const BATCH = 500;
 
@@ -60,15 +68,17 @@ const BATCH = 500;
 export async function importSession(
   target: ImportTarget,
   file: string,
-  options: { as?: string | undefined } = {},
+  options: ImportOptions = {},
 ): Promise<ImportResult> {
+  if (options.as !== undefined) checkSafeName(options.as, 'as');
   const formatVersion = await readFormatVersion(file);
-  if (formatVersion === 1) return importV1(target.log, file, options);
+  if (formatVersion === 1) return importV1(target, file, options);
   const scratch = await mkdtemp(path.join(tmpdir(), 'orch-import-'));
   try {
     const checked = await checkExport({ file, as: options.as, history: target.history, scratch });
     try {
-      return await write(target, file, checked);
+      checkMcpCommands(file, checked.findings.mcpCommands, options);
+      return await write(target, file, checked, options);
     } finally {
       await checked.history?.discard();
     }
@@ -101,9 +111,14 @@ async function readFormatVersion(file: string): Promise<number> {
   throw invalidImport(file, 0, 'the file is empty');
 }
 
-async function write(target: ImportTarget, file: string, checked: CheckedExport): Promise<ImportResult> {
+async function write(
+  target: ImportTarget,
+  file: string,
+  checked: CheckedExport,
+  trust: ImportTrust,
+): Promise<ImportResult> {
   const { header, sessionId } = checked;
-  const plan = await planWrite(target, checked);
+  const plan = await planWrite(target, file, checked, trust);
   const undo: Array<() => Promise<unknown>> = [];
   try {
     const digest = createHash('sha256');
@@ -175,6 +190,7 @@ async function write(target: ImportTarget, file: string, checked: CheckedExport)
             versions: checked.versions.length,
             transcripts: checked.transcripts.length,
             ...(renumbered.length > 0 && { renumberedVersions: renumbered }),
+            ...provenance(file, checked.digest, checked.findings.mcpCommands, trust),
           },
         }),
       ],
@@ -205,15 +221,16 @@ interface WritePlan {
   readonly restoreFiles: boolean;
 }
 
-async function planWrite(target: ImportTarget, checked: CheckedExport): Promise<WritePlan> {
+async function planWrite(
+  target: ImportTarget,
+  file: string,
+  checked: CheckedExport,
+  trust: ImportTrust,
+): Promise<WritePlan> {
   const { header, sessionId } = checked;
   const nothing = 'nothing was written';
   // A session id names folders here (its workspace, its history): never a path elsewhere.
-  if (sessionId !== path.basename(sessionId) || sessionId === '.' || sessionId === '..') {
-    throw new OrchestratorError('INVALID_ARGUMENT', `session id "${sessionId}" cannot name a folder; ${nothing}`, {
-      details: { sessionId },
-    });
-  }
+  checkSafeName(sessionId, checked.sessionId === header.sessionId ? 'header.sessionId' : 'as');
   if ((await target.log.lastSeq(sessionId)) > 0) {
     throw new OrchestratorError('SESSION_EXISTS', `session "${sessionId}" already exists; ${nothing}`);
   }
@@ -225,8 +242,11 @@ async function planWrite(target: ImportTarget, checked: CheckedExport): Promise<
     );
   }
   const custom = header.workspace && !header.workspace.inDataDir && sessionId === header.sessionId;
+  if (custom && header.workspace) checkImportedWorkspace(file, header.workspace.path, target.dataDir, trust);
   const workspace =
-    custom && header.workspace ? header.workspace.path : path.join(target.dataDir, 'workspaces', sessionId);
+    custom && header.workspace
+      ? header.workspace.path
+      : childPath(path.join(target.dataDir, 'workspaces'), [sessionId], ['sessionId']);
   let reuseHistory = false;
   if (checked.history && (await target.history.exists(sessionId))) {
     const commits = checked.versions.flatMap((v) => (v.version.workspaceCommit ? [v.version.workspaceCommit] : []));
@@ -292,7 +312,7 @@ async function place(
     cwdOf: (transcript: CheckedTranscript) =>
       transcript.place.in === 'workspace'
         ? workspace
-        : path.join(dataDir, 'worktrees', sessionId, transcript.place.label),
+        : childPath(path.join(dataDir, 'worktrees'), [sessionId, transcript.place.label], ['sessionId', 'label']),
   };
 }
 
@@ -312,6 +332,24 @@ async function openTranscript(
   const store = target.transcripts as NonNullable<ImportTarget['transcripts']>;
   if ((await store.loadTranscript(key)) === null) undo.push(() => store.deleteTranscript(key));
   return { key, from: transcript.cwd, to, entries: [] as TranscriptEntry[] };
+}
+
+/**
+ * Where an imported session came from, for its `session.imported` event: the file, its
+ * digest, and what the operator trusted to let it in.
+ */
+export function provenance(
+  file: string,
+  digest: string,
+  mcpCommands: readonly string[],
+  trust: ImportTrust,
+): { file: string; fileDigest: string; trustedMcpCommands?: string[]; workspaceRoots?: string[] } {
+  return {
+    file: path.resolve(file),
+    fileDigest: digest,
+    ...(mcpCommands.length > 0 && { trustedMcpCommands: [...new Set(mcpCommands)] }),
+    ...(trust.workspaceRoots?.length && { workspaceRoots: trust.workspaceRoots.map((root) => path.resolve(root)) }),
+  };
 }
 
 /** Undoes what was written, newest first, then rethrows (naming what could not be undone). */

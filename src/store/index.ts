@@ -6,7 +6,7 @@
  * versioned migrations.
  */
 
-export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH } from './arguments.ts';
+export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH, MAX_SUBPATH_LENGTH } from './arguments.ts';
 export type { EventStoreConfig, PostgresStoreConfig, SqliteStoreConfig } from './config.ts';
 export type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 export type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
+import { checkSafeName, childPath } from '../security/index.ts';
 import { git } from './git.ts';
 
 /** A history repository unpacked from a bundle, not yet any session's. */
@@ -33,8 +34,9 @@ export class WorkspaceHistory {
     this.#root = root;
   }
 
+  /** @throws OrchestratorError `INVALID_ARGUMENT` for a session id that is not a safe name */
   #gitDir(sessionId: string): string {
-    return path.join(this.#root, `${sessionId}.git`);
+    return childPath(this.#root, [`${checkSafeName(sessionId, 'sessionId')}.git`], ['sessionId']);
   }
 
   /** The session's history repository (which may not exist yet). */
@@ -85,7 +87,7 @@ export class WorkspaceHistory {
   async checkout(sessionId: string, commit: string, target: string): Promise<void> {
     await mkdir(target, { recursive: true });
     // A private index, so the repository's index (matching its own workspace) stays as it is.
-    const index = path.join(this.#root, `${sessionId}.restore-index`);
+    const index = childPath(this.#root, [`${sessionId}.restore-index`], ['sessionId']);
     try {
       const env = { ...process.env, GIT_INDEX_FILE: index };
       await this.#git(sessionId, target, ['read-tree', commit], env);

@@ -1,6 +1,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
+import { childPath, isSafeName } from '../security/index.ts';
 import { commitAll, git } from './git.ts';
 
 /** A folder an agent works in, and what to do with its changes when it is done. */
@@ -40,7 +41,8 @@ export class WorkspaceManager {
   /** A new worktree of `sessionWorkspace` for one node attempt. */
   async isolated(sessionWorkspace: string, sessionId: string, label: string): Promise<Workspace> {
     const branch = `orchestrator/${sessionId}/${label}`;
-    const dir = path.join(this.#root, sessionId, label);
+    // Safe names under the root: the folder removed below can never be another one.
+    const dir = childPath(this.#root, [sessionId, label], ['sessionId', 'label']);
     await this.#exclusive(sessionWorkspace, async () => {
       await ensureRepository(sessionWorkspace);
       const base = await commitAll(sessionWorkspace, `workspace before ${label}`);
@@ -76,7 +78,7 @@ export class WorkspaceManager {
     label: string,
   ): Promise<Workspace | 'merged' | undefined> {
     const branch = `orchestrator/${sessionId}/${label}`;
-    const dir = path.join(this.#root, sessionId, label);
+    const dir = childPath(this.#root, [sessionId, label], ['sessionId', 'label']);
     const found = await this.#exclusive(sessionWorkspace, async () => {
       const ref = await git(sessionWorkspace, ['rev-parse', '-q', '--verify', `refs/heads/${branch}`], {
         allowFailure: true,
@@ -112,10 +114,9 @@ export class WorkspaceManager {
    * @returns whether a worktree folder was there to remove.
    */
   async removeSessionWorktrees(sessionId: string, sessionWorkspace?: string): Promise<boolean> {
-    const root = path.resolve(this.#root);
-    const dir = path.resolve(root, sessionId);
-    // A session id is a user's string: it never names a path outside the root.
-    if (path.dirname(dir) !== root || path.basename(dir) !== sessionId) return false;
+    // A session id is a user's string: one that is no safe name never names a folder here.
+    if (!isSafeName(sessionId)) return false;
+    const dir = childPath(this.#root, [sessionId], ['sessionId']);
     const existed = await exists(dir);
     await rm(dir, { recursive: true, force: true });
     if (sessionWorkspace && (await exists(path.join(sessionWorkspace, '.git')))) {

@@ -142,7 +142,10 @@ describe('export and import (format 2)', () => {
     const file = path.join(root, 'v1.jsonl');
     await writeFile(file, [JSON.stringify(header), ...events].join('\n'));
     expect(await b.sessions.import(file)).toMatchObject({ sessionId: 'ses_v1', formatVersion: 1, events: 2 });
-    expect((await eventsOf(b, 'ses_v1')).map((e) => e.type)).toEqual(['session.created', 'memory.set']);
+    const copied = await eventsOf(b, 'ses_v1');
+    expect(copied.map((e) => e.type)).toEqual(['session.created', 'memory.set', 'session.imported']);
+    // Where it came from: the file and its digest.
+    expect(copied[2]?.data).toMatchObject({ fromSessionId: 'ses_v1', formatVersion: 1, file });
   });
 });
 
@@ -215,7 +218,7 @@ describe('bad files are refused before anything is written', () => {
       [
         'escape',
         withLine(1, JSON.stringify({ ...header(), sessionId: '../../etc' })),
-        /:1: header\.sessionId: a session id that is no folder path/,
+        /:1: header\.sessionId: a session id must be a safe name: .* received "\.\.\/\.\.\/etc"/,
       ],
     ];
     for (const [name, lines, message] of cases) {
@@ -233,7 +236,7 @@ describe('bad files are refused before anything is written', () => {
   it('refuses an id that would name a folder elsewhere', async () => {
     const error = await failure(b.sessions.import(good, { as: '../elsewhere' }));
     expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toContain('session id "../elsewhere" cannot name a folder; nothing was written');
+    expect(error.message).toMatch(/^as must be a safe name: .* received "\.\.\/elsewhere"/);
   });
 
   it('never overwrites a session that exists', async () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { checkSafeName } from '../../security/index.ts';
 import { loadWorkflowFile, resolveInputs } from '../../workflow/index.ts';
 import type { GlobalOptions } from '../context.ts';
 import { driveRun } from '../drive.ts';
@@ -34,6 +35,8 @@ export function registerRunCommand(program: Command): void {
     .option('--session <id>', 'session id to use (default: a new one)');
   addBudgetOptions(run).action(async (file: string, flags: RunFlags, command: Command) => {
     const globals = command.optsWithGlobals<GlobalOptions>();
+    // A session id names folders and branches: refused before anything is read or created.
+    if (flags.session !== undefined) checkSafeName(flags.session, '--session');
     const workflow = await loadWorkflowFile(file);
     // Inputs are checked before anything starts, so a typo costs nothing.
     const inputs = resolveInputs(workflow, parsePairs(flags.input, '--input'), { fromStrings: true });

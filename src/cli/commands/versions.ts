@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
+import { checkSafeName } from '../../security/index.ts';
 import type { VersionDiff } from '../../sessions/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -107,6 +108,7 @@ export function registerVersionCommands(sessions: Command): void {
         options: { version?: string; seq?: string; as?: string; json?: boolean },
         command: Command,
       ) => {
+        if (options.as !== undefined) checkSafeName(options.as, '--as');
         await withSessions(command, async (manager) => {
           if (options.version !== undefined && options.seq !== undefined) {
             throw new OrchestratorError('INVALID_ARGUMENT', 'give --version or --seq, not both');
@@ -167,27 +169,45 @@ export function registerVersionCommands(sessions: Command): void {
         "agents' transcripts (re-keyed to the new workspace) and workspace history, with the files as they were at the export",
     )
     .option('--as <sessionId>', 'import under another session id')
+    .option(
+      '--workspace-root <dir>',
+      "allow the session's own workspace (a folder chosen where it was exported) under this folder (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--trust-mcp', 'accept workflow definitions whose agents start MCP servers by command')
     .option('--json', 'print JSON')
-    .action(async (file: string, options: { as?: string; json?: boolean }, command: Command) => {
-      await withSessions(command, async (manager) => {
-        const result = await manager.import(path.resolve(file), { as: options.as });
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify(result)}\n`);
-          return;
-        }
-        const lines = [`imported ${result.events} events as session ${result.sessionId}`];
-        if (result.formatVersion === 1) {
-          lines.push('  (a format 1 export: the log only, no versions, transcripts or files)');
-        } else {
-          lines.push(`  ${result.versions} versions, ${result.transcripts} transcripts`);
-          lines.push(
-            `  workspace: ${result.workspace}${result.filesRestored ? ' (the files as they were at the export)' : ' (left as it was)'}`,
-          );
-          for (const { from, to } of result.renumberedVersions) lines.push(`  version ${from} is version ${to} here`);
-        }
-        process.stdout.write(`${lines.join('\n')}\n`);
-      });
-    });
+    .action(
+      async (
+        file: string,
+        options: { as?: string; workspaceRoot: string[]; trustMcp?: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        if (options.as !== undefined) checkSafeName(options.as, '--as');
+        await withSessions(command, async (manager) => {
+          const result = await manager.import(path.resolve(file), {
+            as: options.as,
+            workspaceRoots: options.workspaceRoot.map((dir) => path.resolve(dir)),
+            trustMcp: options.trustMcp === true,
+          });
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(result)}\n`);
+            return;
+          }
+          const lines = [`imported ${result.events} events as session ${result.sessionId}`];
+          if (result.formatVersion === 1) {
+            lines.push('  (a format 1 export: the log only, no versions, transcripts or files)');
+          } else {
+            lines.push(`  ${result.versions} versions, ${result.transcripts} transcripts`);
+            lines.push(
+              `  workspace: ${result.workspace}${result.filesRestored ? ' (the files as they were at the export)' : ' (left as it was)'}`,
+            );
+            for (const { from, to } of result.renumberedVersions) lines.push(`  version ${from} is version ${to} here`);
+          }
+          process.stdout.write(`${lines.join('\n')}\n`);
+        });
+      },
+    );
 }
 
 async function withSessions(
