@@ -16,5 +16,9 @@ export function formatEventLine(event: AnyEvent): string {
   const time = event.ts.slice(11, 23);
   const data = JSON.stringify(event.data);
   const shown = data.length > 160 ? `${data.slice(0, 157)}...` : data;
-  return `${String(event.seq).padStart(5)}  ${time}  ${event.type.padEnd(24)} ${event.source.padEnd(12)} ${shown}`;
+  const cut = (event.data as { truncated?: Array<{ field: string; bytes: number; sha256: string }> }).truncated;
+  const note = cut?.length
+    ? `  [shortened: ${cut.map((t) => `${t.field} ${t.bytes} bytes, sha256 ${t.sha256.slice(0, 12)}`).join('; ')}]`
+    : '';
+  return `${String(event.seq).padStart(5)}  ${time}  ${event.type.padEnd(24)} ${event.source.padEnd(12)} ${shown}${note}`;
 }

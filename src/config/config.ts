@@ -79,6 +79,14 @@ export interface OrchestratorConfig {
    * (`ORCHESTRATOR_CONTROL_POLL_MS`): a cancel or pause from elsewhere lands within this. @default 500
    */
   readonly controlPollMs: number;
+  /**
+   * Largest agent-produced event field (a tool's input or result, a message) kept whole, in
+   * bytes of JSON (`ORCHESTRATOR_MAX_EVENT_FIELD_BYTES`); a larger one keeps a preview, its size
+   * and its SHA-256 (the whole value stays in the agent's transcript). @default 65536
+   */
+  readonly maxEventFieldBytes: number;
+  /** Largest event payload written at all, in bytes of JSON (`ORCHESTRATOR_MAX_EVENT_BYTES`); a larger one is refused (`LIMIT_EXCEEDED`). @default 16777216 */
+  readonly maxEventBytes: number;
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -173,6 +181,18 @@ const schema = z
     warmMaxAgeMs: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
     leaseTtlMs: duration.pipe(z.number().int().min(300).max(600_000)).default(10_000),
     controlPollMs: z.coerce.number().int().min(20).max(10_000).default(500),
+    maxEventFieldBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(64 * 1024),
+    maxEventBytes: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(256 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -209,6 +229,8 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   warmMaxAgeMs: 'ORCHESTRATOR_WARM_MAX_AGE_MS',
   leaseTtlMs: 'ORCHESTRATOR_LEASE_TTL',
   controlPollMs: 'ORCHESTRATOR_CONTROL_POLL_MS',
+  maxEventFieldBytes: 'ORCHESTRATOR_MAX_EVENT_FIELD_BYTES',
+  maxEventBytes: 'ORCHESTRATOR_MAX_EVENT_BYTES',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -277,6 +299,8 @@ export function loadConfig(
     warmMaxAgeMs: value.warmMaxAgeMs,
     leaseTtlMs: value.leaseTtlMs,
     controlPollMs: value.controlPollMs,
+    maxEventFieldBytes: value.maxEventFieldBytes,
+    maxEventBytes: value.maxEventBytes,
   });
 }
 

@@ -13,6 +13,14 @@ const errorInfo = z.looseObject({
   retryable: z.boolean().optional(),
 });
 
+/**
+ * Fields the log shortened because they were over its payload limit: each with its full size
+ * and the SHA-256 of its full JSON text (the value itself is in the agent's transcript).
+ */
+const truncated = z
+  .array(z.looseObject({ field: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string() }))
+  .optional();
+
 const usage = z.looseObject({
   inputTokens: z.number().nonnegative(),
   outputTokens: z.number().nonnegative(),
@@ -266,12 +274,14 @@ export const EVENT_DATA_SCHEMAS = {
     text: z.string().optional(),
     /** On `init`: the SDK session id, so an agent can be resumed with its conversation. */
     sdkSessionId: z.string().optional(),
+    truncated,
   }),
   /** A complete assistant text block. */
   'agent.message': z.looseObject({
     agentId: z.string(),
     text: z.string(),
     subagentId: z.string().optional(),
+    truncated,
   }),
   'agent.tool_use': z.looseObject({
     agentId: z.string(),
@@ -279,12 +289,14 @@ export const EVENT_DATA_SCHEMAS = {
     tool: z.string(),
     input: z.unknown(),
     subagentId: z.string().optional(),
+    truncated,
   }),
   'agent.tool_result': z.looseObject({
     agentId: z.string(),
     toolUseId: z.string(),
     isError: z.boolean(),
     content: z.string(),
+    truncated,
   }),
   /** A tool permission decision taken by the orchestrator's policy (allow or deny). */
   'agent.permission': z.looseObject({

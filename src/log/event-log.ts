@@ -14,6 +14,7 @@ import {
   type Subscription,
 } from '../events/index.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, SessionSummary } from '../store/index.ts';
+import { limitPayload, type PayloadLimits } from './payload-limits.ts';
 
 /** Options of {@link EventLog}. */
 export interface EventLogOptions {
@@ -21,6 +22,8 @@ export interface EventLogOptions {
   bus?: EventBus;
   /** `source` of events that do not name one. @default `orchestrator` */
   defaultSource?: string;
+  /** Size limits of payloads (see {@link PayloadLimits}). @default none: events are written as they are */
+  limits?: PayloadLimits;
 }
 
 /**
@@ -33,6 +36,7 @@ export class EventLog {
   readonly store: EventStore;
   readonly bus: EventBus;
   readonly #defaultSource: string;
+  readonly #limits: PayloadLimits | undefined;
   /** Fencing tokens of the sessions this process owns (see {@link fence}). */
   readonly #fences = new Map<string, number>();
   /** What streams catch up from: the store, read as empty once the log is closing (see close). */
@@ -42,6 +46,7 @@ export class EventLog {
   constructor(store: EventStore, options: EventLogOptions = {}) {
     this.store = store;
     this.#defaultSource = options.defaultSource ?? 'orchestrator';
+    this.#limits = options.limits;
     this.#reader = {
       read: async (sessionId, range) => {
         try {
@@ -86,10 +91,15 @@ export class EventLog {
   /**
    * Validates, commits and publishes events for one session.
    * @returns the committed events with their sequence numbers.
-   * @throws OrchestratorError `EVENT_INVALID` before anything is written, or the store's errors.
+   * Agent-produced fields over the payload limits are shortened (see {@link PayloadLimits}).
+   * @throws OrchestratorError `EVENT_INVALID` or `LIMIT_EXCEEDED` before anything is written, or the store's errors.
    */
   async append(sessionId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AnyEvent[]> {
-    const pending = events.map((event) => prepareEvent(event, this.#defaultSource));
+    const limits = this.#limits;
+    const pending = events.map((event) => {
+      const prepared = prepareEvent(event, this.#defaultSource);
+      return limits ? limitPayload(prepared, limits) : prepared;
+    });
     const token = options?.fencingToken ?? this.#fences.get(sessionId);
     const fenced = token === undefined ? options : { ...options, fencingToken: token };
     const committed = (await this.store.append(sessionId, pending, fenced)) as AnyEvent[];

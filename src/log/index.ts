@@ -2,3 +2,5 @@
 
 export type { EventLogOptions } from './event-log.ts';
 export { EventLog } from './event-log.ts';
+export type { PayloadLimits, TruncatedField } from './payload-limits.ts';
+export { limitPayload, PAYLOAD_LIMIT_DEFAULTS, SHORTENABLE_FIELDS } from './payload-limits.ts';

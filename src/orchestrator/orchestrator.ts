@@ -90,7 +90,9 @@ export class Orchestrator {
     model: ModelAccess,
     monitoring: MonitorSettings,
   ) {
-    const log = new EventLog(store);
+    const log = new EventLog(store, {
+      limits: { maxFieldBytes: config.maxEventFieldBytes, maxEventBytes: config.maxEventBytes },
+    });
     this.config = config;
     this.log = log;
     this.logger = logger;

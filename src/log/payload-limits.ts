@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { OrchestratorError } from '../errors/index.ts';
+import type { EventType, PendingEvent } from '../events/index.ts';
+
+/**
+ * Size limits of event payloads, applied on the log's one write path. What agents produce
+ * without bound (a tool's input, such as a whole file given to Write; a tool's result; a
+ * message) is shortened when it is larger than `maxFieldBytes`: the event keeps a preview, and
+ * a `truncated` entry with the field, its size and the SHA-256 of its full JSON text. The full
+ * value is not lost: it stays in the agent's transcript (the transcript store, carried by
+ * `sessions export`), where the digest identifies it. Any event still larger than
+ * `maxEventBytes` is refused (`LIMIT_EXCEEDED`) before anything is written.
+ */
+export interface PayloadLimits {
+  /** Largest agent-produced field (tool input, tool result, message) kept whole, in bytes of JSON. */
+  readonly maxFieldBytes: number;
+  /** Largest event payload accepted at all, in bytes of JSON. */
+  readonly maxEventBytes: number;
+}
+
+/** The defaults (the configuration's `maxEventFieldBytes` and `maxEventBytes`). */
+export const PAYLOAD_LIMIT_DEFAULTS: PayloadLimits = Object.freeze({
+  maxFieldBytes: 64 * 1024,
+  maxEventBytes: 16 * 1024 * 1024,
+});
+
+/** The fields of each event type that may be shortened: nothing the session's state is built from. */
+export const SHORTENABLE_FIELDS: Readonly<Partial<Record<EventType, readonly string[]>>> = Object.freeze({
+  'agent.tool_use': ['input'],
+  'agent.tool_result': ['content'],
+  'agent.message': ['text'],
+  'agent.progress': ['text'],
+});
+
+/** Characters of a shortened field's preview, at most. */
+const PREVIEW_CHARS = 2000;
+
+/** One shortened field, as its event records it. */
+export interface TruncatedField {
+  readonly field: string;
+  /** Bytes of the full value's JSON text. */
+  readonly bytes: number;
+  /** SHA-256 (hex) of the full value's JSON text (of the text itself for a string). */
+  readonly sha256: string;
+}
+
+/**
+ * Applies the limits to one prepared event: returns it as is, or a copy with shortened fields.
+ * @throws OrchestratorError `LIMIT_EXCEEDED` when the payload is over `maxEventBytes` even so
+ */
+export function limitPayload(event: PendingEvent, limits: PayloadLimits): PendingEvent {
+  let data = event.data as Record<string, unknown>;
+  const truncated: TruncatedField[] = [];
+  for (const field of SHORTENABLE_FIELDS[event.type] ?? []) {
+    const value = data[field];
+    if (value === undefined) continue;
+    // A string's length bounds its UTF-8 size from below by a factor of 3: most fields need no encoding.
+    if (typeof value === 'string' && value.length * 3 <= limits.maxFieldBytes) continue;
+    const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes <= limits.maxFieldBytes) continue;
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const keep = Math.max(0, Math.min(PREVIEW_CHARS, Math.floor(limits.maxFieldBytes / 4)));
+    const preview = `${text.slice(0, keep)}… [${bytes} bytes in all; sha256 ${sha256}; the whole value is in the agent's transcript]`;
+    data = { ...data, [field]: preview };
+    truncated.push({ field, bytes, sha256 });
+  }
+  if (truncated.length > 0) data = { ...data, truncated };
+  const size = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
+  if (size > limits.maxEventBytes) {
+    throw new OrchestratorError(
+      'LIMIT_EXCEEDED',
+      `a "${event.type}" event of ${size} bytes is over the limit of ${limits.maxEventBytes} (maxEventBytes, ORCHESTRATOR_MAX_EVENT_BYTES); nothing was written`,
+      { details: { limit: 'maxEventBytes', value: limits.maxEventBytes, actual: size, type: event.type } },
+    );
+  }
+  return truncated.length > 0 ? { ...event, data } : event;
+}
