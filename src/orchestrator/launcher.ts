@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { type AgentRuntime, type AgentToolHost, finishedAnswer } from '../agents/index.ts';
-import { OrchestratorError } from '../errors/index.ts';
 import type { EventDataMap, EventType } from '../events/index.ts';
 import { type AnyEvent, newId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
@@ -13,6 +12,7 @@ import {
   approvalExecutor,
   type CompiledPlan,
   type CompiledWorkflow,
+  checkMemoryValue,
   functionExecutor,
   humanExecutor,
   type NodeExecutor,
@@ -257,20 +257,6 @@ export class RunLauncher {
     }
     return host;
   }
-}
-
-/**
- * Refuses a shared-memory value whose JSON is larger than the run's limit.
- * @throws OrchestratorError `LIMIT_EXCEEDED` naming the key, the size and `limits.maxMemoryValueBytes`
- */
-export function checkMemoryValue(key: string, value: unknown, maxBytes: number): void {
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-  if (bytes <= maxBytes) return;
-  throw new OrchestratorError(
-    'LIMIT_EXCEEDED',
-    `memory value "${key}" is ${bytes} bytes of JSON, over the workflow's limit of ${maxBytes} (limits.maxMemoryValueBytes); store less, or a summary`,
-    { details: { limit: 'limits.maxMemoryValueBytes', value: maxBytes, actual: bytes } },
-  );
 }
 
 /** Appends an event and applies it to the session's projected state. */

@@ -125,7 +125,10 @@ export function decideSkipNodes(actor: GraphActor, ids: readonly string[], view:
     if (kind === undefined) continue;
     if (PROTECTED_NODE_KINDS.has(kind)) {
       const article = /^[aeiou]/.test(kind) ? 'an' : 'a';
-      return deny('protected', `node '${id}' is ${article} ${kind} node: only a person may decide it, no agent may skip it`);
+      return deny(
+        'protected',
+        `node '${id}' is ${article} ${kind} node: only a person may decide it, no agent may skip it`,
+      );
     }
     if (!skip.kinds.includes(kind)) {
       return deny('graph.skipNodes.kinds', `agent type '${type}' may skip ${skip.kinds.join(', ')} nodes, not ${kind}`);

@@ -135,6 +135,7 @@ export {
   protectedDownstream,
 } from './graph-decisions.ts';
 export type { GraphChangeOptions } from './graph-gate.ts';
+export { checkMemoryValue } from './limits.ts';
 export type {
   NodeContext,
   NodeExecutor,
