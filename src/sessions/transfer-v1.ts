@@ -7,7 +7,7 @@ import { checkSafeName, childPath } from '../security/index.ts';
 import { checkImportedWorkspace, checkMcpCommands, ImportFindings, type ImportTrust } from './import-policy.ts';
 import { appendAll } from './transfer.ts';
 import { importedEvent } from './transfer-check.ts';
-import { fileLines, headerV1Schema, type ImportResult, invalidImport } from './transfer-format.ts';
+import { fileLines, firstIssue, headerV1Schema, type ImportResult, invalidImport } from './transfer-format.ts';
 
 /**
  * Reads an export of format 1 (a header line, then one bare event per line: the log only) and
@@ -38,7 +38,10 @@ export async function importV1(
     }
     if (!header) {
       const parsed = headerV1Schema.safeParse(value);
-      if (!parsed.success) throw invalidImport(file, line, 'not an ai-orchestrator/session export header');
+      if (!parsed.success) {
+        const { field, why } = firstIssue(parsed.error, 'header');
+        throw invalidImport(file, line, `not an ai-orchestrator/session export header: ${why}`, field);
+      }
       header = parsed.data;
       continue;
     }
