@@ -4,6 +4,7 @@ import type { AnyEvent } from '../../events/index.ts';
 import { EventLog } from '../../log/index.ts';
 import { budgetPauseOf, describeReached, monitorSettings } from '../../monitor/index.ts';
 import type { WorkflowHandle } from '../../orchestrator/index.ts';
+import { checkSafeName } from '../../security/index.ts';
 import { type GlobalOptions, openStore } from '../context.ts';
 import { driveRun } from '../drive.ts';
 import { EXIT } from '../exit.ts';
@@ -38,6 +39,7 @@ export function registerResume(sessions: Command): void {
     .option('--model-server <scenario>', 'use the offline scripted model with this scenario file')
     .option('--version <n>', 'carry on from this version instead: a fork of it; the original stays as it was');
   addBudgetOptions(resume).action(async (sessionId: string, flags: ResumeFlags, command: Command) => {
+    checkSafeName(sessionId, 'sessionId');
     const version = flags.version === undefined ? undefined : parseNumber(flags.version, '--version');
     const config = runConfig(command.optsWithGlobals<GlobalOptions>(), flags);
     const budget = monitorSettings(config).budget;
