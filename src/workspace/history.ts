@@ -55,8 +55,9 @@ export class WorkspaceHistory {
    * something changed).
    */
   async record(sessionId: string, workspace: string, message: string): Promise<string> {
+    const gitDir = this.#gitDir(sessionId);
     await mkdir(this.#root, { recursive: true });
-    if (!(await exists(this.#gitDir(sessionId)))) await this.#git(sessionId, workspace, ['init', '-q', '-b', 'main']);
+    if (!(await exists(gitDir))) await this.#git(sessionId, workspace, ['init', '-q', '-b', 'main']);
     await this.#git(sessionId, workspace, ['add', '-A']);
     const head = await this.#git(sessionId, workspace, ['rev-parse', '-q', '--verify', 'HEAD'], undefined).catch(
       () => undefined,

@@ -19,8 +19,8 @@ const report = caseReport('entries');
 const HELLO = path.join(REPO_ROOT, 'examples', 'hello', 'workflow.yaml');
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let dataDir: string;
-/** Where `../../../<escape>` from `<dataDir>/workspaces` would land: the system's tmp folder. */
-let escape: string;
+/** Where `../../../<escapeName>` from `<dataDir>/workspaces` would land: the system's tmp folder. */
+let escapeName: string;
 let outside: string;
 let exported: string[];
 
@@ -34,15 +34,15 @@ const exists = (file: string) =>
 async function assertNothingOutside(before: string[]): Promise<void> {
   const now = (await listTree(tmp.dir)).filter((p) => !/^data\d?\//.test(p));
   expect(now).toEqual(before);
-  expect(await exists(path.join(tmpdir(), escape))).toBe(false);
-  expect(await exists(path.join(tmpdir(), `${escape}.git`))).toBe(false);
+  expect(await exists(path.join(tmpdir(), escapeName))).toBe(false);
+  expect(await exists(path.join(tmpdir(), `${escapeName}.git`))).toBe(false);
   expect(await readFile(path.join(outside, 'keep.txt'), 'utf8')).toBe('keep me\n');
 }
 
 beforeAll(async () => {
   tmp = await tempDir('hostile-entries');
   dataDir = path.join(tmp.dir, 'data');
-  escape = `orch-escape-${randomBytes(4).toString('hex')}`;
+  escapeName = `orch-escapeName-${randomBytes(4).toString('hex')}`;
   outside = path.join(tmp.dir, 'outside');
   await mkdir(outside);
   await writeFile(path.join(outside, 'keep.txt'), 'keep me\n');
@@ -58,7 +58,7 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const hostile = () => `../../../${escape}`;
+const hostile = () => `../../../${escapeName}`;
 const fileWith = async (name: string, lines: string[]) => {
   const file = path.join(tmp.dir, 'files', `${name}.jsonl`);
   await mkdir(path.dirname(file), { recursive: true });
@@ -92,7 +92,7 @@ describe('the command line', () => {
     ],
     [
       'run --session (absolute)',
-      async () => ['run', HELLO, '--session', `/tmp/${escape}`],
+      async () => ['run', HELLO, '--session', `/tmp/${escapeName}`],
       'INVALID_ARGUMENT',
       /--session must be a safe name/,
     ],
