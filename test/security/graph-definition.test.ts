@@ -47,6 +47,23 @@ describe('graph policies in a workflow file', () => {
     report.note(`policy with ${name}`, 'refused', error.message.split('\n')[1]);
   });
 
+  it.each([
+    ['a node id', { name: 'x', agents: { a: {} }, nodes: [{ id: '../../etc', agent: 'a', task: 't' }] }],
+    [
+      'a dependency',
+      { name: 'x', agents: { a: {} }, nodes: [{ id: 'n', agent: 'a', task: 't', dependsOn: ['../n'] }] },
+    ],
+    ['an agent type name', { name: 'x', agents: { '../a': {} }, nodes: [{ id: 'n', agent: '../a', task: 't' }] }],
+    ['a workflow name', { name: '../x', agents: { a: {} }, nodes: [{ id: 'n', agent: 'a', task: 't' }] }],
+  ])('refuses a path as %s in a definition', async (name, definition) => {
+    const error = await errorOf(() => compileWorkflow(definition));
+    expect(error).toMatchObject({
+      code: 'WORKFLOW_INVALID',
+      message: expect.stringMatching(/expected an? [a-z ]+: a letter, then letters/),
+    });
+    report.note(`${name} that is a path`, 'refused', error.message.split('\n')[1]);
+  });
+
   it('refuses a growth limit out of range, naming it', async () => {
     const error = await errorOf(() => compileWorkflow(workflow({}, { limits: { maxAddedNodes: -1 } })));
     expect(error.message).toMatch(/limits\.maxAddedNodes/);

@@ -248,6 +248,15 @@ describe('hostile import files', () => {
     report.note(name, 'refused', error.message.replace(root, '<tmp>'));
   });
 
+  it('a version label is text, never a path', async () => {
+    const before = await listTree(root);
+    const record = await source.sessions.takeVersion('ses_plain', '../../../outside/label');
+    expect(record.label).toBe('../../../outside/label');
+    const created = (await listTree(root)).filter((p) => !before.includes(p));
+    expect(created.every((p) => p.startsWith('source/'))).toBe(true);
+    report.note('a version label that is a path', 'kept as text, no folder');
+  });
+
   it('takes what the operator allows, and records where it came from and what was trusted', async () => {
     const file = path.join(root, 'trusted.jsonl');
     const custom = path.join(outside, 'their-repo');
