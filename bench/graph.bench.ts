@@ -3,8 +3,11 @@
  * 1,000 nodes (so the plan grows from 1,000 to 2,000 nodes). Measured twice: the plan change
  * alone (`withAddedNodes`: checks and compile of the new node), and through the engine
  * (`WorkflowRun.addNodes`: plan change, `workflow.modified` committed to a SQLite log with
- * synchronous=normal, dependency tracker updated). Until the graph's additions were compiled
- * on their own, each call compiled the whole definition again: the cost grew with the graph.
+ * synchronous=normal, dependency tracker updated), by an operator and by an agent (its graph
+ * policy checked, a `security.decision` recorded with each change). Until the graph's
+ * additions were compiled on their own, each call compiled the whole definition again: the
+ * cost grew with the graph (measured then: 10.2 s for the plan changes, 11.3 s through the
+ * engine).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,7 +35,7 @@ function workflow() {
     nodes.push({ id: `n${i}`, agent: 'fn', task: `run {{ nodes.gate.output }}`, dependsOn: ['gate'] });
   return defineWorkflow({
     name: 'bench',
-    agents: { fn: {} },
+    agents: { fn: { canModifyWorkflow: true, graph: { addNodes: { maxPerCall: 1000, maxPerRun: 10_000 } } } },
     limits: { maxNodes: BASE + CALLS, maxAddedNodes: CALLS },
     nodes,
   } as never);
@@ -47,7 +50,7 @@ function planOnly(): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-async function throughEngine(dir: string): Promise<number> {
+async function throughEngine(dir: string, by: string): Promise<number> {
   const compiled = workflow();
   const store = await openEventStore({
     kind: 'sqlite',
@@ -77,7 +80,7 @@ async function throughEngine(dir: string): Promise<number> {
   });
   const done = run.run();
   const start = process.hrtime.bigint();
-  for (let i = 0; i < CALLS; i++) await run.addNodes([added(i)], 'user');
+  for (let i = 0; i < CALLS; i++) await run.addNodes([added(i)], by, { agentType: 'fn' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   run.cancel('bench over');
   gate.resolve();
@@ -91,12 +94,14 @@ export default async function (): Promise<BenchFigure[]> {
   try {
     planOnly();
     const plan = Math.min(planOnly(), planOnly());
-    const engine = Math.min(await throughEngine(dir), await throughEngine(dir));
+    const engine = Math.min(await throughEngine(dir, 'user'), await throughEngine(dir, 'user'));
+    const agent = Math.min(await throughEngine(dir, 'agent:agt_bench'), await throughEngine(dir, 'agent:agt_bench'));
     return [
       { name: `${CALLS} add_nodes of 1 node on ${BASE} nodes: plan change only`, value: plan, unit: 'ms' },
       { name: `  per call`, value: (plan * 1000) / CALLS, unit: 'us' },
       { name: `${CALLS} add_nodes of 1 node on ${BASE} nodes: through the engine (SQLite)`, value: engine, unit: 'ms' },
       { name: `  per call`, value: (engine * 1000) / CALLS, unit: 'us' },
+      { name: `  the same asked by an agent (policy checked, audited)`, value: agent, unit: 'ms' },
     ];
   } finally {
     await rm(dir, { recursive: true, force: true });
