@@ -47,6 +47,7 @@ export type {
   CompileOptions,
   ConditionContext,
   ConditionReference,
+  ConflictPolicy,
   DefinitionProblem,
   DurationInput,
   FailurePolicy,
