@@ -208,6 +208,13 @@ describe('a merge conflict keeps the node’s work', () => {
     expect(await readFile(path.join(places.worktree, 'more.txt'), 'utf8')).toBe('more by b\n');
     expect((await places.show(`${places.branch}:shared.txt`)).stdout).toBe('line one, by b');
     expect((await places.show(`${places.branch}:more.txt`)).stdout).toBe('more by b');
+
+    // Retention takes the kept work along with the session: worktree, branch, history repository.
+    const pruned = await orchestrator.sessions.prune({ olderThan: 1, status: ['failed'] });
+    expect(pruned.plan.deletions.map((d) => d.sessionId)).toEqual([handle.sessionId]);
+    expect(pruned.failed).toEqual([]);
+    expect(await exists(path.dirname(places.worktree))).toBe(false);
+    expect(await exists(places.repository)).toBe(false);
   });
 
   it('with onConflict: pause (the default), asks a human naming the files and the worktree; resolved there and approved, the node completes', {
