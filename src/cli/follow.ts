@@ -114,6 +114,10 @@ async function answer(
       }
       return;
     }
+    // The progress line shows the start of the question; a longer one is shown whole here.
+    if (request.prompt.replace(/\s+/g, ' ').trim().length > 89) {
+      for (const line of request.prompt.split('\n')) say(`    ${line}`);
+    }
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     try {
       const text = await rl.question(request.kind === 'approval' ? '    approve? [y/N] ' : '    your answer: ');

@@ -162,7 +162,7 @@ export class RunLauncher {
   #agentExecutor(state: SessionState, run: WorkflowRun<CompiledPlan>, workspace: string): NodeExecutor {
     const { agents, workspaces, transcripts } = this.#s;
     const sessionId = state.sessionId;
-    const label = (context: NodeRunContext) => `${context.node.id}-${context.attempt}`;
+    const label = (context: NodeRunContext, attempt = context.attempt) => `${context.node.id}-${attempt}`;
     return agentExecutor({
       runtime: agents,
       sessionId,
@@ -178,7 +178,8 @@ export class RunLauncher {
         context.node.workspace === 'isolated'
           ? workspaces.isolated(workspace, sessionId, label(context))
           : Promise.resolve(workspaces.shared(workspace)),
-      resumeWorkspace: (context) => workspaces.resumeIsolated(workspace, sessionId, label(context)),
+      resumeWorkspace: (context, attempt) => workspaces.resumeIsolated(workspace, sessionId, label(context, attempt)),
+      earlierResult: (nodeId) => run.state.nodes[nodeId]?.earlierResult,
       finishedAnswer: async (sdkSessionId, cwd, structured) => {
         const key = { projectKey: projectKeyOf(path.resolve(cwd)), sessionId: sdkSessionId };
         const entries = await transcripts.loadTranscript(key);

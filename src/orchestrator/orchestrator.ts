@@ -96,7 +96,7 @@ export class Orchestrator {
     this.model = model;
     this.#store = store;
     this.sessions = new SessionManager({ log, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
-    this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
+    this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'), this.sessions.history);
     this.monitor = new Monitor({
       log,
       ...monitoring,

@@ -121,6 +121,7 @@ function toPlanNode(node: CompiledNode, functions: PlanFunctions | undefined): P
     outputSchema: node.outputSchema as Record<string, unknown> | undefined,
     cacheTtlMs: node.cache?.ttlMs,
     workspace: node.workspace,
+    onConflict: node.onConflict,
     session: node.session,
     renderTask: (context) => (template ? renderTemplate(template, context) : ''),
     evaluateCondition: condition ? (context) => evaluateCondition(condition, context) : undefined,

@@ -1,5 +1,6 @@
 /** The workflow area: definitions today; the engine will live beside them. */
 
+export { normalizeApproval } from './approval.ts';
 export type { EngineClock } from './clock.ts';
 export { systemClock } from './clock.ts';
 // ---- the engine -------------------------------------------------------------------------
@@ -47,6 +48,7 @@ export type {
   CompileOptions,
   ConditionContext,
   ConditionReference,
+  ConflictPolicy,
   DefinitionProblem,
   DurationInput,
   FailurePolicy,
@@ -118,7 +120,6 @@ export {
   buildAgentPrompt,
   functionExecutor,
   humanExecutor,
-  normalizeApproval,
 } from './executors.ts';
 export type {
   NodeContext,

@@ -44,6 +44,11 @@ export interface PlanNode extends SchedulableNode {
   readonly cacheTtlMs: number | undefined;
   /** `isolated` runs the node in its own git worktree, merged back on success. */
   readonly workspace: 'shared' | 'isolated';
+  /**
+   * What a merge conflict of an isolated node does: `pause` asks a human and merges again once
+   * approved, `fail` fails the node; either way its branch and worktree are kept.
+   */
+  readonly onConflict: 'pause' | 'fail';
   /** Carry on (or fork) the conversation of this upstream node's agent. */
   readonly session?: { readonly from: string; readonly fork: boolean } | undefined;
   /** The task (agent nodes) or the question (human and approval nodes), rendered. */

@@ -58,6 +58,13 @@ export interface NodeState {
    * node while the node runs): a resume completes the node from it instead of paying again.
    */
   agentResult?: { readonly agentId: string; readonly output: unknown };
+  /**
+   * The durable result of an earlier attempt's agent whose attempt was then interrupted (a stop
+   * or a crash while its worktree waited to be merged, e.g. on a merge-conflict question),
+   * carried to the attempts after it: the agent executor finishes that attempt's merge instead
+   * of paying for the work again.
+   */
+  earlierResult?: { readonly agentId: string; readonly output: unknown; readonly attempt: number };
   startedAt?: string;
   endedAt?: string;
 }
@@ -241,6 +248,14 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       break;
     case 'node.started':
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        const earlier =
+          node.error?.code !== 'NODE_INTERRUPTED'
+            ? undefined
+            : node.agentResult
+              ? { ...node.agentResult, attempt: node.attempts }
+              : node.earlierResult;
+        if (earlier) node.earlierResult = earlier;
+        else delete node.earlierResult;
         node.status = 'running';
         node.attempts = event.data.attempt;
         if (event.data.agentId !== undefined) node.agentId = event.data.agentId;
@@ -253,6 +268,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
         node.status = 'completed';
         node.output = event.data.output;
+        delete node.earlierResult;
         if (event.data.cached) node.cached = true;
         delete node.error;
         node.endedAt = event.ts;

@@ -132,6 +132,7 @@ function build(
       cache: n.cache === true ? cache : typeof n.cache === 'object' ? { ttlMs: durationToMs(n.cache.ttl) } : undefined,
       compensation,
       workspace: n.workspace ?? (agent?.workingDirectory === 'isolated' ? 'isolated' : WORKFLOW_DEFAULTS.workspace),
+      onConflict: n.onConflict ?? d.onConflict ?? WORKFLOW_DEFAULTS.onConflict,
       session: n.session ? { from: n.session.from, fork: n.session.fork ?? false } : undefined,
       params: n.params,
     };
@@ -151,6 +152,7 @@ function build(
     concurrency: d.concurrency ?? WORKFLOW_DEFAULTS.concurrency,
     onFailure: d.onFailure ?? WORKFLOW_DEFAULTS.onFailure,
     rollback: d.rollback ?? WORKFLOW_DEFAULTS.rollback,
+    onConflict: d.onConflict ?? WORKFLOW_DEFAULTS.onConflict,
     cache,
     limits: { maxNodes: d.limits?.maxNodes ?? WORKFLOW_DEFAULTS.maxNodes },
     alerts: d.alerts ? compileAlerts(d.alerts) : undefined,

@@ -59,6 +59,7 @@ export { parseTemplate, renderTemplate } from './template.ts';
 export type {
   CacheDefinition,
   CompensationDefinition,
+  ConflictPolicy,
   FailurePolicy,
   GroupDefinition,
   InputDefinition,

@@ -131,6 +131,18 @@ describe('node rules', () => {
     ]);
   });
 
+  it('takes onConflict as pause or fail, and not on human or approval nodes', () => {
+    const { lines, at } = check(
+      '  - { id: n, agent: a, task: t, onConflict: ask }\n  - { id: p, kind: approval, prompt: ok, onConflict: fail }\n',
+      'onConflict: never\n',
+    );
+    expect(lines).toEqual([
+      `${at(4, 'never')} onConflict expected one of "pause", "fail", received string "never"`,
+      `${at(6, 'ask }')} nodes[0].onConflict expected one of "pause", "fail", received string "ask"`,
+      `${at(7, 'fail')} nodes[1].onConflict an approval node works in no worktree, so it has no merge conflict`,
+    ]);
+  });
+
   it('rejects unknown kinds with a suggestion, and params on built-in kinds', () => {
     const { lines, at } = check(
       '  - { id: n, kind: humna, prompt: p }\n  - { id: m, agent: a, task: t, params: { x: 1 } }\n',
