@@ -3,7 +3,7 @@
  * workflows. This is the package's public API; the CLI is a thin layer over it.
  */
 export type { AgentHandle, AgentResult, AgentSpec, AgentTask, AgentToolHost } from './agents/index.ts';
-export { AgentRuntime, buildAgentEnv, decideToolUse, TranscriptSessionStore } from './agents/index.ts';
+export { AgentRuntime, decideToolUse, TranscriptSessionStore } from './agents/index.ts';
 export type { ConfigInput, OrchestratorConfig } from './config/index.ts';
 export { loadConfig } from './config/index.ts';
 export type { ErrorCode } from './errors/index.ts';

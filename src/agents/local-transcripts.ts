@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** An SDK session id usable as a file name (they are UUIDs); anything else is never a path here. */
@@ -36,6 +36,50 @@ export async function removeLocalTranscripts(configDir: string, sdkSessionIds: r
     if (touched && !(await holdsFiles(folder))) await rm(folder, { recursive: true, force: true });
   }
   return removed;
+}
+
+/**
+ * Rewrites Claude Code's own copies of SDK sessions (see {@link removeLocalTranscripts}) with
+ * `redactText` applied, once their process has exited: Claude Code writes them itself, so no
+ * hook of ours sees every line (a failed tool's output, the model's own text). Markers such as
+ * `[REDACTED:NAME]` need no escaping in JSON, so every line stays valid. A file is replaced
+ * atomically, and only when something changed.
+ * @returns how many files were rewritten.
+ */
+export async function redactLocalTranscripts(
+  configDir: string,
+  sdkSessionIds: readonly string[],
+  redactText: (text: string) => string,
+): Promise<number> {
+  const ids = sdkSessionIds.filter((id) => SAFE_ID.test(id));
+  let rewritten = 0;
+  const rewrite = async (file: string) => {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) return;
+    const redacted = redactText(text);
+    if (redacted === text) return;
+    const temp = `${file}.${process.pid}.redacting`;
+    await writeFile(temp, redacted, { mode: 0o600 });
+    await rename(temp, file);
+    rewritten++;
+  };
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of await entries(folder)) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.name.endsWith('.jsonl')) await rewrite(full);
+    }
+  };
+  const projects = path.join(configDir, 'projects');
+  for (const project of await entries(projects)) {
+    if (!project.isDirectory()) continue;
+    const folder = path.join(projects, project.name);
+    for (const id of ids) {
+      await rewrite(path.join(folder, `${id}.jsonl`));
+      await walk(path.join(folder, id));
+    }
+  }
+  return rewritten;
 }
 
 async function entries(folder: string) {

@@ -21,6 +21,9 @@ export const MIN_NAMED_SECRET_LENGTH = 8;
  */
 export const MIN_LISTED_SECRET_LENGTH = 4;
 
+/** Variables named like secrets whose values are not: `ORCHESTRATOR_SECRETS` lists names and files. */
+const NOT_SECRET = new Set(['ORCHESTRATOR_SECRETS']);
+
 /** What the operator listed in `ORCHESTRATOR_SECRETS`: variable names and files of secrets. */
 export interface SecretListing {
   /** Variables of the orchestrator's environment whose values are secret. */
@@ -65,6 +68,7 @@ export function collectSecrets(sources: SecretSources): KnownSecret[] {
     found.push({ name: 'ANTHROPIC_API_KEY', value: sources.modelKey });
   }
   for (const [name, value] of Object.entries(env)) {
+    if (NOT_SECRET.has(name)) continue;
     if (value !== undefined && value.length >= MIN_NAMED_SECRET_LENGTH && SECRET_NAME_PATTERN.test(name)) {
       found.push({ name, value });
     }
