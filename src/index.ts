@@ -26,6 +26,16 @@ export type { AgentMetrics, Figures, MetricsState, StatsSummary, WorkflowMetrics
 export { Monitor, PRICE_TABLE, PrometheusExporter, priceUsage, replayMetrics, summarize } from './monitor/index.ts';
 export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator/index.ts';
 export { Orchestrator, WorkflowHandle } from './orchestrator/index.ts';
+export type { AgentEnvOptions, KnownSecret, SecretConfig, SecretListing } from './security/index.ts';
+export {
+  agentFolders,
+  buildAgentEnv,
+  collectSecrets,
+  prepareAgentFolders,
+  Redactor,
+  secretRedactor,
+  withAgentTypeEnv,
+} from './security/index.ts';
 export type {
   EventStore,
   EventStoreConfig,
