@@ -1,5 +1,7 @@
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Redactor } from '../security/index.ts';
+import type { AttemptFailure, AttemptSuccess } from './attempt.ts';
 
 /** An SDK session id usable as a file name (they are UUIDs); anything else is never a path here. */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -80,6 +82,26 @@ export async function redactLocalTranscripts(
     }
   }
   return rewritten;
+}
+
+/**
+ * An attempt's outcome with its answer redacted, once Claude Code's local transcripts of its
+ * session are (its process has exited by then: nothing writes them any more). The answer goes
+ * on to node outputs, cached results and later agents' prompts.
+ */
+export async function redactedOutcome<T extends AttemptSuccess | AttemptFailure>(
+  outcome: T,
+  redactor: Redactor,
+  configDir: string | undefined,
+): Promise<T> {
+  if (!redactor.active) return outcome;
+  if (configDir && outcome.sdkSessionId) {
+    await redactLocalTranscripts(configDir, [outcome.sdkSessionId], (text) => redactor.redactText(text)).catch(
+      () => undefined,
+    );
+  }
+  if (!outcome.ok) return outcome;
+  return { ...outcome, text: redactor.redactText(outcome.text), structured: redactor.redact(outcome.structured) };
 }
 
 async function entries(folder: string) {

@@ -5,7 +5,7 @@ import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type Redactor, withAgentTypeEnv } from '../security/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
-import { redactLocalTranscripts } from './local-transcripts.ts';
+import { redactedOutcome } from './local-transcripts.ts';
 import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
@@ -397,28 +397,11 @@ export class AgentRuntime {
     return withAgentTypeEnv(this.#options.env, spec, this.#options.hostEnv ?? process.env);
   }
 
-  /**
-   * One attempt, then, with a redactor, its answer and Claude Code's local transcripts of its
-   * session redacted (its process has exited by then: nothing writes them any more).
-   */
-  async #attempt(
-    agentId: string,
-    task: AgentTask,
-    signal: AbortSignal,
-    recorder: AgentRecorder,
-  ): Promise<AttemptSuccess | AttemptFailure> {
+  /** One attempt; with a redactor, its answer and Claude Code's files of it redacted (see {@link redactedOutcome}). */
+  async #attempt(agentId: string, task: AgentTask, signal: AbortSignal, recorder: AgentRecorder) {
     const outcome = await this.#runAttempt(agentId, task, signal, recorder);
     const redactor = this.#options.redactor;
-    const configDir = this.#options.env.CLAUDE_CONFIG_DIR;
-    if (!redactor?.active) return outcome;
-    if (configDir && outcome.sdkSessionId) {
-      await redactLocalTranscripts(configDir, [outcome.sdkSessionId], (text) => redactor.redactText(text)).catch(
-        () => undefined,
-      );
-    }
-    return outcome.ok
-      ? { ...outcome, text: redactor.redactText(outcome.text), structured: redactor.redact(outcome.structured) }
-      : outcome;
+    return redactor ? redactedOutcome(outcome, redactor, this.#options.env.CLAUDE_CONFIG_DIR) : outcome;
   }
 
   /** One attempt in a held slot: the spend gate asked again, then the SDK query. */
