@@ -1,6 +1,7 @@
 import { type Query, query, type SDKResultMessage, type SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
+import type { Redactor } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -81,6 +82,8 @@ export interface AttemptInput {
   readonly outputSchema: Record<string, unknown> | undefined;
   readonly resume: { sdkSessionId: string; fork: boolean } | undefined;
   readonly sessionStore: SessionStore | undefined;
+  /** Redacts tool outputs before the model sees them. */
+  readonly redactor?: Redactor | undefined;
   readonly toolHost: AgentToolHost | undefined;
   readonly timeoutMs: number;
   /** Aborted when the agent must stop now (interrupt request, shutdown). */
@@ -265,6 +268,7 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     outputSchema: input.outputSchema,
     sessionStore: input.sessionStore,
     hostShape: toolHostShape(input.toolHost),
+    redactor: input.redactor,
   };
   const agent: BoundAgent = {
     agentId: input.agentId,

@@ -1,10 +1,8 @@
 /** The agent runtime: Claude Code agents on the real Claude Agent SDK, recorded as events. */
 export type { AgentUsage, AttemptFailure, AttemptSuccess, ModelUsageFigures } from './attempt.ts';
 export { classifyResultError, classifyThrown, fromApiStatus } from './classify.ts';
-export type { AgentEnvOptions } from './environment.ts';
-export { buildAgentEnv } from './environment.ts';
 export { finishedAnswer } from './finished-answer.ts';
-export { removeLocalTranscripts } from './local-transcripts.ts';
+export { redactLocalTranscripts, removeLocalTranscripts } from './local-transcripts.ts';
 export type { NormalizedMessage } from './normalize.ts';
 export { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 export type { OrphanSweep, SweepOptions, SweptProcess } from './orphans.ts';

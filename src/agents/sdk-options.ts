@@ -1,5 +1,6 @@
 import type { HookCallbackMatcher, Options, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import type { NewEvent } from '../events/index.ts';
+import type { Redactor } from '../security/index.ts';
 import { decideToolUse, type ToolDecision, type ToolPolicy } from './policy.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import type { AgentSpec } from './spec.ts';
@@ -56,6 +57,8 @@ export interface ProcessConfig {
   readonly outputSchema: Record<string, unknown> | undefined;
   readonly sessionStore: SessionStore | undefined;
   readonly hostShape: ToolHostShape | undefined;
+  /** Known secret values, redacted from tool outputs before the model sees them. @default none */
+  readonly redactor?: Redactor | undefined;
 }
 
 /** What the SDK options need besides the configuration. */
@@ -131,7 +134,10 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
     abortController: wiring.abortController,
     permissionMode: spec.permissionMode ?? 'default',
     disallowedTools: (spec.disallowedTools ?? []).filter((rule) => !rule.includes('(')),
-    hooks: { PreToolUse: [policyHook] },
+    hooks: {
+      PreToolUse: [policyHook],
+      ...(config.redactor?.active && { PostToolUse: [redactionHook(config.redactor)] }),
+    },
     // Reached only when no hook decided (it always does); deny by default so nothing slips.
     canUseTool: async (tool, toolInput) => {
       const decision = decide(spec, binding, tool, toolInput);
@@ -162,6 +168,26 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
   if (config.outputSchema) options.outputFormat = { type: 'json_schema', schema: config.outputSchema };
   if (config.sessionStore) options.sessionStore = config.sessionStore;
   return options;
+}
+
+/**
+ * Replaces known secret values in a tool's output before the model sees it (and before Claude
+ * Code writes it to its transcript). A layer in depth: the log, the store and the local
+ * transcripts are redacted anyway. Claude Code offers no rewrite of a failed tool's output
+ * (`PostToolUseFailure`), so those reach the model as they are.
+ */
+function redactionHook(redactor: Redactor): HookCallbackMatcher {
+  return {
+    hooks: [
+      async (hookInput) => {
+        if (hookInput.hook_event_name !== 'PostToolUse') return {};
+        const output = redactor.redact(hookInput.tool_response);
+        // Only a real change is returned: an identity rewrite could undo another hook's.
+        if (output === hookInput.tool_response) return {};
+        return { hookSpecificOutput: { hookEventName: 'PostToolUse', updatedToolOutput: output } };
+      },
+    ],
+  };
 }
 
 /**

@@ -32,6 +32,17 @@ export interface AgentSpec {
    * what its parent may not. @default none (only Claude Code's built-in subagents)
    */
   readonly subagents?: Readonly<Record<string, AgentDefinition>> | undefined;
+  /**
+   * Variables set for the agent's process, on top of the runtime's allow-listed environment.
+   * Names the orchestrator sets itself (HOME, TMPDIR, `ANTHROPIC_*`, `CLAUDE_*`) are ignored.
+   * @default none
+   */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Names of variables copied from the orchestrator's environment into the agent's (unset ones
+   * are left out); the way to give an agent a token, whose value is then redacted. @default none
+   */
+  readonly passEnv?: readonly string[] | undefined;
 }
 
 /** Retry policy of an agent: how many attempts and how long to wait between them. */

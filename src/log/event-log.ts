@@ -21,6 +21,16 @@ export interface EventLogOptions {
   bus?: EventBus;
   /** `source` of events that do not name one. @default `orchestrator` */
   defaultSource?: string;
+  /**
+   * Applied to every event's `data` before it is validated, stored or published: replaces
+   * known secret values (the security area's `Redactor`). @default none (payloads as given)
+   */
+  redactor?: PayloadRedactor;
+}
+
+/** What the log needs of a redactor: a copy of a JSON-like value without secrets (or the value itself). */
+export interface PayloadRedactor {
+  redact<T>(value: T): T;
 }
 
 /**
@@ -33,6 +43,7 @@ export class EventLog {
   readonly store: EventStore;
   readonly bus: EventBus;
   readonly #defaultSource: string;
+  readonly #redactor: PayloadRedactor | undefined;
   /** Fencing tokens of the sessions this process owns (see {@link fence}). */
   readonly #fences = new Map<string, number>();
   /** What streams catch up from: the store, read as empty once the log is closing (see close). */
@@ -42,6 +53,7 @@ export class EventLog {
   constructor(store: EventStore, options: EventLogOptions = {}) {
     this.store = store;
     this.#defaultSource = options.defaultSource ?? 'orchestrator';
+    this.#redactor = options.redactor;
     this.#reader = {
       read: async (sessionId, range) => {
         try {
@@ -84,12 +96,17 @@ export class EventLog {
   }
 
   /**
-   * Validates, commits and publishes events for one session.
+   * Validates, commits and publishes events for one session, their payloads redacted first
+   * (see {@link EventLogOptions.redactor}).
    * @returns the committed events with their sequence numbers.
    * @throws OrchestratorError `EVENT_INVALID` before anything is written, or the store's errors.
    */
   async append(sessionId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AnyEvent[]> {
-    const pending = events.map((event) => prepareEvent(event, this.#defaultSource));
+    const redactor = this.#redactor;
+    // Redacted first: nothing after this point (validation errors included) sees a secret.
+    const pending = events.map((event) =>
+      prepareEvent(redactor ? redactPayload(event, redactor) : event, this.#defaultSource),
+    );
     const token = options?.fencingToken ?? this.#fences.get(sessionId);
     const fenced = token === undefined ? options : { ...options, fencingToken: token };
     const committed = (await this.store.append(sessionId, pending, fenced)) as AnyEvent[];
@@ -169,4 +186,9 @@ export class EventLog {
     })();
     return this.#closing;
   }
+}
+
+function redactPayload(event: NewEvent, redactor: PayloadRedactor): NewEvent {
+  const data = redactor.redact(event.data);
+  return data === event.data ? event : ({ ...event, data } as NewEvent);
 }

@@ -1,4 +1,4 @@
 /** The event log: validated, durable appends to the store, published on the bus once committed. */
 
-export type { EventLogOptions } from './event-log.ts';
+export type { EventLogOptions, PayloadRedactor } from './event-log.ts';
 export { EventLog } from './event-log.ts';

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentRuntime, buildAgentEnv, TranscriptSessionStore } from '../agents/index.ts';
+import { AgentRuntime, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { newPrefixedId } from '../events/index.ts';
@@ -8,6 +8,7 @@ import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
+import { agentFolders, buildAgentEnv, prepareAgentFolders, type Redactor, secretRedactor } from '../security/index.ts';
 import { type ForkPoint, SessionManager } from '../sessions/index.ts';
 import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
@@ -39,6 +40,11 @@ export interface OrchestratorOptions {
   readonly notice?: (line: string) => void;
   /** An already open store to use instead of the configured one (tests, embedding); closed by {@link Orchestrator.close}. */
   readonly store?: OrchestratorStore;
+  /**
+   * Known secret values to keep out of everything written.
+   * @default the secrets of the config and of `process.env` (see the security area's `secretRedactor`)
+   */
+  readonly redactor?: Redactor;
 }
 
 /** Options of {@link Orchestrator.startWorkflow}. */
@@ -77,6 +83,12 @@ export class Orchestrator {
   readonly sessions: SessionManager;
   /** The leases of the sessions this process runs (one owner per session). */
   readonly leases: SessionLeases;
+  /**
+   * Known secret values (the model key, variables named like keys and tokens, the operator's
+   * `ORCHESTRATOR_SECRETS`), replaced by `[REDACTED:NAME]` in events, transcripts, cached
+   * results, logs and the agents' tool outputs before they are written.
+   */
+  readonly redactor: Redactor;
   readonly #store: OrchestratorStore;
   readonly #workspaces: WorkspaceManager;
   readonly #launcher: RunLauncher;
@@ -88,8 +100,10 @@ export class Orchestrator {
     logger: Logger,
     model: ModelAccess,
     monitoring: MonitorSettings,
+    redactor: Redactor,
   ) {
-    const log = new EventLog(store);
+    const log = new EventLog(store, { redactor });
+    this.redactor = redactor;
     this.config = config;
     this.log = log;
     this.logger = logger;
@@ -113,12 +127,10 @@ export class Orchestrator {
       warmSpareMaxAgeMs: config.warmMaxAgeMs,
       // Agents' conversations live in the store too, so another process or machine on the
       // same store can resume them (its Claude Code config folder has never seen them).
-      sessionStore: new TranscriptSessionStore(store),
-      env: buildAgentEnv({
-        apiKey: model.apiKey,
-        baseUrl: model.baseUrl,
-        configDir: path.join(config.dataDir, 'claude'),
-      }),
+      sessionStore: new TranscriptSessionStore(store, { redactor }),
+      // An allow-list with a HOME and TMPDIR of the agents' own, never the host's environment.
+      env: buildAgentEnv({ apiKey: model.apiKey, baseUrl: model.baseUrl, ...agentFolders(config.dataDir) }),
+      redactor,
       spendGate: this.monitor,
       resourceSampleMs: config.resourceSampleMs,
       dataDir: config.dataDir,
@@ -139,7 +151,7 @@ export class Orchestrator {
       agents: this.agents,
       sessions: this.sessions,
       workspaces: this.#workspaces,
-      cache: new ResultCache(path.join(config.dataDir, 'cache')),
+      cache: new ResultCache(path.join(config.dataDir, 'cache'), { redactor }),
       transcripts: store,
       leases: this.leases,
       controlPollMs: config.controlPollMs,
@@ -151,8 +163,10 @@ export class Orchestrator {
     const config = isLoaded(options.config) ? options.config : loadConfig(options.config ?? {});
     // Checked before anything opens: a bad rule is a configuration error, like any other.
     const monitoring = monitorSettings(config);
-    const logger = options.logger ?? createLogger({ level: config.logLevel });
+    const redactor = options.redactor ?? secretRedactor(config);
+    const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
     await mkdir(config.dataDir, { recursive: true });
+    await prepareAgentFolders(agentFolders(config.dataDir));
     const store =
       options.store ??
       (await openEventStore(
@@ -163,7 +177,7 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, store, logger, model, monitoring);
+    return new Orchestrator(config, store, logger, model, monitoring, redactor);
   }
 
   /**

@@ -150,5 +150,7 @@ export function toAgentSpec(type: AgentType): PlanAgentSpec {
     mcpServers,
     timeoutMs: type.timeoutMs,
     canModifyWorkflow: type.canModifyWorkflow,
+    ...(Object.keys(type.env).length > 0 && { env: type.env }),
+    ...(type.passEnv.length > 0 && { passEnv: type.passEnv }),
   };
 }

@@ -29,6 +29,8 @@ describe('agent types', () => {
       timeout: '10m',
       retry: { attempts: 3, on: ['AGENT_OVERLOADED'] },
       canModifyWorkflow: true,
+      env: { NODE_ENV: 'test' },
+      passEnv: ['GITHUB_TOKEN', 'GITHUB_TOKEN'],
     };
     const type = compileAgentType(definition);
     expect(type).toEqual({
@@ -50,6 +52,8 @@ describe('agent types', () => {
       timeoutMs: 600_000,
       retry: { attempts: 3, initialDelayMs: 1000, maxDelayMs: 30_000, factor: 2, on: ['AGENT_OVERLOADED'] },
       canModifyWorkflow: true,
+      env: { NODE_ENV: 'test' },
+      passEnv: ['GITHUB_TOKEN'],
     });
     expect(Object.isFrozen(type.tools)).toBe(true);
     expect(Object.isFrozen(type.mcpServers.github)).toBe(true);
@@ -67,6 +71,8 @@ describe('agent types', () => {
       canModifyWorkflow: false,
       retry: undefined,
       timeoutMs: undefined,
+      env: {},
+      passEnv: [],
     });
   });
 

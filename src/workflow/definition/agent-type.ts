@@ -6,6 +6,7 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
 import { type AgentSpec, parseToolRule } from '../../agents/index.ts';
+import { checkAgentEnvName } from '../../security/index.ts';
 import { type DurationInput, durationSchema, durationToMs } from './duration.ts';
 import { nameSchema } from './names.ts';
 import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
@@ -100,6 +101,21 @@ export interface AgentTypeDefinition {
   retry?: RetryPolicyDefinition;
   /** May this agent add or skip workflow nodes through the orchestrator's tools. @default false */
   canModifyWorkflow?: boolean;
+  /**
+   * Variables of the agent's environment, with literal values: `{ NODE_ENV: test }`. Agents
+   * get an allow-list (PATH, locale, TERM, TZ, a HOME and TMPDIR of their own under the data
+   * directory), never the host's environment; this adds to it. Values are recorded with the
+   * workflow, so names that look like secrets (KEY, TOKEN, SECRET, PASSWORD...) are refused
+   * here: use `passEnv`. Names the orchestrator sets (HOME, TMPDIR, `ANTHROPIC_*`, `CLAUDE_*`)
+   * are refused. @default {}
+   */
+  env?: Record<string, string>;
+  /**
+   * Names of variables copied from the orchestrator's environment into the agent's:
+   * `[GITHUB_TOKEN]`. Unset ones are left out. Values of names that look like secrets are
+   * redacted from everything written; list others in `ORCHESTRATOR_SECRETS`. @default []
+   */
+  passEnv?: string[];
 }
 
 /** A validated agent type: defaults applied, durations in milliseconds, deeply frozen. */
@@ -121,6 +137,8 @@ export interface AgentType {
   /** The type's retry policy; `undefined` when it states none (the runtime's default applies). */
   readonly retry: RetryPolicy | undefined;
   readonly canModifyWorkflow: boolean;
+  readonly env: Readonly<Record<string, string>>;
+  readonly passEnv: readonly string[];
 }
 
 // The agent runtime takes an `AgentSpec`; a compiled agent type must be one.
@@ -136,6 +154,13 @@ const toolRule = z.string().superRefine((value, ctx) => {
 });
 
 const stringMap = z.record(z.string(), z.string());
+
+/** A variable name an agent type may declare (see `checkAgentEnvName`). */
+const envName = (kind: 'literal' | 'passed') =>
+  z.string().superRefine((value, ctx) => {
+    const problem = checkAgentEnvName(value, kind);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  });
 const httpUrl = z.string().regex(/^https?:\/\/\S+$/, {
   error: (issue) => `expected an http:// or https:// URL, received ${JSON.stringify(issue.input)}`,
 });
@@ -196,6 +221,14 @@ export const agentTypeSchema = z
       .boolean()
       .optional()
       .meta({ description: 'May this agent add or skip workflow nodes.', default: false }),
+    env: z
+      .record(envName('literal'), z.string())
+      .optional()
+      .meta({ description: "Variables of the agent's environment, literal values (no secrets: use passEnv)." }),
+    passEnv: z
+      .array(envName('passed'))
+      .optional()
+      .meta({ description: "Names of variables copied from the orchestrator's environment (their values redacted)." }),
   })
   .meta({ title: 'Agent type', description: 'A kind of agent: role, model, tools and limits.' });
 
@@ -262,5 +295,7 @@ export function toAgentType(definition: z.output<typeof agentTypeSchema>, name: 
     timeoutMs: definition.timeout === undefined ? undefined : durationToMs(definition.timeout),
     retry: definition.retry === undefined ? undefined : compileRetryPolicy(definition.retry),
     canModifyWorkflow: definition.canModifyWorkflow ?? false,
+    env: Object.freeze({ ...definition.env }),
+    passEnv: Object.freeze([...new Set(definition.passEnv ?? [])]),
   });
 }
