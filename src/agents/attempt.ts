@@ -1,6 +1,7 @@
 import { type Query, query, type SDKResultMessage, type SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
+import { sandboxUnavailable } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -10,6 +11,7 @@ import {
   type BoundAgent,
   buildSdkOptions,
   type ProcessConfig,
+  policyOf,
   STRUCTURED_OUTPUT_TOOL,
   toolHostShape,
 } from './sdk-options.ts';
@@ -150,6 +152,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   try {
     for await (const message of stream) {
       if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
+      binding.gate?.observe(message);
       if (message.type === 'result') {
         result = message;
         resultBeforeStop = stopReason === undefined;
@@ -239,6 +242,12 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     };
   }
   const stderrTail = child?.stderrTail() ?? '';
+  const noSandbox = sandboxUnavailable(
+    stderrTail,
+    thrown instanceof Error ? thrown.message : undefined,
+    ...(result?.subtype === 'error_during_execution' ? result.errors : []),
+  );
+  if (noSandbox) return fail(noSandbox);
   if (result) return fail(classifyResultError(result, stderrTail));
   return fail(
     classifyThrown(thrown ?? new Error('the agent ended without a result'), {
@@ -259,13 +268,37 @@ interface Launched {
 
 /** Takes a pre-started process when the pool has one for this agent, else starts cold. */
 async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
+  const policy = policyOf(input.spec);
+  const rules = input.toolHost?.permissionRules?.();
   const config: ProcessConfig = {
     spec: input.spec,
     env: input.env,
     outputSchema: input.outputSchema,
     sessionStore: input.sessionStore,
     hostShape: toolHostShape(input.toolHost),
+    ...(rules && rules.revoked.length > 0 && { revoked: rules.revoked }),
+    ...(policy.confineReads && { workspace: input.cwd }),
   };
+  // The audit says what each attempt ran under, before it runs.
+  input.record([
+    {
+      type: 'security.policy',
+      data: {
+        agentId: input.agentId,
+        agentType: input.spec.name,
+        tools: policy.builtInTools ? [...policy.builtInTools] : 'all',
+        ...(policy.allow && { allow: [...policy.allow] }),
+        deny: [...policy.deny],
+        ask: [...policy.ask],
+        granted: [...(rules?.granted ?? [])],
+        revoked: [...(rules?.revoked ?? [])],
+        sandbox: policy.sandbox.active ? 'on' : 'off',
+        ...(policy.sandbox.off && { sandboxOff: policy.sandbox.off }),
+        allowedDomains: [...policy.sandbox.allowedDomains],
+        confineReads: policy.confineReads,
+      },
+    },
+  ]);
   const agent: BoundAgent = {
     agentId: input.agentId,
     workspace: input.cwd,

@@ -121,6 +121,7 @@ export {
   normalizeApproval,
 } from './executors.ts';
 export type {
+  InputRequestOptions,
   NodeContext,
   NodeExecutor,
   NodeOutcome,

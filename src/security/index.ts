@@ -1,0 +1,38 @@
+/**
+ * Security of agents: policies put on Claude Code's own machinery (which tools exist, its
+ * allow/deny/ask rules, confinement of file tools, its Bash sandbox), the orchestrator's part in
+ * Claude Code's permission flow (a hook that may deny or ask, never allow; answers to Claude
+ * Code's prompt from the agent type, run-time grants or a human), and the audit of every
+ * decision. See docs/security.md.
+ */
+
+export type { DecisionBy, Verdict } from './audit.ts';
+export { canonicalJson, inputDigest, summarizeInput } from './audit.ts';
+export type { DecisionContext, PromptFacts } from './decide.ts';
+export { decideBeforeClaudeCode, decidePrompt, insideWorkspace } from './decide.ts';
+export type { GateAgent, ToolApproval } from './gate.ts';
+export { ToolGate } from './gate.ts';
+export type { SessionRules, TypeRules } from './grants.ts';
+export { applyRuleChange, emptySessionRules, NO_RULES, rulesOf } from './grants.ts';
+export type {
+  ConfinementSpec,
+  PermissionRulesSpec,
+  SandboxSpec,
+  SdkSecurityContext,
+  SecurityPolicy,
+  SecuritySpec,
+} from './policy.ts';
+export { compileSecurityPolicy, DEFAULT_ASK_TIMEOUT_MS, sdkSecurityOptions } from './policy.ts';
+export type { MatchMode, ParsedRule } from './rules.ts';
+export {
+  BUILT_IN_TOOLS,
+  globToRegExp,
+  parsePermissionRule,
+  parseRule,
+  pathGlobToRegExp,
+  primaryArgument,
+  ruleCoversTool,
+  ruleMatches,
+  splitShellCommand,
+} from './rules.ts';
+export { sandboxUnavailable } from './sandbox.ts';
