@@ -259,6 +259,8 @@ export const EVENT_DATA_SCHEMAS = {
     text: z.string().optional(),
     /** On `init`: the SDK session id, so an agent can be resumed with its conversation. */
     sdkSessionId: z.string().optional(),
+    /** On `init`: the tools that exist for the agent, as Claude Code lists them. */
+    tools: z.array(z.string()).optional(),
   }),
   /** A complete assistant text block. */
   'agent.message': z.looseObject({
