@@ -42,7 +42,12 @@ describe('agent types', () => {
       model: 'claude-sonnet-4-5',
       tools: ['Read', 'Bash(git *)', 'mcp__github__*'],
       disallowedTools: ['Bash(rm *)'],
-      permissions: { allow: ['Bash(npm test)'], ask: ['Bash(git push *)'], deny: ['Read(.env)'], askTimeoutMs: 120_000 },
+      permissions: {
+        allow: ['Bash(npm test)'],
+        ask: ['Bash(git push *)'],
+        deny: ['Read(.env)'],
+        askTimeoutMs: 120_000,
+      },
       sandbox: { enabled: true, allowedDomains: ['registry.npmjs.org', '*.github.com'] },
       confine: { reads: true },
       permissionMode: 'acceptEdits',
@@ -178,9 +183,9 @@ describe('agent types', () => {
       'permissions.ask[1] rule "Write" names Write, which does not exist for this agent type: add it to tools',
     ]);
     // Edit(pattern) brings the tools that edit files, Read(pattern) those that read.
-    expect(compileAgentType({ name: 'p', tools: ['Edit(src/**)'], permissions: { ask: ['Write'] } }).permissions.ask).toEqual([
-      'Write',
-    ]);
+    expect(
+      compileAgentType({ name: 'p', tools: ['Edit(src/**)'], permissions: { ask: ['Write'] } }).permissions.ask,
+    ).toEqual(['Write']);
   });
 
   it('opts out of the sandbox only explicitly', () => {

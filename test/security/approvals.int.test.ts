@@ -47,7 +47,12 @@ afterAll(async () => {
 });
 
 function host(overrides: Partial<AgentToolHost>): AgentToolHost {
-  return { memoryGet: async () => undefined, memorySet: async () => undefined, memoryList: async () => [], ...overrides };
+  return {
+    memoryGet: async () => undefined,
+    memorySet: async () => undefined,
+    memoryList: async () => [],
+    ...overrides,
+  };
 }
 
 async function run(prompt: string, spec: Partial<AgentSpec>, toolHost?: AgentToolHost) {
@@ -70,7 +75,12 @@ describe('ask rules wait for a human', () => {
     );
     expect(existsSync(join(cwd, 'pushed.txt'))).toBe(true);
     expect(asked).toEqual([
-      expect.objectContaining({ tool: 'Bash', inputSummary: 'touch pushed.txt', rule: 'Bash(touch *)', timeoutMs: 800 }),
+      expect.objectContaining({
+        tool: 'Bash',
+        inputSummary: 'touch pushed.txt',
+        rule: 'Bash(touch *)',
+        timeoutMs: 800,
+      }),
     ]);
     expect(decisions.map((d) => [d.decision, d.by, d.rule])).toEqual([
       ['ask', 'policy', 'Bash(touch *)'],

@@ -78,14 +78,23 @@ describe('bypasses of the former policy, tried for real', () => {
     expect(existsSync(join(outside, 'tsc.txt'))).toBe(false);
     // Claude Code's parser saw the redirection and asked; the path is outside: denied.
     expect(decisions).toEqual([
-      expect.objectContaining({ tool: 'Bash', decision: 'deny', by: 'policy', reason: expect.stringContaining('outside') }),
+      expect.objectContaining({
+        tool: 'Bash',
+        decision: 'deny',
+        by: 'policy',
+        reason: expect.stringContaining('outside'),
+      }),
     ]);
   });
 
   it('denied `Bash(rm *)`: /bin/rm, env rm, command rm and x=1 rm are all refused by Claude Code', async () => {
-    const { cwd, decisions } = await run('rm-variants', { tools: ['Bash'], disallowedTools: ['Bash(rm *)'] }, async (ws) => {
-      for (const name of ['victim-a', 'victim-b', 'victim-c', 'victim-d']) await mkdir(join(ws, name));
-    });
+    const { cwd, decisions } = await run(
+      'rm-variants',
+      { tools: ['Bash'], disallowedTools: ['Bash(rm *)'] },
+      async (ws) => {
+        for (const name of ['victim-a', 'victim-b', 'victim-c', 'victim-d']) await mkdir(join(ws, name));
+      },
+    );
     // Inside the workspace the sandbox would let rm through: only the deny rule stops it.
     for (const name of ['victim-a', 'victim-b', 'victim-c', 'victim-d']) expect(existsSync(join(cwd, name))).toBe(true);
     expect(existsSync(join(outside, 'a'))).toBe(true);
