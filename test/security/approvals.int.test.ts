@@ -71,7 +71,12 @@ describe('ask rules wait for a human', () => {
     const { cwd, decisions } = await run(
       'Push it',
       asker,
-      host({ approveTool: async (approval) => (asked.push(approval), true) }),
+      host({
+        approveTool: async (approval) => {
+          asked.push(approval);
+          return true;
+        },
+      }),
     );
     expect(existsSync(join(cwd, 'pushed.txt'))).toBe(true);
     expect(asked).toEqual([
