@@ -177,7 +177,7 @@ export class ToolGate {
       decision: 'deny',
       by: 'policy',
       rule: asked.rule,
-      reason: `no answer within ${Math.round(timeoutMs / 1000)} s`,
+      reason: `no answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`,
     };
     let timer: NodeJS.Timeout | undefined;
     const backstop = new Promise<Verdict>((resolve) => {

@@ -102,12 +102,12 @@ export class HumanQuestions {
       if (options.signal?.aborted) return onGiveUp();
       options.signal?.addEventListener('abort', onGiveUp, { once: true });
       if (timeoutMs !== undefined) {
-        const seconds = Math.round(timeoutMs / 1000);
+        const within = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
         timer = setTimeout(
           () =>
             close(
-              `no answer within ${seconds} s`,
-              new OrchestratorError('INPUT_TIMEOUT', `question "${requestId}" had no answer within ${seconds} s`, {
+              `no answer within ${within}`,
+              new OrchestratorError('INPUT_TIMEOUT', `question "${requestId}" had no answer within ${within}`, {
                 details: { requestId, timeoutMs },
               }),
             ),

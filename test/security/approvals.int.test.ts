@@ -115,7 +115,7 @@ describe('ask rules wait for a human', () => {
       }),
     );
     expect(existsSync(join(cwd, 'pushed.txt'))).toBe(false);
-    expect(decisions.at(-1)).toMatchObject({ decision: 'deny', by: 'policy', reason: 'no answer within 1 s' });
+    expect(decisions.at(-1)).toMatchObject({ decision: 'deny', by: 'policy', reason: 'no answer within 800 ms' });
   });
 
   it('denies when the agent has nobody to ask', async () => {
