@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ beforeAll(async () => {
   // The target of every escape: a folder outside any workspace, made before the scenario names it.
   outside = await mkdtemp(join(tmpdir(), 'orch-outside-'));
   for (const name of ['a', 'b', 'c', 'd']) await mkdir(join(outside, name));
+  await writeFile(join(outside, 'secret.txt'), 'TOP-SECRET-VALUE\n');
   const scenario = {
     name: 'bypasses',
     scripts: [
@@ -47,6 +48,11 @@ beforeAll(async () => {
         bash(`echo X > escape${outside}/link-bash.txt`),
       ]),
       script('no-tools', [bash('touch pwned.txt')]),
+      script('read-outside', [
+        { tool_use: { name: 'Read', input: { file_path: `${outside}/secret.txt` } } },
+        bash(`cat ${outside}/secret.txt; echo rc=$?`),
+        bash('cat mine.txt'),
+      ]),
     ],
   };
   kit = await startAgentKit({ scenario: JSON.stringify(scenario) });
@@ -152,7 +158,24 @@ describe('bypasses of the former policy, tried for real', () => {
     expect(tools.filter((t) => !t.startsWith(`mcp__${ORCHESTRATOR_MCP_SERVER}__`))).toEqual(['StructuredOutput']);
   });
 
+  it('reads outside the workspace: open by default, refused to file tools and commands with `confine.reads`', async () => {
+    const prepare = (ws: string) => writeFile(join(ws, 'mine.txt'), 'mine\n');
+    const open = await run('read-outside', { tools: ['Bash', 'Read'] }, prepare);
+    const results = (events: typeof open.events) => dataOf(events, 'agent.tool_result').map((d) => String(d.content));
+    // Without confined reads, the `Read` allow rule covers any path, and the sandbox confines writes only.
+    expect(open.decisions[0]).toMatchObject({ tool: 'Read', decision: 'allow', by: 'claude-code' });
+    expect(results(open.events)[1]).toContain('TOP-SECRET-VALUE');
+
+    const confined = await run('read-outside', { tools: ['Bash', 'Read'], confine: { reads: true } }, prepare);
+    expect(confined.decisions[0]).toMatchObject({ tool: 'Read', decision: 'deny', by: 'claude-code' });
+    const [, cat, mine] = results(confined.events);
+    expect(cat).not.toContain('TOP-SECRET-VALUE');
+    expect(cat).toContain('No such file');
+    expect(mine).toContain('mine');
+    expect(dataOf(confined.events, 'security.policy')[0]).toMatchObject({ confineReads: true, sandbox: 'on' });
+  });
+
   it('wrote nothing outside the workspace in any of the cases above', () => {
-    expect(outsideEntries()).toEqual(['a', 'b', 'c', 'd']);
+    expect(outsideEntries()).toEqual(['a', 'b', 'c', 'd', 'secret.txt']);
   });
 });
