@@ -1,7 +1,7 @@
 import { type Query, query, type SDKResultMessage, type SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
-import { sandboxUnavailable } from '../security/index.ts';
+import { NO_RULES, policyApplied, sandboxUnavailable } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -280,25 +280,7 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     ...(policy.confineReads && { workspace: input.cwd }),
   };
   // The audit says what each attempt ran under, before it runs.
-  input.record([
-    {
-      type: 'security.policy',
-      data: {
-        agentId: input.agentId,
-        agentType: input.spec.name,
-        tools: policy.builtInTools ? [...policy.builtInTools] : 'all',
-        ...(policy.allow && { allow: [...policy.allow] }),
-        deny: [...policy.deny],
-        ask: [...policy.ask],
-        granted: [...(rules?.granted ?? [])],
-        revoked: [...(rules?.revoked ?? [])],
-        sandbox: policy.sandbox.active ? 'on' : 'off',
-        ...(policy.sandbox.off && { sandboxOff: policy.sandbox.off }),
-        allowedDomains: [...policy.sandbox.allowedDomains],
-        confineReads: policy.confineReads,
-      },
-    },
-  ]);
+  input.record([policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES)]);
   const agent: BoundAgent = {
     agentId: input.agentId,
     workspace: input.cwd,

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { NewEvent } from '../events/index.ts';
+import type { TypeRules } from './grants.ts';
+import type { SecurityPolicy } from './policy.ts';
 import { primaryArgument } from './rules.ts';
 
 /** Who made a security decision. */
@@ -35,4 +38,25 @@ export function inputDigest(input: unknown): string {
 export function summarizeInput(tool: string, input: unknown, maxChars = 500): string {
   const text = primaryArgument(tool, input) ?? canonicalJson(input);
   return text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
+}
+
+/** The `security.policy` event of an agent attempt: what Claude Code enforces for it, recorded before it runs. */
+export function policyApplied(agentId: string, agentType: string, policy: SecurityPolicy, rules: TypeRules): NewEvent {
+  return {
+    type: 'security.policy',
+    data: {
+      agentId,
+      agentType,
+      tools: policy.builtInTools ? [...policy.builtInTools] : 'all',
+      ...(policy.allow && { allow: [...policy.allow] }),
+      deny: [...policy.deny],
+      ask: [...policy.ask],
+      granted: [...rules.granted],
+      revoked: [...rules.revoked],
+      sandbox: policy.sandbox.active ? 'on' : 'off',
+      ...(policy.sandbox.off && { sandboxOff: policy.sandbox.off }),
+      allowedDomains: [...policy.sandbox.allowedDomains],
+      confineReads: policy.confineReads,
+    },
+  };
 }
