@@ -35,4 +35,4 @@ export {
   ruleMatches,
   splitShellCommand,
 } from './rules.ts';
-export { sandboxUnavailable } from './sandbox.ts';
+export { SANDBOX_PLACEHOLDERS, sandboxUnavailable } from './sandbox.ts';

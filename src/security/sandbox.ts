@@ -26,3 +26,25 @@ export function sandboxUnavailable(...texts: readonly (string | undefined)[]): O
     },
   );
 }
+
+/**
+ * Empty read-only files that Claude Code's sandbox (2.1.331, bubblewrap) places in the working
+ * directory while a sandboxed command runs, as mount points that keep the command from writing
+ * Claude Code's and git's configuration; they are removed when the command ends. A `git add -A`
+ * of the workspace at that moment sees (or races with) them: code that records a workspace
+ * while agents run in it should leave these paths out (e.g. `.git/info/exclude`).
+ */
+export const SANDBOX_PLACEHOLDERS: readonly string[] = [
+  '.bash_profile',
+  '.bashrc',
+  '.gitconfig',
+  '.gitmodules',
+  '.idea',
+  '.mcp.json',
+  '.profile',
+  '.ripgreprc',
+  '.vscode',
+  '.zprofile',
+  '.zshrc',
+  '.claude/',
+];
