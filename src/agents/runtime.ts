@@ -8,7 +8,7 @@ import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
 import { resourceSamples } from './resources.ts';
-import { toolHostShape } from './sdk-options.ts';
+import { policyOf, toolHostShape } from './sdk-options.ts';
 import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
@@ -194,6 +194,10 @@ export class AgentRuntime {
     task: Pick<AgentTask, 'outputSchema' | 'toolHost'> & { readonly cwd?: string } = {},
   ): Promise<void> {
     if (this.#closing || !this.#pool) return;
+    // A type that confines reads names its workspace in its sandbox settings: its spares are
+    // per folder, and none can be made without one.
+    const confineReads = policyOf(spec).confineReads;
+    if (confineReads && task.cwd === undefined) return;
     await this.#pool.fill(
       {
         spec,
@@ -201,6 +205,7 @@ export class AgentRuntime {
         outputSchema: task.outputSchema,
         sessionStore: this.#options.sessionStore,
         hostShape: toolHostShape(task.toolHost),
+        ...(confineReads && { workspace: task.cwd }),
       },
       task.cwd,
     );
