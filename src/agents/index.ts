@@ -8,8 +8,6 @@ export { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 export type { OrphanSweep, SweepOptions, SweptProcess } from './orphans.ts';
 export { recordOrphanSweep, sweepOrphans } from './orphans.ts';
 export { checkStructuredOutput, outputValidator } from './output-schema.ts';
-export type { ToolDecision, ToolPolicy } from './policy.ts';
-export { decideToolUse, globToRegExp, parseToolRule, primaryArgument, splitShellCommand } from './policy.ts';
 export type { ProcessAttribution } from './process-tags.ts';
 export {
   PROCESS_OWNER_VARIABLE,

@@ -10,7 +10,7 @@ import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
 import { resourceSamples } from './resources.ts';
-import { toolHostShape } from './sdk-options.ts';
+import { policyOf, toolHostShape } from './sdk-options.ts';
 import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
@@ -208,6 +208,10 @@ export class AgentRuntime {
     task: Pick<AgentTask, 'outputSchema' | 'toolHost'> & { readonly cwd?: string } = {},
   ): Promise<void> {
     if (this.#closing || !this.#pool) return;
+    // A type that confines reads names its workspace in its sandbox settings: its spares are
+    // per folder, and none can be made without one.
+    const confineReads = policyOf(spec).confineReads;
+    if (confineReads && task.cwd === undefined) return;
     await this.#pool.fill(
       {
         spec,
@@ -216,6 +220,7 @@ export class AgentRuntime {
         sessionStore: this.#options.sessionStore,
         hostShape: toolHostShape(task.toolHost),
         redactor: this.#options.redactor,
+        ...(confineReads && { workspace: task.cwd }),
       },
       task.cwd,
     );

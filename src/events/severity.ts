@@ -39,6 +39,7 @@ export function eventSeverity(event: AnyEvent): Severity {
     case 'node.compensated':
       return event.data.ok ? 'info' : 'error';
     case 'agent.permission':
+    case 'security.decision':
       return event.data.decision === 'deny' ? 'warning' : 'info';
     case 'agent.progress':
       return event.data.kind === 'api_error' ? 'warning' : 'info';

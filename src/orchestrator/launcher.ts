@@ -4,6 +4,7 @@ import type { EventDataMap, EventType } from '../events/index.ts';
 import { type AnyEvent, newId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
+import { rulesOf } from '../security/index.ts';
 import { AutoVersions, type SessionManager } from '../sessions/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
 import {
@@ -16,6 +17,7 @@ import {
   humanExecutor,
   type NodeExecutor,
   type NodeRunContext,
+  normalizeApproval,
   type PendingControl,
   type PlanFunctions,
   planFromCompiled,
@@ -230,6 +232,14 @@ export class RunLauncher {
         const answer = await context.requestInput('input', question, { agentId: agentId() });
         return typeof answer === 'string' ? answer : JSON.stringify(answer);
       },
+      // A tool call an ask rule (or Claude Code) holds for a human: a durable approval question
+      // of the session, answered like any other (`sessions answer ID REQ yes`).
+      approveTool: async ({ tool, inputSummary, rule, timeoutMs, signal }) => {
+        const prompt = `agent ${agentId()} (${context.node.agent ?? 'agent'}) asks to run ${tool}: ${inputSummary} [${rule}]. Approve?`;
+        const answer = await context.requestInput('approval', prompt, { agentId: agentId(), timeoutMs, signal });
+        return normalizeApproval(answer).approved;
+      },
+      permissionRules: () => rulesOf(state.security, context.node.agent ?? ''),
     };
     if (canModify) {
       host.addNodes = async (nodes) => {

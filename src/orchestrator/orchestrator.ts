@@ -22,7 +22,7 @@ import {
   type SessionState,
 } from '../workflow/index.ts';
 import { WorkspaceManager } from '../workspace/index.ts';
-import { type ControlRequest, requestControl } from './control.ts';
+import { type ControlRequest, checkControlRequest, requestControl } from './control.ts';
 import { RunLauncher, recordEvent } from './launcher.ts';
 import { SessionLeases } from './leases.ts';
 import { type ModelAccess, resolveModelAccess } from './model-access.ts';
@@ -45,6 +45,18 @@ export interface OrchestratorOptions {
    * @default the secrets of the config and of `process.env` (see the security area's `secretRedactor`)
    */
   readonly redactor?: Redactor;
+}
+
+/** A rule granted or revoked at run time for an agent type of a session. */
+export interface RuleChange {
+  /** The agent type (its name in the workflow's `agents`). */
+  readonly agentType: string;
+  /** The rule, in Claude Code's syntax: `Bash(git push *)`, `Edit(docs/**)`, `WebFetch`. */
+  readonly rule: string;
+  /** Who decided (`user`, `cli`, `api:<key id>`). @default `user` */
+  readonly by?: string;
+  /** Why, recorded with the event. */
+  readonly reason?: string;
 }
 
 /** Options of {@link Orchestrator.startWorkflow}. */
@@ -314,14 +326,45 @@ export class Orchestrator {
   async control(sessionId: string, request: ControlRequest) {
     const handle = this.#launcher.handle(sessionId);
     if (handle) {
+      checkControlRequest(request);
       const reason = request.reason;
       if (request.action === 'cancel') handle.cancel(reason);
       else if (request.action === 'pause') handle.pause({ reason, interruptRunning: true });
       else if (request.action === 'resume') handle.resume(reason);
+      else if (request.action === 'grant' || request.action === 'revoke')
+        await handle.run.changeRule(
+          request.action,
+          request.agentType ?? '',
+          request.rule ?? '',
+          request.by ?? 'user',
+          request.reason,
+        );
       else await handle.answer(request.requestId ?? '', request.value, request.by);
       return { controlId: undefined, owner: { host: this.leases.owner.host, pid: this.leases.owner.pid } };
     }
     return requestControl(this.log, this.#store, sessionId, request);
+  }
+
+  /**
+   * Grants a rule to an agent type of a session at run time: Claude Code's permission prompt
+   * for a call the rule covers is answered with allow (it cannot lift a deny rule, nor add a
+   * tool the type does not have). In force for the type's running agents at their next call
+   * and for every later one; recorded as `security.granted`.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT` (a malformed rule)
+   */
+  grant(sessionId: string, grant: RuleChange) {
+    return this.control(sessionId, { action: 'grant', ...grant });
+  }
+
+  /**
+   * Revokes a rule for an agent type of a session at run time: calls it covers are denied,
+   * by the orchestrator's hook for running agents and by Claude Code for later ones (a deny
+   * rule of their session). Also withdraws an earlier grant of the same rule. Recorded as
+   * `security.revoked`.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT` (a malformed rule)
+   */
+  revoke(sessionId: string, revocation: RuleChange) {
+    return this.control(sessionId, { action: 'revoke', ...revocation });
   }
 
   /**

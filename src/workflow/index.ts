@@ -122,6 +122,7 @@ export {
   humanExecutor,
 } from './executors.ts';
 export type {
+  InputRequestOptions,
   NodeContext,
   NodeExecutor,
   NodeOutcome,

@@ -98,6 +98,19 @@ export type NodeOutcome =
     }
   | { readonly ok: false; readonly error: OrchestratorError; readonly agentId?: string | undefined };
 
+/** Options of {@link NodeRunContext.requestInput}. */
+export interface InputRequestOptions {
+  /** The agent asking (its questions are told apart from the node's own). */
+  readonly agentId?: string | undefined;
+  /**
+   * Unanswered after this long, the question is closed (`input.closed`) and the request
+   * rejects with `INPUT_TIMEOUT`. @default no limit
+   */
+  readonly timeoutMs?: number | undefined;
+  /** Aborted when the asker stops waiting: the question is closed and the request rejects. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** What an executor gets for one attempt of a node. */
 export interface NodeRunContext extends NodeContext {
   readonly workflowId: string;
@@ -111,7 +124,7 @@ export interface NodeRunContext extends NodeContext {
    * Asks a human; durable: after a restart the same open request is awaited again. Rejects at
    * once, asking nothing, when the node was stopped.
    */
-  requestInput(kind: 'input' | 'approval', prompt: string, options?: { agentId?: string }): Promise<unknown>;
+  requestInput(kind: 'input' | 'approval', prompt: string, options?: InputRequestOptions): Promise<unknown>;
   /**
    * Call after every await of an executor's start path (cache read, worktree, ...): throws
    * when the node was stopped meanwhile, so that no effect starts after a cancel, pause,

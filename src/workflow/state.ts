@@ -1,4 +1,5 @@
 import type { AnyEvent } from '../events/index.ts';
+import { applyRuleChange, emptySessionRules, type SessionRules } from '../security/index.ts';
 
 /** States of a workflow run. `awaiting_input` is `running` with a question open to a human. */
 export type WorkflowStatus =
@@ -84,11 +85,14 @@ export interface InputRequest {
 /** A request to steer the session recorded by someone other than its owner, not yet acted on. */
 export interface PendingControl {
   readonly controlId: string;
-  readonly action: 'cancel' | 'pause' | 'resume' | 'answer';
+  readonly action: 'cancel' | 'pause' | 'resume' | 'answer' | 'grant' | 'revoke';
   readonly reason?: string | undefined;
   readonly requestId?: string | undefined;
   readonly value?: unknown;
   readonly by?: string | undefined;
+  /** For `grant` and `revoke`. */
+  readonly agentType?: string | undefined;
+  readonly rule?: string | undefined;
 }
 
 /** One workflow run, as the log tells it. */
@@ -148,6 +152,8 @@ export interface SessionState {
   readonly agents: Record<string, AgentSummary>;
   /** Control requests from outside the owner not acted on yet, by control id. */
   controls?: Record<string, PendingControl>;
+  /** Rules granted and revoked at run time, per agent type (`security.granted` / `security.revoked`). */
+  security?: SessionRules;
 }
 
 /** The state of a session with no events. */
@@ -170,11 +176,20 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
   }
   switch (event.type) {
     case 'control.requested': {
-      const { controlId: id, action, reason, requestId, value, by } = event.data;
+      const { controlId: id, action, reason, requestId, value, by, agentType, rule } = event.data;
       state.controls ??= {};
-      state.controls[id] = { controlId: id, action, reason, requestId, value, by };
+      state.controls[id] = { controlId: id, action, reason, requestId, value, by, agentType, rule };
       return state;
     }
+    case 'security.granted':
+    case 'security.revoked':
+      state.security ??= emptySessionRules();
+      applyRuleChange(state.security, {
+        kind: event.type === 'security.granted' ? 'granted' : 'revoked',
+        agentType: event.data.agentType,
+        rule: event.data.rule,
+      });
+      return state;
     case 'session.created':
       if (event.data.name !== undefined) state.name = event.data.name;
       if (event.data.workspace !== undefined) state.workspace = event.data.workspace;

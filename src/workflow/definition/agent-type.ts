@@ -5,8 +5,20 @@ import type {
   PermissionMode,
 } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
-import { type AgentSpec, parseToolRule } from '../../agents/index.ts';
+import type { AgentSpec } from '../../agents/index.ts';
 import { checkAgentEnvName } from '../../security/index.ts';
+import {
+  type AgentSecurity,
+  type ConfineDefinition,
+  checkSecurity,
+  confineSchema,
+  type PermissionsDefinition,
+  permissionsSchema,
+  ruleSchema,
+  type SandboxDefinition,
+  sandboxSchema,
+  toAgentSecurity,
+} from './agent-security.ts';
 import { type DurationInput, durationSchema, durationToMs } from './duration.ts';
 import { nameSchema } from './names.ts';
 import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
@@ -66,9 +78,10 @@ export type McpServerDefinition = McpStdioServerDefinition | McpRemoteServerDefi
 export type McpServerSpec = Readonly<McpStdioServerConfig | McpSSEServerConfig | McpHttpServerConfig>;
 
 /**
- * A kind of agent (loose input, as written in YAML or TypeScript): its role, model, tools and
- * limits. Unknown keys are rejected. Tool entries use Claude Code's permission syntax:
- * `Read`, `mcp__github__*`, `Bash(git *)`.
+ * A kind of agent (loose input, as written in YAML or TypeScript): its role, model, tools,
+ * security and limits. Unknown keys are rejected. Tool entries and rules use Claude Code's
+ * permission syntax: `Read`, `mcp__github__*`, `Bash(git *)`, `Edit(src/**)`. See
+ * docs/security.md for what Claude Code enforces and what the orchestrator adds.
  */
 export interface AgentTypeDefinition {
   /** Name of the type; inside a workflow's `agents` map the key names it. */
@@ -81,10 +94,23 @@ export interface AgentTypeDefinition {
   systemPromptMode?: 'append' | 'replace';
   /** Model name or alias. @default the SDK's default model */
   model?: string;
-  /** Allowed tools (permission rules such as `Bash(git *)`). @default no allow list: every tool not denied */
+  /**
+   * The tools that exist for the agent, each also an allow rule: `Read`, `Bash(git *)` (Bash
+   * exists; commands Claude Code reads as `git …` are allowed), `Edit(src/**)` (Edit, Write and
+   * NotebookEdit exist; edits under src/ are allowed), `Read(docs/**)` (Read, Glob, Grep),
+   * `mcp__github__*`. A built-in tool not listed does not exist; `[]`: none (the
+   * orchestrator's own tools and structured output remain).
+   * @default every built-in tool, and no allow list: what Claude Code asks about is allowed
+   */
   tools?: string[];
-  /** Denied tools; they win over `tools`. @default [] */
+  /** Denied tools and rules; bare names are removed outright. They win over `tools`. @default [] */
   disallowedTools?: string[];
+  /** Allow, deny and ask rules, judged by Claude Code. @default {} */
+  permissions?: PermissionsDefinition;
+  /** Claude Code's Bash sandbox; `false` opts out. @default enabled, no network */
+  sandbox?: false | SandboxDefinition;
+  /** Confinement beyond writes (always confined to the workspace). @default { reads: false } */
+  confine?: ConfineDefinition;
   /** The SDK permission mode. @default 'default' */
   permissionMode?: PermissionMode;
   /** Most model turns in one run. @default the SDK's (unlimited) */
@@ -125,9 +151,12 @@ export interface AgentType {
   readonly systemPrompt: string | undefined;
   readonly systemPromptMode: 'append' | 'replace';
   readonly model: string | undefined;
-  /** Allow rules; `undefined` means no allow list (every tool that no deny rule matches). */
+  /** The tools that exist (each also an allow rule); `undefined`: every built-in tool. */
   readonly tools: readonly string[] | undefined;
   readonly disallowedTools: readonly string[];
+  readonly permissions: AgentSecurity['permissions'];
+  readonly sandbox: AgentSecurity['sandbox'];
+  readonly confine: AgentSecurity['confine'];
   readonly permissionMode: PermissionMode;
   readonly maxTurns: number | undefined;
   readonly maxBudgetUsd: number | undefined;
@@ -144,14 +173,6 @@ export interface AgentType {
 // The agent runtime takes an `AgentSpec`; a compiled agent type must be one.
 const specCompatible: AgentType extends AgentSpec ? true : false = true;
 void specCompatible;
-
-const toolRule = z.string().superRefine((value, ctx) => {
-  try {
-    parseToolRule(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message, input: value });
-  }
-});
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -196,11 +217,13 @@ export const agentTypeSchema = z
       .optional()
       .meta({ description: "'append' after Claude Code's own prompt, or 'replace' it.", default: 'append' }),
     model: z.string().min(1).optional().meta({ description: 'Model name or alias.' }),
-    tools: z
-      .array(toolRule)
-      .optional()
-      .meta({ description: 'Allowed tools, as permission rules: Read, mcp__github__*, Bash(git *).' }),
-    disallowedTools: z.array(toolRule).optional().meta({ description: 'Denied tools; they win over tools.' }),
+    tools: z.array(ruleSchema).optional().meta({
+      description: 'The tools that exist, each also an allow rule: Read, Bash(git *), Edit(src/**), mcp__github__*.',
+    }),
+    disallowedTools: z.array(ruleSchema).optional().meta({ description: 'Denied tools; they win over tools.' }),
+    permissions: permissionsSchema.optional(),
+    sandbox: sandboxSchema.optional(),
+    confine: confineSchema.optional(),
     permissionMode: z
       .enum(PERMISSION_MODES)
       .optional()
@@ -230,6 +253,7 @@ export const agentTypeSchema = z
       .optional()
       .meta({ description: "Names of variables copied from the orchestrator's environment (their values redacted)." }),
   })
+  .superRefine(checkSecurity)
   .meta({ title: 'Agent type', description: 'A kind of agent: role, model, tools and limits.' });
 
 /** Options of {@link compileAgentType}. */
@@ -287,6 +311,7 @@ export function toAgentType(definition: z.output<typeof agentTypeSchema>, name: 
     model: definition.model,
     tools: definition.tools === undefined ? undefined : Object.freeze([...definition.tools]),
     disallowedTools: Object.freeze([...(definition.disallowedTools ?? [])]),
+    ...toAgentSecurity(definition),
     permissionMode: definition.permissionMode ?? 'default',
     maxTurns: definition.maxTurns,
     maxBudgetUsd: definition.maxBudgetUsd,
