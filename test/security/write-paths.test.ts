@@ -177,8 +177,12 @@ describe('write paths', () => {
           onSpawn: () => undefined,
         },
       );
-    expect(options(Redactor.none).hooks?.PostToolUse).toBeUndefined();
-    const [matcher] = options(redactor).hooks?.PostToolUse ?? [];
+    // Without secrets only the tool gate's own PostToolUse hook is there; with them the
+    // redaction runs first.
+    const plain = options(Redactor.none).hooks?.PostToolUse ?? [];
+    const redacting = options(redactor).hooks?.PostToolUse ?? [];
+    expect(redacting.length).toBe(plain.length + 1);
+    const [matcher] = redacting;
     const hook = matcher?.hooks[0];
     if (!hook) throw new Error('no PostToolUse hook');
     const call = (toolResponse: unknown) =>
