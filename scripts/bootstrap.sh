@@ -30,3 +30,19 @@ if [ ! -f "$orch_root/node_modules/.package-lock.json" ] ||
   (cd "$orch_root" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
     { orch_say "npm ci failed"; return 1 2>/dev/null || exit 1; }
 fi
+
+# Claude Code's Bash sandbox needs bubblewrap on Linux; agents whose type keeps the sandbox on
+# (the default) do not start without it (SANDBOX_UNAVAILABLE). Installed once where we can.
+if [ "$(uname -s)" = "Linux" ] && ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    orch_say "installing bubblewrap for the agents' Bash sandbox (once)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1; then
+      # A fresh image has no package lists yet.
+      { apt-get update -qq >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1; } ||
+        orch_say "could not install bubblewrap: agents with the sandbox on will not start (SANDBOX_UNAVAILABLE)"
+    fi
+  else
+    orch_say "bubblewrap (bwrap) is missing: the agents' Bash sandbox is unavailable; install it (apt-get install bubblewrap)"
+  fi
+fi

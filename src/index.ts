@@ -3,7 +3,7 @@
  * workflows. This is the package's public API; the CLI is a thin layer over it.
  */
 export type { AgentHandle, AgentResult, AgentSpec, AgentTask, AgentToolHost } from './agents/index.ts';
-export { AgentRuntime, buildAgentEnv, decideToolUse, TranscriptSessionStore } from './agents/index.ts';
+export { AgentRuntime, TranscriptSessionStore } from './agents/index.ts';
 export type { ConfigInput, OrchestratorConfig } from './config/index.ts';
 export { loadConfig } from './config/index.ts';
 export type { ErrorCode } from './errors/index.ts';
@@ -26,6 +26,28 @@ export type { AgentMetrics, Figures, MetricsState, StatsSummary, WorkflowMetrics
 export { Monitor, PRICE_TABLE, PrometheusExporter, priceUsage, replayMetrics, summarize } from './monitor/index.ts';
 export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator/index.ts';
 export { Orchestrator, WorkflowHandle } from './orchestrator/index.ts';
+export type {
+  AgentEnvOptions,
+  KnownSecret,
+  SecretConfig,
+  SecretListing,
+  SecuritySpec,
+  ToolApproval,
+  Verdict,
+} from './security/index.ts';
+export {
+  agentFolders,
+  buildAgentEnv,
+  collectSecrets,
+  compileSecurityPolicy,
+  inputDigest,
+  parsePermissionRule,
+  prepareAgentFolders,
+  Redactor,
+  sdkSecurityOptions,
+  secretRedactor,
+  withAgentTypeEnv,
+} from './security/index.ts';
 export type {
   EventStore,
   EventStoreConfig,

@@ -1,6 +1,8 @@
 import { type Query, query, type SDKResultMessage, type SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
+import type { Redactor } from '../security/index.ts';
+import { NO_RULES, policyApplied, sandboxUnavailable } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -10,6 +12,7 @@ import {
   type BoundAgent,
   buildSdkOptions,
   type ProcessConfig,
+  policyOf,
   STRUCTURED_OUTPUT_TOOL,
   toolHostShape,
 } from './sdk-options.ts';
@@ -81,6 +84,8 @@ export interface AttemptInput {
   readonly outputSchema: Record<string, unknown> | undefined;
   readonly resume: { sdkSessionId: string; fork: boolean } | undefined;
   readonly sessionStore: SessionStore | undefined;
+  /** Redacts tool outputs before the model sees them. */
+  readonly redactor?: Redactor | undefined;
   readonly toolHost: AgentToolHost | undefined;
   readonly timeoutMs: number;
   /** Aborted when the agent must stop now (interrupt request, shutdown). */
@@ -150,6 +155,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   try {
     for await (const message of stream) {
       if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
+      binding.gate?.observe(message);
       if (message.type === 'result') {
         result = message;
         resultBeforeStop = stopReason === undefined;
@@ -239,6 +245,12 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     };
   }
   const stderrTail = child?.stderrTail() ?? '';
+  const noSandbox = sandboxUnavailable(
+    stderrTail,
+    thrown instanceof Error ? thrown.message : undefined,
+    ...(result?.subtype === 'error_during_execution' ? result.errors : []),
+  );
+  if (noSandbox) return fail(noSandbox);
   if (result) return fail(classifyResultError(result, stderrTail));
   return fail(
     classifyThrown(thrown ?? new Error('the agent ended without a result'), {
@@ -259,13 +271,20 @@ interface Launched {
 
 /** Takes a pre-started process when the pool has one for this agent, else starts cold. */
 async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
+  const policy = policyOf(input.spec);
+  const rules = input.toolHost?.permissionRules?.();
   const config: ProcessConfig = {
     spec: input.spec,
     env: input.env,
     outputSchema: input.outputSchema,
     sessionStore: input.sessionStore,
     hostShape: toolHostShape(input.toolHost),
+    redactor: input.redactor,
+    ...(rules && rules.revoked.length > 0 && { revoked: rules.revoked }),
+    ...(policy.confineReads && { workspace: input.cwd }),
   };
+  // The audit says what each attempt ran under, before it runs.
+  input.record([policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES)]);
   const agent: BoundAgent = {
     agentId: input.agentId,
     workspace: input.cwd,

@@ -1,17 +1,13 @@
 /** The agent runtime: Claude Code agents on the real Claude Agent SDK, recorded as events. */
 export type { AgentUsage, AttemptFailure, AttemptSuccess, ModelUsageFigures } from './attempt.ts';
 export { classifyResultError, classifyThrown, fromApiStatus } from './classify.ts';
-export type { AgentEnvOptions } from './environment.ts';
-export { buildAgentEnv } from './environment.ts';
 export { finishedAnswer } from './finished-answer.ts';
-export { removeLocalTranscripts } from './local-transcripts.ts';
+export { redactLocalTranscripts, removeLocalTranscripts } from './local-transcripts.ts';
 export type { NormalizedMessage } from './normalize.ts';
 export { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 export type { OrphanSweep, SweepOptions, SweptProcess } from './orphans.ts';
 export { recordOrphanSweep, sweepOrphans } from './orphans.ts';
 export { checkStructuredOutput, outputValidator } from './output-schema.ts';
-export type { ToolDecision, ToolPolicy } from './policy.ts';
-export { decideToolUse, globToRegExp, parseToolRule, primaryArgument, splitShellCommand } from './policy.ts';
 export type { ProcessAttribution } from './process-tags.ts';
 export {
   PROCESS_OWNER_VARIABLE,

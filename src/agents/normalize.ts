@@ -113,6 +113,8 @@ function normalizeSystem(message: Extract<SDKMessage, { type: 'system' }>, agent
             kind: 'init',
             text: `model ${message.model}, ${message.tools.length} tools`,
             sdkSessionId: message.session_id,
+            // What exists for the agent, as Claude Code itself reports it (the audit's evidence).
+            tools: [...message.tools],
           },
         },
       ],

@@ -3,12 +3,14 @@ import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
+import { type Redactor, withAgentTypeEnv } from '../security/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
+import { redactedOutcome } from './local-transcripts.ts';
 import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
 import { resourceSamples } from './resources.ts';
-import { toolHostShape } from './sdk-options.ts';
+import { policyOf, toolHostShape } from './sdk-options.ts';
 import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
@@ -19,8 +21,20 @@ import { WarmPool } from './warm-pool.ts';
 export interface AgentRuntimeOptions {
   /** The session log that receives every agent event. */
   readonly log: EventLog;
-  /** The full environment of every Claude Code process (it replaces, not extends, process.env). */
+  /**
+   * The environment of every Claude Code process (it replaces, not extends, process.env),
+   * before what an agent's type adds (`spec.env`, `spec.passEnv`). Build it with the
+   * security area's `buildAgentEnv`: an allow-list, never the host's whole environment.
+   */
   readonly env: Record<string, string>;
+  /** Where `spec.passEnv` names are read. @default process.env */
+  readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Known secret values, kept out of what agents produce: tool outputs before the model sees
+   * them, Claude Code's local transcripts once an attempt's process has exited, the agent's
+   * answer. (The log and the session store redact with their own.) @default none
+   */
+  readonly redactor?: Redactor;
   /** Agent processes alive at once; further spawns wait in FIFO order. @default 4 */
   readonly maxConcurrent?: number;
   /** Mirrors SDK transcripts into the project's store so resume works anywhere. */
@@ -194,13 +208,19 @@ export class AgentRuntime {
     task: Pick<AgentTask, 'outputSchema' | 'toolHost'> & { readonly cwd?: string } = {},
   ): Promise<void> {
     if (this.#closing || !this.#pool) return;
+    // A type that confines reads names its workspace in its sandbox settings: its spares are
+    // per folder, and none can be made without one.
+    const confineReads = policyOf(spec).confineReads;
+    if (confineReads && task.cwd === undefined) return;
     await this.#pool.fill(
       {
         spec,
-        env: this.#options.env,
+        env: this.#envOf(spec),
         outputSchema: task.outputSchema,
         sessionStore: this.#options.sessionStore,
         hostShape: toolHostShape(task.toolHost),
+        redactor: this.#options.redactor,
+        ...(confineReads && { workspace: task.cwd }),
       },
       task.cwd,
     );
@@ -377,8 +397,20 @@ export class AgentRuntime {
     return { ...outcome, agentId, attempts: attempt };
   }
 
+  /** The environment of an agent of this type: the runtime's plus what the type declares. */
+  #envOf(spec: AgentSpec): Record<string, string> {
+    return withAgentTypeEnv(this.#options.env, spec, this.#options.hostEnv ?? process.env);
+  }
+
+  /** One attempt; with a redactor, its answer and Claude Code's files of it redacted (see {@link redactedOutcome}). */
+  async #attempt(agentId: string, task: AgentTask, signal: AbortSignal, recorder: AgentRecorder) {
+    const outcome = await this.#runAttempt(agentId, task, signal, recorder);
+    const redactor = this.#options.redactor;
+    return redactor ? redactedOutcome(outcome, redactor, this.#options.env.CLAUDE_CONFIG_DIR) : outcome;
+  }
+
   /** One attempt in a held slot: the spend gate asked again, then the SDK query. */
-  #attempt(
+  #runAttempt(
     agentId: string,
     task: AgentTask,
     signal: AbortSignal,
@@ -395,10 +427,11 @@ export class AgentRuntime {
       prompt: task.prompt,
       cwd: task.cwd,
       sharedCwd: task.sharedCwd ?? false,
-      env: this.#options.env,
+      env: this.#envOf(spec),
       outputSchema: task.outputSchema,
       resume: task.resume,
       sessionStore: this.#options.sessionStore,
+      redactor: this.#options.redactor,
       toolHost: task.toolHost,
       timeoutMs: task.spec.timeoutMs ?? this.#options.defaultTimeoutMs ?? 600_000,
       signal,

@@ -1,14 +1,17 @@
 import type { HookCallbackMatcher, Options, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import type { NewEvent } from '../events/index.ts';
-import { decideToolUse, type ToolDecision, type ToolPolicy } from './policy.ts';
+import {
+  compileSecurityPolicy,
+  type GateAgent,
+  NO_RULES,
+  type Redactor,
+  type SecurityPolicy,
+  sdkSecurityOptions,
+  ToolGate,
+} from '../security/index.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import type { AgentSpec } from './spec.ts';
-import {
-  type AgentToolHost,
-  createOrchestratorMcpServer,
-  ORCHESTRATOR_MCP_SERVER,
-  ORCHESTRATOR_TOOLS_RULE,
-} from './tools.ts';
+import { type AgentToolHost, createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER } from './tools.ts';
 
 /** The tool through which Claude Code delivers output for an `outputFormat` schema. */
 export const STRUCTURED_OUTPUT_TOOL = 'StructuredOutput';
@@ -24,12 +27,14 @@ export interface BoundAgent {
 }
 
 /**
- * The late binding between a process's SDK callbacks (policy hook, orchestrator tools) and
+ * The late binding between a process's SDK callbacks (security gate, orchestrator tools) and
  * the agent they serve. A cold query binds before it starts; a pre-warmed spare is started
  * unbound and bound when an agent claims it. An unbound process gets every tool denied.
  */
 export class AgentBinding {
   current: BoundAgent | undefined;
+  /** The process's security gate (it also reads the process's messages, for the audit). */
+  gate: ToolGate | undefined;
 }
 
 /** Which optional orchestrator tools a tool host offers: they change the tool list. */
@@ -56,6 +61,12 @@ export interface ProcessConfig {
   readonly outputSchema: Record<string, unknown> | undefined;
   readonly sessionStore: SessionStore | undefined;
   readonly hostShape: ToolHostShape | undefined;
+  /** Known secret values, redacted from tool outputs before the model sees them. @default none */
+  readonly redactor?: Redactor | undefined;
+  /** Rules revoked for the agent's type in its session when it started (Claude Code denies them). */
+  readonly revoked?: readonly string[] | undefined;
+  /** The workspace, for agent types that confine reads (their sandbox settings name it). */
+  readonly workspace?: string | undefined;
 }
 
 /** What the SDK options need besides the configuration. */
@@ -66,61 +77,37 @@ export interface ProcessWiring {
   readonly onSpawn: (process: TrackedProcess) => void;
 }
 
-/** The policy of a spec in a workspace. */
-export function policyOf(spec: AgentSpec, workspace: string): ToolPolicy {
+/** The compiled security policy of a spec. */
+export function policyOf(spec: AgentSpec): SecurityPolicy {
+  return compileSecurityPolicy(spec);
+}
+
+/** The bound agent as the security gate sees it: its host's grants and approvals. */
+function gateAgent(bound: BoundAgent): GateAgent {
+  const host = bound.toolHost;
   return {
-    allow: spec.tools,
-    deny: spec.disallowedTools ?? [],
-    workspace,
-    // StructuredOutput is how the SDK delivers a required schema's answer; denying it would make
-    // every structured task fail.
-    alwaysAllow: [ORCHESTRATOR_TOOLS_RULE, STRUCTURED_OUTPUT_TOOL],
+    agentId: bound.agentId,
+    workspace: bound.workspace,
+    record: (events) => bound.record(events),
+    rules: () => host?.permissionRules?.() ?? NO_RULES,
+    ...(host?.approveTool && { approveTool: (approval) => host.approveTool?.(approval) ?? Promise.resolve(false) }),
   };
 }
 
-function decide(spec: AgentSpec, binding: AgentBinding, tool: string, toolInput: unknown): ToolDecision {
-  const bound = binding.current;
-  if (!bound) return { decision: 'deny', reason: 'no agent is bound to this process' };
-  return decideToolUse(policyOf(spec, bound.workspace), tool, toolInput);
-}
-
 /**
- * The SDK options of a process with this configuration: its policy hook, the orchestrator's
- * tools, its tracked spawn. Without `cwd` (a pre-warmed spare's cwd is given at claim).
+ * The SDK options of a process with this configuration: the agent type's security policy on
+ * Claude Code's own machinery (tools, rules, confinement, sandbox) with the orchestrator's gate
+ * in its permission flow, the orchestrator's tools, its tracked spawn. Without `cwd` (a
+ * pre-warmed spare's cwd is given at claim).
  */
 export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): Options {
   const { spec } = config;
   const { binding } = wiring;
-  // Every call, the agent's own and its subagents' (Agent tool), passes this hook: the policy
-  // cannot be bypassed by delegating to a subagent, whose calls carry `agent_id`.
-  const policyHook: HookCallbackMatcher = {
-    hooks: [
-      async (hookInput) => {
-        if (hookInput.hook_event_name !== 'PreToolUse') return {};
-        const decision = decide(spec, binding, hookInput.tool_name, hookInput.tool_input);
-        binding.current?.record([
-          {
-            type: 'agent.permission',
-            data: {
-              agentId: binding.current.agentId,
-              tool: hookInput.tool_name,
-              decision: decision.decision,
-              reason: decision.reason,
-              toolUseId: hookInput.tool_use_id,
-              ...(hookInput.agent_id && { subagentId: hookInput.agent_id }),
-            },
-          },
-        ]);
-        return {
-          hookSpecificOutput: {
-            hookEventName: 'PreToolUse',
-            permissionDecision: decision.decision,
-            permissionDecisionReason: decision.reason,
-          },
-        };
-      },
-    ],
-  };
+  const policy = policyOf(spec);
+  // Every call, the agent's own and its subagents' (Agent tool), passes the gate's hook: it
+  // cannot be escaped by delegating to a subagent, whose calls carry `agent_id`.
+  const gate = new ToolGate(policy, () => (binding.current ? gateAgent(binding.current) : undefined));
+  binding.gate = gate;
   const mcpServers: NonNullable<Options['mcpServers']> = { ...spec.mcpServers };
   if (config.hostShape) {
     // One in-process MCP server instance serves one process only: a fresh one per process.
@@ -130,15 +117,15 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
     env: config.env,
     abortController: wiring.abortController,
     permissionMode: spec.permissionMode ?? 'default',
-    disallowedTools: (spec.disallowedTools ?? []).filter((rule) => !rule.includes('(')),
-    hooks: { PreToolUse: [policyHook] },
-    // Reached only when no hook decided (it always does); deny by default so nothing slips.
-    canUseTool: async (tool, toolInput) => {
-      const decision = decide(spec, binding, tool, toolInput);
-      return decision.decision === 'allow'
-        ? { behavior: 'allow', updatedInput: toolInput }
-        : { behavior: 'deny', message: decision.reason };
-    },
+    ...sdkSecurityOptions(policy, {
+      // The orchestrator's own tools serve every agent (a deny rule still wins).
+      alwaysAllow: [`mcp__${ORCHESTRATOR_MCP_SERVER}`],
+      revoked: config.revoked ?? [],
+      workspace: config.workspace,
+    }),
+    hooks: withRedaction(gate.hooks(), config.redactor),
+    // Claude Code's own "needs approval" path: answered by the agent type, a grant or a human.
+    canUseTool: gate.canUseTool,
     mcpServers,
     // The user's own Claude Code settings, hooks and CLAUDE.md files must not change how an
     // orchestrated agent behaves: only what the agent type says applies.
@@ -164,14 +151,51 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
   return options;
 }
 
+/** The gate's hooks, with the redaction of tool outputs run before its own PostToolUse hooks. */
+function withRedaction(
+  hooks: ReturnType<ToolGate['hooks']>,
+  redactor: Redactor | undefined,
+): ReturnType<ToolGate['hooks']> {
+  if (!redactor?.active) return hooks;
+  return { ...hooks, PostToolUse: [redactionHook(redactor), ...hooks.PostToolUse] };
+}
+
+/**
+ * Replaces known secret values in a tool's output before the model sees it (and before Claude
+ * Code writes it to its transcript). A layer in depth: the log, the store and the local
+ * transcripts are redacted anyway. Claude Code offers no rewrite of a failed tool's output
+ * (`PostToolUseFailure`), so those reach the model as they are.
+ */
+function redactionHook(redactor: Redactor): HookCallbackMatcher {
+  return {
+    hooks: [
+      async (hookInput) => {
+        if (hookInput.hook_event_name !== 'PostToolUse') return {};
+        const output = redactor.redact(hookInput.tool_response);
+        // Only a real change is returned: an identity rewrite could undo another hook's.
+        if (output === hookInput.tool_response) return {};
+        return { hookSpecificOutput: { hookEventName: 'PostToolUse', updatedToolOutput: output } };
+      },
+    ],
+  };
+}
+
 /**
  * A stable key of a process configuration: two agents with the same key can use the same
  * kind of pre-warmed process. The agent type's name, timeout and retry policy do not reach
  * the SDK and are left out; the environment and session store are the runtime's own.
  */
-export function configKey(config: Pick<ProcessConfig, 'spec' | 'outputSchema' | 'hostShape'>): string {
+export function configKey(
+  config: Pick<ProcessConfig, 'spec' | 'outputSchema' | 'hostShape' | 'revoked' | 'workspace'>,
+): string {
   const { name: _name, timeoutMs: _timeout, retry: _retry, ...sdkRelevant } = config.spec;
-  return JSON.stringify({ spec: sdkRelevant, outputSchema: config.outputSchema, hostShape: config.hostShape });
+  return JSON.stringify({
+    spec: sdkRelevant,
+    outputSchema: config.outputSchema,
+    hostShape: config.hostShape,
+    revoked: config.revoked ?? [],
+    workspace: config.workspace,
+  });
 }
 
 /** A tool host that forwards to the bound agent's host (the process may outlive one agent's binding). */

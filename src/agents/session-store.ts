@@ -1,4 +1,5 @@
 import type { SessionKey, SessionStore, SessionStoreEntry } from '@anthropic-ai/claude-agent-sdk';
+import type { Redactor } from '../security/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
 
 /**
@@ -13,19 +14,25 @@ import type { TranscriptStore } from '../store/index.ts';
  * the agent's cwd, so a resume must run in the same cwd. Left out: `listSessionSummaries`
  * (the SDK then falls back to `listSessions` plus `load`).
  *
+ * With a `redactor`, entries are stored with known secret values replaced (at any depth: tool
+ * results, tool inputs, messages), so the store never holds them; a resume loads the
+ * redacted conversation.
+ *
  * @example
  * const store = await openEventStore({ kind: 'sqlite', path: 'events.db' });
  * const runtime = new AgentRuntime({ log, env, sessionStore: new TranscriptSessionStore(store) });
  */
 export class TranscriptSessionStore implements SessionStore {
   readonly #store: TranscriptStore;
+  readonly #redactor: Redactor | undefined;
 
-  constructor(store: TranscriptStore) {
+  constructor(store: TranscriptStore, options: { redactor?: Redactor } = {}) {
     this.#store = store;
+    this.#redactor = options.redactor;
   }
 
   append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    return this.#store.appendTranscript(key, entries);
+    return this.#store.appendTranscript(key, this.#redactor ? this.#redactor.redact(entries) : entries);
   }
 
   load(key: SessionKey): Promise<SessionStoreEntry[] | null> {

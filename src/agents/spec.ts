@@ -1,10 +1,12 @@
 import type { AgentDefinition, McpServerConfig, PermissionMode } from '@anthropic-ai/claude-agent-sdk';
+import type { SecuritySpec } from '../security/index.ts';
 
 /**
  * What the runtime needs of an agent type. The compiled agent type of the workflow layer
- * satisfies it; library users may build one directly.
+ * satisfies it; library users may build one directly. Its security part (`tools`,
+ * `disallowedTools`, `permissions`, `sandbox`, `confine`) is described by `SecuritySpec`.
  */
-export interface AgentSpec {
+export interface AgentSpec extends SecuritySpec {
   /** The agent type's name, recorded on every event. */
   readonly name: string;
   /** Appended to Claude Code's own system prompt (or replacing it, see `systemPromptMode`). */
@@ -13,11 +15,7 @@ export interface AgentSpec {
   readonly systemPromptMode?: 'append' | 'replace' | undefined;
   /** Model name or alias; the SDK's default when absent. */
   readonly model?: string | undefined;
-  /** Allow rules (`Read`, `Bash(git *)`); absent = every tool not denied. */
-  readonly tools?: readonly string[] | undefined;
-  /** Deny rules; they win over allow rules, and bare names are removed from the model's view. */
-  readonly disallowedTools?: readonly string[] | undefined;
-  /** @default `default` (every call goes through the orchestrator's policy) */
+  /** @default `default` (what no rule allows goes through Claude Code's prompt, which the orchestrator answers) */
   readonly permissionMode?: PermissionMode | undefined;
   readonly maxTurns?: number | undefined;
   readonly maxBudgetUsd?: number | undefined;
@@ -28,10 +26,21 @@ export interface AgentSpec {
   readonly retry?: RetrySpec | undefined;
   /**
    * Subagents the agent may start with Claude Code's `Agent` tool, by name (the SDK's `agents`
-   * option). Their tool calls pass the same policy as the agent's own: a subagent cannot do
-   * what its parent may not. @default none (only Claude Code's built-in subagents)
+   * option). Their tool calls pass the same policy as the agent's own: a subagent cannot use a
+   * tool that does not exist for its parent, nor escape its rules and sandbox. @default none (only Claude Code's built-in subagents)
    */
   readonly subagents?: Readonly<Record<string, AgentDefinition>> | undefined;
+  /**
+   * Variables set for the agent's process, on top of the runtime's allow-listed environment.
+   * Names the orchestrator sets itself (HOME, TMPDIR, `ANTHROPIC_*`, `CLAUDE_*`) are ignored.
+   * @default none
+   */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Names of variables copied from the orchestrator's environment into the agent's (unset ones
+   * are left out); the way to give an agent a token, whose value is then redacted. @default none
+   */
+  readonly passEnv?: readonly string[] | undefined;
 }
 
 /** Retry policy of an agent: how many attempts and how long to wait between them. */

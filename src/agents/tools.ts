@@ -1,5 +1,6 @@
 import { createSdkMcpServer, type McpSdkServerConfigWithInstance, tool } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
+import type { ToolApproval, TypeRules } from '../security/index.ts';
 
 /** The name under which the orchestrator's tools reach agents: `mcp__orchestrator__<tool>`. */
 export const ORCHESTRATOR_MCP_SERVER = 'orchestrator';
@@ -35,6 +36,15 @@ export interface AgentToolHost {
   /** Present only for agent types allowed to modify the workflow. */
   addNodes?(nodes: NodeRequest[]): Promise<string>;
   skipNodes?(ids: string[], reason: string): Promise<string>;
+  /**
+   * Asks a human whether one tool call may run (an `ask` rule, or Claude Code asking): resolves
+   * true when approved, false when refused; rejects with `INPUT_TIMEOUT` when unanswered within
+   * `approval.timeoutMs` (the question is then closed). Not an agent tool: the security gate
+   * calls it. Absent: asks are denied.
+   */
+  approveTool?(approval: ToolApproval): Promise<boolean>;
+  /** The session's run-time grants and revocations for the agent's type, as they stand now. */
+  permissionRules?(): TypeRules;
 }
 
 const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
+import { type Redactor, secretRedactor } from '../security/index.ts';
 import { SessionManager } from '../sessions/index.ts';
 import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 
@@ -16,6 +17,8 @@ export interface GlobalOptions {
 export interface CliContext {
   readonly config: OrchestratorConfig;
   readonly logger: Logger;
+  /** Known secret values, redacted from what this invocation writes (events, logs, output). */
+  readonly redactor: Redactor;
   /** Opens the configured store once and wraps it in an event log. */
   openLog(): Promise<EventLog>;
   /** The session manager (versions, diff, fork, export, import) over the opened log. */
@@ -28,16 +31,18 @@ export interface CliContext {
 export function createCliContext(options: GlobalOptions): CliContext {
   const overrides: ConfigInput = { dataDir: options.dataDir, store: options.store, logLevel: options.logLevel };
   const config = loadConfig(overrides);
-  const logger = createLogger({ level: config.logLevel });
+  const redactor = secretRedactor(config);
+  const logger = createLogger({ level: config.logLevel, redactor });
   let openedStore: Promise<OrchestratorStore> | undefined;
   let log: Promise<EventLog> | undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
     logger,
+    redactor,
     openLog() {
       openedStore ??= openStore(config);
-      log ??= openedStore.then((store) => new EventLog(store));
+      log ??= openedStore.then((store) => new EventLog(store, { redactor }));
       return log;
     },
     async openSessions() {

@@ -2,6 +2,7 @@ import { recordOrphanSweep, sweepOrphans } from '../agents/index.ts';
 import type { OrchestratorConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../orchestrator/index.ts';
+import { secretRedactor } from '../security/index.ts';
 import { EXIT } from './exit.ts';
 import { type FollowResult, followRun, parsePairs } from './follow.ts';
 
@@ -31,10 +32,12 @@ type StopSignal = 'SIGINT' | 'SIGTERM';
  */
 export async function driveRun(options: DriveOptions): Promise<void> {
   const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const redactor = secretRedactor(options.config);
   const orchestrator = await Orchestrator.open({
     config: options.config,
     scenario: options.scenario,
-    logger: createLogger({ level: options.config.logLevel }),
+    redactor,
+    logger: createLogger({ level: options.config.logLevel, redactor }),
     notice: say,
   });
   let handle: WorkflowHandle | undefined;

@@ -86,7 +86,13 @@ export async function followRun(
 
 async function answer(
   handle: WorkflowHandle,
-  request: { requestId: string; kind: 'input' | 'approval'; prompt: string; nodeId?: string | undefined },
+  request: {
+    requestId: string;
+    kind: 'input' | 'approval';
+    prompt: string;
+    nodeId?: string | undefined;
+    agentId?: string | undefined;
+  },
   options: { json: boolean; answers: AnswerPolicy },
   out: NodeJS.WritableStream,
 ): Promise<void> {
@@ -103,6 +109,13 @@ async function answer(
       return;
     }
     if (!options.answers.interactive) {
+      if (request.kind === 'approval' && request.agentId !== undefined) {
+        // A tool call an ask rule holds for a human: an unattended run never approves it.
+        say(
+          `    (a tool approval: answer it with \`orchestrator sessions answer ${handle.sessionId} ${request.requestId} yes|no\`; unanswered within its timeout, the call is denied)`,
+        );
+        return;
+      }
       if (request.kind === 'approval') {
         say('    (auto-approved: standard input is not a terminal, or --yes was given)');
         await handle.answer(request.requestId, { approved: true, comment: 'auto-approved (unattended run)' }, 'cli');
@@ -113,6 +126,10 @@ async function answer(
         await handle.answer(request.requestId, '', 'cli');
       }
       return;
+    }
+    // The progress line shows the start of the question; a longer one is shown whole here.
+    if (request.prompt.replace(/\s+/g, ' ').trim().length > 89) {
+      for (const line of request.prompt.split('\n')) say(`    ${line}`);
     }
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     try {

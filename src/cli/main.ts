@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/index.ts';
 import { toOrchestratorError } from '../errors/index.ts';
+import { type Redactor, secretRedactor } from '../security/index.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerEventsCommand } from './commands/events.ts';
 import { registerModelServerCommand } from './commands/model-server.ts';
@@ -60,10 +62,30 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     const failure = toOrchestratorError(error);
-    process.stderr.write(`error [${failure.code}]: ${failure.message}\n`);
+    const redactor = errorRedactor();
+    process.stderr.write(redactor.redactText(`error [${failure.code}]: ${failure.message}\n`));
     if (process.env.LOG_LEVEL === 'debug' && failure.cause instanceof Error) {
-      process.stderr.write(`${failure.cause.stack ?? ''}\n`);
+      process.stderr.write(redactor.redactText(`${failure.cause.stack ?? ''}\n`));
     }
     process.exitCode = failure.status < 500 || failure.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;
   }
+}
+
+/**
+ * The redactor for an error message: the secrets of the configuration, or of the environment
+ * alone when the configuration itself is what failed. Never throws.
+ */
+function errorRedactor(): Redactor {
+  let config: ReturnType<typeof loadConfig> | undefined;
+  try {
+    config = loadConfig();
+  } catch {
+    config = undefined;
+  }
+  const env = process.env;
+  return secretRedactor(
+    config ?? { anthropicApiKey: env.ANTHROPIC_API_KEY, databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL },
+    env,
+    { lenient: true },
+  );
 }

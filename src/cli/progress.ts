@@ -106,15 +106,15 @@ export class ProgressView {
           `    · ${node(this.#agentNode.get(event.data.agentId))}${event.data.tool} ${clip(describeInput(event.data.input), 60)}`,
         ];
       case 'agent.permission':
+      case 'security.decision':
         return event.data.decision === 'deny'
           ? [`    ⊘ ${node(this.#agentNode.get(event.data.agentId))}denied ${event.data.tool}: ${event.data.reason}`]
           : [];
-      case 'security.decision':
-        return event.data.decision === 'deny'
-          ? [
-              `    ⊘ ${node(this.#agentNode.get(event.data.agentId ?? ''))}refused ${event.data.tool}: ${event.data.reason}`,
-            ]
-          : [];
+      case 'security.granted':
+      case 'security.revoked':
+        return [
+          `  ${event.type === 'security.granted' ? '+' : '−'} ${event.data.agentType}: ${event.data.rule} ${event.type.slice(9)} by ${event.data.by}`,
+        ];
       case 'agent.retry':
         return [
           `    ↻ ${node(this.#agentNode.get(event.data.agentId))}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`,

@@ -80,6 +80,14 @@ export interface OrchestratorConfig {
    */
   readonly controlPollMs: number;
   /**
+   * Secrets the operator names (`ORCHESTRATOR_SECRETS`): variables of the orchestrator's
+   * environment whose values are secret, and `@FILE`s of secrets (`NAME=value` or one value a
+   * line), separated by commas: `GH_PAT,NPM_PAT,@/etc/orchestrator/secrets`. Their values are
+   * redacted, like the model key and the values of variables named like keys, tokens and
+   * passwords, from everything written. @default none
+   */
+  readonly secrets: { readonly names: readonly string[]; readonly files: readonly string[] };
+  /**
    * Largest agent-produced event field (a tool's input or result, a message) kept whole, in
    * bytes of JSON (`ORCHESTRATOR_MAX_EVENT_FIELD_BYTES`); a larger one keeps a preview, its size
    * and its SHA-256 (the whole value stays in the agent's transcript). @default 65536
@@ -149,6 +157,31 @@ const jsonRules = z.union([z.array(z.record(z.string(), z.unknown())), z.string(
   return z.NEVER;
 });
 
+/** `NAME,@FILE,...` (or a listing, from code) to variable names and absolute file paths. */
+const secretListing = z
+  .union([
+    z.strictObject({ names: z.array(z.string()).default([]), files: z.array(z.string()).default([]) }),
+    z.string(),
+  ])
+  .transform((value, ctx) => {
+    const entries =
+      typeof value === 'string' ? value.split(',') : [...value.names, ...value.files.map((file) => `@${file}`)];
+    const names: string[] = [];
+    const files: string[] = [];
+    for (const entry of entries.map((part) => part.trim()).filter(Boolean)) {
+      if (entry.startsWith('@') && entry.length > 1) files.push(path.resolve(entry.slice(1)));
+      else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(entry)) names.push(entry);
+      else {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected variable names or @FILE separated by commas, got "${entry}"`,
+        });
+        return z.NEVER;
+      }
+    }
+    return { names, files };
+  });
+
 const schema = z
   .strictObject({
     dataDir: z.string().min(1).default('.orchestrator'),
@@ -181,6 +214,7 @@ const schema = z
     warmMaxAgeMs: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
     leaseTtlMs: duration.pipe(z.number().int().min(300).max(600_000)).default(10_000),
     controlPollMs: z.coerce.number().int().min(20).max(10_000).default(500),
+    secrets: secretListing.default({ names: [], files: [] }),
     maxEventFieldBytes: z.coerce
       .number()
       .int()
@@ -229,6 +263,7 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   warmMaxAgeMs: 'ORCHESTRATOR_WARM_MAX_AGE_MS',
   leaseTtlMs: 'ORCHESTRATOR_LEASE_TTL',
   controlPollMs: 'ORCHESTRATOR_CONTROL_POLL_MS',
+  secrets: 'ORCHESTRATOR_SECRETS',
   maxEventFieldBytes: 'ORCHESTRATOR_MAX_EVENT_FIELD_BYTES',
   maxEventBytes: 'ORCHESTRATOR_MAX_EVENT_BYTES',
 };
@@ -299,6 +334,10 @@ export function loadConfig(
     warmMaxAgeMs: value.warmMaxAgeMs,
     leaseTtlMs: value.leaseTtlMs,
     controlPollMs: value.controlPollMs,
+    secrets: Object.freeze({
+      names: Object.freeze([...value.secrets.names]),
+      files: Object.freeze([...value.secrets.files]),
+    }),
     maxEventFieldBytes: value.maxEventFieldBytes,
     maxEventBytes: value.maxEventBytes,
   });

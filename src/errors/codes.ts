@@ -120,6 +120,16 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'This process no longer owns the session (its lease was taken over or released); it may not write to it.',
   },
+  SANDBOX_UNAVAILABLE: {
+    status: 503,
+    retryable: false,
+    summary: "An agent's Bash sandbox cannot start on this machine (bubblewrap missing), so the agent did not start.",
+  },
+  INPUT_TIMEOUT: {
+    status: 504,
+    retryable: false,
+    summary: 'An open question was not answered within its timeout; it was closed.',
+  },
   LIMIT_EXCEEDED: {
     status: 413,
     retryable: false,

@@ -159,11 +159,14 @@ export const EVENT_DATA_SCHEMAS = {
    */
   'control.requested': z.looseObject({
     controlId: z.string(),
-    action: z.enum(['cancel', 'pause', 'resume', 'answer']),
+    action: z.enum(['cancel', 'pause', 'resume', 'answer', 'grant', 'revoke']),
     reason: z.string().optional(),
     /** For `answer`: the open question and its answer. */
     requestId: z.string().optional(),
     value: z.unknown().optional(),
+    /** For `grant` and `revoke`: the agent type and the rule. */
+    agentType: z.string().optional(),
+    rule: z.string().optional(),
     by: z.string().optional(),
   }),
   /** A control request the owner could not apply (the workflow ended, the question is closed). */
@@ -274,6 +277,8 @@ export const EVENT_DATA_SCHEMAS = {
     text: z.string().optional(),
     /** On `init`: the SDK session id, so an agent can be resumed with its conversation. */
     sdkSessionId: z.string().optional(),
+    /** On `init`: the tools that exist for the agent, as Claude Code lists them. */
+    tools: z.array(z.string()).optional(),
     truncated,
   }),
   /** A complete assistant text block. */
@@ -298,7 +303,10 @@ export const EVENT_DATA_SCHEMAS = {
     content: z.string(),
     truncated,
   }),
-  /** A tool permission decision taken by the orchestrator's policy (allow or deny). */
+  /**
+   * Legacy: a decision of the orchestrator's former hand-written policy. No longer written
+   * (`security.decision` replaced it); kept so that older logs still read.
+   */
   'agent.permission': z.looseObject({
     agentId: z.string(),
     tool: z.string(),
@@ -308,19 +316,57 @@ export const EVENT_DATA_SCHEMAS = {
     subagentId: z.string().optional(),
   }),
   /**
-   * An audited security decision: a tool call or a workflow change an agent asked for, allowed,
-   * denied or sent to a human (`ask`). `by` says who decided (`policy`, `graph-policy`, a
-   * user), `rule` which rule matched; the input itself is not stored, only its SHA-256.
+   * One security decision on a tool call: allowed, denied, or asked (then answered by a
+   * `human`, or denied when unanswered). `by` says who decided: Claude Code's own rules, the
+   * agent type's policy, a human, a run-time grant, or the sandbox (a command Claude Code
+   * approved because its sandbox confines it). The orchestrator's `add_nodes` and `skip_nodes`
+   * are audited the same way (`by: policy`, `rule`: the graph policy's rule, or `protected`). `inputDigest`: the first 16 hex characters of
+   * the SHA-256 of the input's canonical JSON.
    */
   'security.decision': z.looseObject({
-    agentId: z.string().optional(),
+    agentId: z.string(),
+    subagentId: z.string().optional(),
     tool: z.string(),
+    toolUseId: z.string().optional(),
     decision: z.enum(['allow', 'deny', 'ask']),
-    by: z.string(),
+    by: z.enum(['claude-code', 'policy', 'human', 'grant', 'sandbox']),
     rule: z.string().optional(),
     reason: z.string(),
-    /** SHA-256 (hex) of the input's JSON. */
     inputDigest: z.string(),
+  }),
+  /** The security policy an agent attempt started with: what Claude Code enforces for it. */
+  'security.policy': z.looseObject({
+    agentId: z.string(),
+    agentType: z.string(),
+    /** Built-in tools that exist for it; `all` when its type lists none. */
+    tools: z.union([z.array(z.string()), z.literal('all')]),
+    allow: z.array(z.string()).optional(),
+    deny: z.array(z.string()),
+    ask: z.array(z.string()),
+    /** Rules granted or revoked in the session for its type when it started. */
+    granted: z.array(z.string()),
+    revoked: z.array(z.string()),
+    /** Whether its Bash commands run in Claude Code's sandbox, and why not. */
+    sandbox: z.enum(['on', 'off']),
+    sandboxOff: z.string().optional(),
+    allowedDomains: z.array(z.string()),
+    confineReads: z.boolean(),
+  }),
+  /** A rule granted at run time to an agent type of the session (answers Claude Code's prompt with allow). */
+  'security.granted': z.looseObject({
+    agentType: z.string(),
+    rule: z.string(),
+    by: z.string(),
+    reason: z.string().optional(),
+    controlId: z.string().optional(),
+  }),
+  /** A rule revoked at run time for an agent type of the session (its calls are denied from now on). */
+  'security.revoked': z.looseObject({
+    agentType: z.string(),
+    rule: z.string(),
+    by: z.string(),
+    reason: z.string().optional(),
+    controlId: z.string().optional(),
   }),
   /** A retry: by Claude Code inside one attempt (`sdk`) or a new attempt by the orchestrator. */
   'agent.retry': z.looseObject({

@@ -39,9 +39,8 @@ export function eventSeverity(event: AnyEvent): Severity {
     case 'node.compensated':
       return event.data.ok ? 'info' : 'error';
     case 'agent.permission':
-      return event.data.decision === 'deny' ? 'warning' : 'info';
     case 'security.decision':
-      return event.data.decision === 'allow' ? 'info' : 'warning';
+      return event.data.decision === 'deny' ? 'warning' : 'info';
     case 'agent.progress':
       return event.data.kind === 'api_error' ? 'warning' : 'info';
     case 'agent.retry':

@@ -22,8 +22,18 @@ export interface EventLogOptions {
   bus?: EventBus;
   /** `source` of events that do not name one. @default `orchestrator` */
   defaultSource?: string;
+  /**
+   * Applied to every event's `data` before it is validated, stored or published: replaces
+   * known secret values (the security area's `Redactor`). @default none (payloads as given)
+   */
+  redactor?: PayloadRedactor;
   /** Size limits of payloads (see {@link PayloadLimits}). @default none: events are written as they are */
   limits?: PayloadLimits;
+}
+
+/** What the log needs of a redactor: a copy of a JSON-like value without secrets (or the value itself). */
+export interface PayloadRedactor {
+  redact<T>(value: T): T;
 }
 
 /**
@@ -36,6 +46,7 @@ export class EventLog {
   readonly store: EventStore;
   readonly bus: EventBus;
   readonly #defaultSource: string;
+  readonly #redactor: PayloadRedactor | undefined;
   readonly #limits: PayloadLimits | undefined;
   /** Fencing tokens of the sessions this process owns (see {@link fence}). */
   readonly #fences = new Map<string, number>();
@@ -46,6 +57,7 @@ export class EventLog {
   constructor(store: EventStore, options: EventLogOptions = {}) {
     this.store = store;
     this.#defaultSource = options.defaultSource ?? 'orchestrator';
+    this.#redactor = options.redactor;
     this.#limits = options.limits;
     this.#reader = {
       read: async (sessionId, range) => {
@@ -89,15 +101,19 @@ export class EventLog {
   }
 
   /**
-   * Validates, commits and publishes events for one session.
+   * Validates, commits and publishes events for one session, their payloads redacted first
+   * (see {@link EventLogOptions.redactor}); agent-produced fields over the payload limits are
+   * shortened (see {@link PayloadLimits}).
    * @returns the committed events with their sequence numbers.
-   * Agent-produced fields over the payload limits are shortened (see {@link PayloadLimits}).
    * @throws OrchestratorError `EVENT_INVALID` or `LIMIT_EXCEEDED` before anything is written, or the store's errors.
    */
   async append(sessionId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AnyEvent[]> {
+    const redactor = this.#redactor;
     const limits = this.#limits;
+    // Redacted first: nothing after this point (validation errors included) sees a secret.
+    // Limited after: the digest of a shortened field is of its redacted text.
     const pending = events.map((event) => {
-      const prepared = prepareEvent(event, this.#defaultSource);
+      const prepared = prepareEvent(redactor ? redactPayload(event, redactor) : event, this.#defaultSource);
       return limits ? limitPayload(prepared, limits) : prepared;
     });
     const token = options?.fencingToken ?? this.#fences.get(sessionId);
@@ -179,4 +195,9 @@ export class EventLog {
     })();
     return this.#closing;
   }
+}
+
+function redactPayload(event: NewEvent, redactor: PayloadRedactor): NewEvent {
+  const data = redactor.redact(event.data);
+  return data === event.data ? event : ({ ...event, data } as NewEvent);
 }

@@ -1,4 +1,4 @@
 /** Structured logging (pino) to stderr, with secrets redacted. */
 
-export type { Logger } from './logger.ts';
+export type { Logger, TextRedactor } from './logger.ts';
 export { createLogger } from './logger.ts';

@@ -20,19 +20,28 @@ const REDACT_PATHS = [
   '*.headers["x-api-key"]',
 ];
 
+/** What the logger needs of a redactor: the text of a log line without known secret values. */
+export interface TextRedactor {
+  redactText(text: string): string;
+}
+
 /**
  * A JSON logger writing to stderr, so that stdout stays free for command output such as
- * `run --json`. Secrets listed in REDACT_PATHS are replaced by `[redacted]`.
+ * `run --json`. Fields listed in REDACT_PATHS are replaced by `[redacted]`; with a
+ * `redactor`, every line is also redacted by value as it is written (messages, error stacks,
+ * any field), so a secret logged under an unexpected name or inside a message is caught too.
  */
 export function createLogger(
-  options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {},
+  options: { level?: string; name?: string; destination?: NodeJS.WritableStream; redactor?: TextRedactor } = {},
 ): Logger {
+  const redactor = options.redactor;
   return pino(
     {
       name: options.name ?? 'orchestrator',
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
+      ...(redactor && { hooks: { streamWrite: (line: string) => redactor.redactText(line) } }),
     },
     (options.destination ?? pino.destination({ fd: 2, sync: false })) as pino.DestinationStream,
   );

@@ -2,11 +2,12 @@ import { hostname } from 'node:os';
 import { OrchestratorError } from '../errors/index.ts';
 import { newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
+import { parseRule } from '../security/index.ts';
 import type { Lease, LeaseStore } from '../store/index.ts';
 import { pidAlive } from './leases.ts';
 
 /** What a control request asks of a session's owner. */
-export type ControlAction = 'cancel' | 'pause' | 'resume' | 'answer';
+export type ControlAction = 'cancel' | 'pause' | 'resume' | 'answer' | 'grant' | 'revoke';
 
 /** A request to steer a session, from anywhere. */
 export interface ControlRequest {
@@ -18,6 +19,36 @@ export interface ControlRequest {
   readonly value?: unknown;
   /** Who asks (`user`, `cli`, `api:<key id>`). @default `user` */
   readonly by?: string;
+  /** For `grant` and `revoke`: the agent type of the session the rule is for. */
+  readonly agentType?: string;
+  /** For `grant` and `revoke`: the rule, in Claude Code's syntax (`Bash(git push *)`). */
+  readonly rule?: string;
+}
+
+/**
+ * Checks what a control request needs besides its action: an answer its question id, a grant
+ * or revocation its agent type and a well-formed rule.
+ * @throws OrchestratorError `INVALID_ARGUMENT`
+ */
+export function checkControlRequest(request: ControlRequest): void {
+  if (request.action === 'answer' && !request.requestId) {
+    throw new OrchestratorError('INVALID_ARGUMENT', 'an answer needs the id of the question it answers', {
+      details: { field: 'requestId' },
+    });
+  }
+  if (request.action === 'grant' || request.action === 'revoke') {
+    if (!request.agentType) {
+      throw new OrchestratorError('INVALID_ARGUMENT', `a ${request.action} needs the agent type it is for`, {
+        details: { field: 'agentType' },
+      });
+    }
+    const parsed = parseRule(request.rule ?? '');
+    if ('problem' in parsed) {
+      throw new OrchestratorError('INVALID_ARGUMENT', `cannot ${request.action}: ${parsed.problem}`, {
+        details: { field: 'rule', rule: request.rule },
+      });
+    }
+  }
 }
 
 /** What became of a control request recorded for another process. */
@@ -32,7 +63,7 @@ export interface ControlReceipt {
  * sees it within its poll interval and acts on it; with no live owner it waits in the log and
  * the next resume applies it. The request is an event like any other, so it is durable and
  * audited, and nobody but the owner ever changes the workflow's state.
- * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT` (an answer without its question id)
+ * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT` (see {@link checkControlRequest})
  */
 export async function requestControl(
   log: EventLog,
@@ -43,11 +74,7 @@ export async function requestControl(
   if ((await log.lastSeq(sessionId)) === 0) {
     throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`, { details: { sessionId } });
   }
-  if (request.action === 'answer' && !request.requestId) {
-    throw new OrchestratorError('INVALID_ARGUMENT', 'an answer needs the id of the question it answers', {
-      details: { field: 'requestId' },
-    });
-  }
+  checkControlRequest(request);
   const controlId = newPrefixedId('ctl');
   await log.append(sessionId, [
     {
@@ -60,6 +87,8 @@ export async function requestControl(
         ...(request.reason !== undefined && { reason: request.reason }),
         ...(request.requestId !== undefined && { requestId: request.requestId }),
         ...(request.action === 'answer' && { value: request.value }),
+        ...(request.agentType !== undefined && { agentType: request.agentType }),
+        ...(request.rule !== undefined && { rule: request.rule }),
       },
     },
   ]);

@@ -4,6 +4,7 @@ import type { EventDataMap, EventType } from '../events/index.ts';
 import { type AnyEvent, newId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
+import { rulesOf } from '../security/index.ts';
 import { AutoVersions, type SessionManager } from '../sessions/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
 import {
@@ -17,6 +18,7 @@ import {
   humanExecutor,
   type NodeExecutor,
   type NodeRunContext,
+  normalizeApproval,
   type PendingControl,
   type PlanFunctions,
   planFromCompiled,
@@ -163,7 +165,7 @@ export class RunLauncher {
   #agentExecutor(state: SessionState, run: WorkflowRun<CompiledPlan>, workspace: string): NodeExecutor {
     const { agents, workspaces, transcripts } = this.#s;
     const sessionId = state.sessionId;
-    const label = (context: NodeRunContext) => `${context.node.id}-${context.attempt}`;
+    const label = (context: NodeRunContext, attempt = context.attempt) => `${context.node.id}-${attempt}`;
     return agentExecutor({
       runtime: agents,
       sessionId,
@@ -180,7 +182,8 @@ export class RunLauncher {
         context.node.workspace === 'isolated'
           ? workspaces.isolated(workspace, sessionId, label(context))
           : Promise.resolve(workspaces.shared(workspace)),
-      resumeWorkspace: (context) => workspaces.resumeIsolated(workspace, sessionId, label(context)),
+      resumeWorkspace: (context, attempt) => workspaces.resumeIsolated(workspace, sessionId, label(context, attempt)),
+      earlierResult: (nodeId) => run.state.nodes[nodeId]?.earlierResult,
       finishedAnswer: async (sdkSessionId, cwd, structured) => {
         const key = { projectKey: projectKeyOf(path.resolve(cwd)), sessionId: sdkSessionId };
         const entries = await transcripts.loadTranscript(key);
@@ -232,6 +235,14 @@ export class RunLauncher {
         const answer = await context.requestInput('input', question, { agentId: agentId() });
         return typeof answer === 'string' ? answer : JSON.stringify(answer);
       },
+      // A tool call an ask rule (or Claude Code) holds for a human: a durable approval question
+      // of the session, answered like any other (`sessions answer ID REQ yes`).
+      approveTool: async ({ tool, inputSummary, rule, timeoutMs, signal }) => {
+        const prompt = `agent ${agentId()} (${context.node.agent ?? 'agent'}) asks to run ${tool}: ${inputSummary} [${rule}]. Approve?`;
+        const answer = await context.requestInput('approval', prompt, { agentId: agentId(), timeoutMs, signal });
+        return normalizeApproval(answer).approved;
+      },
+      permissionRules: () => rulesOf(state.security, context.node.agent ?? ''),
     };
     // The tools follow the type's graph policy; the engine checks every call against it again.
     const agentType = context.node.agent;

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentRuntime, buildAgentEnv, TranscriptSessionStore } from '../agents/index.ts';
+import { AgentRuntime, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { newPrefixedId } from '../events/index.ts';
@@ -8,7 +8,15 @@ import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
-import { checkSafeName, childPath } from '../security/index.ts';
+import {
+  agentFolders,
+  buildAgentEnv,
+  checkSafeName,
+  childPath,
+  prepareAgentFolders,
+  type Redactor,
+  secretRedactor,
+} from '../security/index.ts';
 import { type ForkPoint, SessionManager } from '../sessions/index.ts';
 import { type OrchestratorStore, openEventStore } from '../store/index.ts';
 import {
@@ -22,7 +30,7 @@ import {
   type SessionState,
 } from '../workflow/index.ts';
 import { WorkspaceManager } from '../workspace/index.ts';
-import { type ControlRequest, requestControl } from './control.ts';
+import { type ControlRequest, checkControlRequest, requestControl } from './control.ts';
 import { RunLauncher, recordEvent } from './launcher.ts';
 import { SessionLeases } from './leases.ts';
 import { type ModelAccess, resolveModelAccess } from './model-access.ts';
@@ -40,6 +48,23 @@ export interface OrchestratorOptions {
   readonly notice?: (line: string) => void;
   /** An already open store to use instead of the configured one (tests, embedding); closed by {@link Orchestrator.close}. */
   readonly store?: OrchestratorStore;
+  /**
+   * Known secret values to keep out of everything written.
+   * @default the secrets of the config and of `process.env` (see the security area's `secretRedactor`)
+   */
+  readonly redactor?: Redactor;
+}
+
+/** A rule granted or revoked at run time for an agent type of a session. */
+export interface RuleChange {
+  /** The agent type (its name in the workflow's `agents`). */
+  readonly agentType: string;
+  /** The rule, in Claude Code's syntax: `Bash(git push *)`, `Edit(docs/**)`, `WebFetch`. */
+  readonly rule: string;
+  /** Who decided (`user`, `cli`, `api:<key id>`). @default `user` */
+  readonly by?: string;
+  /** Why, recorded with the event. */
+  readonly reason?: string;
 }
 
 /** Options of {@link Orchestrator.startWorkflow}. */
@@ -78,6 +103,12 @@ export class Orchestrator {
   readonly sessions: SessionManager;
   /** The leases of the sessions this process runs (one owner per session). */
   readonly leases: SessionLeases;
+  /**
+   * Known secret values (the model key, variables named like keys and tokens, the operator's
+   * `ORCHESTRATOR_SECRETS`), replaced by `[REDACTED:NAME]` in events, transcripts, cached
+   * results, logs and the agents' tool outputs before they are written.
+   */
+  readonly redactor: Redactor;
   readonly #store: OrchestratorStore;
   readonly #workspaces: WorkspaceManager;
   readonly #launcher: RunLauncher;
@@ -89,17 +120,20 @@ export class Orchestrator {
     logger: Logger,
     model: ModelAccess,
     monitoring: MonitorSettings,
+    redactor: Redactor,
   ) {
     const log = new EventLog(store, {
+      redactor,
       limits: { maxFieldBytes: config.maxEventFieldBytes, maxEventBytes: config.maxEventBytes },
     });
+    this.redactor = redactor;
     this.config = config;
     this.log = log;
     this.logger = logger;
     this.model = model;
     this.#store = store;
     this.sessions = new SessionManager({ log, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
-    this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'));
+    this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'), this.sessions.history);
     this.monitor = new Monitor({
       log,
       ...monitoring,
@@ -116,12 +150,10 @@ export class Orchestrator {
       warmSpareMaxAgeMs: config.warmMaxAgeMs,
       // Agents' conversations live in the store too, so another process or machine on the
       // same store can resume them (its Claude Code config folder has never seen them).
-      sessionStore: new TranscriptSessionStore(store),
-      env: buildAgentEnv({
-        apiKey: model.apiKey,
-        baseUrl: model.baseUrl,
-        configDir: path.join(config.dataDir, 'claude'),
-      }),
+      sessionStore: new TranscriptSessionStore(store, { redactor }),
+      // An allow-list with a HOME and TMPDIR of the agents' own, never the host's environment.
+      env: buildAgentEnv({ apiKey: model.apiKey, baseUrl: model.baseUrl, ...agentFolders(config.dataDir) }),
+      redactor,
       spendGate: this.monitor,
       resourceSampleMs: config.resourceSampleMs,
       dataDir: config.dataDir,
@@ -142,7 +174,7 @@ export class Orchestrator {
       agents: this.agents,
       sessions: this.sessions,
       workspaces: this.#workspaces,
-      cache: new ResultCache(path.join(config.dataDir, 'cache')),
+      cache: new ResultCache(path.join(config.dataDir, 'cache'), { redactor }),
       transcripts: store,
       leases: this.leases,
       controlPollMs: config.controlPollMs,
@@ -154,8 +186,10 @@ export class Orchestrator {
     const config = isLoaded(options.config) ? options.config : loadConfig(options.config ?? {});
     // Checked before anything opens: a bad rule is a configuration error, like any other.
     const monitoring = monitorSettings(config);
-    const logger = options.logger ?? createLogger({ level: config.logLevel });
+    const redactor = options.redactor ?? secretRedactor(config);
+    const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
     await mkdir(config.dataDir, { recursive: true });
+    await prepareAgentFolders(agentFolders(config.dataDir));
     const store =
       options.store ??
       (await openEventStore(
@@ -166,7 +200,7 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, store, logger, model, monitoring);
+    return new Orchestrator(config, store, logger, model, monitoring, redactor);
   }
 
   /**
@@ -306,14 +340,45 @@ export class Orchestrator {
   async control(sessionId: string, request: ControlRequest) {
     const handle = this.#launcher.handle(sessionId);
     if (handle) {
+      checkControlRequest(request);
       const reason = request.reason;
       if (request.action === 'cancel') handle.cancel(reason);
       else if (request.action === 'pause') handle.pause({ reason, interruptRunning: true });
       else if (request.action === 'resume') handle.resume(reason);
+      else if (request.action === 'grant' || request.action === 'revoke')
+        await handle.run.changeRule(
+          request.action,
+          request.agentType ?? '',
+          request.rule ?? '',
+          request.by ?? 'user',
+          request.reason,
+        );
       else await handle.answer(request.requestId ?? '', request.value, request.by);
       return { controlId: undefined, owner: { host: this.leases.owner.host, pid: this.leases.owner.pid } };
     }
     return requestControl(this.log, this.#store, sessionId, request);
+  }
+
+  /**
+   * Grants a rule to an agent type of a session at run time: Claude Code's permission prompt
+   * for a call the rule covers is answered with allow (it cannot lift a deny rule, nor add a
+   * tool the type does not have). In force for the type's running agents at their next call
+   * and for every later one; recorded as `security.granted`.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT` (a malformed rule)
+   */
+  grant(sessionId: string, grant: RuleChange) {
+    return this.control(sessionId, { action: 'grant', ...grant });
+  }
+
+  /**
+   * Revokes a rule for an agent type of a session at run time: calls it covers are denied,
+   * by the orchestrator's hook for running agents and by Claude Code for later ones (a deny
+   * rule of their session). Also withdraws an earlier grant of the same rule. Recorded as
+   * `security.revoked`.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT` (a malformed rule)
+   */
+  revoke(sessionId: string, revocation: RuleChange) {
+    return this.control(sessionId, { action: 'revoke', ...revocation });
   }
 
   /**

@@ -226,7 +226,7 @@ export class SessionManager {
         transcripts: this.#transcripts,
         state: (sessionId) => this.versions.current(sessionId),
         history: this.history,
-        worktrees: new WorkspaceManager(worktreesRoot),
+        worktrees: new WorkspaceManager(worktreesRoot, this.history),
         claudeConfigDir: this.#claudeConfigDir,
         dataDir: this.#dataDir,
         worktreesRoot,

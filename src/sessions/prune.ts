@@ -40,7 +40,7 @@ export interface PruneTargets {
   /** A session's state now. */
   state(sessionId: string): Promise<SessionState>;
   readonly history: { remove(sessionId: string): Promise<void>; folder(sessionId: string): string };
-  readonly worktrees: { removeSessionWorktrees(sessionId: string, workspace?: string): Promise<boolean> };
+  readonly worktrees: { removeSessionWorktrees(sessionId: string): Promise<boolean> };
   /** Claude Code's config folder, where its local copies of transcripts are. */
   readonly claudeConfigDir: string;
   readonly dataDir: string;
@@ -170,9 +170,8 @@ async function deleteSession(
   }
   let folders = 0;
   if (deletion.files) {
-    // A workspace that stays (a user's folder) may hold records of the worktrees and their branches.
-    const kept = deletion.removeWorkspace ? undefined : deletion.workspace;
-    if (await targets.worktrees.removeSessionWorktrees(sessionId, kept)) folders++;
+    // Worktrees and their branches live in the session's history repository, never in the workspace.
+    if (await targets.worktrees.removeSessionWorktrees(sessionId)) folders++;
     if (await exists(targets.history.folder(sessionId))) folders++;
     await targets.history.remove(sessionId);
   }

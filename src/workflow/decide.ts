@@ -240,6 +240,7 @@ export function answerForAttempt(wf: WorkflowState, nodeId: string, attempt: num
 export type ControlDecision =
   | { readonly kind: 'cancel' | 'pause' | 'resume' }
   | { readonly kind: 'answer'; readonly requestId: string }
+  | { readonly kind: 'grant' | 'revoke'; readonly agentType: string; readonly rule: string }
   | { readonly kind: 'reject'; readonly reason: string };
 
 /**
@@ -263,5 +264,11 @@ export function decideControl(control: PendingControl, wf: WorkflowState, ended:
         ? { kind: 'answer', requestId }
         : { kind: 'reject', reason: `no open question "${requestId}"` };
     }
+    case 'grant':
+    case 'revoke':
+      // Checked when requested; a request recorded by hand without them is refused here.
+      return control.agentType && control.rule
+        ? { kind: control.action, agentType: control.agentType, rule: control.rule }
+        : { kind: 'reject', reason: `a ${control.action} needs an agent type and a rule` };
   }
 }

@@ -105,8 +105,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       probe: options.probe,
       workflowId: options.workflowId,
       record: (type, data) => this.#recorder.record(type, data),
-      requestInput: (nodeId, attempt, kind, prompt, signal, agentId) =>
-        this.#humans.request(nodeId, attempt, kind, prompt, signal, agentId),
+      requestInput: (nodeId, attempt, kind, prompt, signal, options) =>
+        this.#humans.request(nodeId, attempt, kind, prompt, signal, options),
     });
     const run = this;
     this.#ending = new RunEnding({
@@ -241,6 +241,25 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     else if (decision.kind === 'resume') this.resume(reason ?? 'resumed on request', controlId);
     else if (decision.kind === 'answer')
       void this.answer(decision.requestId, control.value, control.by ?? 'user', controlId).catch(() => undefined);
+    else if (decision.kind === 'grant' || decision.kind === 'revoke')
+      void this.changeRule(decision.kind, decision.agentType, decision.rule, control.by ?? 'user', reason, controlId);
+  }
+
+  /**
+   * Grants or revokes a rule for an agent type of the session: recorded, and in force for its
+   * running agents at their next decision and for every agent started after.
+   */
+  changeRule(
+    kind: 'grant' | 'revoke',
+    agentType: string,
+    rule: string,
+    by: string,
+    reason?: string,
+    controlId?: string,
+  ): Promise<void> {
+    this.#assertActive();
+    const data = { agentType, rule, by, ...(reason !== undefined && { reason }), ...(controlId && { controlId }) };
+    return this.#append(kind === 'grant' ? 'security.granted' : 'security.revoked', data);
   }
 
   /**

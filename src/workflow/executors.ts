@@ -1,7 +1,9 @@
 import type { AgentRuntime, AgentSpec, AgentToolHost } from '../agents/index.ts';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
+import { normalizeApproval } from './approval.ts';
 import { WORKFLOW_DEFAULTS } from './definition/index.ts';
-import type { NodeExecutor, NodeRunContext } from './plan.ts';
+import { asWorkspaceError, type FinishableWorkspace, finishIsolated } from './merge-conflicts.ts';
+import type { NodeExecutor, NodeOutcome, NodeRunContext } from './plan.ts';
 import { buildAgentPrompt } from './prompt.ts';
 import { cacheKey, type ResultCache } from './result-cache.ts';
 
@@ -34,12 +36,21 @@ export interface AgentExecutorOptions {
    */
   inheritedConversation?(sdkSessionId: string): boolean;
   /** The folder the node's agent works in (the session workspace or a worktree). */
-  workspaceFor(context: NodeRunContext): Promise<{ cwd: string; finish(ok: boolean): Promise<void> }>;
+  workspaceFor(context: NodeRunContext): Promise<FinishableWorkspace & { readonly cwd: string }>;
   /**
-   * The worktree an isolated node's earlier process left, to finish its merge on resume:
-   * `merged` when the merge already happened, undefined when the worktree is gone.
+   * The worktree of an isolated node's attempt (`attempt`, default the context's) that an
+   * earlier process or an interrupted attempt left, to finish its merge: `merged` when the
+   * merge already happened, undefined when its branch is gone.
    */
-  resumeWorkspace?(context: NodeRunContext): Promise<{ finish(ok: boolean): Promise<void> } | 'merged' | undefined>;
+  resumeWorkspace?(context: NodeRunContext, attempt?: number): Promise<FinishableWorkspace | 'merged' | undefined>;
+  /**
+   * The durable result of an interrupted earlier attempt of the node (see
+   * `NodeState.earlierResult`): an isolated node finishes that attempt's merge instead of
+   * running its agent again.
+   */
+  earlierResult?(
+    nodeId: string,
+  ): { readonly agentId: string; readonly output: unknown; readonly attempt: number } | undefined;
   /**
    * The answer an interrupted conversation had already received (from its mirrored
    * transcript), so that a resume does not ask the model again. See `finishedAnswer`.
@@ -67,11 +78,8 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           };
         }
         if (workspace !== 'merged') {
-          try {
-            await workspace.finish(true);
-          } catch (error) {
-            return { ok: false, agentId: result.agentId, error: asWorkspaceError(error) };
-          }
+          const error = await finishIsolated(context, workspace, result.agentId);
+          if (error) return { ok: false, agentId: result.agentId, error };
         }
       }
       return { ok: true, agentId: result.agentId, output: result.output };
@@ -85,6 +93,8 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           error: new OrchestratorError('AGENT_TYPE_INVALID', `node "${context.node.id}" names no known agent type`),
         };
       }
+      const earlier = await finishEarlierAttempt(context, options);
+      if (earlier) return earlier;
       const resume = conversationToResume(context, options);
       const maxChars = options.maxPromptChars?.() ?? WORKFLOW_DEFAULTS.maxPromptChars;
       const promptFor = (carryOn: typeof resume) => {
@@ -171,12 +181,18 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       if (!result.ok && resume?.interrupted && NO_CONVERSATION.test(result.error.message) && !context.signal.aborted) {
         result = await runAgent(undefined);
       }
-      try {
-        await workspace.finish(result.ok);
-      } catch (error) {
-        return { ok: false, agentId, error: asWorkspaceError(error) };
+      if (!result.ok) {
+        await workspace.finish(false).catch(() => undefined);
+        return { ok: false, agentId, error: result.error };
       }
-      if (!result.ok) return { ok: false, agentId, error: result.error };
+      const failure =
+        context.node.workspace === 'isolated'
+          ? await finishIsolated(context, workspace, agentId)
+          : await workspace.finish(true).then(
+              () => undefined,
+              (error: unknown) => asWorkspaceError(error),
+            );
+      if (failure) return { ok: false, agentId, error: failure };
       const output = result.structured ?? result.text;
       if (key !== undefined) await options.cache?.put(key, output);
       return { ok: true, agentId, output };
@@ -184,8 +200,28 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
   };
 }
 
-function asWorkspaceError(error: unknown): OrchestratorError {
-  return error instanceof OrchestratorError ? error : new OrchestratorError('WORKSPACE_FAILED', String(error));
+/**
+ * An isolated node's new attempt after one that was interrupted with its agent's result
+ * durable (a stop or a crash while its merge waited, e.g. on a conflict question): that
+ * attempt's worktree is merged, and its result completes the node, with no new agent run.
+ * Undefined when there is no such attempt, or its branch is gone (the work runs again).
+ */
+async function finishEarlierAttempt(
+  context: NodeRunContext,
+  options: AgentExecutorOptions,
+): Promise<NodeOutcome | undefined> {
+  if (context.node.workspace !== 'isolated' || !options.resumeWorkspace) return undefined;
+  const earlier = options.earlierResult?.(context.node.id);
+  if (!earlier || earlier.attempt >= context.attempt) return undefined;
+  const workspace = await options.resumeWorkspace(context, earlier.attempt);
+  context.checkpoint('earlier-workspace');
+  if (workspace === undefined) return undefined;
+  const { agentId, output } = earlier;
+  if (workspace !== 'merged') {
+    const error = await finishIsolated(context, workspace, agentId);
+    if (error) return { ok: false, agentId, error };
+  }
+  return { ok: true, agentId, output };
 }
 
 /**
@@ -241,17 +277,6 @@ export const approvalExecutor: NodeExecutor = {
     return { ok: true, output: answer };
   },
 };
-
-/** Reads the forms an approval answer may take. */
-export function normalizeApproval(value: unknown): { approved: boolean; comment?: string } {
-  if (typeof value === 'boolean') return { approved: value };
-  if (typeof value === 'string') return { approved: /^(y|yes|approve|approved|ok|true)$/i.test(value.trim()) };
-  if (typeof value === 'object' && value !== null && 'approved' in value) {
-    const { approved, comment } = value as { approved: unknown; comment?: unknown };
-    return { approved: approved === true, ...(typeof comment === 'string' && { comment }) };
-  }
-  return { approved: false, comment: 'unreadable answer' };
-}
 
 /** In-process code nodes of TypeScript workflows (and the scheduler benchmark). */
 export const functionExecutor: NodeExecutor = {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { CompiledLimits } from './definition/compiled.ts';
 import { type GraphPolicy, PROTECTED_NODE_KINDS } from './definition/graph-policy.ts';
 import type { PlanNode } from './plan.ts';
@@ -194,11 +193,4 @@ export function protectedDownstream(
     }
   }
   return undefined;
-}
-
-/** SHA-256 (hex) of a value's JSON: what audit events keep of an input instead of the input. */
-export function inputDigest(value: unknown): string {
-  return createHash('sha256')
-    .update(JSON.stringify(value) ?? 'undefined')
-    .digest('hex');
 }

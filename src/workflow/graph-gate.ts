@@ -1,13 +1,8 @@
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import type { EventDataMap, EventType } from '../events/index.ts';
+import { inputDigest } from '../security/index.ts';
 import { compileGraphPolicy } from './definition/graph-policy.ts';
-import {
-  decideAddNodes,
-  decideSkipNodes,
-  type GraphActor,
-  type GraphDecision,
-  inputDigest,
-} from './graph-decisions.ts';
+import { decideAddNodes, decideSkipNodes, type GraphActor, type GraphDecision } from './graph-decisions.ts';
 import type { WorkflowPlan } from './plan.ts';
 import type { SessionState, WorkflowState } from './state.ts';
 
@@ -116,7 +111,7 @@ export class GraphGate {
       agentId: actor.agentId,
       tool,
       decision: decision.allowed ? 'allow' : 'deny',
-      by: 'graph-policy',
+      by: 'policy',
       rule: decision.rule,
       reason: decision.reason,
       inputDigest: inputDigest(input),

@@ -1,6 +1,7 @@
 import { OrchestratorError } from '../errors/index.ts';
 import { type EventDataMap, type EventType, newPrefixedId } from '../events/index.ts';
 import { answerForAttempt } from './decide.ts';
+import type { InputRequestOptions } from './plan.ts';
 import type { WorkflowState } from './state.ts';
 
 /** What {@link HumanQuestions} needs from its run. */
@@ -8,6 +9,9 @@ export interface HumanQuestionsOptions {
   state(): WorkflowState;
   record<T extends EventType>(type: T, data: Omit<EventDataMap[T], 'workflowId'>): Promise<void>;
 }
+
+/** Longest a question may wait with a timeout (Node.js timers overflow beyond it). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Open questions to humans and the attempts waiting for their answers. A question is asked
@@ -22,15 +26,19 @@ export class HumanQuestions {
     this.#o = options;
   }
 
-  /** Asks (or, after a restart, awaits again) a question for a node attempt. */
+  /**
+   * Asks (or, after a restart, awaits again) a question for a node attempt. With a timeout or
+   * a signal of the asker, an unanswered question is closed when either fires.
+   */
   async request(
     nodeId: string,
     attempt: number,
     kind: 'input' | 'approval',
     prompt: string,
     signal: AbortSignal,
-    agentId: string | undefined,
+    options: InputRequestOptions = {},
   ): Promise<unknown> {
+    const { agentId, timeoutMs } = options;
     const stopped = () => new OrchestratorError('NODE_INTERRUPTED', 'stopped while waiting for input');
     if (signal.aborted) throw stopped();
     const wf = this.#o.state();
@@ -44,6 +52,8 @@ export class HumanQuestions {
         r.nodeId === nodeId &&
         r.agentId === agentId &&
         r.kind === kind &&
+        // An agent may ask several things in turn (tool approvals): its question is its own.
+        (agentId === undefined || r.prompt === prompt) &&
         (r.attempt === undefined || r.attempt === attempt),
     );
     const requestId = open?.requestId ?? newPrefixedId('req');
@@ -59,15 +69,52 @@ export class HumanQuestions {
     }
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(stopped());
-      this.#waiters.set(requestId, { resolve, reject });
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.#waiters.delete(requestId);
-          reject(stopped());
+      let timer: NodeJS.Timeout | undefined;
+      const settle = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onStop);
+        options.signal?.removeEventListener('abort', onGiveUp);
+        this.#waiters.delete(requestId);
+      };
+      const onStop = () => {
+        settle();
+        reject(stopped());
+      };
+      // The asker stopped waiting (timeout, or its own signal): the question is withdrawn.
+      const close = (reason: string, error: OrchestratorError) => {
+        if (!this.#waiters.has(requestId)) return;
+        settle();
+        if (this.#o.state().inputRequests[requestId]) {
+          void this.#o.record('input.closed', { requestId, nodeId, reason }).catch(() => undefined);
+        }
+        reject(error);
+      };
+      const onGiveUp = () =>
+        close('the asker stopped waiting', new OrchestratorError('NODE_INTERRUPTED', 'the question was withdrawn'));
+      this.#waiters.set(requestId, {
+        resolve: (value) => {
+          settle();
+          resolve(value);
         },
-        { once: true },
-      );
+        reject,
+      });
+      signal.addEventListener('abort', onStop, { once: true });
+      if (options.signal?.aborted) return onGiveUp();
+      options.signal?.addEventListener('abort', onGiveUp, { once: true });
+      if (timeoutMs !== undefined) {
+        const within = timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
+        timer = setTimeout(
+          () =>
+            close(
+              `no answer within ${within}`,
+              new OrchestratorError('INPUT_TIMEOUT', `question "${requestId}" had no answer within ${within}`, {
+                details: { requestId, timeoutMs },
+              }),
+            ),
+          Math.min(timeoutMs, MAX_TIMER_MS),
+        );
+        timer.unref();
+      }
     });
   }
 

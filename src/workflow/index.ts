@@ -1,5 +1,6 @@
 /** The workflow area: definitions today; the engine will live beside them. */
 
+export { normalizeApproval } from './approval.ts';
 export type { EngineClock } from './clock.ts';
 export { systemClock } from './clock.ts';
 // ---- the engine -------------------------------------------------------------------------
@@ -49,6 +50,7 @@ export type {
   CompileOptions,
   ConditionContext,
   ConditionReference,
+  ConflictPolicy,
   DefinitionProblem,
   DurationInput,
   FailurePolicy,
@@ -124,19 +126,18 @@ export {
   approvalExecutor,
   functionExecutor,
   humanExecutor,
-  normalizeApproval,
 } from './executors.ts';
 export type { GraphActor, GraphChangeView, GraphDecision } from './graph-decisions.ts';
 export {
   AGENT_NODE_FIELDS,
   decideAddNodes,
   decideSkipNodes,
-  inputDigest,
   protectedDownstream,
 } from './graph-decisions.ts';
 export type { GraphChangeOptions } from './graph-gate.ts';
 export { checkMemoryValue } from './limits.ts';
 export type {
+  InputRequestOptions,
   NodeContext,
   NodeExecutor,
   NodeOutcome,

@@ -2,7 +2,15 @@ import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import type { EventDataMap, EventType } from '../events/index.ts';
 import type { EngineClock } from './clock.ts';
 import type { StopReason } from './decide.ts';
-import type { NodeContext, NodeExecutor, NodeOutcome, NodeRunContext, PlanNode, Slot } from './plan.ts';
+import type {
+  InputRequestOptions,
+  NodeContext,
+  NodeExecutor,
+  NodeOutcome,
+  NodeRunContext,
+  PlanNode,
+  Slot,
+} from './plan.ts';
 
 /** What a {@link NodeStarter} needs from its run. */
 export interface NodeStarterOptions {
@@ -16,7 +24,7 @@ export interface NodeStarterOptions {
     kind: 'input' | 'approval',
     prompt: string,
     signal: AbortSignal,
-    agentId: string | undefined,
+    options: InputRequestOptions | undefined,
   ): Promise<unknown>;
 }
 
@@ -216,8 +224,7 @@ export class NodeStarter {
       task,
       slot,
       checkpoint: this.#checkpoint(node.id, signal),
-      requestInput: (kind, prompt, options) =>
-        this.#o.requestInput(node.id, attempt, kind, prompt, signal, options?.agentId),
+      requestInput: (kind, prompt, options) => this.#o.requestInput(node.id, attempt, kind, prompt, signal, options),
     };
   }
 

@@ -46,6 +46,11 @@ export interface PlanNode extends SchedulableNode {
   readonly cacheTtlMs: number | undefined;
   /** `isolated` runs the node in its own git worktree, merged back on success. */
   readonly workspace: 'shared' | 'isolated';
+  /**
+   * What a merge conflict of an isolated node does: `pause` asks a human and merges again once
+   * approved, `fail` fails the node; either way its branch and worktree are kept.
+   */
+  readonly onConflict: 'pause' | 'fail';
   /** Carry on (or fork) the conversation of this upstream node's agent. */
   readonly session?: { readonly from: string; readonly fork: boolean } | undefined;
   /** The task (agent nodes) or the question (human and approval nodes), rendered. */
@@ -109,6 +114,19 @@ export type NodeOutcome =
     }
   | { readonly ok: false; readonly error: OrchestratorError; readonly agentId?: string | undefined };
 
+/** Options of {@link NodeRunContext.requestInput}. */
+export interface InputRequestOptions {
+  /** The agent asking (its questions are told apart from the node's own). */
+  readonly agentId?: string | undefined;
+  /**
+   * Unanswered after this long, the question is closed (`input.closed`) and the request
+   * rejects with `INPUT_TIMEOUT`. @default no limit
+   */
+  readonly timeoutMs?: number | undefined;
+  /** Aborted when the asker stops waiting: the question is closed and the request rejects. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** What an executor gets for one attempt of a node. */
 export interface NodeRunContext extends NodeContext {
   readonly workflowId: string;
@@ -122,7 +140,7 @@ export interface NodeRunContext extends NodeContext {
    * Asks a human; durable: after a restart the same open request is awaited again. Rejects at
    * once, asking nothing, when the node was stopped.
    */
-  requestInput(kind: 'input' | 'approval', prompt: string, options?: { agentId?: string }): Promise<unknown>;
+  requestInput(kind: 'input' | 'approval', prompt: string, options?: InputRequestOptions): Promise<unknown>;
   /**
    * Call after every await of an executor's start path (cache read, worktree, ...): throws
    * when the node was stopped meanwhile, so that no effect starts after a cancel, pause,

@@ -12,13 +12,16 @@ export interface CachedResult {
 /**
  * Outputs of completed nodes by content key, so an identical node (same agent type, rendered
  * task, upstream outputs and schema) can reuse an earlier output instead of calling the model.
- * One JSON file per key under a folder; writes are atomic (temp file + rename).
+ * One JSON file per key under a folder; writes are atomic (temp file + rename). With a
+ * `redactor`, outputs are stored with known secret values replaced.
  */
 export class ResultCache {
   readonly #dir: string;
+  readonly #redactor: { redact<T>(value: T): T } | undefined;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: { redactor?: { redact<T>(value: T): T } } = {}) {
     this.#dir = dir;
+    this.#redactor = options.redactor;
   }
 
   /** The stored result for `key` if it is younger than `ttlMs`. */
@@ -35,7 +38,8 @@ export class ResultCache {
     await mkdir(this.#dir, { recursive: true });
     const file = this.#file(key);
     const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify({ output, storedAt: now } satisfies CachedResult));
+    const stored = this.#redactor ? this.#redactor.redact(output) : output;
+    await writeFile(temp, JSON.stringify({ output: stored, storedAt: now } satisfies CachedResult));
     await rename(temp, file);
   }
 

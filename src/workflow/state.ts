@@ -1,4 +1,5 @@
 import type { AnyEvent } from '../events/index.ts';
+import { applyRuleChange, emptySessionRules, type SessionRules } from '../security/index.ts';
 
 /** States of a workflow run. `awaiting_input` is `running` with a question open to a human. */
 export type WorkflowStatus =
@@ -58,6 +59,13 @@ export interface NodeState {
    * node while the node runs): a resume completes the node from it instead of paying again.
    */
   agentResult?: { readonly agentId: string; readonly output: unknown };
+  /**
+   * The durable result of an earlier attempt's agent whose attempt was then interrupted (a stop
+   * or a crash while its worktree waited to be merged, e.g. on a merge-conflict question),
+   * carried to the attempts after it: the agent executor finishes that attempt's merge instead
+   * of paying for the work again.
+   */
+  earlierResult?: { readonly agentId: string; readonly output: unknown; readonly attempt: number };
   startedAt?: string;
   endedAt?: string;
 }
@@ -77,11 +85,14 @@ export interface InputRequest {
 /** A request to steer the session recorded by someone other than its owner, not yet acted on. */
 export interface PendingControl {
   readonly controlId: string;
-  readonly action: 'cancel' | 'pause' | 'resume' | 'answer';
+  readonly action: 'cancel' | 'pause' | 'resume' | 'answer' | 'grant' | 'revoke';
   readonly reason?: string | undefined;
   readonly requestId?: string | undefined;
   readonly value?: unknown;
   readonly by?: string | undefined;
+  /** For `grant` and `revoke`. */
+  readonly agentType?: string | undefined;
+  readonly rule?: string | undefined;
 }
 
 /** One workflow run, as the log tells it. */
@@ -143,6 +154,8 @@ export interface SessionState {
   readonly agents: Record<string, AgentSummary>;
   /** Control requests from outside the owner not acted on yet, by control id. */
   controls?: Record<string, PendingControl>;
+  /** Rules granted and revoked at run time, per agent type (`security.granted` / `security.revoked`). */
+  security?: SessionRules;
 }
 
 /** The state of a session with no events. */
@@ -165,11 +178,20 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
   }
   switch (event.type) {
     case 'control.requested': {
-      const { controlId: id, action, reason, requestId, value, by } = event.data;
+      const { controlId: id, action, reason, requestId, value, by, agentType, rule } = event.data;
       state.controls ??= {};
-      state.controls[id] = { controlId: id, action, reason, requestId, value, by };
+      state.controls[id] = { controlId: id, action, reason, requestId, value, by, agentType, rule };
       return state;
     }
+    case 'security.granted':
+    case 'security.revoked':
+      state.security ??= emptySessionRules();
+      applyRuleChange(state.security, {
+        kind: event.type === 'security.granted' ? 'granted' : 'revoked',
+        agentType: event.data.agentType,
+        rule: event.data.rule,
+      });
+      return state;
     case 'session.created':
       if (event.data.name !== undefined) state.name = event.data.name;
       if (event.data.workspace !== undefined) state.workspace = event.data.workspace;
@@ -248,6 +270,14 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       break;
     case 'node.started':
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
+        const earlier =
+          node.error?.code !== 'NODE_INTERRUPTED'
+            ? undefined
+            : node.agentResult
+              ? { ...node.agentResult, attempt: node.attempts }
+              : node.earlierResult;
+        if (earlier) node.earlierResult = earlier;
+        else delete node.earlierResult;
         node.status = 'running';
         node.attempts = event.data.attempt;
         if (event.data.agentId !== undefined) node.agentId = event.data.agentId;
@@ -260,6 +290,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
         node.status = 'completed';
         node.output = event.data.output;
+        delete node.earlierResult;
         if (event.data.cached) node.cached = true;
         delete node.error;
         node.endedAt = event.ts;

@@ -28,6 +28,8 @@ const exists = (file: string) =>
  */
 export class WorkspaceHistory {
   readonly #root: string;
+  /** Recordings under way, by session: one index per repository, so one recording at a time. */
+  readonly #recording = new Map<string, Promise<unknown>>();
 
   /** @param root folder of the per-session repositories */
   constructor(root: string) {
@@ -52,9 +54,26 @@ export class WorkspaceHistory {
 
   /**
    * Records the workspace's files as they are now and returns the commit (a new one only when
-   * something changed).
+   * something changed). Recordings of one session (versions, isolated nodes' snapshots) take
+   * turns: they share the repository's index.
    */
-  async record(sessionId: string, workspace: string, message: string): Promise<string> {
+  record(sessionId: string, workspace: string, message: string): Promise<string> {
+    // A hostile id is refused before anything is queued or made.
+    this.#gitDir(sessionId);
+    const previous = this.#recording.get(sessionId) ?? Promise.resolve();
+    const current = previous.then(
+      () => this.#record(sessionId, workspace, message),
+      () => this.#record(sessionId, workspace, message),
+    );
+    const settled = current.catch(() => undefined);
+    this.#recording.set(sessionId, settled);
+    void settled.then(() => {
+      if (this.#recording.get(sessionId) === settled) this.#recording.delete(sessionId);
+    });
+    return current;
+  }
+
+  async #record(sessionId: string, workspace: string, message: string): Promise<string> {
     const gitDir = this.#gitDir(sessionId);
     await mkdir(this.#root, { recursive: true });
     if (!(await exists(gitDir))) await this.#git(sessionId, workspace, ['init', '-q', '-b', 'main']);

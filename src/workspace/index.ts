@@ -3,5 +3,5 @@
 export type { IncomingHistory } from './history.ts';
 export { WorkspaceHistory } from './history.ts';
 export { projectKeyOf } from './project-key.ts';
-export type { Workspace } from './workspaces.ts';
+export type { FinishOptions, Workspace } from './workspaces.ts';
 export { WorkspaceManager } from './workspaces.ts';

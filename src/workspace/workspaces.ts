@@ -1,30 +1,54 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { OrchestratorError } from '../errors/index.ts';
 import { childPath, isSafeName } from '../security/index.ts';
-import { commitAll, git } from './git.ts';
+import { git } from './git.ts';
+import type { WorkspaceHistory } from './history.ts';
+import { createWorktree, mergeBack, mergeState, type NodeWorktree, removeWorktree } from './node-merge.ts';
+
+/** What {@link Workspace.finish} does when the node's changes conflict with the workspace. */
+export interface FinishOptions {
+  /**
+   * `fail`: the node's branch and worktree are kept as the node left them. `pause`: kept too,
+   * and the merge with the workspace is started in the worktree (conflict markers) for a human
+   * to resolve there, or in the workspace; a later `finish(true)` takes their resolution.
+   * @default 'fail'
+   */
+  readonly onConflict?: 'pause' | 'fail';
+}
 
 /** A folder an agent works in, and what to do with its changes when it is done. */
 export interface Workspace {
   readonly cwd: string;
-  /** Merges an isolated worktree's changes back (ok) or discards them (not ok). */
-  finish(ok: boolean): Promise<void>;
+  /**
+   * Merges an isolated worktree's changes back (ok) or discards them (not ok). Nothing for
+   * the shared workspace.
+   * @throws OrchestratorError `MERGE_CONFLICT` naming the files, with `details.branch`,
+   * `details.worktree` and `details.repository`: nothing was written and nothing is lost.
+   */
+  finish(ok: boolean, options?: FinishOptions): Promise<void>;
 }
 
 /**
- * Session workspaces and isolated per-node worktrees. A node that runs `isolated` gets a git
- * worktree on its own branch, made from the session workspace as it stood when the node
- * started; when the node succeeds its branch is merged back. A conflict fails the node with
- * the conflicting files named and leaves the session workspace as it was: never a silent
- * overwrite. Merges into one workspace are serialized.
+ * Session workspaces and isolated per-node worktrees. A node that runs `isolated` gets a
+ * worktree of the session's history repository (never of a repository the user keeps in the
+ * workspace, which is not written at all), on its own branch made from a snapshot of the
+ * workspace's files as they stood when the node started; when the node succeeds its changes
+ * are merged with the workspace as it is then and written into it (see `node-merge.ts`). A
+ * conflict writes nothing and keeps the node's branch and worktree: never a silent overwrite,
+ * never lost work. Operations on one workspace are serialized.
  */
 export class WorkspaceManager {
   readonly #root: string;
+  readonly #history: WorkspaceHistory;
   readonly #locks = new Map<string, Promise<unknown>>();
 
-  /** @param root folder for worktrees (under the data directory) */
-  constructor(root: string) {
+  /**
+   * @param root folder for worktrees (under the data directory)
+   * @param history the sessions' history repositories (the one versions record into)
+   */
+  constructor(root: string, history: WorkspaceHistory) {
     this.#root = root;
+    this.#history = history;
   }
 
   /** Creates (or reuses) a session workspace folder; existing folders are used as they are. */
@@ -38,121 +62,82 @@ export class WorkspaceManager {
     return { cwd, finish: async () => undefined };
   }
 
-  /** A new worktree of `sessionWorkspace` for one node attempt. */
+  /** A new worktree, on a new branch, of the workspace's files for one node attempt. */
   async isolated(sessionWorkspace: string, sessionId: string, label: string): Promise<Workspace> {
-    const branch = `orchestrator/${sessionId}/${label}`;
-    // Safe names under the root: the folder removed below can never be another one.
-    const dir = childPath(this.#root, [sessionId, label], ['sessionId', 'label']);
-    await this.#exclusive(sessionWorkspace, async () => {
-      await ensureRepository(sessionWorkspace);
-      const base = await commitAll(sessionWorkspace, `workspace before ${label}`);
-      await rm(dir, { recursive: true, force: true });
-      await git(sessionWorkspace, ['worktree', 'prune']);
-      await git(sessionWorkspace, ['branch', '-D', branch], { allowFailure: true });
-      await mkdir(path.dirname(dir), { recursive: true });
-      await git(sessionWorkspace, ['worktree', 'add', '-q', '-b', branch, dir, base]);
-    });
-    return {
-      cwd: dir,
-      finish: (ok) =>
-        this.#exclusive(sessionWorkspace, async () => {
-          try {
-            if (ok) await this.#mergeBack(sessionWorkspace, dir, branch, label);
-          } finally {
-            await git(sessionWorkspace, ['worktree', 'remove', '--force', dir], { allowFailure: true });
-            await git(sessionWorkspace, ['branch', '-D', branch], { allowFailure: true });
-          }
-        }),
-    };
+    const wt = this.#worktree(sessionWorkspace, sessionId, label);
+    await this.#exclusive(sessionWorkspace, () => createWorktree(this.#history, wt));
+    return this.#workspace(wt);
   }
 
   /**
-   * The worktree an earlier process made for one node attempt, to finish its merge after a
-   * restart: its workspace (finishing merges it, unless already merged, and removes it),
-   * `merged` when the merge is in the session workspace already and the worktree is gone, or
-   * undefined when neither (the attempt's work is lost and must run again).
+   * The worktree an earlier process (or an earlier, interrupted attempt) made for one node
+   * attempt, to finish its merge: its workspace (finishing merges it, unless already merged,
+   * and removes it), `merged` when the merge is in the session workspace already and the
+   * branch is gone, or undefined when neither (the attempt's work is lost and must run again).
    */
   async resumeIsolated(
     sessionWorkspace: string,
     sessionId: string,
     label: string,
   ): Promise<Workspace | 'merged' | undefined> {
-    const branch = `orchestrator/${sessionId}/${label}`;
-    const dir = childPath(this.#root, [sessionId, label], ['sessionId', 'label']);
-    const found = await this.#exclusive(sessionWorkspace, async () => {
-      const ref = await git(sessionWorkspace, ['rev-parse', '-q', '--verify', `refs/heads/${branch}`], {
-        allowFailure: true,
-      });
-      if (ref.code === 0) return 'branch';
-      const log = await git(sessionWorkspace, ['log', '--format=%s', '-n', '200'], { allowFailure: true });
-      return log.stdout.split('\n').includes(`merge ${label}`) ? 'merged' : 'gone';
-    });
-    if (found === 'merged') return 'merged';
-    if (found === 'gone') return undefined;
-    return {
-      cwd: dir,
-      finish: (ok) =>
-        this.#exclusive(sessionWorkspace, async () => {
-          try {
-            if (ok && !(await isMerged(sessionWorkspace, branch, label))) {
-              await this.#mergeBack(sessionWorkspace, dir, branch, label);
-            }
-          } finally {
-            await git(sessionWorkspace, ['worktree', 'remove', '--force', dir], { allowFailure: true });
-            await git(sessionWorkspace, ['worktree', 'prune'], { allowFailure: true });
-            await git(sessionWorkspace, ['branch', '-D', branch], { allowFailure: true });
-          }
-        }),
-    };
+    const wt = this.#worktree(sessionWorkspace, sessionId, label);
+    const state = await this.#exclusive(sessionWorkspace, () => mergeState(wt));
+    if (!state.branch) return state.merged ? 'merged' : undefined;
+    return this.#workspace(wt);
   }
 
   /**
-   * Removes what isolated nodes of a session left behind (worktrees a killed process did not
-   * clean up), for retention: its folder under the worktrees root and, in the session workspace
-   * when that is a repository of its own, the records of worktrees now gone and the
-   * `orchestrator/<sessionId>/...` branches. Nothing else of the workspace is touched.
+   * Removes what isolated nodes of a session left behind, for retention: its folder under the
+   * worktrees root and, in its history repository, the records of those worktrees and the
+   * `orchestrator/<sessionId>/...` branches and merge records. Nothing of the workspace is
+   * touched.
    * @returns whether a worktree folder was there to remove.
    */
-  async removeSessionWorktrees(sessionId: string, sessionWorkspace?: string): Promise<boolean> {
+  async removeSessionWorktrees(sessionId: string): Promise<boolean> {
     // A session id is a user's string: one that is no safe name never names a folder here.
     if (!isSafeName(sessionId)) return false;
     const dir = childPath(this.#root, [sessionId], ['sessionId']);
     const existed = await exists(dir);
     await rm(dir, { recursive: true, force: true });
-    if (sessionWorkspace && (await exists(path.join(sessionWorkspace, '.git')))) {
-      await this.#exclusive(sessionWorkspace, async () => {
-        await git(sessionWorkspace, ['worktree', 'prune'], { allowFailure: true });
-        const refs = await git(
-          sessionWorkspace,
-          ['for-each-ref', '--format=%(refname:short)', `refs/heads/orchestrator/${sessionId}/`],
-          { allowFailure: true },
-        );
-        const branches = refs.stdout.split('\n').filter(Boolean);
-        if (branches.length > 0) await git(sessionWorkspace, ['branch', '-D', ...branches], { allowFailure: true });
-      });
-    }
+    const repository = this.#history.folder(sessionId);
+    if (!(await exists(repository))) return existed;
+    const inRepository = (args: string[]) =>
+      git(path.dirname(repository), [`--git-dir=${repository}`, ...args], { allowFailure: true });
+    await inRepository(['worktree', 'prune']);
+    const refs = await inRepository([
+      'for-each-ref',
+      '--format=%(refname)',
+      `refs/heads/orchestrator/${sessionId}/`,
+      `refs/orchestrator/merged/${sessionId}/`,
+    ]);
+    for (const ref of refs.stdout.split('\n').filter(Boolean)) await inRepository(['update-ref', '-d', ref]);
     return existed;
   }
 
-  async #mergeBack(sessionWorkspace: string, dir: string, branch: string, label: string): Promise<void> {
-    // After a restart the worktree folder may be gone while its branch (and commits) remain.
-    if (await exists(dir)) await commitAll(dir, `changes of ${label}`);
-    await commitAll(sessionWorkspace, `workspace before merging ${label}`);
-    const merge = await git(sessionWorkspace, ['merge', '--no-ff', '--no-edit', '-m', `merge ${label}`, branch], {
-      allowFailure: true,
-    });
-    if (merge.code === 0) return;
-    const conflicts = (
-      await git(sessionWorkspace, ['diff', '--name-only', '--diff-filter=U'], { allowFailure: true })
-    ).stdout
-      .split('\n')
-      .filter(Boolean);
-    await git(sessionWorkspace, ['merge', '--abort'], { allowFailure: true });
-    throw new OrchestratorError(
-      'MERGE_CONFLICT',
-      `changes of ${label} conflict with the session workspace in: ${conflicts.join(', ') || '(unknown files)'}`,
-      { details: { files: conflicts } },
-    );
+  #worktree(workspace: string, sessionId: string, label: string): NodeWorktree {
+    return {
+      sessionId,
+      label,
+      workspace,
+      repository: this.#history.folder(sessionId),
+      // Safe names under the root: a folder made or removed for it can never be another one.
+      dir: childPath(this.#root, [sessionId, label], ['sessionId', 'label']),
+      branch: `orchestrator/${sessionId}/${label}`,
+    };
+  }
+
+  #workspace(wt: NodeWorktree): Workspace {
+    return {
+      cwd: wt.dir,
+      finish: (ok, options = {}) =>
+        this.#exclusive(wt.workspace, async () => {
+          // A conflict throws before the removal: the branch and the worktree stay.
+          if (ok && !(await mergeState(wt)).merged) {
+            await mergeBack(this.#history, wt, options.onConflict === 'pause');
+          }
+          await removeWorktree(wt);
+        }),
+    };
   }
 
   /** Runs `task` with no other workspace operation on the same folder in between. */
@@ -169,30 +154,8 @@ export class WorkspaceManager {
   }
 }
 
-/**
- * True when the workspace's history has the merge of `branch` (a `merge <label>` commit whose
- * second parent is the branch's head): the merge happened before the process ended.
- */
-async function isMerged(sessionWorkspace: string, branch: string, label: string): Promise<boolean> {
-  const head = await git(sessionWorkspace, ['rev-parse', '-q', '--verify', `refs/heads/${branch}`], {
-    allowFailure: true,
-  });
-  if (head.code !== 0) return false;
-  const merges = await git(sessionWorkspace, ['log', '--merges', '--format=%P%x09%s', '-n', '200'], {
-    allowFailure: true,
-  });
-  return merges.stdout.split('\n').some((line) => {
-    const [parents = '', subject] = line.split('\t');
-    return subject === `merge ${label}` && parents.split(' ')[1] === head.stdout.trim();
-  });
-}
-
 const exists = (file: string) =>
   stat(file).then(
     () => true,
     () => false,
   );
-
-async function ensureRepository(dir: string): Promise<void> {
-  if (!(await exists(path.join(dir, '.git')))) await git(dir, ['init', '-q', '-b', 'main']);
-}

@@ -16,7 +16,13 @@ describe('normalizeSdkMessage', () => {
       events: [
         {
           type: 'agent.progress',
-          data: { agentId, kind: 'init', text: 'model claude-opus-5-5, 2 tools', sdkSessionId: 's1' },
+          data: {
+            agentId,
+            kind: 'init',
+            text: 'model claude-opus-5-5, 2 tools',
+            sdkSessionId: 's1',
+            tools: ['Read', 'Bash'],
+          },
         },
       ],
       state: 'thinking',

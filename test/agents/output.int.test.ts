@@ -77,7 +77,7 @@ describe('structured output', () => {
       contact: 'ada@example.dev',
     });
     // StructuredOutput is allowed even with an empty allow list: it is how the answer arrives.
-    expect(dataOf(events, 'agent.permission')).toEqual([
+    expect(dataOf(events, 'security.decision')).toEqual([
       expect.objectContaining({ tool: 'StructuredOutput', decision: 'allow' }),
     ]);
   });

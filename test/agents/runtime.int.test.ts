@@ -150,13 +150,20 @@ describe('AgentRuntime on the real SDK', () => {
       expect.objectContaining({ tool: 'Write', input: { file_path: 'greeting.txt', content: 'hello, file\n' } }),
     ]);
     const toolUseId = use[0]?.toolUseId;
-    expect(dataOf(events, 'agent.permission')).toEqual([
-      expect.objectContaining({ tool: 'Write', decision: 'allow', reason: 'allowed by rule "Write"', toolUseId }),
+    // Claude Code's own allow rule let it run; the audit says so, with a digest of the input.
+    expect(dataOf(events, 'security.decision')).toEqual([
+      expect.objectContaining({
+        tool: 'Write',
+        decision: 'allow',
+        by: 'claude-code',
+        toolUseId,
+        inputDigest: expect.stringMatching(/^[0-9a-f]{16}$/),
+      }),
     ]);
     expect(dataOf(events, 'agent.tool_result')).toEqual([expect.objectContaining({ toolUseId, isError: false })]);
     const types = events.map((event) => event.type);
-    expect(types.indexOf('agent.tool_use')).toBeLessThan(types.indexOf('agent.permission'));
-    expect(types.indexOf('agent.permission')).toBeLessThan(types.indexOf('agent.tool_result'));
+    expect(types.indexOf('agent.tool_use')).toBeLessThan(types.indexOf('security.decision'));
+    expect(types.indexOf('security.decision')).toBeLessThan(types.indexOf('agent.tool_result'));
     expect(statesOf(events, result.agentId)).toContain('using_tools');
   });
 
@@ -212,7 +219,7 @@ describe('AgentRuntime on the real SDK', () => {
     expect(dataOf(events, 'agent.completed')).toEqual([]);
   });
 
-  it('denies a tool outside the allow list: it does not run, the model is told, the agent completes', async () => {
+  it('gives the agent only the built-in tools its type lists: another one does not exist', async () => {
     const sessionId = kit.session();
     const cwd = await kit.workspace('denied');
     const result = await runtime.spawn({ sessionId, spec: testSpec({ tools: ['Read'] }), prompt: 'Try the shell', cwd })
@@ -221,20 +228,39 @@ describe('AgentRuntime on the real SDK', () => {
     expect(existsSync(join(cwd, 'pwned.txt'))).toBe(false);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.text).toContain(`"Bash" is not in the agent type's allowed tools`);
+    expect(result.text).toContain('No such tool available: Bash');
     const events = await kit.events(sessionId);
-    expect(dataOf(events, 'agent.permission')).toEqual([
-      expect.objectContaining({
-        tool: 'Bash',
-        decision: 'deny',
-        reason: `"Bash" is not in the agent type's allowed tools`,
-      }),
-    ]);
-    expect(dataOf(events, 'agent.tool_result')).toEqual([
-      expect.objectContaining({ isError: true, content: expect.stringContaining('not in the agent type') }),
+    expect(dataOf(events, 'security.policy')).toEqual([
+      expect.objectContaining({ tools: ['Read'], allow: ['Read'], sandbox: 'off', sandboxOff: 'no Bash tool' }),
     ]);
     // The model got the error as the tool result and answered a second turn.
     expect(requestsOf('denied').map((r) => r.turn)).toEqual([0, 1]);
+  });
+
+  it('refuses a command outside the allow rules: Claude Code asks, the agent type says no', async () => {
+    const sessionId = kit.session();
+    const cwd = await kit.workspace('refused');
+    const result = await runtime.spawn({
+      sessionId,
+      spec: testSpec({ tools: ['Bash(echo *)'] }),
+      prompt: 'Try the shell',
+      cwd,
+    }).result;
+
+    expect(existsSync(join(cwd, 'pwned.txt'))).toBe(false);
+    expect(result.ok).toBe(true);
+    const events = await kit.events(sessionId);
+    expect(dataOf(events, 'security.decision')).toEqual([
+      expect.objectContaining({
+        tool: 'Bash',
+        decision: 'deny',
+        by: 'policy',
+        reason: expect.stringContaining("not covered by the agent type's allow rules"),
+      }),
+    ]);
+    expect(dataOf(events, 'agent.tool_result')).toEqual([
+      expect.objectContaining({ isError: true, content: expect.stringContaining('not covered') }),
+    ]);
   });
 
   it("holds a subagent to its parent's policy, whatever the subagent's own definition says", async () => {
@@ -243,7 +269,7 @@ describe('AgentRuntime on the real SDK', () => {
     const result = await runtime.spawn({
       sessionId,
       spec: testSpec({
-        tools: ['Read', 'Agent'],
+        tools: ['Read', 'Agent', 'Bash(echo *)'],
         subagents: {
           helper: { description: 'Does the work', prompt: 'You are the helper subagent.', tools: ['Bash'] },
         },
@@ -255,17 +281,15 @@ describe('AgentRuntime on the real SDK', () => {
     expect(result.ok).toBe(true);
     expect(existsSync(join(cwd, 'sub-pwned.txt'))).toBe(false);
     const events = await kit.events(sessionId);
-    const permissions = dataOf(events, 'agent.permission');
-    expect(permissions.find((d) => d.tool === 'Agent')).toMatchObject({ decision: 'allow' });
-    const bash = permissions.filter((d) => d.tool === 'Bash');
+    const decisions = dataOf(events, 'security.decision');
+    expect(decisions.find((d) => d.tool === 'Agent')).toMatchObject({ decision: 'allow' });
+    const bash = decisions.filter((d) => d.tool === 'Bash');
     expect(bash).toEqual([expect.objectContaining({ decision: 'deny', subagentId: expect.any(String) })]);
     const subagentId = bash[0]?.subagentId;
     // The subagent's own tool call and its refused result carry the same subagent id.
     expect(dataOf(events, 'agent.tool_use').find((d) => d.tool === 'Bash')).toMatchObject({ subagentId });
     expect(dataOf(events, 'agent.tool_result').find((d) => d.isError === true)).toMatchObject({ subagentId });
-    expect(dataOf(events, 'agent.message').find((d) => d.subagentId === subagentId)?.text).toContain(
-      `"Bash" is not in the agent type's allowed tools`,
-    );
+    expect(dataOf(events, 'agent.message').find((d) => d.subagentId === subagentId)?.text).toContain('not covered');
     expect(requestsOf('helper').map((r) => r.turn)).toEqual([0, 1]);
   });
 
@@ -286,7 +310,7 @@ describe('AgentRuntime on the real SDK', () => {
         return [...memory.keys()];
       },
     };
-    // An empty allow list: the orchestrator's own tools are allowed regardless.
+    // No built-in tool at all: the orchestrator's own tools are there and allowed regardless.
     const result = await runtime.spawn({
       sessionId,
       spec: testSpec({ tools: [] }),
@@ -299,9 +323,9 @@ describe('AgentRuntime on the real SDK', () => {
     expect(memory.get('plan')).toEqual({ steps: 2, owner: 'ada' });
     expect(result).toMatchObject({ ok: true, text: 'Memory said: {"steps":2,"owner":"ada"}' });
     const events = await kit.events(sessionId);
-    expect(dataOf(events, 'agent.permission').map((d) => [d.tool, d.decision, d.reason])).toEqual([
-      ['mcp__orchestrator__memory_set', 'allow', 'orchestrator tool'],
-      ['mcp__orchestrator__memory_get', 'allow', 'orchestrator tool'],
+    expect(dataOf(events, 'security.decision').map((d) => [d.tool, d.decision, d.by])).toEqual([
+      ['mcp__orchestrator__memory_set', 'allow', 'claude-code'],
+      ['mcp__orchestrator__memory_get', 'allow', 'claude-code'],
     ]);
     expect(dataOf(events, 'agent.tool_result').map((d) => d.content)).toEqual([
       'stored "plan"',

@@ -46,7 +46,7 @@ scripts:
       - Plain answer.
 `;
 
-const writer = testSpec({ systemPrompt: 'You are the folder writer.', tools: ['Write'] });
+const writer = testSpec({ systemPrompt: 'You are the folder writer.', tools: ['Write', 'Bash(echo *)'] });
 
 let kit: AgentKit;
 let runtime: AgentRuntime;
@@ -100,11 +100,11 @@ describe('warm pool: start-up spares in a shared folder', () => {
     expect(await readFile(join(folder, 'note.txt'), 'utf8')).toBe('folder\n');
     // The hook registered when the process started decides with this agent's rules, for it.
     expect(existsSync(join(folder, 'shell.txt'))).toBe(false);
-    expect(dataOf(events, 'agent.permission').map((d) => [d.agentId, d.tool, d.decision])).toEqual([
+    expect(dataOf(events, 'security.decision').map((d) => [d.agentId, d.tool, d.decision])).toEqual([
       [result.agentId, 'Write', 'allow'],
       [result.agentId, 'Bash', 'deny'],
     ]);
-    expect(result.ok && result.text).toContain(`"Bash" is not in the agent type's allowed tools`);
+    expect(result.ok && result.text).toContain("not covered by the agent type's allow rules");
   });
 
   it('starts a new spare in the folder after a take, and the next agent there takes it', async () => {
@@ -159,7 +159,7 @@ describe('warm pool: start-up spares in a shared folder', () => {
 
   it("holds the subagent of an agent on a start-up spare to its parent's policy", async () => {
     const spec = testSpec({
-      tools: ['Read', 'Agent'],
+      tools: ['Read', 'Agent', 'Bash(echo *)'],
       subagents: {
         helper: { description: 'Does the work', prompt: 'You are the folder helper subagent.', tools: ['Bash'] },
       },
@@ -178,7 +178,7 @@ describe('warm pool: start-up spares in a shared folder', () => {
     const events = await kit.events(sessionId);
     expect(startKind(events)).toBe('startup');
     expect(existsSync(join(folder, 'sub-pwned.txt'))).toBe(false);
-    const permissions = dataOf(events, 'agent.permission');
+    const permissions = dataOf(events, 'security.decision');
     expect(permissions.find((d) => d.tool === 'Agent')).toMatchObject({ agentId: result.agentId, decision: 'allow' });
     expect(permissions.filter((d) => d.tool === 'Bash')).toEqual([
       expect.objectContaining({ agentId: result.agentId, decision: 'deny', subagentId: expect.any(String) }),

@@ -48,7 +48,7 @@ scripts:
       - Plain answer.
 `;
 
-const writer = testSpec({ systemPrompt: 'You are the warm writer.', tools: ['Write'] });
+const writer = testSpec({ systemPrompt: 'You are the warm writer.', tools: ['Write', 'Bash(echo *)'] });
 
 let kit: AgentKit;
 let runtime: AgentRuntime;
@@ -88,13 +88,13 @@ describe('warm pool', () => {
     expect(dataOf(events, 'agent.progress').filter((d) => d.kind === 'warm_start')).toHaveLength(1);
     // The claim's cwd applies: the file lands in the agent's workspace.
     expect(await readFile(join(cwd, 'note.txt'), 'utf8')).toBe('warm\n');
-    // The policy hook registered at prewarm decides with this agent's rules and records to it.
+    // The security gate registered at prewarm decides with this agent's rules and records to it.
     expect(existsSync(join(cwd, 'shell.txt'))).toBe(false);
-    expect(dataOf(events, 'agent.permission').map((d) => [d.agentId, d.tool, d.decision])).toEqual([
+    expect(dataOf(events, 'security.decision').map((d) => [d.agentId, d.tool, d.decision])).toEqual([
       [result.agentId, 'Write', 'allow'],
       [result.agentId, 'Bash', 'deny'],
     ]);
-    expect(result.ok && result.text).toContain(`"Bash" is not in the agent type's allowed tools`);
+    expect(result.ok && result.text).toContain("not covered by the agent type's allow rules");
   });
 
   it('refills the pool after a claim, and the next agent of that configuration is warm too', async () => {
@@ -160,7 +160,7 @@ describe('warm pool', () => {
 
   it("holds a pooled agent's subagent to the parent's policy", async () => {
     const spec = testSpec({
-      tools: ['Read', 'Agent'],
+      tools: ['Read', 'Agent', 'Bash(echo *)'],
       subagents: {
         helper: { description: 'Does the work', prompt: 'You are the warm helper subagent.', tools: ['Bash'] },
       },
@@ -174,7 +174,7 @@ describe('warm pool', () => {
     const events = await kit.events(sessionId);
     expect(dataOf(events, 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
     expect(existsSync(join(cwd, 'sub-pwned.txt'))).toBe(false);
-    const permissions = dataOf(events, 'agent.permission');
+    const permissions = dataOf(events, 'security.decision');
     expect(permissions.find((d) => d.tool === 'Agent')).toMatchObject({ agentId: result.agentId, decision: 'allow' });
     expect(permissions.filter((d) => d.tool === 'Bash')).toEqual([
       expect.objectContaining({ agentId: result.agentId, decision: 'deny', subagentId: expect.any(String) }),

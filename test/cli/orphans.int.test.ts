@@ -20,7 +20,10 @@ import {
 // signal), but the tool's process tree runs in a process group of its own and survives,
 // re-parented. The next CLI on the same data directory (here `sessions resume`) ends it and
 // records `system.orphans_swept` in its session; the tools of another CLI running on the same
-// data directory at the same time are never touched.
+// data directory at the same time are never touched. The napper opts out of Claude Code's
+// sandbox: a sandboxed tool (bubblewrap) dies with Claude Code, so only an unsandboxed one can
+// be left behind (seen with Claude Code 2.1.331: with the sandbox on, the sleep was gone once
+// Claude Code was killed).
 
 /** Unique sleep lengths, so the test finds exactly its own processes in /proc. */
 const MARK_DEAD = `90.${process.pid % 1000}1`;
@@ -31,7 +34,7 @@ name: napper
 inputs:
   which: { type: string }
 agents:
-  napper: { systemPrompt: "You are the napper.", tools: [Bash] }
+  napper: { systemPrompt: "You are the napper.", tools: [Bash], sandbox: false }
 nodes:
   - { id: nap, agent: napper, task: "{{ inputs.which }}" }
 `;

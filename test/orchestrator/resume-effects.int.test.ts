@@ -115,7 +115,7 @@ describe('resume after a process ended', () => {
     const init = (await eventsOf(first, handle.sessionId)).find(
       (e) => e.type === 'agent.progress' && e.data.kind === 'init',
     );
-    const sdkSessionId = (init?.data as { sdkSessionId: string }).sdkSessionId;
+    const sdkSessionId = (init?.data as { sdkSessionId?: string } | undefined)?.sdkSessionId ?? '';
     const key = { projectKey: projectKeyOf(handle.workspace), sessionId: sdkSessionId };
     await waitFor(
       async () => finishedAnswer((await real.loadTranscript(key)) ?? [], false),
@@ -168,7 +168,8 @@ describe('resume after a process ended', () => {
       const forkInits = (await eventsOf(orchestrator, fork.sessionId)).filter(
         (e) => e.type === 'agent.progress' && e.data.kind === 'init' && e.seq > fork.fromSeq,
       );
-      const branched = (forkInits.at(-1)?.data as { sdkSessionId: string }).sdkSessionId;
+      const branched = (forkInits.at(-1)?.data as { sdkSessionId?: string } | undefined)?.sdkSessionId;
+      expect(branched).toBeDefined();
       expect(branched).not.toBe(original.sdkSessionId);
 
       const resumed = await (await orchestrator.resumeSession(handle.sessionId)).result;
@@ -177,7 +178,7 @@ describe('resume after a process ended', () => {
         (e) => e.type === 'agent.progress' && e.data.kind === 'init',
       );
       // The original carries on its own conversation, in place...
-      expect((inits.at(-1)?.data as { sdkSessionId: string }).sdkSessionId).toBe(original.sdkSessionId);
+      expect((inits.at(-1)?.data as { sdkSessionId?: string } | undefined)?.sdkSessionId).toBe(original.sdkSessionId);
       // ...which the fork never wrote to: its resume asks for turn 1 again, as the fork's did,
       // not for a turn after the fork's answers.
       const carried = requests().filter((r) => r.turn === 1);

@@ -88,7 +88,7 @@ describe('orchestrator with the warm pool', () => {
     expect(warmStart('second')?.text).toMatch(/^took a start-up spare/);
     // The policy bound to the spare decided for the second node's agent.
     expect(
-      events.filter((e) => e.type === 'agent.permission').map((e) => [(e.data as { agentId: string }).agentId]),
+      events.filter((e) => e.type === 'security.decision').map((e) => [(e.data as { agentId: string }).agentId]),
     ).toContainEqual([agentOf('second').agentId]);
 
     // The run is over: no agent will work in its workspace any more, so its spares are gone.

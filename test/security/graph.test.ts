@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyEvent } from '../../src/events/index.ts';
-import { inputDigest, type PlanFunctions } from '../../src/workflow/index.ts';
+import { inputDigest } from '../../src/security/index.ts';
+import type { PlanFunctions } from '../../src/workflow/index.ts';
 import {
   deferred,
   type EngineKit,
@@ -106,7 +107,7 @@ describe('protected human and approval nodes', () => {
         agentId: 'agt_1',
         tool: 'mcp__orchestrator__skip_nodes',
         decision: 'deny',
-        by: 'graph-policy',
+        by: 'policy',
         rule,
         reason: expect.stringMatching(message),
         inputDigest: inputDigest({ ids, reason: 'not needed' }),

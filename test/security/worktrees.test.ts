@@ -28,8 +28,8 @@ afterAll(async () => {
 describe('worktrees and history of a hostile session id', () => {
   const ids = ['../../victim', '../victim', '..', '/tmp', 'a/../../../victim'];
   it.each(ids)('nothing is created or removed for %j', async (id) => {
-    const worktrees = new WorkspaceManager(path.join(root, 'data', 'worktrees'));
     const history = new WorkspaceHistory(path.join(root, 'data', 'history'));
+    const worktrees = new WorkspaceManager(path.join(root, 'data', 'worktrees'), history);
     const before = await listTree(root);
     for (const [name, attempt] of [
       ['isolated', () => worktrees.isolated(victim, id, 'build-1')],
@@ -42,7 +42,7 @@ describe('worktrees and history of a hostile session id', () => {
       expect(error.code, name).toBe('INVALID_ARGUMENT');
       report.note(`${name} ${JSON.stringify(id)}`, 'refused', error.message);
     }
-    expect(await worktrees.removeSessionWorktrees(id, victim)).toBe(false);
+    expect(await worktrees.removeSessionWorktrees(id)).toBe(false);
     report.note(`removeSessionWorktrees ${JSON.stringify(id)}`, 'nothing removed');
     expect(await listTree(root)).toEqual(before);
     expect(await readFile(path.join(victim, 'precious.txt'), 'utf8')).toBe('do not remove\n');

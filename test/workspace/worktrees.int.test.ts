@@ -1,11 +1,12 @@
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isOrchestratorError } from '../../src/errors/index.ts';
-// Internal on purpose: the test lists the workspace's branches and worktrees with git itself.
+import { isOrchestratorError, type OrchestratorError } from '../../src/errors/index.ts';
+// Internal on purpose: the test reads the history repository's branches and worktrees with git itself.
 import { git } from '../../src/workspace/git.ts';
-import { WorkspaceManager } from '../../src/workspace/index.ts';
+import { WorkspaceHistory, WorkspaceManager } from '../../src/workspace/index.ts';
 
 const exists = (file: string) =>
   access(file).then(
@@ -13,46 +14,180 @@ const exists = (file: string) =>
     () => false,
   );
 
-// Real git, real folders: parallel nodes in isolated worktrees merge back, and a conflict is
-// an error naming the files, never a silent overwrite.
+/** Every file under a folder with a digest of its content: a repository's `.git`, compared whole. */
+async function digestTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    out[path.relative(dir, file)] = createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
+  }
+  return out;
+}
+
+const failureOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error as OrchestratorError,
+  );
+
+// Real git, real folders: parallel nodes in isolated worktrees (of the session's history
+// repository) merge back, and a conflict is an error naming the files that loses nothing.
 describe('isolated worktrees', () => {
   let root: string;
   let session: string;
+  let history: WorkspaceHistory;
   let manager: WorkspaceManager;
+  const repository = () => history.folder('ses_1');
+  const inHistory = (args: string[]) => git(root, [`--git-dir=${repository()}`, ...args], { allowFailure: true });
+  const branches = async () =>
+    (await inHistory(['branch', '--format=%(refname:short)'])).stdout.split('\n').filter((b) => b.startsWith('orch'));
 
   beforeEach(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'orch-ws-'));
     session = path.join(root, 'session');
-    manager = new WorkspaceManager(path.join(root, 'worktrees'));
+    history = new WorkspaceHistory(path.join(root, 'history'));
+    manager = new WorkspaceManager(path.join(root, 'worktrees'), history);
     await manager.ensureSessionWorkspace(session);
     await writeFile(path.join(session, 'shared.txt'), 'line one\n');
   });
   afterEach(() => rm(root, { recursive: true, force: true }));
 
   it('starts each worktree from the workspace as it stood, and merges both back', async () => {
+    await writeFile(path.join(session, 'old.txt'), 'to delete\n');
     const a = await manager.isolated(session, 'ses_1', 'a-1');
     const b = await manager.isolated(session, 'ses_1', 'b-1');
     expect(await readFile(path.join(a.cwd, 'shared.txt'), 'utf8')).toBe('line one\n');
-    await writeFile(path.join(a.cwd, 'a.txt'), 'from a\n');
+    await mkdir(path.join(a.cwd, 'src', 'deep'), { recursive: true });
+    await writeFile(path.join(a.cwd, 'src', 'deep', 'a.txt'), 'from a\n');
     await writeFile(path.join(b.cwd, 'b.txt'), 'from b\n');
+    await rm(path.join(b.cwd, 'old.txt'));
     await Promise.all([a.finish(true), b.finish(true)]);
-    expect(await readFile(path.join(session, 'a.txt'), 'utf8')).toBe('from a\n');
+    expect(await readFile(path.join(session, 'src', 'deep', 'a.txt'), 'utf8')).toBe('from a\n');
     expect(await readFile(path.join(session, 'b.txt'), 'utf8')).toBe('from b\n');
+    expect(await exists(path.join(session, 'old.txt'))).toBe(false);
+    // Nothing of git in the workspace, and nothing left of the worktrees and branches.
+    expect(await exists(path.join(session, '.git'))).toBe(false);
+    expect(await exists(a.cwd)).toBe(false);
+    expect(await branches()).toEqual([]);
+    // The merge is recorded: a restart finds it done, not lost.
+    expect(await manager.resumeIsolated(session, 'ses_1', 'a-1')).toBe('merged');
+    expect(await manager.resumeIsolated(session, 'ses_1', 'c-1')).toBeUndefined();
   });
 
-  it('fails a conflicting merge with the file named and leaves the workspace as it was', async () => {
+  it('fails a conflicting merge with the file named, leaves the workspace as it was, and keeps the work', async () => {
     const a = await manager.isolated(session, 'ses_1', 'a-1');
     const b = await manager.isolated(session, 'ses_1', 'b-1');
     await writeFile(path.join(a.cwd, 'shared.txt'), 'line one, by a\n');
     await writeFile(path.join(b.cwd, 'shared.txt'), 'line one, by b\n');
+    await writeFile(path.join(b.cwd, 'more.txt'), 'more by b\n');
     await a.finish(true);
-    const failure = await b.finish(true).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
+    const failure = await failureOf(b.finish(true));
     expect(isOrchestratorError(failure, 'MERGE_CONFLICT')).toBe(true);
-    expect((failure as Error).message).toContain('shared.txt');
+    expect(failure?.message).toContain('shared.txt');
+    expect(failure?.details).toMatchObject({
+      files: ['shared.txt'],
+      branch: 'orchestrator/ses_1/b-1',
+      worktree: b.cwd,
+      repository: repository(),
+      unchanged: false,
+    });
     expect(await readFile(path.join(session, 'shared.txt'), 'utf8')).toBe('line one, by a\n');
+    expect(await exists(path.join(session, 'more.txt'))).toBe(false);
+    // The node's work: in its worktree as it left it, and committed on its branch.
+    expect(await readFile(path.join(b.cwd, 'shared.txt'), 'utf8')).toBe('line one, by b\n');
+    expect(await branches()).toEqual(['orchestrator/ses_1/b-1']);
+    expect((await inHistory(['show', 'orchestrator/ses_1/b-1:shared.txt'])).stdout).toBe('line one, by b');
+    expect((await inHistory(['show', 'orchestrator/ses_1/b-1:more.txt'])).stdout).toBe('more by b');
+  });
+
+  it('with a merge left for a human, takes the resolution made in the worktree', async () => {
+    const a = await manager.isolated(session, 'ses_1', 'a-1');
+    const b = await manager.isolated(session, 'ses_1', 'b-1');
+    await writeFile(path.join(a.cwd, 'shared.txt'), 'line one, by a\n');
+    await writeFile(path.join(b.cwd, 'shared.txt'), 'line one, by b\n');
+    await writeFile(path.join(b.cwd, 'more.txt'), 'more by b\n');
+    await a.finish(true);
+    expect((await failureOf(b.finish(true, { onConflict: 'pause' })))?.code).toBe('MERGE_CONFLICT');
+    const marked = await readFile(path.join(b.cwd, 'shared.txt'), 'utf8');
+    expect(marked).toContain('<<<<<<< HEAD\nline one, by b\n=======\nline one, by a\n>>>>>>>');
+    // Approved without resolving anything: the same conflict, marked as such.
+    const again = await failureOf(b.finish(true, { onConflict: 'pause' }));
+    expect(again?.details).toMatchObject({ files: ['shared.txt'], unchanged: true });
+    // A restarted process finds the worktree waiting, and finishes it once resolved.
+    const restarted = new WorkspaceManager(
+      path.join(root, 'worktrees'),
+      new WorkspaceHistory(path.join(root, 'history')),
+    );
+    const kept = await restarted.resumeIsolated(session, 'ses_1', 'b-1');
+    expect(kept).toMatchObject({ cwd: b.cwd });
+    await writeFile(path.join(b.cwd, 'shared.txt'), 'line one, by a and b\n');
+    await (kept as Exclude<typeof kept, 'merged' | undefined>).finish(true, { onConflict: 'pause' });
+    expect(await readFile(path.join(session, 'shared.txt'), 'utf8')).toBe('line one, by a and b\n');
+    expect(await readFile(path.join(session, 'more.txt'), 'utf8')).toBe('more by b\n');
+    expect(await exists(b.cwd)).toBe(false);
+    expect(await branches()).toEqual([]);
+  });
+
+  it('with a merge left for a human, takes the resolution made in the workspace', async () => {
+    const a = await manager.isolated(session, 'ses_1', 'a-1');
+    const b = await manager.isolated(session, 'ses_1', 'b-1');
+    await writeFile(path.join(a.cwd, 'shared.txt'), 'line one, by a\n');
+    await writeFile(path.join(b.cwd, 'shared.txt'), 'line one, by b\n');
+    await writeFile(path.join(b.cwd, 'more.txt'), 'more by b\n');
+    await a.finish(true);
+    await failureOf(b.finish(true, { onConflict: 'pause' }));
+    await writeFile(path.join(session, 'shared.txt'), 'line one, settled in the workspace\n');
+    await b.finish(true, { onConflict: 'pause' });
+    expect(await readFile(path.join(session, 'shared.txt'), 'utf8')).toBe('line one, settled in the workspace\n');
+    expect(await readFile(path.join(session, 'more.txt'), 'utf8')).toBe('more by b\n');
+  });
+
+  it("never writes a user's repository: staged, unstaged and untracked work stay as they were", async () => {
+    const user = (args: string[]) => git(session, args);
+    await user(['init', '-q', '-b', 'trunk']);
+    await writeFile(path.join(session, 'notes.md'), 'one\ntwo\nthree\n');
+    await user(['add', '-A']);
+    await user(['commit', '-q', '-m', 'first']);
+    await user(['branch', 'topic']);
+    await writeFile(path.join(session, 'stashed.txt'), 'stashed\n');
+    await user(['add', 'stashed.txt']);
+    await user(['stash', '-q']);
+    await writeFile(path.join(session, 'staged.txt'), 'staged\n');
+    await user(['add', 'staged.txt']);
+    await writeFile(path.join(session, 'notes.md'), 'one, edited by the user\ntwo\nthree\n');
+    await writeFile(path.join(session, 'untracked.txt'), 'untracked\n');
+    const facts = async () => ({
+      status: (await user(['status', '--porcelain'])).stdout,
+      head: (await user(['rev-parse', 'HEAD'])).stdout,
+      refs: (await user(['for-each-ref', '--format=%(refname) %(objectname)'])).stdout,
+      staged: (await user(['diff', '--cached'])).stdout,
+      stashes: (await user(['stash', 'list'])).stdout,
+      worktrees: (await user(['worktree', 'list', '--porcelain'])).stdout,
+    });
+    const before = await facts();
+    const dotGit = await digestTree(path.join(session, '.git'));
+
+    const a = await manager.isolated(session, 'ses_1', 'a-1');
+    const b = await manager.isolated(session, 'ses_1', 'b-1');
+    // The nodes start from the files as they are, uncommitted work included.
+    expect(await readFile(path.join(a.cwd, 'notes.md'), 'utf8')).toBe('one, edited by the user\ntwo\nthree\n');
+    expect(await readFile(path.join(a.cwd, 'untracked.txt'), 'utf8')).toBe('untracked\n');
+    await writeFile(path.join(a.cwd, 'a.txt'), 'from a\n');
+    await writeFile(path.join(b.cwd, 'notes.md'), 'one, edited by the user\ntwo\nthree, edited by b\n');
+    await Promise.all([a.finish(true), b.finish(true)]);
+
+    expect(await digestTree(path.join(session, '.git'))).toEqual(dotGit);
+    const after = await facts();
+    expect(after).toEqual({ ...before, status: after.status });
+    expect(after.status.split('\n').sort()).toEqual([...before.status.split('\n'), '?? a.txt'].sort());
+    expect(await readFile(path.join(session, 'notes.md'), 'utf8')).toBe(
+      'one, edited by the user\ntwo\nthree, edited by b\n',
+    );
+    expect(await readFile(path.join(session, 'staged.txt'), 'utf8')).toBe('staged\n');
+    expect(await readFile(path.join(session, 'untracked.txt'), 'utf8')).toBe('untracked\n');
   });
 
   it('discards the changes of a node that failed', async () => {
@@ -60,6 +195,7 @@ describe('isolated worktrees', () => {
     await writeFile(path.join(a.cwd, 'half-done.txt'), 'oops\n');
     await a.finish(false);
     await expect(readFile(path.join(session, 'half-done.txt'), 'utf8')).rejects.toThrow();
+    expect(await branches()).toEqual([]);
   });
 
   it('removes what a killed session left (worktree folders, records, branches) and nothing of others', async () => {
@@ -67,17 +203,19 @@ describe('isolated worktrees', () => {
     await manager.isolated(session, 'ses_1', 'a-1');
     await manager.isolated(session, 'ses_1', 'b-1');
     const other = await manager.isolated(session, 'ses_2', 'a-1');
-    expect(await manager.removeSessionWorktrees('ses_1', session)).toBe(true);
+    expect(await manager.removeSessionWorktrees('ses_1')).toBe(true);
     expect(await exists(path.join(root, 'worktrees', 'ses_1'))).toBe(false);
-    const branches = (await git(session, ['branch', '--format=%(refname:short)'])).stdout.split('\n');
-    expect(branches.filter((b) => b.startsWith('orchestrator/'))).toEqual(['orchestrator/ses_2/a-1']);
-    const worktrees = (await git(session, ['worktree', 'list', '--porcelain'])).stdout;
-    expect(worktrees).not.toContain(path.join('worktrees', 'ses_1'));
-    expect(worktrees).toContain(other.cwd);
+    expect(await branches()).toEqual([]);
+    expect((await inHistory(['worktree', 'list', '--porcelain'])).stdout).not.toContain(
+      path.join('worktrees', 'ses_1'),
+    );
+    const otherRepository = history.folder('ses_2');
+    const otherList = await git(root, [`--git-dir=${otherRepository}`, 'worktree', 'list', '--porcelain']);
+    expect(otherList.stdout).toContain(other.cwd);
     expect(await readFile(path.join(session, 'shared.txt'), 'utf8')).toBe('line one\n');
     // Nothing left: nothing to remove; an id that is no folder name never becomes a path.
-    expect(await manager.removeSessionWorktrees('ses_1', session)).toBe(false);
-    expect(await manager.removeSessionWorktrees('..', session)).toBe(false);
+    expect(await manager.removeSessionWorktrees('ses_1')).toBe(false);
+    expect(await manager.removeSessionWorktrees('..')).toBe(false);
     expect(await exists(root)).toBe(true);
   });
 });

@@ -9,7 +9,9 @@ export function registerConfigCommand(program: Command): void {
     .description('print the resolved configuration (secrets redacted) and exit')
     .action(async (_options: unknown, command: Command) => {
       const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
-      process.stdout.write(`${JSON.stringify(redactConfig(context.config), null, 2)}\n`);
+      // Field names say what is secret; the redactor also catches a known value anywhere else.
+      const text = JSON.stringify(redactConfig(context.config), null, 2);
+      process.stdout.write(`${context.redactor.redactText(text)}\n`);
       await context.close();
     });
 }

@@ -36,7 +36,7 @@ export function registerControlCommands(sessions: Command): void {
 async function send(command: Command, sessionId: string, request: ControlRequest): Promise<void> {
   const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
   const store = await openStore(context.config);
-  const log = new EventLog(store);
+  const log = new EventLog(store, { redactor: context.redactor });
   try {
     const receipt = await requestControl(log, store, sessionId, request);
     const owner = receipt.owner

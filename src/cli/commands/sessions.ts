@@ -5,6 +5,7 @@ import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatSessionFigures } from '../figures.ts';
 import { formatTable } from '../format.ts';
 import { registerControlCommands } from './control.ts';
+import { registerGrantCommands } from './grants.ts';
 import { registerPruneCommand } from './prune.ts';
 import { registerResume } from './resume.ts';
 import { registerVersionCommands } from './versions.ts';
@@ -15,6 +16,7 @@ export function registerSessionsCommand(program: Command): void {
 
   registerResume(sessions);
   registerControlCommands(sessions);
+  registerGrantCommands(sessions);
   registerVersionCommands(sessions);
   registerPruneCommand(sessions);
 

@@ -5,7 +5,20 @@ import type {
   PermissionMode,
 } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
-import { type AgentSpec, parseToolRule } from '../../agents/index.ts';
+import type { AgentSpec } from '../../agents/index.ts';
+import { checkAgentEnvName } from '../../security/index.ts';
+import {
+  type AgentSecurity,
+  type ConfineDefinition,
+  checkSecurity,
+  confineSchema,
+  type PermissionsDefinition,
+  permissionsSchema,
+  ruleSchema,
+  type SandboxDefinition,
+  sandboxSchema,
+  toAgentSecurity,
+} from './agent-security.ts';
 import { type DurationInput, durationSchema, durationToMs } from './duration.ts';
 import { compileGraphPolicy, type GraphPolicy, type GraphPolicyDefinition, graphPolicySchema } from './graph-policy.ts';
 import { nameSchema } from './names.ts';
@@ -66,9 +79,10 @@ export type McpServerDefinition = McpStdioServerDefinition | McpRemoteServerDefi
 export type McpServerSpec = Readonly<McpStdioServerConfig | McpSSEServerConfig | McpHttpServerConfig>;
 
 /**
- * A kind of agent (loose input, as written in YAML or TypeScript): its role, model, tools and
- * limits. Unknown keys are rejected. Tool entries use Claude Code's permission syntax:
- * `Read`, `mcp__github__*`, `Bash(git *)`.
+ * A kind of agent (loose input, as written in YAML or TypeScript): its role, model, tools,
+ * security and limits. Unknown keys are rejected. Tool entries and rules use Claude Code's
+ * permission syntax: `Read`, `mcp__github__*`, `Bash(git *)`, `Edit(src/**)`. See
+ * docs/security.md for what Claude Code enforces and what the orchestrator adds.
  */
 export interface AgentTypeDefinition {
   /** Name of the type; inside a workflow's `agents` map the key names it. */
@@ -81,10 +95,23 @@ export interface AgentTypeDefinition {
   systemPromptMode?: 'append' | 'replace';
   /** Model name or alias. @default the SDK's default model */
   model?: string;
-  /** Allowed tools (permission rules such as `Bash(git *)`). @default no allow list: every tool not denied */
+  /**
+   * The tools that exist for the agent, each also an allow rule: `Read`, `Bash(git *)` (Bash
+   * exists; commands Claude Code reads as `git …` are allowed), `Edit(src/**)` (Edit, Write and
+   * NotebookEdit exist; edits under src/ are allowed), `Read(docs/**)` (Read, Glob, Grep),
+   * `mcp__github__*`. A built-in tool not listed does not exist; `[]`: none (the
+   * orchestrator's own tools and structured output remain).
+   * @default every built-in tool, and no allow list: what Claude Code asks about is allowed
+   */
   tools?: string[];
-  /** Denied tools; they win over `tools`. @default [] */
+  /** Denied tools and rules; bare names are removed outright. They win over `tools`. @default [] */
   disallowedTools?: string[];
+  /** Allow, deny and ask rules, judged by Claude Code. @default {} */
+  permissions?: PermissionsDefinition;
+  /** Claude Code's Bash sandbox; `false` opts out. @default enabled, no network */
+  sandbox?: false | SandboxDefinition;
+  /** Confinement beyond writes (always confined to the workspace). @default { reads: false } */
+  confine?: ConfineDefinition;
   /** The SDK permission mode. @default 'default' */
   permissionMode?: PermissionMode;
   /** Most model turns in one run. @default the SDK's (unlimited) */
@@ -101,6 +128,21 @@ export interface AgentTypeDefinition {
   retry?: RetryPolicyDefinition;
   /** May this agent add or skip workflow nodes through the orchestrator's tools. @default false */
   canModifyWorkflow?: boolean;
+  /**
+   * Variables of the agent's environment, with literal values: `{ NODE_ENV: test }`. Agents
+   * get an allow-list (PATH, locale, TERM, TZ, a HOME and TMPDIR of their own under the data
+   * directory), never the host's environment; this adds to it. Values are recorded with the
+   * workflow, so names that look like secrets (KEY, TOKEN, SECRET, PASSWORD...) are refused
+   * here: use `passEnv`. Names the orchestrator sets (HOME, TMPDIR, `ANTHROPIC_*`, `CLAUDE_*`)
+   * are refused. @default {}
+   */
+  env?: Record<string, string>;
+  /**
+   * Names of variables copied from the orchestrator's environment into the agent's:
+   * `[GITHUB_TOKEN]`. Unset ones are left out. Values of names that look like secrets are
+   * redacted from everything written; list others in `ORCHESTRATOR_SECRETS`. @default []
+   */
+  passEnv?: string[];
   /** What it may change when `canModifyWorkflow` is true (see {@link GraphPolicyDefinition}). @default agent nodes only, 10 a call, 50 a run */
   graph?: GraphPolicyDefinition;
 }
@@ -112,9 +154,12 @@ export interface AgentType {
   readonly systemPrompt: string | undefined;
   readonly systemPromptMode: 'append' | 'replace';
   readonly model: string | undefined;
-  /** Allow rules; `undefined` means no allow list (every tool that no deny rule matches). */
+  /** The tools that exist (each also an allow rule); `undefined`: every built-in tool. */
   readonly tools: readonly string[] | undefined;
   readonly disallowedTools: readonly string[];
+  readonly permissions: AgentSecurity['permissions'];
+  readonly sandbox: AgentSecurity['sandbox'];
+  readonly confine: AgentSecurity['confine'];
   readonly permissionMode: PermissionMode;
   readonly maxTurns: number | undefined;
   readonly maxBudgetUsd: number | undefined;
@@ -126,21 +171,22 @@ export interface AgentType {
   readonly canModifyWorkflow: boolean;
   /** What it may change in its workflow; `undefined` unless `canModifyWorkflow`. */
   readonly graph: GraphPolicy | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  readonly passEnv: readonly string[];
 }
 
 // The agent runtime takes an `AgentSpec`; a compiled agent type must be one.
 const specCompatible: AgentType extends AgentSpec ? true : false = true;
 void specCompatible;
 
-const toolRule = z.string().superRefine((value, ctx) => {
-  try {
-    parseToolRule(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message, input: value });
-  }
-});
-
 const stringMap = z.record(z.string(), z.string());
+
+/** A variable name an agent type may declare (see `checkAgentEnvName`). */
+const envName = (kind: 'literal' | 'passed') =>
+  z.string().superRefine((value, ctx) => {
+    const problem = checkAgentEnvName(value, kind);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  });
 const httpUrl = z.string().regex(/^https?:\/\/\S+$/, {
   error: (issue) => `expected an http:// or https:// URL, received ${JSON.stringify(issue.input)}`,
 });
@@ -176,11 +222,13 @@ export const agentTypeSchema = z
       .optional()
       .meta({ description: "'append' after Claude Code's own prompt, or 'replace' it.", default: 'append' }),
     model: z.string().min(1).optional().meta({ description: 'Model name or alias.' }),
-    tools: z
-      .array(toolRule)
-      .optional()
-      .meta({ description: 'Allowed tools, as permission rules: Read, mcp__github__*, Bash(git *).' }),
-    disallowedTools: z.array(toolRule).optional().meta({ description: 'Denied tools; they win over tools.' }),
+    tools: z.array(ruleSchema).optional().meta({
+      description: 'The tools that exist, each also an allow rule: Read, Bash(git *), Edit(src/**), mcp__github__*.',
+    }),
+    disallowedTools: z.array(ruleSchema).optional().meta({ description: 'Denied tools; they win over tools.' }),
+    permissions: permissionsSchema.optional(),
+    sandbox: sandboxSchema.optional(),
+    confine: confineSchema.optional(),
     permissionMode: z
       .enum(PERMISSION_MODES)
       .optional()
@@ -201,8 +249,17 @@ export const agentTypeSchema = z
       .boolean()
       .optional()
       .meta({ description: 'May this agent add or skip workflow nodes.', default: false }),
+    env: z
+      .record(envName('literal'), z.string())
+      .optional()
+      .meta({ description: "Variables of the agent's environment, literal values (no secrets: use passEnv)." }),
+    passEnv: z
+      .array(envName('passed'))
+      .optional()
+      .meta({ description: "Names of variables copied from the orchestrator's environment (their values redacted)." }),
     graph: graphPolicySchema.optional(),
   })
+  .superRefine(checkSecurity)
   .meta({ title: 'Agent type', description: 'A kind of agent: role, model, tools and limits.' });
 
 /** Options of {@link compileAgentType}. */
@@ -266,6 +323,7 @@ export function toAgentType(definition: z.output<typeof agentTypeSchema>, name: 
     model: definition.model,
     tools: definition.tools === undefined ? undefined : Object.freeze([...definition.tools]),
     disallowedTools: Object.freeze([...(definition.disallowedTools ?? [])]),
+    ...toAgentSecurity(definition),
     permissionMode: definition.permissionMode ?? 'default',
     maxTurns: definition.maxTurns,
     maxBudgetUsd: definition.maxBudgetUsd,
@@ -274,6 +332,8 @@ export function toAgentType(definition: z.output<typeof agentTypeSchema>, name: 
     timeoutMs: definition.timeout === undefined ? undefined : durationToMs(definition.timeout),
     retry: definition.retry === undefined ? undefined : compileRetryPolicy(definition.retry),
     canModifyWorkflow: definition.canModifyWorkflow ?? false,
+    env: Object.freeze({ ...definition.env }),
+    passEnv: Object.freeze([...new Set(definition.passEnv ?? [])]),
     graph: definition.canModifyWorkflow === true ? compileGraphPolicy(definition.graph) : undefined,
   });
 }

@@ -7,7 +7,7 @@ import { topologicalOrder } from './graph.ts';
 import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
 import { compileRetryPolicy, DEFAULT_RETRY_POLICY } from './retry.ts';
 import { BUILT_IN_NODE_KINDS, type ParsedWorkflow, WORKFLOW_DEFAULTS, workflowSchema } from './schema.ts';
-import type { WorkflowDefinition } from './types.ts';
+import type { ConflictPolicy, WorkflowDefinition } from './types.ts';
 import type { Locator } from './yaml-source.ts';
 
 /** Options of the workflow compiler and loaders. */
@@ -107,6 +107,7 @@ function build(
     const node = compileNode(n, index, artifacts[index] ?? {}, {
       agentNamed,
       cache,
+      onConflict: d.onConflict ?? WORKFLOW_DEFAULTS.onConflict,
       dependents: dependents[n.id] ?? [],
     });
     dependencies[n.id] = node.dependsOn;
@@ -127,6 +128,7 @@ function build(
     concurrency: d.concurrency ?? WORKFLOW_DEFAULTS.concurrency,
     onFailure: d.onFailure ?? WORKFLOW_DEFAULTS.onFailure,
     rollback: d.rollback ?? WORKFLOW_DEFAULTS.rollback,
+    onConflict: d.onConflict ?? WORKFLOW_DEFAULTS.onConflict,
     cache,
     limits: {
       maxNodes: d.limits?.maxNodes ?? WORKFLOW_DEFAULTS.maxNodes,
@@ -152,6 +154,8 @@ export interface NodeCompileContext {
   agentNamed(name: string): AgentType;
   /** The workflow's default cache (for `cache: true`). */
   readonly cache: { readonly ttlMs: number } | undefined;
+  /** The workflow's merge conflict policy, for nodes that do not say. */
+  readonly onConflict: ConflictPolicy;
   readonly dependents: readonly string[];
 }
 
@@ -188,6 +192,7 @@ export function compileNode(
       n.cache === true ? context.cache : typeof n.cache === 'object' ? { ttlMs: durationToMs(n.cache.ttl) } : undefined,
     compensation,
     workspace: n.workspace ?? (agent?.workingDirectory === 'isolated' ? 'isolated' : WORKFLOW_DEFAULTS.workspace),
+    onConflict: n.onConflict ?? context.onConflict,
     session: n.session ? { from: n.session.from, fork: n.session.fork ?? false } : undefined,
     params: n.params,
   };

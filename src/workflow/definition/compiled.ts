@@ -8,7 +8,15 @@ import type { CompiledAlerts, CompiledBudget } from './alerts.ts';
 import type { CompiledCondition } from './condition.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { CompiledTemplate } from './template.ts';
-import type { FailurePolicy, InputType, NodeKind, TriggerRule, WorkflowDefinition, WorkspaceMode } from './types.ts';
+import type {
+  ConflictPolicy,
+  FailurePolicy,
+  InputType,
+  NodeKind,
+  TriggerRule,
+  WorkflowDefinition,
+  WorkspaceMode,
+} from './types.ts';
 
 /** A compiled input. */
 export interface CompiledInput {
@@ -67,6 +75,8 @@ export interface CompiledNode {
   readonly cache: { readonly ttlMs: number } | undefined;
   readonly compensation: CompiledCompensation | undefined;
   readonly workspace: WorkspaceMode;
+  /** What a merge conflict does when the node works in a worktree: the node's, else the workflow's. */
+  readonly onConflict: ConflictPolicy;
   /** The upstream agent node whose conversation this node's agent carries on, if any. */
   readonly session: { readonly from: string; readonly fork: boolean } | undefined;
   /** Settings of a plugin node kind. */
@@ -97,6 +107,8 @@ export interface CompiledWorkflow {
   readonly concurrency: number;
   readonly onFailure: FailurePolicy;
   readonly rollback: boolean;
+  /** What a merge conflict of an isolated node does, for nodes that do not say. */
+  readonly onConflict: ConflictPolicy;
   /** Default cache of nodes with `cache: true`. */
   readonly cache: { readonly ttlMs: number } | undefined;
   readonly limits: CompiledLimits;

@@ -171,6 +171,7 @@ export function extendWorkflow(
     compileNode({ ...n, dependsOn: [...(dependsOn.get(n.id) ?? [])] }, size + i, artifacts[i] ?? {}, {
       agentNamed,
       cache: compiled.cache,
+      onConflict: compiled.onConflict,
       dependents: dependents.get(n.id) ?? [],
     }),
   );

@@ -67,6 +67,7 @@ export { parseTemplate, renderTemplate } from './template.ts';
 export type {
   CacheDefinition,
   CompensationDefinition,
+  ConflictPolicy,
   FailurePolicy,
   GroupDefinition,
   InputDefinition,

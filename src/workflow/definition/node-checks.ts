@@ -121,6 +121,7 @@ export function checkNode(
       push(at('prompt'), `required field is missing (a${kind === 'approval' ? 'n' : ''} ${kind} node asks a person)`);
     forbid('task', "asks a person: use 'prompt', not 'task'");
     forbid('agent', 'is answered by a person and runs no agent');
+    forbid('onConflict', 'works in no worktree, so it has no merge conflict');
     if (kind === 'approval') forbid('output', 'has a fixed output: { approved, comment }');
   }
   if (builtIn) forbid('params', "takes no 'params' (only plugin node kinds do)");

@@ -18,7 +18,10 @@ export const WORKFLOW_DEFAULTS = Object.freeze({
   kind: 'agent',
   trigger: 'all_success',
   workspace: 'shared',
+  onConflict: 'pause',
 } as const);
+
+const conflictPolicySchema = z.enum(['pause', 'fail']);
 
 /** Node kinds every orchestrator knows; plugins add more. */
 export const BUILT_IN_NODE_KINDS = Object.freeze(['agent', 'human', 'approval'] as const);
@@ -102,6 +105,10 @@ export const nodeSchema = z
       .enum(['shared', 'isolated'])
       .optional()
       .meta({ description: "'shared': the session workspace; 'isolated': its own git worktree." }),
+    onConflict: conflictPolicySchema.optional().meta({
+      description:
+        "Isolated nodes: what a merge conflict with the workspace does. 'pause' asks a human to resolve it (the node's worktree and branch are kept), 'fail' fails the node with MERGE_CONFLICT (they are kept too). Default: the workflow's onConflict.",
+    }),
     session: z
       .strictObject({
         from: nameSchema('node id').meta({
@@ -159,6 +166,10 @@ export const workflowSchema = z
       .enum(['fail_fast', 'continue'])
       .optional()
       .meta({ description: 'What a failed node does to the run.', default: WORKFLOW_DEFAULTS.onFailure }),
+    onConflict: conflictPolicySchema.optional().meta({
+      description: "What a merge conflict of an isolated node does, for nodes that do not say: 'pause' or 'fail'.",
+      default: WORKFLOW_DEFAULTS.onConflict,
+    }),
     rollback: z
       .boolean()
       .optional()

@@ -43,6 +43,16 @@ export type FailurePolicy = 'fail_fast' | 'continue';
 /** Where a node's agent works: `shared` = the session workspace, `isolated` = its own git worktree. */
 export type WorkspaceMode = 'shared' | 'isolated';
 
+/**
+ * What an isolated node does when its changes conflict with the session workspace. Either way
+ * nothing is written into the workspace and the node's branch and worktree are kept. `pause`:
+ * the merge is started in the node's worktree and the session asks a human (an approval
+ * question naming the files, the worktree and the branch) to resolve it there or in the
+ * workspace; once approved the merge is tried again, and rejected the node fails. `fail`: the
+ * node fails at once with `MERGE_CONFLICT`.
+ */
+export type ConflictPolicy = 'pause' | 'fail';
+
 /** Caching of a node's output: a run with the same task and inputs within `ttl` reuses it. */
 export interface CacheDefinition {
   /** How long a cached output stays valid. */
@@ -108,6 +118,8 @@ export interface NodeDefinition {
   compensation?: string | CompensationDefinition;
   /** Workspace of the node's agent. @default 'isolated' when the agent type's workingDirectory is 'isolated', else 'shared' */
   workspace?: WorkspaceMode;
+  /** When the node works in an isolated worktree: what a merge conflict with the workspace does. Agent nodes only. @default the workflow's `onConflict` */
+  onConflict?: ConflictPolicy;
   /** Carry on (or fork) the conversation of an upstream agent node's agent. Agent nodes only. @default none */
   session?: SessionContinuation;
   /** Settings of a plugin node kind, checked by the plugin. @default none */
@@ -158,6 +170,8 @@ export interface WorkflowDefinition {
   concurrency?: number;
   /** What a failed node does to the run. @default 'fail_fast' */
   onFailure?: FailurePolicy;
+  /** What a merge conflict of an isolated node does, for nodes that do not say. @default 'pause' */
+  onConflict?: ConflictPolicy;
   /** Run compensation tasks, newest first, when the run fails. @default false */
   rollback?: boolean;
   /** Default cache for nodes that opt in with `cache: true`. @default none */

@@ -131,6 +131,18 @@ describe('node rules', () => {
     ]);
   });
 
+  it('takes onConflict as pause or fail, and not on human or approval nodes', () => {
+    const { lines, at } = check(
+      '  - { id: n, agent: a, task: t, onConflict: ask }\n  - { id: p, kind: approval, prompt: ok, onConflict: fail }\n',
+      'onConflict: never\n',
+    );
+    expect(lines).toEqual([
+      `${at(4, 'never')} onConflict expected one of "pause", "fail", received string "never"`,
+      `${at(6, 'ask }')} nodes[0].onConflict expected one of "pause", "fail", received string "ask"`,
+      `${at(7, 'fail')} nodes[1].onConflict an approval node works in no worktree, so it has no merge conflict`,
+    ]);
+  });
+
   it('rejects unknown kinds with a suggestion, and params on built-in kinds', () => {
     const { lines, at } = check(
       '  - { id: n, kind: humna, prompt: p }\n  - { id: m, agent: a, task: t, params: { x: 1 } }\n',
@@ -235,13 +247,22 @@ describe('templates and conditions', () => {
 });
 
 describe('agents in a workflow', () => {
+  it('locates a malformed permission rule by file, line and field', () => {
+    const text =
+      'name: w\nagents:\n  a:\n    tools: [Bash]\n    permissions:\n      ask: ["Bash(git push *"]\nnodes:\n  - { id: n, agent: a, task: t }\n';
+    const { problems } = problemsOf(() => parseWorkflow(text, 'w.yaml'));
+    expect(where(problems)).toEqual([
+      `6:${col(text, 6, '"Bash')} agents.a.permissions.ask[0] malformed rule "Bash(git push *": expected Tool or Tool(content), ending at the closing ")"`,
+    ]);
+  });
+
   it('rejects a name that differs from the key, and bad tool rules', () => {
     const text =
       'name: w\nagents:\n  a: { name: b, tools: ["Bash(git *"] }\nnodes:\n  - { id: n, agent: a, task: t }\n';
     const { problems } = problemsOf(() => parseWorkflow(text, 'w.yaml'));
     expect(where(problems)).toEqual([
       `3:${col(text, 3, 'b,')} agents.a.name the name 'b' differs from its key 'a'`,
-      `3:${col(text, 3, '"Bash')} agents.a.tools[0] malformed tool rule "Bash(git *": expected Tool or Tool(pattern)`,
+      `3:${col(text, 3, '"Bash')} agents.a.tools[0] malformed rule "Bash(git *": expected Tool or Tool(content), ending at the closing ")"`,
     ]);
   });
 });

@@ -25,6 +25,7 @@ describe('loading valid workflows', () => {
     expect(wf.dependents).toEqual({ draft: ['review'], review: [] });
     expect(wf.concurrency).toBe(4);
     expect(wf.onFailure).toBe('fail_fast');
+    expect(wf.onConflict).toBe('pause');
     expect(wf.rollback).toBe(false);
     expect(wf.limits.maxNodes).toBe(200);
     expect(wf.inputs.topic).toEqual({
@@ -40,6 +41,7 @@ describe('loading valid workflows', () => {
     expect(draft?.agent?.tools).toEqual(['Read', 'Write']);
     expect(draft?.trigger).toBe('all_success');
     expect(draft?.workspace).toBe('shared');
+    expect(draft?.onConflict).toBe('pause');
     expect(draft?.retry.attempts).toBe(1);
     expect(draft?.timeoutMs).toBeUndefined();
     const task = draft?.task;
@@ -54,6 +56,7 @@ describe('loading valid workflows', () => {
     expect(wf.version).toBe('3');
     expect(wf.concurrency).toBe(6);
     expect(wf.onFailure).toBe('continue');
+    expect(wf.onConflict).toBe('fail');
     expect(wf.rollback).toBe(true);
     expect(wf.cache).toEqual({ ttlMs: 3_600_000 });
     expect(wf.limits.maxNodes).toBe(50);
@@ -82,6 +85,8 @@ describe('loading valid workflows', () => {
     expect(api?.group).toBe('implement');
     expect(api?.timeoutMs).toBe(900_000); // the node's 15m wins over the agent's 20m
     expect(api?.workspace).toBe('isolated'); // from the coder's workingDirectory
+    expect(api?.onConflict).toBe('pause'); // the node's own, over the workflow's
+    expect(wf.nodes.release?.onConflict).toBe('fail');
     expect(api?.retry).toEqual({
       attempts: 3,
       initialDelayMs: 2000,

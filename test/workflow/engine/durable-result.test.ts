@@ -162,3 +162,53 @@ describe('a durable agent result survives the crash', () => {
     expect(final.nodes.work).toMatchObject({ status: 'completed', output: 'fresh', attempts: 3, interruptions: 1 });
   });
 });
+
+describe('the durable result of an interrupted attempt', () => {
+  it('is carried to the attempts after it (for an isolated node to finish its merge), until one fails or completes', async () => {
+    const sessionId = 'ses_earlier_result';
+    const workflowId = 'wf_earlier';
+    const interrupted = (attempt: number) =>
+      ({
+        type: 'node.interrupted',
+        data: { workflowId, nodeId: 'work', attempt, reason: 'interrupted by pause' },
+      }) as const;
+    const started = (attempt: number) =>
+      ({ type: 'node.started', data: { workflowId, nodeId: 'work', attempt } }) as const;
+    await kit.log.append(sessionId, [
+      { type: 'session.created', data: {} },
+      { type: 'workflow.started', data: { workflowId, name: workflow.name, definition: workflow.definition } },
+      started(1),
+      { type: 'agent.spawned', data: { agentId: 'agt_1', agentType: 'fn', nodeId: 'work', workflowId } },
+      { type: 'agent.completed', data: { agentId: 'agt_1', output: 'merged later' } },
+      // The merge-conflict question, withdrawn by a pause.
+      {
+        type: 'input.requested',
+        data: {
+          workflowId,
+          requestId: 'req_1',
+          nodeId: 'work',
+          kind: 'approval',
+          prompt: '?',
+          attempt: 1,
+          agentId: 'agt_1',
+        },
+      },
+      {
+        type: 'input.closed',
+        data: { workflowId, requestId: 'req_1', nodeId: 'work', reason: 'the node was interrupted' },
+      },
+      interrupted(1),
+      started(2),
+    ]);
+    const earlier = { agentId: 'agt_1', output: 'merged later', attempt: 1 };
+    expect((await kit.replay(sessionId)).workflows[workflowId]?.nodes.work?.earlierResult).toEqual(earlier);
+    await kit.log.append(sessionId, [interrupted(2), started(3)]);
+    expect((await kit.replay(sessionId)).workflows[workflowId]?.nodes.work?.earlierResult).toEqual(earlier);
+    const error = { code: 'MERGE_CONFLICT', message: 'rejected', retryable: false };
+    await kit.log.append(sessionId, [
+      { type: 'node.failed', data: { workflowId, nodeId: 'work', attempt: 3, error, willRetry: true, retryInMs: 1 } },
+      started(4),
+    ]);
+    expect((await kit.replay(sessionId)).workflows[workflowId]?.nodes.work?.earlierResult).toBeUndefined();
+  });
+});

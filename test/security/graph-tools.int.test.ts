@@ -63,7 +63,7 @@ nodes:
   'guarded.yaml',
 );
 
-const report = caseReport('approval');
+const report = caseReport('graph-tools');
 let dir: string;
 let orchestrator: Orchestrator;
 beforeAll(async () => {
@@ -107,8 +107,13 @@ describe('a prompt-injected lead agent, through the orchestrator MCP tools', () 
       expect(result?.data.content, name).toMatch(expected[i] as RegExp);
       report.note(name, 'refused', result?.data.content);
     });
+    // Each call itself is allowed by Claude Code (its own decision, `by: claude-code`); what it
+    // asks of the workflow is then decided by the graph policy.
     const decisions = events.filter((e) => e.type === 'security.decision').map((e) => e.data);
-    expect(decisions.map((d) => [d.tool, d.decision, d.rule])).toEqual([
+    expect(decisions.filter((d) => d.by === 'claude-code').map((d) => [d.tool, d.decision])).toEqual(
+      ATTEMPTS.map(([, tool]) => [`mcp__orchestrator__${tool}`, 'allow']),
+    );
+    expect(decisions.filter((d) => d.decision === 'deny').map((d) => [d.tool, d.decision, d.rule])).toEqual([
       ['mcp__orchestrator__skip_nodes', 'deny', 'protected'],
       ['mcp__orchestrator__skip_nodes', 'deny', 'protected'],
       ['mcp__orchestrator__add_nodes', 'deny', 'graph.addNodes.maxPerCall'],

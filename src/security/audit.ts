@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import type { NewEvent } from '../events/index.ts';
+import type { TypeRules } from './grants.ts';
+import type { SecurityPolicy } from './policy.ts';
+import { primaryArgument } from './rules.ts';
+
+/** Who made a security decision. */
+export type DecisionBy = 'claude-code' | 'policy' | 'human' | 'grant' | 'sandbox';
+
+/** A decision on one tool call, as the audit records it (`security.decision`). */
+export interface Verdict {
+  readonly decision: 'allow' | 'deny' | 'ask';
+  readonly by: DecisionBy;
+  /** The rule that decided, when one did. */
+  readonly rule?: string | undefined;
+  readonly reason: string;
+}
+
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * A short digest of a tool input for the audit: the first 16 hex characters of the SHA-256 of
+ * its canonical JSON. It ties a decision to the call without storing the input twice.
+ */
+export function inputDigest(input: unknown): string {
+  return createHash('sha256').update(canonicalJson(input)).digest('hex').slice(0, 16);
+}
+
+/** What a human is shown of a call: the command, path or URL, else the input (shortened). */
+export function summarizeInput(tool: string, input: unknown, maxChars = 500): string {
+  const text = primaryArgument(tool, input) ?? canonicalJson(input);
+  return text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
+}
+
+/** The `security.policy` event of an agent attempt: what Claude Code enforces for it, recorded before it runs. */
+export function policyApplied(agentId: string, agentType: string, policy: SecurityPolicy, rules: TypeRules): NewEvent {
+  return {
+    type: 'security.policy',
+    data: {
+      agentId,
+      agentType,
+      tools: policy.builtInTools ? [...policy.builtInTools] : 'all',
+      ...(policy.allow && { allow: [...policy.allow] }),
+      deny: [...policy.deny],
+      ask: [...policy.ask],
+      granted: [...rules.granted],
+      revoked: [...rules.revoked],
+      sandbox: policy.sandbox.active ? 'on' : 'off',
+      ...(policy.sandbox.off && { sandboxOff: policy.sandbox.off }),
+      allowedDomains: [...policy.sandbox.allowedDomains],
+      confineReads: policy.confineReads,
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import path from 'node:path';
+import type { Verdict } from './audit.ts';
+import type { TypeRules } from './grants.ts';
+import type { SecurityPolicy } from './policy.ts';
+import { parseRule, ruleMatches } from './rules.ts';
+
+/** What the pure decisions know of the agent making a call. */
+export interface DecisionContext {
+  readonly policy: SecurityPolicy;
+  /** The agent's workspace, and its real path (links resolved). */
+  readonly workspace: string;
+  readonly workspaceReal: string;
+  /** Grants and revocations of the session for the agent's type, as they stand now. */
+  readonly rules: TypeRules;
+}
+
+/** What Claude Code said when it asked for permission (`canUseTool` options). */
+export interface PromptFacts {
+  /** A path outside the working directories that made Claude Code ask. */
+  readonly blockedPath?: string | undefined;
+  /** Claude Code's own explanation. */
+  readonly decisionReason?: string | undefined;
+  /** The ask rule Claude Code matched, when it says. */
+  readonly matchedAskRule?: { readonly toolName: string; readonly ruleContent?: string | undefined } | undefined;
+  /** Our hook asked for this call (its verdict). */
+  readonly hookAsked?: Verdict | undefined;
+}
+
+/**
+ * Our PreToolUse hook's verdict, before Claude Code's own checks: `deny` for a rule revoked
+ * at run time, `ask` for a call one of the type's ask rules covers (a second, conservative
+ * reading next to Claude Code's), else none: Claude Code decides. Never `allow`: an allow from
+ * the hook would skip Claude Code's checks. Pure.
+ */
+export function decideBeforeClaudeCode(context: DecisionContext, tool: string, input: unknown): Verdict | undefined {
+  const { workspace } = context;
+  const revoked = context.rules.revoked.find((rule) => ruleMatches(rule, tool, input, workspace, 'some'));
+  if (revoked) return { decision: 'deny', by: 'policy', rule: revoked, reason: `rule "${revoked}" was revoked` };
+  const ask = context.policy.ask.find((rule) => ruleMatches(rule, tool, input, workspace, 'some'));
+  if (ask) return { decision: 'ask', by: 'policy', rule: ask, reason: `rule "${ask}" asks a human` };
+  return undefined;
+}
+
+/**
+ * The answer to Claude Code's own permission prompt (`canUseTool`): reached only for calls that
+ * no deny rule refused and no allow rule covered, so an `allow` here is the agent type (or the
+ * operator, through a grant) approving what Claude Code asked about. `ask` means: ask a human.
+ *
+ * In order: a revoked rule denies; a path outside the workspace denies; a grant allows; an ask
+ * (our hook's, Claude Code's ask rule, or one of the type's ask rules) asks; with no allow
+ * list the call is allowed unless an ask rule names the tool; a bare allow rule of the tool
+ * (`Bash`) allows what Claude Code's safety checks asked about; anything else is denied. Pure.
+ */
+export function decidePrompt(context: DecisionContext, tool: string, input: unknown, facts: PromptFacts): Verdict {
+  const { policy, workspace, rules } = context;
+  const revoked = rules.revoked.find((rule) => ruleMatches(rule, tool, input, workspace, 'some'));
+  if (revoked) return { decision: 'deny', by: 'policy', rule: revoked, reason: `rule "${revoked}" was revoked` };
+  if (facts.blockedPath !== undefined && !insideWorkspace(context, facts.blockedPath)) {
+    return { decision: 'deny', by: 'policy', reason: `path "${facts.blockedPath}" is outside the workspace` };
+  }
+  const granted = rules.granted.find((rule) => ruleMatches(rule, tool, input, workspace, 'every'));
+  if (granted) return { decision: 'allow', by: 'grant', rule: granted, reason: `granted: "${granted}"` };
+  if (facts.hookAsked) return facts.hookAsked;
+  if (facts.matchedAskRule) {
+    const { toolName, ruleContent } = facts.matchedAskRule;
+    const rule = ruleContent === undefined ? toolName : `${toolName}(${ruleContent})`;
+    return { decision: 'ask', by: 'claude-code', rule, reason: `rule "${rule}" asks a human` };
+  }
+  const ask = policy.ask.find((rule) => ruleMatches(rule, tool, input, workspace, 'some'));
+  if (ask) return { decision: 'ask', by: 'claude-code', rule: ask, reason: `rule "${ask}" asks a human` };
+  const why = facts.decisionReason ? ` (Claude Code: ${facts.decisionReason})` : '';
+  if (policy.allow === undefined) {
+    // Claude Code's parser may see an ask rule where ours does not (`env git push`): ask.
+    const naming = policy.ask.find((rule) => namesTool(rule, tool));
+    if (naming) return { decision: 'ask', by: 'claude-code', rule: naming, reason: `rule "${naming}" may apply${why}` };
+    return { decision: 'allow', by: 'policy', reason: `the agent type has no allow list${why}` };
+  }
+  const bare = policy.allow.find((rule) => rule === tool);
+  if (bare)
+    return { decision: 'allow', by: 'policy', rule: bare, reason: `the agent type allows every ${tool} call${why}` };
+  return {
+    decision: 'deny',
+    by: 'policy',
+    reason: `${tool} call not covered by the agent type's allow rules${why}`,
+  };
+}
+
+/** Is a path (resolved by Claude Code) inside the workspace, as written or as its real path? */
+export function insideWorkspace(
+  context: Pick<DecisionContext, 'workspace' | 'workspaceReal'>,
+  candidate: string,
+): boolean {
+  return [context.workspace, context.workspaceReal].some((root) => isInside(root, candidate));
+}
+
+function isInside(root: string, candidate: string): boolean {
+  if (candidate === '~' || candidate.startsWith('~/')) return false;
+  const relative = path.relative(path.resolve(root), path.resolve(root, candidate));
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+}
+
+function namesTool(rule: string, tool: string): boolean {
+  const parsed = parseRule(rule);
+  return !('problem' in parsed) && parsed.tool === tool;
+}

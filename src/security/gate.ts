@@ -1,0 +1,252 @@
+import { realpathSync } from 'node:fs';
+import type {
+  CanUseTool,
+  HookCallbackMatcher,
+  PermissionResult,
+  SDKMessage,
+  SyncHookJSONOutput,
+} from '@anthropic-ai/claude-agent-sdk';
+import { OrchestratorError } from '../errors/index.ts';
+import type { NewEvent } from '../events/index.ts';
+import { inputDigest, summarizeInput, type Verdict } from './audit.ts';
+import { type DecisionContext, decideBeforeClaudeCode, decidePrompt } from './decide.ts';
+import type { TypeRules } from './grants.ts';
+import type { SecurityPolicy } from './policy.ts';
+
+/** A question to a human about one tool call (`ask`). */
+export interface ToolApproval {
+  readonly tool: string;
+  /** The command, path or URL (shortened). */
+  readonly inputSummary: string;
+  /** The rule that asked, or why Claude Code asked. */
+  readonly rule: string;
+  /** Unanswered after this long, the call is denied (the host closes the question). */
+  readonly timeoutMs: number;
+  /** Aborted when the call no longer waits (the agent was stopped). */
+  readonly signal: AbortSignal;
+}
+
+/** The agent a gate currently decides for. */
+export interface GateAgent {
+  readonly agentId: string;
+  readonly workspace: string;
+  /** Records events in order (the runtime appends them to the session log). */
+  record(events: NewEvent[]): void;
+  /** The session's grants and revocations for the agent's type, as they stand now. */
+  rules(): TypeRules;
+  /** Asks a human; resolves true (approved) or false; rejects on timeout. Absent: asks are denied. */
+  approveTool?: ((approval: ToolApproval) => Promise<boolean>) | undefined;
+}
+
+/** Extra time the gate gives a host past the ask timeout before it stops waiting itself. */
+const BACKSTOP_MS = 2000;
+
+/**
+ * The orchestrator's part in Claude Code's permission flow for one Claude Code process: a
+ * PreToolUse hook that may deny (revoked rules) or ask (the type's ask rules) but never
+ * allows, Claude Code's own permission prompt (`canUseTool`), answered from the agent type,
+ * the session's grants or a human, and the audit: one `security.decision` event per decision,
+ * whoever made it (Claude Code's own refusals are read from its messages, its approvals from
+ * the PostToolUse hooks of calls that ran).
+ *
+ * The agent is looked up at each call (a pre-warmed process is bound to its agent late); an
+ * unbound process gets every call denied.
+ */
+export class ToolGate {
+  readonly #policy: SecurityPolicy;
+  readonly #agent: () => GateAgent | undefined;
+  /** Final decisions recorded, by tool use id (one per call). */
+  readonly #decided = new Map<string, 'allow' | 'deny'>();
+  /** Calls our hook sent to Claude Code's prompt with `ask`. */
+  readonly #asked = new Map<string, Verdict>();
+  readonly #subagents = new Map<string, string>();
+  /** Inputs of the calls the model made, by tool use id (Claude Code's refusals lack them). */
+  readonly #inputs = new Map<string, unknown>();
+  readonly #realpaths = new Map<string, string>();
+
+  constructor(policy: SecurityPolicy, agent: () => GateAgent | undefined) {
+    this.#policy = policy;
+    this.#agent = agent;
+  }
+
+  /** The SDK hooks of the gate: PreToolUse decides, PostToolUse(Failure) audits what ran. */
+  hooks(): Record<'PreToolUse' | 'PostToolUse' | 'PostToolUseFailure', HookCallbackMatcher[]> {
+    return {
+      PreToolUse: [
+        {
+          hooks: [
+            async (input) =>
+              input.hook_event_name === 'PreToolUse'
+                ? this.preToolUse(input.tool_name, input.tool_input, input.tool_use_id, input.agent_id)
+                : {},
+          ],
+        },
+      ],
+      PostToolUse: [{ hooks: [async (input) => this.#ran(input)] }],
+      PostToolUseFailure: [{ hooks: [async (input) => this.#ran(input)] }],
+    };
+  }
+
+  /** Our verdict before Claude Code's checks: deny, ask, or none (never allow). */
+  preToolUse(tool: string, input: unknown, toolUseId: string, subagentId?: string): SyncHookJSONOutput {
+    if (subagentId) this.#subagents.set(toolUseId, subagentId);
+    const agent = this.#agent();
+    if (!agent) return hookOutput({ decision: 'deny', by: 'policy', reason: 'no agent is bound to this process' });
+    const verdict = decideBeforeClaudeCode(this.#context(agent), tool, input);
+    if (!verdict) return {};
+    this.#record(agent, tool, input, toolUseId, verdict);
+    if (verdict.decision === 'ask') this.#asked.set(toolUseId, verdict);
+    return hookOutput(verdict);
+  }
+
+  /** Claude Code's permission prompt, answered. */
+  readonly canUseTool: CanUseTool = async (tool, input, options): Promise<PermissionResult> => {
+    const toolUseId = options.toolUseID;
+    if (options.agentID) this.#subagents.set(toolUseId, options.agentID);
+    const agent = this.#agent();
+    if (!agent) return { behavior: 'deny', message: 'no agent is bound to this process' };
+    const hookAsked = this.#asked.get(toolUseId);
+    let verdict = decidePrompt(this.#context(agent), tool, input, {
+      blockedPath: options.blockedPath,
+      decisionReason: options.decisionReason,
+      matchedAskRule: options.matchedAskRule,
+      hookAsked,
+    });
+    if (verdict.decision === 'ask') {
+      if (!hookAsked) this.#record(agent, tool, input, toolUseId, verdict);
+      verdict = await this.#askHuman(agent, tool, input, verdict, options.signal);
+    }
+    this.#record(agent, tool, input, toolUseId, verdict);
+    return verdict.decision === 'allow'
+      ? { behavior: 'allow', updatedInput: input }
+      : { behavior: 'deny', message: verdict.reason };
+  };
+
+  /** Reads Claude Code's own refusals from its messages (`permission_denied`, the result's list). */
+  observe(message: SDKMessage): void {
+    const agent = this.#agent();
+    if (!agent) return;
+    if (message.type === 'assistant') {
+      for (const block of message.message.content) {
+        if (block.type === 'tool_use') this.#inputs.set(block.id, block.input);
+      }
+    } else if (message.type === 'system' && message.subtype === 'permission_denied') {
+      if (message.agent_id) this.#subagents.set(message.tool_use_id, message.agent_id);
+      this.#claudeCodeDenied(agent, message.tool_name, undefined, message.tool_use_id, message.message);
+    } else if (message.type === 'result') {
+      for (const denial of message.permission_denials ?? []) {
+        this.#claudeCodeDenied(agent, denial.tool_name, denial.tool_input, denial.tool_use_id, 'denied by Claude Code');
+      }
+    }
+  }
+
+  #claudeCodeDenied(agent: GateAgent, tool: string, input: unknown, toolUseId: string, reason: string): void {
+    if (this.#decided.has(toolUseId)) return;
+    this.#record(agent, tool, input, toolUseId, { decision: 'deny', by: 'claude-code', reason });
+  }
+
+  /** A call ran: Claude Code allowed it, unless we already recorded who did. */
+  #ran(input: { hook_event_name: string; tool_name?: string; tool_input?: unknown; tool_use_id?: string }) {
+    const { tool_name: tool, tool_use_id: toolUseId } = input;
+    const agent = this.#agent();
+    if (!agent || !tool || !toolUseId || this.#decided.has(toolUseId)) return {};
+    const sandboxed = tool === 'Bash' && this.#policy.sandbox.autoAllowBash;
+    this.#record(
+      agent,
+      tool,
+      input.tool_input,
+      toolUseId,
+      sandboxed
+        ? { decision: 'allow', by: 'sandbox', reason: "a command confined by Claude Code's sandbox" }
+        : { decision: 'allow', by: 'claude-code', reason: "allowed by Claude Code's rules or permission mode" },
+    );
+    return {};
+  }
+
+  async #askHuman(
+    agent: GateAgent,
+    tool: string,
+    input: unknown,
+    asked: Verdict,
+    signal: AbortSignal,
+  ): Promise<Verdict> {
+    const approveTool = agent.approveTool;
+    if (!approveTool) return { decision: 'deny', by: 'policy', rule: asked.rule, reason: 'no human can be asked' };
+    const timeoutMs = this.#policy.askTimeoutMs;
+    const unanswered: Verdict = {
+      decision: 'deny',
+      by: 'policy',
+      rule: asked.rule,
+      reason: `no answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const backstop = new Promise<Verdict>((resolve) => {
+      timer = setTimeout(() => resolve(unanswered), timeoutMs + BACKSTOP_MS);
+    });
+    const answer = approveTool({
+      tool,
+      inputSummary: summarizeInput(tool, input),
+      rule: asked.rule ?? asked.reason,
+      timeoutMs,
+      signal,
+    }).then(
+      (approved): Verdict =>
+        approved
+          ? { decision: 'allow', by: 'human', rule: asked.rule, reason: 'approved by a human' }
+          : { decision: 'deny', by: 'human', rule: asked.rule, reason: 'refused by a human' },
+      (error: unknown): Verdict =>
+        error instanceof OrchestratorError && error.code === 'INPUT_TIMEOUT'
+          ? unanswered
+          : { decision: 'deny', by: 'policy', rule: asked.rule, reason: `the question failed: ${String(error)}` },
+    );
+    try {
+      return await Promise.race([answer, backstop]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #context(agent: GateAgent): DecisionContext {
+    let real = this.#realpaths.get(agent.workspace);
+    if (real === undefined) {
+      try {
+        real = realpathSync(agent.workspace);
+      } catch {
+        real = agent.workspace;
+      }
+      this.#realpaths.set(agent.workspace, real);
+    }
+    return { policy: this.#policy, workspace: agent.workspace, workspaceReal: real, rules: agent.rules() };
+  }
+
+  #record(agent: GateAgent, tool: string, input: unknown, toolUseId: string, verdict: Verdict): void {
+    if (verdict.decision !== 'ask') this.#decided.set(toolUseId, verdict.decision);
+    const subagentId = this.#subagents.get(toolUseId);
+    agent.record([
+      {
+        type: 'security.decision',
+        data: {
+          agentId: agent.agentId,
+          ...(subagentId && { subagentId }),
+          tool,
+          toolUseId,
+          decision: verdict.decision,
+          by: verdict.by,
+          ...(verdict.rule !== undefined && { rule: verdict.rule }),
+          reason: verdict.reason,
+          inputDigest: inputDigest(input ?? this.#inputs.get(toolUseId) ?? null),
+        },
+      },
+    ]);
+  }
+}
+
+function hookOutput(verdict: Verdict): SyncHookJSONOutput {
+  return {
+    hookSpecificOutput: {
+      hookEventName: 'PreToolUse',
+      permissionDecision: verdict.decision,
+      permissionDecisionReason: verdict.reason,
+    },
+  };
+}

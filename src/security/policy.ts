@@ -1,0 +1,186 @@
+import type { Options } from '@anthropic-ai/claude-agent-sdk';
+import { BUILT_IN_TOOLS, parsePermissionRule } from './rules.ts';
+
+/** Allow, deny and ask rules of an agent type, in Claude Code's rule syntax. */
+export interface PermissionRulesSpec {
+  /**
+   * Calls these rules cover run without asking (Claude Code judges them). With `tools` or
+   * these, the type has an allow list: what Claude Code asks about beyond it is denied.
+   * @default []
+   */
+  readonly allow?: readonly string[] | undefined;
+  /** Calls these rules cover are refused; deny wins over allow and ask. @default [] */
+  readonly deny?: readonly string[] | undefined;
+  /** Calls these rules cover wait for a human's answer. @default [] */
+  readonly ask?: readonly string[] | undefined;
+  /** How long an ask waits for its answer before the call is denied. @default 300000 (5 min) */
+  readonly askTimeoutMs?: number | undefined;
+}
+
+/** Claude Code's sandbox for the agent's Bash commands. */
+export interface SandboxSpec {
+  /** @default true: Bash runs in the sandbox, and the agent does not start without one */
+  readonly enabled?: boolean | undefined;
+  /** Domains sandboxed commands may reach. @default [] (no network) */
+  readonly allowedDomains?: readonly string[] | undefined;
+}
+
+/** What the file tools (and sandboxed commands) may touch besides writing in the workspace. */
+export interface ConfinementSpec {
+  /**
+   * Reads are confined to the workspace too: file tools outside it are refused and sandboxed
+   * commands see only the workspace and the system's own folders. @default false
+   */
+  readonly reads?: boolean | undefined;
+}
+
+/** The security part of an agent type, as the runtime receives it. */
+export interface SecuritySpec {
+  /**
+   * The tools that exist for the agent, as rules: a built-in tool named here exists, and each
+   * entry is also an allow rule. `Edit(pattern)` brings the tools that edit files (Write,
+   * NotebookEdit), `Read(pattern)` those that read them (Glob, Grep). Absent: every built-in
+   * tool exists and there is no allow list. `[]`: no built-in tool exists.
+   */
+  readonly tools?: readonly string[] | undefined;
+  /** Deny rules; bare tool names are also removed from the agent's tools. @default [] */
+  readonly disallowedTools?: readonly string[] | undefined;
+  readonly permissions?: PermissionRulesSpec | undefined;
+  /** `false` (or `enabled: false`) opts out of the sandbox, recorded with every agent. @default enabled */
+  readonly sandbox?: SandboxSpec | false | undefined;
+  readonly confine?: ConfinementSpec | undefined;
+}
+
+/** How long an ask waits for a human unless the agent type says otherwise. */
+export const DEFAULT_ASK_TIMEOUT_MS = 5 * 60_000;
+
+/** Folders sandboxed commands may still read when an agent type confines reads. */
+const SYSTEM_READ_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/etc', '/dev', '/proc', '/sys'];
+
+/** The security policy of an agent, compiled from its {@link SecuritySpec}. Plain data. */
+export interface SecurityPolicy {
+  /** Built-in tools that exist; `undefined`: all of them. */
+  readonly builtInTools: readonly string[] | undefined;
+  /** Allow rules; `undefined`: no allow list (what Claude Code asks about is allowed). */
+  readonly allow: readonly string[] | undefined;
+  readonly deny: readonly string[];
+  readonly ask: readonly string[];
+  /** Tools removed outright (bare names of `disallowedTools`). */
+  readonly removed: readonly string[];
+  readonly askTimeoutMs: number;
+  readonly sandbox: {
+    /** Bash runs in Claude Code's sandbox (the type did not opt out and Bash exists). */
+    readonly active: boolean;
+    /** Why not, when not active. */
+    readonly off?: 'opted out by the agent type' | 'no Bash tool' | undefined;
+    readonly allowedDomains: readonly string[];
+    /** Claude Code approves sandboxed Bash commands without asking (the type allows every command). */
+    readonly autoAllowBash: boolean;
+  };
+  readonly confineReads: boolean;
+}
+
+/**
+ * Compiles an agent's security spec. Pure.
+ * @throws Error naming a malformed rule (definitions are validated earlier; this is the backstop
+ * for specs built in code)
+ */
+export function compileSecurityPolicy(spec: SecuritySpec): SecurityPolicy {
+  const tools = spec.tools?.map(parsePermissionRule);
+  const disallowed = (spec.disallowedTools ?? []).map(parsePermissionRule);
+  const permissions = spec.permissions ?? {};
+  for (const rule of [...(permissions.allow ?? []), ...(permissions.deny ?? []), ...(permissions.ask ?? [])]) {
+    parsePermissionRule(rule);
+  }
+  let builtInTools: string[] | undefined;
+  if (tools) {
+    const names = new Set<string>();
+    for (const rule of tools) {
+      if (rule.tool.startsWith('mcp__')) continue;
+      names.add(rule.tool);
+      if (rule.tool === 'Agent' || rule.tool === 'Task') names.add('Agent').add('Task');
+      if (rule.content !== undefined && rule.tool === 'Edit') names.add('Write').add('NotebookEdit').add('MultiEdit');
+      if (rule.content !== undefined && rule.tool === 'Read') names.add('Glob').add('Grep');
+    }
+    builtInTools = BUILT_IN_TOOLS.filter((name) => names.has(name));
+  }
+  // An allow list exists when the type lists its tools or allow rules; none allows what
+  // Claude Code asks about (see decidePrompt).
+  const allow =
+    spec.tools === undefined && (permissions.allow ?? []).length === 0
+      ? undefined
+      : [...(spec.tools ?? []), ...(permissions.allow ?? [])];
+  const removed = disallowed.filter((rule) => rule.content === undefined).map((rule) => rule.tool);
+  const bashExists =
+    (builtInTools === undefined || builtInTools.includes('Bash')) &&
+    !removed.includes('Bash') &&
+    !(permissions.deny ?? []).includes('Bash');
+  const optedOut = spec.sandbox === false || spec.sandbox?.enabled === false;
+  const active = !optedOut && bashExists;
+  return {
+    builtInTools,
+    allow,
+    deny: [...(spec.disallowedTools ?? []), ...(permissions.deny ?? [])],
+    ask: [...(permissions.ask ?? [])],
+    removed,
+    askTimeoutMs: permissions.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS,
+    sandbox: {
+      active,
+      ...(!active && { off: optedOut ? 'opted out by the agent type' : 'no Bash tool' }),
+      allowedDomains: spec.sandbox ? [...(spec.sandbox.allowedDomains ?? [])] : [],
+      autoAllowBash: active && (allow === undefined || allow.includes('Bash')),
+    },
+    confineReads: spec.confine?.reads === true,
+  };
+}
+
+/** What {@link sdkSecurityOptions} needs besides the policy. */
+export interface SdkSecurityContext {
+  /** Rules every agent is allowed (the orchestrator's own MCP server). */
+  readonly alwaysAllow: readonly string[];
+  /** Rules revoked in the session for this agent type before it started: Claude Code denies them. */
+  readonly revoked: readonly string[];
+  /** The agent's workspace (absolute): needed when reads are confined. */
+  readonly workspace?: string | undefined;
+}
+
+/**
+ * The SDK options that put a policy on Claude Code's own machinery: which built-in tools exist
+ * (`tools`), which are removed (`disallowedTools`), the allow/deny/ask rules and the
+ * confinement of file tools (flag `settings`), and the Bash sandbox (`sandbox`). Pure.
+ */
+export function sdkSecurityOptions(
+  policy: SecurityPolicy,
+  context: SdkSecurityContext,
+): Pick<Options, 'tools' | 'disallowedTools' | 'settings' | 'sandbox'> {
+  const options: Pick<Options, 'tools' | 'disallowedTools' | 'settings' | 'sandbox'> = {
+    disallowedTools: [...policy.removed],
+    settings: {
+      permissions: {
+        allow: [...(policy.allow ?? []), ...context.alwaysAllow],
+        deny: [...policy.deny, ...context.revoked],
+        ask: [...policy.ask],
+        // Claude Code judges a path by where its links lead (checked with 2.1.331).
+        blockWritesOutsideWorkingDirectories: true,
+        blockReadsOutsideWorkingDirectories: policy.confineReads,
+      },
+    },
+  };
+  if (policy.builtInTools !== undefined) options.tools = [...policy.builtInTools];
+  if (policy.sandbox.active) {
+    options.sandbox = {
+      enabled: true,
+      // The agent does not start without its sandbox: Claude Code ends with an error result.
+      failIfUnavailable: true,
+      allowUnsandboxedCommands: false,
+      autoAllowBashIfSandboxed: policy.sandbox.autoAllowBash,
+      // Hosts outside the list are refused without a prompt.
+      network: { allowedDomains: [...policy.sandbox.allowedDomains], strictAllowlist: true },
+    };
+    if (policy.confineReads) {
+      if (context.workspace === undefined) throw new Error('confined reads need the agent workspace');
+      options.sandbox.filesystem = { denyRead: ['/'], allowRead: [context.workspace, ...SYSTEM_READ_PATHS] };
+    }
+  }
+  return options;
+}
