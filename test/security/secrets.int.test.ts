@@ -33,7 +33,10 @@ name: planted-secrets
 scripts:
   - name: prober
     turns:
-      - content: [{ tool_use: { name: Bash, input: { command: env, description: Print the environment } } }]
+      - content:
+          - tool_use:
+              name: Bash
+              input: { command: 'env | cut -d= -f1 | sort; echo "HOME=$HOME"; echo "TMPDIR=$TMPDIR"; echo "PROBE_MODE=$PROBE_MODE"; echo "PASSED_THROUGH=$PASSED_THROUGH"', description: Print the environment }
       - content: [{ tool_use: { name: Bash, input: { command: 'env | grep -i anthropic', description: Grep } } }]
       - content: [{ tool_use: { name: Bash, input: { command: 'cat ~/.aws/credentials; echo "HOME=$HOME"', description: Cat } } }]
       - content:
@@ -167,12 +170,16 @@ describe('planted secrets', () => {
 
   it("the agent's environment is the allow-list; HOME is under the data directory", async () => {
     const [envOutput = ''] = toolResults(await sessionEvents());
-    const seen = new Map(
-      envOutput
-        .split('\n')
-        .filter((line) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(line))
-        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
+    // Names only (the sandbox adds many variables of its own, and the event keeps a preview of
+    // the output), then the values the test looks at.
+    const lines = envOutput.split('\n');
+    const seen = new Map<string, string>(
+      lines.filter((line) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(line)).map((name) => [name, ''] as const),
     );
+    for (const line of lines.filter((l) => /^(HOME|TMPDIR|PROBE_MODE|PASSED_THROUGH)=/.test(l))) {
+      const value = line.slice(line.indexOf('=') + 1);
+      if (value !== '') seen.set(line.slice(0, line.indexOf('=')), value);
+    }
     const host = Object.keys(cliEnv(env));
     // Set by Claude Code itself for its shell, whatever the host had: not passed by us.
     const claudeCodeOwn = ['SHELL', 'PWD', 'OLDPWD', 'SHLVL', '_', 'NoDefaultCurrentDirectoryInExePath'];
@@ -183,10 +190,10 @@ describe('planted secrets', () => {
     );
     expect(leaked).toEqual([]);
     expect(seen.get('HOME')).toBe(path.join(dataDir, 'home'));
-    // Claude Code's Bash sandbox (on by default) gives the shell a temporary folder of its own;
-    // whatever the shell sees is never the host's.
+    // Claude Code's Bash sandbox (on by default) gives the shell a folder of its own under the
+    // agent's TMPDIR; whatever the shell sees is never the host's.
     const tmp = seen.get('TMPDIR');
-    if (tmp !== undefined) expect(tmp).toBe(path.join(dataDir, 'tmp'));
+    if (tmp !== undefined) expect(tmp.startsWith(path.join(dataDir, 'tmp'))).toBe(true);
     expect(tmp).not.toBe(process.env.TMPDIR ?? '/tmp');
     expect(seen.get('PASSED_THROUGH')).toBe('passed-through-value');
     expect(seen.get('PROBE_MODE')).toBe('literal-probe-mode');
