@@ -47,7 +47,9 @@ export function buildAgentPrompt(
     }));
   const parts = [task];
   const heading = '## Results of earlier steps';
-  let room = maxChars - task.length - (memory ? memory.length + 2 : 0) - heading.length - 2;
+  // What the results may take: the limit less the task, the memory line and the separators.
+  const left = maxChars - task.length - (memory ? memory.length + 2 : 0) - 2;
+  const room = left - heading.length - 2;
   if (handed.length > 0 && room > 0) {
     const shares = shareRoom(
       handed.map(({ id, text }) => Math.min(text.length, HANDOVER_CHARS) + id.length),
@@ -65,8 +67,7 @@ export function buildAgentPrompt(
     if (left > 0)
       sections.push(`[${left} more result(s) left out: the prompt limit (limits.maxPromptChars) is reached]`);
     const block = [heading, ...sections].join('\n\n');
-    room -= block.length;
-    if (block.length <= maxChars - task.length - (memory ? memory.length + 2 : 0) - 2) parts.push(block);
+    if (block.length <= left) parts.push(block);
   }
   if (memory) parts.push(memory);
   return parts.join('\n\n');
