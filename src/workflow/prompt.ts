@@ -63,9 +63,9 @@ export function buildAgentPrompt(
         text.length > share ? `${text.slice(0, share)}\n[truncated: ${share} of ${text.length} characters]` : text;
       sections.push(`### ${id}\n${shown}`);
     });
-    const left = handed.length - sections.length;
-    if (left > 0)
-      sections.push(`[${left} more result(s) left out: the prompt limit (limits.maxPromptChars) is reached]`);
+    const leftOut = handed.length - sections.length;
+    if (leftOut > 0)
+      sections.push(`[${leftOut} more result(s) left out: the prompt limit (limits.maxPromptChars) is reached]`);
     const block = [heading, ...sections].join('\n\n');
     if (block.length <= left) parts.push(block);
   }
