@@ -1,0 +1,14 @@
+/**
+ * The model gateway: an Anthropic Messages API reverse proxy on loopback that every agent talks
+ * to. The model key never enters an agent's process; usage is read from the wire per request;
+ * budgets, rate limits, retries and record/replay are decided in one place.
+ */
+export type {
+  Admission,
+  AgentIdentity,
+  Exchange,
+  GatewayHooks,
+  GatewayRequest,
+  RequestEnd,
+  WireUsage,
+} from './contract.ts';
