@@ -6,6 +6,8 @@
 
 export type { ModelServerCommandOptions } from './command.ts';
 export { runModelServerCommand } from './command.ts';
+export type { ReplayAnswer, ReplayConversation, ReplayExchange, ReplayIdentity } from './replay.ts';
+export { groupReplay, ReplayState, replayIdentity } from './replay.ts';
 export type { RequestFacts } from './request.ts';
 export { readRequest, selectScript, selectTurn } from './request.ts';
 export type {
@@ -24,6 +26,7 @@ export type { ScenarioProblem } from './scenario-file.ts';
 export { compileScenario, loadScenario, parseScenario } from './scenario-file.ts';
 export type {
   ModelAnswerKind,
+  ModelExchangeRecord,
   ModelRequestRecord,
   ModelServer,
   ModelServerLogger,

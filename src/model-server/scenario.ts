@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { groupReplay, type ReplayConversation, type ReplayExchange } from './replay.ts';
 
 /**
  * The scenario format of the scripted model server: the loose input schema (snake_case, as
@@ -74,6 +75,11 @@ export interface Scenario {
   /** The answer once a script has no turn left (stop reason `end_turn`). */
   readonly finalText: string;
   readonly scripts: readonly ScenarioScript[];
+  /**
+   * Recorded conversations to replay (a cassette, see docs/cassettes.md), tried before the
+   * scripts; empty when the file has no `replay`.
+   */
+  readonly replay: readonly ReplayConversation[];
 }
 
 const STOP_REASONS = ['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'pause_turn', 'refusal'] as const;
@@ -197,15 +203,32 @@ const scriptSchema = z.strictObject({
   turns: z.array(turnSchema).default([]),
 });
 
+const digestSchema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 digest (64 lowercase hex digits)');
+
+const replaySchema = z.strictObject({
+  conversation: z.string().min(1),
+  agent: z.string().optional(),
+  system_digest: digestSchema,
+  user_digest: digestSchema,
+  turn: count,
+  status: z.int().min(200).max(599).default(200),
+  content_type: z.string().min(1).default('text/event-stream; charset=utf-8'),
+  body: z.string(),
+});
+
 /** The raw scenario as written in a file (snake_case keys). */
 export const scenarioInputSchema = z
   .strictObject({
     name: z.string().min(1).optional(),
     description: z.string().optional(),
     final_text: z.string().min(1).default('Done.'),
-    scripts: z.array(scriptSchema).min(1),
+    scripts: z.array(scriptSchema).default([]),
+    replay: z.array(replaySchema).default([]),
   })
   .superRefine((scenario, ctx) => {
+    if (scenario.scripts.length === 0 && scenario.replay.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['scripts'], message: 'expected at least one script (or a `replay` list)' });
+    }
     const seen = new Map<string, number>();
     let catchAll: number | undefined;
     scenario.scripts.forEach((script, index) => {
@@ -301,5 +324,19 @@ export function compileParsedScenario(parsed: ParsedScenario, source: string): S
     source,
     finalText: parsed.final_text,
     scripts: Object.freeze(scripts),
+    replay: Object.freeze(
+      groupReplay(
+        parsed.replay.map(
+          (entry): ReplayExchange => ({
+            conversation: entry.conversation,
+            identity: { system: entry.system_digest, user: entry.user_digest },
+            turn: entry.turn,
+            status: entry.status,
+            contentType: entry.content_type,
+            body: Buffer.from(entry.body, 'utf8'),
+          }),
+        ),
+      ),
+    ),
   });
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { OrchestratorError } from '../errors/index.ts';
+import { ReplayState } from './replay.ts';
 import { attemptKey, BadRequestError, type RequestFacts, readRequest, selectScript, selectTurn } from './request.ts';
 import { answerEvents, buildAnswer, encodeEvent, errorBody, estimateTokens, randomId } from './response.ts';
 import type { Scenario, ScenarioScript, ScenarioTurn, TurnFault } from './scenario.ts';
@@ -37,10 +38,41 @@ export interface ModelServerOptions {
    * @default 10000
    */
   requestLogLimit?: number;
+  /**
+   * Also keep each complete exchange (request body and headers that identify it, response
+   * status, content type and body as sent) in `exchanges`, bounded by `requestLogLimit`: what a
+   * recorder would have seen on the wire, for record-and-replay tests without a gateway.
+   * @default false
+   */
+  keepExchanges?: boolean;
+}
+
+/** One complete exchange as the server saw it (kept with `keepExchanges`). */
+export interface ModelExchangeRecord {
+  /** Receipt time, epoch milliseconds. */
+  readonly at: number;
+  /** Path with the query string, as requested. */
+  readonly path: string;
+  /** The `x-claude-code-session-id` header, when sent. */
+  readonly sessionHeader: string | undefined;
+  /** The request body as received. */
+  readonly requestBody: Buffer;
+  readonly status: number;
+  readonly contentType: string;
+  /** The response body exactly as written (SSE text for a stream). */
+  readonly responseBody: Buffer;
 }
 
 /** How the server answered a request. */
-export type ModelAnswerKind = 'turn' | 'final' | 'unmatched' | 'fault' | 'count_tokens' | 'not_found' | 'bad_request';
+export type ModelAnswerKind =
+  | 'turn'
+  | 'replay'
+  | 'final'
+  | 'unmatched'
+  | 'fault'
+  | 'count_tokens'
+  | 'not_found'
+  | 'bad_request';
 
 /** A summary of one received request, for assertions and diagnosis. */
 export interface ModelRequestRecord {
@@ -55,7 +87,7 @@ export interface ModelRequestRecord {
   readonly conversation: string | undefined;
   /** Turn number: prior assistant messages in the request. */
   readonly turn: number | undefined;
-  /** Name of the script that answered; `undefined` when none matched. */
+  /** Name of the script that answered (`replay:<conversation>` for a replayed one); `undefined` when none matched. */
   readonly script: string | undefined;
   /** 1-based attempt of this (conversation, script, turn). */
   readonly attempt: number | undefined;
@@ -74,6 +106,8 @@ export interface ModelServer {
   readonly scenario: Scenario;
   /** Received requests, oldest first (bounded by `requestLogLimit`). */
   readonly requests: readonly ModelRequestRecord[];
+  /** Complete exchanges, oldest first; empty unless `keepExchanges` (bounded by `requestLogLimit`). */
+  readonly exchanges: readonly ModelExchangeRecord[];
   /**
    * Replaces the scenario and forgets attempt counts (the request log is kept).
    * @throws OrchestratorError `SCENARIO_INVALID` when a path is given and the file is invalid.
@@ -83,6 +117,7 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
+const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const silentLogger: ModelServerLogger = { info() {}, warn() {} };
 
@@ -126,7 +161,7 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): string {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -134,6 +169,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
     ...headers,
   });
   res.end(text);
+  return text;
 }
 
 function describeFault(fault: TurnFault): string {
@@ -152,12 +188,20 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const limit = options.requestLogLimit ?? 10_000;
   let scenario = typeof options.scenario === 'string' ? await loadScenario(options.scenario) : options.scenario;
   let attempts = new Map<string, number>();
+  let replay = new ReplayState(scenario.replay);
   const requests: ModelRequestRecord[] = [];
+  const exchanges: ModelExchangeRecord[] = [];
+  const keepExchanges = options.keepExchanges ?? false;
   const closing = new AbortController();
 
   const record = (entry: ModelRequestRecord): void => {
     requests.push(entry);
     if (requests.length > limit) requests.splice(0, requests.length - limit);
+  };
+
+  const keep = (entry: ModelExchangeRecord): void => {
+    exchanges.push(entry);
+    if (exchanges.length > limit) exchanges.splice(0, exchanges.length - limit);
   };
 
   const streamEvents = async (
@@ -200,7 +244,52 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       sendJson(res, 400, errorBody(400, message, requestId), { 'request-id': requestId });
       return;
     }
+    const exchange = (status: number, contentType: string, body: string): void => {
+      if (!keepExchanges) return;
+      const sessionHeader = req.headers['x-claude-code-session-id'];
+      keep({
+        at: base.at,
+        path: req.url ?? base.path,
+        sessionHeader: Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader,
+        requestBody: Buffer.from(text, 'utf8'),
+        status,
+        contentType,
+        responseBody: Buffer.from(body, 'utf8'),
+      });
+    };
     const current = scenario;
+    if (current.replay.length > 0) {
+      const replayed = replay.answer(facts);
+      if (replayed.kind === 'exchange') {
+        const { exchange: recorded, attempt } = replayed;
+        record({
+          ...base,
+          model: facts.model,
+          stream: facts.stream,
+          conversation: facts.conversation,
+          turn: facts.turn,
+          script: `replay:${recorded.conversation}`,
+          attempt,
+          answer: 'replay',
+          fault: undefined,
+        });
+        logger.info(`model server: replay ${recorded.conversation} turn ${facts.turn} attempt ${attempt}`);
+        res.writeHead(recorded.status, {
+          'content-type': recorded.contentType,
+          'content-length': recorded.body.length,
+          'request-id': requestId,
+        });
+        res.end(recorded.body);
+        exchange(recorded.status, recorded.contentType, recorded.body.toString('utf8'));
+        return;
+      }
+      logger.warn(
+        replayed.kind === 'no_turn'
+          ? `model server: replay ${replayed.conversation} has no turn ${facts.turn}; answering from the scripts`
+          : 'model server: no recorded conversation matches; answering from the scripts',
+        { model: facts.model, turn: facts.turn },
+      );
+    }
     const script: ScenarioScript | undefined = selectScript(current, facts);
     const scripted = script ? selectTurn(script, facts) : undefined;
     const turn = scripted ?? finalTurn(current.finalText);
@@ -230,7 +319,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       const headers: Record<string, string> = { 'request-id': requestId };
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
       if (fault.shouldRetry !== undefined) headers['x-should-retry'] = String(fault.shouldRetry);
-      sendJson(res, fault.status, errorBody(fault.status, fault.message, requestId), headers);
+      exchange(
+        fault.status,
+        'application/json',
+        sendJson(res, fault.status, errorBody(fault.status, fault.message, requestId), headers),
+      );
       return;
     }
 
@@ -241,7 +334,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     });
     if (!facts.stream) {
       if (fault) res.destroy();
-      else sendJson(res, 200, message, { 'request-id': requestId });
+      else exchange(200, 'application/json', sendJson(res, 200, message, { 'request-id': requestId }));
       return;
     }
     const events = answerEvents(message).map(encodeEvent);
@@ -250,7 +343,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       return;
     }
     res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
+      'content-type': SSE_CONTENT_TYPE,
       'cache-control': 'no-cache',
       'request-id': requestId,
     });
@@ -261,6 +354,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     }
     await streamEvents(res, events, turn.chunkDelayMs, signal);
     res.end();
+    if (!signal.aborted) exchange(200, SSE_CONTENT_TYPE, events.join(''));
   };
 
   const countTokens = async (
@@ -336,9 +430,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       return scenario;
     },
     requests,
+    exchanges,
     async setScenario(next) {
       scenario = typeof next === 'string' ? await loadScenario(next) : next;
       attempts = new Map();
+      replay = new ReplayState(scenario.replay);
     },
     close() {
       closed ??= new Promise<void>((resolve) => {
