@@ -82,6 +82,11 @@ export const ERROR_CODES = {
     summary: 'A stored version has a snapshot format this build cannot read.',
   },
   VERSION_NOT_FOUND: { status: 404, retryable: false, summary: 'No version of the session has that number.' },
+  RECORDING_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'The session has no recorded model exchanges to make a cassette of.',
+  },
   IMPORT_INVALID: {
     status: 400,
     retryable: false,

@@ -3,6 +3,9 @@
  * to. The model key never enters an agent's process; usage is read from the wire per request;
  * budgets, rate limits, retries and record/replay are decided in one place.
  */
+
+export type { Cassette, CassetteOptions } from './cassette.ts';
+export { buildCassette, cassetteToYaml, loadRecording } from './cassette.ts';
 export type {
   Admission,
   AgentIdentity,
@@ -12,3 +15,7 @@ export type {
   RequestEnd,
   WireUsage,
 } from './contract.ts';
+export type { ExchangeRecorderOptions } from './recorder.ts';
+export { ExchangeRecorder } from './recorder.ts';
+export type { RecordedExchange } from './recording.ts';
+export { EXCHANGE_ENTRY_TYPE, RECORDINGS_PROJECT, recordingKey, toRecordedExchange } from './recording.ts';
