@@ -14,7 +14,10 @@ import type { RequestFacts } from './request.ts';
  * the last one repeating.
  */
 
-/** What identifies a conversation across runs: digests of its stable parts. */
+/**
+ * What identifies a conversation across runs: digests of its stable parts, with what differs
+ * from run to run masked first (see {@link identityText}).
+ */
 export interface ReplayIdentity {
   /** SHA-256 (hex) of the text of the last `system` block (the agent's or subagent's prompt). */
   readonly system: string;
@@ -44,9 +47,23 @@ export interface ReplayConversation {
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+/** An absolute path, where a prompt can hold one (after a space, quote, bracket, `=` or `:`). */
+const ABSOLUTE_PATH = /(?<=^|[\s`'"([=:,])\/[^\s`'"()[\],]*/g;
+const ISO_DATE = /\b\d{4}-\d{2}-\d{2}\b/g;
+
+/**
+ * The text an identity digest is taken of: absolute paths and ISO dates masked. Claude Code
+ * writes the agent's memory folder (under its config folder and the session's workspace) into
+ * the last system block, and a task may name files by absolute path; neither is the same in a
+ * replaying run, nor is the date.
+ */
+export function identityText(text: string): string {
+  return text.replace(ABSOLUTE_PATH, '<path>').replace(ISO_DATE, '<date>');
+}
+
 /** The identity of a request's conversation, as the recorder stores it and the replay matches it. */
 export function replayIdentity(facts: Pick<RequestFacts, 'systemLast' | 'firstUserText'>): ReplayIdentity {
-  return { system: sha256(facts.systemLast), user: sha256(facts.firstUserText) };
+  return { system: sha256(identityText(facts.systemLast)), user: sha256(identityText(facts.firstUserText)) };
 }
 
 /** Groups exchanges into conversations, keeping the order in which conversations first appear. */
