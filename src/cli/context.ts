@@ -4,7 +4,7 @@ import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import { type Redactor, secretRedactor } from '../security/index.ts';
 import { SessionManager } from '../sessions/index.ts';
-import { type OrchestratorStore, openEventStore } from '../store/index.ts';
+import { type OrchestratorStore, openEventStore, type TranscriptStore } from '../store/index.ts';
 
 /** Global options every verb accepts. */
 export interface GlobalOptions {
@@ -23,6 +23,8 @@ export interface CliContext {
   openLog(): Promise<EventLog>;
   /** The session manager (versions, diff, fork, export, import) over the opened log. */
   openSessions(): Promise<SessionManager>;
+  /** The transcript store of the opened store (agents' transcripts, gateway recordings). */
+  openTranscripts(): Promise<TranscriptStore>;
   /** Closes whatever was opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -49,6 +51,10 @@ export function createCliContext(options: GlobalOptions): CliContext {
       const opened = await this.openLog();
       const store = await (openedStore ?? openStore(config));
       return new SessionManager({ log: opened, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
+    },
+    async openTranscripts() {
+      await this.openLog();
+      return openedStore ?? openStore(config);
     },
     close() {
       closing ??= (async () => {

@@ -4,13 +4,14 @@ import { applyMetricsEvent, emptyMetrics } from '../../monitor/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatSessionFigures } from '../figures.ts';
 import { formatTable } from '../format.ts';
+import { registerCassetteCommand } from './cassette.ts';
 import { registerControlCommands } from './control.ts';
 import { registerGrantCommands } from './grants.ts';
 import { registerPruneCommand } from './prune.ts';
 import { registerResume } from './resume.ts';
 import { registerVersionCommands } from './versions.ts';
 
-/** `orchestrator sessions list | show ID`, and the verbs of versions, resume and prune. */
+/** `orchestrator sessions list | show ID`, and the verbs of versions, resume, prune and cassettes. */
 export function registerSessionsCommand(program: Command): void {
   const sessions = program.command('sessions').description('inspect sessions stored in the event log');
 
@@ -19,6 +20,7 @@ export function registerSessionsCommand(program: Command): void {
   registerGrantCommands(sessions);
   registerVersionCommands(sessions);
   registerPruneCommand(sessions);
+  registerCassetteCommand(sessions);
 
   sessions
     .command('list')
