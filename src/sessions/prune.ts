@@ -168,6 +168,9 @@ async function deleteSession(
     await targets.transcripts?.deleteTranscriptSessions(deletion.transcripts);
     await removeLocalTranscripts(targets.claudeConfigDir, deletion.transcripts);
   }
+  // The gateway keeps a session's recorded model exchanges as a transcript under the session's
+  // own id (docs/cassettes.md); no SDK session has such an id, so this deletes only those.
+  await targets.transcripts?.deleteTranscriptSessions([sessionId]);
   let folders = 0;
   if (deletion.files) {
     // Worktrees and their branches live in the session's history repository, never in the workspace.

@@ -151,12 +151,12 @@ scripts:
     expect(problems[0]?.line).toBeGreaterThanOrEqual(2);
   });
 
-  it('reports a missing scripts list on the root, and an empty file', () => {
+  it('reports a scenario with neither scripts nor replay on the root, and an empty file', () => {
     expect(problemsOf(() => parseScenario('name: x\n')).problems[0]).toEqual({
       path: 'scripts',
       line: 1,
       column: 1,
-      message: 'missing required field (expected array)',
+      message: 'expected at least one script (or a `replay` list)',
     });
     expect(problemsOf(() => parseScenario('')).problems[0]?.path).toBe('(root)');
   });
