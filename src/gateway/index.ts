@@ -12,3 +12,10 @@ export type {
   RequestEnd,
   WireUsage,
 } from './contract.ts';
+export type { Gateway, GatewayLog, GatewayOptions, GatewayStats } from './proxy.ts';
+export { startGateway } from './proxy.ts';
+export type { FaultKind, RetrySettings } from './retry.ts';
+export { classify, isRetryableStatus, PauseGate, retryAfterMs, retryDelayMs } from './retry.ts';
+export type { AgentToken } from './tokens.ts';
+export { TOKEN_PREFIX } from './tokens.ts';
+export { SseUsageReader, usageOfJson } from './wire.ts';
