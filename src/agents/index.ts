@@ -17,7 +17,7 @@ export {
 } from './process-tags.ts';
 export type { TrackedProcess } from './processes.ts';
 export { ProcessRegistry, readRssBytes } from './processes.ts';
-export type { AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
+export type { AgentCredentials, AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
 export { TranscriptSessionStore } from './session-store.ts';
 export type { ProcessSlot } from './slots.ts';

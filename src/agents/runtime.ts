@@ -73,6 +73,22 @@ export interface AgentRuntimeOptions {
    * `<dataDir>/claude`), else none (the processes cannot be swept by data directory)
    */
   readonly dataDir?: string;
+  /**
+   * Model credentials of one agent, asked when it starts and released when it has ended: the
+   * model gateway's per-agent token and URL, which replace `ANTHROPIC_API_KEY` and
+   * `ANTHROPIC_BASE_URL` of `env` for that agent's processes. Spares of a warm pool are
+   * started before their agent exists, so with credentials there is no warm pool.
+   * @default none (every agent gets `env` as it is)
+   */
+  readonly credentials?: (agent: RunningAgent) => AgentCredentials;
+}
+
+/** What {@link AgentRuntimeOptions.credentials} gives an agent. */
+export interface AgentCredentials {
+  readonly apiKey: string;
+  readonly baseUrl: string;
+  /** Called once, when the agent has ended (all of its attempts). */
+  release(): void;
 }
 
 /** One agent to run. */
@@ -143,7 +159,7 @@ export class AgentRuntime {
     this.#options = options;
     this.processes = new ProcessRegistry({ dataDir: options.dataDir ?? dataDirOfAgentEnv(options.env) });
     this.slots = new SlotPool(options.maxConcurrent ?? 4);
-    const size = options.warmPool ?? 0;
+    const size = options.credentials ? 0 : (options.warmPool ?? 0);
     this.#pool =
       size > 0
         ? new WarmPool({ size, processes: this.processes, folderSpareMaxAgeMs: options.warmSpareMaxAgeMs })
@@ -286,7 +302,11 @@ export class AgentRuntime {
       result: Promise.resolve(undefined as never),
     };
     this.#running.set(agentId, entry);
-    entry.result = this.#run(agentId, task, controller.signal).finally(() => this.#running.delete(agentId));
+    const credentials = this.#options.credentials?.(agent);
+    entry.result = this.#run(agentId, task, controller.signal, credentials).finally(() => {
+      this.#running.delete(agentId);
+      credentials?.release();
+    });
     const result = entry.result;
     return {
       agentId,
@@ -296,7 +316,12 @@ export class AgentRuntime {
     };
   }
 
-  async #run(agentId: string, task: AgentTask, signal: AbortSignal): Promise<AgentResult> {
+  async #run(
+    agentId: string,
+    task: AgentTask,
+    signal: AbortSignal,
+    credentials: AgentCredentials | undefined,
+  ): Promise<AgentResult> {
     const recorder = new AgentRecorder(this.#options.log, task, agentId);
     const maxAttempts = Math.max(1, task.spec.retry?.attempts ?? 3);
     recorder.record([
@@ -326,7 +351,9 @@ export class AgentRuntime {
       }
       try {
         outcome =
-          slot === undefined || signal.aborted ? aborted(signal) : await this.#attempt(agentId, task, signal, recorder);
+          slot === undefined || signal.aborted
+            ? aborted(signal)
+            : await this.#attempt(agentId, task, signal, recorder, credentials);
       } finally {
         slot?.release();
       }
@@ -403,8 +430,14 @@ export class AgentRuntime {
   }
 
   /** One attempt; with a redactor, its answer and Claude Code's files of it redacted (see {@link redactedOutcome}). */
-  async #attempt(agentId: string, task: AgentTask, signal: AbortSignal, recorder: AgentRecorder) {
-    const outcome = await this.#runAttempt(agentId, task, signal, recorder);
+  async #attempt(
+    agentId: string,
+    task: AgentTask,
+    signal: AbortSignal,
+    recorder: AgentRecorder,
+    credentials: AgentCredentials | undefined,
+  ) {
+    const outcome = await this.#runAttempt(agentId, task, signal, recorder, credentials);
     const redactor = this.#options.redactor;
     return redactor ? redactedOutcome(outcome, redactor, this.#options.env.CLAUDE_CONFIG_DIR) : outcome;
   }
@@ -415,6 +448,7 @@ export class AgentRuntime {
     task: AgentTask,
     signal: AbortSignal,
     recorder: AgentRecorder,
+    credentials: AgentCredentials | undefined,
   ): Promise<AttemptSuccess | AttemptFailure> {
     // Asked again at the last moment: spending may have reached a budget while it waited.
     const verdict = this.#options.spendGate?.admit(this.#running.get(agentId)?.agent ?? agentOf(agentId, task));
@@ -427,7 +461,9 @@ export class AgentRuntime {
       prompt: task.prompt,
       cwd: task.cwd,
       sharedCwd: task.sharedCwd ?? false,
-      env: this.#envOf(spec),
+      env: credentials
+        ? { ...this.#envOf(spec), ANTHROPIC_API_KEY: credentials.apiKey, ANTHROPIC_BASE_URL: credentials.baseUrl }
+        : this.#envOf(spec),
       outputSchema: task.outputSchema,
       resume: task.resume,
       sessionStore: this.#options.sessionStore,

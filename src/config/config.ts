@@ -60,7 +60,7 @@ export interface OrchestratorConfig {
   readonly budgetAction: 'fail' | 'pause';
   /**
    * Pre-started agent processes kept per agent type, and per agent type in a session workspace
-   * (`ORCHESTRATOR_WARM_POOL`); 0 turns the pool off. @default 0
+   * (`ORCHESTRATOR_WARM_POOL`); 0 turns the pool off. Behind the model gateway there is none (spares would start before their agent has a token): it needs `gateway: off`. @default 0
    */
   readonly warmPool: number;
   /**
@@ -95,6 +95,23 @@ export interface OrchestratorConfig {
   readonly maxEventFieldBytes: number;
   /** Largest event payload written at all, in bytes of JSON (`ORCHESTRATOR_MAX_EVENT_BYTES`); a larger one is refused (`LIMIT_EXCEEDED`). @default 16777216 */
   readonly maxEventBytes: number;
+  /**
+   * The model gateway (`ORCHESTRATOR_GATEWAY`, `on` or `off`): agents talk to a proxy inside
+   * the orchestrator with a token of their own instead of the model key, which never enters
+   * their environment; usage is read from the wire and retries are decided there. `off` gives
+   * every agent the key and the base URL directly. @default `on`
+   */
+  readonly gateway: boolean;
+  /**
+   * Retries of a failed model request by the gateway (`ORCHESTRATOR_GATEWAY_MAX_RETRIES`);
+   * agents themselves retry none (`CLAUDE_CODE_MAX_RETRIES=0`). @default a user's
+   * `CLAUDE_CODE_MAX_RETRIES` when set, else 4
+   */
+  readonly gatewayMaxRetries: number;
+  /** Wait for an upstream's response before a try fails (`ORCHESTRATOR_GATEWAY_FIRST_BYTE_TIMEOUT`, `120s` or ms). @default 120000 */
+  readonly gatewayFirstByteTimeoutMs: number;
+  /** Longest silence inside a response body before it is cut (`ORCHESTRATOR_GATEWAY_IDLE_TIMEOUT`, `60s` or ms). @default 60000 */
+  readonly gatewayIdleTimeoutMs: number;
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -227,6 +244,13 @@ const schema = z
       .min(64 * 1024)
       .max(256 * 1024 * 1024)
       .default(16 * 1024 * 1024),
+    gateway: z
+      .union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0'])])
+      .transform((value) => value === true || value === 'on' || value === 'true' || value === '1')
+      .default(true),
+    gatewayMaxRetries: z.coerce.number().int().min(0).max(20).optional(),
+    gatewayFirstByteTimeoutMs: duration.pipe(z.number().int().min(10).max(3_600_000)).default(120_000),
+    gatewayIdleTimeoutMs: duration.pipe(z.number().int().min(10).max(3_600_000)).default(60_000),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -266,6 +290,10 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   secrets: 'ORCHESTRATOR_SECRETS',
   maxEventFieldBytes: 'ORCHESTRATOR_MAX_EVENT_FIELD_BYTES',
   maxEventBytes: 'ORCHESTRATOR_MAX_EVENT_BYTES',
+  gateway: 'ORCHESTRATOR_GATEWAY',
+  gatewayMaxRetries: 'ORCHESTRATOR_GATEWAY_MAX_RETRIES',
+  gatewayFirstByteTimeoutMs: 'ORCHESTRATOR_GATEWAY_FIRST_BYTE_TIMEOUT',
+  gatewayIdleTimeoutMs: 'ORCHESTRATOR_GATEWAY_IDLE_TIMEOUT',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -340,7 +368,20 @@ export function loadConfig(
     }),
     maxEventFieldBytes: value.maxEventFieldBytes,
     maxEventBytes: value.maxEventBytes,
+    gateway: value.gateway,
+    gatewayMaxRetries: value.gatewayMaxRetries ?? userRetries(env.CLAUDE_CODE_MAX_RETRIES) ?? 4,
+    gatewayFirstByteTimeoutMs: value.gatewayFirstByteTimeoutMs,
+    gatewayIdleTimeoutMs: value.gatewayIdleTimeoutMs,
   });
+}
+
+/**
+ * A user's `CLAUDE_CODE_MAX_RETRIES`, which becomes the gateway's bound (agents behind the
+ * gateway retry nothing themselves); undefined when unset or not a count.
+ */
+function userRetries(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,2}$/.test(value.trim())) return undefined;
+  return Math.min(20, Number(value));
 }
 
 /** A copy of the config safe to print or log: secrets replaced by a marker. */

@@ -458,6 +458,50 @@ export const EVENT_DATA_SCHEMAS = {
     /** 1 for the attempt's first model request (its `ttftMs` includes starting the process). */
     turn: z.number().int().positive().optional(),
   }),
+  /**
+   * One model request of an agent as the gateway forwarded it (retries included), with its
+   * usage read from the wire and priced with the monitor's table. When an agent's requests are
+   * recorded this way, its figures count spend from these events; Claude Code's own estimate
+   * stays on `agent.completed` (`sdkCostUsd` in the figures).
+   */
+  'model.request': z.looseObject({
+    requestId: z.string(),
+    agentId: z.string(),
+    /** The subagent that sent it (`sub-<digest of its prompt>`), when the request shows one. */
+    subagentId: z.string().optional(),
+    model: z.string(),
+    /** The upstream's final status; 0 when it was never reached (a fault before any answer). */
+    status: z.number().int().nonnegative(),
+    ok: z.boolean(),
+    inputTokens: z.number().nonnegative(),
+    outputTokens: z.number().nonnegative(),
+    cacheReadTokens: z.number().nonnegative(),
+    cacheCreationTokens: z.number().nonnegative(),
+    costUsd: z.number().nonnegative(),
+    /** From forwarding to the first byte of the response body. */
+    firstByteMs: z.number().nonnegative().optional(),
+    durationMs: z.number().nonnegative(),
+    /** Tries it took (1 without retries). */
+    attempt: z.number().int().positive(),
+    /** What went wrong on the wire: `cut`, `first_byte_timeout`, `idle_timeout`, `unreachable`, `malformed`, `stream_error`, `client_closed`. */
+    fault: z.string().optional(),
+    error: errorInfo.optional(),
+  }),
+  /** The gateway retries a model request (a 429, 529, 5xx, or a fault before any byte reached the agent). */
+  'model.retry': z.looseObject({
+    requestId: z.string(),
+    agentId: z.string(),
+    subagentId: z.string().optional(),
+    /** The try about to be made (2 for the first retry). */
+    attempt: z.number().int().positive(),
+    maxRetries: z.number().int().nonnegative(),
+    delayMs: z.number().nonnegative(),
+    /** The status that caused it; 0 for a fault. */
+    status: z.number().int().nonnegative(),
+    fault: z.string(),
+    /** The error code it would have been (`AGENT_RATE_LIMITED`, `AGENT_NETWORK`...). */
+    reason: z.string(),
+  }),
   /** A periodic sample of the memory of the agent processes alive at that moment. */
   'agent.resources': z.looseObject({
     /** Agent processes sampled. */

@@ -15,7 +15,14 @@ export type {
   RequestEnd,
   WireUsage,
 } from './contract.ts';
+export type { Gateway, GatewayLog, GatewayOptions, GatewayStats } from './proxy.ts';
+export { startGateway } from './proxy.ts';
 export type { ExchangeRecorderOptions } from './recorder.ts';
 export { ExchangeRecorder } from './recorder.ts';
 export type { RecordedExchange } from './recording.ts';
 export { EXCHANGE_ENTRY_TYPE, RECORDINGS_PROJECT, recordingKey, toRecordedExchange } from './recording.ts';
+export type { FaultKind, RetrySettings } from './retry.ts';
+export { classify, isRetryableStatus, PauseGate, retryAfterMs, retryDelayMs } from './retry.ts';
+export type { AgentToken } from './tokens.ts';
+export { TOKEN_PREFIX } from './tokens.ts';
+export { SseUsageReader, usageOfJson } from './wire.ts';

@@ -86,7 +86,10 @@ export function onUsage(state: MetricsState, data: EventDataMap['agent.usage']):
     cacheCreationTokens: data.cacheCreationTokens ?? 0,
   };
   const price = priceUsage(data.model ?? agent.model, tokens);
-  const spend: Spend = { ...tokens, costUsd: price.costUsd, unpricedCostUsd: price.priced ? 0 : price.costUsd };
+  // Behind the gateway, spend comes from `model.request`; this event still gives context and times.
+  const spend: Spend = agent.wire
+    ? noSpend()
+    : { ...tokens, costUsd: price.costUsd, unpricedCostUsd: price.priced ? 0 : price.costUsd };
   addSpend(agent.live, spend);
   agent.live.responses++;
   const context = tokens.inputTokens + tokens.cacheReadTokens + tokens.cacheCreationTokens;
@@ -103,6 +106,65 @@ export function onUsage(state: MetricsState, data: EventDataMap['agent.usage']):
   }
 }
 
+/**
+ * A model request as the gateway saw it: the spend that counts for an agent behind the gateway.
+ * The first one switches the agent to wire figures, taking back what its `agent.usage` events
+ * had counted live so far (those came from the same responses).
+ */
+export function onModelRequest(state: MetricsState, data: EventDataMap['model.request']): void {
+  const agent = state.agents[data.agentId];
+  if (!agent) return;
+  const scopes = scopesOf(state, data.agentId);
+  if (!agent.wire) {
+    agent.wire = true;
+    const counted = spendDifference(noSpend(), agent.live);
+    for (const figures of scopes) addSpend(figures, counted);
+    agent.live = { ...noSpend(), responses: agent.live.responses };
+  }
+  const tokens = {
+    inputTokens: data.inputTokens,
+    outputTokens: data.outputTokens,
+    cacheReadTokens: data.cacheReadTokens,
+    cacheCreationTokens: data.cacheCreationTokens,
+  };
+  const price = priceUsage(data.model, { ...tokens, costUsd: data.costUsd });
+  const spend: Spend = { ...tokens, costUsd: price.costUsd, unpricedCostUsd: price.priced ? 0 : price.costUsd };
+  addSpend(agent.live, spend);
+  for (const figures of scopes) addSpend(figures, spend);
+  const model = modelFigures(state, data.model);
+  model.inputTokens += tokens.inputTokens;
+  model.outputTokens += tokens.outputTokens;
+  model.cacheReadTokens += tokens.cacheReadTokens;
+  model.cacheCreationTokens += tokens.cacheCreationTokens;
+  model.costUsd += price.costUsd;
+  if (data.subagentId !== undefined) {
+    agent.subagents ??= {};
+    let sub = agent.subagents[data.subagentId];
+    if (!sub) {
+      sub = { ...noSpend(), requests: 0 };
+      agent.subagents[data.subagentId] = sub;
+    }
+    addSpend(sub, spend);
+    sub.requests++;
+  }
+}
+
+function modelFigures(state: MetricsState, model: string) {
+  let figures = state.models[model];
+  if (!figures) {
+    figures = {
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      costUsd: 0,
+      sdkCostUsd: 0,
+    };
+    state.models[model] = figures;
+  }
+  return figures;
+}
+
 export function onAttemptEnd(
   state: MetricsState,
   event: EventView & { type: 'agent.completed' | 'agent.failed' },
@@ -112,31 +174,22 @@ export function onAttemptEnd(
   const agent = state.agents[data.agentId];
   if (!agent) return;
   const scopes = scopesOf(state, data.agentId);
-  const exact = attemptSpend(data, agent);
+  // Behind the gateway the wire's figures are the exact ones: no correction.
+  const exact = agent.wire ? agent.live : attemptSpend(data, agent);
   const correction = spendDifference(exact, agent.live);
   const turns = agent.live.responses === 0 ? (data.turns ?? 0) : 0;
   agent.live = { ...noSpend(), responses: 0 };
   agent.attempts++;
   for (const [model, usage] of Object.entries(data.modelUsage ?? {})) {
+    const figures = modelFigures(state, model);
+    figures.sdkCostUsd += usage.costUsd ?? 0;
+    if (agent.wire) continue;
     const priced = priceUsage(model, usage);
-    let figures = state.models[model];
-    if (!figures) {
-      figures = {
-        inputTokens: 0,
-        outputTokens: 0,
-        cacheReadTokens: 0,
-        cacheCreationTokens: 0,
-        costUsd: 0,
-        sdkCostUsd: 0,
-      };
-      state.models[model] = figures;
-    }
     figures.inputTokens += usage.inputTokens;
     figures.outputTokens += usage.outputTokens;
     figures.cacheReadTokens += usage.cacheReadTokens;
     figures.cacheCreationTokens += usage.cacheCreationTokens;
     figures.costUsd += priced.costUsd;
-    figures.sdkCostUsd += usage.costUsd ?? 0;
   }
   const failed = event.type === 'agent.failed' ? event.data.error.code : undefined;
   const interrupted = failed !== undefined && INTERRUPTED.has(failed);

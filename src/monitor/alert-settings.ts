@@ -45,6 +45,8 @@ export function mergeAlertSettings(base: AlertSettings, extra: AlertSettings | u
 export const FIGURE_EVENTS: ReadonlySet<string> = new Set([
   'agent.spawned',
   'agent.usage',
+  'model.request',
+  'model.retry',
   'agent.tool_use',
   'agent.tool_result',
   'agent.retry',
@@ -64,7 +66,12 @@ export const FIGURE_EVENTS: ReadonlySet<string> = new Set([
   'workflow.completed',
   'user.input',
 ]);
-export const COST_EVENTS: ReadonlySet<string> = new Set(['agent.usage', 'agent.completed', 'agent.failed']);
+export const COST_EVENTS: ReadonlySet<string> = new Set([
+  'agent.usage',
+  'model.request',
+  'agent.completed',
+  'agent.failed',
+]);
 /**
  * The figures each event type can change. A custom rule is evaluated after an event only when
  * the event can change a figure the rule reads (its identifiers are matched against these), so
@@ -79,6 +86,8 @@ const CHANGES: Readonly<Record<string, readonly string[] | 'all'>> = {
   'agent.tool_use': ['toolCalls', 'toolCallsByTool'],
   'agent.tool_result': ['toolErrors'],
   'agent.retry': ['retries'],
+  'model.request': SPEND,
+  'model.retry': ['retries'],
   'agent.completed': [...SPEND, 'sdkCostUsd', 'turns', 'agentTime', 'endedAt', 'outcome', 'attempts'],
   'agent.failed': [
     ...SPEND,

@@ -26,6 +26,13 @@ export interface AgentMetrics extends Figures {
   peakRssBytes: number;
   /** What the attempt in progress has spent so far, from its responses. */
   live: Spend & { responses: number };
+  /**
+   * Its requests pass the model gateway (a `model.request` was seen): spend is counted from
+   * the wire, and Claude Code's figures at the attempt's end are kept only as `sdkCostUsd`.
+   */
+  wire?: true;
+  /** Spend per subagent (as the gateway attributes requests), from `model.request`. */
+  subagents?: Record<string, Spend & { requests: number }>;
 }
 
 /** A node of a workflow, once started. */
@@ -150,6 +157,6 @@ const figuresListed: [
   Matches<SessionFigures, 'session'>,
   Matches<WorkflowMetrics, 'workflow', 'nodes'>,
   Matches<NodeMetrics, 'node'>,
-  Matches<AgentMetrics, 'agent', 'live'>,
+  Matches<AgentMetrics, 'agent', 'live' | 'wire' | 'subagents'>,
 ] = [true, true, true, true];
 void figuresListed;

@@ -1,5 +1,15 @@
 import type { AnyEvent } from '../events/index.ts';
-import { elapsed, endNode, nodeOf, onAttemptEnd, onResources, onSpawned, onUsage, scopesOf } from './agent-metrics.ts';
+import {
+  elapsed,
+  endNode,
+  nodeOf,
+  onAttemptEnd,
+  onModelRequest,
+  onResources,
+  onSpawned,
+  onUsage,
+  scopesOf,
+} from './agent-metrics.ts';
 import { bump, emptyFigures } from './figures.ts';
 import { alertKey, emptyMetrics, type MetricsState } from './metrics-state.ts';
 import { viewOf } from './view.ts';
@@ -13,6 +23,8 @@ import { viewOf } from './view.ts';
  * priced at once, so budgets and alerts see it within one model call), and exactly, from the
  * attempt's per-model usage when it ends. At the end of an attempt the live sum is replaced
  * by the exact one (the difference is added to every scope), so nothing is counted twice.
+ * Agents behind the model gateway are counted from `model.request` (usage read off the wire)
+ * instead, with Claude Code's own estimate kept as `sdkCostUsd`.
  */
 
 const ACTIVE_STATES = new Set(['initializing', 'thinking', 'using_tools', 'responding']);
@@ -122,6 +134,12 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
     }
     case 'agent.usage':
       onUsage(state, view.data);
+      break;
+    case 'model.request':
+      onModelRequest(state, view.data);
+      break;
+    case 'model.retry':
+      for (const figures of scopesOf(state, view.data.agentId)) figures.retries++;
       break;
     case 'agent.tool_use':
       for (const figures of scopesOf(state, view.data.agentId)) {

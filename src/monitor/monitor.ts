@@ -176,7 +176,12 @@ export class Monitor implements SpendGate {
     if (event.type === 'system.alert') return;
     const decided = watched.alerts.evaluate(watched.metrics, event);
     if (decided.length > 0) this.#record(event.sessionId, decided.map(alertEvent), event);
-    if (event.type === 'agent.usage' || event.type === 'agent.completed' || event.type === 'agent.failed') {
+    if (
+      event.type === 'agent.usage' ||
+      event.type === 'model.request' ||
+      event.type === 'agent.completed' ||
+      event.type === 'agent.failed'
+    ) {
       if (!watched.budget.unlimited) {
         for (const breach of watched.budget.breaches(watched.metrics, event.data.agentId)) {
           this.#exhausted(event.sessionId, watched, breach);

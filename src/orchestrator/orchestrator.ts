@@ -4,6 +4,7 @@ import { AgentRuntime, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { newPrefixedId } from '../events/index.ts';
+import { type Gateway, startGateway } from '../gateway/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
@@ -35,6 +36,12 @@ import { RunLauncher, recordEvent } from './launcher.ts';
 import { SessionLeases } from './leases.ts';
 import { type ModelAccess, resolveModelAccess } from './model-access.ts';
 import type { WorkflowHandle } from './workflow-handle.ts';
+
+/** Anthropic's API, the gateway's upstream when the operator set no `ANTHROPIC_BASE_URL`. */
+const ANTHROPIC_API_URL = 'https://api.anthropic.com';
+
+/** The key of the agents' shared environment behind the gateway: each agent's own token replaces it. */
+const GATEWAY_TOKEN_PENDING = 'orch-agt-pending';
 
 /** Options of {@link Orchestrator.open}. */
 export interface OrchestratorOptions {
@@ -109,6 +116,8 @@ export class Orchestrator {
    * results, logs and the agents' tool outputs before they are written.
    */
   readonly redactor: Redactor;
+  /** The model gateway every agent talks to (config `gateway`), or undefined when it is off. */
+  readonly gateway: Gateway | undefined;
   readonly #store: OrchestratorStore;
   readonly #workspaces: WorkspaceManager;
   readonly #launcher: RunLauncher;
@@ -121,12 +130,14 @@ export class Orchestrator {
     model: ModelAccess,
     monitoring: MonitorSettings,
     redactor: Redactor,
+    gateway: Gateway | undefined,
   ) {
     const log = new EventLog(store, {
       redactor,
       limits: { maxFieldBytes: config.maxEventFieldBytes, maxEventBytes: config.maxEventBytes },
     });
     this.redactor = redactor;
+    this.gateway = gateway;
     this.config = config;
     this.log = log;
     this.logger = logger;
@@ -152,7 +163,22 @@ export class Orchestrator {
       // same store can resume them (its Claude Code config folder has never seen them).
       sessionStore: new TranscriptSessionStore(store, { redactor }),
       // An allow-list with a HOME and TMPDIR of the agents' own, never the host's environment.
-      env: buildAgentEnv({ apiKey: model.apiKey, baseUrl: model.baseUrl, ...agentFolders(config.dataDir) }),
+      // Behind the gateway the model key is not in it at all: each agent gets its own token,
+      // and retries are the gateway's (Claude Code's own are off).
+      env: gateway
+        ? buildAgentEnv({
+            apiKey: GATEWAY_TOKEN_PENDING,
+            baseUrl: gateway.url,
+            maxRetries: 0,
+            ...agentFolders(config.dataDir),
+          })
+        : buildAgentEnv({ apiKey: model.apiKey, baseUrl: model.baseUrl, ...agentFolders(config.dataDir) }),
+      ...(gateway && {
+        credentials: (agent) => {
+          const minted = gateway.mint(agent);
+          return { apiKey: minted.token, baseUrl: gateway.url, release: minted.release };
+        },
+      }),
       redactor,
       spendGate: this.monitor,
       resourceSampleMs: config.resourceSampleMs,
@@ -199,8 +225,29 @@ export class Orchestrator {
       ));
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
-    logger.info({ store: config.store, model: model.description }, 'orchestrator ready');
-    return new Orchestrator(config, store, logger, model, monitoring, redactor);
+    const gateway = config.gateway
+      ? await startGateway({
+          upstream: model.baseUrl ?? ANTHROPIC_API_URL,
+          apiKey: model.apiKey,
+          // The log is made by the constructor; events go through it once it exists.
+          log: { append: (sessionId, events) => logOf().append(sessionId, events) },
+          maxRetries: config.gatewayMaxRetries,
+          firstByteTimeoutMs: config.gatewayFirstByteTimeoutMs,
+          idleTimeoutMs: config.gatewayIdleTimeoutMs,
+          warn: (message, details) => logger.warn(details ?? {}, message),
+        })
+      : undefined;
+    if (gateway && config.warmPool > 0) {
+      // Spares start before their agent exists, so they could only hold the key itself; the
+      // key stays out. Per-spare tokens bound when a spare is claimed are the next step.
+      const line = 'warm pool: off behind the model gateway (set ORCHESTRATOR_GATEWAY=off to use it)';
+      options.notice?.(line);
+      logger.warn({ warmPool: config.warmPool }, line);
+    }
+    logger.info({ store: config.store, model: model.description, gateway: gateway?.url }, 'orchestrator ready');
+    const orchestrator = new Orchestrator(config, store, logger, model, monitoring, redactor, gateway);
+    const logOf = () => orchestrator.log;
+    return orchestrator;
   }
 
   /**
@@ -418,6 +465,7 @@ export class Orchestrator {
       await Promise.allSettled(this.#launcher.handles().map((handle) => handle.suspend()));
       await this.agents.shutdown();
       await this.monitor.close();
+      await this.gateway?.close();
       await this.model.close();
       await this.#launcher.settled();
       await this.leases.close();

@@ -55,7 +55,7 @@ describe('orchestrator with the warm pool', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'orch-warm-'));
     orchestrator = await Orchestrator.open({
-      config: loadConfig({ dataDir: dir, logLevel: 'silent', warmPool: 1 }, {}),
+      config: loadConfig({ dataDir: dir, logLevel: 'silent', warmPool: 1, gateway: false }, {}),
       scenario,
     });
   });

@@ -158,13 +158,16 @@ describe('planted secrets', () => {
     expect(run.code, describeResult(run)).toBe(0);
     const results = toolResults(await sessionEvents());
     expect(results).toHaveLength(5);
-    // The values were there to leak: redacted in place, under their names.
-    expect(results[1]).toContain('ANTHROPIC_API_KEY=[REDACTED:ANTHROPIC_API_KEY]');
+    // The model key never was there to leak: behind the gateway the agent holds a token of its
+    // own (no redaction needed); the other values were, and are redacted under their names.
+    expect(results[1]).toMatch(/ANTHROPIC_API_KEY=orch-agt-[A-Za-z0-9_-]{43}\n/);
+    expect(results[1]).not.toContain('REDACTED:ANTHROPIC_API_KEY');
     expect(results[3]).toContain(
       '[REDACTED:AWS_SECRET_ACCESS_KEY] [REDACTED:OPERATOR_LISTED] passed-through-value literal-probe-mode',
     );
-    expect(results[4]).toContain('[REDACTED:ANTHROPIC_API_KEY]');
-    // The model server got the key as the API key: it really was the model key.
+    expect(results[4]).toContain('ANTHROPIC_API_KEY=orch-agt-');
+    expect(results[4]).not.toContain('REDACTED:ANTHROPIC_API_KEY');
+    // The model server got requests (from the gateway, which put the real key on them).
     expect(server.requests.length).toBeGreaterThan(0);
   });
 
