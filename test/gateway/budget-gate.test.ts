@@ -9,6 +9,7 @@ import {
   type GateLimit,
   type GatewayRequest,
   type RequestEnd,
+  type ScopeRef,
   spentByScope,
   usageCost,
   type WireUsage,
@@ -358,5 +359,146 @@ describe('budgetGate: resuming a session', () => {
       limitUsd: undefined,
       remainingUsd: undefined,
     });
+  });
+});
+
+describe('budgetGate: overshoot under concurrency (property)', () => {
+  // 8 agents (4 coders, 4 reviewers) of one workflow send turns of random input (500 to 30,000
+  // tokens) with max_tokens 4096, against limits that allow about 3 average turns. Steps pick
+  // an agent at random: an idle one sends a request, one in flight gets its response (random
+  // real usage within the forwarded max_tokens, or a cut stream, an error, no upstream). What
+  // is checked after every step, for every limited account, in whole nano-dollars:
+  //   booked + held <= limit + Σ max(0, cost − reservation) over its settled requests;
+  // with real inputs at or below their count the sum is 0: spending never passes a limit.
+  // And the gate refuses only what does not fit: a refusal while nothing is held in the
+  // limiting account leaves less than the smallest request (its input and 256 output tokens).
+  const TURN = 15_000 * IN + 4096 * OUT;
+  const LIMITS: Record<string, number> = {
+    session: 3 * TURN,
+    workflow: 2.6 * TURN,
+    agentType: 1.5 * TURN,
+    agent: TURN,
+  };
+  const limitsOf = (who: AgentIdentity): GateLimit[] => [
+    { scope: 'session', limitUsd: (LIMITS.session as number) / 1e9 },
+    { scope: 'workflow', limitUsd: (LIMITS.workflow as number) / 1e9 },
+    ...(who.agentType === 'coder'
+      ? [{ scope: 'agentType' as const, limitUsd: (LIMITS.agentType as number) / 1e9 }]
+      : []),
+    { scope: 'agent', limitUsd: (LIMITS.agent as number) / 1e9 },
+  ];
+  const step = fc.record({
+    agent: fc.nat(7),
+    input: fc.integer({ min: 500, max: 30_000 }),
+    /** Real output, per mille of the forwarded max_tokens. */
+    output: fc.integer({ min: 0, max: 1000 }),
+    /** Real input, per mille of the reserved input count (above 1000 only when under-counting). */
+    inputShare: fc.integer({ min: 0, max: 1250 }),
+    split: fc.constantFrom('plain', 'read', 'write', 'mixed'),
+    end: fc.constantFrom('usage', 'usage', 'usage', 'cut-usage', 'cut-none', 'error', 'unreached'),
+  });
+
+  function run(steps: fc.Arbitrary<(typeof step extends fc.Arbitrary<infer T> ? T : never)[]>, undercount: boolean) {
+    fc.assert(
+      fc.property(steps, (plan) => {
+        const { gate, stopped } = harness(limitsOf);
+        const agents = Array.from({ length: 8 }, (_, n) =>
+          agent(`agt_${n}`, { agentType: n < 4 ? 'coder' : 'reviewer', nodeId: `n${n}` }),
+        );
+        const inFlight = new Map<number, GatewayRequest>();
+        const excess = new Map<string, number>();
+        const refs = (who: AgentIdentity): ScopeRef[] => [
+          { sessionId: 'ses_1', scope: 'session', key: 'ses_1' },
+          { sessionId: 'ses_1', scope: 'workflow', key: 'wf_1' },
+          ...(who.agentType === 'coder' ? [{ sessionId: 'ses_1', scope: 'agentType' as const, key: 'coder' }] : []),
+          { sessionId: 'ses_1', scope: 'agent', key: who.agentId },
+        ];
+        const check = () => {
+          for (const who of agents) {
+            for (const ref of refs(who)) {
+              const figures = gate.remaining(ref);
+              if (figures.limitUsd === undefined) continue;
+              const slack = excess.get(`${ref.scope}|${ref.key}`) ?? 0;
+              expect(nano(figures.spentUsd) + nano(figures.heldUsd)).toBeLessThanOrEqual(
+                nano(figures.limitUsd) + slack,
+              );
+              if (!undercount) expect(slack).toBe(0);
+            }
+          }
+        };
+        const settle = (n: number, s: (typeof plan)[number]) => {
+          const sent = inFlight.get(n) as GatewayRequest;
+          inFlight.delete(n);
+          const held = gate.reservation(sent.requestId);
+          if (!held) throw new Error('a request in flight holds no reservation');
+          const reserve = nano(held.usd);
+          const share = undercount ? s.inputShare : Math.min(1000, s.inputShare);
+          const real = Math.floor((held.inputTokens * share) / 1000);
+          const part = Math.floor(real / 3);
+          const kinds = {
+            plain: [real, 0, 0],
+            read: [0, real, 0],
+            write: [0, 0, real],
+            mixed: [part, part, real - 2 * part],
+          }[s.split] as [number, number, number];
+          const u = usage(kinds[0], Math.floor((held.maxTokens * s.output) / 1000), {
+            cacheReadTokens: kinds[1],
+            cacheCreationTokens: kinds[2],
+          });
+          let end: RequestEnd;
+          let cost: number;
+          if (s.end === 'usage' || s.end === 'cut-usage') {
+            end = { ...ended(u), ok: s.end === 'usage' };
+            cost = usageCost(u, false);
+          } else if (s.end === 'cut-none') {
+            end = ended(undefined, 200);
+            cost = held.inputTokens * IN;
+          } else {
+            end = ended(undefined, s.end === 'error' ? 529 : 0);
+            cost = 0;
+          }
+          gate.settle(sent, end);
+          if (cost > reserve) {
+            for (const ref of refs(sent.agent)) {
+              const id = `${ref.scope}|${ref.key}`;
+              excess.set(id, (excess.get(id) ?? 0) + cost - reserve);
+            }
+          }
+        };
+        for (const s of plan) {
+          const n = s.agent;
+          const who = agents[n] as AgentIdentity;
+          if (inFlight.has(n)) settle(n, s);
+          else if (!stopped.some((x) => x.agentId === who.agentId)) {
+            const sent = request(who, { inputTokensEstimate: s.input, maxTokens: 4096 });
+            const admission = gate.admit(sent);
+            if (admission.ok) {
+              expect(admission.maxTokens ?? 4096).toBeGreaterThanOrEqual(256);
+              inFlight.set(n, sent);
+            } else {
+              const { scope, key } = admission.error.details as { scope: string; key: string };
+              const figures = gate.remaining({ sessionId: 'ses_1', scope: scope as never, key });
+              if (!undercount && figures.heldUsd === 0) {
+                const left = nano(figures.limitUsd ?? 0) - nano(figures.spentUsd);
+                expect(left).toBeLessThan(s.input * IN + 256 * OUT);
+              }
+            }
+          }
+          check();
+        }
+        for (const n of [...inFlight.keys()]) settle(n, { ...plan[0], end: 'usage' } as (typeof plan)[number]);
+        check();
+        for (const ref of refs(agents[0] as AgentIdentity)) expect(gate.remaining(ref).heldUsd).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  }
+
+  it('never spends past a limit when inputs are counted at or above their real size', () => {
+    run(fc.array(step, { minLength: 1, maxLength: 200 }), false);
+  });
+
+  it('passes a limit by no more than the inputs under-counted, priced', () => {
+    run(fc.array(step, { minLength: 1, maxLength: 200 }), true);
   });
 });
