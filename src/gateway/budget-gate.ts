@@ -23,24 +23,30 @@ import { countInput } from './input-count.ts';
  * `max_tokens`); the count is high on purpose and calibrated per agent by its last response.
  * So with inputs counted at or above the real figure, spending never passes a limit at all.
  *
- * Wiring, in the orchestrator (the proxy calls the hooks; the runtime and the monitor exist):
+ * Wiring, in src/orchestrator/orchestrator.ts (after `this.monitor` and `this.agents` exist;
+ * the proxy calls the hooks; `agentUsd` is filled where the proxy mints an agent's token):
  *
- *   const gate = budgetGate({
+ *   const agentUsd = new Map<string, number>(); // agentId → its type's maxBudgetUsd
+ *   this.budgets = budgetGate({
  *     limits: (agent) => [
- *       ...monitor.budgetLimits(agent.sessionId, agent),           // session, workflow, agent type
- *       ...(maxUsd(agent) === undefined ? [] : [{ scope: 'agent', limitUsd: maxUsd(agent) }]),
- *     ],                                                             // node: { scope: 'node', limitUsd }
- *     record: (sessionId, data) =>
- *       void log.append(sessionId, [{ type: 'budget.exhausted', data, source: 'gateway' }]).catch(() => {}),
- *     stopAgent: (agentId, error) => runtime.stopAgents((a) => a.agentId === agentId, error),
- *     pause: (sessionId, workflowId, reason) => onPause(sessionId, workflowId, reason), // as the monitor's
+ *       ...this.monitor.budgetLimits(agent.sessionId, agent), // session, workflow, agent type
+ *       ...(agentUsd.has(agent.agentId) ? [{ scope: 'agent' as const, limitUsd: agentUsd.get(agent.agentId) as number }] : []),
+ *       // a node's `budget`, once the definition has one: { scope: 'node', limitUsd }
+ *     ],
+ *     record: (sessionId, data) => {
+ *       void log.append(sessionId, [{ type: 'budget.exhausted', data, source: 'gateway' } as NewEvent]).catch(() => {});
+ *     },
+ *     stopAgent: (agentId, error) => void this.agents.stopAgents((a) => a.agentId === agentId, error),
+ *     pause: (sessionId, _workflowId, reason) =>
+ *       this.#launcher.handle(sessionId)?.pause({ reason, interruptRunning: true }),
  *   });
- *   gateway hooks: [gate, ...others]               // budgets first: nothing is forwarded past a refusal
- *   on session resume:  gate.load(sessionId, events)  // before its first request
- *   on budget.exhausted recorded by the monitor: gate.markRecorded(event.sessionId, event.data)
- *   on session end: gate.forget(sessionId)
+ *   hooks of the gateway: [this.budgets, ...others]  // first: nothing is forwarded past a refusal
+ *   log.subscribe({ types: ['budget.exhausted'] }, (e) => this.budgets.markRecorded(e.sessionId, e.data), { name: 'budget-gate' });
+ *   on resume, beside `this.monitor.track(sessionId)`: this.budgets.load(sessionId, events of log.readAll(sessionId))
+ *   when a session's run ends: this.budgets.forget(sessionId)
  *
- * where `maxUsd(agent)` is the agent type's `maxBudgetUsd` (kept as the SDK's own cap too).
+ * The monitor's own checks stay as they are (spawns refused at a limit, the SDK's
+ * `maxBudgetUsd` capped at what is left): the gate adds the per-request reservation.
  */
 
 /** A limit over one scope of an agent's work; the account is the agent's own for that scope. */
