@@ -516,10 +516,14 @@ export const EVENT_DATA_SCHEMAS = {
       )
       .optional(),
   }),
-  /** A hard cost budget was reached: no further agent may start in its scope. */
+  /**
+   * A hard cost budget was reached: no further agent may start (or, through the model gateway,
+   * no further model request be sent) in its scope. `node` and `agent` limits are enforced by
+   * the gateway only.
+   */
   'budget.exhausted': z.looseObject({
-    scope: z.enum(['session', 'workflow', 'agentType']),
-    /** The session id, workflow id or agent type name the limit applies to. */
+    scope: z.enum(['session', 'workflow', 'agentType', 'node', 'agent']),
+    /** The session id, workflow id, agent type name, node (`workflowId/nodeId`) or agent id the limit applies to. */
     key: z.string(),
     limitUsd: z.number().nonnegative(),
     spentUsd: z.number().nonnegative(),

@@ -4,6 +4,23 @@
  * budgets, rate limits, retries and record/replay are decided in one place.
  */
 
+export type {
+  BudgetFigures,
+  BudgetGate,
+  BudgetGateOptions,
+  ExhaustedData,
+  GateLimit,
+  Reservation,
+} from './budget-gate.ts';
+export { budgetGate, MIN_OUTPUT_TOKENS } from './budget-gate.ts';
+export type { GateScope, ScopeRef } from './budget-ledger.ts';
+export { accountsOf } from './budget-ledger.ts';
+export type { AdmissionInput, AdmissionPlan } from './budget-plan.ts';
+export { floorOf, planAdmission, settlementCost } from './budget-plan.ts';
+export type { NanoPrice } from './budget-price.ts';
+export { inputRate, MOST_EXPENSIVE, nanoPriceOf, usageCost } from './budget-price.ts';
+export type { ScopeSpend } from './budget-seed.ts';
+export { exhaustedIn, spentByScope } from './budget-seed.ts';
 export type { Cassette, CassetteOptions } from './cassette.ts';
 export { buildCassette, cassetteToYaml, loadRecording } from './cassette.ts';
 export type {
@@ -15,6 +32,8 @@ export type {
   RequestEnd,
   WireUsage,
 } from './contract.ts';
+export type { InputCount } from './input-count.ts';
+export { countInput, IMAGE_TOKENS } from './input-count.ts';
 export type { Gateway, GatewayLog, GatewayOptions, GatewayStats } from './proxy.ts';
 export { startGateway } from './proxy.ts';
 export type { ExchangeRecorderOptions } from './recorder.ts';

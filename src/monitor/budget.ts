@@ -40,6 +40,16 @@ export type BudgetVerdict =
   | { readonly ok: true; readonly remainingUsd: number | undefined }
   | { readonly ok: false; readonly breach: Breach };
 
+/** A limit in force over some work, without what was spent against it. */
+export interface ScopeLimit {
+  readonly scope: BudgetScope;
+  /** The session id, workflow id or agent type name. */
+  readonly key: string;
+  readonly limitUsd: number;
+  /** What reaching it does to the work of the request's workflow. */
+  readonly action: 'fail' | 'pause';
+}
+
 interface Limit {
   readonly scope: BudgetScope;
   readonly key: string;
@@ -97,13 +107,13 @@ export class BudgetLedger {
   }
 
   /** Marks a breach as recorded (the monitor does so as it appends the event). */
-  record(breach: Pick<Breach, 'scope' | 'key' | 'limitUsd'>): void {
+  record(breach: RecordedBreach): void {
     const id = `${breach.scope}|${breach.key}`;
     this.#recorded.set(id, Math.max(this.#recorded.get(id) ?? 0, breach.limitUsd));
   }
 
   /** True when this breach was already recorded at this limit (or a higher one). */
-  recorded(breach: Pick<Breach, 'scope' | 'key' | 'limitUsd'>): boolean {
+  recorded(breach: RecordedBreach): boolean {
     const at = this.#recorded.get(`${breach.scope}|${breach.key}`);
     return at !== undefined && at >= breach.limitUsd;
   }
@@ -158,7 +168,18 @@ export class BudgetLedger {
     return [...out.values()];
   }
 
-  #limits(metrics: MetricsState, request: BudgetRequest): Limit[] {
+  /**
+   * The limits in force over a request's work (session, its workflow, its agent type), with
+   * what reaching each does; what was spent is not looked at. The model gateway reserves
+   * against these per model request.
+   */
+  limitsOf(request: BudgetRequest): ScopeLimit[] {
+    const own = request.workflowId === undefined ? undefined : this.#workflows.get(request.workflowId);
+    const action = own?.onExhausted ?? this.#global?.onExhausted ?? 'fail';
+    return this.#limits(undefined, request).map(({ scope, key, limitUsd }) => ({ scope, key, limitUsd, action }));
+  }
+
+  #limits(metrics: MetricsState | undefined, request: BudgetRequest): Limit[] {
     const limits: Limit[] = [];
     const workflow = request.workflowId === undefined ? undefined : this.#workflows.get(request.workflowId);
     const sessionLimit = this.#sessionLimit;
@@ -167,7 +188,7 @@ export class BudgetLedger {
         scope: 'session',
         key: this.#sessionId,
         limitUsd: sessionLimit,
-        spentUsd: metrics.session.costUsd,
+        spentUsd: metrics?.session.costUsd ?? 0,
       });
     }
     if (request.workflowId !== undefined) {
@@ -177,7 +198,7 @@ export class BudgetLedger {
           scope: 'workflow',
           key: request.workflowId,
           limitUsd: workflowLimit,
-          spentUsd: metrics.workflows[request.workflowId]?.costUsd ?? 0,
+          spentUsd: metrics?.workflows[request.workflowId]?.costUsd ?? 0,
         });
       }
     }
@@ -187,7 +208,7 @@ export class BudgetLedger {
         scope: 'agentType',
         key: request.agentType,
         limitUsd: typeLimit,
-        spentUsd: metrics.agentTypes[request.agentType]?.costUsd ?? 0,
+        spentUsd: metrics?.agentTypes[request.agentType]?.costUsd ?? 0,
       });
     }
     return limits;
@@ -214,6 +235,12 @@ export class BudgetLedger {
     };
   }
 }
+
+/**
+ * A breach as recorded: the model gateway records limits over nodes and agents too, which
+ * this ledger does not enforce but must not report again.
+ */
+type RecordedBreach = { readonly scope: string; readonly key: string; readonly limitUsd: number };
 
 function hasLimit(budget: CompiledBudget | undefined): boolean {
   return (

@@ -9,7 +9,7 @@ export type { AlertSettings } from './alert-settings.ts';
 export { mergeAlertSettings, NO_ALERTS } from './alert-settings.ts';
 export type { AlertData, AlertState } from './alerts.ts';
 export { AlertEvaluator, emptyAlertState } from './alerts.ts';
-export type { Breach, BudgetRequest, BudgetScope, BudgetVerdict } from './budget.ts';
+export type { Breach, BudgetRequest, BudgetScope, BudgetVerdict, ScopeLimit } from './budget.ts';
 export { BudgetLedger } from './budget.ts';
 export type { BudgetPause } from './budget-resume.ts';
 export { BUDGET_PAUSE_REASON, budgetPauseLifted, budgetPauseOf, describeReached } from './budget-resume.ts';

@@ -5,7 +5,7 @@ import type { EventLog } from '../log/index.ts';
 import { type CompiledAlerts, type CompiledBudget, compileAlertsValue } from '../workflow/index.ts';
 import { mergeAlertSettings, NO_ALERTS } from './alert-settings.ts';
 import { type AlertData, AlertEvaluator } from './alerts.ts';
-import { type Breach, BudgetLedger } from './budget.ts';
+import { type Breach, BudgetLedger, type BudgetRequest, type ScopeLimit } from './budget.ts';
 import { applyMetricsEvent, replayMetrics } from './metrics.ts';
 import { emptyMetrics, type MetricsState } from './metrics-state.ts';
 import { PrometheusExporter } from './prometheus.ts';
@@ -142,6 +142,16 @@ export class Monitor implements SpendGate {
     if (verdict.ok) return { ok: true, maxBudgetUsd: verdict.remainingUsd };
     this.#exhausted(request.sessionId, watched, verdict.breach);
     return { ok: false, error: budgetError(verdict.breach) };
+  }
+
+  /**
+   * The limits in force over an agent's work in a session (session, workflow, agent type),
+   * as the configuration and the session's workflow files set them: what the model gateway's
+   * budget gate reserves against per request. Empty when no limit applies.
+   */
+  budgetLimits(sessionId: string, request: BudgetRequest): ScopeLimit[] {
+    const watched = this.#sessions.get(sessionId) ?? this.#create(sessionId);
+    return watched.budget.unlimited ? [] : watched.budget.limitsOf(request);
   }
 
   /** Time-driven alert checks (responses in flight too long, the error window moving on). */

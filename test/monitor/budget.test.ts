@@ -46,6 +46,22 @@ describe('BudgetLedger', () => {
     });
   });
 
+  it('lists the limits over a request, without spending, for the model gateway', () => {
+    const { r } = spent(0.3, { workflow: 0.8, agentTypes: { coder: 0.4 }, onExhausted: 'pause' });
+    const ledger = ledgerOf(r, budget({ session: 2, workflow: 1, agentTypes: { coder: 0.5 } }));
+    expect(ledger.limitsOf({ workflowId: 'wf_1', agentType: 'coder' })).toEqual([
+      { scope: 'session', key: r.sessionId, limitUsd: 2, action: 'pause' },
+      { scope: 'workflow', key: 'wf_1', limitUsd: 0.8, action: 'pause' },
+      { scope: 'agentType', key: 'coder', limitUsd: 0.4, action: 'pause' },
+    ]);
+    expect(ledger.limitsOf({ agentType: 'reviewer' })).toEqual([
+      { scope: 'session', key: r.sessionId, limitUsd: 2, action: 'fail' },
+    ]);
+    // Breaches over nodes and agents (the gateway's) are remembered as recorded too.
+    ledger.record({ scope: 'node', key: 'wf_1/a', limitUsd: 0.1 });
+    expect(ledger.recorded({ scope: 'node', key: 'wf_1/a', limitUsd: 0.1 })).toBe(true);
+  });
+
   it('refuses once a limit is reached, naming it', () => {
     const { r, metrics } = spent(1.0);
     const ledger = ledgerOf(r, budget({ workflow: 1 }));
