@@ -112,6 +112,11 @@ export interface OrchestratorConfig {
   readonly gatewayFirstByteTimeoutMs: number;
   /** Longest silence inside a response body before it is cut (`ORCHESTRATOR_GATEWAY_IDLE_TIMEOUT`, `60s` or ms). @default 60000 */
   readonly gatewayIdleTimeoutMs: number;
+  /**
+   * Record every model exchange of the sessions run here (`ORCHESTRATOR_GATEWAY_RECORD`, `on` or
+   * `off`), secrets removed, for `orchestrator sessions cassette ID`. @default false
+   */
+  readonly gatewayRecord: boolean;
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -251,6 +256,10 @@ const schema = z
     gatewayMaxRetries: z.coerce.number().int().min(0).max(20).optional(),
     gatewayFirstByteTimeoutMs: duration.pipe(z.number().int().min(10).max(3_600_000)).default(120_000),
     gatewayIdleTimeoutMs: duration.pipe(z.number().int().min(10).max(3_600_000)).default(60_000),
+    gatewayRecord: z
+      .union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0'])])
+      .transform((value) => value === true || value === 'on' || value === 'true' || value === '1')
+      .default(false),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -294,6 +303,7 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   gatewayMaxRetries: 'ORCHESTRATOR_GATEWAY_MAX_RETRIES',
   gatewayFirstByteTimeoutMs: 'ORCHESTRATOR_GATEWAY_FIRST_BYTE_TIMEOUT',
   gatewayIdleTimeoutMs: 'ORCHESTRATOR_GATEWAY_IDLE_TIMEOUT',
+  gatewayRecord: 'ORCHESTRATOR_GATEWAY_RECORD',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -372,6 +382,7 @@ export function loadConfig(
     gatewayMaxRetries: value.gatewayMaxRetries ?? userRetries(env.CLAUDE_CODE_MAX_RETRIES) ?? 4,
     gatewayFirstByteTimeoutMs: value.gatewayFirstByteTimeoutMs,
     gatewayIdleTimeoutMs: value.gatewayIdleTimeoutMs,
+    gatewayRecord: value.gatewayRecord,
   });
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { AgentRuntime, TranscriptSessionStore } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { newPrefixedId } from '../events/index.ts';
+import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import { type Gateway, startGateway } from '../gateway/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
@@ -32,6 +32,7 @@ import {
 } from '../workflow/index.ts';
 import { WorkspaceManager } from '../workspace/index.ts';
 import { type ControlRequest, checkControlRequest, requestControl } from './control.ts';
+import { type HookTarget, type OrchestratorGatewayHooks, orchestratorGatewayHooks } from './gateway-hooks.ts';
 import { RunLauncher, recordEvent } from './launcher.ts';
 import { SessionLeases } from './leases.ts';
 import { type ModelAccess, resolveModelAccess } from './model-access.ts';
@@ -121,6 +122,8 @@ export class Orchestrator {
   readonly #store: OrchestratorStore;
   readonly #workspaces: WorkspaceManager;
   readonly #launcher: RunLauncher;
+  /** The gateway's budgets per request and its recorder, when the gateway is on. */
+  readonly #gatewayHooks: OrchestratorGatewayHooks | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -131,6 +134,7 @@ export class Orchestrator {
     monitoring: MonitorSettings,
     redactor: Redactor,
     gateway: Gateway | undefined,
+    gatewayHooks: OrchestratorGatewayHooks | undefined,
   ) {
     const log = new EventLog(store, {
       redactor,
@@ -138,6 +142,15 @@ export class Orchestrator {
     });
     this.redactor = redactor;
     this.gateway = gateway;
+    this.#gatewayHooks = gatewayHooks;
+    if (gatewayHooks) {
+      // The monitor records limits it sees reached too: the gate does not record them again.
+      log.subscribe(
+        { types: ['budget.exhausted'] },
+        (event) => gatewayHooks.budgets.markRecorded(event.sessionId, event.data),
+        { name: 'gateway-budgets' },
+      );
+    }
     this.config = config;
     this.log = log;
     this.logger = logger;
@@ -225,8 +238,19 @@ export class Orchestrator {
       ));
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
+    let built: Orchestrator | undefined;
+    const gatewayHooks = config.gateway
+      ? orchestratorGatewayHooks({
+          config,
+          store,
+          redactor,
+          logger,
+          target: () => (built === undefined ? undefined : built.#hookTarget()),
+        })
+      : undefined;
     const gateway = config.gateway
       ? await startGateway({
+          hooks: gatewayHooks?.hooks ?? [],
           upstream: model.baseUrl ?? ANTHROPIC_API_URL,
           apiKey: model.apiKey,
           // The log is made by the constructor; events go through it once it exists.
@@ -245,7 +269,8 @@ export class Orchestrator {
       logger.warn({ warmPool: config.warmPool }, line);
     }
     logger.info({ store: config.store, model: model.description, gateway: gateway?.url }, 'orchestrator ready');
-    const orchestrator = new Orchestrator(config, store, logger, model, monitoring, redactor, gateway);
+    const orchestrator = new Orchestrator(config, store, logger, model, monitoring, redactor, gateway, gatewayHooks);
+    built = orchestrator;
     const logOf = () => orchestrator.log;
     return orchestrator;
   }
@@ -357,6 +382,7 @@ export class Orchestrator {
       }
       // Figures, open alerts and spent budgets carry on from the log.
       await this.monitor.track(sessionId);
+      await this.#loadBudgets(sessionId);
       await recordEvent(this.log, state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
       const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
       const workspace = await this.#workspaces.ensureSessionWorkspace(
@@ -456,6 +482,27 @@ export class Orchestrator {
     return this.#launcher.handle(sessionId);
   }
 
+  /** What the gateway's hooks reach: limits, events, agents, runs (see gateway-hooks.ts). */
+  #hookTarget(): HookTarget {
+    return {
+      budgetLimits: (sessionId, agent) => this.monitor.budgetLimits(sessionId, agent),
+      append: (sessionId, events) => this.log.append(sessionId, events),
+      stopAgent: (agentId, error) => {
+        this.agents.stopAgents((agent) => agent.agentId === agentId, error);
+      },
+      pause: (sessionId, reason) => this.#launcher.handle(sessionId)?.pause({ reason, interruptRunning: true }),
+    };
+  }
+
+  /** A resumed session's spending so far, for the gateway's budgets per request. */
+  async #loadBudgets(sessionId: string): Promise<void> {
+    const budgets = this.#gatewayHooks?.budgets;
+    if (!budgets) return;
+    const events: AnyEvent[] = [];
+    for await (const event of this.log.readAll(sessionId)) events.push(event);
+    budgets.load(sessionId, events);
+  }
+
   /**
    * Stops everything: running workflows are left resumable (their agents are interrupted and
    * recorded as such), agent processes are reaped, leases released, the store closed. Idempotent.
@@ -466,6 +513,7 @@ export class Orchestrator {
       await this.agents.shutdown();
       await this.monitor.close();
       await this.gateway?.close();
+      await this.#gatewayHooks?.recorder?.flush();
       await this.model.close();
       await this.#launcher.settled();
       await this.leases.close();
