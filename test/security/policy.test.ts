@@ -153,6 +153,21 @@ describe("decidePrompt (Claude Code's permission prompt)", () => {
     expect(decidePrompt(context(spec), 'Bash', bash('env git push'), {}).decision).toBe('ask');
   });
 
+  it('denies when Claude Code says a deny rule covers a command inside the script, whatever allows the tool', () => {
+    const facts = { decisionReason: 'A permission rule denies a command in this shell -c script' };
+    const command = bash(`bash -c 'rm -rf x'; echo "$?"`);
+    for (const spec of [{}, { tools: ['Bash'], disallowedTools: ['Bash(rm *)'] }]) {
+      expect(decidePrompt(context(spec), 'Bash', command, facts)).toMatchObject({
+        decision: 'deny',
+        by: 'policy',
+        reason: expect.stringContaining('a deny rule covers a command in it'),
+      });
+    }
+    // A grant cannot lift it either.
+    const rules = { granted: ['Bash(bash *)'], revoked: [] };
+    expect(decidePrompt(context({}, rules), 'Bash', bash(`bash -c 'rm -rf x'`), facts).decision).toBe('deny');
+  });
+
   it('with an allow list allows a bare tool rule and denies the rest', () => {
     expect(
       decidePrompt(context({ tools: ['Bash'] }), 'Bash', bash('echo $X'), { decisionReason: 'variable' }),
