@@ -3,6 +3,12 @@ import path from 'node:path';
 import type { Redactor } from '../security/index.ts';
 import type { AttemptFailure, AttemptSuccess } from './attempt.ts';
 
+/**
+ * Text files Claude Code keeps for a session: transcripts (`.jsonl`) and the full output of a
+ * tool too large for the conversation (`tool-results/<id>.txt`), which holds whatever it printed.
+ */
+const TEXT_FILE = /\.(jsonl|json|txt)$/;
+
 /** An SDK session id usable as a file name (they are UUIDs); anything else is never a path here. */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -43,7 +49,8 @@ export async function removeLocalTranscripts(configDir: string, sdkSessionIds: r
 /**
  * Rewrites Claude Code's own copies of SDK sessions (see {@link removeLocalTranscripts}) with
  * `redactText` applied, once their process has exited: Claude Code writes them itself, so no
- * hook of ours sees every line (a failed tool's output, the model's own text). Markers such as
+ * hook of ours sees every line (a failed tool's output, the model's own text, the full output
+ * of a tool that it keeps in a file of its own before any hook runs). Markers such as
  * `[REDACTED:NAME]` need no escaping in JSON, so every line stays valid. A file is replaced
  * atomically, and only when something changed.
  * @returns how many files were rewritten.
@@ -69,7 +76,7 @@ export async function redactLocalTranscripts(
     for (const entry of await entries(folder)) {
       const full = path.join(folder, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (entry.name.endsWith('.jsonl')) await rewrite(full);
+      else if (TEXT_FILE.test(entry.name)) await rewrite(full);
     }
   };
   const projects = path.join(configDir, 'projects');

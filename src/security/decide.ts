@@ -46,7 +46,8 @@ export function decideBeforeClaudeCode(context: DecisionContext, tool: string, i
  * no deny rule refused and no allow rule covered, so an `allow` here is the agent type (or the
  * operator, through a grant) approving what Claude Code asked about. `ask` means: ask a human.
  *
- * In order: a revoked rule denies; a path outside the workspace denies; a grant allows; an ask
+ * In order: a revoked rule denies; a path outside the workspace denies; a deny rule Claude Code
+ * found inside the command (`bash -c '…'`) denies; a grant allows; an ask
  * (our hook's, Claude Code's ask rule, or one of the type's ask rules) asks; with no allow
  * list the call is allowed unless an ask rule names the tool; a bare allow rule of the tool
  * (`Bash`) allows what Claude Code's safety checks asked about; anything else is denied. Pure.
@@ -57,6 +58,15 @@ export function decidePrompt(context: DecisionContext, tool: string, input: unkn
   if (revoked) return { decision: 'deny', by: 'policy', rule: revoked, reason: `rule "${revoked}" was revoked` };
   if (facts.blockedPath !== undefined && !insideWorkspace(context, facts.blockedPath)) {
     return { decision: 'deny', by: 'policy', reason: `path "${facts.blockedPath}" is outside the workspace` };
+  }
+  // Claude Code asks (a safety check, not a refusal) when a deny rule covers a command inside
+  // a `bash -c` / `sh -c` script: its deny rule still holds, whatever allows the tool.
+  if (facts.decisionReason !== undefined && DENY_RULE_INSIDE.test(facts.decisionReason)) {
+    return {
+      decision: 'deny',
+      by: 'policy',
+      reason: `a deny rule covers a command in it (Claude Code: ${facts.decisionReason})`,
+    };
   }
   const granted = rules.granted.find((rule) => ruleMatches(rule, tool, input, workspace, 'every'));
   if (granted) return { decision: 'allow', by: 'grant', rule: granted, reason: `granted: "${granted}"` };
@@ -84,6 +94,9 @@ export function decidePrompt(context: DecisionContext, tool: string, input: unkn
     reason: `${tool} call not covered by the agent type's allow rules${why}`,
   };
 }
+
+/** How Claude Code (2.1.331) explains a prompt raised by a deny rule it found inside a command. */
+const DENY_RULE_INSIDE = /permission rule denies/i;
 
 /** Is a path (resolved by Claude Code) inside the workspace, as written or as its real path? */
 export function insideWorkspace(

@@ -60,8 +60,8 @@ export class ToolGate {
   /** Calls our hook sent to Claude Code's prompt with `ask`. */
   readonly #asked = new Map<string, Verdict>();
   readonly #subagents = new Map<string, string>();
-  /** Inputs of the calls the model made, by tool use id (Claude Code's refusals lack them). */
-  readonly #inputs = new Map<string, unknown>();
+  /** Tools and inputs of the calls the model made, by tool use id (Claude Code's refusals lack them). */
+  readonly #calls = new Map<string, { readonly tool: string; readonly input: unknown }>();
   readonly #realpaths = new Map<string, string>();
 
   constructor(policy: SecurityPolicy, agent: () => GateAgent | undefined) {
@@ -122,13 +122,26 @@ export class ToolGate {
       : { behavior: 'deny', message: verdict.reason };
   };
 
-  /** Reads Claude Code's own refusals from its messages (`permission_denied`, the result's list). */
+  /**
+   * Reads Claude Code's own refusals from its messages: `permission_denied`, the result's list,
+   * and the error result of a call to a tool that does not exist for the agent (Claude Code
+   * refuses those before any permission check, and says so only in the tool's result).
+   */
   observe(message: SDKMessage): void {
     const agent = this.#agent();
     if (!agent) return;
     if (message.type === 'assistant') {
       for (const block of message.message.content) {
-        if (block.type === 'tool_use') this.#inputs.set(block.id, block.input);
+        if (block.type === 'tool_use') this.#calls.set(block.id, { tool: block.name, input: block.input });
+      }
+    } else if (message.type === 'user' && Array.isArray(message.message.content)) {
+      for (const block of message.message.content) {
+        if (block.type !== 'tool_result' || block.is_error !== true) continue;
+        const text = resultText(block.content);
+        const call = this.#calls.get(block.tool_use_id);
+        if (call && NO_SUCH_TOOL.test(text)) {
+          this.#claudeCodeDenied(agent, call.tool, call.input, block.tool_use_id, stripToolUseError(text));
+        }
       }
     } else if (message.type === 'system' && message.subtype === 'permission_denied') {
       if (message.agent_id) this.#subagents.set(message.tool_use_id, message.agent_id);
@@ -234,11 +247,26 @@ export class ToolGate {
           by: verdict.by,
           ...(verdict.rule !== undefined && { rule: verdict.rule }),
           reason: verdict.reason,
-          inputDigest: inputDigest(input ?? this.#inputs.get(toolUseId) ?? null),
+          inputDigest: inputDigest(input ?? this.#calls.get(toolUseId)?.input ?? null),
         },
       },
     ]);
   }
+}
+
+/** How Claude Code (2.1.331) answers a call of a tool that does not exist for the session. */
+const NO_SUCH_TOOL = /No such tool available: /;
+
+function resultText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: { type?: string; text?: string }) => (part.type === 'text' ? (part.text ?? '') : ''))
+    .join('\n');
+}
+
+function stripToolUseError(text: string): string {
+  return text.replace(/^<tool_use_error>(?:Error: )?|<\/tool_use_error>$/g, '').trim();
 }
 
 function hookOutput(verdict: Verdict): SyncHookJSONOutput {

@@ -20,11 +20,16 @@ export interface RedactorOptions {
 const MIN_ENCODED_LENGTH = 8;
 /** Beyond this depth a value is redacted through its JSON text (no recursion, no stack overflow). */
 const MAX_DEPTH = 64;
+/** Line breaks a tool may put inside an encoded value (`base64` wraps at 76 columns), as is or JSON-escaped. */
+const LINE_BREAKS = /\r?\n|(?:\\r)?\\n/g;
 
 /**
  * Replaces known secret values by `[REDACTED:NAME]` in strings and in JSON-like values at any
  * depth (object keys included). Matching is by value, not by field name: a key printed by
  * `env` inside a tool result is caught like one in a config field.
+ *
+ * A value split by line breaks (as `base64` wraps its output at 76 columns; as is or
+ * JSON-escaped) is caught too: the text is searched again with its breaks taken out.
  *
  * All values (and their encoded forms) are compiled once into one regular expression of
  * escaped literals, longest first, so the longest secret wins where two overlap and a secret
@@ -67,19 +72,41 @@ export class Redactor {
     this.active = this.#pattern !== undefined;
   }
 
-  /** The text with every known secret value replaced by its marker. */
+  /** The text with every known secret value replaced by its marker, also where line breaks split it. */
   redactText(text: string): string {
     if (this.#pattern === undefined || text.length < this.#shortest) return text;
-    return text.replace(this.#pattern, this.#replace);
+    return this.#acrossLines(text.replace(this.#pattern, this.#replace), this.#pattern);
   }
 
-  /** True when the text holds a known secret value (or an encoded form of one). */
+  /** True when the text holds a known secret value (or an encoded form of one), even split by line breaks. */
   contains(text: string): boolean {
     if (this.#pattern === undefined || text.length < this.#shortest) return false;
     this.#pattern.lastIndex = 0;
-    const found = this.#pattern.test(text);
+    const found = this.#pattern.test(text) || this.#pattern.test(withoutLineBreaks(text)?.joined ?? '');
     this.#pattern.lastIndex = 0;
     return found;
+  }
+
+  /**
+   * Replaces the values that line breaks split (`base64` wraps its output at 76 columns): they
+   * are found in the text with its breaks taken out, and the part of the text they came from is
+   * replaced by the marker. Linear in the text; texts without a break are returned at once.
+   */
+  #acrossLines(text: string, pattern: RegExp): string {
+    const view = withoutLineBreaks(text);
+    if (view === undefined) return text;
+    let out = '';
+    let cursor = 0;
+    pattern.lastIndex = 0;
+    for (let match = pattern.exec(view.joined); match !== null; match = pattern.exec(view.joined)) {
+      const start = view.origin(match.index);
+      const end = view.origin(match.index + match[0].length - 1) + 1;
+      if (start < cursor) continue;
+      out += text.slice(cursor, start) + this.#replace(match[0]);
+      cursor = end;
+    }
+    pattern.lastIndex = 0;
+    return cursor === 0 ? text : out + text.slice(cursor);
   }
 
   /**
@@ -146,6 +173,14 @@ export function encodedForms(value: string): string[] {
   if (json !== value) forms.add(json);
   const url = encodeURIComponent(value);
   if (url !== value) forms.add(url);
+  for (const form of base64Forms(value)) forms.add(form);
+  forms.delete(value);
+  return [...forms];
+}
+
+/** The base64 forms of {@link encodedForms}: standard and URL-safe, at the three alignments. */
+function base64Forms(value: string): string[] {
+  const forms = new Set<string>();
   const bytes = Buffer.from(value, 'utf8');
   for (let offset = 0; offset < 3; offset++) {
     const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
@@ -159,8 +194,40 @@ export function encodedForms(value: string): string[] {
     forms.add(fragment);
     forms.add(fragment.replaceAll('+', '-').replaceAll('/', '_'));
   }
-  forms.delete(value);
   return [...forms];
+}
+
+/**
+ * The text with its line breaks taken out, and `origin(i)`: the index in the text of the i-th
+ * character kept (a binary search over the breaks); none when the text has no break.
+ */
+function withoutLineBreaks(text: string): { joined: string; origin(index: number): number } | undefined {
+  if (text.search(LINE_BREAKS) === -1) return undefined;
+  const parts: string[] = [];
+  /** For each break: where the kept text after it starts (joined index), and what was removed up to it. */
+  const at: number[] = [];
+  const removed: number[] = [];
+  let last = 0;
+  let gone = 0;
+  for (const lineBreak of text.matchAll(LINE_BREAKS)) {
+    parts.push(text.slice(last, lineBreak.index));
+    gone += lineBreak[0].length;
+    last = lineBreak.index + lineBreak[0].length;
+    at.push(last - gone);
+    removed.push(gone);
+  }
+  parts.push(text.slice(last));
+  const origin = (index: number): number => {
+    let low = 0;
+    let high = at.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((at[mid] as number) <= index) low = mid + 1;
+      else high = mid;
+    }
+    return index + (low === 0 ? 0 : (removed[low - 1] as number));
+  };
+  return { joined: parts.join(''), origin };
 }
 
 function escapeRegExp(text: string): string {

@@ -1,4 +1,6 @@
+import type { SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { describe, expect, it } from 'vitest';
+import type { NewEvent } from '../../src/events/index.ts';
 import {
   compileSecurityPolicy,
   type DecisionContext,
@@ -8,6 +10,7 @@ import {
   NO_RULES,
   type SecuritySpec,
   sdkSecurityOptions,
+  ToolGate,
 } from '../../src/security/index.ts';
 
 const sdk = (spec: SecuritySpec, revoked: string[] = []) =>
@@ -153,6 +156,21 @@ describe("decidePrompt (Claude Code's permission prompt)", () => {
     expect(decidePrompt(context(spec), 'Bash', bash('env git push'), {}).decision).toBe('ask');
   });
 
+  it('denies when Claude Code says a deny rule covers a command inside the script, whatever allows the tool', () => {
+    const facts = { decisionReason: 'A permission rule denies a command in this shell -c script' };
+    const command = bash(`bash -c 'rm -rf x'; echo "$?"`);
+    for (const spec of [{}, { tools: ['Bash'], disallowedTools: ['Bash(rm *)'] }]) {
+      expect(decidePrompt(context(spec), 'Bash', command, facts)).toMatchObject({
+        decision: 'deny',
+        by: 'policy',
+        reason: expect.stringContaining('a deny rule covers a command in it'),
+      });
+    }
+    // A grant cannot lift it either.
+    const rules = { granted: ['Bash(bash *)'], revoked: [] };
+    expect(decidePrompt(context({}, rules), 'Bash', bash(`bash -c 'rm -rf x'`), facts).decision).toBe('deny');
+  });
+
   it('with an allow list allows a bare tool rule and denies the rest', () => {
     expect(
       decidePrompt(context({ tools: ['Bash'] }), 'Bash', bash('echo $X'), { decisionReason: 'variable' }),
@@ -162,6 +180,48 @@ describe("decidePrompt (Claude Code's permission prompt)", () => {
     });
     const verdict = decidePrompt(context({ tools: ['Bash(npx tsc *)'] }), 'Bash', bash('npx tsc > /x'), {});
     expect(verdict).toMatchObject({ decision: 'deny', by: 'policy' });
+  });
+});
+
+describe('ToolGate audit of what Claude Code refuses on its own', () => {
+  it('records a deny for each call of a tool that does not exist, once', () => {
+    const recorded: NewEvent[] = [];
+    const gate = new ToolGate(compileSecurityPolicy({ tools: ['Read'] }), () => ({
+      agentId: 'agt_1',
+      workspace: '/ws',
+      record: (events) => recorded.push(...events),
+      rules: () => NO_RULES,
+    }));
+    const call = (id: string) =>
+      ({
+        type: 'assistant',
+        message: { content: [{ type: 'tool_use', id, name: 'WebFetch', input: { url: 'http://x' } }] },
+      }) as unknown as SDKMessage;
+    const result = (id: string, text: string, isError = true) =>
+      ({
+        type: 'user',
+        message: { content: [{ type: 'tool_result', tool_use_id: id, is_error: isError, content: text }] },
+      }) as unknown as SDKMessage;
+    const missing = '<tool_use_error>Error: No such tool available: WebFetch. WebFetch is disabled.</tool_use_error>';
+    for (const id of ['toolu_1', 'toolu_2']) {
+      gate.observe(call(id));
+      gate.observe(result(id, missing));
+      gate.observe(result(id, missing));
+    }
+    gate.observe(call('toolu_3'));
+    gate.observe(result('toolu_3', 'some other failure'));
+    expect(recorded.map((e) => e.data)).toEqual(
+      ['toolu_1', 'toolu_2'].map((toolUseId) =>
+        expect.objectContaining({
+          toolUseId,
+          tool: 'WebFetch',
+          decision: 'deny',
+          by: 'claude-code',
+          reason: 'No such tool available: WebFetch. WebFetch is disabled.',
+          inputDigest: inputDigest({ url: 'http://x' }),
+        }),
+      ),
+    );
   });
 });
 

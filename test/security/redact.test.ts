@@ -105,6 +105,27 @@ describe('Redactor', () => {
     expect(new Redactor([{ name: 'P', value: KEY }], { encodedForms: false }).contains(btoa(KEY))).toBe(false);
   });
 
+  it('catches base64 wrapped across lines, as printed and JSON-escaped', () => {
+    for (const prefix of ['a'.repeat(40), 'b'.repeat(41), 'c'.repeat(42)]) {
+      const wrapped = (
+        Buffer.from(`${prefix}${KEY}`)
+          .toString('base64')
+          .match(/.{1,76}/g) ?? []
+      ).join('\n');
+      expect(wrapped).toContain('\n');
+      const out = redactor.redactText(wrapped);
+      expect(out, `after ${prefix.length} bytes`).toContain('[REDACTED:ANTHROPIC_API_KEY]');
+      expect(redactor.redactText(JSON.stringify(wrapped))).toContain('[REDACTED:ANTHROPIC_API_KEY]');
+      expect(redactor.redactText(wrapped.replaceAll('\n', '\r\n'))).toContain('[REDACTED:ANTHROPIC_API_KEY]');
+    }
+    // A plain value split by a break too; the text around it keeps its lines.
+    expect(redactor.redactText(`a\n${KEY.slice(0, 10)}\n${KEY.slice(10)}\nb`)).toBe(
+      'a\n[REDACTED:ANTHROPIC_API_KEY]\nb',
+    );
+    expect(redactor.contains(`${KEY.slice(0, 10)}\\n${KEY.slice(10)}`)).toBe(true);
+    expect(redactor.redactText('one\ntwo\n')).toBe('one\ntwo\n');
+  });
+
   it('changes nothing when it knows no secret', () => {
     const value = { a: KEY };
     expect(Redactor.none.active).toBe(false);

@@ -135,7 +135,7 @@ describe('write paths', () => {
     expect((await cache.get('k1', 60_000))?.output).toEqual({ answer: `the key is ${MARK}` });
   });
 
-  it("Claude Code's local transcripts of a session are rewritten redacted, subagents' too, and stay JSON", async () => {
+  it("Claude Code's local transcripts of a session are rewritten redacted, subagents' and kept tool outputs too, and stay JSON", async () => {
     const configDir = path.join(dir, 'claude');
     const project = path.join(configDir, 'projects', '-work-ws');
     const id = '0b5c6f7e-1111-4222-8333-944455556666';
@@ -143,9 +143,15 @@ describe('write paths', () => {
     const line = (text: string) => `${JSON.stringify({ type: 'user', message: { content: text } })}\n`;
     await writeFile(path.join(project, `${id}.jsonl`), line(`env: ANTHROPIC_API_KEY=${KEY}`) + line('clean'));
     await writeFile(path.join(project, id, 'subagents', 'agent-a1.jsonl'), line(KEY));
+    // A tool's output too large for the conversation: Claude Code keeps it whole, before any hook.
+    await mkdir(path.join(project, id, 'tool-results'));
+    await writeFile(path.join(project, id, 'tool-results', 'b1.txt'), `KEY=${KEY}\n${'a'.repeat(1000)}`);
     await writeFile(path.join(project, 'other-session.jsonl'), line(KEY));
     const rewritten = await redactLocalTranscripts(configDir, [id, '../escape'], (text) => redactor.redactText(text));
-    expect(rewritten).toBe(2);
+    expect(rewritten).toBe(3);
+    expect(await readFile(path.join(project, id, 'tool-results', 'b1.txt'), 'utf8')).toBe(
+      `KEY=${MARK}\n${'a'.repeat(1000)}`,
+    );
     const main = await readFile(path.join(project, `${id}.jsonl`), 'utf8');
     expect(main).not.toContain(KEY);
     expect(
