@@ -76,7 +76,15 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const env = (extra: Record<string, string> = {}) => ({ ...modelEnv, ORCHESTRATOR_BUDGET_ACTION: 'pause', ...extra });
+// The monitor's budgets, as figured from what Claude Code reports: the scripted usage here is
+// far below the requests' real size, which the gateway's per-request reservation counts
+// (test/gateway covers that path), so the gateway is off.
+const env = (extra: Record<string, string> = {}) => ({
+  ...modelEnv,
+  ORCHESTRATOR_GATEWAY: 'off',
+  ORCHESTRATOR_BUDGET_ACTION: 'pause',
+  ...extra,
+});
 
 describe('a session paused by its budget', () => {
   it('pauses under --budget-session and exits 75', { timeout: 120_000 }, async () => {
