@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AnyEvent } from '../../../src/events/index.ts';
+import { TOKEN_PREFIX } from '../../../src/gateway/index.ts';
 import { EventLog } from '../../../src/log/index.ts';
 import { type ModelServer, parseScenario, startModelServer } from '../../../src/model-server/index.ts';
 import { SessionManager } from '../../../src/sessions/index.ts';
@@ -64,6 +65,9 @@ interface SecretCase {
   /** Text said by the model in the same turn. */
   readonly text?: string;
 }
+
+/** Cases about the model key (s16 quotes s15's output): behind the gateway the agent never has it. */
+const modelKeyCase = (c: SecretCase) => c.id === 's16' || (c.command ?? '').includes('ANTHROPIC_API_KEY');
 
 const bashCase = (id: string, name: string, command: string): SecretCase => ({ id, name, command });
 const SECRET_CASES: SecretCase[] = [
@@ -258,6 +262,11 @@ export function startSecretsProbe(): SecretsProbe {
         else if (limited.length > 0) note(c.name, 'known limit', 'a reversed or hex value is stored as printed');
         else if (stored.includes('[REDACTED:'))
           note(c.name, 'redacted', /\[REDACTED:[A-Z_]+\]/.exec(stored)?.[0] ?? '');
+        else if (modelKeyCase(c) && stored.includes(TOKEN_PREFIX))
+          // Behind the gateway the model key is not in the agent's process at all: it printed its token.
+          note(c.name, 'never in the agent', 'the agent holds only its gateway token');
+        else if (modelKeyCase(c) && c.id !== 's01' && !leaksIn(stored).length)
+          note(c.name, 'never in the agent', 'a transformation of the gateway token, not of the key');
         else {
           const result = byToolUse(events, 'agent.tool_result', c.id)?.content;
           note(c.name, 'inconclusive', `no marker in what was stored: ${JSON.stringify(result)}`);
