@@ -1,105 +1,72 @@
-import http from 'node:http';
-import { type Gateway, startGateway } from '../src/gateway/index.ts';
-import { type ModelServer, parseScenario, startModelServer } from '../src/model-server/index.ts';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { startGateway } from '../src/gateway/index.ts';
 import type { BenchFigure } from './run.ts';
+import type { LoadCommand } from './support/gateway-peer.ts';
 
 /**
- * The model gateway on loopback, in front of the scripted model server (all in this process):
- * - added latency to the first byte of a streamed answer, through the gateway against direct,
- *   one stream at a time and 100 at once (p50 and p99 of each, and the difference);
+ * The model gateway on loopback, measured in this process alone: the scripted model server
+ * (the upstream) and the clients run in two child processes (bench/support/gateway-peer.ts),
+ * so that the figures are the gateway's, not those of one event loop shared by the server, the
+ * gateway and 100 clients (which measured queueing: 100 streams added p50 13-38 ms).
+ * - added latency to the first byte of a streamed answer, through the gateway against direct
+ *   (client to upstream), one stream at a time and 100 at once (p50 and p99 of each);
  * - the gap the gateway adds per chunk: a stream of spaced events, its duration through the
  *   gateway against direct, divided by its chunks (no buffering means close to 0);
- * - memory per open stream: heap and buffers held with 400 streams open through the gateway,
- *   against the same streams direct, per stream;
- * - requests per second through the gateway (streamed answers, 32 clients), and direct.
+ * - memory per open stream: the gateway process's heap and buffers with 400 streams open
+ *   through it, against before, per stream;
+ * - requests per second through the gateway (streamed answers, 32 clients), and direct;
+ * - CPU time of the gateway process per request (user + system), at full load and with 100
+ *   streams at once.
  * The gateway records into a log that drops events (the store's cost is the store benchmark's).
+ * On a 2-core machine the three processes still share the cores: under load, the client and
+ * the upstream compete with the gateway for CPU (the direct side has one hop fewer to pay).
  */
 
-const scenario = parseScenario(
-  `
-name: gateway-bench
-scripts:
-  - name: quick
-    match: { user: '^Quick' }
-    turns: ['Hello from the scripted model, a short answer of a few chunks.']
-  - name: spaced
-    match: { user: '^Spaced' }
-    turns:
-      - content: [{ text: '${'x'.repeat(24 * 40)}' }]
-        chunk_delay_ms: 2
-  - name: held
-    match: { user: '^Held' }
-    turns:
-      - content: [{ text: '${'y'.repeat(24 * 4)}' }]
-        chunk_delay_ms: 1500
-`,
-  'gateway-bench.yaml',
-);
+const peer = path.join(import.meta.dirname, 'support', 'gateway-peer.ts');
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
-
-interface Timed {
-  readonly firstByteMs: number;
-  readonly totalMs: number;
-  readonly chunks: number;
+/** The upstream peer: the scripted model server in a process of its own. */
+async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [peer, 'upstream'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  return { url: (JSON.parse(line.toString()) as { url: string }).url, child };
 }
 
-/** One streamed request; resolves at its end with its timings. `onFirst` runs at the first body byte. */
-function request(base: string, key: string, prompt: string, onFirst?: () => void): Promise<Timed> {
-  const body = JSON.stringify({
-    model: 'claude-opus-5-5',
-    max_tokens: 1024,
-    stream: true,
-    messages: [{ role: 'user', content: prompt }],
+/** The load peer: the clients, driven over IPC. */
+async function startLoad() {
+  const child = fork(peer, ['load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  const ready = Promise.withResolvers<void>();
+  child.on('message', (message: { id: number; result?: unknown; error?: string }) => {
+    if (message.id === 0) return ready.resolve();
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.error !== undefined) waiter?.reject(new Error(message.error));
+    else waiter?.resolve(message.result);
   });
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = http.request(
-      `${base}/v1/messages?beta=true`,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'x-api-key': key, 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let first = 0;
-        let chunks = 0;
-        res.on('data', () => {
-          chunks++;
-          if (first === 0) {
-            first = performance.now() - started;
-            onFirst?.();
-          }
-        });
-        res.on('end', () => resolve({ firstByteMs: first, totalMs: performance.now() - started, chunks }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+  child.once('exit', (code) => {
+    const error = new Error(`the load peer exited (${code})`);
+    ready.reject(error);
+    for (const waiter of pending.values()) waiter.reject(error);
   });
+  await ready.promise;
+  let next = 0;
+  return {
+    child,
+    call<T>(command: LoadCommand): Promise<T> {
+      const id = ++next;
+      return new Promise<T>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        child.send({ id, ...command });
+      });
+    },
+  };
 }
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
-async function firstBytes(server: ModelServer, gateway: Gateway, key: string, concurrency: number, rounds: number) {
-  const direct: number[] = [];
-  const through: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    // Alternated, so that neither side always runs second on a warmer process.
-    const order = round % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
-    for (const side of order) {
-      const base = side === 'direct' ? server.url : gateway.url;
-      const timed = await Promise.all(
-        Array.from({ length: concurrency }, (_, i) => request(base, key, `Quick ${round}-${i}`)),
-      );
-      (side === 'direct' ? direct : through).push(...timed.map((t) => t.firstByteMs));
-    }
-  }
-  return { direct, through };
 }
 
 function heapNow(): number {
@@ -108,46 +75,20 @@ function heapNow(): number {
   return m.heapUsed + m.external;
 }
 
-/** Memory held while `n` streams are open (each has its first byte and waits for the next). */
-async function heldMemory(base: string, key: string, n: number): Promise<number> {
-  const before = heapNow();
-  let opened = 0;
-  let measured = 0;
-  let release: () => void = () => undefined;
-  const allOpen = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const streams = Array.from({ length: n }, (_, i) =>
-    request(base, key, `Held ${i}`, () => {
-      opened++;
-      if (opened === n) release();
-    }),
-  );
-  await allOpen;
-  measured = heapNow() - before;
-  await Promise.all(streams);
-  return measured;
-}
-
-async function throughput(base: string, key: string, total: number, clients: number): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < total) {
-        next++;
-        await request(base, key, `Quick rps ${next}`);
-      }
-    }),
-  );
-  return total / ((performance.now() - started) / 1000);
+/** CPU time of this process (user + system) spent in `work`, in microseconds. */
+async function cpuOf<T>(work: () => Promise<T>): Promise<{ result: T; cpuUs: number }> {
+  const before = process.cpuUsage();
+  const result = await work();
+  const spent = process.cpuUsage(before);
+  return { result, cpuUs: spent.user + spent.system };
 }
 
 export default async function gatewayBench(): Promise<BenchFigure[]> {
-  const server = await startModelServer({ scenario, requestLogLimit: 1000 });
+  const upstream = await startUpstream();
+  const load = await startLoad();
   let recorded = 0;
   const gateway = await startGateway({
-    upstream: server.url,
+    upstream: upstream.url,
     apiKey: 'bench-key',
     log: {
       append: async (_sessionId, events) => {
@@ -157,57 +98,68 @@ export default async function gatewayBench(): Promise<BenchFigure[]> {
     },
   });
   const key = gateway.mint({ sessionId: 'ses_bench', agentId: 'agt_bench', agentType: 'bench' }).token;
+  type Sample = { direct: number[]; through: number[] };
+  const firstBytes = (concurrency: number, rounds: number) =>
+    load.call<Sample>({ op: 'firstBytes', direct: upstream.url, through: gateway.url, key, concurrency, rounds });
   try {
-    await firstBytes(server, gateway, key, 20, 2); // warm-up: sockets, JIT
-    const one = await firstBytes(server, gateway, key, 1, 400);
-    const hundred = await firstBytes(server, gateway, key, 100, 20);
+    await firstBytes(20, 2); // warm-up: sockets, JIT
+    const one = await firstBytes(1, 400);
+    const hundredRounds = 20;
+    const hundred = await cpuOf(() => firstBytes(100, hundredRounds));
 
-    const spacedDirect: Timed[] = [];
-    const spacedThrough: Timed[] = [];
-    for (let i = 0; i < 10; i++) {
-      spacedDirect.push(await request(server.url, key, `Spaced ${i}`));
-      spacedThrough.push(await request(gateway.url, key, `Spaced ${i}`));
-    }
+    const spaced = await load.call<Sample>({
+      op: 'spaced',
+      direct: upstream.url,
+      through: gateway.url,
+      key,
+      count: 10,
+    });
     const events = 40 + 6; // text deltas plus start, ping, block start/stop, delta, stop
-    const gapMs =
-      (quantile(
-        spacedThrough.map((t) => t.totalMs),
-        0.5,
-      ) -
-        quantile(
-          spacedDirect.map((t) => t.totalMs),
-          0.5,
-        )) /
-      events;
+    const gapMs = (quantile(spaced.through, 0.5) - quantile(spaced.direct, 0.5)) / events;
 
     const streams = 400;
-    const direct = await heldMemory(server.url, key, streams);
-    const through = await heldMemory(gateway.url, key, streams);
-    const perStreamKb = Math.max(0, through - direct) / streams / 1024;
+    const before = heapNow();
+    await load.call({ op: 'hold', base: gateway.url, key, count: streams });
+    const perStreamKb = Math.max(0, heapNow() - before) / streams / 1024;
+    await load.call({ op: 'held' });
 
-    const rpsDirect = await throughput(server.url, key, 3000, 32);
-    const rps = await throughput(gateway.url, key, 3000, 32);
+    const total = 3000;
+    const rpsDirect = await load.call<number>({ op: 'throughput', base: upstream.url, key, total, clients: 32 });
+    const rps = await cpuOf(() => load.call<number>({ op: 'throughput', base: gateway.url, key, total, clients: 32 }));
 
-    const added = (q: number, sample: { direct: number[]; through: number[] }) =>
-      quantile(sample.through, q) - quantile(sample.direct, q);
+    const added = (q: number, sample: Sample) => quantile(sample.through, q) - quantile(sample.direct, q);
     return [
       { name: 'first byte, 1 stream: direct p50', value: quantile(one.direct, 0.5), unit: 'ms' },
       { name: 'first byte, 1 stream: through the gateway p50', value: quantile(one.through, 0.5), unit: 'ms' },
       { name: 'first byte, 1 stream: added p50', value: added(0.5, one), unit: 'ms', target: '<= 1' },
       { name: 'first byte, 1 stream: added p99', value: added(0.99, one), unit: 'ms', target: '<= 5' },
-      { name: 'first byte, 100 streams: direct p50', value: quantile(hundred.direct, 0.5), unit: 'ms' },
-      { name: 'first byte, 100 streams: through the gateway p50', value: quantile(hundred.through, 0.5), unit: 'ms' },
-      { name: 'first byte, 100 streams: added p50', value: added(0.5, hundred), unit: 'ms', target: '<= 1' },
-      { name: 'first byte, 100 streams: added p99', value: added(0.99, hundred), unit: 'ms', target: '<= 5' },
+      { name: 'first byte, 100 streams: direct p50', value: quantile(hundred.result.direct, 0.5), unit: 'ms' },
+      {
+        name: 'first byte, 100 streams: through the gateway p50',
+        value: quantile(hundred.result.through, 0.5),
+        unit: 'ms',
+      },
+      { name: 'first byte, 100 streams: added p50', value: added(0.5, hundred.result), unit: 'ms', target: '<= 1' },
+      { name: 'first byte, 100 streams: added p99', value: added(0.99, hundred.result), unit: 'ms', target: '<= 5' },
+      {
+        name: 'gateway CPU per request, 100 streams at once',
+        value: hundred.cpuUs / (100 * hundredRounds),
+        unit: 'µs',
+      },
       { name: 'gap added per chunk (2 ms apart upstream)', value: gapMs, unit: 'ms' },
       { name: `memory per open stream (${streams} open)`, value: perStreamKb, unit: 'KB', target: '<= 100' },
       { name: 'requests/s direct (32 clients, streamed)', value: Math.round(rpsDirect), unit: 'req/s' },
-      { name: 'requests/s through the gateway', value: Math.round(rps), unit: 'req/s', target: '>= 2,000' },
+      { name: 'requests/s through the gateway', value: Math.round(rps.result), unit: 'req/s', target: '>= 2,000' },
+      { name: 'gateway CPU per request, 32 clients at full rate', value: rps.cpuUs / total, unit: 'µs' },
       { name: 'model.request events recorded', value: recorded, unit: 'events' },
     ];
   } finally {
     await gateway.close();
-    await server.close();
-    agent.destroy();
+    load.child.disconnect();
+    upstream.child.kill('SIGTERM');
+    await Promise.all([
+      load.child.exitCode === null ? once(load.child, 'exit') : undefined,
+      upstream.child.exitCode === null ? once(upstream.child, 'exit') : undefined,
+    ]);
   }
 }

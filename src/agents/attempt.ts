@@ -19,7 +19,7 @@ import {
 import type { AgentSpec } from './spec.ts';
 import type { AgentToolHost } from './tools.ts';
 import { UsageTracker } from './usage.ts';
-import type { WarmPool } from './warm-pool.ts';
+import type { SpareCredentials, WarmPool } from './warm-pool.ts';
 
 /** After an interrupt, how long the turn may take to stop before the process is aborted. */
 const INTERRUPT_GRACE_MS = 1500;
@@ -93,6 +93,8 @@ export interface AttemptInput {
   readonly processes: ProcessRegistry;
   /** Pre-started processes to take, when the runtime keeps a pool. */
   readonly warmPool: WarmPool | undefined;
+  /** Takes the model credentials of a spare this attempt runs on (see `WarmTake.adopt`). */
+  readonly adoptSpareCredentials?: ((credentials: SpareCredentials) => void) | undefined;
   /** Records events in order (the runtime appends them to the session log). */
   record(events: NewEvent[]): void;
   /** Settles once every event recorded so far is committed; never rejects. */
@@ -300,6 +302,7 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
         cwd: input.cwd,
         sharedCwd: input.sharedCwd,
         startedUp,
+        adopt: input.adoptSpareCredentials,
       });
   if (warm) {
     input.record([{ type: 'agent.progress', data: { agentId: input.agentId, kind: 'warm_start', text: warm.note } }]);

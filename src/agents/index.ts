@@ -28,3 +28,4 @@ export type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from './spen
 export type { AgentToolHost, NodeRequest } from './tools.ts';
 export { createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
 export { UsageTracker } from './usage.ts';
+export type { SpareCredentials, SpareTaker } from './warm-pool.ts';

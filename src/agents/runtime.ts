@@ -15,7 +15,7 @@ import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
 import type { AgentToolHost } from './tools.ts';
-import { WarmPool } from './warm-pool.ts';
+import { type SpareCredentials, WarmPool } from './warm-pool.ts';
 
 /** Options of an {@link AgentRuntime}. */
 export interface AgentRuntimeOptions {
@@ -77,10 +77,19 @@ export interface AgentRuntimeOptions {
    * Model credentials of one agent, asked when it starts and released when it has ended: the
    * model gateway's per-agent token and URL, which replace `ANTHROPIC_API_KEY` and
    * `ANTHROPIC_BASE_URL` of `env` for that agent's processes. Spares of a warm pool are
-   * started before their agent exists, so with credentials there is no warm pool.
+   * started before their agent exists: they need `spareCredentials` too, else with
+   * credentials there is no warm pool.
    * @default none (every agent gets `env` as it is)
    */
   readonly credentials?: (agent: RunningAgent) => AgentCredentials;
+  /**
+   * Model credentials of one warm pool spare, asked when it starts (Claude Code reads them at
+   * start-up only; a claim cannot change its environment): the gateway's spare token, which
+   * stands for no one until the agent that takes the spare binds it. The runtime releases them
+   * when the spare is discarded or dies, or when the agent that took it has ended.
+   * @default none
+   */
+  readonly spareCredentials?: () => SpareCredentials;
 }
 
 /** What {@link AgentRuntimeOptions.credentials} gives an agent. */
@@ -159,10 +168,16 @@ export class AgentRuntime {
     this.#options = options;
     this.processes = new ProcessRegistry({ dataDir: options.dataDir ?? dataDirOfAgentEnv(options.env) });
     this.slots = new SlotPool(options.maxConcurrent ?? 4);
-    const size = options.credentials ? 0 : (options.warmPool ?? 0);
+    // Agents with credentials of their own run on spares only when spares can have theirs.
+    const size = options.credentials && !options.spareCredentials ? 0 : (options.warmPool ?? 0);
     this.#pool =
       size > 0
-        ? new WarmPool({ size, processes: this.processes, folderSpareMaxAgeMs: options.warmSpareMaxAgeMs })
+        ? new WarmPool({
+            size,
+            processes: this.processes,
+            folderSpareMaxAgeMs: options.warmSpareMaxAgeMs,
+            ...(options.spareCredentials && { credentials: options.spareCredentials }),
+          })
         : undefined;
     const every = options.resourceSampleMs ?? 5000;
     if (every > 0) {
@@ -303,9 +318,16 @@ export class AgentRuntime {
     };
     this.#running.set(agentId, entry);
     const credentials = this.#options.credentials?.(agent);
-    entry.result = this.#run(agentId, task, controller.signal, credentials).finally(() => {
+    // Credentials of spares this agent took (one per attempt at most), ended with the agent.
+    const adopted: SpareCredentials[] = [];
+    const adopt = (spare: SpareCredentials) => {
+      spare.bind(agent);
+      adopted.push(spare);
+    };
+    entry.result = this.#run(agentId, task, controller.signal, credentials, adopt).finally(() => {
       this.#running.delete(agentId);
       credentials?.release();
+      for (const spare of adopted) spare.release();
     });
     const result = entry.result;
     return {
@@ -321,6 +343,7 @@ export class AgentRuntime {
     task: AgentTask,
     signal: AbortSignal,
     credentials: AgentCredentials | undefined,
+    adopt: (spare: SpareCredentials) => void,
   ): Promise<AgentResult> {
     const recorder = new AgentRecorder(this.#options.log, task, agentId);
     const maxAttempts = Math.max(1, task.spec.retry?.attempts ?? 3);
@@ -353,7 +376,7 @@ export class AgentRuntime {
         outcome =
           slot === undefined || signal.aborted
             ? aborted(signal)
-            : await this.#attempt(agentId, task, signal, recorder, credentials);
+            : await this.#attempt(agentId, task, signal, recorder, credentials, adopt);
       } finally {
         slot?.release();
       }
@@ -436,8 +459,9 @@ export class AgentRuntime {
     signal: AbortSignal,
     recorder: AgentRecorder,
     credentials: AgentCredentials | undefined,
+    adopt: (spare: SpareCredentials) => void,
   ) {
-    const outcome = await this.#runAttempt(agentId, task, signal, recorder, credentials);
+    const outcome = await this.#runAttempt(agentId, task, signal, recorder, credentials, adopt);
     const redactor = this.#options.redactor;
     return redactor ? redactedOutcome(outcome, redactor, this.#options.env.CLAUDE_CONFIG_DIR) : outcome;
   }
@@ -449,6 +473,7 @@ export class AgentRuntime {
     signal: AbortSignal,
     recorder: AgentRecorder,
     credentials: AgentCredentials | undefined,
+    adopt: (spare: SpareCredentials) => void,
   ): Promise<AttemptSuccess | AttemptFailure> {
     // Asked again at the last moment: spending may have reached a budget while it waited.
     const verdict = this.#options.spendGate?.admit(this.#running.get(agentId)?.agent ?? agentOf(agentId, task));
@@ -476,6 +501,7 @@ export class AgentRuntime {
       // attempt whose budget a gate capped starts cold rather than fill a pool for a
       // configuration no later agent will have.
       warmPool: spec === task.spec ? this.#pool : undefined,
+      adoptSpareCredentials: adopt,
       record: (events) => recorder.record(events),
       recorded: () => recorder.recorded(),
       setState: (state) => recorder.setState(state),

@@ -1,11 +1,14 @@
 import type { TrackedProcess } from './processes.ts';
 import type { AgentBinding, ProcessConfig } from './sdk-options.ts';
+import type { SpareCredentials } from './spares.ts';
 
 /** A started Claude Code process waiting for an agent, of either kind the pool keeps. */
 export interface Spare {
   readonly binding: AgentBinding;
   readonly abortController: AbortController;
   readonly tracked: TrackedProcess | undefined;
+  /** Its own model credentials (a gateway's spare token), bound to the agent that takes it. */
+  readonly credentials?: SpareCredentials | undefined;
   /** `performance.now()` when its start began: what it knows of its folder is from then. */
   readonly startedAt: number;
   /** Settles when its process has exited. */
@@ -216,6 +219,7 @@ export class SpareBuckets<S extends Spare> {
       if (index >= 0) {
         bucket.ready.splice(index, 1);
         clearTimeout(parked.expiry);
+        spare.credentials?.release();
       }
     });
   }

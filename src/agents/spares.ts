@@ -30,18 +30,55 @@ export interface StartupSpare extends Spare {
   readonly warm: WarmQuery;
 }
 
+/**
+ * Model credentials of one spare (the model gateway's spare token): put in its environment
+ * when it starts, since Claude Code reads `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` at
+ * start-up only (a claim cannot change them); they stand for no one until the agent that
+ * takes the spare binds them.
+ */
+export interface SpareCredentials {
+  readonly apiKey: string;
+  readonly baseUrl: string;
+  /**
+   * Makes the spare's requests the taking agent's. The agent's owner must call `release` when
+   * the agent ends. @throws when the credentials were released meanwhile.
+   */
+  bind(agent: SpareTaker): void;
+  /** Ends the credentials: the spare was discarded or died, or its agent ended. Idempotent. */
+  release(): void;
+}
+
+/** The agent that takes a spare, as its credentials are bound to it (a runtime's `RunningAgent`). */
+export interface SpareTaker {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly workflowId: string | undefined;
+  readonly agentType: string;
+  readonly nodeId: string | undefined;
+}
+
 /** What starting a spare needs. */
 export interface SpareStartOptions {
   readonly processes: ProcessRegistry;
   readonly initializeTimeoutMs: number;
+  /** Credentials for each new spare. @default none (the configuration's environment as it is) */
+  readonly credentials?: (() => SpareCredentials) | undefined;
 }
 
 /** Options and wiring of a new spare, unbound: an agent binds it when it takes it. */
-function unboundOptions(config: ProcessConfig, processes: ProcessRegistry) {
+function unboundOptions(config: ProcessConfig, start: SpareStartOptions) {
   const binding = new AgentBinding();
   const abortController = new AbortController();
   let tracked: TrackedProcess | undefined;
-  const options = buildSdkOptions(config, {
+  const credentials = start.credentials?.();
+  const processes = start.processes;
+  const withCredentials: ProcessConfig = credentials
+    ? {
+        ...config,
+        env: { ...config.env, ANTHROPIC_API_KEY: credentials.apiKey, ANTHROPIC_BASE_URL: credentials.baseUrl },
+      }
+    : config;
+  const options = buildSdkOptions(withCredentials, {
     binding,
     abortController,
     processes,
@@ -49,10 +86,11 @@ function unboundOptions(config: ProcessConfig, processes: ProcessRegistry) {
       tracked = process;
     },
   });
-  return { options, binding, abortController, tracked: () => tracked };
+  return { options, binding, abortController, credentials, tracked: () => tracked };
 }
 
 async function discardTracked(spare: Spare, processes: ProcessRegistry): Promise<void> {
+  spare.credentials?.release();
   if (spare.tracked?.pid !== undefined) await processes.killPid(spare.tracked.pid);
 }
 
@@ -60,14 +98,16 @@ async function discardTracked(spare: Spare, processes: ProcessRegistry): Promise
 export function claimSpareSource(start: SpareStartOptions): SpareSource<ClaimSpare> {
   return {
     async start(config) {
-      const { options, binding, abortController, tracked } = unboundOptions(config, start.processes);
+      const { options, binding, abortController, credentials, tracked } = unboundOptions(config, start);
       const startedAt = performance.now();
       try {
         const process = await prewarm({ options, initializeTimeoutMs: start.initializeTimeoutMs });
-        return { process, binding, abortController, tracked: tracked(), startedAt, gone: process.exited };
+        const gone = process.exited;
+        return { process, binding, abortController, credentials, tracked: tracked(), startedAt, gone };
       } catch {
         // No spare this time; agents start cold, and the next refill tries again.
         abortController.abort();
+        credentials?.release();
         return undefined;
       }
     },
@@ -82,15 +122,17 @@ export function claimSpareSource(start: SpareStartOptions): SpareSource<ClaimSpa
 export function startupSpareSource(start: SpareStartOptions): SpareSource<StartupSpare> {
   return {
     async start(config, cwd) {
-      const { options, binding, abortController, tracked } = unboundOptions(config, start.processes);
+      const { options, binding, abortController, credentials, tracked } = unboundOptions(config, start);
       const withCwd: Options = { ...options, cwd };
       const startedAt = performance.now();
       try {
         const warm = await startup({ options: withCwd, initializeTimeoutMs: start.initializeTimeoutMs });
         const process = tracked();
-        return { warm, binding, abortController, tracked: process, startedAt, gone: process?.exited ?? never };
+        const gone = process?.exited ?? never;
+        return { warm, binding, abortController, credentials, tracked: process, startedAt, gone };
       } catch {
         abortController.abort();
+        credentials?.release();
         return undefined;
       }
     },
@@ -103,8 +145,33 @@ export function startupSpareSource(start: SpareStartOptions): SpareSource<Startu
 
 const never = new Promise<never>(() => undefined);
 
+/**
+ * Binds a spare's credentials to the agent taking it, before its first request; false when
+ * they cannot be bound (released: the spare is useless, close it).
+ */
+function adoptCredentials(spare: Spare, adopt: ((credentials: SpareCredentials) => void) | undefined): boolean {
+  if (!spare.credentials) return true;
+  try {
+    if (!adopt) throw new Error('a spare with credentials needs an owner');
+    adopt(spare.credentials);
+    return true;
+  } catch {
+    spare.credentials.release();
+    return false;
+  }
+}
+
 /** Binds a start-up spare to an agent and sends its prompt; undefined if it cannot take one. */
-export function takeStartupSpare(spare: StartupSpare, agent: BoundAgent, prompt: string): WarmStart | undefined {
+export function takeStartupSpare(
+  spare: StartupSpare,
+  agent: BoundAgent,
+  prompt: string,
+  adopt?: (credentials: SpareCredentials) => void,
+): WarmStart | undefined {
+  if (!adoptCredentials(spare, adopt)) {
+    spare.warm.close();
+    return undefined;
+  }
   spare.binding.current = agent;
   let stream: Query;
   try {
@@ -133,7 +200,12 @@ export async function claimSpare(
   agent: BoundAgent,
   prompt: string,
   cwd: string,
+  adopt?: (credentials: SpareCredentials) => void,
 ): Promise<WarmStart | undefined> {
+  if (!adoptCredentials(spare, adopt)) {
+    spare.process.close();
+    return undefined;
+  }
   spare.binding.current = agent;
   let stream: Query;
   try {

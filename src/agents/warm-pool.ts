@@ -5,13 +5,14 @@ import {
   type ClaimSpare,
   claimSpare,
   claimSpareSource,
+  type SpareCredentials,
   type StartupSpare,
   startupSpareSource,
   takeStartupSpare,
   type WarmStart,
 } from './spares.ts';
 
-export type { WarmStart } from './spares.ts';
+export type { SpareCredentials, SpareTaker, WarmStart } from './spares.ts';
 
 /** Options of a {@link WarmPool}. */
 export interface WarmPoolOptions {
@@ -35,6 +36,11 @@ export interface WarmPoolOptions {
    * model answer, or after this long at most. @default 1000
    */
   readonly refillDelayMaxMs?: number;
+  /**
+   * Model credentials of each new spare (the gateway's spare token), put in its environment
+   * at start and bound to the agent that takes it (see {@link WarmTake.adopt}). @default none
+   */
+  readonly credentials?: () => SpareCredentials;
 }
 
 /** What {@link WarmPool.take} needs to know of the agent besides its configuration. */
@@ -46,6 +52,12 @@ export interface WarmTake {
   readonly sharedCwd: boolean;
   /** Settles at the agent's first model answer, or its end: refills wait for it. */
   readonly startedUp: Promise<unknown>;
+  /**
+   * Takes the credentials of the spare (with the pool's `credentials`): binds them to this
+   * agent and releases them when it ends. A spare whose credentials cannot be bound is closed
+   * and the agent starts cold.
+   */
+  readonly adopt?: ((credentials: SpareCredentials) => void) | undefined;
 }
 
 /**
@@ -93,7 +105,11 @@ export class WarmPool {
   #closed = false;
 
   constructor(options: WarmPoolOptions) {
-    const start = { processes: options.processes, initializeTimeoutMs: options.initializeTimeoutMs ?? 60_000 };
+    const start = {
+      processes: options.processes,
+      initializeTimeoutMs: options.initializeTimeoutMs ?? 60_000,
+      credentials: options.credentials,
+    };
     const refillDelayMaxMs = options.refillDelayMaxMs ?? 1000;
     this.#claims = new SpareBuckets(claimSpareSource(start), {
       size: options.size,
@@ -133,7 +149,7 @@ export class WarmPool {
       const folderKey = folderKeyOf(key, take.cwd);
       const spare = this.#folders.take(folderKey, config, take.cwd);
       this.#folders.refillAfter(folderKey, take.startedUp);
-      if (spare) return takeStartupSpare(spare, take.agent, take.prompt);
+      if (spare) return takeStartupSpare(spare, take.agent, take.prompt, take.adopt);
       // No claim spares are started for a shared folder's agents, but one parked for the
       // configuration (by an agent elsewhere, or in place of an expired folder spare) serves,
       // and is replaced.
@@ -143,7 +159,7 @@ export class WarmPool {
       claim = this.#claims.take(key, config, undefined);
       this.#claims.refillAfter(key, take.startedUp);
     }
-    return claim ? claimSpare(claim, take.agent, take.prompt, take.cwd) : undefined;
+    return claim ? claimSpare(claim, take.agent, take.prompt, take.cwd, take.adopt) : undefined;
   }
 
   /**

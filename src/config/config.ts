@@ -60,7 +60,7 @@ export interface OrchestratorConfig {
   readonly budgetAction: 'fail' | 'pause';
   /**
    * Pre-started agent processes kept per agent type, and per agent type in a session workspace
-   * (`ORCHESTRATOR_WARM_POOL`); 0 turns the pool off. Behind the model gateway there is none (spares would start before their agent has a token): it needs `gateway: off`. @default 0
+   * (`ORCHESTRATOR_WARM_POOL`); 0 turns the pool off. Behind the model gateway each spare holds a token of its own, bound to the agent that takes it. @default 0
    */
   readonly warmPool: number;
   /**

@@ -70,6 +70,18 @@ export interface Gateway {
   readonly stats: Readonly<GatewayStats>;
   /** Mints a token for an agent; release it when the agent ends. */
   mint(identity: AgentIdentity): AgentToken;
+  /**
+   * Mints a token for a warm pool's spare, started before its agent exists: its requests are
+   * refused (401, not retried) until {@link bind} names the agent that took the spare. Release
+   * it when the spare is discarded, or when that agent ends.
+   */
+  mintSpare(): AgentToken;
+  /**
+   * Binds a spare token to the agent that took the spare, once: its requests are that agent's
+   * from now on (events, budgets). @throws OrchestratorError `INVALID_ARGUMENT` for a token
+   * that is released, an agent's, or already bound.
+   */
+  bind(token: string, identity: AgentIdentity): void;
   /** Stops listening and drops open connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -112,12 +124,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return reject(res, 404, 'not_found_error', `Not found: ${path}`);
     }
     const token = tokenOf(req.headers);
-    const agent = tokens.resolve(token);
+    const holder = tokens.holder(token);
+    const agent = holder?.identity;
     if (!agent || token === undefined) {
       req.resume();
       stats.refused++;
-      warn('gateway: refused a request with an unknown or ended token', { path });
-      return reject(res, 401, 'authentication_error', 'unknown or ended gateway token');
+      // A spare's token stands for no one until an agent takes the spare: nobody to charge.
+      const spare = holder?.kind === 'spare';
+      warn(`gateway: refused a request with ${spare ? 'an unbound spare' : 'an unknown or ended'} token`, { path });
+      return reject(
+        res,
+        401,
+        'authentication_error',
+        spare ? 'gateway token of a spare no agent has taken yet' : 'unknown or ended gateway token',
+      );
     }
     stats.requests++;
     const raw = await readBody(req);
@@ -325,19 +345,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  const releasing = (minted: AgentToken): AgentToken => ({
+    token: minted.token,
+    release: () => {
+      minted.release();
+      subagents.forget(minted.token);
+    },
+  });
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     stats,
     mint(identity) {
-      const minted = tokens.mint(identity);
-      return {
-        token: minted.token,
-        release: () => {
-          minted.release();
-          subagents.forget(minted.token);
-        },
-      };
+      return releasing(tokens.mint(identity));
+    },
+    mintSpare() {
+      return releasing(tokens.mintSpare());
+    },
+    bind(token, identity) {
+      tokens.bind(token, identity);
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

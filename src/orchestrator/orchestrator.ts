@@ -191,6 +191,16 @@ export class Orchestrator {
           const minted = gateway.mint(agent);
           return { apiKey: minted.token, baseUrl: gateway.url, release: minted.release };
         },
+        // A spare starts before its agent exists: a token of its own, bound at the claim.
+        spareCredentials: () => {
+          const minted = gateway.mintSpare();
+          return {
+            apiKey: minted.token,
+            baseUrl: gateway.url,
+            bind: (agent) => gateway.bind(minted.token, agent),
+            release: minted.release,
+          };
+        },
       }),
       redactor,
       spendGate: this.monitor,
@@ -261,13 +271,6 @@ export class Orchestrator {
           warn: (message, details) => logger.warn(details ?? {}, message),
         })
       : undefined;
-    if (gateway && config.warmPool > 0) {
-      // Spares start before their agent exists, so they could only hold the key itself; the
-      // key stays out. Per-spare tokens bound when a spare is claimed are the next step.
-      const line = 'warm pool: off behind the model gateway (set ORCHESTRATOR_GATEWAY=off to use it)';
-      options.notice?.(line);
-      logger.warn({ warmPool: config.warmPool }, line);
-    }
     logger.info({ store: config.store, model: model.description, gateway: gateway?.url }, 'orchestrator ready');
     const orchestrator = new Orchestrator(config, store, logger, model, monitoring, redactor, gateway, gatewayHooks);
     built = orchestrator;

@@ -2,12 +2,15 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentRuntime, AgentToolHost } from '../../src/agents/index.ts';
+import type { AgentRuntime, AgentRuntimeOptions, AgentToolHost } from '../../src/agents/index.ts';
+import { type Gateway, startGateway } from '../../src/gateway/index.ts';
 import { type AgentKit, dataOf, startAgentKit, testSpec, waitFor } from '../support/agent-kit.ts';
 
 // The warm pool on the real SDK: spares started with prewarm(), claimed by agents. The policy
 // hook and the orchestrator's tools are registered when the spare starts and bound to the
 // agent at claim time; these tests check that binding, not only that the pool is faster.
+// They run twice: with the model key in the agents' environment, and behind the model gateway,
+// where a spare holds a token of its own that is bound to the agent that claims it.
 
 const scenario = `
 name: warm-pool
@@ -50,18 +53,6 @@ scripts:
 
 const writer = testSpec({ systemPrompt: 'You are the warm writer.', tools: ['Write', 'Bash(echo *)'] });
 
-let kit: AgentKit;
-let runtime: AgentRuntime;
-
-beforeAll(async () => {
-  kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
-  runtime = kit.runtime({ warmPool: 1, maxConcurrent: 1 });
-});
-
-afterAll(async () => {
-  await kit?.cleanup();
-});
-
 function memoryHost(store: Map<string, unknown>): AgentToolHost {
   return {
     memoryGet: async (key) => store.get(key),
@@ -72,7 +63,65 @@ function memoryHost(store: Map<string, unknown>): AgentToolHost {
   };
 }
 
-describe('warm pool', () => {
+const modes = [
+  { mode: 'with the key in the environment', gateway: false },
+  { mode: 'behind the model gateway', gateway: true },
+];
+
+describe.each(modes)('warm pool $mode', ({ gateway: behindGateway }) => {
+  let kit: AgentKit;
+  let runtime: AgentRuntime;
+  let gateway: Gateway | undefined;
+  /** Spare tokens minted, and those released. */
+  const spareTokens = { minted: 0, released: new Set<string>() };
+
+  /** Options of a runtime of this mode: behind the gateway, agents' and spares' tokens. */
+  const runtimeOptions = (): Partial<AgentRuntimeOptions> => {
+    const gw = gateway;
+    if (!gw) return {};
+    return {
+      credentials: (agent) => {
+        const minted = gw.mint(agent);
+        return { apiKey: minted.token, baseUrl: gw.url, release: minted.release };
+      },
+      spareCredentials: () => {
+        const minted = gw.mintSpare();
+        spareTokens.minted++;
+        return {
+          apiKey: minted.token,
+          baseUrl: gw.url,
+          bind: (agent) => gw.bind(minted.token, agent),
+          release: () => {
+            spareTokens.released.add(minted.token);
+            minted.release();
+          },
+        };
+      },
+    };
+  };
+
+  /** Behind the gateway, every model request of the session is the agent's own. */
+  const expectAttributedTo = async (sessionId: string, agentId: string) => {
+    if (!gateway) return;
+    const requests = dataOf(await kit.events(sessionId), 'model.request');
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.map((d) => d.agentId)).toEqual(requests.map(() => agentId));
+    expect(requests.every((d) => d.ok === true)).toBe(true);
+  };
+
+  beforeAll(async () => {
+    kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+    if (behindGateway) {
+      gateway = await startGateway({ upstream: kit.server.url, apiKey: 'real-key', log: kit.log, maxRetries: 0 });
+    }
+    runtime = kit.runtime({ warmPool: 1, maxConcurrent: 1, ...runtimeOptions() });
+  });
+
+  afterAll(async () => {
+    await kit?.cleanup();
+    await gateway?.close();
+  });
+
   it('runs an agent on a pre-warmed process with its own cwd, system prompt and policy', async () => {
     await runtime.prewarm(writer);
     expect(runtime.warmSpares).toBe(1);
@@ -95,6 +144,9 @@ describe('warm pool', () => {
       [result.agentId, 'Bash', 'deny'],
     ]);
     expect(result.ok && result.text).toContain("not covered by the agent type's allow rules");
+    // The spare's own token was bound to this agent: its requests are the agent's.
+    await expectAttributedTo(sessionId, result.agentId);
+    if (gateway) expect(gateway.stats.refused).toBe(0);
   });
 
   it('refills the pool after a claim, and the next agent of that configuration is warm too', async () => {
@@ -106,6 +158,7 @@ describe('warm pool', () => {
     expect(result.ok).toBe(true);
     expect(dataOf(await kit.events(sessionId), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
     expect(existsSync(join(cwd, 'note.txt'))).toBe(true);
+    await expectAttributedTo(sessionId, result.agentId);
   });
 
   it("serves the orchestrator's tools of a warm process to the agent that claimed it", async () => {
@@ -128,7 +181,7 @@ describe('warm pool', () => {
 
   it('keeps spares per configuration: an output schema needs its own, filled by a cold start', async () => {
     // A runtime of its own, so that only this configuration's spares are counted.
-    const fresh = kit.runtime({ warmPool: 1, maxConcurrent: 1 });
+    const fresh = kit.runtime({ warmPool: 1, maxConcurrent: 1, ...runtimeOptions() });
     const spec = testSpec({ tools: [] });
     const outputSchema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
     const cold = kit.session();
@@ -155,6 +208,7 @@ describe('warm pool', () => {
     }).result;
     expect(warmResult).toMatchObject({ ok: true, structured: { ok: true } });
     expect(dataOf(await kit.events(warm), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+    await expectAttributedTo(warm, warmResult.agentId);
     await fresh.shutdown();
   });
 
@@ -190,5 +244,11 @@ describe('warm pool', () => {
     await runtime.shutdown();
     expect(runtime.processes.size).toBe(0);
     expect(kit.ownProcesses()).toEqual([]);
+    // Every spare token is gone: discarded spares' and those of agents that ended alike.
+    if (gateway) {
+      expect(spareTokens.minted).toBeGreaterThan(3);
+      expect(spareTokens.released.size).toBe(spareTokens.minted);
+      expect(gateway.stats.refused).toBe(0);
+    }
   });
 });

@@ -60,10 +60,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function send(prompt: string, extra: Record<string, unknown> = {}) {
+async function send(prompt: string, extra: Record<string, unknown> = {}, key = token) {
   const response = await fetch(`${gateway.url}/v1/messages?beta=true`, {
     method: 'POST',
-    headers: { 'x-api-key': token, 'content-type': 'application/json' },
+    headers: { 'x-api-key': key, 'content-type': 'application/json' },
     body: JSON.stringify({
       model: 'claude-haiku-4-5',
       max_tokens: 4096,
@@ -112,5 +112,43 @@ describe('gateway hooks', () => {
     expect(settled.length).toBe(before.settled + 1);
     expect(settled.at(-1)?.end).toMatchObject({ ok: false, error: expect.objectContaining({ code: 'AGENT_NETWORK' }) });
     expect(observed.length).toBe(before.observed);
+  });
+});
+
+describe('spare tokens', () => {
+  const claimer = { sessionId: 'ses_claim', agentId: 'agt_claimer', agentType: 't', nodeId: 'n1' };
+
+  it('refuses a spare token no agent has taken (401, not retried), and does not forward it', async () => {
+    const spare = gateway.mintSpare();
+    const before = { tries: gateway.stats.upstreamTries, settled: settled.length, events: events.length };
+    const { response, text } = await send('Fine', {}, spare.token);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-should-retry')).toBe('false');
+    expect(JSON.parse(text)).toMatchObject({
+      error: { type: 'authentication_error', message: expect.stringMatching(/spare/) },
+    });
+    expect(gateway.stats.upstreamTries).toBe(before.tries);
+    expect(settled.length).toBe(before.settled);
+    expect(events.length).toBe(before.events);
+    spare.release();
+  });
+
+  it("serves a bound spare token as the claiming agent's, once, until it is released", async () => {
+    const spare = gateway.mintSpare();
+    gateway.bind(spare.token, claimer);
+    const { response } = await send('Fine', {}, spare.token);
+    expect(response.status).toBe(200);
+    expect(settled.at(-1)?.request.agent).toEqual(claimer);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events.at(-1)).toMatchObject({
+      type: 'model.request',
+      data: { agentId: 'agt_claimer', ok: true },
+    });
+    // A spare is taken once; an agent's own token is not a spare's.
+    expect(() => gateway.bind(spare.token, { ...claimer, agentId: 'agt_other' })).toThrow(/unbound spare/);
+    expect(() => gateway.bind(token, claimer)).toThrow(/unbound spare/);
+    spare.release();
+    expect((await send('Fine', {}, spare.token)).response.status).toBe(401);
+    expect(() => gateway.bind(spare.token, claimer)).toThrow(/released/);
   });
 });

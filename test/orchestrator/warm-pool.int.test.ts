@@ -11,7 +11,8 @@ import { processesWithEnv, waitFor } from '../support/agent-kit.ts';
 
 // The orchestrator with its warm pool on: agents of the same type in the session workspace
 // follow one another, the second on a process pre-started there (SDK startup()), which the
-// end of the run closes.
+// end of the run closes. With the model gateway off, and on (the default), where each spare
+// holds a token of its own, bound to the agent that takes it.
 const workflow = parseWorkflow(
   `
 name: warm-chain
@@ -48,14 +49,17 @@ const scenario = compileScenario({
   ],
 });
 
-describe('orchestrator with the warm pool', () => {
+describe.each([
+  { mode: 'gateway off', gateway: false },
+  { mode: 'behind the gateway', gateway: true },
+])('orchestrator with the warm pool ($mode)', ({ gateway }) => {
   let dir: string;
   let orchestrator: Orchestrator;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'orch-warm-'));
     orchestrator = await Orchestrator.open({
-      config: loadConfig({ dataDir: dir, logLevel: 'silent', warmPool: 1, gateway: false }, {}),
+      config: loadConfig({ dataDir: dir, logLevel: 'silent', warmPool: 1, gateway }, {}),
       scenario,
     });
   });
@@ -90,6 +94,19 @@ describe('orchestrator with the warm pool', () => {
     expect(
       events.filter((e) => e.type === 'security.decision').map((e) => [(e.data as { agentId: string }).agentId]),
     ).toContainEqual([agentOf('second').agentId]);
+    if (gateway) {
+      // The spare's requests are the second node's agent's: its spare token was bound to it.
+      const requests = events.filter((e) => e.type === 'model.request').map((e) => e.data as Record<string, unknown>);
+      const second = requests.filter((d) => d.agentId === agentOf('second').agentId);
+      expect(second.length).toBeGreaterThan(0);
+      expect(second.every((d) => d.ok === true)).toBe(true);
+      expect(
+        requests.every((d) => d.agentId === agentOf('first').agentId || d.agentId === agentOf('second').agentId),
+      ).toBe(true);
+      expect(orchestrator.gateway?.stats.refused).toBe(0);
+    } else {
+      expect(orchestrator.gateway).toBeUndefined();
+    }
 
     // The run is over: no agent will work in its workspace any more, so its spares are gone.
     expect(await waitFor(() => orchestrator.agents.warmFolderSpares === 0, 10_000)).toBe(true);
