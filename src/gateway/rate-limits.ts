@@ -139,6 +139,8 @@ interface Entry extends Waiter {
   readonly onAbort: () => void;
 }
 
+const MAX_REMEMBERED_SESSIONS = 10_000;
+
 /** The fair queue in front of one upstream key's buckets. */
 export class RateLimiter {
   readonly #options: RateLimiterOptions;
@@ -272,7 +274,8 @@ export class RateLimiter {
       next.signal.removeEventListener('abort', next.onAbort);
       next.resolve({ cost: next.cost, queuedMs: Math.max(0, this.#now() - next.since) });
     }
-    // Everyone served: who came last no longer matters, and the map must not grow forever.
-    if (this.#queue.length === 0) this.#lastServed.clear();
+    // Who was served last matters across a momentarily empty queue (an agent sends its next
+    // request when the last one ends), so it is kept; forgotten only when the map grows large.
+    if (this.#queue.length === 0 && this.#lastServed.size > MAX_REMEMBERED_SESSIONS) this.#lastServed.clear();
   }
 }
