@@ -36,8 +36,6 @@ export type { InputCount } from './input-count.ts';
 export { countInput, IMAGE_TOKENS } from './input-count.ts';
 export type { Gateway, GatewayLog, GatewayOptions, GatewayStats } from './proxy.ts';
 export { startGateway } from './proxy.ts';
-export type { ExchangeRecorderOptions } from './recorder.ts';
-export { ExchangeRecorder } from './recorder.ts';
 export type {
   MemoryRateLimitStoreOptions,
   RateLimiterOptions,
@@ -47,7 +45,17 @@ export type {
   TakeResult,
 } from './rate-limits.ts';
 export { MemoryRateLimitStore, RateLimiter, rateKeyOf } from './rate-limits.ts';
-export type { Bucket, Buckets, Learned, LearnedLimit, RateCost, RateKind, RateLimits, TakeDecision, Waiter } from './rate-plan.ts';
+export type {
+  Bucket,
+  Buckets,
+  Learned,
+  LearnedLimit,
+  RateCost,
+  RateKind,
+  RateLimits,
+  TakeDecision,
+  Waiter,
+} from './rate-plan.ts';
 export {
   applyLearned,
   bucketOf,
@@ -63,6 +71,8 @@ export {
   refill,
   take,
 } from './rate-plan.ts';
+export type { ExchangeRecorderOptions } from './recorder.ts';
+export { ExchangeRecorder } from './recorder.ts';
 export type { RecordedExchange } from './recording.ts';
 export { EXCHANGE_ENTRY_TYPE, RECORDINGS_PROJECT, recordingKey, toRecordedExchange } from './recording.ts';
 export type { FaultKind, RetrySettings } from './retry.ts';

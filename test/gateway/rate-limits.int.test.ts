@@ -10,7 +10,10 @@ import { type ModelServer, parseScenario, startModelServer } from '../../src/mod
 // and limits learned from the upstream's `anthropic-ratelimit-*` headers slow traffic down.
 
 const logged: { sessionId: string; event: NewEvent }[] = [];
-const log = { append: async (sessionId: string, batch: readonly NewEvent[]) => void logged.push(...batch.map((event) => ({ sessionId, event }))) };
+const log = {
+  append: async (sessionId: string, batch: readonly NewEvent[]) =>
+    void logged.push(...batch.map((event) => ({ sessionId, event }))),
+};
 
 async function send(url: string, token: string, prompt: string, signal?: AbortSignal) {
   const response = await fetch(`${url}/v1/messages`, {
