@@ -117,6 +117,16 @@ export interface OrchestratorConfig {
    * `off`), secrets removed, for `orchestrator sessions cassette ID`. @default false
    */
   readonly gatewayRecord: boolean;
+  /**
+   * Requests per minute the gateway lets through for the model key (`ORCHESTRATOR_GATEWAY_RPM`);
+   * the tighter of this and the limit Anthropic reports in its response headers wins.
+   * @default unset (the limit Anthropic reports, unlimited until it did)
+   */
+  readonly gatewayRpm: number | undefined;
+  /** Input tokens per minute for the model key (`ORCHESTRATOR_GATEWAY_INPUT_TPM`), as for {@link OrchestratorConfig.gatewayRpm}. @default unset */
+  readonly gatewayInputTpm: number | undefined;
+  /** Output tokens per minute for the model key (`ORCHESTRATOR_GATEWAY_OUTPUT_TPM`), as for {@link OrchestratorConfig.gatewayRpm}. @default unset */
+  readonly gatewayOutputTpm: number | undefined;
 }
 
 /** Loose input of {@link loadConfig}: every field optional, strings accepted for numbers. */
@@ -260,6 +270,9 @@ const schema = z
       .union([z.boolean(), z.enum(['on', 'off', 'true', 'false', '1', '0'])])
       .transform((value) => value === true || value === 'on' || value === 'true' || value === '1')
       .default(false),
+    gatewayRpm: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    gatewayInputTpm: z.coerce.number().int().min(1).max(1_000_000_000).optional(),
+    gatewayOutputTpm: z.coerce.number().int().min(1).max(1_000_000_000).optional(),
   })
   .superRefine((value, ctx) => {
     if (value.store === 'postgres' && !value.databaseUrl) {
@@ -304,6 +317,9 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   gatewayFirstByteTimeoutMs: 'ORCHESTRATOR_GATEWAY_FIRST_BYTE_TIMEOUT',
   gatewayIdleTimeoutMs: 'ORCHESTRATOR_GATEWAY_IDLE_TIMEOUT',
   gatewayRecord: 'ORCHESTRATOR_GATEWAY_RECORD',
+  gatewayRpm: 'ORCHESTRATOR_GATEWAY_RPM',
+  gatewayInputTpm: 'ORCHESTRATOR_GATEWAY_INPUT_TPM',
+  gatewayOutputTpm: 'ORCHESTRATOR_GATEWAY_OUTPUT_TPM',
 };
 
 const SECRET_FIELDS = new Set<string>(['anthropicApiKey']);
@@ -383,6 +399,9 @@ export function loadConfig(
     gatewayFirstByteTimeoutMs: value.gatewayFirstByteTimeoutMs,
     gatewayIdleTimeoutMs: value.gatewayIdleTimeoutMs,
     gatewayRecord: value.gatewayRecord,
+    gatewayRpm: value.gatewayRpm,
+    gatewayInputTpm: value.gatewayInputTpm,
+    gatewayOutputTpm: value.gatewayOutputTpm,
   });
 }
 

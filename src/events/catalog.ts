@@ -481,6 +481,8 @@ export const EVENT_DATA_SCHEMAS = {
     /** From forwarding to the first byte of the response body. */
     firstByteMs: z.number().nonnegative().optional(),
     durationMs: z.number().nonnegative(),
+    /** Time it waited in the gateway's fair queue for the rate limits before it was forwarded. */
+    queuedMs: z.number().nonnegative().optional(),
     /** Tries it took (1 without retries). */
     attempt: z.number().int().positive(),
     /** What went wrong on the wire: `cut`, `first_byte_timeout`, `idle_timeout`, `unreachable`, `malformed`, `stream_error`, `client_closed`. */

@@ -13,6 +13,8 @@ export interface AgentIdentity {
   readonly agentType: string;
   readonly workflowId?: string | undefined;
   readonly nodeId?: string | undefined;
+  /** Its place in the gateway's rate-limit queue: higher goes first. @default 0 */
+  readonly priority?: number | undefined;
 }
 
 /** Usage of one model response, read from the wire (message_start, message_delta, or a JSON body). */

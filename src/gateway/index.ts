@@ -36,6 +36,41 @@ export type { InputCount } from './input-count.ts';
 export { countInput, IMAGE_TOKENS } from './input-count.ts';
 export type { Gateway, GatewayLog, GatewayOptions, GatewayStats } from './proxy.ts';
 export { startGateway } from './proxy.ts';
+export type {
+  MemoryRateLimitStoreOptions,
+  RateLimiterOptions,
+  RateLimitStore,
+  RateRequest,
+  RateTicket,
+  TakeResult,
+} from './rate-limits.ts';
+export { MemoryRateLimitStore, RateLimiter, rateKeyOf } from './rate-limits.ts';
+export type {
+  Bucket,
+  Buckets,
+  Learned,
+  LearnedLimit,
+  RateCost,
+  RateKind,
+  RateLimits,
+  TakeDecision,
+  Waiter,
+} from './rate-plan.ts';
+export {
+  applyLearned,
+  bucketOf,
+  bucketsOf,
+  costDifference,
+  costOf,
+  DEFAULT_BURST_MS,
+  giveBack,
+  hasLearned,
+  learnedOf,
+  pickNext,
+  RATE_KINDS,
+  refill,
+  take,
+} from './rate-plan.ts';
 export type { ExchangeRecorderOptions } from './recorder.ts';
 export { ExchangeRecorder } from './recorder.ts';
 export type { RecordedExchange } from './recording.ts';

@@ -5,6 +5,8 @@ import { toOrchestratorError } from '../errors/index.ts';
 import { type NewEvent, newPrefixedId } from '../events/index.ts';
 import type { AgentIdentity, GatewayHooks, GatewayRequest, RequestEnd } from './contract.ts';
 import { HOP_BY_HOP, tryOnce, upstreamOf } from './forward.ts';
+import { MemoryRateLimitStore, RateLimiter, type RateLimitStore, type RateTicket, rateKeyOf } from './rate-limits.ts';
+import { costOf, type RateLimits } from './rate-plan.ts';
 import { type Recorder, requestEvent, retryEvent } from './record.ts';
 import {
   classify,
@@ -46,6 +48,14 @@ export interface GatewayOptions {
   readonly retryMaxDelayMs?: number;
   /** Where problems the gateway cannot record in a session go (unknown tokens, hook errors). @default nowhere */
   readonly warn?: (message: string, details?: Record<string, unknown>) => void;
+  /**
+   * Limits per minute of the upstream key (`requests`, `inputTokens`, `outputTokens`); the
+   * tighter of these and what the upstream's `anthropic-ratelimit-*` headers report wins.
+   * @default none (unlimited until learned)
+   */
+  readonly rateLimits?: RateLimits;
+  /** Where the buckets live (a shared store lets several workers share a key's limits). @default in memory, with `rateLimits` */
+  readonly rateLimitStore?: RateLimitStore;
   /** @default '127.0.0.1' */
   readonly host?: string;
 }
@@ -61,6 +71,8 @@ export interface GatewayStats {
   refused: number;
   /** Responses being streamed to agents now. */
   open: number;
+  /** Requests waiting now for the rate limits. */
+  readonly queued: number;
 }
 
 /** A running gateway. */
@@ -102,7 +114,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const subagents = new SubagentTracker();
   const gate = new PauseGate();
   const hooks = options.hooks ?? [];
-  const stats: GatewayStats = { requests: 0, upstreamTries: 0, retries: 0, refused: 0, open: 0 };
+  const warn = options.warn ?? (() => undefined);
+  const limiter = new RateLimiter({
+    store: options.rateLimitStore ?? new MemoryRateLimitStore({ limits: options.rateLimits ?? {} }),
+    key: rateKeyOf(options.apiKey),
+    gate,
+    warn,
+  });
+  const stats: GatewayStats = {
+    requests: 0,
+    upstreamTries: 0,
+    retries: 0,
+    refused: 0,
+    open: 0,
+    get queued() {
+      return limiter.queued;
+    },
+  };
   const settings = {
     maxRetries: options.maxRetries ?? 4,
     baseDelayMs: options.retryBaseDelayMs ?? 500,
@@ -110,7 +138,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 120_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-  const warn = options.warn ?? (() => undefined);
   const record: Recorder = (sessionId, events) => {
     options.log.append(sessionId, events).catch((error: unknown) => {
       warn('gateway: an event could not be recorded', { error: String(error) });
@@ -168,7 +195,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       bodyDigest: facts.bodyDigest,
       body: facts.body,
     };
-    const started = performance.now();
+    // Reset once the request leaves the rate-limit queue: times are from forwarding, `queuedMs` apart.
+    let started = performance.now();
     let maxTokens = facts.maxTokens;
     for (const hook of hooks) {
       if (!hook.admit) continue;
@@ -198,7 +226,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       maxTokens === facts.maxTokens ? raw : Buffer.from(JSON.stringify({ ...facts.body, max_tokens: maxTokens }));
     let end: RequestEnd | undefined;
     let tries = 0;
+    let ticket: RateTicket | undefined;
+    const queuedAt = performance.now();
     try {
+      // Waits its turn in the fair queue: never refused for lack of tokens; gone if its agent goes.
+      ticket = await limiter.acquire(
+        {
+          sessionId: agent.sessionId,
+          priority: agent.priority,
+          cost: costOf(facts.inputTokensEstimate, maxTokens),
+        },
+        closed.signal,
+      );
+      const queuedMs = performance.now() - queuedAt;
+      started = performance.now();
+      if (!ticket) {
+        const error = classify('client_closed', 0, 'the agent closed its connection while its request waited');
+        end = { status: 0, usage: undefined, ok: false, durationMs: performance.now() - started, error };
+        record(agent.sessionId, [requestEvent(request, end, 0, 'client_closed', queuedMs)]);
+        return;
+      }
       const outcome = await forwardWithRetries('POST', path, headers, body, closed.signal, request, (n) => {
         tries = n;
       });
@@ -206,7 +253,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const kind: FaultKind = closed.signal.aborted ? 'client_closed' : outcome.fault;
         const error = classify(kind, 0, outcome.message);
         end = { status: 0, usage: undefined, ok: false, durationMs: performance.now() - started, error };
-        record(agent.sessionId, [requestEvent(request, end, tries, kind)]);
+        record(agent.sessionId, [requestEvent(request, end, tries, kind, queuedMs)]);
         if (!closed.signal.aborted)
           reject(
             res,
@@ -245,7 +292,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ...(error && { error }),
       };
       // Recorded before the agent gets its last byte: its own events of the turn come after.
-      record(agent.sessionId, [requestEvent(request, end, tries, fault)]);
+      record(agent.sessionId, [requestEvent(request, end, tries, fault, queuedMs)]);
       streamed.finish();
       if (fault === undefined && streamed.body) {
         const exchange = {
@@ -269,6 +316,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       else res.destroy();
     } finally {
       const settled = end ?? { status: 0, usage: undefined, ok: false, durationMs: performance.now() - started };
+      if (ticket) limiter.settle(ticket, usedOf(ticket, settled));
       for (const hook of hooks) {
         try {
           hook.settle?.(request, settled);
@@ -298,6 +346,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       stats.upstreamTries++;
       onTry?.(attempt);
       const outcome = await tryOnce(upstream, path, method, headers, body, firstByteTimeoutMs, signal);
+      if (outcome.kind === 'response') limiter.learn(outcome.response.headers);
       const last = attempt > settings.maxRetries || signal.aborted;
       let status = 0;
       let after: number | undefined;
@@ -367,6 +416,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        limiter.close();
         server.close(() => resolve());
         server.closeAllConnections();
         upstream.agent.destroy();
@@ -395,6 +445,17 @@ function responseHeaders(incoming: IncomingMessage['headers'], failed: boolean):
   }
   if (failed) out['x-should-retry'] = 'false';
   return out;
+}
+
+/**
+ * What an ended request used of the rate limits, for settling what it took: its usage when one
+ * came (cache reads do not count toward Anthropic's input limit), else its input if the
+ * upstream answered and nothing of its output.
+ */
+function usedOf(ticket: RateTicket, end: RequestEnd) {
+  const usage = end.usage;
+  if (usage) return costOf(usage.inputTokens + usage.cacheCreationTokens, usage.outputTokens);
+  return costOf(end.status > 0 ? ticket.cost.inputTokens : 0, 0);
 }
 
 function faultStatus(kind: FaultKind): number {

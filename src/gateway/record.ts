@@ -14,6 +14,7 @@ export function requestEvent(
   end: RequestEnd,
   attempt: number,
   fault: FaultKind | undefined,
+  queuedMs?: number,
 ): NewEvent {
   const usage = end.usage;
   const tokens = {
@@ -37,6 +38,7 @@ export function requestEvent(
       costUsd: priceUsage(model, tokens).costUsd,
       ...(end.firstByteMs !== undefined && { firstByteMs: round(end.firstByteMs) }),
       durationMs: round(end.durationMs),
+      ...(queuedMs !== undefined && { queuedMs: round(queuedMs) }),
       attempt: Math.max(1, attempt),
       ...(fault !== undefined && { fault }),
       ...(end.error && { error: end.error.toJSON() }),

@@ -75,8 +75,8 @@ export function retryDelayMs(
 /**
  * A shared pause per upstream key: an upstream 429 or 529 with `retry-after` stops that key's
  * traffic for every agent until then, instead of each agent finding out with its own 429.
- * In memory, one process; a token bucket and fair queue (and Redis for several workers) are
- * the next step and would sit behind the same `wait`.
+ * In memory, one process. The rate limiter's queue (`rate-limits.ts`) holds while it is
+ * paused; retries of requests already let through wait for it here.
  */
 export class PauseGate {
   #until = 0;

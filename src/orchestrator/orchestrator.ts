@@ -268,6 +268,11 @@ export class Orchestrator {
           maxRetries: config.gatewayMaxRetries,
           firstByteTimeoutMs: config.gatewayFirstByteTimeoutMs,
           idleTimeoutMs: config.gatewayIdleTimeoutMs,
+          rateLimits: {
+            requests: config.gatewayRpm,
+            inputTokens: config.gatewayInputTpm,
+            outputTokens: config.gatewayOutputTpm,
+          },
           warn: (message, details) => logger.warn(details ?? {}, message),
         })
       : undefined;
