@@ -1,17 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentRuntime, TranscriptSessionStore } from '../agents/index.ts';
+import type { AgentRuntime } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
-import { type Gateway, startGateway } from '../gateway/index.ts';
+import type { Gateway } from '../gateway/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
 import {
   agentFolders,
-  buildAgentEnv,
   checkSafeName,
   childPath,
   prepareAgentFolders,
@@ -31,18 +30,13 @@ import {
   type SessionState,
 } from '../workflow/index.ts';
 import { WorkspaceManager } from '../workspace/index.ts';
+import { agentRuntime, startOrchestratorGateway } from './composition.ts';
 import { type ControlRequest, checkControlRequest, requestControl } from './control.ts';
 import { type HookTarget, type OrchestratorGatewayHooks, orchestratorGatewayHooks } from './gateway-hooks.ts';
 import { RunLauncher, recordEvent } from './launcher.ts';
 import { SessionLeases } from './leases.ts';
 import { type ModelAccess, resolveModelAccess } from './model-access.ts';
 import type { WorkflowHandle } from './workflow-handle.ts';
-
-/** Anthropic's API, the gateway's upstream when the operator set no `ANTHROPIC_BASE_URL`. */
-const ANTHROPIC_API_URL = 'https://api.anthropic.com';
-
-/** The key of the agents' shared environment behind the gateway: each agent's own token replaces it. */
-const GATEWAY_TOKEN_PENDING = 'orch-agt-pending';
 
 /** Options of {@link Orchestrator.open}. */
 export interface OrchestratorOptions {
@@ -167,46 +161,7 @@ export class Orchestrator {
       onPause: (sessionId, _workflowId, reason) =>
         this.#launcher.handle(sessionId)?.pause({ reason, interruptRunning: true }),
     }).start();
-    this.agents = new AgentRuntime({
-      log,
-      maxConcurrent: config.maxConcurrentAgents,
-      warmPool: config.warmPool,
-      warmSpareMaxAgeMs: config.warmMaxAgeMs,
-      // Agents' conversations live in the store too, so another process or machine on the
-      // same store can resume them (its Claude Code config folder has never seen them).
-      sessionStore: new TranscriptSessionStore(store, { redactor }),
-      // An allow-list with a HOME and TMPDIR of the agents' own, never the host's environment.
-      // Behind the gateway the model key is not in it at all: each agent gets its own token,
-      // and retries are the gateway's (Claude Code's own are off).
-      env: gateway
-        ? buildAgentEnv({
-            apiKey: GATEWAY_TOKEN_PENDING,
-            baseUrl: gateway.url,
-            maxRetries: 0,
-            ...agentFolders(config.dataDir),
-          })
-        : buildAgentEnv({ apiKey: model.apiKey, baseUrl: model.baseUrl, ...agentFolders(config.dataDir) }),
-      ...(gateway && {
-        credentials: (agent) => {
-          const minted = gateway.mint(agent);
-          return { apiKey: minted.token, baseUrl: gateway.url, release: minted.release };
-        },
-        // A spare starts before its agent exists: a token of its own, bound at the claim.
-        spareCredentials: () => {
-          const minted = gateway.mintSpare();
-          return {
-            apiKey: minted.token,
-            baseUrl: gateway.url,
-            bind: (agent) => gateway.bind(minted.token, agent),
-            release: minted.release,
-          };
-        },
-      }),
-      redactor,
-      spendGate: this.monitor,
-      resourceSampleMs: config.resourceSampleMs,
-      dataDir: config.dataDir,
-    });
+    this.agents = agentRuntime({ config, log, store, model, gateway, redactor, spendGate: this.monitor });
     this.leases = new SessionLeases({
       store,
       ttlMs: config.leaseTtlMs,
@@ -249,6 +204,8 @@ export class Orchestrator {
     const model = await resolveModelAccess(config, { scenario: options.scenario });
     options.notice?.(model.description);
     let built: Orchestrator | undefined;
+    // The gateway starts first; the log it records through exists once the orchestrator does.
+    const logOf = () => (built as Orchestrator).log;
     const gatewayHooks = config.gateway
       ? orchestratorGatewayHooks({
           config,
@@ -258,28 +215,12 @@ export class Orchestrator {
           target: () => (built === undefined ? undefined : built.#hookTarget()),
         })
       : undefined;
-    const gateway = config.gateway
-      ? await startGateway({
-          hooks: gatewayHooks?.hooks ?? [],
-          upstream: model.baseUrl ?? ANTHROPIC_API_URL,
-          apiKey: model.apiKey,
-          // The log is made by the constructor; events go through it once it exists.
-          log: { append: (sessionId, events) => logOf().append(sessionId, events) },
-          maxRetries: config.gatewayMaxRetries,
-          firstByteTimeoutMs: config.gatewayFirstByteTimeoutMs,
-          idleTimeoutMs: config.gatewayIdleTimeoutMs,
-          rateLimits: {
-            requests: config.gatewayRpm,
-            inputTokens: config.gatewayInputTpm,
-            outputTokens: config.gatewayOutputTpm,
-          },
-          warn: (message, details) => logger.warn(details ?? {}, message),
-        })
+    const gateway = gatewayHooks
+      ? await startOrchestratorGateway({ config, model, logger, hooks: gatewayHooks, log: () => logOf() })
       : undefined;
     logger.info({ store: config.store, model: model.description, gateway: gateway?.url }, 'orchestrator ready');
     const orchestrator = new Orchestrator(config, store, logger, model, monitoring, redactor, gateway, gatewayHooks);
     built = orchestrator;
-    const logOf = () => orchestrator.log;
     return orchestrator;
   }
 
