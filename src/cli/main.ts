@@ -49,6 +49,7 @@ export function buildProgram(options: { versionFlag?: boolean } = {}): Command {
  * multi-line messages) and an exit code; stack traces only with LOG_LEVEL=debug.
  */
 export async function main(argv: readonly string[]): Promise<void> {
+  quietOnClosedPipe(process.stdout);
   // Commander reads root options anywhere on the line; the root's --version must not swallow
   // a subcommand's own --version (the session verbs' version numbers).
   const names = new Set(buildProgram().commands.map((command) => command.name()));
@@ -69,6 +70,20 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     process.exitCode = failure.status < 500 || failure.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;
   }
+}
+
+/**
+ * A reader that went away (`orchestrator events ID | head`) ends the command quietly, as any
+ * Unix tool does: nothing more is worth writing, and a stack trace about it helps nobody.
+ * Other write errors stay errors.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+    setImmediate(() => {
+      throw error;
+    });
+  });
 }
 
 /**
