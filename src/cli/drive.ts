@@ -32,6 +32,8 @@ type StopSignal = 'SIGINT' | 'SIGTERM';
  */
 export async function driveRun(options: DriveOptions): Promise<void> {
   const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  // Checked before anything opens or starts: a typo must cost nothing.
+  const answers = parsePairs(options.answers, '--answer');
   const redactor = secretRedactor(options.config);
   const orchestrator = await Orchestrator.open({
     config: options.config,
@@ -59,7 +61,7 @@ export async function driveRun(options: DriveOptions): Promise<void> {
       json: options.json,
       answers: {
         interactive: process.stdin.isTTY === true && !options.yes,
-        answers: parsePairs(options.answers, '--answer'),
+        answers,
       },
       lastSeq: () => orchestrator.log.lastSeq(handle?.sessionId as string),
     });

@@ -89,6 +89,24 @@ describe('orchestrator run with bad input', () => {
     expect(result.stderr).toContain('--input expects NAME=VALUE, got "topic"');
     expect(existsSync(dataDir)).toBe(false);
   });
+
+  it('rejects an --answer without a value separator before starting anything (exit 2)', async () => {
+    const dataDir = path.join(tmp.dir, 'answer-no-separator');
+    const result = await runCli(['run', 'examples/feature-team/workflow.yaml', '-a', 'ship'], { dataDir });
+    expect(result.code, describeResult(result)).toBe(2);
+    expect(result.stderr).toContain('--answer expects NAME=VALUE, got "ship"');
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('rejects an --answer for a node that asks nothing, naming the ones that ask (exit 2)', async () => {
+    const dataDir = path.join(tmp.dir, 'answer-unknown-node');
+    const result = await runCli(['run', 'examples/feature-team/workflow.yaml', '-a', 'nonode=yes'], { dataDir });
+    expect(result.code, describeResult(result)).toBe(2);
+    expect(result.stderr).toContain(
+      'the workflow has no human or approval node "nonode"; the nodes that ask are: ship',
+    );
+    expect(existsSync(dataDir)).toBe(false);
+  });
 });
 
 describe('orchestrator sessions with an unknown id', () => {

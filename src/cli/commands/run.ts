@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { OrchestratorError } from '../../errors/index.ts';
 import { checkSafeName } from '../../security/index.ts';
-import { loadWorkflowFile, resolveInputs } from '../../workflow/index.ts';
+import { type CompiledWorkflow, loadWorkflowFile, resolveInputs } from '../../workflow/index.ts';
 import type { GlobalOptions } from '../context.ts';
 import { driveRun } from '../drive.ts';
 import { parsePairs } from '../follow.ts';
@@ -40,6 +41,7 @@ export function registerRunCommand(program: Command): void {
     const workflow = await loadWorkflowFile(file);
     // Inputs are checked before anything starts, so a typo costs nothing.
     const inputs = resolveInputs(workflow, parsePairs(flags.input, '--input'), { fromStrings: true });
+    checkAnswerNodes(workflow, parsePairs(flags.answer, '--answer'));
     const config = runConfig(globals, flags);
     await driveRun({
       config,
@@ -62,6 +64,28 @@ export function registerRunCommand(program: Command): void {
       },
     });
   });
+}
+
+/**
+ * `--answer NODE=VALUE` names human or approval nodes of the workflow: another name is a typo
+ * (or a node that never asks), refused before anything starts.
+ * @throws OrchestratorError `INVALID_ARGUMENT` naming the node and the ones that ask
+ */
+function checkAnswerNodes(workflow: CompiledWorkflow, answers: Readonly<Record<string, string>>): void {
+  const asking = (workflow.definition.nodes ?? [])
+    .filter((node) => node.kind === 'human' || node.kind === 'approval')
+    .map((node) => node.id);
+  for (const nodeId of Object.keys(answers)) {
+    if (asking.includes(nodeId)) continue;
+    const known = asking.length > 0 ? `; the nodes that ask are: ${asking.join(', ')}` : '; no node of it asks';
+    throw new OrchestratorError(
+      'INVALID_ARGUMENT',
+      `--answer ${nodeId}=...: the workflow has no human or approval node "${nodeId}"${known}`,
+      {
+        details: { field: '--answer', nodeId, asking },
+      },
+    );
+  }
 }
 
 /** The offline scenario that belongs to a workflow file: `NAME.scenario.yaml` or `scenario.yaml` beside it. */
