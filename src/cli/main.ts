@@ -10,7 +10,7 @@ import { registerRunCommand } from './commands/run.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
 import { registerStatsCommand } from './commands/stats.ts';
 import { registerValidateCommands } from './commands/validate.ts';
-import { EXIT } from './exit.ts';
+import { EXIT, exitCodeOfError } from './exit.ts';
 
 export { EXIT };
 
@@ -68,7 +68,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (process.env.LOG_LEVEL === 'debug' && failure.cause instanceof Error) {
       process.stderr.write(redactor.redactText(`${failure.cause.stack ?? ''}\n`));
     }
-    process.exitCode = failure.status < 500 || failure.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;
+    process.exitCode = exitCodeOfError(failure);
   }
 }
 

@@ -192,7 +192,13 @@ export class Orchestrator {
     const monitoring = monitorSettings(config);
     const redactor = options.redactor ?? secretRedactor(config);
     const logger = options.logger ?? createLogger({ level: config.logLevel, redactor });
-    await mkdir(config.dataDir, { recursive: true });
+    await mkdir(config.dataDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      throw new OrchestratorError(
+        'CONFIG_INVALID',
+        `the data directory ${config.dataDir} cannot be used (${error.code === 'EEXIST' || error.code === 'ENOTDIR' ? 'it is not a folder' : error.code}); set --data-dir or ORCHESTRATOR_DATA_DIR to a folder this user can write`,
+        { cause: error, details: { field: 'dataDir', dataDir: config.dataDir } },
+      );
+    });
     await prepareAgentFolders(agentFolders(config.dataDir));
     const store =
       options.store ??

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
@@ -71,6 +71,7 @@ export async function importSession(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   if (options.as !== undefined) checkSafeName(options.as, 'as');
+  await assertReadableFile(file);
   const formatVersion = await readFormatVersion(file);
   if (formatVersion === 1) return importV1(target, file, options);
   const scratch = await mkdtemp(path.join(tmpdir(), 'orch-import-'));
@@ -84,6 +85,18 @@ export async function importSession(
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A missing or unreadable file is the user's input error, named as such. @throws OrchestratorError `IMPORT_INVALID` */
+async function assertReadableFile(file: string): Promise<void> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'not a file' : `cannot be read (${code})`;
+    throw new OrchestratorError('IMPORT_INVALID', `${file}: ${why}`, { details: { file, reason: code } });
   }
 }
 

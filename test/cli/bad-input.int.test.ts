@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentProcesses, describeResult, REPO_ROOT, runCli, tempDir } from '../support/cli-kit.ts';
@@ -121,5 +121,34 @@ describe('orchestrator sessions with an unknown id', () => {
     const result = await runCli(['sessions', 'resume', 'ses_does_not_exist'], { dataDir });
     expect(result.code, describeResult(result)).toBe(2);
     expect(result.stderr).toContain('error [SESSION_NOT_FOUND]: no session "ses_does_not_exist"');
+  });
+});
+
+describe('a store or configuration that cannot be used', () => {
+  it('names a data directory that is a file (exit 3), for run and for the session verbs', async () => {
+    const file = path.join(tmp.dir, 'a-file');
+    await writeFile(file, 'not a folder');
+    const run = await runCli(['run', 'examples/hello/workflow.yaml'], { dataDir: file });
+    expect(run.code, describeResult(run)).toBe(3);
+    expect(run.stderr).toContain(
+      `error [CONFIG_INVALID]: the data directory ${file} cannot be used (it is not a folder)`,
+    );
+    expect(run.stderr).not.toContain('INTERNAL');
+    const list = await runCli(['sessions', 'list'], { dataDir: file });
+    expect(list.code, describeResult(list)).toBe(3);
+    expect(list.stderr).toContain('error [STORE_UNAVAILABLE]');
+  });
+
+  it('reports an invalid setting as a configuration error (exit 3)', async () => {
+    const result = await runCli(['sessions', 'list'], { dataDir, env: { ORCHESTRATOR_MAX_AGENTS: 'abc' } });
+    expect(result.code, describeResult(result)).toBe(3);
+    expect(result.stderr).toContain('maxConcurrentAgents (ORCHESTRATOR_MAX_AGENTS)');
+  });
+
+  it('names an import file that does not exist as bad input (exit 2)', async () => {
+    const missing = path.join(tmp.dir, 'missing.jsonl');
+    const result = await runCli(['sessions', 'import', missing], { dataDir });
+    expect(result.code, describeResult(result)).toBe(2);
+    expect(result.stderr).toContain(`error [IMPORT_INVALID]: ${missing}: no such file`);
   });
 });
