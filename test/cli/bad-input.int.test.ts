@@ -61,6 +61,24 @@ describe('orchestrator validate', () => {
     );
   });
 
+  it('with --json prints one JSON line per file, problems with file, line and path (exit 2)', async () => {
+    const result = await runCli(['validate', 'examples/feature-team/workflow.yaml', CYCLE, '--json'], { dataDir });
+    expect(result.code, describeResult(result)).toBe(2);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines[0]).toEqual({
+      file: 'examples/feature-team/workflow.yaml',
+      ok: true,
+      workflow: 'feature-team',
+      nodes: 6,
+      agentTypes: 4,
+    });
+    expect(lines[1]).toMatchObject({ file: CYCLE, ok: false, error: { code: 'WORKFLOW_INVALID' } });
+    expect(lines[1].error.details.problems[0]).toMatchObject({ file: CYCLE, path: 'nodes[0].dependsOn[0]' });
+  });
+
   it('checks every file and fails when one is bad', async () => {
     const result = await runCli(['validate', UNKNOWN_FIELD, 'examples/hello/workflow.yaml'], { dataDir });
     expect(result.code, describeResult(result)).toBe(2);

@@ -7,10 +7,11 @@ export function registerConfigCommand(program: Command): void {
   program
     .command('config')
     .description('print the resolved configuration (secrets redacted) and exit')
-    .action(async (_options: unknown, command: Command) => {
+    .option('--json', 'one line of JSON instead of the indented form')
+    .action(async (flags: { json?: boolean }, command: Command) => {
       const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
       // Field names say what is secret; the redactor also catches a known value anywhere else.
-      const text = JSON.stringify(redactConfig(context.config), null, 2);
+      const text = JSON.stringify(redactConfig(context.config), null, flags.json ? undefined : 2);
       process.stdout.write(`${context.redactor.redactText(text)}\n`);
       await context.close();
     });

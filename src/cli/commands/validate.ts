@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { toOrchestratorError } from '../../errors/index.ts';
 import { loadWorkflowFile, workflowJsonSchema } from '../../workflow/index.ts';
 
 /** `orchestrator validate FILE...` and `orchestrator schema`. */
@@ -7,18 +8,30 @@ export function registerValidateCommands(program: Command): void {
     .command('validate')
     .argument('<files...>', 'workflow files')
     .description('check workflow files without running them; problems name file, line and field')
-    .action(async (files: string[]) => {
+    .option('--json', 'one JSON line per file: { file, ok, workflow?, nodes?, agentTypes?, error? }')
+    .action(async (files: string[], flags: { json?: boolean }) => {
       let failed = 0;
       for (const file of files) {
         try {
           const workflow = await loadWorkflowFile(file);
           const nodes = workflow.nodeIds.length;
+          const agentTypes = Object.keys(workflow.agents).length;
           process.stdout.write(
-            `${file}: ok (workflow ${workflow.name}, ${nodes} node${nodes === 1 ? '' : 's'}, ${Object.keys(workflow.agents).length} agent types)\n`,
+            flags.json
+              ? `${JSON.stringify({ file, ok: true, workflow: workflow.name, nodes, agentTypes })}\n`
+              : `${file}: ok (workflow ${workflow.name}, ${nodes} node${nodes === 1 ? '' : 's'}, ${agentTypes} agent types)\n`,
           );
         } catch (error) {
           failed++;
-          process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+          const failure = toOrchestratorError(error);
+          if (flags.json) {
+            const line = {
+              file,
+              ok: false,
+              error: { code: failure.code, message: failure.message, details: failure.details },
+            };
+            process.stdout.write(`${JSON.stringify(line)}\n`);
+          } else process.stderr.write(`${failure.message}\n`);
         }
       }
       if (failed > 0) process.exitCode = 2;
