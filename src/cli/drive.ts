@@ -64,6 +64,7 @@ export async function driveRun(options: DriveOptions): Promise<void> {
         answers,
       },
       lastSeq: () => orchestrator.log.lastSeq(handle?.sessionId as string),
+      simulated: orchestrator.model.scripted !== undefined,
     });
     process.exitCode = exitCodeOf(outcome, stoppedBy);
     if (outcome.state.status !== 'completed') options.onUnfinished?.(handle, outcome.state.status, say);

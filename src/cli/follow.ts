@@ -37,10 +37,12 @@ export async function followRun(
     /** The session's last committed sequence number (the orchestrator's log). */
     lastSeq: () => Promise<number>;
     out?: NodeJS.WritableStream;
+    /** The answers come from the offline scripted model: costs are labelled simulated. */
+    simulated?: boolean;
   },
 ): Promise<FollowResult> {
   const out = options.out ?? process.stdout;
-  const view = new ProgressView();
+  const view = new ProgressView({ simulated: options.simulated === true });
   const stream = handle.events({ heartbeatMs: 15_000 });
   let budgetPause: string | undefined;
   /** Highest sequence number printed, and the one to stop at once the run has settled. */

@@ -16,6 +16,14 @@ function clip(text: string, max = 70): string {
  */
 export class ProgressView {
   #metrics: MetricsState | undefined;
+  /** Costs of answers from the offline scripted model are what they would have cost: say so. */
+  readonly #simulated: boolean;
+
+  /** @param options.simulated the answers come from the scripted model (costs are labelled simulated) */
+  constructor(options: { simulated?: boolean } = {}) {
+    this.#simulated = options.simulated === true;
+  }
+
   readonly #agentNode = new Map<string, string>();
   readonly #nodeStart = new Map<string, number>();
   #width = 12;
@@ -143,7 +151,8 @@ export class ProgressView {
     const s = m.session;
     const mark = status === 'completed' ? '✔' : '✘';
     const took = Object.values(m.workflows).at(-1)?.durationMs;
-    const figures = `${s.agents} agents, ${s.turns} turns, ${s.toolCalls} tool calls, ${spendLine(s)}${took === undefined ? '' : `, ${duration(took)}`}`;
+    const spent = `${spendLine(s)}${this.#simulated ? ' (simulated: scripted model)' : ''}`;
+    const figures = `${s.agents} agents, ${s.turns} turns, ${s.toolCalls} tool calls, ${spent}${took === undefined ? '' : `, ${duration(took)}`}`;
     return `${mark} workflow ${status}${error ? `: ${clip(error, 120)}` : ''}\n  ${figures}`;
   }
 

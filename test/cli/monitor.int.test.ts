@@ -85,7 +85,7 @@ describe('figures through the CLI', () => {
       /^ {2}⚠ alert max_session_cost: the session has spent \$0\.0122 \(alert above \$0\.01\)$/m,
     );
     expect(run.stdout).toMatch(
-      /^ {2}2 agents, 4 turns, 2 tool calls, 4\.0k in \/ 400 out tokens \(2\.0k cached\), \$0\.0244, \d+\.\ds$/m,
+      /^ {2}2 agents, 4 turns, 2 tool calls, 4\.0k in \/ 400 out tokens \(2\.0k cached\), \$0\.0244 \(simulated: scripted model\), \d+\.\ds$/m,
     );
 
     const metrics = await metricsOf(dataDir, sessionId);
