@@ -5,6 +5,7 @@ import { toOrchestratorError } from '../errors/index.ts';
 import { type Redactor, secretRedactor } from '../security/index.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerEventsCommand } from './commands/events.ts';
+import { registerInitCommand } from './commands/init.ts';
 import { registerModelServerCommand } from './commands/model-server.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
@@ -34,6 +35,7 @@ export function buildProgram(options: { versionFlag?: boolean } = {}): Command {
     .option('--log-level <level>', 'log level on stderr: fatal..trace or silent (env LOG_LEVEL)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerInitCommand(program);
   registerRunCommand(program);
   registerValidateCommands(program);
   registerSessionsCommand(program);
