@@ -91,7 +91,7 @@ function checkAnswerNodes(workflow: CompiledWorkflow, answers: Readonly<Record<s
 /** The offline scenario that belongs to a workflow file: `NAME.scenario.yaml` or `scenario.yaml` beside it. */
 export function scenarioBeside(file: string): string | undefined {
   const dir = path.dirname(file);
-  const base = path.basename(file).replace(/\.ya?ml$/, '');
+  const base = path.basename(file).replace(/\.(ya?ml|m?ts|m?js)$/, '');
   for (const candidate of [path.join(dir, `${base}.scenario.yaml`), path.join(dir, 'scenario.yaml')]) {
     if (existsSync(candidate)) return candidate;
   }
