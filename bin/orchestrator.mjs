@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// The package's command: the TypeScript sources run directly through Node's type stripping,
-// so there is no build step between an edit and a run. Node 22.13-22.17 need the flag that
-// later versions turned on by default; they get it through a re-exec of this same file.
+// The package's command. An installed package (and a clone after `npm run build`, which the
+// bootstrap runs) has the compiled code in dist/ and runs it. A clone without a build runs the
+// TypeScript sources directly through Node's type stripping; Node 22.13-22.17 need the flag
+// that later versions turned on by default, and get it through a re-exec of this same file.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
-if (!process.features.typescript) {
+const built = new URL('../dist/cli/index.js', import.meta.url);
+
+if (existsSync(built)) {
+  const { main } = await import(built.href);
+  await main(process.argv);
+} else if (!process.features.typescript) {
   const flags = ['--experimental-strip-types', '--disable-warning=ExperimentalWarning'];
   const child = spawnSync(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(child.status ?? 1);

@@ -1,6 +1,8 @@
 # Sourced by ./orchestrator and ./run-tests: makes a Node >= 22.13 the first `node` on PATH and
-# installs the locked dependencies when they are missing or older than package-lock.json.
-# A machine that already has Node 24 pays only a version check and two file-time comparisons.
+# installs the locked dependencies when they are missing or older than package-lock.json, and
+# builds dist/ when it is missing or older than src/.
+# A machine that already has Node 24 pays only a version check, two file-time comparisons and
+# one `find` over src/ that stops at its first newer file.
 # shellcheck shell=bash
 
 orch_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +31,18 @@ if [ ! -f "$orch_root/node_modules/.package-lock.json" ] ||
   orch_say "installing dependencies (npm ci, once; the Claude Code binary is about 380 MB)"
   (cd "$orch_root" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
     { orch_say "npm ci failed"; return 1 2>/dev/null || exit 1; }
+fi
+
+# The compiled package in dist/, which bin/orchestrator.mjs runs when present: built when it is
+# missing or a source (or the build config) changed since; a `find` that stops at the first
+# newer file is all it costs otherwise. Only in a clone (an installed package has no sources).
+if [ -f "$orch_root/scripts/build.mjs" ] && [ -d "$orch_root/src" ] &&
+  { [ ! -f "$orch_root/dist/.built" ] ||
+    [ -n "$(find "$orch_root/src" "$orch_root/tsconfig.json" "$orch_root/tsconfig.build.json" \
+      -newer "$orch_root/dist/.built" -print -quit 2>/dev/null)" ]; }; then
+  orch_say "building dist/ (src/ changed since the last build)"
+  node "$orch_root/scripts/build.mjs" >&2 ||
+    { orch_say "the build failed (node scripts/build.mjs)"; return 1 2>/dev/null || exit 1; }
 fi
 
 # Claude Code's Bash sandbox needs bubblewrap on Linux; agents whose type keeps the sandbox on
