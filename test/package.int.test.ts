@@ -139,8 +139,13 @@ describe('the packed package', () => {
     expect(files).toContain('dist/cli/index.js');
     expect(files).toContain('bin/orchestrator.mjs');
     for (const doc of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) expect(files).toContain(doc);
-    const stray = files.filter((file) => /^(test|bench|\.ci|src|scripts|examples)\//.test(file));
+    const stray = files.filter((file) => /^(test|bench|\.ci|src|scripts)\//.test(file));
     expect(stray).toEqual([]);
+    // Only the starter `orchestrator init` writes ships of the examples.
+    expect(files.filter((file) => file.startsWith('examples/')).sort()).toEqual([
+      'examples/hello/scenario.yaml',
+      'examples/hello/workflow.yaml',
+    ]);
   });
 
   it('runs the README programmatic example offline, to a completed workflow', async () => {
@@ -162,6 +167,13 @@ describe('the packed package', () => {
     expect(version.stdout.trim()).toBe(manifest.version);
     const validate = await run(NPX, ['--no-install', 'orchestrator', 'validate', 'workflow.yaml'], { cwd: app, env });
     expect(validate.stdout).toContain('workflow.yaml: ok');
+    const init = await run(NPX, ['--no-install', 'orchestrator', 'init', 'starter'], { cwd: app, env });
+    expect(init.stdout).toContain('wrote workflow.yaml and scenario.yaml');
+    const starter = await run(NPX, ['--no-install', 'orchestrator', 'validate', 'starter/workflow.yaml'], {
+      cwd: app,
+      env,
+    });
+    expect(starter.stdout).toContain('starter/workflow.yaml: ok');
   }, 60_000);
 
   it('type-checks a TypeScript consumer with nodenext and strict: 0 errors', async () => {
