@@ -61,7 +61,7 @@ function typicalEvents(count: number): NewEvent[] {
 }
 
 function typicalSecrets(): KnownSecret[] {
-  const secrets: KnownSecret[] = [{ name: 'ANTHROPIC_API_KEY', value: `sk-ant-api03-${'x9Yq'.repeat(24)}-AbCdEf` }];
+  const secrets: KnownSecret[] = [{ name: 'ANTHROPIC_API_KEY', value: `test-model-key-${'x9Yq'.repeat(24)}-AbCdEf` }];
   for (let i = 0; i < 9; i++) secrets.push({ name: `HOST_TOKEN_${i}`, value: `tok_${i}_${'Z7p/Q+'.repeat(6)}` });
   return secrets;
 }

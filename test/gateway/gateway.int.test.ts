@@ -7,7 +7,7 @@ import { type AgentKit, dataOf, startAgentKit, testSpec } from '../support/agent
 // Real Claude Code agents talk to the scripted model server through the gateway: the key
 // never reaches them, usage comes off the wire, retries and faults are decided in one place.
 
-const PLANTED_KEY = 'sk-ant-api03-PLANTED-real-key-never-in-an-agent-0123456789';
+const PLANTED_KEY = 'test-model-key-PLANTED-real-key-never-in-an-agent-0123456789';
 
 const scenario = `
 name: gateway

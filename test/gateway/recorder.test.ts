@@ -19,7 +19,7 @@ import type { TranscriptEntry, TranscriptKey, TranscriptStore } from '../../src/
 // is stored per exchange, secrets removed, one write each, order kept per session, and a
 // cassette that the scripted server's replay matches back to the same responses.
 
-const SECRET = 'sk-ant-planted-secret-0123456789';
+const SECRET = 'test-model-key-planted-secret-0123456789';
 const redactor = new Redactor([{ name: 'ANTHROPIC_API_KEY', value: SECRET }]);
 
 type Body = Record<string, unknown>;

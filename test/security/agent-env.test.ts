@@ -22,7 +22,7 @@ const HOST = {
   USER: 'ada',
   SHELL: '/bin/zsh',
   AWS_SECRET_ACCESS_KEY: 'plantedAWSsecretValue',
-  ANTHROPIC_API_KEY: 'sk-ant-host-key',
+  ANTHROPIC_API_KEY: 'test-model-key-host-key',
   CLAUDE_CONFIG_DIR: '/home/ada/.claude',
   SSH_AUTH_SOCK: '/tmp/ssh-agent.sock',
   GITHUB_TOKEN: 'ghp_plantedTokenValue',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodedForms, Redactor } from '../../src/security/index.ts';
 
-const KEY = 'sk-ant-planted-0123456789abcdef';
+const KEY = 'test-model-key-planted-0123456789abcdef';
 const AWS = 'plantedAWSsecret/with+special=chars';
 
 describe('Redactor', () => {

@@ -20,7 +20,7 @@ import { cliEnv, describeResult, type ProcessResult, parseJsonLines, runCli, tem
 
 const tag = randomBytes(6).toString('hex');
 const PLANTED = {
-  model: `sk-ant-planted-${tag}-modelkey`,
+  model: `test-model-key-planted-${tag}-modelkey`,
   aws: `plantedAWS${tag}SecretAccessKey`,
   operator: `planted-operator-${tag}-listed`,
   credentialsFile: `planted-aws-file-${tag}`,

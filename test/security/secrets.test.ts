@@ -46,12 +46,12 @@ describe('secret values', () => {
     );
     const secrets = collectSecrets({
       env: { GH_PAT: 'github_pat_planted', UNSET_ONE: undefined },
-      modelKey: 'sk-ant-planted-key',
+      modelKey: 'test-model-key-planted-key',
       urls: { DATABASE_URL: 'postgres://ada:p%40ss%2Fword@db:5432/x', REDIS_URL: 'redis://db:6379' },
       listed: { names: ['GH_PAT', 'UNSET_ONE'], files: [file] },
     });
     expect(secrets).toEqual([
-      { name: 'ANTHROPIC_API_KEY', value: 'sk-ant-planted-key' },
+      { name: 'ANTHROPIC_API_KEY', value: 'test-model-key-planted-key' },
       { name: 'DATABASE_URL', value: 'p%40ss%2Fword' },
       { name: 'DATABASE_URL', value: 'p@ss/word' },
       { name: 'GH_PAT', value: 'github_pat_planted' },
@@ -75,11 +75,11 @@ describe('secret values', () => {
     expect((failure as Error).message).toContain(`cannot read the secrets file ${path.join(dir, 'missing')}`);
     // Lenient (for error reporting): the listing is left out, the rest still redacts.
     const lenient = secretRedactor(
-      { anthropicApiKey: 'sk-ant-planted-key', secrets: { names: [], files: [path.join(dir, 'missing')] } },
+      { anthropicApiKey: 'test-model-key-planted-key', secrets: { names: [], files: [path.join(dir, 'missing')] } },
       {},
       { lenient: true },
     );
-    expect(lenient.redactText('k=sk-ant-planted-key')).toBe('k=[REDACTED:ANTHROPIC_API_KEY]');
+    expect(lenient.redactText('k=test-model-key-planted-key')).toBe('k=[REDACTED:ANTHROPIC_API_KEY]');
   });
 });
 
@@ -99,12 +99,12 @@ describe('ORCHESTRATOR_SECRETS in the configuration', () => {
 
   it('builds the process redactor from the config and the environment', () => {
     const config = loadConfig(
-      { anthropicApiKey: 'sk-ant-from-a-flag', databaseUrl: 'postgres://u:dbpassword1@h/db' },
+      { anthropicApiKey: 'test-model-key-from-a-flag', databaseUrl: 'postgres://u:dbpassword1@h/db' },
       { ORCHESTRATOR_SECRETS: 'PLAIN_NAMED' },
     );
     const redactor = secretRedactor(config, { PLAIN_NAMED: 'operator-listed', MY_API_KEY: 'host-api-key-1' });
     expect(redactor.names).toEqual(['ANTHROPIC_API_KEY', 'DATABASE_URL', 'MY_API_KEY', 'PLAIN_NAMED']);
-    expect(redactor.redactText('sk-ant-from-a-flag dbpassword1 operator-listed host-api-key-1')).toBe(
+    expect(redactor.redactText('test-model-key-from-a-flag dbpassword1 operator-listed host-api-key-1')).toBe(
       '[REDACTED:ANTHROPIC_API_KEY] [REDACTED:DATABASE_URL] [REDACTED:PLAIN_NAMED] [REDACTED:MY_API_KEY]',
     );
   });

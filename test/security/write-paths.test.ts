@@ -16,7 +16,7 @@ import { ResultCache } from '../../src/workflow/index.ts';
 
 // Each write path hands its payload through the redactor before it is stored or printed.
 
-const KEY = 'sk-ant-planted-write-paths-key';
+const KEY = 'test-model-key-planted-write-paths-key';
 const redactor = new Redactor([{ name: 'ANTHROPIC_API_KEY', value: KEY }]);
 const MARK = '[REDACTED:ANTHROPIC_API_KEY]';
 

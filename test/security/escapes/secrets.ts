@@ -20,7 +20,7 @@ import { describeResult, type ProcessResult, runCli, tempDir } from '../../suppo
 
 const tag = randomBytes(6).toString('hex');
 const PLANTED = {
-  ANTHROPIC_API_KEY: `sk-ant-planted-${tag}-modelkey`,
+  ANTHROPIC_API_KEY: `test-model-key-planted-${tag}-modelkey`,
   AWS_SECRET_ACCESS_KEY: `plantedAWS${tag}SecretKey`,
 };
 const SESSION = `ses_escapes_${tag}`;
