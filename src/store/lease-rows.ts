@@ -8,6 +8,9 @@ import type { AcquireLeaseOptions, Lease, LeaseOwner } from './lease-store.ts';
  * pure function, so the rules live once and are tested without a database), and the errors.
  */
 
+/** The columns of a `session_leases` row, in the order both backends read and write them. */
+export const LEASE_COLUMNS = 'session_id, token, owner_id, host, pid, acquired_at, expires_at, released';
+
 /** Longest accepted `ownerId` and `host`. */
 export const MAX_OWNER_FIELD_LENGTH = 255;
 /** Longest accepted ttl: the longest delay a Node timer can wait, which a renewing owner uses. */

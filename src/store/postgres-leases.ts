@@ -6,13 +6,12 @@ import {
   checkLeaseOwner,
   checkTtl,
   decideAcquire,
+  LEASE_COLUMNS,
   type LeaseRow,
   leaseLost,
 } from './lease-rows.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 import { inTransaction, type PostgresAccess, queryRows } from './postgres-pool.ts';
-
-const COLUMNS = 'session_id, token, owner_id, host, pid, acquired_at, expires_at, released';
 
 function statements(schema: string) {
   const leases = `${schema}.session_leases`;
@@ -20,16 +19,16 @@ function statements(schema: string) {
   return {
     // Locks the session's row, creating a released placeholder (token 0) when there is none, so
     // concurrent acquisitions queue here and each decides over the committed state.
-    lock: `INSERT INTO ${leases} AS l (${COLUMNS})
+    lock: `INSERT INTO ${leases} AS l (${LEASE_COLUMNS})
       VALUES ($1, 0, '', '', 0, now(), now(), true)
       ON CONFLICT (session_id) DO UPDATE SET token = l.token
-      RETURNING ${COLUMNS}, expires_at > now() AS live`,
+      RETURNING ${LEASE_COLUMNS}, expires_at > now() AS live`,
     take: `UPDATE ${leases} SET token = $2, expires_at = ${until}, owner_id = $4, host = $5, pid = $6,
-      acquired_at = now(), released = false WHERE session_id = $1 RETURNING ${COLUMNS}`,
+      acquired_at = now(), released = false WHERE session_id = $1 RETURNING ${LEASE_COLUMNS}`,
     renew: `UPDATE ${leases} SET expires_at = ${until}
-      WHERE session_id = $1 AND token = $2 AND NOT released RETURNING ${COLUMNS}`,
+      WHERE session_id = $1 AND token = $2 AND NOT released RETURNING ${LEASE_COLUMNS}`,
     release: `UPDATE ${leases} SET released = true WHERE session_id = $1 AND token = $2 AND NOT released`,
-    get: `SELECT ${COLUMNS} FROM ${leases} WHERE session_id = $1`,
+    get: `SELECT ${LEASE_COLUMNS} FROM ${leases} WHERE session_id = $1`,
     // FOR SHARE: an acquisition's row lock waits for the append holding this, and this waits for
     // an acquisition in progress and then reads what it committed; fenced appends share it.
     heldTokens: `SELECT session_id, token, released FROM ${leases}

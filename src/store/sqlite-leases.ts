@@ -6,17 +6,16 @@ import {
   checkLeaseOwner,
   checkTtl,
   decideAcquire,
+  LEASE_COLUMNS,
   type LeaseRow,
   leaseLost,
 } from './lease-rows.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
 
-const COLUMNS = 'session_id, token, owner_id, host, pid, acquired_at, expires_at, released';
-
 const STATEMENTS = {
-  get: `SELECT ${COLUMNS} FROM session_leases WHERE session_id = ?`,
-  take: `INSERT INTO session_leases (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
+  get: `SELECT ${LEASE_COLUMNS} FROM session_leases WHERE session_id = ?`,
+  take: `INSERT INTO session_leases (${LEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
     ON CONFLICT (session_id) DO UPDATE SET token = excluded.token, owner_id = excluded.owner_id,
       host = excluded.host, pid = excluded.pid, acquired_at = excluded.acquired_at,
       expires_at = excluded.expires_at, released = 0`,
