@@ -104,15 +104,21 @@ export class Monitor implements SpendGate {
   /**
    * Loads a session's past from the log (a session resumed in this process), unless this
    * monitor already watches it. Call it before the session's new events are appended.
+   * @param history the session's whole log, when the caller has read it already
    */
-  async track(sessionId: string): Promise<void> {
+  async track(sessionId: string, history?: readonly AnyEvent[]): Promise<void> {
     const watched = this.#sessions.get(sessionId);
     // Watched from its start in this process: nothing to load. Watched only in part (its
     // history was written without passing the bus, as a fork copies it): rebuilt from the log.
-    if (watched && watched.metrics.lastSeq >= (await this.#options.log.lastSeq(sessionId))) return;
+    const lastSeq = history ? (history.at(-1)?.seq ?? 0) : await this.#options.log.lastSeq(sessionId);
+    if (watched && watched.metrics.lastSeq >= lastSeq) return;
     this.#sessions.delete(sessionId);
-    const events: AnyEvent[] = [];
-    for await (const event of this.#options.log.readAll(sessionId)) events.push(event);
+    let events = history;
+    if (!events) {
+      const read: AnyEvent[] = [];
+      for await (const event of this.#options.log.readAll(sessionId)) read.push(event);
+      events = read;
+    }
     this.load(sessionId, events);
   }
 

@@ -335,9 +335,17 @@ export class Orchestrator {
           owner: { ...this.leases.owner },
         });
       }
-      // Figures, open alerts and spent budgets carry on from the log.
-      await this.monitor.track(sessionId);
-      await this.#loadBudgets(sessionId);
+      // Figures, open alerts and spent budgets carry on from the log, read once for both the
+      // monitor and the gateway's budgets per request.
+      const budgets = this.#gatewayHooks?.budgets;
+      if (budgets) {
+        const history: AnyEvent[] = [];
+        for await (const event of this.log.readAll(sessionId)) history.push(event);
+        await this.monitor.track(sessionId, history);
+        budgets.load(sessionId, history);
+      } else {
+        await this.monitor.track(sessionId);
+      }
       await recordEvent(this.log, state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
       const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
       const workspace = await this.#workspaces.ensureSessionWorkspace(
@@ -447,15 +455,6 @@ export class Orchestrator {
       },
       pause: (sessionId, reason) => this.#launcher.handle(sessionId)?.pause({ reason, interruptRunning: true }),
     };
-  }
-
-  /** A resumed session's spending so far, for the gateway's budgets per request. */
-  async #loadBudgets(sessionId: string): Promise<void> {
-    const budgets = this.#gatewayHooks?.budgets;
-    if (!budgets) return;
-    const events: AnyEvent[] = [];
-    for await (const event of this.log.readAll(sessionId)) events.push(event);
-    budgets.load(sessionId, events);
   }
 
   /**
