@@ -167,10 +167,13 @@ describe('agent lifecycle', () => {
 
   it('shuts down with agents running and queued: all settle with AGENT_SHUTDOWN, no process left', async () => {
     const runtime = kit.runtime({ maxConcurrent: 2 });
+    // One folder for the three, so they are spawned in this order (each spawn waits for its
+    // folder): the quick one is the one left queued behind the two that hold the slots.
+    const cwd = kit.workspace('shutdown');
     const watched = [
-      spawnWatched(runtime, 'Slow one'),
-      spawnWatched(runtime, 'Run the long command', testSpec({ tools: ['Bash'] })),
-      spawnWatched(runtime, 'Quick queued'),
+      spawnWatched(runtime, 'Slow one', testSpec(), cwd),
+      spawnWatched(runtime, 'Run the long command', testSpec({ tools: ['Bash'] }), cwd),
+      spawnWatched(runtime, 'Quick queued', testSpec(), cwd),
     ];
     const handles: AgentHandle[] = await Promise.all(watched.map((w) => w.start));
     expect(await waitFor(() => reached(watched[0]?.events ?? [], 'thinking') && sleepers().length > 0, 20_000)).toBe(
