@@ -43,6 +43,8 @@ export class SessionLeases {
   readonly owner: LeaseOwner;
   readonly #o: SessionLeasesOptions;
   readonly #held = new Map<string, Held>();
+  /** Sessions whose lease this process lost, with why: it must not touch them again. */
+  readonly #lostSessions = new Map<string, OrchestratorError>();
 
   constructor(options: SessionLeasesOptions) {
     this.#o = options;
@@ -66,6 +68,7 @@ export class SessionLeases {
       },
     });
     this.#hold(acquired.lease);
+    this.#lostSessions.delete(sessionId);
     const previous = acquired.previous;
     return { lease: acquired.lease, ...(previous && { takenOver: { previous, reason } }) };
   }
@@ -73,6 +76,29 @@ export class SessionLeases {
   /** The lease held on a session, if any. */
   lease(sessionId: string): Lease | undefined {
     return this.#held.get(sessionId)?.lease;
+  }
+
+  /**
+   * Confirms, before a side effect outside the log (a workspace's files, its git repository),
+   * that this process still owns the session. The store fences appends, but not files: a
+   * process that was frozen past its lease wakes in the middle of such work, before its renewal
+   * timer has run. Past the lease's deadline by this process's clock the lease is renewed now,
+   * which either holds it again or finds it taken. Sessions this process holds no lease on
+   * (a fork, an import) pass.
+   * @throws OrchestratorError `LEASE_LOST` when another process owns the session now
+   */
+  async confirm(sessionId: string): Promise<void> {
+    const lost = this.#lostSessions.get(sessionId);
+    if (lost) throw lost;
+    const held = this.#held.get(sessionId);
+    if (!held || Date.now() < held.deadline) return;
+    try {
+      held.lease = await this.#o.store.renewLease(held.lease, this.#o.ttlMs);
+      held.deadline = Date.now() + this.#o.ttlMs;
+    } catch (error) {
+      this.#lost(sessionId, toOrchestratorError(error));
+      throw this.#lostSessions.get(sessionId) ?? error;
+    }
   }
 
   /** Gives a session's lease up (another process may take the session at once). */
@@ -127,6 +153,7 @@ export class SessionLeases {
             cause,
             details: { sessionId },
           });
+    this.#lostSessions.set(sessionId, error);
     this.#o.onLost(sessionId, error);
   }
 }

@@ -150,7 +150,14 @@ export class Orchestrator {
     this.logger = logger;
     this.model = model;
     this.#store = store;
-    this.sessions = new SessionManager({ log, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
+    this.sessions = new SessionManager({
+      log,
+      versionStore: store,
+      transcriptStore: store,
+      dataDir: config.dataDir,
+      // A process frozen past its lease must not write into the files of the session it lost.
+      confirmOwner: (sessionId) => this.leases.confirm(sessionId),
+    });
     this.#workspaces = new WorkspaceManager(path.join(config.dataDir, 'worktrees'), this.sessions.history);
     this.monitor = new Monitor({
       log,

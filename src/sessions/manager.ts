@@ -26,6 +26,8 @@ export interface SessionManagerOptions {
   readonly transcriptStore?: TranscriptStore | undefined;
   /** Claude Code's config folder (local copies of transcripts). @default `<dataDir>/claude`, where the orchestrator points it */
   readonly claudeConfigDir?: string | undefined;
+  /** Run before git work on a session's files; throws when this process no longer owns it. @default none */
+  readonly confirmOwner?: ((sessionId: string) => Promise<void>) | undefined;
 }
 
 /** Where a fork starts: a version, or a sequence number of the log. */
@@ -62,7 +64,7 @@ export class SessionManager {
     this.#versionStore = options.versionStore;
     this.#transcripts = options.transcriptStore;
     this.#claudeConfigDir = options.claudeConfigDir ?? path.join(options.dataDir, 'claude');
-    this.history = new WorkspaceHistory(path.join(options.dataDir, 'history'));
+    this.history = new WorkspaceHistory(path.join(options.dataDir, 'history'), options.confirmOwner);
     this.versions = new SessionVersions(options.log, options.versionStore, this.history);
   }
 

@@ -4,6 +4,11 @@ import { OrchestratorError } from '../errors/index.ts';
 
 const run = promisify(execFile);
 
+/** Git refused because another git process holds one of the repository's lock files. */
+const LOCK_HELD = /\.lock'?: File exists|could not lock config file/;
+/** Waits between tries while a lock is held: about 3 s in all, then the failure stands. */
+const LOCK_WAITS_MS = [20, 40, 80, 160, 320, 640, 640, 640];
+
 /** Identity of the commits the orchestrator makes in workspaces. */
 const IDENTITY = [
   '-c',
@@ -14,31 +19,51 @@ const IDENTITY = [
   'commit.gpgsign=false',
 ];
 
-/** Runs git in a folder; failures become `WORKSPACE_FAILED` with git's stderr. */
+/**
+ * Runs git in a folder; failures become `WORKSPACE_FAILED` with git's stderr. A lock held by
+ * another git process is waited for, about 3 s at most.
+ */
 export async function git(
   cwd: string,
   args: string[],
   options: { allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ stdout: string; code: number }> {
-  try {
-    const { stdout } = await run('git', [...IDENTITY, ...args], {
-      cwd,
-      maxBuffer: 64 * 1024 * 1024,
-      ...(options.env && { env: options.env }),
-    });
-    return { stdout: stdout.trim(), code: 0 };
-  } catch (error) {
-    const failure = error as { code?: number; stderr?: string; stdout?: string };
-    if (options.allowFailure)
-      return { stdout: (failure.stdout ?? '').trim(), code: typeof failure.code === 'number' ? failure.code : 1 };
-    throw new OrchestratorError(
-      'WORKSPACE_FAILED',
-      `git ${args.join(' ')} failed in ${cwd}: ${(failure.stderr ?? String(error)).trim()}`,
-      {
-        cause: error,
-      },
-    );
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const { stdout } = await run('git', [...IDENTITY, ...args], {
+        cwd,
+        maxBuffer: 64 * 1024 * 1024,
+        ...(options.env && { env: options.env }),
+      });
+      return { stdout: stdout.trim(), code: 0 };
+    } catch (error) {
+      const wait = LOCK_WAITS_MS[attempt];
+      // Another git process (a version being recorded, or the process this one took the
+      // session over from, finishing its command) holds a lock for a moment: wait for it.
+      if (wait !== undefined && LOCK_HELD.test((error as { stderr?: string }).stderr ?? '')) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        continue;
+      }
+      return failed(error, cwd, args, options);
+    }
   }
+}
+
+function failed(
+  error: unknown,
+  cwd: string,
+  args: string[],
+  options: { allowFailure?: boolean },
+): { stdout: string; code: number } {
+  const failure = error as { code?: number; stderr?: string; stdout?: string };
+  if (options.allowFailure) {
+    return { stdout: (failure.stdout ?? '').trim(), code: typeof failure.code === 'number' ? failure.code : 1 };
+  }
+  throw new OrchestratorError(
+    'WORKSPACE_FAILED',
+    `git ${args.join(' ')} failed in ${cwd}: ${(failure.stderr ?? String(error)).trim()}`,
+    { cause: error },
+  );
 }
 
 /** Commits everything in the folder when anything changed; returns the head commit. */

@@ -30,10 +30,21 @@ export class WorkspaceHistory {
   readonly #root: string;
   /** Recordings under way, by session: one index per repository, so one recording at a time. */
   readonly #recording = new Map<string, Promise<unknown>>();
+  readonly #confirmOwner: (sessionId: string) => Promise<void>;
 
-  /** @param root folder of the per-session repositories */
-  constructor(root: string) {
+  /**
+   * @param root folder of the per-session repositories
+   * @param confirmOwner run before each git command on a session's repository; throws when this
+   *   process no longer owns the session (see `SessionLeases.confirm`)
+   */
+  constructor(root: string, confirmOwner: (sessionId: string) => Promise<void> = async () => undefined) {
     this.#root = root;
+    this.#confirmOwner = confirmOwner;
+  }
+
+  /** @throws OrchestratorError `LEASE_LOST` when another process owns the session now */
+  confirmOwner(sessionId: string): Promise<void> {
+    return this.#confirmOwner(sessionId);
   }
 
   /** @throws OrchestratorError `INVALID_ARGUMENT` for a session id that is not a safe name */
@@ -48,6 +59,7 @@ export class WorkspaceHistory {
 
   async #git(sessionId: string, workTree: string | undefined, args: string[], env?: NodeJS.ProcessEnv) {
     const gitDir = this.#gitDir(sessionId);
+    await this.#confirmOwner(sessionId);
     const prefix = [`--git-dir=${gitDir}`, ...(workTree ? [`--work-tree=${workTree}`] : [])];
     return git(this.#root, [...prefix, ...args], env ? { env } : {});
   }

@@ -65,7 +65,10 @@ export class WorkspaceManager {
   /** A new worktree, on a new branch, of the workspace's files for one node attempt. */
   async isolated(sessionWorkspace: string, sessionId: string, label: string): Promise<Workspace> {
     const wt = this.#worktree(sessionWorkspace, sessionId, label);
-    await this.#exclusive(sessionWorkspace, () => createWorktree(this.#history, wt));
+    await this.#exclusive(sessionWorkspace, async () => {
+      await this.#history.confirmOwner(sessionId);
+      await createWorktree(this.#history, wt);
+    });
     return this.#workspace(wt);
   }
 
@@ -131,6 +134,7 @@ export class WorkspaceManager {
       cwd: wt.dir,
       finish: (ok, options = {}) =>
         this.#exclusive(wt.workspace, async () => {
+          await this.#history.confirmOwner(wt.sessionId);
           // A conflict throws before the removal: the branch and the worktree stay.
           if (ok && !(await mergeState(wt)).merged) {
             await mergeBack(this.#history, wt, options.onConflict === 'pause');
