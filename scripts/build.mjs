@@ -1,22 +1,47 @@
 #!/usr/bin/env node
-// Builds the package: compiles src/ to dist/ (JavaScript and .d.ts) with tsconfig.build.json.
+// Builds the package: compiles src/ to dist/ (JavaScript and .d.ts) with tsconfig.build.json,
+// and the dashboard (web/, a Vite app) to dist/web/, which `orchestrator serve` serves at `/`.
+//
+//   node scripts/build.mjs             both (npm run build, prepack)
+//   node scripts/build.mjs --only=lib  src/ only; the dashboard already built is kept
+//   node scripts/build.mjs --only=web  the dashboard only (a couple of seconds)
+//
 // The sources import each other with `.ts` extensions; tsc rewrites them to `.js` in the
 // JavaScript (rewriteRelativeImportExtensions) but keeps them in the declarations, which a
-// consumer's tsc then cannot follow, so they are rewritten here. Ends by stamping dist/.built,
-// the file the bootstrap compares with src/ to decide whether a rebuild is due. The output is
-// written beside dist/ and swapped in, so a command running meanwhile sees the old build, the
-// new one, or (for an instant) none and then runs the sources: never half a build.
+// consumer's tsc then cannot follow, so they are rewritten here. Each part ends by stamping its
+// `.built` (dist/.built, dist/web/.built), the files the bootstrap compares with src/ and web/
+// to decide which rebuild is due. Output is written beside its folder and swapped in, so a
+// command running meanwhile sees the old build, the new one, or (for an instant) none and then
+// runs the sources: never half a build.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { constants, gzipSync } from 'node:zlib';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+if (only !== undefined && only !== 'lib' && only !== 'web') {
+  console.error(`[build] --only must be lib or web, not ${JSON.stringify(only)}`);
+  process.exit(2);
+}
+const withWeb = only !== 'lib' && existsSync(path.join(root, 'web', 'vite.config.ts'));
+
+if (only === 'web') {
+  // The dashboard alone, swapped into dist/web (dist/ itself is left as it is).
+  const target = path.join(dist, 'web');
+  const next = `${target}.next-${process.pid}`;
+  mkdirSync(dist, { recursive: true });
+  buildWeb(next);
+  swap(next, target);
+  process.exit(0);
+}
 
 const next = `${dist}.next-${process.pid}`;
-const old = `${dist}.old-${process.pid}`;
 rmSync(next, { recursive: true, force: true });
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', next], {
   cwd: root,
@@ -38,8 +63,64 @@ for (const entry of readdirSync(next, { recursive: true, withFileTypes: true }))
   if (rewritten !== text) writeFileSync(file, rewritten);
   files += 1;
 }
+if (withWeb) {
+  buildWeb(path.join(next, 'web'));
+} else if (existsSync(path.join(dist, 'web', '.built'))) {
+  // A library-only build keeps the dashboard built before (web/ did not change).
+  cpSync(path.join(dist, 'web'), path.join(next, 'web'), { recursive: true });
+}
 writeFileSync(path.join(next, '.built'), `${new Date().toISOString()}\n`);
-if (existsSync(dist)) renameSync(dist, old);
-renameSync(next, dist);
-rmSync(old, { recursive: true, force: true });
+swap(next, dist);
 console.error(`[build] dist/ written (${files} declaration files)`);
+
+/** Builds the dashboard into `outDir`, precompresses it, reports its size and stamps `.built`. */
+function buildWeb(outDir) {
+  rmSync(outDir, { recursive: true, force: true });
+  const built = spawnSync(
+    process.execPath,
+    [
+      vite,
+      'build',
+      '--config',
+      path.join(root, 'web', 'vite.config.ts'),
+      '--outDir',
+      outDir,
+      '--emptyOutDir',
+      '--logLevel',
+      'warn',
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (built.status !== 0) {
+    rmSync(outDir, { recursive: true, force: true });
+    process.exit(built.status ?? 1);
+  }
+  // Text files are served gzipped when the browser accepts it: compressed once here.
+  const sizes = { raw: 0, gzip: 0, firstLoad: 0 };
+  const html = readFileSync(path.join(outDir, 'index.html'), 'utf8');
+  for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !/\.(js|css|html|svg|json|map)$/.test(entry.name)) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const body = readFileSync(file);
+    const gz = gzipSync(body, { level: constants.Z_BEST_COMPRESSION });
+    writeFileSync(`${file}.gz`, gz);
+    sizes.raw += body.length;
+    sizes.gzip += gz.length;
+    // The first load: the page and what it links (not the chunks loaded later, nor the layout worker).
+    if (entry.name === 'index.html' || html.includes(`/assets/${entry.name}`)) sizes.firstLoad += gz.length;
+  }
+  writeFileSync(path.join(outDir, 'size.json'), `${JSON.stringify(sizes)}\n`);
+  writeFileSync(path.join(outDir, '.built'), `${new Date().toISOString()}\n`);
+  const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+  console.error(
+    `[build] dashboard written: first load ${kb(sizes.firstLoad)} gzipped; all files ${kb(sizes.raw)} (${kb(sizes.gzip)} gzipped)`,
+  );
+}
+
+/** Puts `next` in the place of `target` (which may not exist yet). */
+function swap(next, target) {
+  const old = `${target}.old-${process.pid}`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(next, target);
+  rmSync(old, { recursive: true, force: true });
+}
