@@ -76,3 +76,19 @@ if [ "$(uname -s)" = "Linux" ] && ! command -v bwrap >/dev/null 2>&1; then
     orch_say "bubblewrap (bwrap) is missing: the agents' Bash sandbox is unavailable; install it (apt-get install bubblewrap)"
   fi
 fi
+
+# The dashboard's browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core,
+# never a downloaded browser. Installed once where we can, for the tests only (./run-tests sets
+# ORCH_BOOTSTRAP_FOR_TESTS): the orchestrator itself never needs a browser.
+if [ "${ORCH_BOOTSTRAP_FOR_TESTS:-}" = "1" ] && [ "$(uname -s)" = "Linux" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    orch_say "installing Chromium for the dashboard's browser tests (once; apt-get install chromium)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
+      { apt-get update -qq >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } ||
+        orch_say "could not install chromium: the dashboard's browser tests (test/web) will fail"
+    fi
+  else
+    orch_say "Chromium (/usr/bin/chromium) is missing: the dashboard's browser tests need it (apt-get install chromium)"
+  fi
+fi
