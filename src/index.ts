@@ -27,6 +27,28 @@ export { Monitor, PRICE_TABLE, PrometheusExporter, priceUsage, replayMetrics, su
 export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator/index.ts';
 export { Orchestrator, WorkflowHandle } from './orchestrator/index.ts';
 export type {
+  ReportSource,
+  SessionReport,
+  SessionRow,
+  SessionRowsOptions,
+  StatisticsOptions,
+  StatisticsReport,
+  VersionRow,
+} from './reports/index.ts';
+export {
+  metricsStateSchema,
+  projectSessionReport,
+  reportSource,
+  sessionReport,
+  sessionReportSchema,
+  sessionRowSchema,
+  sessionRows,
+  statistics,
+  statisticsReportSchema,
+  versionRowSchema,
+  versionRows,
+} from './reports/index.ts';
+export type {
   AgentEnvOptions,
   KnownSecret,
   SecretConfig,

@@ -1,7 +1,8 @@
 /**
  * The durable store: the `EventStore` (event log), `VersionStore` (session versions),
- * `TranscriptStore` (agents' SDK transcripts) and `LeaseStore` (one owner per session, with
- * fencing tokens) contracts and their two backends, SQLite (embedded, the default) and
+ * `TranscriptStore` (agents' SDK transcripts), `LeaseStore` (one owner per session, with
+ * fencing tokens), `KeyStore` (API keys, hashed) and `WorkflowStore` (registered workflow
+ * definitions) contracts and their two backends, SQLite (embedded, the default) and
  * PostgreSQL (shared by many machines), both with group commit, per-row checksums and
  * versioned migrations.
  */
@@ -9,6 +10,7 @@
 export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH, MAX_SUBPATH_LENGTH } from './arguments.ts';
 export type { EventStoreConfig, PostgresStoreConfig, SqliteStoreConfig } from './config.ts';
 export type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
+export type { ApiKeyRecord, KeyStore, NewApiKey } from './key-store.ts';
 export type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 export type { StoreState } from './lifecycle.ts';
 export { type OrchestratorStore, openEventStore } from './open.ts';
@@ -16,3 +18,4 @@ export { PostgresEventStore } from './postgres-store.ts';
 export { SqliteEventStore } from './sqlite-store.ts';
 export type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 export type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
+export type { NewWorkflow, StoredWorkflow, WorkflowStore } from './workflow-store.ts';

@@ -182,6 +182,33 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
       `);
     },
   },
+  {
+    version: 6,
+    name: 'api keys and registered workflows',
+    async up({ client, schema }) {
+      // Keys are kept as hashes only; a revoked key stays, for the audit trail naming it.
+      // Workflows are versioned per name and never rewritten. Times are the callers' ISO text.
+      await client.query(`
+        CREATE TABLE ${schema}.api_keys (
+          key_id text PRIMARY KEY,
+          name text NOT NULL,
+          scopes text NOT NULL,
+          hash text NOT NULL UNIQUE,
+          created_at text NOT NULL,
+          revoked_at text
+        );
+        CREATE TABLE ${schema}.workflows (
+          name text NOT NULL,
+          version integer NOT NULL,
+          definition text NOT NULL,
+          digest text NOT NULL,
+          registered_at text NOT NULL,
+          registered_by text NOT NULL,
+          PRIMARY KEY (name, version)
+        );
+      `);
+    },
+  },
 ];
 
 /** The statements of the store, for one schema. */

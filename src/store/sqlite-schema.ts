@@ -171,6 +171,33 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
       `);
     },
   },
+  {
+    version: 6,
+    name: 'api keys and registered workflows',
+    up(db) {
+      // Keys are kept as hashes only; a revoked key stays, for the audit trail naming it.
+      // Workflows are versioned per name and never rewritten.
+      db.exec(`
+        CREATE TABLE api_keys (
+          key_id TEXT PRIMARY KEY NOT NULL,
+          name TEXT NOT NULL,
+          scopes TEXT NOT NULL,
+          hash TEXT NOT NULL UNIQUE,
+          created_at TEXT NOT NULL,
+          revoked_at TEXT
+        ) STRICT;
+        CREATE TABLE workflows (
+          name TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          definition TEXT NOT NULL,
+          digest TEXT NOT NULL,
+          registered_at TEXT NOT NULL,
+          registered_by TEXT NOT NULL,
+          PRIMARY KEY (name, version)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Created before the migrations run, so it is not itself a migration. */

@@ -9,6 +9,7 @@ import { startCommitDropProxy } from '../support/pg-proxy.ts';
 import { postgresClient, postgresProblem, TEST_DATABASE_URL } from '../support/postgres.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeRegistryConformance } from './conformance/registry/index.ts';
 import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
 import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
@@ -66,6 +67,10 @@ if (unreachable !== undefined && process.env.CI === 'true') {
   });
 
   describeVersionStoreConformance('postgres', {
+    open: () => PostgresEventStore.open({ url, schema }),
+  });
+
+  describeRegistryConformance('postgres', {
     open: () => PostgresEventStore.open({ url, schema }),
   });
 

@@ -8,6 +8,7 @@ import { openEventStore, SqliteEventStore } from '../../src/store/index.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from '../../src/store/sqlite-schema.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeRegistryConformance } from './conformance/registry/index.ts';
 import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
 import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
@@ -53,6 +54,10 @@ describeEventStoreConformance('sqlite', {
 
 describeVersionStoreConformance('sqlite', {
   open: () => SqliteEventStore.open({ path: join(dir, 'versions.db') }),
+});
+
+describeRegistryConformance('sqlite', {
+  open: () => SqliteEventStore.open({ path: join(dir, 'registry.db') }),
 });
 
 describeTranscriptStoreConformance('sqlite', {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
+import { versionRows } from '../../reports/index.ts';
 import { checkSafeName } from '../../security/index.ts';
 import type { VersionDiff } from '../../sessions/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
@@ -29,13 +30,9 @@ export function registerVersionCommands(sessions: Command): void {
     .option('--json', 'print JSON lines')
     .action(async (sessionId: string, options: { json?: boolean }, command: Command) => {
       await withSessions(command, async (manager) => {
-        await manager.state(sessionId);
-        const versions = await manager.versions.list(sessionId);
+        const versions = await versionRows(manager, sessionId);
         if (options.json) {
-          for (const v of versions) {
-            const { manifest: _manifest, ...rest } = v;
-            process.stdout.write(`${JSON.stringify(rest)}\n`);
-          }
+          for (const row of versions) process.stdout.write(`${JSON.stringify(row)}\n`);
           return;
         }
         if (versions.length === 0) {
