@@ -1,4 +1,5 @@
-import { bool, dataOf, type ErrorFacts, errorOf, type LogEvent, num, obj, str, strings, timeOf } from './event.ts';
+import { AgentLedger, type FigurePoint } from './agents.ts';
+import { bool, dataOf, errorOf, type LogEvent, num, obj, str, timeOf } from './event.ts';
 import {
   addedDefinitions,
   changesOf,
@@ -10,7 +11,8 @@ import {
   skippedIds,
   TERMINAL,
 } from './graph.ts';
-import type { AgentState, AgentView, TranscriptEntry } from './transcript.ts';
+import type { AgentView } from './transcript.ts';
+import type { AlertView, AuditEntry, Question, Revisions, TimelineSpan, VersionMark, WorkflowView } from './views.ts';
 
 /**
  * Everything the session page shows, kept up to date one event at a time (O(1) an event, no
@@ -20,97 +22,6 @@ import type { AgentState, AgentView, TranscriptEntry } from './transcript.ts';
  * it live, so this one path serves both. Each section has a revision number that changes
  * when the section does, so views redraw only what changed.
  */
-
-/** A span of a node's life on the timeline. */
-export interface TimelineSpan {
-  readonly kind: 'queued' | 'attempt' | 'retry_wait' | 'question';
-  readonly attempt: number;
-  readonly from: number;
-  to: number | undefined;
-  /** How an attempt ended; for a question, whether it was answered. */
-  outcome: 'running' | 'completed' | 'failed' | 'interrupted' | 'cancelled' | 'answered' | 'closed' | undefined;
-  readonly agentId?: string | undefined;
-}
-
-/** A question to a human (an input or an approval). */
-export interface Question {
-  readonly requestId: string;
-  readonly kind: 'input' | 'approval';
-  readonly prompt: string;
-  readonly nodeId: string | undefined;
-  readonly agentId: string | undefined;
-  readonly workflowId: string | undefined;
-  readonly seq: number;
-  readonly ts: string;
-  answer: { readonly value: unknown; readonly by: string | undefined; readonly ts: string } | undefined;
-  closed: string | undefined;
-}
-
-/** One point of the running totals. */
-export interface FigurePoint {
-  readonly t: number;
-  readonly costUsd: number;
-  readonly tokens: number;
-}
-
-/** An alert rule's current state. */
-export interface AlertView {
-  readonly key: string;
-  readonly rule: string;
-  severity: string;
-  message: string;
-  state: 'raised' | 'cleared';
-  value: number | undefined;
-  threshold: number | undefined;
-  scope: string | undefined;
-  scopeId: string | undefined;
-  ts: string;
-}
-
-/** A line of the audit trail. */
-export interface AuditEntry {
-  readonly seq: number;
-  readonly ts: string;
-  readonly type: string;
-  /** Who acted (`agent:…`, `api:…`, `cli`, `claude-code`, `policy`, `human`…). */
-  readonly by: string;
-  readonly what: string;
-  readonly outcome: string | undefined;
-}
-
-/** A stored version of the session. */
-export interface VersionMark {
-  readonly version: number;
-  readonly seq: number;
-  readonly label: string | undefined;
-  readonly ts: string;
-}
-
-/** The workflow run of the session. */
-export interface WorkflowView {
-  readonly workflowId: string;
-  readonly name: string;
-  readonly inputs: Readonly<Record<string, unknown>>;
-  readonly startedAt: string;
-  ended: { readonly status: string; readonly ts: string; readonly error: ErrorFacts | undefined } | undefined;
-  paused: boolean;
-  cancelRequested: boolean;
-  rollingBack: boolean;
-}
-
-/** Section revisions: each changes when its section does. */
-export interface Revisions {
-  graph: number;
-  nodes: number;
-  timeline: number;
-  agents: number;
-  questions: number;
-  figures: number;
-  audit: number;
-  versions: number;
-  workflow: number;
-}
-
 export class SessionModel {
   readonly sessionId: string;
   name: string | undefined;
@@ -118,19 +29,13 @@ export class SessionModel {
   workflow: WorkflowView | undefined;
   readonly nodes = new Map<string, GraphNode>();
   readonly timeline = new Map<string, TimelineSpan[]>();
-  readonly agents = new Map<string, AgentView>();
   readonly questions = new Map<string, Question>();
-  readonly series: FigurePoint[] = [];
-  readonly toolCalls = new Map<string, number>();
-  readonly errors = new Map<string, number>();
   readonly alerts = new Map<string, AlertView>();
   readonly budgets: { scope: string; key: string; limitUsd: number; spentUsd: number; action: string; ts: string }[] =
     [];
   readonly audit: AuditEntry[] = [];
   readonly versions: VersionMark[] = [];
   readonly memoryKeys = new Set<string>();
-  totalCostUsd = 0;
-  totalTokens = 0;
   lastSeq = 0;
   firstTs: number | undefined;
   lastTs: number | undefined;
@@ -145,6 +50,28 @@ export class SessionModel {
     versions: 0,
     workflow: 0,
   };
+  /** The agents, their transcripts and the spend. */
+  readonly spend = new AgentLedger(this.rev);
+
+  /** The agents of the session by id. */
+  get agents(): ReadonlyMap<string, AgentView> {
+    return this.spend.agents;
+  }
+  get totalCostUsd(): number {
+    return this.spend.totalCostUsd;
+  }
+  get totalTokens(): number {
+    return this.spend.totalTokens;
+  }
+  get series(): readonly FigurePoint[] {
+    return this.spend.series;
+  }
+  get toolCalls(): ReadonlyMap<string, number> {
+    return this.spend.toolCalls;
+  }
+  get errors(): ReadonlyMap<string, number> {
+    return this.spend.errors;
+  }
 
   constructor(sessionId: string) {
     this.sessionId = sessionId;
@@ -190,15 +117,18 @@ export class SessionModel {
         this.rev.workflow++;
         return;
       case 'workflow.started':
-        return this.#started(event, d);
+        this.#started(event, d);
+        return;
       case 'workflow.modified':
-        return this.#modified(event, d);
+        this.#modified(event, d);
+        return;
       case 'workflow.paused':
       case 'workflow.resumed':
       case 'workflow.cancel_requested':
       case 'workflow.rolling_back':
       case 'workflow.completed':
-        return this.#workflowState(event, d);
+        this.#workflowState(event, d);
+        return;
       case 'node.queued':
       case 'node.started':
       case 'node.completed':
@@ -206,11 +136,13 @@ export class SessionModel {
       case 'node.interrupted':
       case 'node.skipped':
       case 'node.cancelled':
-        return this.#node(event, d, t);
+        this.#node(event, d, t);
+        return;
       case 'input.requested':
       case 'input.closed':
       case 'user.input':
-        return this.#question(event, d, t);
+        this.#question(event, d, t);
+        return;
       case 'agent.spawned':
       case 'agent.state_changed':
       case 'agent.progress':
@@ -221,11 +153,14 @@ export class SessionModel {
       case 'agent.usage':
       case 'agent.completed':
       case 'agent.failed':
-        return this.#agent(event, d, t);
+        this.spend.agent(event, d, t);
+        return;
       case 'model.request':
-        return this.#modelRequest(event, d, t);
+        this.spend.modelRequest(d, t);
+        return;
       case 'security.decision':
-        return this.#decision(event, d);
+        this.#decision(event, d);
+        return;
       case 'security.granted':
       case 'security.revoked':
         this.#audit(
@@ -259,7 +194,8 @@ export class SessionModel {
         if (str(d, 'key')) this.memoryKeys.add(str(d, 'key') as string);
         return;
       case 'system.alert':
-        return this.#alert(event, d);
+        this.#alert(event, d);
+        return;
       case 'budget.exhausted':
         this.budgets.push({
           scope: str(d, 'scope') ?? '?',
@@ -458,7 +394,7 @@ export class SessionModel {
         this.rev.timeline++;
       }
       if (question.agentId !== undefined) {
-        this.#entry(question.agentId, {
+        this.spend.entry(question.agentId, {
           kind: 'question',
           seq: event.seq,
           ts: event.ts,
@@ -502,169 +438,6 @@ export class SessionModel {
     return false;
   }
 
-  #agent(event: LogEvent, d: Readonly<Record<string, unknown>>, t: number): void {
-    const agentId = str(d, 'agentId');
-    if (agentId === undefined) return;
-    if (event.type === 'agent.spawned') {
-      this.agents.set(agentId, {
-        agentId,
-        agentType: str(d, 'agentType') ?? '?',
-        nodeId: str(d, 'nodeId'),
-        workflowId: str(d, 'workflowId'),
-        attempt: num(d, 'attempt'),
-        model: str(d, 'model'),
-        task: str(d, 'task'),
-        spawnedAt: event.ts,
-        state: 'initializing',
-        tools: [],
-        entries: [],
-        toolIndex: new Map(),
-        costUsd: 0,
-        inputTokens: 0,
-        outputTokens: 0,
-        cacheReadTokens: 0,
-        cacheCreationTokens: 0,
-        turns: 0,
-        toolCalls: 0,
-        errors: 0,
-        latencies: [],
-        metered: false,
-        endedAt: undefined,
-        rev: 0,
-      });
-      this.rev.agents++;
-      return;
-    }
-    const agent = this.agents.get(agentId);
-    if (!agent) return;
-    const base = { seq: event.seq, ts: event.ts };
-    const subagentId = str(d, 'subagentId');
-    switch (event.type) {
-      case 'agent.state_changed':
-        agent.state = (str(d, 'to') as AgentState | undefined) ?? agent.state;
-        break;
-      case 'agent.progress':
-        if (str(d, 'kind') === 'init') agent.tools = strings(d, 'tools');
-        break;
-      case 'agent.message':
-        this.#entry(agentId, { kind: 'text', ...base, text: str(d, 'text') ?? '', ...(subagentId && { subagentId }) });
-        break;
-      case 'agent.tool_use': {
-        const toolUseId = str(d, 'toolUseId') ?? `${event.seq}`;
-        const tool = str(d, 'tool') ?? '?';
-        agent.toolIndex.set(toolUseId, agent.entries.length);
-        this.#entry(agentId, {
-          kind: 'tool',
-          ...base,
-          toolUseId,
-          tool,
-          input: d.input,
-          decisions: [],
-          ...(subagentId && { subagentId }),
-        });
-        agent.toolCalls++;
-        this.toolCalls.set(tool, (this.toolCalls.get(tool) ?? 0) + 1);
-        this.rev.figures++;
-        break;
-      }
-      case 'agent.tool_result': {
-        const entry = agent.entries[agent.toolIndex.get(str(d, 'toolUseId') ?? '') ?? -1];
-        if (entry?.kind === 'tool')
-          entry.result = { isError: bool(d, 'isError') === true, content: str(d, 'content') ?? '' };
-        break;
-      }
-      case 'agent.retry':
-        this.#entry(agentId, {
-          kind: 'retry',
-          ...base,
-          by: str(d, 'by') ?? '?',
-          attempt: num(d, 'attempt') ?? 0,
-          delayMs: num(d, 'delayMs') ?? 0,
-          reason: str(d, 'reason') ?? '',
-        });
-        break;
-      case 'agent.usage': {
-        const durationMs = num(d, 'durationMs');
-        if (durationMs !== undefined) agent.latencies.push({ ttftMs: num(d, 'ttftMs'), durationMs });
-        agent.turns = Math.max(agent.turns, num(d, 'turn') ?? 0);
-        this.rev.figures++;
-        break;
-      }
-      case 'agent.completed':
-      case 'agent.failed': {
-        const usage = obj(d, 'usage');
-        if (!agent.metered) {
-          const cost = num(d, 'costUsd') ?? 0;
-          const tokens = (usage && (num(usage, 'inputTokens') ?? 0) + (num(usage, 'outputTokens') ?? 0)) ?? 0;
-          agent.costUsd += cost;
-          agent.inputTokens += (usage && num(usage, 'inputTokens')) ?? 0;
-          agent.outputTokens += (usage && num(usage, 'outputTokens')) ?? 0;
-          agent.cacheReadTokens += (usage && num(usage, 'cacheReadTokens')) ?? 0;
-          agent.cacheCreationTokens += (usage && num(usage, 'cacheCreationTokens')) ?? 0;
-          this.#spend(t, cost, tokens);
-        }
-        agent.turns = Math.max(agent.turns, num(d, 'turns') ?? 0);
-        agent.endedAt = event.ts;
-        if (event.type === 'agent.completed') {
-          if (d.output !== undefined) this.#entry(agentId, { kind: 'output', ...base, output: d.output });
-        } else {
-          const error = errorOf(d) ?? { code: 'AGENT_FAILED', message: 'failed' };
-          agent.errors++;
-          this.errors.set(error.code, (this.errors.get(error.code) ?? 0) + 1);
-          this.#entry(agentId, { kind: 'error', ...base, error, willRetry: bool(d, 'willRetry') === true });
-        }
-        this.rev.figures++;
-        break;
-      }
-    }
-    agent.rev++;
-    this.rev.agents++;
-  }
-
-  #modelRequest(event: LogEvent, d: Readonly<Record<string, unknown>>, t: number): void {
-    const agent = this.agents.get(str(d, 'agentId') ?? '');
-    const cost = num(d, 'costUsd') ?? 0;
-    const input = num(d, 'inputTokens') ?? 0;
-    const output = num(d, 'outputTokens') ?? 0;
-    if (agent) {
-      if (!agent.metered) {
-        // From now on the wire counts: what agent.completed estimated so far is replaced.
-        agent.metered = true;
-        this.totalCostUsd -= agent.costUsd;
-        this.totalTokens -= agent.inputTokens + agent.outputTokens;
-        agent.costUsd = 0;
-        agent.inputTokens = 0;
-        agent.outputTokens = 0;
-        agent.cacheReadTokens = 0;
-        agent.cacheCreationTokens = 0;
-      }
-      agent.costUsd += cost;
-      agent.inputTokens += input;
-      agent.outputTokens += output;
-      agent.cacheReadTokens += num(d, 'cacheReadTokens') ?? 0;
-      agent.cacheCreationTokens += num(d, 'cacheCreationTokens') ?? 0;
-      agent.latencies.push({ ttftMs: num(d, 'firstByteMs'), durationMs: num(d, 'durationMs') ?? 0 });
-      agent.rev++;
-      this.rev.agents++;
-    }
-    if (bool(d, 'ok') === false) {
-      const code = errorOf(d)?.code ?? str(d, 'fault') ?? `HTTP_${num(d, 'status') ?? 0}`;
-      this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
-    }
-    this.#spend(t, cost, input + output);
-  }
-
-  #spend(t: number, cost: number, tokens: number): void {
-    this.totalCostUsd += cost;
-    this.totalTokens += tokens;
-    const point = { t, costUsd: this.totalCostUsd, tokens: this.totalTokens };
-    const last = this.series.at(-1);
-    // One point per 100 ms at most: a busy run's chart stays a few thousand points.
-    if (last && t - last.t < 100) this.series[this.series.length - 1] = point;
-    else this.series.push(point);
-    this.rev.figures++;
-  }
-
   #decision(event: LogEvent, d: Readonly<Record<string, unknown>>): void {
     const agentId = str(d, 'agentId') ?? '';
     const decision = {
@@ -674,14 +447,7 @@ export class SessionModel {
       reason: str(d, 'reason') ?? '',
     };
     const tool = str(d, 'tool') ?? '?';
-    const agent = this.agents.get(agentId);
-    const entry = agent?.entries[agent.toolIndex.get(str(d, 'toolUseId') ?? '') ?? -1];
-    if (entry?.kind === 'tool') {
-      entry.decisions.push(decision);
-      if (agent) agent.rev++;
-    } else if (agent) {
-      this.#entry(agentId, { kind: 'decision', seq: event.seq, ts: event.ts, tool, decision });
-    }
+    this.spend.decision(event, agentId, str(d, 'toolUseId'), tool, decision);
     this.#audit(
       event,
       decision.by,
@@ -708,14 +474,6 @@ export class SessionModel {
       ts: event.ts,
     });
     this.rev.figures++;
-  }
-
-  #entry(agentId: string, entry: TranscriptEntry): void {
-    const agent = this.agents.get(agentId);
-    if (!agent) return;
-    agent.entries.push(entry);
-    agent.rev++;
-    this.rev.agents++;
   }
 
   #audit(event: LogEvent, by: string, what: string, outcome: string | undefined): void {
