@@ -1,0 +1,36 @@
+import type { SessionListRow } from '../api/types.ts';
+
+/** Rows of the sessions list a page holds. */
+export const PAGE_SIZE = 50;
+
+/** The duration of a row: the server's, else from its first to its last event. */
+export function durationOf(row: SessionListRow): number | undefined {
+  if (typeof row.durationMs === 'number') return row.durationMs;
+  const ms = Date.parse(row.updatedAt) - Date.parse(row.createdAt);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Applies live summaries to the rows of a page. */
+export function mergeRows(
+  rows: SessionListRow[],
+  updates: SessionListRow[],
+  filters: { status: string; workflow: string; firstPage: boolean },
+): SessionListRow[] {
+  const index = new Map(rows.map((row, i) => [row.sessionId, i]));
+  const next = [...rows];
+  const added: SessionListRow[] = [];
+  for (const update of updates) {
+    const at = index.get(update.sessionId);
+    if (at !== undefined) {
+      next[at] = { ...next[at], ...update } as SessionListRow;
+    } else if (
+      filters.firstPage &&
+      (filters.status === '' || update.status === filters.status) &&
+      (filters.workflow === '' || update.name === filters.workflow) &&
+      !added.some((a) => a.sessionId === update.sessionId)
+    ) {
+      added.unshift(update);
+    }
+  }
+  return added.length > 0 ? [...added, ...next].slice(0, Math.max(PAGE_SIZE, rows.length)) : next;
+}
