@@ -41,6 +41,9 @@ describe('SessionModel over the demo log', () => {
     expect(model.agents.size).toBe(6);
     const reviewer = [...model.agents.values()].find((a) => a.agentType === 'reviewer');
     expect(reviewer?.nodeId).toBe('review');
+    // The spawn names neither: the attempt comes from its node, the model from its requests.
+    expect(reviewer?.attempt).toBe(1);
+    expect(reviewer?.model).toBe('claude-opus-5-5');
     const kinds = reviewer?.entries.map((e) => e.kind);
     expect(kinds).toContain('tool');
     expect(kinds?.at(-1)).toBe('output');

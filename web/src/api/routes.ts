@@ -48,7 +48,7 @@ export function routes(client: ApiClient) {
     listWorkflows: () => client.get<{ workflows: WorkflowSummary[] }>('/v1/workflows'),
     registerWorkflow: (source: string) => client.post<WorkflowSummary>('/v1/workflows', { source }),
     stats: (by: 'workflow' | 'agent-type' | 'day', sessions?: number) =>
-      client.get<StatsReport>('/v1/stats', { by, sessions }),
+      client.get<StatsReport>('/v1/statistics', { by, sessions }),
   };
 }
 

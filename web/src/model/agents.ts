@@ -117,6 +117,7 @@ export class AgentLedger {
         });
         break;
       case 'agent.usage': {
+        agent.model ??= str(d, 'model');
         const durationMs = num(d, 'durationMs');
         if (durationMs !== undefined) agent.latencies.push({ ttftMs: num(d, 'ttftMs'), durationMs });
         agent.turns = Math.max(agent.turns, num(d, 'turn') ?? 0);
@@ -161,6 +162,7 @@ export class AgentLedger {
     const input = num(d, 'inputTokens') ?? 0;
     const output = num(d, 'outputTokens') ?? 0;
     if (agent) {
+      agent.model ??= str(d, 'model');
       if (!agent.metered) {
         // From now on the wire counts: what agent.completed estimated so far is replaced.
         agent.metered = true;

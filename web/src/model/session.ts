@@ -154,6 +154,11 @@ export class SessionModel {
       case 'agent.completed':
       case 'agent.failed':
         this.spend.agent(event, d, t);
+        if (event.type === 'agent.spawned') {
+          const agent = this.spend.agents.get(str(d, 'agentId') ?? '');
+          const node = agent?.nodeId !== undefined ? this.nodes.get(agent.nodeId) : undefined;
+          if (agent && agent.attempt === undefined && node) agent.attempt = node.attempts;
+        }
         return;
       case 'model.request':
         this.spend.modelRequest(d, t);
@@ -451,7 +456,7 @@ export class SessionModel {
     this.#audit(
       event,
       decision.by,
-      `${tool} for ${agentId}${decision.rule ? ` (${decision.rule})` : ''}`,
+      `${tool} for ${agentLabel(this.agents.get(agentId)) ?? agentId}${decision.rule ? ` (${decision.rule})` : ''}`,
       decision.decision,
     );
     this.rev.agents++;
@@ -480,6 +485,12 @@ export class SessionModel {
     this.audit.push({ seq: event.seq, ts: event.ts, type: event.type, by, what, outcome });
     this.rev.audit++;
   }
+}
+
+/** `reviewer on review #1`: an agent as people know it. */
+function agentLabel(agent: AgentView | undefined): string | undefined {
+  if (!agent) return undefined;
+  return `${agent.agentType}${agent.nodeId ? ` on ${agent.nodeId}` : ''}${agent.attempt ? ` #${agent.attempt}` : ''}`;
 }
 
 function answerSummary(value: unknown): string {

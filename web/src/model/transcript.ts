@@ -79,8 +79,10 @@ export interface AgentView {
   readonly agentType: string;
   readonly nodeId: string | undefined;
   readonly workflowId: string | undefined;
-  readonly attempt: number | undefined;
-  readonly model: string | undefined;
+  /** The node attempt it works for (from its node when the spawn does not say). */
+  attempt: number | undefined;
+  /** The model, from its spawn or its first model request. */
+  model: string | undefined;
   readonly task: string | undefined;
   readonly spawnedAt: string;
   state: AgentState;
