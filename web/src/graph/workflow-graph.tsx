@@ -16,16 +16,21 @@ import '@xyflow/react/dist/style.css';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { edgesOf, type GraphNode, quickLayout } from '../model/graph.ts';
 import { statusLabel } from '../ui/format.ts';
-import { elkLayout } from './layout.ts';
+import { layoutGraph } from './layout.ts';
 
 /**
  * The workflow as a graph: one box per node, coloured and labelled by its state, edges from
  * each dependency, nodes added at run time outlined and labelled with who added them. Laid
- * out by ELK in a worker (a quick layered placement shows at once). Only the boxes of nodes
- * that changed are rebuilt when events arrive, so a 1,000-node run stays smooth.
+ * out in a worker (ELK for small graphs, a cheaper layered layout for large ones; a quick
+ * placement by depth shows at once). Only the boxes of nodes that changed are rebuilt when
+ * events arrive, and a large graph draws only the boxes in view, so a 1,000-node run stays
+ * smooth.
  */
 
 const BOX = { width: 190, height: 64, gapX: 56, gapY: 24 };
+
+/** Above this many nodes the graph opens on its start (not fitted whole) and draws only what is in view. */
+const LARGE = 150;
 
 interface StepData extends Record<string, unknown> {
   readonly node: GraphNode;
@@ -86,24 +91,27 @@ export function WorkflowGraph(props: WorkflowGraphProps) {
 
 function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }: WorkflowGraphProps) {
   const [positions, setPositions] = useState<Map<string, { x: number; y: number }>>(new Map());
-  const [layoutState, setLayoutState] = useState<'quick' | 'elk' | 'failed'>('quick');
+  const [layoutState, setLayoutState] = useState<'quick' | 'elk' | 'layered' | 'failed'>('quick');
   const flow = useReactFlow();
   const fitted = useRef(0);
 
-  // The layout follows the graph's structure: quick at once, ELK when the worker answers.
+  // The layout follows the graph's structure: quick at once, the worker's when it answers.
   // biome-ignore lint/correctness/useExhaustiveDependencies: graphRev stands for the map's structure
   useEffect(() => {
     let current = true;
     setPositions(quickLayout(nodes, BOX));
     setLayoutState('quick');
-    const boxes = [...nodes.keys()].map((id) => ({ id, width: BOX.width, height: BOX.height }));
     const started = performance.now();
-    elkLayout(boxes, edgesOf(nodes))
-      .then((laid) => {
+    layoutGraph([...nodes.values()], BOX)
+      .then(({ positions: laid, engine }) => {
         if (!current) return;
+        performance.measure('graph-layout', {
+          start: started,
+          end: performance.now(),
+          detail: { engine, nodes: nodes.size },
+        });
         setPositions(laid);
-        setLayoutState('elk');
-        performance.measure('graph-layout', { start: started, end: performance.now() });
+        setLayoutState(engine);
       })
       .catch(() => current && setLayoutState('failed'));
     return () => {
@@ -154,17 +162,25 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
     [nodes, graphRev],
   );
 
-  // Fit the view when the layout lands, and again when nodes are added.
+  // Fit the view when the layout lands, and again when nodes are added. A large graph opens
+  // on its first layers at a readable zoom: fitting it whole would draw every box, unreadably.
   useEffect(() => {
     if (positions.size === 0) return;
-    const key = positions.size * 10 + (layoutState === 'elk' ? 1 : 0);
+    const key = positions.size * 10 + (layoutState === 'quick' ? 0 : 1);
     if (fitted.current === key) return;
     fitted.current = key;
-    const frame = requestAnimationFrame(() => void flow.fitView({ padding: 0.1, maxZoom: 1.2 }));
+    const frame = requestAnimationFrame(() => {
+      if (positions.size <= LARGE) {
+        void flow.fitView({ padding: 0.1, maxZoom: 1.2 });
+        return;
+      }
+      const first = [...positions].sort((a, b) => a[1].x - b[1].x || a[1].y - b[1].y).slice(0, 24);
+      void flow.fitView({ nodes: first.map(([id]) => ({ id })), padding: 0.2, maxZoom: 1, minZoom: 0.5 });
+    });
     return () => cancelAnimationFrame(frame);
   }, [positions, layoutState, flow]);
 
-  const large = nodes.size > 300;
+  const large = nodes.size > LARGE;
   return (
     <div className="graph" data-layout={layoutState} data-testid="workflow-graph">
       <ReactFlow

@@ -82,39 +82,61 @@ export function GraphPanel({
           </div>
         ) : null}
       </aside>
-      <details className="node-list">
-        <summary>Nodes as a list ({model.nodes.size})</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Depends on</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...model.nodes.values()].slice(0, 2000).map((n) => (
-              <tr key={n.id}>
-                <td>
-                  <button type="button" className="link" onClick={() => setSelected(n.id)}>
-                    {n.id}
-                  </button>
-                  {n.added ? ' (added)' : ''}
-                </td>
-                <td>{n.kind === 'agent' ? (n.agentType ?? 'agent') : n.kind}</td>
-                <td>
-                  <StatusBadge status={n.status} />
-                </td>
-                <td>{n.attempts}</td>
-                <td>{n.dependsOn.join(', ')}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
+      <NodeList model={model} onSelect={setSelected} />
     </div>
+  );
+}
+
+/**
+ * The nodes as a table, for the keyboard and screen readers: drawn only while open (a closed
+ * `<details>` still holds its rows), a page of 200 at a time.
+ */
+function NodeList({ model, onSelect }: { readonly model: SessionModel; readonly onSelect: (id: string) => void }) {
+  const [open, setOpen] = useState(false);
+  const [shown, setShown] = useState(200);
+  const nodes = open ? [...model.nodes.values()].slice(0, shown) : [];
+  return (
+    <details className="node-list" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Nodes as a list ({model.nodes.size})</summary>
+      {open ? (
+        <>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Depends on</th>
+              </tr>
+            </thead>
+            <tbody>
+              {nodes.map((n) => (
+                <tr key={n.id}>
+                  <td>
+                    <button type="button" className="link" onClick={() => onSelect(n.id)}>
+                      {n.id}
+                    </button>
+                    {n.added ? ' (added)' : ''}
+                  </td>
+                  <td>{n.kind === 'agent' ? (n.agentType ?? 'agent') : n.kind}</td>
+                  <td>
+                    <StatusBadge status={n.status} />
+                  </td>
+                  <td>{n.attempts}</td>
+                  <td>{n.dependsOn.join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {model.nodes.size > shown ? (
+            <button type="button" onClick={() => setShown((n) => n + 200)}>
+              Show 200 more
+            </button>
+          ) : null}
+        </>
+      ) : null}
+    </details>
   );
 }
 
