@@ -28,7 +28,7 @@ export function layeredLayout(
   sweeps = 4,
 ): Map<string, { x: number; y: number }> {
   const index = new Map<string, number>();
-  nodes.forEach((node, i) => index.set(node.id, i));
+  for (const [i, node] of nodes.entries()) index.set(node.id, i);
   const parents: number[][] = nodes.map(() => []);
   const children: number[][] = nodes.map(() => []);
   const indegree = new Int32Array(nodes.length);
@@ -60,11 +60,14 @@ export function layeredLayout(
   const layers: number[][] = [];
   for (let i = 0; i < nodes.length; i++) {
     const l = layerOf[i] as number;
-    (layers[l] ??= []).push(i);
+    layers[l] ??= [];
+    layers[l].push(i);
   }
   // Barycenter sweeps: down (by parents), then up (by children).
   const pos = new Float64Array(nodes.length);
-  for (const layer of layers) layer?.forEach((n, k) => (pos[n] = k));
+  for (const layer of layers) {
+    for (const [k, n] of (layer ?? []).entries()) pos[n] = k;
+  }
   const reorder = (layer: number[], neighbours: number[][]) => {
     const key = new Map<number, number>();
     for (const n of layer) {
@@ -74,7 +77,7 @@ export function layeredLayout(
       key.set(n, ns.length > 0 ? sum / ns.length : (pos[n] ?? 0));
     }
     layer.sort((a, b) => (key.get(a) ?? 0) - (key.get(b) ?? 0));
-    layer.forEach((n, k) => (pos[n] = k));
+    for (const [k, n] of layer.entries()) pos[n] = k;
   };
   for (let s = 0; s < sweeps; s++) {
     for (let l = 1; l < layers.length; l++) if (layers[l]) reorder(layers[l] as number[], parents);
