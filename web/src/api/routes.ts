@@ -22,8 +22,8 @@ export function sessionEventsPath(sessionId: string, after = 0): string {
   return `/v1/sessions/${enc(sessionId)}/events?after=${after}`;
 }
 
-/** The stream of every session's summary (SSE), for the list. */
-export const SUMMARIES_PATH = '/v1/sessions/summaries';
+/** The stream of every session's summary row (SSE `event: session`), for the list. */
+export const SUMMARIES_PATH = '/v1/live/sessions?limit=50';
 
 export function routes(client: ApiClient) {
   return {

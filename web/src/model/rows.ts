@@ -25,6 +25,9 @@ export function mergeRows(
       next[at] = { ...next[at], ...update } as SessionListRow;
     } else if (
       filters.firstPage &&
+      // Only a session newer than the page's newest is new: the stream starts with the newest
+      // rows, some of which belong to later pages.
+      (rows.length === 0 || update.createdAt > (rows[0]?.createdAt ?? '')) &&
       (filters.status === '' || update.status === filters.status) &&
       (filters.workflow === '' || update.name === filters.workflow) &&
       !added.some((a) => a.sessionId === update.sessionId)

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { SessionListRow } from '../../web/src/api/types.ts';
+import { durationOf, mergeRows } from '../../web/src/model/rows.ts';
+
+// The sessions list's live updates (web/src/model/rows.ts).
+
+function row(n: number, extra: Partial<SessionListRow> = {}): SessionListRow {
+  const at = new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+  return {
+    sessionId: `s${n}`,
+    lastSeq: n,
+    createdAt: at,
+    updatedAt: at,
+    name: 'w',
+    status: 'running',
+    costUsd: 0,
+    openQuestions: 0,
+    running: true,
+    ...extra,
+  };
+}
+
+const ALL = { status: '', workflow: '', firstPage: true };
+
+describe('mergeRows', () => {
+  const page = [row(30), row(20), row(10)];
+
+  it('updates rows of the page in place', () => {
+    const next = mergeRows(page, [row(20, { status: 'completed', costUsd: 1.5 })], ALL);
+    expect(next.map((r) => `${r.sessionId}:${r.status}`)).toEqual(['s30:running', 's20:completed', 's10:running']);
+  });
+
+  it('puts a new session at the top of the first page when it matches the filters', () => {
+    expect(mergeRows(page, [row(40)], ALL).map((r) => r.sessionId)).toEqual(['s40', 's30', 's20', 's10']);
+    expect(mergeRows(page, [row(40)], { ...ALL, firstPage: false }).map((r) => r.sessionId)).toEqual([
+      's30',
+      's20',
+      's10',
+    ]);
+    expect(mergeRows(page, [row(40, { name: 'other' })], { ...ALL, workflow: 'w' })).toHaveLength(3);
+    expect(mergeRows(page, [row(40)], { ...ALL, status: 'failed' })).toHaveLength(3);
+  });
+
+  it('leaves out rows older than the page (the stream starts with rows of later pages)', () => {
+    expect(mergeRows(page, [row(5)], ALL).map((r) => r.sessionId)).toEqual(['s30', 's20', 's10']);
+  });
+});
+
+describe('durationOf', () => {
+  it('uses the server duration when given, else first to last event', () => {
+    expect(durationOf(row(1, { durationMs: 1234 }))).toBe(1234);
+    expect(durationOf({ ...row(1), updatedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 5)).toISOString() })).toBe(4000);
+  });
+});
