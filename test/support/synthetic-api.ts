@@ -18,6 +18,8 @@ export interface SyntheticOptions {
   readonly liveRate?: number;
   /** How long the live events go on, in ms. @default 10 s */
   readonly liveMs?: number;
+  /** The built dashboard to serve. @default dist/web */
+  readonly dashboardDir?: string;
 }
 
 /** A running synthetic API. */
@@ -59,7 +61,7 @@ export async function startSyntheticApi(options: SyntheticOptions): Promise<Synt
   const width = options.width ?? 20;
   // Live streams are cut at close, not waited for.
   const app: FastifyInstance = Fastify({ forceCloseConnections: true });
-  registerDashboard(app);
+  registerDashboard(app, options.dashboardDir ? { dir: options.dashboardDir } : {});
   const start = Date.now() - 60_000;
   const history = [
     envelope(1, 'session.created', { name: 'synthetic' }, start),

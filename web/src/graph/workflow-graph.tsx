@@ -99,7 +99,14 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
   // biome-ignore lint/correctness/useExhaustiveDependencies: graphRev stands for the map's structure
   useEffect(() => {
     let current = true;
-    setPositions(quickLayout(nodes, BOX));
+    // A large graph keeps the places it has (new nodes get a quick one) until the worker
+    // answers: replacing a thousand boxes twice costs the page more than waiting a moment.
+    setPositions((old) => {
+      if (nodes.size <= LARGE) return quickLayout(nodes, BOX);
+      if (old.size === 0) return old;
+      const quick = quickLayout(nodes, BOX);
+      return new Map([...nodes.keys()].map((id) => [id, old.get(id) ?? quick.get(id) ?? { x: 0, y: 0 }]));
+    });
     setLayoutState('quick');
     const started = performance.now();
     layoutGraph([...nodes.values()], BOX)
@@ -113,7 +120,11 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
         setPositions(laid);
         setLayoutState(engine);
       })
-      .catch(() => current && setLayoutState('failed'));
+      .catch(() => {
+        if (!current) return;
+        setPositions(quickLayout(nodes, BOX));
+        setLayoutState('failed');
+      });
     return () => {
       current = false;
     };
@@ -126,7 +137,9 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
     const next = new Map<string, { rev: number; x: number; y: number; sel: boolean; box: StepNode }>();
     const list: StepNode[] = [];
     for (const node of nodes.values()) {
-      const at = positions.get(node.id) ?? { x: 0, y: 0 };
+      const at = positions.get(node.id);
+      // Not placed yet: a large graph's first layout is on its way.
+      if (!at) continue;
       const sel = node.id === selected;
       const old = cache.current.get(node.id);
       let box = old?.box;
@@ -202,6 +215,11 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
         <Controls showInteractive={false} />
         {large ? null : <MiniMap pannable zoomable ariaLabel="Overview of the graph" />}
       </ReactFlow>
+      {positions.size === 0 && nodes.size > 0 ? (
+        <p className="note" role="status">
+          Laying out {nodes.size} nodes…
+        </p>
+      ) : null}
       {layoutState === 'failed' ? (
         <p className="note">The automatic layout failed; nodes are placed by depth.</p>
       ) : null}
