@@ -15,6 +15,8 @@ export interface SseMessage {
 
 export class SseParser {
   #buffer = '';
+  /** Where the search for the next line end resumes: a long line arriving in many chunks is scanned once. */
+  #scanned = 0;
   #event = '';
   #data: string[] = [];
   #id: string | undefined;
@@ -35,9 +37,10 @@ export class SseParser {
     this.#buffer += chunk;
     const messages: SseMessage[] = [];
     let start = 0;
+    let from = this.#scanned;
     for (;;) {
-      const cr = this.#buffer.indexOf('\r', start);
-      const lf = this.#buffer.indexOf('\n', start);
+      const cr = this.#buffer.indexOf('\r', from);
+      const lf = this.#buffer.indexOf('\n', from);
       let end = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
       if (end === -1) break;
       // A CR at the very end may be the first half of a CRLF still on its way.
@@ -45,10 +48,16 @@ export class SseParser {
       const line = this.#buffer.slice(start, end);
       if (this.#buffer[end] === '\r' && this.#buffer[end + 1] === '\n') end++;
       start = end + 1;
+      from = start;
       const message = this.#line(line);
       if (message) messages.push(message);
     }
     this.#buffer = this.#buffer.slice(start);
+    // Everything before a held CR was scanned already; the CR itself is looked at again.
+    this.#scanned = Math.max(
+      0,
+      Math.min(this.#buffer.length, this.#buffer.endsWith('\r') ? this.#buffer.length - 1 : this.#buffer.length),
+    );
     return messages;
   }
 

@@ -67,9 +67,17 @@ async function elkLayout(nodes: readonly LayeredNode[], size: BoxSize): Promise<
   return positions;
 }
 
-function layeredInWorker(nodes: readonly LayeredNode[], size: BoxSize): Promise<Map<string, { x: number; y: number }>> {
+/**
+ * Starts the large graphs' worker ahead of need (its script is fetched while the session's
+ * events arrive, not after).
+ */
+export function warmLayoutWorker(): void {
   layered ??= new Worker(new URL('./layout-worker.ts', import.meta.url), { type: 'module', name: 'graph-layout' });
-  const worker = layered;
+}
+
+function layeredInWorker(nodes: readonly LayeredNode[], size: BoxSize): Promise<Map<string, { x: number; y: number }>> {
+  warmLayoutWorker();
+  const worker = layered as Worker;
   const id = ++requests;
   return new Promise((resolve, reject) => {
     const onMessage = (event: MessageEvent<{ id: number; ids: string[]; xy: Float64Array }>) => {

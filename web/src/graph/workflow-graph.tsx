@@ -32,6 +32,35 @@ const BOX = { width: 190, height: 64, gapX: 56, gapY: 24 };
 /** Above this many nodes the graph opens on its start (not fitted whole) and draws only what is in view. */
 const LARGE = 150;
 
+/**
+ * Every box's size and handles, given rather than measured. React Flow measures a node it
+ * knows no handles of (a forced layout per box) and draws it even out of view until it has,
+ * for every node object it has not seen: with a thousand nodes changing state, that was most
+ * of the page's time.
+ */
+const HANDLE = 6;
+const MEASURED = { width: BOX.width, height: BOX.height };
+const HANDLES = [
+  {
+    id: null,
+    type: 'target' as const,
+    position: Position.Left,
+    x: -HANDLE / 2,
+    y: BOX.height / 2 - HANDLE / 2,
+    width: HANDLE,
+    height: HANDLE,
+  },
+  {
+    id: null,
+    type: 'source' as const,
+    position: Position.Right,
+    x: BOX.width - HANDLE / 2,
+    y: BOX.height / 2 - HANDLE / 2,
+    width: HANDLE,
+    height: HANDLE,
+  },
+];
+
 interface StepData extends Record<string, unknown> {
   readonly node: GraphNode;
   readonly rev: number;
@@ -153,6 +182,8 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
           ariaLabel: `${node.id}: ${statusLabel(node.status)}${node.added ? ', added at run time' : ''}`,
           width: BOX.width,
           height: BOX.height,
+          measured: MEASURED,
+          handles: HANDLES,
         };
       }
       next.set(node.id, { rev: node.rev, x: at.x, y: at.y, sel, box: box as StepNode });
@@ -162,17 +193,19 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
     return list;
   }, [nodes, nodesRev, positions, selected, addedLabel]);
 
+  const placed = positions.size > 0;
   // biome-ignore lint/correctness/useExhaustiveDependencies: graphRev stands for the map's structure
   const flowEdges = useMemo<Edge[]>(
     () =>
-      edgesOf(nodes).map((edge) => ({
+      // No edge before the first layout: a large graph's boxes are not drawn yet either.
+      (placed ? edgesOf(nodes) : []).map((edge) => ({
         id: edge.id,
         source: edge.source,
         target: edge.target,
         markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
         className: nodes.get(edge.target)?.added || nodes.get(edge.source)?.added ? 'edge-added' : undefined,
       })),
-    [nodes, graphRev],
+    [nodes, graphRev, placed],
   );
 
   // Fit the view when the layout lands, and again when nodes are added. A large graph opens

@@ -3,6 +3,7 @@ import { sessionEventsPath } from '../api/routes.ts';
 import { followStream, type StreamState } from '../api/stream.ts';
 import type { SessionView } from '../api/types.ts';
 import { useAuth } from '../auth.tsx';
+import { warmLayoutWorker } from '../graph/layout.ts';
 import type { LogEvent } from '../model/event.ts';
 import { SessionModel } from '../model/session.ts';
 
@@ -12,6 +13,9 @@ import { SessionModel } from '../model/session.ts';
  * and the page re-renders once per batch: a run sending hundreds of events a second costs a
  * few renders a second, never one per event.
  */
+/** The shortest time between two renders of a live session, in ms. */
+const MIN_FLUSH_MS = 100;
+
 export function useSessionModel(sessionId: string): {
   readonly model: SessionModel;
   readonly tick: number;
@@ -25,25 +29,30 @@ export function useSessionModel(sessionId: string): {
   const [streamError, setStreamError] = useState<string | undefined>();
 
   useEffect(() => {
+    warmLayoutWorker();
     const current = new SessionModel(sessionId);
     setModel(current);
     setTick(0);
     let buffer: LogEvent[] = [];
     let scheduled = false;
+    let lastFlush = 0;
     const flush = () => {
       scheduled = false;
       if (buffer.length === 0) return;
       const batch = buffer;
       buffer = [];
+      lastFlush = performance.now();
       current.apply(batch);
       setTick((t) => t + 1);
     };
     const schedule = () => {
       if (scheduled) return;
       scheduled = true;
-      // A hidden tab gets no animation frames: a timer keeps the model current there.
-      if (document.hidden) setTimeout(flush, 250);
-      else requestAnimationFrame(flush);
+      // At most ten renders a second however fast events come, in the next animation frame
+      // (a hidden tab gets none: a timer keeps the model current there).
+      const wait = Math.max(0, MIN_FLUSH_MS - (performance.now() - lastFlush));
+      if (document.hidden) setTimeout(flush, Math.max(wait, 250));
+      else setTimeout(() => requestAnimationFrame(flush), wait);
     };
     const followed = followStream({
       url: client.url(sessionEventsPath(sessionId, 0)),
