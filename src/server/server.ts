@@ -112,9 +112,14 @@ export class ApiServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
+      // Node closes the connections idle when closing starts; a keep-alive connection whose
+      // answer finishes meanwhile (a file still flushing) would hold the close until it times
+      // out, so idle ones are closed again until the server has stopped.
+      const sweep = setInterval(() => this.app.server.closeIdleConnections(), 100);
       try {
         await this.app.close();
       } finally {
+        clearInterval(sweep);
         this.#state = 'closed';
       }
     })();
