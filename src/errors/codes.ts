@@ -163,6 +163,7 @@ export const ERROR_CODES = {
     summary: 'An API request body has a content type the route does not take.',
   },
   API_KEY_NOT_FOUND: { status: 404, retryable: false, summary: 'No API key has that id.' },
+  AGENT_NOT_FOUND: { status: 404, retryable: false, summary: 'No agent of the session has that id.' },
   WORKFLOW_NOT_FOUND: {
     status: 404,
     retryable: false,

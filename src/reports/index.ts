@@ -13,8 +13,14 @@ export {
   statisticsReportSchema,
   versionRowSchema,
 } from './schemas.ts';
-export type { SessionReport } from './session-report.ts';
-export { projectSessionReport, sessionNotFound, sessionReport } from './session-report.ts';
+export type { SessionReport, SessionReportDraft } from './session-report.ts';
+export {
+  applyReportEvent,
+  emptySessionReport,
+  projectSessionReport,
+  sessionNotFound,
+  sessionReport,
+} from './session-report.ts';
 export type { SessionRow, SessionRowsOptions } from './session-rows.ts';
 export { sessionRows } from './session-rows.ts';
 export type { ReportSource } from './source.ts';

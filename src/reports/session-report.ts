@@ -20,19 +20,37 @@ export interface SessionReport {
 
 /** The report of a session from its events (pure: the same events give the same report). */
 export function projectSessionReport(sessionId: string, events: Iterable<AnyEvent>): SessionReport {
-  const byType: Record<string, number> = {};
-  let first: string | undefined;
-  let last: string | undefined;
-  let count = 0;
-  const metrics = emptyMetrics(sessionId);
-  for (const event of events) {
-    byType[event.type] = (byType[event.type] ?? 0) + 1;
-    first ??= event.ts;
-    last = event.ts;
-    count = Math.max(count, event.seq);
-    applyMetricsEvent(metrics, event);
-  }
-  return { sessionId, events: count, firstEventAt: first, lastEventAt: last, byType, metrics };
+  const report = emptySessionReport(sessionId);
+  for (const event of events) applyReportEvent(report, event);
+  return report;
+}
+
+/** A report as {@link applyReportEvent} builds it: the fields a new event changes are writable. */
+export type SessionReportDraft = { -readonly [K in keyof SessionReport]: SessionReport[K] };
+
+/** The report of a session with no events yet, to feed events to with {@link applyReportEvent}. */
+export function emptySessionReport(sessionId: string): SessionReportDraft {
+  return {
+    sessionId,
+    events: 0,
+    firstEventAt: undefined,
+    lastEventAt: undefined,
+    byType: {},
+    metrics: emptyMetrics(sessionId),
+  };
+}
+
+/**
+ * Applies one more event (in log order) to a report, in place: what a live reader (the HTTP
+ * API's cache of sessions) uses to keep a report current without reading the log again.
+ * {@link projectSessionReport} is this applied to every event.
+ */
+export function applyReportEvent(report: SessionReportDraft, event: AnyEvent): void {
+  report.byType[event.type] = (report.byType[event.type] ?? 0) + 1;
+  report.firstEventAt ??= event.ts;
+  report.lastEventAt = event.ts;
+  report.events = Math.max(report.events, event.seq);
+  applyMetricsEvent(report.metrics, event);
 }
 
 /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { replayMetrics, summarize } from '../../src/monitor/index.ts';
 import {
+  applyReportEvent,
+  emptySessionReport,
   projectSessionReport,
   sessionReport,
   sessionReportSchema,
@@ -34,6 +36,15 @@ describe('session report', () => {
     expect(report.byType['agent.spawned']).toBe(6);
     expect(report.metrics).toEqual(replayMetrics(demoId, demo));
     expect(sessionReportSchema.parse(JSON.parse(JSON.stringify(report)))).toEqual(JSON.parse(JSON.stringify(report)));
+  });
+
+  it('is kept current event by event: a report carried on from half the log equals the whole projection', () => {
+    const half = Math.floor(demo.length / 2);
+    const live = emptySessionReport(demoId);
+    for (const event of demo.slice(0, half)) applyReportEvent(live, event);
+    expect(live.events).toBe(demo[half - 1]?.seq);
+    for (const event of demo.slice(half)) applyReportEvent(live, event);
+    expect(live).toEqual(projectSessionReport(demoId, demo));
   });
 
   it('reads a stored session, and names the session and the store when there is none', async () => {

@@ -1,0 +1,53 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { StreamMessage, StreamSink } from './pump.ts';
+
+/** Headers of every SSE answer. */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // Proxies such as nginx would otherwise buffer the stream.
+  'x-accel-buffering': 'no',
+} as const;
+
+/** Starts an SSE answer on a raw response the route took over (hijacked). */
+export function openSse(raw: ServerResponse, headers: Record<string, string> = {}): void {
+  raw.writeHead(200, { ...SSE_HEADERS, ...headers });
+  // How long EventSource waits before reconnecting.
+  raw.write('retry: 2000\n\n');
+}
+
+/**
+ * Writes a chunk; undefined when the response can take more, else a promise that settles once
+ * it drained (or closed): the backpressure of every SSE stream.
+ */
+export function writeSse(raw: ServerResponse, chunk: string): Promise<void> | undefined {
+  if (raw.destroyed || raw.writableEnded) return undefined;
+  if (raw.write(chunk)) return undefined;
+  return Promise.race([once(raw, 'drain'), once(raw, 'close')]).then(() => undefined);
+}
+
+/** One SSE frame: `id` only on events, so a heartbeat never moves the client's Last-Event-ID. */
+export function sseFrame(event: string, data: unknown, id?: number): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** A session stream's sink over SSE: events with their sequence number as id, heartbeats, lag notices. */
+export function sseSink(raw: ServerResponse): StreamSink {
+  return {
+    send(message: StreamMessage) {
+      switch (message.kind) {
+        case 'event':
+          return writeSse(raw, sseFrame(message.event.type, message.event, message.event.seq));
+        case 'heartbeat':
+          return writeSse(raw, sseFrame('heartbeat', { at: message.at }));
+        case 'lagged':
+          return writeSse(
+            raw,
+            sseFrame('lagged', { fromSeq: message.fromSeq, toSeq: message.toSeq, missed: message.missed }),
+          );
+      }
+    },
+  };
+}
