@@ -48,7 +48,7 @@ try {
   await shot('transcript');
   await page.goto(`${session}?tab=versions`);
   await page.getByTestId('versions-table').waitFor();
-  await page.getByLabel('From').selectOption({ index: 0 });
+  await page.getByLabel('From', { exact: true }).selectOption({ index: 0 });
   await page.getByTestId('show-diff').click();
   await page.getByTestId('diff').waitFor();
   await page.getByTestId('diff').scrollIntoViewIfNeeded();

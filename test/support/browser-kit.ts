@@ -1,6 +1,10 @@
 import { existsSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { registerDashboard } from '../../src/dashboard/index.ts';
 import { describeResult, type RunningProcess, runCli, startCli } from './cli-kit.ts';
 
 /**
@@ -120,7 +124,63 @@ export async function openPage(
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+    // Answers that are not a success are the page's business (a 401 asks for a key, a 403
+    // disables a button): the browser's own line about each is not an error of the page.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+      errors.push(`console: ${message.text()}`);
+    }
   });
   return { context, page, errors };
+}
+
+/** Where the page is opened: the server itself, or a front that serves the page and passes `/v1` to it. */
+export interface DashboardFront {
+  readonly url: string;
+  /** True when `orchestrator serve` serves the page itself at `/`. */
+  readonly servedByServer: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The dashboard's address for a running server: the server itself when it serves the page at
+ * `/` (src/server registering src/dashboard), else a small front on loopback that serves the
+ * built page with the same module and passes every `/v1` request, streams included, to the
+ * server unchanged: same origin for the page, the real API behind it.
+ */
+export async function dashboardFront(served: Served): Promise<DashboardFront> {
+  const probe = await fetch(`${served.url}/`);
+  const body = await probe.text();
+  if (probe.ok && body.includes('<div id="root">')) {
+    return { url: served.url, servedByServer: true, close: async () => {} };
+  }
+  const app = Fastify({ forceCloseConnections: true });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, raw, done) => done(null, raw));
+  registerDashboard(app);
+  const PASS = ['authorization', 'content-type', 'accept', 'last-event-id'];
+  app.all('/v1/*', async (request, reply) => {
+    const controller = new AbortController();
+    // The response's close, not the request's: a request closes as soon as its body is read.
+    reply.raw.on('close', () => controller.abort());
+    const headers: Record<string, string> = {};
+    for (const name of PASS) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const upstream = await fetch(`${served.url}${request.url}`, {
+      method: request.method,
+      headers,
+      ...(request.body instanceof Buffer && request.body.length > 0 && { body: request.body }),
+      signal: controller.signal,
+    });
+    reply.code(upstream.status);
+    for (const name of ['content-type', 'cache-control', 'retry-after']) {
+      const value = upstream.headers.get(name);
+      if (value) reply.header(name, value);
+    }
+    if (!upstream.body) return reply.send();
+    return reply.send(Readable.fromWeb(upstream.body as unknown as WebReadableStream<Uint8Array>));
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { url, servedByServer: false, close: () => app.close() };
 }

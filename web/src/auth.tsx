@@ -66,7 +66,6 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<AuthState>('checking');
   const [principal, setPrincipal] = useState<Principal | undefined>();
   const [error, setError] = useState<string | undefined>();
-  const [scopesKnown, setScopesKnown] = useState(true);
 
   const client = useMemo(
     () =>
@@ -81,8 +80,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const check = useCallback(async () => {
     setState('checking');
     try {
-      setPrincipal(await api.whoami());
-      setScopesKnown(true);
+      setPrincipal(await whoAmI(client, api));
       setError(undefined);
       setState('ready');
     } catch (e) {
@@ -90,11 +88,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       setPrincipal(undefined);
       setError(err.message);
       setState(err.status === 401 ? 'needs-key' : err.status === 0 ? 'unreachable' : 'ready');
-      // A server without the route cannot say what the key may do: the buttons stay enabled and
-      // the server's own refusal (403) is shown when a scope is missing.
-      setScopesKnown(err.status !== 404);
     }
-  }, [api]);
+  }, [api, client]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new key is checked again
   useEffect(() => {
@@ -111,11 +106,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
   const can = useCallback(
     (scope: ApiScope) => {
-      if (!scopesKnown) return true;
       const scopes = principal?.scopes ?? [];
       return scopes.includes('admin') || scopes.includes(scope);
     },
-    [principal, scopesKnown],
+    [principal],
   );
 
   const value = useMemo(
@@ -206,3 +200,35 @@ export function ScopedButton({
 }
 
 export { ApiError };
+
+/**
+ * Who the tab's key is: `GET /v1/whoami` when the server has it. Without it, each scope the
+ * page needs is probed with a request the server refuses either way, without effect: a route
+ * of that scope with an id no session can have. The key is checked before the request is,
+ * so a 403 says the scope is missing and the 400 that follows otherwise says it is there.
+ * @throws ApiError a 401 (a key is wanted, or this one is refused), or the server unreachable
+ */
+async function whoAmI(client: ApiClient, api: Routes): Promise<Principal> {
+  try {
+    return await api.whoami();
+  } catch (error) {
+    if ((error as ApiError).status !== 404) throw error;
+  }
+  const allowed = async (probe: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await probe();
+      return true;
+    } catch (error) {
+      const status = (error as ApiError).status;
+      if (status === 401 || status === 0) throw error;
+      return status !== 403;
+    }
+  };
+  const read = await allowed(() => client.get('/v1/sessions', { limit: 1 }));
+  const run = await allowed(() => client.post('/v1/sessions/-/pause', {}));
+  const approve = await allowed(() => client.post('/v1/sessions/-/questions/-/answer', {}));
+  const scopes = [read && 'read', run && 'run', approve && 'approve'].filter((s): s is string => typeof s === 'string');
+  const key = client.key();
+  const keyId = key ? (/^orch_([0-9a-f]+)_/.exec(key)?.[1] ?? 'key') : 'local';
+  return { keyId, name: key ? `key ${keyId}` : 'none needed (this machine)', scopes };
+}

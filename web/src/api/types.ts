@@ -1,20 +1,58 @@
+import type { z } from 'zod';
+import type {
+  ApiRoute,
+  ApiScope,
+  eventSchema,
+  monitoring,
+  questions,
+  sessions,
+  streams,
+  workflows,
+} from '../../../src/server/contract/index.ts';
+import type { LogEvent } from '../model/event.ts';
+
 /**
- * The API's shapes as the page uses them. PROVISIONAL: mirrors src/server/contract of the API
- * branch until it lands here; then these become `z.infer` of the contract's schemas.
+ * The API's shapes as the page uses them, all taken from the server's contract
+ * (src/server/contract): types only, so nothing of the contract (zod, the read models) is
+ * bundled into the page. A change of the contract that the page does not follow fails the
+ * page's type check.
  */
 
-export type ApiScope = 'read' | 'run' | 'approve' | 'admin';
+export type { ApiRoute, ApiScope };
 
-export type SessionStatus =
-  | 'created'
-  | 'running'
-  | 'paused'
-  | 'awaiting_input'
-  | 'rolling_back'
-  | 'completed'
-  | 'failed'
-  | 'cancelled';
+/** What a route answers (its JSON, as sent). */
+export type Answer<R extends ApiRoute> = z.output<R['response']>;
+/** What a route takes as its body. */
+export type Body<R extends ApiRoute> = R['body'] extends z.ZodType ? z.input<R['body']> : never;
+/** What a route takes as its query. */
+export type QueryOf<R extends ApiRoute> = R['query'] extends z.ZodType ? z.input<R['query']> : never;
 
+export type SessionStatus = z.output<typeof sessions.sessionView>['status'];
+export type SessionListRow = z.output<typeof sessions.sessionListRow> & {
+  /** Not in the contract yet (asked for): tokens and duration of the list's rows. */
+  readonly tokens?: number;
+  readonly durationMs?: number | null;
+};
+export type SessionList = Answer<typeof sessions.listSessions>;
+export type SessionView = Answer<typeof sessions.showSession>;
+export type QuestionView = z.output<typeof sessions.questionView>;
+export type ControlReceipt = Answer<typeof sessions.cancelSession>;
+export type WorkflowSummary = z.output<typeof workflows.workflowSummary>;
+export type WorkflowInput = WorkflowSummary['inputs'][string];
+export type StartedSession = Answer<typeof sessions.startSession>;
+export type VersionRow = Answer<typeof sessions.listVersions>['versions'][number];
+export type DiffView = Answer<typeof sessions.diffVersions>;
+export type ForkResult = Answer<typeof sessions.forkSession>;
+export type ResumeResult = Answer<typeof sessions.resumeSession>;
+export type StatsReport = Answer<typeof monitoring.getStatistics>;
+export type StatsRow = StatsReport['rows'][number];
+export type AnswerBody = Body<typeof questions.answerQuestion>;
+export type EventFilter = QueryOf<typeof streams.sessionEvents>;
+
+/** An event as the API sends it fits the page's event type (checked here, at compile time). */
+export const acceptsContractEvents: (event: z.output<typeof eventSchema>) => LogEvent = (event) => event;
+
+/** The statuses of a session, as the contract lists them (for the list's filter). */
 export const SESSION_STATUSES: readonly SessionStatus[] = [
   'created',
   'running',
@@ -24,129 +62,14 @@ export const SESSION_STATUSES: readonly SessionStatus[] = [
   'completed',
   'failed',
   'cancelled',
-];
+] satisfies readonly (typeof sessions.SESSION_STATUSES)[number][];
 
-export interface SessionListRow {
-  readonly sessionId: string;
-  readonly lastSeq: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly name: string | null;
-  readonly status: SessionStatus;
-  readonly costUsd: number;
-  readonly openQuestions: number;
-  readonly running: boolean;
-  readonly tokens?: number;
-  readonly durationMs?: number | null;
-}
-
-export interface SessionList {
-  readonly sessions: SessionListRow[];
-  readonly nextCursor: string | null;
-}
-
-export interface QuestionView {
-  readonly sessionId: string;
-  readonly workflowId: string;
-  readonly requestId: string;
-  readonly kind: 'input' | 'approval';
-  readonly prompt: string;
-  readonly nodeId?: string;
-  readonly agentId?: string;
-  readonly seq: number;
-}
-
-export interface SessionView {
-  readonly sessionId: string;
-  readonly name: string | null;
-  readonly status: SessionStatus;
-  readonly lastSeq: number;
-  readonly owner: { host: string; pid: number; since: string; here: boolean } | null;
-  readonly workspace: string | null;
-  readonly questions: QuestionView[];
-  readonly report: Record<string, unknown>;
-}
-
-export interface ControlReceipt {
-  readonly sessionId: string;
-  readonly action: string;
-  readonly controlId: string;
-  readonly applied: 'now' | 'by-owner' | 'on-resume';
-}
-
-export interface WorkflowInput {
-  readonly type: string;
-  readonly required: boolean;
-  readonly default?: unknown;
-  readonly description?: string;
-}
-
-export interface WorkflowSummary {
-  readonly name: string;
-  readonly version: number;
-  readonly description: string | null;
-  readonly registeredAt: string;
-  readonly registeredBy: string;
-  readonly nodes: string[];
-  readonly inputs: Record<string, WorkflowInput>;
-}
-
-export interface StartedSession {
-  readonly sessionId: string;
-  readonly workflowId: string;
-  readonly status: string;
-}
-
-export interface VersionRow {
-  readonly version: number;
-  readonly seq: number;
-  readonly label?: string | null;
-  readonly createdAt?: string;
-  readonly [key: string]: unknown;
-}
-
-export interface DiffView {
-  readonly sessionId: string;
-  readonly from: { version: number; seq: number };
-  readonly to: { version: number | 'current'; seq: number };
-  readonly patch: Record<string, unknown>[];
-  readonly summary: Record<string, unknown>;
-}
-
-export interface ForkResult {
-  readonly sessionId: string;
-  readonly fromSessionId: string;
-}
-
-export interface ResumeResult {
-  readonly sessionId: string;
-  readonly mode: 'requested' | 'running-here';
-}
-
-/** Who the tab's key is (or `local` on a keyless loopback server). */
+/**
+ * Who the tab's key is and what it may do. Not a route of the contract yet (asked for): the
+ * page learns it from `GET /v1/whoami` when the server has it, else by probing (see auth).
+ */
 export interface Principal {
   readonly keyId: string;
   readonly name: string;
   readonly scopes: readonly string[];
-}
-
-export interface StatsRow {
-  readonly key: string;
-  readonly sessions: number;
-  readonly costUsd: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheCreationTokens: number;
-  readonly turns: number;
-  readonly toolCalls: number;
-  readonly errors: number;
-  readonly agents: number;
-  readonly [key: string]: unknown;
-}
-
-export interface StatsReport {
-  readonly by: string;
-  readonly rows: StatsRow[];
-  readonly total: StatsRow;
 }
