@@ -184,3 +184,17 @@ export async function dashboardFront(served: Served): Promise<DashboardFront> {
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { url, servedByServer: false, close: () => app.close() };
 }
+
+/**
+ * Controls of the page without an accessible name (a button, field, link or tab a screen
+ * reader would announce as nothing), read from Chromium's accessibility tree.
+ */
+export async function unnamedControls(page: Page): Promise<string[]> {
+  const tree = await page.locator('body').ariaSnapshot();
+  return tree
+    .split('\n')
+    .filter((line) =>
+      /^\s*- (button|textbox|combobox|checkbox|radio|searchbox|tab|link|slider)( \[[^\]]*\])?:?$/.test(line),
+    )
+    .map((line) => line.trim());
+}

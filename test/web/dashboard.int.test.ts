@@ -11,6 +11,7 @@ import {
   openPage,
   type Served,
   startServe,
+  unnamedControls,
 } from '../support/browser-kit.ts';
 import { FEATURE_TEAM, FEATURE_TEAM_NODES, tempDir } from '../support/cli-kit.ts';
 
@@ -131,6 +132,15 @@ describe('the dashboard against orchestrator serve', () => {
     await poll(() => sessionStatus(page), 60_000).toBe('completed');
     for (const id of FEATURE_TEAM_NODES) {
       expect(await page.getByTestId(`node-${id}`).getAttribute('data-status'), id).toBe('completed');
+    }
+
+    // Every view, reached from the keyboard (arrow keys move between tabs), names its controls.
+    await page.getByRole('tab', { name: 'Graph' }).focus();
+    for (const name of ['Timeline', 'Agents', 'Figures', 'Questions', 'Versions', 'Audit']) {
+      await page.keyboard.press('ArrowRight');
+      await poll(() => page.getByRole('tab', { name }).getAttribute('aria-selected')).toBe('true');
+      await page.getByRole('tabpanel').waitFor();
+      expect(await unnamedControls(page), name).toEqual([]);
     }
 
     // The reviewer's transcript: its tool calls and its structured verdict.

@@ -2,6 +2,7 @@ import { lazy, Suspense, useState } from 'react';
 import { AuthProvider, KeyPrompt, useAuth } from './auth.tsx';
 import { SessionsList } from './pages/sessions-list.tsx';
 import { useRoute } from './router.ts';
+import { ErrorBoundary } from './ui/error-boundary.tsx';
 
 // The session page (React Flow, the layout, the panels) and analytics load when first opened,
 // so the list shows with the smallest first load.
@@ -66,13 +67,15 @@ function Shell() {
           </p>
         ) : null}
         {state === 'ready' ? (
-          <Suspense fallback={<p className="muted">Loading…</p>}>
-            {route.page === 'sessions' ? <SessionsList query={route.query} /> : null}
-            {route.page === 'session' ? (
-              <SessionPage key={route.sessionId} sessionId={route.sessionId} query={route.query} />
-            ) : null}
-            {route.page === 'analytics' ? <Analytics query={route.query} /> : null}
-          </Suspense>
+          <ErrorBoundary resetKey={route.page === 'session' ? `session:${route.sessionId}` : route.page}>
+            <Suspense fallback={<p className="muted">Loading…</p>}>
+              {route.page === 'sessions' ? <SessionsList query={route.query} /> : null}
+              {route.page === 'session' ? (
+                <SessionPage key={route.sessionId} sessionId={route.sessionId} query={route.query} />
+              ) : null}
+              {route.page === 'analytics' ? <Analytics query={route.query} /> : null}
+            </Suspense>
+          </ErrorBoundary>
         ) : null}
       </main>
     </>

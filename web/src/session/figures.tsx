@@ -1,12 +1,14 @@
 import { useMemo } from 'react';
+import type { SessionView } from '../api/types.ts';
 import type { SessionModel } from '../model/session.ts';
 import { Bars, LineChart } from '../ui/charts.tsx';
 import { formatCost, formatDuration, formatTime, formatTokens } from '../ui/format.ts';
 
 /**
  * The session's figures: spend and tokens over time, per agent and per node, response
- * latency, tool calls, errors, alerts (raised and cleared) and budgets with what is left. The
- * live figures come from the events; budgets come from the server's report when it has them.
+ * latency, tool calls, errors, alerts (raised and cleared) and budgets reached. The live
+ * figures come from the events; the totals and the budgets from the server's report (the
+ * monitor's projection, priced by its table) once it has answered.
  */
 export function FiguresPanel({
   model,
@@ -15,7 +17,7 @@ export function FiguresPanel({
 }: {
   readonly model: SessionModel;
   readonly tick: number;
-  readonly report: Readonly<Record<string, unknown>> | undefined;
+  readonly report: SessionView['report'] | undefined;
 }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: tick stands for the model's figures
   const figures = useMemo(() => {
@@ -43,14 +45,23 @@ export function FiguresPanel({
       errors: [...model.errors.values()].reduce((s, n) => s + n, 0),
     };
   }, [model, tick]);
-  const budgets = budgetsOf(report);
+  const budgets = report?.metrics?.budgets ?? [];
+  const server = report?.metrics?.session;
   const alerts = [...model.alerts.values()];
 
   return (
     <div className="figures" data-tick={tick}>
       <dl className="cards">
-        <Card label="Cost" value={formatCost(model.totalCostUsd)} />
-        <Card label="Tokens" value={formatTokens(model.totalTokens)} />
+        <Card label="Cost" value={formatCost(server?.costUsd ?? model.totalCostUsd)} />
+        <Card
+          label="Tokens in / out"
+          value={
+            server
+              ? `${formatTokens(server.inputTokens)} / ${formatTokens(server.outputTokens)}`
+              : formatTokens(model.totalTokens)
+          }
+        />
+        {server ? <Card label="Cache reads" value={formatTokens(server.cacheReadTokens)} /> : null}
         <Card label="Model responses" value={String(figures.turns)} />
         <Card label="Tool calls" value={String(figures.toolCalls)} />
         <Card label="Errors" value={String(figures.errors)} />
@@ -141,48 +152,44 @@ export function FiguresPanel({
       </section>
       <section aria-labelledby="budgets-title">
         <h2 id="budgets-title">Budgets</h2>
-        {budgets.length === 0 && model.budgets.length === 0 ? (
-          <p className="muted">No budget applies to this session, or the server does not report them.</p>
-        ) : null}
+        {budgets.length === 0 && model.budgets.length === 0 ? <p className="muted">No budget was reached.</p> : null}
         {budgets.length > 0 ? (
           <table>
             <thead>
               <tr>
-                <th scope="col">Scope</th>
+                <th scope="col">Budget reached</th>
                 <th scope="col" className="num">
                   Limit
                 </th>
                 <th scope="col" className="num">
                   Spent
                 </th>
-                <th scope="col" className="num">
-                  Left
-                </th>
+                <th scope="col">Then</th>
+                <th scope="col">When</th>
               </tr>
             </thead>
             <tbody>
               {budgets.map((b) => (
-                <tr key={`${b.scope}:${b.key}`}>
+                <tr key={`${b.scope}:${b.key}:${b.at}`}>
                   <td>
                     {b.scope} {b.key}
                   </td>
                   <td className="num">{formatCost(b.limitUsd)}</td>
                   <td className="num">{formatCost(b.spentUsd)}</td>
-                  <td className="num">
-                    <meter min={0} max={b.limitUsd} value={Math.max(0, b.limitUsd - b.spentUsd)} aria-hidden="true" />{' '}
-                    {formatCost(Math.max(0, b.limitUsd - b.spentUsd))}
-                  </td>
+                  <td>{b.action === 'pause' ? 'paused' : 'failed'}</td>
+                  <td>{formatTime(b.at)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-        ) : null}
-        {model.budgets.map((b) => (
-          <p key={`${b.scope}:${b.key}:${b.ts}`} className="error-text" role="status">
-            Budget reached at {formatTime(b.ts)}: {b.scope} {b.key} spent {formatCost(b.spentUsd)} of{' '}
-            {formatCost(b.limitUsd)} ({b.action}).
-          </p>
-        ))}
+        ) : (
+          model.budgets.map((b) => (
+            <p key={`${b.scope}:${b.key}:${b.ts}`} className="error-text" role="status">
+              Budget reached at {formatTime(b.ts)}: {b.scope} {b.key} spent {formatCost(b.spentUsd)} of{' '}
+              {formatCost(b.limitUsd)} ({b.action}).
+            </p>
+          ))
+        )}
       </section>
     </div>
   );
@@ -200,18 +207,4 @@ function Card({ label, value }: { readonly label: string; readonly value: string
 function quantile(sorted: readonly number[], q: number): number | undefined {
   if (sorted.length === 0) return undefined;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-/** Budgets of the server's report, when it has them (`budgets: [{ scope, key, limitUsd, spentUsd }]`). */
-function budgetsOf(
-  report: Readonly<Record<string, unknown>> | undefined,
-): { scope: string; key: string; limitUsd: number; spentUsd: number }[] {
-  const budgets = report?.budgets;
-  if (!Array.isArray(budgets)) return [];
-  return budgets.flatMap((b) => {
-    const { scope, key, limitUsd, spentUsd } = (b ?? {}) as Record<string, unknown>;
-    return typeof limitUsd === 'number' && typeof spentUsd === 'number'
-      ? [{ scope: String(scope ?? ''), key: String(key ?? ''), limitUsd, spentUsd }]
-      : [];
-  });
 }

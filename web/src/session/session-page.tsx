@@ -77,6 +77,8 @@ export function SessionPage({ sessionId, query }: { readonly sessionId: string; 
       ? (ended ? (model.lastTs ?? model.firstTs) : Math.max(Date.now(), model.lastTs ?? 0)) - model.firstTs
       : undefined;
   const paused = status === 'paused';
+  // The server's figures (priced by its table) once it has answered; the events' until then.
+  const figures = view?.report?.metrics?.session;
 
   return (
     <section className="page session" aria-labelledby="session-title" data-status={status} data-tick={tick}>
@@ -129,11 +131,11 @@ export function SessionPage({ sessionId, query }: { readonly sessionId: string; 
       <dl className="summary">
         <div>
           <dt>Cost</dt>
-          <dd data-testid="session-cost">{formatCost(model.totalCostUsd)}</dd>
+          <dd data-testid="session-cost">{formatCost(figures?.costUsd ?? model.totalCostUsd)}</dd>
         </div>
         <div>
           <dt>Tokens</dt>
-          <dd>{formatTokens(model.totalTokens)}</dd>
+          <dd>{formatTokens(figures ? figures.inputTokens + figures.outputTokens : model.totalTokens)}</dd>
         </div>
         <div>
           <dt>Duration</dt>
