@@ -4,45 +4,15 @@ import { type AnyEvent, type CompiledFilter, compileFilter, type OrchestratorEve
 import type { ApiContext } from '../context.ts';
 import { liveSessions, liveSocket, sessionEvents } from '../contract/streams.ts';
 import { addRoute } from '../routing.ts';
-import { StreamClients } from '../streams/clients.ts';
-import { SessionFeed } from '../streams/feed.ts';
 import { pumpSession } from '../streams/pump.ts';
 import { followSessions } from '../streams/sessions-stream.ts';
 import { type Socket, serveSocket } from '../streams/socket.ts';
 import { openSse, sseFrame, sseSink, writeSse } from '../streams/sse.ts';
-import { TailHub } from '../streams/tail.ts';
 import type { SessionViews } from '../views/sessions.ts';
 
-/** The live parts of the API, shared by its stream routes and closed with the server. */
-export interface Streams {
-  readonly hub: TailHub;
-  readonly feed: SessionFeed;
-  readonly clients: StreamClients;
-}
-
-/** Creates the tails, the sessions feed and the registry of open streams. */
-export function createStreams(ctx: ApiContext): Streams {
-  const log = ctx.orchestrator.log;
-  const hub = new TailHub(
-    {
-      read: (sessionId, range) => log.store.read(sessionId, range),
-      lastSeq: (sessionId) => log.lastSeq(sessionId),
-      subscribe: (sessionId, onEvent) =>
-        log.subscribe({ sessionId }, onEvent, { name: `api-tail:${sessionId}`, bufferSize: 100_000 }),
-    },
-    { capacity: ctx.options.streamBufferEvents, pollMs: ctx.options.streamPollMs },
-  );
-  const feed = new SessionFeed(log, { pollMs: Math.max(ctx.options.streamPollMs, 250) });
-  return { hub, feed, clients: new StreamClients() };
-}
-
 /** `GET /v1/sessions/:id/events` (SSE or JSON), `GET /v1/live/sessions` (SSE), `GET /v1/live` (WebSocket). */
-export function registerStreamRoutes(
-  app: FastifyInstance,
-  ctx: ApiContext,
-  views: SessionViews,
-  streams: Streams,
-): void {
+export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, views: SessionViews): void {
+  const { streams } = ctx;
   const log = ctx.orchestrator.log;
   const read = (sessionId: string, fromSeq: number, limit: number) =>
     log.store.read(sessionId, { fromSeq, limit }) as Promise<readonly OrchestratorEvent[]>;

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { StreamMessage, StreamSink } from './pump.ts';
 
@@ -25,7 +24,15 @@ export function openSse(raw: ServerResponse, headers: Record<string, string> = {
 export function writeSse(raw: ServerResponse, chunk: string): Promise<void> | undefined {
   if (raw.destroyed || raw.writableEnded) return undefined;
   if (raw.write(chunk)) return undefined;
-  return Promise.race([once(raw, 'drain'), once(raw, 'close')]).then(() => undefined);
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    raw.on('close', done);
+  });
 }
 
 /** One SSE frame: `id` only on events, so a heartbeat never moves the client's Last-Event-ID. */
