@@ -82,7 +82,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     api.addHook('onRequest', async (request) => {
       const scope = request.routeOptions.config.scope;
       if (scope === 'public') return;
-      const principal = await auth.authenticate(request.headers.authorization);
+      const principal = await auth.authenticate(request.headers.authorization ?? bearerProtocol(request.headers));
       if (scope !== undefined) auth.authorize(principal, scope as KeyScope);
       const waitMs = limiter.take(principal.keyId);
       if (waitMs > 0) {
@@ -97,4 +97,19 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     parts.apiRoutes(api);
   });
   return app;
+}
+
+/**
+ * A key sent as a WebSocket subprotocol, `bearer.<key>`: browsers cannot set headers on a
+ * WebSocket, so clients offer `['orchestrator.v1', 'bearer.<key>']` and the server answers with
+ * the first (Kubernetes does the same). Undefined when there is none.
+ */
+function bearerProtocol(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const offered = headers['sec-websocket-protocol'];
+  if (typeof offered !== 'string') return undefined;
+  const token = offered
+    .split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith('bearer.'));
+  return token === undefined ? undefined : `Bearer ${token.slice('bearer.'.length)}`;
 }
