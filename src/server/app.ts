@@ -37,8 +37,19 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     // Streams end in preClose (see the server); idle keep-alive sockets should not hold the close.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: false } },
+    // Ids longer than any valid one reach the schemas, which say what an id must be.
+    routerOptions: { maxParamLength: 256 },
+    // Requests the router refuses (a malformed or overlong path) get the registry's shape too.
+    frameworkErrors: (error, request, reply) =>
+      sendError(
+        new OrchestratorError('INVALID_ARGUMENT', `path: ${error.message}`, { details: { field: 'path' } }),
+        request,
+        reply,
+        { bodyLimit: options.bodyLimitBytes, logger },
+      ),
   });
+  // JSON only (imports add their own type): a text body is refused as such, not parsed.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(jsonSerializerCompiler);
   app.decorateRequest('principal', null);

@@ -25,11 +25,11 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
   addRoute(app, sessionEvents, async ({ params, query }, { request, reply }) => {
     const sessionId = params.id;
     const filter = eventFilter(sessionId, query);
+    const after = lastEventId(request) ?? query.after ?? 0;
     const lastSeq = await log.lastSeq(sessionId);
     if (lastSeq === 0) {
       throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`, { details: { sessionId } });
     }
-    const after = lastEventId(request) ?? query.after ?? 0;
     if (!(request.headers.accept ?? '').includes('text/event-stream')) {
       return jsonPage(sessionId, filter, after, query.limit, lastSeq, read);
     }
