@@ -8,6 +8,7 @@ import type { KeyScope } from '../security/index.ts';
 import type { KeyAuthenticator } from './auth.ts';
 import { corsHook } from './cors.ts';
 import { sendError } from './http-errors.ts';
+import type { ApiMetrics } from './metrics.ts';
 import type { CompiledServerOptions } from './options.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { jsonSerializerCompiler, swaggerTransform, zodValidatorCompiler } from './schemas.ts';
@@ -22,6 +23,8 @@ export interface AppParts {
   readonly publicRoutes: (app: FastifyInstance) => void;
   /** Registers the routes that need a key, inside the authenticated context. */
   readonly apiRoutes: (app: FastifyInstance) => void;
+  /** Counts each answered request. */
+  readonly metrics: ApiMetrics;
 }
 
 /**
@@ -67,6 +70,10 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     ),
   );
   if (options.corsOrigins.length > 0) app.addHook('onRequest', corsHook(options.corsOrigins));
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    parts.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(swagger, {

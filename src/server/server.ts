@@ -6,6 +6,7 @@ import type { Orchestrator } from '../orchestrator/index.ts';
 import { buildApp } from './app.ts';
 import { KeyAuthenticator } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { apiMetrics } from './metrics.ts';
 import { compileServerOptions, type ServerOptions } from './options.ts';
 import { registerApiRoutes, registerPublicRoutes } from './routes/index.ts';
 import { createStreams } from './streams/index.ts';
@@ -81,6 +82,7 @@ export class ApiServer {
       version: VERSION,
       publicRoutes: (root) => registerPublicRoutes(root, context),
       apiRoutes: (api) => registerApiRoutes(api, context),
+      metrics: apiMetrics(options.orchestrator.monitor.prometheus.registry, context.streams.clients),
     });
     let address: string;
     try {
