@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { NewEvent } from '../../src/events/index.ts';
 import { streams } from '../../src/server/contract/index.ts';
 import { waitFor } from '../support/cli-kit.ts';
@@ -145,6 +145,9 @@ describe('session event streams over SSE', () => {
     await create('ses-slow');
     const port = Number(new URL(kit.url).port);
     const socket = connect(port, '127.0.0.1');
+    onTestFinished(() => {
+      socket.destroy();
+    });
     await new Promise((resolve) => socket.once('connect', resolve));
     let received = '';
     socket.setEncoding('utf8');
@@ -172,10 +175,11 @@ describe('session event streams over SSE', () => {
     expect(await kit.orchestrator.log.lastSeq('ses-slow')).toBe(lastSeq);
     // The writer never waited on the client (20 MB went to the log while it read nothing)...
     expect(received.length).toBeLessThan(total * 1000);
-    // ...and the server held at most a response buffer and one event for it.
+    // ...and the server held at most a response buffer and one batch of events for it (the
+    // stream's 50 events of about 1.3 KB), never the 20 MB it had not sent.
     await new Promise((resolve) => setTimeout(resolve, 500));
     maxBuffered = Math.max(maxBuffered, kit.server.streams().maxBufferedBytes);
-    expect(maxBuffered).toBeLessThan(64 * 1024 + 2048);
+    expect(maxBuffered).toBeLessThan(64 * 1024 + 50 * 1400);
     // Reading again, it gets a `lagged` notice, then every event exactly once, in order.
     socket.resume();
     await waitFor(() => received.includes(`id: ${lastSeq}\n`), 'the last event', { timeoutMs: 60_000 });
@@ -189,5 +193,34 @@ describe('session event streams over SSE', () => {
     console.log(
       `slow client: ${total} events written in ${writing} ms while it read nothing; max buffered ${maxBuffered} bytes`,
     );
+  });
+});
+
+describe('closing the server', () => {
+  it('ends every live stream, even one whose client reads nothing, and stops', { timeout: 60_000 }, async () => {
+    const kit = await startServerKit({ settings: { streamBufferEvents: 50 } });
+    const log = kit.orchestrator.log;
+    await log.append('ses-stuck', [{ type: 'session.created', data: { name: 'stuck' } }]);
+    const socket = connect(Number(new URL(kit.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('utf8');
+    });
+    socket.write('GET /v1/sessions/ses-stuck/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+    await waitFor(() => received.includes('id: 1\n'), 'the first event');
+    socket.pause();
+    for (let i = 0; i < 10_000; i += 500)
+      await log.append(
+        'ses-stuck',
+        Array.from({ length: 500 }, (_, k) => memory(i + k, 1000)),
+      );
+    expect(kit.server.streams().clients).toBe(1);
+    const started = Date.now();
+    await kit.server.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(kit.server.state).toBe('closed');
+    socket.destroy();
+    await kit.close();
   });
 });

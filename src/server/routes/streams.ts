@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isOrchestratorError, OrchestratorError } from '../../errors/index.ts';
 import { type AnyEvent, type CompiledFilter, compileFilter, type OrchestratorEvent } from '../../events/index.ts';
@@ -42,7 +43,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
       kind: 'sse',
       what: sessionId,
       bufferedBytes: () => raw.writableLength,
-      close: () => abort.abort(),
+      close: () => endStream(abort, raw),
     });
     raw.once('close', () => abort.abort());
     try {
@@ -76,7 +77,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
       kind: 'sse',
       what: 'sessions',
       bufferedBytes: () => raw.writableLength,
-      close: () => abort.abort(),
+      close: () => endStream(abort, raw),
     });
     raw.once('close', () => abort.abort());
     try {
@@ -187,4 +188,14 @@ async function jsonPage(
     }
   }
   return { events, lastSeq, next: cursor < lastSeq ? cursor : null };
+}
+
+/**
+ * Ends a stream at shutdown: the pump stops and the answer ends; a client that reads nothing
+ * more (its buffers full) would hold the server's close for good, so its connection is cut
+ * after a second.
+ */
+function endStream(abort: AbortController, raw: ServerResponse): void {
+  abort.abort();
+  setTimeout(() => raw.destroy(), 1000).unref();
 }
