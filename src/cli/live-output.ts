@@ -81,12 +81,21 @@ export async function liveOutput(stream: NodeJS.WriteStream, options: LiveOutput
   let shown = false;
   let holds = 0;
   let closed = false;
+  let broken = false;
   const held: string[] = [];
 
   const draw = () => {
-    if (closed || holds > 0) return;
+    if (closed || broken || holds > 0) return;
     lastDraw = now();
-    const frame = options.frame(lastDraw);
+    let frame: string;
+    try {
+      frame = options.frame(lastDraw);
+    } catch {
+      // A block that cannot be drawn must not end the run (this runs in a timer, where a
+      // throw would crash the process): the block goes, the lines go on.
+      broken = true;
+      frame = '';
+    }
     if (frame === '') {
       if (shown) log.clear();
       shown = false;

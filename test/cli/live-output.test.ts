@@ -145,6 +145,27 @@ describe('liveOutput', () => {
     out.close();
   });
 
+  it('goes on with lines when a frame cannot be drawn', async () => {
+    const { stream, written } = fakeTerminal();
+    let fail = false;
+    const out = await liveOutput(stream, {
+      frame: () => {
+        if (fail) throw new Error('a bug in the block');
+        return '── block';
+      },
+      now: () => now,
+    });
+    advance(100);
+    fail = true;
+    out.lines(['a line']);
+    advance(300);
+    fail = false;
+    out.lines(['another line']);
+    advance(300);
+    expect(new Screen(80).write(written()).lines()).toEqual(['a line', 'another line']);
+    out.close();
+  });
+
   it('draws nothing while the frame is empty, and removes a block whose frame became empty', async () => {
     const { stream, written } = fakeTerminal();
     let frame = '';
