@@ -234,6 +234,9 @@ class Asking {
     if (signal.aborted || this.#handle.state.inputRequests[request.requestId] === undefined) return;
     const release = this.#output.hold();
     const rl = createInterface({ input: process.stdin, output: process.stdout });
+    // The terminal is in raw mode while readline reads: Ctrl-C reaches readline as a key, not
+    // the process as a signal. Passed on, it stops the run as it does everywhere else.
+    rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
     let text: string;
     try {
       // The progress line shows the start of the question; a longer one is shown whole here,

@@ -110,6 +110,26 @@ describe('`orchestrator run` on a terminal', () => {
     }
   });
 
+  it('stops on Ctrl-C at the prompt (exit 130), leaving the question open for a resume', {
+    timeout: 120_000,
+  }, async () => {
+    const sessionId = 'ses_tty_ctrl_c';
+    const term = startCliOnTerminal(['run', GATE, '--session', sessionId], { dataDir });
+    try {
+      await waitFor(() => term.output().includes('approve? [y/N] '), 'the approval prompt', { timeoutMs: 90_000 });
+      // Readline has the terminal in raw mode: Ctrl-C comes to it as a key.
+      term.type('\u0003');
+      const { code, output } = await finish(term, 30_000);
+      expect(code, output).toBe(130);
+      expect(stripControls(output)).toContain('interrupted: stopping agents; the session stays resumable');
+      const events = await reader.events(sessionId);
+      expect(events.filter((e) => e.type === 'input.requested')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'user.input' || e.type === 'input.closed')).toEqual([]);
+    } finally {
+      term.kill();
+    }
+  });
+
   it('prints plain lines only with --no-live, or when CI is set', { timeout: 180_000 }, async () => {
     for (const [sessionId, flags, env] of [
       ['ses_tty_nolive', ['--no-live'], {}],
