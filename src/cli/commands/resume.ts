@@ -18,6 +18,8 @@ interface ResumeFlags extends BudgetFlags {
   answer: string[];
   yes?: boolean;
   json?: boolean;
+  /** False with `--no-live`. */
+  live?: boolean;
   modelServer?: string;
   version?: string;
 }
@@ -36,6 +38,7 @@ export function registerResume(sessions: Command): void {
     .option('-a, --answer <node=value>', 'answer for a human or approval node (repeatable)', collect, [])
     .option('-y, --yes', 'approve approvals without asking')
     .option('--json', 'print events as JSON lines instead of progress')
+    .option('--no-live', 'plain progress lines even on a terminal (no live block at the bottom)')
     .option('--model-server <scenario>', 'use the offline scripted model with this scenario file')
     .option('--version <n>', 'carry on from this version instead: a fork of it; the original stays as it was');
   addBudgetOptions(resume).action(async (sessionId: string, flags: ResumeFlags, command: Command) => {
@@ -64,6 +67,7 @@ export function registerResume(sessions: Command): void {
       config,
       scenario,
       json: flags.json === true,
+      live: flags.live !== false,
       yes: flags.yes === true,
       answers: flags.answer,
       async start(orchestrator, tell) {

@@ -15,6 +15,8 @@ interface RunFlags extends BudgetFlags {
   input: string[];
   answer: string[];
   json?: boolean;
+  /** False with `--no-live`. */
+  live?: boolean;
   yes?: boolean;
   modelServer?: string;
   workspace?: string;
@@ -31,6 +33,7 @@ export function registerRunCommand(program: Command): void {
     .option('-a, --answer <node=value>', 'answer for a human or approval node (repeatable)', collect, [])
     .option('-y, --yes', 'approve approvals without asking')
     .option('--json', 'print events as JSON lines instead of progress')
+    .option('--no-live', 'plain progress lines even on a terminal (no live block at the bottom)')
     .addOption(new Option('--model-server <scenario>', 'use the offline scripted model with this scenario file'))
     .option('--workspace <dir>', 'existing folder the agents work in (default: a new folder under the data dir)')
     .option('--session <id>', 'session id to use (default: a new one)');
@@ -47,6 +50,7 @@ export function registerRunCommand(program: Command): void {
       config,
       scenario: flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file)),
       json: flags.json === true,
+      live: flags.live !== false,
       yes: flags.yes === true,
       answers: flags.answer,
       async start(orchestrator, say) {
