@@ -5,6 +5,7 @@ import { versionRows } from '../../reports/index.ts';
 import { checkSafeName } from '../../security/index.ts';
 import type { VersionDiff } from '../../sessions/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
+import { money } from '../figures.ts';
 import { formatTable } from '../format.ts';
 
 /** Parses a version or sequence number argument, naming it in the error. */
@@ -226,7 +227,7 @@ export function formatDiff(diff: VersionDiff): string {
   const { summary } = diff;
   const lines = [
     `session ${diff.sessionId}: version ${diff.from.version} (seq ${diff.from.seq}) -> ${diff.to.version === 'current' ? 'now' : `version ${diff.to.version}`} (seq ${diff.to.seq})`,
-    `  events: ${summary.eventsAdded}, agent messages: ${summary.messagesAdded}, cost added: $${summary.costAddedUsd.toFixed(4)}`,
+    `  events: ${summary.eventsAdded}, agent messages: ${summary.messagesAdded}, cost added: ${money(summary.costAddedUsd)} (SDK estimate ${money(summary.sdkCostAddedUsd)})`,
   ];
   if (summary.nodes.length > 0) {
     lines.push('  nodes:');
