@@ -5,21 +5,27 @@
  * async functions that read them through a {@link ReportSource}.
  */
 
+export type { CostReport } from './cost.ts';
+export { costReport } from './cost.ts';
+export type { OriginReport } from './origin.ts';
+export { originReport } from './origin.ts';
 export {
+  costReportSchema,
   figuresSchema,
   metricsStateSchema,
+  originReportSchema,
   sessionReportSchema,
   sessionRowSchema,
   statisticsReportSchema,
   versionRowSchema,
 } from './schemas.ts';
-export type { SessionReport } from './session-report.ts';
+export type { OwnerFacts, ReportedStatus, SessionOwner, SessionReport } from './session-report.ts';
 export { projectSessionReport, sessionNotFound, sessionReport } from './session-report.ts';
 export type { SessionRow, SessionRowsOptions } from './session-rows.ts';
 export { sessionRows } from './session-rows.ts';
-export type { ReportSource } from './source.ts';
-export { readEvents, reportSource } from './source.ts';
-export type { StatisticsOptions, StatisticsReport } from './statistics.ts';
-export { statistics } from './statistics.ts';
+export type { ReportSource, ReportSourceOptions } from './source.ts';
+export { ownerVerdict, readEvents, reportSource } from './source.ts';
+export type { SkippedSession, StatisticsOptions, StatisticsReport } from './statistics.ts';
+export { countEachSpendOnce, statistics } from './statistics.ts';
 export type { VersionLister, VersionRow } from './version-rows.ts';
 export { versionRow, versionRows } from './version-rows.ts';

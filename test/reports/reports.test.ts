@@ -33,6 +33,8 @@ describe('session report', () => {
     expect(Object.values(report.byType).reduce((a, b) => a + b, 0)).toBe(demo.length);
     expect(report.byType['agent.spawned']).toBe(6);
     expect(report.metrics).toEqual(replayMetrics(demoId, demo));
+    expect(report).toMatchObject({ status: 'completed', resumable: false, downtimeMs: 0 });
+    expect(report.cost.costUsd).toBeCloseTo(report.metrics.session.costUsd, 9);
     expect(sessionReportSchema.parse(JSON.parse(JSON.stringify(report)))).toEqual(JSON.parse(JSON.stringify(report)));
   });
 
@@ -57,9 +59,10 @@ describe('statistics and rows', () => {
 
   it('summarizes every stored session, or the newest N', async () => {
     const all = await statistics(source, { by: 'workflow' });
-    expect(all).toEqual(
-      summarize([replayMetrics('ses_b', b), replayMetrics('ses_a', a), replayMetrics(demoId, demo)], 'workflow'),
-    );
+    expect(all).toEqual({
+      ...summarize([replayMetrics('ses_b', b), replayMetrics('ses_a', a), replayMetrics(demoId, demo)], 'workflow'),
+      skipped: [],
+    });
     expect(statisticsReportSchema.parse(all)).toEqual(all);
     const newest = await statistics(source, { sessions: 1 });
     expect(newest.total).toMatchObject({ sessions: 1, agents: 1, inputTokens: 1000 });

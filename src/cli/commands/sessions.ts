@@ -65,7 +65,7 @@ export function registerSessionsCommand(program: Command): void {
           process.stdout.write(
             `session ${sessionId}${metrics.name ? ` (${metrics.name})` : ''}\n  events:    ${summary.events}, from ${summary.firstEventAt} to ${summary.lastEventAt}\n`,
           );
-          process.stdout.write(`${formatSessionFigures(metrics)}\n`);
+          process.stdout.write(`${formatSessionFigures(summary)}\n`);
           process.stdout.write(
             formatTable(
               ['TYPE', 'COUNT'],

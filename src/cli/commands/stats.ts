@@ -25,6 +25,12 @@ export function registerStatsCommand(program: Command): void {
           by: options.by,
           ...(limit !== undefined && { sessions: limit }),
         });
+        // A damaged session is left out, not the end of every figure: said on stderr, named.
+        for (const skipped of summary.skipped) {
+          process.stderr.write(
+            `warning: left out session ${skipped.sessionId}, which cannot be read: [${skipped.code}] ${skipped.message}\n`,
+          );
+        }
         if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else if (summary.rows.length === 0) process.stdout.write('no agents in any session\n');
         else process.stdout.write(formatStats(summary));
