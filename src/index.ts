@@ -27,6 +27,38 @@ export { Monitor, PRICE_TABLE, PrometheusExporter, priceUsage, replayMetrics, su
 export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator/index.ts';
 export { Orchestrator, WorkflowHandle } from './orchestrator/index.ts';
 export type {
+  CostReport,
+  OriginReport,
+  OwnerFacts,
+  ReportedStatus,
+  ReportSource,
+  ReportSourceOptions,
+  SessionOwner,
+  SessionReport,
+  SessionRow,
+  SessionRowsOptions,
+  SkippedSession,
+  StatisticsOptions,
+  StatisticsReport,
+  VersionRow,
+} from './reports/index.ts';
+export {
+  costReportSchema,
+  countEachSpendOnce,
+  metricsStateSchema,
+  originReportSchema,
+  projectSessionReport,
+  reportSource,
+  sessionReport,
+  sessionReportSchema,
+  sessionRowSchema,
+  sessionRows,
+  statistics,
+  statisticsReportSchema,
+  versionRowSchema,
+  versionRows,
+} from './reports/index.ts';
+export type {
   AgentEnvOptions,
   KnownSecret,
   SecretConfig,

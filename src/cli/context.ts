@@ -2,6 +2,7 @@ import path from 'node:path';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
+import { type ReportSource, reportSource } from '../reports/index.ts';
 import { type Redactor, secretRedactor } from '../security/index.ts';
 import { SessionManager } from '../sessions/index.ts';
 import { type OrchestratorStore, openEventStore, type TranscriptStore } from '../store/index.ts';
@@ -21,6 +22,8 @@ export interface CliContext {
   readonly redactor: Redactor;
   /** Opens the configured store once and wraps it in an event log. */
   openLog(): Promise<EventLog>;
+  /** What the read models (`src/reports`) read: the opened log and its leases. */
+  openReports(): Promise<ReportSource>;
   /** The session manager (versions, diff, fork, export, import) over the opened log. */
   openSessions(): Promise<SessionManager>;
   /** The transcript store of the opened store (agents' transcripts, gateway recordings). */
@@ -46,6 +49,11 @@ export function createCliContext(options: GlobalOptions): CliContext {
       openedStore ??= openStore(config);
       log ??= openedStore.then((store) => new EventLog(store, { redactor }));
       return log;
+    },
+    async openReports() {
+      const opened = await this.openLog();
+      const store = await (openedStore ?? openStore(config));
+      return reportSource(opened, { leases: store, storeName: `the ${config.store} store` });
     },
     async openSessions() {
       const opened = await this.openLog();

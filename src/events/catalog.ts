@@ -512,6 +512,12 @@ export const EVENT_DATA_SCHEMAS = {
     rssBytes: z.number().nonnegative(),
     /** Resident memory of the largest one, in bytes. */
     maxRssBytes: z.number().nonnegative(),
+    /**
+     * Spare processes of the warm pool alive then (started ahead for agents to come, serving
+     * every session of the process), and their resident memory together, in bytes.
+     */
+    spareProcesses: z.number().int().nonnegative().optional(),
+    spareRssBytes: z.number().nonnegative().optional(),
     samples: z
       .array(
         z.looseObject({ pid: z.number().int(), rssBytes: z.number().nonnegative(), agentId: z.string().optional() }),

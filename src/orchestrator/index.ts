@@ -2,7 +2,7 @@
 export type { ControlAction, ControlReceipt, ControlRequest } from './control.ts';
 export { checkControlRequest, requestControl } from './control.ts';
 export type { OwnedSession, TakeoverReason } from './leases.ts';
-export { pidAlive, SessionLeases } from './leases.ts';
+export { SessionLeases } from './leases.ts';
 export type { ModelAccess } from './model-access.ts';
 export { FALLBACK_SCENARIO, resolveModelAccess } from './model-access.ts';
 export type { OrchestratorOptions, RuleChange, StartWorkflowOptions } from './orchestrator.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
-import { applyMetricsEvent, emptyMetrics } from '../../monitor/index.ts';
+import { sessionReport, sessionRows } from '../../reports/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatSessionFigures } from '../figures.ts';
 import { formatTable } from '../format.ts';
@@ -30,8 +30,8 @@ export function registerSessionsCommand(program: Command): void {
     .action(async (options: { limit: string; json?: boolean }, command: Command) => {
       const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
-        const log = await context.openLog();
-        const rows = await log.listSessions({ limit: parsePositiveInt(options.limit, '--limit') });
+        const limit = parsePositiveInt(options.limit, '--limit');
+        const rows = await sessionRows(await context.openReports(), { limit });
         if (options.json) {
           for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
         } else if (rows.length === 0) {
@@ -57,32 +57,15 @@ export function registerSessionsCommand(program: Command): void {
     .action(async (sessionId: string, options: { json?: boolean }, command: Command) => {
       const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
-        const log = await context.openLog();
-        const lastSeq = await log.lastSeq(sessionId);
-        if (lastSeq === 0) {
-          throw new OrchestratorError(
-            'SESSION_NOT_FOUND',
-            `no session "${sessionId}" in the ${context.config.store} store`,
-          );
-        }
-        const byType: Record<string, number> = {};
-        let first: string | undefined;
-        let last: string | undefined;
-        const metrics = emptyMetrics(sessionId);
-        for await (const event of log.readAll(sessionId)) {
-          byType[event.type] = (byType[event.type] ?? 0) + 1;
-          first ??= event.ts;
-          last = event.ts;
-          applyMetricsEvent(metrics, event);
-        }
-        const summary = { sessionId, events: lastSeq, firstEventAt: first, lastEventAt: last, byType, metrics };
+        const summary = await sessionReport(await context.openReports(), sessionId);
+        const { metrics, byType } = summary;
         if (options.json) {
           process.stdout.write(`${JSON.stringify(summary)}\n`);
         } else {
           process.stdout.write(
-            `session ${sessionId}${metrics.name ? ` (${metrics.name})` : ''}\n  events:    ${lastSeq}, from ${first} to ${last}\n`,
+            `session ${sessionId}${metrics.name ? ` (${metrics.name})` : ''}\n  events:    ${summary.events}, from ${summary.firstEventAt} to ${summary.lastEventAt}\n`,
           );
-          process.stdout.write(`${formatSessionFigures(metrics)}\n`);
+          process.stdout.write(`${formatSessionFigures(summary)}\n`);
           process.stdout.write(
             formatTable(
               ['TYPE', 'COUNT'],

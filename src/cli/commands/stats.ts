@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
-import type { EventLog } from '../../log/index.ts';
-import { type MetricsState, replayMetrics, type StatsGrouping, summarize } from '../../monitor/index.ts';
+import type { StatsGrouping } from '../../monitor/index.ts';
+import { statistics } from '../../reports/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatStats } from '../figures.ts';
 import { parsePositiveInt } from './sessions.ts';
@@ -20,9 +20,17 @@ export function registerStatsCommand(program: Command): void {
     .action(async (options: { by: StatsGrouping; sessions?: string; json?: boolean }, command: Command) => {
       const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
-        const log = await context.openLog();
         const limit = options.sessions === undefined ? undefined : parsePositiveInt(options.sessions, '--sessions');
-        const summary = summarize(await allMetrics(log, limit), options.by);
+        const summary = await statistics(await context.openReports(), {
+          by: options.by,
+          ...(limit !== undefined && { sessions: limit }),
+        });
+        // A damaged session is left out, not the end of every figure: said on stderr, named.
+        for (const skipped of summary.skipped) {
+          process.stderr.write(
+            `warning: left out session ${skipped.sessionId}, which cannot be read: [${skipped.code}] ${skipped.message}\n`,
+          );
+        }
         if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else if (summary.rows.length === 0) process.stdout.write('no agents in any session\n');
         else process.stdout.write(formatStats(summary));
@@ -30,21 +38,4 @@ export function registerStatsCommand(program: Command): void {
         await context.close();
       }
     });
-}
-
-/** The metrics of every session (newest first, at most `limit`), each replayed from its log. */
-async function allMetrics(log: EventLog, limit: number | undefined): Promise<MetricsState[]> {
-  const out: MetricsState[] = [];
-  let before: string | undefined;
-  for (;;) {
-    const page = await log.listSessions({ limit: 100, ...(before !== undefined && { before }) });
-    for (const session of page) {
-      if (limit !== undefined && out.length >= limit) return out;
-      const events = [];
-      for await (const event of log.readAll(session.sessionId)) events.push(event);
-      out.push(replayMetrics(session.sessionId, events));
-    }
-    if (page.length < 100) return out;
-    before = page.at(-1)?.sessionId;
-  }
 }

@@ -1,9 +1,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
+import { versionRows } from '../../reports/index.ts';
 import { checkSafeName } from '../../security/index.ts';
 import type { VersionDiff } from '../../sessions/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
+import { money } from '../figures.ts';
 import { formatTable } from '../format.ts';
 
 /** Parses a version or sequence number argument, naming it in the error. */
@@ -29,13 +31,9 @@ export function registerVersionCommands(sessions: Command): void {
     .option('--json', 'print JSON lines')
     .action(async (sessionId: string, options: { json?: boolean }, command: Command) => {
       await withSessions(command, async (manager) => {
-        await manager.state(sessionId);
-        const versions = await manager.versions.list(sessionId);
+        const versions = await versionRows(manager, sessionId);
         if (options.json) {
-          for (const v of versions) {
-            const { manifest: _manifest, ...rest } = v;
-            process.stdout.write(`${JSON.stringify(rest)}\n`);
-          }
+          for (const row of versions) process.stdout.write(`${JSON.stringify(row)}\n`);
           return;
         }
         if (versions.length === 0) {
@@ -229,7 +227,7 @@ export function formatDiff(diff: VersionDiff): string {
   const { summary } = diff;
   const lines = [
     `session ${diff.sessionId}: version ${diff.from.version} (seq ${diff.from.seq}) -> ${diff.to.version === 'current' ? 'now' : `version ${diff.to.version}`} (seq ${diff.to.seq})`,
-    `  events: ${summary.eventsAdded}, agent messages: ${summary.messagesAdded}, cost added: $${summary.costAddedUsd.toFixed(4)}`,
+    `  events: ${summary.eventsAdded}, agent messages: ${summary.messagesAdded}, cost added: ${money(summary.costAddedUsd)} (SDK estimate ${money(summary.sdkCostAddedUsd)})`,
   ];
   if (summary.nodes.length > 0) {
     lines.push('  nodes:');
