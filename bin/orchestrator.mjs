@@ -5,6 +5,13 @@
 // that later versions turned on by default, and get it through a re-exec of this same file.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
+
+// Node keeps the compiled code of the modules a command loads in its compile cache (in the
+// system's temporary folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off), so a command that
+// loads the workflow parser does not compile it again every time; TypeScript's tsc does the
+// same. Missing on Node before 22.1, where this is a no-op.
+module.enableCompileCache?.();
 
 const built = new URL('../dist/cli/index.js', import.meta.url);
 

@@ -3,8 +3,9 @@ import type { OrchestratorConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../orchestrator/index.ts';
 import { secretRedactor } from '../security/index.ts';
+import { parsePairs } from './args.ts';
 import { EXIT } from './exit.ts';
-import { type FollowResult, followRun, parsePairs } from './follow.ts';
+import { type FollowResult, followRun } from './follow.ts';
 
 /** What `run` and `sessions resume` share: how to follow a run in the terminal. */
 export interface DriveOptions {

@@ -1,9 +1,8 @@
 import { type Command, Option } from 'commander';
 import type { EventLog } from '../../log/index.ts';
-import { type MetricsState, replayMetrics, type StatsGrouping, summarize } from '../../monitor/index.ts';
+import type { MetricsState, StatsGrouping } from '../../monitor/index.ts';
+import { parsePositiveInt } from '../args.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
-import { formatStats } from '../figures.ts';
-import { parsePositiveInt } from './sessions.ts';
 
 /** `orchestrator stats [--by agent-type|workflow|day] [--json]`: costs and tokens over all sessions. */
 export function registerStatsCommand(program: Command): void {
@@ -18,7 +17,11 @@ export function registerStatsCommand(program: Command): void {
     .option('--sessions <n>', 'only the newest N sessions')
     .option('--json', 'print the summary as JSON')
     .action(async (options: { by: StatsGrouping; sessions?: string; json?: boolean }, command: Command) => {
-      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+      const [{ summarize }, { formatStats }] = await Promise.all([
+        import('../../monitor/index.ts'),
+        import('../figures.ts'),
+      ]);
+      const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
         const log = await context.openLog();
         const limit = options.sessions === undefined ? undefined : parsePositiveInt(options.sessions, '--sessions');
@@ -34,6 +37,7 @@ export function registerStatsCommand(program: Command): void {
 
 /** The metrics of every session (newest first, at most `limit`), each replayed from its log. */
 async function allMetrics(log: EventLog, limit: number | undefined): Promise<MetricsState[]> {
+  const { replayMetrics } = await import('../../monitor/index.ts');
   const out: MetricsState[] = [];
   let before: string | undefined;
   for (;;) {
