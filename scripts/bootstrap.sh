@@ -24,14 +24,16 @@ orch_node_ok() {
 
 orch_say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-if ! { command -v node >/dev/null 2>&1 && orch_node_ok node; }; then
-  if ! orch_node_ok "$orch_tools/node_modules/.bin/node"; then
-    orch_say "system node is $(node --version 2>/dev/null || echo 'missing'); fetching Node 24 from the npm registry into .tools/ (once)"
-    npm install --prefix "$orch_tools" --no-audit --no-fund --no-save --loglevel=error node@24 >&2 ||
-      { orch_say "could not install Node 24 (npm install --prefix .tools node@24 failed)"; return 1 2>/dev/null || exit 1; }
-    orch_node_ok "$orch_tools/node_modules/.bin/node" ||
-      { orch_say "the Node installed under .tools/ does not run"; return 1 2>/dev/null || exit 1; }
-  fi
+# The Node under .tools/ was installed because the system's was too old: when it is there it is
+# the one to use, and the system's is not even asked for its version.
+if orch_node_ok "$orch_tools/node_modules/.bin/node"; then
+  export PATH="$orch_tools/node_modules/.bin:$PATH"
+elif ! { command -v node >/dev/null 2>&1 && orch_node_ok node; }; then
+  orch_say "system node is $(node --version 2>/dev/null || echo 'missing'); fetching Node 24 from the npm registry into .tools/ (once)"
+  npm install --prefix "$orch_tools" --no-audit --no-fund --no-save --loglevel=error node@24 >&2 ||
+    { orch_say "could not install Node 24 (npm install --prefix .tools node@24 failed)"; return 1 2>/dev/null || exit 1; }
+  orch_node_ok "$orch_tools/node_modules/.bin/node" ||
+    { orch_say "the Node installed under .tools/ does not run"; return 1 2>/dev/null || exit 1; }
   export PATH="$orch_tools/node_modules/.bin:$PATH"
 fi
 
