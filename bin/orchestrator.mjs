@@ -3,7 +3,6 @@
 // bootstrap runs) has the compiled code in dist/ and runs it. A clone without a build runs the
 // TypeScript sources directly through Node's type stripping; Node 22.13-22.17 need the flag
 // that later versions turned on by default, and get it through a re-exec of this same file.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 
@@ -19,6 +18,7 @@ if (existsSync(built)) {
   const { main } = await import(built.href);
   await main(process.argv);
 } else if (!process.features.typescript) {
+  const { spawnSync } = await import('node:child_process');
   const flags = ['--experimental-strip-types', '--disable-warning=ExperimentalWarning'];
   const child = spawnSync(process.execPath, [...flags, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(child.status ?? 1);
