@@ -1,11 +1,8 @@
 import { type Figures, meanMs, type StatsSummary } from '../monitor/index.ts';
 import type { CostReport, OriginReport, SessionReport } from '../reports/index.ts';
-import { formatTable } from './format.ts';
+import { formatTable, money } from './format.ts';
 
-/** Dollars with four decimals under $1, two above. */
-export function money(usd: number): string {
-  return `$${usd.toFixed(Math.abs(usd) < 1 ? 4 : 2)}`;
-}
+export { money };
 
 /** A token count, in thousands above 1000. */
 export function tokens(n: number): string {

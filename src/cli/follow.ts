@@ -274,14 +274,3 @@ class Asking {
 function isYes(text: string): boolean {
   return /^(y|yes|approve|approved|ok|true)$/i.test(text.trim());
 }
-
-/** Parses repeated `--input k=v` / `--answer k=v` flags. */
-export function parsePairs(values: readonly string[], flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const value of values) {
-    const at = value.indexOf('=');
-    if (at <= 0) throw new OrchestratorError('INVALID_ARGUMENT', `${flag} expects NAME=VALUE, got "${value}"`);
-    out[value.slice(0, at)] = value.slice(at + 1);
-  }
-  return out;
-}

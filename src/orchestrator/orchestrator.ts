@@ -272,7 +272,11 @@ export class Orchestrator {
         .append(
           sessionId,
           [
-            { type: 'session.created', source: 'orchestrator', data: { name: workflow.name, workspace } },
+            {
+              type: 'session.created',
+              source: 'orchestrator',
+              data: { name: workflow.name, workspace, model: this.model.recorded },
+            },
             {
               type: 'workflow.started',
               source: 'orchestrator',
@@ -360,7 +364,11 @@ export class Orchestrator {
       } else {
         await this.monitor.track(sessionId);
       }
-      await recordEvent(this.log, state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
+      await recordEvent(this.log, state, 'session.resumed', {
+        fromSeq: state.lastSeq,
+        reason: 'resumed on request',
+        model: this.model.recorded,
+      });
       const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
       const workspace = await this.#workspaces.ensureSessionWorkspace(
         state.workspace ?? childPath(path.join(this.config.dataDir, 'workspaces'), [sessionId], ['sessionId']),

@@ -4,6 +4,8 @@ export type { AutoVersionsOptions } from './auto-versions.ts';
 export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
 export { StateChunker } from './chunks.ts';
 export type { ImportTrust } from './import-policy.ts';
+export type { ListedStatus, ListingFacts, ListingSource, ListSessionsFilter, SessionListing } from './listing.ts';
+export { LISTED_STATUSES, listingOf, listSessions } from './listing.ts';
 export type { ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
 export { SessionManager } from './manager.ts';
 export type { PruneResult, PruneTotals } from './prune.ts';
@@ -28,6 +30,8 @@ export {
   SESSION_STATUSES,
   sessionStatus,
 } from './prune-plan.ts';
+export type { RecordedModel } from './recorded-model.ts';
+export { recordedModel } from './recorded-model.ts';
 export type { SnapshotFormats, SnapshotMigrations, WrittenSnapshot } from './snapshot.ts';
 export { migrateState, readSnapshot, SNAPSHOT_MIGRATIONS, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 export type { DiffSummary } from './summary.ts';
