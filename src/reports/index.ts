@@ -21,8 +21,8 @@ export {
 } from './schemas.ts';
 export type { OwnerFacts, ReportedStatus, SessionOwner, SessionReport } from './session-report.ts';
 export { projectSessionReport, sessionNotFound, sessionReport } from './session-report.ts';
-export type { SessionRow, SessionRowsOptions } from './session-rows.ts';
-export { sessionRows } from './session-rows.ts';
+export type { RowStatus, SessionRow, SessionRowsOptions } from './session-rows.ts';
+export { ROW_STATUSES, sessionRows } from './session-rows.ts';
 export type { ReportSource, ReportSourceOptions } from './source.ts';
 export { ownerVerdict, readEvents, reportSource } from './source.ts';
 export type { SkippedSession, StatisticsOptions, StatisticsReport } from './statistics.ts';

@@ -232,13 +232,16 @@ export const sessionRowSchema = z.object({
   lastSeq: count,
   createdAt: iso,
   updatedAt: iso,
-  status: statusSchema.optional(),
+  status: z.union([statusSchema, z.literal('unreadable')]).optional(),
   resumable: z.boolean().optional(),
   workflow: z.string().optional(),
   costUsd: usd.optional(),
+  simulated: z.boolean().optional(),
   agents: count.optional(),
   origin: z.string().optional(),
+  owner: z.object({ host: z.string(), pid: z.number().int() }).optional(),
   unreadable: z.string().optional(),
+  error: z.string().optional(),
 });
 
 /** {@link VersionRow}: a line of `sessions versions --json`. */

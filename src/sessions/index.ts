@@ -4,8 +4,6 @@ export type { AutoVersionsOptions } from './auto-versions.ts';
 export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
 export { StateChunker } from './chunks.ts';
 export type { ImportTrust } from './import-policy.ts';
-export type { ListedStatus, ListingFacts, ListingSource, ListSessionsFilter, SessionListing } from './listing.ts';
-export { LISTED_STATUSES, listingOf, listSessions } from './listing.ts';
 export type { ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
 export { SessionManager } from './manager.ts';
 export type { PruneResult, PruneTotals } from './prune.ts';

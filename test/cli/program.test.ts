@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { PRUNE_STATUSES } from '../../src/cli/commands/prune.ts';
 import { LIST_STATUSES } from '../../src/cli/commands/sessions.ts';
 import { buildProgram } from '../../src/cli/index.ts';
-import { LISTED_STATUSES, SESSION_STATUSES } from '../../src/sessions/index.ts';
+import { ROW_STATUSES } from '../../src/reports/index.ts';
+import { SESSION_STATUSES } from '../../src/sessions/index.ts';
 
 // The command tree registered for `--help` is complete (the README's list of commands and the
 // program agree, both ways), and the lists the help texts spell out to stay cheap to load are
@@ -39,10 +40,10 @@ describe('the command line program', () => {
 
   it('lists in help texts the statuses the library knows', () => {
     expect(PRUNE_STATUSES).toEqual(SESSION_STATUSES);
-    expect(LIST_STATUSES).toEqual(LISTED_STATUSES);
+    expect(LIST_STATUSES).toEqual(ROW_STATUSES);
     const sessions = buildProgram().commands.find((c) => c.name() === 'sessions');
     const list = sessions?.commands.find((c) => c.name() === 'list');
-    expect(list?.options.find((o) => o.long === '--status')?.description).toContain(LISTED_STATUSES.join(', '));
+    expect(list?.options.find((o) => o.long === '--status')?.description).toContain(ROW_STATUSES.join(', '));
   });
 
   it('gives every list a --json', () => {

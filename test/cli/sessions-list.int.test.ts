@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelLogLine } from '../../src/model-server/index.ts';
-import type { SessionListing } from '../../src/sessions/index.ts';
+import type { SessionRow } from '../../src/reports/index.ts';
 import {
   describeResult,
   type LogReader,
@@ -52,7 +52,7 @@ describe('sessions list, resume with the recorded scenario, the scripted model l
   const list = async (...args: string[]) => {
     const result = await cli(['sessions', 'list', '--json', ...args]);
     expect(result.code, describeResult(result)).toBe(0);
-    return parseJsonLines(result.stdout) as SessionListing[];
+    return parseJsonLines(result.stdout) as SessionRow[];
   };
 
   beforeAll(async () => {
@@ -122,12 +122,13 @@ describe('sessions list, resume with the recorded scenario, the scripted model l
 
     const sessions = await list();
     expect(sessions.map((s) => s.sessionId)).toEqual(['ses_list_cut', 'ses_list_failed', 'ses_list_done']);
-    const [cut, fail, done] = sessions as [SessionListing, SessionListing, SessionListing];
-    expect(cut).toMatchObject({ status: 'interrupted', resumable: true, workflow: 'hello', owner: null });
+    const [cut, fail, done] = sessions as [SessionRow, SessionRow, SessionRow];
+    expect(cut).toMatchObject({ status: 'interrupted', resumable: true, workflow: 'hello' });
+    expect(cut.owner).toBeUndefined();
     expect(fail).toMatchObject({ status: 'failed', resumable: false, workflow: 'hello', costUsd: 0 });
     expect(done).toMatchObject({ status: 'completed', resumable: false, workflow: 'hello', simulated: true });
     expect(done.costUsd).toBeGreaterThan(0);
-    expect(done.events).toBe(await reader.lastSeq('ses_list_done'));
+    expect(done.lastSeq).toBe(await reader.lastSeq('ses_list_done'));
 
     // The table: aligned columns, the status says what can be done.
     const table = await cli(['sessions', 'list']);

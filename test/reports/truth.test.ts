@@ -172,3 +172,30 @@ describe('a damaged session', () => {
     await expect(statistics(memorySource([['ses_x', down]]))).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
   });
 });
+
+describe('session rows: filters and the offline label', () => {
+  it('filters by status and workflow across pages, and labels scripted runs simulated', async () => {
+    const killed = killedRun('ses_killed');
+    const finished = oneAgentRun('ses_done');
+    finished.add('workflow.completed', { workflowId: 'wf_1', status: 'completed' });
+    const done = finished.events;
+    const scripted = new EventRecorder('ses_offline', Date.parse('2025-06-04T10:00:00Z'));
+    scripted.add('session.created', { model: { kind: 'scripted', scenario: '/tmp/demo.yaml' } });
+    const source = memorySource(
+      [
+        ['ses_killed', killed],
+        ['ses_done', done],
+        ['ses_offline', scripted.events],
+      ],
+      { ses_killed: lease(false) },
+    );
+    const interrupted = await sessionRows(source, { statuses: ['interrupted'] });
+    expect(interrupted.map((r) => r.sessionId)).toEqual(['ses_killed']);
+    expect(interrupted[0]).toMatchObject({ resumable: true, workflow: 'flow' });
+    expect((await sessionRows(source, { workflow: 'flow', limit: 1 })).length).toBe(1);
+    expect((await sessionRows(source, { workflow: 'other' })).length).toBe(0);
+    const offline = (await sessionRows(source)).find((r) => r.sessionId === 'ses_offline');
+    expect(offline?.simulated).toBe(true);
+    expect((await sessionRows(source)).find((r) => r.sessionId === 'ses_done')?.simulated).toBe(false);
+  });
+});

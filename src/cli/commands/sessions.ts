@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
-import type { ListedStatus } from '../../sessions/index.ts';
+import type { RowStatus } from '../../reports/index.ts';
 import { parsePositiveInt } from '../args.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
@@ -13,9 +13,9 @@ import { registerVersionCommands } from './versions.ts';
 
 /**
  * The statuses `sessions list --status` takes, as its help lists them: the sessions area's
- * `LISTED_STATUSES`, spelled out here so that `--help` loads nothing (a test keeps them equal).
+ * `ROW_STATUSES` of the reports area, spelled out here so that `--help` loads nothing (a test keeps them equal).
  */
-export const LIST_STATUSES: readonly ListedStatus[] = [
+export const LIST_STATUSES: readonly RowStatus[] = [
   'running',
   'awaiting_input',
   'paused',
@@ -62,14 +62,12 @@ export function registerSessionsCommand(program: Command): void {
       const statuses = flags.status === undefined ? undefined : parseStatuses(flags.status);
       const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
-        const [{ listSessions }, { leaseIsLive }] = await Promise.all([
-          import('../../sessions/index.ts'),
-          import('../../store/index.ts'),
-        ]);
-        const listed = await listSessions(
-          { log: await context.openLog(), leases: await context.openStore(), ownerLive: leaseIsLive },
-          { limit, statuses, workflow: flags.workflow },
-        );
+        const { sessionRows } = await import('../../reports/index.ts');
+        const listed = await sessionRows(await context.openReports(), {
+          limit,
+          statuses,
+          workflow: flags.workflow,
+        });
         if (flags.json) {
           for (const session of listed) process.stdout.write(`${JSON.stringify(session)}\n`);
         } else if (listed.length === 0) {
@@ -121,12 +119,12 @@ export function registerSessionsCommand(program: Command): void {
  * `--status a,b`: known statuses only.
  * @throws OrchestratorError `INVALID_ARGUMENT` naming the unknown ones and the known ones
  */
-function parseStatuses(text: string): ListedStatus[] {
+function parseStatuses(text: string): RowStatus[] {
   const given = text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = given.filter((s) => !LIST_STATUSES.includes(s as ListedStatus));
+  const unknown = given.filter((s) => !LIST_STATUSES.includes(s as RowStatus));
   if (given.length === 0 || unknown.length > 0) {
     throw new OrchestratorError(
       'INVALID_ARGUMENT',
@@ -134,5 +132,5 @@ function parseStatuses(text: string): ListedStatus[] {
       { details: { field: '--status', unknown } },
     );
   }
-  return given as ListedStatus[];
+  return given as RowStatus[];
 }
