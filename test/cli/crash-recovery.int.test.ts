@@ -61,7 +61,11 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-async function killAndResume(stratum: number): Promise<void> {
+/**
+ * @param withAgentAlive the kill waits (a few seconds at most) for a Claude Code process of the
+ *   run to be alive, so at least one kill checks that the parent-death signal takes them along
+ */
+async function killAndResume(stratum: number, withAgentAlive = false): Promise<void> {
   const [low, high] = STRATA[stratum] as readonly [number, number];
   const target = low + Math.floor(random() * (high - low + 1));
   const dataDir = path.join(tmp.dir, `data-${stratum}`);
@@ -82,6 +86,13 @@ async function killAndResume(stratum: number): Promise<void> {
       `${target} events of session ${sessionId}`,
       { timeoutMs: 90_000, intervalMs: 25 },
     );
+    if (withAgentAlive) {
+      await waitFor(
+        async () => ((await agentProcesses(dataDir)).length > 0 ? true : undefined),
+        'an agent process of the run',
+        { timeoutMs: 10_000, intervalMs: 25 },
+      ).catch(() => undefined);
+    }
     aliveAtKill.push((await agentProcesses(dataDir)).length);
     run.child.kill('SIGKILL');
     const killed = await run.exited;
@@ -124,7 +135,7 @@ async function killAndResume(stratum: number): Promise<void> {
 
 describe('a run SIGKILLed at a random point resumes with `sessions resume`', () => {
   it('early in the run', { timeout: 120_000 }, () => killAndResume(0));
-  it('in the middle of the run', { timeout: 120_000 }, () => killAndResume(1));
+  it('in the middle of the run, while an agent runs', { timeout: 120_000 }, () => killAndResume(1, true));
   it('late in the run', { timeout: 120_000 }, () => killAndResume(2));
 
   it('found agent processes alive at some kill (so the process check above can fail)', () => {

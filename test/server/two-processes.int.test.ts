@@ -69,15 +69,14 @@ describe('two processes on one data directory', () => {
       );
       const shown = await call<{ owner: { pid: number; here: boolean } }>(url, 'GET', '/v1/sessions/ses-cli', { key });
       expect(shown.body.owner).toMatchObject({ pid: run.pid, here: false });
-      const listed = await call<{ sessions: Array<{ sessionId: string; running: boolean }> }>(
-        url,
-        'GET',
-        '/v1/sessions',
-        {
-          key,
-        },
-      );
-      expect(listed.body.sessions).toEqual([expect.objectContaining({ sessionId: 'ses-cli', running: true })]);
+      const listed = await call<{ sessions: Array<{ sessionId: string }> }>(url, 'GET', '/v1/sessions', { key });
+      expect(listed.body.sessions).toEqual([
+        expect.objectContaining({
+          sessionId: 'ses-cli',
+          status: 'running',
+          owner: expect.objectContaining({ pid: run.pid }),
+        }),
+      ]);
 
       const cancelled = await call(url, 'POST', '/v1/sessions/ses-cli/cancel', {
         key,
