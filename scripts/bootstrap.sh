@@ -1,8 +1,8 @@
 # Sourced by ./orchestrator and ./run-tests: makes a Node >= 22.13 the first `node` on PATH and
 # installs the locked dependencies when they are missing or older than package-lock.json, and
 # builds dist/ when it is missing or older than src/ (dist/web/, the dashboard, older than web/).
-# A machine that already has Node 24 pays only a version check, file-time comparisons and a
-# `find` over src/ and web/ that stops at its first newer file.
+# A machine that already has Node 24 pays only a version check (`node --version`), file-time
+# comparisons and a `find` over src/ and web/ that stops at its first newer file.
 # shellcheck shell=bash
 
 orch_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,19 +10,30 @@ orch_tools="$orch_root/.tools"
 
 orch_node_ok() {
   # True when the given node binary is at least 22.13 (node:sqlite, stable type stripping flag).
-  "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=13)?0:1)' 2>/dev/null
+  # Read from `node --version`, which answers without starting JavaScript: a `node -e` check
+  # cost a whole Node start-up (~40 ms, twice where the system's Node is too old) on every command.
+  local version major minor
+  version="$("$1" --version 2>/dev/null)" || return 1
+  version="${version#v}"
+  major="${version%%.*}"
+  minor="${version#*.}"
+  minor="${minor%%.*}"
+  [[ "$major" =~ ^[0-9]+$ && "$minor" =~ ^[0-9]+$ ]] || return 1
+  ((major > 22 || (major == 22 && minor >= 13)))
 }
 
 orch_say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
-if ! { command -v node >/dev/null 2>&1 && orch_node_ok node; }; then
-  if ! orch_node_ok "$orch_tools/node_modules/.bin/node"; then
-    orch_say "system node is $(node --version 2>/dev/null || echo 'missing'); fetching Node 24 from the npm registry into .tools/ (once)"
-    npm install --prefix "$orch_tools" --no-audit --no-fund --no-save --loglevel=error node@24 >&2 ||
-      { orch_say "could not install Node 24 (npm install --prefix .tools node@24 failed)"; return 1 2>/dev/null || exit 1; }
-    orch_node_ok "$orch_tools/node_modules/.bin/node" ||
-      { orch_say "the Node installed under .tools/ does not run"; return 1 2>/dev/null || exit 1; }
-  fi
+# The Node under .tools/ was installed because the system's was too old: when it is there it is
+# the one to use, and the system's is not even asked for its version.
+if orch_node_ok "$orch_tools/node_modules/.bin/node"; then
+  export PATH="$orch_tools/node_modules/.bin:$PATH"
+elif ! { command -v node >/dev/null 2>&1 && orch_node_ok node; }; then
+  orch_say "system node is $(node --version 2>/dev/null || echo 'missing'); fetching Node 24 from the npm registry into .tools/ (once)"
+  npm install --prefix "$orch_tools" --no-audit --no-fund --no-save --loglevel=error node@24 >&2 ||
+    { orch_say "could not install Node 24 (npm install --prefix .tools node@24 failed)"; return 1 2>/dev/null || exit 1; }
+  orch_node_ok "$orch_tools/node_modules/.bin/node" ||
+    { orch_say "the Node installed under .tools/ does not run"; return 1 2>/dev/null || exit 1; }
   export PATH="$orch_tools/node_modules/.bin:$PATH"
 fi
 
@@ -63,7 +74,7 @@ fi
 
 # Claude Code's Bash sandbox needs bubblewrap on Linux; agents whose type keeps the sandbox on
 # (the default) do not start without it (SANDBOX_UNAVAILABLE). Installed once where we can.
-if [ "$(uname -s)" = "Linux" ] && ! command -v bwrap >/dev/null 2>&1; then
+if [[ "$OSTYPE" == linux* ]] && ! command -v bwrap >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     orch_say "installing bubblewrap for the agents' Bash sandbox (once)"
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1; then
@@ -80,7 +91,7 @@ fi
 # The dashboard's browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core,
 # never a downloaded browser. Installed once where we can, for the tests only (./run-tests sets
 # ORCH_BOOTSTRAP_FOR_TESTS): the orchestrator itself never needs a browser.
-if [ "${ORCH_BOOTSTRAP_FOR_TESTS:-}" = "1" ] && [ "$(uname -s)" = "Linux" ] && [ ! -x /usr/bin/chromium ]; then
+if [ "${ORCH_BOOTSTRAP_FOR_TESTS:-}" = "1" ] && [[ "$OSTYPE" == linux* ]] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     orch_say "installing Chromium for the dashboard's browser tests (once; apt-get install chromium)"
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then

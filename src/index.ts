@@ -27,16 +27,26 @@ export { Monitor, PRICE_TABLE, PrometheusExporter, priceUsage, replayMetrics, su
 export type { OrchestratorOptions, StartWorkflowOptions } from './orchestrator/index.ts';
 export { Orchestrator, WorkflowHandle } from './orchestrator/index.ts';
 export type {
+  CostReport,
+  OriginReport,
+  OwnerFacts,
+  ReportedStatus,
   ReportSource,
+  ReportSourceOptions,
+  SessionOwner,
   SessionReport,
   SessionRow,
   SessionRowsOptions,
+  SkippedSession,
   StatisticsOptions,
   StatisticsReport,
   VersionRow,
 } from './reports/index.ts';
 export {
+  costReportSchema,
+  countEachSpendOnce,
   metricsStateSchema,
+  originReportSchema,
   projectSessionReport,
   reportSource,
   sessionReport,

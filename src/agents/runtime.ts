@@ -207,11 +207,15 @@ export class AgentRuntime {
 
   /**
    * Records the resident memory of every live agent process, one `agent.resources` event per
-   * session (what the periodic sampler does). Processes that cannot be read are left out.
+   * session (what the periodic sampler does), with the warm pool's spares beside them.
+   * Processes that cannot be read are left out.
    */
   sampleResources(): void {
     const live = [...this.#running.values()].map(({ agent, pid }) => ({ ...agent, pid: pid?.() }));
-    for (const [sessionId, event] of resourceSamples(live)) {
+    // With a warm pool, the registry's other processes are its parked spares.
+    const agentPids = new Set(live.map((agent) => agent.pid));
+    const spares = this.#pool ? this.processes.pids().filter((pid) => !agentPids.has(pid)) : [];
+    for (const [sessionId, event] of resourceSamples(live, spares)) {
       this.#options.log.append(sessionId, [event]).catch(() => {
         // The store is closing: a lost sample is only a missing figure.
       });

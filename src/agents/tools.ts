@@ -18,9 +18,14 @@ export interface NodeRequest {
   /** The question of a human or approval node. */
   prompt?: string | undefined;
   agent?: string | undefined;
+  description?: string | undefined;
   dependsOn?: string[] | undefined;
   /** Pending nodes that must now also wait for this one (insert it before them). */
   requiredBy?: string[] | undefined;
+  /** Longest time one attempt may take ("10m", or ms); checked by the workflow's own rules. */
+  timeout?: string | number | undefined;
+  /** Structured output required of the new node's agent. */
+  output?: { schema: Record<string, unknown> } | undefined;
 }
 
 /**
@@ -117,11 +122,20 @@ export function createOrchestratorMcpServer(host: AgentToolHost): McpSdkServerCo
                 task: z.string().min(1).optional().describe('the task of an agent node'),
                 prompt: z.string().min(1).optional().describe('the question of a human or approval node'),
                 agent: z.string().optional(),
+                description: z.string().optional().describe('what the step is for'),
                 dependsOn: z.array(z.string()).optional(),
                 requiredBy: z
                   .array(z.string())
                   .optional()
                   .describe('ids of pending nodes that must wait for this new node'),
+                timeout: z
+                  .union([z.string(), z.number()])
+                  .optional()
+                  .describe('longest time one attempt may take, e.g. "10m"'),
+                output: z
+                  .object({ schema: z.record(z.string(), z.unknown()) })
+                  .optional()
+                  .describe('structured output required of the agent: { schema: <JSON Schema, root type object> }'),
               }),
             )
             .min(1),

@@ -1,11 +1,15 @@
 import path from 'node:path';
-import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
-import { EventLog } from '../log/index.ts';
-import { createLogger, type Logger } from '../logging/index.ts';
-import { type ReportSource, reportSource } from '../reports/index.ts';
-import { type Redactor, secretRedactor } from '../security/index.ts';
-import { SessionManager } from '../sessions/index.ts';
-import { type OrchestratorStore, openEventStore, type TranscriptStore } from '../store/index.ts';
+import type { OrchestratorConfig } from '../config/index.ts';
+import type { EventLog } from '../log/index.ts';
+import type { Logger } from '../logging/index.ts';
+import type { ReportSource } from '../reports/index.ts';
+import type { Redactor } from '../security/index.ts';
+import type { SessionManager } from '../sessions/index.ts';
+import type { OrchestratorStore, TranscriptStore } from '../store/index.ts';
+
+// Only types are imported statically: the command registrations import this module, and
+// loading the config schema, the logger, the store or the session manager is paid by the
+// command that uses them, when it runs (see main.ts).
 
 /** Global options every verb accepts. */
 export interface GlobalOptions {
@@ -22,6 +26,8 @@ export interface CliContext {
   readonly redactor: Redactor;
   /** Opens the configured store once and wraps it in an event log. */
   openLog(): Promise<EventLog>;
+  /** The opened store itself (leases, versions, transcripts), opened once with the log. */
+  openStore(): Promise<OrchestratorStore>;
   /** What the read models (`src/reports`) read: the opened log and its leases. */
   openReports(): Promise<ReportSource>;
   /** The session manager (versions, diff, fork, export, import) over the opened log. */
@@ -32,50 +38,79 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
-/** Builds the context of one CLI invocation from flags and environment. */
-export function createCliContext(options: GlobalOptions): CliContext {
-  const overrides: ConfigInput = { dataDir: options.dataDir, store: options.store, logLevel: options.logLevel };
-  const config = loadConfig(overrides);
+/**
+ * Builds the context of one CLI invocation from flags and environment.
+ * @throws OrchestratorError `CONFIG_INVALID` (exit 3)
+ */
+export async function createCliContext(options: GlobalOptions): Promise<CliContext> {
+  const [{ loadConfig }, { createLogger }, { secretRedactor }] = await Promise.all([
+    import('../config/index.ts'),
+    import('../logging/index.ts'),
+    import('../security/index.ts'),
+  ]);
+  const config = loadConfig({ dataDir: options.dataDir, store: options.store, logLevel: options.logLevel });
   const redactor = secretRedactor(config);
   const logger = createLogger({ level: config.logLevel, redactor });
-  let openedStore: Promise<OrchestratorStore> | undefined;
+  let store: Promise<OrchestratorStore> | undefined;
   let log: Promise<EventLog> | undefined;
   let closing: Promise<void> | undefined;
-  return {
+  const context: CliContext = {
     config,
     logger,
     redactor,
+    openStore() {
+      store ??= openStore(config);
+      return store;
+    },
     openLog() {
-      openedStore ??= openStore(config);
-      log ??= openedStore.then((store) => new EventLog(store, { redactor }));
+      log ??= (async () => {
+        const { EventLog } = await import('../log/index.ts');
+        return new EventLog(await context.openStore(), { redactor });
+      })();
       return log;
     },
     async openReports() {
-      const opened = await this.openLog();
-      const store = await (openedStore ?? openStore(config));
-      return reportSource(opened, { leases: store, storeName: `the ${config.store} store` });
+      const [{ reportSource }, opened, leases] = await Promise.all([
+        import('../reports/index.ts'),
+        context.openLog(),
+        context.openStore(),
+      ]);
+      return reportSource(opened, { leases, storeName: `the ${config.store} store` });
     },
     async openSessions() {
-      const opened = await this.openLog();
-      const store = await (openedStore ?? openStore(config));
-      return new SessionManager({ log: opened, versionStore: store, transcriptStore: store, dataDir: config.dataDir });
+      const [{ SessionManager }, opened, versions] = await Promise.all([
+        import('../sessions/index.ts'),
+        context.openLog(),
+        context.openStore(),
+      ]);
+      return new SessionManager({
+        log: opened,
+        versionStore: versions,
+        transcriptStore: versions,
+        dataDir: config.dataDir,
+      });
     },
     async openTranscripts() {
-      await this.openLog();
-      return openedStore ?? openStore(config);
+      await context.openLog();
+      return context.openStore();
     },
     close() {
       closing ??= (async () => {
+        // The log owns the store: closing it closes the store. A store opened without a log
+        // (a failure between the two) is closed on its own.
         if (log) await (await log).close();
+        else if (store) await (await store).close();
         logger.flush();
       })();
       return closing;
     },
   };
+  return context;
 }
 
 /** Opens the store the config names: SQLite under the data directory, or PostgreSQL. */
-export function openStore(config: OrchestratorConfig): Promise<OrchestratorStore> {
+export async function openStore(config: OrchestratorConfig): Promise<OrchestratorStore> {
+  const { openEventStore } = await import('../store/index.ts');
   if (config.store === 'postgres') {
     // loadConfig rejects store=postgres without DATABASE_URL, so the URL is present here.
     const url = config.databaseUrl as string;

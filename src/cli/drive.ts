@@ -3,8 +3,12 @@ import type { OrchestratorConfig } from '../config/index.ts';
 import { createLogger } from '../logging/index.ts';
 import { Orchestrator, type WorkflowHandle } from '../orchestrator/index.ts';
 import { secretRedactor } from '../security/index.ts';
+import { parsePairs } from './args.ts';
 import { EXIT } from './exit.ts';
-import { type FollowResult, followRun, parsePairs } from './follow.ts';
+import { type FollowResult, followRun } from './follow.ts';
+import { renderLiveBlock } from './live-block.ts';
+import { liveOutput, plainOutput, type RunOutput, wantsLiveView } from './live-output.ts';
+import { ProgressView } from './progress.ts';
 
 /** What `run` and `sessions resume` share: how to follow a run in the terminal. */
 export interface DriveOptions {
@@ -12,6 +16,8 @@ export interface DriveOptions {
   /** The offline scenario, when one is forced or found; undefined = the model access decides. */
   readonly scenario: string | undefined;
   readonly json: boolean;
+  /** False with `--no-live`: plain lines even on a terminal. */
+  readonly live: boolean;
   readonly yes: boolean;
   /** `--answer node=value` pairs. */
   readonly answers: readonly string[];
@@ -25,13 +31,16 @@ export interface DriveOptions {
 type StopSignal = 'SIGINT' | 'SIGTERM';
 
 /**
- * Opens an orchestrator, starts a run, follows it with live progress (or JSON lines) until it
- * settles, and sets the exit code (see {@link EXIT}): 0 completed, 1 failed or cancelled, 75
+ * Opens an orchestrator, starts a run, follows it with progress lines (above a live block on a
+ * terminal, see {@link wantsLiveView}) or JSON lines until it settles, and sets the exit code (see {@link EXIT}): 0 completed, 1 failed or cancelled, 75
  * paused by its budget, 130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM. A stopped or
  * paused run has its agents stopped and its session left resumable.
  */
 export async function driveRun(options: DriveOptions): Promise<void> {
-  const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  // Notices go where the progress goes (stderr beside JSON lines); through the live block's
+  // output while it is up, so that a notice (Ctrl-C's) scrolls above it instead of into it.
+  let output = plainOutput(options.json ? process.stderr : process.stdout);
+  const say = (line: string) => output.lines([line]);
   // Checked before anything opens or starts: a typo must cost nothing.
   const answers = parsePairs(options.answers, '--answer');
   const redactor = secretRedactor(options.config);
@@ -57,15 +66,25 @@ export async function driveRun(options: DriveOptions): Promise<void> {
     handle = await options.start(orchestrator, say);
     // A signal that came while the run was being started stops it now.
     if (stoppedBy) void handle.suspend();
-    const outcome = await followRun(handle, {
-      json: options.json,
-      answers: {
-        interactive: process.stdin.isTTY === true && !options.yes,
-        answers,
-      },
-      lastSeq: () => orchestrator.log.lastSeq(handle?.sessionId as string),
-      simulated: orchestrator.model.scripted !== undefined,
-    });
+    const simulated = orchestrator.model.scripted !== undefined;
+    const view = new ProgressView({ simulated });
+    output = await progressOutput(view, options);
+    let outcome: FollowResult;
+    try {
+      outcome = await followRun(handle, {
+        json: options.json,
+        answers: {
+          interactive: process.stdin.isTTY === true && !options.yes,
+          answers,
+        },
+        lastSeq: () => orchestrator.log.lastSeq(handle?.sessionId as string),
+        output: options.json ? plainOutput(process.stdout) : output,
+        view,
+        simulated,
+      });
+    } finally {
+      output.close();
+    }
     process.exitCode = exitCodeOf(outcome, stoppedBy);
     if (outcome.state.status !== 'completed') options.onUnfinished?.(handle, outcome.state.status, say);
   } finally {
@@ -73,6 +92,25 @@ export async function driveRun(options: DriveOptions): Promise<void> {
     process.off('SIGTERM', onSignal);
     await orchestrator.close();
   }
+}
+
+/** Plain lines, or lines above the live block when a person watches a terminal. */
+async function progressOutput(view: ProgressView, options: DriveOptions): Promise<RunOutput> {
+  const stdout = process.stdout;
+  const facts = { isTTY: stdout.isTTY, columns: stdout.columns, rows: stdout.rows };
+  if (!wantsLiveView({ ...facts, json: options.json, live: options.live, env: process.env })) {
+    return plainOutput(options.json ? process.stderr : stdout);
+  }
+  return liveOutput(stdout, {
+    // Read at each frame: the terminal may be resized while the run goes on.
+    frame: (nowMs) =>
+      renderLiveBlock(view.view, {
+        nowMs,
+        columns: stdout.columns,
+        maxLines: Math.max(3, Math.min(12, stdout.rows - 2)),
+        simulated: view.simulated,
+      }),
+  });
 }
 
 /**

@@ -1,10 +1,8 @@
-import { type Figures, type MetricsState, meanMs, type StatsSummary } from '../monitor/index.ts';
-import { formatTable } from './format.ts';
+import { type Figures, meanMs, type StatsSummary } from '../monitor/index.ts';
+import type { CostReport, OriginReport, SessionReport } from '../reports/index.ts';
+import { formatTable, money } from './format.ts';
 
-/** Dollars with four decimals under $1, two above. */
-export function money(usd: number): string {
-  return `$${usd.toFixed(Math.abs(usd) < 1 ? 4 : 2)}`;
-}
+export { money };
 
 /** A token count, in thousands above 1000. */
 export function tokens(n: number): string {
@@ -34,29 +32,38 @@ export function spendLine(f: Figures): string {
   return `${tokens(f.inputTokens)} in / ${tokens(f.outputTokens)} out tokens (${tokens(f.cacheReadTokens)} cached), ${money(f.costUsd)}`;
 }
 
-/** The figures of a session, for `sessions show`. */
-export function formatSessionFigures(m: MetricsState): string {
+/** The figures of a session, for `sessions show`: what the report says, in lines and a table of agents. */
+export function formatSessionFigures(report: SessionReport): string {
+  const m = report.metrics;
   const s = m.session;
   const lines: string[] = [];
   const line = (label: string, text: string) => lines.push(`  ${label.padEnd(11)}${text}`);
+  line('status:', statusLine(report));
+  if (report.origin) line('origin:', originLine(report.origin));
+  if (report.downtimeMs > 0) {
+    line('time:', `${duration(report.activeMs)} run, ${duration(report.downtimeMs)} with no process running it`);
+  }
   for (const wf of Object.values(m.workflows)) {
+    const status = wf.rolledBack ? `${wf.status} and ${rollbackText(wf.compensations)}` : wf.status;
+    const took =
+      wf.durationMs === undefined
+        ? ''
+        : ` in ${duration(wf.durationMs)}${wf.downtimeMs ? ` (and ${duration(wf.downtimeMs)} with no process running it)` : ''}`;
     line(
       'workflow:',
-      `${wf.name} ${wf.status}${wf.durationMs === undefined ? '' : ` in ${duration(wf.durationMs)}`}, ${wf.stepsCompleted} steps completed${wf.failedNodes > 0 ? `, ${wf.failedNodes} failed` : ''}`,
+      `${wf.name} ${status}${took}, ${wf.stepsCompleted} steps completed${wf.failedNodes > 0 ? `, ${wf.failedNodes} failed` : ''}`,
     );
   }
+  const spares = s.peakSpareRssBytes > 0 ? ` (${megabytes(s.peakSpareRssBytes)} of it warm spares)` : '';
   line(
     'agents:',
-    `${s.agents} spawned, ${s.peakConcurrency} at most at once${s.peakProcessRssBytes > 0 ? `, largest process ${megabytes(s.peakProcessRssBytes)}, peak total ${megabytes(s.peakRssBytes)}` : ''}`,
+    `${s.agents} spawned, ${s.peakConcurrency} at most at once${s.peakProcessRssBytes > 0 ? `, largest process ${megabytes(s.peakProcessRssBytes)}, peak total ${megabytes(s.peakRssBytes)}${spares}` : ''}`,
   );
   line(
     'tokens:',
     `${tokens(s.inputTokens)} in, ${tokens(s.outputTokens)} out, ${tokens(s.cacheReadTokens)} cache read, ${tokens(s.cacheCreationTokens)} cache write; largest context ${tokens(s.maxContextTokens)}`,
   );
-  line(
-    'cost:',
-    `${money(s.costUsd)} (SDK estimate ${money(s.sdkCostUsd)}${s.unpricedCostUsd > 0 ? `; ${money(s.unpricedCostUsd)} of unknown models at the SDK's price` : ''})`,
-  );
+  line('cost:', costLine(report.cost));
   line(
     'turns:',
     `${s.turns} model responses; first token ${duration(meanMs(s.ttft))} avg, response ${duration(meanMs(s.turnTime))} avg (max ${duration(s.turnTime.maxMs)}); agents ${duration(meanMs(s.agentTime))} avg`,
@@ -66,7 +73,14 @@ export function formatSessionFigures(m: MetricsState): string {
     `${s.toolCalls} calls${s.toolCalls > 0 ? `: ${counts(s.toolCallsByTool)}` : ''}; ${s.toolErrors} errors`,
   );
   line('errors:', s.errors > 0 ? counts(s.errorsByKind) : 'none');
-  line('other:', `${s.retries} retries, ${s.interruptions} interruptions, ${s.humanInterventions} human inputs`);
+  const nodeInterruptions = Object.values(m.workflows).reduce(
+    (sum, wf) => sum + Object.values(wf.nodes).reduce((n, node) => n + node.nodeInterruptions, 0),
+    0,
+  );
+  line(
+    'other:',
+    `${s.retries} retries, ${s.interruptions} interruptions${nodeInterruptions > 0 ? ` (${nodeInterruptions} node attempts interrupted)` : ''}, ${s.humanInterventions} human inputs`,
+  );
   const active = Object.values(m.activeAlerts);
   line(
     'alerts:',
@@ -97,6 +111,76 @@ export function formatSessionFigures(m: MetricsState): string {
           ]),
         )}`;
   return `${lines.join('\n')}\n${table}`;
+}
+
+/** How a rollback went: `rolled back (2 compensations)`, or which failed. */
+function rollbackText(compensations: { ok: number; failed: number } | undefined): string {
+  const { ok, failed } = compensations ?? { ok: 0, failed: 0 };
+  if (failed > 0) return `rolled back in part (${failed} of ${ok + failed} compensations failed)`;
+  return `rolled back (${ok} ${ok === 1 ? 'compensation' : 'compensations'})`;
+}
+
+/** What the session is doing, and what can be done about it. */
+function statusLine(report: SessionReport): string {
+  const owner = report.owner;
+  switch (report.status) {
+    case 'interrupted':
+      return `interrupted: no process runs it (its last one ended without finishing it); carry on with: orchestrator sessions resume ${report.sessionId}`;
+    case 'paused':
+      return owner
+        ? `paused (run by process ${owner.pid} on ${owner.host})`
+        : `paused; carry on with: orchestrator sessions resume ${report.sessionId}`;
+    default:
+      return owner && report.resumable === false && !FINISHED.has(report.status)
+        ? `${report.status} (run by process ${owner.pid} on ${owner.host} since ${owner.since})`
+        : report.status;
+  }
+}
+
+const FINISHED = new Set(['completed', 'failed', 'cancelled', 'empty']);
+
+/** Where a fork or an import came from, and what of it was inherited. */
+function originLine(origin: OriginReport): string {
+  const what = origin.kind === 'fork' ? 'forked from' : 'imported from';
+  const where =
+    origin.fromVersion !== undefined
+      ? ` at version ${origin.fromVersion} (seq ${origin.fromSeq})`
+      : origin.fromSeq !== undefined
+        ? ` at seq ${origin.fromSeq}`
+        : origin.fromStore !== undefined
+          ? ` (a ${origin.fromStore} store)`
+          : '';
+  const inherited =
+    origin.inheritedAgents === 0
+      ? 'no agents inherited'
+      : `${origin.inheritedAgents} agents and ${money(origin.inheritedCostUsd)} of spending inherited (made there, not here)`;
+  return `${what} ${origin.fromSessionId}${where}; ${inherited}`;
+}
+
+/**
+ * The one cost figure, and Claude Code's estimate beside it with the difference explained:
+ * `$0.0593 (SDK estimate $0.0533; the difference: $0.0060 of 1 agent whose process died before
+ * Claude Code reported it)`.
+ */
+export function costLine(cost: CostReport): string {
+  const notes: string[] = [];
+  if (Math.abs(cost.differenceUsd) >= 0.00005) {
+    const parts: string[] = [];
+    if (cost.unreportedUsd > 0) {
+      parts.push(
+        `${money(cost.unreportedUsd)} of ${cost.unreportedAgents} ${cost.unreportedAgents === 1 ? 'agent' : 'agents'} whose process died before Claude Code reported it`,
+      );
+    }
+    if (Math.abs(cost.pricingUsd) >= 0.00005) {
+      parts.push(
+        `${money(cost.pricingUsd)} from pricing the same tokens with the price table instead of Claude Code's`,
+      );
+    }
+    notes.push(`the difference: ${parts.join(', ')}`);
+  }
+  if (cost.unpricedUsd > 0) notes.push(`${money(cost.unpricedUsd)} of unknown models at the SDK's price`);
+  if (cost.inheritedUsd > 0) notes.push(`${money(cost.inheritedUsd)} of it inherited`);
+  return `${money(cost.costUsd)} (SDK estimate ${money(cost.sdkCostUsd)}${notes.length > 0 ? `; ${notes.join('; ')}` : ''})`;
 }
 
 /** The table of `orchestrator stats`. */

@@ -22,3 +22,8 @@ export function formatEventLine(event: AnyEvent): string {
     : '';
   return `${String(event.seq).padStart(5)}  ${time}  ${event.type.padEnd(24)} ${event.source.padEnd(12)} ${shown}${note}`;
 }
+
+/** Dollars with four decimals under $1, two above. */
+export function money(usd: number): string {
+  return `$${usd.toFixed(Math.abs(usd) < 1 ? 4 : 2)}`;
+}

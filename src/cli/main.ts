@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from '../config/index.ts';
 import { toOrchestratorError } from '../errors/index.ts';
-import { type Redactor, secretRedactor } from '../security/index.ts';
+import type { Redactor } from '../security/index.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerEventsCommand } from './commands/events.ts';
 import { registerInitCommand } from './commands/init.ts';
@@ -16,6 +15,13 @@ import { registerValidateCommands } from './commands/validate.ts';
 import { EXIT, exitCodeOfError } from './exit.ts';
 
 export { EXIT };
+
+// Start-up cost is the CLI's first impression: `--help` and `--version` must not load more than
+// Commander. So the command modules registered here import only Commander, `args.ts`,
+// `format.ts`, the errors and types; each action loads what it runs (the config schema, the
+// store, the engine, the SDK, pino, OpenTelemetry...) with a dynamic import when it is chosen.
+// test/cli/lazy-load.int.test.ts checks which packages `--help` and `validate` load, and
+// bench/cli.bench.ts times them.
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -69,7 +75,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     const failure = toOrchestratorError(error);
-    const redactor = errorRedactor();
+    const redactor = await errorRedactor();
     process.stderr.write(redactor.redactText(`error [${failure.code}]: ${failure.message}\n`));
     if (process.env.LOG_LEVEL === 'debug' && failure.cause instanceof Error) {
       process.stderr.write(redactor.redactText(`${failure.cause.stack ?? ''}\n`));
@@ -96,7 +102,11 @@ function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
  * The redactor for an error message: the secrets of the configuration, or of the environment
  * alone when the configuration itself is what failed. Never throws.
  */
-function errorRedactor(): Redactor {
+async function errorRedactor(): Promise<Redactor> {
+  const [{ loadConfig }, { secretRedactor }] = await Promise.all([
+    import('../config/index.ts'),
+    import('../security/index.ts'),
+  ]);
   let config: ReturnType<typeof loadConfig> | undefined;
   try {
     config = loadConfig();

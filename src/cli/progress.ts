@@ -1,43 +1,56 @@
 import type { AnyEvent } from '../events/index.ts';
-import { applyMetricsEvent, emptyMetrics, type MetricsState } from '../monitor/index.ts';
+import type { MetricsState } from '../monitor/index.ts';
+import { TERMINAL_NODE_STATUSES } from '../workflow/index.ts';
 import { duration, money, spendLine } from './figures.ts';
-
-/** The first few words of a text, on one line. */
-function clip(text: string, max = 70): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
+import {
+  applyRunEvent,
+  clip,
+  describeInput,
+  emptyRunView,
+  followedWorkflow,
+  nodeRunTimeMs,
+  type RunView,
+  runTimeMs,
+} from './run-view.ts';
 
 /**
  * Turns a session's events into the terminal's progress lines: node states, agent activity
  * (tool calls, retries, permission denials), questions to humans, alerts and budgets, and
- * the figures of the monitor's metrics (tokens, cost, turns, tool calls, time). Pure apart
- * from its own state, so it is easy to test.
+ * the figures of the monitor's metrics (tokens, cost, turns, tool calls, time). Every line is
+ * rendered from the {@link RunView} projection of the events seen, which the live block and
+ * the summary of a resume read too.
  */
 export class ProgressView {
-  #metrics: MetricsState | undefined;
+  #view: RunView | undefined;
   /** Costs of answers from the offline scripted model are what they would have cost: say so. */
   readonly #simulated: boolean;
+  #width = 12;
 
   /** @param options.simulated the answers come from the scripted model (costs are labelled simulated) */
   constructor(options: { simulated?: boolean } = {}) {
     this.#simulated = options.simulated === true;
   }
 
-  readonly #agentNode = new Map<string, string>();
-  readonly #nodeStart = new Map<string, number>();
-  #width = 12;
+  /** The projection of the events rendered so far. */
+  get view(): RunView {
+    this.#view ??= emptyRunView('');
+    return this.#view;
+  }
 
   /** The session's figures so far (the monitor's projection of the events rendered). */
   get metrics(): MetricsState {
-    this.#metrics ??= emptyMetrics('');
-    return this.#metrics;
+    return this.view.metrics;
+  }
+
+  /** Costs are the scripted model's (labelled simulated). */
+  get simulated(): boolean {
+    return this.#simulated;
   }
 
   /** The line(s) to print for an event; empty when the event is not worth a line. */
   render(event: AnyEvent): string[] {
-    this.#metrics ??= emptyMetrics(event.sessionId);
-    applyMetricsEvent(this.#metrics, event);
+    this.#view ??= emptyRunView(event.sessionId);
+    const view = applyRunEvent(this.#view, event);
     const d = event.data as Record<string, unknown>;
     const node = (id: unknown) => String(id ?? '').padEnd(this.#width);
     switch (event.type) {
@@ -49,15 +62,18 @@ export class ProgressView {
       case 'node.queued':
         return [`  … ${node(event.data.nodeId)} queued: waiting for a free agent process`];
       case 'node.started':
-        this.#nodeStart.set(event.data.nodeId, Date.parse(event.ts));
         return [
           `  ▸ ${node(event.data.nodeId)} started${event.data.attempt > 1 ? ` (attempt ${event.data.attempt})` : ''}`,
         ];
       case 'node.completed': {
-        const took = this.#elapsed(event.data.nodeId, event.ts);
+        const took = nodeRunTimeMs(view, event.data.nodeId);
         const figures = this.metrics.workflows[event.data.workflowId]?.nodes[event.data.nodeId];
         const cost = figures && figures.agents > 0 ? figures.costUsd : undefined;
-        const extra = [took, cost !== undefined ? money(cost) : '', event.data.cached ? 'cached' : '']
+        const extra = [
+          took === undefined ? '' : `${(took / 1000).toFixed(1)}s`,
+          cost !== undefined ? money(cost) : '',
+          event.data.cached ? 'cached' : '',
+        ]
           .filter(Boolean)
           .join('  ');
         return [`  ✓ ${node(event.data.nodeId)} completed ${extra}`.trimEnd()];
@@ -101,22 +117,17 @@ export class ProgressView {
       case 'workflow.rolling_back':
         return [`  ↺ rolling back: ${clip(event.data.reason)}`];
       case 'input.requested':
-        return [
-          `  ? ${node(event.data.nodeId)} ${event.data.kind === 'approval' ? 'approval' : 'question'}: ${clip(event.data.prompt, 90)}`,
-        ];
+        return [this.questionLine(event.data)];
       case 'user.input':
         return [`    answered: ${clip(typeof d.value === 'string' ? d.value : JSON.stringify(d.value))}`];
-      case 'agent.spawned':
-        if (event.data.nodeId) this.#agentNode.set(event.data.agentId, event.data.nodeId);
-        return [];
       case 'agent.tool_use':
         return [
-          `    · ${node(this.#agentNode.get(event.data.agentId))}${event.data.tool} ${clip(describeInput(event.data.input), 60)}`,
+          `    · ${node(view.agentNode[event.data.agentId])}${event.data.tool} ${clip(describeInput(event.data.input), 60)}`,
         ];
       case 'agent.permission':
       case 'security.decision':
         return event.data.decision === 'deny'
-          ? [`    ⊘ ${node(this.#agentNode.get(event.data.agentId))}denied ${event.data.tool}: ${event.data.reason}`]
+          ? [`    ⊘ ${node(view.agentNode[event.data.agentId])}denied ${event.data.tool}: ${event.data.reason}`]
           : [];
       case 'security.granted':
       case 'security.revoked':
@@ -125,7 +136,7 @@ export class ProgressView {
         ];
       case 'agent.retry':
         return [
-          `    ↻ ${node(this.#agentNode.get(event.data.agentId))}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`,
+          `    ↻ ${node(view.agentNode[event.data.agentId])}retry ${event.data.attempt} (${event.data.reason}) in ${event.data.delayMs} ms`,
         ];
       case 'system.alert': {
         const raised = event.data.state !== 'cleared';
@@ -145,28 +156,45 @@ export class ProgressView {
     }
   }
 
-  /** The closing line: status, then the figures. */
+  /** The line of a question to a human: `  ? ship         approval: Ship it?`. */
+  questionLine(request: { kind: 'input' | 'approval'; prompt: string; nodeId?: string | undefined }): string {
+    return `  ? ${String(request.nodeId ?? '').padEnd(this.#width)} ${request.kind === 'approval' ? 'approval' : 'question'}: ${clip(request.prompt, 90)}`;
+  }
+
+  /** The closing line: status, then the figures; the time is run time (see {@link runTimeMs}). */
   summary(status: string, error?: string): string {
-    const m = this.metrics;
-    const s = m.session;
     const mark = status === 'completed' ? '✔' : '✘';
-    const took = Object.values(m.workflows).at(-1)?.durationMs;
+    return `${mark} workflow ${status}${error ? `: ${clip(error, 120)}` : ''}\n  ${this.#figures()}`;
+  }
+
+  /** `6 agents, 12 turns, 7 tool calls, <tokens>, $0.2140, 18.3s`: the session's figures so far. */
+  #figures(): string {
+    const s = this.metrics.session;
     const spent = `${spendLine(s)}${this.#simulated ? ' (simulated: scripted model)' : ''}`;
-    const figures = `${s.agents} agents, ${s.turns} turns, ${s.toolCalls} tool calls, ${spent}${took === undefined ? '' : `, ${duration(took)}`}`;
-    return `${mark} workflow ${status}${error ? `: ${clip(error, 120)}` : ''}\n  ${figures}`;
+    const started = this.view.clock.segmentStart !== undefined;
+    return `${s.agents} agents, ${s.turns} turns, ${s.toolCalls} tool calls, ${spent}${started ? `, ${duration(runTimeMs(this.view))}` : ''}`;
   }
 
-  #elapsed(nodeId: string, ts: string): string {
-    const start = this.#nodeStart.get(nodeId);
-    return start === undefined ? '' : `${((Date.parse(ts) - start) / 1000).toFixed(1)}s`;
+  /**
+   * What a resumed session had done before this process took it on, from the events rendered
+   * so far (the past, folded without printing): the workflow, its nodes by outcome, the nodes
+   * that will run again, and what was spent in how much run time.
+   */
+  pastSummary(): string[] {
+    const wf = followedWorkflow(this.view);
+    if (wf === undefined) return [`session ${this.view.session.sessionId}: no workflow started yet`];
+    const nodes = Object.values(wf.nodes);
+    const ended = (status: string) => {
+      const ids = nodes.filter((n) => n.status === status).map((n) => n.id);
+      return ids.length === 0 ? [] : [`${ids.length} ${status} (${clip(ids.join(', '), 60)})`];
+    };
+    const outcomes = [...ended('completed'), ...ended('failed'), ...ended('skipped'), ...ended('cancelled')];
+    const done = nodes.filter((n) => TERMINAL_NODE_STATUSES.has(n.status)).length;
+    const again = nodes.filter((n) => ['running', 'queued', 'retry_wait'].includes(n.status)).map((n) => n.id);
+    return [
+      `workflow ${wf.name}: ${nodes.length} nodes  (session ${this.view.session.sessionId})`,
+      `  before this resume: ${done} of ${nodes.length} nodes done${outcomes.length > 0 ? `: ${outcomes.join(', ')}` : ''}${again.length > 0 ? `; to run again: ${clip(again.join(', '), 60)}` : ''}`,
+      `  spent before: ${this.#figures()}`,
+    ];
   }
-}
-
-function describeInput(input: unknown): string {
-  if (typeof input !== 'object' || input === null) return '';
-  const record = input as Record<string, unknown>;
-  for (const key of ['file_path', 'command', 'path', 'pattern', 'url', 'key', 'question']) {
-    if (typeof record[key] === 'string') return record[key] as string;
-  }
-  return JSON.stringify(input);
 }

@@ -1,42 +1,25 @@
-import type { Command } from 'commander';
 import { loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError } from '../errors/index.ts';
+import type { BudgetFlags } from './args.ts';
 import type { GlobalOptions } from './context.ts';
 
-/** The `--budget-*` flags of `run` and `sessions resume`, as Commander gives them. */
-export interface BudgetFlags {
-  budgetSession?: string;
-  budgetWorkflow?: string;
-  budgetAgentType: string[];
-}
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-/** Adds the `--budget-*` flags to a command. */
-export function addBudgetOptions(command: Command): Command {
-  return command
-    .option('--budget-session <usd>', 'cost limit of the session in US dollars (env ORCHESTRATOR_BUDGET_SESSION_USD)')
-    .option('--budget-workflow <usd>', 'cost limit of a workflow run (env ORCHESTRATOR_BUDGET_WORKFLOW_USD)')
-    .option(
-      '--budget-agent-type <type=usd,...>',
-      'cost limits per agent type over the session (repeatable; env ORCHESTRATOR_BUDGET_AGENT_TYPES, per type)',
-      collect,
-      [],
-    );
-}
-
 /**
- * The configuration of a run: environment, global flags, and the `--budget-*` flags, which
+ * The configuration of a run: environment, global flags, the `--budget-*` flags, which
  * override `ORCHESTRATOR_BUDGET_SESSION_USD`, `ORCHESTRATOR_BUDGET_WORKFLOW_USD` and, type by
- * type, `ORCHESTRATOR_BUDGET_AGENT_TYPES`. Limits written in a workflow file are not changed:
- * the lower of the two applies.
+ * type, `ORCHESTRATOR_BUDGET_AGENT_TYPES`, and `--model-log`, which overrides
+ * `ORCHESTRATOR_MODEL_LOG`. Limits written in a workflow file are not changed: the lower of
+ * the two applies.
  * @throws OrchestratorError `INVALID_ARGUMENT` naming the flag of a bad amount; `CONFIG_INVALID`.
  */
-export function runConfig(globals: GlobalOptions, flags: BudgetFlags): OrchestratorConfig {
+export function runConfig(
+  globals: GlobalOptions,
+  flags: BudgetFlags & { readonly modelLog?: string | undefined },
+): OrchestratorConfig {
   const base = {
     dataDir: globals.dataDir,
     store: globals.store,
     logLevel: globals.logLevel ?? 'warn',
+    modelLog: flags.modelLog,
     budgetSessionUsd: dollars(flags.budgetSession, '--budget-session'),
     budgetWorkflowUsd: dollars(flags.budgetWorkflow, '--budget-workflow'),
   };

@@ -34,6 +34,11 @@ export interface OrchestratorConfig {
   readonly otel: 'off' | 'console' | 'file';
   /** The JSON-lines file of `otel: file` (`ORCHESTRATOR_OTEL_FILE`). @default `<dataDir>/traces.jsonl` */
   readonly otelFile: string;
+  /**
+   * A file the offline scripted model appends every request it answers to, one JSON line each
+   * (`ORCHESTRATOR_MODEL_LOG`; docs/scenarios.md). @default none: not written
+   */
+  readonly modelLog: string | undefined;
   /** Alert when a model response takes longer, in ms (`ORCHESTRATOR_ALERT_MAX_RESPONSE_TIME`, e.g. `2m`). @default none */
   readonly alertMaxResponseMs: number | undefined;
   /** Alert when more than this share of agent attempts fail (`ORCHESTRATOR_ALERT_MAX_ERROR_RATE`, 0 to 1). @default none */
@@ -232,6 +237,7 @@ const schema = z
     resourceSampleMs: z.coerce.number().int().min(0).max(3_600_000).default(5000),
     otel: z.enum(['off', 'console', 'file']).default('off'),
     otelFile: z.string().min(1).optional(),
+    modelLog: z.string().min(1).optional(),
     alertMaxResponseMs: duration.optional(),
     alertMaxErrorRate: z.coerce.number().min(0).max(1).optional(),
     alertErrorWindowMs: duration.default(600_000),
@@ -295,6 +301,7 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   resourceSampleMs: 'ORCHESTRATOR_RESOURCE_SAMPLE_MS',
   otel: 'ORCHESTRATOR_OTEL',
   otelFile: 'ORCHESTRATOR_OTEL_FILE',
+  modelLog: 'ORCHESTRATOR_MODEL_LOG',
   alertMaxResponseMs: 'ORCHESTRATOR_ALERT_MAX_RESPONSE_TIME',
   alertMaxErrorRate: 'ORCHESTRATOR_ALERT_MAX_ERROR_RATE',
   alertErrorWindowMs: 'ORCHESTRATOR_ALERT_ERROR_WINDOW',
@@ -374,6 +381,7 @@ export function loadConfig(
     resourceSampleMs: value.resourceSampleMs,
     otel: value.otel,
     otelFile: path.resolve(value.otelFile ?? path.join(dataDir, 'traces.jsonl')),
+    modelLog: value.modelLog === undefined ? undefined : path.resolve(value.modelLog),
     alertMaxResponseMs: value.alertMaxResponseMs,
     alertMaxErrorRate: value.alertMaxErrorRate,
     alertErrorWindowMs: value.alertErrorWindowMs,

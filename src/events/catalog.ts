@@ -48,6 +48,21 @@ const modelUsage = z.record(
   }),
 );
 
+/**
+ * Which model a process ran a session's agents against, recorded when it starts or resumes the
+ * session: a resume carries on with the same one (an offline run keeps its scenario).
+ */
+const modelUsed = z.looseObject({
+  /** `anthropic`: the Anthropic API (or `ANTHROPIC_BASE_URL`); `scripted`: the offline scripted model server. */
+  kind: z.enum(['anthropic', 'scripted']),
+  /** The scenario file the scripted model answered from (absolute path); absent for a built-in one. */
+  scenario: z.string().optional(),
+  /** SHA-256 (hex) of that file's bytes when the process read it. */
+  scenarioSha256: z.string().optional(),
+  /** The scenario's name. */
+  scenarioName: z.string().optional(),
+});
+
 /** The agent state machine's states. */
 export const AGENT_STATES = [
   'initializing',
@@ -70,6 +85,7 @@ export const EVENT_DATA_SCHEMAS = {
     name: z.string().optional(),
     workspace: z.string().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    model: modelUsed.optional(),
     /** Who started it, when someone other than the local user did (`api:<key id>:<name>`). */
     by: z.string().optional(),
   }),
@@ -120,6 +136,8 @@ export const EVENT_DATA_SCHEMAS = {
   'session.resumed': z.looseObject({
     fromSeq: z.number().int().nonnegative(),
     reason: z.string().optional(),
+    /** The model the resuming process runs the agents against. */
+    model: modelUsed.optional(),
   }),
   'workflow.started': z.looseObject({
     workflowId: z.string(),
@@ -514,6 +532,12 @@ export const EVENT_DATA_SCHEMAS = {
     rssBytes: z.number().nonnegative(),
     /** Resident memory of the largest one, in bytes. */
     maxRssBytes: z.number().nonnegative(),
+    /**
+     * Spare processes of the warm pool alive then (started ahead for agents to come, serving
+     * every session of the process), and their resident memory together, in bytes.
+     */
+    spareProcesses: z.number().int().nonnegative().optional(),
+    spareRssBytes: z.number().nonnegative().optional(),
     samples: z
       .array(
         z.looseObject({ pid: z.number().int(), rssBytes: z.number().nonnegative(), agentId: z.string().optional() }),

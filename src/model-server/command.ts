@@ -1,4 +1,5 @@
-import { type ModelServerLogger, startModelServer } from './server.ts';
+import { startModelServer } from './server.ts';
+import type { ModelServerLogger } from './server-types.ts';
 
 /** Options of {@link runModelServerCommand}. */
 export interface ModelServerCommandOptions {
@@ -14,6 +15,11 @@ export interface ModelServerCommandOptions {
    * @default '127.0.0.1'
    */
   host?: string;
+  /**
+   * Append every served request to this file as a JSON line (see `ModelServerOptions.requestLog`).
+   * @default none
+   */
+  requestLog?: string | undefined;
   /**
    * Stops the server like SIGINT/SIGTERM do (for embedding and tests).
    * @default none
@@ -52,6 +58,7 @@ export async function runModelServerCommand(options: ModelServerCommandOptions):
     port: options.port ?? 0,
     host: options.host ?? '127.0.0.1',
     logger: options.logger ?? stderrLogger,
+    requestLog: options.requestLog,
   });
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   print(`scripted model server listening on ${server.url}`);

@@ -10,6 +10,7 @@ export type { ReplayAnswer, ReplayConversation, ReplayExchange, ReplayIdentity }
 export { groupReplay, ReplayState, replayIdentity } from './replay.ts';
 export type { RequestFacts } from './request.ts';
 export { readRequest, selectScript, selectTurn } from './request.ts';
+export type { ModelLogLine } from './request-log.ts';
 export type {
   Scenario,
   ScenarioInput,
@@ -24,6 +25,7 @@ export type {
 export { STRUCTURED_OUTPUT_TOOL } from './scenario.ts';
 export type { ScenarioProblem } from './scenario-file.ts';
 export { compileScenario, loadScenario, parseScenario } from './scenario-file.ts';
+export { startModelServer } from './server.ts';
 export type {
   ModelAnswerKind,
   ModelExchangeRecord,
@@ -31,5 +33,4 @@ export type {
   ModelServer,
   ModelServerLogger,
   ModelServerOptions,
-} from './server.ts';
-export { startModelServer } from './server.ts';
+} from './server-types.ts';

@@ -4,118 +4,18 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { OrchestratorError } from '../errors/index.ts';
 import { ReplayState } from './replay.ts';
 import { attemptKey, BadRequestError, type RequestFacts, readRequest, selectScript, selectTurn } from './request.ts';
+import { openRequestLog, type ServedRequest } from './request-log.ts';
 import { answerEvents, buildAnswer, encodeEvent, errorBody, estimateTokens, randomId } from './response.ts';
-import type { Scenario, ScenarioScript, ScenarioTurn, TurnFault } from './scenario.ts';
+import type { ScenarioScript, ScenarioTurn, TurnFault } from './scenario.ts';
 import { loadScenario } from './scenario-file.ts';
-
-/** Where the server reports what it answers; both methods take a message and optional facts. */
-export interface ModelServerLogger {
-  info(message: string, details?: Record<string, unknown>): void;
-  warn(message: string, details?: Record<string, unknown>): void;
-}
-
-/** Options of {@link startModelServer}. */
-export interface ModelServerOptions {
-  /** The scenario, compiled or as a file path to load. */
-  scenario: Scenario | string;
-  /**
-   * TCP port; 0 picks a free one.
-   * @default 0
-   */
-  port?: number;
-  /**
-   * Interface to listen on.
-   * @default '127.0.0.1'
-   */
-  host?: string;
-  /**
-   * Receives one line per answered request and warnings (unmatched requests, bad bodies).
-   * @default a logger that discards everything
-   */
-  logger?: ModelServerLogger;
-  /**
-   * How many request records `requests` keeps (oldest dropped first).
-   * @default 10000
-   */
-  requestLogLimit?: number;
-  /**
-   * Also keep each complete exchange (request body and headers that identify it, response
-   * status, content type and body as sent) in `exchanges`, bounded by `requestLogLimit`: what a
-   * recorder would have seen on the wire, for record-and-replay tests without a gateway.
-   * @default false
-   */
-  keepExchanges?: boolean;
-}
-
-/** One complete exchange as the server saw it (kept with `keepExchanges`). */
-export interface ModelExchangeRecord {
-  /** Receipt time, epoch milliseconds. */
-  readonly at: number;
-  /** Path with the query string, as requested. */
-  readonly path: string;
-  /** The `x-claude-code-session-id` header, when sent. */
-  readonly sessionHeader: string | undefined;
-  /** The request body as received. */
-  readonly requestBody: Buffer;
-  readonly status: number;
-  readonly contentType: string;
-  /** The response body exactly as written (SSE text for a stream). */
-  readonly responseBody: Buffer;
-}
-
-/** How the server answered a request. */
-export type ModelAnswerKind =
-  | 'turn'
-  | 'replay'
-  | 'final'
-  | 'unmatched'
-  | 'fault'
-  | 'count_tokens'
-  | 'not_found'
-  | 'bad_request';
-
-/** A summary of one received request, for assertions and diagnosis. */
-export interface ModelRequestRecord {
-  /** Receipt time, epoch milliseconds. */
-  readonly at: number;
-  readonly method: string;
-  /** Path without the query string. */
-  readonly path: string;
-  readonly model: string | undefined;
-  readonly stream: boolean | undefined;
-  /** Conversation key: the `x-claude-code-session-id` header or a hash of the first user message. */
-  readonly conversation: string | undefined;
-  /** Turn number: prior assistant messages in the request. */
-  readonly turn: number | undefined;
-  /** Name of the script that answered (`replay:<conversation>` for a replayed one); `undefined` when none matched. */
-  readonly script: string | undefined;
-  /** 1-based attempt of this (conversation, script, turn). */
-  readonly attempt: number | undefined;
-  readonly answer: ModelAnswerKind;
-  /** The injected fault, such as `status 429` or `cut_after_events 3`. */
-  readonly fault: string | undefined;
-}
-
-/** A running scripted model server. */
-export interface ModelServer {
-  /** Base URL for `ANTHROPIC_BASE_URL`, such as `http://127.0.0.1:41234`. */
-  readonly url: string;
-  readonly port: number;
-  readonly host: string;
-  /** The scenario in use. */
-  readonly scenario: Scenario;
-  /** Received requests, oldest first (bounded by `requestLogLimit`). */
-  readonly requests: readonly ModelRequestRecord[];
-  /** Complete exchanges, oldest first; empty unless `keepExchanges` (bounded by `requestLogLimit`). */
-  readonly exchanges: readonly ModelExchangeRecord[];
-  /**
-   * Replaces the scenario and forgets attempt counts (the request log is kept).
-   * @throws OrchestratorError `SCENARIO_INVALID` when a path is given and the file is invalid.
-   */
-  setScenario(scenario: Scenario | string): Promise<void>;
-  /** Stops listening and drops open connections; safe to call more than once. */
-  close(): Promise<void>;
-}
+import type {
+  ModelAnswerKind,
+  ModelExchangeRecord,
+  ModelRequestRecord,
+  ModelServer,
+  ModelServerLogger,
+  ModelServerOptions,
+} from './server-types.ts';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -180,7 +80,8 @@ function describeFault(fault: TurnFault): string {
  * Starts the scripted model server: an Anthropic Messages API look-alike that answers from a
  * scenario, for the real Claude Code binary (`ANTHROPIC_BASE_URL`) or plain HTTP clients.
  * @throws OrchestratorError `SCENARIO_INVALID` for an invalid scenario file,
- *   `MODEL_SERVER_START_FAILED` when the port cannot be bound.
+ *   `MODEL_SERVER_START_FAILED` when the port cannot be bound, `CONFIG_INVALID` when
+ *   `requestLog` cannot be opened.
  */
 export async function startModelServer(options: ModelServerOptions): Promise<ModelServer> {
   const host = options.host ?? '127.0.0.1';
@@ -193,8 +94,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const exchanges: ModelExchangeRecord[] = [];
   const keepExchanges = options.keepExchanges ?? false;
   const closing = new AbortController();
+  const requestLog = options.requestLog === undefined ? undefined : openRequestLog(options.requestLog);
 
-  const record = (entry: ModelRequestRecord): void => {
+  const record = (entry: ModelRequestRecord, served: ServedRequest): void => {
+    served.record = entry;
     requests.push(entry);
     if (requests.length > limit) requests.splice(0, requests.length - limit);
   };
@@ -225,11 +128,12 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     res: ServerResponse,
     signal: AbortSignal,
     base: Pick<ModelRequestRecord, 'at' | 'method' | 'path'>,
+    served: ServedRequest,
   ): Promise<void> => {
     const text = await readBody(req);
     const requestId = randomId('req_');
     if (text === undefined) {
-      record({ ...base, ...noFacts, answer: 'bad_request' });
+      record({ ...base, ...noFacts, answer: 'bad_request' }, served);
       sendJson(res, 413, errorBody(413, 'Request body too large.', requestId), { 'request-id': requestId });
       return;
     }
@@ -240,10 +144,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     } catch (error) {
       const message = error instanceof BadRequestError ? error.message : 'request body is not valid JSON';
       logger.warn('model server: bad request', { path: base.path, message });
-      record({ ...base, ...noFacts, answer: 'bad_request' });
+      record({ ...base, ...noFacts, answer: 'bad_request' }, served);
       sendJson(res, 400, errorBody(400, message, requestId), { 'request-id': requestId });
       return;
     }
+    served.facts = facts;
     const exchange = (status: number, contentType: string, body: string): void => {
       if (!keepExchanges) return;
       const sessionHeader = req.headers['x-claude-code-session-id'];
@@ -262,17 +167,20 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       const replayed = replay.answer(facts);
       if (replayed.kind === 'exchange') {
         const { exchange: recorded, attempt } = replayed;
-        record({
-          ...base,
-          model: facts.model,
-          stream: facts.stream,
-          conversation: facts.conversation,
-          turn: facts.turn,
-          script: `replay:${recorded.conversation}`,
-          attempt,
-          answer: 'replay',
-          fault: undefined,
-        });
+        record(
+          {
+            ...base,
+            model: facts.model,
+            stream: facts.stream,
+            conversation: facts.conversation,
+            turn: facts.turn,
+            script: `replay:${recorded.conversation}`,
+            attempt,
+            answer: 'replay',
+            fault: undefined,
+          },
+          served,
+        );
         logger.info(`model server: replay ${recorded.conversation} turn ${facts.turn} attempt ${attempt}`);
         res.writeHead(recorded.status, {
           'content-type': recorded.contentType,
@@ -309,7 +217,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       answer,
       fault: fault && describeFault(fault),
     };
-    record(entry);
+    record(entry, served);
     if (!script) logger.warn('model server: no script matched; answering the final text', { model: facts.model });
     else logger.info(`model server: ${script.name} turn ${facts.turn} attempt ${attempt}: ${entry.fault ?? answer}`);
 
@@ -332,6 +240,8 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       scriptName: script?.name ?? '',
       inputEstimate: estimateTokens(text),
     });
+    // A cut answer (a fault) reported no usage: only a whole one counts in the log.
+    if (!fault) served.usage = message.usage;
     if (!facts.stream) {
       if (fault) res.destroy();
       else exchange(200, 'application/json', sendJson(res, 200, message, { 'request-id': requestId }));
@@ -361,6 +271,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     req: IncomingMessage,
     res: ServerResponse,
     base: Pick<ModelRequestRecord, 'at' | 'method' | 'path'>,
+    served: ServedRequest,
   ): Promise<void> => {
     const text = await readBody(req);
     const requestId = randomId('req_');
@@ -371,38 +282,43 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
         model = body.model;
       }
     } catch {
-      record({ ...base, ...noFacts, answer: 'bad_request' });
+      record({ ...base, ...noFacts, answer: 'bad_request' }, served);
       sendJson(res, 400, errorBody(400, 'request body is not valid JSON', requestId), { 'request-id': requestId });
       return;
     }
-    record({ ...base, ...noFacts, model, answer: 'count_tokens' });
+    record({ ...base, ...noFacts, model, answer: 'count_tokens' }, served);
     sendJson(res, 200, { input_tokens: estimateTokens(text) }, { 'request-id': requestId });
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, served: ServedRequest): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://model-server').pathname;
     const base = { at: Date.now(), method: req.method ?? 'GET', path };
     const request = new AbortController();
     res.on('close', () => request.abort());
     const signal = AbortSignal.any([request.signal, closing.signal]);
-    if (req.method === 'POST' && path === '/v1/messages') return answerMessages(req, res, signal, base);
-    if (req.method === 'POST' && path === '/v1/messages/count_tokens') return countTokens(req, res, base);
-    record({ ...base, ...noFacts, answer: 'not_found' });
+    if (req.method === 'POST' && path === '/v1/messages') return answerMessages(req, res, signal, base, served);
+    if (req.method === 'POST' && path === '/v1/messages/count_tokens') return countTokens(req, res, base, served);
+    record({ ...base, ...noFacts, answer: 'not_found' }, served);
     req.resume();
     const requestId = randomId('req_');
     sendJson(res, 404, errorBody(404, `Not found: ${base.method} ${path}`, requestId), { 'request-id': requestId });
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.warn('model server: request failed', { error: String(error) });
-      if (!res.headersSent) sendJson(res, 500, errorBody(500, 'Internal scripted server error.', randomId('req_')));
-      else res.destroy();
-    });
+    const served: ServedRequest = {};
+    const answeredBy = scenario.name;
+    handle(req, res, served)
+      .catch((error: unknown) => {
+        logger.warn('model server: request failed', { error: String(error) });
+        if (!res.headersSent) sendJson(res, 500, errorBody(500, 'Internal scripted server error.', randomId('req_')));
+        else res.destroy();
+      })
+      .finally(() => requestLog?.write(served, answeredBy, Date.now()));
   });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => {
+      requestLog?.close();
       reject(
         new OrchestratorError(
           'MODEL_SERVER_START_FAILED',
@@ -439,7 +355,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     close() {
       closed ??= new Promise<void>((resolve) => {
         closing.abort();
-        server.close(() => resolve());
+        server.close(() => {
+          requestLog?.close();
+          resolve();
+        });
         server.closeAllConnections();
       });
       return closed;

@@ -174,6 +174,13 @@ export function onAttemptEnd(
   const agent = state.agents[data.agentId];
   if (!agent) return;
   const scopes = scopesOf(state, data.agentId);
+  // The attempt's process is done with its slot by now (it is released before this event is
+  // recorded): the agent stops counting as running here, whatever its next state change says,
+  // so that a start recorded right after is never counted beside it.
+  if (agent.active) {
+    agent.active = false;
+    state.session.activeAgents--;
+  }
   // Behind the gateway the wire's figures are the exact ones: no correction.
   const exact = agent.wire ? agent.live : attemptSpend(data, agent);
   const correction = spendDifference(exact, agent.live);
@@ -250,7 +257,12 @@ function attemptSpend(
 
 export function onResources(state: MetricsState, data: EventDataMap['agent.resources']): void {
   const session = state.session;
-  if (data.rssBytes > session.peakRssBytes) session.peakRssBytes = data.rssBytes;
+  // The warm pool's spares are resident too: the peak is of agents and spares together.
+  const spares = data.spareRssBytes ?? 0;
+  if (data.rssBytes + spares > session.peakRssBytes) {
+    session.peakRssBytes = data.rssBytes + spares;
+    session.peakSpareRssBytes = spares;
+  }
   if (data.maxRssBytes > session.peakProcessRssBytes) session.peakProcessRssBytes = data.maxRssBytes;
   for (const sample of data.samples ?? []) {
     const agent = sample.agentId === undefined ? undefined : state.agents[sample.agentId];
@@ -274,11 +286,6 @@ export function nodeOf(state: MetricsState, workflowId: string, nodeId: string):
     wf.nodes[nodeId] = node;
   }
   return node;
-}
-
-export function endNode(node: NodeMetrics, ts: string): void {
-  node.endedAt = ts;
-  if (node.startedAt !== undefined) node.durationMs = elapsed(node.startedAt, ts);
 }
 
 /** Milliseconds between two ISO times, never negative. */

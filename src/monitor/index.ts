@@ -23,11 +23,14 @@ export type {
   MetricsState,
   NodeMetrics,
   SessionFigures,
+  SessionOrigin,
+  Span,
   WorkflowMetrics,
 } from './metrics-state.ts';
 export { alertKey, emptyMetrics } from './metrics-state.ts';
 export type { AgentStopper, MonitorOptions } from './monitor.ts';
 export { budgetError, Monitor } from './monitor.ts';
+export { downtimeWithin, settleGoneOwner } from './ownership.ts';
 export type { ModelPrice, PriceRow, TokenCounts } from './pricing.ts';
 export { costAt, PRICE_TABLE, priceOf, priceUsage } from './pricing.ts';
 export { PrometheusExporter } from './prometheus.ts';

@@ -33,6 +33,17 @@ export interface AgentMetrics extends Figures {
   wire?: true;
   /** Spend per subagent (as the gateway attributes requests), from `model.request`. */
   subagents?: Record<string, Spend & { requests: number }>;
+  /**
+   * Spend of its attempt whose process died before Claude Code reported it (a crash): counted
+   * in `costUsd` from what was seen of its responses, absent from `sdkCostUsd`, which only
+   * Claude Code's report at the end of an attempt adds to.
+   */
+  unreportedUsd?: number;
+  /**
+   * The session that ran this agent, when this session only inherited it: a fork or an import
+   * copied its events (see {@link MetricsState.origins}). Its spending was not made here.
+   */
+  inheritedFrom?: string;
 }
 
 /** A node of a workflow, once started. */
@@ -62,6 +73,15 @@ export interface WorkflowMetrics extends Figures {
   stepsCompleted: number;
   failedNodes: number;
   readonly nodes: Record<string, NodeMetrics>;
+  /** It failed and rolled back: its completed nodes' compensations ran, newest first. */
+  rolledBack?: true;
+  /** Compensations that recorded their outcome, succeeded and failed. */
+  compensations?: { ok: number; failed: number };
+  /**
+   * Time between its start and its end (or the latest event) when no process ran it (after a
+   * crash or a stop, until a resume): left out of `durationMs`.
+   */
+  downtimeMs?: number;
 }
 
 /** Session-wide figures beyond the common ones. */
@@ -77,6 +97,8 @@ export interface SessionFigures extends Figures {
   peakRssBytes: number;
   /** Largest single agent process sampled, in bytes. */
   peakProcessRssBytes: number;
+  /** Of `peakRssBytes`, the warm pool's spare processes (started ahead, not yet an agent's). */
+  peakSpareRssBytes: number;
 }
 
 /** An alert raised and not yet cleared. */
@@ -93,6 +115,30 @@ export interface ActiveAlert {
 
 /** A budget that stopped spending. */
 export type ExhaustedBudget = EventDataMap['budget.exhausted'] & { readonly at: string };
+
+/**
+ * Where a session's history came from: a fork or an import that copied another session's
+ * events into it. Agents of the copied part are marked `inheritedFrom` (their spending was
+ * made there, not here).
+ */
+export interface SessionOrigin {
+  readonly kind: 'fork' | 'import';
+  readonly fromSessionId: string;
+  /** The sequence number of the original the copy ends at (forks). */
+  readonly fromSeq?: number;
+  readonly fromVersion?: number;
+  /** The store the import came from. */
+  readonly fromStore?: string;
+  /** The `session.forked` or `session.imported` event. */
+  readonly seq: number;
+  readonly at: string;
+}
+
+/** A span of time (ISO times), `from` before `to`. */
+export interface Span {
+  readonly from: string;
+  to: string;
+}
 
 /** Every figure of one session. */
 export interface MetricsState {
@@ -112,6 +158,15 @@ export interface MetricsState {
   readonly activeAlerts: Record<string, ActiveAlert>;
   alertsRaised: number;
   readonly budgets: ExhaustedBudget[];
+  /** Forks and imports its history went through, oldest first. */
+  readonly origins: SessionOrigin[];
+  /**
+   * When no process ran the session, oldest first: from the last event of an owner that stopped
+   * or died to the next owner's taking over (a resume, a fork or an import). Durations leave it out.
+   */
+  readonly downtime: Span[];
+  /** The latest time an owner of the session recorded something (requests from outside it left out). */
+  lastOwnedAt?: string;
 }
 
 /** The metrics of a session with no events. */
@@ -127,6 +182,7 @@ export function emptyMetrics(sessionId: string): MetricsState {
       peakConcurrency: 0,
       peakRssBytes: 0,
       peakProcessRssBytes: 0,
+      peakSpareRssBytes: 0,
     },
     workflows: {},
     agents: {},
@@ -135,6 +191,8 @@ export function emptyMetrics(sessionId: string): MetricsState {
     activeAlerts: {},
     alertsRaised: 0,
     budgets: [],
+    origins: [],
+    downtime: [],
   };
 }
 
@@ -155,8 +213,8 @@ type Matches<T, S extends AlertScope, Hidden extends PropertyKey = never> = [Exc
   : false;
 const figuresListed: [
   Matches<SessionFigures, 'session'>,
-  Matches<WorkflowMetrics, 'workflow', 'nodes'>,
+  Matches<WorkflowMetrics, 'workflow', 'nodes' | 'rolledBack' | 'compensations' | 'downtimeMs'>,
   Matches<NodeMetrics, 'node'>,
-  Matches<AgentMetrics, 'agent', 'live' | 'wire' | 'subagents'>,
+  Matches<AgentMetrics, 'agent', 'live' | 'wire' | 'subagents' | 'unreportedUsd' | 'inheritedFrom'>,
 ] = [true, true, true, true];
 void figuresListed;

@@ -1,17 +1,8 @@
 import type { AnyEvent } from '../events/index.ts';
-import {
-  elapsed,
-  endNode,
-  nodeOf,
-  onAttemptEnd,
-  onModelRequest,
-  onResources,
-  onSpawned,
-  onUsage,
-  scopesOf,
-} from './agent-metrics.ts';
+import { nodeOf, onAttemptEnd, onModelRequest, onResources, onSpawned, onUsage, scopesOf } from './agent-metrics.ts';
 import { bump, emptyFigures } from './figures.ts';
-import { alertKey, emptyMetrics, type MetricsState } from './metrics-state.ts';
+import { alertKey, emptyMetrics, type MetricsState, type NodeMetrics } from './metrics-state.ts';
+import { downtimeWithin, observeOwnership, ownedElapsed } from './ownership.ts';
 import { viewOf } from './view.ts';
 
 /**
@@ -25,6 +16,11 @@ import { viewOf } from './view.ts';
  * by the exact one (the difference is added to every scope), so nothing is counted twice.
  * Agents behind the model gateway are counted from `model.request` (usage read off the wire)
  * instead, with Claude Code's own estimate kept as `sdkCostUsd`.
+ *
+ * A process that dies records nothing more: when the next owner takes the session up, the
+ * agents it left unended are ended as interrupted, and the time nobody ran the session is left
+ * out of durations (see `ownership.ts`). A fork or an import marks the agents it copied as
+ * inherited: their spending was made in the session they came from.
  */
 
 const ACTIVE_STATES = new Set(['initializing', 'thinking', 'using_tools', 'responding']);
@@ -37,12 +33,29 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
   if (event.seq > state.lastSeq) state.lastSeq = event.seq;
   state.firstAt ??= event.ts;
   state.lastAt = event.ts;
+  observeOwnership(state, event);
   const view = viewOf(event);
   if (view === undefined) return state;
   switch (view.type) {
     case 'session.created':
       if (view.data.name !== undefined) state.name = view.data.name;
       break;
+    case 'session.forked':
+    case 'session.imported': {
+      const data = view.data;
+      const fork = view.type === 'session.forked' ? view.data : undefined;
+      state.origins.push({
+        kind: fork ? 'fork' : 'import',
+        fromSessionId: data.fromSessionId,
+        ...(fork && { fromSeq: fork.fromSeq }),
+        ...(fork?.fromVersion !== undefined && { fromVersion: fork.fromVersion }),
+        ...(view.type === 'session.imported' && { fromStore: view.data.fromStore }),
+        seq: event.seq,
+        at: event.ts,
+      });
+      for (const agent of Object.values(state.agents)) agent.inheritedFrom ??= data.fromSessionId;
+      break;
+    }
     case 'workflow.started':
       state.workflows[view.data.workflowId] = {
         ...emptyFigures(),
@@ -55,6 +68,19 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
         nodes: {},
       };
       break;
+    case 'node.compensated': {
+      const wf = state.workflows[view.data.workflowId];
+      if (!wf) break;
+      wf.compensations ??= { ok: 0, failed: 0 };
+      if (view.data.ok) wf.compensations.ok++;
+      else wf.compensations.failed++;
+      break;
+    }
+    case 'workflow.rolling_back': {
+      const wf = state.workflows[view.data.workflowId];
+      if (wf && wf.endedAt === undefined) wf.status = 'rolling_back';
+      break;
+    }
     case 'workflow.paused':
     case 'workflow.resumed': {
       const wf = state.workflows[view.data.workflowId];
@@ -66,7 +92,10 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
       if (!wf) break;
       wf.status = view.data.status;
       wf.endedAt = event.ts;
-      wf.durationMs = elapsed(wf.startedAt, event.ts);
+      wf.durationMs = ownedElapsed(state, wf.startedAt, event.ts);
+      const down = downtimeWithin(state.downtime, wf.startedAt, event.ts);
+      if (down > 0) wf.downtimeMs = down;
+      if (view.data.rolledBack) wf.rolledBack = true;
       break;
     }
     case 'node.started': {
@@ -83,7 +112,7 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
       const node = nodeOf(state, view.data.workflowId, view.data.nodeId);
       if (!node) break;
       node.status = view.type.slice('node.'.length);
-      endNode(node, event.ts);
+      endNode(state, node, event.ts);
       if (view.type === 'node.completed') {
         state.session.stepsCompleted++;
         const wf = state.workflows[view.data.workflowId];
@@ -99,7 +128,7 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
         node.status = 'retry_wait';
       } else {
         node.status = 'failed';
-        endNode(node, event.ts);
+        endNode(state, node, event.ts);
         const wf = state.workflows[view.data.workflowId];
         if (wf) wf.failedNodes++;
       }
@@ -190,6 +219,12 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
       break;
   }
   return state;
+}
+
+/** Ends a node at `ts`: its duration from its first start, less the time nobody ran the session. */
+function endNode(state: MetricsState, node: NodeMetrics, ts: string): void {
+  node.endedAt = ts;
+  if (node.startedAt !== undefined) node.durationMs = ownedElapsed(state, node.startedAt, ts);
 }
 
 /** Builds a session's metrics from its events (a full replay). */

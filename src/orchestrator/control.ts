@@ -1,10 +1,8 @@
-import { hostname } from 'node:os';
 import { OrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { parseRule } from '../security/index.ts';
-import type { Lease, LeaseStore } from '../store/index.ts';
-import { pidAlive } from './leases.ts';
+import { type Lease, type LeaseStore, leaseIsLive } from '../store/index.ts';
 
 /** What a control request asks of a session's owner. */
 export type ControlAction = 'cancel' | 'pause' | 'resume' | 'answer' | 'grant' | 'revoke';
@@ -112,10 +110,4 @@ export async function recordControl(
     },
   ]);
   return { controlId, event: event as AnyEvent };
-}
-
-/** A lease some process still holds: not lapsed, and (on this host) its process is alive. */
-export function leaseIsLive(lease: Lease): boolean {
-  if (Date.parse(lease.expiresAt) <= Date.now()) return false;
-  return lease.host !== hostname() || pidAlive(lease.pid);
 }

@@ -1,8 +1,8 @@
 /** The programmatic API: open an orchestrator, run and resume workflows, watch and steer them. */
 export type { ControlAction, ControlReceipt, ControlRequest } from './control.ts';
-export { checkControlRequest, leaseIsLive, recordControl, requestControl } from './control.ts';
+export { checkControlRequest, recordControl, requestControl } from './control.ts';
 export type { OwnedSession, TakeoverReason } from './leases.ts';
-export { pidAlive, SessionLeases } from './leases.ts';
+export { SessionLeases } from './leases.ts';
 export type { ModelAccess } from './model-access.ts';
 export { FALLBACK_SCENARIO, resolveModelAccess } from './model-access.ts';
 export type { OrchestratorOptions, RuleChange, StartWorkflowOptions } from './orchestrator.ts';

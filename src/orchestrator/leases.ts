@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import type { AcquiredLease, Lease, LeaseOwner, LeaseStore } from '../store/index.ts';
+import { type AcquiredLease, type Lease, type LeaseOwner, type LeaseStore, pidAlive } from '../store/index.ts';
 
 /** Options of {@link SessionLeases}. */
 export interface SessionLeasesOptions {
@@ -155,16 +155,5 @@ export class SessionLeases {
           });
     this.#lostSessions.set(sessionId, error);
     this.#o.onLost(sessionId, error);
-  }
-}
-
-/** True when a process with this pid exists on this host (signal 0 checks without sending). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

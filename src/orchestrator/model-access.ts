@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OrchestratorConfig } from '../config/index.ts';
 import { compileScenario, type ModelServer, type Scenario, startModelServer } from '../model-server/index.ts';
+import type { RecordedModel } from '../sessions/index.ts';
 
 /** How agents reach a model: Anthropic (or a gateway) with a key, or the scripted server. */
 export interface ModelAccess {
@@ -10,6 +13,8 @@ export interface ModelAccess {
   readonly scripted: ModelServer | undefined;
   /** One plain sentence for the console. */
   readonly description: string;
+  /** What sessions record of it when this process starts or resumes them (a resume reuses the scenario). */
+  readonly recorded: RecordedModel;
   close(): Promise<void>;
 }
 
@@ -43,14 +48,32 @@ export async function resolveModelAccess(
       apiKey: config.anthropicApiKey,
       baseUrl: config.anthropicBaseUrl,
       scripted: undefined,
-      description: config.anthropicBaseUrl
-        ? `model: Anthropic API through ${config.anthropicBaseUrl}`
-        : 'model: Anthropic API (ANTHROPIC_API_KEY is set)',
+      description: `${
+        config.anthropicBaseUrl
+          ? `model: Anthropic API through ${config.anthropicBaseUrl}`
+          : 'model: Anthropic API (ANTHROPIC_API_KEY is set)'
+      }${config.modelLog ? '; the model log (--model-log, ORCHESTRATOR_MODEL_LOG) is written by the offline scripted model only' : ''}`,
+      recorded: { kind: 'anthropic' },
       close: async () => undefined,
     };
   }
   const scenario = options.scenario ?? FALLBACK_SCENARIO;
-  const server = await startModelServer({ scenario, logger: { info: () => undefined, warn: () => undefined } });
+  const server = await startModelServer({
+    scenario,
+    logger: { info: () => undefined, warn: () => undefined },
+    requestLog: config.modelLog,
+  });
+  const recorded: RecordedModel =
+    typeof scenario === 'string'
+      ? {
+          kind: 'scripted',
+          scenario: path.resolve(scenario),
+          scenarioSha256: createHash('sha256')
+            .update(await readFile(scenario))
+            .digest('hex'),
+          scenarioName: server.scenario.name,
+        }
+      : { kind: 'scripted', scenarioName: scenario.name };
   const what =
     typeof scenario === 'string'
       ? `scenario ${path.relative(process.cwd(), scenario) || scenario}`
@@ -60,7 +83,8 @@ export async function resolveModelAccess(
     apiKey: SCRIPTED_KEY,
     baseUrl: server.url,
     scripted: server,
-    description: `model: offline scripted model server at ${server.url} (${why}; ${what})`,
+    description: `model: offline scripted model server at ${server.url} (${why}; ${what})${config.modelLog ? `; its requests are logged to ${config.modelLog}` : ''}`,
+    recorded,
     close: () => server.close(),
   };
 }

@@ -9,6 +9,7 @@ import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
 import type { Scenario } from '../model-server/index.ts';
 import { Monitor, type MonitorSettings, monitorSettings } from '../monitor/index.ts';
+import { type ReportSource, reportSource } from '../reports/index.ts';
 import {
   agentFolders,
   checkSafeName,
@@ -114,6 +115,11 @@ export class Orchestrator {
   /** The leases of the sessions this process runs (one owner per session). */
   readonly leases: SessionLeases;
   /**
+   * What the read models (`sessionReport`, `statistics`, `sessionRows` of the reports area)
+   * read: this orchestrator's log and the store's leases.
+   */
+  readonly reports: ReportSource;
+  /**
    * Known secret values (the model key, variables named like keys and tokens, the operator's
    * `ORCHESTRATOR_SECRETS`), replaced by `[REDACTED:NAME]` in events, transcripts, cached
    * results, logs and the agents' tool outputs before they are written.
@@ -158,6 +164,7 @@ export class Orchestrator {
     this.logger = logger;
     this.model = model;
     this.#store = store;
+    this.reports = reportSource(log, { leases: store, storeName: `the ${config.store} store` });
     this.sessions = new SessionManager({
       log,
       versionStore: store,
@@ -276,7 +283,12 @@ export class Orchestrator {
             {
               type: 'session.created',
               source: 'orchestrator',
-              data: { name: workflow.name, workspace, ...(options.by !== undefined && { by: options.by }) },
+              data: {
+                name: workflow.name,
+                workspace,
+                model: this.model.recorded,
+                ...(options.by !== undefined && { by: options.by }),
+              },
             },
             {
               type: 'workflow.started',
@@ -365,7 +377,11 @@ export class Orchestrator {
       } else {
         await this.monitor.track(sessionId);
       }
-      await recordEvent(this.log, state, 'session.resumed', { fromSeq: state.lastSeq, reason: 'resumed on request' });
+      await recordEvent(this.log, state, 'session.resumed', {
+        fromSeq: state.lastSeq,
+        reason: 'resumed on request',
+        model: this.model.recorded,
+      });
       const compiled = compileWorkflow(wf.definition, { file: wf.file ?? '<recorded>' });
       const workspace = await this.#workspaces.ensureSessionWorkspace(
         state.workspace ?? childPath(path.join(this.config.dataDir, 'workspaces'), [sessionId], ['sessionId']),

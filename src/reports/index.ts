@@ -5,27 +5,34 @@
  * async functions that read them through a {@link ReportSource}.
  */
 
+export type { CostReport } from './cost.ts';
+export { costReport } from './cost.ts';
+export type { OriginReport } from './origin.ts';
+export { originReport } from './origin.ts';
 export {
+  costReportSchema,
   figuresSchema,
   metricsStateSchema,
+  originReportSchema,
   sessionReportSchema,
   sessionRowSchema,
   statisticsReportSchema,
   versionRowSchema,
 } from './schemas.ts';
-export type { SessionReport, SessionReportDraft } from './session-report.ts';
+export type { OwnerFacts, ReportDraft, ReportedStatus, SessionOwner, SessionReport } from './session-report.ts';
 export {
   applyReportEvent,
-  emptySessionReport,
+  emptyReportDraft,
+  finishReport,
   projectSessionReport,
   sessionNotFound,
   sessionReport,
 } from './session-report.ts';
-export type { SessionRow, SessionRowsOptions } from './session-rows.ts';
-export { sessionRows } from './session-rows.ts';
-export type { ReportSource } from './source.ts';
-export { readEvents, reportSource } from './source.ts';
-export type { StatisticsOptions, StatisticsReport } from './statistics.ts';
-export { statistics } from './statistics.ts';
+export type { RowStatus, SessionRow, SessionRowsOptions } from './session-rows.ts';
+export { ROW_STATUSES, rowOfReport, sessionRows } from './session-rows.ts';
+export type { ReportSource, ReportSourceOptions } from './source.ts';
+export { ownerVerdict, readEvents, reportSource } from './source.ts';
+export type { SkippedSession, StatisticsOptions, StatisticsReport } from './statistics.ts';
+export { countEachSpendOnce, statistics } from './statistics.ts';
 export type { VersionLister, VersionRow } from './version-rows.ts';
 export { versionRow, versionRows } from './version-rows.ts';

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { MetricsState, StatsRow } from '../monitor/index.ts';
+import type { CostReport } from './cost.ts';
+import type { OriginReport } from './origin.ts';
 import type { SessionReport } from './session-report.ts';
 import type { SessionRow } from './session-rows.ts';
 import type { StatisticsReport } from './statistics.ts';
@@ -62,6 +64,8 @@ const agentMetricsSchema = figuresSchema.extend({
   live: z.object({ ...spend, responses: count }),
   wire: z.literal(true).optional(),
   subagents: z.record(z.string(), z.object({ ...spend, requests: count })).optional(),
+  unreportedUsd: usd.optional(),
+  inheritedFrom: z.string().optional(),
 });
 
 const nodeMetricsSchema = figuresSchema.extend({
@@ -85,6 +89,9 @@ const workflowMetricsSchema = figuresSchema.extend({
   stepsCompleted: count,
   failedNodes: count,
   nodes: z.record(z.string(), nodeMetricsSchema),
+  rolledBack: z.literal(true).optional(),
+  compensations: z.object({ ok: count, failed: count }).optional(),
+  downtimeMs: z.number().nonnegative().optional(),
 });
 
 const sessionFiguresSchema = figuresSchema.extend({
@@ -94,6 +101,7 @@ const sessionFiguresSchema = figuresSchema.extend({
   peakConcurrency: count,
   peakRssBytes: z.number().nonnegative(),
   peakProcessRssBytes: z.number().nonnegative(),
+  peakSpareRssBytes: z.number().nonnegative(),
 });
 
 const modelFiguresSchema = z.object({
@@ -126,6 +134,18 @@ const exhaustedBudgetSchema = z.looseObject({
   at: iso,
 });
 
+const originSchema = z.object({
+  kind: z.enum(['fork', 'import']),
+  fromSessionId: z.string(),
+  fromSeq: count.optional(),
+  fromVersion: z.number().int().positive().optional(),
+  fromStore: z.string().optional(),
+  seq: count,
+  at: iso,
+});
+
+const spanSchema = z.object({ from: iso, to: iso });
+
 /** Every figure of one session (the monitor's `MetricsState`). */
 export const metricsStateSchema = z.object({
   sessionId: z.string(),
@@ -141,6 +161,42 @@ export const metricsStateSchema = z.object({
   activeAlerts: z.record(z.string(), activeAlertSchema),
   alertsRaised: count,
   budgets: z.array(exhaustedBudgetSchema),
+  origins: z.array(originSchema),
+  downtime: z.array(spanSchema),
+  lastOwnedAt: iso.optional(),
+});
+
+const statusSchema = z.enum([
+  'completed',
+  'failed',
+  'cancelled',
+  'running',
+  'paused',
+  'awaiting_input',
+  'rolling_back',
+  'empty',
+  'interrupted',
+]);
+
+/** {@link CostReport}: one cost figure, Claude Code's estimate beside it, the difference accounted for. */
+export const costReportSchema = z.object({
+  costUsd: usd,
+  sdkCostUsd: usd,
+  differenceUsd: usd,
+  unreportedUsd: usd,
+  unreportedAgents: count,
+  pricingUsd: usd,
+  unpricedUsd: usd,
+  pricedFrom: z.enum(['wire', 'usage', 'mixed', 'none']),
+  inheritedUsd: usd,
+});
+
+/** {@link OriginReport}: the fork or import a session's history came from. */
+export const originReportSchema = originSchema.extend({
+  inheritedAgents: count,
+  inheritedCostUsd: usd,
+  inheritedSdkCostUsd: usd,
+  earlier: z.array(originSchema),
 });
 
 /** {@link SessionReport}: `sessions show --json`, `GET /v1/sessions/:id`. */
@@ -150,6 +206,13 @@ export const sessionReportSchema = z.object({
   firstEventAt: iso.optional(),
   lastEventAt: iso.optional(),
   byType: z.record(z.string(), count),
+  status: statusSchema,
+  resumable: z.boolean(),
+  owner: z.object({ host: z.string(), pid: z.number().int(), since: iso, expiresAt: iso }).optional(),
+  activeMs: z.number().nonnegative(),
+  downtimeMs: z.number().nonnegative(),
+  cost: costReportSchema,
+  origin: originReportSchema.optional(),
   metrics: metricsStateSchema,
 });
 
@@ -160,6 +223,7 @@ export const statisticsReportSchema = z.object({
   by: z.enum(['agent-type', 'workflow', 'day']),
   rows: z.array(statsRowSchema),
   total: statsRowSchema,
+  skipped: z.array(z.object({ sessionId: z.string(), code: z.string(), message: z.string() })),
 });
 
 /** {@link SessionRow}: a line of `sessions list --json`, an item of `GET /v1/sessions`. */
@@ -168,6 +232,16 @@ export const sessionRowSchema = z.object({
   lastSeq: count,
   createdAt: iso,
   updatedAt: iso,
+  status: z.union([statusSchema, z.literal('unreadable')]).optional(),
+  resumable: z.boolean().optional(),
+  workflow: z.string().optional(),
+  costUsd: usd.optional(),
+  simulated: z.boolean().optional(),
+  agents: count.optional(),
+  origin: z.string().optional(),
+  owner: z.object({ host: z.string(), pid: z.number().int() }).optional(),
+  unreadable: z.string().optional(),
+  error: z.string().optional(),
 });
 
 /** {@link VersionRow}: a line of `sessions versions --json`. */
@@ -200,5 +274,7 @@ const schemasMatch: [
   Checked<typeof sessionReportSchema, SessionReport>,
   Checked<typeof sessionRowSchema, SessionRow>,
   Checked<typeof versionRowSchema, VersionRow>,
-] = [true, true, true, true, true, true];
+  Checked<typeof costReportSchema, CostReport>,
+  Checked<typeof originReportSchema, OriginReport>,
+] = [true, true, true, true, true, true, true, true];
 void schemasMatch;

@@ -8,6 +8,7 @@ import type { KeyScope } from '../security/index.ts';
 import type { KeyAuthenticator } from './auth.ts';
 import { corsHook } from './cors.ts';
 import { sendError } from './http-errors.ts';
+import type { ApiMetrics } from './metrics.ts';
 import type { CompiledServerOptions } from './options.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { jsonSerializerCompiler, swaggerTransform, zodValidatorCompiler } from './schemas.ts';
@@ -22,6 +23,8 @@ export interface AppParts {
   readonly publicRoutes: (app: FastifyInstance) => void;
   /** Registers the routes that need a key, inside the authenticated context. */
   readonly apiRoutes: (app: FastifyInstance) => void;
+  /** Counts each answered request. */
+  readonly metrics: ApiMetrics;
 }
 
 /**
@@ -37,8 +40,19 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     // Streams end in preClose (see the server); idle keep-alive sockets should not hold the close.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: false } },
+    // Ids longer than any valid one reach the schemas, which say what an id must be.
+    routerOptions: { maxParamLength: 256 },
+    // Requests the router refuses (a malformed or overlong path) get the registry's shape too.
+    frameworkErrors: (error, request, reply) =>
+      sendError(
+        new OrchestratorError('INVALID_ARGUMENT', `path: ${error.message}`, { details: { field: 'path' } }),
+        request,
+        reply,
+        { bodyLimit: options.bodyLimitBytes, logger },
+      ),
   });
+  // JSON only (imports add their own type): a text body is refused as such, not parsed.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(jsonSerializerCompiler);
   app.decorateRequest('principal', null);
@@ -56,6 +70,10 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     ),
   );
   if (options.corsOrigins.length > 0) app.addHook('onRequest', corsHook(options.corsOrigins));
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    parts.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(swagger, {
@@ -82,7 +100,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     api.addHook('onRequest', async (request) => {
       const scope = request.routeOptions.config.scope;
       if (scope === 'public') return;
-      const principal = await auth.authenticate(request.headers.authorization);
+      const principal = await auth.authenticate(request.headers.authorization ?? bearerProtocol(request.headers));
       if (scope !== undefined) auth.authorize(principal, scope as KeyScope);
       const waitMs = limiter.take(principal.keyId);
       if (waitMs > 0) {
@@ -97,4 +115,19 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
     parts.apiRoutes(api);
   });
   return app;
+}
+
+/**
+ * A key sent as a WebSocket subprotocol, `bearer.<key>`: browsers cannot set headers on a
+ * WebSocket, so clients offer `['orchestrator.v1', 'bearer.<key>']` and the server answers with
+ * the first (Kubernetes does the same). Undefined when there is none.
+ */
+function bearerProtocol(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const offered = headers['sec-websocket-protocol'];
+  if (typeof offered !== 'string') return undefined;
+  const token = offered
+    .split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith('bearer.'));
+  return token === undefined ? undefined : `Bearer ${token.slice('bearer.'.length)}`;
 }

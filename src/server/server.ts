@@ -6,8 +6,10 @@ import type { Orchestrator } from '../orchestrator/index.ts';
 import { buildApp } from './app.ts';
 import { KeyAuthenticator } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { apiMetrics } from './metrics.ts';
 import { compileServerOptions, type ServerOptions } from './options.ts';
 import { registerApiRoutes, registerPublicRoutes } from './routes/index.ts';
+import { createStreams } from './streams/index.ts';
 
 /** Options of {@link ApiServer.start}. */
 export interface StartServerOptions {
@@ -71,6 +73,7 @@ export class ApiServer {
       auth,
       options: settings,
       logger,
+      streams: createStreams(options.orchestrator, settings),
     };
     const app = await buildApp({
       options: settings,
@@ -79,6 +82,7 @@ export class ApiServer {
       version: VERSION,
       publicRoutes: (root) => registerPublicRoutes(root, context),
       apiRoutes: (api) => registerApiRoutes(api, context),
+      metrics: apiMetrics(options.orchestrator.monitor.prometheus.registry, context.streams.clients),
     });
     let address: string;
     try {
@@ -97,6 +101,12 @@ export class ApiServer {
 
   get state(): ServerState {
     return this.#state;
+  }
+
+  /** Open live streams (SSE responses and WebSockets), and the most bytes one holds unsent now. */
+  streams(): { clients: number; maxBufferedBytes: number } {
+    const clients = this.#context.streams.clients;
+    return { clients: clients.size, maxBufferedBytes: clients.maxBufferedBytes() };
   }
 
   /** True when requests without a key are let in (loopback with no valid key in the store). */

@@ -29,6 +29,8 @@ export {
   SESSION_STATUSES,
   sessionStatus,
 } from './prune-plan.ts';
+export type { RecordedModel } from './recorded-model.ts';
+export { recordedModel } from './recorded-model.ts';
 export type { SnapshotFormats, SnapshotMigrations, WrittenSnapshot } from './snapshot.ts';
 export { migrateState, readSnapshot, SNAPSHOT_MIGRATIONS, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 export type { DiffSummary } from './summary.ts';

@@ -7,17 +7,35 @@ export interface DiffSummary {
   readonly memory: { added: string[]; removed: string[]; changed: string[] };
   /** Complete assistant messages of agents between the two versions. */
   readonly messagesAdded: number;
+  /**
+   * Cost spent between the two, priced as `sessions show` prices it (the monitor's figures:
+   * wire usage behind the gateway, else each attempt's usage per model).
+   */
   readonly costAddedUsd: number;
+  /** Claude Code's own estimate of the same, for comparison (it misses attempts that never reported). */
+  readonly sdkCostAddedUsd: number;
   readonly eventsAdded: number;
   /** Workspace files changed, when both versions recorded the workspace. */
   readonly files: string[] | null;
+}
+
+/** A session's cost at one point of its log. */
+export interface CostAt {
+  readonly costUsd: number;
+  readonly sdkCostUsd: number;
 }
 
 /** Summarizes the change from state `a` to state `b`. */
 export function summarizeDiff(
   a: SessionState,
   b: SessionState,
-  extra: { messagesAdded: number; eventsAdded: number; files: string[] | null },
+  extra: {
+    messagesAdded: number;
+    eventsAdded: number;
+    files: string[] | null;
+    /** The session's cost and Claude Code's estimate at `a` and at `b` (the monitor's figures). */
+    cost: { readonly a: CostAt; readonly b: CostAt };
+  },
 ): DiffSummary {
   const nodes: DiffSummary['nodes'] = [];
   for (const workflowId of new Set([...Object.keys(a.workflows), ...Object.keys(b.workflows)])) {
@@ -29,7 +47,6 @@ export function summarizeDiff(
       if (from !== to) nodes.push({ workflowId, nodeId, from, to });
     }
   }
-  const cost = (s: SessionState) => Object.values(s.agents).reduce((sum, agent) => sum + agent.costUsd, 0);
   return {
     nodes,
     memory: {
@@ -40,7 +57,8 @@ export function summarizeDiff(
       ),
     },
     messagesAdded: extra.messagesAdded,
-    costAddedUsd: Math.round((cost(b) - cost(a)) * 1e6) / 1e6,
+    costAddedUsd: Math.round((extra.cost.b.costUsd - extra.cost.a.costUsd) * 1e6) / 1e6,
+    sdkCostAddedUsd: Math.round((extra.cost.b.sdkCostUsd - extra.cost.a.sdkCostUsd) * 1e6) / 1e6,
     eventsAdded: extra.eventsAdded,
     files: extra.files,
   };

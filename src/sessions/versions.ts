@@ -1,6 +1,7 @@
 import fastJsonPatch from 'fast-json-patch';
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventLog } from '../log/index.ts';
+import { applyMetricsEvent, emptyMetrics } from '../monitor/index.ts';
 import type { VersionRecord, VersionStore } from '../store/index.ts';
 import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
 import type { WorkspaceHistory } from '../workspace/index.ts';
@@ -140,11 +141,23 @@ export class SessionVersions {
     let eventsAdded = 0;
     const [low, high] =
       a.record.seq <= bState.lastSeq ? [a.record.seq, bState.lastSeq] : [bState.lastSeq, a.record.seq];
-    for await (const event of this.#log.readAll(sessionId, low + 1)) {
+    // Cost as `sessions show` figures it, at both ends: the monitor's projection from the start
+    // (a snapshot holds the workflow state, not the figures).
+    const metrics = emptyMetrics(sessionId);
+    const costAt = () => ({ costUsd: metrics.session.costUsd, sdkCostUsd: metrics.session.sdkCostUsd });
+    let atLow = costAt();
+    for await (const event of this.#log.readAll(sessionId)) {
       if (event.seq > high) break;
+      applyMetricsEvent(metrics, event);
+      if (event.seq <= low) {
+        atLow = costAt();
+        continue;
+      }
       eventsAdded++;
       if (event.type === 'agent.message') messagesAdded++;
     }
+    const atHigh = costAt();
+    const cost = a.record.seq <= bState.lastSeq ? { a: atLow, b: atHigh } : { a: atHigh, b: atLow };
     let files: string[] | null = null;
     const workspace = bState.workspace ?? a.state.workspace;
     if (this.#workspaces && workspace && a.record.workspaceCommit) {
@@ -156,7 +169,7 @@ export class SessionVersions {
       from: { version: from, seq: a.record.seq },
       to: { version: to ?? 'current', seq: bState.lastSeq },
       patch,
-      summary: summarizeDiff(a.state, bState, { messagesAdded, eventsAdded, files }),
+      summary: summarizeDiff(a.state, bState, { messagesAdded, eventsAdded, files, cost }),
     };
   }
 

@@ -11,6 +11,7 @@ export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH, MAX_SUBPATH_LENGTH } from './arg
 export type { EventStoreConfig, PostgresStoreConfig, SqliteStoreConfig } from './config.ts';
 export type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 export type { ApiKeyRecord, KeyStore, NewApiKey } from './key-store.ts';
+export { leaseIsLive, pidAlive } from './lease-liveness.ts';
 export type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 export type { StoreState } from './lifecycle.ts';
 export { type OrchestratorStore, openEventStore } from './open.ts';

@@ -116,7 +116,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       },
       state: () => this.state,
       completionOrder: this.#completionOrder,
-      executor: options.executors.get('agent'),
+      // Read when a rollback runs, not now: the orchestrator registers its agent executor after
+      // the run is built (the executor needs the run), and a compensation found none before.
+      get executor() {
+        return options.executors.get('agent');
+      },
       context: () => this.#context(),
       record: (type, data) => this.#recorder.record(type, data),
       flush: () => this.#flush(),

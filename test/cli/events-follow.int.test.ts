@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeResult, openLogReader, REPO_ROOT, runCli, startCli, tempDir, waitFor } from '../support/cli-kit.ts';
 
-// `orchestrator events ID --follow` ends by itself once the session's workflow has ended, and
-// an unknown session is an error (exit 2, SESSION_NOT_FOUND naming the id), followed or not.
+// `orchestrator events ID --follow` ends by itself once the session's workflow has ended (with
+// `--forever` it goes on until Ctrl-C), and an unknown session is an error (exit 2,
+// SESSION_NOT_FOUND naming the id), followed or not.
 
 const HELLO = path.join(REPO_ROOT, 'examples', 'hello', 'workflow.yaml');
 
@@ -79,6 +80,35 @@ describe('orchestrator events --follow', () => {
       expect(result.code, describeResult(result)).toBe(2);
       expect(result.stderr).toContain('error [SESSION_NOT_FOUND]: no session "ses_nope"');
       expect(result.stdout).toBe('');
+    }
+  });
+
+  it('with --forever keeps following after the workflow ended, printing what comes later, until Ctrl-C', {
+    timeout: 60_000,
+  }, async () => {
+    const dataDir = path.join(tmp.dir, 'forever');
+    const sessionId = 'ses_follow_forever';
+    const run = await runCli(['run', HELLO, '--session', sessionId, '--budget-session', '0'], { dataDir });
+    expect(run.code, describeResult(run)).toBe(1);
+    // --forever implies --follow.
+    const follow = startCli(['events', sessionId, '--forever'], { dataDir });
+    try {
+      await waitFor(() => /workflow\.completed/.test(follow.stdout()), 'the end of the workflow to be printed');
+      // Several polls later it still follows (plain --follow has ended by now: see above).
+      await sleep(1500);
+      expect(follow.child.exitCode).toBeNull();
+      // An event recorded after the end is printed too.
+      const version = await runCli(['sessions', 'version', sessionId, '--label', 'later'], { dataDir });
+      expect(version.code, describeResult(version)).toBe(0);
+      await waitFor(
+        () => /session\.versioned .*"label":"later"/.test(follow.stdout()),
+        'the later event to be printed',
+      );
+      follow.child.kill('SIGINT');
+      const ended = await follow.exited;
+      expect(ended.code, describeResult(ended)).toBe(0);
+    } finally {
+      if (follow.child.exitCode === null) follow.child.kill('SIGKILL');
     }
   });
 });

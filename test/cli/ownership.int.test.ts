@@ -144,7 +144,7 @@ describe('one owner per session', () => {
       ORCHESTRATOR_PG_SCHEMA: schema,
       // Long enough that the refused resume below starts (a Node process, on a loaded
       // machine) well within the frozen owner's lease; short enough to wait out.
-      ORCHESTRATOR_LEASE_TTL: '6s',
+      ORCHESTRATOR_LEASE_TTL: '10s',
     };
     const setup: Setup = { dataDir, env, reader: await openLogReader(dataDir, { url: TEST_DATABASE_URL, schema }) };
     const sessionId = 'ses_own_zombie';
@@ -157,7 +157,7 @@ describe('one owner per session', () => {
       expect(early.code, describeResult(early)).not.toBe(0);
       expect(early.stderr).toContain('SESSION_BUSY');
       // Once the lease has lapsed, a resume takes the session over.
-      await new Promise((resolve) => setTimeout(resolve, 6_500));
+      await new Promise((resolve) => setTimeout(resolve, 10_500));
       const resume = startCli(['sessions', 'resume', sessionId, '--yes'], setup);
       const takeoverSeq = await waitFor(
         async () => {

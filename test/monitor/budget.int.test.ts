@@ -136,8 +136,14 @@ nodes:
     const handle = await orchestrator.startWorkflow(workflow('{ session: 1.5, onExhausted: pause }', 'fail_fast'));
     for (let i = 0; i < 600 && handle.state.status !== 'paused'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(handle.state.status).toBe('paused');
-    await new Promise((r) => setTimeout(r, 200));
-    const events = await eventsOf(handle.sessionId);
+    // The pause interrupts the running node; its interruption lands once its agent has stopped
+    // (a moment, longer on a loaded machine), and the engine's state runs ahead of the log by a
+    // group commit.
+    let events = await eventsOf(handle.sessionId);
+    for (let i = 0; i < 300 && !events.some((e) => e.type === 'node.interrupted'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      events = await eventsOf(handle.sessionId);
+    }
     const paused = events.find((e) => e.type === 'workflow.paused');
     expect(paused?.data).toMatchObject({
       reason: expect.stringMatching(/^budget exhausted: session .* of its \$1\.5 limit$/),

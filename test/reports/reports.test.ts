@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { replayMetrics, summarize } from '../../src/monitor/index.ts';
 import {
   applyReportEvent,
-  emptySessionReport,
+  emptyReportDraft,
+  finishReport,
   projectSessionReport,
   sessionReport,
   sessionReportSchema,
@@ -35,16 +36,24 @@ describe('session report', () => {
     expect(Object.values(report.byType).reduce((a, b) => a + b, 0)).toBe(demo.length);
     expect(report.byType['agent.spawned']).toBe(6);
     expect(report.metrics).toEqual(replayMetrics(demoId, demo));
+    expect(report).toMatchObject({ status: 'completed', resumable: false, downtimeMs: 0 });
+    expect(report.cost.costUsd).toBeCloseTo(report.metrics.session.costUsd, 9);
     expect(sessionReportSchema.parse(JSON.parse(JSON.stringify(report)))).toEqual(JSON.parse(JSON.stringify(report)));
   });
 
-  it('is kept current event by event: a report carried on from half the log equals the whole projection', () => {
+  it('is kept current event by event: a draft carried on from half the log reports as the whole projection', () => {
     const half = Math.floor(demo.length / 2);
-    const live = emptySessionReport(demoId);
-    for (const event of demo.slice(0, half)) applyReportEvent(live, event);
-    expect(live.events).toBe(demo[half - 1]?.seq);
-    for (const event of demo.slice(half)) applyReportEvent(live, event);
-    expect(live).toEqual(projectSessionReport(demoId, demo));
+    const draft = emptyReportDraft(demoId);
+    for (const event of demo.slice(0, half)) applyReportEvent(draft, event);
+    expect(finishReport(draft).events).toBe(demo[half - 1]?.seq);
+    // A report of a gone owner settles its agents on a copy: the draft carries on unchanged.
+    const gone = { lease: undefined, alive: false };
+    const before = structuredClone(draft.metrics);
+    finishReport(draft, gone);
+    expect(draft.metrics).toEqual(before);
+    for (const event of demo.slice(half)) applyReportEvent(draft, event);
+    expect(finishReport(draft)).toEqual(projectSessionReport(demoId, demo));
+    expect(finishReport(draft, gone)).toEqual(projectSessionReport(demoId, demo, gone));
   });
 
   it('reads a stored session, and names the session and the store when there is none', async () => {
@@ -68,9 +77,10 @@ describe('statistics and rows', () => {
 
   it('summarizes every stored session, or the newest N', async () => {
     const all = await statistics(source, { by: 'workflow' });
-    expect(all).toEqual(
-      summarize([replayMetrics('ses_b', b), replayMetrics('ses_a', a), replayMetrics(demoId, demo)], 'workflow'),
-    );
+    expect(all).toEqual({
+      ...summarize([replayMetrics('ses_b', b), replayMetrics('ses_a', a), replayMetrics(demoId, demo)], 'workflow'),
+      skipped: [],
+    });
     expect(statisticsReportSchema.parse(all)).toEqual(all);
     const newest = await statistics(source, { sessions: 1 });
     expect(newest.total).toMatchObject({ sessions: 1, agents: 1, inputTokens: 1000 });

@@ -39,6 +39,30 @@ const scenario = parseScenario(
         match: { system: 'You are the tech lead' },
         turns: [...ATTEMPTS.map(([, tool, input]) => call(tool, input)), 'Done trying.'],
       },
+      {
+        name: 'planner',
+        match: { system: 'You are the planner' },
+        turns: [
+          call('add_nodes', {
+            nodes: [
+              {
+                id: 'fixup',
+                agent: 'fixer',
+                task: 'Fix what the review found.',
+                description: 'Fix-up after the review',
+                timeout: '5m',
+                output: { schema: { type: 'object', properties: { fixed: { type: 'boolean' } }, required: ['fixed'] } },
+              },
+            ],
+          }),
+          'Planned.',
+        ],
+      },
+      {
+        name: 'fixer',
+        match: { system: 'You are a fixer' },
+        turns: [{ content: [{ tool_use: { name: 'StructuredOutput', input: { fixed: true } } }] }, 'Fixed.'],
+      },
       { name: 'worker', turns: ['Checked.'] },
     ],
   }),
@@ -61,6 +85,24 @@ nodes:
   - { id: ship, kind: approval, prompt: "Ship it?", dependsOn: [check] }
 `,
   'guarded.yaml',
+);
+
+// An allowed addition keeps every field an agent may give (README: id, kind, agent, task,
+// prompt, description, dependsOn, requiredBy, output and timeout).
+const growing = parseWorkflow(
+  `
+name: growing
+agents:
+  planner:
+    systemPrompt: "You are the planner."
+    tools: []
+    canModifyWorkflow: true
+    graph: { addNodes: { agents: [fixer] } }
+  fixer: { systemPrompt: "You are a fixer.", tools: [] }
+nodes:
+  - { id: plan, agent: planner, task: "Plan the fix-up." }
+`,
+  'growing.yaml',
 );
 
 const report = caseReport('graph-tools');
@@ -123,5 +165,21 @@ describe('a prompt-injected lead agent, through the orchestrator MCP tools', () 
     expect(events.some((e) => e.type === 'workflow.modified')).toBe(false);
     expect(events.some((e) => e.type === 'memory.set')).toBe(false);
     expect(events.find((e) => e.type === 'user.input')?.data).toMatchObject({ by: 'alice' });
+  });
+
+  it('adds a node with its description, timeout and structured output as the agent gave them', {
+    timeout: 120_000,
+  }, async () => {
+    const handle = await orchestrator.startWorkflow(growing);
+    const final = await handle.result;
+    expect(final.status).toBe('completed');
+    expect(final.nodes.fixup?.output).toEqual({ fixed: true });
+    const events: AnyEvent[] = [];
+    for await (const event of orchestrator.log.readAll(handle.sessionId)) events.push(event);
+    const modified = events.find((e) => e.type === 'workflow.modified');
+    const added = JSON.stringify(modified?.data);
+    expect(added).toContain('"description":"Fix-up after the review"');
+    expect(added).toContain('"timeout":"5m"');
+    expect(added).toContain('"required":["fixed"]');
   });
 });

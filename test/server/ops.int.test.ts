@@ -56,6 +56,11 @@ describe('operations routes', () => {
     expect(open.status).toBe(200);
     expect(open.headers.get('content-type')).toContain('text/plain');
     expect(open.text).toContain('# TYPE orchestrator_events_total counter');
+    // The API counts itself on the same registry, by route pattern (never by raw path).
+    expect(open.text).toMatch(/orchestrator_api_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(open.text).toMatch(/orchestrator_api_requests_total\{method="GET",route="[^"]*",status="404"\} 1/);
+    expect(open.text).not.toContain('nothing-here');
+    expect(open.text).toContain('orchestrator_api_stream_clients 0');
     const key = await kit.key('read');
     await waitFor(async () => (await kit.call('GET', '/metrics')).status === 401, 'keys to be required', {
       timeoutMs: 5000,

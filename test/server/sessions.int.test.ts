@@ -183,10 +183,10 @@ describe('session routes', () => {
     );
     expect(all.sessions.map((s) => s.sessionId)).toEqual(['ses-page-3', 'ses-page-2']);
     expect(all.sessions[0]).toMatchObject({
-      name: 'ask-only',
+      workflow: 'ask-only',
       status: 'awaiting_input',
       openQuestions: 1,
-      running: true,
+      owner: { pid: process.pid },
     });
     const next = sessions.listSessions.response.parse(
       (await kit.call('GET', `/v1/sessions?limit=2&cursor=${all.nextCursor}`, { key: read })).body,

@@ -111,7 +111,7 @@ describe('versions, fork, export and import', () => {
     expect(imported.status, imported.text).toBe(201);
     expect(sessions.importSession.response.parse(imported.body)).toMatchObject({ sessionId: 'ses-v-copy' });
     const copy = await kit.call('GET', '/v1/sessions/ses-v-copy', { key });
-    expect(copy.body).toMatchObject({ name: 'ask-only' });
+    expect(copy.body).toMatchObject({ workflow: 'ask-only' });
     const again = await kit.call('POST', '/v1/sessions/import?as=ses-v-copy', {
       key,
       raw: file,
@@ -146,7 +146,8 @@ describe('resuming a session nobody runs', () => {
       const second = await startServerKit({ dir });
       try {
         const idle = await second.call('GET', '/v1/sessions/ses-left');
-        expect(idle.body).toMatchObject({ status: 'awaiting_input', owner: null });
+        // Unfinished, and its process is gone: interrupted, and resumable.
+        expect(idle.body).toMatchObject({ status: 'interrupted', resumable: true, owner: null });
         // An answer to a session nobody runs waits in its log for the next owner.
         const early = await second.call('POST', `/v1/sessions/ses-left/questions/${asked.requestId}/answer`, {
           body: { value: 'plum' },

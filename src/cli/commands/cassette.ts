@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { buildCassette, cassetteToYaml, loadRecording } from '../../gateway/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 
 /** `sessions cassette ID [-o FILE]`: a session's recorded model exchanges as a replayable scenario. */
@@ -14,7 +13,8 @@ export function registerCassetteCommand(sessions: Command): void {
     )
     .option('-o, --output <file>', 'write the cassette to this file (default: standard output)')
     .action(async (sessionId: string, options: { output?: string }, command: Command) => {
-      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+      const { buildCassette, cassetteToYaml, loadRecording } = await import('../../gateway/index.ts');
+      const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
         const exchanges = await loadRecording(await context.openTranscripts(), sessionId);
         const cassette = buildCassette(sessionId, exchanges);

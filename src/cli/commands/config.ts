@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { redactConfig } from '../../config/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 
 /** `orchestrator config`: prints the resolved configuration with secrets redacted. */
@@ -9,7 +8,8 @@ export function registerConfigCommand(program: Command): void {
     .description('print the resolved configuration (secrets redacted) and exit')
     .option('--json', 'one line of JSON instead of the indented form')
     .action(async (flags: { json?: boolean }, command: Command) => {
-      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+      const { redactConfig } = await import('../../config/index.ts');
+      const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       // Field names say what is secret; the redactor also catches a known value anywhere else.
       const text = JSON.stringify(redactConfig(context.config), null, flags.json ? undefined : 2);
       process.stdout.write(`${context.redactor.redactText(text)}\n`);

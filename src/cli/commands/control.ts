@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { EventLog } from '../../log/index.ts';
-import { type ControlRequest, requestControl } from '../../orchestrator/index.ts';
-import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
+import type { ControlRequest } from '../../orchestrator/index.ts';
+import { createCliContext, type GlobalOptions } from '../context.ts';
 
 /**
  * `orchestrator sessions cancel | pause | unpause | answer`: steer a session that another
@@ -34,17 +33,15 @@ export function registerControlCommands(sessions: Command): void {
 }
 
 async function send(command: Command, sessionId: string, request: ControlRequest): Promise<void> {
-  const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
-  const store = await openStore(context.config);
-  const log = new EventLog(store, { redactor: context.redactor });
+  const { requestControl } = await import('../../orchestrator/index.ts');
+  const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
   try {
-    const receipt = await requestControl(log, store, sessionId, request);
+    const receipt = await requestControl(await context.openLog(), await context.openStore(), sessionId, request);
     const owner = receipt.owner
       ? `the process running it (${receipt.owner.host}, pid ${receipt.owner.pid}) acts on it within a second`
       : 'no process runs the session now: it is applied when the session is resumed';
     process.stdout.write(`${request.action} requested for ${sessionId} (${receipt.controlId}); ${owner}\n`);
   } finally {
-    await log.close();
     await context.close();
   }
 }

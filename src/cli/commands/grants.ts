@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { EventLog } from '../../log/index.ts';
-import { requestControl } from '../../orchestrator/index.ts';
-import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
+import { createCliContext, type GlobalOptions } from '../context.ts';
 
 /**
  * `orchestrator sessions grant | revoke ID TYPE RULE`: change what an agent type of a session
@@ -20,11 +18,10 @@ export function registerGrantCommands(sessions: Command): void {
       .option('--reason <text>', 'why (recorded with the change)')
       .action(
         async (sessionId: string, agentType: string, rule: string, flags: { reason?: string }, command: Command) => {
-          const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
-          const store = await openStore(context.config);
-          const log = new EventLog(store);
+          const { requestControl } = await import('../../orchestrator/index.ts');
+          const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
           try {
-            const receipt = await requestControl(log, store, sessionId, {
+            const receipt = await requestControl(await context.openLog(), await context.openStore(), sessionId, {
               action,
               agentType,
               rule,
@@ -36,7 +33,6 @@ export function registerGrantCommands(sessions: Command): void {
               : 'no process runs the session now: it is applied when the session is resumed';
             process.stdout.write(`${action} of ${rule} for ${agentType} requested (${receipt.controlId}); ${owner}\n`);
           } finally {
-            await log.close();
             await context.close();
           }
         },

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createCliContext, type GlobalOptions, openStore } from '../context.ts';
+import type { KeyStore } from '../../store/index.ts';
+import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 
 /** `orchestrator keys create | list | revoke`: API keys of the HTTP API, stored hashed. */
@@ -65,14 +66,13 @@ type ServerModule = typeof import('../../server/index.ts');
 
 async function withKeys(
   command: Command,
-  task: (store: Awaited<ReturnType<typeof openStore>>['keys'], server: ServerModule) => Promise<void>,
+  task: (keys: KeyStore, server: ServerModule) => Promise<void>,
 ): Promise<void> {
-  const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
-  const store = await openStore(context.config);
+  const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
   try {
-    await task(store.keys, await import('../../server/index.ts'));
+    const [store, server] = await Promise.all([context.openStore(), import('../../server/index.ts')]);
+    await task(store.keys, server);
   } finally {
-    await store.close();
     await context.close();
   }
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { runModelServerCommand } from '../../model-server/index.ts';
-import { parsePositiveInt } from './sessions.ts';
+import { parsePositiveInt } from '../args.ts';
 
 /** `orchestrator model-server --scenario FILE [--port N]`. */
 export function registerModelServerCommand(program: Command): void {
@@ -10,13 +9,10 @@ export function registerModelServerCommand(program: Command): void {
     .requiredOption('--scenario <file>', 'scenario file (see docs/scenarios.md)')
     .option('--port <n>', 'port (default: a free one)')
     .option('--host <host>', 'interface', '127.0.0.1')
-    .action(async (options: { scenario: string; port?: string; host: string }) => {
-      await runModelServerCommand({
-        scenario: options.scenario,
-        host: options.host,
-        ...(options.port !== undefined && {
-          port: options.port === '0' ? 0 : parsePositiveInt(options.port, '--port'),
-        }),
-      });
+    .option('--log <file>', 'also append every request it serves to this file as JSON lines (with times)')
+    .action(async (options: { scenario: string; port?: string; host: string; log?: string }) => {
+      const port = options.port === undefined || options.port === '0' ? 0 : parsePositiveInt(options.port, '--port');
+      const { runModelServerCommand } = await import('../../model-server/index.ts');
+      await runModelServerCommand({ scenario: options.scenario, host: options.host, port, requestLog: options.log });
     });
 }

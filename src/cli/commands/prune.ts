@@ -1,7 +1,22 @@
 import type { Command } from 'commander';
-import { compilePruneOptions, type PruneOptions, type PruneResult, SESSION_STATUSES } from '../../sessions/index.ts';
+import type { PruneOptions, PruneResult, SessionStatus } from '../../sessions/index.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
+
+/**
+ * The statuses `--status` takes, as its help lists them: the sessions area's
+ * `SESSION_STATUSES`, spelled out here so that `--help` loads nothing (a test keeps them equal).
+ */
+export const PRUNE_STATUSES: readonly SessionStatus[] = [
+  'completed',
+  'failed',
+  'cancelled',
+  'running',
+  'paused',
+  'awaiting_input',
+  'rolling_back',
+  'empty',
+];
 
 interface PruneFlags {
   olderThan?: string;
@@ -15,7 +30,8 @@ interface PruneFlags {
 const FLAG_NAMES = { olderThan: '--older-than', status: '--status', keepVersions: '--keep-versions' } as const;
 
 /** The prune options a command line asks for; every bad flag is reported at once, by its name. */
-export function pruneOptionsOf(flags: PruneFlags): PruneOptions {
+export async function pruneOptionsOf(flags: PruneFlags): Promise<PruneOptions> {
+  const { compilePruneOptions } = await import('../../sessions/index.ts');
   const options: PruneOptions = {
     ...(flags.olderThan !== undefined && { olderThan: flags.olderThan }),
     ...(flags.status !== undefined && {
@@ -43,7 +59,7 @@ export function registerPruneCommand(sessions: Command): void {
     .option('--older-than <duration>', "delete sessions whose last event is older, e.g. '30d', '12h'")
     .option(
       '--status <list>',
-      `with --older-than, only sessions in these states (comma-separated: ${SESSION_STATUSES.join(', ')})`,
+      `with --older-than, only sessions in these states (comma-separated: ${PRUNE_STATUSES.join(', ')})`,
     )
     .option('--keep-versions <n>', 'keep only the newest N versions of every remaining session')
     .option('--include-labelled', 'let --keep-versions delete labelled versions too')
@@ -54,8 +70,8 @@ export function registerPruneCommand(sessions: Command): void {
       '\nWith --older-than, only completed, failed and cancelled sessions are deleted unless --status says otherwise.\nA deleted session takes its events, versions, agent transcripts, workspace history and worktrees along,\nand its workspace folder when that is under the data directory (a --workspace folder of yours stays).',
     )
     .action(async (flags: PruneFlags, command: Command) => {
-      const options = pruneOptionsOf(flags);
-      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+      const options = await pruneOptionsOf(flags);
+      const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
         const manager = await context.openSessions();
         const result = await manager.prune(options);

@@ -1,24 +1,21 @@
 import type { Command } from 'commander';
 import type { OrchestratorConfig } from '../../config/index.ts';
 import type { AnyEvent } from '../../events/index.ts';
-import { EventLog } from '../../log/index.ts';
-import { budgetPauseOf, describeReached, monitorSettings } from '../../monitor/index.ts';
+import type { EventLog } from '../../log/index.ts';
+import type { monitorSettings } from '../../monitor/index.ts';
 import type { WorkflowHandle } from '../../orchestrator/index.ts';
-import { checkSafeName } from '../../security/index.ts';
+import { addBudgetOptions, type BudgetFlags, collect, parsePositiveInt } from '../args.ts';
 import { type GlobalOptions, openStore } from '../context.ts';
-import { driveRun } from '../drive.ts';
 import { EXIT } from '../exit.ts';
-import { addBudgetOptions, type BudgetFlags, runConfig } from '../run-config.ts';
-import { scenarioBeside } from './run.ts';
-import { parseNumber } from './versions.ts';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 interface ResumeFlags extends BudgetFlags {
   answer: string[];
   yes?: boolean;
   json?: boolean;
+  /** False with `--no-live`. */
+  live?: boolean;
   modelServer?: string;
+  modelLog?: string;
   version?: string;
 }
 
@@ -36,11 +33,32 @@ export function registerResume(sessions: Command): void {
     .option('-a, --answer <node=value>', 'answer for a human or approval node (repeatable)', collect, [])
     .option('-y, --yes', 'approve approvals without asking')
     .option('--json', 'print events as JSON lines instead of progress')
-    .option('--model-server <scenario>', 'use the offline scripted model with this scenario file')
+    .option('--no-live', 'plain progress lines even on a terminal (no live block at the bottom)')
+    .option(
+      '--model-server <scenario>',
+      'use the offline scripted model with this scenario file (default: the scenario the run was started with, if it ran offline)',
+    )
+    .option(
+      '--model-log <file>',
+      "append the scripted model's requests to this file as JSON lines (env ORCHESTRATOR_MODEL_LOG)",
+    )
     .option('--version <n>', 'carry on from this version instead: a fork of it; the original stays as it was');
   addBudgetOptions(resume).action(async (sessionId: string, flags: ResumeFlags, command: Command) => {
+    const [
+      { checkSafeName },
+      { budgetPauseOf, describeReached, monitorSettings },
+      { runConfig },
+      { driveRun },
+      { resumeScenario },
+    ] = await Promise.all([
+      import('../../security/index.ts'),
+      import('../../monitor/index.ts'),
+      import('../run-config.ts'),
+      import('../drive.ts'),
+      import('../scenario-choice.ts'),
+    ]);
     checkSafeName(sessionId, 'sessionId');
-    const version = flags.version === undefined ? undefined : parseNumber(flags.version, '--version');
+    const version = flags.version === undefined ? undefined : parsePositiveInt(flags.version, '--version');
     const config = runConfig(command.optsWithGlobals<GlobalOptions>(), flags);
     const budget = monitorSettings(config).budget;
     const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -54,16 +72,19 @@ export function registerResume(sessions: Command): void {
       process.exitCode = EXIT.budgetPaused;
       return;
     }
-    // Offline, the session goes on with the scenario its run used (the one beside the
-    // recorded workflow file), not the fallback one, which cannot script its agents.
-    let file: string | undefined;
-    for (const event of recorded) if (event.type === 'workflow.started') file = event.data.file;
-    const scenario =
-      flags.modelServer ?? (config.anthropicApiKey || file === undefined ? undefined : scenarioBeside(file));
+    // Offline, the session goes on with the scenario its run was started with, not the
+    // fallback one, which cannot script its agents.
+    const { scenario, notice } = await resumeScenario({
+      flag: flags.modelServer,
+      events: recorded,
+      apiKey: config.anthropicApiKey !== undefined,
+    });
+    if (notice !== undefined) say(notice);
     await driveRun({
       config,
       scenario,
       json: flags.json === true,
+      live: flags.live !== false,
       yes: flags.yes === true,
       answers: flags.answer,
       async start(orchestrator, tell) {
@@ -92,6 +113,7 @@ async function carryOnPaused(
   say: (line: string) => void,
 ): Promise<void> {
   if (!handle.state.paused) return;
+  const { budgetPauseOf } = await import('../../monitor/index.ts');
   const events: AnyEvent[] = [];
   for await (const event of log.readAll(handle.sessionId)) events.push(event);
   const pause = budgetPauseOf(handle.sessionId, events, budget);
@@ -105,6 +127,7 @@ async function carryOnPaused(
 
 /** Every event of a session ([] when it does not exist: resuming it then says so). */
 async function readSession(config: OrchestratorConfig, sessionId: string): Promise<AnyEvent[]> {
+  const { EventLog } = await import('../../log/index.ts');
   const log = new EventLog(await openStore(config));
   try {
     const events: AnyEvent[] = [];

@@ -1,22 +1,18 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
-import { checkSafeName } from '../../security/index.ts';
-import { type CompiledWorkflow, loadWorkflowFile, resolveInputs } from '../../workflow/index.ts';
+import type { CompiledWorkflow } from '../../workflow/index.ts';
+import { addBudgetOptions, type BudgetFlags, collect, parsePairs } from '../args.ts';
 import type { GlobalOptions } from '../context.ts';
-import { driveRun } from '../drive.ts';
-import { parsePairs } from '../follow.ts';
-import { addBudgetOptions, type BudgetFlags, runConfig } from '../run-config.ts';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 interface RunFlags extends BudgetFlags {
   input: string[];
   answer: string[];
   json?: boolean;
+  /** False with `--no-live`. */
+  live?: boolean;
   yes?: boolean;
   modelServer?: string;
+  modelLog?: string;
   workspace?: string;
   session?: string;
 }
@@ -31,10 +27,23 @@ export function registerRunCommand(program: Command): void {
     .option('-a, --answer <node=value>', 'answer for a human or approval node (repeatable)', collect, [])
     .option('-y, --yes', 'approve approvals without asking')
     .option('--json', 'print events as JSON lines instead of progress')
+    .option('--no-live', 'plain progress lines even on a terminal (no live block at the bottom)')
     .addOption(new Option('--model-server <scenario>', 'use the offline scripted model with this scenario file'))
+    .option(
+      '--model-log <file>',
+      "append the scripted model's requests to this file as JSON lines (env ORCHESTRATOR_MODEL_LOG)",
+    )
     .option('--workspace <dir>', 'existing folder the agents work in (default: a new folder under the data dir)')
     .option('--session <id>', 'session id to use (default: a new one)');
   addBudgetOptions(run).action(async (file: string, flags: RunFlags, command: Command) => {
+    const [{ checkSafeName }, { loadWorkflowFile, resolveInputs }, { runConfig }, { driveRun }, { scenarioBeside }] =
+      await Promise.all([
+        import('../../security/index.ts'),
+        import('../../workflow/index.ts'),
+        import('../run-config.ts'),
+        import('../drive.ts'),
+        import('../scenario-choice.ts'),
+      ]);
     const globals = command.optsWithGlobals<GlobalOptions>();
     // A session id names folders and branches: refused before anything is read or created.
     if (flags.session !== undefined) checkSafeName(flags.session, '--session');
@@ -47,6 +56,7 @@ export function registerRunCommand(program: Command): void {
       config,
       scenario: flags.modelServer ?? (config.anthropicApiKey ? undefined : scenarioBeside(file)),
       json: flags.json === true,
+      live: flags.live !== false,
       yes: flags.yes === true,
       answers: flags.answer,
       async start(orchestrator, say) {
@@ -86,16 +96,6 @@ function checkAnswerNodes(workflow: CompiledWorkflow, answers: Readonly<Record<s
       },
     );
   }
-}
-
-/** The offline scenario that belongs to a workflow file: `NAME.scenario.yaml` or `scenario.yaml` beside it. */
-export function scenarioBeside(file: string): string | undefined {
-  const dir = path.dirname(file);
-  const base = path.basename(file).replace(/\.(ya?ml|m?ts|m?js)$/, '');
-  for (const candidate of [path.join(dir, `${base}.scenario.yaml`), path.join(dir, 'scenario.yaml')]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 function failureSummary(state: {

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
 import { OrchestratorError } from '../../errors/index.ts';
+import { collect } from '../args.ts';
 import type { GlobalOptions } from '../context.ts';
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `orchestrator serve [--host 127.0.0.1] [--port 7700]`: the HTTP API, running the workflows it starts. */
 export function registerServeCommand(program: Command): void {
@@ -21,18 +19,22 @@ export function registerServeCommand(program: Command): void {
     )
     .action(
       async (flags: { host: string; port: string; modelServer?: string; corsOrigin: string[] }, command: Command) => {
+        const port = parsePort(flags.port);
         const globals = command.optsWithGlobals<GlobalOptions>();
+        // Loaded only when serving: the other commands never pay for Fastify.
+        const [{ loadConfig }, { runServeCommand }] = await Promise.all([
+          import('../../config/index.ts'),
+          import('../../server/index.ts'),
+        ]);
         const config = loadConfig({
           dataDir: globals.dataDir,
           store: globals.store,
           logLevel: globals.logLevel ?? 'warn',
         });
-        // Loaded only when serving: the other commands never pay for Fastify.
-        const { runServeCommand } = await import('../../server/index.ts');
         await runServeCommand({
           config,
           scenario: flags.modelServer,
-          settings: { host: flags.host, port: parsePort(flags.port), corsOrigins: flags.corsOrigin },
+          settings: { host: flags.host, port, corsOrigins: flags.corsOrigin },
         });
       },
     );

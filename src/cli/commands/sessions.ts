@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
-import { sessionReport, sessionRows } from '../../reports/index.ts';
+import type { RowStatus } from '../../reports/index.ts';
+import { parsePositiveInt } from '../args.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
-import { formatSessionFigures } from '../figures.ts';
 import { formatTable } from '../format.ts';
 import { registerCassetteCommand } from './cassette.ts';
 import { registerControlCommands } from './control.ts';
@@ -10,6 +10,30 @@ import { registerGrantCommands } from './grants.ts';
 import { registerPruneCommand } from './prune.ts';
 import { registerResume } from './resume.ts';
 import { registerVersionCommands } from './versions.ts';
+
+/**
+ * The statuses `sessions list --status` takes, as its help lists them: the sessions area's
+ * `ROW_STATUSES` of the reports area, spelled out here so that `--help` loads nothing (a test keeps them equal).
+ */
+export const LIST_STATUSES: readonly RowStatus[] = [
+  'running',
+  'awaiting_input',
+  'paused',
+  'interrupted',
+  'rolling_back',
+  'completed',
+  'failed',
+  'cancelled',
+  'empty',
+  'unreadable',
+];
+
+interface ListFlags {
+  limit: string;
+  status?: string;
+  workflow?: string;
+  json?: boolean;
+}
 
 /** `orchestrator sessions list | show ID`, and the verbs of versions, resume, prune and cassettes. */
 export function registerSessionsCommand(program: Command): void {
@@ -24,25 +48,33 @@ export function registerSessionsCommand(program: Command): void {
 
   sessions
     .command('list')
-    .description('list sessions, newest first')
+    .description('list sessions, newest first: status, workflow, cost, events, age')
     .option('--limit <n>', 'at most this many', '50')
-    .option('--json', 'print JSON lines')
-    .action(async (options: { limit: string; json?: boolean }, command: Command) => {
-      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+    .option('--status <list>', `only sessions in these states (comma-separated: ${LIST_STATUSES.join(', ')})`)
+    .option('--workflow <name>', 'only sessions of this workflow')
+    .option('--json', 'one JSON line per session, with the same fields')
+    .addHelpText(
+      'after',
+      '\nA session whose workflow was going when its process died (or was stopped) is "interrupted":\nno live process owns it, and `sessions resume ID` carries it on. Cost is simulated ("sim")\nfor a session the offline scripted model answered.',
+    )
+    .action(async (flags: ListFlags, command: Command) => {
+      const limit = parsePositiveInt(flags.limit, '--limit');
+      const statuses = flags.status === undefined ? undefined : parseStatuses(flags.status);
+      const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
-        const limit = parsePositiveInt(options.limit, '--limit');
-        const rows = await sessionRows(await context.openReports(), { limit });
-        if (options.json) {
-          for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
-        } else if (rows.length === 0) {
-          process.stdout.write('no sessions\n');
+        const { sessionRows } = await import('../../reports/index.ts');
+        const listed = await sessionRows(await context.openReports(), {
+          limit,
+          statuses,
+          workflow: flags.workflow,
+        });
+        if (flags.json) {
+          for (const session of listed) process.stdout.write(`${JSON.stringify(session)}\n`);
+        } else if (listed.length === 0) {
+          process.stdout.write(flags.status || flags.workflow ? 'no sessions match\n' : 'no sessions\n');
         } else {
-          process.stdout.write(
-            formatTable(
-              ['SESSION', 'EVENTS', 'CREATED', 'UPDATED'],
-              rows.map((r) => [r.sessionId, String(r.lastSeq), r.createdAt, r.updatedAt]),
-            ),
-          );
+          const { formatSessionList } = await import('../session-list.ts');
+          process.stdout.write(formatSessionList(listed, Date.now()));
         }
       } finally {
         await context.close();
@@ -55,7 +87,11 @@ export function registerSessionsCommand(program: Command): void {
     .description('summarize one session: tokens, cost, turns, tool calls, times, errors, alerts; events by type')
     .option('--json', 'print JSON')
     .action(async (sessionId: string, options: { json?: boolean }, command: Command) => {
-      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+      const [{ sessionReport }, { formatSessionFigures }] = await Promise.all([
+        import('../../reports/index.ts'),
+        import('../figures.ts'),
+      ]);
+      const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
         const summary = await sessionReport(await context.openReports(), sessionId);
         const { metrics, byType } = summary;
@@ -65,7 +101,7 @@ export function registerSessionsCommand(program: Command): void {
           process.stdout.write(
             `session ${sessionId}${metrics.name ? ` (${metrics.name})` : ''}\n  events:    ${summary.events}, from ${summary.firstEventAt} to ${summary.lastEventAt}\n`,
           );
-          process.stdout.write(`${formatSessionFigures(metrics)}\n`);
+          process.stdout.write(`${formatSessionFigures(summary)}\n`);
           process.stdout.write(
             formatTable(
               ['TYPE', 'COUNT'],
@@ -79,11 +115,22 @@ export function registerSessionsCommand(program: Command): void {
     });
 }
 
-/** Parses a CLI integer flag, failing with a message that names the flag. */
-export function parsePositiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new OrchestratorError('INVALID_ARGUMENT', `${flag} expects a positive integer, got "${value}"`);
+/**
+ * `--status a,b`: known statuses only.
+ * @throws OrchestratorError `INVALID_ARGUMENT` naming the unknown ones and the known ones
+ */
+function parseStatuses(text: string): RowStatus[] {
+  const given = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = given.filter((s) => !LIST_STATUSES.includes(s as RowStatus));
+  if (given.length === 0 || unknown.length > 0) {
+    throw new OrchestratorError(
+      'INVALID_ARGUMENT',
+      `--status expects one or more of ${LIST_STATUSES.join(', ')}, got "${text}"`,
+      { details: { field: '--status', unknown } },
+    );
   }
-  return n;
+  return given as RowStatus[];
 }

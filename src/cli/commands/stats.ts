@@ -1,9 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { StatsGrouping } from '../../monitor/index.ts';
-import { statistics } from '../../reports/index.ts';
+import { parsePositiveInt } from '../args.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
-import { formatStats } from '../figures.ts';
-import { parsePositiveInt } from './sessions.ts';
 
 /** `orchestrator stats [--by agent-type|workflow|day] [--json]`: costs and tokens over all sessions. */
 export function registerStatsCommand(program: Command): void {
@@ -18,13 +16,23 @@ export function registerStatsCommand(program: Command): void {
     .option('--sessions <n>', 'only the newest N sessions')
     .option('--json', 'print the summary as JSON')
     .action(async (options: { by: StatsGrouping; sessions?: string; json?: boolean }, command: Command) => {
-      const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+      const [{ statistics }, { formatStats }] = await Promise.all([
+        import('../../reports/index.ts'),
+        import('../figures.ts'),
+      ]);
+      const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
       try {
         const limit = options.sessions === undefined ? undefined : parsePositiveInt(options.sessions, '--sessions');
         const summary = await statistics(await context.openReports(), {
           by: options.by,
           ...(limit !== undefined && { sessions: limit }),
         });
+        // A damaged session is left out, not the end of every figure: said on stderr, named.
+        for (const skipped of summary.skipped) {
+          process.stderr.write(
+            `warning: left out session ${skipped.sessionId}, which cannot be read: [${skipped.code}] ${skipped.message}\n`,
+          );
+        }
         if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else if (summary.rows.length === 0) process.stdout.write('no agents in any session\n');
         else process.stdout.write(formatStats(summary));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { toOrchestratorError } from '../../errors/index.ts';
-import { loadWorkflowFile, workflowJsonSchema } from '../../workflow/index.ts';
+import { EXIT } from '../exit.ts';
 
 /** `orchestrator validate FILE...` and `orchestrator schema`. */
 export function registerValidateCommands(program: Command): void {
@@ -10,6 +10,7 @@ export function registerValidateCommands(program: Command): void {
     .description('check workflow files without running them; problems name file, line and field')
     .option('--json', 'one JSON line per file: { file, ok, workflow?, nodes?, agentTypes?, error? }')
     .action(async (files: string[], flags: { json?: boolean }) => {
+      const { loadWorkflowFile } = await import('../../workflow/index.ts');
       let failed = 0;
       for (const file of files) {
         try {
@@ -34,13 +35,14 @@ export function registerValidateCommands(program: Command): void {
           } else process.stderr.write(`${failure.message}\n`);
         }
       }
-      if (failed > 0) process.exitCode = 2;
+      if (failed > 0) process.exitCode = EXIT.usage;
     });
 
   program
     .command('schema')
     .description('print the JSON Schema of workflow files (for editor validation and completion)')
-    .action(() => {
+    .action(async () => {
+      const { workflowJsonSchema } = await import('../../workflow/index.ts');
       process.stdout.write(`${JSON.stringify(workflowJsonSchema(), null, 2)}\n`);
     });
 }

@@ -1,20 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
-import { versionRows } from '../../reports/index.ts';
-import { checkSafeName } from '../../security/index.ts';
-import type { VersionDiff } from '../../sessions/index.ts';
+import type { SessionManager, VersionDiff } from '../../sessions/index.ts';
+import { collect, parsePositiveInt } from '../args.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
-import { formatTable } from '../format.ts';
-
-/** Parses a version or sequence number argument, naming it in the error. */
-export function parseNumber(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new OrchestratorError('INVALID_ARGUMENT', `${what} expects a positive integer, got "${value}"`);
-  }
-  return n;
-}
+import { formatTable, money } from '../format.ts';
 
 const kib = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`);
 
@@ -29,6 +19,7 @@ export function registerVersionCommands(sessions: Command): void {
     .description('list the versions (verified snapshots) of a session, oldest first')
     .option('--json', 'print JSON lines')
     .action(async (sessionId: string, options: { json?: boolean }, command: Command) => {
+      const { versionRows } = await import('../../reports/index.ts');
       await withSessions(command, async (manager) => {
         const versions = await versionRows(manager, sessionId);
         if (options.json) {
@@ -84,8 +75,8 @@ export function registerVersionCommands(sessions: Command): void {
       await withSessions(command as Command, async (manager) => {
         const diff = await manager.diff(
           sessionId,
-          parseNumber(from, 'FROM'),
-          to === undefined ? undefined : parseNumber(to, 'TO'),
+          parsePositiveInt(from, 'FROM'),
+          to === undefined ? undefined : parsePositiveInt(to, 'TO'),
         );
         process.stdout.write(options.json ? `${JSON.stringify(diff)}\n` : formatDiff(diff));
       });
@@ -105,16 +96,16 @@ export function registerVersionCommands(sessions: Command): void {
         options: { version?: string; seq?: string; as?: string; json?: boolean },
         command: Command,
       ) => {
-        if (options.as !== undefined) checkSafeName(options.as, '--as');
+        await checkAs(options.as);
         await withSessions(command, async (manager) => {
           if (options.version !== undefined && options.seq !== undefined) {
             throw new OrchestratorError('INVALID_ARGUMENT', 'give --version or --seq, not both');
           }
           const point =
             options.version !== undefined
-              ? { version: parseNumber(options.version, '--version') }
+              ? { version: parsePositiveInt(options.version, '--version') }
               : options.seq !== undefined
-                ? { seq: parseNumber(options.seq, '--seq') }
+                ? { seq: parsePositiveInt(options.seq, '--seq') }
                 : { latest: true as const };
           const fork = await manager.fork(sessionId, point, { as: options.as });
           if (options.json) {
@@ -169,7 +160,7 @@ export function registerVersionCommands(sessions: Command): void {
     .option(
       '--workspace-root <dir>',
       "allow the session's own workspace (a folder chosen where it was exported) under this folder (repeatable)",
-      (value: string, previous: string[]) => [...previous, value],
+      collect,
       [] as string[],
     )
     .option('--trust-mcp', 'accept workflow definitions whose agents start MCP servers by command')
@@ -180,7 +171,7 @@ export function registerVersionCommands(sessions: Command): void {
         options: { as?: string; workspaceRoot: string[]; trustMcp?: boolean; json?: boolean },
         command: Command,
       ) => {
-        if (options.as !== undefined) checkSafeName(options.as, '--as');
+        await checkAs(options.as);
         await withSessions(command, async (manager) => {
           const result = await manager.import(path.resolve(file), {
             as: options.as,
@@ -207,13 +198,15 @@ export function registerVersionCommands(sessions: Command): void {
     );
 }
 
-async function withSessions(
-  command: Command,
-  task: (
-    manager: NonNullable<Awaited<ReturnType<ReturnType<typeof createCliContext>['openSessions']>>>,
-  ) => Promise<void>,
-): Promise<void> {
-  const context = createCliContext(command.optsWithGlobals<GlobalOptions>());
+/** `--as ID` names folders and branches: refused before anything is read or created. */
+async function checkAs(as: string | undefined): Promise<void> {
+  if (as === undefined) return;
+  const { checkSafeName } = await import('../../security/index.ts');
+  checkSafeName(as, '--as');
+}
+
+async function withSessions(command: Command, task: (manager: SessionManager) => Promise<void>): Promise<void> {
+  const context = await createCliContext(command.optsWithGlobals<GlobalOptions>());
   try {
     await task(await context.openSessions());
   } finally {
@@ -226,7 +219,7 @@ export function formatDiff(diff: VersionDiff): string {
   const { summary } = diff;
   const lines = [
     `session ${diff.sessionId}: version ${diff.from.version} (seq ${diff.from.seq}) -> ${diff.to.version === 'current' ? 'now' : `version ${diff.to.version}`} (seq ${diff.to.seq})`,
-    `  events: ${summary.eventsAdded}, agent messages: ${summary.messagesAdded}, cost added: $${summary.costAddedUsd.toFixed(4)}`,
+    `  events: ${summary.eventsAdded}, agent messages: ${summary.messagesAdded}, cost added: ${money(summary.costAddedUsd)} (SDK estimate ${money(summary.sdkCostAddedUsd)})`,
   ];
   if (summary.nodes.length > 0) {
     lines.push('  nodes:');

@@ -1,21 +1,16 @@
 import { z } from 'zod';
-import { sessionReportSchema, sessionRowSchema, versionRowSchema } from '../../reports/index.ts';
+import { ROW_STATUSES, sessionReportSchema, sessionRowSchema, versionRowSchema } from '../../reports/index.ts';
 import { controlReceipt, pageLimit, positiveInt, reasonBody, safeName, sessionId, sessionParams } from './common.ts';
 import { route } from './route.ts';
 
 /** Sessions: start, list, show, steer, fork, versions, diff, export, import. */
 
-/** Statuses a session can be in (its latest workflow's), or `created` before any started. */
-export const SESSION_STATUSES = [
-  'created',
-  'running',
-  'paused',
-  'awaiting_input',
-  'rolling_back',
-  'completed',
-  'failed',
-  'cancelled',
-] as const;
+/**
+ * Statuses a session can be listed with (the reports area's): its workflow's, `interrupted` when
+ * no live process runs an unfinished one, `empty` before a workflow started, `unreadable` when
+ * its log cannot be read.
+ */
+export const SESSION_STATUSES = ROW_STATUSES as readonly [string, ...string[]];
 
 const errorInfo = z.object({ code: z.string(), message: z.string(), retryable: z.boolean().optional() });
 
@@ -63,6 +58,8 @@ export const ownerView = z
     host: z.string(),
     pid: z.number().int(),
     since: z.string(),
+    /** When its lease lapses unless renewed. */
+    expiresAt: z.string(),
     /** True when it is this server's process. */
     here: z.boolean(),
   })
@@ -71,23 +68,23 @@ export const ownerView = z
 /** `GET /v1/sessions/{id}`: a session's state, nodes, open questions and every figure. */
 export const sessionView = z.object({
   sessionId: z.string(),
-  name: z.string().nullable(),
-  status: z.enum(SESSION_STATUSES),
+  /** The name of its latest workflow run. */
+  workflow: z.string().nullable(),
+  status: sessionReportSchema.shape.status,
+  /** Whether it can be carried on (`POST .../resume`): unfinished, and no live process runs it. */
+  resumable: z.boolean(),
   lastSeq: z.number().int(),
   owner: ownerView,
   workspace: z.string().nullable(),
   workflows: z.array(workflowView),
   questions: z.array(questionView),
+  /** The reports area's report: figures, cost, origin, events by type (what `sessions show` prints). */
   report: sessionReportSchema,
 });
 
-/** An item of `GET /v1/sessions`. */
+/** An item of `GET /v1/sessions`: the reports area's row, with the questions open in it. */
 export const sessionListRow = sessionRowSchema.extend({
-  name: z.string().nullable(),
-  status: z.enum(SESSION_STATUSES),
-  costUsd: z.number(),
   openQuestions: z.number().int(),
-  running: z.boolean().describe('A live process runs it (this server or another)'),
 });
 
 export const startSession = route({

@@ -3,14 +3,14 @@ import type { z } from 'zod';
 import { OrchestratorError } from '../../errors/index.ts';
 import type { AnyEvent } from '../../events/index.ts';
 import { budgetPauseOf, monitorSettings } from '../../monitor/index.ts';
-import { type ControlRequest, leaseIsLive } from '../../orchestrator/index.ts';
+import type { ControlRequest } from '../../orchestrator/index.ts';
 import type { Principal } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import type { controlReceipt } from '../contract/common.ts';
 import { answerQuestion } from '../contract/questions.ts';
 import { cancelSession, pauseSession, resumeSession } from '../contract/sessions.ts';
 import { addRoute } from '../routing.ts';
-import { isOpen, type SessionViews, statusOf } from '../views/sessions.ts';
+import { isOpen, type SessionViews } from '../views/sessions.ts';
 
 /**
  * Steering: cancel, pause, resume, answer. Every request goes through the orchestrator's control
@@ -23,8 +23,8 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ApiContext, vie
     request: ControlRequest,
     principal: Principal,
   ): Promise<z.input<typeof controlReceipt>> => {
-    const cached = await views.session(sessionId);
-    const status = statusOf(cached.state);
+    const { report } = await views.report(sessionId);
+    const status = report.status;
     if (!isOpen(status)) {
       throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has ended (${status})`, {
         details: { sessionId, status },
@@ -51,7 +51,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ApiContext, vie
 
   addRoute(app, answerQuestion, async ({ params, body }, { principal }) => {
     const cached = await views.session(params.id);
-    const question = Object.values(cached.state.workflows)
+    const question = Object.values(cached.draft.state.workflows)
       .map((wf) => wf.inputRequests[params.requestId])
       .find((request) => request !== undefined);
     if (question === undefined) {
@@ -85,11 +85,10 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ApiContext, vie
   addRoute(app, resumeSession, async ({ params, body }, { principal }) => {
     const sessionId = params.id;
     const reason = body?.reason ?? `resumed by ${principal.name}`;
-    const cached = await views.session(sessionId);
+    const { report } = await views.report(sessionId);
     if (body?.version === undefined) {
-      const here = ctx.orchestrator.handle(sessionId) !== undefined;
-      const lease = await ctx.store.getLease(sessionId);
-      if (here || (lease !== undefined && leaseIsLive(lease))) {
+      // A live process runs it (this one or another): it is asked to carry on.
+      if (report.owner !== undefined || ctx.orchestrator.handle(sessionId) !== undefined) {
         const receipt = await steer(sessionId, { action: 'resume', reason }, principal);
         return {
           sessionId,
@@ -98,10 +97,12 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ApiContext, vie
           ...(receipt.owner && { owner: receipt.owner }),
         };
       }
-      if (!isOpen(statusOf(cached.state))) {
-        throw new OrchestratorError('WORKFLOW_NOT_RUNNING', `session "${sessionId}" has no unfinished workflow`, {
-          details: { sessionId },
-        });
+      if (!report.resumable) {
+        throw new OrchestratorError(
+          'WORKFLOW_NOT_RUNNING',
+          `session "${sessionId}" has no unfinished workflow (${report.status})`,
+          { details: { sessionId, status: report.status } },
+        );
       }
     }
     const handle = await ctx.orchestrator.resumeSession(sessionId, { version: body?.version });

@@ -6,7 +6,7 @@ import { registerMonitoringRoutes } from './monitoring.ts';
 import { registerMetrics, registerProbes } from './ops.ts';
 import { registerQuestionRoutes } from './questions.ts';
 import { registerSessionRoutes } from './sessions.ts';
-import { createStreams, registerStreamRoutes } from './streams.ts';
+import { registerStreamRoutes } from './streams.ts';
 import { registerVersionRoutes } from './versions.ts';
 import { registerWorkflowRoutes } from './workflows.ts';
 
@@ -25,5 +25,5 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerQuestionRoutes(app, views);
   registerVersionRoutes(app, ctx);
   registerMonitoringRoutes(app, ctx, views);
-  registerStreamRoutes(app, ctx, views, createStreams(ctx));
+  registerStreamRoutes(app, ctx, views);
 }

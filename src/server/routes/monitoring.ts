@@ -14,18 +14,18 @@ type Alert = z.input<typeof listAlerts.response>['alerts'][number];
 /** Agents and transcripts, statistics, alerts. */
 export function registerMonitoringRoutes(app: FastifyInstance, ctx: ApiContext, views: SessionViews): void {
   addRoute(app, listAgents, async ({ params }) => {
-    const cached = await views.session(params.id);
+    const { cached, report } = await views.report(params.id);
     return {
-      agents: Object.values(cached.report.metrics.agents).map((agent) => ({
+      agents: Object.values(report.metrics.agents).map((agent) => ({
         ...agent,
-        sdkSessionId: cached.state.agents[agent.agentId]?.sdkSessionId ?? null,
+        sdkSessionId: cached.draft.state.agents[agent.agentId]?.sdkSessionId ?? null,
       })),
     };
   });
 
   addRoute(app, agentTranscript, async ({ params }) => {
     const cached = await views.session(params.id);
-    if (cached.state.agents[params.agentId] === undefined) {
+    if (cached.draft.state.agents[params.agentId] === undefined) {
       throw new OrchestratorError('AGENT_NOT_FOUND', `session "${params.id}" has no agent "${params.agentId}"`, {
         details: { sessionId: params.id, agentId: params.agentId },
       });
@@ -48,7 +48,7 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: ApiContext, 
     const alerts: Alert[] = [];
     const minimum = query.severity === undefined ? 0 : severityRank(query.severity);
     const collect = (cached: CachedSession) => {
-      for (const alert of Object.values(cached.report.metrics.activeAlerts)) {
+      for (const alert of Object.values(cached.draft.metrics.activeAlerts)) {
         const rank = (['info', 'warning', 'error', 'critical'] as const).indexOf(alert.severity as 'info');
         if (rank >= minimum) alerts.push({ ...alert, sessionId: cached.sessionId });
       }

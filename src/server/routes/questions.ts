@@ -7,6 +7,6 @@ import { questionsOf, type SessionViews } from '../views/sessions.ts';
 export function registerQuestionRoutes(app: FastifyInstance, views: SessionViews): void {
   addRoute(app, listQuestions, async ({ query }) => views.questions(query.scan));
   addRoute(app, sessionQuestions, async ({ params }) => ({
-    questions: questionsOf((await views.session(params.id)).state),
+    questions: questionsOf((await views.session(params.id)).draft.state),
   }));
 }

@@ -1,48 +1,19 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isOrchestratorError, OrchestratorError } from '../../errors/index.ts';
 import { type AnyEvent, type CompiledFilter, compileFilter, type OrchestratorEvent } from '../../events/index.ts';
 import type { ApiContext } from '../context.ts';
 import { liveSessions, liveSocket, sessionEvents } from '../contract/streams.ts';
 import { addRoute } from '../routing.ts';
-import { StreamClients } from '../streams/clients.ts';
-import { SessionFeed } from '../streams/feed.ts';
 import { pumpSession } from '../streams/pump.ts';
 import { followSessions } from '../streams/sessions-stream.ts';
 import { type Socket, serveSocket } from '../streams/socket.ts';
 import { openSse, sseFrame, sseSink, writeSse } from '../streams/sse.ts';
-import { TailHub } from '../streams/tail.ts';
 import type { SessionViews } from '../views/sessions.ts';
 
-/** The live parts of the API, shared by its stream routes and closed with the server. */
-export interface Streams {
-  readonly hub: TailHub;
-  readonly feed: SessionFeed;
-  readonly clients: StreamClients;
-}
-
-/** Creates the tails, the sessions feed and the registry of open streams. */
-export function createStreams(ctx: ApiContext): Streams {
-  const log = ctx.orchestrator.log;
-  const hub = new TailHub(
-    {
-      read: (sessionId, range) => log.store.read(sessionId, range),
-      lastSeq: (sessionId) => log.lastSeq(sessionId),
-      subscribe: (sessionId, onEvent) =>
-        log.subscribe({ sessionId }, onEvent, { name: `api-tail:${sessionId}`, bufferSize: 100_000 }),
-    },
-    { capacity: ctx.options.streamBufferEvents, pollMs: ctx.options.streamPollMs },
-  );
-  const feed = new SessionFeed(log, { pollMs: Math.max(ctx.options.streamPollMs, 250) });
-  return { hub, feed, clients: new StreamClients() };
-}
-
 /** `GET /v1/sessions/:id/events` (SSE or JSON), `GET /v1/live/sessions` (SSE), `GET /v1/live` (WebSocket). */
-export function registerStreamRoutes(
-  app: FastifyInstance,
-  ctx: ApiContext,
-  views: SessionViews,
-  streams: Streams,
-): void {
+export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, views: SessionViews): void {
+  const { streams } = ctx;
   const log = ctx.orchestrator.log;
   const read = (sessionId: string, fromSeq: number, limit: number) =>
     log.store.read(sessionId, { fromSeq, limit }) as Promise<readonly OrchestratorEvent[]>;
@@ -55,11 +26,11 @@ export function registerStreamRoutes(
   addRoute(app, sessionEvents, async ({ params, query }, { request, reply }) => {
     const sessionId = params.id;
     const filter = eventFilter(sessionId, query);
+    const after = lastEventId(request) ?? query.after ?? 0;
     const lastSeq = await log.lastSeq(sessionId);
     if (lastSeq === 0) {
       throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`, { details: { sessionId } });
     }
-    const after = lastEventId(request) ?? query.after ?? 0;
     if (!(request.headers.accept ?? '').includes('text/event-stream')) {
       return jsonPage(sessionId, filter, after, query.limit, lastSeq, read);
     }
@@ -72,7 +43,7 @@ export function registerStreamRoutes(
       kind: 'sse',
       what: sessionId,
       bufferedBytes: () => raw.writableLength,
-      close: () => abort.abort(),
+      close: () => endStream(abort, raw),
     });
     raw.once('close', () => abort.abort());
     try {
@@ -106,7 +77,7 @@ export function registerStreamRoutes(
       kind: 'sse',
       what: 'sessions',
       bufferedBytes: () => raw.writableLength,
-      close: () => abort.abort(),
+      close: () => endStream(abort, raw),
     });
     raw.once('close', () => abort.abort());
     try {
@@ -217,4 +188,14 @@ async function jsonPage(
     }
   }
   return { events, lastSeq, next: cursor < lastSeq ? cursor : null };
+}
+
+/**
+ * Ends a stream at shutdown: the pump stops and the answer ends; a client that reads nothing
+ * more (its buffers full) would hold the server's close for good, so its connection is cut
+ * after a second.
+ */
+function endStream(abort: AbortController, raw: ServerResponse): void {
+  abort.abort();
+  setTimeout(() => raw.destroy(), 1000).unref();
 }

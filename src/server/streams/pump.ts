@@ -1,19 +1,33 @@
 import type { AnyEvent, CompiledFilter, OrchestratorEvent } from '../../events/index.ts';
 import type { SessionTail } from './tail.ts';
 
-/** What a stream sends its client. */
+/** What a stream tells its client besides events. */
 export type StreamMessage =
-  | { readonly kind: 'event'; readonly event: AnyEvent }
   | { readonly kind: 'heartbeat'; readonly at: string }
   | { readonly kind: 'lagged'; readonly fromSeq: number; readonly toSeq: number; readonly missed: number };
 
 /**
- * Where a pump writes: `send` returns undefined when the client can take more at once, or a
- * promise that settles when it can (its transport's buffer drained) — the backpressure that
- * keeps each client's memory bounded.
+ * Where a pump writes. Each call returns undefined when the client can take more at once, or a
+ * promise that settles when it can (its transport's buffer drained): the backpressure that
+ * keeps each client's memory bounded. Events come in batches (in order), so a transport writes
+ * a batch at once rather than one event at a time.
  */
 export interface StreamSink {
+  events(events: readonly AnyEvent[]): Promise<void> | undefined;
   send(message: StreamMessage): Promise<void> | undefined;
+}
+
+/** The JSON of an event, made once however many clients send it (events are shared, immutable). */
+const JSON_OF = new WeakMap<object, string>();
+
+/** `JSON.stringify(event)`, cached per event object. */
+export function eventJson(event: AnyEvent): string {
+  let text = JSON_OF.get(event);
+  if (text === undefined) {
+    text = JSON.stringify(event);
+    JSON_OF.set(event, text);
+  }
+  return text;
 }
 
 /** Options of {@link pumpSession}. */
@@ -78,13 +92,17 @@ export async function pumpSession(options: PumpOptions): Promise<void> {
       if (!more && !signal.aborted) await send({ kind: 'heartbeat', at: new Date().toISOString() });
       continue;
     }
+    const matching: AnyEvent[] = [];
     for (const event of batch) {
       if (event.seq <= cursor) continue;
       cursor = event.seq;
       if (filter.matchesType(event.type) && (filter.matchesEvent === null || filter.matchesEvent(event))) {
-        await send({ kind: 'event', event });
-        if (signal.aborted) return;
+        matching.push(event);
       }
+    }
+    if (matching.length > 0) {
+      const pending = sink.events(matching);
+      if (pending) await pending;
     }
     options.onProgress?.(cursor);
   }

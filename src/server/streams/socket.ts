@@ -6,7 +6,7 @@ import { invalidRequest } from '../schemas.ts';
 import type { SessionViews } from '../views/sessions.ts';
 import type { StreamClients } from './clients.ts';
 import type { SessionFeed } from './feed.ts';
-import { pumpSession, type StreamMessage } from './pump.ts';
+import { eventJson, pumpSession, type StreamMessage } from './pump.ts';
 import { followSessions } from './sessions-stream.ts';
 import type { TailHub } from './tail.ts';
 
@@ -16,6 +16,8 @@ export interface Socket {
   readonly bufferedAmount: number;
   readonly readyState: number;
   close(code?: number, reason?: string): void;
+  /** Cuts the connection without the closing handshake. */
+  terminate(): void;
   on(event: 'message', listener: (data: Buffer | string) => void): void;
   on(event: 'close', listener: () => void): void;
   on(event: 'error', listener: (error: Error) => void): void;
@@ -53,11 +55,15 @@ export function serveSocket(socket: Socket, deps: SocketDeps): void {
     kind: 'ws',
     what: 'socket',
     bufferedBytes: () => socket.bufferedAmount,
-    close: () => socket.close(1001, 'server shutting down'),
+    close: () => {
+      socket.close(1001, 'server shutting down');
+      // A client that reads nothing more never answers the close: cut it after a second.
+      setTimeout(() => socket.terminate(), 1000).unref();
+    },
   });
-  const send = (message: Record<string, unknown>): Promise<void> | undefined => {
+  const send = (message: Record<string, unknown> | string): Promise<void> | undefined => {
     if (socket.readyState !== OPEN) return undefined;
-    const text = JSON.stringify(message);
+    const text = typeof message === 'string' ? message : JSON.stringify(message);
     if (socket.bufferedAmount < SOCKET_HIGH_WATER) {
       socket.send(text);
       return undefined;
@@ -128,10 +134,11 @@ export function serveSocket(socket: Socket, deps: SocketDeps): void {
 async function subscribeSession(
   message: Extract<ReturnType<typeof socketRequest.parse>, { type: 'subscribe' }>,
   signal: AbortSignal,
-  send: (message: Record<string, unknown>) => Promise<void> | undefined,
+  send: (message: Record<string, unknown> | string) => Promise<void> | undefined,
   deps: SocketDeps,
 ): Promise<void> {
   const { id, sessionId } = message;
+  const prefix = `{"type":"event","id":${JSON.stringify(id)},"event":`;
   const filter = compileFilter({
     sessionId,
     ...(message.types !== undefined && { pattern: message.types }),
@@ -154,7 +161,15 @@ async function subscribeSession(
       heartbeatMs: deps.heartbeatMs,
       batch: deps.batch,
       signal,
-      sink: { send: (m: StreamMessage) => send(wsMessage(id, m)) },
+      sink: {
+        // One message per event (the protocol), the event's JSON made once for every client.
+        events(events) {
+          let pending: Promise<void> | undefined;
+          for (const event of events) pending = send(`${prefix}${eventJson(event)}}`) ?? pending;
+          return pending;
+        },
+        send: (m: StreamMessage) => send(wsMessage(id, m)),
+      },
     });
   } finally {
     deps.hub.release(tail);
@@ -165,7 +180,7 @@ async function subscribeSessions(
   id: string,
   limit: number,
   signal: AbortSignal,
-  send: (message: Record<string, unknown>) => Promise<void> | undefined,
+  send: (message: Record<string, unknown> | string) => Promise<void> | undefined,
   deps: SocketDeps,
 ): Promise<void> {
   await followSessions({
@@ -181,8 +196,6 @@ async function subscribeSessions(
 
 function wsMessage(id: string, message: StreamMessage): Record<string, unknown> {
   switch (message.kind) {
-    case 'event':
-      return { type: 'event', id, event: message.event };
     case 'heartbeat':
       return { type: 'heartbeat', id, at: message.at };
     case 'lagged':

@@ -1,6 +1,5 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { StreamMessage, StreamSink } from './pump.ts';
+import { eventJson, type StreamMessage, type StreamSink } from './pump.ts';
 
 /** Headers of every SSE answer. */
 export const SSE_HEADERS = {
@@ -25,7 +24,15 @@ export function openSse(raw: ServerResponse, headers: Record<string, string> = {
 export function writeSse(raw: ServerResponse, chunk: string): Promise<void> | undefined {
   if (raw.destroyed || raw.writableEnded) return undefined;
   if (raw.write(chunk)) return undefined;
-  return Promise.race([once(raw, 'drain'), once(raw, 'close')]).then(() => undefined);
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    raw.on('close', done);
+  });
 }
 
 /** One SSE frame: `id` only on events, so a heartbeat never moves the client's Last-Event-ID. */
@@ -36,10 +43,13 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
 /** A session stream's sink over SSE: events with their sequence number as id, heartbeats, lag notices. */
 export function sseSink(raw: ServerResponse): StreamSink {
   return {
+    events(events) {
+      let chunk = '';
+      for (const event of events) chunk += `id: ${event.seq}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`;
+      return writeSse(raw, chunk);
+    },
     send(message: StreamMessage) {
       switch (message.kind) {
-        case 'event':
-          return writeSse(raw, sseFrame(message.event.type, message.event, message.event.seq));
         case 'heartbeat':
           return writeSse(raw, sseFrame('heartbeat', { at: message.at }));
         case 'lagged':

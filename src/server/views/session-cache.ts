@@ -1,6 +1,6 @@
 import type { AnyEvent } from '../../events/index.ts';
-import { applyReportEvent, emptySessionReport, type SessionReportDraft } from '../../reports/index.ts';
-import { applyEvent, emptySessionState, type SessionState } from '../../workflow/index.ts';
+import { applyReportEvent, emptyReportDraft, type ReportDraft } from '../../reports/index.ts';
+import { type RecordedModel, recordedModel } from '../../sessions/index.ts';
 
 /** What the cache reads: a session's last sequence number and its events from a point. */
 export interface CacheSource {
@@ -12,10 +12,10 @@ export interface CacheSource {
 export interface CachedSession {
   readonly sessionId: string;
   lastSeq: number;
-  /** The reports area's session report (figures, events by type). */
-  readonly report: SessionReportDraft;
-  /** The workflow reducer's state (workflows, nodes, open questions, agents). */
-  readonly state: SessionState;
+  /** The reports area's draft: figures, events by type, the workflow reducer's state. */
+  readonly draft: ReportDraft;
+  /** The model its latest run recorded (scripted or real). */
+  model: RecordedModel | undefined;
   /** Serialized answers, valid while `lastSeq` does not move (cleared when it does). */
   readonly rendered: Map<string, string>;
 }
@@ -23,9 +23,9 @@ export interface CachedSession {
 /**
  * The read models of recently asked-for sessions, kept current by applying only the events
  * appended since they were last read: a `GET` of a session costs one `lastSeq` lookup and, when
- * nothing changed, no projection at all. Both models come from their own areas (reports, the
- * workflow reducer); this only decides when to feed them. At most `max` sessions are kept, the
- * least recently used dropped first; one catch-up per session runs at a time.
+ * nothing changed, no projection at all. The models are the reports area's (its draft, finished
+ * into a report per answer); this only decides when to feed them. At most `max` sessions are
+ * kept, the least recently used dropped first; one catch-up per session runs at a time.
  */
 export class SessionCache {
   readonly #source: CacheSource;
@@ -33,7 +33,7 @@ export class SessionCache {
   readonly #sessions = new Map<string, CachedSession>();
   readonly #loading = new Map<string, Promise<CachedSession>>();
 
-  constructor(source: CacheSource, options: { max?: number } = {}) {
+  constructor(source: CacheSource, options: { max?: number | undefined } = {}) {
     this.#source = source;
     this.#max = options.max ?? 500;
   }
@@ -69,16 +69,13 @@ export class SessionCache {
   }
 
   async #catchUp(sessionId: string, cached: CachedSession | undefined): Promise<CachedSession> {
-    // A session deleted and created again (prune, import) restarts at seq 1: start afresh.
     const entry = cached ?? fresh(sessionId);
     let from = entry.lastSeq + 1;
     for await (const event of this.#source.readAll(sessionId, from)) {
-      if (event.seq !== from) {
-        // The log does not continue where the cache stopped: it was replaced. Rebuild.
-        return this.#catchUp(sessionId, undefined);
-      }
-      applyReportEvent(entry.report, event);
-      applyEvent(entry.state, event);
+      // The log does not continue where the cache stopped (it was deleted and written again): rebuild.
+      if (event.seq !== from) return this.#catchUp(sessionId, undefined);
+      applyReportEvent(entry.draft, event);
+      entry.model = recordedModel([event]) ?? entry.model;
       entry.lastSeq = event.seq;
       from++;
     }
@@ -98,11 +95,5 @@ export class SessionCache {
 }
 
 function fresh(sessionId: string): CachedSession {
-  return {
-    sessionId,
-    lastSeq: 0,
-    report: emptySessionReport(sessionId),
-    state: emptySessionState(sessionId),
-    rendered: new Map(),
-  };
+  return { sessionId, lastSeq: 0, draft: emptyReportDraft(sessionId), model: undefined, rendered: new Map() };
 }

@@ -1,20 +1,30 @@
 import type { z } from 'zod';
 import { OrchestratorError } from '../../errors/index.ts';
 import type { EventLog } from '../../log/index.ts';
-import { leaseIsLive, type Orchestrator } from '../../orchestrator/index.ts';
-import type { LeaseStore, SessionSummary } from '../../store/index.ts';
+import type { Orchestrator } from '../../orchestrator/index.ts';
+import {
+  finishReport,
+  type OwnerFacts,
+  ownerVerdict,
+  type ReportSource,
+  type RowStatus,
+  reportSource,
+  rowOfReport,
+  type SessionReport,
+} from '../../reports/index.ts';
+import type { SessionSummary } from '../../store/index.ts';
 import type { SessionState, WorkflowState } from '../../workflow/index.ts';
-import type { questionView, SESSION_STATUSES, sessionListRow, sessionView } from '../contract/sessions.ts';
+import type { DeepReadonly } from '../contract/route.ts';
+import type { questionView, sessionListRow, sessionView } from '../contract/sessions.ts';
 import { type CachedSession, SessionCache } from './session-cache.ts';
 
-type SessionStatus = (typeof SESSION_STATUSES)[number];
-type SessionViewBody = z.input<typeof sessionView>;
-type SessionListRow = z.input<typeof sessionListRow>;
-type QuestionView = z.input<typeof questionView>;
+type SessionViewBody = DeepReadonly<z.input<typeof sessionView>>;
+type SessionListRow = DeepReadonly<z.input<typeof sessionListRow>>;
+type QuestionView = DeepReadonly<z.input<typeof questionView>>;
 
 /** Options of a listing of sessions. */
 export interface ListOptions {
-  readonly status?: SessionStatus | undefined;
+  readonly status?: string | undefined;
   readonly workflow?: string | undefined;
   readonly limit: number;
   readonly cursor?: string | undefined;
@@ -22,20 +32,23 @@ export interface ListOptions {
   readonly scan: number;
 }
 
+/** Statuses after which a session's workflow does nothing more. */
+const ENDED = new Set<string>(['completed', 'failed', 'cancelled']);
+
 /**
- * The API's views of sessions, composed from the read models the cache keeps current (the
- * reports area's report, the workflow reducer's state) plus who runs the session now.
+ * The API's views of sessions, made by the reports area's functions (its report, its rows) from
+ * drafts the cache keeps current, plus who runs each session now and the questions it asks.
  */
 export class SessionViews {
   readonly #cache: SessionCache;
   readonly #log: EventLog;
-  readonly #leases: LeaseStore;
+  readonly #source: ReportSource;
   readonly #orchestrator: Orchestrator;
 
   constructor(options: { orchestrator: Orchestrator; max?: number }) {
     this.#orchestrator = options.orchestrator;
     this.#log = options.orchestrator.log;
-    this.#leases = options.orchestrator.store;
+    this.#source = reportSource(this.#log, { leases: options.orchestrator.store });
     this.#cache = new SessionCache(
       { lastSeq: (id) => this.#log.lastSeq(id), readAll: (id, from) => this.#log.readAll(id, from) },
       { max: options.max },
@@ -55,16 +68,30 @@ export class SessionViews {
   }
 
   /**
-   * `GET /v1/sessions/{id}` as JSON text, rendered once per log position (a polling dashboard
-   * or a benchmark asks for the same answer many times between two events).
+   * The session's report now (status, owner, figures).
+   * @throws OrchestratorError `SESSION_NOT_FOUND`
+   */
+  async report(sessionId: string): Promise<{ cached: CachedSession; report: SessionReport }> {
+    // The owner is read before the events, as the reports area does: an owner that ends the
+    // workflow meanwhile is seen alive with a finished workflow, never dead with an unfinished one.
+    const owner = await this.#owner(sessionId);
+    const cached = await this.session(sessionId);
+    return { cached, report: finishReport(cached.draft, owner) };
+  }
+
+  /**
+   * `GET /v1/sessions/{id}` as JSON text, rendered once per log position and owner (a polling
+   * dashboard or a benchmark asks for the same answer many times between two events).
    */
   async showJson(sessionId: string): Promise<string> {
-    const cached = await this.session(sessionId);
     const owner = await this.#owner(sessionId);
-    const key = `show:${owner === null ? '-' : `${owner.host}:${owner.pid}:${owner.here}`}`;
+    const cached = await this.session(sessionId);
+    const here = this.#orchestrator.handle(sessionId) !== undefined;
+    const lease = owner?.lease;
+    const key = `show:${owner?.alive ?? '-'}:${lease?.token ?? '-'}:${lease?.expiresAt ?? '-'}:${here}`;
     let text = cached.rendered.get(key);
     if (text === undefined) {
-      text = JSON.stringify(this.#show(cached, owner));
+      text = JSON.stringify(this.#show(cached, finishReport(cached.draft, owner), here));
       cached.rendered.set(key, text);
     }
     return text;
@@ -82,9 +109,8 @@ export class SessionViews {
         scanned++;
         before = summary.sessionId;
         const row = await this.row(summary);
-        if (row === undefined) continue;
         if (options.status !== undefined && row.status !== options.status) continue;
-        if (options.workflow !== undefined && row.name !== options.workflow) continue;
+        if (options.workflow !== undefined && row.workflow !== options.workflow) continue;
         rows.push(row);
         if (rows.length >= options.limit || scanned >= options.scan) {
           const more = listed.at(-1)?.sessionId !== summary.sessionId || listed.length === page;
@@ -95,32 +121,37 @@ export class SessionViews {
     }
   }
 
-  /** The list row of a session the store listed (undefined when it has no events any more). */
-  async row(summary: SessionSummary): Promise<SessionListRow | undefined> {
-    const cached = await this.#cache.get(summary.sessionId, summary.lastSeq);
-    if (cached === undefined) return undefined;
-    const status = statusOf(cached.state);
-    return {
-      ...summary,
-      name: nameOf(cached),
-      status,
-      costUsd: cached.report.metrics.session.costUsd,
-      openQuestions: questionsOf(cached.state).length,
-      running: isOpen(status) && (await this.#owner(summary.sessionId)) !== null,
-    };
+  /** The list row of a session the store listed: the reports area's row, and its open questions. */
+  async row(summary: SessionSummary): Promise<SessionListRow> {
+    try {
+      const owner = await this.#owner(summary.sessionId);
+      const cached = await this.session(summary.sessionId, summary.lastSeq);
+      const report = finishReport(cached.draft, owner);
+      return {
+        ...rowOfReport(summary, report, cached.model?.kind === 'scripted'),
+        openQuestions: questionsOf(cached.draft.state).length,
+      };
+    } catch (error) {
+      const failure = error instanceof OrchestratorError ? error : undefined;
+      if (failure === undefined || failure.code.startsWith('STORE_UNAVAILABLE') || failure.code === 'STORE_CLOSED') {
+        throw error;
+      }
+      const status: RowStatus = 'unreadable';
+      return { ...summary, status, unreadable: failure.code, error: failure.message, openQuestions: 0 };
+    }
   }
 
-  /** Open questions of the newest `scan` sessions that have any, newest session first. */
+  /** Open questions of the newest `scan` sessions, newest session first. */
   async questions(scan: number): Promise<{ questions: QuestionView[]; scanned: number }> {
     const questions: QuestionView[] = [];
-    const scanned = await this.#scan(scan, (cached) => {
-      questions.push(...questionsOf(cached.state));
+    const scanned = await this.scan(scan, (cached) => {
+      questions.push(...questionsOf(cached.draft.state));
     });
     return { questions, scanned };
   }
 
   /** Calls `visit` with each of the newest `scan` sessions' models; returns how many were looked at. */
-  async #scan(scan: number, visit: (cached: CachedSession) => void): Promise<number> {
+  async scan(scan: number, visit: (cached: CachedSession) => void): Promise<number> {
     let before: string | undefined;
     let scanned = 0;
     for (;;) {
@@ -128,7 +159,7 @@ export class SessionViews {
       for (const summary of listed) {
         if (scanned >= scan) return scanned;
         scanned++;
-        const cached = await this.#cache.get(summary.sessionId, summary.lastSeq);
+        const cached = await this.#cache.get(summary.sessionId, summary.lastSeq).catch(() => undefined);
         if (cached !== undefined) visit(cached);
       }
       if (listed.length < 200) return scanned;
@@ -136,48 +167,35 @@ export class SessionViews {
     }
   }
 
-  /** Visits the newest `scan` sessions (alerts, and anything else summed over sessions). */
-  scan(scan: number, visit: (cached: CachedSession) => void): Promise<number> {
-    return this.#scan(scan, visit);
+  async #owner(sessionId: string): Promise<OwnerFacts | undefined> {
+    const facts = await ownerVerdict(this.#source, sessionId);
+    // This process's own runs are alive by definition (a lease being renewed is still ours).
+    if (facts?.lease !== undefined && this.#orchestrator.handle(sessionId) !== undefined) {
+      return { lease: facts.lease, alive: true };
+    }
+    return facts;
   }
 
-  /** Who runs the session now: this process, another live one, or nobody. */
-  async #owner(sessionId: string): Promise<SessionViewBody['owner']> {
-    const here = this.#orchestrator.handle(sessionId) !== undefined;
-    const lease = await this.#leases.getLease(sessionId);
-    if (lease === undefined || !(here || leaseIsLive(lease))) return null;
-    return { host: lease.host, pid: lease.pid, since: lease.acquiredAt, here };
-  }
-
-  #show(cached: CachedSession, owner: SessionViewBody['owner']): SessionViewBody {
-    const { state } = cached;
+  #show(cached: CachedSession, report: SessionReport, here: boolean): SessionViewBody {
+    const { state } = cached.draft;
     return {
       sessionId: cached.sessionId,
-      name: nameOf(cached),
-      status: statusOf(state),
+      workflow: Object.values(state.workflows).at(-1)?.name ?? null,
+      status: report.status,
+      resumable: report.resumable,
       lastSeq: cached.lastSeq,
-      owner,
+      owner: report.owner ? { ...report.owner, here } : null,
       workspace: state.workspace ?? null,
       workflows: Object.values(state.workflows).map(workflowOf),
       questions: questionsOf(state),
-      report: cached.report,
+      report,
     };
   }
 }
 
-/** The session's status: its latest workflow's, or `created` before one started. */
-export function statusOf(state: SessionState): SessionStatus {
-  const latest = Object.values(state.workflows).at(-1);
-  return latest === undefined ? 'created' : latest.status;
-}
-
-/** True while the session's workflow has not ended. */
-export function isOpen(status: SessionStatus): boolean {
-  return status !== 'completed' && status !== 'failed' && status !== 'cancelled';
-}
-
-function nameOf(cached: CachedSession): string | null {
-  return cached.report.metrics.name ?? Object.values(cached.state.workflows).at(-1)?.name ?? null;
+/** True while a session's workflow can still be steered (not completed, failed or cancelled). */
+export function isOpen(status: string): boolean {
+  return !ENDED.has(status) && status !== 'empty' && status !== 'unreadable';
 }
 
 /** The open questions of a session, oldest first. */

@@ -43,6 +43,7 @@ export const ALERT_FIGURES = Object.freeze({
     'peakConcurrency',
     'peakRssBytes',
     'peakProcessRssBytes',
+    'peakSpareRssBytes',
   ],
   workflow: [
     ...COMMON_FIGURES,
