@@ -11,11 +11,10 @@ function row(n: number, extra: Partial<SessionListRow> = {}): SessionListRow {
     lastSeq: n,
     createdAt: at,
     updatedAt: at,
-    name: 'w',
+    workflow: 'w',
     status: 'running',
     costUsd: 0,
     openQuestions: 0,
-    running: true,
     ...extra,
   };
 }
@@ -37,7 +36,7 @@ describe('mergeRows', () => {
       's20',
       's10',
     ]);
-    expect(mergeRows(page, [row(40, { name: 'other' })], { ...ALL, workflow: 'w' })).toHaveLength(3);
+    expect(mergeRows(page, [row(40, { workflow: 'other' })], { ...ALL, workflow: 'w' })).toHaveLength(3);
     expect(mergeRows(page, [row(40)], { ...ALL, status: 'failed' })).toHaveLength(3);
   });
 

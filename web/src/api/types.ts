@@ -27,12 +27,13 @@ export type Body<R extends ApiRoute> = R['body'] extends z.ZodType ? z.input<R['
 /** What a route takes as its query. */
 export type QueryOf<R extends ApiRoute> = R['query'] extends z.ZodType ? z.input<R['query']> : never;
 
-export type SessionStatus = z.output<typeof sessions.sessionView>['status'];
 export type SessionListRow = z.output<typeof sessions.sessionListRow> & {
   /** Not in the contract yet (asked for): tokens and duration of the list's rows. */
   readonly tokens?: number;
   readonly durationMs?: number | null;
 };
+/** What a session can be listed as (its workflow's state, `interrupted`, `empty`, `unreadable`). */
+export type SessionStatus = NonNullable<SessionListRow['status']>;
 export type SessionList = Answer<typeof sessions.listSessions>;
 export type SessionView = Answer<typeof sessions.showSession>;
 export type QuestionView = z.output<typeof sessions.questionView>;
@@ -52,17 +53,19 @@ export type EventFilter = QueryOf<typeof streams.sessionEvents>;
 /** An event as the API sends it fits the page's event type (checked here, at compile time). */
 export const acceptsContractEvents: (event: z.output<typeof eventSchema>) => LogEvent = (event) => event;
 
-/** The statuses of a session, as the contract lists them (for the list's filter). */
+/** The statuses a session can be listed with, for the list's filter (typed by the contract's rows). */
 export const SESSION_STATUSES: readonly SessionStatus[] = [
-  'created',
   'running',
-  'paused',
   'awaiting_input',
+  'paused',
+  'interrupted',
   'rolling_back',
   'completed',
   'failed',
   'cancelled',
-] satisfies readonly (typeof sessions.SESSION_STATUSES)[number][];
+  'empty',
+  'unreadable',
+];
 
 /**
  * Who the tab's key is and what it may do. Not a route of the contract yet (asked for): the

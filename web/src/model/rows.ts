@@ -29,7 +29,7 @@ export function mergeRows(
       // rows, some of which belong to later pages.
       (rows.length === 0 || update.createdAt > (rows[0]?.createdAt ?? '')) &&
       (filters.status === '' || update.status === filters.status) &&
-      (filters.workflow === '' || update.name === filters.workflow) &&
+      (filters.workflow === '' || update.workflow === filters.workflow) &&
       !added.some((a) => a.sessionId === update.sessionId)
     ) {
       added.unshift(update);

@@ -91,7 +91,7 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
     const needle = search.trim().toLowerCase();
     if (needle === '') return rows;
     return rows.filter(
-      (row) => row.sessionId.toLowerCase().includes(needle) || (row.name ?? '').toLowerCase().includes(needle),
+      (row) => row.sessionId.toLowerCase().includes(needle) || (row.workflow ?? '').toLowerCase().includes(needle),
     );
   }, [rows, search]);
 
@@ -182,12 +182,25 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
                     {row.sessionId}
                   </a>
                 </td>
-                <td>{row.name ?? '—'}</td>
+                <td>{row.workflow ?? '—'}</td>
                 <td>
-                  <StatusBadge status={row.status} />
-                  {row.running ? <span className="sr-only"> (a process runs it)</span> : null}
+                  <StatusBadge status={row.status ?? 'unreadable'} />
+                  {row.owner ? (
+                    <span className="sr-only">
+                      {' '}
+                      (run by {row.owner.host} pid {row.owner.pid})
+                    </span>
+                  ) : null}
                 </td>
-                <td className="num">{formatCost(row.costUsd)}</td>
+                <td className="num">
+                  {formatCost(row.costUsd)}
+                  {row.simulated ? (
+                    <small className="muted" title="Priced as if the scripted model's answers had been real">
+                      {' '}
+                      simulated
+                    </small>
+                  ) : null}
+                </td>
                 <td className="num">{formatTokens(row.tokens)}</td>
                 <td className="num">{formatDuration(durationOf(row))}</td>
                 <td>{formatTime(row.createdAt)}</td>

@@ -86,18 +86,24 @@ export function SessionPage({ sessionId, query }: { readonly sessionId: string; 
         <a href={listHref()}>Sessions</a> / <span className="mono">{sessionId}</span>
       </nav>
       <div className="page-head">
-        <h1 id="session-title">{model.workflow?.name ?? model.name ?? view?.name ?? 'Session'}</h1>
+        <h1 id="session-title">{model.workflow?.name ?? model.name ?? view?.workflow ?? 'Session'}</h1>
         <StatusBadge status={status} />
         <span className={`live live-${stream}`} role="status" aria-live="polite" data-testid="stream-state">
           {stream === 'open' ? 'live' : stream === 'closed' ? 'stream closed' : 'connecting…'}
         </span>
         <div className="actions">
-          {paused ? (
+          {paused || view?.resumable ? (
             <ScopedButton
               scope="run"
               busy={busy !== undefined || ended}
               testId="resume"
-              onClick={() => void act('resume', () => api.resume(sessionId), 'Resume requested.')}
+              onClick={() =>
+                void act(
+                  'resume',
+                  () => api.resume(sessionId),
+                  paused ? 'Resume requested.' : 'This server carries the session on from its log.',
+                )
+              }
             >
               Resume
             </ScopedButton>

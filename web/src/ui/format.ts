@@ -13,6 +13,9 @@ const STATUS_LABELS: Readonly<Record<string, string>> = {
   paused: 'paused',
   rolling_back: 'rolling back',
   created: 'created',
+  interrupted: 'interrupted (nobody runs it)',
+  empty: 'empty',
+  unreadable: 'unreadable',
 };
 
 /** A state as words (never only a colour). */
