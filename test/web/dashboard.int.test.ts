@@ -102,6 +102,8 @@ describe('the dashboard against orchestrator serve', () => {
       await page.getByTestId(`node-${id}`).waitFor();
     }
     await nodeState(page, 'plan', 'running');
+    // Laid out by ELK in its worker.
+    await poll(() => page.getByTestId('workflow-graph').getAttribute('data-layout')).toBe('elk');
 
     // Pause while it runs: the running node is interrupted and nothing starts.
     await page.getByTestId('pause').click();

@@ -1,6 +1,12 @@
-import ELK, { type ElkNode } from 'elkjs/lib/elk-api.js';
+import ElkModule, { type ElkNode } from 'elkjs/lib/elk-api.js';
 import workerUrl from 'elkjs/lib/elk-worker.min.js?url';
 import type { LayeredNode } from './layered.ts';
+
+/**
+ * elk-api is CommonJS with `exports.default`: the bundler hands the class to a default import,
+ * Node's rules (which the type check follows, like the rest of the project) the module object.
+ */
+const ELK = ElkModule.default ?? (ElkModule as unknown as typeof ElkModule.default);
 
 /**
  * The graph's automatic layout, always off the page's thread. Graphs up to
