@@ -8,7 +8,7 @@
 //   npm run screenshots -- DIR     writes them to DIR
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { apiCall, launchChromium, openPage, startServe } from '../test/support/browser-kit.ts';
+import { apiCall, dashboardFront, launchChromium, openPage, startServe } from '../test/support/browser-kit.ts';
 import { FEATURE_TEAM, REPO_ROOT, tempDir } from '../test/support/cli-kit.ts';
 
 const out = path.resolve(process.argv[2] ?? path.join(REPO_ROOT, 'docs', 'images'));
@@ -17,6 +17,7 @@ const tmp = await tempDir('screenshots');
 const served = await startServe(path.join(tmp.dir, 'data'), {
   scenario: path.join(path.dirname(FEATURE_TEAM), 'scenario.yaml'),
 });
+const front = await dashboardFront(served);
 const browser = await launchChromium();
 try {
   await apiCall(served, 'POST', '/v1/workflows', { body: { source: await readFile(FEATURE_TEAM, 'utf8') } });
@@ -29,7 +30,7 @@ try {
     await page.screenshot({ path: path.join(out, `dashboard-${name}.png`) });
     console.error(`[screenshots] ${path.join(out, `dashboard-${name}.png`)}`);
   };
-  const session = `${served.url}/#/sessions/${started.sessionId}`;
+  const session = `${front.url}/#/sessions/${started.sessionId}`;
   await page.goto(session);
   await page.getByTestId('approve').first().waitFor({ timeout: 240_000 });
   await page.getByTestId('node-fixup').click();
@@ -53,14 +54,15 @@ try {
   await page.getByTestId('diff').waitFor();
   await page.getByTestId('diff').scrollIntoViewIfNeeded();
   await shot('diff');
-  await page.goto(`${served.url}/#/sessions`);
+  await page.goto(`${front.url}/#/sessions`);
   await page.locator('tr[data-session]').first().waitFor();
   await shot('sessions');
-  await page.goto(`${served.url}/#/analytics?by=agent-type`);
+  await page.goto(`${front.url}/#/analytics?by=agent-type`);
   await page.getByTestId('stats-table').waitFor();
   await shot('analytics');
 } finally {
   await browser.close();
+  await front.close();
   await served.stop();
   await tmp.cleanup();
 }
