@@ -66,7 +66,8 @@ function Shell() {
             The server cannot be reached: {error}
           </p>
         ) : null}
-        {state === 'ready' ? (
+        {/* The page loads while the key is checked; its buttons wait for the key's scopes. */}
+        {state === 'ready' || state === 'checking' ? (
           <ErrorBoundary resetKey={route.page === 'session' ? `session:${route.sessionId}` : route.page}>
             <Suspense fallback={<p className="muted">Loading…</p>}>
               {route.page === 'sessions' ? <SessionsList query={route.query} /> : null}

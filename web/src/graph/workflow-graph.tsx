@@ -11,9 +11,10 @@ import {
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
+  type Viewport,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { edgesOf, type GraphNode, quickLayout } from '../model/graph.ts';
 import { statusLabel } from '../ui/format.ts';
 import { layoutGraph } from './layout.ts';
@@ -110,6 +111,48 @@ export interface WorkflowGraphProps {
   readonly addedLabel: (node: GraphNode) => string | undefined;
 }
 
+/** Where a large graph opens: its first layers, top left, at a readable zoom. */
+function openingView(positions: ReadonlyMap<string, { x: number; y: number }>): Viewport {
+  let minX = Number.POSITIVE_INFINITY;
+  for (const p of positions.values()) minX = Math.min(minX, p.x);
+  let minY = Number.POSITIVE_INFINITY;
+  for (const p of positions.values()) if (p.x <= minX + 1) minY = Math.min(minY, p.y);
+  const zoom = 0.8;
+  return { x: 24 - minX * zoom, y: 24 - minY * zoom, zoom };
+}
+
+/**
+ * The nodes a large graph hands React Flow: those in view (and half a view around it), plus the
+ * other ends of their edges so that edges leaving the view are drawn. React Flow's own
+ * culling still walks every node and edge on each update; handing it a window keeps a
+ * 10,000-node graph as light as a 100-node one. O(V + E).
+ */
+function windowOf(
+  nodes: ReadonlyMap<string, GraphNode>,
+  positions: ReadonlyMap<string, { x: number; y: number }>,
+  view: Viewport,
+  size: { readonly width: number; readonly height: number },
+): Set<string> {
+  const [mx, my] = [size.width / 2 / view.zoom, size.height / 2 / view.zoom];
+  const x0 = -view.x / view.zoom - mx;
+  const y0 = -view.y / view.zoom - my;
+  const x1 = (-view.x + size.width) / view.zoom + mx;
+  const y1 = (-view.y + size.height) / view.zoom + my;
+  const inView = new Set<string>();
+  for (const [id, p] of positions) {
+    if (p.x + BOX.width >= x0 && p.x <= x1 && p.y + BOX.height >= y0 && p.y <= y1) inView.add(id);
+  }
+  const shown = new Set(inView);
+  for (const node of nodes.values()) {
+    const here = inView.has(node.id);
+    for (const dep of node.dependsOn) {
+      if (here) shown.add(dep);
+      else if (inView.has(dep)) shown.add(node.id);
+    }
+  }
+  return shown;
+}
+
 export function WorkflowGraph(props: WorkflowGraphProps) {
   return (
     <ReactFlowProvider>
@@ -123,10 +166,36 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
   const [layoutState, setLayoutState] = useState<'quick' | 'elk' | 'layered' | 'failed'>('quick');
   const flow = useReactFlow();
   const fitted = useRef(0);
+  const large = nodes.size > LARGE;
+  const container = useRef<HTMLDivElement>(null);
+  // The view of a large graph, followed at most once a frame while it is panned or zoomed.
+  const [view, setView] = useState<Viewport | undefined>();
+  const pendingView = useRef<Viewport | undefined>(undefined);
+  const viewFrame = useRef(0);
+  const onMove = useCallback((_event: unknown, next: Viewport) => {
+    pendingView.current = next;
+    if (viewFrame.current) return;
+    viewFrame.current = requestAnimationFrame(() => {
+      viewFrame.current = 0;
+      setView(pendingView.current);
+    });
+  }, []);
+  useEffect(() => () => cancelAnimationFrame(viewFrame.current), []);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: graphRev stands for the map's structure
+  const shown = useMemo(() => {
+    if (!large || positions.size === 0) return undefined;
+    const size = {
+      width: container.current?.clientWidth || 1000,
+      height: container.current?.clientHeight || 560,
+    };
+    return windowOf(nodes, positions, view ?? openingView(positions), size);
+  }, [large, nodes, graphRev, positions, view]);
 
   // The layout follows the graph's structure: quick at once, the worker's when it answers.
   // biome-ignore lint/correctness/useExhaustiveDependencies: graphRev stands for the map's structure
   useEffect(() => {
+    // Nothing to place before the workflow's first event (and no layout engine to load for it).
+    if (nodes.size === 0) return;
     let current = true;
     // A large graph keeps the places it has (new nodes get a quick one) until the worker
     // answers: replacing a thousand boxes twice costs the page more than waiting a moment.
@@ -167,8 +236,8 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
     const list: StepNode[] = [];
     for (const node of nodes.values()) {
       const at = positions.get(node.id);
-      // Not placed yet: a large graph's first layout is on its way.
-      if (!at) continue;
+      // Not placed yet (a large graph's first layout is on its way), or out of view.
+      if (!at || (shown && !shown.has(node.id))) continue;
       const sel = node.id === selected;
       const old = cache.current.get(node.id);
       let box = old?.box;
@@ -191,21 +260,23 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
     }
     cache.current = next;
     return list;
-  }, [nodes, nodesRev, positions, selected, addedLabel]);
+  }, [nodes, nodesRev, positions, selected, addedLabel, shown]);
 
   const placed = positions.size > 0;
   // biome-ignore lint/correctness/useExhaustiveDependencies: graphRev stands for the map's structure
   const flowEdges = useMemo<Edge[]>(
     () =>
       // No edge before the first layout: a large graph's boxes are not drawn yet either.
-      (placed ? edgesOf(nodes) : []).map((edge) => ({
-        id: edge.id,
-        source: edge.source,
-        target: edge.target,
-        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
-        className: nodes.get(edge.target)?.added || nodes.get(edge.source)?.added ? 'edge-added' : undefined,
-      })),
-    [nodes, graphRev, placed],
+      (placed ? edgesOf(nodes) : [])
+        .filter((edge) => !shown || (shown.has(edge.source) && shown.has(edge.target)))
+        .map((edge) => ({
+          id: edge.id,
+          source: edge.source,
+          target: edge.target,
+          markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
+          className: nodes.get(edge.target)?.added || nodes.get(edge.source)?.added ? 'edge-added' : undefined,
+        })),
+    [nodes, graphRev, placed, shown],
   );
 
   // Fit the view when the layout lands, and again when nodes are added. A large graph opens
@@ -220,15 +291,15 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
         void flow.fitView({ padding: 0.1, maxZoom: 1.2 });
         return;
       }
-      const first = [...positions].sort((a, b) => a[1].x - b[1].x || a[1].y - b[1].y).slice(0, 24);
-      void flow.fitView({ nodes: first.map(([id]) => ({ id })), padding: 0.2, maxZoom: 1, minZoom: 0.5 });
+      const opening = openingView(positions);
+      void flow.setViewport(opening);
+      setView(opening);
     });
     return () => cancelAnimationFrame(frame);
   }, [positions, layoutState, flow]);
 
-  const large = nodes.size > LARGE;
   return (
-    <div className="graph" data-layout={layoutState} data-testid="workflow-graph">
+    <div className="graph" data-layout={layoutState} data-testid="workflow-graph" ref={container}>
       <ReactFlow
         nodes={flowNodes}
         edges={flowEdges}
@@ -241,6 +312,7 @@ function GraphView({ nodes, graphRev, nodesRev, selected, onSelect, addedLabel }
         maxZoom={2}
         onNodeClick={(_event, node) => onSelect(node.id)}
         onPaneClick={() => onSelect(undefined)}
+        onMove={large ? onMove : undefined}
         proOptions={{ hideAttribution: true }}
         aria-label="Workflow graph"
       >
