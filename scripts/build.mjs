@@ -73,7 +73,7 @@ writeFileSync(path.join(next, '.built'), `${new Date().toISOString()}\n`);
 swap(next, dist);
 console.error(`[build] dist/ written (${files} declaration files)`);
 
-/** Builds the dashboard into `outDir`, precompresses it, reports its size and stamps `.built`. */
+/** Builds the dashboard into `outDir`, reports its size (gzipped) and stamps `.built`. */
 function buildWeb(outDir) {
   rmSync(outDir, { recursive: true, force: true });
   const built = spawnSync(
@@ -95,19 +95,17 @@ function buildWeb(outDir) {
     rmSync(outDir, { recursive: true, force: true });
     process.exit(built.status ?? 1);
   }
-  // Text files are served gzipped when the browser accepts it: compressed once here.
+  // What the browser downloads, gzipped as the server sends it (it compresses text on the fly).
   const sizes = { raw: 0, gzip: 0, firstLoad: 0 };
   const html = readFileSync(path.join(outDir, 'index.html'), 'utf8');
   for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !/\.(js|css|html|svg|json|map)$/.test(entry.name)) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    const body = readFileSync(file);
-    const gz = gzipSync(body, { level: constants.Z_BEST_COMPRESSION });
-    writeFileSync(`${file}.gz`, gz);
+    const body = readFileSync(path.join(entry.parentPath, entry.name));
+    const gz = gzipSync(body, { level: constants.Z_DEFAULT_COMPRESSION }).length;
     sizes.raw += body.length;
-    sizes.gzip += gz.length;
-    // The first load: the page and what it links (not the chunks loaded later, nor the layout worker).
-    if (entry.name === 'index.html' || html.includes(`/assets/${entry.name}`)) sizes.firstLoad += gz.length;
+    sizes.gzip += gz;
+    // The first load: the page and what it links (not the chunks loaded later, nor the layout workers).
+    if (entry.name === 'index.html' || html.includes(`/assets/${entry.name}`)) sizes.firstLoad += gz;
   }
   writeFileSync(path.join(outDir, 'size.json'), `${JSON.stringify(sizes)}\n`);
   writeFileSync(path.join(outDir, '.built'), `${new Date().toISOString()}\n`);

@@ -138,9 +138,10 @@ describe('the packed package', () => {
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/cli/index.js');
     expect(files).toContain('bin/orchestrator.mjs');
-    // The dashboard `orchestrator serve` serves: the built page, its assets and their gzipped twins.
+    // The dashboard `orchestrator serve` serves: the built page and its assets (compressed when served).
     expect(files).toContain('dist/web/index.html');
-    expect(files.some((file) => /^dist\/web\/assets\/index-[\w-]+\.js\.gz$/.test(file))).toBe(true);
+    expect(files.some((file) => /^dist\/web\/assets\/index-[\w-]+\.js$/.test(file))).toBe(true);
+    expect(files.filter((file) => file.endsWith('.gz'))).toEqual([]);
     expect(files).not.toContain('dist/web/.built');
     for (const doc of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) expect(files).toContain(doc);
     const stray = files.filter((file) => /^(test|bench|\.ci|src|scripts)\//.test(file));

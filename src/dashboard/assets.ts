@@ -1,5 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
 
 /**
  * The dashboard's built files (dist/web/, written by `scripts/build.mjs` from web/), read for
@@ -15,7 +19,7 @@ export const DEFAULT_DASHBOARD_DIR = path.resolve(import.meta.dirname, '..', '..
 export interface DashboardFile {
   readonly body: Buffer;
   readonly contentType: string;
-  /** True when `body` is the gzip of the file (its `.gz` twin, written by the build). */
+  /** True when `body` is the gzip of the file. */
   readonly gzipped: boolean;
 }
 
@@ -46,8 +50,18 @@ export function isAssetName(name: string): boolean {
   return ASSET_NAME.test(name) && !name.includes('..') && contentTypeOf(name) !== undefined;
 }
 
+/** Types worth compressing (text); images and fonts are compressed already. */
+const COMPRESSIBLE = /\.(html|m?js|css|json|svg|map)$/;
+
 /**
- * Reads one file of the build, the `.gz` twin when the client accepts gzip and it exists.
+ * Gzipped files, kept by path with the size and time of the file they were made from: each
+ * file is compressed once per build, on its first request (the package ships no `.gz` twins).
+ * Bounded by the build's few files.
+ */
+const gzipped = new Map<string, { readonly size: number; readonly mtimeMs: number; readonly body: Buffer }>();
+
+/**
+ * Reads one file of the build, gzipped when the client accepts it and its type is text.
  * Undefined when the file is not there (not built, or an unknown asset).
  */
 export async function readDashboardFile(
@@ -58,9 +72,23 @@ export async function readDashboardFile(
   const contentType = contentTypeOf(relative);
   if (contentType === undefined) return undefined;
   const file = path.join(dir, relative);
-  if (acceptsGzip) {
-    const gz = await readIfFile(`${file}.gz`);
-    if (gz) return { body: gz, contentType, gzipped: true };
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(file);
+  } catch {
+    return undefined;
+  }
+  if (!info.isFile()) return undefined;
+  if (acceptsGzip && COMPRESSIBLE.test(relative)) {
+    const cached = gzipped.get(file);
+    if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs) {
+      return { body: cached.body, contentType, gzipped: true };
+    }
+    const body = await readIfFile(file);
+    if (!body) return undefined;
+    const gz = await gzipAsync(body);
+    gzipped.set(file, { size: info.size, mtimeMs: info.mtimeMs, body: gz });
+    return { body: gz, contentType, gzipped: true };
   }
   const body = await readIfFile(file);
   return body ? { body, contentType, gzipped: false } : undefined;
@@ -68,7 +96,6 @@ export async function readDashboardFile(
 
 async function readIfFile(file: string): Promise<Buffer | undefined> {
   try {
-    if (!(await stat(file)).isFile()) return undefined;
     return await readFile(file);
   } catch {
     return undefined;

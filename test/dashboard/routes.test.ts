@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptsGzip, isAssetName, registerDashboard } from '../../src/dashboard/index.ts';
@@ -17,7 +17,6 @@ beforeAll(async () => {
   await mkdir(path.join(dir, 'assets'));
   await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>x</title>');
   await writeFile(path.join(dir, 'assets', 'index-abc123.js'), SCRIPT);
-  await writeFile(path.join(dir, 'assets', 'index-abc123.js.gz'), gzipSync(SCRIPT));
   await writeFile(path.join(dir, 'assets', 'notes.txt'), 'not an asset type');
   await writeFile(path.join(dir, 'secret.js'), 'outside assets');
   app = Fastify();
@@ -52,7 +51,14 @@ describe('registerDashboard', () => {
     expect(gz.statusCode).toBe(200);
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(gz.headers.vary).toBe('accept-encoding');
-    expect(gz.rawPayload).toEqual(gzipSync(SCRIPT));
+    expect(gunzipSync(gz.rawPayload).toString()).toBe(SCRIPT);
+    // Compressed once, then from memory; a rebuilt file is compressed again.
+    const again = await app.inject({ url: '/assets/index-abc123.js', headers: { 'accept-encoding': 'gzip' } });
+    expect(again.rawPayload).toEqual(gz.rawPayload);
+    await writeFile(path.join(dir, 'assets', 'index-abc123.js'), `${SCRIPT}// rebuilt\n`);
+    const rebuilt = await app.inject({ url: '/assets/index-abc123.js', headers: { 'accept-encoding': 'gzip' } });
+    expect(gunzipSync(rebuilt.rawPayload).toString()).toBe(`${SCRIPT}// rebuilt\n`);
+    await writeFile(path.join(dir, 'assets', 'index-abc123.js'), SCRIPT);
   });
 
   it('answers 404 for unknown assets, other types and any path outside assets/', async () => {
