@@ -43,6 +43,8 @@ export function requestEvent(
   if (end.firstByteMs !== undefined) data.firstByteMs = round(end.firstByteMs);
   data.durationMs = round(end.durationMs);
   if (queuedMs !== undefined) data.queuedMs = round(queuedMs);
+  const priority = request.agent.priority;
+  if (priority !== undefined && priority !== 0) data.priority = priority;
   data.attempt = Math.max(1, attempt);
   if (fault !== undefined) data.fault = fault;
   if (end.error) data.error = end.error.toJSON();
