@@ -70,7 +70,9 @@ export async function serveMessages(context: ExchangeContext, incoming: Incoming
       if (!hook.admit) continue;
       let verdict: Awaited<ReturnType<NonNullable<GatewayHooks['admit']>>>;
       try {
-        verdict = await hook.admit(request);
+        const decided = hook.admit(request);
+        // A synchronous verdict (the budget gate's) is taken as it is: no turn of the microtask queue.
+        verdict = decided instanceof Promise ? await decided : decided;
       } catch (error) {
         verdict = { ok: false, error: toOrchestratorError(error, 'INTERNAL') };
       }
