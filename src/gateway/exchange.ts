@@ -56,7 +56,7 @@ export async function serveMessages(context: ExchangeContext, incoming: Incoming
   const { hooks, stats, record, warn, limiter } = context;
   const facts = new RequestBody(incoming.raw);
   const request = new ForwardedRequest(context.nextRequestId(), agent, incoming.path, facts, (lastSystem) =>
-    context.subagents.subagentOf(incoming.token, lastSystem),
+    context.subagents.subagentOf(agent, lastSystem),
   );
   // Reset once the request leaves the rate-limit queue: times are from forwarding, `queuedMs` apart.
   let started = performance.now();

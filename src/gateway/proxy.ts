@@ -219,22 +219,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const releasing = (minted: AgentToken): AgentToken => ({
-    token: minted.token,
-    release: () => {
-      minted.release();
-      subagents.forget(minted.token);
-    },
-  });
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     stats,
     mint(identity) {
-      return releasing(tokens.mint(identity));
+      return tokens.mint(identity);
     },
     mintSpare() {
-      return releasing(tokens.mintSpare());
+      return tokens.mintSpare();
     },
     bind(token, identity) {
       tokens.bind(token, identity);

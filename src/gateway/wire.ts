@@ -278,22 +278,23 @@ function lastSystemText(system: unknown): string | undefined {
 /**
  * Tells an agent's own requests from its subagents'. Claude Code sends every request of one
  * agent process with the same session header; a subagent's request differs in its last system
- * block (the subagent's prompt instead of the agent's). The first prompt a token is seen with
- * is the agent's own: its first request is always its own turn, a subagent can only start
- * from a tool call of a later turn. A subagent is named by a short digest of its prompt
- * (`sub-<12 hex>`), stable across its requests and runs. Per request the prompt is compared
- * with the ones this token has shown (a string comparison); only a prompt seen for the first
- * time is hashed.
+ * block (the subagent's prompt instead of the agent's). The first prompt an agent is seen with
+ * is its own: its first request is always its own turn, a subagent can only start from a tool
+ * call of a later turn. A subagent is named by a short digest of its prompt (`sub-<12 hex>`),
+ * stable across its requests and runs. Per request the prompt is compared with the ones this
+ * agent has shown (a string comparison); only a prompt seen for the first time is hashed.
+ * Kept per agent identity, weakly: what an ended agent showed goes with it, also when a late
+ * request is attributed after its token was released.
  */
 export class SubagentTracker {
-  readonly #tokens = new Map<string, { readonly own: string; readonly subagents: Map<string, string> }>();
+  readonly #agents = new WeakMap<object, { readonly own: string; readonly subagents: Map<string, string> }>();
 
-  /** The subagent a request of this token comes from, or undefined for the agent's own. */
-  subagentOf(token: string, lastSystem: string | undefined): string | undefined {
+  /** The subagent a request of this agent comes from, or undefined for the agent's own. */
+  subagentOf(agent: object, lastSystem: string | undefined): string | undefined {
     if (lastSystem === undefined) return undefined;
-    const seen = this.#tokens.get(token);
+    const seen = this.#agents.get(agent);
     if (seen === undefined) {
-      this.#tokens.set(token, { own: lastSystem, subagents: new Map() });
+      this.#agents.set(agent, { own: lastSystem, subagents: new Map() });
       return undefined;
     }
     if (seen.own === lastSystem) return undefined;
@@ -306,11 +307,7 @@ export class SubagentTracker {
     }
     return name;
   }
-
-  forget(token: string): void {
-    this.#tokens.delete(token);
-  }
 }
 
-/** Subagent prompts remembered per token. */
+/** Subagent prompts remembered per agent. */
 const MAX_SUBAGENTS = 64;

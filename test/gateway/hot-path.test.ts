@@ -121,19 +121,20 @@ describe('RequestBody', () => {
 });
 
 describe('SubagentTracker', () => {
-  it("takes a token's first prompt as the agent's own, names others by a stable digest, forgets on release", () => {
+  it("takes an agent's first prompt as its own, names others by a stable digest, starts afresh for a new agent", () => {
     const tracker = new SubagentTracker();
-    expect(tracker.subagentOf('t1', 'You are the coder.')).toBeUndefined();
-    const helper = tracker.subagentOf('t1', 'You are the helper subagent.');
+    const first = { agentId: 'agt_1' };
+    const second = { agentId: 'agt_2' };
+    expect(tracker.subagentOf(first, 'You are the coder.')).toBeUndefined();
+    const helper = tracker.subagentOf(first, 'You are the helper subagent.');
     expect(helper).toMatch(/^sub-[0-9a-f]{12}$/);
-    expect(tracker.subagentOf('t1', 'You are the coder.')).toBeUndefined();
-    expect(tracker.subagentOf('t1', 'You are the helper subagent.')).toBe(helper);
-    expect(tracker.subagentOf('t1', undefined)).toBeUndefined();
-    // Another token: the same digest for the same prompt, but its own first prompt is its own.
-    expect(tracker.subagentOf('t2', 'You are the helper subagent.')).toBeUndefined();
-    expect(tracker.subagentOf('t2', 'You are the coder.')).toMatch(/^sub-/);
-    tracker.forget('t1');
-    expect(tracker.subagentOf('t1', 'You are the helper subagent.')).toBeUndefined();
+    expect(tracker.subagentOf(first, 'You are the coder.')).toBeUndefined();
+    expect(tracker.subagentOf(first, 'You are the helper subagent.')).toBe(helper);
+    expect(tracker.subagentOf(first, undefined)).toBeUndefined();
+    // Another agent: the same digest for the same prompt, but its own first prompt is its own.
+    expect(tracker.subagentOf(second, 'You are the helper subagent.')).toBeUndefined();
+    expect(tracker.subagentOf(second, 'You are the coder.')).toMatch(/^sub-/);
+    expect(tracker.subagentOf({ agentId: 'agt_1' }, 'You are the helper subagent.')).toBeUndefined();
   });
 });
 
