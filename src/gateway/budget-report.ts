@@ -40,6 +40,7 @@ export interface SessionState {
   readonly stopped: Set<string>;
 }
 
+/** A session the gate has not seen yet. */
 export function newSessionState(): SessionState {
   return { calibration: new Map(), recorded: new Map(), stopped: new Set() };
 }
