@@ -109,6 +109,9 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         'version_counters',
         'version_ref_sets',
         'versions',
+        'webhook_cursors',
+        'webhook_deliveries',
+        'webhooks',
         'workflows',
       ]);
       const [row] = await sql<{ last_seq: string }>(`SELECT last_seq FROM ${extra}.sessions WHERE session_id = $1`, [
