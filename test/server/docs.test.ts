@@ -5,7 +5,7 @@ import { API_ROUTES } from '../../src/server/contract/index.ts';
 // docs/api.md lists every route of the contract with its scope, and nothing else.
 
 const docs = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
-const documented = [...docs.matchAll(/^\| `(GET|POST|DELETE) ([^`]+)` \| (\w+) \|/gm)].map(
+const documented = [...docs.matchAll(/^\| `(GET|POST|DELETE) ([^`]+)`\s*\|\s*(\w+)\s*\|/gm)].map(
   (m) => `${m[1]} ${m[2]} ${m[3]}`,
 );
 
