@@ -141,6 +141,40 @@ export const ERROR_CODES = {
     summary:
       'A value is larger than its configured limit (memory value, prompt, event payload); details name the limit.',
   },
+  API_UNAUTHENTICATED: {
+    status: 401,
+    retryable: false,
+    summary: 'An API request carried no key, or a key that is unknown, malformed or revoked.',
+  },
+  API_FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    summary: 'The API key lacks the scope the route needs; details name the scope and the key.',
+  },
+  API_ROUTE_NOT_FOUND: { status: 404, retryable: false, summary: 'No API route has that method and path.' },
+  API_RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    summary: 'An API key sent more requests than its rate allows; details.retryAfterMs says when to try again.',
+  },
+  API_MEDIA_UNSUPPORTED: {
+    status: 415,
+    retryable: false,
+    summary: 'An API request body has a content type the route does not take.',
+  },
+  API_KEY_NOT_FOUND: { status: 404, retryable: false, summary: 'No API key has that id.' },
+  AGENT_NOT_FOUND: { status: 404, retryable: false, summary: 'No agent of the session has that id.' },
+  WEBHOOK_NOT_FOUND: { status: 404, retryable: false, summary: 'No webhook has that id.' },
+  WORKFLOW_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'No registered workflow has that name (or that version).',
+  },
+  SERVER_START_FAILED: {
+    status: 500,
+    retryable: false,
+    summary: 'The API server could not start: the address is in use or not allowed, or its settings are unsafe.',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string; retired?: boolean }>;
 
 /** Every error code the orchestrator can raise. */

@@ -86,6 +86,8 @@ export const EVENT_DATA_SCHEMAS = {
     workspace: z.string().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     model: modelUsed.optional(),
+    /** Who started it, when someone other than the local user did (`api:<key id>:<name>`). */
+    by: z.string().optional(),
   }),
   /** First event after the copied history of a forked session. */
   'session.forked': z.looseObject({

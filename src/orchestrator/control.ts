@@ -1,5 +1,5 @@
 import { OrchestratorError } from '../errors/index.ts';
-import { newPrefixedId } from '../events/index.ts';
+import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { parseRule } from '../security/index.ts';
 import { type Lease, type LeaseStore, leaseIsLive } from '../store/index.ts';
@@ -69,12 +69,31 @@ export async function requestControl(
   sessionId: string,
   request: ControlRequest,
 ): Promise<ControlReceipt> {
+  const { controlId } = await recordControl(log, sessionId, request);
+  const lease = await leases.getLease(sessionId);
+  const live = lease !== undefined && leaseIsLive(lease);
+  return {
+    controlId,
+    ...(live && { owner: { host: lease.host, pid: lease.pid, acquiredAt: lease.acquiredAt } }),
+  };
+}
+
+/**
+ * Appends a control request to a session's log and returns the committed event, for an owner
+ * in this very process to apply at once (its watcher skips the appends of its own process).
+ * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT` (see {@link checkControlRequest})
+ */
+export async function recordControl(
+  log: EventLog,
+  sessionId: string,
+  request: ControlRequest,
+): Promise<{ controlId: string; event: AnyEvent }> {
   if ((await log.lastSeq(sessionId)) === 0) {
     throw new OrchestratorError('SESSION_NOT_FOUND', `no session "${sessionId}"`, { details: { sessionId } });
   }
   checkControlRequest(request);
   const controlId = newPrefixedId('ctl');
-  await log.append(sessionId, [
+  const [event] = await log.append(sessionId, [
     {
       type: 'control.requested',
       source: 'control',
@@ -90,10 +109,5 @@ export async function requestControl(
       },
     },
   ]);
-  const lease = await leases.getLease(sessionId);
-  const live = lease !== undefined && leaseIsLive(lease);
-  return {
-    controlId,
-    ...(live && { owner: { host: lease.host, pid: lease.pid, acquiredAt: lease.acquiredAt } }),
-  };
+  return { controlId, event: event as AnyEvent };
 }

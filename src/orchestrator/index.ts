@@ -1,6 +1,6 @@
 /** The programmatic API: open an orchestrator, run and resume workflows, watch and steer them. */
 export type { ControlAction, ControlReceipt, ControlRequest } from './control.ts';
-export { checkControlRequest, requestControl } from './control.ts';
+export { checkControlRequest, recordControl, requestControl } from './control.ts';
 export type { OwnedSession, TakeoverReason } from './leases.ts';
 export { SessionLeases } from './leases.ts';
 export type { ModelAccess } from './model-access.ts';

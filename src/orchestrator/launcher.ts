@@ -69,6 +69,8 @@ export class RunLauncher {
   readonly #versioning = new Set<Promise<void>>();
   /** Runs' ends still releasing their leases and watchers, by session. */
   readonly #ending = new Map<string, Promise<void>>();
+  /** How each run applies a control request: to its state, then to the run. */
+  readonly #controls = new Map<string, (event: AnyEvent) => Promise<void>>();
 
   constructor(services: LauncherServices) {
     this.#s = services;
@@ -84,6 +86,16 @@ export class RunLauncher {
   /** Resolves once an ended run of the session has let go of it (watchers stopped, lease released). */
   async ended(sessionId: string): Promise<void> {
     await this.#ending.get(sessionId);
+  }
+
+  /**
+   * Applies a `control.requested` event this process appended for one of its own runs (the
+   * run's watcher skips this process's appends, so nothing else would). An answer or a rule
+   * change resolves once recorded.
+   * @throws OrchestratorError `INPUT_REQUEST_NOT_FOUND` for an answer to a question closed meanwhile
+   */
+  async deliver(sessionId: string, event: AnyEvent): Promise<void> {
+    await this.#controls.get(sessionId)?.(event);
   }
 
   /** Every run of this process. */
@@ -128,16 +140,36 @@ export class RunLauncher {
       },
       { name: `engine-state:${sessionId}` },
     );
+    const applyControl = async (event: AnyEvent): Promise<void> => {
+      if (event.type !== 'control.requested') return;
+      applyEvent(state, event);
+      const control = state.controls?.[event.data.controlId] as PendingControl | undefined;
+      if (!control) return;
+      const { controlId, requestId, agentType, rule, by = 'user' } = control;
+      // Answers and rule changes are awaited, so a caller of this process learns they are recorded.
+      if (control.action === 'answer' && requestId !== undefined && run.state.inputRequests[requestId]) {
+        await run.answer(requestId, control.value, by, controlId);
+      } else if (
+        (control.action === 'grant' || control.action === 'revoke') &&
+        agentType &&
+        rule &&
+        run.phase !== 'done'
+      ) {
+        await run.changeRule(control.action, agentType, rule, by, control.reason, controlId);
+      } else {
+        run.applyControl(control);
+      }
+    };
+    this.#controls.set(sessionId, applyControl);
     const watcher = new ControlWatcher({
       log,
       sessionId,
       fromSeq: state.lastSeq,
       pollMs: this.#s.controlPollMs,
       onForeign: (event) => {
-        if (event.type !== 'control.requested') return;
-        applyEvent(state, event);
-        const control = state.controls?.[event.data.controlId] as PendingControl | undefined;
-        if (control) run.applyControl(control);
+        applyControl(event).catch((error: unknown) =>
+          this.#s.logger.warn({ err: error, sessionId }, 'a control request could not be applied'),
+        );
       },
       onError: (error) => this.#s.logger.warn({ err: error, sessionId }, 'control requests could not be read'),
     });
@@ -149,6 +181,7 @@ export class RunLauncher {
         agentEvents();
         await watcher.stop();
         this.#runs.delete(sessionId);
+        if (this.#controls.get(sessionId) === applyControl) this.#controls.delete(sessionId);
         this.#stopVersions(sessionId, versions);
         // No agent of this run will work in its workspace any more: its pre-started ones go.
         this.#s.agents.releaseFolder(workspace).catch(() => undefined);

@@ -32,7 +32,13 @@ import {
 } from '../workflow/index.ts';
 import { WorkspaceManager } from '../workspace/index.ts';
 import { agentRuntime, startOrchestratorGateway } from './composition.ts';
-import { type ControlRequest, checkControlRequest, requestControl } from './control.ts';
+import {
+  type ControlReceipt,
+  type ControlRequest,
+  checkControlRequest,
+  recordControl,
+  requestControl,
+} from './control.ts';
 import { type HookTarget, type OrchestratorGatewayHooks, orchestratorGatewayHooks } from './gateway-hooks.ts';
 import { RunLauncher, recordEvent } from './launcher.ts';
 import { SessionLeases } from './leases.ts';
@@ -80,6 +86,8 @@ export interface StartWorkflowOptions {
   readonly workspace?: string;
   /** Code of `function` nodes (TypeScript workflows), by node id. */
   readonly functions?: PlanFunctions;
+  /** Who starts it, recorded in `session.created` for the audit (`api:<key id>:<name>`). @default not recorded */
+  readonly by?: string;
 }
 
 /**
@@ -275,7 +283,12 @@ export class Orchestrator {
             {
               type: 'session.created',
               source: 'orchestrator',
-              data: { name: workflow.name, workspace, model: this.model.recorded },
+              data: {
+                name: workflow.name,
+                workspace,
+                model: this.model.recorded,
+                ...(options.by !== undefined && { by: options.by }),
+              },
             },
             {
               type: 'workflow.started',
@@ -389,32 +402,45 @@ export class Orchestrator {
   }
 
   /**
-   * Steers a session from anywhere: a run of this process is steered at once; any other
-   * session gets the request recorded in its log, for its owner (another process, another
-   * machine) to act on within a second, or for the next resume when nobody runs it.
+   * Steers a session from anywhere: the request is recorded in the session's log
+   * (`control.requested`, with `by` for the audit) and a run of this process applies it at once;
+   * any other session's owner (another process, another machine) acts on it within a second,
+   * or the next resume does when nobody runs it.
    * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT`, `INPUT_REQUEST_NOT_FOUND`,
    * `WORKFLOW_NOT_RUNNING` (a run of this process that has ended)
    */
-  async control(sessionId: string, request: ControlRequest) {
+  async control(sessionId: string, request: ControlRequest): Promise<ControlReceipt> {
     const handle = this.#launcher.handle(sessionId);
-    if (handle) {
-      checkControlRequest(request);
-      const reason = request.reason;
-      if (request.action === 'cancel') handle.cancel(reason);
-      else if (request.action === 'pause') handle.pause({ reason, interruptRunning: true });
-      else if (request.action === 'resume') handle.resume(reason);
-      else if (request.action === 'grant' || request.action === 'revoke')
-        await handle.run.changeRule(
-          request.action,
-          request.agentType ?? '',
-          request.rule ?? '',
-          request.by ?? 'user',
-          request.reason,
-        );
-      else await handle.answer(request.requestId ?? '', request.value, request.by);
-      return { controlId: undefined, owner: { host: this.leases.owner.host, pid: this.leases.owner.pid } };
+    if (!handle) return requestControl(this.log, this.#store, sessionId, request);
+    checkControlRequest(request);
+    if (request.action === 'answer' && !handle.pendingInputs().some((r) => r.requestId === request.requestId)) {
+      throw new OrchestratorError(
+        'INPUT_REQUEST_NOT_FOUND',
+        `no open question "${request.requestId}" in ${sessionId}`,
+        {
+          details: { sessionId, requestId: request.requestId },
+        },
+      );
     }
-    return requestControl(this.log, this.#store, sessionId, request);
+    // Recorded like any other control request, so the audit trail is the same wherever the
+    // session runs; applied here at once.
+    const { controlId, event } = await recordControl(this.log, sessionId, request);
+    await this.#launcher.deliver(sessionId, event);
+    const { host, pid } = this.leases.owner;
+    return { controlId, owner: { host, pid, acquiredAt: this.leases.lease(sessionId)?.acquiredAt ?? '' } };
+  }
+
+  /** The store this orchestrator writes to: its log, versions, transcripts, leases, API keys and registered workflows. */
+  get store(): OrchestratorStore {
+    return this.#store;
+  }
+
+  /** Sessions whose workflow runs in this process now. */
+  runningSessions(): string[] {
+    return this.#launcher
+      .handles()
+      .map((handle) => handle.sessionId)
+      .filter((sessionId) => this.#launcher.handle(sessionId) !== undefined);
   }
 
   /**

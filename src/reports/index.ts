@@ -19,10 +19,17 @@ export {
   statisticsReportSchema,
   versionRowSchema,
 } from './schemas.ts';
-export type { OwnerFacts, ReportedStatus, SessionOwner, SessionReport } from './session-report.ts';
-export { projectSessionReport, sessionNotFound, sessionReport } from './session-report.ts';
+export type { OwnerFacts, ReportDraft, ReportedStatus, SessionOwner, SessionReport } from './session-report.ts';
+export {
+  applyReportEvent,
+  emptyReportDraft,
+  finishReport,
+  projectSessionReport,
+  sessionNotFound,
+  sessionReport,
+} from './session-report.ts';
 export type { RowStatus, SessionRow, SessionRowsOptions } from './session-rows.ts';
-export { ROW_STATUSES, sessionRows } from './session-rows.ts';
+export { ROW_STATUSES, rowOfReport, sessionRows } from './session-rows.ts';
 export type { ReportSource, ReportSourceOptions } from './source.ts';
 export { ownerVerdict, readEvents, reportSource } from './source.ts';
 export type { SkippedSession, StatisticsOptions, StatisticsReport } from './statistics.ts';

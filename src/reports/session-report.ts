@@ -3,7 +3,7 @@ import type { AnyEvent } from '../events/index.ts';
 import { applyMetricsEvent, emptyMetrics, type MetricsState, settleGoneOwner } from '../monitor/index.ts';
 import { type SessionStatus, sessionStatus } from '../sessions/index.ts';
 import type { Lease } from '../store/index.ts';
-import { applyEvent, emptySessionState } from '../workflow/index.ts';
+import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
 import { type CostReport, costReport } from './cost.ts';
 import { type OriginReport, originReport } from './origin.ts';
 import { ownerVerdict, type ReportSource } from './source.ts';
@@ -62,45 +62,76 @@ export interface OwnerFacts {
 }
 
 /**
- * The report of a session from its events (pure: the same events and owner facts give the same
- * report). Without `owner`, a session whose workflow has not ended is taken to be running.
+ * The part of a report that events build, kept current one event at a time by
+ * {@link applyReportEvent}: what a live reader (the HTTP API's cache of sessions) holds so that
+ * a new event costs one step, not a replay. {@link finishReport} makes the report of it.
  */
-export function projectSessionReport(sessionId: string, events: Iterable<AnyEvent>, owner?: OwnerFacts): SessionReport {
-  const byType: Record<string, number> = {};
-  let first: string | undefined;
-  let last: string | undefined;
-  let count = 0;
-  const metrics = emptyMetrics(sessionId);
-  const state = emptySessionState(sessionId);
-  for (const event of events) {
-    byType[event.type] = (byType[event.type] ?? 0) + 1;
-    first ??= event.ts;
-    last = event.ts;
-    count = Math.max(count, event.seq);
-    applyMetricsEvent(metrics, event);
-    applyEvent(state, event);
-  }
-  const workflowStatus = sessionStatus(state);
+export interface ReportDraft {
+  readonly sessionId: string;
+  events: number;
+  firstEventAt: string | undefined;
+  lastEventAt: string | undefined;
+  readonly byType: Record<string, number>;
+  readonly metrics: MetricsState;
+  /** The workflow reducer's state (its status, open questions, nodes). */
+  readonly state: SessionState;
+}
+
+/** The draft of a session with no events yet. */
+export function emptyReportDraft(sessionId: string): ReportDraft {
+  return {
+    sessionId,
+    events: 0,
+    firstEventAt: undefined,
+    lastEventAt: undefined,
+    byType: {},
+    metrics: emptyMetrics(sessionId),
+    state: emptySessionState(sessionId),
+  };
+}
+
+/** Applies the next event of the log (in order) to a draft, in place. */
+export function applyReportEvent(draft: ReportDraft, event: AnyEvent): void {
+  draft.byType[event.type] = (draft.byType[event.type] ?? 0) + 1;
+  draft.firstEventAt ??= event.ts;
+  draft.lastEventAt = event.ts;
+  draft.events = Math.max(draft.events, event.seq);
+  applyMetricsEvent(draft.metrics, event);
+  applyEvent(draft.state, event);
+}
+
+/**
+ * The report of a draft, given what is known of its owner. The draft is left as it was, so it
+ * can take more events: a gone owner's agents are settled on a copy of its metrics. Without
+ * `owner`, a session whose workflow has not ended is taken to be running.
+ */
+export function finishReport(draft: ReportDraft, owner?: OwnerFacts): SessionReport {
+  const workflowStatus = sessionStatus(draft.state);
   const unfinished = !['completed', 'failed', 'cancelled', 'empty'].includes(workflowStatus);
   const ownerAlive = owner?.alive ?? unfinished;
+  let metrics = draft.metrics;
   // Nobody runs an unfinished session: its last owner is gone, and so are its agents.
-  if (unfinished && !ownerAlive) settleGoneOwner(metrics);
+  if (unfinished && !ownerAlive) {
+    metrics = structuredClone(draft.metrics);
+    settleGoneOwner(metrics);
+  }
   const status: ReportedStatus =
     unfinished && !ownerAlive && workflowStatus !== 'paused' ? 'interrupted' : workflowStatus;
   const lease = owner?.lease;
+  const first = draft.firstEventAt;
   const downtimeMs = metrics.downtime.reduce((sum, span) => sum + Date.parse(span.to) - Date.parse(span.from), 0);
-  const ownedUntil = metrics.lastOwnedAt ?? last;
+  const ownedUntil = metrics.lastOwnedAt ?? draft.lastEventAt;
   const activeMs =
     first === undefined || ownedUntil === undefined
       ? 0
       : Math.max(0, Date.parse(ownedUntil) - Date.parse(first) - downtimeMs);
   const origin = originReport(metrics);
   return {
-    sessionId,
-    events: count,
+    sessionId: draft.sessionId,
+    events: draft.events,
     firstEventAt: first,
-    lastEventAt: last,
-    byType,
+    lastEventAt: draft.lastEventAt,
+    byType: { ...draft.byType },
     status,
     resumable: unfinished && !ownerAlive,
     ...(lease &&
@@ -113,6 +144,16 @@ export function projectSessionReport(sessionId: string, events: Iterable<AnyEven
     ...(origin && { origin }),
     metrics,
   };
+}
+
+/**
+ * The report of a session from its events (pure: the same events and owner facts give the same
+ * report). Without `owner`, a session whose workflow has not ended is taken to be running.
+ */
+export function projectSessionReport(sessionId: string, events: Iterable<AnyEvent>, owner?: OwnerFacts): SessionReport {
+  const draft = emptyReportDraft(sessionId);
+  for (const event of events) applyReportEvent(draft, event);
+  return finishReport(draft, owner);
 }
 
 /**

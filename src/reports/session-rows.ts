@@ -1,7 +1,7 @@
 import { toOrchestratorError } from '../errors/index.ts';
 import { recordedModel } from '../sessions/index.ts';
 import type { SessionSummary } from '../store/index.ts';
-import { projectSessionReport, type ReportedStatus } from './session-report.ts';
+import { projectSessionReport, type ReportedStatus, type SessionReport } from './session-report.ts';
 import { ownerVerdict, type ReportSource, readEvents } from './source.ts';
 
 /**
@@ -112,22 +112,30 @@ async function sessionRow(source: ReportSource, summary: SessionSummary): Promis
     const owner = await ownerVerdict(source, summary.sessionId);
     const events = await readEvents(source, summary.sessionId);
     const report = projectSessionReport(summary.sessionId, events, owner);
-    const workflow = Object.values(report.metrics.workflows).at(-1)?.name;
-    const origin = report.origin?.fromSessionId;
-    return {
-      ...summary,
-      status: report.status,
-      resumable: report.resumable,
-      ...(workflow !== undefined && { workflow }),
-      costUsd: report.cost.costUsd,
-      simulated: recordedModel(events)?.kind === 'scripted',
-      agents: report.metrics.session.agents,
-      ...(origin !== undefined && { origin }),
-      ...(report.owner && { owner: { host: report.owner.host, pid: report.owner.pid } }),
-    };
+    return rowOfReport(summary, report, recordedModel(events)?.kind === 'scripted');
   } catch (error) {
     const failure = toOrchestratorError(error);
     if (STORE_WIDE.has(failure.code)) throw failure;
     return { ...summary, status: 'unreadable', unreadable: failure.code, error: failure.message };
   }
+}
+
+/**
+ * A session's row from its report: what {@link sessionRows} lists, for a reader that keeps
+ * reports current itself (the HTTP API). `simulated`: its latest run recorded the scripted model.
+ */
+export function rowOfReport(summary: SessionSummary, report: SessionReport, simulated: boolean): SessionRow {
+  const workflow = Object.values(report.metrics.workflows).at(-1)?.name;
+  const origin = report.origin?.fromSessionId;
+  return {
+    ...summary,
+    status: report.status,
+    resumable: report.resumable,
+    ...(workflow !== undefined && { workflow }),
+    costUsd: report.cost.costUsd,
+    simulated,
+    agents: report.metrics.session.agents,
+    ...(origin !== undefined && { origin }),
+    ...(report.owner && { owner: { host: report.owner.host, pid: report.owner.pid } }),
+  };
 }

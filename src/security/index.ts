@@ -4,8 +4,8 @@
  * Claude Code's permission flow (a hook that may deny or ask, never allow; answers to Claude
  * Code's prompt from the agent type, run-time grants or a human), the audit of every
  * decision, the agents' allow-listed environment and redaction of known secret values; safe
- * names for everything that becomes a path, and paths checked to stay under their root. See
- * docs/security.md.
+ * names for everything that becomes a path, and paths checked to stay under their root; API
+ * keys of the HTTP API (generated, hashed, scoped). See docs/security.md.
  */
 
 export type { AgentEnvOptions, AgentFolders, DeclaredAgentEnv } from './agent-env.ts';
@@ -18,6 +18,16 @@ export {
   prepareAgentFolders,
   withAgentTypeEnv,
 } from './agent-env.ts';
+export type { GeneratedKey, KeyScope } from './api-keys.ts';
+export {
+  apiKeyId,
+  apiKeyMatches,
+  generateApiKey,
+  hashApiKey,
+  KEY_SCOPES,
+  parseScopes,
+  scopeAllows,
+} from './api-keys.ts';
 export type { DecisionBy, Verdict } from './audit.ts';
 export { canonicalJson, inputDigest, policyApplied, summarizeInput } from './audit.ts';
 export type { DecisionContext, PromptFacts } from './decide.ts';

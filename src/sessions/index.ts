@@ -4,7 +4,8 @@ export type { AutoVersionsOptions } from './auto-versions.ts';
 export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
 export { StateChunker } from './chunks.ts';
 export type { ImportTrust } from './import-policy.ts';
-export type { ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
+export { mcpCommandsOf } from './import-policy.ts';
+export type { AgentTranscript, ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
 export { SessionManager } from './manager.ts';
 export type { PruneResult, PruneTotals } from './prune.ts';
 export type {

@@ -4,14 +4,14 @@ import { OrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
-import type { TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
+import type { TranscriptEntry, TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
 import { replay, type SessionState } from '../workflow/index.ts';
 import { WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { compilePruneOptions, type PruneOptions } from './prune-plan.ts';
 import { conversationsOf, copyConversations } from './transcript-copy.ts';
 import { forkLog } from './transfer.ts';
-import { type ExportResult, exportSession } from './transfer-export.ts';
+import { type ExportResult, exportSession, findTranscripts } from './transfer-export.ts';
 import type { ImportResult } from './transfer-format.ts';
 import { type ImportOptions, importSession } from './transfer-import.ts';
 import { SessionVersions, type VersionDiff } from './versions.ts';
@@ -32,6 +32,14 @@ export interface SessionManagerOptions {
 
 /** Where a fork starts: a version, or a sequence number of the log. */
 export type ForkPoint = { readonly version: number } | { readonly seq: number } | { readonly latest: true };
+
+/** An agent's SDK transcript: its conversation and its subagents', as Claude Code wrote them. */
+export interface AgentTranscript {
+  readonly agentId: string;
+  readonly sdkSessionId: string;
+  readonly entries: TranscriptEntry[];
+  readonly subagents: ReadonlyArray<{ readonly subpath: string; readonly entries: TranscriptEntry[] }>;
+}
 
 /** A session made by {@link SessionManager.fork}. */
 export interface ForkedSession {
@@ -206,6 +214,34 @@ export class SessionManager {
       file,
       options,
     );
+  }
+
+  /**
+   * The SDK transcript of one agent of a session (the conversation it had, and its subagents'),
+   * from the transcript store, wherever it worked (the session workspace or a node's worktree).
+   * Undefined when there is none: an unknown agent, one stopped before its first turn, or a
+   * manager without the transcript store. An agent that carried on another's conversation
+   * shares its transcript.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`
+   */
+  async agentTranscript(sessionId: string, agentId: string): Promise<AgentTranscript | undefined> {
+    const state = await this.state(sessionId);
+    const agent = state.agents[agentId];
+    const store = this.#transcripts;
+    if (!agent?.sdkSessionId || !store) return undefined;
+    const found = await findTranscripts(
+      { transcripts: store, dataDir: this.#dataDir },
+      { ...state, agents: { [agentId]: agent } },
+    );
+    const main = found.find((t) => t.sdkSessionId === agent.sdkSessionId && t.subpath === undefined);
+    if (!main) return undefined;
+    const key = { projectKey: main.projectKey, sessionId: main.sdkSessionId };
+    const subagents = [];
+    for (const sub of found.filter((t) => t.sdkSessionId === agent.sdkSessionId && t.subpath !== undefined)) {
+      const subpath = sub.subpath as string;
+      subagents.push({ subpath, entries: (await store.loadTranscript({ ...key, subpath })) ?? [] });
+    }
+    return { agentId, sdkSessionId: main.sdkSessionId, entries: (await store.loadTranscript(key)) ?? [], subagents };
   }
 
   /**

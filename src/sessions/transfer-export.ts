@@ -225,7 +225,10 @@ function exportedVersion(record: VersionRecord): ExportedVersion {
  * folder are tried (as recorded and with symlinks resolved). An agent killed before its first
  * transcript line has none: it is simply not there.
  */
-async function findTranscripts(source: ExportSource, state: SessionState): Promise<FoundTranscript[]> {
+export async function findTranscripts(
+  source: Pick<ExportSource, 'transcripts' | 'dataDir'>,
+  state: SessionState,
+): Promise<FoundTranscript[]> {
   const store = source.transcripts;
   if (!store) return [];
   const wanted = new Map<string, string | undefined>();

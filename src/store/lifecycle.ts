@@ -66,3 +66,21 @@ export class StoreLifecycle {
     return this.#closing;
   }
 }
+
+/**
+ * An object whose methods are `target`'s, each run through `lifecycle.run`: refused with
+ * `STORE_CLOSED` once the store closes, and awaited by its `close()`. For the parts of a store
+ * it exposes as properties (`store.keys`, `store.workflows`).
+ */
+export function guarded<T extends object, K extends keyof T>(
+  lifecycle: StoreLifecycle,
+  target: T,
+  methods: readonly K[],
+): Pick<T, K> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const name of methods) {
+    const method = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
+    (out as Record<K, unknown>)[name] = (...args: unknown[]) => lifecycle.run(() => method.apply(target, args));
+  }
+  return Object.freeze(out) as Pick<T, K>;
+}

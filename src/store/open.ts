@@ -1,10 +1,13 @@
 import { compileStoreConfig, type EventStoreConfig } from './config.ts';
 import type { EventStore } from './event-store.ts';
+import type { KeyStore } from './key-store.ts';
 import type { LeaseStore } from './lease-store.ts';
 import { PostgresEventStore } from './postgres-store.ts';
 import { SqliteEventStore } from './sqlite-store.ts';
 import type { TranscriptStore } from './transcript-store.ts';
 import type { VersionStore } from './version-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
+import type { WorkflowStore } from './workflow-store.ts';
 
 /**
  * Everything one backend keeps durable, behind one set of connections and one `close()`: the
@@ -12,9 +15,13 @@ import type { VersionStore } from './version-store.ts';
  * contracts have disjoint method names, so one object implements them all; collaborators
  * should still take only the contract they use (the sessions layer a `VersionStore`, the log an
  * `EventStore`, the SDK adapter a `TranscriptStore`, the session runner a `LeaseStore` and the
- * `EventStore` it appends to with its fencing token).
+ * `EventStore` it appends to with its fencing token). The HTTP API's own tables are properties:
+ * `keys` (API keys, hashed), `workflows` (registered definitions) and `webhooks` (and their outbox).
  */
-export type OrchestratorStore = EventStore & VersionStore & TranscriptStore & LeaseStore;
+export type OrchestratorStore = EventStore &
+  VersionStore &
+  TranscriptStore &
+  LeaseStore & { readonly keys: KeyStore; readonly workflows: WorkflowStore; readonly webhooks: WebhookStore };
 
 /**
  * Opens the store a configuration names, with its schema migrated to the current version.

@@ -13,17 +13,22 @@ import { decodeRow, type RawRow } from './codec.ts';
 import { type CompiledPostgresConfig, compileStoreConfig, type PostgresStoreConfig } from './config.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 import { GroupCommit } from './group-commit.ts';
+import type { KeyStore } from './key-store.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
-import { StoreLifecycle, type StoreState } from './lifecycle.ts';
+import { guarded, StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
 import { PostgresLeases } from './postgres-leases.ts';
 import { inTransaction, quietPool, rollback } from './postgres-pool.ts';
+import { PostgresRegistry } from './postgres-registry.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
 import { PostgresTranscripts } from './postgres-transcripts.ts';
 import { PostgresVersions } from './postgres-versions.ts';
+import { PostgresWebhooks } from './postgres-webhooks.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
+import type { WorkflowStore } from './workflow-store.ts';
 
 const INT8_OID = 20;
 /** int8 columns (seq, last_seq, checksum) as numbers: every value fits 2^53 by construction. */
@@ -59,6 +64,12 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
   readonly #versions: PostgresVersions;
   readonly #transcripts: PostgresTranscripts;
   readonly #leases: PostgresLeases;
+  /** The API keys (hashes) of the HTTP API. */
+  readonly keys: KeyStore;
+  /** Workflow definitions registered for the HTTP API. */
+  readonly workflows: WorkflowStore;
+  /** The HTTP API's webhooks and their outbox. */
+  readonly webhooks: WebhookStore;
 
   private constructor(config: CompiledPostgresConfig) {
     this.#url = config.url;
@@ -85,6 +96,19 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
     this.#versions = new PostgresVersions(shared);
     this.#transcripts = new PostgresTranscripts(shared);
     this.#leases = new PostgresLeases(shared);
+    const registry = new PostgresRegistry(shared);
+    this.keys = guarded(this.#lifecycle, registry, ['createKey', 'getKey', 'listKeys', 'revokeKey']);
+    this.workflows = guarded(this.#lifecycle, registry, ['putWorkflow', 'getWorkflow', 'listWorkflows']);
+    this.webhooks = guarded(this.#lifecycle, new PostgresWebhooks(shared), [
+      'createWebhook',
+      'listWebhooks',
+      'disableWebhook',
+      'webhookCursors',
+      'enqueueDeliveries',
+      'claimDeliveries',
+      'recordDelivery',
+      'listDeliveries',
+    ]);
   }
 
   /**

@@ -15,16 +15,21 @@ import { decodeRow, EVENT_COLUMNS, type RawRow } from './codec.ts';
 import { type CompiledSqliteConfig, compileStoreConfig, type SqliteStoreConfig } from './config.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 import { GroupCommit } from './group-commit.ts';
+import type { KeyStore } from './key-store.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
-import { StoreLifecycle, type StoreState } from './lifecycle.ts';
+import { guarded, StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { sqliteError, sqliteRead, sqliteWrite } from './sqlite-errors.ts';
 import { SqliteLeases } from './sqlite-leases.ts';
+import { SqliteRegistry } from './sqlite-registry.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
 import { SqliteTranscripts } from './sqlite-transcripts.ts';
 import { SqliteVersions } from './sqlite-versions.ts';
+import { SqliteWebhooks } from './sqlite-webhooks.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
+import type { WorkflowStore } from './workflow-store.ts';
 
 interface Statements {
   readonly lastSeq: StatementSync;
@@ -62,6 +67,12 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
   readonly #versions: SqliteVersions;
   readonly #transcripts: SqliteTranscripts;
   readonly #leases: SqliteLeases;
+  /** The API keys (hashes) of the HTTP API. */
+  readonly keys: KeyStore;
+  /** Workflow definitions registered for the HTTP API. */
+  readonly workflows: WorkflowStore;
+  /** The HTTP API's webhooks and their outbox. */
+  readonly webhooks: WebhookStore;
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
@@ -71,6 +82,19 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
     this.#versions = new SqliteVersions(db, path);
     this.#transcripts = new SqliteTranscripts(db, path);
     this.#leases = new SqliteLeases(db, path);
+    const registry = new SqliteRegistry(db, path);
+    this.keys = guarded(this.#lifecycle, registry, ['createKey', 'getKey', 'listKeys', 'revokeKey']);
+    this.workflows = guarded(this.#lifecycle, registry, ['putWorkflow', 'getWorkflow', 'listWorkflows']);
+    this.webhooks = guarded(this.#lifecycle, new SqliteWebhooks(db, path), [
+      'createWebhook',
+      'listWebhooks',
+      'disableWebhook',
+      'webhookCursors',
+      'enqueueDeliveries',
+      'claimDeliveries',
+      'recordDelivery',
+      'listDeliveries',
+    ]);
     this.#commit = new GroupCommit({
       writeBatch: async (requests) => this.#writeBatch(requests),
       readEvents: async (ids) =>

@@ -27,8 +27,9 @@ function readmeCommands(): string[] {
   const paths = new Set<string>();
   for (const line of block.split('\n')) {
     const words = /^orchestrator ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)/.exec(line)?.[1]?.split(' ') ?? [];
-    // `sessions list`, `run FILE` (an upper-case argument ends the command).
-    if (words.length > 0) paths.add(words[0] === 'sessions' ? words.join(' ') : (words[0] as string));
+    // `sessions list`, `keys create`, `run FILE` (an upper-case argument ends the command).
+    const group = words[0] === 'sessions' || words[0] === 'keys';
+    if (words.length > 0) paths.add(group ? words.join(' ') : (words[0] as string));
   }
   return [...paths].sort();
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { replayMetrics, summarize } from '../../src/monitor/index.ts';
 import {
+  applyReportEvent,
+  emptyReportDraft,
+  finishReport,
   projectSessionReport,
   sessionReport,
   sessionReportSchema,
@@ -36,6 +39,21 @@ describe('session report', () => {
     expect(report).toMatchObject({ status: 'completed', resumable: false, downtimeMs: 0 });
     expect(report.cost.costUsd).toBeCloseTo(report.metrics.session.costUsd, 9);
     expect(sessionReportSchema.parse(JSON.parse(JSON.stringify(report)))).toEqual(JSON.parse(JSON.stringify(report)));
+  });
+
+  it('is kept current event by event: a draft carried on from half the log reports as the whole projection', () => {
+    const half = Math.floor(demo.length / 2);
+    const draft = emptyReportDraft(demoId);
+    for (const event of demo.slice(0, half)) applyReportEvent(draft, event);
+    expect(finishReport(draft).events).toBe(demo[half - 1]?.seq);
+    // A report of a gone owner settles its agents on a copy: the draft carries on unchanged.
+    const gone = { lease: undefined, alive: false };
+    const before = structuredClone(draft.metrics);
+    finishReport(draft, gone);
+    expect(draft.metrics).toEqual(before);
+    for (const event of demo.slice(half)) applyReportEvent(draft, event);
+    expect(finishReport(draft)).toEqual(projectSessionReport(demoId, demo));
+    expect(finishReport(draft, gone)).toEqual(projectSessionReport(demoId, demo, gone));
   });
 
   it('reads a stored session, and names the session and the store when there is none', async () => {

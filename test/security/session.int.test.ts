@@ -138,8 +138,11 @@ describe('security of a session run by the orchestrator', () => {
     ]);
     expect(decisions('late')).toEqual(['ask by policy', 'deny by policy']);
 
+    // Every control request is recorded with who asked, answers given in this process too.
+    const requested = of('control.requested');
+    expect(requested.filter((d) => d.action === 'answer').map((d) => d.by)).toEqual(['test', 'test', 'test', 'test']);
     // Grants and revocations: recorded with the control request that asked for them.
-    expect(of('control.requested').map((d) => [d.action, d.agentType, d.rule, d.by])).toEqual([
+    expect(requested.filter((d) => d.action !== 'answer').map((d) => [d.action, d.agentType, d.rule, d.by])).toEqual([
       ['grant', 'builder', 'Bash(touch *)', 'cli'],
       ['revoke', 'builder', 'Bash(touch *)', 'cli'],
     ]);

@@ -9,6 +9,7 @@ import { startCommitDropProxy } from '../support/pg-proxy.ts';
 import { postgresClient, postgresProblem, TEST_DATABASE_URL } from '../support/postgres.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeRegistryConformance } from './conformance/registry/index.ts';
 import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
 import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
@@ -69,6 +70,10 @@ if (unreachable !== undefined && process.env.CI === 'true') {
     open: () => PostgresEventStore.open({ url, schema }),
   });
 
+  describeRegistryConformance('postgres', {
+    open: () => PostgresEventStore.open({ url, schema }),
+  });
+
   describeTranscriptStoreConformance('postgres', {
     async open() {
       const store = await PostgresEventStore.open({ url, schema });
@@ -91,6 +96,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         [extra],
       );
       expect(tables.map((t) => t.table_name)).toEqual([
+        'api_keys',
         'blobs',
         'events',
         'ref_set_blobs',
@@ -103,6 +109,10 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         'version_counters',
         'version_ref_sets',
         'versions',
+        'webhook_cursors',
+        'webhook_deliveries',
+        'webhooks',
+        'workflows',
       ]);
       const [row] = await sql<{ last_seq: string }>(`SELECT last_seq FROM ${extra}.sessions WHERE session_id = $1`, [
         id,
@@ -115,7 +125,10 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       await sql(`INSERT INTO ${extra}.schema_migrations (version, name) VALUES (999, 'from the future')`);
       try {
         const error = await rejection(PostgresEventStore.open({ url, schema: extra }), 'STORE_NEWER_SCHEMA');
-        expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 5 });
+        expect(error.details).toMatchObject({
+          databaseVersion: 999,
+          knownVersion: POSTGRES_MIGRATIONS.at(-1)?.version,
+        });
       } finally {
         await sql(`DELETE FROM ${extra}.schema_migrations WHERE version = 999`);
       }

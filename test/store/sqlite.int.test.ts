@@ -8,6 +8,7 @@ import { openEventStore, SqliteEventStore } from '../../src/store/index.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from '../../src/store/sqlite-schema.ts';
 import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
+import { describeRegistryConformance } from './conformance/registry/index.ts';
 import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
 import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
@@ -55,6 +56,10 @@ describeVersionStoreConformance('sqlite', {
   open: () => SqliteEventStore.open({ path: join(dir, 'versions.db') }),
 });
 
+describeRegistryConformance('sqlite', {
+  open: () => SqliteEventStore.open({ path: join(dir, 'registry.db') }),
+});
+
 describeTranscriptStoreConformance('sqlite', {
   async open() {
     const store = await SqliteEventStore.open({ path: join(dir, 'transcripts.db') });
@@ -92,7 +97,7 @@ describe('SQLite store specifics', () => {
     await (await SqliteEventStore.open({ path: file })).close();
     withFile(file, (db) => db.exec(`INSERT INTO schema_migrations VALUES (999, 'from the future', 'x')`));
     const error = await rejection(SqliteEventStore.open({ path: file }), 'STORE_NEWER_SCHEMA');
-    expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: 5 });
+    expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: SQLITE_MIGRATIONS.at(-1)?.version });
   });
 
   it('moves the per-blob version references of an older database into reference sets (migration 4)', async () => {
