@@ -34,9 +34,24 @@ export interface Timed {
   readonly chunks: number;
 }
 
+/**
+ * The body of a request: `small` (a one-line prompt, about 150 bytes) or `first-turn`, shaped
+ * and sized like Claude Code's first turn with its built-in tools (measured: 60 KB, of which
+ * tools 36 KB, messages 16 KB, system 7 KB; `max_tokens` after the messages).
+ */
+export type BodySize = 'small' | 'first-turn';
+
 /** A command to the `load` peer. */
 export type LoadCommand =
-  | { op: 'firstBytes'; direct: string; through: string; key: string; concurrency: number; rounds: number }
+  | {
+      op: 'firstBytes';
+      direct: string;
+      through: string;
+      key: string;
+      concurrency: number;
+      rounds: number;
+      body?: BodySize;
+    }
   | { op: 'spaced'; direct: string; through: string; key: string; count: number }
   | { op: 'hold'; base: string; key: string; count: number }
   | { op: 'held' }
@@ -44,14 +59,69 @@ export type LoadCommand =
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
 
-/** One streamed request; resolves at its end with its timings. `onFirst` runs at the first body byte. */
-function request(base: string, key: string, prompt: string, onFirst?: () => void): Promise<Timed> {
-  const body = JSON.stringify({
-    model: 'claude-opus-5-5',
-    max_tokens: 1024,
-    stream: true,
-    messages: [{ role: 'user', content: prompt }],
+/** A synthetic first turn: Claude Code's shape and size, with the prompt the scenario matches. */
+function firstTurn(prompt: string): string {
+  const schema = (i: number) => ({
+    type: 'object',
+    properties: Object.fromEntries(
+      Array.from({ length: 6 }, (_, p) => [
+        `parameter_${p}`,
+        { type: 'string', description: `What parameter ${p} of tool ${i} means, and when to give it. `.repeat(5) },
+      ]),
+    ),
+    required: ['parameter_0'],
+    additionalProperties: false,
   });
+  return JSON.stringify({
+    model: 'claude-opus-5-5',
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: `<system-reminder>${'Attribution notes. '.repeat(30)}</system-reminder>` },
+          { type: 'text', text: prompt },
+        ],
+      },
+      { role: 'system', content: [{ type: 'text', text: 'Sandbox and environment notes. '.repeat(490) }] },
+    ],
+    system: [
+      { type: 'text', text: 'x-anthropic-billing-header: cc_version=2; cc_entrypoint=sdk-ts;' },
+      {
+        type: 'text',
+        text: 'You are a Claude agent, built on the Claude Agent SDK.',
+        cache_control: { type: 'ephemeral' },
+      },
+      { type: 'text', text: 'You are a coder. '.repeat(415), cache_control: { type: 'ephemeral' } },
+    ],
+    tools: Array.from({ length: 13 }, (_, i) => ({
+      name: `Tool${i}`,
+      description: `What tool ${i} does, how and when to use it, and what it returns. `.repeat(12),
+      input_schema: schema(i),
+    })),
+    metadata: { user_id: JSON.stringify({ device_id: 'b'.repeat(64), account_uuid: '', session_id: 'bench' }) },
+    max_tokens: 32000,
+    thinking: { type: 'adaptive' },
+    stream: true,
+  });
+}
+
+/** One streamed request; resolves at its end with its timings. `onFirst` runs at the first body byte. */
+function request(
+  base: string,
+  key: string,
+  prompt: string,
+  onFirst?: () => void,
+  size: BodySize = 'small',
+): Promise<Timed> {
+  const body =
+    size === 'first-turn'
+      ? firstTurn(prompt)
+      : JSON.stringify({
+          model: 'claude-opus-5-5',
+          max_tokens: 1024,
+          stream: true,
+          messages: [{ role: 'user', content: prompt }],
+        });
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = http.request(
@@ -93,7 +163,9 @@ async function run(command: LoadCommand): Promise<unknown> {
         for (const isDirect of order) {
           const base = isDirect ? command.direct : command.through;
           const timed = await Promise.all(
-            Array.from({ length: command.concurrency }, (_, i) => request(base, command.key, `Quick ${round}-${i}`)),
+            Array.from({ length: command.concurrency }, (_, i) =>
+              request(base, command.key, `Quick ${round}-${i}`, undefined, command.body),
+            ),
           );
           (isDirect ? direct : through).push(...timed.map((t) => t.firstByteMs));
         }

@@ -24,7 +24,7 @@ export type { ProcessSlot } from './slots.ts';
 export { SlotPool } from './slots.ts';
 export type { AgentSpec, RetrySpec } from './spec.ts';
 export { backoffDelay } from './spec.ts';
-export type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from './spend.ts';
+export type { NodeBudget, RunningAgent, SpendGate, SpendRequest, SpendVerdict } from './spend.ts';
 export type { AgentToolHost, NodeRequest } from './tools.ts';
 export { createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
 export { UsageTracker } from './usage.ts';

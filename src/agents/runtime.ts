@@ -13,7 +13,7 @@ import { resourceSamples } from './resources.ts';
 import { policyOf, toolHostShape } from './sdk-options.ts';
 import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
-import { agentOf, capBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
+import { agentOf, capBudget, type NodeBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
 import type { AgentToolHost } from './tools.ts';
 import { type SpareCredentials, WarmPool } from './warm-pool.ts';
 
@@ -116,6 +116,14 @@ export interface AgentTask {
   readonly nodeId?: string;
   /** The workflow run the agent works for, for budgets and figures. */
   readonly workflowId?: string;
+  /**
+   * Hard limits of the node's model spend over its attempts (its definition's `budget`):
+   * handed to the model credentials, so the gateway reserves against them per request.
+   * @default none
+   */
+  readonly nodeBudget?: NodeBudget;
+  /** Its model requests' place in the gateway's queue under rate limits: higher goes first. @default 0 */
+  readonly priority?: number;
   /** JSON Schema the final answer must match (structured output). */
   readonly outputSchema?: Record<string, unknown>;
   /** Continue (fork: false) or branch from (fork: true) an earlier agent's SDK session. */
@@ -293,13 +301,7 @@ export class AgentRuntime {
         details: { agentId },
       });
     }
-    const agent: RunningAgent = {
-      agentId,
-      sessionId: task.sessionId,
-      workflowId: task.workflowId,
-      agentType: task.spec.name,
-      nodeId: task.nodeId,
-    };
+    const agent = agentOf(agentId, task);
     // Refused before anything is recorded: the agent never existed, its caller gets the error.
     const verdict = this.#options.spendGate?.admit(agent);
     if (verdict && !verdict.ok) {

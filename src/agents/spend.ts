@@ -30,13 +30,23 @@ export interface SpendGate {
   admit(request: SpendRequest): SpendVerdict;
 }
 
-/** A running agent, as `AgentRuntime.running()` lists it. */
+/** A running agent, as `AgentRuntime.running()` lists it (and its model credentials are minted for). */
 export interface RunningAgent {
   readonly agentId: string;
   readonly sessionId: string;
   readonly workflowId: string | undefined;
   readonly agentType: string;
   readonly nodeId: string | undefined;
+  /** The budget of the node it works for (see {@link AgentTask.nodeBudget}). */
+  readonly nodeBudget?: NodeBudget | undefined;
+  /** Its model requests' place in the gateway's queue (see {@link AgentTask.priority}). */
+  readonly priority?: number | undefined;
+}
+
+/** Hard limits of one node's model spend, over its attempts; each undefined for none. */
+export interface NodeBudget {
+  readonly usd?: number | undefined;
+  readonly tokens?: number | undefined;
 }
 
 /** An attempt refused before it started: no process, nothing spent. */
@@ -52,6 +62,8 @@ export function agentOf(agentId: string, task: AgentTask): RunningAgent {
     workflowId: task.workflowId,
     agentType: task.spec.name,
     nodeId: task.nodeId,
+    ...(task.nodeBudget && { nodeBudget: task.nodeBudget }),
+    ...(task.priority !== undefined && { priority: task.priority }),
   };
 }
 

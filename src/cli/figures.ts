@@ -88,7 +88,11 @@ export function formatSessionFigures(report: SessionReport): string {
   );
   if (m.budgets.length > 0) {
     for (const b of m.budgets) {
-      line('budget:', `${b.scope} ${b.key} reached: ${money(b.spentUsd)} of ${money(b.limitUsd)} (${b.action})`);
+      const spent =
+        b.limitTokens !== undefined
+          ? `${b.spentTokens ?? 0} of ${b.limitTokens} tokens`
+          : `${money(b.spentUsd ?? 0)} of ${money(b.limitUsd ?? 0)}`;
+      line('budget:', `${b.scope} ${b.key} reached: ${spent} (${b.action})`);
     }
   }
   const agents = Object.values(m.agents);

@@ -143,11 +143,20 @@ export class ProgressView {
         return [`  ${raised ? '⚠' : '✓'} alert ${event.data.rule}: ${clip(event.data.message, 100)}`];
       }
       case 'budget.exhausted': {
-        const what = event.data.scope === 'agentType' ? `agent type ${event.data.key}` : event.data.scope;
-        const then = event.data.action === 'pause' ? 'pausing the workflow' : 'no more agents start';
-        return [
-          `  $ budget of the ${what} reached: ${money(event.data.spentUsd)} of ${money(event.data.limitUsd)}; ${then}`,
-        ];
+        const { scope, key, action, limitTokens, spentTokens, limitUsd, spentUsd } = event.data;
+        const what =
+          scope === 'agentType' || scope === 'node' ? `${scope === 'node' ? 'node' : 'agent type'} ${key}` : scope;
+        const then =
+          action === 'pause'
+            ? 'pausing the workflow'
+            : scope === 'node'
+              ? 'its agent is stopped'
+              : 'no more agents start';
+        const spent =
+          limitTokens !== undefined
+            ? `${spentTokens ?? 0} of ${limitTokens} tokens`
+            : `${money(spentUsd ?? 0)} of ${money(limitUsd ?? 0)}`;
+        return [`  $ budget of the ${what} reached: ${spent}; ${then}`];
       }
       case 'workflow.completed':
         return [this.summary(event.data.status, event.data.error?.message)];

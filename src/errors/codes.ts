@@ -164,6 +164,7 @@ export const ERROR_CODES = {
   },
   API_KEY_NOT_FOUND: { status: 404, retryable: false, summary: 'No API key has that id.' },
   AGENT_NOT_FOUND: { status: 404, retryable: false, summary: 'No agent of the session has that id.' },
+  WEBHOOK_NOT_FOUND: { status: 404, retryable: false, summary: 'No webhook has that id.' },
   WORKFLOW_NOT_FOUND: {
     status: 404,
     retryable: false,

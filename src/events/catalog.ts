@@ -503,6 +503,8 @@ export const EVENT_DATA_SCHEMAS = {
     durationMs: z.number().nonnegative(),
     /** Time it waited in the gateway's fair queue for the rate limits before it was forwarded. */
     queuedMs: z.number().nonnegative().optional(),
+    /** Its place in that queue when not the default 0 (its node's `priority`): higher goes first. */
+    priority: z.number().int().optional(),
     /** Tries it took (1 without retries). */
     attempt: z.number().int().positive(),
     /** What went wrong on the wire: `cut`, `first_byte_timeout`, `idle_timeout`, `unreachable`, `malformed`, `stream_error`, `client_closed`. */
@@ -549,15 +551,23 @@ export const EVENT_DATA_SCHEMAS = {
    * no further model request be sent) in its scope. `node` and `agent` limits are enforced by
    * the gateway only.
    */
-  'budget.exhausted': z.looseObject({
-    scope: z.enum(['session', 'workflow', 'agentType', 'node', 'agent']),
-    /** The session id, workflow id, agent type name, node (`workflowId/nodeId`) or agent id the limit applies to. */
-    key: z.string(),
-    limitUsd: z.number().nonnegative(),
-    spentUsd: z.number().nonnegative(),
-    action: z.enum(['pause', 'fail']),
-    workflowId: z.string().optional(),
-  }),
+  'budget.exhausted': z
+    .looseObject({
+      scope: z.enum(['session', 'workflow', 'agentType', 'node', 'agent']),
+      /** The session id, workflow id, agent type name, node (`workflowId/nodeId`) or agent id the limit applies to. */
+      key: z.string(),
+      /** A limit in US dollars, and what was spent against it. */
+      limitUsd: z.number().nonnegative().optional(),
+      spentUsd: z.number().nonnegative().optional(),
+      /** A limit in tokens (a node's `budget.tokens`: input, cache reads and writes included, plus output). */
+      limitTokens: z.number().int().nonnegative().optional(),
+      spentTokens: z.number().int().nonnegative().optional(),
+      action: z.enum(['pause', 'fail']),
+      workflowId: z.string().optional(),
+    })
+    .refine((data) => (data.limitUsd === undefined) !== (data.limitTokens === undefined), {
+      message: 'a budget.exhausted names one limit: limitUsd or limitTokens',
+    }),
 } as const;
 
 /** Every known event type name. */

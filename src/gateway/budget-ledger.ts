@@ -25,8 +25,34 @@ export interface Account {
   limit: number | undefined;
 }
 
-/** The accounts an agent's requests are booked to: one per scope that covers it. */
-export function accountsOf(agent: AgentIdentity): ScopeRef[] {
+/**
+ * The accounts an agent's requests are booked to: one per scope that covers it. Kept per
+ * identity (an agent's identity object is the same for all its requests), so that a request
+ * builds no refs and no key strings.
+ */
+export function accountsOf(agent: AgentIdentity): readonly ScopeRef[] {
+  let refs = REFS.get(agent);
+  if (!refs) {
+    refs = Object.freeze(refsOf(agent));
+    REFS.set(agent, refs);
+  }
+  return refs;
+}
+
+const REFS = new WeakMap<AgentIdentity, readonly ScopeRef[]>();
+/** The key of each account in its session's map, per ref object. */
+const IDS = new WeakMap<ScopeRef, string>();
+
+function idOf(ref: ScopeRef): string {
+  let id = IDS.get(ref);
+  if (id === undefined) {
+    id = `${ref.scope}|${ref.key}`;
+    IDS.set(ref, id);
+  }
+  return id;
+}
+
+function refsOf(agent: AgentIdentity): ScopeRef[] {
   const { sessionId } = agent;
   const refs: ScopeRef[] = [{ sessionId, scope: 'session', key: sessionId }];
   if (agent.workflowId !== undefined) refs.push({ sessionId, scope: 'workflow', key: agent.workflowId });
@@ -50,7 +76,7 @@ export class SpendLedger {
       accounts = new Map();
       this.#sessions.set(ref.sessionId, accounts);
     }
-    const id = `${ref.scope}|${ref.key}`;
+    const id = idOf(ref);
     let account = accounts.get(id);
     if (!account) {
       account = { booked: 0, held: 0, limit: undefined };
@@ -61,7 +87,7 @@ export class SpendLedger {
 
   /** The account of a scope, if any request or seed touched it. */
   peek(ref: ScopeRef): Readonly<Account> | undefined {
-    return this.#sessions.get(ref.sessionId)?.get(`${ref.scope}|${ref.key}`);
+    return this.#sessions.get(ref.sessionId)?.get(idOf(ref));
   }
 
   /** Sets what a scope had spent before this process (idempotent: the higher figure stays). */

@@ -1,4 +1,4 @@
-import { usageCost } from './budget-price.ts';
+import { usageCost, usageInputTokens } from './budget-price.ts';
 import type { RequestEnd } from './contract.ts';
 
 /**
@@ -76,5 +76,16 @@ export interface HeldCost {
 export function settlementCost(end: Pick<RequestEnd, 'status' | 'usage'>, held: HeldCost): number {
   if (end.usage) return usageCost(end.usage, held.oneHourCache);
   if (end.status >= 200 && end.status < 300) return held.inputCost;
+  return 0;
+}
+
+/**
+ * What an ended request used, in tokens, against token limits: its whole input (cache reads
+ * and writes included) plus its output when usage came; without usage, after the upstream
+ * accepted it, the input as reserved (`heldInputTokens`); nothing when never reached or refused.
+ */
+export function settlementTokens(end: Pick<RequestEnd, 'status' | 'usage'>, heldInputTokens: number): number {
+  if (end.usage) return usageInputTokens(end.usage) + end.usage.outputTokens;
+  if (end.status >= 200 && end.status < 300) return heldInputTokens;
   return 0;
 }

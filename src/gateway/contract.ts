@@ -13,8 +13,10 @@ export interface AgentIdentity {
   readonly agentType: string;
   readonly workflowId?: string | undefined;
   readonly nodeId?: string | undefined;
-  /** Its place in the gateway's rate-limit queue: higher goes first. @default 0 */
+  /** Its place in the gateway's rate-limit queue: higher goes first (a node's `priority`). @default 0 */
   readonly priority?: number | undefined;
+  /** Hard limits of its node's model spend over the node's attempts (a node's `budget`). @default none */
+  readonly nodeBudget?: { readonly usd?: number | undefined; readonly tokens?: number | undefined } | undefined;
 }
 
 /** Usage of one model response, read from the wire (message_start, message_delta, or a JSON body). */

@@ -32,6 +32,9 @@ export type {
   RequestEnd,
   WireUsage,
 } from './contract.ts';
+export type { Deadline } from './deadlines.ts';
+export { DeadlineSweep, tickFor } from './deadlines.ts';
+export { Hangup } from './hangup.ts';
 export type { InputCount } from './input-count.ts';
 export { countInput, IMAGE_TOKENS } from './input-count.ts';
 export type { Gateway, GatewayLog, GatewayOptions, GatewayStats } from './proxy.ts';
@@ -79,4 +82,4 @@ export type { FaultKind, RetrySettings } from './retry.ts';
 export { classify, isRetryableStatus, PauseGate, retryAfterMs, retryDelayMs } from './retry.ts';
 export type { AgentToken } from './tokens.ts';
 export { TOKEN_PREFIX } from './tokens.ts';
-export { SseUsageReader, usageOfJson } from './wire.ts';
+export { RequestBody, SseUsageReader, SubagentTracker, usageOfJson } from './wire.ts';

@@ -9,6 +9,7 @@ import {
   hasLearned,
   type Learned,
   learnedOf,
+  mayTeach,
   pickNext,
   type RateCost,
   type RateLimits,
@@ -49,6 +50,14 @@ export interface RateLimitStore {
   refund(key: string, cost: RateCost, now: number): Promise<void>;
   /** Tightens the key's buckets with what an upstream response reported. */
   learn(key: string, learned: Learned, now: number): Promise<void>;
+  /**
+   * `take`, answered at once. A store in this process's memory offers it, and the limiter then
+   * lets a request through with no queue entry and no promise when nobody is waiting (the
+   * common case, on the path to the first byte). A shared store leaves it out. @default absent
+   */
+  takeNow?(key: string, cost: RateCost, now: number): TakeResult;
+  /** `refund`, done at once (see {@link takeNow}). @default absent */
+  refundNow?(key: string, cost: RateCost, now: number): void;
 }
 
 /** Options of {@link MemoryRateLimitStore}. */
@@ -80,13 +89,24 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 
   async take(key: string, cost: RateCost, now: number): Promise<TakeResult> {
-    const decision = take(this.#of(key, now), cost, now);
-    this.#buckets.set(key, decision.buckets);
-    return decision.ok ? { ok: true } : { ok: false, waitMs: decision.waitMs };
+    return this.takeNow(key, cost, now);
   }
 
   async refund(key: string, cost: RateCost, now: number): Promise<void> {
-    this.#buckets.set(key, giveBack(this.#of(key, now), cost, now));
+    this.refundNow(key, cost, now);
+  }
+
+  takeNow(key: string, cost: RateCost, now: number): TakeResult {
+    const buckets = this.#of(key, now);
+    if (isEmpty(buckets)) return GO;
+    const decision = take(buckets, cost, now);
+    this.#buckets.set(key, decision.buckets);
+    return decision.ok ? GO : { ok: false, waitMs: decision.waitMs };
+  }
+
+  refundNow(key: string, cost: RateCost, now: number): void {
+    const buckets = this.#of(key, now);
+    if (!isEmpty(buckets)) this.#buckets.set(key, giveBack(buckets, cost, now));
   }
 
   async learn(key: string, learned: Learned, now: number): Promise<void> {
@@ -97,6 +117,14 @@ export class MemoryRateLimitStore implements RateLimitStore {
   snapshot(key: string): Buckets | undefined {
     return this.#buckets.get(key);
   }
+}
+
+const GO: TakeResult = Object.freeze({ ok: true });
+
+/** No bucket at all: nothing configured, nothing learned, every request goes. */
+function isEmpty(buckets: Buckets): boolean {
+  for (const _kind in buckets) return false;
+  return true;
 }
 
 /** The store key of an upstream key: a digest, so that the key itself is never a store's key. */
@@ -165,6 +193,27 @@ export class RateLimiter {
   }
 
   /**
+   * Lets the request through at once when nobody waits, nothing pauses the key, and the store
+   * answers at once that it fits; else undefined (then {@link acquire} queues it). Never
+   * overtakes a waiting request.
+   */
+  tryAcquire(request: RateRequest): RateTicket | undefined {
+    const { store, gate, key } = this.#options;
+    if (this.#closed || this.#queue.length > 0 || this.#pumping || !store.takeNow) return undefined;
+    if (gate.remainingMs() > 0) return undefined;
+    let result: TakeResult;
+    try {
+      result = store.takeNow(key, request.cost, this.#now());
+    } catch {
+      return undefined; // `acquire` asks again and reports the failure
+    }
+    if (!result.ok) return undefined;
+    if (this.#lastServed.size > MAX_REMEMBERED_SESSIONS) this.#lastServed.clear();
+    this.#lastServed.set(request.sessionId, this.#served++);
+    return { cost: request.cost, queuedMs: 0 };
+  }
+
+  /**
    * Resolves when the request may be forwarded (never rejects, never refuses for lack of
    * tokens); with undefined when `signal` aborted first (the agent went away: it left the
    * queue and took nothing) or the limiter closed.
@@ -194,13 +243,31 @@ export class RateLimiter {
 
   /** A request ended having used `used`: what it took beyond that goes back (or more is charged). */
   settle(ticket: RateTicket, used: RateCost): void {
-    this.#call(this.#options.store.refund(this.#options.key, costDifference(ticket.cost, used), this.#now()));
+    const { store, key } = this.#options;
+    const back = costDifference(ticket.cost, used);
+    if (!store.refundNow) {
+      this.#call(store.refund(key, back, this.#now()));
+      return;
+    }
+    try {
+      store.refundNow(key, back, this.#now());
+    } catch (error) {
+      this.#options.warn?.('gateway: the rate-limit store failed', { error: String(error) });
+    }
+    if (this.#queue.length > 0) this.#pump();
   }
 
-  /** Learns from an upstream response's headers (no-op without `anthropic-ratelimit-*`). */
+  /**
+   * Learns from an upstream response's headers (no-op without `anthropic-ratelimit-*`). The
+   * reading and the store's update run after the current I/O, off the path to the first byte.
+   */
   learn(headers: Readonly<Record<string, string | string[] | undefined>>): void {
-    const learned = learnedOf(headers);
-    if (hasLearned(learned)) this.#call(this.#options.store.learn(this.#options.key, learned, this.#now()));
+    if (!mayTeach(headers)) return;
+    const now = this.#now();
+    setImmediate(() => {
+      const learned = learnedOf(headers);
+      if (hasLearned(learned)) this.#call(this.#options.store.learn(this.#options.key, learned, now));
+    });
   }
 
   /** Lets every waiter go (with undefined) and stops the timer. Idempotent. */

@@ -131,12 +131,17 @@ export function giveBack(buckets: Buckets, cost: RateCost, now: number): Buckets
   return out;
 }
 
-const HEADER_KINDS: readonly [string, RateKind][] = [
-  ['requests', 'requests'],
-  ['input-tokens', 'inputTokens'],
-  ['output-tokens', 'outputTokens'],
-  ['tokens', 'tokens'],
-];
+const HEADER_KINDS: readonly (readonly [RateKind, string, string, string])[] = (
+  [
+    ['requests', 'requests'],
+    ['input-tokens', 'inputTokens'],
+    ['output-tokens', 'outputTokens'],
+    ['tokens', 'tokens'],
+  ] as const
+).map(([name, kind]) => {
+  const prefix = `anthropic-ratelimit-${name}-`;
+  return [kind, `${prefix}limit`, `${prefix}remaining`, `${prefix}reset`] as const;
+});
 
 type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -163,17 +168,22 @@ function headerTime(headers: HeaderBag, name: string): number | undefined {
  */
 export function learnedOf(headers: HeaderBag): Learned {
   const out: Partial<Record<RateKind, LearnedLimit>> = {};
-  for (const [name, kind] of HEADER_KINDS) {
-    const prefix = `anthropic-ratelimit-${name}-`;
-    const limit = headerNumber(headers, `${prefix}limit`);
+  for (const [kind, limitName, remainingName, resetName] of HEADER_KINDS) {
+    const limit = headerNumber(headers, limitName);
     if (limit === undefined || limit === 0) continue;
     out[kind] = {
       limit,
-      remaining: headerNumber(headers, `${prefix}remaining`),
-      resetAt: headerTime(headers, `${prefix}reset`),
+      remaining: headerNumber(headers, remainingName),
+      resetAt: headerTime(headers, resetName),
     };
   }
   return out;
+}
+
+/** Whether a response's headers may teach anything (a cheap look for any `-limit` header). */
+export function mayTeach(headers: HeaderBag): boolean {
+  for (const [, limitName] of HEADER_KINDS) if (headers[limitName] !== undefined) return true;
+  return false;
 }
 
 /** Whether a response taught anything. */

@@ -1,13 +1,16 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { WireUsage } from './contract.ts';
+import type { DeadlineSweep } from './deadlines.ts';
 import type { FaultKind } from './retry.ts';
 import { SseUsageReader, usageOfJson } from './wire.ts';
 
 /** Options of {@link streamResponse}. */
 export interface StreamOptions {
-  /** The model the request named, until the response names its own. */
-  readonly model: string;
+  /** The model the request named, for a response that names none (asked only then). */
+  readonly fallbackModel: () => string;
   readonly idleTimeoutMs: number;
+  /** Keeps the idle timeout. */
+  readonly sweep: DeadlineSweep;
   /** Keep the whole body (for `observe` hooks); otherwise only what usage needs is kept. */
   readonly keepBody: boolean;
   readonly headers: OutgoingHttpHeaders;
@@ -42,7 +45,7 @@ export function streamResponse(
 ): Promise<Streamed> {
   const contentType = String(response.headers['content-type'] ?? '');
   const sse = contentType.startsWith('text/event-stream');
-  const reader = sse ? new SseUsageReader(options.model) : undefined;
+  const reader = sse ? new SseUsageReader('') : undefined;
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let firstByteAt: number | undefined;
@@ -52,14 +55,11 @@ export function streamResponse(
     const done = (fault: FaultKind | undefined, faultMessage?: string) => {
       if (settled) return;
       settled = true;
-      clearTimeout(idle);
+      idle.cancel();
       res.off('drain', onDrain);
       const body = kept.length > 0 || options.keepBody ? Buffer.concat(kept, keptBytes) : undefined;
-      const usage = reader
-        ? reader.usage
-        : body && !sse
-          ? usageOfJson(body.toString('utf8'), options.model)
-          : undefined;
+      let usage = reader ? reader.usage : body && !sse ? usageOfJson(body.toString('utf8'), '') : undefined;
+      if (usage?.model === '') usage = { ...usage, model: options.fallbackModel() };
       resolve({
         usage,
         fault,
@@ -70,15 +70,14 @@ export function streamResponse(
       });
     };
     const keepJson = !sse;
-    const idle = setTimeout(onIdle, options.idleTimeoutMs);
-    function onIdle() {
+    const idle = options.sweep.watch(options.idleTimeoutMs, () => {
       response.destroy();
       done('idle_timeout', `no bytes for ${options.idleTimeoutMs} ms`);
-    }
+    });
     const onDrain = () => response.resume();
     response.on('data', (chunk: Buffer) => {
       firstByteAt ??= performance.now();
-      idle.refresh();
+      idle.touch();
       reader?.feed(chunk);
       if (options.keepBody || (keepJson && keptBytes + chunk.length <= MAX_JSON_BYTES)) {
         kept.push(chunk);

@@ -102,7 +102,9 @@ export class BudgetLedger {
         this.#typeLimits = new Map();
       }
     } else if (event.type === 'budget.exhausted') {
-      this.record(event.data);
+      // Token limits (a node's) are the gateway's alone.
+      const { scope, key, limitUsd } = event.data;
+      if (limitUsd !== undefined) this.record({ scope, key, limitUsd });
     }
   }
 

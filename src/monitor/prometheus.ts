@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AnyEvent } from '../events/index.ts';
+import type { AnyEvent, EventDataMap } from '../events/index.ts';
 import { priceUsage } from './pricing.ts';
 import { type EventView, viewOf } from './view.ts';
 
@@ -10,8 +10,11 @@ import { type EventView, viewOf } from './view.ts';
  *
  * Labels are kept to bounded sets (event type, model, agent type, tool, error code, rule):
  * session, workflow and agent ids are not labels, they would grow without end; per-session
- * figures are the metrics projection's job. Tokens and cost are counted when an attempt ends,
- * from its exact per-model usage, so counters never go back.
+ * figures are the metrics projection's job. Tokens and cost are counted as the metrics
+ * projection counts them, so counters never go back: behind the model gateway, per request
+ * from its `model.request` (usage read off the wire, priced with the monitor's table); without
+ * it, when an attempt ends, from its exact per-model usage. Claude Code's own cost estimate is
+ * kept beside, in `sdk_cost_usd_total`, either way.
  *
  * The per-event metrics (events by type, model responses and their times, tool calls) are
  * counted in plain maps and handed to prom-client when the registry is read (its `collect`
@@ -41,6 +44,8 @@ export class PrometheusExporter {
   /** The registry: serve `await registry.metrics()` (or {@link text}) with {@link contentType}. */
   readonly registry = new Registry();
   readonly #agents = new Map<string, LiveAgent>();
+  /** Agents whose requests pass the gateway (a `model.request` was seen): spend counts from the wire. */
+  readonly #wire = new Set<string>();
   readonly #workflows = new Map<string, number>();
   readonly #rss = new Map<string, number>();
   /** Counted since the last hand-over to prom-client. */
@@ -59,6 +64,7 @@ export class PrometheusExporter {
   readonly #tools: Counter;
   readonly #toolErrors: Counter;
   readonly #retries: Counter;
+  readonly #gatewayRequests: Counter;
   readonly #nodes: Counter;
   readonly #workflowsEnded: Counter;
   readonly #alerts: Counter;
@@ -85,12 +91,16 @@ export class PrometheusExporter {
       registers,
       collect,
     });
-    this.#tokens = counter('tokens_total', 'Tokens used by agents, by kind, model and agent type.', [
-      'kind',
-      'model',
-      'agent_type',
-    ]);
-    this.#cost = counter('cost_usd_total', 'Cost priced from per-model usage, in US dollars.', ['model', 'agent_type']);
+    this.#tokens = counter(
+      'tokens_total',
+      'Tokens used by agents, by kind, model and agent type (read off the wire behind the model gateway).',
+      ['kind', 'model', 'agent_type'],
+    );
+    this.#cost = counter(
+      'cost_usd_total',
+      'Cost priced from per-model usage (read off the wire behind the model gateway), in US dollars.',
+      ['model', 'agent_type'],
+    );
     this.#sdkCost = counter('sdk_cost_usd_total', "The SDK's own cost estimate, in US dollars.", ['agent_type']);
     this.#spawned = counter('agents_spawned_total', 'Agents spawned, by agent type.', ['agent_type']);
     this.#attempts = counter('agent_attempts_total', 'Agent attempts ended, by outcome.', ['agent_type', 'outcome']);
@@ -110,7 +120,14 @@ export class PrometheusExporter {
       collect,
     });
     this.#toolErrors = counter('tool_errors_total', 'Tool results marked as errors.');
-    this.#retries = counter('retries_total', 'Retries, by Claude Code (sdk) or the orchestrator.', ['by']);
+    this.#retries = counter('retries_total', 'Retries, by Claude Code (sdk), the orchestrator or the model gateway.', [
+      'by',
+    ]);
+    this.#gatewayRequests = counter(
+      'gateway_requests_total',
+      'Model requests through the gateway, by model and outcome (ok, or the error code).',
+      ['model', 'outcome'],
+    );
     this.#nodes = counter('nodes_total', 'Workflow nodes ended, by status.', ['status']);
     this.#workflowsEnded = counter('workflows_total', 'Workflow runs ended, by status.', ['status']);
     this.#alerts = counter('alerts_total', 'Alerts raised, by rule and severity.', ['rule', 'severity']);
@@ -213,6 +230,12 @@ export class PrometheusExporter {
       case 'agent.retry':
         this.#retries.labels(view.data.by).inc();
         break;
+      case 'model.request':
+        this.#modelRequest(view.data);
+        break;
+      case 'model.retry':
+        this.#retries.labels('gateway').inc();
+        break;
       case 'agent.completed':
       case 'agent.failed':
         this.#attemptEnded(view, event.ts);
@@ -287,30 +310,51 @@ export class PrometheusExporter {
     }
   }
 
+  /** A request through the gateway: its tokens and cost, as read off the wire. */
+  #modelRequest(data: EventDataMap['model.request']): void {
+    this.#wire.add(data.agentId);
+    const agentType = this.#agents.get(data.agentId)?.agentType ?? 'unknown';
+    this.#countTokens(data.model, agentType, data);
+    if (data.costUsd > 0) this.#cost.labels(data.model, agentType).inc(data.costUsd);
+    this.#gatewayRequests.labels(data.model, data.ok ? 'ok' : (data.error?.code ?? 'error')).inc();
+  }
+
   #attemptEnded(event: EventView & { type: 'agent.completed' | 'agent.failed' }, ts: string): void {
     const agent = this.#agents.get(event.data.agentId);
     const agentType = agent?.agentType ?? 'unknown';
-    const byModel = event.data.modelUsage;
-    if (byModel && Object.keys(byModel).length > 0) {
-      for (const [model, usage] of Object.entries(byModel)) {
-        this.#countTokens(model, agentType, usage);
-        this.#cost.labels(model, agentType).inc(priceUsage(model, usage).costUsd);
-      }
-    } else if (event.data.usage) {
-      const model = agent?.model ?? 'unknown';
-      this.#countTokens(model, agentType, event.data.usage);
-      if (event.data.costUsd !== undefined) this.#cost.labels(model, agentType).inc(event.data.costUsd);
-    }
+    // Behind the gateway the attempt's usage was counted request by request off the wire:
+    // Claude Code's own figures are then kept only as its cost estimate (below).
+    if (!this.#wire.has(event.data.agentId)) this.#countAttempt(event.data, agent, agentType);
     if (event.data.costUsd !== undefined) this.#sdkCost.labels(agentType).inc(event.data.costUsd);
     const code = event.type === 'agent.failed' ? event.data.error.code : undefined;
     const outcome = code === undefined ? 'completed' : INTERRUPTED.has(code) ? 'interrupted' : 'failed';
     this.#attempts.labels(agentType, outcome).inc();
     if (outcome === 'failed') this.#errors.labels(agentType, code as string).inc();
     const final = event.type === 'agent.completed' || event.data.willRetry !== true;
+    if (final) this.#wire.delete(event.data.agentId);
     if (final && agent) {
       this.#agentTime.labels(agentType, outcome).observe(Math.max(0, Date.parse(ts) - agent.spawnedAt) / 1000);
       if (agent.active) this.#active.dec();
       this.#agents.delete(event.data.agentId);
+    }
+  }
+
+  /** An attempt's tokens and cost from Claude Code's report (no gateway): per model when it has them. */
+  #countAttempt(
+    data: EventDataMap['agent.completed'] | EventDataMap['agent.failed'],
+    agent: LiveAgent | undefined,
+    agentType: string,
+  ): void {
+    const byModel = data.modelUsage;
+    if (byModel && Object.keys(byModel).length > 0) {
+      for (const [model, usage] of Object.entries(byModel)) {
+        this.#countTokens(model, agentType, usage);
+        this.#cost.labels(model, agentType).inc(priceUsage(model, usage).costUsd);
+      }
+    } else if (data.usage) {
+      const model = agent?.model ?? 'unknown';
+      this.#countTokens(model, agentType, data.usage);
+      if (data.costUsd !== undefined) this.#cost.labels(model, agentType).inc(data.costUsd);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { OrchestratorConfig } from '../config/index.ts';
 import type { OrchestratorError } from '../errors/index.ts';
 import type { NewEvent } from '../events/index.ts';
-import { budgetGate, ExchangeRecorder, type GatewayHooks } from '../gateway/index.ts';
+import { budgetGate, ExchangeRecorder, type GateLimit, type GatewayHooks } from '../gateway/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Redactor } from '../security/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
@@ -42,7 +42,14 @@ export function orchestratorGatewayHooks(options: {
 }): OrchestratorGatewayHooks {
   const { target } = options;
   const budgets = budgetGate({
-    limits: (agent) => target()?.budgetLimits(agent.sessionId, agent) ?? [],
+    limits: (agent): readonly GateLimit[] => {
+      const scopes = target()?.budgetLimits(agent.sessionId, agent) ?? [];
+      const node = agent.nodeBudget;
+      if (!node || (node.usd === undefined && node.tokens === undefined)) return scopes;
+      // A node's budget fails the node when reached (it cannot be raised on resume, so pausing
+      // would only pause again); the workflow's `onFailure` decides what follows.
+      return [...scopes, { scope: 'node', limitUsd: node.usd, limitTokens: node.tokens, action: 'fail' }];
+    },
     record: (sessionId, data) => {
       void target()
         ?.append(sessionId, [{ type: 'budget.exhausted', data, source: 'gateway' } as NewEvent])

@@ -127,8 +127,10 @@ const activeAlertSchema = z.object({
 const exhaustedBudgetSchema = z.looseObject({
   scope: z.enum(['session', 'workflow', 'agentType', 'node', 'agent']),
   key: z.string(),
-  limitUsd: z.number().nonnegative(),
-  spentUsd: z.number().nonnegative(),
+  limitUsd: z.number().nonnegative().optional(),
+  spentUsd: z.number().nonnegative().optional(),
+  limitTokens: z.number().int().nonnegative().optional(),
+  spentTokens: z.number().int().nonnegative().optional(),
   action: z.enum(['pause', 'fail']),
   workflowId: z.string().optional(),
   at: iso,

@@ -14,3 +14,4 @@ export type { ServeCommandOptions } from './serve-command.ts';
 export { runServeCommand } from './serve-command.ts';
 export type { ServerState, StartServerOptions } from './server.ts';
 export { ApiServer } from './server.ts';
+export { signWebhook, verifyWebhookSignature } from './webhooks/signing.ts';

@@ -27,6 +27,14 @@ export interface ServerOptions {
   readonly streamBufferEvents?: number;
   /** How often live streams look for events other processes appended, in ms. @default 250 */
   readonly streamPollMs?: number;
+  /** How often webhooks' events are enqueued and due deliveries sent, in ms. @default 1000 */
+  readonly webhookPollMs?: number;
+  /** Attempts of a webhook delivery before it is recorded failed. @default 8 */
+  readonly webhookMaxAttempts?: number;
+  /** Wait before a delivery's second attempt, doubled for each next one, in ms. @default 1000 */
+  readonly webhookBackoffMs?: number;
+  /** How long a delivery attempt may take, in ms. @default 10000 */
+  readonly webhookTimeoutMs?: number;
 }
 
 /** {@link ServerOptions} with defaults applied, checked and frozen. */
@@ -41,6 +49,10 @@ export interface CompiledServerOptions {
   readonly corsOrigins: readonly string[];
   readonly streamBufferEvents: number;
   readonly streamPollMs: number;
+  readonly webhookPollMs: number;
+  readonly webhookMaxAttempts: number;
+  readonly webhookBackoffMs: number;
+  readonly webhookTimeoutMs: number;
   /** True when `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
   readonly loopback: boolean;
 }
@@ -57,6 +69,10 @@ export const SERVER_DEFAULTS = Object.freeze({
   corsOrigins: [] as readonly string[],
   streamBufferEvents: 1000,
   streamPollMs: 250,
+  webhookPollMs: 1000,
+  webhookMaxAttempts: 8,
+  webhookBackoffMs: 1000,
+  webhookTimeoutMs: 10_000,
 });
 
 const origin = z
@@ -84,6 +100,10 @@ const schema = z.strictObject({
   corsOrigins: z.array(origin).default([]),
   streamBufferEvents: z.coerce.number().int().min(10).max(1_000_000).default(SERVER_DEFAULTS.streamBufferEvents),
   streamPollMs: z.coerce.number().int().min(20).max(60_000).default(SERVER_DEFAULTS.streamPollMs),
+  webhookPollMs: z.coerce.number().int().min(20).max(600_000).default(SERVER_DEFAULTS.webhookPollMs),
+  webhookMaxAttempts: z.coerce.number().int().min(1).max(100).default(SERVER_DEFAULTS.webhookMaxAttempts),
+  webhookBackoffMs: z.coerce.number().int().min(10).max(3_600_000).default(SERVER_DEFAULTS.webhookBackoffMs),
+  webhookTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(SERVER_DEFAULTS.webhookTimeoutMs),
 });
 
 /**

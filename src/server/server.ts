@@ -10,6 +10,7 @@ import { apiMetrics } from './metrics.ts';
 import { compileServerOptions, type ServerOptions } from './options.ts';
 import { registerApiRoutes, registerPublicRoutes } from './routes/index.ts';
 import { createStreams } from './streams/index.ts';
+import { WebhookOutbox } from './webhooks/outbox.ts';
 
 /** Options of {@link ApiServer.start}. */
 export interface StartServerOptions {
@@ -40,13 +41,15 @@ export class ApiServer {
   /** `http://host:port` it listens on. */
   readonly url: string;
   readonly #context: ApiContext;
+  readonly #outbox: WebhookOutbox;
   #state: ServerState = 'listening';
   #closing: Promise<void> | undefined;
 
-  private constructor(app: FastifyInstance, url: string, context: ApiContext) {
+  private constructor(app: FastifyInstance, url: string, context: ApiContext, outbox: WebhookOutbox) {
     this.app = app;
     this.url = url;
     this.#context = context;
+    this.#outbox = outbox;
   }
 
   /**
@@ -96,7 +99,19 @@ export class ApiServer {
         { cause: error, details: { host: settings.host, port: settings.port, errno: code ?? null } },
       );
     }
-    return new ApiServer(app, address, context);
+    const outbox = new WebhookOutbox({
+      store: context.store.webhooks,
+      source: options.orchestrator.log,
+      logger,
+      settings: {
+        pollMs: settings.webhookPollMs,
+        maxAttempts: settings.webhookMaxAttempts,
+        backoffMs: settings.webhookBackoffMs,
+        timeoutMs: settings.webhookTimeoutMs,
+        version: VERSION,
+      },
+    }).start();
+    return new ApiServer(app, address, context, outbox);
   }
 
   get state(): ServerState {
@@ -107,6 +122,11 @@ export class ApiServer {
   streams(): { clients: number; maxBufferedBytes: number } {
     const clients = this.#context.streams.clients;
     return { clients: clients.size, maxBufferedBytes: clients.maxBufferedBytes() };
+  }
+
+  /** Runs one round of the webhook outbox now (enqueue, send); tests use it to skip the wait. */
+  webhooksTick(): Promise<void> {
+    return this.#outbox.tick();
   }
 
   /** True when requests without a key are let in (loopback with no valid key in the store). */
@@ -127,6 +147,7 @@ export class ApiServer {
       // out, so idle ones are closed again until the server has stopped.
       const sweep = setInterval(() => this.app.server.closeIdleConnections(), 100);
       try {
+        await this.#outbox.close();
         await this.app.close();
       } finally {
         clearInterval(sweep);

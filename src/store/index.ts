@@ -1,8 +1,8 @@
 /**
  * The durable store: the `EventStore` (event log), `VersionStore` (session versions),
  * `TranscriptStore` (agents' SDK transcripts), `LeaseStore` (one owner per session, with
- * fencing tokens), `KeyStore` (API keys, hashed) and `WorkflowStore` (registered workflow
- * definitions) contracts and their two backends, SQLite (embedded, the default) and
+ * fencing tokens), `KeyStore` (API keys, hashed), `WorkflowStore` (registered workflow
+ * definitions) and `WebhookStore` (webhooks and their durable outbox) contracts and their two backends, SQLite (embedded, the default) and
  * PostgreSQL (shared by many machines), both with group commit, per-row checksums and
  * versioned migrations.
  */
@@ -19,4 +19,12 @@ export { PostgresEventStore } from './postgres-store.ts';
 export { SqliteEventStore } from './sqlite-store.ts';
 export type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 export type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
+export type {
+  DeliveryOutcome,
+  DeliveryRecord,
+  DeliveryStatus,
+  NewDelivery,
+  WebhookRecord,
+  WebhookStore,
+} from './webhook-store.ts';
 export type { NewWorkflow, StoredWorkflow, WorkflowStore } from './workflow-store.ts';

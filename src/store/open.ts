@@ -6,6 +6,7 @@ import { PostgresEventStore } from './postgres-store.ts';
 import { SqliteEventStore } from './sqlite-store.ts';
 import type { TranscriptStore } from './transcript-store.ts';
 import type { VersionStore } from './version-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
 import type { WorkflowStore } from './workflow-store.ts';
 
 /**
@@ -15,12 +16,12 @@ import type { WorkflowStore } from './workflow-store.ts';
  * should still take only the contract they use (the sessions layer a `VersionStore`, the log an
  * `EventStore`, the SDK adapter a `TranscriptStore`, the session runner a `LeaseStore` and the
  * `EventStore` it appends to with its fencing token). The HTTP API's own tables are properties:
- * `keys` (API keys, hashed) and `workflows` (registered definitions).
+ * `keys` (API keys, hashed), `workflows` (registered definitions) and `webhooks` (and their outbox).
  */
 export type OrchestratorStore = EventStore &
   VersionStore &
   TranscriptStore &
-  LeaseStore & { readonly keys: KeyStore; readonly workflows: WorkflowStore };
+  LeaseStore & { readonly keys: KeyStore; readonly workflows: WorkflowStore; readonly webhooks: WebhookStore };
 
 /**
  * Opens the store a configuration names, with its schema migrated to the current version.

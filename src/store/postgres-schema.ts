@@ -209,6 +209,49 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
       `);
     },
   },
+  {
+    version: 7,
+    name: 'webhooks outbox',
+    async up({ client, schema }) {
+      // The outbox: one delivery per webhook and event (UNIQUE makes a second enqueue a no-op),
+      // enqueued with the session's cursor in one transaction; times are ISO text, which sorts.
+      await client.query(`
+        CREATE TABLE ${schema}.webhooks (
+          webhook_id text PRIMARY KEY,
+          url text NOT NULL,
+          types text NOT NULL,
+          secret text NOT NULL,
+          created_at text NOT NULL,
+          created_by text NOT NULL,
+          disabled_at text
+        );
+        CREATE TABLE ${schema}.webhook_cursors (
+          session_id text PRIMARY KEY,
+          seq bigint NOT NULL
+        );
+        CREATE TABLE ${schema}.webhook_deliveries (
+          delivery_id text PRIMARY KEY,
+          webhook_id text NOT NULL,
+          event_id text NOT NULL,
+          session_id text NOT NULL,
+          seq bigint NOT NULL,
+          event_type text NOT NULL,
+          payload text NOT NULL,
+          status text NOT NULL,
+          attempts integer NOT NULL,
+          next_attempt_at text NOT NULL,
+          claimed_until text,
+          last_status integer,
+          last_error text,
+          created_at text NOT NULL,
+          delivered_at text,
+          UNIQUE (webhook_id, event_id)
+        );
+        CREATE INDEX webhook_deliveries_due ON ${schema}.webhook_deliveries (status, next_attempt_at);
+        CREATE INDEX webhook_deliveries_of ON ${schema}.webhook_deliveries (webhook_id, created_at);
+      `);
+    },
+  },
 ];
 
 /** The statements of the store, for one schema. */

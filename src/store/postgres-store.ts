@@ -24,8 +24,10 @@ import { PostgresRegistry } from './postgres-registry.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
 import { PostgresTranscripts } from './postgres-transcripts.ts';
 import { PostgresVersions } from './postgres-versions.ts';
+import { PostgresWebhooks } from './postgres-webhooks.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
 import type { WorkflowStore } from './workflow-store.ts';
 
 const INT8_OID = 20;
@@ -66,6 +68,8 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
   readonly keys: KeyStore;
   /** Workflow definitions registered for the HTTP API. */
   readonly workflows: WorkflowStore;
+  /** The HTTP API's webhooks and their outbox. */
+  readonly webhooks: WebhookStore;
 
   private constructor(config: CompiledPostgresConfig) {
     this.#url = config.url;
@@ -95,6 +99,16 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
     const registry = new PostgresRegistry(shared);
     this.keys = guarded(this.#lifecycle, registry, ['createKey', 'getKey', 'listKeys', 'revokeKey']);
     this.workflows = guarded(this.#lifecycle, registry, ['putWorkflow', 'getWorkflow', 'listWorkflows']);
+    this.webhooks = guarded(this.#lifecycle, new PostgresWebhooks(shared), [
+      'createWebhook',
+      'listWebhooks',
+      'disableWebhook',
+      'webhookCursors',
+      'enqueueDeliveries',
+      'claimDeliveries',
+      'recordDelivery',
+      'listDeliveries',
+    ]);
   }
 
   /**

@@ -198,6 +198,49 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
       `);
     },
   },
+  {
+    version: 7,
+    name: 'webhooks outbox',
+    up(db) {
+      // The outbox: one delivery per webhook and event (UNIQUE makes a second enqueue a no-op),
+      // enqueued with the session's cursor in one transaction; times are ISO text, which sorts.
+      db.exec(`
+        CREATE TABLE webhooks (
+          webhook_id TEXT PRIMARY KEY NOT NULL,
+          url TEXT NOT NULL,
+          types TEXT NOT NULL,
+          secret TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL,
+          disabled_at TEXT
+        ) STRICT;
+        CREATE TABLE webhook_cursors (
+          session_id TEXT PRIMARY KEY NOT NULL,
+          seq INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE webhook_deliveries (
+          delivery_id TEXT PRIMARY KEY NOT NULL,
+          webhook_id TEXT NOT NULL,
+          event_id TEXT NOT NULL,
+          session_id TEXT NOT NULL,
+          seq INTEGER NOT NULL,
+          event_type TEXT NOT NULL,
+          payload TEXT NOT NULL,
+          status TEXT NOT NULL,
+          attempts INTEGER NOT NULL,
+          next_attempt_at TEXT NOT NULL,
+          claimed_until TEXT,
+          last_status INTEGER,
+          last_error TEXT,
+          created_at TEXT NOT NULL,
+          delivered_at TEXT,
+          UNIQUE (webhook_id, event_id)
+        ) STRICT;
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+        CREATE INDEX webhook_deliveries_of ON webhook_deliveries (webhook_id, created_at);
+      `);
+    },
+  },
 ];
 
 /** Created before the migrations run, so it is not itself a migration. */

@@ -25,8 +25,10 @@ import { SqliteRegistry } from './sqlite-registry.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
 import { SqliteTranscripts } from './sqlite-transcripts.ts';
 import { SqliteVersions } from './sqlite-versions.ts';
+import { SqliteWebhooks } from './sqlite-webhooks.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-store.ts';
+import type { WebhookStore } from './webhook-store.ts';
 import type { WorkflowStore } from './workflow-store.ts';
 
 interface Statements {
@@ -69,6 +71,8 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
   readonly keys: KeyStore;
   /** Workflow definitions registered for the HTTP API. */
   readonly workflows: WorkflowStore;
+  /** The HTTP API's webhooks and their outbox. */
+  readonly webhooks: WebhookStore;
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
@@ -81,6 +85,16 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
     const registry = new SqliteRegistry(db, path);
     this.keys = guarded(this.#lifecycle, registry, ['createKey', 'getKey', 'listKeys', 'revokeKey']);
     this.workflows = guarded(this.#lifecycle, registry, ['putWorkflow', 'getWorkflow', 'listWorkflows']);
+    this.webhooks = guarded(this.#lifecycle, new SqliteWebhooks(db, path), [
+      'createWebhook',
+      'listWebhooks',
+      'disableWebhook',
+      'webhookCursors',
+      'enqueueDeliveries',
+      'claimDeliveries',
+      'recordDelivery',
+      'listDeliveries',
+    ]);
     this.#commit = new GroupCommit({
       writeBatch: async (requests) => this.#writeBatch(requests),
       readEvents: async (ids) =>

@@ -166,6 +166,8 @@ function toPlanNode(node: CompiledNode, functions: PlanFunctions | undefined): P
     workspace: node.workspace,
     onConflict: node.onConflict,
     session: node.session,
+    budget: node.budget,
+    priority: node.priority,
     renderTask: (context) => (template ? renderTemplate(template, context) : ''),
     evaluateCondition: condition ? (context) => evaluateCondition(condition, context) : undefined,
     renderCompensation: compensation ? (context) => renderTemplate(compensation.task, context) : undefined,

@@ -158,6 +158,9 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           sharedCwd: context.node.workspace === 'shared',
           nodeId: context.node.id,
           workflowId: context.workflowId,
+          ...(context.node.budget && { nodeBudget: context.node.budget }),
+          ...(context.node.priority !== undefined &&
+            context.node.priority !== 0 && { priority: context.node.priority }),
           correlationId: context.workflowId,
           ...(context.node.outputSchema && { outputSchema: context.node.outputSchema }),
           ...(carryOn && { resume: { sdkSessionId: carryOn.sdkSessionId, fork: carryOn.fork } }),

@@ -53,6 +53,10 @@ export interface PlanNode extends SchedulableNode {
   readonly onConflict: 'pause' | 'fail';
   /** Carry on (or fork) the conversation of this upstream node's agent. */
   readonly session?: { readonly from: string; readonly fork: boolean } | undefined;
+  /** Hard limits of the node's model spend over its attempts, enforced per request by the model gateway. */
+  readonly budget?: { readonly usd: number | undefined; readonly tokens: number | undefined } | undefined;
+  /** Its agents' place in the model gateway's queue under rate limits: higher goes first. @default 0 */
+  readonly priority?: number | undefined;
   /** The task (agent nodes) or the question (human and approval nodes), rendered. */
   renderTask(context: NodeContext): string;
   /** Whether the node runs; undefined = no condition. */

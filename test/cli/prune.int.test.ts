@@ -218,7 +218,13 @@ describe('orchestrator sessions prune', () => {
     expect((await footprint('ses_p_new')).events).toBeGreaterThan(0);
     expect((await footprint('ses_p_waiting')).events).toBeGreaterThan(0);
     const listed = await cli(['sessions', 'list', '--json']);
-    expect(listed.stdout).not.toContain('ses_p_old');
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { sessionId: string; origin?: string });
+    expect(rows.map((row) => row.sessionId)).not.toContain('ses_p_old');
+    // The fork still names where it came from, though that session is gone.
+    expect(rows.find((row) => row.sessionId === 'ses_p_fork')?.origin).toBe('ses_p_old');
   });
 
   it('deletes an unfinished session only when its status is named', async () => {

@@ -85,12 +85,17 @@ describe('budgetGate: admission', () => {
     const { gate } = harness([{ scope: 'session', limitUsd: 1 }]);
     const r = request(agent('agt_1'));
     expect(gate.admit(r)).toEqual({ ok: true });
-    expect(gate.reservation(r.requestId)).toEqual({ inputTokens: 1000, maxTokens: 4096, usd: FULL / 1e9 });
+    // No token limit covers it: no tokens held.
+    expect(gate.reservation(r.requestId)).toEqual({ inputTokens: 1000, maxTokens: 4096, usd: FULL / 1e9, tokens: 0 });
     expect(gate.remaining({ sessionId: 'ses_1', scope: 'session', key: 'ses_1' })).toEqual({
       spentUsd: 0,
       heldUsd: FULL / 1e9,
       limitUsd: 1,
       remainingUsd: (1e9 - FULL) / 1e9,
+      spentTokens: 0,
+      heldTokens: 0,
+      limitTokens: undefined,
+      remainingTokens: undefined,
     });
   });
 
@@ -248,6 +253,10 @@ describe('budgetGate: settlement', () => {
       heldUsd: 0,
       limitUsd: 1,
       remainingUsd: (1e9 - cost) / 1e9,
+      spentTokens: 1200,
+      heldTokens: 0,
+      limitTokens: undefined,
+      remainingTokens: undefined,
     });
     for (const [scope, key] of [
       ['workflow', 'wf_1'],
@@ -353,11 +362,12 @@ describe('budgetGate: resuming a session', () => {
     gate.admit(r);
     gate.forget('ses_1');
     gate.settle(r, ended(usage(10, 10)));
-    expect(gate.remaining({ sessionId: 'ses_1', scope: 'session', key: 'ses_1' })).toEqual({
+    expect(gate.remaining({ sessionId: 'ses_1', scope: 'session', key: 'ses_1' })).toMatchObject({
       spentUsd: 0,
       heldUsd: 0,
       limitUsd: undefined,
       remainingUsd: undefined,
+      spentTokens: 0,
     });
   });
 });

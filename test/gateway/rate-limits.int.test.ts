@@ -81,6 +81,31 @@ scripts:
     for (let i = 1; i < 4; i++) expect(order[i]).not.toBe(order[i - 1]);
   }, 15_000);
 
+  it('serves waiting requests by priority, whatever their arrival order', async () => {
+    logged.length = 0;
+    const minted = (session: string, priority: number) =>
+      gateway.mint({ sessionId: `ses_${session}`, agentId: `agt_${session}`, agentType: 't', priority }).token;
+    const waiting = [
+      ['low1', -1],
+      ['normal', 0],
+      ['low2', -1],
+      ['high', 1],
+    ] as const;
+    const blocker = send(gateway.url, minted('first', 0), 'Hi first'); // empties the bucket
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const statuses = await Promise.all([
+      blocker,
+      ...waiting.map(([session, priority]) => send(gateway.url, minted(session, priority), `Hi from ${session}`)),
+    ]);
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    const served = requestEvents()
+      .filter(({ sessionId }) => sessionId !== 'ses_first')
+      .sort((a, b) => Number(a.event.data.queuedMs) - Number(b.event.data.queuedMs))
+      .map(({ sessionId, event }) => `${sessionId}:${event.data.priority ?? 0}`);
+    expect(served.slice(0, 2)).toEqual(['ses_high:1', 'ses_normal:0']);
+    expect(served.slice(2).sort()).toEqual(['ses_low1:-1', 'ses_low2:-1']);
+  }, 15_000);
+
   it('drops a waiting request whose agent went away, recording how long it waited', async () => {
     logged.length = 0;
     const leaving = new AbortController();

@@ -135,6 +135,35 @@ describe('the fair queue', () => {
 });
 
 describe('RateLimiter', () => {
+  it('lets waiting requests go by priority as the bucket refills, on a fake clock', async () => {
+    let now = T0;
+    const limiter = new RateLimiter({
+      store: new MemoryRateLimitStore({ limits: { requests: 60 } }), // one a second, burst 1
+      key: 'k',
+      gate: new PauseGate(),
+      now: () => now,
+    });
+    const order: string[] = [];
+    const ask = (sessionId: string, priority: number) =>
+      limiter
+        .acquire({ sessionId, priority, cost: costOf(1, 1) }, new AbortController().signal)
+        .then((ticket) => order.push(`${sessionId}@${ticket?.queuedMs}`));
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const all = [ask('first', 0)];
+    await tick();
+    all.push(ask('low', -1), ask('normal', 0), ask('high', 5), ask('alsoHigh', 5));
+    for (let second = 1; second <= 4; second++) {
+      await tick();
+      now = T0 + second * 1000;
+      // The limiter's own timer would wake it; the fake clock moved, so a refund wakes it now.
+      limiter.settle({ cost: costOf(0, 0, 0), queuedMs: 0 }, costOf(0, 0, 0));
+      await tick();
+    }
+    await Promise.all(all);
+    expect(order).toEqual(['first@0', 'high@1000', 'alsoHigh@2000', 'normal@3000', 'low@4000']);
+    limiter.close();
+  });
+
   it('releases waiters as the buckets refill, fairly, and lets a waiter whose agent left go', async () => {
     let now = T0;
     const limiter = new RateLimiter({

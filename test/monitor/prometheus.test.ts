@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { PrometheusExporter } from '../../src/monitor/index.ts';
-import { featureTeamEvents } from './kit.ts';
+import { PrometheusExporter, priceUsage } from '../../src/monitor/index.ts';
+import { EventRecorder, featureTeamEvents } from './kit.ts';
 
 // The Prometheus registry fed from the events of a recorded real run: the text must parse
 // under the exposition format, and its figures must be those of the run.
@@ -10,6 +10,14 @@ interface Sample {
   readonly name: string;
   readonly labels: Record<string, string>;
   readonly value: number;
+}
+
+/** The value of a metric in an exposition, summed over the samples that carry `labels`. */
+async function valueIn(exporter: PrometheusExporter, name: string, labels: Record<string, string> = {}) {
+  const { samples } = parseExposition(await exporter.text());
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
 }
 
 /** A strict parser of the text exposition format (0.0.4): HELP, TYPE, then samples. */
@@ -98,5 +106,66 @@ describe('PrometheusExporter', () => {
     const { samples } = parseExposition(await other.text());
     expect(samples.filter((s) => s.name === 'orchestrator_agents_spawned_total' && s.value > 0)).toEqual([]);
     expect(exporter.contentType).toMatch(/^text\/plain/);
+  });
+
+  it('counts tokens and cost off the wire behind the gateway, Claude Code`s estimate beside, nothing twice', async () => {
+    const run = new EventRecorder();
+    run.start();
+    run.add('agent.spawned', { agentId: 'agt_gw', agentType: 'coder', workflowId: 'wf_1', nodeId: 'a' });
+    run.add('agent.spawned', { agentId: 'agt_direct', agentType: 'coder', workflowId: 'wf_1', nodeId: 'b' });
+    const wire = (requestId: string, inputTokens: number, costUsd: number, ok = true) =>
+      run.add('model.request', {
+        requestId,
+        agentId: 'agt_gw',
+        model: 'claude-sonnet-4-5',
+        status: ok ? 200 : 529,
+        ok,
+        inputTokens,
+        outputTokens: 10,
+        cacheReadTokens: 5,
+        cacheCreationTokens: 0,
+        costUsd,
+        durationMs: 20,
+        attempt: 1,
+        ...(!ok && { error: { code: 'AGENT_OVERLOADED', message: 'overloaded', retryable: true } }),
+      });
+    run.add('model.retry', {
+      requestId: 'r1',
+      agentId: 'agt_gw',
+      attempt: 2,
+      maxRetries: 4,
+      delayMs: 10,
+      status: 529,
+      fault: 'status',
+      reason: 'AGENT_OVERLOADED',
+    });
+    wire('r1', 100, 0.01);
+    wire('r2', 200, 0.02);
+    wire('r3', 0, 0, false);
+    // Claude Code reports other figures for the same work (its own price table, its own count).
+    const claudeCode = {
+      'claude-sonnet-4-5': {
+        inputTokens: 999,
+        outputTokens: 99,
+        cacheReadTokens: 0,
+        cacheCreationTokens: 0,
+        costUsd: 0.5,
+      },
+    };
+    run.add('agent.completed', { agentId: 'agt_gw', costUsd: 0.5, modelUsage: claudeCode });
+    run.add('agent.completed', { agentId: 'agt_direct', costUsd: 0.25, modelUsage: claudeCode });
+    const exporter = new PrometheusExporter();
+    for (const event of run.events) exporter.observe(event);
+
+    // The gateway's agent: 300 input tokens off the wire; the other: Claude Code's 999.
+    expect(await valueIn(exporter, 'orchestrator_tokens_total', { kind: 'input' })).toBe(300 + 999);
+    expect(await valueIn(exporter, 'orchestrator_tokens_total', { kind: 'cache_read' })).toBe(15);
+    // The gateway's agent: its requests' costs; the other: its usage priced with the monitor's table.
+    const priced = priceUsage('claude-sonnet-4-5', claudeCode['claude-sonnet-4-5']).costUsd;
+    expect(await valueIn(exporter, 'orchestrator_cost_usd_total')).toBeCloseTo(0.03 + priced, 9);
+    expect(await valueIn(exporter, 'orchestrator_sdk_cost_usd_total')).toBeCloseTo(0.75, 9);
+    expect(await valueIn(exporter, 'orchestrator_gateway_requests_total', { outcome: 'ok' })).toBe(2);
+    expect(await valueIn(exporter, 'orchestrator_gateway_requests_total', { outcome: 'AGENT_OVERLOADED' })).toBe(1);
+    expect(await valueIn(exporter, 'orchestrator_retries_total', { by: 'gateway' })).toBe(1);
   });
 });

@@ -90,7 +90,8 @@ beforeAll(async () => {
       const runtime = kit.runtime({ maxConcurrent: 1, env: { ...kit.sdk.env, TMPDIR: tmp } });
       const sessionId = kit.session();
       const workspace = workspaces.get(group.name) as string;
-      const spec = testSpec({ ...group.spec, name: group.name });
+      // Twenty sandboxed tool calls in one agent: give a loaded machine time for them.
+      const spec = testSpec({ ...group.spec, name: group.name, timeoutMs: 120_000 });
       const result = await runtime.spawn({ sessionId, spec, prompt: group.name, cwd: workspace }).result;
       runs.set(group.name, { group, workspace, result, events: await kit.events(sessionId) });
     }

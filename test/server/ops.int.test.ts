@@ -73,6 +73,37 @@ describe('operations routes', () => {
   });
 });
 
+describe('CORS', () => {
+  it('is off unless configured, and then answers only the configured origins', async () => {
+    const plain = await startServerKit();
+    const open = await startServerKit({ settings: { corsOrigins: ['https://dash.example.com'] } });
+    try {
+      const preflight = (url: string, origin: string) =>
+        fetch(`${url}/v1/sessions`, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'GET',
+            'access-control-request-headers': 'authorization',
+          },
+        });
+      const off = await preflight(plain.url, 'https://dash.example.com');
+      expect(off.headers.get('access-control-allow-origin')).toBeNull();
+      const allowed = await preflight(open.url, 'https://dash.example.com');
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dash.example.com');
+      expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+      const other = await preflight(open.url, 'https://evil.example.com');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const simple = await fetch(`${open.url}/healthz`, { headers: { origin: 'https://dash.example.com' } });
+      expect(simple.headers.get('access-control-allow-origin')).toBe('https://dash.example.com');
+    } finally {
+      await plain.close();
+      await open.close();
+    }
+  });
+});
+
 describe('listening beyond loopback', () => {
   it('is refused without an API key, and allowed once one exists', async () => {
     const kit = await startServerKit();

@@ -113,6 +113,13 @@ describe('session event streams over SSE', () => {
     });
     expect(unknown.status).toBe(400);
     expect(unknown.body).toMatchObject({ error: { code: 'INVALID_ARGUMENT', details: { field: 'query.types' } } });
+    // The raised alert is listed by the alerts route too, at its severity.
+    const critical = await kit.call<{ alerts: unknown[] }>('GET', '/v1/alerts?severity=critical', { key });
+    expect(critical.body.alerts).toEqual([
+      expect.objectContaining({ sessionId: 'ses-filter', rule: 'cost', severity: 'critical', message: 'too much' }),
+    ]);
+    const ofSession = await kit.call<{ alerts: unknown[] }>('GET', '/v1/alerts?session=ses-filter', { key });
+    expect(ofSession.body.alerts).toHaveLength(1);
   });
 
   it('sends heartbeats without an id while the session is idle, and new events as they come', async () => {

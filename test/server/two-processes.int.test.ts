@@ -95,7 +95,9 @@ describe('two processes on one data directory', () => {
         const requested = events.find((e) => e.type === 'control.requested');
         expect(requested?.data).toMatchObject({ action: 'cancel', by: `api:${keyId}:ops`, reason: 'from the API' });
         const applied = events.find((e) => e.type === 'workflow.cancel_requested');
-        expect(applied?.data).toMatchObject({ controlId: (requested?.data as { controlId: string }).controlId });
+        expect(applied?.data).toMatchObject({
+          controlId: (requested?.data as { controlId?: string } | undefined)?.controlId,
+        });
       } finally {
         await reader.close();
       }

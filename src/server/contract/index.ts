@@ -11,13 +11,14 @@ import * as ops from './ops.ts';
 import * as questions from './questions.ts';
 import * as sessions from './sessions.ts';
 import * as streams from './streams.ts';
+import * as webhooks from './webhooks.ts';
 import * as workflows from './workflows.ts';
 
 export type { ApiScope, ControlReceipt, ErrorBody } from './common.ts';
 export { API_SCOPES, errorBody, eventSchema, SEVERITY_NAMES } from './common.ts';
 export type { ApiMethod, ApiRoute, DeepReadonly, RouteInput, RouteOutput } from './route.ts';
 export { SESSION_STATUSES, sessionListRow, sessionView } from './sessions.ts';
-export { common, monitoring, ops, questions, sessions, streams, workflows };
+export { common, monitoring, ops, questions, sessions, streams, webhooks, workflows };
 
 /** Every route of the API by operation id. */
 export const API_ROUTES = {
@@ -53,4 +54,8 @@ export const API_ROUTES = {
   sessionEvents: streams.sessionEvents,
   liveSessions: streams.liveSessions,
   liveSocket: streams.liveSocket,
+  createWebhook: webhooks.createWebhook,
+  listWebhooks: webhooks.listWebhooks,
+  deleteWebhook: webhooks.deleteWebhook,
+  listDeliveries: webhooks.listDeliveries,
 } as const;

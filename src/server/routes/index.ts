@@ -8,6 +8,7 @@ import { registerQuestionRoutes } from './questions.ts';
 import { registerSessionRoutes } from './sessions.ts';
 import { registerStreamRoutes } from './streams.ts';
 import { registerVersionRoutes } from './versions.ts';
+import { registerWebhookRoutes } from './webhooks.ts';
 import { registerWorkflowRoutes } from './workflows.ts';
 
 /** Routes outside authentication: the probes. */
@@ -26,4 +27,5 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerVersionRoutes(app, ctx);
   registerMonitoringRoutes(app, ctx, views);
   registerStreamRoutes(app, ctx, views);
+  registerWebhookRoutes(app, ctx);
 }

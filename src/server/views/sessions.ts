@@ -168,12 +168,11 @@ export class SessionViews {
   }
 
   async #owner(sessionId: string): Promise<OwnerFacts | undefined> {
-    const facts = await ownerVerdict(this.#source, sessionId);
-    // This process's own runs are alive by definition (a lease being renewed is still ours).
-    if (facts?.lease !== undefined && this.#orchestrator.handle(sessionId) !== undefined) {
-      return { lease: facts.lease, alive: true };
-    }
-    return facts;
+    // A run of this process: alive by definition, its lease known without reading the store.
+    const own =
+      this.#orchestrator.handle(sessionId) === undefined ? undefined : this.#orchestrator.leases.lease(sessionId);
+    if (own !== undefined) return { lease: own, alive: true };
+    return ownerVerdict(this.#source, sessionId);
   }
 
   #show(cached: CachedSession, report: SessionReport, here: boolean): SessionViewBody {

@@ -6,7 +6,13 @@ import { durationToMs } from './duration.ts';
 import { topologicalOrder } from './graph.ts';
 import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
 import { compileRetryPolicy, DEFAULT_RETRY_POLICY } from './retry.ts';
-import { BUILT_IN_NODE_KINDS, type ParsedWorkflow, WORKFLOW_DEFAULTS, workflowSchema } from './schema.ts';
+import {
+  BUILT_IN_NODE_KINDS,
+  NODE_PRIORITIES,
+  type ParsedWorkflow,
+  WORKFLOW_DEFAULTS,
+  workflowSchema,
+} from './schema.ts';
 import type { ConflictPolicy, WorkflowDefinition } from './types.ts';
 import type { Locator } from './yaml-source.ts';
 
@@ -195,6 +201,11 @@ export function compileNode(
     onConflict: n.onConflict ?? context.onConflict,
     session: n.session ? { from: n.session.from, fork: n.session.fork ?? false } : undefined,
     params: n.params,
+    budget:
+      n.budget && (n.budget.usd !== undefined || n.budget.tokens !== undefined)
+        ? { usd: n.budget.usd, tokens: n.budget.tokens }
+        : undefined,
+    priority: typeof n.priority === 'string' ? NODE_PRIORITIES[n.priority] : (n.priority ?? NODE_PRIORITIES.normal),
   };
 }
 

@@ -81,6 +81,16 @@ export interface CompiledNode {
   readonly session: { readonly from: string; readonly fork: boolean } | undefined;
   /** Settings of a plugin node kind. */
   readonly params: Readonly<Record<string, unknown>> | undefined;
+  /** Hard limits of the node's model spend, over its attempts; undefined when it states none. */
+  readonly budget: CompiledNodeBudget | undefined;
+  /** Its model requests' place in the gateway's queue: higher goes first (`high` 1, `normal` 0, `low` -1). */
+  readonly priority: number;
+}
+
+/** A node's budget, compiled: each limit, or undefined for none. */
+export interface CompiledNodeBudget {
+  readonly usd: number | undefined;
+  readonly tokens: number | undefined;
 }
 
 /** The limits of a run, defaults applied (see `LimitsDefinition`). */

@@ -32,6 +32,7 @@ export type {
   CompiledInput,
   CompiledLimits,
   CompiledNode,
+  CompiledNodeBudget,
   CompiledWorkflow,
 } from './compiled.ts';
 export type { CompiledCondition, ConditionContext, ConditionReference } from './condition.ts';
@@ -55,7 +56,7 @@ export type { DefinitionProblem } from './problems.ts';
 export { formatProblems } from './problems.ts';
 export type { RetryOn, RetryPolicy, RetryPolicyDefinition } from './retry.ts';
 export { DEFAULT_RETRY_POLICY, retryDelayMs } from './retry.ts';
-export { BUILT_IN_NODE_KINDS, WORKFLOW_DEFAULTS, workflowSchema } from './schema.ts';
+export { BUILT_IN_NODE_KINDS, NODE_PRIORITIES, WORKFLOW_DEFAULTS, workflowSchema } from './schema.ts';
 export type {
   CompiledTemplate,
   RenderOptions,
@@ -73,8 +74,10 @@ export type {
   InputDefinition,
   InputType,
   LimitsDefinition,
+  NodeBudgetDefinition,
   NodeDefinition,
   NodeKind,
+  NodePriority,
   OutputDefinition,
   TriggerRule,
   WorkflowDefinition,

@@ -122,6 +122,8 @@ export function checkNode(
     forbid('task', "asks a person: use 'prompt', not 'task'");
     forbid('agent', 'is answered by a person and runs no agent');
     forbid('onConflict', 'works in no worktree, so it has no merge conflict');
+    forbid('budget', 'runs no agent, so it spends nothing on a model');
+    forbid('priority', 'runs no agent, so it sends no model requests');
     if (kind === 'approval') forbid('output', 'has a fixed output: { approved, comment }');
   }
   if (builtIn) forbid('params', "takes no 'params' (only plugin node kinds do)");

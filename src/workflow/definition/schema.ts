@@ -23,6 +23,28 @@ export const WORKFLOW_DEFAULTS = Object.freeze({
 
 const conflictPolicySchema = z.enum(['pause', 'fail']);
 
+/** Named priorities of a node's model requests, and the numbers they stand for. */
+export const NODE_PRIORITIES = Object.freeze({ low: -1, normal: 0, high: 1 } as const);
+
+const nodeBudgetSchema = z
+  .strictObject({
+    usd: z.number().nonnegative().optional().meta({ description: 'US dollars the node may spend, over its attempts.' }),
+    tokens: z.number().int().nonnegative().optional().meta({
+      description: 'Tokens the node may use, over its attempts: input (cache reads and writes included) plus output.',
+    }),
+  })
+  .meta({
+    title: 'Node budget',
+    description:
+      "Hard limits of one node's model spend, enforced per request by the model gateway: a request that does not fit fails the node with BUDGET_EXHAUSTED.",
+  });
+
+const prioritySchema = z.union([z.enum(['low', 'normal', 'high']), z.number().int().min(-100).max(100)]).meta({
+  description:
+    "Place of the node's model requests in the gateway's queue when rate limits make requests wait: 'high', 'normal', 'low' (1, 0, -1) or a number from -100 to 100; higher goes first.",
+  default: 'normal',
+});
+
 /** Node kinds every orchestrator knows; plugins add more. */
 export const BUILT_IN_NODE_KINDS = Object.freeze(['agent', 'human', 'approval'] as const);
 
@@ -122,6 +144,8 @@ export const nodeSchema = z
       .optional()
       .meta({ description: "Carry on (or fork) the conversation of an upstream agent node's agent." }),
     params: z.record(z.string(), z.unknown()).optional().meta({ description: 'Settings of a plugin node kind.' }),
+    budget: nodeBudgetSchema.optional(),
+    priority: prioritySchema.optional(),
   })
   .meta({ title: 'Node', description: 'One step of the workflow.' });
 

@@ -84,6 +84,26 @@ export interface SessionContinuation {
   fork?: boolean;
 }
 
+/**
+ * Hard limits of one node's model spend, over all its attempts, enforced per model request by
+ * the model gateway (before a request is forwarded, what it can cost at most is reserved; a
+ * request that does not fit is refused and the node fails with `BUDGET_EXHAUSTED`). Without
+ * the gateway (`ORCHESTRATOR_GATEWAY=off`) nothing enforces them.
+ */
+export interface NodeBudgetDefinition {
+  /** US dollars the node may spend. @default no limit */
+  usd?: number;
+  /** Tokens the node may use: input (cache reads and writes included) plus output, as the API counts them. @default no limit */
+  tokens?: number;
+}
+
+/**
+ * Where a node's model requests go in the gateway's queue when rate limits make requests wait:
+ * `high` (1), `normal` (0), `low` (-1), or a number from -100 to 100; higher goes first, and
+ * within one priority requests take turns by session, first come first served within one.
+ */
+export type NodePriority = 'low' | 'normal' | 'high' | number;
+
 /** One step of a workflow. */
 export interface NodeDefinition {
   /** Unique id: a letter, then letters, digits, `_` or `-`. */
@@ -124,6 +144,10 @@ export interface NodeDefinition {
   session?: SessionContinuation;
   /** Settings of a plugin node kind, checked by the plugin. @default none */
   params?: Record<string, unknown>;
+  /** Hard limits of the node's model spend, over its attempts (agent nodes). @default none */
+  budget?: NodeBudgetDefinition;
+  /** Where the node's model requests go in the gateway's queue under rate limits (agent nodes). @default 'normal' */
+  priority?: NodePriority;
 }
 
 /** A parallel group: nodes that share a concurrency limit. */

@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { OrchestratorError } from '../../../../src/errors/index.ts';
-import type { KeyStore, NewApiKey, NewWorkflow, WorkflowStore } from '../../../../src/store/index.ts';
+import type { KeyStore, NewApiKey, NewWorkflow, WebhookStore, WorkflowStore } from '../../../../src/store/index.ts';
+import { webhookSpecs } from './webhooks.ts';
 
 /** What the suite exercises: the key and workflow tables of a store, and its close. */
 export interface RegistryStore {
   readonly keys: KeyStore;
   readonly workflows: WorkflowStore;
+  readonly webhooks: WebhookStore;
   close(): Promise<void>;
 }
 
@@ -42,12 +44,12 @@ function newWorkflow(name: string, definition: string): NewWorkflow {
 }
 
 /**
- * The one behavioural suite of the `KeyStore` and `WorkflowStore` contracts (the HTTP API's
- * tables); every backend runs it with a few lines. Specs share one database and use their own
+ * The one behavioural suite of the `KeyStore`, `WorkflowStore` and `WebhookStore` contracts (the
+ * HTTP API's tables); every backend runs it with a few lines. Specs share one database and use their own
  * key ids and workflow names.
  */
 export function describeRegistryConformance(name: string, options: RegistryConformanceOptions): void {
-  describe(`KeyStore and WorkflowStore conformance: ${name}`, () => {
+  describe(`KeyStore, WorkflowStore and WebhookStore conformance: ${name}`, () => {
     const opened: RegistryStore[] = [];
     const open = async () => {
       const store = await options.open();
@@ -136,5 +138,7 @@ export function describeRegistryConformance(name: string, options: RegistryConfo
       expect((await failure(store.keys.listKeys()))?.code).toBe('STORE_CLOSED');
       expect((await failure(store.workflows.listWorkflows()))?.code).toBe('STORE_CLOSED');
     });
+
+    webhookSpecs(open);
   });
 }
