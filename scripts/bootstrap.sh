@@ -47,29 +47,23 @@ fi
 # The compiled package in dist/, which bin/orchestrator.mjs runs when present, and the dashboard
 # in dist/web/, which `orchestrator serve` serves: each built when it is missing or one of its
 # sources (or build configs) changed since; a `find` that stops at the first newer file is all
-# each costs otherwise. Only the part that changed is rebuilt. Only in a clone (an installed
-# package has no sources).
+# each costs otherwise. Only the part that changed is rebuilt. A failed dashboard build is
+# reported but stops nothing (the server then says the page is not built). Only in a clone (an
+# installed package has no sources).
 orch_stale() { # stamp, then sources: true when the stamp is missing or older than a source
   [ ! -f "$1" ] || [ -n "$(find "${@:2}" -newer "$1" -print -quit 2>/dev/null)" ]
 }
 if [ -f "$orch_root/scripts/build.mjs" ] && [ -d "$orch_root/src" ]; then
-  orch_build=""
-  orch_stale "$orch_root/dist/.built" "$orch_root/src" "$orch_root/tsconfig.json" "$orch_root/tsconfig.build.json" &&
-    orch_build="lib"
+  if orch_stale "$orch_root/dist/.built" "$orch_root/src" "$orch_root/tsconfig.json" "$orch_root/tsconfig.build.json"; then
+    orch_say "building dist/ (src/ changed since the last build)"
+    node "$orch_root/scripts/build.mjs" --only=lib >&2 ||
+      { orch_say "the build failed (node scripts/build.mjs --only=lib)"; return 1 2>/dev/null || exit 1; }
+  fi
   if [ -d "$orch_root/web" ] && orch_stale "$orch_root/dist/web/.built" "$orch_root/web"; then
-    orch_build="${orch_build:+all}"; orch_build="${orch_build:-web}"
+    orch_say "building dist/web/, the dashboard (web/ changed since the last build)"
+    node "$orch_root/scripts/build.mjs" --only=web >&2 ||
+      orch_say "the dashboard's build failed (node scripts/build.mjs --only=web); carrying on without it"
   fi
-  # (A variable, not `set --`: this file is sourced, and the caller's arguments are its own.)
-  case "$orch_build" in
-    all) orch_say "building dist/ (src/ and web/ changed since the last build)"; orch_only="" ;;
-    lib) orch_say "building dist/ (src/ changed since the last build)"; orch_only="--only=lib" ;;
-    web) orch_say "building dist/web/, the dashboard (web/ changed since the last build)"; orch_only="--only=web" ;;
-  esac
-  if [ -n "$orch_build" ]; then
-    node "$orch_root/scripts/build.mjs" ${orch_only:+"$orch_only"} >&2 ||
-      { orch_say "the build failed (node scripts/build.mjs $orch_only)"; return 1 2>/dev/null || exit 1; }
-  fi
-  unset orch_build orch_only
 fi
 
 # Claude Code's Bash sandbox needs bubblewrap on Linux; agents whose type keeps the sandbox on

@@ -88,6 +88,8 @@ function buildWeb(outDir) {
       '--emptyOutDir',
       '--logLevel',
       'warn',
+      // Two commands started at once may both build: each writes a folder of its own.
+      '--bypass-lock',
     ],
     { cwd: root, stdio: 'inherit' },
   );
@@ -115,10 +117,24 @@ function buildWeb(outDir) {
   );
 }
 
-/** Puts `next` in the place of `target` (which may not exist yet). */
+/**
+ * Puts `next` in the place of `target` (which may not exist yet). When another build swapped
+ * its own output in meanwhile (two commands started at once), that one stays: it is as new.
+ */
 function swap(next, target) {
   const old = `${target}.old-${process.pid}`;
-  if (existsSync(target)) renameSync(target, old);
-  renameSync(next, target);
+  if (existsSync(target)) {
+    try {
+      renameSync(target, old);
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+  }
+  try {
+    renameSync(next, target);
+  } catch (error) {
+    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    rmSync(next, { recursive: true, force: true });
+  }
   rmSync(old, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ import { defineConfig } from 'vite';
 
 // The dashboard's build. `scripts/build.mjs` runs it with an `outDir` of its own (built beside
 // dist/web and swapped in); `npx vite --config web/vite.config.ts` serves it for development,
-// proxying the API to an `orchestrator serve` on the default port.
+// passing /v1 to an `orchestrator serve` (ORCHESTRATOR_URL, default http://127.0.0.1:7700).
 export default defineConfig({
   root: import.meta.dirname,
   base: '/',
@@ -20,7 +20,7 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/v1': { target: 'http://127.0.0.1:7700', changeOrigin: false },
+      '/v1': { target: process.env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:7700', changeOrigin: false },
     },
   },
 });
