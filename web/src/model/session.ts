@@ -1,16 +1,15 @@
 import { AgentLedger, type FigurePoint } from './agents.ts';
-import { bool, dataOf, errorOf, type LogEvent, num, obj, str, timeOf } from './event.ts';
+import { dataOf, errorOf, type LogEvent, num, obj, str, timeOf } from './event.ts';
 import {
   addedDefinitions,
   changesOf,
   definitionNodes,
   type GraphNode,
-  type NodeStatus,
   nodeFromDefinition,
   requiredByOf,
   skippedIds,
-  TERMINAL,
 } from './graph.ts';
+import { applyNodeEvent, spansOf } from './timeline.ts';
 import type { AgentView } from './transcript.ts';
 import type { AlertView, AuditEntry, Question, Revisions, TimelineSpan, VersionMark, WorkflowView } from './views.ts';
 
@@ -295,73 +294,13 @@ export class SessionModel {
       this.nodes.set(nodeId, node);
       this.rev.graph++;
     }
-    const attempt = num(d, 'attempt') ?? node.attempts;
-    const spans = this.#spans(nodeId);
-    const open = spans.at(-1);
-    const closeOpen = (outcome: TimelineSpan['outcome']) => {
-      if (open && open.to === undefined && open.kind !== 'question') {
-        open.to = t;
-        if (open.kind === 'attempt') open.outcome = outcome;
-      }
-    };
-    let status: NodeStatus = node.status;
-    switch (event.type) {
-      case 'node.queued':
-        closeOpen(undefined);
-        spans.push({ kind: 'queued', attempt, from: t, to: undefined, outcome: undefined });
-        status = 'queued';
-        break;
-      case 'node.started':
-        closeOpen(undefined);
-        node.attempts = attempt;
-        node.agentId = str(d, 'agentId') ?? node.agentId;
-        node.error = undefined;
-        spans.push({ kind: 'attempt', attempt, from: t, to: undefined, outcome: 'running', agentId: node.agentId });
-        status = 'running';
-        break;
-      case 'node.completed':
-        closeOpen('completed');
-        if (bool(d, 'cached')) node.cached = true;
-        node.error = undefined;
-        status = 'completed';
-        break;
-      case 'node.failed': {
-        closeOpen('failed');
-        node.error = errorOf(d);
-        const willRetry = bool(d, 'willRetry') === true;
-        if (willRetry) spans.push({ kind: 'retry_wait', attempt, from: t, to: undefined, outcome: undefined });
-        status = willRetry ? 'retry_wait' : 'failed';
-        break;
-      }
-      case 'node.interrupted':
-        closeOpen('interrupted');
-        node.error = { code: 'NODE_INTERRUPTED', message: str(d, 'reason') ?? 'interrupted' };
-        status = 'retry_wait';
-        break;
-      case 'node.skipped':
-      case 'node.cancelled':
-        closeOpen('cancelled');
-        node.reason = str(d, 'reason');
-        status = event.type === 'node.skipped' ? 'skipped' : 'cancelled';
-        break;
-    }
-    if (TERMINAL.has(status)) {
-      // A question of the node left open ends with it.
-      for (const span of spans) if (span.kind === 'question' && span.to === undefined) span.to = t;
-    }
-    node.status = status;
-    node.rev++;
+    applyNodeEvent(node, spansOf(this.timeline, nodeId), event.type, d, t);
     this.rev.nodes++;
     this.rev.timeline++;
   }
 
   #spans(nodeId: string): TimelineSpan[] {
-    let spans = this.timeline.get(nodeId);
-    if (!spans) {
-      spans = [];
-      this.timeline.set(nodeId, spans);
-    }
-    return spans;
+    return spansOf(this.timeline, nodeId);
   }
 
   #question(event: LogEvent, d: Readonly<Record<string, unknown>>, t: number): void {
