@@ -78,7 +78,7 @@ const StepBox = memo(function StepBox({ data, selected }: NodeProps<StepNode>) {
       data-testid={`node-${node.id}`}
       data-status={node.status}
       data-added={node.added ? 'true' : undefined}
-      title={node.text ?? node.id}
+      title={node.reason ? `${statusLabel(node.status)}: ${node.reason}` : (node.text ?? node.id)}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="step-title">
@@ -91,6 +91,9 @@ const StepBox = memo(function StepBox({ data, selected }: NodeProps<StepNode>) {
         {node.cached ? ' · cached' : ''}
       </div>
       {node.added ? <div className="step-added">added by {agentLabel ?? node.added.by}</div> : null}
+      {!node.added && node.reason && (node.status === 'skipped' || node.status === 'cancelled') ? (
+        <div className="step-meta">{node.reason}</div>
+      ) : null}
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );
