@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { registerDashboard } from '../../dashboard/index.ts';
 import type { ApiContext } from '../context.ts';
 import { SessionViews } from '../views/sessions.ts';
 import { registerControlRoutes } from './control.ts';
@@ -11,9 +12,11 @@ import { registerVersionRoutes } from './versions.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
 import { registerWorkflowRoutes } from './workflows.ts';
 
-/** Routes outside authentication: the probes. */
+/** Routes outside authentication: the probes and the dashboard page. */
 export function registerPublicRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerProbes(app, ctx);
+  // The page holds no data: it asks for a key and sends it with every API call.
+  registerDashboard(app);
 }
 
 /** Every route that needs an API key. */
