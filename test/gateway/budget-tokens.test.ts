@@ -105,10 +105,17 @@ describe('budgetGate: token limits', () => {
     const limit = 40_000;
     fc.assert(
       fc.property(
-        fc.array(fc.record({ agent: fc.nat(7), settleFirst: fc.boolean(), real: fc.double({ min: 0.2, max: 1 }) }), {
-          minLength: 1,
-          maxLength: 60,
-        }),
+        fc.array(
+          fc.record({
+            agent: fc.nat(7),
+            settleFirst: fc.boolean(),
+            real: fc.double({ min: 0.2, max: 1, noNaN: true }),
+          }),
+          {
+            minLength: 1,
+            maxLength: 60,
+          },
+        ),
         (steps) => {
           const { gate } = harness([{ scope: 'node', limitTokens: limit }]);
           const inFlight = new Map<number, { r: GatewayRequest; maxTokens: number }>();
