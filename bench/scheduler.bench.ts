@@ -32,39 +32,9 @@ import {
   WorkflowRun,
 } from '../src/workflow/index.ts';
 import type { BenchFigure } from './run.ts';
+import { chain, fan, layered, type BenchShape as Shape } from './support/shapes.ts';
 
 const RUNS = 5;
-
-interface Shape {
-  name: string;
-  nodes: Array<{ id: string; dependsOn: string[] }>;
-}
-
-function chain(n: number): Shape {
-  return {
-    name: `chain of ${n}`,
-    nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, dependsOn: i === 0 ? [] : [`n${i - 1}`] })),
-  };
-}
-
-function fan(width: number): Shape {
-  const middle = Array.from({ length: width }, (_, i) => ({ id: `m${i}`, dependsOn: ['root'] }));
-  return {
-    name: `fan-out/fan-in 1 -> ${width} -> 1`,
-    nodes: [{ id: 'root', dependsOn: [] }, ...middle, { id: 'sink', dependsOn: middle.map((m) => m.id) }],
-  };
-}
-
-function layered(layers: number, width: number): Shape {
-  const nodes: Shape['nodes'] = [];
-  for (let l = 0; l < layers; l++) {
-    for (let w = 0; w < width; w++) {
-      const deps = l === 0 ? [] : [0, 1, 2].map((k) => `l${l - 1}_${(w + k) % width}`);
-      nodes.push({ id: `l${l}_${w}`, dependsOn: [...new Set(deps)] });
-    }
-  }
-  return { name: `layered ${layers} x ${width} (3 deps each)`, nodes };
-}
 
 /** The floor: dependency counting over plain arrays, no events, no persistence. */
 function bareExecutor(shape: Shape): number {

@@ -1,0 +1,132 @@
+/**
+ * What a user pays through the public API (issue 15): `Orchestrator.open`, `startWorkflow`,
+ * `await handle.result`, `close()`, with instant `function` nodes, workflow concurrency 64 and
+ * SQLite with synchronous=FULL, on the four shapes of the scheduler bench (whose engine-only
+ * figures are the reference). Each run is its own orchestrator on a fresh data directory, so
+ * `close()` pays for what the run left behind (the final version, the workspace history).
+ *
+ * Figures per shape (median of RUNS runs): us/node from `startWorkflow` to the result, the
+ * same including `close()`, the time `startWorkflow` takes before returning, and this
+ * process's CPU per node. Memory is measured in child processes: resident size right after
+ * importing the library, and after a 10,000-node run.
+ *
+ * Targets (issue 15): <= 20 us/node on each shape, flat from 1k to 10k nodes; 10,000 nodes
+ * in <= 0.2 s including `close()`; <= 80 MB resident after import, <= 200 MB at 10k nodes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Orchestrator } from '../src/index.ts';
+import { defineWorkflow, type NodeDefinition } from '../src/workflow/index.ts';
+import type { BenchFigure } from './run.ts';
+import { type BenchShape, publicApiShapes } from './support/shapes.ts';
+
+const RUNS = 3;
+const here = path.dirname(new URL(import.meta.url).pathname);
+
+interface Timing {
+  /** startWorkflow to result, microseconds. */
+  run: number;
+  /** startWorkflow to the end of close(), microseconds. */
+  withClose: number;
+  /** Time startWorkflow took to return, microseconds. */
+  start: number;
+  /** CPU of this process over the run and close, microseconds. */
+  cpu: number;
+}
+
+/** One run of a shape through the public API, on a fresh data directory. */
+export async function publicRun(shape: BenchShape, root: string): Promise<Timing> {
+  const dataDir = await mkdtemp(path.join(root, 'run-'));
+  const nodes: NodeDefinition[] = shape.nodes.map((n) => ({
+    id: n.id,
+    agent: 'noop',
+    task: 'noop',
+    dependsOn: n.dependsOn,
+  }));
+  const workflow = defineWorkflow({
+    name: 'bench',
+    agents: { noop: { systemPrompt: 'unused' } },
+    concurrency: 64,
+    limits: { maxNodes: 10_000 },
+    nodes,
+  });
+  const functions = Object.fromEntries(shape.nodes.map((n) => [n.id, () => 1]));
+  const orchestrator = await Orchestrator.open({
+    config: { dataDir, sqliteSynchronous: 'full', logLevel: 'silent' },
+    scenario: path.join(here, '..', 'examples', 'hello', 'scenario.yaml'),
+  });
+  const cpu = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const handle = await orchestrator.startWorkflow(workflow, { functions });
+  const t1 = process.hrtime.bigint();
+  const final = await handle.result;
+  const t2 = process.hrtime.bigint();
+  await orchestrator.close();
+  const t3 = process.hrtime.bigint();
+  const used = process.cpuUsage(cpu);
+  if (final.status !== 'completed') throw new Error(`bench workflow ended ${final.status}`);
+  await rm(dataDir, { recursive: true, force: true });
+  return {
+    run: Number(t2 - t0) / 1000,
+    withClose: Number(t3 - t0) / 1000,
+    start: Number(t1 - t0) / 1000,
+    cpu: used.user + used.system,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+/** Resident memory (MB) a child process reports: after import, or after a 10k-node run. */
+function childRss(mode: 'import' | 'run'): number {
+  const child = spawnSync(process.execPath, [path.join(here, 'support', 'public-api-rss.ts'), mode], {
+    encoding: 'utf8',
+    env: { ...process.env, ANTHROPIC_API_KEY: '' },
+  });
+  const match = /rss=(\d+)/.exec(child.stdout);
+  if (child.status !== 0 || !match) throw new Error(`rss child (${mode}) failed: ${child.stderr || child.stdout}`);
+  return Number(match[1]) / 1024 / 1024;
+}
+
+export default async function (): Promise<BenchFigure[]> {
+  const root = await mkdtemp(path.join(tmpdir(), 'orch-public-'));
+  const figures: BenchFigure[] = [];
+  try {
+    for (const shape of publicApiShapes()) {
+      const n = shape.nodes.length;
+      await publicRun(shape, root); // warm-up, unmeasured
+      const runs: Timing[] = [];
+      for (let i = 0; i < RUNS; i++) runs.push(await publicRun(shape, root));
+      const per = (pick: (t: Timing) => number) => median(runs.map(pick)) / n;
+      figures.push(
+        { name: `${shape.name}: startWorkflow to result`, value: per((t) => t.run), unit: 'us/node', target: '<= 20' },
+        { name: `${shape.name}: including close()`, value: per((t) => t.withClose), unit: 'us/node' },
+        { name: `${shape.name}: CPU of this process`, value: per((t) => t.cpu), unit: 'us/node' },
+        {
+          name: `${shape.name}: startWorkflow returns after`,
+          value: median(runs.map((t) => t.start)) / 1000,
+          unit: 'ms',
+        },
+      );
+      if (n >= 10_000) {
+        figures.push({
+          name: `${shape.name}: whole run including close()`,
+          value: median(runs.map((t) => t.withClose)) / 1e6,
+          unit: 's',
+          target: '<= 0.2',
+        });
+      }
+    }
+    figures.push(
+      { name: 'resident memory right after import', value: childRss('import'), unit: 'MB', target: '<= 80' },
+      { name: 'resident memory at peak of a 10,000-node run', value: childRss('run'), unit: 'MB', target: '<= 200' },
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  return figures;
+}
