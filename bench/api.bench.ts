@@ -1,10 +1,11 @@
 /**
  * The HTTP API under load, the clients in a second process on loopback (issue 13):
- * - `GET /v1/sessions/:id` of a 1,000-event session, 32 keep-alive connections for 5 s:
- *   target >= 5,000 requests/s with p99 <= 10 ms.
+ * - `GET /v1/sessions/:id` of a 1,000-event session, autocannon with 32 keep-alive
+ *   connections for 5 s (bench/support/http-load.ts): target >= 5,000 requests/s with p99 <= 10 ms
+ *   (autocannon reports latency in whole milliseconds).
  * - SSE fan-out: 500 clients each receiving every event of a session that produces 1,000
  *   events/s for 5 s: target none lost, p99 delivery latency (event `ts` to arrival) <= 50 ms.
- * Both share the machine's cores with the load generator, as autocannon would.
+ * Both share the machine's cores with the load generator.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
