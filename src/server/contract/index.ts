@@ -43,6 +43,7 @@ export const API_ROUTES = {
   takeVersion: sessions.takeVersion,
   showVersion: sessions.showVersion,
   diffVersions: sessions.diffVersions,
+  diffFiles: sessions.diffFiles,
   exportSession: sessions.exportSession,
   importSession: sessions.importSession,
   listQuestions: questions.listQuestions,
