@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseChangedFiles, WorkspaceHistory } from '../../src/workspace/index.ts';
+import { PatchSplitter, parseChangedFiles, WorkspaceHistory } from '../../src/workspace/index.ts';
 
 // The files that changed between two recorded commits of a session's workspace, with capped
 // diffs and binary files named only, read from a real git history.
@@ -87,5 +87,46 @@ describe('parseChangedFiles', () => {
       { path: 'img.png', status: 'deleted', binary: true, added: 0, removed: 0 },
     ]);
     expect(parseChangedFiles('', '')).toEqual([]);
+  });
+});
+
+describe('PatchSplitter', () => {
+  const patch =
+    'diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-x\n+y\n' +
+    'diff --git a/b.txt b/b.txt\n--- /dev/null\n+++ b/b.txt\n@@ -0,0 +1 @@\n+diff --git is content here\n';
+
+  it('splits a patch into one section per file, whatever the chunks, a content line never taken for a header', () => {
+    const whole = new PatchSplitter(1 << 20, 1 << 20);
+    whole.push(Buffer.from(patch));
+    const expected = whole.end();
+    expect(expected.map((s) => s.header)).toEqual(['diff --git a/a.txt b/a.txt', 'diff --git a/b.txt b/b.txt']);
+    expect(expected[1]?.text).toContain('+diff --git is content here');
+    expect(expected.map((s) => s.text).join('')).toBe(patch);
+    // Byte by byte: a header split across chunks is still one.
+    const bytes = new PatchSplitter(1 << 20, 1 << 20);
+    for (const byte of Buffer.from(patch)) bytes.push(Buffer.from([byte]));
+    expect(bytes.end()).toEqual(expected);
+  });
+
+  it('cuts a section at the file limit and stops at the total', () => {
+    const perFile = new PatchSplitter(40, 1 << 20);
+    perFile.push(Buffer.from(patch));
+    const sections = perFile.end();
+    expect(sections.map((s) => [Buffer.byteLength(s.text), s.truncated])).toEqual([
+      [40, true],
+      [40, true],
+    ]);
+    const total = new PatchSplitter(1 << 20, 60);
+    expect(total.push(Buffer.from(patch))).toBe(false);
+    const cut = total.end();
+    expect(cut).toHaveLength(1);
+    expect(cut[0]?.truncated).toBe(true);
+    expect(Buffer.byteLength(cut[0]?.text ?? '')).toBe(60);
+    // A cut inside a character drops the partial character.
+    const accents = new PatchSplitter(30, 1 << 20);
+    accents.push(Buffer.from(`diff --git a/e b/e\n+${'é'.repeat(20)}\n`));
+    const [e] = accents.end();
+    expect(e?.text).not.toContain('\uFFFD');
+    expect(Buffer.byteLength(e?.text ?? '')).toBeLessThanOrEqual(30);
   });
 });
