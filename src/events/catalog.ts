@@ -95,6 +95,8 @@ export const EVENT_DATA_SCHEMAS = {
     fromSeq: z.number().int().nonnegative(),
     fromVersion: z.number().int().positive().optional(),
     workspace: z.string().optional(),
+    /** Who forked it, when someone other than the local user did (`api:<key id>:<name>`). */
+    by: z.string().optional(),
   }),
   /**
    * Last event of a session read from an export (format 2 on): where it came from, and where
@@ -126,12 +128,16 @@ export const EVENT_DATA_SCHEMAS = {
     trustedMcpCommands: z.array(z.string()).optional(),
     /** Folders besides the data directory the operator allowed the workspace in (`--workspace-root`). */
     workspaceRoots: z.array(z.string()).optional(),
+    /** Who imported it, when someone other than the local user did (`api:<key id>:<name>`). */
+    by: z.string().optional(),
   }),
   /** A version (snapshot) of the session was stored. */
   'session.versioned': z.looseObject({
     version: z.number().int().positive(),
     seq: z.number().int().nonnegative(),
     label: z.string().nullable().optional(),
+    /** Who took it, when someone other than the local user did (`api:<key id>:<name>`). */
+    by: z.string().optional(),
   }),
   'session.resumed': z.looseObject({
     fromSeq: z.number().int().nonnegative(),

@@ -329,12 +329,18 @@ export class Orchestrator {
    */
   async resumeSession(
     sessionId: string,
-    options: { functions?: PlanFunctions; version?: number } = {},
+    options: { functions?: PlanFunctions; version?: number; by?: string } = {},
   ): Promise<WorkflowHandle> {
     if (options.version !== undefined) {
       // An older version is never resumed in place: that would rewrite history. It is forked,
       // and the fork carries on, with the files recorded with that version.
-      const fork = await this.forkSession(sessionId, { version: options.version });
+      const fork = await this.forkSession(
+        sessionId,
+        {
+          version: options.version,
+        },
+        options.by === undefined ? {} : { by: options.by },
+      );
       return this.resumeSession(fork.sessionId, { functions: options.functions });
     }
     checkSafeName(sessionId, 'sessionId');
@@ -471,16 +477,16 @@ export class Orchestrator {
    * conversations it inherits are branched on its first resume, never continued in place.
    * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `INVALID_ARGUMENT` without versions
    */
-  forkSession(sessionId: string, point: ForkPoint, options: { as?: string } = {}) {
+  forkSession(sessionId: string, point: ForkPoint, options: { as?: string; by?: string } = {}) {
     return this.sessions.fork(sessionId, point, options);
   }
 
   /**
    * Takes a version of a session now, with a label. A run of this process is versioned at
-   * its latest committed event; any other session as its log stands.
+   * its latest committed event; any other session as its log stands. `by` names who asked, for the audit.
    */
-  async takeVersion(sessionId: string, label?: string) {
-    return this.sessions.takeVersion(sessionId, label);
+  async takeVersion(sessionId: string, label?: string, options: { by?: string } = {}) {
+    return this.sessions.takeVersion(sessionId, label, options);
   }
 
   /** The session's state: its newest readable version plus later events, or a full replay. */

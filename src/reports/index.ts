@@ -5,11 +5,14 @@
  * async functions that read them through a {@link ReportSource}.
  */
 
+export type { BudgetLine } from './budgets.ts';
+export { budgetLines } from './budgets.ts';
 export type { CostReport } from './cost.ts';
 export { costReport } from './cost.ts';
 export type { OriginReport } from './origin.ts';
 export { originReport } from './origin.ts';
 export {
+  budgetLineSchema,
   costReportSchema,
   figuresSchema,
   metricsStateSchema,
@@ -28,8 +31,8 @@ export {
   sessionNotFound,
   sessionReport,
 } from './session-report.ts';
-export type { RowStatus, SessionRow, SessionRowsOptions } from './session-rows.ts';
-export { ROW_STATUSES, rowOfReport, sessionRows } from './session-rows.ts';
+export type { RowFilter, RowStatus, SessionRow, SessionRowsOptions } from './session-rows.ts';
+export { ROW_STATUSES, rowMatches, rowOfReport, sessionRows } from './session-rows.ts';
 export type { ReportSource, ReportSourceOptions } from './source.ts';
 export { ownerVerdict, readEvents, reportSource } from './source.ts';
 export type { SkippedSession, StatisticsOptions, StatisticsReport } from './statistics.ts';

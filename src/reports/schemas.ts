@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { MetricsState, StatsRow } from '../monitor/index.ts';
+import type { BudgetLine } from './budgets.ts';
 import type { CostReport } from './cost.ts';
 import type { OriginReport } from './origin.ts';
 import type { SessionReport } from './session-report.ts';
@@ -238,12 +239,30 @@ export const sessionRowSchema = z.object({
   resumable: z.boolean().optional(),
   workflow: z.string().optional(),
   costUsd: usd.optional(),
+  tokens: z.number().nonnegative().optional(),
+  durationMs: z.number().nonnegative().optional(),
   simulated: z.boolean().optional(),
   agents: count.optional(),
   origin: z.string().optional(),
   owner: z.object({ host: z.string(), pid: z.number().int() }).optional(),
   unreadable: z.string().optional(),
   error: z.string().optional(),
+});
+
+/** {@link BudgetLine}: a limit in force over a session's work, what was spent against it and what is left. */
+export const budgetLineSchema = z.object({
+  scope: z.enum(['session', 'workflow', 'agentType', 'node']),
+  key: z.string(),
+  workflowId: z.string().optional(),
+  nodeId: z.string().optional(),
+  limitUsd: z.number().nonnegative().optional(),
+  spentUsd: z.number(),
+  leftUsd: z.number().nonnegative().optional(),
+  limitTokens: z.number().nonnegative().optional(),
+  spentTokens: z.number().nonnegative().optional(),
+  leftTokens: z.number().nonnegative().optional(),
+  reached: z.boolean(),
+  action: z.enum(['fail', 'pause']),
 });
 
 /** {@link VersionRow}: a line of `sessions versions --json`. */
@@ -278,5 +297,6 @@ const schemasMatch: [
   Checked<typeof versionRowSchema, VersionRow>,
   Checked<typeof costReportSchema, CostReport>,
   Checked<typeof originReportSchema, OriginReport>,
-] = [true, true, true, true, true, true, true, true];
+  Checked<typeof budgetLineSchema, BudgetLine>,
+] = [true, true, true, true, true, true, true, true, true];
 void schemasMatch;

@@ -37,6 +37,10 @@ export interface SessionRow extends SessionSummary {
   readonly workflow?: string;
   /** Its cost (see `CostReport.costUsd`), inherited spending included. */
   readonly costUsd?: number;
+  /** Input and output tokens of its agents (cache reads and writes apart), as the session's figures count them. */
+  readonly tokens?: number;
+  /** How long its owners ran it (the report's `activeMs`: first event to last, less the downtime). */
+  readonly durationMs?: number;
   /** The offline scripted model answered it (as its latest run recorded): its cost is simulated. */
   readonly simulated?: boolean;
   readonly agents?: number;
@@ -64,6 +68,28 @@ export interface SessionRowsOptions {
   readonly statuses?: readonly RowStatus[] | undefined;
   /** Only sessions whose latest workflow has this name (implies details). @default every workflow */
   readonly workflow?: string | undefined;
+  /** Only sessions whose id or workflow name contains this text, ignoring case (implies details). @default all */
+  readonly query?: string | undefined;
+}
+
+/** The filters of a listing: what {@link rowMatches} checks. */
+export interface RowFilter {
+  readonly statuses?: readonly string[] | undefined;
+  readonly workflow?: string | undefined;
+  /** Text the session id or the workflow name contains, ignoring case; blank matches all. */
+  readonly query?: string | undefined;
+}
+
+/**
+ * Whether a row passes a listing's filters: the one rule of `sessions list` and
+ * `GET /v1/sessions` (status, workflow name, and a search over the id and workflow name).
+ */
+export function rowMatches(row: Pick<SessionRow, 'sessionId' | 'status' | 'workflow'>, filter: RowFilter): boolean {
+  if (filter.statuses !== undefined && !filter.statuses.includes(row.status ?? 'unreadable')) return false;
+  if (filter.workflow !== undefined && row.workflow !== filter.workflow) return false;
+  const needle = filter.query?.trim().toLowerCase() ?? '';
+  if (needle === '') return true;
+  return row.sessionId.toLowerCase().includes(needle) || (row.workflow ?? '').toLowerCase().includes(needle);
 }
 
 /** Errors about the store as a whole: they end the listing. */
@@ -79,7 +105,8 @@ const PAGE = 100;
  */
 export async function sessionRows(source: ReportSource, options: SessionRowsOptions = {}): Promise<SessionRow[]> {
   const limit = options.limit ?? 50;
-  const filtered = options.statuses !== undefined || options.workflow !== undefined;
+  const filtered =
+    options.statuses !== undefined || options.workflow !== undefined || (options.query?.trim() ?? '') !== '';
   if (!filtered) {
     const summaries = await source.listSessions({
       limit,
@@ -96,8 +123,7 @@ export async function sessionRows(source: ReportSource, options: SessionRowsOpti
     const page = await source.listSessions({ limit: PAGE, ...(before !== undefined && { before }) });
     for (const summary of page) {
       const row = await sessionRow(source, summary);
-      if (options.statuses !== undefined && !options.statuses.includes(row.status ?? 'unreadable')) continue;
-      if (options.workflow !== undefined && row.workflow !== options.workflow) continue;
+      if (!rowMatches(row, options)) continue;
       rows.push(row);
       if (rows.length >= limit) return rows;
     }
@@ -133,6 +159,8 @@ export function rowOfReport(summary: SessionSummary, report: SessionReport, simu
     resumable: report.resumable,
     ...(workflow !== undefined && { workflow }),
     costUsd: report.cost.costUsd,
+    tokens: report.metrics.session.inputTokens + report.metrics.session.outputTokens,
+    durationMs: report.activeMs,
     simulated,
     agents: report.metrics.session.agents,
     ...(origin !== undefined && { origin }),

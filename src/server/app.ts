@@ -101,7 +101,7 @@ export async function buildApp(parts: AppParts): Promise<FastifyInstance> {
       const scope = request.routeOptions.config.scope;
       if (scope === 'public') return;
       const principal = await auth.authenticate(request.headers.authorization ?? bearerProtocol(request.headers));
-      if (scope !== undefined) auth.authorize(principal, scope as KeyScope);
+      if (scope !== undefined && scope !== 'any') auth.authorize(principal, scope as KeyScope);
       const waitMs = limiter.take(principal.keyId);
       if (waitMs > 0) {
         throw new OrchestratorError(

@@ -43,7 +43,11 @@ export function addRoute<R extends ApiRoute>(
       }
     : route.response;
   const scopeNote =
-    route.scope === 'public' ? 'No API key needed.' : `Needs an API key with the \`${route.scope}\` scope.`;
+    route.scope === 'public'
+      ? 'No API key needed.'
+      : route.scope === 'any'
+        ? 'Needs an API key, with any scope.'
+        : `Needs an API key with the \`${route.scope}\` scope.`;
   app.route({
     method: route.method,
     url: route.path,

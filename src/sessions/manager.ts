@@ -6,7 +6,7 @@ import type { EventLog } from '../log/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
 import type { TranscriptEntry, TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
 import { replay, type SessionState } from '../workflow/index.ts';
-import { WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
+import { type FileChanges, type FileDiffLimits, WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { compilePruneOptions, type PruneOptions } from './prune-plan.ts';
 import { conversationsOf, copyConversations } from './transcript-copy.ts';
@@ -87,14 +87,19 @@ export class SessionManager {
 
   /**
    * Takes a version of the session as it stands in the log, with an optional label, and
-   * records it as a `session.versioned` event.
+   * records it as a `session.versioned` event (naming `by`, who asked, when given).
    * @throws OrchestratorError `SESSION_NOT_FOUND`
    */
-  async takeVersion(sessionId: string, label?: string): Promise<VersionRecord> {
+  async takeVersion(
+    sessionId: string,
+    label?: string,
+    options: { by?: string | undefined } = {},
+  ): Promise<VersionRecord> {
     const state = await this.state(sessionId);
     const record = await this.versions.take(state, { label });
+    const by = options.by === undefined ? {} : { by: options.by };
     await this.log.append(sessionId, [
-      { type: 'session.versioned', data: { version: record.version, seq: record.seq, label: record.label } },
+      { type: 'session.versioned', data: { version: record.version, seq: record.seq, label: record.label, ...by } },
     ]);
     return record;
   }
@@ -109,12 +114,26 @@ export class SessionManager {
   }
 
   /**
+   * The workspace files that changed between two versions (or a version and now), with their
+   * diffs within `limits`; null when the versions recorded no files.
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`
+   */
+  async diffFiles(sessionId: string, from: number, to?: number, limits?: FileDiffLimits): Promise<FileChanges | null> {
+    await this.#assertExists(sessionId);
+    return this.versions.diffFiles(sessionId, from, to, limits);
+  }
+
+  /**
    * A new session whose log is a copy of this one's up to a version (or sequence number),
    * with its own workspace holding the files recorded with that version. The original
    * session is left exactly as it was.
    * @throws OrchestratorError `INVALID_ARGUMENT` (`as` not a safe name), `SESSION_NOT_FOUND`, `VERSION_NOT_FOUND`, `SESSION_EXISTS`
    */
-  async fork(sessionId: string, point: ForkPoint, options: { as?: string | undefined } = {}): Promise<ForkedSession> {
+  async fork(
+    sessionId: string,
+    point: ForkPoint,
+    options: { as?: string | undefined; by?: string | undefined } = {},
+  ): Promise<ForkedSession> {
     if (options.as !== undefined) checkSafeName(options.as, 'as');
     const lastSeq = await this.#assertExists(sessionId);
     let record: VersionRecord | undefined;
@@ -148,7 +167,7 @@ export class SessionManager {
       await mkdir(workspace, { recursive: true });
     }
     const fromVersion = 'version' in point ? point.version : undefined;
-    await forkLog(this.log, { sessionId, seq, version: fromVersion }, { as: newId, workspace });
+    await forkLog(this.log, { sessionId, seq, version: fromVersion }, { as: newId, workspace, by: options.by });
     await this.#copyConversations(sessionId, seq, workspace);
     return { sessionId: newId, fromSessionId: sessionId, fromSeq: seq, fromVersion, workspace, filesRestored };
   }

@@ -53,6 +53,8 @@ export interface ImportTarget {
 export interface ImportOptions extends ImportTrust {
   /** Import under this session id (a safe name). @default the file's */
   readonly as?: string | undefined;
+  /** Who imports it, for the audit (`api:<key id>:<name>`), recorded in `session.imported`. */
+  readonly by?: string | undefined;
 }
 
 /** Events are appended this many at a time, transcript entries and blobs stored this many at a time. */
@@ -128,7 +130,7 @@ async function write(
   target: ImportTarget,
   file: string,
   checked: CheckedExport,
-  trust: ImportTrust,
+  trust: ImportTrust & { readonly by?: string | undefined },
 ): Promise<ImportResult> {
   const { header, sessionId } = checked;
   const plan = await planWrite(target, file, checked, trust);
@@ -204,6 +206,7 @@ async function write(
             transcripts: checked.transcripts.length,
             ...(renumbered.length > 0 && { renumberedVersions: renumbered }),
             ...provenance(file, checked.digest, checked.findings.mcpCommands, trust),
+            ...(trust.by !== undefined && { by: trust.by }),
           },
         }),
       ],

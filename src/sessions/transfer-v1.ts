@@ -20,7 +20,7 @@ import { fileLines, firstIssue, headerV1Schema, type ImportResult, invalidImport
 export async function importV1(
   target: { readonly log: EventLog; readonly dataDir: string },
   file: string,
-  options: { as?: string | undefined } & ImportTrust,
+  options: { as?: string | undefined; by?: string | undefined } & ImportTrust,
 ): Promise<ImportResult> {
   let header: z.infer<typeof headerV1Schema> | undefined;
   const events: PendingEvent[] = [];
@@ -74,6 +74,7 @@ export async function importV1(
         file: path.resolve(file),
         fileDigest: digest.digest('hex'),
         ...(mcp.length > 0 && { trustedMcpCommands: mcp }),
+        ...(options.by !== undefined && { by: options.by }),
         ...(options.workspaceRoots?.length && { workspaceRoots: options.workspaceRoots.map((r) => path.resolve(r)) }),
       },
     }),

@@ -12,7 +12,7 @@ const BATCH = 500;
 export async function forkLog(
   log: EventLog,
   from: { sessionId: string; seq: number; version?: number | undefined },
-  options: { as?: string; workspace?: string } = {},
+  options: { as?: string; workspace?: string; by?: string | undefined } = {},
 ): Promise<string> {
   const sessionId = options.as ?? newPrefixedId('ses');
   const events: PendingEvent[] = [];
@@ -31,6 +31,7 @@ export async function forkLog(
         fromSeq: from.seq,
         ...(from.version !== undefined && { fromVersion: from.version }),
         ...(options.workspace && { workspace: options.workspace }),
+        ...(options.by !== undefined && { by: options.by }),
       },
     }),
   );

@@ -4,7 +4,7 @@ import type { EventLog } from '../log/index.ts';
 import { applyMetricsEvent, emptyMetrics } from '../monitor/index.ts';
 import type { VersionRecord, VersionStore } from '../store/index.ts';
 import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
-import type { WorkspaceHistory } from '../workspace/index.ts';
+import type { FileChanges, FileDiffLimits, WorkspaceHistory } from '../workspace/index.ts';
 import { StateChunker } from './chunks.ts';
 import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 import { type DiffSummary, summarizeDiff } from './summary.ts';
@@ -171,6 +171,25 @@ export class SessionVersions {
       patch,
       summary: summarizeDiff(a.state, bState, { messagesAdded, eventsAdded, files, cost }),
     };
+  }
+
+  /**
+   * The workspace files that changed between a version and another (or the present), with
+   * their diffs within `limits`; null when either end recorded no files (no workspace history).
+   * @throws OrchestratorError `VERSION_NOT_FOUND`
+   */
+  async diffFiles(sessionId: string, from: number, to?: number, limits?: FileDiffLimits): Promise<FileChanges | null> {
+    const a = await this.record(sessionId, from);
+    const b = to === undefined ? undefined : await this.record(sessionId, to);
+    if (!this.#workspaces || !a.workspaceCommit) return null;
+    let target = b?.workspaceCommit ?? null;
+    if (b === undefined) {
+      // The present: its files are recorded now, as `diff` does.
+      const workspace = (await this.current(sessionId)).workspace;
+      target = workspace ? await this.#workspaces.record(sessionId, workspace, 'diff') : null;
+    }
+    if (!target) return null;
+    return this.#workspaces.diffFiles(sessionId, a.workspaceCommit, target, limits);
   }
 
   /** The state at exactly `seq`: the newest readable version at or before it, plus events up to it. */

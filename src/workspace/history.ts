@@ -3,6 +3,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
+import { type FileChanges, type FileDiffLimits, fileChanges } from './file-diff.ts';
 import { git } from './git.ts';
 
 /** A history repository unpacked from a bundle, not yet any session's. */
@@ -190,6 +191,14 @@ export class WorkspaceHistory {
   async changedFiles(sessionId: string, from: string, to: string): Promise<string[]> {
     const { stdout } = await this.#git(sessionId, undefined, ['diff', '--name-only', from, to]);
     return stdout.split('\n').filter(Boolean);
+  }
+
+  /**
+   * The files that differ between two recorded commits of a session, each text file with its
+   * unified diff within `limits` (a read: it takes no lock and needs no ownership).
+   */
+  diffFiles(sessionId: string, from: string, to: string, limits?: FileDiffLimits): Promise<FileChanges> {
+    return fileChanges(this.#gitDir(sessionId), from, to, limits);
   }
 
   /** Forgets a session's history (when the session is pruned). */

@@ -1,5 +1,7 @@
 /** Workspaces: the session's folder, and isolated git worktrees for nodes that run in parallel. */
 
+export type { FileChange, FileChangeStatus, FileChanges, FileDiffLimits } from './file-diff.ts';
+export { FILE_DIFF_DEFAULTS, PatchSplitter, parseChangedFiles } from './file-diff.ts';
 export type { IncomingHistory } from './history.ts';
 export { WorkspaceHistory } from './history.ts';
 export { projectKeyOf } from './project-key.ts';

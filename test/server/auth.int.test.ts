@@ -101,6 +101,8 @@ describe('API keys', () => {
         ['revoked', { authorization: `Bearer ${revokedKey}` }, 401, 'API_UNAUTHENTICATED'],
         ['under-scoped', { authorization: `Bearer ${weaker.get(route.scope)}` }, 403, 'API_FORBIDDEN'],
       ];
+      // A route any key may call has no key too weak for it.
+      if (route.scope === 'any') cases.pop();
       for (const [what, headers, status, code] of cases) {
         const answer = await kit.call<{ error?: { code: string } }>(route.method, url, { headers, body });
         if (answer.status !== status || answer.body.error?.code !== code) {

@@ -72,7 +72,15 @@ export async function startSyntheticApi(options: SyntheticOptions): Promise<Synt
       start,
     ),
   ];
-  app.get('/v1/whoami', async () => ({ keyId: 'local', name: 'local', scopes: ['admin'] }));
+  // The keyless loopback principal, in the contract's shape (`keys.whoami`).
+  app.get('/v1/whoami', async () => ({
+    keyId: 'local',
+    name: 'local',
+    scopes: ['admin'],
+    by: 'api:local',
+    local: true,
+    allows: (['read', 'run', 'approve', 'admin'] as const).map((scope) => ({ scope, allowed: true, means: scope })),
+  }));
   app.get('/v1/sessions/:id', async () => ({
     sessionId: SESSION,
     name: 'synthetic',
@@ -82,6 +90,7 @@ export async function startSyntheticApi(options: SyntheticOptions): Promise<Synt
     workspace: null,
     workflows: [],
     questions: [],
+    budgets: [],
     report: {},
   }));
   app.get('/v1/sessions/:id/events', async (request, reply) => {

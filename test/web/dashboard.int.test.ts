@@ -30,11 +30,21 @@ let demoSession: string | undefined;
 
 beforeAll(async () => {
   tmp = await tempDir('web');
-  served = await startServe(path.join(tmp.dir, 'data'), { scenario: SCENARIO });
+  // A session budget the demo stays far within, so the page has a limit to show with what is left.
+  served = await startServe(path.join(tmp.dir, 'data'), {
+    scenario: SCENARIO,
+    env: { ORCHESTRATOR_BUDGET_SESSION_USD: '1000' },
+  });
   front = await dashboardFront(served);
   browser = await launchChromium();
-  // What the page is not about is set up through the API: the demo workflow is registered.
-  await apiCall(served, 'POST', '/v1/workflows', { body: { source: await readFile(FEATURE_TEAM, 'utf8') } });
+  // What the page is not about is set up through the API: the demo workflow is registered, its
+  // planner with a node budget of its own (far above what it spends).
+  const demo = (await readFile(FEATURE_TEAM, 'utf8')).replace(
+    '    task: "Plan {{ inputs.feature }}',
+    '    budget: { usd: 100, tokens: 50000000 }\n    task: "Plan {{ inputs.feature }}',
+  );
+  expect(demo).toContain('tokens: 50000000');
+  await apiCall(served, 'POST', '/v1/workflows', { body: { source: demo } });
 }, 120_000);
 
 afterAll(async () => {
@@ -47,11 +57,6 @@ afterAll(async () => {
 /** Polls until the value matches, for up to 30 s (the page is live; the run is real). */
 function poll<T>(read: () => T | Promise<T>, timeout = 30_000) {
   return expect.poll(read, { timeout, interval: 100 });
-}
-
-/** The id part of an API key (`orch_<id>_<secret>`). */
-function keyIdOf(key: string): string {
-  return /^orch_([0-9a-f]+)_/.exec(key)?.[1] ?? key;
 }
 
 /** The status the session page shows. */
@@ -159,16 +164,57 @@ describe('the dashboard against orchestrator serve', () => {
     await context.close();
   });
 
-  it('lists the session with its figures, and compares two of its versions', { timeout: 120_000 }, async () => {
+  it("lists the session with its tokens and duration, finds it by the server's search, shows its budgets, and compares two of its versions with their files", {
+    timeout: 120_000,
+  }, async () => {
     expect(demoSession, 'the demo test ran first').toBeDefined();
+    const sessionId = demoSession as string;
     const { page, context, errors } = await openPage(browser);
     await page.goto(`${front.url}/#/sessions`);
-    const row = page.locator(`tr[data-session="${demoSession}"]`);
+    const row = page.locator(`tr[data-session="${sessionId}"]`);
     await poll(() => row.getAttribute('data-status')).toMatch('completed');
     await poll(() => row.textContent()).toMatch('feature-team');
     await poll(() => row.textContent()).toMatch('$');
+    // Tokens and duration come from the server's row (GET /v1/sessions), not from the page.
+    const listed = (await apiCall(served, 'GET', `/v1/sessions?q=${sessionId}`)) as {
+      sessions: Array<{ sessionId: string; tokens?: number; durationMs?: number }>;
+    };
+    const served_ = listed.sessions.find((s) => s.sessionId === sessionId);
+    expect(served_?.tokens).toBeGreaterThan(0);
+    expect(served_?.durationMs).toBeGreaterThan(0);
+    await poll(() => row.locator('td').nth(4).textContent()).toMatch(/\d/);
+    await poll(() => row.locator('td').nth(5).textContent()).toMatch(/\d/);
+
+    // The search box asks the server (`q=`), by session id or workflow name.
+    const search = page.getByLabel('Search', { exact: true });
+    const asked = page.waitForRequest(
+      (r) => r.url().includes('/v1/sessions?') && r.url().includes(`q=${sessionId.slice(-6)}`),
+    );
+    await search.fill(sessionId.slice(-6));
+    await asked;
+    await poll(() => page.locator('tr[data-session]').count()).toBe(1);
+    await poll(() => page.locator('tr[data-session]').first().getAttribute('data-session')).toBe(sessionId);
+    expect(page.url()).toContain(`q=${sessionId.slice(-6)}`);
+    await search.fill('no-such-session-anywhere');
+    await poll(() => page.getByTestId('sessions-table').textContent()).toMatch('No sessions match these filters');
+    await search.fill('FEATURE-te');
+    await poll(() => row.count()).toBe(1);
 
     await row.getByRole('link').click();
+
+    // Budgets: the configured limits with what was spent and what is left.
+    await page.getByRole('tab', { name: 'Figures' }).click();
+    const limits = page.getByTestId('budget-limits');
+    const sessionLimit = limits.locator(`tr[data-budget="session:${sessionId}"]`);
+    await poll(() => sessionLimit.textContent()).toMatch('$1000.00');
+    await poll(() => sessionLimit.textContent()).toMatch('within');
+    const planLimit = limits.locator('tr[data-budget="node:plan"]');
+    await poll(() => planLimit.textContent()).toMatch('$100.00');
+    await poll(() => planLimit.textContent()).toMatch(/tokens/);
+    const left = await planLimit.locator('td').nth(3).textContent();
+    expect(left).toMatch(/\$9\d\.\d+/);
+
+    await page.getByRole('tab', { name: 'Versions' }).click();
     await page.getByRole('tab', { name: 'Versions' }).click();
     const versions = page.getByTestId('versions-table');
     await versions.waitFor();
@@ -182,6 +228,20 @@ describe('the dashboard against orchestrator serve', () => {
     await diff.waitFor();
     await poll(() => page.getByTestId('diff-nodes').textContent()).toMatch('fixup');
     await poll(() => page.getByTestId('diff-nodes').textContent()).toMatch('(not there: added)');
+    // The files the agents wrote between the two, each with its diff.
+    const files = page.getByTestId('diff-files');
+    await files.waitFor();
+    const csv = files.locator('[data-file="src/csv.ts"]');
+    await poll(() => csv.locator('summary').textContent()).toMatch(/added|modified/);
+    await poll(() => csv.locator('.unified-diff .add').count()).toBeGreaterThan(0);
+    await poll(() => csv.locator('.unified-diff').textContent()).toMatch('+++ b/src/csv.ts');
+
+    // A version taken from the page is in the audit, naming who took it.
+    await page.getByTestId('take-version').click();
+    await poll(async () => versions.locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
+    await page.getByRole('tab', { name: 'Audit' }).click();
+    const taken = page.getByTestId('audit-table').locator('tr', { hasText: 'take version' });
+    await poll(() => taken.first().textContent()).toMatch('api:local');
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -216,30 +276,35 @@ describe('the dashboard against orchestrator serve', () => {
 
     await keyField.fill(readKey);
     await page.getByRole('button', { name: 'Use this key' }).click();
-    // Named by its name (GET /v1/whoami) or, where the server has no such route, by its id.
+    // Named by its name and scopes, as GET /v1/whoami says.
     const principal = page.getByTestId('principal');
-    await poll(() => principal.textContent()).toMatch(new RegExp(`viewer|${keyIdOf(readKey)}`));
-    await poll(() => principal.textContent()).toMatch(/: read(Change|$)/);
-    // Disabled, not hidden, with the reason.
+    await poll(() => principal.textContent()).toMatch('Key viewer');
+    await poll(() => page.getByTestId('principal-scopes').textContent()).toBe('read');
+    // Disabled, not hidden, with the reason: the key, the scope and what the scope is for.
     const start = page.getByTestId('start-workflow');
     await start.waitFor();
     await poll(() => start.isDisabled()).toBe(true);
-    await poll(() => start.getAttribute('title')).toMatch(/"run" scope/);
+    await poll(() => start.getAttribute('title')).toMatch(/"viewer" lacks the "run" scope \(to start, pause/);
+    expect(await start.getAttribute('data-reason')).toBe(await start.getAttribute('title'));
 
     // Kept for the tab: a reload keeps it; another tab (a new context) has none.
     await page.reload();
-    await poll(() => principal.textContent()).toMatch(new RegExp(`viewer|${keyIdOf(readKey)}`));
+    await poll(() => principal.textContent()).toMatch('Key viewer');
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
     await page.goto(`${front.url}/#/sessions/${demoSession}`);
     await poll(() => page.getByTestId('cancel').isDisabled()).toBe(true);
 
     const other = await openPage(browser, { key: approveKey });
     await other.page.goto(`${front.url}/`);
-    await poll(() => other.page.getByTestId('principal').textContent()).toMatch(
-      new RegExp(`approver|${keyIdOf(approveKey)}`),
-    );
-    await poll(() => other.page.getByTestId('principal').textContent()).toMatch(/: read, approve/);
+    await poll(() => other.page.getByTestId('principal').textContent()).toMatch('Key approver');
+    await poll(() => other.page.getByTestId('principal-scopes').textContent()).toBe('read, approve');
     await poll(() => other.page.getByTestId('start-workflow').isDisabled()).toBe(true);
+    // On the session page: answering is allowed to it, taking a version is not (disabled, with why).
+    await other.page.goto(`${front.url}/#/sessions/${demoSession}`);
+    await other.page.getByRole('tab', { name: 'Versions' }).click();
+    const take = other.page.getByTestId('take-version');
+    await poll(() => take.isDisabled()).toBe(true);
+    await poll(() => take.getAttribute('title')).toMatch(/"approver" lacks the "run" scope/);
 
     expect(errors).toEqual([]);
     await other.context.close();

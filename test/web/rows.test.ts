@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionListRow } from '../../web/src/api/types.ts';
-import { durationOf, mergeRows } from '../../web/src/model/rows.ts';
+import { durationOf, matchesSearch, mergeRows } from '../../web/src/model/rows.ts';
 
 // The sessions list's live updates (web/src/model/rows.ts).
 
@@ -49,5 +49,27 @@ describe('durationOf', () => {
   it('uses the server duration when given, else first to last event', () => {
     expect(durationOf(row(1, { durationMs: 1234 }))).toBe(1234);
     expect(durationOf({ ...row(1), updatedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 5)).toISOString() })).toBe(4000);
+  });
+});
+
+describe('matchesSearch', () => {
+  it("follows the server's rule (rowMatches of src/reports) for the live rows", async () => {
+    const { rowMatches } = await import('../../src/reports/index.ts');
+    const rows = [
+      { sessionId: 'ses_Wall-7', workflow: 'paint-flow' },
+      { sessionId: 'nightly-3', workflow: undefined },
+      { sessionId: 'x', workflow: 'ROOFING' },
+    ];
+    for (const q of ['', '  ', 'wall', 'WALL-7', 'paint', 'flow', 'roof', 'night', 'nothing', 'ses_']) {
+      for (const r of rows) expect(matchesSearch(r, q), `${r.sessionId} ~ "${q}"`).toBe(rowMatches(r, { query: q }));
+    }
+  });
+
+  it('keeps a live row of a session the search does not match off the first page', () => {
+    const page = [row(30), row(20)];
+    const next = mergeRows(page, [row(40, { sessionId: 'other-40' })], { ...ALL, q: 's4' });
+    expect(next.map((r) => r.sessionId)).toEqual(['s30', 's20']);
+    const found = mergeRows(page, [row(41)], { ...ALL, q: 'S41' });
+    expect(found.map((r) => r.sessionId)).toEqual(['s41', 's30', 's20']);
   });
 });

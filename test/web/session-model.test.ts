@@ -156,6 +156,30 @@ describe('SessionModel, event by event', () => {
     expect(m.nodes.get('a')).toMatchObject({ status: 'skipped', reason: 'condition false' });
   });
 
+  it('audits who forked, imported and took a version of the session', () => {
+    const m = new SessionModel('s');
+    start(m);
+    m.apply([
+      event(3, 'session.forked', { fromSessionId: 'ses_old', fromSeq: 2, fromVersion: 4, by: 'api:k2:ci' }),
+      event(4, 'session.versioned', { version: 1, seq: 3, label: null }),
+      event(5, 'session.versioned', { version: 2, seq: 4, label: 'x', by: 'api:k2:ci' }),
+      event(6, 'session.imported', {
+        fromSessionId: 'ses_far',
+        fromStore: 'sqlite',
+        exportedAt: 't',
+        formatVersion: 2,
+      }),
+    ]);
+    const audited = m.audit.filter((a) => a.type.startsWith('session.'));
+    expect(audited.map((a) => [a.type, a.by, a.what])).toEqual([
+      ['session.forked', 'api:k2:ci', 'fork from ses_old version 4'],
+      // An automatic version names nobody and is not audited; one taken on request is.
+      ['session.versioned', 'api:k2:ci', 'take version 2'],
+      ['session.imported', 'user', 'import from ses_far'],
+    ]);
+    expect(m.versions.map((v) => v.version)).toEqual([1, 2]);
+  });
+
   it('bumps a node revision only for the node that changed', () => {
     const m = new SessionModel('s');
     start(m);

@@ -42,7 +42,9 @@ function Shell() {
         <div className="who" data-testid="principal">
           {principal ? (
             <span>
-              Key <strong>{principal.name}</strong>: {principal.scopes.join(', ')}
+              Key <strong>{principal.name}</strong>
+              {principal.local ? ' (this machine: no key needed)' : ''}:{' '}
+              <span data-testid="principal-scopes">{principal.scopes.join(', ')}</span>
             </span>
           ) : state === 'checking' ? (
             <span>Checking…</span>
@@ -50,9 +52,9 @@ function Shell() {
             <span>No key</span>
           )}
           <button type="button" onClick={() => setAskKey((v) => !v)} aria-expanded={askKey}>
-            {principal && principal.keyId !== 'local' ? 'Change key' : 'Enter a key'}
+            {principal && !principal.local ? 'Change key' : 'Enter a key'}
           </button>
-          {principal && principal.keyId !== 'local' ? (
+          {principal && !principal.local ? (
             <button type="button" onClick={forgetKey}>
               Forget key
             </button>

@@ -80,7 +80,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const check = useCallback(async () => {
     setState('checking');
     try {
-      setPrincipal(await whoAmI(client, api));
+      setPrincipal(await api.whoami());
       setError(undefined);
       setState('ready');
     } catch (e) {
@@ -89,7 +89,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       setError(err.message);
       setState(err.status === 401 ? 'needs-key' : err.status === 0 ? 'unreachable' : 'ready');
     }
-  }, [api, client]);
+  }, [api]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new key is checked again
   useEffect(() => {
@@ -104,11 +104,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     sessionStorage.removeItem(STORAGE_KEY);
     setKeyState(undefined);
   }, []);
+  // What the server says the key may do (`admin` holds every scope); nothing before it answered.
   const can = useCallback(
-    (scope: ApiScope) => {
-      const scopes = principal?.scopes ?? [];
-      return scopes.includes('admin') || scopes.includes(scope);
-    },
+    (scope: ApiScope) => principal?.allows.some((a) => a.scope === scope && a.allowed) ?? false,
     [principal],
   );
 
@@ -179,9 +177,14 @@ export function ScopedButton({
   readonly testId?: string;
   readonly label?: string;
 }) {
-  const { can } = useAuth();
+  const { can, principal } = useAuth();
   const allowed = can(scope);
-  const reason = allowed ? undefined : `Your API key lacks the "${scope}" scope (to ${SCOPE_MEANING[scope]}).`;
+  const means = principal?.allows.find((a) => a.scope === scope)?.means ?? SCOPE_MEANING[scope];
+  const reason = allowed
+    ? undefined
+    : principal
+      ? `Your API key "${principal.name}" lacks the "${scope}" scope (to ${means}).`
+      : 'Waiting for the server to say what your API key may do.';
   return (
     <button
       type="button"
@@ -190,6 +193,8 @@ export function ScopedButton({
       disabled={!allowed || busy}
       aria-disabled={!allowed || busy}
       title={reason}
+      aria-description={reason}
+      data-reason={reason}
       aria-label={label}
       data-testid={testId}
       data-scope={scope}
@@ -200,35 +205,3 @@ export function ScopedButton({
 }
 
 export { ApiError };
-
-/**
- * Who the tab's key is: `GET /v1/whoami` when the server has it. Without it, each scope the
- * page needs is probed with a request the server refuses either way, without effect: a route
- * of that scope with an id no session can have. The key is checked before the request is,
- * so a 403 says the scope is missing and the 400 that follows otherwise says it is there.
- * @throws ApiError a 401 (a key is wanted, or this one is refused), or the server unreachable
- */
-async function whoAmI(client: ApiClient, api: Routes): Promise<Principal> {
-  try {
-    return await api.whoami();
-  } catch (error) {
-    if ((error as ApiError).status !== 404) throw error;
-  }
-  const allowed = async (probe: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await probe();
-      return true;
-    } catch (error) {
-      const status = (error as ApiError).status;
-      if (status === 401 || status === 0) throw error;
-      return status !== 403;
-    }
-  };
-  const read = await allowed(() => client.get('/v1/sessions', { limit: 1 }));
-  const run = await allowed(() => client.post('/v1/sessions/-/pause', {}));
-  const approve = await allowed(() => client.post('/v1/sessions/-/questions/-/answer', {}));
-  const scopes = [read && 'read', run && 'run', approve && 'approve'].filter((s): s is string => typeof s === 'string');
-  const key = client.key();
-  const keyId = key ? (/^orch_([0-9a-f]+)_/.exec(key)?.[1] ?? 'key') : 'local';
-  return { keyId, name: key ? `key ${keyId}` : 'none needed (this machine)', scopes };
-}

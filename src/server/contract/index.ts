@@ -6,6 +6,7 @@
  */
 
 import * as common from './common.ts';
+import * as keys from './keys.ts';
 import * as monitoring from './monitoring.ts';
 import * as ops from './ops.ts';
 import * as questions from './questions.ts';
@@ -18,7 +19,7 @@ export type { ApiScope, ControlReceipt, ErrorBody } from './common.ts';
 export { API_SCOPES, errorBody, eventSchema, SEVERITY_NAMES } from './common.ts';
 export type { ApiMethod, ApiRoute, DeepReadonly, RouteInput, RouteOutput } from './route.ts';
 export { SESSION_STATUSES, sessionListRow, sessionView } from './sessions.ts';
-export { common, monitoring, ops, questions, sessions, streams, webhooks, workflows };
+export { common, keys, monitoring, ops, questions, sessions, streams, webhooks, workflows };
 
 /** Every route of the API by operation id. */
 export const API_ROUTES = {
@@ -42,6 +43,7 @@ export const API_ROUTES = {
   takeVersion: sessions.takeVersion,
   showVersion: sessions.showVersion,
   diffVersions: sessions.diffVersions,
+  diffFiles: sessions.diffFiles,
   exportSession: sessions.exportSession,
   importSession: sessions.importSession,
   listQuestions: questions.listQuestions,
@@ -58,4 +60,8 @@ export const API_ROUTES = {
   listWebhooks: webhooks.listWebhooks,
   deleteWebhook: webhooks.deleteWebhook,
   listDeliveries: webhooks.listDeliveries,
+  whoami: keys.whoami,
+  createKey: keys.createKey,
+  listKeys: keys.listKeys,
+  revokeKey: keys.revokeKey,
 } as const;

@@ -19,8 +19,11 @@ export interface ApiRoute {
   readonly description?: string;
   /** The group it is listed under in the document. */
   readonly tag: string;
-  /** The scope a key needs; `public` routes need no key (probes and the document). */
-  readonly scope: ApiScope | 'public';
+  /**
+   * The scope a key needs; `public` routes need no key (probes and the document), `any` routes
+   * any valid key whatever its scopes (`whoami`).
+   */
+  readonly scope: ApiScope | 'any' | 'public';
   readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { ROW_STATUSES, sessionReportSchema, sessionRowSchema, versionRowSchema } from '../../reports/index.ts';
+import {
+  budgetLineSchema,
+  ROW_STATUSES,
+  sessionReportSchema,
+  sessionRowSchema,
+  versionRowSchema,
+} from '../../reports/index.ts';
 import { controlReceipt, pageLimit, positiveInt, reasonBody, safeName, sessionId, sessionParams } from './common.ts';
 import { route } from './route.ts';
 
@@ -78,6 +84,11 @@ export const sessionView = z.object({
   workspace: z.string().nullable(),
   workflows: z.array(workflowView),
   questions: z.array(questionView),
+  /**
+   * Every limit in force (the session's, each workflow's and agent type's, each node's
+   * `budget:`), what was spent against it and what is left. Global limits are this server's settings.
+   */
+  budgets: z.array(budgetLineSchema),
   /** The reports area's report: figures, cost, origin, events by type (what `sessions show` prints). */
   report: sessionReportSchema,
 });
@@ -125,12 +136,17 @@ export const listSessions = route({
   operationId: 'listSessions',
   summary: 'Sessions, newest first, with filters and cursor paging',
   description:
-    'With filters, at most `scan` sessions are looked at per page; `nextCursor` carries on from where the page stopped.',
+    'With filters (`status`, `workflow`, `q`), at most `scan` sessions are looked at per page; `nextCursor` carries on from where the page stopped.',
   tag: 'sessions',
   scope: 'read',
   query: z.strictObject({
     status: z.enum(SESSION_STATUSES).optional(),
     workflow: safeName.optional().describe('Only sessions of this workflow name'),
+    q: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('Only sessions whose id or workflow name contains this text (ignoring case)'),
     limit: pageLimit,
     cursor: sessionId.optional().describe('The `nextCursor` of the previous page'),
     scan: z.coerce.number().int().min(1).max(10_000).default(1000),
@@ -279,6 +295,55 @@ export const diffVersions = route({
     to: z.object({ version: z.union([z.number().int(), z.literal('current')]), seq: z.number().int() }),
     patch: z.array(z.record(z.string(), z.unknown())),
     summary: z.record(z.string(), z.unknown()),
+  }),
+});
+
+/** A workspace file changed between two versions. */
+export const fileChangeView = z.object({
+  path: z.string(),
+  status: z.enum(['added', 'modified', 'deleted', 'type-changed']),
+  binary: z.boolean().describe('Binary content: named only, no diff'),
+  added: z.number().int().nonnegative().describe('Lines added'),
+  removed: z.number().int().nonnegative().describe('Lines removed'),
+  diff: z.string().optional().describe('Its unified diff (git format); absent for binary files and past the limits'),
+  truncated: z
+    .boolean()
+    .describe('The diff was cut at `maxFileBytes`, or left out once the answer held `maxTotalBytes`'),
+});
+
+export const diffFiles = route({
+  method: 'GET',
+  path: '/v1/sessions/:id/diff/files',
+  operationId: 'diffFiles',
+  summary: 'The workspace files changed between two versions (or a version and now), with their unified diffs',
+  description:
+    'Each text file with its unified diff, cut at `maxFileBytes`; once the diffs reach `maxTotalBytes` later files are listed without theirs. Binary files are named only. `recorded` is false when a version holds no files (no workspace history).',
+  tag: 'versions',
+  scope: 'read',
+  params: sessionParams,
+  query: z.strictObject({
+    from: positiveInt,
+    to: positiveInt.optional().describe('Default: the session now'),
+    maxFileBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(64 * 1024),
+    maxTotalBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(8 * 1024 * 1024)
+      .default(1024 * 1024),
+  }),
+  response: z.object({
+    sessionId: z.string(),
+    from: z.number().int(),
+    to: z.union([z.number().int(), z.literal('current')]),
+    recorded: z.boolean(),
+    files: z.array(fileChangeView),
+    omittedFiles: z.number().int().nonnegative().describe('Changed files past the 500 listed'),
   }),
 });
 

@@ -105,7 +105,7 @@ export function registerControlRoutes(app: FastifyInstance, ctx: ApiContext, vie
         );
       }
     }
-    const handle = await ctx.orchestrator.resumeSession(sessionId, { version: body?.version });
+    const handle = await ctx.orchestrator.resumeSession(sessionId, { version: body?.version, by: principal.by });
     if (handle.state.paused) await carryOnPaused(ctx, handle.sessionId, reason, principal);
     return {
       sessionId: handle.sessionId,

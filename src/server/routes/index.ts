@@ -3,6 +3,7 @@ import { registerDashboard } from '../../dashboard/index.ts';
 import type { ApiContext } from '../context.ts';
 import { SessionViews } from '../views/sessions.ts';
 import { registerControlRoutes } from './control.ts';
+import { registerKeyRoutes } from './keys.ts';
 import { registerMonitoringRoutes } from './monitoring.ts';
 import { registerMetrics, registerProbes } from './ops.ts';
 import { registerQuestionRoutes } from './questions.ts';
@@ -31,4 +32,5 @@ export function registerApiRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerMonitoringRoutes(app, ctx, views);
   registerStreamRoutes(app, ctx, views);
   registerWebhookRoutes(app, ctx);
+  registerKeyRoutes(app, ctx);
 }

@@ -9,6 +9,7 @@ import { OrchestratorError } from '../../errors/index.ts';
 import { versionRow, versionRows } from '../../reports/index.ts';
 import type { ApiContext } from '../context.ts';
 import {
+  diffFiles,
   diffVersions,
   exportSession,
   forkSession,
@@ -26,8 +27,8 @@ export function registerVersionRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   addRoute(app, listVersions, async ({ params }) => ({ versions: await versionRows(sessions, params.id) }));
 
-  addRoute(app, takeVersion, async ({ params, body }) =>
-    versionRow(await orchestrator.takeVersion(params.id, body?.label)),
+  addRoute(app, takeVersion, async ({ params, body }, { principal }) =>
+    versionRow(await orchestrator.takeVersion(params.id, body?.label, { by: principal.by })),
   );
 
   addRoute(app, showVersion, async ({ params }) => {
@@ -45,14 +46,33 @@ export function registerVersionRoutes(app: FastifyInstance, ctx: ApiContext): vo
     };
   });
 
-  addRoute(app, forkSession, async ({ params, body }) => {
+  addRoute(app, diffFiles, async ({ params, query }) => {
+    const limits = { maxFileBytes: query.maxFileBytes, maxTotalBytes: query.maxTotalBytes };
+    const changes = await sessions.diffFiles(params.id, query.from, query.to, limits);
+    return {
+      sessionId: params.id,
+      from: query.from,
+      to: query.to ?? ('current' as const),
+      recorded: changes !== null,
+      // Files an agent wrote may hold a configured secret: never sent as it is.
+      files: (changes?.files ?? []).map((file) =>
+        file.diff === undefined ? file : { ...file, diff: orchestrator.redactor.redactText(file.diff) },
+      ),
+      omittedFiles: changes?.omittedFiles ?? 0,
+    };
+  });
+
+  addRoute(app, forkSession, async ({ params, body }, { principal }) => {
     const point =
       body?.version !== undefined
         ? { version: body.version }
         : body?.seq !== undefined
           ? { seq: body.seq }
           : { latest: true as const };
-    return orchestrator.forkSession(params.id, point, { ...(body?.as !== undefined && { as: body.as }) });
+    return orchestrator.forkSession(params.id, point, {
+      by: principal.by,
+      ...(body?.as !== undefined && { as: body.as }),
+    });
   });
 
   addRoute(app, exportSession, async ({ params }, { reply }) => {
@@ -81,7 +101,7 @@ export function registerVersionRoutes(app: FastifyInstance, ctx: ApiContext): vo
   addRoute(
     app,
     importSession,
-    async ({ query }, { request }) => {
+    async ({ query }, { request, principal }) => {
       if (!(request.headers['content-type'] ?? '').startsWith('application/x-ndjson')) {
         throw new OrchestratorError('API_MEDIA_UNSUPPORTED', 'body: send the export as application/x-ndjson', {
           details: { field: 'content-type' },
@@ -92,7 +112,7 @@ export function registerVersionRoutes(app: FastifyInstance, ctx: ApiContext): vo
       const file = path.join(dir, 'import.session.jsonl');
       try {
         await pipeline(body, limited(ctx.options.importLimitBytes), createWriteStream(file));
-        return await sessions.import(file, { ...(query.as !== undefined && { as: query.as }) });
+        return await sessions.import(file, { by: principal.by, ...(query.as !== undefined && { as: query.as }) });
       } catch (error) {
         // Problems name the line of the file: of the body, here, not of a temporary file.
         if (error instanceof OrchestratorError && error.message.startsWith(file)) {

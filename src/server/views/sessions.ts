@@ -1,19 +1,22 @@
 import type { z } from 'zod';
 import { OrchestratorError } from '../../errors/index.ts';
 import type { EventLog } from '../../log/index.ts';
+import { monitorSettings } from '../../monitor/index.ts';
 import type { Orchestrator } from '../../orchestrator/index.ts';
 import {
+  budgetLines,
   finishReport,
   type OwnerFacts,
   ownerVerdict,
   type ReportSource,
   type RowStatus,
   reportSource,
+  rowMatches,
   rowOfReport,
   type SessionReport,
 } from '../../reports/index.ts';
 import type { SessionSummary } from '../../store/index.ts';
-import type { SessionState, WorkflowState } from '../../workflow/index.ts';
+import type { CompiledBudget, SessionState, WorkflowState } from '../../workflow/index.ts';
 import type { DeepReadonly } from '../contract/route.ts';
 import type { questionView, sessionListRow, sessionView } from '../contract/sessions.ts';
 import { type CachedSession, SessionCache } from './session-cache.ts';
@@ -26,6 +29,8 @@ type QuestionView = DeepReadonly<z.input<typeof questionView>>;
 export interface ListOptions {
   readonly status?: string | undefined;
   readonly workflow?: string | undefined;
+  /** Text the session id or workflow name contains (ignoring case). */
+  readonly q?: string | undefined;
   readonly limit: number;
   readonly cursor?: string | undefined;
   /** Sessions looked at, at most, to fill the page. */
@@ -44,9 +49,12 @@ export class SessionViews {
   readonly #log: EventLog;
   readonly #source: ReportSource;
   readonly #orchestrator: Orchestrator;
+  /** The configured global budget: what sessions this server runs are held to. */
+  readonly #budget: CompiledBudget | undefined;
 
   constructor(options: { orchestrator: Orchestrator; max?: number }) {
     this.#orchestrator = options.orchestrator;
+    this.#budget = monitorSettings(options.orchestrator.config).budget;
     this.#log = options.orchestrator.log;
     this.#source = reportSource(this.#log, { leases: options.orchestrator.store });
     this.#cache = new SessionCache(
@@ -109,8 +117,12 @@ export class SessionViews {
         scanned++;
         before = summary.sessionId;
         const row = await this.row(summary);
-        if (options.status !== undefined && row.status !== options.status) continue;
-        if (options.workflow !== undefined && row.workflow !== options.workflow) continue;
+        const filter = {
+          statuses: options.status === undefined ? undefined : [options.status],
+          workflow: options.workflow,
+          query: options.q,
+        };
+        if (!rowMatches(row, filter)) continue;
         rows.push(row);
         if (rows.length >= options.limit || scanned >= options.scan) {
           const more = listed.at(-1)?.sessionId !== summary.sessionId || listed.length === page;
@@ -187,6 +199,7 @@ export class SessionViews {
       workspace: state.workspace ?? null,
       workflows: Object.values(state.workflows).map(workflowOf),
       questions: questionsOf(state),
+      budgets: budgetLines(state, report.metrics, this.#budget),
       report,
     };
   }

@@ -1,6 +1,6 @@
-import type { monitoring, questions, sessions, streams, workflows } from '../../../src/server/contract/index.ts';
+import type { keys, monitoring, questions, sessions, streams, workflows } from '../../../src/server/contract/index.ts';
 import type { ApiClient } from './client.ts';
-import type { Answer, ApiRoute, Body, Principal, QueryOf } from './types.ts';
+import type { Answer, ApiRoute, Body, QueryOf } from './types.ts';
 
 /**
  * The API's routes the page calls. Each call names its contract route as a type and spells its
@@ -48,8 +48,7 @@ export const SUMMARIES_PATH: `${(typeof streams.liveSessions)['path']}?limit=50`
 
 export function routes(client: ApiClient) {
   return {
-    /** Not in the contract (asked for): who the key is and its scopes. */
-    whoami: () => client.get<Principal>('/v1/whoami'),
+    whoami: () => call<typeof keys.whoami>(client, 'GET', '/v1/whoami'),
     listSessions: (query: QueryOf<typeof sessions.listSessions>) =>
       call<typeof sessions.listSessions>(client, 'GET', '/v1/sessions', { query }),
     showSession: (id: string) =>
@@ -82,6 +81,11 @@ export function routes(client: ApiClient) {
       }),
     diff: (id: string, from: number, to?: number) =>
       call<typeof sessions.diffVersions>(client, 'GET', '/v1/sessions/:id/diff', {
+        params: { id },
+        query: { from, ...(to !== undefined && { to }) },
+      }),
+    diffFiles: (id: string, from: number, to?: number) =>
+      call<typeof sessions.diffFiles>(client, 'GET', '/v1/sessions/:id/diff/files', {
         params: { id },
         query: { from, ...(to !== undefined && { to }) },
       }),

@@ -3,6 +3,7 @@ import type {
   ApiRoute,
   ApiScope,
   eventSchema,
+  keys,
   monitoring,
   questions,
   sessions,
@@ -27,11 +28,7 @@ export type Body<R extends ApiRoute> = R['body'] extends z.ZodType ? z.input<R['
 /** What a route takes as its query. */
 export type QueryOf<R extends ApiRoute> = R['query'] extends z.ZodType ? z.input<R['query']> : never;
 
-export type SessionListRow = z.output<typeof sessions.sessionListRow> & {
-  /** Not in the contract yet (asked for): tokens and duration of the list's rows. */
-  readonly tokens?: number;
-  readonly durationMs?: number | null;
-};
+export type SessionListRow = z.output<typeof sessions.sessionListRow>;
 /** What a session can be listed as (its workflow's state, `interrupted`, `empty`, `unreadable`). */
 export type SessionStatus = NonNullable<SessionListRow['status']>;
 export type SessionList = Answer<typeof sessions.listSessions>;
@@ -43,6 +40,9 @@ export type WorkflowInput = WorkflowSummary['inputs'][string];
 export type StartedSession = Answer<typeof sessions.startSession>;
 export type VersionRow = Answer<typeof sessions.listVersions>['versions'][number];
 export type DiffView = Answer<typeof sessions.diffVersions>;
+export type FileDiffView = Answer<typeof sessions.diffFiles>;
+export type FileChange = FileDiffView['files'][number];
+export type BudgetLine = SessionView['budgets'][number];
 export type ForkResult = Answer<typeof sessions.forkSession>;
 export type ResumeResult = Answer<typeof sessions.resumeSession>;
 export type StatsReport = Answer<typeof monitoring.getStatistics>;
@@ -67,12 +67,5 @@ export const SESSION_STATUSES: readonly SessionStatus[] = [
   'unreadable',
 ];
 
-/**
- * Who the tab's key is and what it may do. Not a route of the contract yet (asked for): the
- * page learns it from `GET /v1/whoami` when the server has it, else by probing (see auth).
- */
-export interface Principal {
-  readonly keyId: string;
-  readonly name: string;
-  readonly scopes: readonly string[];
-}
+/** Who the tab's key is and what each scope lets it do (`GET /v1/whoami`). */
+export type Principal = Answer<typeof keys.whoami>;

@@ -14,7 +14,7 @@ export function durationOf(row: SessionListRow): number | undefined {
 export function mergeRows(
   rows: SessionListRow[],
   updates: SessionListRow[],
-  filters: { status: string; workflow: string; firstPage: boolean },
+  filters: { status: string; workflow: string; q?: string; firstPage: boolean },
 ): SessionListRow[] {
   const index = new Map(rows.map((row, i) => [row.sessionId, i]));
   const next = [...rows];
@@ -30,10 +30,18 @@ export function mergeRows(
       (rows.length === 0 || update.createdAt > (rows[0]?.createdAt ?? '')) &&
       (filters.status === '' || update.status === filters.status) &&
       (filters.workflow === '' || update.workflow === filters.workflow) &&
+      matchesSearch(update, filters.q ?? '') &&
       !added.some((a) => a.sessionId === update.sessionId)
     ) {
       added.unshift(update);
     }
   }
   return added.length > 0 ? [...added, ...next].slice(0, Math.max(PAGE_SIZE, rows.length)) : next;
+}
+
+/** The server's search rule (`rowMatches` of src/reports): the id or workflow name contains the text, ignoring case. */
+export function matchesSearch(row: Pick<SessionListRow, 'sessionId' | 'workflow'>, q: string): boolean {
+  const needle = q.trim().toLowerCase();
+  if (needle === '') return true;
+  return row.sessionId.toLowerCase().includes(needle) || (row.workflow ?? '').toLowerCase().includes(needle);
 }

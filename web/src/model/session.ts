@@ -114,7 +114,16 @@ export class SessionModel {
         this.name = str(d, 'name');
         this.createdAt = event.ts;
         this.rev.workflow++;
+        if (str(d, 'by')) this.#audit(event, str(d, 'by') as string, 'start the session', undefined);
         return;
+      case 'session.forked':
+      case 'session.imported': {
+        // Who made this session from another: the key of an API call, else the local user.
+        const from = `${str(d, 'fromSessionId') ?? '?'}${num(d, 'fromVersion') ? ` version ${num(d, 'fromVersion')}` : ''}`;
+        const verb = event.type === 'session.forked' ? 'fork from' : 'import from';
+        this.#audit(event, str(d, 'by') ?? 'user', `${verb} ${from}`, undefined);
+        return;
+      }
       case 'workflow.started':
         this.#started(event, d);
         return;
@@ -193,6 +202,9 @@ export class SessionModel {
           ts: event.ts,
         });
         this.rev.versions++;
+        // Versions taken on request name who asked; automatic ones are not audited.
+        if (str(d, 'by'))
+          this.#audit(event, str(d, 'by') as string, `take version ${num(d, 'version') ?? '?'}`, undefined);
         return;
       case 'memory.set':
         if (str(d, 'key')) this.memoryKeys.add(str(d, 'key') as string);

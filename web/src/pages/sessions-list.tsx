@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { SUMMARIES_PATH } from '../api/routes.ts';
 import { followStream, type StreamState } from '../api/stream.ts';
 import { SESSION_STATUSES, type SessionListRow, type SessionStatus } from '../api/types.ts';
@@ -10,8 +10,8 @@ import { StatusBadge } from '../ui/status.tsx';
 import { StartWorkflow } from './start-workflow.tsx';
 
 /**
- * The sessions, newest first: filters by status and workflow (the server's), a search over the
- * page shown, cursor paging (so tens of thousands of sessions cost one page at a time), and
+ * The sessions, newest first: filters by status and workflow and a search over session ids and
+ * workflow names (all the server's, `GET /v1/sessions?status=&workflow=&q=`), cursor paging (so tens of thousands of sessions cost one page at a time), and
  * live updates from the summaries stream: rows change as their sessions do, and a new session
  * appears at the top of the first page.
  */
@@ -21,6 +21,10 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
   const status = (query.get('status') ?? '') as SessionStatus | '';
   const workflow = query.get('workflow') ?? '';
   const search = query.get('q') ?? '';
+  // What is typed in the search box; the URL (and the server's search) follows after a pause.
+  const [typed, setTyped] = useState(search);
+  // The URL may change otherwise (back, a link): the box shows its search.
+  useEffect(() => setTyped(search), [search]);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors.at(-1);
   const [rows, setRows] = useState<SessionListRow[]>([]);
@@ -46,6 +50,7 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
         cursor,
         status: status || undefined,
         workflow: workflow || undefined,
+        q: search.trim() || undefined,
       });
       setRows(page.sessions);
       setNext(page.nextCursor);
@@ -55,7 +60,15 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
     } finally {
       setLoading(false);
     }
-  }, [api, cursor, status, workflow]);
+  }, [api, cursor, status, workflow, search]);
+
+  // Typing searches a quarter of a second after the last key, not at every key.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: setFilter reads the current query
+  useEffect(() => {
+    if (typed === search) return;
+    const timer = setTimeout(() => setFilter('q', typed), 250);
+    return () => clearTimeout(timer);
+  }, [typed]);
 
   useEffect(() => {
     void load();
@@ -63,8 +76,8 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
 
   // Live: every session's summary as it changes. Rows of this page are updated in place; a
   // session not on it appears at the top of the first page when it matches the filters.
-  const filters = useRef({ status, workflow, firstPage: cursor === undefined });
-  filters.current = { status, workflow, firstPage: cursor === undefined };
+  const filters = useRef({ status, workflow, q: search, firstPage: cursor === undefined });
+  filters.current = { status, workflow, q: search, firstPage: cursor === undefined };
   useEffect(() => {
     const stream = followStream({
       url: client.url(SUMMARIES_PATH),
@@ -87,13 +100,7 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
     return () => stream.close();
   }, [client]);
 
-  const shown = useMemo(() => {
-    const needle = search.trim().toLowerCase();
-    if (needle === '') return rows;
-    return rows.filter(
-      (row) => row.sessionId.toLowerCase().includes(needle) || (row.workflow ?? '').toLowerCase().includes(needle),
-    );
-  }, [rows, search]);
+  const shown = rows;
 
   useEffect(() => {
     if (!loading) setAnnounce(`${shown.length} session${shown.length === 1 ? '' : 's'} shown`);
@@ -133,13 +140,17 @@ export function SessionsList({ query }: { readonly query: URLSearchParams }) {
           />
         </div>
         <div className="field grow">
-          <label htmlFor="filter-search">Search this page</label>
+          <label htmlFor="filter-search">Search</label>
           <input
             id="filter-search"
             type="search"
-            value={search}
-            placeholder="session id or name"
-            onChange={(e) => setFilter('q', e.target.value)}
+            value={typed}
+            placeholder="session id or workflow name"
+            maxLength={200}
+            onChange={(e) => setTyped(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') setFilter('q', typed);
+            }}
           />
         </div>
       </form>

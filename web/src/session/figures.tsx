@@ -1,23 +1,27 @@
 import { useMemo } from 'react';
-import type { SessionView } from '../api/types.ts';
+import type { BudgetLine, SessionView } from '../api/types.ts';
 import type { SessionModel } from '../model/session.ts';
 import { Bars, LineChart } from '../ui/charts.tsx';
 import { formatCost, formatDuration, formatTime, formatTokens } from '../ui/format.ts';
 
 /**
  * The session's figures: spend and tokens over time, per agent and per node, response
- * latency, tool calls, errors, alerts (raised and cleared) and budgets reached. The live
- * figures come from the events; the totals and the budgets from the server's report (the
- * monitor's projection, priced by its table) once it has answered.
+ * latency, tool calls, errors, alerts (raised and cleared), and the budgets in force with how
+ * much is left and those reached. The live figures come from the events; the totals and the
+ * budgets from the server's view (the monitor's projection, priced by its table) once it has
+ * answered.
  */
 export function FiguresPanel({
   model,
   tick,
   report,
+  limits,
 }: {
   readonly model: SessionModel;
   readonly tick: number;
   readonly report: SessionView['report'] | undefined;
+  /** Every limit in force, with what was spent and what is left (`GET /v1/sessions/:id`'s `budgets`). */
+  readonly limits: readonly BudgetLine[] | undefined;
 }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: tick stands for the model's figures
   const figures = useMemo(() => {
@@ -152,6 +156,7 @@ export function FiguresPanel({
       </section>
       <section aria-labelledby="budgets-title">
         <h2 id="budgets-title">Budgets</h2>
+        <BudgetLimits limits={limits} />
         {budgets.length === 0 && model.budgets.length === 0 ? <p className="muted">No budget was reached.</p> : null}
         {budgets.length > 0 ? (
           <table>
@@ -193,6 +198,61 @@ export function FiguresPanel({
       </section>
     </div>
   );
+}
+
+const SCOPE_NAMES: Readonly<Record<BudgetLine['scope'], string>> = {
+  session: 'Session',
+  workflow: 'Workflow run',
+  agentType: 'Agent type',
+  node: 'Node',
+};
+
+/** The limits in force: each with its limit, what was spent, what is left, and whether it is reached. */
+function BudgetLimits({ limits }: { readonly limits: readonly BudgetLine[] | undefined }) {
+  if (limits === undefined) return <p className="muted">Loading the limits…</p>;
+  if (limits.length === 0) return <p className="muted">No budget applies to this session.</p>;
+  return (
+    <table data-testid="budget-limits">
+      <caption className="sr-only">Budgets in force, with what was spent and what is left</caption>
+      <thead>
+        <tr>
+          <th scope="col">Budget</th>
+          <th scope="col" className="num">
+            Limit
+          </th>
+          <th scope="col" className="num">
+            Spent
+          </th>
+          <th scope="col" className="num">
+            Left
+          </th>
+          <th scope="col">State</th>
+        </tr>
+      </thead>
+      <tbody>
+        {limits.map((b) => (
+          <tr key={`${b.scope}:${b.key}`} data-budget={`${b.scope}:${b.nodeId ?? b.key}`}>
+            <td>
+              {SCOPE_NAMES[b.scope]} <span className="mono">{b.nodeId ?? b.key}</span>
+            </td>
+            <td className="num">{amounts(b.limitUsd, b.limitTokens)}</td>
+            <td className="num">{amounts(b.spentUsd, b.spentTokens)}</td>
+            <td className="num">{amounts(b.leftUsd, b.leftTokens)}</td>
+            <td>{b.reached ? `reached: the work ${b.action === 'pause' ? 'pauses' : 'fails'}` : 'within'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Dollars and tokens of a budget line, whichever it has. */
+function amounts(usd: number | undefined, tokens: number | undefined): string {
+  const parts = [
+    usd === undefined ? undefined : formatCost(usd),
+    tokens === undefined ? undefined : `${formatTokens(tokens)} tokens`,
+  ];
+  return parts.filter(Boolean).join(' · ') || '—';
 }
 
 function Card({ label, value }: { readonly label: string; readonly value: string }) {

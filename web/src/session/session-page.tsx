@@ -210,7 +210,9 @@ export function SessionPage({ sessionId, query }: { readonly sessionId: string; 
             onSelect={(agentId) => setTab('agents', { agent: agentId })}
           />
         ) : null}
-        {tab === 'figures' ? <FiguresPanel model={model} tick={tick} report={view?.report} /> : null}
+        {tab === 'figures' ? (
+          <FiguresPanel model={model} tick={tick} report={view?.report} limits={view?.budgets} />
+        ) : null}
         {tab === 'questions' ? <QuestionsPanel model={model} sessionId={sessionId} onAnswered={refresh} /> : null}
         {tab === 'versions' ? <VersionsPanel sessionId={sessionId} versionsRev={model.rev.versions} /> : null}
         {tab === 'audit' ? <AuditPanel model={model} tick={tick} /> : null}

@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { DiffView, VersionRow } from '../api/types.ts';
+import type { DiffView, FileChange, FileDiffView, VersionRow } from '../api/types.ts';
 import { ScopedButton, useAuth } from '../auth.tsx';
 import { navigate, sessionHref } from '../router.ts';
 import { formatCost, formatTime, preview } from '../ui/format.ts';
 
 /**
  * The session's versions (verified snapshots): take one now, compare two (node states,
- * memory, messages, cost and files, then the JSON Patch), and fork a new session from one or
+ * memory, messages, cost, the files with their diffs, then the JSON Patch), and fork a new session from one or
  * carry on from it.
  */
 export function VersionsPanel({
@@ -21,6 +21,7 @@ export function VersionsPanel({
   const [from, setFrom] = useState<number | undefined>();
   const [to, setTo] = useState<number | 'current' | undefined>();
   const [diff, setDiff] = useState<DiffView | undefined>();
+  const [files, setFiles] = useState<FileDiffView | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [nonce, setNonce] = useState(0);
@@ -59,7 +60,13 @@ export function VersionsPanel({
   const showDiff = () =>
     run(async () => {
       if (from === undefined) return;
-      setDiff(await api.diff(sessionId, from, to === 'current' ? undefined : to));
+      const until = to === 'current' ? undefined : to;
+      const [states, changed] = await Promise.all([
+        api.diff(sessionId, from, until),
+        api.diffFiles(sessionId, from, until),
+      ]);
+      setDiff(states);
+      setFiles(changed);
     });
 
   return (
@@ -176,6 +183,7 @@ export function VersionsPanel({
         </form>
       ) : null}
       {diff ? <DiffSummary diff={diff} /> : null}
+      {diff && files ? <FileDiffs files={files} /> : null}
     </div>
   );
 }
@@ -246,6 +254,47 @@ function DiffSummary({ diff }: { readonly diff: DiffView }) {
         </ol>
       </details>
     </section>
+  );
+}
+
+/** The workspace files changed between the two versions: each text file's unified diff, binary files named. */
+function FileDiffs({ files }: { readonly files: FileDiffView }) {
+  return (
+    <section className="diff" aria-labelledby="files-title" data-testid="diff-files">
+      <h4 id="files-title">Files</h4>
+      {!files.recorded ? <p className="muted">These versions recorded no workspace files.</p> : null}
+      {files.recorded && files.files.length === 0 ? <p className="muted">No file changed.</p> : null}
+      {files.files.map((file) => (
+        <details key={file.path} className="file-diff" data-file={file.path} open={files.files.length <= 5}>
+          <summary>
+            <span className="mono">{file.path}</span> {file.status}
+            {file.binary ? ', binary (not shown)' : `, +${file.added} −${file.removed}`}
+            {file.truncated ? ', cut short' : ''}
+          </summary>
+          <FileDiffBody file={file} />
+        </details>
+      ))}
+      {files.omittedFiles > 0 ? <p className="muted">{files.omittedFiles} more files changed (not listed).</p> : null}
+    </section>
+  );
+}
+
+function FileDiffBody({ file }: { readonly file: FileChange }) {
+  if (file.binary) return <p className="muted">A binary file: its contents are not shown.</p>;
+  if (file.diff === undefined) return <p className="muted">Not shown: the comparison reached its size limit.</p>;
+  return (
+    // Scrolls within itself: the whole diff stays reachable with the keyboard (focus, then arrows).
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to be scrolled by keyboard
+    <pre className="unified-diff" tabIndex={0}>
+      {file.diff.split('\n').map((line, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a diff is fixed once shown
+        <span key={i} className={line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : undefined}>
+          {line}
+          {'\n'}
+        </span>
+      ))}
+      {file.truncated ? <span className="muted">… (cut at the size limit)</span> : null}
+    </pre>
   );
 }
 
