@@ -148,6 +148,10 @@ describe('sessions list, resume with the recorded scenario, the scripted model l
     ]);
     expect((await list('--workflow', 'hello', '--limit', '1')).map((s) => s.sessionId)).toEqual(['ses_list_cut']);
     expect(await list('--workflow', 'nope')).toEqual([]);
+    // The same search as the API's `?q=`: id or workflow name, any case.
+    expect((await list('--search', 'LIST_CUT')).map((s) => s.sessionId)).toEqual(['ses_list_cut']);
+    expect((await list('--search', 'HELL', '--limit', '1')).map((s) => s.sessionId)).toEqual(['ses_list_cut']);
+    expect(await list('--search', 'no-such-text')).toEqual([]);
     const bad = await cli(['sessions', 'list', '--status', 'sleeping']);
     expect(bad.code, describeResult(bad)).toBe(2);
     expect(bad.stderr).toContain('--status expects one or more of running, awaiting_input, paused, interrupted');

@@ -32,6 +32,7 @@ interface ListFlags {
   limit: string;
   status?: string;
   workflow?: string;
+  search?: string;
   json?: boolean;
 }
 
@@ -52,6 +53,7 @@ export function registerSessionsCommand(program: Command): void {
     .option('--limit <n>', 'at most this many', '50')
     .option('--status <list>', `only sessions in these states (comma-separated: ${LIST_STATUSES.join(', ')})`)
     .option('--workflow <name>', 'only sessions of this workflow')
+    .option('--search <text>', 'only sessions whose id or workflow name contains this text (any case)')
     .option('--json', 'one JSON line per session, with the same fields')
     .addHelpText(
       'after',
@@ -67,11 +69,14 @@ export function registerSessionsCommand(program: Command): void {
           limit,
           statuses,
           workflow: flags.workflow,
+          query: flags.search,
         });
         if (flags.json) {
           for (const session of listed) process.stdout.write(`${JSON.stringify(session)}\n`);
         } else if (listed.length === 0) {
-          process.stdout.write(flags.status || flags.workflow ? 'no sessions match\n' : 'no sessions\n');
+          process.stdout.write(
+            flags.status || flags.workflow || flags.search ? 'no sessions match\n' : 'no sessions\n',
+          );
         } else {
           const { formatSessionList } = await import('../session-list.ts');
           process.stdout.write(formatSessionList(listed, Date.now()));
