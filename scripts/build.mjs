@@ -66,8 +66,9 @@ for (const entry of readdirSync(next, { recursive: true, withFileTypes: true }))
 if (withWeb) {
   buildWeb(path.join(next, 'web'));
 } else if (existsSync(path.join(dist, 'web', '.built'))) {
-  // A library-only build keeps the dashboard built before (web/ did not change).
-  cpSync(path.join(dist, 'web'), path.join(next, 'web'), { recursive: true });
+  // A library-only build keeps the dashboard built before. Its stamp keeps its time: the
+  // bootstrap compares web/ with it next, and a copy stamped now would hide a change to web/.
+  cpSync(path.join(dist, 'web'), path.join(next, 'web'), { recursive: true, preserveTimestamps: true });
 }
 writeFileSync(path.join(next, '.built'), `${new Date().toISOString()}\n`);
 swap(next, dist);
