@@ -88,7 +88,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
         limit: query.limit,
         heartbeatMs: ctx.options.heartbeatMs,
         signal: abort.signal,
-        send: (row) => writeSse(raw, sseFrame('session', row)),
+        send: (row) => writeSse(raw, sessionFrame(row)),
         heartbeat: (at) => writeSse(raw, sseFrame('heartbeat', { at })),
       });
     } catch (error) {
@@ -126,6 +126,17 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
         logger: ctx.logger,
       }),
   );
+}
+
+/** The SSE frame of a sessions-list row; a changed session's row is one object for every client. */
+const SESSION_FRAMES = new WeakMap<object, string>();
+function sessionFrame(row: object): string {
+  let frame = SESSION_FRAMES.get(row);
+  if (frame === undefined) {
+    frame = sseFrame('session', row);
+    SESSION_FRAMES.set(row, frame);
+  }
+  return frame;
 }
 
 /** The filter of a stream's query, its problems naming `query.types` and friends. */
