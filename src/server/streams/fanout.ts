@@ -189,7 +189,15 @@ class FanoutGroup {
   /** Writes the pieces in order; false when the client left (its transport filled). */
   #write(member: Member, pieces: readonly Piece[]): boolean {
     for (const piece of pieces) {
-      const ok = piece.events.length === 0 || member.sink.events(piece.events, piece.frames);
+      let ok: boolean;
+      try {
+        ok = piece.events.length === 0 || member.sink.events(piece.events, piece.frames);
+      } catch {
+        // This runs on the tail's turn, not the client's: the client catches up alone, where
+        // the failure (if it recurs) ends its stream and is logged.
+        this.#leave(member, false);
+        return false;
+      }
       member.cursor = piece.lastSeq;
       if (!ok) {
         this.#leave(member, true);
@@ -252,7 +260,15 @@ class FanoutGroup {
       this.#lastWrite = performance.now();
       const frames = new SharedFrames();
       const message: StreamMessage = { kind: 'heartbeat', at: new Date().toISOString() };
-      for (const member of this.#live) if (!member.sink.send(message, frames)) this.#leave(member, true);
+      for (const member of this.#live) {
+        let ok = false;
+        try {
+          ok = member.sink.send(message, frames);
+        } catch {
+          // Handed back: its own catch-up reports what failed.
+        }
+        if (!ok) this.#leave(member, true);
+      }
     }
     if (this.#live.size > 0 || this.#pending.size > 0) this.#arm();
   }
