@@ -15,7 +15,12 @@ if (!url || !clientsText || !expectedText || !timeoutText) {
 const clients = Number(clientsText);
 const expected = Number(expectedText);
 const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-const latencies: number[] = [];
+// Latencies are whole milliseconds: a histogram gives the same percentiles as a sorted list of
+// the 2.5 million values, without holding or sorting them in the clients' process.
+const HISTOGRAM_MS = 600_000;
+const histogram = new Uint32Array(HISTOGRAM_MS + 1);
+let deliveries = 0;
+let maxMs = 0;
 let complete = 0;
 let missing = 0;
 let duplicates = 0;
@@ -93,7 +98,10 @@ const finished = new Promise<void>((resolve) => {
           if (seq <= last) duplicates++;
           else if (seq !== last + 1) missing += seq - last - 1;
           last = Math.max(last, seq);
-          latencies.push(now - ts);
+          const latency = Math.min(HISTOGRAM_MS, Math.max(0, now - ts));
+          histogram[latency] = (histogram[latency] as number) + 1;
+          deliveries++;
+          if (latency > maxMs) maxMs = latency;
           if (++count === expected) {
             complete++;
             if (complete === clients) {
@@ -112,9 +120,17 @@ const finished = new Promise<void>((resolve) => {
 await finished;
 for (const request of requests) request.destroy();
 const cpu = process.cpuUsage();
-latencies.sort((a, b) => a - b);
-const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+/** The latency below which a share `q` of the deliveries fall (the `floor(q * n)`-th, from 0). */
+const at = (q: number) => {
+  const rank = Math.min(deliveries - 1, Math.floor(q * deliveries));
+  let seen = 0;
+  for (let ms = 0; ms <= HISTOGRAM_MS; ms++) {
+    seen += histogram[ms] as number;
+    if (seen > rank) return ms;
+  }
+  return 0;
+};
 process.stdout.write(
-  `${JSON.stringify({ clients, complete, missing, duplicates, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies.at(-1) ?? 0, malformed, cpuMs: Math.round((cpu.user + cpu.system) / 1000) })}\n`,
+  `${JSON.stringify({ clients, complete, missing, duplicates, p50Ms: at(0.5), p99Ms: at(0.99), maxMs, malformed, cpuMs: Math.round((cpu.user + cpu.system) / 1000) })}\n`,
 );
 agent.destroy();
