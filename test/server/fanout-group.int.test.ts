@@ -93,19 +93,30 @@ describe('fan-out group', () => {
     const made = { count: 0 };
     const first = recorder(made);
     const ahead = recorder(made);
+    const aheadFull = recorder(made);
+    aheadFull.fill();
+    let handedBack: number | undefined;
     void followLive(tail, settings(100), 1, first.sink, abort.signal);
-    // Joins while the tail holds 2..11 and has not announced them: it says it has up to 5.
+    // Join while the tail holds 2..11 and has not announced them: they say they have up to 5
+    // and 7; the second one's transport fills with what it is given.
     let joined = false;
     log.subscribe({ sessionId: 'ses-g' }, (event: AnyEvent) => {
       if (event.seq !== 11 || joined) return;
       joined = true;
       expect(tail.lastSeq).toBe(11);
       void followLive(tail, settings(100), 5, ahead.sink, abort.signal);
+      void followLive(tail, settings(100), 7, aheadFull.sink, abort.signal).then((cursor) => {
+        handedBack = cursor;
+      });
     });
     await log.append('ses-g', range(2, 11).map(memory));
     await waitFor(() => first.seqs().at(-1) === 11 && ahead.seqs().at(-1) === 11, 'both to reach 11');
     expect(first.writes).toEqual([range(2, 11)]);
     expect(ahead.writes).toEqual([range(6, 11)]);
+    expect(aheadFull.writes).toEqual([range(8, 11)]);
+    aheadFull.drain();
+    await waitFor(() => handedBack !== undefined, 'the full one to be handed back');
+    expect(handedBack).toBe(11);
     // From then on both are in the group: one write each, one encoding for both.
     made.count = 0;
     await log.append('ses-g', range(12, 21).map(memory));

@@ -54,6 +54,8 @@ interface Member {
   readonly signal: AbortSignal;
   readonly leave: (cursor: number) => void;
   readonly onAbort: () => void;
+  /** Set once it left: it is handed back exactly once. */
+  left: boolean;
 }
 
 /** A run of at most `batch` events of a delivery: the matching ones, and where it ends. */
@@ -138,6 +140,7 @@ class FanoutGroup {
         signal,
         leave: resolve,
         onAbort: () => this.#leave(member, false),
+        left: false,
       };
       signal.addEventListener('abort', member.onAbort, { once: true });
       if (cursor === this.#cursor) this.#live.add(member);
@@ -230,7 +233,10 @@ class FanoutGroup {
    * take more, so it catches up alone; otherwise (aborted, tail stopped) at once.
    */
   #leave(member: Member, drain: boolean): void {
-    if (!this.#live.delete(member) && !this.#pending.delete(member)) return;
+    if (member.left) return;
+    member.left = true;
+    this.#live.delete(member);
+    this.#pending.delete(member);
     member.signal.removeEventListener('abort', member.onAbort);
     if (drain && !member.signal.aborted) void member.sink.drained().then(() => member.leave(member.cursor));
     else member.leave(member.cursor);
