@@ -266,7 +266,8 @@ class FanoutGroup {
       this.#lastWrite = performance.now();
       const frames = new SharedFrames();
       const message: StreamMessage = { kind: 'heartbeat', at: new Date().toISOString() };
-      for (const member of this.#live) {
+      // Waiting clients are idle too (they have everything the group has delivered).
+      for (const member of [...this.#live, ...this.#pending]) {
         let ok = false;
         try {
           ok = member.sink.send(message, frames);
