@@ -5,7 +5,7 @@ import { type AnyEvent, type CompiledFilter, compileFilter, type OrchestratorEve
 import type { ApiContext } from '../context.ts';
 import { liveSessions, liveSocket, sessionEvents } from '../contract/streams.ts';
 import { addRoute } from '../routing.ts';
-import { pumpSession } from '../streams/pump.ts';
+import { filterKey, pumpSession } from '../streams/pump.ts';
 import { followSessions } from '../streams/sessions-stream.ts';
 import { type Socket, serveSocket } from '../streams/socket.ts';
 import { openSse, sseFrame, sseSink, writeSse } from '../streams/sse.ts';
@@ -51,6 +51,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
         tail,
         read: (fromSeq, limit) => read(sessionId, fromSeq, limit),
         filter,
+        groupKey: `sse:${filterKey(typePattern(query.types), query.agent, query.severity)}`,
         after,
         follow: query.follow === 'true',
         heartbeatMs: ctx.options.heartbeatMs,
@@ -87,7 +88,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
         limit: query.limit,
         heartbeatMs: ctx.options.heartbeatMs,
         signal: abort.signal,
-        send: (row) => writeSse(raw, sseFrame('session', row)),
+        send: (row) => writeSse(raw, sessionFrame(row)),
         heartbeat: (at) => writeSse(raw, sseFrame('heartbeat', { at })),
       });
     } catch (error) {
@@ -127,19 +128,27 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ApiContext, view
   );
 }
 
+/** The SSE frame of a sessions-list row; a changed session's row is one object for every client. */
+const SESSION_FRAMES = new WeakMap<object, string>();
+function sessionFrame(row: object): string {
+  let frame = SESSION_FRAMES.get(row);
+  if (frame === undefined) {
+    frame = sseFrame('session', row);
+    SESSION_FRAMES.set(row, frame);
+  }
+  return frame;
+}
+
 /** The filter of a stream's query, its problems naming `query.types` and friends. */
 function eventFilter(
   sessionId: string,
   query: { types?: string | undefined; agent?: string | undefined; severity?: string | undefined },
 ): CompiledFilter {
-  const pattern = query.types
-    ?.split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
+  const pattern = typePattern(query.types);
   try {
     return compileFilter({
       sessionId,
-      ...(pattern !== undefined && pattern.length > 0 && { pattern }),
+      ...(pattern !== undefined && { pattern }),
       ...(query.agent !== undefined && { agentId: query.agent }),
       ...(query.severity !== undefined && { minSeverity: query.severity as 'info' }),
     });
@@ -150,6 +159,15 @@ function eventFilter(
       details: { ...error.details, field: 'query.types' },
     });
   }
+}
+
+/** The event types (patterns) of a stream's `types` query; undefined for all. */
+function typePattern(types: string | undefined): string[] | undefined {
+  const pattern = types
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  return pattern !== undefined && pattern.length > 0 ? pattern : undefined;
 }
 
 /** `Last-Event-ID` as a sequence number; undefined when absent. */

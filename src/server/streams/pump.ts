@@ -1,21 +1,8 @@
 import type { AnyEvent, CompiledFilter, OrchestratorEvent } from '../../events/index.ts';
+import { followLive, SharedFrames, type StreamMessage, type StreamSink } from './fanout.ts';
 import type { SessionTail } from './tail.ts';
 
-/** What a stream tells its client besides events. */
-export type StreamMessage =
-  | { readonly kind: 'heartbeat'; readonly at: string }
-  | { readonly kind: 'lagged'; readonly fromSeq: number; readonly toSeq: number; readonly missed: number };
-
-/**
- * Where a pump writes. Each call returns undefined when the client can take more at once, or a
- * promise that settles when it can (its transport's buffer drained): the backpressure that
- * keeps each client's memory bounded. Events come in batches (in order), so a transport writes
- * a batch at once rather than one event at a time.
- */
-export interface StreamSink {
-  events(events: readonly AnyEvent[]): Promise<void> | undefined;
-  send(message: StreamMessage): Promise<void> | undefined;
-}
+export type { StreamMessage, StreamSink } from './fanout.ts';
 
 /** The JSON of an event, made once however many clients send it (events are shared, immutable). */
 const JSON_OF = new WeakMap<object, string>();
@@ -30,12 +17,29 @@ export function eventJson(event: AnyEvent): string {
   return text;
 }
 
+/**
+ * The identity of a stream's filter, for its fan-out group: streams whose filters have the
+ * same key select the same events.
+ */
+export function filterKey(
+  pattern: readonly string[] | undefined,
+  agent: string | undefined,
+  severity: string | undefined,
+): string {
+  return JSON.stringify([pattern ?? [], agent ?? null, severity ?? null]);
+}
+
 /** Options of {@link pumpSession}. */
 export interface PumpOptions {
   readonly tail: SessionTail;
   /** Reads the log: a reader behind the tail's window catches up from here. */
   readonly read: (fromSeq: number, limit: number) => Promise<readonly OrchestratorEvent[]>;
   readonly filter: CompiledFilter;
+  /**
+   * Names the filter and the wire format: caught-up clients with the same key share one
+   * delivery (see the fan-out group).
+   */
+  readonly groupKey: string;
   /** The last sequence number the client has: the stream starts after it. */
   readonly after: number;
   /** Keep streaming live events (true), or end once caught up. */
@@ -52,27 +56,26 @@ export interface PumpOptions {
 /**
  * Streams one session's events to one client, in sequence order, from `after`: no gap (every
  * event after the cursor is either sent or excluded by the filter) and no duplicate (the cursor
- * only moves forward). Events come from the tail's window when the client keeps up, else from
- * the log; nothing waits for a slow client, and it holds at most one batch plus what its
- * transport buffers. A client that was live and fell out of the window is told which range it
- * missed live (`lagged`) before that range is read back from the log.
+ * only moves forward). A client behind the live end catches up alone, from the tail's window
+ * or else from the log; once caught up it joins the fan-out group of its tail and filter,
+ * which writes each new run of events to all its clients at once. Nothing waits for a slow
+ * client: its transport fills, it leaves the group and catches up alone again, holding at most
+ * one batch plus what its transport buffers. A client that was live and fell out of the window
+ * is told which range it missed live (`lagged`) before that range is read back from the log.
  */
 export async function pumpSession(options: PumpOptions): Promise<void> {
   const { tail, filter, sink, signal } = options;
   let cursor = options.after;
   let live = false;
   let lagging = false;
-  const send = async (message: StreamMessage) => {
-    const pending = sink.send(message);
-    if (pending) await pending;
-  };
-  while (!signal.aborted) {
+  while (!signal.aborted && !tail.stopped) {
     let batch = tail.since(cursor, options.batch);
     let fromLog = false;
     if (batch === 'behind') {
       if (live && !lagging) {
         const toSeq = tail.lastSeq;
-        await send({ kind: 'lagged', fromSeq: cursor + 1, toSeq, missed: toSeq - cursor });
+        const message: StreamMessage = { kind: 'lagged', fromSeq: cursor + 1, toSeq, missed: toSeq - cursor };
+        if (!sink.send(message, new SharedFrames())) await sink.drained();
         lagging = true;
       }
       batch = (await options.read(cursor + 1, options.batch)) as readonly AnyEvent[];
@@ -88,8 +91,9 @@ export async function pumpSession(options: PumpOptions): Promise<void> {
       live = true;
       lagging = false;
       if (!options.follow) return;
-      const more = await tail.wait(cursor, options.heartbeatMs, signal);
-      if (!more && !signal.aborted) await send({ kind: 'heartbeat', at: new Date().toISOString() });
+      const settings = { key: options.groupKey, filter, batch: options.batch, heartbeatMs: options.heartbeatMs };
+      cursor = await followLive(tail, settings, cursor, sink, signal);
+      options.onProgress?.(cursor);
       continue;
     }
     const matching: AnyEvent[] = [];
@@ -100,10 +104,7 @@ export async function pumpSession(options: PumpOptions): Promise<void> {
         matching.push(event);
       }
     }
-    if (matching.length > 0) {
-      const pending = sink.events(matching);
-      if (pending) await pending;
-    }
+    if (matching.length > 0 && !sink.events(matching, new SharedFrames())) await sink.drained();
     options.onProgress?.(cursor);
   }
 }

@@ -6,6 +6,23 @@ import type { SessionFeed } from './feed.ts';
 
 type Row = z.input<typeof sessionListRow>;
 
+/**
+ * The row of each summary the feed announced, made once for every client that sends it: the
+ * feed hands the same summary object to all its listeners.
+ */
+const ROWS = new WeakMap<SessionSummary, Promise<Row | undefined>>();
+
+function rowOf(views: SessionViews, summary: SessionSummary): Promise<Row | undefined> {
+  let row = ROWS.get(summary);
+  if (row === undefined) {
+    row = views.row(summary);
+    ROWS.set(summary, row);
+    // A failed read is not shared with clients that come to this summary later.
+    row.catch(() => ROWS.delete(summary));
+  }
+  return row;
+}
+
 /** Options of {@link followSessions}. */
 export interface FollowSessionsOptions {
   readonly feed: SessionFeed;
@@ -21,7 +38,7 @@ export interface FollowSessionsOptions {
 
 /**
  * The sessions list as it changes, for one client: the newest `limit` rows first, then the row
- * of each session that changes. Changes wait in a map by session while the client is busy, so
+ * of each session that changes (made once for all clients). Changes wait in a map by session while the client is busy, so
  * a slow client gets the latest row of each changed session once, and holds at most one entry
  * per session, however fast sessions change.
  */
@@ -60,7 +77,7 @@ export async function followSessions(options: FollowSessionsOptions): Promise<vo
       }
       const [sessionId, summary] = next.value;
       pending.delete(sessionId);
-      const row = await views.row(summary);
+      const row = await rowOf(views, summary);
       if (row !== undefined) await options.send(row);
     }
   } finally {

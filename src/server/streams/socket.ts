@@ -5,8 +5,9 @@ import { socketRequest } from '../contract/streams.ts';
 import { invalidRequest } from '../schemas.ts';
 import type { SessionViews } from '../views/sessions.ts';
 import type { StreamClients } from './clients.ts';
+import type { SharedFrames, StreamMessage, StreamSink } from './fanout.ts';
 import type { SessionFeed } from './feed.ts';
-import { eventJson, pumpSession, type StreamMessage } from './pump.ts';
+import { eventJson, filterKey, pumpSession } from './pump.ts';
 import { followSessions } from './sessions-stream.ts';
 import type { TailHub } from './tail.ts';
 
@@ -71,6 +72,31 @@ export function serveSocket(socket: Socket, deps: SocketDeps): void {
     // Sent once the socket took it: the stream waits for that before the next message.
     return new Promise((resolve) => socket.send(text, () => resolve()));
   };
+  // Event messages never wait one by one: a stream writes a run and, when the socket holds more
+  // than the high-water mark, waits once until the socket took what it had (`drained`).
+  let waiting: (() => void)[] = [];
+  const sent = () => {
+    if (waiting.length === 0 || (socket.readyState === OPEN && socket.bufferedAmount >= SOCKET_HIGH_WATER)) return;
+    const wake = waiting;
+    waiting = [];
+    for (const resolve of wake) resolve();
+  };
+  const writer: SocketWriter = {
+    sendAll(texts) {
+      if (socket.readyState !== OPEN) return true;
+      for (const text of texts) socket.send(text, sent);
+      return socket.bufferedAmount < SOCKET_HIGH_WATER;
+    },
+    send: (message) => {
+      if (socket.readyState !== OPEN) return true;
+      socket.send(JSON.stringify(message), sent);
+      return socket.bufferedAmount < SOCKET_HIGH_WATER;
+    },
+    drained: () =>
+      socket.readyState !== OPEN || socket.bufferedAmount < SOCKET_HIGH_WATER
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiting.push(resolve)),
+  };
   const fail = (error: unknown, id?: string) => {
     const failure = toOrchestratorError(error);
     void send({
@@ -116,7 +142,7 @@ export function serveSocket(socket: Socket, deps: SocketDeps): void {
     const signal = AbortSignal.any([controller.signal, closed.signal]);
     const run =
       message.type === 'subscribe'
-        ? subscribeSession(message, signal, send, deps)
+        ? subscribeSession(message, signal, writer, deps)
         : subscribeSessions(message.id, message.limit ?? 100, signal, send, deps);
     run
       .catch((error: unknown) => fail(error, message.id))
@@ -126,15 +152,25 @@ export function serveSocket(socket: Socket, deps: SocketDeps): void {
   });
   socket.on('error', (error) => deps.logger.debug({ err: error }, 'a WebSocket failed'));
   socket.on('close', () => {
+    sent();
     closed.abort();
     forget();
   });
 }
 
+/** How a socket's session streams write: never waiting per message, told when to stop. */
+interface SocketWriter {
+  /** Sends the messages in order; false once the socket holds more than its high-water mark. */
+  sendAll(texts: readonly string[]): boolean;
+  send(message: Record<string, unknown>): boolean;
+  /** Settles once the socket holds less than its high-water mark (or closed). */
+  drained(): Promise<void>;
+}
+
 async function subscribeSession(
   message: Extract<ReturnType<typeof socketRequest.parse>, { type: 'subscribe' }>,
   signal: AbortSignal,
-  send: (message: Record<string, unknown> | string) => Promise<void> | undefined,
+  writer: SocketWriter,
   deps: SocketDeps,
 ): Promise<void> {
   const { id, sessionId } = message;
@@ -150,26 +186,27 @@ async function subscribeSession(
   }
   const after = message.after ?? 0;
   const tail = await deps.hub.acquire(sessionId);
+  const sink: StreamSink = {
+    // One message per event (the protocol); the messages of a run are made once for every
+    // subscription with the same id among the clients of the delivery.
+    events: (events, frames: SharedFrames) =>
+      writer.sendAll(frames.memo(prefix, () => events.map((event) => `${prefix}${eventJson(event)}}`))),
+    send: (m: StreamMessage) => writer.send(wsMessage(id, m)),
+    drained: () => writer.drained(),
+  };
   try {
-    await send({ type: 'subscribed', id, sessionId, after });
+    if (!writer.send({ type: 'subscribed', id, sessionId, after })) await writer.drained();
     await pumpSession({
       tail,
       read: (fromSeq, limit) => deps.read(sessionId, fromSeq, limit),
       filter,
+      groupKey: `ws:${filterKey(message.types, message.agent, message.severity)}`,
       after,
       follow: true,
       heartbeatMs: deps.heartbeatMs,
       batch: deps.batch,
       signal,
-      sink: {
-        // One message per event (the protocol), the event's JSON made once for every client.
-        events(events) {
-          let pending: Promise<void> | undefined;
-          for (const event of events) pending = send(`${prefix}${eventJson(event)}}`) ?? pending;
-          return pending;
-        },
-        send: (m: StreamMessage) => send(wsMessage(id, m)),
-      },
+      sink,
     });
   } finally {
     deps.hub.release(tail);

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { eventJson, type StreamMessage, type StreamSink } from './pump.ts';
+import type { AnyEvent } from '../../events/index.ts';
+import type { SharedFrames, StreamMessage, StreamSink } from './fanout.ts';
+import { eventJson } from './pump.ts';
 
 /** Headers of every SSE answer. */
 export const SSE_HEADERS = {
@@ -40,24 +42,52 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
   return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** A session stream's sink over SSE: events with their sequence number as id, heartbeats, lag notices. */
+/** The SSE frames of events: their sequence number as id, their type as the event name. */
+export function sseEventFrames(events: readonly AnyEvent[]): string {
+  let chunk = '';
+  for (const event of events) {
+    chunk += `id: ${event.seq}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`;
+  }
+  return chunk;
+}
+
+/**
+ * A session stream's sink over SSE: events with their sequence number as id, heartbeats, lag
+ * notices. A run of events is one write of one buffer, encoded once for every client of the
+ * delivery (`frames`), so the response neither concatenates nor re-encodes it per client.
+ */
 export function sseSink(raw: ServerResponse): StreamSink {
+  let draining: Promise<void> | undefined;
+  const write = (chunk: string | Buffer): boolean => {
+    // A closed response takes nothing more; its stream ends on the close signal.
+    if (raw.destroyed || raw.writableEnded) return true;
+    return raw.write(chunk);
+  };
   return {
-    events(events) {
-      let chunk = '';
-      for (const event of events) chunk += `id: ${event.seq}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`;
-      return writeSse(raw, chunk);
+    events(events, frames: SharedFrames) {
+      return write(frames.memo('sse', () => Buffer.from(sseEventFrames(events))));
     },
-    send(message: StreamMessage) {
+    send(message: StreamMessage, frames: SharedFrames) {
       switch (message.kind) {
         case 'heartbeat':
-          return writeSse(raw, sseFrame('heartbeat', { at: message.at }));
+          return write(frames.memo('sse', () => Buffer.from(sseFrame('heartbeat', { at: message.at }))));
         case 'lagged':
-          return writeSse(
-            raw,
-            sseFrame('lagged', { fromSeq: message.fromSeq, toSeq: message.toSeq, missed: message.missed }),
-          );
+          return write(sseFrame('lagged', { fromSeq: message.fromSeq, toSeq: message.toSeq, missed: message.missed }));
       }
+    },
+    drained() {
+      if (!raw.writableNeedDrain || raw.destroyed) return Promise.resolve();
+      draining ??= new Promise<void>((resolve) => {
+        const done = () => {
+          raw.off('drain', done);
+          raw.off('close', done);
+          draining = undefined;
+          resolve();
+        };
+        raw.on('drain', done);
+        raw.on('close', done);
+      });
+      return draining;
     },
   };
 }

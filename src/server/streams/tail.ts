@@ -36,6 +36,8 @@ export class SessionTail {
   #firstSeq = 1;
   #lastSeq = 0;
   #waiters = new Set<() => void>();
+  /** Called once per turn of the event loop in which events came, and when the tail stops. */
+  readonly #listeners = new Set<() => void>();
   #notifying = false;
   #reading: Promise<void> | undefined;
   #dirty = false;
@@ -67,6 +69,21 @@ export class SessionTail {
   /** The highest sequence number known to be committed. */
   get lastSeq(): number {
     return this.#lastSeq;
+  }
+
+  /** True once stopped: it learns of no more events. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Calls `listener` once per turn of the event loop in which events came (however many), and
+   * once when the tail stops; returns the function that removes it. The fan-out groups use it:
+   * one wake-up per group and turn, not one per client and event.
+   */
+  onEvents(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /**
@@ -110,6 +127,7 @@ export class SessionTail {
     clearTimeout(this.#timer);
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    for (const listener of [...this.#listeners]) listener();
     for (const wake of [...this.#waiters]) wake();
   }
 
@@ -138,6 +156,8 @@ export class SessionTail {
     this.#notifying = true;
     setImmediate(() => {
       this.#notifying = false;
+      if (this.#stopped) return;
+      for (const listener of [...this.#listeners]) listener();
       for (const wake of [...this.#waiters]) wake();
     });
   }
