@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import module from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv, describeResult, FEATURE_TEAM, type ProcessResult, REPO_ROOT, tempDir } from './support/cli-kit.ts';
+
+// Importing the library loads what every use needs and nothing more (issue 15: resident memory
+// right after `import`, which bench/public-api.bench.ts prints). The SDK, pg, OpenTelemetry,
+// fastify, prom-client, Ajv, pino, yaml, cel-js and node:http are loaded at their first use.
+// Memory is for the benchmark; what a test can pin down is which modules an import loads, so
+// one static import of a heavy package anywhere under src/index.ts makes this fail.
+
+const RECORDER = path.join(REPO_ROOT, 'test', 'support', 'module-recorder.mjs');
+const SCENARIO = path.join(path.dirname(FEATURE_TEAM), 'scenario.yaml');
+const LIBRARY = pathToFileURL(path.join(REPO_ROOT, 'src', 'index.ts')).href;
+
+/** Packages an import of the library must not load, each costing megabytes resident. */
+const NOT_AT_IMPORT = [
+  '@anthropic-ai/claude-agent-sdk',
+  'pg',
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-trace-base',
+  '@opentelemetry/resources',
+  'fastify',
+  'prom-client',
+  'ajv',
+  'pino',
+  'yaml',
+  '@marcbachmann/cel-js',
+  'log-update',
+];
+
+interface Loaded {
+  readonly result: ProcessResult;
+  readonly packages: Set<string>;
+  readonly builtins: Set<string>;
+}
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let runs = 0;
+
+/** Runs `script` (an ES module body with `lib`, the imported library) and records what it loaded. */
+async function loadedBy(script: string): Promise<Loaded> {
+  const record = path.join(tmp.dir, `modules-${runs++}.txt`);
+  const source = `const lib = await import(${JSON.stringify(LIBRARY)});\n${script}`;
+  const result = await new Promise<ProcessResult>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', RECORDER, '--input-type=module', '--eval', source], {
+      cwd: REPO_ROOT,
+      env: cliEnv({ MODULE_RECORD_FILE: record }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const urls = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
+  const packages = new Set<string>();
+  const builtins = new Set<string>();
+  for (const url of urls) {
+    const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
+    else if (inPackage) packages.add(inPackage[1] as string);
+  }
+  return { result, packages, builtins };
+}
+
+const hooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
+
+beforeAll(async () => {
+  tmp = await tempDir('lazy-import');
+});
+afterAll(async () => {
+  await tmp?.cleanup();
+});
+
+describe.skipIf(!hooks)('what importing the library loads (needs module.registerHooks, Node >= 22.15)', () => {
+  it('an import loads zod and the library, none of the heavy packages, and no HTTP stack', async () => {
+    const loaded = await loadedBy(`console.log(typeof lib.Orchestrator.open);`);
+    expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
+    expect(loaded.result.stdout.trim()).toBe('function');
+    expect(loaded.packages).toContain('zod');
+    expect(NOT_AT_IMPORT.filter((name) => loaded.packages.has(name))).toEqual([]);
+    expect([...loaded.packages].filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
+    expect(loaded.builtins.has('http')).toBe(false);
+    expect(loaded.builtins.has('https')).toBe(false);
+  });
+
+  it('the recorder sees what first use loads: a workflow file, a Prometheus exporter, a model server', async () => {
+    // The check above could pass by recording nothing, or by breaking the lazy loads: this one
+    // uses the library and must see each package arrive, and the calls must work.
+    const loaded = await loadedBy(`
+      const workflow = await lib.loadWorkflowFile(${JSON.stringify(FEATURE_TEAM)});
+      const exporter = new lib.PrometheusExporter();
+      const server = await lib.startModelServer({ scenario: ${JSON.stringify(SCENARIO)} });
+      await server.close();
+      console.log(workflow.name, exporter.contentType.split(';')[0]);
+    `);
+    expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
+    expect(loaded.result.stdout.trim()).toBe('feature-team text/plain');
+    for (const name of ['yaml', '@marcbachmann/cel-js', 'prom-client']) expect(loaded.packages).toContain(name);
+    expect(loaded.builtins.has('http')).toBe(true);
+    expect(loaded.packages.has('@anthropic-ai/claude-agent-sdk')).toBe(false);
+  });
+});
