@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import module from 'node:module';
 import path from 'node:path';
@@ -14,7 +15,15 @@ import { cliEnv, describeResult, FEATURE_TEAM, type ProcessResult, REPO_ROOT, te
 
 const RECORDER = path.join(REPO_ROOT, 'test', 'support', 'module-recorder.mjs');
 const SCENARIO = path.join(path.dirname(FEATURE_TEAM), 'scenario.yaml');
-const LIBRARY = pathToFileURL(path.join(REPO_ROOT, 'src', 'index.ts')).href;
+/**
+ * The sources, and the built package as users import it (tsc's output can differ: it once
+ * dropped the parentheses of `new (x as T).C()`). The bootstrap of scripts/with-node rebuilds
+ * dist/ whenever src/ changed; a checkout never built has no dist/ to check.
+ */
+const LIBRARIES = [
+  ['src/index.ts', path.join(REPO_ROOT, 'src', 'index.ts')],
+  ['dist/index.js', path.join(REPO_ROOT, 'dist', 'index.js')],
+].filter(([, file]) => existsSync(file as string)) as [string, string][];
 
 /** Packages an import of the library must not load, each costing megabytes resident. */
 const NOT_AT_IMPORT = [
@@ -42,9 +51,9 @@ let tmp: Awaited<ReturnType<typeof tempDir>>;
 let runs = 0;
 
 /** Runs `script` (an ES module body with `lib`, the imported library) and records what it loaded. */
-async function loadedBy(script: string): Promise<Loaded> {
+async function loadedBy(library: string, script: string): Promise<Loaded> {
   const record = path.join(tmp.dir, `modules-${runs++}.txt`);
-  const source = `const lib = await import(${JSON.stringify(LIBRARY)});\n${script}`;
+  const source = `const lib = await import(${JSON.stringify(pathToFileURL(library).href)});\n${script}`;
   const result = await new Promise<ProcessResult>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', RECORDER, '--input-type=module', '--eval', source], {
       cwd: REPO_ROOT,
@@ -82,32 +91,38 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-describe.skipIf(!hooks)('what importing the library loads (needs module.registerHooks, Node >= 22.15)', () => {
-  it('an import loads zod and the library, none of the heavy packages, and no HTTP stack', async () => {
-    const loaded = await loadedBy(`console.log(typeof lib.Orchestrator.open);`);
-    expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
-    expect(loaded.result.stdout.trim()).toBe('function');
-    expect(loaded.packages).toContain('zod');
-    expect(NOT_AT_IMPORT.filter((name) => loaded.packages.has(name))).toEqual([]);
-    expect([...loaded.packages].filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
-    expect(loaded.builtins.has('http')).toBe(false);
-    expect(loaded.builtins.has('https')).toBe(false);
-  });
+describe.skipIf(!hooks).each(LIBRARIES)(
+  'what importing %s loads (needs module.registerHooks, Node >= 22.15)',
+  (_name, library) => {
+    it('an import loads zod and the library, none of the heavy packages, and no HTTP stack', async () => {
+      const loaded = await loadedBy(library, `console.log(typeof lib.Orchestrator.open);`);
+      expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
+      expect(loaded.result.stdout.trim()).toBe('function');
+      expect(loaded.packages).toContain('zod');
+      expect(NOT_AT_IMPORT.filter((name) => loaded.packages.has(name))).toEqual([]);
+      expect([...loaded.packages].filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
+      expect(loaded.builtins.has('http')).toBe(false);
+      expect(loaded.builtins.has('https')).toBe(false);
+    });
 
-  it('the recorder sees what first use loads: a workflow file, a Prometheus exporter, a model server', async () => {
-    // The check above could pass by recording nothing, or by breaking the lazy loads: this one
-    // uses the library and must see each package arrive, and the calls must work.
-    const loaded = await loadedBy(`
+    it('the recorder sees what first use loads: a workflow file, a Prometheus exporter, a model server', async () => {
+      // The check above could pass by recording nothing, or by breaking the lazy loads: this one
+      // uses the library and must see each package arrive, and the calls must work.
+      const loaded = await loadedBy(
+        library,
+        `
       const workflow = await lib.loadWorkflowFile(${JSON.stringify(FEATURE_TEAM)});
       const exporter = new lib.PrometheusExporter();
       const server = await lib.startModelServer({ scenario: ${JSON.stringify(SCENARIO)} });
       await server.close();
       console.log(workflow.name, exporter.contentType.split(';')[0]);
-    `);
-    expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
-    expect(loaded.result.stdout.trim()).toBe('feature-team text/plain');
-    for (const name of ['yaml', '@marcbachmann/cel-js', 'prom-client']) expect(loaded.packages).toContain(name);
-    expect(loaded.builtins.has('http')).toBe(true);
-    expect(loaded.packages.has('@anthropic-ai/claude-agent-sdk')).toBe(false);
-  });
-});
+    `,
+      );
+      expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
+      expect(loaded.result.stdout.trim()).toBe('feature-team text/plain');
+      for (const name of ['yaml', '@marcbachmann/cel-js', 'prom-client']) expect(loaded.packages).toContain(name);
+      expect(loaded.builtins.has('http')).toBe(true);
+      expect(loaded.packages.has('@anthropic-ai/claude-agent-sdk')).toBe(false);
+    });
+  },
+);

@@ -15,7 +15,9 @@ function ajvInstance(): Ajv {
   // `strict: false` accepts the annotations schemas written for models carry (`title`,
   // `examples`, vendor keys). Formats are enforced here on purpose: Claude Code's own check of
   // `StructuredOutput` ignores `format`, so without this an "email" could be any string.
-  const ajv = new (load('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false });
+  // (A separate binding: the compiler drops the parentheses of `new (x as T).Ajv()`.)
+  const { Ajv } = load('ajv') as typeof import('ajv');
+  const ajv = new Ajv({ allErrors: true, strict: false });
   // ajv-formats is CommonJS: its plugin function is also its `default` member.
   (load('ajv-formats') as typeof ajvFormats).default(ajv);
   instance = ajv;
