@@ -81,7 +81,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-const PACKAGE_RSS = "await import('ai-orchestrator'); process.stdout.write(`rss=${process.memoryUsage().rss}\\n`);";
+const PACKAGE_RSS = "await import('ai-orchestrator'); process.stdout.write('rss=' + process.memoryUsage().rss);";
 
 /** Resident memory (MB) a child process reports: after import (sources or package), or after a 10k-node run. */
 function childRss(mode: 'import' | 'package' | 'run'): number {
