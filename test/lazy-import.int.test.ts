@@ -44,6 +44,8 @@ const NOT_AT_IMPORT = [
 interface Loaded {
   readonly result: ProcessResult;
   readonly packages: Set<string>;
+  /** Areas of the project (`src/<area>` or `dist/<area>`). */
+  readonly areas: Set<string>;
   readonly builtins: Set<string>;
 }
 
@@ -73,13 +75,16 @@ async function loadedBy(library: string, script: string): Promise<Loaded> {
   });
   const urls = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
   const packages = new Set<string>();
+  const areas = new Set<string>();
   const builtins = new Set<string>();
   for (const url of urls) {
     const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    const inProject = /\/(?:src|dist)\/([a-z-]+)\//.exec(url);
     if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
     else if (inPackage) packages.add(inPackage[1] as string);
+    else if (inProject && url.startsWith(pathToFileURL(REPO_ROOT).href)) areas.add(inProject[1] as string);
   }
-  return { result, packages, builtins };
+  return { result, packages, areas, builtins };
 }
 
 const hooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
@@ -103,6 +108,9 @@ describe.skipIf(!hooks).each(LIBRARIES)(
       expect([...loaded.packages].filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
       expect(loaded.builtins.has('http')).toBe(false);
       expect(loaded.builtins.has('https')).toBe(false);
+      // The model gateway starts with an orchestrator that uses it; the HTTP API with `serve`.
+      expect(loaded.areas).toContain('orchestrator');
+      expect(['gateway', 'server', 'cli'].filter((area) => loaded.areas.has(area))).toEqual([]);
     });
 
     it('the recorder sees what first use loads: a workflow file, a Prometheus exporter, a model server', async () => {
