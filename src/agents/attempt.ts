@@ -1,4 +1,4 @@
-import { type Query, query, type SDKResultMessage, type SessionStore } from '@anthropic-ai/claude-agent-sdk';
+import type { Query, SDKResultMessage, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
@@ -325,6 +325,9 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     options.resume = input.resume.sdkSessionId;
     options.forkSession = input.resume.fork;
   }
+  // The SDK (about 40 MB resident) is loaded by the first cold start, not by importing the
+  // library (issue 15); later starts find it in the module cache.
+  const { query } = await import('@anthropic-ai/claude-agent-sdk');
   return { stream: query({ prompt: input.prompt, options }), abortController, binding, process: () => child };
 }
 

@@ -1,13 +1,28 @@
-import { Ajv, type ValidateFunction } from 'ajv';
-import ajvFormats from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction } from 'ajv';
+import type ajvFormats from 'ajv-formats';
 import { OrchestratorError } from '../errors/index.ts';
 
-// `strict: false` accepts the annotations schemas written for models carry (`title`,
-// `examples`, vendor keys). Formats are enforced here on purpose: Claude Code's own check of
-// `StructuredOutput` ignores `format`, so without this an "email" could be any string.
-const ajv = new Ajv({ allErrors: true, strict: false });
-// ajv-formats is CommonJS: under Node's ESM interop its plugin function is the `default` member.
-ajvFormats.default(ajv);
+let instance: Ajv | undefined;
+/**
+ * The validator, made when the first output schema is compiled: Ajv and its formats cost about
+ * 15 MB resident, which importing the library does not pay (issue 15). Both are CommonJS, so
+ * `require` gives the instances an `import` would.
+ */
+function ajvInstance(): Ajv {
+  if (instance) return instance;
+  const load = createRequire(import.meta.url);
+  // `strict: false` accepts the annotations schemas written for models carry (`title`,
+  // `examples`, vendor keys). Formats are enforced here on purpose: Claude Code's own check of
+  // `StructuredOutput` ignores `format`, so without this an "email" could be any string.
+  // (A separate binding: the compiler drops the parentheses of `new (x as T).Ajv()`.)
+  const { Ajv } = load('ajv') as typeof import('ajv');
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  // ajv-formats is CommonJS: its plugin function is also its `default` member.
+  (load('ajv-formats') as typeof ajvFormats).default(ajv);
+  instance = ajv;
+  return ajv;
+}
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
@@ -19,7 +34,7 @@ export function outputValidator(schema: Record<string, unknown>): ValidateFuncti
   let validate = compiled.get(schema);
   if (!validate) {
     try {
-      validate = ajv.compile(schema);
+      validate = ajvInstance().compile(schema);
     } catch (error) {
       throw new OrchestratorError('INVALID_ARGUMENT', `the output schema is invalid: ${(error as Error).message}`, {
         cause: error,
@@ -38,5 +53,5 @@ export function checkStructuredOutput(schema: Record<string, unknown>, value: un
   if (value === undefined) return 'the task requires structured output, and the agent answered with text only';
   const validate = outputValidator(schema);
   if (validate(value)) return undefined;
-  return `structured output does not match the schema: ${ajv.errorsText(validate.errors)}`;
+  return `structured output does not match the schema: ${ajvInstance().errorsText(validate.errors)}`;
 }

@@ -1,11 +1,4 @@
-import {
-  type Options,
-  prewarm,
-  type Query,
-  type SpareProcess,
-  startup,
-  type WarmQuery,
-} from '@anthropic-ai/claude-agent-sdk';
+import type { Options, Query, SpareProcess, WarmQuery } from '@anthropic-ai/claude-agent-sdk';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import { AgentBinding, type BoundAgent, buildSdkOptions, type ProcessConfig } from './sdk-options.ts';
 import type { Spare, SpareSource } from './spare-buckets.ts';
@@ -101,6 +94,8 @@ export function claimSpareSource(start: SpareStartOptions): SpareSource<ClaimSpa
       const { options, binding, abortController, credentials, tracked } = unboundOptions(config, start);
       const startedAt = performance.now();
       try {
+        // Loaded with the first spare, not when the library is imported (issue 15).
+        const { prewarm } = await import('@anthropic-ai/claude-agent-sdk');
         const process = await prewarm({ options, initializeTimeoutMs: start.initializeTimeoutMs });
         const gone = process.exited;
         return { process, binding, abortController, credentials, tracked: tracked(), startedAt, gone };
@@ -126,6 +121,7 @@ export function startupSpareSource(start: SpareStartOptions): SpareSource<Startu
       const withCwd: Options = { ...options, cwd };
       const startedAt = performance.now();
       try {
+        const { startup } = await import('@anthropic-ai/claude-agent-sdk');
         const warm = await startup({ options: withCwd, initializeTimeoutMs: start.initializeTimeoutMs });
         const process = tracked();
         const gone = process?.exited ?? never;

@@ -1,4 +1,5 @@
-import { createSdkMcpServer, type McpSdkServerConfigWithInstance, tool } from '@anthropic-ai/claude-agent-sdk';
+import { createRequire } from 'node:module';
+import type { McpSdkServerConfigWithInstance } from '@anthropic-ai/claude-agent-sdk';
 import { z } from 'zod';
 import type { ToolApproval, TypeRules } from '../security/index.ts';
 
@@ -61,6 +62,11 @@ const failure = (value: string) => ({ content: [{ type: 'text' as const, text: v
  * (`alwaysLoad`) so the model sees them without a ToolSearch round trip.
  */
 export function createOrchestratorMcpServer(host: AgentToolHost): McpSdkServerConfigWithInstance {
+  // Synchronous, as the options built around it are: the SDK is an ES module without top-level
+  // await, so `require` returns the instance `import()` gives (loaded once, when first used).
+  const { createSdkMcpServer, tool } = createRequire(import.meta.url)(
+    '@anthropic-ai/claude-agent-sdk',
+  ) as typeof import('@anthropic-ai/claude-agent-sdk');
   const load = { alwaysLoad: true };
   const tools: NonNullable<Parameters<typeof createSdkMcpServer>[0]['tools']> = [
     tool(

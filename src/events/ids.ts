@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { createRequire } from 'node:module';
+import type { v7 } from 'uuid';
 
 // Random bytes are drawn from the CSPRNG in 4 KiB blocks: one call per id cost about 10 us,
 // more than everything else an event costs on the engine's hot path.
@@ -38,6 +39,9 @@ export function newId(): string {
     sequence = (sequence + 1) | 0;
     if (sequence === 0) lastMs++;
   }
+  // uuid is loaded by the first id, not by importing the library (issue 15); an ES module
+  // without top-level await, so `require` returns the instance `import()` would.
+  uuidv7 ??= (createRequire(import.meta.url)('uuid') as typeof import('uuid')).v7;
   return uuidv7({ random, msecs: lastMs, seq: sequence });
 }
 
@@ -46,6 +50,7 @@ export function newId(): string {
 // draws its own random bytes).
 let lastMs = -1;
 let sequence = 0;
+let uuidv7: typeof v7 | undefined;
 
 /** A new id with a readable prefix, e.g. `ses_0190f2...`, for sessions, agents and runs. */
 export function newPrefixedId(prefix: string): string {

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
 import { OrchestratorError } from '../errors/index.ts';
 import type { ScenarioInput } from '../model-server/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
@@ -68,6 +68,8 @@ export function buildCassette(
 
 /** The cassette as YAML text (bodies as literal blocks, byte for byte). */
 export function cassetteToYaml(cassette: Cassette): string {
+  // yaml is loaded here, on first use, not by importing the library (issue 15).
+  const { stringify } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return stringify(cassette, { lineWidth: 0, blockQuote: 'literal' });
 }
 

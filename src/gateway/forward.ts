@@ -1,5 +1,5 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatewayRequest } from './contract.ts';
 import type { DeadlineSweep } from './deadlines.ts';
@@ -43,11 +43,13 @@ export function upstreamOf(base: string): Upstream {
   // Sockets are kept and reused most-recent first (lifo), so a quiet period lets the others
   // time out rather than keeping all of them half-warm.
   const options = { keepAlive: true, maxSockets: 1024, maxFreeSockets: 256, scheduling: 'lifo' as const };
+  // node:http (about 15 MB resident) is taken when an upstream is made, not at import (issue 15).
+  const transport = secure ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
   return {
     url,
     prefix: url.pathname.replace(/\/+$/, ''),
-    agent: secure ? new https.Agent(options) : new http.Agent(options),
-    request: secure ? https.request : http.request,
+    agent: new transport.Agent(options),
+    request: transport.request,
   };
 }
 

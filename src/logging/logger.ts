@@ -1,4 +1,5 @@
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { pino } from 'pino';
 
 /** The project's logger type (pino). */
 export type Logger = pino.Logger;
@@ -35,6 +36,9 @@ export function createLogger(
   options: { level?: string; name?: string; destination?: NodeJS.WritableStream; redactor?: TextRedactor } = {},
 ): Logger {
   const redactor = options.redactor;
+  // pino is loaded by the first logger (an orchestrator opening), not by importing the library
+  // (issue 15). It is CommonJS, so `require` gives the instance an `import` would.
+  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
   return pino(
     {
       name: options.name ?? 'orchestrator',

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { LineCounter, Node } from 'yaml';
 import type { z } from 'zod';
 import { OrchestratorError } from '../errors/index.ts';
 import { compileParsedScenario, type Scenario, scenarioInputSchema } from './scenario.ts';
@@ -16,6 +17,10 @@ export interface ScenarioProblem {
 }
 
 type PathKey = PropertyKey;
+
+// yaml is loaded by the first scenario parsed, not by importing the library (issue 15). Its Node
+// build is CommonJS, so `require` gives the instance an `import` would.
+const yamlModule = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 function formatPath(path: readonly PathKey[]): string {
   let out = '';
@@ -39,6 +44,7 @@ interface Located {
 // shorthand expanded before validation) stops at the deepest existing node, which is where
 // the author has to look anyway.
 function locate(root: Node | null, path: readonly PathKey[], pointAtKey: boolean): Located {
+  const { isMap, isPair, isScalar, isSeq } = yamlModule();
   let node: Node | null = root;
   let offset = root?.range?.[0];
   for (let i = 0; i < path.length; i++) {
@@ -67,6 +73,7 @@ function problemsFromIssues(
   root: Node | null,
   lines: LineCounter | undefined,
 ): ScenarioProblem[] {
+  const { isScalar } = yamlModule();
   const problems: ScenarioProblem[] = [];
   const add = (path: readonly PathKey[], message: string, pointAtKey: boolean, expected?: string) => {
     const where = locate(root, path, pointAtKey);
@@ -114,6 +121,7 @@ function validate(value: unknown, source: string, root: Node | null, lines: Line
  * @throws OrchestratorError `SCENARIO_INVALID` listing every problem with file, line, column and field.
  */
 export function parseScenario(text: string, fileName = '<inline>'): Scenario {
+  const { LineCounter, parseDocument } = yamlModule();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {

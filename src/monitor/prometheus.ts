@@ -1,7 +1,12 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnyEvent, EventDataMap } from '../events/index.ts';
 import { priceUsage } from './pricing.ts';
 import { type EventView, viewOf } from './view.ts';
+
+// prom-client is loaded by the first exporter (an orchestrator's monitor), not by importing the
+// library (issue 15). It is CommonJS, so `require` gives the instance an `import` would.
+const promClient = () => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
 
 /**
  * Prometheus metrics fed from committed events, on a registry of their own (never the
@@ -42,7 +47,7 @@ interface LiveAgent {
 /** Counters, gauges and histograms of the orchestrator, fed by {@link observe}. */
 export class PrometheusExporter {
   /** The registry: serve `await registry.metrics()` (or {@link text}) with {@link contentType}. */
-  readonly registry = new Registry();
+  readonly registry: Registry = new (promClient().Registry)();
   readonly #agents = new Map<string, LiveAgent>();
   /** Agents whose requests pass the gateway (a `model.request` was seen): spend counts from the wire. */
   readonly #wire = new Set<string>();
@@ -79,6 +84,7 @@ export class PrometheusExporter {
   readonly #workflowTime: Histogram;
 
   constructor(options: { prefix?: string } = {}) {
+    const { Counter, Gauge, Histogram } = promClient();
     const p = options.prefix ?? 'orchestrator_';
     const registers = [this.registry];
     const collect = () => this.#handOver();

@@ -1,15 +1,12 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { SpanKind } from '@opentelemetry/api';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
+import type { InMemorySpanExporter, ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { TraceBuilder } from './tracing.ts';
+
+// The OpenTelemetry SDK (about 25 MB resident) is loaded when tracing starts, not when the
+// library is imported (issue 15); its packages are CommonJS, so `require` is the same instance.
+const load = createRequire(import.meta.url);
 
 // Where the spans of the trace builder go: a tracer provider with one exporter.
 
@@ -36,6 +33,10 @@ export interface Tracing {
 
 /** Starts tracing with the given exporter. */
 export function createTracing(options: TracingOptions): Tracing {
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = load(
+    '@opentelemetry/sdk-trace-base',
+  ) as typeof import('@opentelemetry/sdk-trace-base');
+  const { resourceFromAttributes } = load('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const memory = options.exporter === 'memory' ? new InMemorySpanExporter() : undefined;
   const exporter: SpanExporter =
     memory ??
@@ -105,7 +106,7 @@ export function spanToJson(span: ReadableSpan): Record<string, unknown> {
     spanId: context.spanId,
     parentSpanId: span.parentSpanContext?.spanId,
     name: span.name,
-    kind: SpanKind[span.kind],
+    kind: (load('@opentelemetry/api') as typeof import('@opentelemetry/api')).SpanKind[span.kind],
     startTime: new Date(ms(span.startTime)).toISOString(),
     endTime: new Date(ms(span.endTime)).toISOString(),
     durationMs: ms(span.duration),

@@ -1,13 +1,12 @@
-import {
-  type Attributes,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import { createRequire } from 'node:module';
+import type { Attributes, Span, SpanKind, Tracer } from '@opentelemetry/api';
 import type { AnyEvent } from '../events/index.ts';
+
+// Tracing is off unless configured: the OpenTelemetry API is loaded by the first span, not by
+// importing the library (issue 15). It is CommonJS, so `require` gives the same instance.
+let api: typeof import('@opentelemetry/api') | undefined;
+const otel = () =>
+  (api ??= createRequire(import.meta.url)('@opentelemetry/api') as typeof import('@opentelemetry/api'));
 
 /**
  * OpenTelemetry traces built from events, following the GenAI semantic conventions: a span
@@ -78,7 +77,7 @@ export class TraceBuilder {
           this.#workflows.delete(event.data.workflowId);
           span.setAttribute('orchestrator.workflow.status', event.data.status);
           if (event.data.status === 'failed') {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: event.data.error?.message ?? 'failed' });
+            span.setStatus({ code: otel().SpanStatusCode.ERROR, message: event.data.error?.message ?? 'failed' });
             if (event.data.error) span.setAttribute('error.type', event.data.error.code);
           }
           span.end(at);
@@ -114,7 +113,7 @@ export class TraceBuilder {
         this.#nodes.delete(key);
         span.setAttribute('orchestrator.node.status', event.type.slice('node.'.length));
         if (event.type === 'node.failed') {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: event.data.error.message });
+          span.setStatus({ code: otel().SpanStatusCode.ERROR, message: event.data.error.message });
           span.setAttribute('error.type', event.data.error.code);
         }
         span.end(at);
@@ -163,7 +162,7 @@ export class TraceBuilder {
             ...(event.data.ttftMs !== undefined && { 'orchestrator.ttft_ms': event.data.ttftMs }),
             ...(event.data.subagentId !== undefined && { 'orchestrator.subagent.id': event.data.subagentId }),
           },
-          SpanKind.CLIENT,
+          otel().SpanKind.CLIENT,
         );
         span.end(at);
         if (model !== undefined && event.data.subagentId === undefined) {
@@ -192,7 +191,7 @@ export class TraceBuilder {
         if (!span) break;
         this.#tools.delete(key);
         if (event.data.isError) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: event.data.content.slice(0, 200) });
+          span.setStatus({ code: otel().SpanStatusCode.ERROR, message: event.data.content.slice(0, 200) });
           span.setAttribute('error.type', 'tool_error');
         }
         span.end(at);
@@ -259,7 +258,7 @@ export class TraceBuilder {
       if (event.data.sdkSessionId !== undefined) span.setAttribute('gen_ai.conversation.id', event.data.sdkSessionId);
       if (event.data.costUsd !== undefined) span.setAttribute('orchestrator.sdk_cost_usd', event.data.costUsd);
     } else {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: event.data.error.message });
+      span.setStatus({ code: otel().SpanStatusCode.ERROR, message: event.data.error.message });
       span.setAttribute('error.type', event.data.error.code);
     }
     span.end(at);
@@ -278,9 +277,10 @@ export class TraceBuilder {
     return session;
   }
 
-  #start(name: string, at: Date, parent: Span | undefined, attributes: Attributes, kind = SpanKind.INTERNAL): Span {
+  #start(name: string, at: Date, parent: Span | undefined, attributes: Attributes, kind?: SpanKind): Span {
+    const { ROOT_CONTEXT, SpanKind: kinds, trace } = otel();
     const context = parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
-    return this.#tracer.startSpan(name, { startTime: at, kind, attributes }, context);
+    return this.#tracer.startSpan(name, { startTime: at, kind: kind ?? kinds.INTERNAL, attributes }, context);
   }
 }
 

@@ -1,6 +1,6 @@
 import { AgentRuntime, type SpendGate, TranscriptSessionStore } from '../agents/index.ts';
 import type { OrchestratorConfig } from '../config/index.ts';
-import { type Gateway, startGateway } from '../gateway/index.ts';
+import type { Gateway } from '../gateway/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { agentFolders, buildAgentEnv, type Redactor } from '../security/index.ts';
@@ -19,7 +19,7 @@ const GATEWAY_TOKEN_PENDING = 'orch-agt-pending';
  * `ANTHROPIC_BASE_URL`, or the scripted model server), with the orchestrator's hooks.
  * `log` is asked for at each event: the gateway starts before the orchestrator's log exists.
  */
-export function startOrchestratorGateway(options: {
+export async function startOrchestratorGateway(options: {
   readonly config: OrchestratorConfig;
   readonly model: ModelAccess;
   readonly logger: Logger;
@@ -27,6 +27,7 @@ export function startOrchestratorGateway(options: {
   readonly log: () => EventLog;
 }): Promise<Gateway> {
   const { config, model, logger } = options;
+  const { startGateway } = await import('../gateway/index.ts');
   return startGateway({
     hooks: options.hooks.hooks,
     upstream: model.baseUrl ?? ANTHROPIC_API_URL,

@@ -1,7 +1,7 @@
 import type { OrchestratorConfig } from '../config/index.ts';
 import type { OrchestratorError } from '../errors/index.ts';
 import type { NewEvent } from '../events/index.ts';
-import { budgetGate, ExchangeRecorder, type GateLimit, type GatewayHooks } from '../gateway/index.ts';
+import type { budgetGate, ExchangeRecorder, GateLimit, GatewayHooks } from '../gateway/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Redactor } from '../security/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
@@ -33,13 +33,15 @@ export interface OrchestratorGatewayHooks {
  * `ORCHESTRATOR_GATEWAY_RECORD` is on. The gateway starts before the orchestrator exists, so the
  * hooks reach it through `target()`, bound once it is built; a request before that has no limits.
  */
-export function orchestratorGatewayHooks(options: {
+export async function orchestratorGatewayHooks(options: {
   readonly config: OrchestratorConfig;
   readonly store: Pick<TranscriptStore, 'appendTranscript'>;
   readonly redactor: Redactor;
   readonly logger: Logger;
   readonly target: () => HookTarget | undefined;
-}): OrchestratorGatewayHooks {
+}): Promise<OrchestratorGatewayHooks> {
+  // The gateway's modules load when an orchestrator starts one, not when the library is imported (issue 15).
+  const { budgetGate, ExchangeRecorder } = await import('../gateway/index.ts');
   const { target } = options;
   const budgets = budgetGate({
     limits: (agent): readonly GateLimit[] => {

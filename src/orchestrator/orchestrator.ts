@@ -235,7 +235,7 @@ export class Orchestrator {
     // The gateway starts first; the log it records through exists once the orchestrator does.
     const logOf = () => (built as Orchestrator).log;
     const gatewayHooks = config.gateway
-      ? orchestratorGatewayHooks({
+      ? await orchestratorGatewayHooks({
           config,
           store,
           redactor,

@@ -1,4 +1,5 @@
-import fastJsonPatch from 'fast-json-patch';
+import { createRequire } from 'node:module';
+import type fastJsonPatch from 'fast-json-patch';
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { applyMetricsEvent, emptyMetrics } from '../monitor/index.ts';
@@ -136,7 +137,10 @@ export class SessionVersions {
     const a = await this.load(sessionId, from);
     const b = to === undefined ? undefined : await this.load(sessionId, to);
     const bState = b ? b.state : await this.#advance(structuredClone(a.state), Number.POSITIVE_INFINITY);
-    const patch = fastJsonPatch.compare(a.state, bState);
+    // Loaded by the first diff, not by importing the library (issue 15); CommonJS, so `require`
+    // gives the instance an `import` would.
+    const { compare } = createRequire(import.meta.url)('fast-json-patch') as typeof fastJsonPatch;
+    const patch = compare(a.state, bState);
     let messagesAdded = 0;
     let eventsAdded = 0;
     const [low, high] =

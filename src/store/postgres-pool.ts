@@ -1,5 +1,13 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { postgresError } from './postgres-errors.ts';
+
+/**
+ * The `pg` module, loaded when a PostgreSQL store is first opened rather than when the library
+ * is imported (issue 15). It is CommonJS, so `require` gives the instance an `import` would.
+ */
+export const pgModule = (): typeof pg => (loaded ??= createRequire(import.meta.url)('pg') as typeof pg);
+let loaded: typeof pg | undefined;
 
 /** A pool and where it points, for the parts of the PostgreSQL store that share it. */
 export interface PostgresAccess {
@@ -68,7 +76,7 @@ export async function queryRows<Row extends pg.QueryResultRow>(
  * next call reconnects or fails with `STORE_UNAVAILABLE`.
  */
 export function quietPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool(config);
+  const pool = new (pgModule().Pool)(config);
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   return pool;

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
 import { checkSessionId, compileListOptions, compileReadOptions, unknownCursor } from './arguments.ts';
 import {
@@ -19,7 +19,7 @@ import { guarded, StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
 import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
 import { PostgresLeases } from './postgres-leases.ts';
-import { inTransaction, quietPool, rollback } from './postgres-pool.ts';
+import { inTransaction, pgModule, quietPool, rollback } from './postgres-pool.ts';
 import { PostgresRegistry } from './postgres-registry.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
 import { PostgresTranscripts } from './postgres-transcripts.ts';
@@ -34,7 +34,7 @@ const INT8_OID = 20;
 /** int8 columns (seq, last_seq, checksum) as numbers: every value fits 2^53 by construction. */
 const TYPES = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8_OID ? Number : pgModule().types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 /**

@@ -1,17 +1,10 @@
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  type Pair,
-  parseDocument,
-  Scalar,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node, Pair, Scalar } from 'yaml';
 import type { PathSegment } from './problems.ts';
+
+// yaml (about 14 MB resident) is loaded by the first text parsed, not by importing the library
+// (issue 15). Its Node build is CommonJS, so `require` gives the instance an `import` would.
+const yamlModule = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 /** A 1-based position in a text file. */
 export interface SourcePosition {
@@ -36,6 +29,7 @@ export interface ParsedSource {
  * errors; aliases are expanded with the library's limit on expansion (no billion laughs).
  */
 export function parseYamlSource(text: string): ParsedSource {
+  const { LineCounter, parseDocument } = yamlModule();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const position = (offset: number): SourcePosition => {
@@ -64,6 +58,7 @@ function locateIn(
   at: { key?: boolean; offset?: number },
   position: (offset: number) => SourcePosition,
 ): SourcePosition {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yamlModule();
   let node: Node | null | undefined = doc.contents as Node | null;
   let best = 0;
   for (let i = 0; i < path.length; i++) {
@@ -99,6 +94,7 @@ function locateIn(
  * start of the scalar.
  */
 function offsetInScalar(node: Scalar, text: string, offset: number): number | undefined {
+  const { Scalar } = yamlModule();
   const range = node.range;
   if (!range || typeof node.value !== 'string') return undefined;
   const raw = text.slice(range[0], range[1]);

@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import module from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv, describeResult, FEATURE_TEAM, type ProcessResult, REPO_ROOT, tempDir } from './support/cli-kit.ts';
+
+// Importing the library loads what every use needs and nothing more (issue 15: resident memory
+// right after `import`, which bench/public-api.bench.ts prints). The SDK, pg, OpenTelemetry,
+// fastify, prom-client, Ajv, pino, yaml, cel-js and node:http are loaded at their first use.
+// Memory is for the benchmark; what a test can pin down is which modules an import loads, so
+// one static import of a heavy package anywhere under src/index.ts makes this fail.
+
+const RECORDER = path.join(REPO_ROOT, 'test', 'support', 'module-recorder.mjs');
+const SCENARIO = path.join(path.dirname(FEATURE_TEAM), 'scenario.yaml');
+/**
+ * The sources, and the built package as users import it (tsc's output can differ: it once
+ * dropped the parentheses of `new (x as T).C()`). The bootstrap of scripts/with-node rebuilds
+ * dist/ whenever src/ changed; a checkout never built has no dist/ to check.
+ */
+const LIBRARIES = [
+  ['src/index.ts', path.join(REPO_ROOT, 'src', 'index.ts')],
+  ['dist/index.js', path.join(REPO_ROOT, 'dist', 'index.js')],
+].filter(([, file]) => existsSync(file as string)) as [string, string][];
+
+/** Packages an import of the library must not load, each costing megabytes resident. */
+const NOT_AT_IMPORT = [
+  '@anthropic-ai/claude-agent-sdk',
+  'pg',
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-trace-base',
+  '@opentelemetry/resources',
+  'fastify',
+  'prom-client',
+  'ajv',
+  'pino',
+  'yaml',
+  '@marcbachmann/cel-js',
+  'log-update',
+];
+
+interface Loaded {
+  readonly result: ProcessResult;
+  readonly packages: Set<string>;
+  /** Areas of the project (`src/<area>` or `dist/<area>`). */
+  readonly areas: Set<string>;
+  readonly builtins: Set<string>;
+}
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+let runs = 0;
+
+/** Runs `script` (an ES module body with `lib`, the imported library) and records what it loaded. */
+async function loadedBy(library: string, script: string): Promise<Loaded> {
+  const record = path.join(tmp.dir, `modules-${runs++}.txt`);
+  const source = `const lib = await import(${JSON.stringify(pathToFileURL(library).href)});\n${script}`;
+  const result = await new Promise<ProcessResult>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', RECORDER, '--input-type=module', '--eval', source], {
+      cwd: REPO_ROOT,
+      env: cliEnv({ MODULE_RECORD_FILE: record }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const urls = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
+  const packages = new Set<string>();
+  const areas = new Set<string>();
+  const builtins = new Set<string>();
+  for (const url of urls) {
+    const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    const inProject = /\/(?:src|dist)\/([a-z-]+)\//.exec(url);
+    if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
+    else if (inPackage) packages.add(inPackage[1] as string);
+    else if (inProject && url.startsWith(pathToFileURL(REPO_ROOT).href)) areas.add(inProject[1] as string);
+  }
+  return { result, packages, areas, builtins };
+}
+
+const hooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';
+
+beforeAll(async () => {
+  tmp = await tempDir('lazy-import');
+});
+afterAll(async () => {
+  await tmp?.cleanup();
+});
+
+describe.skipIf(!hooks).each(LIBRARIES)(
+  'what importing %s loads (needs module.registerHooks, Node >= 22.15)',
+  (_name, library) => {
+    it('an import loads zod and the library, none of the heavy packages, and no HTTP stack', async () => {
+      const loaded = await loadedBy(library, `console.log(typeof lib.Orchestrator.open);`);
+      expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
+      expect(loaded.result.stdout.trim()).toBe('function');
+      expect(loaded.packages).toContain('zod');
+      expect(NOT_AT_IMPORT.filter((name) => loaded.packages.has(name))).toEqual([]);
+      expect([...loaded.packages].filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
+      expect(loaded.builtins.has('http')).toBe(false);
+      expect(loaded.builtins.has('https')).toBe(false);
+      // The model gateway starts with an orchestrator that uses it; the HTTP API with `serve`.
+      expect(loaded.areas).toContain('orchestrator');
+      expect(['gateway', 'server', 'cli'].filter((area) => loaded.areas.has(area))).toEqual([]);
+    });
+
+    it('the recorder sees what first use loads: a workflow file, a Prometheus exporter, a model server', async () => {
+      // The check above could pass by recording nothing, or by breaking the lazy loads: this one
+      // uses the library and must see each package arrive, and the calls must work.
+      const loaded = await loadedBy(
+        library,
+        `
+      const workflow = await lib.loadWorkflowFile(${JSON.stringify(FEATURE_TEAM)});
+      const exporter = new lib.PrometheusExporter();
+      const server = await lib.startModelServer({ scenario: ${JSON.stringify(SCENARIO)} });
+      await server.close();
+      console.log(workflow.name, exporter.contentType.split(';')[0]);
+    `,
+      );
+      expect(loaded.result.code, describeResult(loaded.result)).toBe(0);
+      expect(loaded.result.stdout.trim()).toBe('feature-team text/plain');
+      for (const name of ['yaml', '@marcbachmann/cel-js', 'prom-client']) expect(loaded.packages).toContain(name);
+      expect(loaded.builtins.has('http')).toBe(true);
+      expect(loaded.packages.has('@anthropic-ai/claude-agent-sdk')).toBe(false);
+    });
+  },
+);
