@@ -6,12 +6,14 @@ import {
   type EventReader,
   type EventStream,
   type FilteredEvent,
+  isTypedEvent,
   type NewEvent,
   type OrchestratorEvent,
   prepareEvent,
   type StreamOptions,
   type SubscribeOptions,
   type Subscription,
+  typedEvent,
 } from '../events/index.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, SessionSummary } from '../store/index.ts';
 import { limitPayload, type PayloadLimits } from './payload-limits.ts';
@@ -103,7 +105,9 @@ export class EventLog {
   /**
    * Validates, commits and publishes events for one session, their payloads redacted first
    * (see {@link EventLogOptions.redactor}); agent-produced fields over the payload limits are
-   * shortened (see {@link PayloadLimits}).
+   * shortened (see {@link PayloadLimits}). Validation happens once, at the boundary: events
+   * built by the project's typed constructors (marked with `typedEvent` of the events area) are
+   * redacted and limited like any other but not parsed again; everything else is.
    * @returns the committed events with their sequence numbers.
    * @throws OrchestratorError `EVENT_INVALID` or `LIMIT_EXCEEDED` before anything is written, or the store's errors.
    */
@@ -199,5 +203,8 @@ export class EventLog {
 
 function redactPayload(event: NewEvent, redactor: PayloadRedactor): NewEvent {
   const data = redactor.redact(event.data);
-  return data === event.data ? event : ({ ...event, data } as NewEvent);
+  if (data === event.data) return event;
+  const copy = { ...event, data } as NewEvent;
+  // Redaction only replaces secret strings: a typed event's copy is as typed as the original.
+  return isTypedEvent(event) ? typedEvent(copy) : copy;
 }
