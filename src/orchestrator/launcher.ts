@@ -11,9 +11,11 @@ import {
   agentExecutor,
   applyEvent,
   approvalExecutor,
+  type ClassLimits,
   type CompiledPlan,
   type CompiledWorkflow,
   checkMemoryValue,
+  cloneState,
   functionExecutor,
   humanExecutor,
   type NodeExecutor,
@@ -43,6 +45,8 @@ export interface LauncherServices {
   readonly leases: SessionLeases;
   /** How often an owner looks for control requests of other processes. */
   readonly controlPollMs: number;
+  /** Agent nodes and other nodes running at once in one run (`ORCHESTRATOR_MAX_AGENTS`, `ORCHESTRATOR_MAX_NODES`). */
+  readonly classLimits: ClassLimits;
 }
 
 /** What {@link RunLauncher.launch} needs to know about one run. */
@@ -128,6 +132,7 @@ export class RunLauncher {
       executors,
       state,
       workspace,
+      classLimits: this.#s.classLimits,
     });
     executors.set('agent', this.#agentExecutor(state, run, workspace));
     const versions = this.#startVersions(sessionId, state);
@@ -234,7 +239,8 @@ export class RunLauncher {
     return AutoVersions.start({
       log: this.#s.log,
       versions: this.#s.sessions.versions,
-      state: structuredClone(state),
+      // Frozen parts (the recorded definition) shared, the rest copied: see cloneState.
+      state: cloneState(state),
       onError: (error) => this.#s.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
     });
   }

@@ -24,7 +24,7 @@ import { NodeStarter } from './node-start.ts';
 import type { NodeContext, NodeExecutor, NodeOutcome, PlanNode, WorkflowPlan } from './plan.ts';
 import { ReadyQueue } from './ready-queue.ts';
 import { RunRecorder } from './run-recorder.ts';
-import { DependencyTracker } from './scheduler.ts';
+import { type ClassLimits, DependencyTracker, type NodeClass } from './scheduler.ts';
 import { type PendingControl, type SessionState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
 
 /** Everything a run needs. */
@@ -40,6 +40,12 @@ export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
   readonly workspace: string;
   /** @default the system clock */
   readonly clock?: EngineClock;
+  /**
+   * Nodes of each class running at once in this run, besides the workflow's own `concurrency`:
+   * agent nodes (the orchestrator passes `ORCHESTRATOR_MAX_AGENTS`) and all others
+   * (`ORCHESTRATOR_MAX_NODES`). @default no cap besides the workflow's
+   */
+  readonly classLimits?: ClassLimits;
   /**
    * Test hook: called at every await point of a node's start path (and of executors, through
    * `checkpoint`) with the point's name, before the run checks whether the node was stopped.
@@ -99,7 +105,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     });
     const wf = this.state;
     this.#tracker = new DependencyTracker(options.plan.nodes(), (id) => wf.nodes[id]?.status);
-    this.#ready = new ReadyQueue(options.plan.concurrency, options.plan.groupLimits, this.#clock);
+    this.#ready = new ReadyQueue(options.plan.concurrency, options.plan.groupLimits, this.#clock, options.classLimits);
     this.#starter = new NodeStarter({
       clock: this.#clock,
       probe: options.probe,
@@ -393,7 +399,8 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 
   #enqueue(id: string): void {
     if (this.#starter.isRunning(id)) return;
-    this.#ready.enqueue(id, this.#plan.node(id)?.group);
+    const node = this.#plan.node(id);
+    this.#ready.enqueue(id, node?.group, classOf(node));
   }
 
   #pump(): void {
@@ -412,14 +419,14 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     // also queued) or gained a dependency (a node inserted before it): give the slot back;
     // a new dependency makes it ready again when that one settles.
     if (!state || TERMINAL_NODE_STATUSES.has(state.status) || !this.#tracker.dependenciesSettled(id)) {
-      this.#ready.release(node?.group);
+      this.#ready.release(node?.group, classOf(node));
       return;
     }
     const again = this.#awaitAgain.delete(id);
     const attempt = again ? state.attempts : state.attempts + 1;
     const executor = this.#o.executors.get(node.kind);
     this.#starter.start(node, attempt, again, this.#context(), executor, ({ outcome, stop }) => {
-      this.#ready.release(node.group);
+      this.#ready.release(node.group, classOf(node));
       this.#onOutcome(id, attempt, outcome, stop);
       this.#pump();
     });
@@ -649,4 +656,9 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #flush(): Promise<void> {
     return this.#recorder.flush();
   }
+}
+
+/** The cap a node counts against (see NodeClass); the same at enqueue and at release. */
+function classOf(node: PlanNode | undefined): NodeClass {
+  return node?.kind === 'agent' ? 'agent' : 'other';
 }
