@@ -313,7 +313,14 @@ export class Orchestrator {
           throw toOrchestratorError(error).code === 'SEQUENCE_CONFLICT' ? exists() : error;
         });
       for (const event of created) applyEvent(state, event);
-      return this.#launcher.launch({ state, workflowId, workflow, workspace, functions: options.functions });
+      return this.#launcher.launch({
+        state,
+        workflowId,
+        workflow,
+        workspace,
+        functions: options.functions,
+        committed: created,
+      });
     } catch (error) {
       this.log.unfence(sessionId);
       await this.leases.release(sessionId);
