@@ -59,11 +59,14 @@ const envelopeFields = z.object({
 });
 
 /**
- * Events built by the project's own typed code (see {@link typedEvent}). A WeakSet rather than
- * a flag on the event: nothing read from outside (JSON from the API, an import, a plugin, an
- * agent's tool input) can carry membership, and a copy of a marked event is not marked.
+ * The mark of events built by the project's own typed code (see {@link typedEvent}): a symbol
+ * this module never exports. Nothing read from outside can carry it (JSON, structured clones
+ * and the store's rows have no symbol keys); a spread of a marked event by in-process code
+ * keeps it, as that code is as trusted as the one that built it. A property rather than a
+ * WeakSet: adding and reading it cost a fraction of a WeakSet's add and lookup on every event.
  */
-const typedEvents = new WeakSet<object>();
+const TYPED: unique symbol = Symbol('typed event');
+type Marked = { [TYPED]?: true };
 
 /**
  * Marks an event as built by the project's own typed code (the engine's recorder, the
@@ -73,13 +76,13 @@ const typedEvents = new WeakSet<object>();
  * here: it goes through the schema as a plain object. Returns the same object.
  */
 export function typedEvent<T extends EventType>(event: NewEvent<T>): NewEvent<T> {
-  typedEvents.add(event);
+  (event as Marked)[TYPED] = true;
   return event;
 }
 
-/** True for an event marked by {@link typedEvent} (the object itself, not a copy of it). */
+/** True for an event marked by {@link typedEvent} (or an in-process spread of one). */
 export function isTypedEvent(event: NewEvent): boolean {
-  return typedEvents.has(event);
+  return (event as Marked)[TYPED] === true;
 }
 
 /**
@@ -89,7 +92,7 @@ export function isTypedEvent(event: NewEvent): boolean {
  * @throws OrchestratorError `EVENT_INVALID` naming the type and the offending fields.
  */
 export function prepareEvent(event: NewEvent, defaultSource = 'orchestrator'): PendingEvent {
-  if (typedEvents.has(event) && isEventType(event.type)) return stamp(event, event.data, defaultSource);
+  if ((event as Marked)[TYPED] === true && isEventType(event.type)) return stamp(event, event.data, defaultSource);
   if (!isEventType(event.type)) {
     throw new OrchestratorError('EVENT_INVALID', `unknown event type "${String(event.type)}"`, {
       details: { type: event.type },

@@ -6,14 +6,12 @@ import {
   type EventReader,
   type EventStream,
   type FilteredEvent,
-  isTypedEvent,
   type NewEvent,
   type OrchestratorEvent,
   prepareEvent,
   type StreamOptions,
   type SubscribeOptions,
   type Subscription,
-  typedEvent,
 } from '../events/index.ts';
 import type { AppendOptions, EventStore, ListSessionsOptions, SessionSummary } from '../store/index.ts';
 import { limitPayload, type PayloadLimits } from './payload-limits.ts';
@@ -203,8 +201,6 @@ export class EventLog {
 
 function redactPayload(event: NewEvent, redactor: PayloadRedactor): NewEvent {
   const data = redactor.redact(event.data);
-  if (data === event.data) return event;
-  const copy = { ...event, data } as NewEvent;
-  // Redaction only replaces secret strings: a typed event's copy is as typed as the original.
-  return isTypedEvent(event) ? typedEvent(copy) : copy;
+  // Redaction only replaces secret strings: the copy keeps a typed event's mark (see typedEvent).
+  return data === event.data ? event : ({ ...event, data } as NewEvent);
 }

@@ -590,7 +590,9 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (this.#open > 0 && !wf.cancelRequested) return;
     this.#phase = 'finishing';
     const status = finalStatus(wf, this.#failure !== undefined);
-    this.#ending.finish(status, this.#failure ?? firstFailure(wf)).then(
+    // A completed run has no failed node (finalStatus looked at each): no second pass for one.
+    const error = status === 'completed' ? undefined : (this.#failure ?? firstFailure(wf));
+    this.#ending.finish(status, error).then(
       (state) => {
         if (state) {
           this.#phase = 'done';
