@@ -90,6 +90,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #settling = false;
   #failure: OrchestratorError | undefined;
   readonly #done: PromiseWithResolvers<WorkflowState> = Promise.withResolvers();
+  #cachedContext: NodeContext | undefined;
 
   constructor(options: WorkflowRunOptions<P>) {
     this.#o = options;
@@ -635,11 +636,17 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * copy: building a copy per started node made large runs quadratic.
    */
   #context(): NodeContext {
-    return {
-      inputs: this.state.inputs,
-      nodes: this.state.nodes,
-      session: { id: this.#o.sessionId, workspace: this.#o.workspace },
-    };
+    // One frozen object while the state's maps stay the same ones (they are changed in place):
+    // every ready and started node asked for a new one.
+    const wf = this.state;
+    const cached = this.#cachedContext;
+    if (cached && cached.inputs === wf.inputs && cached.nodes === wf.nodes) return cached;
+    this.#cachedContext = Object.freeze({
+      inputs: wf.inputs,
+      nodes: wf.nodes,
+      session: Object.freeze({ id: this.#o.sessionId, workspace: this.#o.workspace }),
+    });
+    return this.#cachedContext;
   }
 
   /**
