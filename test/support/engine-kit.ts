@@ -74,6 +74,8 @@ export interface RunOptions {
   readonly probe?: (point: string, nodeId: string) => void;
   /** Caps of agent nodes and of the other nodes (see WorkflowRunOptions.classLimits). @default none */
   readonly classLimits?: ClassLimits;
+  /** See WorkflowRunOptions.startsPerTurn. @default no limit */
+  readonly startsPerTurn?: number;
 }
 
 /** A log that stops writing, as a killed process would. */
@@ -143,6 +145,7 @@ export async function startEngineKit(): Promise<EngineKit> {
       workspace: root,
       probe: options.probe,
       classLimits: options.classLimits,
+      startsPerTurn: options.startsPerTurn,
     });
     return { sessionId: state.sessionId, workflowId, run, state, wf };
   };
