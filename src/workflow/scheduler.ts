@@ -157,6 +157,14 @@ export interface ClassLimits {
   readonly other: number;
 }
 
+/** Ready nodes of one group and class, first in first out; `head` is the next one. */
+interface AdmissionFifo {
+  readonly group: string;
+  readonly cls: NodeClass;
+  ids: string[];
+  head: number;
+}
+
 const UNLIMITED: ClassLimits = { agent: Number.POSITIVE_INFINITY, other: Number.POSITIVE_INFINITY };
 
 /**
@@ -166,7 +174,9 @@ const UNLIMITED: ClassLimits = { agent: Number.POSITIVE_INFINITY, other: Number.
  * behind it. Taking the next startable node costs O(number of groups).
  */
 export class AdmissionQueue {
-  readonly #queues = new Map<string, { group: string; cls: NodeClass; ids: string[]; head: number }>();
+  readonly #queues = new Map<string, AdmissionFifo>();
+  /** The same FIFOs in creation order: `next` walks them by index (a Map iterator allocated per call). */
+  readonly #order: AdmissionFifo[] = [];
   readonly #running = new Map<string, number>();
   readonly #classRunning = { agent: 0, other: 0 };
   readonly #groupLimits: ReadonlyMap<string, number>;
@@ -198,6 +208,7 @@ export class AdmissionQueue {
     if (!queue) {
       queue = { group: name, cls, ids: [], head: 0 };
       this.#queues.set(key, queue);
+      this.#order.push(queue);
     }
     queue.ids.push(id);
     this.#queued++;
@@ -205,8 +216,10 @@ export class AdmissionQueue {
 
   /** The next node that may start now, taking its slot; undefined when none may. */
   next(): string | undefined {
-    if (this.#total >= this.#limit) return undefined;
-    for (const queue of this.#queues.values()) {
+    if (this.#total >= this.#limit || this.#queued === 0) return undefined;
+    const order = this.#order;
+    for (let q = 0; q < order.length; q++) {
+      const queue = order[q] as AdmissionFifo;
       const { head, ids, group, cls } = queue;
       if (head >= ids.length) continue;
       if (this.#classRunning[cls] >= this.#classLimits[cls]) continue;
@@ -238,7 +251,7 @@ export class AdmissionQueue {
   /** Removes every queued node (cancel, fail-fast); returns them. */
   drain(): string[] {
     const drained: string[] = [];
-    for (const queue of this.#queues.values()) {
+    for (const queue of this.#order) {
       for (let i = queue.head; i < queue.ids.length; i++) drained.push(queue.ids[i] as string);
       queue.ids = [];
       queue.head = 0;
