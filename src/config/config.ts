@@ -26,6 +26,12 @@ export interface OrchestratorConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Agent processes running at once in this orchestrator process (`ORCHESTRATOR_MAX_AGENTS`). @default 4 */
   readonly maxConcurrentAgents: number;
+  /**
+   * Nodes of one workflow run that are not agents (function, human, approval, plugin kinds)
+   * running at once (`ORCHESTRATOR_MAX_NODES`). Agent nodes are held to `maxConcurrentAgents`
+   * instead; a workflow's own `concurrency`, when it sets one, caps both together. @default 64
+   */
+  readonly maxConcurrentNodes: number;
   /** SQLite durability: `full` fsyncs every group commit, `normal` survives a killed process but not power loss. @default `full` */
   readonly sqliteSynchronous: 'full' | 'normal';
   /** Every this many ms the memory of live agent processes is sampled (`ORCHESTRATOR_RESOURCE_SAMPLE_MS`); 0 = only at each result. @default 5000 */
@@ -233,6 +239,7 @@ const schema = z
     anthropicBaseUrl: urlWithScheme(['http', 'https']).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxConcurrentAgents: z.coerce.number().int().min(1).max(256).default(4),
+    maxConcurrentNodes: z.coerce.number().int().min(1).max(10_000).default(64),
     sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
     resourceSampleMs: z.coerce.number().int().min(0).max(3_600_000).default(5000),
     otel: z.enum(['off', 'console', 'file']).default('off'),
@@ -297,6 +304,7 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   anthropicBaseUrl: 'ANTHROPIC_BASE_URL',
   logLevel: 'LOG_LEVEL',
   maxConcurrentAgents: 'ORCHESTRATOR_MAX_AGENTS',
+  maxConcurrentNodes: 'ORCHESTRATOR_MAX_NODES',
   sqliteSynchronous: 'ORCHESTRATOR_SQLITE_SYNCHRONOUS',
   resourceSampleMs: 'ORCHESTRATOR_RESOURCE_SAMPLE_MS',
   otel: 'ORCHESTRATOR_OTEL',
@@ -377,6 +385,7 @@ export function loadConfig(
     anthropicBaseUrl: value.anthropicBaseUrl,
     logLevel: value.logLevel,
     maxConcurrentAgents: value.maxConcurrentAgents,
+    maxConcurrentNodes: value.maxConcurrentNodes,
     sqliteSynchronous: value.sqliteSynchronous,
     resourceSampleMs: value.resourceSampleMs,
     otel: value.otel,

@@ -59,10 +59,40 @@ const envelopeFields = z.object({
 });
 
 /**
- * Validates a new event against its type's schema and fixes its id, time and source.
+ * The mark of events built by the project's own typed code (see {@link typedEvent}): a symbol
+ * this module never exports. Nothing read from outside can carry it (JSON, structured clones
+ * and the store's rows have no symbol keys); a spread of a marked event by in-process code
+ * keeps it, as that code is as trusted as the one that built it. A property rather than a
+ * WeakSet: adding and reading it cost a fraction of a WeakSet's add and lookup on every event.
+ */
+const TYPED: unique symbol = Symbol('typed event');
+type Marked = { [TYPED]?: true };
+
+/**
+ * Marks an event as built by the project's own typed code (the engine's recorder, the
+ * orchestrator, the monitor): its payload was checked by the type checker where it was built,
+ * so {@link prepareEvent} does not parse it again with the catalog's schema (a zod parse cost
+ * more than the rest of an engine event's path). Input from outside must never be passed
+ * here: it goes through the schema as a plain object. Returns the same object.
+ */
+export function typedEvent<T extends EventType>(event: NewEvent<T>): NewEvent<T> {
+  (event as Marked)[TYPED] = true;
+  return event;
+}
+
+/** True for an event marked by {@link typedEvent} (or an in-process spread of one). */
+export function isTypedEvent(event: NewEvent): boolean {
+  return (event as Marked)[TYPED] === true;
+}
+
+/**
+ * Validates a new event against its type's schema and fixes its id, time and source. An event
+ * marked by {@link typedEvent} is only stamped: its type is still checked, its payload not
+ * parsed again.
  * @throws OrchestratorError `EVENT_INVALID` naming the type and the offending fields.
  */
 export function prepareEvent(event: NewEvent, defaultSource = 'orchestrator'): PendingEvent {
+  if ((event as Marked)[TYPED] === true && isEventType(event.type)) return stamp(event, event.data, defaultSource);
   if (!isEventType(event.type)) {
     throw new OrchestratorError('EVENT_INVALID', `unknown event type "${String(event.type)}"`, {
       details: { type: event.type },
@@ -77,6 +107,10 @@ export function prepareEvent(event: NewEvent, defaultSource = 'orchestrator'): P
       details: { type: event.type, issues: issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
     });
   }
+  return stamp(event, data.data, defaultSource);
+}
+
+function stamp(event: NewEvent, data: unknown, defaultSource: string): PendingEvent {
   return {
     id: event.id ?? newId(),
     type: event.type,
@@ -84,7 +118,7 @@ export function prepareEvent(event: NewEvent, defaultSource = 'orchestrator'): P
     source: event.source ?? defaultSource,
     correlationId: event.correlationId ?? null,
     causationId: event.causationId ?? null,
-    data: data.data,
+    data,
   };
 }
 

@@ -103,7 +103,9 @@ export class EventLog {
   /**
    * Validates, commits and publishes events for one session, their payloads redacted first
    * (see {@link EventLogOptions.redactor}); agent-produced fields over the payload limits are
-   * shortened (see {@link PayloadLimits}).
+   * shortened (see {@link PayloadLimits}). Validation happens once, at the boundary: events
+   * built by the project's typed constructors (marked with `typedEvent` of the events area) are
+   * redacted and limited like any other but not parsed again; everything else is.
    * @returns the committed events with their sequence numbers.
    * @throws OrchestratorError `EVENT_INVALID` or `LIMIT_EXCEEDED` before anything is written, or the store's errors.
    */
@@ -199,5 +201,6 @@ export class EventLog {
 
 function redactPayload(event: NewEvent, redactor: PayloadRedactor): NewEvent {
   const data = redactor.redact(event.data);
+  // Redaction only replaces secret strings: the copy keeps a typed event's mark (see typedEvent).
   return data === event.data ? event : ({ ...event, data } as NewEvent);
 }

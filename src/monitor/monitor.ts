@@ -1,6 +1,6 @@
 import type { RunningAgent, SpendGate, SpendRequest, SpendVerdict } from '../agents/index.ts';
 import { OrchestratorError } from '../errors/index.ts';
-import type { AnyEvent, NewEvent, Subscription } from '../events/index.ts';
+import { type AnyEvent, type NewEvent, type Subscription, typedEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { type CompiledAlerts, type CompiledBudget, compileAlertsValue } from '../workflow/index.ts';
 import { mergeAlertSettings, NO_ALERTS } from './alert-settings.ts';
@@ -272,12 +272,15 @@ export class Monitor implements SpendGate {
 
   #record(sessionId: string, events: NewEvent[], cause: AnyEvent | undefined): void {
     if (events.length === 0 || this.#closing) return;
-    const stamped = events.map((event) => ({
-      ...event,
-      source: 'monitor',
-      correlationId: cause?.correlationId ?? null,
-      causationId: cause?.id ?? null,
-    }));
+    // The monitor's own alerts and budget records: typed events, not parsed again by the log.
+    const stamped = events.map((event) =>
+      typedEvent({
+        ...event,
+        source: 'monitor',
+        correlationId: cause?.correlationId ?? null,
+        causationId: cause?.id ?? null,
+      }),
+    );
     const append = this.#options.log.append(sessionId, stamped).catch(() => {
       // The store is closing or failed: the decision stands in memory, only its record is lost.
     });

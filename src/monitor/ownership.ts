@@ -70,7 +70,8 @@ export function downtimeWithin(spans: readonly Span[], from: string, to: string)
 
 /** Wall time from `from` to `to` less the downtime within it. */
 export function ownedElapsed(state: MetricsState, from: string, to: string): number {
-  return Math.max(0, elapsed(from, to) - downtimeWithin(state.downtime, from, to));
+  const wall = elapsed(from, to);
+  return state.downtime.length === 0 ? wall : Math.max(0, wall - downtimeWithin(state.downtime, from, to));
 }
 
 /**

@@ -11,9 +11,11 @@ import {
   agentExecutor,
   applyEvent,
   approvalExecutor,
+  type ClassLimits,
   type CompiledPlan,
   type CompiledWorkflow,
   checkMemoryValue,
+  cloneState,
   functionExecutor,
   humanExecutor,
   type NodeExecutor,
@@ -23,6 +25,7 @@ import {
   type PlanFunctions,
   planFromCompiled,
   type ResultCache,
+  replay,
   type SessionState,
   WorkflowRun,
 } from '../workflow/index.ts';
@@ -43,6 +46,8 @@ export interface LauncherServices {
   readonly leases: SessionLeases;
   /** How often an owner looks for control requests of other processes. */
   readonly controlPollMs: number;
+  /** Agent nodes and other nodes running at once in one run (`ORCHESTRATOR_MAX_AGENTS`, `ORCHESTRATOR_MAX_NODES`). */
+  readonly classLimits: ClassLimits;
 }
 
 /** What {@link RunLauncher.launch} needs to know about one run. */
@@ -54,6 +59,12 @@ export interface LaunchRequest {
   readonly workspace: string;
   readonly functions?: PlanFunctions | undefined;
   readonly addedNodes?: readonly unknown[];
+  /**
+   * Every committed event of the session, when `state` was built from them alone (a new
+   * session): the versions follower's own copy of the state is replayed from these (one
+   * reducer pass) instead of copied from `state` (a copy of every node's state).
+   */
+  readonly committed?: readonly AnyEvent[];
 }
 
 /**
@@ -128,9 +139,14 @@ export class RunLauncher {
       executors,
       state,
       workspace,
+      classLimits: this.#s.classLimits,
     });
     executors.set('agent', this.#agentExecutor(state, run, workspace));
-    const versions = this.#startVersions(sessionId, state);
+    const versions = this.#startVersions(
+      sessionId,
+      request.committed ? replay(sessionId, request.committed) : state,
+      state,
+    );
     // Agents write their own events to the log; the engine's state learns of them here (their
     // SDK session ids, for nodes that carry on a conversation; their durable results).
     const agentEvents = log.subscribe(
@@ -228,13 +244,15 @@ export class RunLauncher {
   /**
    * Follows the session's committed events and takes versions as it runs. Called before the
    * run starts, while `state` is still exactly the committed state (every event so far was
-   * awaited); once the engine runs, its state is ahead of the log by decisions in flight.
+   * awaited); once the engine runs, its state is ahead of the log by decisions in flight. A
+   * state the engine does not run on (replayed for the follower alone) is taken as it is.
    */
-  #startVersions(sessionId: string, state: SessionState): AutoVersions {
+  #startVersions(sessionId: string, state: SessionState, engineState: SessionState): AutoVersions {
     return AutoVersions.start({
       log: this.#s.log,
       versions: this.#s.sessions.versions,
-      state: structuredClone(state),
+      // Frozen parts (the recorded definition) shared, the rest copied: see cloneState.
+      state: state === engineState ? cloneState(state) : state,
       onError: (error) => this.#s.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
     });
   }

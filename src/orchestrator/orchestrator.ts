@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AgentRuntime } from '../agents/index.ts';
 import { type ConfigInput, loadConfig, type OrchestratorConfig } from '../config/index.ts';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { type AnyEvent, newPrefixedId } from '../events/index.ts';
+import { type AnyEvent, newPrefixedId, typedEvent } from '../events/index.ts';
 import type { Gateway } from '../gateway/index.ts';
 import { EventLog } from '../log/index.ts';
 import { createLogger, type Logger } from '../logging/index.ts';
@@ -204,6 +204,7 @@ export class Orchestrator {
       transcripts: store,
       leases: this.leases,
       controlPollMs: config.controlPollMs,
+      classLimits: { agent: config.maxConcurrentAgents, other: config.maxConcurrentNodes },
     });
   }
 
@@ -279,8 +280,10 @@ export class Orchestrator {
       const created = await this.log
         .append(
           sessionId,
+          // Built here from checked values (the compiled workflow, resolved inputs, a safe
+          // session id): typed events, not parsed again by the log.
           [
-            {
+            typedEvent({
               type: 'session.created',
               source: 'orchestrator',
               data: {
@@ -289,8 +292,8 @@ export class Orchestrator {
                 model: this.model.recorded,
                 ...(options.by !== undefined && { by: options.by }),
               },
-            },
-            {
+            }),
+            typedEvent({
               type: 'workflow.started',
               source: 'orchestrator',
               data: {
@@ -301,7 +304,7 @@ export class Orchestrator {
                 file: workflow.file,
                 workspace,
               },
-            },
+            }),
           ],
           // Nothing may exist before: creation and its check are one atomic append.
           { expectedLastSeq: 0 },
@@ -310,7 +313,14 @@ export class Orchestrator {
           throw toOrchestratorError(error).code === 'SEQUENCE_CONFLICT' ? exists() : error;
         });
       for (const event of created) applyEvent(state, event);
-      return this.#launcher.launch({ state, workflowId, workflow, workspace, functions: options.functions });
+      return this.#launcher.launch({
+        state,
+        workflowId,
+        workflow,
+        workspace,
+        functions: options.functions,
+        committed: created,
+      });
     } catch (error) {
       this.log.unfence(sessionId);
       await this.leases.release(sessionId);

@@ -66,7 +66,8 @@ function makePlan(
   return {
     compiled,
     name: compiled.name,
-    concurrency: compiled.concurrency,
+    // No workflow-wide cap unless the workflow sets one: the run's class caps apply (see WorkflowRunOptions).
+    concurrency: compiled.concurrency ?? Number.POSITIVE_INFINITY,
     groupLimits,
     onFailure: compiled.onFailure,
     rollback: compiled.rollback,

@@ -206,6 +206,8 @@ export function compensationOrder(plan: WorkflowPlan, wf: WorkflowState, complet
  */
 export function completionOrderOf(plan: WorkflowPlan, wf: WorkflowState): string[] {
   const completed = Object.values(wf.nodes).filter((n) => n.status === 'completed');
+  // A fresh run has none: no index of the whole plan to build.
+  if (completed.length === 0) return [];
   const topological = new Map([...plan.nodes()].map((node, index) => [node.id, index]));
   completed.sort(
     (a, b) =>

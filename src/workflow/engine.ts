@@ -24,7 +24,7 @@ import { NodeStarter } from './node-start.ts';
 import type { NodeContext, NodeExecutor, NodeOutcome, PlanNode, WorkflowPlan } from './plan.ts';
 import { ReadyQueue } from './ready-queue.ts';
 import { RunRecorder } from './run-recorder.ts';
-import { DependencyTracker } from './scheduler.ts';
+import { type ClassLimits, DependencyTracker, type NodeClass } from './scheduler.ts';
 import { type PendingControl, type SessionState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
 
 /** Everything a run needs. */
@@ -40,6 +40,20 @@ export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
   readonly workspace: string;
   /** @default the system clock */
   readonly clock?: EngineClock;
+  /**
+   * Nodes of each class running at once in this run, besides the workflow's own `concurrency`:
+   * agent nodes (the orchestrator passes `ORCHESTRATOR_MAX_AGENTS`) and all others
+   * (`ORCHESTRATOR_MAX_NODES`). @default no cap besides the workflow's
+   */
+  readonly classLimits?: ClassLimits;
+  /**
+   * Node starts after which the run lets the event loop turn once (see #yieldTurn), so a run of
+   * nodes that settle in microtasks commits its events as it goes and leaves room for timers,
+   * the API and subscribers. Not yet set by the orchestrator: each turn lets the versions
+   * follower take a whole-state version (about 3x the CPU per node at 256 with whole-state
+   * versions); worth it once versions are incremental. @default no limit (one turn, as before)
+   */
+  readonly startsPerTurn?: number;
   /**
    * Test hook: called at every await point of a node's start path (and of executors, through
    * `checkpoint`) with the point's name, before the run checks whether the node was stopped.
@@ -84,10 +98,16 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #settling = false;
   #failure: OrchestratorError | undefined;
   readonly #done: PromiseWithResolvers<WorkflowState> = Promise.withResolvers();
+  #cachedContext: NodeContext | undefined;
+  /** Nodes started since the run last let the event loop turn (see #yieldTurn). */
+  #startsThisTurn = 0;
+  #yielding = false;
+  readonly #startsPerTurn: number;
 
   constructor(options: WorkflowRunOptions<P>) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#startsPerTurn = options.startsPerTurn ?? Number.POSITIVE_INFINITY;
     this.#plan = options.plan;
     this.#recorder = new RunRecorder({
       log: options.log,
@@ -99,7 +119,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     });
     const wf = this.state;
     this.#tracker = new DependencyTracker(options.plan.nodes(), (id) => wf.nodes[id]?.status);
-    this.#ready = new ReadyQueue(options.plan.concurrency, options.plan.groupLimits, this.#clock);
+    this.#ready = new ReadyQueue(options.plan.concurrency, options.plan.groupLimits, this.#clock, options.classLimits);
     this.#starter = new NodeStarter({
       clock: this.#clock,
       probe: options.probe,
@@ -393,16 +413,38 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
 
   #enqueue(id: string): void {
     if (this.#starter.isRunning(id)) return;
-    this.#ready.enqueue(id, this.#plan.node(id)?.group);
+    const node = this.#plan.node(id);
+    this.#ready.enqueue(id, node?.group, classOf(node));
   }
 
   #pump(): void {
-    if (this.#phase !== 'running') return;
+    if (this.#phase !== 'running' || this.#yielding) return;
     const wf = this.state;
     if (!wf.paused && !wf.cancelRequested) {
-      for (let id = this.#ready.next(); id !== undefined; id = this.#ready.next()) this.#start(id);
+      for (let id = this.#ready.next(); id !== undefined; id = this.#ready.next()) {
+        this.#start(id);
+        if (++this.#startsThisTurn >= this.#startsPerTurn && this.#yieldTurn()) return;
+      }
     }
     this.#maybeFinish();
+  }
+
+  /**
+   * Lets the event loop run before more nodes start. Nodes with no effect outside the log
+   * (function, condition-only) settle in microtasks, so without a pause a whole run of them
+   * would start, finish and record in one turn: its events committed only at the end, in one
+   * batch held in memory meanwhile, and timers (lease renewal), the API and the log's
+   * subscribers kept waiting. After `startsPerTurn` starts the run yields once: the recorder's
+   * batch goes to the store and subscribers drain before the next starts.
+   */
+  #yieldTurn(): true {
+    this.#yielding = true;
+    setImmediate(() => {
+      this.#yielding = false;
+      this.#startsThisTurn = 0;
+      this.#pump();
+    });
+    return true;
   }
 
   #start(id: string): void {
@@ -412,14 +454,14 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     // also queued) or gained a dependency (a node inserted before it): give the slot back;
     // a new dependency makes it ready again when that one settles.
     if (!state || TERMINAL_NODE_STATUSES.has(state.status) || !this.#tracker.dependenciesSettled(id)) {
-      this.#ready.release(node?.group);
+      this.#ready.release(node?.group, classOf(node));
       return;
     }
     const again = this.#awaitAgain.delete(id);
     const attempt = again ? state.attempts : state.attempts + 1;
     const executor = this.#o.executors.get(node.kind);
     this.#starter.start(node, attempt, again, this.#context(), executor, ({ outcome, stop }) => {
-      this.#ready.release(node.group);
+      this.#ready.release(node.group, classOf(node));
       this.#onOutcome(id, attempt, outcome, stop);
       this.#pump();
     });
@@ -583,7 +625,9 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (this.#open > 0 && !wf.cancelRequested) return;
     this.#phase = 'finishing';
     const status = finalStatus(wf, this.#failure !== undefined);
-    this.#ending.finish(status, this.#failure ?? firstFailure(wf)).then(
+    // A completed run has no failed node (finalStatus looked at each): no second pass for one.
+    const error = status === 'completed' ? undefined : (this.#failure ?? firstFailure(wf));
+    this.#ending.finish(status, error).then(
       (state) => {
         if (state) {
           this.#phase = 'done';
@@ -626,11 +670,17 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * copy: building a copy per started node made large runs quadratic.
    */
   #context(): NodeContext {
-    return {
-      inputs: this.state.inputs,
-      nodes: this.state.nodes,
-      session: { id: this.#o.sessionId, workspace: this.#o.workspace },
-    };
+    // One frozen object while the state's maps stay the same ones (they are changed in place):
+    // every ready and started node asked for a new one.
+    const wf = this.state;
+    const cached = this.#cachedContext;
+    if (cached && cached.inputs === wf.inputs && cached.nodes === wf.nodes) return cached;
+    this.#cachedContext = Object.freeze({
+      inputs: wf.inputs,
+      nodes: wf.nodes,
+      session: Object.freeze({ id: this.#o.sessionId, workspace: this.#o.workspace }),
+    });
+    return this.#cachedContext;
   }
 
   /**
@@ -649,4 +699,9 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #flush(): Promise<void> {
     return this.#recorder.flush();
   }
+}
+
+/** The cap a node counts against (see NodeClass); the same at enqueue and at release. */
+function classOf(node: PlanNode | undefined): NodeClass {
+  return node?.kind === 'agent' ? 'agent' : 'other';
 }

@@ -291,6 +291,7 @@ export const functionExecutor: NodeExecutor = {
         ok: false,
         error: new OrchestratorError('NODE_KIND_UNKNOWN', `function node "${context.node.id}" has no run()`),
       };
-    return { ok: true, output: await run({ ...context, signal: context.signal }) };
+    // The attempt's own context object (made for this attempt alone): no copy per node.
+    return { ok: true, output: await run(context) };
   },
 };

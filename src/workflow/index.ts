@@ -155,7 +155,7 @@ export type {
 export { buildAgentPrompt, HANDOVER_CHARS, shareRoom } from './prompt.ts';
 export type { CachedResult } from './result-cache.ts';
 export { cacheKey, canonicalJson, ResultCache } from './result-cache.ts';
-export type { SchedulableNode, TriggerVerdict } from './scheduler.ts';
+export type { ClassLimits, NodeClass, SchedulableNode, TriggerVerdict } from './scheduler.ts';
 export { AdmissionQueue, DependencyTracker, evaluateTrigger } from './scheduler.ts';
 export type {
   AgentSummary,
@@ -169,3 +169,4 @@ export type {
   WorkflowStatus,
 } from './state.ts';
 export { applyEvent, emptySessionState, replay, TERMINAL_NODE_STATUSES } from './state.ts';
+export { cloneState } from './state-clone.ts';

@@ -196,7 +196,7 @@ export class NodeStarter {
       if (timeoutMs !== undefined) {
         timer = this.#o.clock.setTimeout(() => controller.abort('timeout' satisfies StopReason), timeoutMs);
       }
-      outcome = await executor.run(this.#runContext(node, attempt, context, task, controller, slot));
+      outcome = await executor.run(this.#runContext(node, attempt, context, task, controller, slot, checkpoint));
     } catch (error) {
       outcome = { ok: false, error: toOrchestratorError(error) };
     } finally {
@@ -213,6 +213,7 @@ export class NodeStarter {
     task: string,
     controller: AbortController,
     slot: Slot | undefined,
+    checkpoint: (point: string) => void = this.#checkpoint(node.id, controller.signal),
   ): NodeRunContext {
     const { signal } = controller;
     return {
@@ -223,7 +224,7 @@ export class NodeStarter {
       signal,
       task,
       slot,
-      checkpoint: this.#checkpoint(node.id, signal),
+      checkpoint,
       requestInput: (kind, prompt, options) => this.#o.requestInput(node.id, attempt, kind, prompt, signal, options),
     };
   }

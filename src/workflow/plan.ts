@@ -72,7 +72,7 @@ export interface PlanNode extends SchedulableNode {
 /** A compiled workflow as the engine sees it. */
 export interface WorkflowPlan {
   readonly name: string;
-  /** Nodes running at once in this workflow. */
+  /** Nodes running at once in this workflow, all classes together (`Infinity`: no such cap). */
   readonly concurrency: number;
   /** Per parallel group: nodes of the group running at once. */
   readonly groupLimits: ReadonlyMap<string, number>;

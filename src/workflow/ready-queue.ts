@@ -1,9 +1,9 @@
 import type { EngineClock } from './clock.ts';
-import { AdmissionQueue } from './scheduler.ts';
+import { AdmissionQueue, type ClassLimits, type NodeClass } from './scheduler.ts';
 
 /**
- * The nodes of a run waiting for their turn: ready ones in the admission queue (the workflow's
- * and its groups' concurrency limits), and ones waiting out a retry delay on a timer of the
+ * The nodes of a run waiting for their turn: ready ones in the admission queue (the workflow's,
+ * its groups' and its node classes' concurrency limits), and ones waiting out a retry delay on a timer of the
  * run's clock. A node is never queued twice (a retry due while paused, then a resume), and
  * every timer it sets it clears again.
  */
@@ -14,8 +14,13 @@ export class ReadyQueue {
   readonly #queued = new Set<string>();
   readonly #retryTimers = new Map<string, unknown>();
 
-  constructor(concurrency: number, groupLimits: ReadonlyMap<string, number>, clock: EngineClock) {
-    this.#admission = new AdmissionQueue(concurrency, groupLimits);
+  constructor(
+    concurrency: number,
+    groupLimits: ReadonlyMap<string, number>,
+    clock: EngineClock,
+    classLimits?: ClassLimits,
+  ) {
+    this.#admission = new AdmissionQueue(concurrency, groupLimits, classLimits);
     this.#clock = clock;
   }
 
@@ -25,10 +30,10 @@ export class ReadyQueue {
   }
 
   /** Queues a ready node, unless it is queued already. */
-  enqueue(id: string, group: string | undefined): void {
+  enqueue(id: string, group: string | undefined, cls: NodeClass): void {
     if (this.#queued.has(id)) return;
     this.#queued.add(id);
-    this.#admission.enqueue(id, group);
+    this.#admission.enqueue(id, group, cls);
   }
 
   /** The next node the limits let start (it holds its place until {@link release}), or undefined. */
@@ -39,8 +44,8 @@ export class ReadyQueue {
   }
 
   /** Gives back the place a started node held. */
-  release(group: string | undefined): void {
-    this.#admission.release(group);
+  release(group: string | undefined, cls: NodeClass): void {
+    this.#admission.release(group, cls);
   }
 
   /** Empties the admission queue; returns the nodes that were waiting. */

@@ -1,5 +1,5 @@
 import { toOrchestratorError } from '../errors/index.ts';
-import { type AnyEvent, type EventDataMap, type EventType, type NewEvent, newId } from '../events/index.ts';
+import { type AnyEvent, type EventDataMap, type EventType, type NewEvent, newId, typedEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { applyEvent, type SessionState } from './state.ts';
 
@@ -13,6 +13,27 @@ export interface RunRecorderOptions {
   /** Called once, with the first append the log refused. */
   readonly onFailure: (error: unknown) => void;
 }
+
+/**
+ * Event types whose whole payload the engine makes itself (ids, attempts, reasons it words,
+ * errors it normalized, outputs of executors it awaited): the type checker is their
+ * validation, and the log does not parse them again (see `typedEvent`). A payload that carries
+ * what someone outside sent (an answer, a graph change, a rule, a control request's reason)
+ * is parsed at the log like any input.
+ */
+const ENGINE_MADE: ReadonlySet<EventType> = new Set<EventType>([
+  'node.queued',
+  'node.started',
+  'node.completed',
+  'node.failed',
+  'node.skipped',
+  'node.cancelled',
+  'node.interrupted',
+  'node.compensating',
+  'node.compensated',
+  'workflow.completed',
+  'workflow.rolling_back',
+]);
 
 /**
  * The engine's write path. An event is applied to the projected state at once (the engine's
@@ -59,7 +80,7 @@ export class RunRecorder {
       data: { ...data, workflowId } as unknown as EventDataMap[T],
     };
     applyEvent(this.#o.state, event as AnyEvent);
-    this.#pending.push(event as NewEvent);
+    this.#pending.push(ENGINE_MADE.has(type) ? typedEvent(event as NewEvent) : (event as NewEvent));
     if (!this.#batch) {
       this.#batch = Promise.withResolvers<void>();
       // Only this recorder's own handler: a record nobody awaits must not become an

@@ -144,21 +144,51 @@ export class DependencyTracker {
 }
 
 /**
- * Ready nodes waiting for a slot, one FIFO per parallel group, bounded by the workflow's
- * limit and each group's own. Taking the next startable node costs O(number of groups).
+ * Which cap a node counts against besides the workflow's and its group's: `agent` nodes are
+ * held to the agent process cap, every other kind (function, human, approval, plugin kinds) to
+ * the cap of the run's other nodes. Two caps, so that a cheap node never waits behind the few
+ * process slots that agents need.
+ */
+export type NodeClass = 'agent' | 'other';
+
+/** Caps per {@link NodeClass}: nodes of each class holding a slot at once. */
+export interface ClassLimits {
+  readonly agent: number;
+  readonly other: number;
+}
+
+/** Ready nodes of one group and class, first in first out; `head` is the next one. */
+interface AdmissionFifo {
+  readonly group: string;
+  readonly cls: NodeClass;
+  ids: string[];
+  head: number;
+}
+
+const UNLIMITED: ClassLimits = { agent: Number.POSITIVE_INFINITY, other: Number.POSITIVE_INFINITY };
+
+/**
+ * Ready nodes waiting for a slot, one FIFO per parallel group and node class, bounded by the
+ * workflow's limit, each group's own, and each class's (see {@link NodeClass}). A FIFO per
+ * class, so that a node whose class is at its cap never holds back one of the other class
+ * behind it. Taking the next startable node costs O(number of groups).
  */
 export class AdmissionQueue {
-  readonly #queues = new Map<string, string[]>();
-  readonly #heads = new Map<string, number>();
+  readonly #queues = new Map<string, AdmissionFifo>();
+  /** The same FIFOs in creation order: `next` walks them by index (a Map iterator allocated per call). */
+  readonly #order: AdmissionFifo[] = [];
   readonly #running = new Map<string, number>();
+  readonly #classRunning = { agent: 0, other: 0 };
   readonly #groupLimits: ReadonlyMap<string, number>;
+  readonly #classLimits: ClassLimits;
   readonly #limit: number;
   #total = 0;
   #queued = 0;
 
-  constructor(limit: number, groupLimits: ReadonlyMap<string, number>) {
+  constructor(limit: number, groupLimits: ReadonlyMap<string, number>, classLimits: ClassLimits = UNLIMITED) {
     this.#limit = limit;
     this.#groupLimits = groupLimits;
+    this.#classLimits = classLimits;
   }
 
   /** Nodes waiting for a slot. */
@@ -171,32 +201,38 @@ export class AdmissionQueue {
     return this.#total;
   }
 
-  enqueue(id: string, group: string | undefined): void {
-    const key = group ?? '';
+  enqueue(id: string, group: string | undefined, cls: NodeClass = 'other'): void {
+    const name = group ?? '';
+    const key = cls === 'agent' ? `agent\u0000${name}` : name;
     let queue = this.#queues.get(key);
     if (!queue) {
-      queue = [];
+      queue = { group: name, cls, ids: [], head: 0 };
       this.#queues.set(key, queue);
+      this.#order.push(queue);
     }
-    queue.push(id);
+    queue.ids.push(id);
     this.#queued++;
   }
 
   /** The next node that may start now, taking its slot; undefined when none may. */
   next(): string | undefined {
-    if (this.#total >= this.#limit) return undefined;
-    for (const [group, queue] of this.#queues) {
-      const head = this.#heads.get(group) ?? 0;
-      if (head >= queue.length) continue;
+    if (this.#total >= this.#limit || this.#queued === 0) return undefined;
+    const order = this.#order;
+    for (let q = 0; q < order.length; q++) {
+      const queue = order[q] as AdmissionFifo;
+      const { head, ids, group, cls } = queue;
+      if (head >= ids.length) continue;
+      if (this.#classRunning[cls] >= this.#classLimits[cls]) continue;
       const running = this.#running.get(group) ?? 0;
       if (running >= (this.#groupLimits.get(group) ?? Number.POSITIVE_INFINITY)) continue;
-      const id = queue[head] as string;
+      const id = ids[head] as string;
       // Drop consumed entries now and then so queues do not grow without bound.
-      if (head + 1 > 1024 && head + 1 > queue.length / 2) {
-        queue.splice(0, head + 1);
-        this.#heads.set(group, 0);
-      } else this.#heads.set(group, head + 1);
+      if (head + 1 > 1024 && head + 1 > ids.length / 2) {
+        ids.splice(0, head + 1);
+        queue.head = 0;
+      } else queue.head = head + 1;
       this.#running.set(group, running + 1);
+      this.#classRunning[cls]++;
       this.#total++;
       this.#queued--;
       return id;
@@ -204,20 +240,21 @@ export class AdmissionQueue {
     return undefined;
   }
 
-  /** Gives back the slot a node held. */
-  release(group: string | undefined): void {
+  /** Gives back the slot a node held (the group and class it was queued with). */
+  release(group: string | undefined, cls: NodeClass = 'other'): void {
     const key = group ?? '';
     this.#running.set(key, (this.#running.get(key) ?? 1) - 1);
+    this.#classRunning[cls]--;
     this.#total--;
   }
 
   /** Removes every queued node (cancel, fail-fast); returns them. */
   drain(): string[] {
     const drained: string[] = [];
-    for (const [group, queue] of this.#queues) {
-      drained.push(...queue.slice(this.#heads.get(group) ?? 0));
-      this.#queues.set(group, []);
-      this.#heads.set(group, 0);
+    for (const queue of this.#order) {
+      for (let i = queue.head; i < queue.ids.length; i++) drained.push(queue.ids[i] as string);
+      queue.ids = [];
+      queue.head = 0;
     }
     this.#queued = 0;
     return drained;

@@ -427,18 +427,30 @@ export function replay(sessionId: string, events: Iterable<AnyEvent>): SessionSt
 }
 
 function refreshStatuses(state: SessionState, event: AnyEvent): void {
+  // Runs on every event: the common case (an event of one workflow) allocates nothing.
   const workflowId = (event.data as { workflowId?: string }).workflowId;
-  const targets = workflowId ? [state.workflows[workflowId]] : Object.values(state.workflows);
-  for (const wf of targets) {
-    if (!wf || wf.status === 'completed' || wf.status === 'failed' || wf.status === 'cancelled') continue;
-    wf.status = wf.rollingBack
-      ? 'rolling_back'
-      : wf.paused
-        ? 'paused'
-        : Object.keys(wf.inputRequests).length > 0
-          ? 'awaiting_input'
-          : 'running';
+  if (workflowId) {
+    const wf = state.workflows[workflowId];
+    if (wf) refreshStatus(wf);
+    return;
   }
+  for (const wf of Object.values(state.workflows)) refreshStatus(wf);
+}
+
+function refreshStatus(wf: WorkflowState): void {
+  if (wf.status === 'completed' || wf.status === 'failed' || wf.status === 'cancelled') return;
+  wf.status = wf.rollingBack
+    ? 'rolling_back'
+    : wf.paused
+      ? 'paused'
+      : hasAnyKey(wf.inputRequests)
+        ? 'awaiting_input'
+        : 'running';
+}
+
+function hasAnyKey(record: object): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return true;
+  return false;
 }
 
 function hasOpenRequest(wf: WorkflowState, nodeId: string): boolean {

@@ -7,6 +7,7 @@ import { type EventStore, openEventStore } from '../../src/store/index.ts';
 import {
   applyEvent,
   approvalExecutor,
+  type ClassLimits,
   type CompiledPlan,
   type CompiledWorkflow,
   defineWorkflow,
@@ -71,6 +72,10 @@ export interface RunOptions {
   readonly inputs?: Record<string, unknown>;
   /** The engine's test hook at every await point of a node's start (see WorkflowRunOptions.probe). */
   readonly probe?: (point: string, nodeId: string) => void;
+  /** Caps of agent nodes and of the other nodes (see WorkflowRunOptions.classLimits). @default none */
+  readonly classLimits?: ClassLimits;
+  /** See WorkflowRunOptions.startsPerTurn. @default no limit */
+  readonly startsPerTurn?: number;
 }
 
 /** A log that stops writing, as a killed process would. */
@@ -139,6 +144,8 @@ export async function startEngineKit(): Promise<EngineKit> {
       state,
       workspace: root,
       probe: options.probe,
+      classLimits: options.classLimits,
+      startsPerTurn: options.startsPerTurn,
     });
     return { sessionId: state.sessionId, workflowId, run, state, wf };
   };

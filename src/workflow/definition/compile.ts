@@ -131,7 +131,7 @@ function build(
     inputs,
     agents,
     groups,
-    concurrency: d.concurrency ?? WORKFLOW_DEFAULTS.concurrency,
+    concurrency: d.concurrency,
     onFailure: d.onFailure ?? WORKFLOW_DEFAULTS.onFailure,
     rollback: d.rollback ?? WORKFLOW_DEFAULTS.rollback,
     onConflict: d.onConflict ?? WORKFLOW_DEFAULTS.onConflict,

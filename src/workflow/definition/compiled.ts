@@ -113,8 +113,12 @@ export interface CompiledWorkflow {
   /** Every agent type the workflow defines or its nodes name. */
   readonly agents: Readonly<Record<string, AgentType>>;
   readonly groups: Readonly<Record<string, CompiledGroup>>;
-  /** Most nodes running at once. */
-  readonly concurrency: number;
+  /**
+   * Most nodes running at once, agents and others together, when the workflow sets it;
+   * undefined: only the orchestrator's caps (`ORCHESTRATOR_MAX_AGENTS` for agent nodes,
+   * `ORCHESTRATOR_MAX_NODES` for the others).
+   */
+  readonly concurrency: number | undefined;
   readonly onFailure: FailurePolicy;
   readonly rollback: boolean;
   /** What a merge conflict of an isolated node does, for nodes that do not say. */

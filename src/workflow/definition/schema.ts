@@ -8,7 +8,6 @@ import type { WorkflowDefinition } from './types.ts';
 
 /** Defaults of the workflow format, in one place (the schema's `default` metadata reads them). */
 export const WORKFLOW_DEFAULTS = Object.freeze({
-  concurrency: 4,
   onFailure: 'fail_fast',
   rollback: false,
   maxNodes: 200,
@@ -179,13 +178,10 @@ export const workflowSchema = z
       )
       .optional()
       .meta({ description: 'Parallel groups by name.' }),
-    concurrency: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .optional()
-      .meta({ description: 'Most nodes running at once.', default: WORKFLOW_DEFAULTS.concurrency }),
+    concurrency: z.number().int().min(1).max(1000).optional().meta({
+      description:
+        "Most nodes running at once, agents and others together. Unset: agent nodes are held to the orchestrator's agent cap (ORCHESTRATOR_MAX_AGENTS, 4) and the other nodes to its node cap (ORCHESTRATOR_MAX_NODES, 64).",
+    }),
     onFailure: z
       .enum(['fail_fast', 'continue'])
       .optional()

@@ -190,7 +190,10 @@ export interface WorkflowDefinition {
   agents?: Record<string, AgentTypeDefinition>;
   /** Parallel groups by name. @default {} */
   groups?: Record<string, GroupDefinition>;
-  /** Most nodes running at once in a run. @default 4 */
+  /**
+   * Most nodes running at once in a run, agents and others together.
+   * @default none: agent nodes are held to `ORCHESTRATOR_MAX_AGENTS` (4), the others to `ORCHESTRATOR_MAX_NODES` (64)
+   */
   concurrency?: number;
   /** What a failed node does to the run. @default 'fail_fast' */
   onFailure?: FailurePolicy;

@@ -18,7 +18,9 @@ describe('the JSON Schema of the workflow format', () => {
     expect(schema.title).toBe('Orchestrator workflow');
     expect(schema.additionalProperties).toBe(false);
     const properties = schema.properties as Record<string, Record<string, unknown>>;
-    expect(properties.concurrency?.default).toBe(4);
+    // No default: unset, the orchestrator's agent and node caps apply (its description says so).
+    expect(properties.concurrency?.default).toBeUndefined();
+    expect(properties.concurrency?.description).toContain('ORCHESTRATOR_MAX_NODES');
     expect(properties.onFailure?.default).toBe('fail_fast');
     expect(properties.nodes?.description).toBe('The nodes of the graph.');
     expect(schema.required).toEqual(['name', 'nodes']);

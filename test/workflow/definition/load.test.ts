@@ -23,7 +23,8 @@ describe('loading valid workflows', () => {
     expect(wf.roots).toEqual(['draft']);
     expect(wf.dependencies).toEqual({ draft: [], review: ['draft'] });
     expect(wf.dependents).toEqual({ draft: ['review'], review: [] });
-    expect(wf.concurrency).toBe(4);
+    // Unset: no workflow-wide cap; the orchestrator's agent and node caps apply.
+    expect(wf.concurrency).toBeUndefined();
     expect(wf.onFailure).toBe('fail_fast');
     expect(wf.onConflict).toBe('pause');
     expect(wf.rollback).toBe(false);

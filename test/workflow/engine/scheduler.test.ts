@@ -179,4 +179,32 @@ describe('AdmissionQueue', () => {
     }
     expect(out).toEqual(ids);
   });
+
+  it('holds agent nodes and other nodes to their own caps, neither waiting behind the other', () => {
+    const queue = new AdmissionQueue(Number.POSITIVE_INFINITY, new Map(), { agent: 1, other: 3 });
+    queue.enqueue('a1', undefined, 'agent');
+    queue.enqueue('a2', undefined, 'agent');
+    for (const id of ['f1', 'f2', 'f3', 'f4']) queue.enqueue(id, undefined, 'other');
+    const admitted: string[] = [];
+    for (let id = queue.next(); id !== undefined; id = queue.next()) admitted.push(id);
+    // One agent (its cap), three others (theirs), although a2 was queued before every other node.
+    expect(admitted.sort()).toEqual(['a1', 'f1', 'f2', 'f3']);
+    queue.release(undefined, 'other');
+    expect(queue.next()).toBe('f4');
+    expect(queue.next()).toBeUndefined();
+    queue.release(undefined, 'agent');
+    expect(queue.next()).toBe('a2');
+  });
+
+  it('keeps a group limit and the workflow limit over both classes', () => {
+    const queue = new AdmissionQueue(3, new Map([['g', 1]]), { agent: 5, other: 5 });
+    queue.enqueue('ga', 'g', 'agent');
+    queue.enqueue('gf', 'g', 'other');
+    for (const id of ['x1', 'x2', 'x3']) queue.enqueue(id, undefined, 'other');
+    const admitted = [queue.next(), queue.next(), queue.next(), queue.next()];
+    // The group admits one of its two (either class); the workflow limit stops the run at three.
+    expect(admitted.filter((id) => id?.startsWith('g'))).toHaveLength(1);
+    expect(admitted.filter((id) => id !== undefined)).toHaveLength(3);
+    expect(queue.running).toBe(3);
+  });
 });

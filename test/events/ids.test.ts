@@ -1,0 +1,46 @@
+import { v7 as uuidv7, validate, version } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import { newId, newPrefixedId } from '../../src/events/index.ts';
+
+describe('newId', () => {
+  it('makes valid UUIDv7s that sort in creation order and never repeat', () => {
+    const ids = Array.from({ length: 20_000 }, () => newId());
+    for (const id of ids.slice(0, 200)) {
+      expect(validate(id)).toBe(true);
+      expect(version(id)).toBe(7);
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('carries the current millisecond, as the uuid package reads it', () => {
+    const before = Date.now();
+    const id = newId();
+    const ms = Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+    // At or after the clock (a counter that wrapped within a millisecond moves it on by one).
+    expect(ms).toBeGreaterThanOrEqual(before);
+    expect(ms).toBeLessThanOrEqual(Date.now() + 1);
+  });
+
+  it('lays out time, counter and random bits as the uuid package does with the same counter', () => {
+    const id = newId();
+    const hex = id.replaceAll('-', '');
+    const ms = Number.parseInt(hex.slice(0, 12), 16);
+    // The counter's 32 bits sit in the 4 bits after the version, the next byte, then after the
+    // variant 6 + 8 + 6 bits; the last 42 bits are random.
+    const bytes = Uint8Array.from(hex.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
+    const seq =
+      (((bytes[6] as number) & 0x0f) << 28) |
+      ((bytes[7] as number) << 20) |
+      (((bytes[8] as number) & 0x3f) << 14) |
+      ((bytes[9] as number) << 6) |
+      ((bytes[10] as number) >>> 2);
+    const random = new Uint8Array(16);
+    random.set(bytes.subarray(10), 10);
+    expect(uuidv7({ random, msecs: ms, seq: seq >>> 0 })).toBe(id);
+  });
+
+  it('prefixes without dashes', () => {
+    expect(newPrefixedId('ses')).toMatch(/^ses_[0-9a-f]{32}$/);
+  });
+});
