@@ -369,7 +369,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       }
       break;
     case 'memory.set':
-      state.memory[event.data.key] = event.data.value;
+      setOwn(state.memory, event.data.key, event.data.value);
       return state;
     case 'agent.spawned':
       state.agents[event.data.agentId] = {
@@ -472,4 +472,14 @@ function nodeIdsOf(definition: unknown): string[] {
   const nodes = (definition as { nodes?: unknown } | undefined)?.nodes;
   if (!Array.isArray(nodes)) return [];
   return nodes.flatMap((node: { id?: unknown }) => (typeof node?.id === 'string' ? [node.id] : []));
+}
+
+/**
+ * `record[key] = value` for a key that comes from outside (an agent's memory key): a key named
+ * `__proto__` is stored as a key of its own, where plain assignment would set the prototype.
+ */
+function setOwn(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  } else record[key] = value;
 }

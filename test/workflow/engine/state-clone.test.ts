@@ -40,3 +40,17 @@ describe('cloneState', () => {
     expect(clone.lastSeq).toBe(3);
   });
 });
+
+describe('memory.set with a hostile key', () => {
+  it('stores a memory key named __proto__ as a key, not as the prototype of the memory', () => {
+    const state = replay('ses_p', [
+      at(1, 'session.created', { name: 'p' }),
+      at(2, 'memory.set', { key: '__proto__', value: { polluted: true }, by: 'agent:x' }),
+    ]);
+    expect(Object.getPrototypeOf(state.memory)).toBe(Object.prototype);
+    expect((state.memory as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.keys(state.memory)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(state.memory, '__proto__')?.value).toEqual({ polluted: true });
+    expect(cloneState(state)).toEqual(structuredClone(state));
+  });
+});
