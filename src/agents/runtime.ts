@@ -10,12 +10,12 @@ import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
 import { resourceSamples } from './resources.ts';
-import { policyOf, toolHostShape } from './sdk-options.ts';
+import { type ProcessConfig, policyOf, type ToolHostShape, toolHostShape } from './sdk-options.ts';
 import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
 import { agentOf, capBudget, type NodeBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
 import type { AgentToolHost } from './tools.ts';
-import { type SpareCredentials, WarmPool } from './warm-pool.ts';
+import { type SpareCredentials, WarmPool, type WarmStats, type WarmWant } from './warm-pool.ts';
 
 /** Options of an {@link AgentRuntime}. */
 export interface AgentRuntimeOptions {
@@ -49,6 +49,13 @@ export interface AgentRuntimeOptions {
    * {@link AgentRuntime.prewarm} ahead. @default 0 (no pool)
    */
   readonly warmPool?: number;
+  /**
+   * The graph-aware warm start: spares started on request ({@link AgentRuntime.warmStart})
+   * for the agents a workflow will need next, and for nothing else. `maxSpares` bounds the
+   * spares parked or starting at once (each ~230 MB beyond `maxConcurrent`);
+   * `minFreeMemoryBytes` is the memory each new spare must leave available. @default off
+   */
+  readonly warmStart?: { readonly maxSpares: number; readonly minFreeMemoryBytes?: number } | undefined;
   /**
    * Asked before every attempt starts a process (and when an agent is spawned): refuses it
    * when a budget is spent, or caps the SDK's `maxBudgetUsd` at what remains. @default none
@@ -98,6 +105,22 @@ export interface AgentCredentials {
   readonly baseUrl: string;
   /** Called once, when the agent has ended (all of its attempts). */
   release(): void;
+}
+
+/** One agent a workflow will need soon, for {@link AgentRuntime.warmStart}. */
+export interface WarmStartWant {
+  readonly sessionId: string;
+  readonly workflowId?: string | undefined;
+  readonly nodeId?: string | undefined;
+  /** The agent type as its task will carry it (name, timeout and retry do not matter). */
+  readonly spec: AgentSpec;
+  readonly outputSchema?: Record<string, unknown> | undefined;
+  /** Which optional orchestrator tools its tool host will offer (none: no tool host). */
+  readonly tools?: ToolHostShape | undefined;
+  /** Rules revoked for its type in its session now. */
+  readonly revoked?: readonly string[] | undefined;
+  /** Its folder, when known (needed for types that confine reads, whose settings name it). */
+  readonly cwd?: string | undefined;
 }
 
 /** One agent to run. */
@@ -165,6 +188,7 @@ export class AgentRuntime {
   /** The cap on agent processes alive at once; callers may reserve a slot ahead of a spawn. */
   readonly slots: SlotPool;
   readonly #pool: WarmPool | undefined;
+  readonly #warmStartOn: boolean;
   readonly #running = new Map<
     string,
     { controller: AbortController; result: Promise<AgentResult>; agent: RunningAgent; pid?: () => number | undefined }
@@ -177,11 +201,18 @@ export class AgentRuntime {
     this.processes = new ProcessRegistry({ dataDir: options.dataDir ?? dataDirOfAgentEnv(options.env) });
     this.slots = new SlotPool(options.maxConcurrent ?? 4);
     // Agents with credentials of their own run on spares only when spares can have theirs.
-    const size = options.credentials && !options.spareCredentials ? 0 : (options.warmPool ?? 0);
+    const noSpares = options.credentials !== undefined && !options.spareCredentials;
+    const size = noSpares ? 0 : (options.warmPool ?? 0);
+    const maxSpares = noSpares ? 0 : (options.warmStart?.maxSpares ?? 0);
+    this.#warmStartOn = maxSpares > 0;
     this.#pool =
-      size > 0
+      size > 0 || maxSpares > 0
         ? new WarmPool({
             size,
+            maxSpares,
+            ...(options.warmStart?.minFreeMemoryBytes !== undefined && {
+              minFreeMemoryBytes: options.warmStart.minFreeMemoryBytes,
+            }),
             processes: this.processes,
             folderSpareMaxAgeMs: options.warmSpareMaxAgeMs,
             ...(options.spareCredentials && { credentials: options.spareCredentials }),
@@ -267,6 +298,65 @@ export class AgentRuntime {
       },
       task.cwd,
     );
+  }
+
+  /** What the warm pool has done so far (spares started, taken) and holds now; zeros without one. */
+  get warmStats(): WarmStats {
+    return this.#pool?.stats ?? { started: 0, taken: 0, live: 0 };
+  }
+
+  /**
+   * The graph-aware warm start: makes sure each agent in `wants` (most urgent first) has a
+   * spare parked or starting, within the runtime's `warmStart` bounds, and returns how many
+   * spares it started. `owner` (a workflow run) is who asked: {@link releaseWarm} closes
+   * what it asked for and nobody took. A no-op without `warmStart`.
+   *
+   * An agent whose budget the spend gate would cap gets no spare (a spare's `maxBudgetUsd` is
+   * fixed when it starts, so it would start cold anyway). The gate is asked as at a spawn: a
+   * budget already spent is recorded and acted on now rather than at the agent's spawn.
+   */
+  /** Whether {@link warmStart} can start anything (the runtime has a `warmStart` bound). */
+  get warmStartOn(): boolean {
+    return this.#pool !== undefined && this.#warmStartOn;
+  }
+
+  warmStart(owner: string, wants: readonly WarmStartWant[]): number {
+    if (this.#closing || !this.#pool || wants.length === 0) return 0;
+    const configs: WarmWant[] = [];
+    for (const want of wants) {
+      const config = this.#warmConfig(want);
+      if (config) configs.push({ config });
+    }
+    return this.#pool.want(owner, configs);
+  }
+
+  /** Closes the spares {@link warmStart} started for `owner` that nobody took. */
+  async releaseWarm(owner: string): Promise<void> {
+    await this.#pool?.releaseOwner(owner);
+  }
+
+  #warmConfig(want: WarmStartWant): ProcessConfig | undefined {
+    const { spec } = want;
+    const confineReads = policyOf(spec).confineReads;
+    if (confineReads && want.cwd === undefined) return undefined;
+    const verdict = this.#options.spendGate?.admit({
+      sessionId: want.sessionId,
+      workflowId: want.workflowId,
+      agentType: spec.name,
+      agentId: 'agt_warm_start',
+      nodeId: want.nodeId,
+    });
+    if (verdict && (!verdict.ok || capBudget(spec, verdict.maxBudgetUsd) !== spec)) return undefined;
+    return {
+      spec,
+      env: this.#envOf(spec),
+      outputSchema: want.outputSchema,
+      sessionStore: this.#options.sessionStore,
+      hostShape: want.tools,
+      redactor: this.#options.redactor,
+      ...(want.revoked && want.revoked.length > 0 && { revoked: want.revoked }),
+      ...(confineReads && { workspace: want.cwd }),
+    };
   }
 
   /**

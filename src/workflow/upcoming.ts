@@ -1,0 +1,83 @@
+import type { NodeStatus } from './state.ts';
+
+/**
+ * Which agent nodes will need an agent process next: the decision behind the graph-aware warm
+ * start. Pure over plain data; the orchestrator feeds it the plan and the run's live state
+ * and starts spare processes for what it returns (see `AgentRuntime.warmStart`).
+ *
+ * A node is upcoming when:
+ * - it is `queued`: its turn came and it waits for a process slot; or
+ * - it is `pending`, every dependency is `running` or `completed`, and at least one is still
+ *   `running`: it becomes ready the moment they end.
+ *
+ * Deliberately not upcoming:
+ * - a pending node whose dependencies are all done (or that has none): the engine starts it
+ *   in this very step, and a spare started now would lose the race to its own cold start and
+ *   then stay unused;
+ * - a node two levels down (a dependency not even started): its spare would sit parked for a
+ *   whole level, ~230 MB doing nothing, and may never be used when a condition skips it;
+ * - a dependency that is queued, waiting for a human, or waiting for a retry: its end is not
+ *   in sight;
+ * - a node that carries on another node's conversation (`session.from`): the SDK cannot
+ *   resume a session into a pre-started process;
+ * - anything but an agent node.
+ *
+ * Conditions and trigger rules are not evaluated ahead (they read outputs not there yet): a
+ * node skipped by its condition leaves its spare unused, which the run's end closes.
+ */
+
+/** What the decision reads of one node of the plan. */
+export interface UpcomingCandidate {
+  readonly id: string;
+  /** `agent`, `human`, `approval`, `function`, or a plugin's kind. */
+  readonly kind: string;
+  /** The agent type, for agent nodes. */
+  readonly agent: string | undefined;
+  readonly dependsOn: readonly string[];
+  /** The node carries on (or forks) another node's conversation. */
+  readonly resumes: boolean;
+}
+
+/** An agent node that will need a process soon. */
+export interface UpcomingNode {
+  readonly id: string;
+  readonly agent: string;
+  /**
+   * `queued`: waits only for a process slot; `next`: waits for running dependencies. Queued
+   * nodes come first in {@link upcomingNodes}: they start first.
+   */
+  readonly stage: 'queued' | 'next';
+}
+
+/** The status of a node in the run, or undefined when the run has not recorded it yet. */
+export type StatusOf = (nodeId: string) => NodeStatus | undefined;
+
+/** Whether one node is upcoming, and at which stage (see the module comment). */
+export function upcomingStage(node: UpcomingCandidate, statusOf: StatusOf): UpcomingNode['stage'] | undefined {
+  if (node.kind !== 'agent' || node.agent === undefined || node.resumes) return undefined;
+  const status = statusOf(node.id) ?? 'pending';
+  if (status === 'queued') return 'queued';
+  if (status !== 'pending') return undefined;
+  let running = false;
+  for (const dependency of node.dependsOn) {
+    const depStatus = statusOf(dependency);
+    if (depStatus === 'running') running = true;
+    else if (depStatus !== 'completed') return undefined;
+  }
+  return running ? 'next' : undefined;
+}
+
+/**
+ * The upcoming agent nodes of a plan, queued ones first, each group in plan order. One pass
+ * over the nodes and their dependency lists: O(V + E).
+ */
+export function upcomingNodes(nodes: Iterable<UpcomingCandidate>, statusOf: StatusOf): UpcomingNode[] {
+  const queued: UpcomingNode[] = [];
+  const next: UpcomingNode[] = [];
+  for (const node of nodes) {
+    const stage = upcomingStage(node, statusOf);
+    if (stage === undefined || node.agent === undefined) continue;
+    (stage === 'queued' ? queued : next).push({ id: node.id, agent: node.agent, stage });
+  }
+  return [...queued, ...next];
+}
