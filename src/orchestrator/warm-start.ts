@@ -33,9 +33,10 @@ export interface UpcomingFollowerOptions {
 }
 
 /**
- * The graph-aware warm start of one run: each time a node starts or queues for a process slot
- * (or the graph grows), the agent nodes about to become ready (`upcomingNodes`) get spare
- * processes of their configurations, within the runtime's bounds; nothing else is started.
+ * The graph-aware warm start of one run: each time a node starts or queues for a process slot,
+ * an agent reports `init` (its start-up is over), or the graph grows, the agent nodes about to
+ * become ready (`upcomingNodes`) get spare processes of their configurations, within the
+ * runtime's bounds; nothing else is started.
  * Returns the stop: it ends the following and closes the spares of this run nobody took.
  *
  * Cost: events of one tick are coalesced into one decision, which reads the agent nodes that
@@ -47,13 +48,20 @@ export function followUpcoming(options: UpcomingFollowerOptions): () => Promise<
   const sessionId = state.sessionId;
   const owner = `${sessionId}/${workflowId}`;
   let candidates = agentCandidates(run.plan);
+  // Nodes whose current agent has not reported `init` yet, and the node of each agent.
+  const startingUp = new Set<string>();
+  const nodeOfAgent = new Map<string, string>();
   let scheduled = false;
   let stopped = false;
   const decide = () => {
     scheduled = false;
     if (stopped || run.phase === 'done' || candidates.length === 0) return;
     const nodes = run.state.nodes;
-    const upcoming = upcomingNodes(candidates, (id) => nodes[id]?.status);
+    const upcoming = upcomingNodes(
+      candidates,
+      (id) => nodes[id]?.status,
+      (id) => startingUp.has(id),
+    );
     if (upcoming.length === 0) return;
     const plan = run.plan;
     const wants: WarmStartWant[] = [];
@@ -76,9 +84,23 @@ export function followUpcoming(options: UpcomingFollowerOptions): () => Promise<
     agents.warmStart(owner, wants);
   };
   const unsubscribe = log.subscribe(
-    { sessionId, types: ['node.started', 'node.queued', 'workflow.modified'] },
+    { sessionId, types: ['node.started', 'node.queued', 'workflow.modified', 'agent.spawned', 'agent.progress'] },
     (event) => {
       if (event.type === 'workflow.modified') candidates = agentCandidates(run.plan);
+      if (event.type === 'agent.spawned') {
+        const { agentId, nodeId } = event.data as { agentId: string; nodeId?: string };
+        if (nodeId === undefined) return;
+        nodeOfAgent.set(agentId, nodeId);
+        startingUp.add(nodeId);
+        return;
+      }
+      if (event.type === 'agent.progress') {
+        const { agentId, kind } = event.data as { agentId: string; kind: string };
+        const nodeId = nodeOfAgent.get(agentId);
+        if (kind !== 'init' || nodeId === undefined) return;
+        nodeOfAgent.delete(agentId);
+        startingUp.delete(nodeId);
+      }
       if (scheduled || stopped) return;
       scheduled = true;
       setImmediate(decide);

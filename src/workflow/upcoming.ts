@@ -8,7 +8,11 @@ import type { NodeStatus } from './state.ts';
  * A node is upcoming when:
  * - it is `queued`: its turn came and it waits for a process slot; or
  * - it is `pending`, every dependency is `running` or `completed`, and at least one is still
- *   `running`: it becomes ready the moment they end.
+ *   `running`: it becomes ready the moment they end. A running dependency whose agent is
+ *   still starting up (Claude Code has not reported `init`) does not count yet: on a small
+ *   machine spares starting beside it slow its start down, on the critical path (measured on
+ *   2 cores: a planner took 6.4 s instead of 3.9 s with 8 spares starting beside its own
+ *   cold start).
  *
  * Deliberately not upcoming:
  * - a pending node whose dependencies are all done (or that has none): the engine starts it
@@ -52,8 +56,17 @@ export interface UpcomingNode {
 /** The status of a node in the run, or undefined when the run has not recorded it yet. */
 export type StatusOf = (nodeId: string) => NodeStatus | undefined;
 
+/** Whether a running node is still starting up (its agent's process not ready yet). */
+export type StartingUp = (nodeId: string) => boolean;
+
+const never: StartingUp = () => false;
+
 /** Whether one node is upcoming, and at which stage (see the module comment). */
-export function upcomingStage(node: UpcomingCandidate, statusOf: StatusOf): UpcomingNode['stage'] | undefined {
+export function upcomingStage(
+  node: UpcomingCandidate,
+  statusOf: StatusOf,
+  startingUp: StartingUp = never,
+): UpcomingNode['stage'] | undefined {
   if (node.kind !== 'agent' || node.agent === undefined || node.resumes) return undefined;
   const status = statusOf(node.id) ?? 'pending';
   if (status === 'queued') return 'queued';
@@ -61,8 +74,10 @@ export function upcomingStage(node: UpcomingCandidate, statusOf: StatusOf): Upco
   let running = false;
   for (const dependency of node.dependsOn) {
     const depStatus = statusOf(dependency);
-    if (depStatus === 'running') running = true;
-    else if (depStatus !== 'completed') return undefined;
+    if (depStatus === 'running') {
+      if (startingUp(dependency)) return undefined;
+      running = true;
+    } else if (depStatus !== 'completed') return undefined;
   }
   return running ? 'next' : undefined;
 }
@@ -71,11 +86,15 @@ export function upcomingStage(node: UpcomingCandidate, statusOf: StatusOf): Upco
  * The upcoming agent nodes of a plan, queued ones first, each group in plan order. One pass
  * over the nodes and their dependency lists: O(V + E).
  */
-export function upcomingNodes(nodes: Iterable<UpcomingCandidate>, statusOf: StatusOf): UpcomingNode[] {
+export function upcomingNodes(
+  nodes: Iterable<UpcomingCandidate>,
+  statusOf: StatusOf,
+  startingUp: StartingUp = never,
+): UpcomingNode[] {
   const queued: UpcomingNode[] = [];
   const next: UpcomingNode[] = [];
   for (const node of nodes) {
-    const stage = upcomingStage(node, statusOf);
+    const stage = upcomingStage(node, statusOf, startingUp);
     if (stage === undefined || node.agent === undefined) continue;
     (stage === 'queued' ? queued : next).push({ id: node.id, agent: node.agent, stage });
   }

@@ -51,6 +51,14 @@ describe('upcoming nodes', () => {
     expect(upcomingNodes(team, statuses(state))).toEqual([]);
   });
 
+  it('wait until a running dependency has started up (its agent is ready): spares beside it would slow it', () => {
+    const running = statuses({ plan: 'running' });
+    expect(upcomingNodes(team, running, (id) => id === 'plan')).toEqual([]);
+    expect(upcomingNodes(team, running, () => false)).toHaveLength(8);
+    // A queued node waits for a slot only: its spare does not wait for anyone's start-up.
+    expect(upcomingStage(agent('x', ['plan']), statuses({ plan: 'running', x: 'queued' }), () => true)).toBe('queued');
+  });
+
   it('leave out nodes whose dependencies failed, wait for a human or a retry, and nodes that cannot use a spare', () => {
     for (const status of ['failed', 'skipped', 'awaiting_input', 'retry_wait', 'queued', 'pending'] as const) {
       expect(upcomingStage(agent('b', ['a', 'c']), statuses({ a: status, c: 'running' }))).toBeUndefined();
