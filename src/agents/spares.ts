@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import {
   type Options,
@@ -91,7 +92,18 @@ function renice(pid: number | undefined, nice: number): boolean {
  * agent then keeps the spare's priority, which only matters when the machine is saturated.
  */
 function restorePriority(spare: Spare): void {
-  renice(spare.tracked?.pid, 0);
+  const pid = spare.tracked?.pid;
+  if (pid === undefined) return;
+  // A nice value is per thread on Linux, and the threads Claude Code started while niced
+  // inherited it: each of them (/proc/PID/task) gets the normal priority back.
+  let threads: string[] = [];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // Not Linux, or gone: the process itself only.
+  }
+  if (threads.length === 0) renice(pid, 0);
+  for (const tid of threads) renice(Number(tid), 0);
 }
 
 /** Options and wiring of a new spare, unbound: an agent binds it when it takes it. */

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -299,6 +299,7 @@ describe('warm start on request', () => {
     for (const pid of runtime.processes.pids()) expect(niceOf(pid)).toBe(10);
 
     let atNormalPriority: number | undefined;
+    let threadNices: number[] = [];
     const result = await runtime.spawn({
       sessionId,
       spec: a,
@@ -308,6 +309,9 @@ describe('warm start on request', () => {
         // The claimed process is back at the normal priority while it works.
         if (event.type === 'agent.progress' && (event.data as { kind: string }).kind === 'init') {
           atNormalPriority = runtime.processes.pids().filter((pid) => niceOf(pid) === 0).length;
+          // Every thread of it, not only the main one (nice values are per thread on Linux).
+          const claimed = runtime.processes.pids().find((pid) => niceOf(pid) === 0);
+          threadNices = readdirSync(`/proc/${claimed}/task`).map((tid) => niceOf(Number(tid)));
         }
       },
     }).result;
@@ -315,6 +319,8 @@ describe('warm start on request', () => {
     expect(dataOf(await kit.events(sessionId), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
     // The claimed one; the other spare (of type b) is still parked, niced.
     expect(atNormalPriority).toBe(1);
+    expect(threadNices.length).toBeGreaterThan(1);
+    expect(new Set(threadNices)).toEqual(new Set([0]));
     expect(runtime.warmStats).toMatchObject({ started: 2, taken: 1 });
 
     await runtime.releaseWarm('run-1');
