@@ -17,6 +17,7 @@ export {
 } from './process-tags.ts';
 export type { TrackedProcess } from './processes.ts';
 export { ProcessRegistry, readRssBytes } from './processes.ts';
+export { AgentRuntime } from './runtime.ts';
 export type {
   AgentCredentials,
   AgentHandle,
@@ -24,8 +25,7 @@ export type {
   AgentRuntimeOptions,
   AgentTask,
   WarmStartWant,
-} from './runtime.ts';
-export { AgentRuntime } from './runtime.ts';
+} from './runtime-options.ts';
 export type { ToolHostShape } from './sdk-options.ts';
 export { TranscriptSessionStore } from './session-store.ts';
 export type { ProcessSlot } from './slots.ts';
