@@ -57,13 +57,14 @@ export function followUpcoming(options: UpcomingFollowerOptions): () => Promise<
     scheduled = false;
     if (stopped || run.phase === 'done' || candidates.length === 0) return;
     const nodes = run.state.nodes;
+    const plan = run.plan;
     const upcoming = upcomingNodes(
       candidates,
       (id) => nodes[id]?.status,
       (id) => startingUp.has(id),
+      heldBy(plan, nodes),
     );
     if (upcoming.length === 0) return;
-    const plan = run.plan;
     const wants: WarmStartWant[] = [];
     for (const { id, agent } of upcoming) {
       const node = plan.node(id);
@@ -114,6 +115,28 @@ export function followUpcoming(options: UpcomingFollowerOptions): () => Promise<
   };
 }
 
+/**
+ * Whether the workflow's or a group's concurrency limit holds a node back now: as many nodes
+ * run (or wait for a slot, or for a human) as the limit allows. Counted once per decision.
+ */
+function heldBy(plan: CompiledPlan, nodes: Readonly<Record<string, { readonly status: string }>>) {
+  let active = 0;
+  const byGroup = new Map<string, number>();
+  for (const [id, node] of Object.entries(nodes)) {
+    if (node.status !== 'running' && node.status !== 'queued' && node.status !== 'awaiting_input') continue;
+    active++;
+    const group = plan.node(id)?.group;
+    if (group !== undefined) byGroup.set(group, (byGroup.get(group) ?? 0) + 1);
+  }
+  return (candidate: UpcomingCandidate): boolean => {
+    if (active >= plan.concurrency) return true;
+    const group = candidate.group;
+    if (group === undefined) return false;
+    const limit = plan.groupLimits.get(group);
+    return limit !== undefined && (byGroup.get(group) ?? 0) >= limit;
+  };
+}
+
 /** The agent nodes of a plan: only those can be upcoming. */
 function agentCandidates(plan: CompiledPlan): UpcomingCandidate[] {
   const out: UpcomingCandidate[] = [];
@@ -124,6 +147,7 @@ function agentCandidates(plan: CompiledPlan): UpcomingCandidate[] {
       kind: node.kind,
       agent: node.agent,
       dependsOn: node.dependsOn,
+      group: node.group,
       resumes: node.session !== undefined,
     });
   }

@@ -169,5 +169,5 @@ export type {
   WorkflowStatus,
 } from './state.ts';
 export { applyEvent, emptySessionState, replay, TERMINAL_NODE_STATUSES } from './state.ts';
-export type { StartingUp, StatusOf, UpcomingCandidate, UpcomingNode } from './upcoming.ts';
+export type { Held, StartingUp, StatusOf, UpcomingCandidate, UpcomingNode } from './upcoming.ts';
 export { upcomingNodes, upcomingStage } from './upcoming.ts';

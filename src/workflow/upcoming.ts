@@ -7,6 +7,8 @@ import type { NodeStatus } from './state.ts';
  *
  * A node is upcoming when:
  * - it is `queued`: its turn came and it waits for a process slot; or
+ * - it is `pending` with every dependency completed but held back by the workflow's or its
+ *   group's concurrency limit (the caller says which, `held`): it starts when a node ends; or
  * - it is `pending`, every dependency is `running` or `completed`, and at least one is still
  *   `running`: it becomes ready the moment they end. A running dependency whose agent is
  *   still starting up (Claude Code has not reported `init`) does not count yet: on a small
@@ -15,9 +17,9 @@ import type { NodeStatus } from './state.ts';
  *   cold start).
  *
  * Deliberately not upcoming:
- * - a pending node whose dependencies are all done (or that has none): the engine starts it
- *   in this very step, and a spare started now would lose the race to its own cold start and
- *   then stay unused;
+ * - a pending node whose dependencies are all done (or that has none) and that no limit holds
+ *   back: the engine starts it in this very step, and a spare started now would lose the race
+ *   to its own cold start and then stay unused;
  * - a node two levels down (a dependency not even started): its spare would sit parked for a
  *   whole level, ~230 MB doing nothing, and may never be used when a condition skips it;
  * - a dependency that is queued, waiting for a human, or waiting for a retry: its end is not
@@ -38,6 +40,8 @@ export interface UpcomingCandidate {
   /** The agent type, for agent nodes. */
   readonly agent: string | undefined;
   readonly dependsOn: readonly string[];
+  /** Its parallel group, whose own concurrency limit may hold it back. */
+  readonly group?: string | undefined;
   /** The node carries on (or forks) another node's conversation. */
   readonly resumes: boolean;
 }
@@ -47,10 +51,11 @@ export interface UpcomingNode {
   readonly id: string;
   readonly agent: string;
   /**
-   * `queued`: waits only for a process slot; `next`: waits for running dependencies. Queued
-   * nodes come first in {@link upcomingNodes}: they start first.
+   * `queued`: waits only for a process slot; `held`: waits for a concurrency limit; `next`:
+   * waits for running dependencies. {@link upcomingNodes} lists them in this order, the order
+   * in which they will start.
    */
-  readonly stage: 'queued' | 'next';
+  readonly stage: 'queued' | 'held' | 'next';
 }
 
 /** The status of a node in the run, or undefined when the run has not recorded it yet. */
@@ -59,13 +64,17 @@ export type StatusOf = (nodeId: string) => NodeStatus | undefined;
 /** Whether a running node is still starting up (its agent's process not ready yet). */
 export type StartingUp = (nodeId: string) => boolean;
 
-const never: StartingUp = () => false;
+/** Whether a node whose dependencies are all done is held back by a concurrency limit now. */
+export type Held = (node: UpcomingCandidate) => boolean;
+
+const never = () => false;
 
 /** Whether one node is upcoming, and at which stage (see the module comment). */
 export function upcomingStage(
   node: UpcomingCandidate,
   statusOf: StatusOf,
   startingUp: StartingUp = never,
+  held: Held = never,
 ): UpcomingNode['stage'] | undefined {
   if (node.kind !== 'agent' || node.agent === undefined || node.resumes) return undefined;
   const status = statusOf(node.id) ?? 'pending';
@@ -79,24 +88,25 @@ export function upcomingStage(
       running = true;
     } else if (depStatus !== 'completed') return undefined;
   }
-  return running ? 'next' : undefined;
+  if (running) return 'next';
+  return held(node) ? 'held' : undefined;
 }
 
 /**
- * The upcoming agent nodes of a plan, queued ones first, each group in plan order. One pass
- * over the nodes and their dependency lists: O(V + E).
+ * The upcoming agent nodes of a plan: queued ones first, then held ones, then the next, each
+ * in plan order. One pass over the nodes and their dependency lists: O(V + E).
  */
 export function upcomingNodes(
   nodes: Iterable<UpcomingCandidate>,
   statusOf: StatusOf,
   startingUp: StartingUp = never,
+  held: Held = never,
 ): UpcomingNode[] {
-  const queued: UpcomingNode[] = [];
-  const next: UpcomingNode[] = [];
+  const byStage = { queued: [] as UpcomingNode[], held: [] as UpcomingNode[], next: [] as UpcomingNode[] };
   for (const node of nodes) {
-    const stage = upcomingStage(node, statusOf, startingUp);
+    const stage = upcomingStage(node, statusOf, startingUp, held);
     if (stage === undefined || node.agent === undefined) continue;
-    (stage === 'queued' ? queued : next).push({ id: node.id, agent: node.agent, stage });
+    byStage[stage].push({ id: node.id, agent: node.agent, stage });
   }
-  return [...queued, ...next];
+  return [...byStage.queued, ...byStage.held, ...byStage.next];
 }

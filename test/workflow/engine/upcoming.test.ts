@@ -59,6 +59,28 @@ describe('upcoming nodes', () => {
     expect(upcomingStage(agent('x', ['plan']), statuses({ plan: 'running', x: 'queued' }), () => true)).toBe('queued');
   });
 
+  it('count a ready node held back by a concurrency limit, after the queued ones and before the next', () => {
+    // Four coders run (the workflow's limit), four wait with the planner done; the reviewer is
+    // not next yet (coders pending).
+    const state: Record<string, NodeStatus> = { plan: 'completed' };
+    coders.forEach((id, i) => {
+      if (i < 4) state[id] = 'running';
+    });
+    const held = (node: UpcomingCandidate) => node.agent === 'coder';
+    expect(upcomingNodes(team, statuses(state), undefined, held).map((n) => [n.id, n.stage])).toEqual(
+      coders.slice(4).map((id) => [id, 'held']),
+    );
+    // No limit holds them: the engine starts them in this step, no spare.
+    expect(upcomingNodes(team, statuses(state))).toEqual([]);
+    const order = upcomingNodes(
+      [agent('n', ['r']), agent('h', ['c']), agent('q', ['c'])],
+      statuses({ r: 'running', c: 'completed', q: 'queued' }),
+      undefined,
+      () => true,
+    );
+    expect(order.map((n) => n.stage)).toEqual(['queued', 'held', 'next']);
+  });
+
   it('leave out nodes whose dependencies failed, wait for a human or a retry, and nodes that cannot use a spare', () => {
     for (const status of ['failed', 'skipped', 'awaiting_input', 'retry_wait', 'queued', 'pending'] as const) {
       expect(upcomingStage(agent('b', ['a', 'c']), statuses({ a: status, c: 'running' }))).toBeUndefined();
