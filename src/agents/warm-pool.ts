@@ -121,6 +121,12 @@ export interface WarmTake {
  * Spares are processes beyond the runtime's `maxConcurrent` (each ~230 MB while parked); the
  * first agent of a configuration (or folder) starts cold and fills the pool for the next.
  *
+ * That refill policy (`size` > 0) starts spares for agents that may never come. The
+ * graph-aware warm start ({@link want}, `size` 0) starts none of its own: a workflow run says
+ * which agents it will need next, and the pool starts one claim spare for each (none for
+ * what is parked or starting already), within `maxSpares` and the memory floor; a take is
+ * never refilled; {@link releaseOwner} closes what the run asked for and nobody took.
+ *
  * Refills wait for the agent that emptied the slot: from claim to its first model answer a
  * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more (and
  * ~200 ms over the 2.5 s after it reports ready); on a
@@ -206,7 +212,10 @@ export class WarmPool {
     }
     for (const { key } of keyed) keys.add(key);
     const live = this.#claims.live + this.#folders.live;
-    const room = Math.min(this.#maxSpares - live, memoryRoom(this.#available(), this.#minFreeBytes, SPARE_BYTES));
+    // Spares still starting have not reached their size yet: count them as if they had.
+    const starting = live - this.#claims.parked - this.#folders.parked;
+    const available = this.#available() - starting * SPARE_BYTES;
+    const room = Math.min(this.#maxSpares - live, memoryRoom(available, this.#minFreeBytes, SPARE_BYTES));
     const start = sparesToStart(keyed, (key) => this.#claims.have(key), room);
     let started = 0;
     for (const [key, count] of start) {
