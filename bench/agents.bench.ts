@@ -176,16 +176,25 @@ async function timeBareQuery(kit: AgentKit, cwd: string): Promise<Phases> {
  * The same through `AgentRuntime.spawn()`. Spawn and exit of its process are seen by polling
  * every millisecond (the runtime does not expose them), so they are accurate to about 1 ms.
  */
-async function timeManaged(kit: AgentKit, runtime: AgentRuntime, spec: AgentSpec, cwd: string): Promise<Phases> {
+async function timeManaged(
+  kit: AgentKit,
+  runtime: AgentRuntime,
+  spec: AgentSpec,
+  cwd: string,
+  polled = true,
+): Promise<Phases> {
   let spawnedAt = Number.NaN;
   let exitedAt = Number.NaN;
   let pid: number | undefined;
+  // The poll costs this process CPU time of its own (a callback every millisecond), which the
+  // bare side does not pay: CPU figures come from runs without it.
   const poll = setInterval(() => {
     if (pid === undefined) {
       pid = runtime.processes.pids()[0];
       if (pid !== undefined) spawnedAt = performance.now();
     } else if (Number.isNaN(exitedAt) && !isAlive(pid)) exitedAt = performance.now();
   }, 1);
+  if (!polled) clearInterval(poll);
   const cpu = process.cpuUsage();
   const start = performance.now();
   try {
@@ -238,12 +247,15 @@ async function overheadFigures(kit: AgentKit): Promise<BenchResult[]> {
   const spec = testSpec();
   const bare: Phases[] = [];
   const managed: Phases[] = [];
+  const unpolled: Phases[] = [];
   for (let i = 0; i < PAIRS; i++) {
     // Alternate which side goes first so neither always runs on a warmer cache.
     if (i % 2 === 0) {
       bare.push(await timeBareQuery(kit, cwd));
       managed.push(await timeManaged(kit, runtime, spec, cwd));
+      unpolled.push(await timeManaged(kit, runtime, spec, cwd, false));
     } else {
+      unpolled.push(await timeManaged(kit, runtime, spec, cwd, false));
       managed.push(await timeManaged(kit, runtime, spec, cwd));
       bare.push(await timeBareQuery(kit, cwd));
     }
@@ -265,7 +277,13 @@ async function overheadFigures(kit: AgentKit): Promise<BenchResult[]> {
       unit: 'ms',
     },
     { name: 'orchestrator CPU per agent: bare, median', value: round1(med(bare, 'cpu')), unit: 'ms' },
-    { name: 'orchestrator CPU per agent: runtime, median', value: round1(med(managed, 'cpu')), unit: 'ms' },
+    {
+      name: 'orchestrator CPU per agent: runtime (no poll), median',
+      value: round1(med(unpolled, 'cpu')),
+      unit: 'ms',
+      target: '<= 20 ms',
+    },
+    { name: '  the same with the 1 ms spawn/exit poll, median', value: round1(med(managed, 'cpu')), unit: 'ms' },
     {
       name: 'orchestrator overhead on the critical path per agent',
       value: round1(added),

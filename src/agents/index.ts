@@ -17,8 +17,16 @@ export {
 } from './process-tags.ts';
 export type { TrackedProcess } from './processes.ts';
 export { ProcessRegistry, readRssBytes } from './processes.ts';
-export type { AgentCredentials, AgentHandle, AgentResult, AgentRuntimeOptions, AgentTask } from './runtime.ts';
 export { AgentRuntime } from './runtime.ts';
+export type {
+  AgentCredentials,
+  AgentHandle,
+  AgentResult,
+  AgentRuntimeOptions,
+  AgentTask,
+  WarmStartWant,
+} from './runtime-options.ts';
+export type { ToolHostShape } from './sdk-options.ts';
 export { TranscriptSessionStore } from './session-store.ts';
 export type { ProcessSlot } from './slots.ts';
 export { SlotPool } from './slots.ts';
@@ -28,4 +36,4 @@ export type { NodeBudget, RunningAgent, SpendGate, SpendRequest, SpendVerdict } 
 export type { AgentToolHost, NodeRequest } from './tools.ts';
 export { createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER, ORCHESTRATOR_TOOLS_RULE } from './tools.ts';
 export { UsageTracker } from './usage.ts';
-export type { SpareCredentials, SpareTaker } from './warm-pool.ts';
+export type { SpareCredentials, SpareTaker, WarmStats } from './warm-pool.ts';

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 import {
   ownIdentity,
@@ -220,30 +219,38 @@ async function killTagged(tag: string): Promise<void> {
   }
 }
 
-/** One pass over /proc; returns how many tagged processes it killed. */
+/** /proc entries read between two yields to the event loop in a sweep. */
+const SWEEP_CHUNK = 64;
+
+/**
+ * One pass over /proc; returns how many tagged processes it killed. Synchronous reads in
+ * chunks, yielding between them: the same pass with one promise per file cost 3.4x the CPU
+ * here (5.6 ms against 1.65 ms for 114 processes), paid after every agent; a chunk blocks the
+ * event loop for well under a millisecond.
+ */
 async function killTaggedOnce(tag: string): Promise<number> {
   const needle = Buffer.from(`${PROCESS_TAG_VARIABLE}=${tag}\0`);
   let names: string[];
   try {
-    names = await readdir('/proc');
+    names = readdirSync('/proc');
   } catch {
     return 0;
   }
   let killed = 0;
-  await Promise.all(
-    names.map(async (name) => {
-      if (!/^\d+$/.test(name)) return;
-      try {
-        const environ = await readFile(`/proc/${name}/environ`);
-        if (environ.includes(needle)) {
-          process.kill(Number(name), 'SIGKILL');
-          killed++;
-        }
-      } catch {
-        // Gone already, or not ours to read.
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0 && i % SWEEP_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
+    const name = names[i] as string;
+    const first = name.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`).includes(needle)) {
+        process.kill(Number(name), 'SIGKILL');
+        killed++;
       }
-    }),
-  );
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
   return killed;
 }
 

@@ -1,6 +1,6 @@
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
-import type { AgentTask } from './runtime.ts';
+import type { AgentTask } from './runtime-options.ts';
 
 /**
  * Appends one agent's events in order. Appends are issued synchronously in call order, and

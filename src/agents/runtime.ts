@@ -1,157 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { type AnyEvent, newPrefixedId } from '../events/index.ts';
-import type { EventLog } from '../log/index.ts';
-import { type Redactor, withAgentTypeEnv } from '../security/index.ts';
+import { newPrefixedId } from '../events/index.ts';
+import { withAgentTypeEnv } from '../security/index.ts';
 import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
 import { redactedOutcome } from './local-transcripts.ts';
 import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
 import { AgentRecorder } from './recorder.ts';
 import { resourceSamples } from './resources.ts';
-import { policyOf, toolHostShape } from './sdk-options.ts';
+import type {
+  AgentCredentials,
+  AgentHandle,
+  AgentResult,
+  AgentRuntimeOptions,
+  AgentTask,
+  WarmStartWant,
+} from './runtime-options.ts';
+import { type ProcessConfig, policyOf, toolHostShape } from './sdk-options.ts';
 import { type ProcessSlot, SlotPool } from './slots.ts';
 import { type AgentSpec, backoffDelay } from './spec.ts';
-import { agentOf, capBudget, type NodeBudget, type RunningAgent, refusal, type SpendGate } from './spend.ts';
-import type { AgentToolHost } from './tools.ts';
-import { type SpareCredentials, WarmPool } from './warm-pool.ts';
-
-/** Options of an {@link AgentRuntime}. */
-export interface AgentRuntimeOptions {
-  /** The session log that receives every agent event. */
-  readonly log: EventLog;
-  /**
-   * The environment of every Claude Code process (it replaces, not extends, process.env),
-   * before what an agent's type adds (`spec.env`, `spec.passEnv`). Build it with the
-   * security area's `buildAgentEnv`: an allow-list, never the host's whole environment.
-   */
-  readonly env: Record<string, string>;
-  /** Where `spec.passEnv` names are read. @default process.env */
-  readonly hostEnv?: Readonly<Record<string, string | undefined>>;
-  /**
-   * Known secret values, kept out of what agents produce: tool outputs before the model sees
-   * them, Claude Code's local transcripts once an attempt's process has exited, the agent's
-   * answer. (The log and the session store redact with their own.) @default none
-   */
-  readonly redactor?: Redactor;
-  /** Agent processes alive at once; further spawns wait in FIFO order. @default 4 */
-  readonly maxConcurrent?: number;
-  /** Mirrors SDK transcripts into the project's store so resume works anywhere. */
-  readonly sessionStore?: SessionStore;
-  /** @default 600000 */
-  readonly defaultTimeoutMs?: number;
-  /**
-   * Pre-started Claude Code processes kept per agent configuration (SDK `prewarm()`), and per
-   * configuration and shared folder (SDK `startup()`, see {@link AgentTask.sharedCwd}), so
-   * that a spawn skips the cold start. Spares are processes beyond `maxConcurrent` (~230 MB
-   * each); the first agent of a configuration starts cold and fills its pool, or call
-   * {@link AgentRuntime.prewarm} ahead. @default 0 (no pool)
-   */
-  readonly warmPool?: number;
-  /**
-   * Asked before every attempt starts a process (and when an agent is spawned): refuses it
-   * when a budget is spent, or caps the SDK's `maxBudgetUsd` at what remains. @default none
-   */
-  readonly spendGate?: SpendGate;
-  /**
-   * Every this many milliseconds, the resident memory of each live agent process is recorded
-   * (`agent.resources`, one event per session). Each attempt also records one sample when its
-   * result arrives. 0 turns the periodic samples off. @default 5000
-   */
-  readonly resourceSampleMs?: number;
-  /**
-   * The oldest a start-up spare of a shared folder may be when an agent takes it: it shows the
-   * agent the folder (git status) as it was when it started. @default 30000
-   */
-  readonly warmSpareMaxAgeMs?: number;
-  /**
-   * The orchestrator's data directory. Agent processes carry it in their environment and are
-   * attributed to their agents under it, so that `sweepOrphans({ dataDir })` can end, after a
-   * crash, the processes this runtime left behind. @default the folder holding
-   * `env.CLAUDE_CONFIG_DIR` when that folder is named `claude` (the orchestrator's layout,
-   * `<dataDir>/claude`), else none (the processes cannot be swept by data directory)
-   */
-  readonly dataDir?: string;
-  /**
-   * Model credentials of one agent, asked when it starts and released when it has ended: the
-   * model gateway's per-agent token and URL, which replace `ANTHROPIC_API_KEY` and
-   * `ANTHROPIC_BASE_URL` of `env` for that agent's processes. Spares of a warm pool are
-   * started before their agent exists: they need `spareCredentials` too, else with
-   * credentials there is no warm pool.
-   * @default none (every agent gets `env` as it is)
-   */
-  readonly credentials?: (agent: RunningAgent) => AgentCredentials;
-  /**
-   * Model credentials of one warm pool spare, asked when it starts (Claude Code reads them at
-   * start-up only; a claim cannot change its environment): the gateway's spare token, which
-   * stands for no one until the agent that takes the spare binds it. The runtime releases them
-   * when the spare is discarded or dies, or when the agent that took it has ended.
-   * @default none
-   */
-  readonly spareCredentials?: () => SpareCredentials;
-}
-
-/** What {@link AgentRuntimeOptions.credentials} gives an agent. */
-export interface AgentCredentials {
-  readonly apiKey: string;
-  readonly baseUrl: string;
-  /** Called once, when the agent has ended (all of its attempts). */
-  release(): void;
-}
-
-/** One agent to run. */
-export interface AgentTask {
-  readonly sessionId: string;
-  readonly spec: AgentSpec;
-  /** The full prompt (task, context, handed-over outputs). */
-  readonly prompt: string;
-  /** The working directory (the session workspace or the node's worktree). */
-  readonly cwd: string;
-  /**
-   * Other agents work in `cwd` too (the session workspace, not a one-off worktree): the warm
-   * pool keeps start-up spares for this agent's configuration in it. @default false
-   */
-  readonly sharedCwd?: boolean;
-  readonly nodeId?: string;
-  /** The workflow run the agent works for, for budgets and figures. */
-  readonly workflowId?: string;
-  /**
-   * Hard limits of the node's model spend over its attempts (its definition's `budget`):
-   * handed to the model credentials, so the gateway reserves against them per request.
-   * @default none
-   */
-  readonly nodeBudget?: NodeBudget;
-  /** Its model requests' place in the gateway's queue under rate limits: higher goes first. @default 0 */
-  readonly priority?: number;
-  /** JSON Schema the final answer must match (structured output). */
-  readonly outputSchema?: Record<string, unknown>;
-  /** Continue (fork: false) or branch from (fork: true) an earlier agent's SDK session. */
-  readonly resume?: { sdkSessionId: string; fork: boolean };
-  readonly toolHost?: AgentToolHost;
-  readonly correlationId?: string;
-  /** Fixed agent id (e.g. when re-running a recorded node); a new one by default. */
-  readonly agentId?: string;
-  /** Called with each committed event of this agent, in order. */
-  readonly onEvent?: (event: AnyEvent) => void;
-  /**
-   * A process slot the caller already holds (see {@link AgentRuntime.slots}), used by the first
-   * attempt instead of waiting for one; released when that attempt ends.
-   */
-  readonly slot?: ProcessSlot;
-}
-
-/** The outcome of an agent, after all of its attempts. */
-export type AgentResult = (AttemptSuccess | AttemptFailure) & { readonly agentId: string; readonly attempts: number };
-
-/** A running agent. */
-export interface AgentHandle {
-  readonly agentId: string;
-  /** Settles when the agent has completed or failed for good, its process reaped. Never rejects. */
-  readonly result: Promise<AgentResult>;
-  /** Stops the agent now (interrupt, then abort); the result is `AGENT_INTERRUPTED`. */
-  interrupt(reason?: string): void;
-}
+import { agentOf, capBudget, type RunningAgent, refusal } from './spend.ts';
+import { type SpareCredentials, WarmPool, type WarmStats, type WarmWant } from './warm-pool.ts';
 
 /**
  * Runs agents on the real Claude Agent SDK: caps how many Claude Code processes live at once,
@@ -165,6 +34,7 @@ export class AgentRuntime {
   /** The cap on agent processes alive at once; callers may reserve a slot ahead of a spawn. */
   readonly slots: SlotPool;
   readonly #pool: WarmPool | undefined;
+  readonly #warmStartOn: boolean;
   readonly #running = new Map<
     string,
     { controller: AbortController; result: Promise<AgentResult>; agent: RunningAgent; pid?: () => number | undefined }
@@ -177,11 +47,18 @@ export class AgentRuntime {
     this.processes = new ProcessRegistry({ dataDir: options.dataDir ?? dataDirOfAgentEnv(options.env) });
     this.slots = new SlotPool(options.maxConcurrent ?? 4);
     // Agents with credentials of their own run on spares only when spares can have theirs.
-    const size = options.credentials && !options.spareCredentials ? 0 : (options.warmPool ?? 0);
+    const noSpares = options.credentials !== undefined && !options.spareCredentials;
+    const size = noSpares ? 0 : (options.warmPool ?? 0);
+    const maxSpares = noSpares ? 0 : (options.warmStart?.maxSpares ?? 0);
+    this.#warmStartOn = maxSpares > 0;
     this.#pool =
-      size > 0
+      size > 0 || maxSpares > 0
         ? new WarmPool({
             size,
+            maxSpares,
+            ...(options.warmStart?.minFreeMemoryBytes !== undefined && {
+              minFreeMemoryBytes: options.warmStart.minFreeMemoryBytes,
+            }),
             processes: this.processes,
             folderSpareMaxAgeMs: options.warmSpareMaxAgeMs,
             ...(options.spareCredentials && { credentials: options.spareCredentials }),
@@ -267,6 +144,65 @@ export class AgentRuntime {
       },
       task.cwd,
     );
+  }
+
+  /** What the warm pool has done so far (spares started, taken) and holds now; zeros without one. */
+  get warmStats(): WarmStats {
+    return this.#pool?.stats ?? { started: 0, taken: 0, live: 0 };
+  }
+
+  /**
+   * The graph-aware warm start: makes sure each agent in `wants` (most urgent first) has a
+   * spare parked or starting, within the runtime's `warmStart` bounds, and returns how many
+   * spares it started. `owner` (a workflow run) is who asked: {@link releaseWarm} closes
+   * what it asked for and nobody took. A no-op without `warmStart`.
+   *
+   * An agent whose budget the spend gate would cap gets no spare (a spare's `maxBudgetUsd` is
+   * fixed when it starts, so it would start cold anyway). The gate is asked as at a spawn: a
+   * budget already spent is recorded and acted on now rather than at the agent's spawn.
+   */
+  /** Whether {@link warmStart} can start anything (the runtime has a `warmStart` bound). */
+  get warmStartOn(): boolean {
+    return this.#pool !== undefined && this.#warmStartOn;
+  }
+
+  warmStart(owner: string, wants: readonly WarmStartWant[]): number {
+    if (this.#closing || !this.#pool || wants.length === 0) return 0;
+    const configs: WarmWant[] = [];
+    for (const want of wants) {
+      const config = this.#warmConfig(want);
+      if (config) configs.push({ config });
+    }
+    return this.#pool.want(owner, configs);
+  }
+
+  /** Closes the spares {@link warmStart} started for `owner` that nobody took. */
+  async releaseWarm(owner: string): Promise<void> {
+    await this.#pool?.releaseOwner(owner);
+  }
+
+  #warmConfig(want: WarmStartWant): ProcessConfig | undefined {
+    const { spec } = want;
+    const confineReads = policyOf(spec).confineReads;
+    if (confineReads && want.cwd === undefined) return undefined;
+    const verdict = this.#options.spendGate?.admit({
+      sessionId: want.sessionId,
+      workflowId: want.workflowId,
+      agentType: spec.name,
+      agentId: 'agt_warm_start',
+      nodeId: want.nodeId,
+    });
+    if (verdict && (!verdict.ok || capBudget(spec, verdict.maxBudgetUsd) !== spec)) return undefined;
+    return {
+      spec,
+      env: this.#envOf(spec),
+      outputSchema: want.outputSchema,
+      sessionStore: this.#options.sessionStore,
+      hostShape: want.tools,
+      redactor: this.#options.redactor,
+      ...(want.revoked && want.revoked.length > 0 && { revoked: want.revoked }),
+      ...(confineReads && { workspace: want.cwd }),
+    };
   }
 
   /**

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { HookCallbackMatcher, Options, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import type { NewEvent } from '../events/index.ts';
 import {
@@ -77,6 +79,49 @@ export interface ProcessWiring {
   readonly onSpawn: (process: TrackedProcess) => void;
 }
 
+const SDK_PACKAGE = '@anthropic-ai/claude-agent-sdk';
+let nativeBinary: string | null | undefined;
+
+/**
+ * The Claude Code binary the SDK would pick (its platform package, musl or glibc first as the
+ * C library says), found once per process. Without `pathToClaudeCodeExecutable` the SDK
+ * looks it up on every `query()`, and its C library probe, `process.report.getReport()`, took
+ * ~25 ms of the orchestrator's CPU per agent here, on the agent's critical path. Undefined
+ * when not found: the SDK then looks itself (and says what is missing).
+ */
+export function claudeCodeBinary(): string | undefined {
+  if (nativeBinary === undefined) nativeBinary = findNativeBinary() ?? null;
+  return nativeBinary ?? undefined;
+}
+
+function findNativeBinary(): string | undefined {
+  const { platform, arch } = process;
+  const exe = platform === 'win32' ? '.exe' : '';
+  let packages: string[];
+  if (platform === 'linux') {
+    const report = process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    const musl = report !== undefined && report.header?.glibcVersionRuntime === undefined;
+    const glibc = `${SDK_PACKAGE}-linux-${arch}`;
+    packages = musl ? [`${glibc}-musl`, glibc] : [glibc, `${glibc}-musl`];
+  } else if (platform === 'android') packages = [`${SDK_PACKAGE}-linux-${arch}-android`];
+  else packages = [`${SDK_PACKAGE}-${platform}-${arch}`];
+  try {
+    // Resolved from the SDK's own folder, as it does: its optional dependencies sit beside it.
+    const fromSdk = createRequire(import.meta.resolve(SDK_PACKAGE));
+    for (const name of packages) {
+      try {
+        const candidate = fromSdk.resolve(`${name}/claude${exe}`);
+        if (existsSync(candidate)) return candidate;
+      } catch {
+        // Not installed for this platform: the next candidate.
+      }
+    }
+  } catch {
+    // The SDK cannot be located from here: leave the lookup to it.
+  }
+  return undefined;
+}
+
 /** The compiled security policy of a spec. */
 export function policyOf(spec: AgentSpec): SecurityPolicy {
   return compileSecurityPolicy(spec);
@@ -131,6 +176,7 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
     // orchestrated agent behaves: only what the agent type says applies.
     settingSources: [],
     spawnClaudeCodeProcess: wiring.processes.spawner(wiring.onSpawn),
+    ...(claudeCodeBinary() !== undefined && { pathToClaudeCodeExecutable: claudeCodeBinary() }),
     stderr: () => undefined,
     // Stream events carry each response's final token counts (message_delta) and its first
     // token; the usage tracker turns them into one `agent.usage` event per response.

@@ -63,6 +63,8 @@ export class SpareBuckets<S extends Spare> {
   readonly #buckets = new Map<string, Bucket<S>>();
   readonly #starting = new Set<Promise<void>>();
   #closed = false;
+  #started = 0;
+  #taken = 0;
 
   constructor(source: SpareSource<S>, options: SpareBucketsOptions) {
     this.#source = source;
@@ -74,6 +76,42 @@ export class SpareBuckets<S extends Spare> {
     let count = 0;
     for (const bucket of this.#buckets.values()) count += bucket.ready.length;
     return count;
+  }
+
+  /** Spares parked or starting now, over every bucket. */
+  get live(): number {
+    let count = 0;
+    for (const bucket of this.#buckets.values()) count += bucket.ready.length + bucket.starting.size;
+    return count;
+  }
+
+  /** Spares that were started and parked, and spares taken by agents, since this was made. */
+  get counts(): { readonly started: number; readonly taken: number } {
+    return { started: this.#started, taken: this.#taken };
+  }
+
+  /** Spares of one bucket parked or starting now. */
+  have(key: string): number {
+    const bucket = this.#buckets.get(key);
+    return bucket ? bucket.ready.length + bucket.starting.size : 0;
+  }
+
+  /**
+   * Starts `count` more spares of a bucket now, whatever its size (the graph-aware warm start
+   * decides the numbers itself); the bucket is created when it is new.
+   */
+  startMore(key: string, config: ProcessConfig, cwd: string | undefined, count: number): void {
+    if (this.#closed || count <= 0) return;
+    const bucket = this.#bucket(key, config, cwd);
+    for (let i = 0; i < count; i++) this.#startOne(bucket);
+  }
+
+  /** Closes the spares of one bucket and forgets it; those still starting are closed once up. */
+  async releaseKey(key: string): Promise<void> {
+    const bucket = this.#buckets.get(key);
+    if (!bucket) return;
+    this.#buckets.delete(key);
+    await Promise.all(this.#drain(bucket).map((spare) => this.#source.discard(spare)));
   }
 
   /**
@@ -146,7 +184,10 @@ export class SpareBuckets<S extends Spare> {
       const parked = bucket.ready.shift();
       if (!parked) return undefined;
       clearTimeout(parked.expiry);
-      if (!this.#tooOld(parked.spare)) return parked.spare;
+      if (!this.#tooOld(parked.spare)) {
+        this.#taken++;
+        return parked.spare;
+      }
       // Its timer has not fired yet (a busy event loop): the age decides, not the timer.
       void this.#source.discard(parked.spare);
       this.#options.onExpired?.(bucket.config, bucket.cwd);
@@ -186,20 +227,23 @@ export class SpareBuckets<S extends Spare> {
   }
 
   #refill(bucket: Bucket<S>): void {
-    while (!this.#closed && bucket.ready.length + bucket.starting.size < this.#options.size) {
-      const start: Promise<void> = this.#start(bucket).finally(() => {
-        bucket.starting.delete(start);
-        this.#starting.delete(start);
-      });
-      bucket.starting.add(start);
-      this.#starting.add(start);
-    }
+    while (!this.#closed && bucket.ready.length + bucket.starting.size < this.#options.size) this.#startOne(bucket);
+  }
+
+  #startOne(bucket: Bucket<S>): void {
+    const start: Promise<void> = this.#start(bucket).finally(() => {
+      bucket.starting.delete(start);
+      this.#starting.delete(start);
+    });
+    bucket.starting.add(start);
+    this.#starting.add(start);
   }
 
   async #start(bucket: Bucket<S>): Promise<void> {
     // Nobody awaits a refill: a spare that cannot start only means a cold start later.
     const spare = await this.#source.start(bucket.config, bucket.cwd).catch(() => undefined);
     if (!spare) return;
+    this.#started++;
     // A bucket evicted or released, or a pool closed, while this spare started has no use for it.
     if (this.#closed || this.#buckets.get(bucket.key) !== bucket) {
       await this.#source.discard(spare);

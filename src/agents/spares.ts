@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { Options, Query, SpareProcess, WarmQuery } from '@anthropic-ai/claude-agent-sdk';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import { AgentBinding, type BoundAgent, buildSdkOptions, type ProcessConfig } from './sdk-options.ts';
@@ -58,6 +60,45 @@ export interface SpareStartOptions {
   readonly credentials?: (() => SpareCredentials) | undefined;
 }
 
+/**
+ * The CPU priority (nice value) of a spare until an agent takes it. Spares start while the
+ * agents they will follow work, and on a small machine they take the CPU those agents need:
+ * on 2 cores, a planner took 5.8 s instead of 4.1 s with 8 spares starting beside it at the
+ * same priority. Niced, they get what the agents on the critical path leave.
+ */
+export const SPARE_NICE = 10;
+
+/** Sets a process's nice value; false when the system refused (no such process, no right to). */
+function renice(pid: number | undefined, nice: number): boolean {
+  if (pid === undefined) return false;
+  try {
+    setPriority(pid, nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Gives a taken spare back the normal priority. Lowering a nice value needs a privilege
+ * (CAP_SYS_NICE, or an RLIMIT_NICE allowance) that an unprivileged orchestrator may lack: the
+ * agent then keeps the spare's priority, which only matters when the machine is saturated.
+ */
+function restorePriority(spare: Spare): void {
+  const pid = spare.tracked?.pid;
+  if (pid === undefined) return;
+  // A nice value is per thread on Linux, and the threads Claude Code started while niced
+  // inherited it: each of them (/proc/PID/task) gets the normal priority back.
+  let threads: string[] = [];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // Not Linux, or gone: the process itself only.
+  }
+  if (threads.length === 0) renice(pid, 0);
+  for (const tid of threads) renice(Number(tid), 0);
+}
+
 /** Options and wiring of a new spare, unbound: an agent binds it when it takes it. */
 function unboundOptions(config: ProcessConfig, start: SpareStartOptions) {
   const binding = new AgentBinding();
@@ -77,6 +118,7 @@ function unboundOptions(config: ProcessConfig, start: SpareStartOptions) {
     processes,
     onSpawn: (process) => {
       tracked = process;
+      renice(process.pid, SPARE_NICE);
     },
   });
   return { options, binding, abortController, credentials, tracked: () => tracked };
@@ -168,6 +210,7 @@ export function takeStartupSpare(
     spare.warm.close();
     return undefined;
   }
+  restorePriority(spare);
   spare.binding.current = agent;
   let stream: Query;
   try {
@@ -202,6 +245,7 @@ export async function claimSpare(
     spare.process.close();
     return undefined;
   }
+  restorePriority(spare);
   spare.binding.current = agent;
   let stream: Query;
   try {

@@ -1,6 +1,6 @@
 import type { OrchestratorError } from '../errors/index.ts';
 import type { AttemptFailure } from './attempt.ts';
-import type { AgentTask } from './runtime.ts';
+import type { AgentTask } from './runtime-options.ts';
 import type { AgentSpec } from './spec.ts';
 
 /**

@@ -1,3 +1,4 @@
+import { freemem } from 'node:os';
 import type { ProcessRegistry } from './processes.ts';
 import { type BoundAgent, configKey, type ProcessConfig } from './sdk-options.ts';
 import { SpareBuckets } from './spare-buckets.ts';
@@ -11,13 +12,30 @@ import {
   takeStartupSpare,
   type WarmStart,
 } from './spares.ts';
+import { memoryRoom, SPARE_BYTES, sparesToStart } from './warm-plan.ts';
 
 export type { SpareCredentials, SpareTaker, WarmStart } from './spares.ts';
 
 /** Options of a {@link WarmPool}. */
 export interface WarmPoolOptions {
-  /** Spare processes kept per agent configuration, and per configuration and folder. */
+  /**
+   * Spare processes kept per agent configuration, and per configuration and folder, refilled
+   * after every take (the policy for agents spawned without a graph). 0: only what
+   * {@link WarmPool.want} asks for.
+   */
   readonly size: number;
+  /**
+   * Spares the graph-aware warm start ({@link WarmPool.want}) keeps parked or starting at
+   * once, over every configuration. 0 turns it off. @default 0
+   */
+  readonly maxSpares?: number;
+  /**
+   * Memory that must stay available (`os.freemem()`, MemAvailable on Linux) after a spare of
+   * the graph-aware warm start is started, counting ~240 MB per spare. @default 1 GiB
+   */
+  readonly minFreeMemoryBytes?: number;
+  /** Reads the memory available now, in bytes. @default `os.freemem` */
+  readonly availableMemory?: () => number;
   /** Where spare processes are tracked (and killed on shutdown). */
   readonly processes: ProcessRegistry;
   /** Configurations kept warm at once (claim spares); the least recently used one is let go. @default 4 */
@@ -41,6 +59,19 @@ export interface WarmPoolOptions {
    * at start and bound to the agent that takes it (see {@link WarmTake.adopt}). @default none
    */
   readonly credentials?: () => SpareCredentials;
+}
+
+/** One agent a workflow will need soon, as {@link WarmPool.want} takes it. */
+export interface WarmWant {
+  readonly config: ProcessConfig;
+}
+
+/** What the pool has done since it was made: spares started (and parked), and taken. */
+export interface WarmStats {
+  readonly started: number;
+  readonly taken: number;
+  /** Spares parked or starting now. */
+  readonly live: number;
 }
 
 /** What {@link WarmPool.take} needs to know of the agent besides its configuration. */
@@ -90,6 +121,12 @@ export interface WarmTake {
  * Spares are processes beyond the runtime's `maxConcurrent` (each ~230 MB while parked); the
  * first agent of a configuration (or folder) starts cold and fills the pool for the next.
  *
+ * That refill policy (`size` > 0) starts spares for agents that may never come. The
+ * graph-aware warm start ({@link want}, `size` 0) starts none of its own: a workflow run says
+ * which agents it will need next, and the pool starts one claim spare for each (none for
+ * what is parked or starting already), within `maxSpares` and the memory floor; a take is
+ * never refilled; {@link releaseOwner} closes what the run asked for and nobody took.
+ *
  * Refills wait for the agent that emptied the slot: from claim to its first model answer a
  * Claude Code process burns ~200 ms of CPU, and a spare starting beside it ~400 ms more (and
  * ~200 ms over the 2.5 s after it reports ready); on a
@@ -102,6 +139,11 @@ export interface WarmTake {
 export class WarmPool {
   readonly #claims: SpareBuckets<ClaimSpare>;
   readonly #folders: SpareBuckets<StartupSpare>;
+  readonly #maxSpares: number;
+  readonly #minFreeBytes: number;
+  readonly #available: () => number;
+  /** Configurations each owner (a workflow run) asked spares for, released with the owner. */
+  readonly #owners = new Map<string, Set<string>>();
   #closed = false;
 
   constructor(options: WarmPoolOptions) {
@@ -111,9 +153,13 @@ export class WarmPool {
       credentials: options.credentials,
     };
     const refillDelayMaxMs = options.refillDelayMaxMs ?? 1000;
+    this.#maxSpares = options.maxSpares ?? 0;
+    this.#minFreeBytes = options.minFreeMemoryBytes ?? 1024 * 1024 * 1024;
+    this.#available = options.availableMemory ?? freemem;
     this.#claims = new SpareBuckets(claimSpareSource(start), {
       size: options.size,
-      maxBuckets: options.maxConfigurations ?? 4,
+      // The graph-aware warm start may want a spare of as many configurations as it has spares.
+      maxBuckets: Math.max(options.maxConfigurations ?? 4, this.#maxSpares),
       refillDelayMaxMs,
     });
     this.#folders = new SpareBuckets(startupSpareSource(start), {
@@ -134,6 +180,63 @@ export class WarmPool {
   /** Start-up spares (per folder) parked now. */
   get parkedInFolders(): number {
     return this.#folders.parked;
+  }
+
+  /** Spares started and taken so far, of both kinds, and those parked or starting now. */
+  get stats(): WarmStats {
+    const claims = this.#claims.counts;
+    const folders = this.#folders.counts;
+    return {
+      started: claims.started + folders.started,
+      taken: claims.taken + folders.taken,
+      live: this.#claims.live + this.#folders.live,
+    };
+  }
+
+  /**
+   * The graph-aware warm start: `wants` lists the agents a workflow will need next, most
+   * urgent first; claim spares (SDK `prewarm()`, claimable in any folder) are started so that
+   * each has one parked or starting, within `maxSpares` over every configuration and the
+   * memory bound. Returns how many it started. Nothing is refilled after a take: the next
+   * `want` decides again. Spares of a configuration no longer wanted stay parked until a later
+   * agent of it takes them or {@link releaseOwner} closes them (an agent may be on its way to
+   * take one: closing it then would make it start cold).
+   */
+  want(owner: string, wants: readonly WarmWant[]): number {
+    if (this.#closed || this.#maxSpares <= 0 || wants.length === 0) return 0;
+    const keyed = wants.map((want) => ({ key: configKey(want.config), config: want.config }));
+    let keys = this.#owners.get(owner);
+    if (!keys) {
+      keys = new Set();
+      this.#owners.set(owner, keys);
+    }
+    for (const { key } of keyed) keys.add(key);
+    const live = this.#claims.live + this.#folders.live;
+    // Spares still starting have not reached their size yet: count them as if they had.
+    const starting = live - this.#claims.parked - this.#folders.parked;
+    const available = this.#available() - starting * SPARE_BYTES;
+    const room = Math.min(this.#maxSpares - live, memoryRoom(available, this.#minFreeBytes, SPARE_BYTES));
+    const start = sparesToStart(keyed, (key) => this.#claims.have(key), room);
+    let started = 0;
+    for (const [key, count] of start) {
+      const config = keyed.find((want) => want.key === key)?.config;
+      if (!config) continue;
+      this.#claims.startMore(key, config, undefined, count);
+      started += count;
+    }
+    return started;
+  }
+
+  /**
+   * Closes the spares an owner asked for ({@link want}) that no other owner asked for too:
+   * its workflow run has ended, and nobody will take them.
+   */
+  async releaseOwner(owner: string): Promise<void> {
+    const keys = this.#owners.get(owner);
+    if (!keys) return;
+    this.#owners.delete(owner);
+    const stillWanted = new Set([...this.#owners.values()].flatMap((other) => [...other]));
+    await Promise.all([...keys].filter((key) => !stillWanted.has(key)).map((key) => this.#claims.releaseKey(key)));
   }
 
   /**

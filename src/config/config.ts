@@ -75,6 +75,23 @@ export interface OrchestratorConfig {
    */
   readonly warmPool: number;
   /**
+   * The graph-aware warm start of workflow runs (`ORCHESTRATOR_WARM_START`): `graph` starts
+   * spare agent processes only for the agent nodes about to become ready (dependents whose
+   * predecessors are all running or done, and nodes queued for a process slot), while their
+   * predecessors run; `off` starts none. @default `graph`
+   */
+  readonly warmStart: 'graph' | 'off';
+  /**
+   * Spares of the graph-aware warm start parked or starting at once (`ORCHESTRATOR_WARM_MAX_SPARES`),
+   * each ~230 MB beyond the agent cap. @default the agent cap (`maxConcurrentAgents`)
+   */
+  readonly warmMaxSpares: number;
+  /**
+   * Memory (MB) that must stay available after each spare of the warm start
+   * (`ORCHESTRATOR_WARM_MIN_FREE_MB`): no spare starts below it. @default 1024
+   */
+  readonly warmMinFreeMb: number;
+  /**
    * The oldest a process pre-started in a session workspace may be when an agent takes it
    * (`ORCHESTRATOR_WARM_MAX_AGE_MS`): it shows the agent the workspace as it was then. @default 30000
    */
@@ -256,6 +273,9 @@ const schema = z
     budgetAgentTypes: limitsByName.default({}),
     budgetAction: z.enum(['fail', 'pause']).default('fail'),
     warmPool: z.coerce.number().int().min(0).max(8).default(0),
+    warmStart: z.enum(['graph', 'off']).default('graph'),
+    warmMaxSpares: z.coerce.number().int().min(0).max(256).optional(),
+    warmMinFreeMb: z.coerce.number().int().min(0).max(1_048_576).default(1024),
     warmMaxAgeMs: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
     leaseTtlMs: duration.pipe(z.number().int().min(300).max(600_000)).default(10_000),
     controlPollMs: z.coerce.number().int().min(20).max(10_000).default(500),
@@ -321,6 +341,9 @@ const ENV_NAMES: Record<keyof OrchestratorConfig, string> = {
   budgetAgentTypes: 'ORCHESTRATOR_BUDGET_AGENT_TYPES',
   budgetAction: 'ORCHESTRATOR_BUDGET_ACTION',
   warmPool: 'ORCHESTRATOR_WARM_POOL',
+  warmStart: 'ORCHESTRATOR_WARM_START',
+  warmMaxSpares: 'ORCHESTRATOR_WARM_MAX_SPARES',
+  warmMinFreeMb: 'ORCHESTRATOR_WARM_MIN_FREE_MB',
   warmMaxAgeMs: 'ORCHESTRATOR_WARM_MAX_AGE_MS',
   leaseTtlMs: 'ORCHESTRATOR_LEASE_TTL',
   controlPollMs: 'ORCHESTRATOR_CONTROL_POLL_MS',
@@ -402,6 +425,9 @@ export function loadConfig(
     budgetAgentTypes: Object.freeze({ ...value.budgetAgentTypes }),
     budgetAction: value.budgetAction,
     warmPool: value.warmPool,
+    warmStart: value.warmStart,
+    warmMaxSpares: value.warmMaxSpares ?? value.maxConcurrentAgents,
+    warmMinFreeMb: value.warmMinFreeMb,
     warmMaxAgeMs: value.warmMaxAgeMs,
     leaseTtlMs: value.leaseTtlMs,
     controlPollMs: value.controlPollMs,

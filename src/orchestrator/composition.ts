@@ -65,6 +65,10 @@ export function agentRuntime(options: {
     maxConcurrent: config.maxConcurrentAgents,
     warmPool: config.warmPool,
     warmSpareMaxAgeMs: config.warmMaxAgeMs,
+    ...(config.warmStart === 'graph' &&
+      config.warmMaxSpares > 0 && {
+        warmStart: { maxSpares: config.warmMaxSpares, minFreeMemoryBytes: config.warmMinFreeMb * 1024 * 1024 },
+      }),
     // Agents' conversations live in the store too, so another process or machine on the
     // same store can resume them (its Claude Code config folder has never seen them).
     sessionStore: new TranscriptSessionStore(store, { redactor }),

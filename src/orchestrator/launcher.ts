@@ -32,6 +32,7 @@ import {
 import { projectKeyOf, type WorkspaceManager } from '../workspace/index.ts';
 import { ControlWatcher } from './control-watcher.ts';
 import type { SessionLeases } from './leases.ts';
+import { followUpcoming } from './warm-start.ts';
 import { WorkflowHandle } from './workflow-handle.ts';
 
 /** What the launcher uses: the orchestrator's services, opened once and shared. */
@@ -142,6 +143,10 @@ export class RunLauncher {
       classLimits: this.#s.classLimits,
     });
     executors.set('agent', this.#agentExecutor(state, run, workspace));
+    // Spares for the agents about to be needed, started while their predecessors run.
+    const stopWarm = this.#s.agents.warmStartOn
+      ? followUpcoming({ log, agents: this.#s.agents, run, state, workflowId, workspace })
+      : undefined;
     const versions = this.#startVersions(
       sessionId,
       request.committed ? replay(sessionId, request.committed) : state,
@@ -201,6 +206,7 @@ export class RunLauncher {
         this.#stopVersions(sessionId, versions);
         // No agent of this run will work in its workspace any more: its pre-started ones go.
         this.#s.agents.releaseFolder(workspace).catch(() => undefined);
+        stopWarm?.().catch(() => undefined);
         log.unfence(sessionId);
         await this.#s.leases.release(sessionId);
       });
@@ -296,6 +302,7 @@ export class RunLauncher {
       permissionRules: () => rulesOf(state.security, context.node.agent ?? ''),
     };
     // The tools follow the type's graph policy; the engine checks every call against it again.
+    // (toolShapeOf says the same to the warm start, whose spares must offer the same tools.)
     const agentType = context.node.agent;
     const policy = canModify && agentType ? run.plan.agentType(agentType)?.graph : undefined;
     if (policy?.addNodes) {

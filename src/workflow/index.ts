@@ -170,3 +170,5 @@ export type {
 } from './state.ts';
 export { applyEvent, emptySessionState, replay, TERMINAL_NODE_STATUSES } from './state.ts';
 export { cloneState } from './state-clone.ts';
+export type { Held, StartingUp, StatusOf, UpcomingCandidate, UpcomingNode } from './upcoming.ts';
+export { upcomingNodes, upcomingStage } from './upcoming.ts';

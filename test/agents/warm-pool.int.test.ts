@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -250,5 +250,93 @@ describe.each(modes)('warm pool $mode', ({ gateway: behindGateway }) => {
       expect(spareTokens.released.size).toBe(spareTokens.minted);
       expect(gateway.stats.refused).toBe(0);
     }
+  });
+});
+
+// The graph-aware warm start as the runtime offers it: spares on request for the agents a
+// workflow will need next, bounded, niced until taken, and closed when their owner lets go.
+describe('warm start on request', () => {
+  let kit: AgentKit;
+
+  beforeAll(async () => {
+    kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+  });
+  afterAll(async () => {
+    await kit?.cleanup();
+  });
+
+  /** The nice value of a process (field 19 of /proc/PID/stat). */
+  const niceOf = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  };
+
+  it('starts one spare per wanted agent within the cap, serves the agent, and closes the rest for its owner', {
+    timeout: 60_000,
+  }, async () => {
+    const runtime = kit.runtime({ maxConcurrent: 1, warmStart: { maxSpares: 2, minFreeMemoryBytes: 0 } });
+    expect(runtime.warmStartOn).toBe(true);
+    const a = testSpec({ name: 'a', systemPrompt: 'You answer plainly.' });
+    const b = testSpec({ name: 'b', tools: [] });
+    const sessionId = kit.session();
+    // Three agents wanted, two spares allowed: the first two wants get one each.
+    expect(
+      runtime.warmStart('run-1', [
+        { sessionId, spec: a },
+        { sessionId, spec: b },
+        { sessionId, spec: a },
+      ]),
+    ).toBe(2);
+    // Asked again, nothing more: each want is covered, or the cap is reached.
+    expect(
+      runtime.warmStart('run-1', [
+        { sessionId, spec: a },
+        { sessionId, spec: b },
+      ]),
+    ).toBe(0);
+    expect(await waitFor(() => runtime.warmSpares === 2, 30_000)).toBe(true);
+    // Parked spares give way to working agents.
+    for (const pid of runtime.processes.pids()) expect(niceOf(pid)).toBe(10);
+
+    let atNormalPriority: number | undefined;
+    let threadNices: number[] = [];
+    const result = await runtime.spawn({
+      sessionId,
+      spec: a,
+      prompt: 'Anything',
+      cwd: await kit.workspace('on-request'),
+      onEvent: (event) => {
+        // The claimed process is back at the normal priority while it works.
+        if (event.type === 'agent.progress' && (event.data as { kind: string }).kind === 'init') {
+          atNormalPriority = runtime.processes.pids().filter((pid) => niceOf(pid) === 0).length;
+          // Every thread of it, not only the main one (nice values are per thread on Linux).
+          const claimed = runtime.processes.pids().find((pid) => niceOf(pid) === 0);
+          threadNices = readdirSync(`/proc/${claimed}/task`).map((tid) => niceOf(Number(tid)));
+        }
+      },
+    }).result;
+    expect(result.ok).toBe(true);
+    expect(dataOf(await kit.events(sessionId), 'agent.progress').some((d) => d.kind === 'warm_start')).toBe(true);
+    // The claimed one; the other spare (of type b) is still parked, niced.
+    expect(atNormalPriority).toBe(1);
+    expect(threadNices.length).toBeGreaterThan(1);
+    expect(new Set(threadNices)).toEqual(new Set([0]));
+    expect(runtime.warmStats).toMatchObject({ started: 2, taken: 1 });
+
+    await runtime.releaseWarm('run-1');
+    expect(runtime.warmStats).toMatchObject({ started: 2, taken: 1, live: 0 });
+    expect(await waitFor(() => runtime.processes.size === 0, 10_000)).toBe(true);
+    await runtime.shutdown();
+  });
+
+  it('starts nothing when the memory floor leaves no room, and nothing without warmStart', () => {
+    const sessionId = kit.session();
+    const want = [{ sessionId, spec: testSpec() }];
+    const starved = kit.runtime({ warmStart: { maxSpares: 4, minFreeMemoryBytes: Number.MAX_SAFE_INTEGER } });
+    expect(starved.warmStart('run-2', want)).toBe(0);
+    const off = kit.runtime({});
+    expect(off.warmStartOn).toBe(false);
+    expect(off.warmStart('run-2', want)).toBe(0);
+    expect(starved.warmStats.live + off.warmStats.live).toBe(0);
   });
 });

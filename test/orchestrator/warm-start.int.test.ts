@@ -1,0 +1,127 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import type { AnyEvent } from '../../src/events/index.ts';
+import { compileScenario } from '../../src/model-server/index.ts';
+import { Orchestrator } from '../../src/orchestrator/index.ts';
+import { parseWorkflow } from '../../src/workflow/index.ts';
+import { processesWithEnv, waitFor } from '../support/agent-kit.ts';
+
+// The graph-aware warm start, on by default: a planner, three coders after it, a reviewer
+// after them that adds a fix-up coder node at run time. Spares start only for the nodes about
+// to become ready, while their predecessors work (the scripted model takes seconds per turn,
+// as a real one does), so every agent but the first starts on one and none is left over.
+const workflow = parseWorkflow(
+  `
+name: warm-team
+agents:
+  planner: { systemPrompt: "You are the planner.", tools: [Write] }
+  coder: { systemPrompt: "You are a coder.", tools: [Write] }
+  reviewer: { systemPrompt: "You are the reviewer.", tools: [], canModifyWorkflow: true }
+nodes:
+  - { id: plan, agent: planner, task: "Plan the three parts." }
+  - { id: code1, agent: coder, dependsOn: [plan], task: "Write part 1." }
+  - { id: code2, agent: coder, dependsOn: [plan], task: "Write part 2." }
+  - { id: code3, agent: coder, dependsOn: [plan], task: "Write part 3." }
+  - id: review
+    agent: reviewer
+    dependsOn: [code1, code2, code3]
+    task: "Review the three parts."
+    output:
+      schema:
+        type: object
+        required: [verdict]
+        properties: { verdict: { type: string } }
+`,
+  'warm-team.yaml',
+);
+
+const THINK_MS = 6000;
+const scenario = compileScenario({
+  name: 'warm-team',
+  scripts: [
+    {
+      name: 'planner',
+      match: { system: 'You are the planner' },
+      turns: [{ content: [{ text: 'Planned.' }], delay_ms: THINK_MS }],
+    },
+    { name: 'fixup', match: { system: 'You are a coder', user: 'Fix-up' }, turns: ['Fixed.'] },
+    {
+      name: 'coder',
+      match: { system: 'You are a coder' },
+      turns: [{ content: [{ text: 'Written.' }], delay_ms: THINK_MS }],
+    },
+    {
+      name: 'reviewer',
+      match: { system: 'You are the reviewer' },
+      turns: [
+        {
+          content: [
+            {
+              tool_use: {
+                name: 'mcp__orchestrator__add_nodes',
+                input: { nodes: [{ id: 'fixup', agent: 'coder', task: 'Fix-up of part 2.', dependsOn: ['review'] }] },
+              },
+            },
+          ],
+        },
+        { content: [{ structured_output: { verdict: 'changes_requested' } }], delay_ms: THINK_MS },
+      ],
+    },
+  ],
+});
+
+describe('orchestrator with the graph-aware warm start (the default)', () => {
+  let dir: string;
+  let orchestrator: Orchestrator;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'orch-warm-start-'));
+    // No memory floor: the test asserts the policy, not the machine's free memory.
+    orchestrator = await Orchestrator.open({
+      config: loadConfig({ dataDir: dir, logLevel: 'silent', gateway: false, warmMinFreeMb: 0 }, {}),
+      scenario,
+    });
+  });
+  afterAll(async () => {
+    await orchestrator?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts every agent after the first on a spare started for it, and leaves at most one unused', {
+    timeout: 120_000,
+  }, async () => {
+    expect(orchestrator.config.warmStart).toBe('graph');
+    const handle = await orchestrator.startWorkflow(workflow);
+    const final = await handle.result;
+    expect(final.status).toBe('completed');
+    const events: AnyEvent[] = [];
+    for await (const event of orchestrator.log.readAll(handle.sessionId)) events.push(event);
+    const nodeOf = new Map<string, string>();
+    for (const e of events) {
+      const data = e.data as { agentId?: string; nodeId?: string };
+      if (e.type === 'agent.spawned' && data.agentId && data.nodeId) nodeOf.set(data.agentId, data.nodeId);
+    }
+    const warm = events
+      .filter((e) => e.type === 'agent.progress' && (e.data as { kind: string }).kind === 'warm_start')
+      .map((e) => nodeOf.get((e.data as { agentId: string }).agentId))
+      .sort();
+    expect([...nodeOf.values()].sort()).toEqual(['code1', 'code2', 'code3', 'fixup', 'plan', 'review']);
+    expect(warm).toEqual(['code1', 'code2', 'code3', 'fixup', 'review']);
+
+    // Once the run has let go, its unused spares are closed: what was started and not taken
+    // is what the run wasted.
+    expect(await waitFor(() => orchestrator.agents.warmStats.live === 0, 10_000)).toBe(true);
+    const stats = orchestrator.agents.warmStats;
+    expect(stats.taken).toBe(5);
+    expect(stats.started - stats.taken).toBeLessThanOrEqual(1);
+    expect(await waitFor(() => orchestrator.agents.processes.size === 0, 10_000)).toBe(true);
+  });
+
+  it('leaves no Claude Code process of its own after close', async () => {
+    await orchestrator.close();
+    expect(processesWithEnv(`CLAUDE_CONFIG_DIR=${path.join(dir, 'claude')}`)).toEqual([]);
+  });
+});
