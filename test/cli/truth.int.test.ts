@@ -161,7 +161,11 @@ describe('figures that tell the truth', () => {
     timeout: 180_000,
   }, async () => {
     const before = await reader.lastSeq(SESSION);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // At least 2 s of downtime since the last event before the kill (the checks above
+    // usually took that long already).
+    const killedAt = Date.parse((await reader.events(SESSION)).at(-1)?.ts ?? '');
+    expect(killedAt).not.toBeNaN();
+    await waitFor(() => Date.now() >= killedAt + 2_000, 'two seconds of downtime', { timeoutMs: 5_000 });
     const resumed = await cli(['sessions', 'resume', SESSION], CAP);
     expect(resumed.code, describeResult(resumed)).toBe(0);
 
