@@ -172,8 +172,12 @@ describe('one owner per session', () => {
       const early = await runCli(['sessions', 'resume', sessionId, '--yes'], setup);
       expect(early.code, describeResult(early)).not.toBe(0);
       expect(early.stderr).toContain('SESSION_BUSY');
-      // Once the lease has lapsed, a resume takes the session over.
-      await new Promise((resolve) => setTimeout(resolve, 10_500));
+      // Once the lease has lapsed, a resume takes the session over. (Its expiry is read from
+      // the store rather than slept out: the refused resume above took part of the TTL.)
+      const lease = await setup.reader.leaseExpiresAt(sessionId);
+      expect(lease, 'the frozen owner’s lease').toBeDefined();
+      const expiresAt = Date.parse(lease as string);
+      await waitFor(() => Date.now() > expiresAt + 250, 'the frozen owner’s lease to lapse', { timeoutMs: 30_000 });
       const resume = startCli(['sessions', 'resume', sessionId, '--yes'], setup);
       const takeoverSeq = await waitFor(
         async () => {

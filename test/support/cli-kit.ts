@@ -184,6 +184,8 @@ export interface LogReader {
   /** Every committed event of a session, in order. */
   events(sessionId: string): Promise<AnyEvent[]>;
   lastSeq(sessionId: string): Promise<number>;
+  /** When the session's lease lapses unless renewed (ISO time, the store's clock); undefined without one. */
+  leaseExpiresAt(sessionId: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -206,6 +208,7 @@ export async function openLogReader(
       return out;
     },
     lastSeq: (sessionId) => log.lastSeq(sessionId),
+    leaseExpiresAt: async (sessionId) => (await store.getLease(sessionId))?.expiresAt,
     close: () => log.close(),
   };
 }
