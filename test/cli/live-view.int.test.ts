@@ -131,17 +131,27 @@ describe('`orchestrator run` on a terminal', () => {
   });
 
   it('prints plain lines only with --no-live, or when CI is set', { timeout: 180_000 }, async () => {
-    for (const [sessionId, flags, env] of [
-      ['ses_tty_nolive', ['--no-live'], {}],
-      ['ses_tty_ci', [], { CI: 'true' }],
-    ] as const) {
-      const term = startCliOnTerminal(['run', GATE, '--yes', '--session', sessionId, ...flags], { dataDir, env });
-      const { code, output } = await finish(term);
-      expect(code, output).toBe(0);
-      // Not one control sequence: no frame, no cursor movement.
-      expect(output).not.toContain('\u001b');
-      const screen = new Screen(200).write(output).lines();
-      expect(progressOnScreen(screen, 'gate-then-work')).toEqual(plainLines(await reader.events(sessionId)));
+    // Side by side: most of each run is its worker's scripted waits.
+    const runs = (
+      [
+        ['ses_tty_nolive', ['--no-live'], {}],
+        ['ses_tty_ci', [], { CI: 'true' }],
+      ] as const
+    ).map(([sessionId, flags, env]) => ({
+      sessionId,
+      term: startCliOnTerminal(['run', GATE, '--yes', '--session', sessionId, ...flags], { dataDir, env }),
+    }));
+    try {
+      for (const { sessionId, term } of runs) {
+        const { code, output } = await finish(term);
+        expect(code, output).toBe(0);
+        // Not one control sequence: no frame, no cursor movement.
+        expect(output).not.toContain('\u001b');
+        const screen = new Screen(200).write(output).lines();
+        expect(progressOnScreen(screen, 'gate-then-work')).toEqual(plainLines(await reader.events(sessionId)));
+      }
+    } finally {
+      for (const { term } of runs) term.kill();
     }
   });
 });
