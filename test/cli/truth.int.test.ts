@@ -22,14 +22,15 @@ import {
 // import counted once by `stats`, and a damaged session left out with a warning; a rolled-back
 // workflow (its compensation run by a real agent) with the warm pool's spares in the memory figure.
 
-// Six independent nodes under a cap of 2. Each agent writes a file (turn 1), then answers
-// after a wait (turn 2): a kill in that wait leaves an agent that has spent and never reported.
+// Four independent nodes under a cap of 2 (two to finish, two for the kill to catch). Each
+// agent writes a file (turn 1), then answers after a wait (turn 2): a kill in that wait leaves
+// an agent that has spent and never reported.
 const WIDE = `
 name: wide
 agents:
   worker: { systemPrompt: "You are a worker.", tools: [Write] }
 nodes:
-${['a', 'b', 'c', 'd', 'e', 'f'].map((id) => `  - { id: ${id}, agent: worker, task: "Write ${id}.txt." }`).join('\n')}
+${['a', 'b', 'c', 'd'].map((id) => `  - { id: ${id}, agent: worker, task: "Write ${id}.txt." }`).join('\n')}
 `;
 const usage = { input_tokens: 1000, output_tokens: 100 };
 const WIDE_SCENARIO = {
