@@ -5,8 +5,8 @@ import type { AnyEvent } from '../../src/events/index.ts';
 import {
   agentProcesses,
   describeResult,
-  FEATURE_TEAM,
   FEATURE_TEAM_NODES,
+  HELLO,
   parseJsonLines,
   runCli,
   tempDir,
@@ -76,12 +76,14 @@ describe('orchestrator run examples/feature-team/workflow.yaml', () => {
     expect(await agentProcesses(dataDir)).toEqual([]);
   });
 
+  // Not about the demo: the two-agent hello example prints the same kinds of events for a
+  // third of the agent processes.
   it('prints only JSON lines on stdout with --json: the events of the log, in order', {
     timeout: 120_000,
   }, async () => {
     const dataDir = path.join(tmp.dir, 'json');
     const sessionId = 'ses_cli_demo_json';
-    const result = await runCli(['run', FEATURE_TEAM, '--json', '--session', sessionId], { dataDir });
+    const result = await runCli(['run', HELLO, '--json', '--session', sessionId], { dataDir });
     expect(result.code, describeResult(result)).toBe(0);
     // Notices go to stderr so that stdout stays machine-readable.
     expect(result.stderr).toContain('model: offline scripted model server');

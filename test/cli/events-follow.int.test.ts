@@ -22,9 +22,16 @@ async function followToEnd(args: string[], dataDir: string, until: Promise<unkno
 }
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
+/** Where a session lies whose workflow failed at once (for the two tests that follow one). */
+let failedDataDir: string;
+const FAILED = 'ses_follow_failed';
 beforeAll(async () => {
   tmp = await tempDir('events-follow');
-});
+  failedDataDir = path.join(tmp.dir, 'failed');
+  // A budget of $0 refuses the first agent: the workflow fails without a model request.
+  const run = await runCli(['run', HELLO, '--session', FAILED, '--budget-session', '0'], { dataDir: failedDataDir });
+  expect(run.code, describeResult(run)).toBe(1);
+}, 60_000);
 afterAll(async () => {
   await tmp?.cleanup();
 });
@@ -59,12 +66,7 @@ describe('orchestrator events --follow', () => {
   it('ends at once on a workflow that has already failed (--from skips what came before)', {
     timeout: 60_000,
   }, async () => {
-    const dataDir = path.join(tmp.dir, 'failed');
-    const sessionId = 'ses_follow_failed';
-    // A budget of $0 refuses the first agent: the workflow fails without a model request.
-    const run = await runCli(['run', HELLO, '--session', sessionId, '--budget-session', '0'], { dataDir });
-    expect(run.code, describeResult(run)).toBe(1);
-    const follow = await followToEnd(['events', sessionId, '--follow', '--from', '3'], dataDir);
+    const follow = await followToEnd(['events', FAILED, '--follow', '--from', '3'], failedDataDir);
     expect(follow.code, describeResult(follow)).toBe(0);
     expect(follow.stdout).toMatch(/workflow\.completed .*"status":"failed"/);
     expect(follow.stdout).not.toMatch(/^ +[12] {2}/m);
@@ -86,10 +88,9 @@ describe('orchestrator events --follow', () => {
   it('with --forever keeps following after the workflow ended, printing what comes later, until Ctrl-C', {
     timeout: 60_000,
   }, async () => {
-    const dataDir = path.join(tmp.dir, 'forever');
-    const sessionId = 'ses_follow_forever';
-    const run = await runCli(['run', HELLO, '--session', sessionId, '--budget-session', '0'], { dataDir });
-    expect(run.code, describeResult(run)).toBe(1);
+    // The failed session made before all; the version taken below comes after its end.
+    const dataDir = failedDataDir;
+    const sessionId = FAILED;
     // --forever implies --follow.
     const follow = startCli(['events', sessionId, '--forever'], { dataDir });
     try {

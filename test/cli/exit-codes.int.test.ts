@@ -7,40 +7,39 @@ import {
   openLogReader,
   startCli,
   startNetworkModel,
+  TWO_CODERS,
   tempDir,
   UNSETTLED_AWAIT,
   waitFor,
-  writeSlowFeatureTeam,
 } from '../support/cli-kit.ts';
 
 // Signals end `orchestrator run` with their own exit codes when the model is reached over the
 // network (ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL, as a real user runs it): then nothing of
 // the model keeps the CLI's event loop alive, and a promise left unsettled ended it with exit
 // 13 and Node's "unsettled top-level await" warning. The built-in scripted model's case is in
-// interrupt.int.test.ts.
+// interrupt.int.test.ts. The workflow is the smallest with two agents running at once
+// (test/fixtures/cli/two-coders.yaml), as the demo's two coders are.
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
-let workflow: string;
 let server: ModelServer;
 let env: Record<string, string>;
 
 beforeAll(async () => {
   tmp = await tempDir('exit-codes');
-  workflow = await writeSlowFeatureTeam(path.join(tmp.dir, 'slow-team'), 300);
-  ({ server, env } = await startNetworkModel(path.join(tmp.dir, 'slow-team', 'scenario.yaml')));
+  ({ server, env } = await startNetworkModel(TWO_CODERS.replace(/\.yaml$/, '.scenario.yaml')));
 });
 afterAll(async () => {
   await server?.close();
   await tmp?.cleanup();
 });
 
-/** Runs the slow demo, sends `signal` once both coders have started, and returns how it ended. */
+/** Runs the two slow coders, sends `signal` once both have started, and returns how it ended. */
 async function stopWith(signal: NodeJS.Signals, name: string) {
   const dataDir = path.join(tmp.dir, name);
   const sessionId = `ses_exit_${name}`;
   const reader = await openLogReader(dataDir);
   try {
-    const run = startCli(['run', workflow, '--session', sessionId], { dataDir, env });
+    const run = startCli(['run', TWO_CODERS, '--session', sessionId], { dataDir, env });
     await waitFor(
       async () => {
         if (run.child.exitCode !== null)

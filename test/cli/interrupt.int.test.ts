@@ -3,18 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   agentProcesses,
   describeResult,
-  FEATURE_TEAM_NODES,
   openLogReader,
   runCli,
   startCli,
+  TWO_CODERS,
+  TWO_CODERS_NODES,
   tempDir,
   waitFor,
-  writeSlowFeatureTeam,
 } from '../support/cli-kit.ts';
 import { nodeActivityAt, recoveryProblems } from './log-checks.ts';
 
 // Ctrl-C during `run`: the agents stop, the log says which nodes were interrupted, the exit
-// code is 130, and `sessions resume` finishes the workflow.
+// code is 130, and `sessions resume` finishes the workflow. Two coders side by side
+// (test/fixtures/cli/two-coders.yaml) are all it takes: the demo's nodes after its coders
+// would add agent processes, not meaning.
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
@@ -28,12 +30,11 @@ describe('Ctrl-C (SIGINT) during `orchestrator run`', () => {
   it('stops with exit code 130, leaves the session resumable, and `sessions resume` completes it', {
     timeout: 120_000,
   }, async () => {
-    const workflow = await writeSlowFeatureTeam(path.join(tmp.dir, 'slow-team'), 300);
     const dataDir = path.join(tmp.dir, 'data');
     const sessionId = 'ses_cli_sigint';
     const reader = await openLogReader(dataDir);
     try {
-      const run = startCli(['run', workflow, '--session', sessionId], { dataDir });
+      const run = startCli(['run', TWO_CODERS, '--session', sessionId], { dataDir });
       // Interrupt while both coders run: their agents have been spawned and have not finished.
       await waitFor(
         async () => {
@@ -79,7 +80,7 @@ describe('Ctrl-C (SIGINT) during `orchestrator run`', () => {
         expect(after, `${nodeId} runs again after the resume`).toHaveLength(1);
       }
       expect(new Set(events.flatMap((e) => (e.type === 'node.completed' ? [e.data.nodeId] : [])))).toEqual(
-        new Set(FEATURE_TEAM_NODES),
+        new Set(TWO_CODERS_NODES),
       );
       expect(await agentProcesses(dataDir)).toEqual([]);
     } finally {

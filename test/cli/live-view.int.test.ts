@@ -10,9 +10,11 @@ import { startCliOnTerminal, type TerminalProcess } from '../support/terminal-ki
 // `orchestrator run` on a real pseudo-terminal (util-linux `script`): a live block at the bottom
 // while the run goes on, the same lines as plain output above it, and nothing of the block left
 // at the end. What the CLI wrote is played on a small terminal (test/support/screen.ts) to see
-// what a person sees.
+// what a person sees. The live run is a four-node team (test/fixtures/cli/small-team.yaml):
+// the demo's shape, a plan, two coders at once and an approval, with half its agents.
 
 const GATE = path.join(REPO_ROOT, 'test', 'fixtures', 'cli', 'gate-then-work.yaml');
+const SMALL_TEAM = path.join(REPO_ROOT, 'test', 'fixtures', 'cli', 'small-team.yaml');
 const SYNCHRONIZED_FRAME = '\u001b[?2026h';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -57,16 +59,14 @@ describe('`orchestrator run` on a terminal', () => {
     timeout: 180_000,
   }, async () => {
     const sessionId = 'ses_tty_demo';
-    const term = startCliOnTerminal(['run', 'examples/feature-team/workflow.yaml', '--yes', '--session', sessionId], {
-      dataDir,
-    });
+    const term = startCliOnTerminal(['run', SMALL_TEAM, '--yes', '--session', sessionId], { dataDir });
     const { code, output } = await finish(term);
     expect(code, output).toBe(0);
 
     // Frames were drawn: the graph's progress, the spend, the two coders with their times.
     expect(output).toContain(SYNCHRONIZED_FRAME);
     const seen = stripControls(output);
-    expect(seen).toMatch(/── feature-team · 1\/6 done · 2 running · 3 waiting · \d+s · \$0\.\d{4} simulated/);
+    expect(seen).toMatch(/── small-team · 1\/4 done · 2 running · 1 waiting · \d+s · \$0\.\d{4} simulated/);
     expect(seen).toMatch(/^ {2}▸ implement +\d+s {2}\$0\.\d{4}/m);
     expect(seen).toMatch(/^ {2}▸ tests +\d+s/m);
 
@@ -74,7 +74,7 @@ describe('`orchestrator run` on a terminal', () => {
     const screen = new Screen(200).write(output).lines();
     expect(screen.filter((line) => line.startsWith('──'))).toEqual([]);
     const expected = plainLines(await reader.events(sessionId));
-    expect(progressOnScreen(screen, 'feature-team')).toEqual(expected);
+    expect(progressOnScreen(screen, 'small-team')).toEqual(expected);
     expect(screen.at(-2)).toBe('✔ workflow completed');
     expect(screen.at(-1)).toBe(expected.at(-1));
   });
@@ -131,17 +131,27 @@ describe('`orchestrator run` on a terminal', () => {
   });
 
   it('prints plain lines only with --no-live, or when CI is set', { timeout: 180_000 }, async () => {
-    for (const [sessionId, flags, env] of [
-      ['ses_tty_nolive', ['--no-live'], {}],
-      ['ses_tty_ci', [], { CI: 'true' }],
-    ] as const) {
-      const term = startCliOnTerminal(['run', GATE, '--yes', '--session', sessionId, ...flags], { dataDir, env });
-      const { code, output } = await finish(term);
-      expect(code, output).toBe(0);
-      // Not one control sequence: no frame, no cursor movement.
-      expect(output).not.toContain('\u001b');
-      const screen = new Screen(200).write(output).lines();
-      expect(progressOnScreen(screen, 'gate-then-work')).toEqual(plainLines(await reader.events(sessionId)));
+    // Side by side: most of each run is its worker's scripted waits.
+    const runs = (
+      [
+        ['ses_tty_nolive', ['--no-live'], {}],
+        ['ses_tty_ci', [], { CI: 'true' }],
+      ] as const
+    ).map(([sessionId, flags, env]) => ({
+      sessionId,
+      term: startCliOnTerminal(['run', GATE, '--yes', '--session', sessionId, ...flags], { dataDir, env }),
+    }));
+    try {
+      for (const { sessionId, term } of runs) {
+        const { code, output } = await finish(term);
+        expect(code, output).toBe(0);
+        // Not one control sequence: no frame, no cursor movement.
+        expect(output).not.toContain('\u001b');
+        const screen = new Screen(200).write(output).lines();
+        expect(progressOnScreen(screen, 'gate-then-work')).toEqual(plainLines(await reader.events(sessionId)));
+      }
+    } finally {
+      for (const { term } of runs) term.kill();
     }
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyEvent } from '../../src/events/index.ts';
 import {
   describeResult,
+  HELLO,
   type LogReader,
   openLogReader,
   type ProcessResult,
@@ -11,22 +12,32 @@ import {
   startCli,
   tempDir,
   waitFor,
-  writeSlowFeatureTeam,
+  writeSlowWorkflow,
 } from '../support/cli-kit.ts';
 import { postgresClient, postgresProblem, TEST_DATABASE_URL } from '../support/postgres.ts';
 import { recoveryProblems, sequenceProblems } from './log-checks.ts';
 
 // One owner per session, tried from outside with real processes: two resumes of one session at
 // once, a frozen owner taken over once its lease lapses (and refused when it wakes), and
-// control requests from another process, with and without a live owner.
+// control requests from another process, with and without a live owner. The two-agent hello
+// example, slowed down, is enough: none of this depends on the workflow, and each resume that
+// runs to the end starts one or two agents instead of the demo's five or six.
 
 const TURN_DELAY_MS = 250;
+/**
+ * For the live cancel: hello has far less left to run than the demo once the cancel is due,
+ * so its turns are slower there, for the run to be still going (on a loaded machine) when the
+ * `sessions cancel` process gets to record its request.
+ */
+const PATIENT_TURN_DELAY_MS = 1_500;
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let workflow: string;
+let patientWorkflow: string;
 beforeAll(async () => {
   tmp = await tempDir('ownership');
-  workflow = await writeSlowFeatureTeam(path.join(tmp.dir, 'slow-team'), TURN_DELAY_MS);
+  workflow = await writeSlowWorkflow(HELLO, path.join(tmp.dir, 'slow-hello'), TURN_DELAY_MS);
+  patientWorkflow = await writeSlowWorkflow(HELLO, path.join(tmp.dir, 'patient-hello'), PATIENT_TURN_DELAY_MS);
 });
 afterAll(async () => {
   await tmp?.cleanup();
@@ -44,8 +55,13 @@ async function sqliteSetup(name: string, env: Record<string, string> = {}): Prom
 }
 
 /** Starts `run` and waits until at least `events` events of its session are committed. */
-async function runUntil(setup: Setup, sessionId: string, events: number): Promise<RunningProcess> {
-  const run = startCli(['run', workflow, '--session', sessionId, '--yes'], setup);
+async function runUntil(
+  setup: Setup,
+  sessionId: string,
+  events: number,
+  file: string = workflow,
+): Promise<RunningProcess> {
+  const run = startCli(['run', file, '--session', sessionId, '--yes'], setup);
   await waitFor(
     async () => {
       if (run.child.exitCode !== null) throw new Error(`the run ended early:\n${run.stdout()}${run.stderr()}`);
@@ -156,8 +172,12 @@ describe('one owner per session', () => {
       const early = await runCli(['sessions', 'resume', sessionId, '--yes'], setup);
       expect(early.code, describeResult(early)).not.toBe(0);
       expect(early.stderr).toContain('SESSION_BUSY');
-      // Once the lease has lapsed, a resume takes the session over.
-      await new Promise((resolve) => setTimeout(resolve, 10_500));
+      // Once the lease has lapsed, a resume takes the session over. (Its expiry is read from
+      // the store rather than slept out: the refused resume above took part of the TTL.)
+      const lease = await setup.reader.leaseExpiresAt(sessionId);
+      expect(lease, 'the frozen owner’s lease').toBeDefined();
+      const expiresAt = Date.parse(lease as string);
+      await waitFor(() => Date.now() > expiresAt + 250, 'the frozen owner’s lease to lapse', { timeoutMs: 30_000 });
       const resume = startCli(['sessions', 'resume', sessionId, '--yes'], setup);
       const takeoverSeq = await waitFor(
         async () => {
@@ -191,7 +211,7 @@ describe('one owner per session', () => {
     const setup = await sqliteSetup('cancel-live');
     const sessionId = 'ses_own_cancel';
     try {
-      const run = await runUntil(setup, sessionId, 15);
+      const run = await runUntil(setup, sessionId, 15, patientWorkflow);
       const cancel = await runCli(['sessions', 'cancel', sessionId, '--reason', 'changed my mind'], setup);
       expect(cancel.code, describeResult(cancel)).toBe(0);
       expect(cancel.stdout).toMatch(/acts on it within a second/);

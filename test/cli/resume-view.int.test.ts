@@ -29,18 +29,28 @@ const GAP_MS = 3000;
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let reader: LogReader;
 let dataDir: string;
+/** The last event of each crashed session at its kill. */
+const killSeqs: Record<string, number> = {};
 beforeAll(async () => {
   tmp = await tempDir('resume-view');
   dataDir = path.join(tmp.dir, 'data');
   reader = await openLogReader(dataDir);
-});
+  // Both sessions crash side by side: one wait for the workers and one gap instead of two.
+  const sessions = ['ses_resume_plain', 'ses_resume_tty'];
+  await Promise.all(sessions.map((sessionId) => crashWhileWorking(sessionId)));
+  await waitFor(async () => (await agentProcesses(dataDir)).length === 0, 'the killed runs’ agents to die', {
+    timeoutMs: 15_000,
+  });
+  for (const sessionId of sessions) killSeqs[sessionId] = await reader.lastSeq(sessionId);
+  await sleep(GAP_MS);
+}, 180_000);
 afterAll(async () => {
   await reader?.close();
   await tmp?.cleanup();
 });
 
-/** Runs the gated workflow, kills the CLI while the worker works, and waits out the gap. */
-async function crashWhileWorking(sessionId: string): Promise<number> {
+/** Runs the gated workflow and kills the CLI while the worker works. */
+async function crashWhileWorking(sessionId: string): Promise<void> {
   const run = startCli(['run', GATE, '--yes', '--session', sessionId], { dataDir });
   await waitFor(
     async () => {
@@ -54,12 +64,6 @@ async function crashWhileWorking(sessionId: string): Promise<number> {
   );
   run.child.kill('SIGKILL');
   expect((await run.exited).signal).toBe('SIGKILL');
-  await waitFor(async () => (await agentProcesses(dataDir)).length === 0, 'the killed run’s agents to die', {
-    timeoutMs: 15_000,
-  });
-  const killSeq = await reader.lastSeq(sessionId);
-  await sleep(GAP_MS);
-  return killSeq;
 }
 
 /** Seconds between two events. */
@@ -88,7 +92,7 @@ describe('`sessions resume` after a crash', () => {
     timeout: 180_000,
   }, async () => {
     const sessionId = 'ses_resume_plain';
-    const killSeq = await crashWhileWorking(sessionId);
+    const killSeq = killSeqs[sessionId] as number;
     const resumed = await runCli(['sessions', 'resume', sessionId], { dataDir });
     expect(resumed.code, describeResult(resumed)).toBe(0);
     const out = resumed.stdout;
@@ -131,7 +135,7 @@ describe('`sessions resume` after a crash', () => {
 
   it('on a terminal, asks nothing answered before, and goes live after the summary', { timeout: 180_000 }, async () => {
     const sessionId = 'ses_resume_tty';
-    const killSeq = await crashWhileWorking(sessionId);
+    const killSeq = killSeqs[sessionId] as number;
     const term = startCliOnTerminal(['sessions', 'resume', sessionId], { dataDir });
     try {
       // A prompt here would wait for ever: fail as soon as one shows.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,12 +14,10 @@ import {
 import { postgresClient, postgresProblem, TEST_DATABASE_URL } from '../support/postgres.ts';
 
 // Versions, diff, fork, resume from a version, export and import, through the CLI on a real run
-// of the demo team (real agents, scripted model). Versions are taken as the run goes.
-const exists = (file: string) =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
+// of the demo team (real agents, scripted model). Versions are taken as the run goes. What
+// carries on from a version starts from the last one before the run-time fix-up node: a
+// session half-way, with a node and the approval left, so that each of the three runs from a
+// version starts two agents rather than the five or six left after the plan.
 
 interface VersionLine {
   version: number;
@@ -37,6 +35,8 @@ describe('sessions: versions, diff, fork, resume from a version, export and impo
   let reader: LogReader;
   const sessionId = 'ses_cli_versions';
   let versions: VersionLine[] = [];
+  /** The last version before the run-time `fixup` node started. */
+  let beforeFixup: VersionLine;
 
   const cli = (args: string[], env?: Record<string, string>) => runCli(args, { dataDir, ...(env && { env }) });
 
@@ -49,6 +49,12 @@ describe('sessions: versions, diff, fork, resume from a version, export and impo
     const listed = await cli(['sessions', 'versions', sessionId, '--json']);
     expect(listed.code, describeResult(listed)).toBe(0);
     versions = parseJsonLines(listed.stdout) as VersionLine[];
+    const fixupStart = (await reader.events(sessionId)).find(
+      (e) => e.type === 'node.started' && e.data.nodeId === 'fixup',
+    );
+    const candidates = versions.filter((v) => fixupStart !== undefined && v.seq < fixupStart.seq);
+    beforeFixup = candidates.at(-1) as VersionLine;
+    expect(beforeFixup, JSON.stringify(versions)).toBeDefined();
   }, 120_000);
 
   afterAll(async () => {
@@ -113,33 +119,44 @@ describe('sessions: versions, diff, fork, resume from a version, export and impo
 
   it('forks a version with the files of that version, and the fork carries on to the end; the original is untouched', async () => {
     const original = await reader.lastSeq(sessionId);
-    const forked = await cli(['sessions', 'fork', sessionId, '--version', '1', '--as', 'ses_cli_fork', '--json']);
+    const version = String(beforeFixup.version);
+    const forked = await cli(['sessions', 'fork', sessionId, '--version', version, '--as', 'ses_cli_fork', '--json']);
     expect(forked.code, describeResult(forked)).toBe(0);
     const fork = JSON.parse(forked.stdout) as { sessionId: string; workspace: string; filesRestored: boolean };
     expect(fork).toMatchObject({ sessionId: 'ses_cli_fork', filesRestored: true });
-    // Version 1 was taken after the plan: PLAN.md is there, the code is not yet.
-    expect(await readFile(path.join(fork.workspace, 'PLAN.md'), 'utf8')).toContain('parseCsv');
-    expect(await exists(path.join(fork.workspace, 'src', 'csv.ts'))).toBe(false);
+    // Taken before the fix-up: the coder's file is there, the doc comment the fix-up adds is not
+    // yet (the original's workspace has it).
+    const docComment = '/** Parses RFC 4180 CSV text into rows of fields. */';
+    const code = (dir: string) => readFile(path.join(dir, 'src', 'csv.ts'), 'utf8');
+    expect(await code(path.join(dataDir, 'workspaces', sessionId))).toContain(docComment);
+    expect(await code(fork.workspace)).toContain('export function parseCsv');
+    expect(await code(fork.workspace)).not.toContain(docComment);
 
     const resumed = await cli(['sessions', 'resume', 'ses_cli_fork', '--yes']);
     expect(resumed.code, describeResult(resumed)).toBe(0);
-    expect(await readFile(path.join(fork.workspace, 'src', 'csv.ts'), 'utf8')).toContain('parseCsv');
+    expect(await code(fork.workspace)).toContain(docComment);
     const events = await reader.events('ses_cli_fork');
     expect(events.find((e) => e.type === 'session.forked')?.data).toMatchObject({
       fromSessionId: sessionId,
-      fromVersion: 1,
+      fromVersion: beforeFixup.version,
     });
+    expect(events.at(-1)).toMatchObject({ type: 'workflow.completed', data: { status: 'completed' } });
     // Nodes done before the fork point were not run again.
-    const planRuns = events.filter((e) => e.type === 'node.started' && e.data.nodeId === 'plan');
-    expect(planRuns).toHaveLength(1);
+    for (const nodeId of ['plan', 'implement', 'tests', 'review', 'triage']) {
+      const runs = events.filter((e) => e.type === 'node.started' && e.data.nodeId === nodeId);
+      expect(runs, nodeId).toHaveLength(1);
+    }
     expect(await reader.lastSeq(sessionId)).toBe(original);
   }, 120_000);
 
   it('resumes from an older version as a new session, leaving history as it was', async () => {
     const original = await reader.lastSeq(sessionId);
-    const resumed = await cli(['sessions', 'resume', sessionId, '--version', '2', '--yes']);
+    const version = beforeFixup.version;
+    const resumed = await cli(['sessions', 'resume', sessionId, '--version', String(version), '--yes']);
     expect(resumed.code, describeResult(resumed)).toBe(0);
-    const match = /resuming version 2 of ses_cli_versions as the new session (\S+)/.exec(resumed.stdout);
+    const match = new RegExp(`resuming version ${version} of ses_cli_versions as the new session (\\S+)`).exec(
+      resumed.stdout,
+    );
     expect(match, resumed.stdout).not.toBeNull();
     const events = await reader.events(match?.[1] as string);
     expect(events.at(-1)).toMatchObject({ type: 'workflow.completed', data: { status: 'completed' } });
@@ -169,8 +186,9 @@ describe('sessions: versions, diff, fork, resume from a version, export and impo
     const schema = `orch_cli_${randomBytes(5).toString('hex')}`;
     const postgres = { DATABASE_URL, ORCHESTRATOR_STORE: 'postgres', ORCHESTRATOR_PG_SCHEMA: schema };
     try {
-      // A session stopped half-way: fork version 2 of the demo, then move it to the other store.
-      const forked = await cli(['sessions', 'fork', sessionId, '--version', '2', '--as', 'ses_cli_moving']);
+      // A session stopped half-way: fork the demo before its fix-up, then move it to the other store.
+      const version = String(beforeFixup.version);
+      const forked = await cli(['sessions', 'fork', sessionId, '--version', version, '--as', 'ses_cli_moving']);
       expect(forked.code, describeResult(forked)).toBe(0);
       const file = path.join(tmp.dir, 'moving.jsonl');
       const exported = await cli(['sessions', 'export', 'ses_cli_moving', '-o', file]);

@@ -22,14 +22,15 @@ import {
 // import counted once by `stats`, and a damaged session left out with a warning; a rolled-back
 // workflow (its compensation run by a real agent) with the warm pool's spares in the memory figure.
 
-// Six independent nodes under a cap of 2. Each agent writes a file (turn 1), then answers
-// after a wait (turn 2): a kill in that wait leaves an agent that has spent and never reported.
+// Four independent nodes under a cap of 2 (two to finish, two for the kill to catch). Each
+// agent writes a file (turn 1), then answers after a wait (turn 2): a kill in that wait leaves
+// an agent that has spent and never reported.
 const WIDE = `
 name: wide
 agents:
   worker: { systemPrompt: "You are a worker.", tools: [Write] }
 nodes:
-${['a', 'b', 'c', 'd', 'e', 'f'].map((id) => `  - { id: ${id}, agent: worker, task: "Write ${id}.txt." }`).join('\n')}
+${['a', 'b', 'c', 'd'].map((id) => `  - { id: ${id}, agent: worker, task: "Write ${id}.txt." }`).join('\n')}
 `;
 const usage = { input_tokens: 1000, output_tokens: 100 };
 const WIDE_SCENARIO = {
@@ -161,7 +162,11 @@ describe('figures that tell the truth', () => {
     timeout: 180_000,
   }, async () => {
     const before = await reader.lastSeq(SESSION);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // At least 2 s of downtime since the last event before the kill (the checks above
+    // usually took that long already).
+    const killedAt = Date.parse((await reader.events(SESSION)).at(-1)?.ts ?? '');
+    expect(killedAt).not.toBeNaN();
+    await waitFor(() => Date.now() >= killedAt + 2_000, 'two seconds of downtime', { timeoutMs: 5_000 });
     const resumed = await cli(['sessions', 'resume', SESSION], CAP);
     expect(resumed.code, describeResult(resumed)).toBe(0);
 

@@ -138,14 +138,26 @@ export async function tempDir(prefix: string): Promise<{ readonly dir: string; c
 }
 
 /**
- * Writes a copy of the demo workflow beside a copy of its scenario in which every turn
- * waits `delayMs` before answering, so each node runs for a while and a kill has something
- * to interrupt. The CLI finds the scenario beside the workflow, as it does for the demo.
+ * Two agents side by side from the start, each for a few seconds (a fixture, with its scenario
+ * beside it): the smallest workflow in which a signal finds two agents running.
+ */
+export const TWO_CODERS = path.join(REPO_ROOT, 'test', 'fixtures', 'cli', 'two-coders.yaml');
+/** The nodes of {@link TWO_CODERS}: the demo's two coders. */
+export const TWO_CODERS_NODES = ['implement', 'tests'] as const;
+
+/** The smallest example: a writer and a reviewer, two agents (49 events when run). */
+export const HELLO = path.join(REPO_ROOT, 'examples', 'hello', 'workflow.yaml');
+
+/**
+ * Writes a copy of a workflow (one whose scenario.yaml lies beside it, as the examples' do)
+ * beside a copy of that scenario in which every turn waits `delayMs` before answering, so
+ * each node runs for a while and a kill has something to interrupt. The CLI finds the
+ * scenario beside the workflow, as it does for the examples.
  * @returns the workflow file
  */
-export async function writeSlowFeatureTeam(dir: string, delayMs: number): Promise<string> {
+export async function writeSlowWorkflow(source: string, dir: string, delayMs: number): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const exampleDir = path.dirname(FEATURE_TEAM);
+  const exampleDir = path.dirname(source);
   const scenario = parse(await readFile(path.join(exampleDir, 'scenario.yaml'), 'utf8')) as {
     name: string;
     scripts: Array<{ turns: Array<string | Record<string, unknown>> }>;
@@ -157,9 +169,14 @@ export async function writeSlowFeatureTeam(dir: string, delayMs: number): Promis
     );
   }
   const workflow = path.join(dir, 'workflow.yaml');
-  await writeFile(workflow, await readFile(FEATURE_TEAM, 'utf8'));
+  await writeFile(workflow, await readFile(source, 'utf8'));
   await writeFile(path.join(dir, 'scenario.yaml'), stringify(scenario));
   return workflow;
+}
+
+/** {@link writeSlowWorkflow} of the demo workflow (six agents; about 110 events when run). */
+export function writeSlowFeatureTeam(dir: string, delayMs: number): Promise<string> {
+  return writeSlowWorkflow(FEATURE_TEAM, dir, delayMs);
 }
 
 /** Reads a data directory's SQLite log from the test process while CLI processes write it. */
@@ -167,6 +184,8 @@ export interface LogReader {
   /** Every committed event of a session, in order. */
   events(sessionId: string): Promise<AnyEvent[]>;
   lastSeq(sessionId: string): Promise<number>;
+  /** When the session's lease lapses unless renewed (ISO time, the store's clock); undefined without one. */
+  leaseExpiresAt(sessionId: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -189,6 +208,7 @@ export async function openLogReader(
       return out;
     },
     lastSeq: (sessionId) => log.lastSeq(sessionId),
+    leaseExpiresAt: async (sessionId) => (await store.getLease(sessionId))?.expiresAt,
     close: () => log.close(),
   };
 }
