@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { FEATURE_TEAM, FEATURE_TEAM_NODES, tempDir } from '../support/cli-kit.ts
 // agents through the real SDK). One server and one browser for the file; the tests run in
 // order (the last one creates API keys, which ends the server's keyless loopback mode).
 
-const SCENARIO = path.join(path.dirname(FEATURE_TEAM), 'scenario.yaml');
+const DEMO_SCENARIO = path.join(path.dirname(FEATURE_TEAM), 'scenario.yaml');
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let served: Served;
@@ -30,9 +30,18 @@ let demoSession: string | undefined;
 
 beforeAll(async () => {
   tmp = await tempDir('web');
+  // The demo's scenario with a planner that takes its time over its last turn, so a pause
+  // clicked while it runs lands while it runs (on a quiet machine it finished first).
+  const scenario = (await readFile(DEMO_SCENARIO, 'utf8')).replace(
+    '      - "PLAN.md is written: the API, three edge cases and five tests."',
+    '      - { content: [{ text: "PLAN.md is written: the API, three edge cases and five tests." }], delay_ms: 4000 }',
+  );
+  expect(scenario).toContain('delay_ms: 4000');
+  const scenarioFile = path.join(tmp.dir, 'scenario.yaml');
+  await writeFile(scenarioFile, scenario);
   // A session budget the demo stays far within, so the page has a limit to show with what is left.
   served = await startServe(path.join(tmp.dir, 'data'), {
-    scenario: SCENARIO,
+    scenario: scenarioFile,
     env: { ORCHESTRATOR_BUDGET_SESSION_USD: '1000' },
   });
   front = await dashboardFront(served);
