@@ -2,6 +2,7 @@ import { type AnyEvent, isEventType } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { applyEvent, type SessionState } from '../workflow/index.ts';
 import { StateChunker } from './chunks.ts';
+import { type DirtyChunks, DirtyTracker } from './dirty.ts';
 import type { SessionVersions } from './versions.ts';
 
 /** Events after which a version is due: progress worth coming back to. */
@@ -11,6 +12,18 @@ export const VERSION_TRIGGERS: ReadonlySet<string> = new Set([
   'workflow.completed',
   'input.requested',
 ]);
+
+/** Events the follower's stream may hold before it overflows (and re-reads from the store). */
+const STREAM_BUFFER = 1_000_000;
+/**
+ * Versions take at most 1/SPACING of the time: after a version that took d ms, the next one
+ * waits SPACING × d (at most {@link MAX_WAIT_MS}), so a fast run costs a few versions, not one
+ * per node, and their fixed costs stay a small share of its CPU.
+ */
+const SPACING = 20;
+const MAX_WAIT_MS = 2000;
+/** While a version waits, changed chunks are cut this often, so little is left for the version itself. */
+const PREPARE_MS = 50;
 
 /** Options of {@link AutoVersions.start}. */
 export interface AutoVersionsOptions {
@@ -28,24 +41,34 @@ export interface AutoVersionsOptions {
  * (which re-reads from the store whatever it could not buffer, so its projection never skips an
  * event), and its versions are of committed state only, never of decisions still in flight.
  *
- * Versions are serialized and coalesced: when triggers arrive faster than versions are stored,
- * the next version covers all of them, so a fast workflow costs a few versions, not one per
- * node. Each version is cut incrementally (see {@link StateChunker}).
+ * Versions are incremental: the follower applies events through a {@link DirtyTracker}, so a
+ * version cuts, hashes and writes only the chunks changed since the previous one. They are
+ * serialized, coalesced and spaced (see {@link SPACING}): when triggers arrive faster than
+ * versions are stored, the next version covers all of them; while it waits, the changed chunks
+ * are cut every {@link PREPARE_MS} ms (see {@link SessionVersions.prepare}), so the version at
+ * the end of a run has little left to do.
  */
 export class AutoVersions {
   readonly #o: AutoVersionsOptions;
   readonly #state: SessionState;
   readonly #chunker = new StateChunker();
+  /** Notes the chunks each applied event changes. */
+  readonly #dirty: DirtyTracker;
   readonly #abort = new AbortController();
   #due = false;
   #taking: Promise<unknown> | undefined;
   #following: Promise<void> = Promise.resolve();
   #taken = 0;
   #stopped: Promise<void> | undefined;
+  /** When the next version may start (performance.now() time). */
+  #nextAt = 0;
+  #waitTimer: NodeJS.Timeout | undefined;
+  #prepareTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: AutoVersionsOptions) {
     this.#o = options;
     this.#state = options.state;
+    this.#dirty = new DirtyTracker(options.state);
   }
 
   /** Starts following the session from the event after `state.lastSeq`. */
@@ -68,18 +91,23 @@ export class AutoVersions {
   async #follow(): Promise<void> {
     const stream = this.#o.log.stream(
       { sessionId: this.#state.sessionId },
-      { fromSeq: this.#state.lastSeq + 1, signal: this.#abort.signal, name: `versions:${this.#state.sessionId}` },
+      {
+        fromSeq: this.#state.lastSeq + 1,
+        signal: this.#abort.signal,
+        name: `versions:${this.#state.sessionId}`,
+        // A large run commits events in bursts of thousands: an overflow would make the stream
+        // re-read them all from the store. Buffered events are ones the log holds anyway.
+        bufferSize: STREAM_BUFFER,
+      },
     );
     try {
       for await (const item of stream) {
         if (item.kind !== 'event') continue;
         const event = item.event as AnyEvent;
         if (!isEventType(event.type) || event.seq <= this.#state.lastSeq) continue;
-        applyEvent(this.#state, event);
-        if (VERSION_TRIGGERS.has(event.type)) {
-          this.#due = true;
-          this.#kick();
-        }
+        applyEvent(this.#dirty.view, event);
+        if (VERSION_TRIGGERS.has(event.type)) this.#due = true;
+        if (this.#due) this.#kick();
       }
     } catch (error) {
       if (!this.#abort.signal.aborted) this.#o.onError?.(error);
@@ -87,18 +115,51 @@ export class AutoVersions {
   }
 
   #kick(): void {
-    if (this.#taking || !this.#due) return;
+    if (!this.#due || this.#abort.signal.aborted) return;
+    const wait = this.#nextAt - performance.now();
+    if (this.#taking || wait > 0) {
+      this.#prepareTimer ??= setTimeout(() => this.#prepare(), PREPARE_MS);
+      if (!this.#taking) this.#waitTimer ??= setTimeout(() => this.#kick(), wait);
+      return;
+    }
+    this.#clearTimers();
     this.#due = false;
-    this.#taking = this.#o.versions
-      .take(this.#state, { chunker: this.#chunker })
-      .then(
-        () => this.#taken++,
-        (error: unknown) => this.#o.onError?.(error),
-      )
-      .finally(() => {
-        this.#taking = undefined;
-        this.#kick();
-      });
+    const started = performance.now();
+    this.#taking = this.#take().finally(() => {
+      const now = performance.now();
+      this.#nextAt = now + Math.min(MAX_WAIT_MS, SPACING * (now - started));
+      this.#taking = undefined;
+      this.#kick();
+    });
+  }
+
+  /** Cuts what changed since the last cut, while a version waits its turn. */
+  #prepare(): void {
+    this.#prepareTimer = undefined;
+    if (this.#abort.signal.aborted) return;
+    this.#o.versions
+      .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take() })
+      .catch((error: unknown) => this.#o.onError?.(error));
+    if (this.#due) this.#kick();
+  }
+
+  #take(): Promise<void> {
+    // The changed chunks are taken with the state, synchronously: `take` reads both before its
+    // first await.
+    const dirty: DirtyChunks = this.#dirty.take();
+    return this.#o.versions.take(this.#state, { chunker: this.#chunker, dirty }).then(
+      () => {
+        this.#taken++;
+      },
+      (error: unknown) => this.#o.onError?.(error),
+    );
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#waitTimer);
+    clearTimeout(this.#prepareTimer);
+    this.#waitTimer = undefined;
+    this.#prepareTimer = undefined;
   }
 
   async #idle(): Promise<void> {
@@ -108,20 +169,27 @@ export class AutoVersions {
   /**
    * Stops following. Events committed before the call and a version already due are still
    * versioned when `final` is set (a suspended or finished run leaves a version of where it
-   * stopped). Idempotent.
+   * stopped), without waiting for its spacing. Idempotent.
    */
   stop(options: { final?: boolean; untilSeq?: number } = {}): Promise<void> {
     this.#stopped ??= (async () => {
       if (options.untilSeq !== undefined) await this.#caughtUp(options.untilSeq);
       this.#abort.abort();
+      this.#clearTimers();
       await this.#following;
+      // The last version's work is done while the one in flight is stored: its chunks cut and
+      // their blobs written (a failure here leaves them to the version itself).
+      const preparing =
+        options.final && this.#due && this.#taking
+          ? this.#o.versions
+              .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take(), write: true })
+              .catch(() => undefined)
+          : undefined;
       await this.#idle();
+      await preparing;
       if (options.final && this.#due) {
         this.#due = false;
-        await this.#o.versions.take(this.#state, { chunker: this.#chunker }).then(
-          () => this.#taken++,
-          (error: unknown) => this.#o.onError?.(error),
-        );
+        await this.#take();
       }
     })();
     return this.#stopped;
