@@ -5,13 +5,7 @@ import { DirtyTracker } from '../../src/sessions/dirty.ts';
 import { SessionVersions, StateChunker, writeSnapshot } from '../../src/sessions/index.ts';
 import { buildTree, PageTree } from '../../src/sessions/merkle.ts';
 import type { Blob, OrchestratorStore, VersionStore } from '../../src/store/index.ts';
-import {
-  applyEvent,
-  emptySessionState,
-  type PlanFunctions,
-  replay,
-  type SessionState,
-} from '../../src/workflow/index.ts';
+import { applyEvent, emptySessionState, type PlanFunctions, replay } from '../../src/workflow/index.ts';
 import { type EngineKit, startEngineKit, type TestNode, testWorkflow } from '../support/engine-kit.ts';
 
 // Versions cut only the chunks the follower's events changed (DirtyTracker). What is checked:
@@ -65,7 +59,8 @@ async function sessionEvents(): Promise<AnyEvent[]> {
   const { run, sessionId } = await kit.start(testWorkflow({ onFailure: 'continue', nodes }), { functions });
   await run.run();
   const real = await kit.events(sessionId);
-  const workflowId = (real.find((e) => e.type === 'workflow.started')?.data as { workflowId: string }).workflowId;
+  const started = real.find((e) => e.type === 'workflow.started');
+  const workflowId = (started?.data as { workflowId?: string } | undefined)?.workflowId ?? 'missing';
   const extra = (seq: number): AnyEvent[] => [
     event('memory.set', { key: `k${seq % 3}`, value: { seq, list: [seq] }, by: 'user' }, seq),
     event('memory.set', { key: 'a/b', value: seq, by: 'user' }, seq),
