@@ -5,7 +5,7 @@ import { type AnyEvent, newId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { rulesOf } from '../security/index.ts';
-import { AutoVersions, type SessionManager } from '../sessions/index.ts';
+import { AutoVersions, copyState, type SessionManager } from '../sessions/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
 import {
   agentExecutor,
@@ -234,7 +234,7 @@ export class RunLauncher {
     return AutoVersions.start({
       log: this.#s.log,
       versions: this.#s.sessions.versions,
-      state: structuredClone(state),
+      state: copyState(state),
       onError: (error) => this.#s.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
     });
   }
