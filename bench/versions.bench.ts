@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../src/log/index.ts';
-import { SessionVersions, StateChunker } from '../src/sessions/index.ts';
+import type { NewEvent } from '../src/events/index.ts';
+import { AutoVersions, copyState, SessionVersions, StateChunker } from '../src/sessions/index.ts';
 import {
   type Blob,
   type NewVersion,
@@ -11,7 +12,7 @@ import {
   SqliteEventStore,
   type VersionStore,
 } from '../src/store/index.ts';
-import { emptySessionState, type SessionState } from '../src/workflow/index.ts';
+import { emptySessionState, replay, type SessionState } from '../src/workflow/index.ts';
 import { dropSchema } from './postgres.ts';
 
 /**
@@ -152,6 +153,73 @@ async function measure(store: OrchestratorStore, kind: string): Promise<BenchRes
   ];
 }
 
+/**
+ * The auto-versions follower during a simulated 10,000-node run on SQLite: the run's events
+ * (node.started and node.completed of each node, committed in batches of 100 as the engine
+ * does) are appended once without a follower and once with one. Figures: the CPU the follower
+ * adds (share of the run's CPU), versions taken, and the time from the last event to the last
+ * version stored (what `close()` waits for). Median of 3.
+ */
+export async function follower(dir: string): Promise<BenchResult[]> {
+  const store = await SqliteEventStore.open({ path: join(dir, 'follower.db'), synchronous: 'full' });
+  const log = new EventLog(store);
+  const versions = new SessionVersions(log, store);
+  const shares: number[] = [];
+  const finals: number[] = [];
+  const taken: number[] = [];
+  const baseCpu: number[] = [];
+  try {
+    const run = async (round: number, follow: boolean) => {
+      const sessionId = `ses_follow_${round}_${follow ? 'f' : 'b'}_${Date.now().toString(36)}`;
+      const definition = { name: 'bench', nodes: Array.from({ length: NODES }, (_, i) => ({ id: `n${i}`, task: 'noop' })) };
+      const start = await log.append(sessionId, [
+        { type: 'session.created', data: {} },
+        { type: 'workflow.started', data: { workflowId: 'wf', name: 'bench', definition } },
+      ] as NewEvent[]);
+      const auto = follow
+        ? AutoVersions.start({ log, versions, state: copyState(replay(sessionId, start)) })
+        : undefined;
+      const cpu = process.cpuUsage();
+      for (let i = 0; i < NODES; i += 100) {
+        const batch: NewEvent[] = [];
+        for (let j = i; j < i + 100; j++) {
+          batch.push({ type: 'node.started', data: { workflowId: 'wf', nodeId: `n${j}`, attempt: 1 } } as NewEvent);
+          batch.push({ type: 'node.completed', data: { workflowId: 'wf', nodeId: `n${j}`, output: j } } as NewEvent);
+        }
+        await log.append(sessionId, batch);
+      }
+      const lastEvent = performance.now();
+      await auto?.stop({ final: true, untilSeq: await log.lastSeq(sessionId) });
+      const final = performance.now() - lastEvent;
+      const used = process.cpuUsage(cpu);
+      return { cpu: (used.user + used.system) / 1000, final, taken: auto?.taken ?? 0 };
+    };
+    await run(0, false); // warm-up
+    for (let round = 1; round <= 3; round++) {
+      const base = await run(round, false);
+      const withFollower = await run(round, true);
+      baseCpu.push(base.cpu);
+      shares.push((100 * (withFollower.cpu - base.cpu)) / withFollower.cpu);
+      finals.push(withFollower.final);
+      taken.push(withFollower.taken);
+    }
+  } finally {
+    await log.close();
+  }
+  const one = (v: number) => Math.round(v * 10) / 10;
+  return [
+    { name: `follower: CPU of a ${NODES}-node run's events without versions`, value: one(median(baseCpu)), unit: 'ms' },
+    { name: 'follower:   CPU versions add, share of the run', value: one(median(shares)), unit: '%', target: '<= 5' },
+    { name: 'follower:   versions taken during the run', value: median(taken), unit: 'versions' },
+    {
+      name: 'follower:   last event to final version stored',
+      value: one(median(finals)),
+      unit: 'ms',
+      target: '<= 200',
+    },
+  ];
+}
+
 /** Both stores; the PostgreSQL rows say why when the server is not reachable. */
 export default async function versionsBench(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'orch-versions-bench-'));
@@ -163,6 +231,7 @@ export default async function versionsBench(): Promise<BenchResult[]> {
     } finally {
       await sqlite.close();
     }
+    results.push(...(await follower(dir)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
