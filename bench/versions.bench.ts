@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventLog } from '../src/log/index.ts';
 import type { NewEvent } from '../src/events/index.ts';
+import { EventLog } from '../src/log/index.ts';
 import { AutoVersions, copyState, SessionVersions, StateChunker } from '../src/sessions/index.ts';
 import {
   type Blob,
@@ -171,7 +171,10 @@ export async function follower(dir: string): Promise<BenchResult[]> {
   try {
     const run = async (round: number, follow: boolean) => {
       const sessionId = `ses_follow_${round}_${follow ? 'f' : 'b'}_${Date.now().toString(36)}`;
-      const definition = { name: 'bench', nodes: Array.from({ length: NODES }, (_, i) => ({ id: `n${i}`, task: 'noop' })) };
+      const definition = {
+        name: 'bench',
+        nodes: Array.from({ length: NODES }, (_, i) => ({ id: `n${i}`, task: 'noop' })),
+      };
       const start = await log.append(sessionId, [
         { type: 'session.created', data: {} },
         { type: 'workflow.started', data: { workflowId: 'wf', name: 'bench', definition } },
@@ -195,7 +198,7 @@ export async function follower(dir: string): Promise<BenchResult[]> {
       return { cpu: (used.user + used.system) / 1000, final, taken: auto?.taken ?? 0 };
     };
     await run(0, false); // warm-up
-    for (let round = 1; round <= 3; round++) {
+    for (let round = 1; round <= Number(process.env.ROUNDS ?? 3); round++) {
       const base = await run(round, false);
       const withFollower = await run(round, true);
       baseCpu.push(base.cpu);

@@ -76,6 +76,8 @@ export class AutoVersions {
   static start(options: AutoVersionsOptions): AutoVersions {
     const auto = new AutoVersions(options);
     auto.#following = auto.#follow();
+    // A failure here is the first version's to report: it records the files again.
+    options.versions.recordWorkspace(options.state).catch(() => undefined);
     return auto;
   }
 

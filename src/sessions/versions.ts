@@ -94,6 +94,18 @@ export class SessionVersions {
   }
 
   /**
+   * Records the session workspace's files now (creating its history repository when it has
+   * none), without a version: the follower does it as a run starts, so its first version, which
+   * waits for the recordings before it, does not pay for creating the repository and its first
+   * commit. Resolves to the commit, or null without a workspace or history.
+   */
+  recordWorkspace(state: SessionState): Promise<string | null> {
+    const { sessionId, workspace, lastSeq } = state;
+    if (!this.#workspaces || !workspace) return Promise.resolve(null);
+    return this.#workspaces.record(sessionId, workspace, `seq ${lastSeq}`);
+  }
+
+  /**
    * Cuts the chunks `dirty` names, without a version: the next version taken with the same
    * chunker finds them cut and cuts only what changed since. The follower does this while a
    * version waits, so the work of a long run is spread over it instead of falling on its last

@@ -96,12 +96,12 @@ export class WorkspaceHistory {
     if (print !== null && last?.workspace === workspace && last.print === print) return last.commit;
     const gitDir = this.#gitDir(sessionId);
     await mkdir(this.#root, { recursive: true });
-    if (!(await exists(gitDir))) await this.#git(sessionId, workspace, ['init', '-q', '-b', 'main']);
     await this.#confirmOwner(sessionId);
-    // One child process: stage everything, commit when the index differs from HEAD (or there
-    // is no commit yet), print the head.
+    // One child process: create the repository if needed, stage everything, commit when the
+    // index differs from HEAD (or there is no commit yet), print the head.
     const { stdout } = await gitScript(this.#root, RECORD_SCRIPT, [`--git-dir=${gitDir}`, `--work-tree=${workspace}`], {
       MESSAGE: message,
+      HISTORY_DIR: gitDir,
     });
     const commit = stdout.split('\n').at(-1) ?? '';
     if (print === null) this.#last.delete(sessionId);
@@ -208,8 +208,13 @@ export class WorkspaceHistory {
   }
 }
 
-/** What {@link WorkspaceHistory.record} runs, in one shell: `"$@"` is git's options, `$MESSAGE` the message. */
+/**
+ * What {@link WorkspaceHistory.record} runs, in one shell: `"$@"` is git's options, `$MESSAGE`
+ * the message, `$HISTORY_DIR` the repository (created without git's sample hooks: nothing runs
+ * them).
+ */
 const RECORD_SCRIPT = `set -e
+[ -e "$HISTORY_DIR" ] || git "$@" init -q -b main --template=
 git "$@" add -A
 if git "$@" rev-parse -q --verify HEAD >/dev/null && git "$@" diff --cached --quiet HEAD --; then :
 else git "$@" commit -q --allow-empty --no-verify -m "$MESSAGE"; fi
