@@ -13,7 +13,7 @@ export const VERSION_TRIGGERS: ReadonlySet<string> = new Set([
   'input.requested',
 ]);
 
-/** Events the follower's stream may hold before it overflows (and re-reads from the store). */
+/** Events the follower's subscription may hold before it overflows (the gap is then read from the log). */
 const STREAM_BUFFER = 1_000_000;
 /**
  * Versions take at most about 1/SPACING of the event loop: after a version whose synchronous
@@ -38,9 +38,9 @@ export interface AutoVersionsOptions {
 
 /**
  * Takes versions of one session as it runs: after every completed node, pause, question to a
- * human and end of a workflow. It follows the session's committed events through a log stream
- * (which re-reads from the store whatever it could not buffer, so its projection never skips an
- * event), and its versions are of committed state only, never of decisions still in flight.
+ * human and end of a workflow. It follows the session's committed events as they are published
+ * and reads any gap in their sequence numbers back from the log, so its projection never skips
+ * an event; its versions are of committed state only, never of decisions still in flight.
  *
  * Versions are incremental: the follower applies events through a {@link DirtyTracker}, so a
  * version cuts, hashes and writes only the chunks changed since the previous one. They are
@@ -58,9 +58,11 @@ export class AutoVersions {
   readonly #abort = new AbortController();
   #due = false;
   #taking: Promise<unknown> | undefined;
-  #following: Promise<void> = Promise.resolve();
   #taken = 0;
   #stopped: Promise<void> | undefined;
+  /** The highest sequence number applied (or skipped as unknown). */
+  #seen: number;
+  #repairing: Promise<void> = Promise.resolve();
   /** When the next version may start (performance.now() time). */
   #nextAt = 0;
   #waitTimer: NodeJS.Timeout | undefined;
@@ -70,12 +72,13 @@ export class AutoVersions {
     this.#o = options;
     this.#state = options.state;
     this.#dirty = new DirtyTracker(options.state);
+    this.#seen = options.state.lastSeq;
   }
 
   /** Starts following the session from the event after `state.lastSeq`. */
   static start(options: AutoVersionsOptions): AutoVersions {
     const auto = new AutoVersions(options);
-    auto.#following = auto.#follow();
+    auto.#follow();
     // A failure here is the first version's to report: it records the files again.
     options.versions.recordWorkspace(options.state).catch(() => undefined);
     return auto;
@@ -91,30 +94,48 @@ export class AutoVersions {
     return this.#state;
   }
 
-  async #follow(): Promise<void> {
-    const stream = this.#o.log.stream(
+  /**
+   * Follows live events through a subscription: its handler runs in a microtask after each
+   * commit, so the follower keeps up with a busy run (a stream catching up from the store first
+   * delivered nothing until the run's end, and the last version then held the whole run). A gap
+   * in the sequence numbers (events committed before the subscription, or missed in an
+   * overflow) is read back from the log before going on.
+   */
+  #follow(): void {
+    const subscription = this.#o.log.subscribe(
       { sessionId: this.#state.sessionId },
-      {
-        fromSeq: this.#state.lastSeq + 1,
-        signal: this.#abort.signal,
-        name: `versions:${this.#state.sessionId}`,
-        // A large run commits events in bursts of thousands: an overflow would make the stream
-        // re-read them all from the store. Buffered events are ones the log holds anyway.
-        bufferSize: STREAM_BUFFER,
+      (event) => {
+        if (this.#abort.signal.aborted) return;
+        const committed = event as AnyEvent;
+        if (committed.seq <= this.#seen + 1) return this.#accept(committed);
+        return this.#repair(committed.seq - 1).then(() => this.#accept(committed));
       },
+      { name: `versions:${this.#state.sessionId}`, bufferSize: STREAM_BUFFER },
     );
-    try {
-      for await (const item of stream) {
-        if (item.kind !== 'event') continue;
-        const event = item.event as AnyEvent;
-        if (!isEventType(event.type) || event.seq <= this.#state.lastSeq) continue;
-        applyEvent(this.#dirty.view, event);
-        if (VERSION_TRIGGERS.has(event.type)) this.#due = true;
-        if (this.#due) this.#kick();
+    this.#abort.signal.addEventListener('abort', () => subscription(), { once: true });
+  }
+
+  /** Applies the next committed event (one already seen is ignored). */
+  #accept(event: AnyEvent): void {
+    if (event.seq <= this.#seen) return;
+    this.#seen = event.seq;
+    if (!isEventType(event.type)) return;
+    applyEvent(this.#dirty.view, event);
+    if (VERSION_TRIGGERS.has(event.type)) this.#due = true;
+    if (this.#due) this.#kick();
+  }
+
+  /** Reads from the log the events after the last one seen, up to `upTo` (one read at a time). */
+  #repair(upTo: number): Promise<void> {
+    const read = async () => {
+      if (this.#seen >= upTo) return;
+      for await (const event of this.#o.log.readAll(this.#state.sessionId, this.#seen + 1)) {
+        if (event.seq > upTo) break;
+        this.#accept(event);
       }
-    } catch (error) {
-      if (!this.#abort.signal.aborted) this.#o.onError?.(error);
-    }
+    };
+    this.#repairing = this.#repairing.then(read, read);
+    return this.#repairing;
   }
 
   #kick(): void {
@@ -180,7 +201,7 @@ export class AutoVersions {
       if (options.untilSeq !== undefined) await this.#caughtUp(options.untilSeq);
       this.#abort.abort();
       this.#clearTimers();
-      await this.#following;
+      await this.#repairing.catch(() => undefined);
       // The last version's work is done while the one in flight is stored: its chunks cut and
       // their blobs written (a failure here leaves them to the version itself).
       const preparing =
@@ -199,9 +220,13 @@ export class AutoVersions {
     return this.#stopped;
   }
 
-  /** Waits until the follower has applied every event up to `seq` (bounded, it never hangs a shutdown). */
+  /**
+   * Brings the follower to `seq`: live events have a moment to arrive, then whatever is still
+   * missing is read from the log (bounded, it never hangs a shutdown).
+   */
   async #caughtUp(seq: number): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (this.#state.lastSeq < seq && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const deadline = Date.now() + 50;
+    while (this.#seen < seq && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    if (this.#seen < seq) await this.#repair(seq).catch((error: unknown) => this.#o.onError?.(error));
   }
 }
