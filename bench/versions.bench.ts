@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NewEvent } from '../src/events/index.ts';
 import { EventLog } from '../src/log/index.ts';
-import { SessionVersions, StateChunker } from '../src/sessions/index.ts';
+import { DirtyTracker } from '../src/sessions/dirty.ts';
+import { AutoVersions, SessionVersions, StateChunker } from '../src/sessions/index.ts';
 import {
   type Blob,
   type NewVersion,
@@ -11,7 +13,7 @@ import {
   SqliteEventStore,
   type VersionStore,
 } from '../src/store/index.ts';
-import { emptySessionState, type SessionState } from '../src/workflow/index.ts';
+import { cloneState, emptySessionState, replay, type SessionState } from '../src/workflow/index.ts';
 import { dropSchema } from './postgres.ts';
 
 /**
@@ -120,12 +122,15 @@ async function measure(store: OrchestratorStore, kind: string): Promise<BenchRes
     take1.blobs.push(spent.blobs);
     take1.version.push(spent.version);
     firstBytes = first.newBytes;
-    const nodes = state.workflows.wf_bench?.nodes ?? {};
+    // Changed as the follower changes its state: through the tracker, so the version cuts only
+    // the chunks changed.
+    const tracker = new DirtyTracker(state);
+    const nodes = tracker.view.workflows.wf_bench?.nodes ?? {};
     for (let i = 0; i < 10; i++) (nodes[`n${i * 997}`] as { attempts: number }).attempts = 2;
-    state.lastSeq += 40;
+    tracker.view.lastSeq += 40;
     Object.assign(spent, { blobs: 0, version: 0 });
     start = performance.now();
-    const second = await versions.take(state, { chunker });
+    const second = await versions.take(state, { chunker, dirty: tracker.take() });
     take2.all.push(performance.now() - start);
     take2.blobs.push(spent.blobs);
     take2.version.push(spent.version);
@@ -143,12 +148,86 @@ async function measure(store: OrchestratorStore, kind: string): Promise<BenchRes
     { name: `${kind}:   store putBlobs (all new)`, value: ms(take1.blobs), unit: 'ms' },
     { name: `${kind}:   store putVersion (${NODES + 2} blob references)`, value: ms(take1.version), unit: 'ms' },
     { name: `${kind}:   bytes of new blobs`, value: firstBytes, unit: 'bytes' },
-    { name: `${kind}: next version, 10 nodes changed (take)`, value: ms(take2.all), unit: 'ms' },
+    { name: `${kind}: next version, 10 nodes changed (take, tracked changes)`, value: ms(take2.all), unit: 'ms' },
     { name: `${kind}:   store putBlobs (10 new)`, value: ms(take2.blobs), unit: 'ms' },
     { name: `${kind}:   store putVersion`, value: ms(take2.version), unit: 'ms' },
     { name: `${kind}:   bytes of new blobs`, value: secondBytes, unit: 'bytes' },
     { name: `${kind}: verified load of ${NODES} nodes`, value: ms(load.all), unit: 'ms' },
     { name: `${kind}:   store getVersion + getBlobs`, value: ms(load.store), unit: 'ms' },
+  ];
+}
+
+/**
+ * The auto-versions follower during a simulated 10,000-node run on SQLite: the run's events
+ * (node.started and node.completed of each node, committed in batches of 100 as the engine
+ * does) are appended once without a follower and once with one. Figures: the CPU the follower
+ * adds (share of the run's CPU), versions taken, and the time from the last event to the last
+ * version stored (what `close()` waits for). Median of 3.
+ */
+export async function follower(dir: string): Promise<BenchResult[]> {
+  const store = await SqliteEventStore.open({ path: join(dir, 'follower.db'), synchronous: 'full' });
+  const log = new EventLog(store);
+  const versions = new SessionVersions(log, store);
+  const shares: number[] = [];
+  const added: number[] = [];
+  const finals: number[] = [];
+  const taken: number[] = [];
+  const baseCpu: number[] = [];
+  try {
+    const run = async (round: number, follow: boolean) => {
+      const sessionId = `ses_follow_${round}_${follow ? 'f' : 'b'}_${Date.now().toString(36)}`;
+      const definition = {
+        name: 'bench',
+        nodes: Array.from({ length: NODES }, (_, i) => ({ id: `n${i}`, task: 'noop' })),
+      };
+      const start = await log.append(sessionId, [
+        { type: 'session.created', data: {} },
+        { type: 'workflow.started', data: { workflowId: 'wf', name: 'bench', definition } },
+      ] as NewEvent[]);
+      const auto = follow
+        ? AutoVersions.start({ log, versions, state: cloneState(replay(sessionId, start)) })
+        : undefined;
+      const cpu = process.cpuUsage();
+      for (let i = 0; i < NODES; i += 100) {
+        const batch: NewEvent[] = [];
+        for (let j = i; j < i + 100; j++) {
+          batch.push({ type: 'node.started', data: { workflowId: 'wf', nodeId: `n${j}`, attempt: 1 } } as NewEvent);
+          batch.push({ type: 'node.completed', data: { workflowId: 'wf', nodeId: `n${j}`, output: j } } as NewEvent);
+        }
+        await log.append(sessionId, batch);
+      }
+      const lastEvent = performance.now();
+      await auto?.stop({ final: true, untilSeq: await log.lastSeq(sessionId) });
+      const final = performance.now() - lastEvent;
+      const used = process.cpuUsage(cpu);
+      return { cpu: (used.user + used.system) / 1000, final, taken: auto?.taken ?? 0 };
+    };
+    await run(0, false); // warm-up
+    for (let round = 1; round <= Number(process.env.ROUNDS ?? 3); round++) {
+      const base = await run(round, false);
+      const withFollower = await run(round, true);
+      baseCpu.push(base.cpu);
+      added.push(withFollower.cpu - base.cpu);
+      shares.push((100 * (withFollower.cpu - base.cpu)) / withFollower.cpu);
+      finals.push(withFollower.final);
+      taken.push(withFollower.taken);
+    }
+  } finally {
+    await log.close();
+  }
+  const one = (v: number) => Math.round(v * 10) / 10;
+  return [
+    { name: `follower: CPU of a ${NODES}-node run's events without versions`, value: one(median(baseCpu)), unit: 'ms' },
+    { name: 'follower:   CPU the follower and its versions add', value: one(median(added)), unit: 'ms' },
+    // Of this simulated run, which costs a fraction of a real engine run's CPU.
+    { name: 'follower:   the same, share of the simulated run', value: one(median(shares)), unit: '%' },
+    { name: 'follower:   versions taken during the run', value: median(taken), unit: 'versions' },
+    {
+      name: 'follower:   last event to final version stored',
+      value: one(median(finals)),
+      unit: 'ms',
+      target: '<= 200',
+    },
   ];
 }
 
@@ -163,6 +242,7 @@ export default async function versionsBench(): Promise<BenchResult[]> {
     } finally {
       await sqlite.close();
     }
+    results.push(...(await follower(dir)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

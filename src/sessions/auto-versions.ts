@@ -2,6 +2,7 @@ import { type AnyEvent, isEventType } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { applyEvent, type SessionState } from '../workflow/index.ts';
 import { StateChunker } from './chunks.ts';
+import { type DirtyChunks, DirtyTracker } from './dirty.ts';
 import type { SessionVersions } from './versions.ts';
 
 /** Events after which a version is due: progress worth coming back to. */
@@ -11,6 +12,19 @@ export const VERSION_TRIGGERS: ReadonlySet<string> = new Set([
   'workflow.completed',
   'input.requested',
 ]);
+
+/** Events the follower's subscription may hold before it overflows (the gap is then read from the log). */
+const STREAM_BUFFER = 1_000_000;
+/**
+ * Versions take at most about 1/SPACING of the event loop: after a version whose synchronous
+ * part (cutting the changed chunks and, on SQLite, writing their blobs) took d ms, the next one
+ * waits SPACING × d (at most {@link MAX_WAIT_MS}), so a fast run costs a few versions, not one
+ * per node. Waits on I/O (git, the database's commit) do not count: they cost no CPU here.
+ */
+const SPACING = 20;
+const MAX_WAIT_MS = 1000;
+/** While a version waits, changed chunks are cut this often, so little is left for the version itself. */
+const PREPARE_MS = 50;
 
 /** Options of {@link AutoVersions.start}. */
 export interface AutoVersionsOptions {
@@ -24,34 +38,49 @@ export interface AutoVersionsOptions {
 
 /**
  * Takes versions of one session as it runs: after every completed node, pause, question to a
- * human and end of a workflow. It follows the session's committed events through a log stream
- * (which re-reads from the store whatever it could not buffer, so its projection never skips an
- * event), and its versions are of committed state only, never of decisions still in flight.
+ * human and end of a workflow. It follows the session's committed events as they are published
+ * and reads any gap in their sequence numbers back from the log, so its projection never skips
+ * an event; its versions are of committed state only, never of decisions still in flight.
  *
- * Versions are serialized and coalesced: when triggers arrive faster than versions are stored,
- * the next version covers all of them, so a fast workflow costs a few versions, not one per
- * node. Each version is cut incrementally (see {@link StateChunker}).
+ * Versions are incremental: the follower applies events through a {@link DirtyTracker}, so a
+ * version cuts, hashes and writes only the chunks changed since the previous one. They are
+ * serialized, coalesced and spaced (see {@link SPACING}): when triggers arrive faster than
+ * versions are stored, the next version covers all of them; while it waits, the changed chunks
+ * are cut every {@link PREPARE_MS} ms (see {@link SessionVersions.prepare}), so the version at
+ * the end of a run has little left to do.
  */
 export class AutoVersions {
   readonly #o: AutoVersionsOptions;
   readonly #state: SessionState;
   readonly #chunker = new StateChunker();
+  /** Notes the chunks each applied event changes. */
+  readonly #dirty: DirtyTracker;
   readonly #abort = new AbortController();
   #due = false;
   #taking: Promise<unknown> | undefined;
-  #following: Promise<void> = Promise.resolve();
   #taken = 0;
   #stopped: Promise<void> | undefined;
+  /** The highest sequence number applied (or skipped as unknown). */
+  #seen: number;
+  #repairing: Promise<void> = Promise.resolve();
+  /** When the next version may start (performance.now() time). */
+  #nextAt = 0;
+  #waitTimer: NodeJS.Timeout | undefined;
+  #prepareTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: AutoVersionsOptions) {
     this.#o = options;
     this.#state = options.state;
+    this.#dirty = new DirtyTracker(options.state);
+    this.#seen = options.state.lastSeq;
   }
 
   /** Starts following the session from the event after `state.lastSeq`. */
   static start(options: AutoVersionsOptions): AutoVersions {
     const auto = new AutoVersions(options);
-    auto.#following = auto.#follow();
+    auto.#follow();
+    // A failure here is the first version's to report: it records the files again.
+    options.versions.recordWorkspace(options.state).catch(() => undefined);
     return auto;
   }
 
@@ -65,40 +94,97 @@ export class AutoVersions {
     return this.#state;
   }
 
-  async #follow(): Promise<void> {
-    const stream = this.#o.log.stream(
+  /**
+   * Follows live events through a subscription: its handler runs in a microtask after each
+   * commit, so the follower keeps up with a busy run (a stream catching up from the store first
+   * delivered nothing until the run's end, and the last version then held the whole run). A gap
+   * in the sequence numbers (events committed before the subscription, or missed in an
+   * overflow) is read back from the log before going on.
+   */
+  #follow(): void {
+    const subscription = this.#o.log.subscribe(
       { sessionId: this.#state.sessionId },
-      { fromSeq: this.#state.lastSeq + 1, signal: this.#abort.signal, name: `versions:${this.#state.sessionId}` },
+      (event) => {
+        if (this.#abort.signal.aborted) return;
+        const committed = event as AnyEvent;
+        if (committed.seq <= this.#seen + 1) return this.#accept(committed);
+        return this.#repair(committed.seq - 1).then(() => this.#accept(committed));
+      },
+      { name: `versions:${this.#state.sessionId}`, bufferSize: STREAM_BUFFER },
     );
-    try {
-      for await (const item of stream) {
-        if (item.kind !== 'event') continue;
-        const event = item.event as AnyEvent;
-        if (!isEventType(event.type) || event.seq <= this.#state.lastSeq) continue;
-        applyEvent(this.#state, event);
-        if (VERSION_TRIGGERS.has(event.type)) {
-          this.#due = true;
-          this.#kick();
-        }
+    this.#abort.signal.addEventListener('abort', () => subscription(), { once: true });
+  }
+
+  /** Applies the next committed event (one already seen is ignored). */
+  #accept(event: AnyEvent): void {
+    if (event.seq <= this.#seen) return;
+    this.#seen = event.seq;
+    if (!isEventType(event.type)) return;
+    applyEvent(this.#dirty.view, event);
+    if (VERSION_TRIGGERS.has(event.type)) this.#due = true;
+    if (this.#due) this.#kick();
+  }
+
+  /** Reads from the log the events after the last one seen, up to `upTo` (one read at a time). */
+  #repair(upTo: number): Promise<void> {
+    const read = async () => {
+      if (this.#seen >= upTo) return;
+      for await (const event of this.#o.log.readAll(this.#state.sessionId, this.#seen + 1)) {
+        if (event.seq > upTo) break;
+        this.#accept(event);
       }
-    } catch (error) {
-      if (!this.#abort.signal.aborted) this.#o.onError?.(error);
-    }
+    };
+    this.#repairing = this.#repairing.then(read, read);
+    return this.#repairing;
   }
 
   #kick(): void {
-    if (this.#taking || !this.#due) return;
+    if (!this.#due || this.#abort.signal.aborted) return;
+    const wait = this.#nextAt - performance.now();
+    if (this.#taking || wait > 0) {
+      this.#prepareTimer ??= setTimeout(() => this.#prepare(), PREPARE_MS);
+      if (!this.#taking) this.#waitTimer ??= setTimeout(() => this.#kick(), wait);
+      return;
+    }
+    this.#clearTimers();
     this.#due = false;
-    this.#taking = this.#o.versions
-      .take(this.#state, { chunker: this.#chunker })
-      .then(
-        () => this.#taken++,
-        (error: unknown) => this.#o.onError?.(error),
-      )
-      .finally(() => {
-        this.#taking = undefined;
-        this.#kick();
-      });
+    const started = performance.now();
+    const taking = this.#take();
+    const busy = performance.now() - started;
+    this.#taking = taking.finally(() => {
+      this.#nextAt = performance.now() + Math.min(MAX_WAIT_MS, SPACING * busy);
+      this.#taking = undefined;
+      this.#kick();
+    });
+  }
+
+  /** Cuts what changed since the last cut, while a version waits its turn. */
+  #prepare(): void {
+    this.#prepareTimer = undefined;
+    if (this.#abort.signal.aborted) return;
+    this.#o.versions
+      .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take() })
+      .catch((error: unknown) => this.#o.onError?.(error));
+    if (this.#due) this.#kick();
+  }
+
+  #take(): Promise<void> {
+    // The changed chunks are taken with the state, synchronously: `take` reads both before its
+    // first await.
+    const dirty: DirtyChunks = this.#dirty.take();
+    return this.#o.versions.take(this.#state, { chunker: this.#chunker, dirty }).then(
+      () => {
+        this.#taken++;
+      },
+      (error: unknown) => this.#o.onError?.(error),
+    );
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#waitTimer);
+    clearTimeout(this.#prepareTimer);
+    this.#waitTimer = undefined;
+    this.#prepareTimer = undefined;
   }
 
   async #idle(): Promise<void> {
@@ -108,28 +194,39 @@ export class AutoVersions {
   /**
    * Stops following. Events committed before the call and a version already due are still
    * versioned when `final` is set (a suspended or finished run leaves a version of where it
-   * stopped). Idempotent.
+   * stopped), without waiting for its spacing. Idempotent.
    */
   stop(options: { final?: boolean; untilSeq?: number } = {}): Promise<void> {
     this.#stopped ??= (async () => {
       if (options.untilSeq !== undefined) await this.#caughtUp(options.untilSeq);
       this.#abort.abort();
-      await this.#following;
+      this.#clearTimers();
+      await this.#repairing.catch(() => undefined);
+      // The last version's work is done while the one in flight is stored: its chunks cut and
+      // their blobs written (a failure here leaves them to the version itself).
+      const preparing =
+        options.final && this.#due && this.#taking
+          ? this.#o.versions
+              .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take(), write: true })
+              .catch(() => undefined)
+          : undefined;
       await this.#idle();
+      await preparing;
       if (options.final && this.#due) {
         this.#due = false;
-        await this.#o.versions.take(this.#state, { chunker: this.#chunker }).then(
-          () => this.#taken++,
-          (error: unknown) => this.#o.onError?.(error),
-        );
+        await this.#take();
       }
     })();
     return this.#stopped;
   }
 
-  /** Waits until the follower has applied every event up to `seq` (bounded, it never hangs a shutdown). */
+  /**
+   * Brings the follower to `seq`: live events have a moment to arrive, then whatever is still
+   * missing is read from the log (bounded, it never hangs a shutdown).
+   */
   async #caughtUp(seq: number): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (this.#state.lastSeq < seq && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const deadline = Date.now() + 50;
+    while (this.#seen < seq && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    if (this.#seen < seq) await this.#repair(seq).catch((error: unknown) => this.#o.onError?.(error));
   }
 }

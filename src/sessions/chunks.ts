@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { canonicalJson, type SessionState } from '../workflow/index.ts';
+import type { DirtyChunks } from './dirty.ts';
 
 /**
  * A session state cut into chunks: one per node, per memory key, per agent, per workflow
@@ -85,46 +86,155 @@ export interface CutState {
   readonly newBlobs: Map<string, Uint8Array>;
 }
 
+/** The value of the chunk at `path` in `state`, or {@link ABSENT}; the inverse of {@link eachChunk}. */
+function chunkValue(state: SessionState, path: string): unknown {
+  if (path === 'session') {
+    const { workflows: _w, memory: _m, agents: _a, ...session } = state;
+    return session;
+  }
+  const parts = path.split('/');
+  const [area, id] = parts;
+  if (area === 'memory') {
+    const key = path.slice('memory/'.length);
+    return Object.hasOwn(state.memory, key) ? { value: state.memory[key] } : ABSENT;
+  }
+  if (area === 'agents') {
+    const key = path.slice('agents/'.length);
+    return Object.hasOwn(state.agents, key) ? state.agents[key] : ABSENT;
+  }
+  const wf =
+    area === 'workflows' && id !== undefined && Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+  if (!wf) return ABSENT;
+  if (parts.length === 2) {
+    const { nodes: _n, definition: _d, addedNodes: _a, ...header } = wf;
+    return header;
+  }
+  if (parts[2] === 'definition' && parts.length === 3) return { definition: wf.definition };
+  if (parts[2] === 'added' && parts.length === 3) return wf.addedNodes;
+  const nodeId = parts.slice(3).join('/');
+  return parts[2] === 'nodes' && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : ABSENT;
+}
+
+const ABSENT = Symbol('absent');
+
 /**
- * Cuts states into chunks, remembering what it cut last time: a chunk whose plain JSON did not
+ * Cuts states into chunks, remembering what it cut last time. Told which chunks changed (see
+ * {@link DirtyChunks}), it looks at those only: a version then costs in proportion to its
+ * change, not to the size of the state. Cutting everything, a chunk whose plain JSON did not
  * change since the previous cut keeps its hash without being canonicalized, hashed or
- * compressed again. Serializing every chunk is cheap (a few ms for 10,000 nodes); compressing
- * every chunk is not (about 20 us each), so a version of a large state costs little CPU beyond
- * what changed. One chunker serves one session's successive versions.
+ * compressed again. One chunker serves one session's successive versions.
+ *
+ * Blobs it hands out stay pending until {@link markStored}: a version that could not store
+ * them leaves them to the next one, which would otherwise believe them stored.
  */
 export class StateChunker {
   readonly #last = new Map<string, { json: string; hash: string }>();
-  /** Hashes already handed out as new blobs (and so stored, once the caller commits them). */
+  /** Hashes known to be stored. */
   readonly #stored = new Set<string>();
+  /** Blobs handed out and not yet known to be stored. */
+  readonly #pending = new Map<string, Uint8Array>();
+  /** The entries of the previous cut, sorted, and where each path is among them. */
+  #entries: Array<readonly [string, string]> = [];
+  #index = new Map<string, number>();
+  /** Counts {@link reset}s, so what is kept beside the chunker (its page tree) knows to start over. */
+  generation = 0;
 
-  /** Cuts `state`; the blobs returned must be stored before a version names them. */
-  cut(state: SessionState): CutState {
-    const entries: Array<readonly [string, string]> = [];
+  /**
+   * Cuts `state`; the blobs returned must be stored before a version names them. With `dirty`,
+   * only those chunks are looked at: it must name every chunk changed since the previous cut.
+   */
+  cut(state: SessionState, dirty?: DirtyChunks): CutState {
     const newBlobs = new Map<string, Uint8Array>();
+    const result =
+      dirty && !dirty.all && this.#entries.length > 0
+        ? this.#cutDirty(state, dirty.paths, newBlobs)
+        : this.#cutAll(state, newBlobs);
+    for (const [hash, bytes] of this.#pending) newBlobs.set(hash, bytes);
+    for (const [hash, bytes] of newBlobs) this.#pending.set(hash, bytes);
+    return { ...result, newBlobs };
+  }
+
+  /** Hands out a blob made elsewhere (a page) under the same pending rule. */
+  addPending(blobs: Map<string, Uint8Array>): void {
+    for (const [hash, bytes] of blobs) if (!this.#stored.has(hash)) this.#pending.set(hash, bytes);
+  }
+
+  /** Whether a blob is known to be stored. */
+  isStored(hash: string): boolean {
+    return this.#stored.has(hash);
+  }
+
+  #hashOf(path: string, value: unknown, json: string, newBlobs: Map<string, Uint8Array>): string {
+    const text = canonicalJson(value);
+    const hash = sha256(text);
+    this.#last.set(path, { json, hash });
+    if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
+    return hash;
+  }
+
+  #cutAll(state: SessionState, newBlobs: Map<string, Uint8Array>): Omit<CutState, 'newBlobs'> {
+    const entries: Array<readonly [string, string]> = [];
     const seen = new Set<string>();
     eachChunk(state, (path, value) => {
       seen.add(path);
       const json = JSON.stringify(value) ?? 'null';
       const last = this.#last.get(path);
-      let hash: string;
-      if (last && last.json === json) {
-        hash = last.hash;
-      } else {
-        const text = canonicalJson(value);
-        hash = sha256(text);
-        this.#last.set(path, { json, hash });
-        if (!this.#stored.has(hash)) newBlobs.set(hash, pack(text));
-      }
-      entries.push([path, hash]);
+      entries.push([path, last && last.json === json ? last.hash : this.#hashOf(path, value, json, newBlobs)]);
     });
     for (const path of this.#last.keys()) if (!seen.has(path)) this.#last.delete(path);
     entries.sort(byPath);
-    return { entries, newBlobs };
+    this.#remember(entries);
+    return { entries };
+  }
+
+  #cutDirty(state: SessionState, paths: ReadonlySet<string>, newBlobs: Map<string, Uint8Array>) {
+    let reshaped = false;
+    for (const path of paths) {
+      const value = chunkValue(state, path);
+      const at = this.#index.get(path);
+      if (value === ABSENT) {
+        if (at !== undefined) reshaped = true;
+        this.#last.delete(path);
+        continue;
+      }
+      // A chunk named here most likely changed: it is hashed straight away, without the plain
+      // JSON a full cut compares first (a later full cut rehashes it once).
+      const text = canonicalJson(value);
+      const hash = sha256(text);
+      this.#last.set(path, { json: '', hash });
+      if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
+      if (at === undefined) reshaped = true;
+      else if ((this.#entries[at] as readonly [string, string])[1] !== hash) this.#entries[at] = [path, hash];
+    }
+    if (reshaped) {
+      const entries = [...this.#last].map(([path, { hash }]) => [path, hash] as const).sort(byPath);
+      this.#remember(entries);
+      return { entries: [...entries] };
+    }
+    return { entries: [...this.#entries] };
+  }
+
+  #remember(entries: Array<readonly [string, string]>): void {
+    this.#entries = [...entries];
+    this.#index = new Map(entries.map(([path], i) => [path, i]));
+  }
+
+  /** Forgets everything: the next cut cuts the whole state and hands out every blob. */
+  reset(): void {
+    this.generation++;
+    this.#last.clear();
+    this.#stored.clear();
+    this.#pending.clear();
+    this.#entries = [];
+    this.#index = new Map();
   }
 
   /** Records that blobs were stored, so later cuts do not hand them out again. */
   markStored(hashes: Iterable<string>): void {
-    for (const hash of hashes) this.#stored.add(hash);
+    for (const hash of hashes) {
+      this.#stored.add(hash);
+      this.#pending.delete(hash);
+    }
   }
 }
 
@@ -158,7 +268,13 @@ export function assembleChunks(entries: readonly ChunkEntry[], chunk: (hash: str
     } else if (area === 'workflows' && id !== undefined && parts[2] === 'nodes' && parts.length > 3) {
       (workflow(id, path).nodes as Record<string, unknown>)[parts.slice(3).join('/')] = chunk(hash);
     } else if (area === 'memory' && parts.length > 1) {
-      state.memory[parts.slice(1).join('/')] = (chunk(hash) as { value: unknown }).value;
+      // A memory key is an agent's choice: `__proto__` stays a key (as the reducer stores it).
+      Object.defineProperty(state.memory, parts.slice(1).join('/'), {
+        value: (chunk(hash) as { value: unknown }).value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     } else if (area === 'agents' && parts.length > 1) {
       (state.agents as Record<string, unknown>)[parts.slice(1).join('/')] = chunk(hash);
     } else throw new Error(`unknown chunk ${path}`);

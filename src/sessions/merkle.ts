@@ -71,6 +71,115 @@ export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) 
   throw new Error(`the version tree did not converge in ${MAX_LEVELS} levels`);
 }
 
+/** One level of a {@link PageTree}: its entries, where each page starts among them, and each page's hash. */
+interface Level {
+  readonly entries: ChunkEntry[];
+  readonly starts: number[];
+  readonly hashes: string[];
+}
+
+/**
+ * A page tree kept between versions. When only chunk hashes changed (the same paths, so the
+ * same page boundaries), it rehashes the pages holding them and their parents up to the root,
+ * a few pages per change (finding them is a comparison of hashes, no hashing); otherwise it
+ * builds anew. Either way it gives the tree {@link buildTree} gives for the same entries.
+ */
+export class PageTree {
+  #levels: Level[] = [];
+
+  /** The tree over `entries` (sorted by path). */
+  update(entries: readonly ChunkEntry[], known: (hash: string) => boolean): BuiltTree {
+    if (this.#levels.length === 0 || this.#levels[0]?.entries.length !== entries.length) {
+      return this.#build(entries, known);
+    }
+    const newPages = new Map<string, Uint8Array>();
+    let dirty = new Set<number>();
+    const level0 = this.#levels[0] as Level;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as ChunkEntry;
+      const old = level0.entries[i] as ChunkEntry;
+      if (old[0] !== entry[0]) return this.#build(entries, known);
+      if (old[1] !== entry[1]) {
+        level0.entries[i] = entry;
+        dirty.add(pageOf(level0.starts, i));
+      }
+    }
+    for (let depth = 0; depth < this.#levels.length; depth++) {
+      const level = this.#levels[depth] as Level;
+      const parent = this.#levels[depth + 1];
+      const next = new Set<number>();
+      for (const page of dirty) {
+        const end = level.starts[page + 1] ?? level.entries.length;
+        const hash = pageHash(level.entries.slice(level.starts[page], end), known, newPages);
+        level.hashes[page] = hash;
+        if (parent) {
+          parent.entries[page] = [(parent.entries[page] as ChunkEntry)[0], hash];
+          next.add(pageOf(parent.starts, page));
+        }
+      }
+      dirty = next;
+    }
+    return this.#result(newPages);
+  }
+
+  #build(entries: readonly ChunkEntry[], known: (hash: string) => boolean): BuiltTree {
+    const newPages = new Map<string, Uint8Array>();
+    this.#levels = [];
+    let current: ChunkEntry[] = [...entries];
+    for (let depth = 1; depth <= MAX_LEVELS; depth++) {
+      const starts: number[] = [];
+      const hashes: string[] = [];
+      const next: ChunkEntry[] = [];
+      let start = 0;
+      for (let i = 0; i < current.length; i++) {
+        if (!isBoundary((current[i] as ChunkEntry)[0], depth)) continue;
+        starts.push(start);
+        hashes.push(pageHash(current.slice(start, i + 1), known, newPages));
+        next.push([(current[start] as ChunkEntry)[0], hashes.at(-1) as string]);
+        start = i + 1;
+      }
+      if (start < current.length || starts.length === 0) {
+        starts.push(start);
+        hashes.push(pageHash(current.slice(start), known, newPages));
+        next.push([current[start]?.[0] ?? '', hashes.at(-1) as string]);
+      }
+      this.#levels.push({ entries: current, starts, hashes });
+      if (next.length === 1) return this.#result(newPages);
+      current = next;
+    }
+    throw new Error(`the version tree did not converge in ${MAX_LEVELS} levels`);
+  }
+
+  #result(newPages: Map<string, Uint8Array>): BuiltTree {
+    const top = this.#levels.at(-1) as Level;
+    return {
+      root: top.hashes[0] as string,
+      depth: this.#levels.length,
+      pages: this.#levels.flatMap((level) => level.hashes),
+      newPages,
+    };
+  }
+}
+
+/** The page (index into `starts`) that holds entry `i`. */
+function pageOf(starts: readonly number[], i: number): number {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if ((starts[mid] as number) <= i) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+function pageHash(page: readonly ChunkEntry[], known: (hash: string) => boolean, newPages: Map<string, Uint8Array>) {
+  const text = JSON.stringify(page);
+  const hash = sha256(text);
+  if (!known(hash) && !newPages.has(hash)) newPages.set(hash, pack(text));
+  return hash;
+}
+
 /**
  * Reads the chunk entries of a tree, level by level, verifying every page against the hash
  * its parent names. `fetch` returns the stored bytes of the hashes asked (absent = missing).

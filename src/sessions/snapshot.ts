@@ -1,7 +1,8 @@
 import { OrchestratorError } from '../errors/index.ts';
 import type { SessionState } from '../workflow/index.ts';
 import { assembleChunks, openBlob, type StateChunker } from './chunks.ts';
-import { buildTree, readTree } from './merkle.ts';
+import type { DirtyChunks } from './dirty.ts';
+import { PageTree, readTree } from './merkle.ts';
 
 /**
  * Snapshots of a session state: chunks plus a Merkle tree of pages over them (see chunks.ts and
@@ -48,22 +49,38 @@ interface Manifest {
   readonly depth: number;
 }
 
+/** The page tree kept beside each chunker, so a chunker's successive snapshots update it in place. */
+const trees = new WeakMap<StateChunker, { tree: PageTree; generation: number }>();
+
 /**
  * Cuts a state into a snapshot. `known(hash)` tells which page blobs are already stored; the
- * chunker remembers the chunks. Store every blob of `newBlobs` before the version that names
- * them.
+ * chunker remembers the chunks. With `dirty` (see {@link DirtyChunks}), only the chunks it names
+ * are looked at. Store every blob of `newBlobs` before the version that names them.
  */
-export function writeSnapshot(state: SessionState, chunker: StateChunker, known: (hash: string) => boolean) {
-  const cut = chunker.cut(state);
-  const tree = buildTree(cut.entries, known);
-  const newBlobs = new Map([...cut.newBlobs, ...tree.newPages]);
-  const manifest: Manifest = { root: tree.root, depth: tree.depth };
+export function writeSnapshot(
+  state: SessionState,
+  chunker: StateChunker,
+  known: (hash: string) => boolean,
+  dirty?: DirtyChunks,
+) {
+  const cut = chunker.cut(state, dirty);
+  let kept = trees.get(chunker);
+  if (kept?.generation !== chunker.generation) {
+    kept = { tree: new PageTree(), generation: chunker.generation };
+    trees.set(chunker, kept);
+  }
+  const built = kept.tree.update(cut.entries, (hash) => known(hash) || chunker.isStored(hash));
+  chunker.addPending(built.newPages);
+  const newBlobs = new Map([...cut.newBlobs, ...built.newPages]);
+  const manifest: Manifest = { root: built.root, depth: built.depth };
+  const blobHashes = new Set(built.pages);
+  for (const [, hash] of cut.entries) blobHashes.add(hash);
   return {
     manifest: new TextEncoder().encode(JSON.stringify(manifest)),
-    checksum: tree.root,
+    checksum: built.root,
     newBlobs,
     chunks: cut.entries.length,
-    blobHashes: [...new Set([...tree.pages, ...cut.entries.map(([, hash]) => hash)])],
+    blobHashes: [...blobHashes],
   } satisfies WrittenSnapshot;
 }
 

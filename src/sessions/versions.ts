@@ -7,6 +7,7 @@ import type { VersionRecord, VersionStore } from '../store/index.ts';
 import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
 import type { FileChanges, FileDiffLimits, WorkspaceHistory } from '../workspace/index.ts';
 import { StateChunker } from './chunks.ts';
+import type { DirtyChunks } from './dirty.ts';
 import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 import { type DiffSummary, summarizeDiff } from './summary.ts';
 
@@ -25,6 +26,8 @@ export interface TakeVersionOptions {
   readonly label?: string | undefined;
   /** Cuts incrementally against this session's previous versions (see {@link StateChunker}). */
   readonly chunker?: StateChunker | undefined;
+  /** The chunks changed since the chunker's previous cut (only those are looked at); needs `chunker`. */
+  readonly dirty?: DirtyChunks | undefined;
 }
 
 /**
@@ -56,25 +59,66 @@ export class SessionVersions {
     // events to it meanwhile, and the version must be the state at exactly `seq`.
     const { sessionId, lastSeq: seq, workspace } = state;
     const chunker = options.chunker ?? new StateChunker();
-    const snapshot = writeSnapshot(state, chunker, (hash) => this.#stored.has(hash));
+    const snapshot = writeSnapshot(state, chunker, (hash) => this.#stored.has(hash), options.dirty);
     const blobs = [...snapshot.newBlobs].map(([hash, bytes]) => ({ hash, bytes }));
-    const newBytes = await this.#store.putBlobs(blobs);
-    chunker.markStored(snapshot.newBlobs.keys());
-    for (const hash of snapshot.newBlobs.keys()) this.#stored.add(hash);
-    const workspaceCommit =
-      this.#workspaces && workspace ? await this.#workspaces.record(sessionId, workspace, `seq ${seq}`) : null;
-    return this.#store.putVersion({
-      sessionId,
-      seq,
-      label: options.label ?? null,
-      createdAt: new Date().toISOString(),
-      schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-      checksum: snapshot.checksum,
-      manifest: snapshot.manifest,
-      workspaceCommit,
-      newBytes,
-      blobHashes: snapshot.blobHashes,
-    });
+    // The workspace's files are recorded while the blobs are written: neither needs the other.
+    const [newBytes, workspaceCommit] = await Promise.all([
+      this.#store.putBlobs(blobs).then((bytes) => {
+        chunker.markStored(snapshot.newBlobs.keys());
+        for (const hash of snapshot.newBlobs.keys()) this.#stored.add(hash);
+        return bytes;
+      }),
+      this.#workspaces && workspace ? this.#workspaces.record(sessionId, workspace, `seq ${seq}`) : null,
+    ]);
+    try {
+      return await this.#store.putVersion({
+        sessionId,
+        seq,
+        label: options.label ?? null,
+        createdAt: new Date().toISOString(),
+        schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+        checksum: snapshot.checksum,
+        manifest: snapshot.manifest,
+        workspaceCommit,
+        newBytes,
+        blobHashes: snapshot.blobHashes,
+      });
+    } catch (error) {
+      // Blobs believed stored are not (a compaction removed them after they were written, before
+      // a version named them): forget what is believed, so the next version writes everything.
+      if (error instanceof OrchestratorError && error.code === 'INVALID_ARGUMENT' && error.retryable) {
+        chunker.reset();
+        this.#stored.clear();
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Records the session workspace's files now (creating its history repository when it has
+   * none), without a version: the follower does it as a run starts, so its first version, which
+   * waits for the recordings before it, does not pay for creating the repository and its first
+   * commit. Resolves to the commit, or null without a workspace or history.
+   */
+  recordWorkspace(state: SessionState): Promise<string | null> {
+    const { sessionId, workspace, lastSeq } = state;
+    if (!this.#workspaces || !workspace) return Promise.resolve(null);
+    return this.#workspaces.record(sessionId, workspace, `seq ${lastSeq}`);
+  }
+
+  /**
+   * Cuts the chunks `dirty` names, without a version: the next version taken with the same
+   * chunker finds them cut and cuts only what changed since. The follower does this while a
+   * version waits, so the work of a long run is spread over it instead of falling on its last
+   * version. The cut is synchronous; with `write`, the blobs are also stored (the promise
+   * settles then), else they stay pending in the chunker for the next version.
+   */
+  async prepare(state: SessionState, options: { chunker: StateChunker; dirty: DirtyChunks; write?: boolean }) {
+    const { newBlobs } = options.chunker.cut(state, options.dirty);
+    if (!options.write || newBlobs.size === 0) return;
+    await this.#store.putBlobs([...newBlobs].map(([hash, bytes]) => ({ hash, bytes })));
+    options.chunker.markStored(newBlobs.keys());
+    for (const hash of newBlobs.keys()) this.#stored.add(hash);
   }
 
   /** Versions of a session, oldest first. */

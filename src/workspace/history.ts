@@ -4,7 +4,8 @@ import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
 import { type FileChanges, type FileDiffLimits, fileChanges } from './file-diff.ts';
-import { git } from './git.ts';
+import { fingerprint } from './fingerprint.ts';
+import { git, gitScript } from './git.ts';
 
 /** A history repository unpacked from a bundle, not yet any session's. */
 export interface IncomingHistory {
@@ -32,6 +33,8 @@ export class WorkspaceHistory {
   /** Recordings under way, by session: one index per repository, so one recording at a time. */
   readonly #recording = new Map<string, Promise<unknown>>();
   readonly #confirmOwner: (sessionId: string) => Promise<void>;
+  /** The last recording of each session by this process: the folder, its fingerprint, the commit. */
+  readonly #last = new Map<string, { workspace: string; print: string; commit: string }>();
 
   /**
    * @param root folder of the per-session repositories
@@ -87,18 +90,24 @@ export class WorkspaceHistory {
   }
 
   async #record(sessionId: string, workspace: string, message: string): Promise<string> {
+    // Nothing changed since the last recording (by this process): its commit stands, and no
+    // git process is started.
+    const print = await fingerprint(workspace);
+    const last = this.#last.get(sessionId);
+    if (print !== null && last?.workspace === workspace && last.print === print) return last.commit;
     const gitDir = this.#gitDir(sessionId);
     await mkdir(this.#root, { recursive: true });
-    if (!(await exists(gitDir))) await this.#git(sessionId, workspace, ['init', '-q', '-b', 'main']);
-    await this.#git(sessionId, workspace, ['add', '-A']);
-    const head = await this.#git(sessionId, workspace, ['rev-parse', '-q', '--verify', 'HEAD'], undefined).catch(
-      () => undefined,
-    );
-    const status = await this.#git(sessionId, workspace, ['status', '--porcelain']);
-    if (!head || status.stdout !== '') {
-      await this.#git(sessionId, workspace, ['commit', '-q', '--allow-empty', '--no-verify', '-m', message]);
-    }
-    return (await this.#git(sessionId, workspace, ['rev-parse', 'HEAD'])).stdout;
+    await this.#confirmOwner(sessionId);
+    // One child process: create the repository if needed, stage everything, commit when the
+    // index differs from HEAD (or there is no commit yet), print the head.
+    const { stdout } = await gitScript(this.#root, RECORD_SCRIPT, [`--git-dir=${gitDir}`, `--work-tree=${workspace}`], {
+      MESSAGE: message,
+      HISTORY_DIR: gitDir,
+    });
+    const commit = stdout.split('\n').at(-1) ?? '';
+    if (print === null) this.#last.delete(sessionId);
+    else this.#last.set(sessionId, { workspace, print, commit });
+    return commit;
   }
 
   /**
@@ -203,9 +212,22 @@ export class WorkspaceHistory {
 
   /** Forgets a session's history (when the session is pruned). */
   async remove(sessionId: string): Promise<void> {
+    this.#last.delete(sessionId);
     await rm(this.#gitDir(sessionId), { recursive: true, force: true });
   }
 }
+
+/**
+ * What {@link WorkspaceHistory.record} runs, in one shell: `"$@"` is git's options, `$MESSAGE`
+ * the message, `$HISTORY_DIR` the repository (created without git's sample hooks: nothing runs
+ * them).
+ */
+const RECORD_SCRIPT = `set -e
+[ -e "$HISTORY_DIR" ] || git "$@" init -q -b main --template=
+git "$@" add -A
+if git "$@" rev-parse -q --verify HEAD >/dev/null && git "$@" diff --cached --quiet HEAD --; then :
+else git "$@" commit -q --allow-empty --no-verify -m "$MESSAGE"; fi
+git "$@" rev-parse HEAD`;
 
 async function missingIn(gitDir: string, commits: readonly string[]): Promise<string[]> {
   const missing: string[] = [];

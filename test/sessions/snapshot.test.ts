@@ -91,6 +91,20 @@ describe('snapshots', () => {
     expect(read).toEqual(state);
   });
 
+  it('read back a memory key named __proto__ as a key, leaving the memory a plain object', async () => {
+    const state = stateWith(2);
+    Object.defineProperty(state.memory, '__proto__', {
+      value: { polluted: true },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    const { read } = await roundTrip(state);
+    expect(Object.getPrototypeOf(read.memory)).toBe(Object.prototype);
+    expect((read.memory as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(read.memory, '__proto__')?.value).toEqual({ polluted: true });
+  });
+
   it('store in proportion to the change: one changed node of 10,000 writes a few small blobs', async () => {
     for (const size of [1_000, 10_000]) {
       const state = stateWith(size);

@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import type { AnyEvent } from '../../src/events/index.ts';
+import { FALLBACK_SCENARIO, Orchestrator } from '../../src/orchestrator/index.ts';
+import { StateChunker, writeSnapshot } from '../../src/sessions/index.ts';
+import { defineWorkflow, replay } from '../../src/workflow/index.ts';
+import { tempDir } from '../support/cli-kit.ts';
+
+// The real orchestrator on SQLite: versions taken while a run goes on (incrementally, from the
+// chunks the follower's events changed, with changes cut between versions) each load back,
+// verified, to exactly the replay of the log up to their sequence number.
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  tmp = await tempDir('auto-versions');
+});
+afterAll(async () => {
+  await tmp?.cleanup();
+});
+
+describe('versions taken during a run', () => {
+  it('each equal the replay of the log up to their point, and the last one the end of the run', async () => {
+    const orchestrator = await Orchestrator.open({
+      config: loadConfig({ dataDir: path.join(tmp.dir, 'orchestrator'), logLevel: 'silent' }, {}),
+      scenario: FALLBACK_SCENARIO,
+    });
+    try {
+      // A chain and a fan beside it, each node a little slow, so the run lasts long enough for
+      // several versions, some while nodes of the fan are in flight.
+      const nodes = [
+        ...Array.from({ length: 150 }, (_, i) => ({
+          id: `c${i}`,
+          agent: 'noop',
+          task: 'noop',
+          dependsOn: i === 0 ? [] : [`c${i - 1}`],
+        })),
+        ...Array.from({ length: 60 }, (_, i) => ({ id: `f${i}`, agent: 'noop', task: 'noop', dependsOn: [] })),
+      ];
+      const workflow = defineWorkflow({
+        name: 'mid-run',
+        agents: { noop: { systemPrompt: 'unused' } },
+        concurrency: 8,
+        limits: { maxNodes: 1000 },
+        nodes,
+      });
+      const functions = Object.fromEntries(
+        nodes.map((node, i) => [
+          node.id,
+          async () => {
+            await new Promise((resolve) => setTimeout(resolve, 2));
+            return { i, words: `output of ${node.id}` };
+          },
+        ]),
+      );
+      const handle = await orchestrator.startWorkflow(workflow, { functions });
+      expect((await handle.result).status).toBe('completed');
+      const { sessionId } = handle;
+      const lastSeq = await orchestrator.log.lastSeq(sessionId);
+      // The last version is stored after the result; it is waited for, boundedly.
+      const deadline = Date.now() + 20_000;
+      let versions = await orchestrator.sessions.versions.list(sessionId);
+      while (versions.at(-1)?.seq !== lastSeq && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        versions = await orchestrator.sessions.versions.list(sessionId);
+      }
+      const events: AnyEvent[] = [];
+      for await (const event of orchestrator.log.readAll(sessionId)) events.push(event);
+
+      expect(versions.at(-1)?.seq).toBe(lastSeq);
+      const during = versions.filter((v) => v.seq < lastSeq);
+      expect(during.length).toBeGreaterThanOrEqual(2);
+      for (const record of versions) {
+        const { state } = await orchestrator.sessions.versions.load(sessionId, record.version);
+        expect(state).toEqual(
+          replay(
+            sessionId,
+            events.filter((e) => e.seq <= record.seq),
+          ),
+        );
+      }
+      // Versions were incremental: all of them together stored about what one whole snapshot of
+      // the end state takes (a node is stored pending, perhaps running, and completed), far
+      // from one whole snapshot per version.
+      const whole = writeSnapshot(replay(sessionId, events), new StateChunker(), () => false);
+      const wholeBytes = [...whole.newBlobs.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0);
+      const stored = versions.reduce((sum, v) => sum + v.newBytes, 0);
+      expect(stored).toBeLessThan(3 * wholeBytes);
+    } finally {
+      await orchestrator.close();
+    }
+  });
+});

@@ -1,0 +1,210 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyEvent } from '../../src/events/index.ts';
+import { DirtyTracker } from '../../src/sessions/dirty.ts';
+import { SessionVersions, StateChunker, writeSnapshot } from '../../src/sessions/index.ts';
+import { buildTree, PageTree } from '../../src/sessions/merkle.ts';
+import type { Blob, OrchestratorStore, VersionStore } from '../../src/store/index.ts';
+import { applyEvent, emptySessionState, type PlanFunctions, replay } from '../../src/workflow/index.ts';
+import { type EngineKit, startEngineKit, type TestNode, testWorkflow } from '../support/engine-kit.ts';
+
+// Versions cut only the chunks the follower's events changed (DirtyTracker). What is checked:
+// a cut from the noted changes always equals a fresh cut of the whole state, on real engine
+// events plus every other kind of event the projection knows; the page tree updated in place
+// equals the tree built anew; and with the real store, a version after 10 changed nodes of
+// 2,000 writes only those chunks (and the pages above them).
+
+let kit: EngineKit;
+beforeAll(async () => {
+  kit = await startEngineKit();
+});
+afterAll(() => kit.cleanup());
+
+/** An event as the log would hand it to the follower (the projection reads type, data, seq, ts). */
+function event(type: string, data: Record<string, unknown>, seq: number): AnyEvent {
+  return {
+    id: `evt_${seq}`,
+    type,
+    sessionId: 'ses_x',
+    seq,
+    ts: new Date(1_800_000_000_000 + seq).toISOString(),
+    source: 'test',
+    correlationId: null,
+    causationId: null,
+    data,
+  } as unknown as AnyEvent;
+}
+
+/** The events of a real run (retries, failures, skips) with every other kind the projection knows woven in. */
+async function sessionEvents(): Promise<AnyEvent[]> {
+  const nodes: TestNode[] = Array.from({ length: 12 }, (_, i) => ({
+    id: `n${i}`,
+    dependsOn: i === 0 ? [] : [`n${Math.floor((i - 1) / 2)}`],
+    trigger: 'all_done',
+    retry: { attempts: 2, backoff: { initial: 1, max: 1 } },
+  }));
+  const tries = new Map<string, number>();
+  const functions: PlanFunctions = Object.fromEntries(
+    nodes.map((node, i) => [
+      node.id,
+      async () => {
+        const n = (tries.get(node.id) ?? 0) + 1;
+        tries.set(node.id, n);
+        if (i % 5 === 3 && n === 1) throw new Error('flaky');
+        if (i === 7) throw new Error('broken');
+        return { node: i, try: n, notes: [`${i}`] };
+      },
+    ]),
+  );
+  const { run, sessionId } = await kit.start(testWorkflow({ onFailure: 'continue', nodes }), { functions });
+  await run.run();
+  const real = await kit.events(sessionId);
+  const started = real.find((e) => e.type === 'workflow.started');
+  const workflowId = (started?.data as { workflowId?: string } | undefined)?.workflowId ?? 'missing';
+  const extra = (seq: number): AnyEvent[] => [
+    event('memory.set', { key: `k${seq % 3}`, value: { seq, list: [seq] }, by: 'user' }, seq),
+    event('memory.set', { key: 'a/b', value: seq, by: 'user' }, seq),
+    event('agent.spawned', { agentId: `agt_${seq}`, agentType: 'coder', nodeId: 'n1', workflowId }, seq),
+    event('agent.state_changed', { agentId: `agt_${seq}`, from: 'initializing', to: 'thinking' }, seq),
+    event('agent.progress', { agentId: `agt_${seq}`, kind: 'init', sdkSessionId: `sdk_${seq}` }, seq),
+    event('agent.completed', { agentId: `agt_${seq}`, costUsd: 0.5, output: { seq } }, seq),
+    event('control.requested', { controlId: `ctl_${seq}`, action: 'pause', by: 'user' }, seq),
+    event(
+      'security.granted',
+      { agentType: 'coder', rule: `Bash(echo ${seq}:*)`, by: 'user', controlId: `ctl_${seq}` },
+      seq,
+    ),
+    event('session.forked', {}, seq),
+    event(
+      'workflow.modified',
+      { workflowId, agentType: 'planner', changes: [{ op: 'add_nodes', nodes: [{ id: `added_${seq}`, task: 't' }] }] },
+      seq,
+    ),
+  ];
+  const woven: AnyEvent[] = [];
+  for (const [i, e] of real.entries()) {
+    woven.push(e);
+    if (i % 9 === 4) woven.push(...extra(e.seq));
+  }
+  // Seqs must only grow, as in a log.
+  return woven.map((e, i) => ({ ...e, seq: i + 1 }) as AnyEvent);
+}
+
+describe('incremental versions', () => {
+  it('a cut of the chunks the tracker noted equals a fresh cut of the whole state, at any point of any session', async () => {
+    const events = await sessionEvents();
+    await fc.assert(
+      fc.asyncProperty(
+        // After each event: nothing, a cut without a version (as while a version waits), or a version.
+        fc.array(fc.constantFrom('none', 'none', 'none', 'prepare', 'version'), {
+          minLength: events.length,
+          maxLength: events.length,
+        }),
+        async (steps) => {
+          const state = emptySessionState('ses_x');
+          const tracker = new DirtyTracker(state);
+          const chunker = new StateChunker();
+          const known = new Set<string>();
+          const version = () => {
+            const cut = writeSnapshot(state, chunker, (h) => known.has(h), tracker.take());
+            chunker.markStored(cut.newBlobs.keys());
+            for (const hash of cut.newBlobs.keys()) known.add(hash);
+            const fresh = writeSnapshot(state, new StateChunker(), () => false);
+            expect(cut.checksum).toBe(fresh.checksum);
+            // Every blob the version names was handed out by this or an earlier cut.
+            for (const hash of cut.blobHashes) expect(known.has(hash)).toBe(true);
+          };
+          for (const [i, step] of steps.entries()) {
+            applyEvent(tracker.view, events[i] as AnyEvent);
+            if (step === 'prepare') chunker.cut(state, tracker.take());
+            else if (step === 'version') version();
+          }
+          version();
+          // Applying through the tracker changed the state exactly as applying to it directly.
+          expect(state).toEqual(replay('ses_x', events));
+        },
+      ),
+      { seed: 20261206, numRuns: 30 },
+    );
+  });
+
+  it('a page tree updated in place equals the tree built anew', () => {
+    const paths = Array.from({ length: 600 }, (_, i) => `workflows/wf/nodes/n${String(i).padStart(4, '0')}`).sort();
+    const hash = (i: number, salt: number) => `${(i * 7919 + salt * 104729).toString(16).padStart(64, '0')}`;
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.nat(599), { maxLength: 30 }), { minLength: 1, maxLength: 6 }), (rounds) => {
+        const tree = new PageTree();
+        const salts = paths.map(() => 0);
+        const entries = () => paths.map((path, i) => [path, hash(i, salts[i] as number)] as const);
+        expect(tree.update(entries(), () => false)).toEqual(buildTree(entries(), () => false));
+        for (const changed of rounds) {
+          for (const i of changed) salts[i] = (salts[i] as number) + 1;
+          const known = () => false;
+          const updated = tree.update(entries(), known);
+          const built = buildTree(entries(), known);
+          expect(updated.root).toBe(built.root);
+          expect(updated.depth).toBe(built.depth);
+          expect(new Set(updated.pages)).toEqual(new Set(built.pages));
+          // Only pages over changed entries are new.
+          expect(updated.newPages.size).toBeLessThanOrEqual(built.newPages.size);
+        }
+      }),
+      { seed: 7, numRuns: 40 },
+    );
+  });
+
+  it('with the real store, a version after 10 changed nodes of 2,000 writes only those chunks and the pages above them', async () => {
+    const written: Blob[][] = [];
+    const store = kit.store as OrchestratorStore;
+    const counting: VersionStore = {
+      putBlobs: (blobs) => {
+        written.push([...blobs]);
+        return store.putBlobs(blobs);
+      },
+      getBlobs: (hashes) => store.getBlobs(hashes),
+      putVersion: (version) => store.putVersion(version),
+      listVersions: (sessionId) => store.listVersions(sessionId),
+      getVersion: (sessionId, version) => store.getVersion(sessionId, version),
+      deleteVersions: (sessionId, versions) => store.deleteVersions(sessionId, versions),
+      deleteUnreferencedBlobs: () => store.deleteUnreferencedBlobs(),
+    };
+    const versions = new SessionVersions(kit.log, counting);
+    const sessionId = kit.session();
+    const state = emptySessionState(sessionId);
+    const tracker = new DirtyTracker(state);
+    const definition = { name: 'big', nodes: Array.from({ length: 2000 }, (_, i) => ({ id: `n${i}`, task: `t${i}` })) };
+    let seq = 0;
+    const apply = (type: string, data: Record<string, unknown>) =>
+      applyEvent(tracker.view, { ...event(type, data, ++seq), sessionId });
+    apply('workflow.started', { workflowId: 'wf_1', name: 'big', definition });
+    for (let i = 0; i < 2000; i++) apply('node.completed', { workflowId: 'wf_1', nodeId: `n${i}`, output: { i } });
+    const chunker = new StateChunker();
+    const first = await versions.take(state, { chunker, dirty: tracker.take() });
+    const firstBlobs = written.flat().length;
+    written.length = 0;
+
+    const changed = Array.from({ length: 10 }, (_, k) => `n${k * 199}`);
+    for (const nodeId of changed) apply('node.started', { workflowId: 'wf_1', nodeId, attempt: 2 });
+    const dirty = tracker.take();
+    expect([...dirty.paths].sort()).toEqual(
+      // The workflow's header too: the projection reads its objects to refresh its status.
+      ['session', 'workflows/wf_1', ...changed.map((id) => `workflows/wf_1/nodes/${id}`)].sort(),
+    );
+    const second = await versions.take(state, { chunker, dirty });
+    const blobs = written.flat();
+    const texts = blobs.map((b) => Buffer.from(b.bytes.subarray(1)).toString('utf8'));
+    // The 10 nodes and the session chunk (the header did not change), then pages: at most one
+    // per changed node and level.
+    expect(texts.filter((t) => t.startsWith('{"attempts":2')).length).toBe(10);
+    expect(blobs.length).toBeGreaterThanOrEqual(11);
+    const { depth } = JSON.parse(Buffer.from(second.manifest).toString('utf8')) as { depth: number };
+    expect(blobs.length).toBeLessThanOrEqual(11 + 10 * depth);
+    expect(firstBlobs).toBeGreaterThan(2000);
+    expect(second.newBytes).toBeLessThan(first.newBytes / 10);
+    // Both load back, verified, equal to the state at their point.
+    expect((await versions.load(sessionId, second.version)).state).toEqual(state);
+    const atFirst = (await versions.load(sessionId, first.version)).state;
+    expect(atFirst.workflows.wf_1?.nodes.n0?.attempts).toBe(0);
+    expect(atFirst.lastSeq).toBe(2001);
+  });
+});

@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WorkspaceHistory } from '../../src/workspace/index.ts';
+
+// Recording a workspace's files for a version: real git, real folders. git is reached through
+// a wrapper first on PATH that logs each git command before running the real one, so the test
+// counts the git processes a recording starts.
+
+let root: string;
+let calls: string;
+let savedPath: string | undefined;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'orch-history-'));
+  const bin = path.join(root, 'bin');
+  calls = path.join(root, 'calls.log');
+  await mkdir(bin);
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  await writeFile(
+    path.join(bin, 'git'),
+    `#!/bin/sh\nfor a in "$@"; do case "$a" in -*|*=*) ;; *) echo "$a" >> '${calls}'; break;; esac; done\nexec '${realGit}' "$@"\n`,
+  );
+  await chmod(path.join(bin, 'git'), 0o755);
+  savedPath = process.env.PATH;
+  process.env.PATH = `${bin}${path.delimiter}${savedPath ?? ''}`;
+});
+afterAll(async () => {
+  process.env.PATH = savedPath;
+  await rm(root, { recursive: true, force: true });
+});
+
+let workspace: string;
+let history: WorkspaceHistory;
+beforeEach(async () => {
+  workspace = await mkdtemp(path.join(root, 'ws-'));
+  history = new WorkspaceHistory(await mkdtemp(path.join(root, 'history-')));
+  await writeFile(path.join(workspace, 'a.txt'), 'one\n');
+  await writeFile(calls, '');
+});
+
+/** The git commands (first word) started since the last call. */
+async function gitCommands(): Promise<string[]> {
+  const list = (await readFile(calls, 'utf8')).split('\n').filter(Boolean);
+  await writeFile(calls, '');
+  return list;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+const files = (commit: string) =>
+  execFileSync('git', [`--git-dir=${history.folder('ses_1')}`, 'ls-tree', '-r', '--name-only', commit], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter(Boolean);
+
+describe('workspace history', () => {
+  it('starts no git process for a version when no file changed, one recording (add, commit) when one did', async () => {
+    const first = await history.record('ses_1', workspace, 'seq 1');
+    expect(files(first)).toEqual(['a.txt']);
+    await gitCommands();
+    await settle();
+    const same = await history.record('ses_1', workspace, 'seq 2');
+    expect(same).toBe(first);
+    expect(await history.record('ses_1', workspace, 'seq 3')).toBe(first);
+    // The fingerprint of a folder changed less than 100 ms ago is not trusted: the second call
+    // may have asked git; the third, later, must not have.
+    const quiet = await gitCommands();
+    await settle();
+    expect(await history.record('ses_1', workspace, 'seq 4')).toBe(first);
+    expect(await gitCommands()).toEqual([]);
+    expect(quiet.filter((c) => c === 'commit')).toEqual([]);
+
+    await mkdir(path.join(workspace, 'src'));
+    await writeFile(path.join(workspace, 'src', 'b.txt'), 'two\n');
+    const second = await history.record('ses_1', workspace, 'seq 5');
+    expect(second).not.toBe(first);
+    expect(files(second)).toEqual(['a.txt', 'src/b.txt']);
+    const commands = await gitCommands();
+    expect(commands.filter((c) => c === 'add')).toEqual(['add']);
+    expect(commands.filter((c) => c === 'commit')).toEqual(['commit']);
+  });
+
+  it('sees a file rewritten at once with the same size (within the clock tick of the file system)', async () => {
+    await settle();
+    const first = await history.record('ses_1', workspace, 'seq 1');
+    await writeFile(path.join(workspace, 'a.txt'), 'two\n');
+    const second = await history.record('ses_1', workspace, 'seq 2');
+    await writeFile(path.join(workspace, 'a.txt'), 'six\n');
+    const third = await history.record('ses_1', workspace, 'seq 3');
+    expect(new Set([first, second, third]).size).toBe(3);
+    const shown = execFileSync('git', [`--git-dir=${history.folder('ses_1')}`, 'show', `${third}:a.txt`], {
+      encoding: 'utf8',
+    });
+    expect(shown).toBe('six\n');
+  });
+
+  it('records a removed file and an ignored one not at all', async () => {
+    await writeFile(path.join(workspace, '.gitignore'), 'secret.txt\n');
+    await writeFile(path.join(workspace, 'secret.txt'), 'hidden\n');
+    const first = await history.record('ses_1', workspace, 'seq 1');
+    expect(files(first)).toEqual(['.gitignore', 'a.txt']);
+    await rm(path.join(workspace, 'a.txt'));
+    await settle();
+    const second = await history.record('ses_1', workspace, 'seq 2');
+    expect(files(second)).toEqual(['.gitignore']);
+  });
+});
