@@ -89,6 +89,7 @@ export function FiguresPanel({
         <Bars
           title="Cost by agent"
           items={figures.agents.map((a) => ({
+            id: a.agentId,
             label: `${a.nodeId ?? '—'} (${a.agentType}, #${a.attempt ?? '?'})`,
             value: a.costUsd,
             note: `${formatTokens(a.inputTokens + a.outputTokens)} tok`,
@@ -105,7 +106,8 @@ export function FiguresPanel({
           items={figures.agents
             .filter((a) => a.latencies.length > 0)
             .map((a) => ({
-              label: `${a.nodeId ?? a.agentId} (${a.agentType})`,
+              id: a.agentId,
+              label: `${a.nodeId ?? a.agentId} (${a.agentType}, #${a.attempt ?? '?'})`,
               value:
                 quantile(
                   a.latencies.map((l) => l.durationMs).sort((x, y) => x - y),

@@ -73,7 +73,13 @@ export function Bars({
   limit = 12,
 }: {
   readonly title: string;
-  readonly items: readonly { readonly label: string; readonly value: number; readonly note?: string }[];
+  /** `id` tells apart items whose labels may repeat (two attempts of one node); @default the label */
+  readonly items: readonly {
+    readonly id?: string;
+    readonly label: string;
+    readonly value: number;
+    readonly note?: string;
+  }[];
   readonly format: (v: number) => string;
   readonly limit?: number;
 }) {
@@ -88,7 +94,7 @@ export function Bars({
         <table>
           <tbody>
             {sorted.map((item) => (
-              <tr key={item.label}>
+              <tr key={item.id ?? item.label}>
                 <th scope="row" title={item.label}>
                   {item.label}
                 </th>
