@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import module from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, describeResult, FEATURE_TEAM, type ProcessResult, REPO_ROOT, tempDir } from './support/cli-kit.ts';
+import { describeResult, FEATURE_TEAM, REPO_ROOT, tempDir } from './support/cli-kit.ts';
+import { type Loaded, loadedModules } from './support/loaded-modules.ts';
 
 // Importing the library loads what every use needs and nothing more (issue 15: resident memory
 // right after `import`, which bench/public-api.bench.ts prints). The SDK, pg, OpenTelemetry,
@@ -13,7 +12,6 @@ import { cliEnv, describeResult, FEATURE_TEAM, type ProcessResult, REPO_ROOT, te
 // Memory is for the benchmark; what a test can pin down is which modules an import loads, so
 // one static import of a heavy package anywhere under src/index.ts makes this fail.
 
-const RECORDER = path.join(REPO_ROOT, 'test', 'support', 'module-recorder.mjs');
 const SCENARIO = path.join(path.dirname(FEATURE_TEAM), 'scenario.yaml');
 /**
  * The sources, and the built package as users import it (tsc's output can differ: it once
@@ -41,50 +39,13 @@ const NOT_AT_IMPORT = [
   'log-update',
 ];
 
-interface Loaded {
-  readonly result: ProcessResult;
-  readonly packages: Set<string>;
-  /** Areas of the project (`src/<area>` or `dist/<area>`). */
-  readonly areas: Set<string>;
-  readonly builtins: Set<string>;
-}
-
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let runs = 0;
 
 /** Runs `script` (an ES module body with `lib`, the imported library) and records what it loaded. */
 async function loadedBy(library: string, script: string): Promise<Loaded> {
-  const record = path.join(tmp.dir, `modules-${runs++}.txt`);
   const source = `const lib = await import(${JSON.stringify(pathToFileURL(library).href)});\n${script}`;
-  const result = await new Promise<ProcessResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', RECORDER, '--input-type=module', '--eval', source], {
-      cwd: REPO_ROOT,
-      env: cliEnv({ MODULE_RECORD_FILE: record }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  const urls = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
-  const packages = new Set<string>();
-  const areas = new Set<string>();
-  const builtins = new Set<string>();
-  for (const url of urls) {
-    const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    const inProject = /\/(?:src|dist)\/([a-z-]+)\//.exec(url);
-    if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
-    else if (inPackage) packages.add(inPackage[1] as string);
-    else if (inProject && url.startsWith(pathToFileURL(REPO_ROOT).href)) areas.add(inProject[1] as string);
-  }
-  return { result, packages, areas, builtins };
+  return loadedModules(['--input-type=module', '--eval', source], path.join(tmp.dir, `modules-${runs++}.txt`));
 }
 
 const hooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';

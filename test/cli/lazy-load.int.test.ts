@@ -1,17 +1,8 @@
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import module from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CLI,
-  cliEnv,
-  describeResult,
-  FEATURE_TEAM,
-  type ProcessResult,
-  REPO_ROOT,
-  tempDir,
-} from '../support/cli-kit.ts';
+import { CLI, describeResult, FEATURE_TEAM, tempDir } from '../support/cli-kit.ts';
+import { type Loaded, loadedModules } from '../support/loaded-modules.ts';
 
 // Commands load what they use (issue 12: `--help` and `--version` in 150 ms, `validate` in
 // 400 ms; bench/cli.bench.ts times them). Timing is for the benchmark; what a test can pin down
@@ -19,8 +10,6 @@ import {
 // registration, `validate` the workflow parser but no store, SDK, logger, engine host,
 // gateway, telemetry or JSON Schema validator. One static import of a heavy module in a
 // command's registration makes these fail.
-
-const RECORDER = path.join(REPO_ROOT, 'test', 'support', 'module-recorder.mjs');
 
 /** Packages `validate` must not load, and project areas it must not either. */
 const NOT_FOR_VALIDATE = {
@@ -37,50 +26,11 @@ const NOT_FOR_VALIDATE = {
   areas: ['agents', 'store', 'log', 'sessions', 'monitor', 'gateway', 'orchestrator', 'logging', 'config'],
 };
 
-interface Loaded {
-  readonly result: ProcessResult;
-  /** Packages under node_modules, by name. */
-  readonly packages: Set<string>;
-  /** Areas of the project (`src/<area>` or `dist/<area>`). */
-  readonly areas: Set<string>;
-  /** Node built-ins. */
-  readonly builtins: Set<string>;
-}
-
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let runs = 0;
 
 async function loadedBy(args: readonly string[]): Promise<Loaded> {
-  const record = path.join(tmp.dir, `modules-${runs++}.txt`);
-  const result = await new Promise<ProcessResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', RECORDER, CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: cliEnv({ MODULE_RECORD_FILE: record }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  const urls = (await readFile(record, 'utf8')).split('\n').filter(Boolean);
-  const packages = new Set<string>();
-  const areas = new Set<string>();
-  const builtins = new Set<string>();
-  for (const url of urls) {
-    const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    const inProject = /\/(?:src|dist)\/([a-z-]+)\//.exec(url);
-    if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
-    else if (inPackage) packages.add(inPackage[1] as string);
-    else if (inProject && url.startsWith(new URL(`file://${REPO_ROOT}`).href)) areas.add(inProject[1] as string);
-  }
-  return { result, packages, areas, builtins };
+  return loadedModules([CLI, ...args], path.join(tmp.dir, `modules-${runs++}.txt`));
 }
 
 const hooks = typeof (module as { registerHooks?: unknown }).registerHooks === 'function';

@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cliEnv, type ProcessResult, REPO_ROOT } from './cli-kit.ts';
+
+/** What a Node process loaded, as test/support/module-recorder.mjs recorded it. */
+export interface Loaded {
+  readonly result: ProcessResult;
+  /** Packages under node_modules, by name. */
+  readonly packages: Set<string>;
+  /** Areas of the project (`src/<area>` or `dist/<area>`). */
+  readonly areas: Set<string>;
+  /** Node built-ins. */
+  readonly builtins: Set<string>;
+}
+
+const RECORDER = path.join(REPO_ROOT, 'test', 'support', 'module-recorder.mjs');
+
+/**
+ * Runs `node --import <recorder> ...args` from the repository root and sorts every module it
+ * loaded into packages, project areas and built-ins. `recordFile` is where the recorder writes.
+ */
+export async function loadedModules(args: readonly string[], recordFile: string): Promise<Loaded> {
+  const result = await new Promise<ProcessResult>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', RECORDER, ...args], {
+      cwd: REPO_ROOT,
+      env: cliEnv({ MODULE_RECORD_FILE: recordFile }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const urls = (await readFile(recordFile, 'utf8')).split('\n').filter(Boolean);
+  const packages = new Set<string>();
+  const areas = new Set<string>();
+  const builtins = new Set<string>();
+  const root = pathToFileURL(REPO_ROOT).href;
+  for (const url of urls) {
+    const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    const inProject = /\/(?:src|dist)\/([a-z-]+)\//.exec(url);
+    if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
+    else if (inPackage) packages.add(inPackage[1] as string);
+    else if (inProject && url.startsWith(root)) areas.add(inProject[1] as string);
+  }
+  return { result, packages, areas, builtins };
+}
