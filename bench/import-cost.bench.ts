@@ -25,7 +25,6 @@ const MODULES = [
   'yaml',
   'pg',
   'pino',
-  'uuid',
   '@marcbachmann/cel-js',
   'fast-json-patch',
   'log-update',
