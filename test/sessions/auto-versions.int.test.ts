@@ -48,7 +48,7 @@ describe('versions taken during a run', () => {
         nodes.map((node, i) => [
           node.id,
           async () => {
-            await new Promise((resolve) => setTimeout(resolve, 2));
+            await new Promise((resolve) => setTimeout(resolve, 5));
             return { i, words: `output of ${node.id}` };
           },
         ]),
@@ -69,7 +69,9 @@ describe('versions taken during a run', () => {
 
       expect(versions.at(-1)?.seq).toBe(lastSeq);
       const during = versions.filter((v) => v.seq < lastSeq);
-      expect(during.length).toBeGreaterThanOrEqual(2);
+      // Versions are spaced by what they cost (at most a second apart), so how many land during
+      // a run of about a second depends on the machine; one is enough to check, and usual.
+      expect(during.length).toBeGreaterThanOrEqual(1);
       for (const record of versions) {
         const { state } = await orchestrator.sessions.versions.load(sessionId, record.version);
         expect(state).toEqual(
