@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 
 const mode = process.argv[2];
 if (mode === 'import') {
@@ -19,3 +20,9 @@ if (mode === 'import') {
 // After import: resident now. After a run: the peak over the run (maxRSS is in KiB).
 const rss = mode === 'import' ? process.memoryUsage().rss : process.resourceUsage().maxRSS * 1024;
 process.stdout.write(`rss=${rss}\n`);
+if (mode === 'run') {
+  // V8 sizes its young generation from how much survives each scavenge and does not give it
+  // back while the process stays busy: its committed size now is the largest it reached.
+  const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  process.stdout.write(`young=${young?.space_size ?? 0}\n`);
+}

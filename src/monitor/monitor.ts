@@ -34,7 +34,16 @@ export interface MonitorOptions {
   readonly tickMs?: number;
   /** Sessions whose workflows all ended kept in memory before the oldest are dropped. @default 200 */
   readonly keepFinished?: number;
+  /**
+   * Workflow nodes of such sessions kept in memory before the oldest sessions are dropped (the
+   * newest is always kept): a node's figures take about 600 bytes, so 200 finished sessions of
+   * 10,000 nodes would hold over a gigabyte. A dropped session's figures replay from the log. @default 50000
+   */
+  readonly keepFinishedNodes?: number;
 }
+
+/** Dropped sessions remembered so that their late events are not taken as a new start. */
+const DROPPED_REMEMBERED = 1000;
 
 /** Everything the monitor keeps for one session. */
 interface Watched {
@@ -55,7 +64,14 @@ export class Monitor implements SpendGate {
   readonly prometheus = new PrometheusExporter();
   readonly #options: MonitorOptions;
   readonly #sessions = new Map<string, Watched>();
-  readonly #finished: string[] = [];
+  /** Finished sessions, oldest first, with their node counts. */
+  #finished: Array<{ readonly sessionId: string; readonly nodes: number }> = [];
+  #finishedNodes = 0;
+  /**
+   * Sessions dropped lately: a late event of one (a version, a lease released) must not start
+   * figures of its own that lack everything before it; its figures replay from the log.
+   */
+  readonly #dropped = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #tracing: Tracing | undefined;
   #subscription: Subscription | undefined;
@@ -92,6 +108,7 @@ export class Monitor implements SpendGate {
    * alerts and spent budgets carry on from the log. Later live events continue from there.
    */
   load(sessionId: string, events: readonly AnyEvent[]): void {
+    this.#dropped.delete(sessionId);
     const watched = this.#create(sessionId);
     for (const event of events) {
       if (event.seq <= watched.metrics.lastSeq) continue;
@@ -113,6 +130,7 @@ export class Monitor implements SpendGate {
     const lastSeq = history ? (history.at(-1)?.seq ?? 0) : await this.#options.log.lastSeq(sessionId);
     if (watched && watched.metrics.lastSeq >= lastSeq) return;
     this.#sessions.delete(sessionId);
+    this.#dropped.delete(sessionId);
     let events = history;
     if (!events) {
       const read: AnyEvent[] = [];
@@ -185,6 +203,7 @@ export class Monitor implements SpendGate {
     this.prometheus.observe(event);
     this.#tracing?.builder.observe(event);
     let watched = this.#sessions.get(event.sessionId);
+    if (!watched && this.#dropped.has(event.sessionId)) return;
     if (!watched) watched = this.#create(event.sessionId);
     else if (event.seq !== 0 && event.seq <= watched.metrics.lastSeq) return;
     applyMetricsEvent(watched.metrics, event);
@@ -204,7 +223,7 @@ export class Monitor implements SpendGate {
         }
       }
     }
-    if (event.type === 'workflow.completed' && watched.open === 0) this.#retire(event.sessionId);
+    if (event.type === 'workflow.completed' && watched.open === 0) this.#retire(event.sessionId, watched);
   }
 
   /** Limits and alert rules a workflow brings, and which workflows are open. */
@@ -260,13 +279,33 @@ export class Monitor implements SpendGate {
     return watched;
   }
 
-  /** Drops the oldest sessions whose workflows have all ended, beyond `keepFinished`. */
-  #retire(sessionId: string): void {
-    this.#finished.push(sessionId);
+  /**
+   * Drops the oldest sessions whose workflows have all ended, beyond `keepFinished` sessions or
+   * `keepFinishedNodes` nodes: a count of sessions alone let a few huge runs hold the memory.
+   */
+  #retire(sessionId: string, watched: Watched): void {
+    // A session that finishes a second workflow moves to the end, counted once.
+    const earlier = this.#finished.find((entry) => entry.sessionId === sessionId);
+    if (earlier) {
+      this.#finished = this.#finished.filter((entry) => entry !== earlier);
+      this.#finishedNodes -= earlier.nodes;
+    }
+    let nodes = 0;
+    for (const workflow of Object.values(watched.metrics.workflows)) nodes += Object.keys(workflow.nodes).length;
+    this.#finished.push({ sessionId, nodes });
+    this.#finishedNodes += nodes;
     const keep = this.#options.keepFinished ?? 200;
-    while (this.#finished.length > keep) {
-      const oldest = this.#finished.shift() as string;
-      if (this.#sessions.get(oldest)?.open === 0) this.#sessions.delete(oldest);
+    const keepNodes = this.#options.keepFinishedNodes ?? 50_000;
+    while (this.#finished.length > keep || (this.#finishedNodes > keepNodes && this.#finished.length > 1)) {
+      const oldest = this.#finished.shift() as { sessionId: string; nodes: number };
+      this.#finishedNodes -= oldest.nodes;
+      if (this.#sessions.get(oldest.sessionId)?.open === 0) {
+        this.#sessions.delete(oldest.sessionId);
+        this.#dropped.add(oldest.sessionId);
+        // Only recent ones: a session dropped long ago gets no more events unless resumed.
+        if (this.#dropped.size > DROPPED_REMEMBERED)
+          this.#dropped.delete(this.#dropped.values().next().value as string);
+      }
     }
   }
 

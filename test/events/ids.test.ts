@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { v7 as uuidv7, validate, version } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { newId, newPrefixedId } from '../../src/events/index.ts';
@@ -11,6 +13,23 @@ describe('newId', () => {
     }
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('keeps each id as one flat string of about 56 bytes, not a rope of its pieces', () => {
+    // A full collection makes heapUsed the live heap: the difference is what the ids retain.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const count = 50_000;
+    const ids: string[] = new Array(count).fill('');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < count; i++) ids[i] = newId();
+    gc();
+    const perId = (process.memoryUsage().heapUsed - before) / count;
+    // A flat 36-character string is 56 bytes; the template literal's rope of 17 pieces was ~390.
+    expect(perId).toBeGreaterThan(40);
+    expect(perId).toBeLessThan(120);
+    expect(new Set(ids).size).toBe(count);
   });
 
   it('carries the current millisecond, as the uuid package reads it', () => {

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningAgent } from '../../src/agents/index.ts';
 import type { OrchestratorError } from '../../src/errors/index.ts';
-import type { AnyEvent, EventDataMap, EventType, NewEvent } from '../../src/events/index.ts';
+import {
+  type AnyEvent,
+  type EventDataMap,
+  type EventType,
+  type NewEvent,
+  prepareEvent,
+} from '../../src/events/index.ts';
 import { EventLog } from '../../src/log/index.ts';
 import { Monitor, type MonitorOptions } from '../../src/monitor/index.ts';
 import { openEventStore } from '../../src/store/index.ts';
@@ -168,6 +174,45 @@ describe('Monitor', () => {
     await drained();
     expect((await read('s1')).filter((e) => e.type === 'system.alert')).toHaveLength(1);
     expect((await monitor?.metrics('s1'))?.session.outputTokens).toBe(2000);
+  });
+
+  it('drops the oldest finished sessions beyond keepFinishedNodes, keeping the newest; dropped ones replay', async () => {
+    start({ keepFinishedNodes: 5 });
+    const run = async (sessionId: string, nodes: number) => {
+      const steps = Array.from({ length: nodes }, (_, i) => [
+        event('node.started', { workflowId: 'wf_1', nodeId: `n${i}`, attempt: 1 }),
+        event('node.completed', { workflowId: 'wf_1', nodeId: `n${i}`, attempt: 1 }),
+      ]).flat();
+      await log.append(sessionId, [...started({}), ...steps]);
+      await log.append(sessionId, [event('workflow.completed', { workflowId: 'wf_1', status: 'completed' })]);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    // Written to the store without passing the bus: only a replay from the log sees this node,
+    // so a session's figures tell whether the monitor still held it live or had dropped it.
+    const behindTheBus = (sessionId: string) =>
+      log.store.append(sessionId, [
+        prepareEvent(event('node.started', { workflowId: 'wf_1', nodeId: 'unseen', attempt: 1 })),
+      ]);
+    const sees = async (sessionId: string) =>
+      'unseen' in ((await monitor?.metrics(sessionId))?.workflows.wf_1?.nodes ?? {});
+
+    await run('small', 2);
+    await behindTheBus('small');
+    expect(await sees('small')).toBe(false); // held live: 2 nodes, within 5
+    await run('big', 4);
+    await behindTheBus('big');
+    expect(await sees('small')).toBe(true); // 6 nodes > 5: the oldest was dropped, replayed
+    // A late event of a dropped session does not start partial figures: it still replays whole.
+    await log.append('small', [event('node.started', { workflowId: 'wf_1', nodeId: 'late', attempt: 1 })]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await sees('small')).toBe(true);
+    expect(Object.keys((await monitor?.metrics('small'))?.workflows.wf_1?.nodes ?? {})).toHaveLength(4);
+    expect(await sees('big')).toBe(false); // the newest stays
+    await run('huge', 8);
+    await behindTheBus('huge');
+    expect(await sees('big')).toBe(true);
+    expect(await sees('huge')).toBe(false); // over the bound alone, but the newest is kept
+    expect((await monitor?.metrics('huge'))?.workflows.wf_1?.stepsCompleted).toBe(8);
   });
 
   it('builds traces and Prometheus figures from the same events', async () => {
