@@ -108,6 +108,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         'transcripts',
         'version_counters',
         'version_ref_sets',
+        'version_roots',
         'versions',
         'webhook_cursors',
         'webhook_deliveries',
