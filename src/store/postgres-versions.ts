@@ -45,32 +45,23 @@ export class PostgresVersions implements VersionStore {
   async putBlobs(blobs: readonly Blob[]): Promise<number> {
     const unique = checkBlobs(blobs);
     if (unique.length === 0) return 0;
-    const plain = unique.filter((b) => !b.links).map((b) => b.hash);
-    const linked = unique.filter((b) => b.links).map((b) => b.hash);
+    const linked = unique.some((b) => b.links !== undefined);
     // Pages are checked against what they name under the lock compaction excludes; plain blobs
     // need no lock, but one transaction keeps the round trips as before.
     return inTransaction(this.#access, 'putBlobs', async (client) => {
-      if (linked.length > 0) await client.query(this.#sql.shareBlobs);
+      if (linked) await client.query(this.#sql.shareBlobs);
       // Most blobs of a new version are stored already: ask which are missing (hashes are
       // small) and send only their bytes, which travel as hex text at twice their size. A page
       // stored without its links (an import or an older build stored it) is written again.
-      const wanted = new Set<string>();
-      if (plain.length > 0) {
-        const missing = await client.query<{ hash: string }>({
-          name: 'orch_missing_blobs',
-          text: this.#sql.missingBlobs,
-          values: [plain],
-        });
-        for (const row of missing.rows) wanted.add(row.hash);
-      }
-      if (linked.length > 0) {
-        const unlinked = await client.query<{ hash: string }>({
-          name: 'orch_unlinked_blobs',
-          text: this.#sql.unlinkedBlobs,
-          values: [linked],
-        });
-        for (const row of unlinked.rows) wanted.add(row.hash);
-      }
+      const wanted = new Set(
+        (
+          await client.query<{ hash: string }>({
+            name: 'orch_wanted_blobs',
+            text: this.#sql.wantedBlobs,
+            values: [unique.map((b) => b.hash), unique.map((b) => b.links !== undefined)],
+          })
+        ).rows.map((row) => row.hash),
+      );
       let added = 0;
       const named = new Set<string>();
       for (const batch of batches(unique.filter((b) => wanted.has(b.hash)))) {
@@ -89,6 +80,8 @@ export class PostgresVersions implements VersionStore {
       }
       // What a page names must be stored (here or before): a version that names the page then
       // has its whole tree, and compaction keeps or drops a page together with what it names.
+      // Every blob of this call is stored now, so only links outside it are looked up.
+      for (const blob of unique) named.delete(blob.hash);
       if (named.size > 0) {
         const missing = await client.query<{ hash: string }>({
           name: 'orch_missing_blobs',
@@ -233,8 +226,9 @@ function statements(schema: string) {
     excludeVersions: `SELECT pg_advisory_xact_lock(${lockKey})`,
     missingBlobs: `SELECT h AS hash FROM unnest($1::text[]) AS h
       WHERE NOT EXISTS (SELECT 1 FROM ${schema}.blobs b WHERE b.hash = h)`,
-    unlinkedBlobs: `SELECT h AS hash FROM unnest($1::text[]) AS h
-      WHERE NOT EXISTS (SELECT 1 FROM ${schema}.blobs b WHERE b.hash = h AND b.links IS NOT NULL)`,
+    // $2: whether the blob comes with links (then a copy stored without them is wanted too).
+    wantedBlobs: `SELECT h AS hash FROM unnest($1::text[], $2::boolean[]) AS u(h, linked)
+      WHERE NOT EXISTS (SELECT 1 FROM ${schema}.blobs b WHERE b.hash = h AND (b.links IS NOT NULL OR NOT linked))`,
     // The counter upsert locks the session's counter row until commit: the numbering point.
     putVersion: `
       WITH n AS (

@@ -78,6 +78,8 @@ export class SqliteVersions implements VersionStore {
       }
       // What a page names must be stored (here or before): a version that names the page then
       // has its whole tree, and compaction keeps or drops a page together with what it names.
+      // Every blob of this call is stored now, so only links outside it are looked up.
+      for (const blob of unique) named.delete(blob.hash);
       if (named.size > 0) {
         const hashes = JSON.stringify([...named]);
         if ((this.#sql.countBlobs.get(hashes) as { n: number }).n !== named.size) {
