@@ -162,6 +162,9 @@ export interface RefSet {
 }
 
 /**
+ * Used by migration 4 only (versions have named their root page since migration 8; the sets
+ * of versions written in between are still honoured by compaction).
+ *
  * Splits a version's blob hashes into reference sets by hash prefix. Consecutive versions of a
  * session share most blobs, so they share every set none of whose members changed: a new
  * version stores only its changed sets (a few dozen hashes each) plus one row per set it
