@@ -64,7 +64,10 @@ export class PostgresVersions implements VersionStore {
       );
       let added = 0;
       const named = new Set<string>();
-      for (const batch of batches(unique.filter((b) => wanted.has(b.hash)))) {
+      // In hash order: writers putting the same pages take their row locks in one order, so
+      // they queue instead of deadlocking.
+      const sorted = unique.filter((b) => wanted.has(b.hash)).sort((a, b) => (a.hash < b.hash ? -1 : 1));
+      for (const batch of batches(sorted)) {
         const rows = await client.query<{ size: number }>({
           name: 'orch_put_blobs',
           text: this.#sql.putBlobs,
