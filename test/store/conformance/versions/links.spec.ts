@@ -103,6 +103,27 @@ export function linksSpec(ctx: VersionConformanceContext): void {
       expect((await store.getBlobs([leaf.hash, linked.hash])).size).toBe(0);
     });
 
+    it('lets several writers put the same tree at once, in any order, counting its bytes once', async () => {
+      const stores = await Promise.all([ctx.open(), ctx.open(), ctx.open(), ctx.open()]);
+      const leaves = freshBlobs(200);
+      const pages = Array.from({ length: 10 }, (_, i) => page(leaves.slice(i * 20, i * 20 + 20)));
+      const root = page(pages);
+      const all = [...leaves, ...pages, root];
+      const orders = [
+        all,
+        [...all].reverse(),
+        [root, ...pages, ...leaves],
+        [...leaves].reverse().concat(pages, [root]),
+      ];
+      const added = await Promise.all(stores.map((store, i) => store.putBlobs(orders[i] as Blob[])));
+      expect(added.reduce((sum, n) => sum + n, 0)).toBe(all.reduce((sum, b) => sum + b.bytes.byteLength, 0));
+      const id = sessionId();
+      const versions = await Promise.all(stores.map((store) => store.putVersion(newVersion(id, [root]))));
+      expect(versions.map((v) => v.version).sort()).toEqual([1, 2, 3, 4]);
+      await stores[0]?.deleteUnreferencedBlobs();
+      expect((await stores[0]?.getBlobs(all.map((b) => b.hash)))?.size).toBe(all.length);
+    });
+
     it('refuses malformed links with INVALID_ARGUMENT', async () => {
       const store = await ctx.open();
       const [leaf] = freshBlobs(1);
