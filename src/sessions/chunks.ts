@@ -133,6 +133,8 @@ export class StateChunker {
   readonly #stored = new Set<string>();
   /** Blobs handed out and not yet known to be stored. */
   readonly #pending = new Map<string, Uint8Array>();
+  /** The blobs each pending page names, stored with it (see {@link linksOf}). */
+  readonly #links = new Map<string, readonly string[]>();
   /** The entries of the previous cut, sorted, and where each path is among them. */
   #entries: Array<readonly [string, string]> = [];
   #index = new Map<string, number>();
@@ -154,9 +156,19 @@ export class StateChunker {
     return { ...result, newBlobs };
   }
 
-  /** Hands out a blob made elsewhere (a page) under the same pending rule. */
-  addPending(blobs: Map<string, Uint8Array>): void {
-    for (const [hash, bytes] of blobs) if (!this.#stored.has(hash)) this.#pending.set(hash, bytes);
+  /** Hands out blobs made elsewhere (pages, with the blobs each names) under the same pending rule. */
+  addPending(blobs: Map<string, Uint8Array>, links?: ReadonlyMap<string, readonly string[]>): void {
+    for (const [hash, bytes] of blobs) {
+      if (this.#stored.has(hash)) continue;
+      this.#pending.set(hash, bytes);
+      const named = links?.get(hash);
+      if (named) this.#links.set(hash, named);
+    }
+  }
+
+  /** The blobs a pending page names (undefined for a chunk, which names none). */
+  linksOf(hash: string): readonly string[] | undefined {
+    return this.#links.get(hash);
   }
 
   /** Whether a blob is known to be stored. */
@@ -225,6 +237,7 @@ export class StateChunker {
     this.#last.clear();
     this.#stored.clear();
     this.#pending.clear();
+    this.#links.clear();
     this.#entries = [];
     this.#index = new Map();
   }
@@ -234,6 +247,7 @@ export class StateChunker {
     for (const hash of hashes) {
       this.#stored.add(hash);
       this.#pending.delete(hash);
+      this.#links.delete(hash);
     }
   }
 }

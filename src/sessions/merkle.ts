@@ -39,6 +39,11 @@ export interface BuiltTree {
   readonly depth: number;
   readonly pages: string[];
   readonly newPages: Map<string, Uint8Array>;
+  /**
+   * The blobs each new page names (its entries' hashes): the store keeps them while the page is
+   * kept, so a version names only its root.
+   */
+  readonly links: Map<string, string[]>;
 }
 
 /**
@@ -47,6 +52,7 @@ export interface BuiltTree {
  */
 export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) => boolean): BuiltTree {
   const newPages = new Map<string, Uint8Array>();
+  const links = new Map<string, string[]>();
   const pages: string[] = [];
   let level: ChunkEntry[] = [...entries];
   for (let depth = 1; depth <= MAX_LEVELS; depth++) {
@@ -55,7 +61,13 @@ export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) 
     const close = () => {
       const text = JSON.stringify(page);
       const hash = sha256(text);
-      if (!known(hash) && !newPages.has(hash)) newPages.set(hash, pack(text));
+      if (!known(hash) && !newPages.has(hash)) {
+        newPages.set(hash, pack(text));
+        links.set(
+          hash,
+          page.map(([, child]) => child),
+        );
+      }
       pages.push(hash);
       next.push([page[0]?.[0] ?? '', hash]);
       page = [];
@@ -65,7 +77,7 @@ export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) 
       if (isBoundary(entry[0], depth)) close();
     }
     if (page.length > 0 || next.length === 0) close();
-    if (next.length === 1) return { root: (next[0] as ChunkEntry)[1], depth, pages, newPages };
+    if (next.length === 1) return { root: (next[0] as ChunkEntry)[1], depth, pages, newPages, links };
     level = next;
   }
   throw new Error(`the version tree did not converge in ${MAX_LEVELS} levels`);
@@ -93,6 +105,7 @@ export class PageTree {
       return this.#build(entries, known);
     }
     const newPages = new Map<string, Uint8Array>();
+    const links = new Map<string, string[]>();
     let dirty = new Set<number>();
     const level0 = this.#levels[0] as Level;
     for (let i = 0; i < entries.length; i++) {
@@ -110,7 +123,7 @@ export class PageTree {
       const next = new Set<number>();
       for (const page of dirty) {
         const end = level.starts[page + 1] ?? level.entries.length;
-        const hash = pageHash(level.entries.slice(level.starts[page], end), known, newPages);
+        const hash = pageHash(level.entries.slice(level.starts[page], end), known, newPages, links);
         level.hashes[page] = hash;
         if (parent) {
           parent.entries[page] = [(parent.entries[page] as ChunkEntry)[0], hash];
@@ -119,11 +132,12 @@ export class PageTree {
       }
       dirty = next;
     }
-    return this.#result(newPages);
+    return this.#result(newPages, links);
   }
 
   #build(entries: readonly ChunkEntry[], known: (hash: string) => boolean): BuiltTree {
     const newPages = new Map<string, Uint8Array>();
+    const links = new Map<string, string[]>();
     this.#levels = [];
     let current: ChunkEntry[] = [...entries];
     for (let depth = 1; depth <= MAX_LEVELS; depth++) {
@@ -134,29 +148,30 @@ export class PageTree {
       for (let i = 0; i < current.length; i++) {
         if (!isBoundary((current[i] as ChunkEntry)[0], depth)) continue;
         starts.push(start);
-        hashes.push(pageHash(current.slice(start, i + 1), known, newPages));
+        hashes.push(pageHash(current.slice(start, i + 1), known, newPages, links));
         next.push([(current[start] as ChunkEntry)[0], hashes.at(-1) as string]);
         start = i + 1;
       }
       if (start < current.length || starts.length === 0) {
         starts.push(start);
-        hashes.push(pageHash(current.slice(start), known, newPages));
+        hashes.push(pageHash(current.slice(start), known, newPages, links));
         next.push([current[start]?.[0] ?? '', hashes.at(-1) as string]);
       }
       this.#levels.push({ entries: current, starts, hashes });
-      if (next.length === 1) return this.#result(newPages);
+      if (next.length === 1) return this.#result(newPages, links);
       current = next;
     }
     throw new Error(`the version tree did not converge in ${MAX_LEVELS} levels`);
   }
 
-  #result(newPages: Map<string, Uint8Array>): BuiltTree {
+  #result(newPages: Map<string, Uint8Array>, links: Map<string, string[]>): BuiltTree {
     const top = this.#levels.at(-1) as Level;
     return {
       root: top.hashes[0] as string,
       depth: this.#levels.length,
       pages: this.#levels.flatMap((level) => level.hashes),
       newPages,
+      links,
     };
   }
 }
@@ -173,10 +188,21 @@ function pageOf(starts: readonly number[], i: number): number {
   return low;
 }
 
-function pageHash(page: readonly ChunkEntry[], known: (hash: string) => boolean, newPages: Map<string, Uint8Array>) {
+function pageHash(
+  page: readonly ChunkEntry[],
+  known: (hash: string) => boolean,
+  newPages: Map<string, Uint8Array>,
+  links: Map<string, string[]>,
+) {
   const text = JSON.stringify(page);
   const hash = sha256(text);
-  if (!known(hash) && !newPages.has(hash)) newPages.set(hash, pack(text));
+  if (!known(hash) && !newPages.has(hash)) {
+    newPages.set(hash, pack(text));
+    links.set(
+      hash,
+      page.map(([, child]) => child),
+    );
+  }
   return hash;
 }
 

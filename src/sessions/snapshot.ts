@@ -40,8 +40,15 @@ export interface WrittenSnapshot {
   readonly newBlobs: Map<string, Uint8Array>;
   /** Chunks in the snapshot (for figures). */
   readonly chunks: number;
-  /** Every blob the snapshot needs: its pages and chunks (the store keeps them referenced). */
+  /**
+   * Every blob the snapshot needs, its pages and chunks (computed when read: a version names
+   * only {@link roots}; an import, whose blobs carry no links, names them all).
+   */
   readonly blobHashes: string[];
+  /** The blobs a version names: the root page, which names the rest through its links. */
+  readonly roots: string[];
+  /** The blobs each new page names, to store with it (see `Blob.links`). */
+  readonly links: ReadonlyMap<string, readonly string[]>;
 }
 
 interface Manifest {
@@ -70,17 +77,28 @@ export function writeSnapshot(
     trees.set(chunker, kept);
   }
   const built = kept.tree.update(cut.entries, (hash) => known(hash) || chunker.isStored(hash));
-  chunker.addPending(built.newPages);
+  chunker.addPending(built.newPages, built.links);
   const newBlobs = new Map([...cut.newBlobs, ...built.newPages]);
   const manifest: Manifest = { root: built.root, depth: built.depth };
-  const blobHashes = new Set(built.pages);
-  for (const [, hash] of cut.entries) blobHashes.add(hash);
+  // Pending pages of an earlier cut that failed to store come back in `newBlobs` (the
+  // chunker keeps them): their links come from the chunker.
+  const links = new Map<string, readonly string[]>();
+  for (const hash of newBlobs.keys()) {
+    const named = built.links.get(hash) ?? chunker.linksOf(hash);
+    if (named) links.set(hash, named);
+  }
   return {
     manifest: new TextEncoder().encode(JSON.stringify(manifest)),
     checksum: built.root,
     newBlobs,
     chunks: cut.entries.length,
-    blobHashes: [...blobHashes],
+    get blobHashes() {
+      const all = new Set(built.pages);
+      for (const [, hash] of cut.entries) all.add(hash);
+      return [...all];
+    },
+    roots: [built.root],
+    links,
   } satisfies WrittenSnapshot;
 }
 

@@ -60,17 +60,22 @@ export class SessionVersions {
     const { sessionId, lastSeq: seq, workspace } = state;
     const chunker = options.chunker ?? new StateChunker();
     const snapshot = writeSnapshot(state, chunker, (hash) => this.#stored.has(hash), options.dirty);
-    const blobs = [...snapshot.newBlobs].map(([hash, bytes]) => ({ hash, bytes }));
-    // The workspace's files are recorded while the blobs are written: neither needs the other.
-    const [newBytes, workspaceCommit] = await Promise.all([
-      this.#store.putBlobs(blobs).then((bytes) => {
-        chunker.markStored(snapshot.newBlobs.keys());
-        for (const hash of snapshot.newBlobs.keys()) this.#stored.add(hash);
-        return bytes;
-      }),
-      this.#workspaces && workspace ? this.#workspaces.record(sessionId, workspace, `seq ${seq}`) : null,
-    ]);
+    // A page goes with the blobs it names, so the version names only its root: storing it
+    // costs in proportion to what changed, not to the size of the state.
+    const blobs = [...snapshot.newBlobs].map(([hash, bytes]) => {
+      const links = snapshot.links.get(hash);
+      return links ? { hash, bytes, links } : { hash, bytes };
+    });
     try {
+      // The workspace's files are recorded while the blobs are written: neither needs the other.
+      const [newBytes, workspaceCommit] = await Promise.all([
+        this.#store.putBlobs(blobs).then((bytes) => {
+          chunker.markStored(snapshot.newBlobs.keys());
+          for (const hash of snapshot.newBlobs.keys()) this.#stored.add(hash);
+          return bytes;
+        }),
+        this.#workspaces && workspace ? this.#workspaces.record(sessionId, workspace, `seq ${seq}`) : null,
+      ]);
       return await this.#store.putVersion({
         sessionId,
         seq,
@@ -81,11 +86,12 @@ export class SessionVersions {
         manifest: snapshot.manifest,
         workspaceCommit,
         newBytes,
-        blobHashes: snapshot.blobHashes,
+        blobHashes: snapshot.roots,
       });
     } catch (error) {
       // Blobs believed stored are not (a compaction removed them after they were written, before
-      // a version named them): forget what is believed, so the next version writes everything.
+      // a version named them, so a new page or the version names a missing blob): forget what is
+      // believed, so the next version writes everything.
       if (error instanceof OrchestratorError && error.code === 'INVALID_ARGUMENT' && error.retryable) {
         chunker.reset();
         this.#stored.clear();

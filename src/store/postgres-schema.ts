@@ -252,6 +252,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
       `);
     },
   },
+  {
+    version: 8,
+    name: 'version roots and blob links',
+    async up({ client, schema }) {
+      // Reference sets still cost a version one row per set and rewrote every set a change
+      // touched (hash prefixes scatter a change over all of them). A version now names only
+      // its root page, and a page names its children (`links`, stored once with the page): a
+      // version stores only what it added. Versions written before keep their reference sets,
+      // which compaction still honours.
+      await client.query(`
+        ALTER TABLE ${schema}.blobs ADD COLUMN links text[];
+        CREATE TABLE ${schema}.version_roots (
+          session_id text NOT NULL,
+          version integer NOT NULL,
+          hash text NOT NULL,
+          PRIMARY KEY (session_id, version, hash),
+          FOREIGN KEY (session_id, version) REFERENCES ${schema}.versions ON DELETE CASCADE
+        );
+      `);
+    },
+  },
 ];
 
 /** The statements of the store, for one schema. */

@@ -1,4 +1,3 @@
-import type { PoolClient } from 'pg';
 import { checkSessionId, checkVersionNumber } from './arguments.ts';
 import { postgresError } from './postgres-errors.ts';
 import { inTransaction, type PostgresAccess, queryRows } from './postgres-pool.ts';
@@ -9,9 +8,8 @@ import {
   checkVersionNumbers,
   fromVersionRow,
   missingBlobs,
+  missingLinks,
   plainBytes,
-  type RefSet,
-  refSets,
   toVersionRecord,
   VERSION_COLUMNS,
   type VersionRow,
@@ -30,9 +28,10 @@ const BLOB_BATCH_BYTES = 8 * 1024 * 1024;
  * for `putVersion`, exclusive for compaction), taken in a statement of its own before the
  * check that the version's blobs exist, so that check sees every committed compaction and no
  * compaction can delete a blob between the check and the references. Concurrent `putVersion`
- * calls share the lock and do not wait for each other. A version refers to blobs through
- * shared reference sets (`refSets`): it writes only the sets it does not share with a stored
- * version, plus one row per set it uses.
+ * calls share the lock and do not wait for each other; `putBlobs` takes it too when it stores
+ * pages, whose links it checks. A version names its root page (one row); a page names its
+ * children in its `links` column, written once with the page, so a version costs what it
+ * added. Compaction marks what versions reach and sweeps the rest.
  */
 export class PostgresVersions implements VersionStore {
   readonly #access: PostgresAccess;
@@ -46,27 +45,56 @@ export class PostgresVersions implements VersionStore {
   async putBlobs(blobs: readonly Blob[]): Promise<number> {
     const unique = checkBlobs(blobs);
     if (unique.length === 0) return 0;
-    // Most blobs of a new version are stored already: ask which are missing (hashes are small)
-    // and send only their bytes, which travel as hex text at twice their size.
-    const missing = await queryRows<{ hash: string }>(this.#access, 'putBlobs', {
-      name: 'orch_missing_blobs',
-      text: this.#sql.missingBlobs,
-      values: [unique.map((b) => b.hash)],
+    const linked = unique.some((b) => b.links !== undefined);
+    // Pages are checked against what they name under the lock compaction excludes; plain blobs
+    // need no lock, but one transaction keeps the round trips as before.
+    return inTransaction(this.#access, 'putBlobs', async (client) => {
+      if (linked) await client.query(this.#sql.shareBlobs);
+      // Most blobs of a new version are stored already: ask which are missing (hashes are
+      // small) and send only their bytes, which travel as hex text at twice their size. A page
+      // stored without its links (an import or an older build stored it) is written again.
+      const wanted = new Set(
+        (
+          await client.query<{ hash: string }>({
+            name: 'orch_wanted_blobs',
+            text: this.#sql.wantedBlobs,
+            values: [unique.map((b) => b.hash), unique.map((b) => b.links !== undefined)],
+          })
+        ).rows.map((row) => row.hash),
+      );
+      let added = 0;
+      const named = new Set<string>();
+      // In hash order: writers putting the same pages take their row locks in one order, so
+      // they queue instead of deadlocking.
+      const sorted = unique.filter((b) => wanted.has(b.hash)).sort((a, b) => (a.hash < b.hash ? -1 : 1));
+      for (const batch of batches(sorted)) {
+        const rows = await client.query<{ size: number }>({
+          name: 'orch_put_blobs',
+          text: this.#sql.putBlobs,
+          values: [
+            batch.map((b) => b.hash),
+            batch.map((b) => Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength)),
+            // One text[] per blob does not fit a 2-D array (ragged): links travel as JSON.
+            batch.map((b) => (b.links ? JSON.stringify(b.links) : null)),
+          ],
+        });
+        for (const row of rows.rows) added += Number(row.size);
+        for (const blob of batch) for (const link of blob.links ?? []) named.add(link);
+      }
+      // What a page names must be stored (here or before): a version that names the page then
+      // has its whole tree, and compaction keeps or drops a page together with what it names.
+      // Every blob of this call is stored now, so only links outside it are looked up.
+      for (const blob of unique) named.delete(blob.hash);
+      if (named.size > 0) {
+        const missing = await client.query<{ hash: string }>({
+          name: 'orch_missing_blobs',
+          text: this.#sql.missingBlobs,
+          values: [[...named]],
+        });
+        if (missing.rows.length > 0) throw missingLinks(missing.rows.map((row) => row.hash));
+      }
+      return added;
     });
-    const wanted = new Set(missing.map((row) => row.hash));
-    let added = 0;
-    for (const batch of batches(unique.filter((b) => wanted.has(b.hash)))) {
-      const rows = await queryRows<{ size: number }>(this.#access, 'putBlobs', {
-        name: `orch_put_blobs`,
-        text: this.#sql.putBlobs,
-        values: [
-          batch.map((b) => b.hash),
-          batch.map((b) => Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength)),
-        ],
-      });
-      for (const row of rows) added += Number(row.size);
-    }
-    return added;
   }
 
   async getBlobs(hashes: readonly string[]): Promise<Map<string, Uint8Array>> {
@@ -84,22 +112,24 @@ export class PostgresVersions implements VersionStore {
 
   async putVersion(version: NewVersion): Promise<VersionRecord> {
     const v = checkNewVersion(version);
-    const sets = refSets(v.blobHashes);
     const number = await inTransaction(this.#access, 'putVersion', async (client) => {
       await client.query(this.#sql.shareBlobs);
-      const ids = new Map<string, number>();
-      const found = await client.query<{ id: number; digest: string }>({
-        name: 'orch_find_ref_sets',
-        text: this.#sql.findSets,
-        values: [sets.map((set) => set.digest)],
-      });
-      for (const row of found.rows) ids.set(row.digest, Number(row.id));
-      // A stored set's blobs are there (compaction deletes a blob only once no set names it);
-      // the members of new sets are checked here, under the lock compaction excludes.
-      const fresh = sets.filter((set) => !ids.has(set.digest));
-      if (fresh.length > 0) await this.#addSets(client, v.sessionId, fresh, ids);
+      // The named blobs are checked under the lock compaction excludes; what they reach
+      // through links is there too (putBlobs checked it, compaction keeps it with them).
+      if (v.blobHashes.length > 0) {
+        const missing = await client.query<{ hash: string }>({
+          name: 'orch_missing_blobs',
+          text: this.#sql.missingBlobs,
+          values: [v.blobHashes],
+        });
+        if (missing.rows.length > 0)
+          throw missingBlobs(
+            v.sessionId,
+            missing.rows.map((row) => row.hash),
+          );
+      }
       const inserted = await client.query<{ version: number }>({
-        name: 'orch_put_version',
+        name: 'orch_put_version_roots',
         text: this.#sql.putVersion,
         values: [
           v.sessionId,
@@ -111,57 +141,12 @@ export class PostgresVersions implements VersionStore {
           Buffer.from(v.manifest.buffer, v.manifest.byteOffset, v.manifest.byteLength),
           v.workspaceCommit,
           v.newBytes,
-          sets.map((set) => ids.get(set.digest)),
+          v.blobHashes,
         ],
       });
       return Number(inserted.rows[0]?.version);
     });
     return toVersionRecord(v, number);
-  }
-
-  /** Stores new reference sets (after checking their blobs) and records their ids in `ids`. */
-  async #addSets(client: PoolClient, sessionId: string, fresh: readonly RefSet[], ids: Map<string, number>) {
-    const members = fresh.flatMap((set) => set.hashes);
-    const missing = await client.query<{ hash: string }>({
-      name: 'orch_missing_blobs',
-      text: this.#sql.missingBlobs,
-      values: [members],
-    });
-    if (missing.rows.length > 0)
-      throw missingBlobs(
-        sessionId,
-        missing.rows.map((row) => row.hash),
-      );
-    const created = await client.query<{ id: number; digest: string }>({
-      name: 'orch_add_ref_sets',
-      text: this.#sql.addSets,
-      values: [fresh.map((set) => set.digest)],
-    });
-    const mine = new Map(created.rows.map((row) => [row.digest, Number(row.id)]));
-    const setIds: number[] = [];
-    const hashes: string[] = [];
-    for (const set of fresh) {
-      const id = mine.get(set.digest);
-      if (id === undefined) continue;
-      ids.set(set.digest, id);
-      for (const hash of set.hashes) {
-        setIds.push(id);
-        hashes.push(hash);
-      }
-    }
-    if (hashes.length > 0) {
-      await client.query({ name: 'orch_add_ref_set_blobs', text: this.#sql.addSetMembers, values: [setIds, hashes] });
-    }
-    // A set another writer created (and committed) meanwhile: use its row.
-    const theirs = fresh.filter((set) => !mine.has(set.digest)).map((set) => set.digest);
-    if (theirs.length > 0) {
-      const rows = await client.query<{ id: number; digest: string }>({
-        name: 'orch_find_ref_sets',
-        text: this.#sql.findSets,
-        values: [theirs],
-      });
-      for (const row of rows.rows) ids.set(row.digest, Number(row.id));
-    }
   }
 
   async listVersions(sessionId: string): Promise<VersionRecord[]> {
@@ -233,17 +218,20 @@ function statements(schema: string) {
   // One advisory key per schema: stores on other schemas of the database do not contend.
   const lockKey = `hashtext('ai-orchestrator:blobs:' || ${quoteLiteral(schema)})`;
   return {
-    putBlobs: `INSERT INTO ${schema}.blobs (hash, bytes) SELECT * FROM unnest($1::text[], $2::bytea[])
-      ON CONFLICT (hash) DO NOTHING RETURNING octet_length(bytes) AS size`,
+    // A page stored without links gets them (the size of a blob stored before is not new).
+    putBlobs: `INSERT INTO ${schema}.blobs AS b (hash, bytes, links)
+      SELECT h, y, CASE WHEN l IS NULL THEN NULL ELSE ARRAY(SELECT json_array_elements_text(l::json)) END
+      FROM unnest($1::text[], $2::bytea[], $3::text[]) AS u(h, y, l)
+      ON CONFLICT (hash) DO UPDATE SET links = excluded.links WHERE b.links IS NULL AND excluded.links IS NOT NULL
+      RETURNING CASE WHEN xmax = 0 THEN octet_length(bytes) ELSE 0 END AS size`,
     getBlobs: `SELECT hash, bytes FROM ${schema}.blobs WHERE hash = ANY($1::text[])`,
     shareBlobs: `SELECT pg_advisory_xact_lock_shared(${lockKey})`,
     excludeVersions: `SELECT pg_advisory_xact_lock(${lockKey})`,
     missingBlobs: `SELECT h AS hash FROM unnest($1::text[]) AS h
       WHERE NOT EXISTS (SELECT 1 FROM ${schema}.blobs b WHERE b.hash = h)`,
-    findSets: `SELECT id, digest FROM ${schema}.ref_sets WHERE digest = ANY($1::text[])`,
-    addSets: `INSERT INTO ${schema}.ref_sets (digest) SELECT unnest($1::text[])
-      ON CONFLICT (digest) DO NOTHING RETURNING id, digest`,
-    addSetMembers: `INSERT INTO ${schema}.ref_set_blobs (ref_set, hash) SELECT * FROM unnest($1::bigint[], $2::text[])`,
+    // $2: whether the blob comes with links (then a copy stored without them is wanted too).
+    wantedBlobs: `SELECT h AS hash FROM unnest($1::text[], $2::boolean[]) AS u(h, linked)
+      WHERE NOT EXISTS (SELECT 1 FROM ${schema}.blobs b WHERE b.hash = h AND (b.links IS NOT NULL OR NOT linked))`,
     // The counter upsert locks the session's counter row until commit: the numbering point.
     putVersion: `
       WITH n AS (
@@ -256,18 +244,25 @@ function statements(schema: string) {
         FROM n
         RETURNING version
       ), r AS (
-        INSERT INTO ${schema}.version_ref_sets (session_id, version, ref_set)
-        SELECT $1::text, v.version, s FROM v, unnest($10::bigint[]) AS s
+        INSERT INTO ${schema}.version_roots (session_id, version, hash)
+        SELECT DISTINCT $1::text, v.version, h FROM v, unnest($10::text[]) AS h
       )
       SELECT version FROM v`,
     listVersions: `SELECT ${VERSION_COLUMNS} FROM ${schema}.versions WHERE session_id = $1 ORDER BY version`,
     getVersion: `SELECT ${VERSION_COLUMNS} FROM ${schema}.versions WHERE session_id = $1 AND version = $2`,
     deleteVersions: `DELETE FROM ${schema}.versions WHERE session_id = $1 AND version = ANY($2::int[])`,
-    // Members go with their set (ON DELETE CASCADE); then blobs no set names.
+    // Reference sets of versions written before migration 8 that no version uses (members go
+    // with their set, ON DELETE CASCADE).
     deleteUnusedSets: `DELETE FROM ${schema}.ref_sets s
       WHERE NOT EXISTS (SELECT 1 FROM ${schema}.version_ref_sets u WHERE u.ref_set = s.id)`,
-    deleteUnreferenced: `DELETE FROM ${schema}.blobs b
-      WHERE NOT EXISTS (SELECT 1 FROM ${schema}.ref_set_blobs r WHERE r.hash = b.hash)`,
+    // Mark and sweep: what versions name (their roots, or their reference sets) and everything
+    // reachable from it through links stays.
+    deleteUnreferenced: `WITH RECURSIVE live(hash) AS (
+        SELECT hash FROM ${schema}.version_roots
+        UNION SELECT hash FROM ${schema}.ref_set_blobs
+        UNION SELECT c FROM live JOIN ${schema}.blobs b ON b.hash = live.hash CROSS JOIN unnest(b.links) AS c
+      )
+      DELETE FROM ${schema}.blobs b WHERE NOT EXISTS (SELECT 1 FROM live WHERE live.hash = b.hash)`,
   };
 }
 

@@ -241,6 +241,26 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
       `);
     },
   },
+  {
+    version: 8,
+    name: 'version roots and blob links',
+    up(db) {
+      // Reference sets still cost a version one row per set and rewrote every set a change
+      // touched (hash prefixes scatter a change over all of them). A version now names only
+      // its root page, and a page names its children (`links`, a JSON array, stored once with
+      // the page): a version stores only what it added. Versions written before keep their
+      // reference sets, which compaction still honours.
+      db.exec(`
+        ALTER TABLE blobs ADD COLUMN links TEXT;
+        CREATE TABLE version_roots (
+          session_id TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          hash TEXT NOT NULL,
+          PRIMARY KEY (session_id, version, hash)
+        ) STRICT, WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** Created before the migrations run, so it is not itself a migration. */

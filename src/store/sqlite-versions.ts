@@ -8,7 +8,7 @@ import {
   checkVersionNumbers,
   fromVersionRow,
   missingBlobs,
-  refSets,
+  missingLinks,
   toVersionRecord,
   VERSION_COLUMNS,
   type VersionRow,
@@ -22,8 +22,9 @@ import type { Blob, NewVersion, VersionRecord, VersionStore } from './version-st
  * numbers come from a counter row read and moved inside that lock, so writers in other
  * processes cannot get the same number, and a compaction cannot interleave with a
  * `putVersion` between its check that the blobs exist and its references to them. A version
- * refers to blobs through shared reference sets (`refSets`): it writes only the sets it does
- * not share with a stored version, plus one row per set it uses. Lists of
+ * names its root page (one row); a page names its children in its `links` column, written once
+ * with the page, so a version costs what it added. Compaction marks what versions reach and
+ * sweeps the rest. Lists of
  * hashes and numbers travel as one JSON parameter (`json_each`), so each statement is
  * prepared once whatever the list's length.
  */
@@ -45,16 +46,46 @@ export class SqliteVersions implements VersionStore {
     if (unique.length === 0) return 0;
     return this.#write('putBlobs', () => {
       // Most blobs of a new version are stored already: one statement finds the few that are
-      // not, instead of one insert attempt per blob.
+      // not, instead of one insert attempt per blob. A page is also written again when it is
+      // stored without its links (an import or an older build stored it).
+      const plain = unique.filter((b) => !b.links).map((b) => b.hash);
+      const linked = unique.filter((b) => b.links).map((b) => b.hash);
       const missing = new Set(
-        (this.#sql.missingHashes.all(JSON.stringify(unique.map((b) => b.hash))) as Array<{ hash: string }>).map(
-          (row) => row.hash,
-        ),
+        plain.length === 0
+          ? []
+          : (this.#sql.missingHashes.all(JSON.stringify(plain)) as Array<{ hash: string }>).map((row) => row.hash),
+      );
+      const unlinked = new Map(
+        linked.length === 0
+          ? []
+          : (this.#sql.unlinkedHashes.all(JSON.stringify(linked)) as Array<{ hash: string; present: number }>).map(
+              (row) => [row.hash, row.present === 1],
+            ),
       );
       let added = 0;
+      const named = new Set<string>();
       for (const blob of unique) {
-        if (!missing.has(blob.hash)) continue;
-        if (this.#sql.insertBlob.run(blob.hash, blob.bytes).changes > 0) added += blob.bytes.byteLength;
+        if (blob.links) {
+          const present = unlinked.get(blob.hash);
+          if (present === undefined) continue;
+          for (const link of blob.links) named.add(link);
+          if (present) this.#sql.addLinks.run(JSON.stringify(blob.links), blob.hash);
+          else if (this.#sql.insertLinked.run(blob.hash, blob.bytes, JSON.stringify(blob.links)).changes > 0)
+            added += blob.bytes.byteLength;
+        } else if (missing.has(blob.hash) && this.#sql.insertBlob.run(blob.hash, blob.bytes).changes > 0) {
+          added += blob.bytes.byteLength;
+        }
+      }
+      // What a page names must be stored (here or before): a version that names the page then
+      // has its whole tree, and compaction keeps or drops a page together with what it names.
+      // Every blob of this call is stored now, so only links outside it are looked up.
+      for (const blob of unique) named.delete(blob.hash);
+      if (named.size > 0) {
+        const hashes = JSON.stringify([...named]);
+        if ((this.#sql.countBlobs.get(hashes) as { n: number }).n !== named.size) {
+          const found = new Set((this.#sql.getHashes.all(hashes) as Array<{ hash: string }>).map((row) => row.hash));
+          throw missingLinks([...named].filter((h) => !found.has(h)));
+        }
       }
       return added;
     });
@@ -71,29 +102,16 @@ export class SqliteVersions implements VersionStore {
 
   async putVersion(version: NewVersion): Promise<VersionRecord> {
     const checked = checkNewVersion(version);
-    const sets = refSets(checked.blobHashes);
     return this.#write('putVersion', () => {
-      const known = new Map(
-        (
-          this.#sql.findSets.all(JSON.stringify(sets.map((set) => set.digest))) as Array<{ id: number; digest: string }>
-        ).map((row) => [row.digest, row.id]),
-      );
-      const fresh = sets.filter((set) => !known.has(set.digest));
-      // A stored set's blobs are there (compaction deletes a blob only once no set names it);
-      // the members of new sets are checked here, under the write lock compaction also needs.
-      const members = fresh.flatMap((set) => set.hashes);
-      const hashes = JSON.stringify(members);
-      if ((this.#sql.countBlobs.get(hashes) as { n: number }).n !== members.length) {
+      // The named blobs are checked under the write lock compaction also needs; what they reach
+      // through links is there too (putBlobs checked it, compaction keeps it with them).
+      const hashes = JSON.stringify(checked.blobHashes);
+      if ((this.#sql.countBlobs.get(hashes) as { n: number }).n !== checked.blobHashes.length) {
         const found = new Set((this.#sql.getHashes.all(hashes) as Array<{ hash: string }>).map((row) => row.hash));
         throw missingBlobs(
           checked.sessionId,
-          members.filter((h) => !found.has(h)),
+          checked.blobHashes.filter((h) => !found.has(h)),
         );
-      }
-      for (const set of fresh) {
-        const { id } = this.#sql.insertSet.get(set.digest) as { id: number };
-        this.#sql.insertSetMembers.run(id, JSON.stringify(set.hashes));
-        known.set(set.digest, id);
       }
       const { last_version: number } = this.#sql.nextVersion.get(checked.sessionId) as { last_version: number };
       this.#sql.insertVersion.run(
@@ -108,7 +126,7 @@ export class SqliteVersions implements VersionStore {
         checked.workspaceCommit,
         checked.newBytes,
       );
-      this.#sql.useSets.run(checked.sessionId, number, JSON.stringify(sets.map((set) => known.get(set.digest))));
+      this.#sql.insertRoots.run(checked.sessionId, number, hashes);
       return toVersionRecord(checked, number);
     });
   }
@@ -131,6 +149,7 @@ export class SqliteVersions implements VersionStore {
     const numbers = JSON.stringify(checkVersionNumbers(versions));
     return this.#write('deleteVersions', () => {
       this.#sql.deleteUses.run(sessionId, numbers);
+      this.#sql.deleteRoots.run(sessionId, numbers);
       return Number(this.#sql.deleteVersions.run(sessionId, numbers).changes);
     });
   }
@@ -154,6 +173,10 @@ export class SqliteVersions implements VersionStore {
 
 const STATEMENTS = {
   insertBlob: 'INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING',
+  insertLinked: 'INSERT INTO blobs (hash, bytes, links) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING',
+  addLinks: 'UPDATE blobs SET links = ? WHERE hash = ? AND links IS NULL',
+  unlinkedHashes: `SELECT j.value AS hash, b.hash IS NOT NULL AS present
+    FROM json_each(?) j LEFT JOIN blobs b ON b.hash = j.value WHERE b.links IS NULL`,
   getBlobs: 'SELECT hash, bytes FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
   getHashes: 'SELECT hash FROM blobs WHERE hash IN (SELECT value FROM json_each(?))',
   missingHashes: 'SELECT value AS hash FROM json_each(?) WHERE value NOT IN (SELECT hash FROM blobs)',
@@ -161,16 +184,21 @@ const STATEMENTS = {
   nextVersion: `INSERT INTO version_counters (session_id, last_version) VALUES (?, 1)
     ON CONFLICT (session_id) DO UPDATE SET last_version = last_version + 1 RETURNING last_version`,
   insertVersion: `INSERT INTO versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  findSets: 'SELECT id, digest FROM ref_sets WHERE digest IN (SELECT value FROM json_each(?))',
-  insertSet: 'INSERT INTO ref_sets (digest) VALUES (?) RETURNING id',
-  insertSetMembers: 'INSERT INTO ref_set_blobs (ref_set, hash) SELECT ?, value FROM json_each(?)',
-  useSets: 'INSERT INTO version_ref_sets (session_id, version, ref_set) SELECT ?1, ?2, value FROM json_each(?3)',
+  insertRoots: 'INSERT INTO version_roots (session_id, version, hash) SELECT ?1, ?2, value FROM json_each(?3)',
   listVersions: `SELECT ${VERSION_COLUMNS} FROM versions WHERE session_id = ? ORDER BY version`,
   getVersion: `SELECT ${VERSION_COLUMNS} FROM versions WHERE session_id = ? AND version = ?`,
   deleteUses: 'DELETE FROM version_ref_sets WHERE session_id = ? AND version IN (SELECT value FROM json_each(?))',
+  deleteRoots: 'DELETE FROM version_roots WHERE session_id = ? AND version IN (SELECT value FROM json_each(?))',
   deleteVersions: 'DELETE FROM versions WHERE session_id = ? AND version IN (SELECT value FROM json_each(?))',
   deleteUnusedSetMembers: `DELETE FROM ref_set_blobs WHERE ref_set IN
     (SELECT id FROM ref_sets s WHERE NOT EXISTS (SELECT 1 FROM version_ref_sets u WHERE u.ref_set = s.id))`,
   deleteUnusedSets: `DELETE FROM ref_sets WHERE NOT EXISTS (SELECT 1 FROM version_ref_sets u WHERE u.ref_set = ref_sets.id)`,
-  deleteUnreferenced: `DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM ref_set_blobs r WHERE r.hash = blobs.hash)`,
+  // Mark and sweep: what versions name (their roots, or the reference sets of versions written
+  // before migration 8) and everything reachable from it through links stays.
+  deleteUnreferenced: `WITH RECURSIVE live(hash) AS (
+      SELECT hash FROM version_roots
+      UNION SELECT hash FROM ref_set_blobs
+      UNION SELECT j.value FROM live JOIN blobs b ON b.hash = live.hash JOIN json_each(b.links) j
+    )
+    DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM live)`,
 } as const;

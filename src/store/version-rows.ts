@@ -51,7 +51,17 @@ export function checkBlobs(blobs: readonly Blob[]): Blob[] {
         details: { field: `blobs[${i}].bytes` },
       });
     }
-    if (!unique.has(value as string)) unique.set(value as string, { hash: value as string, bytes });
+    const links = (blob as Partial<Blob>).links;
+    if (links !== undefined) {
+      for (const [j, link] of checkArray(links, `blobs[${i}].links`).entries())
+        checkHash(link, `blobs[${i}].links[${j}]`);
+    }
+    if (!unique.has(value as string)) {
+      unique.set(
+        value as string,
+        links && links.length > 0 ? { hash: value as string, bytes, links } : { hash: value as string, bytes },
+      );
+    }
   }
   return [...unique.values()];
 }
@@ -81,6 +91,22 @@ export function missingBlobs(sessionId: string, missing: readonly string[]): Orc
       missing.length > 3 ? ', ...' : ''
     }); put its blobs first (a compaction may have removed them since)`,
     { details: { sessionId, missing: missing.slice(0, 20), missingCount: missing.length }, retryable: true },
+  );
+}
+
+/**
+ * The refusal of pages whose links name blobs that are not stored: the caller skipped them, or a
+ * compaction removed them since they were put (unreferenced then); putting them again and
+ * retrying succeeds, hence retryable.
+ */
+export function missingLinks(missing: readonly string[]): OrchestratorError {
+  const shown = missing.slice(0, 3).join(', ');
+  return new OrchestratorError(
+    'INVALID_ARGUMENT',
+    `putBlobs: ${missing.length} blob(s) the pages name are not stored (${shown}${
+      missing.length > 3 ? ', ...' : ''
+    }); put them in the same call or before (a compaction may have removed them since)`,
+    { details: { missing: missing.slice(0, 20), missingCount: missing.length }, retryable: true },
   );
 }
 
@@ -136,6 +162,9 @@ export interface RefSet {
 }
 
 /**
+ * Used by migration 4 only (versions have named their root page since migration 8; the sets
+ * of versions written in between are still honoured by compaction).
+ *
  * Splits a version's blob hashes into reference sets by hash prefix. Consecutive versions of a
  * session share most blobs, so they share every set none of whose members changed: a new
  * version stores only its changed sets (a few dozen hashes each) plus one row per set it

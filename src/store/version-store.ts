@@ -24,8 +24,10 @@ export interface VersionRecord {
 }
 
 /**
- * A version to store: everything but the number the store assigns, plus the hashes of every
- * blob its manifest names (the store keeps them to know which blobs are still referenced).
+ * A version to store: everything but the number the store assigns, plus the hashes of the
+ * blobs it names (the store keeps them, and every blob reachable from them through
+ * {@link Blob.links}, while the version exists). The sessions layer names only the root page
+ * of the version's tree; a caller whose blobs carry no links names every blob.
  */
 export type NewVersion = Omit<VersionRecord, 'version'> & { readonly blobHashes: readonly string[] };
 
@@ -33,6 +35,13 @@ export type NewVersion = Omit<VersionRecord, 'version'> & { readonly blobHashes:
 export interface Blob {
   readonly hash: string;
   readonly bytes: Uint8Array;
+  /**
+   * The blobs this one names (a page's children): kept while this blob is kept, and stored
+   * before it (`putBlobs` refuses a blob whose links are not all stored or in the same call).
+   * Content-addressed, so they are part of the blob: a blob stored without them (by an import
+   * or an older build) gets them when put again with them.
+   */
+  readonly links?: readonly string[] | undefined;
 }
 
 /**
@@ -44,11 +53,11 @@ export interface Blob {
  * never reuses a number (even after deletes); a version is only written if every blob it names
  * is stored (else `INVALID_ARGUMENT`, retryable: a compaction between `putBlobs` and
  * `putVersion` may have removed them); compaction never deletes a blob a remaining version
- * names. Left out: verifying contents (the sessions layer checks checksums), and deleting
+ * names or reaches through links. Left out: verifying contents (the sessions layer checks checksums), and deleting
  * events (versions never own events).
  */
 export interface VersionStore {
-  /** Stores blobs that are not there yet; returns how many bytes were new. */
+  /** Stores blobs that are not there yet (and links missing from stored ones); returns how many bytes were new. */
   putBlobs(blobs: readonly Blob[]): Promise<number>;
   /** The blobs that exist among `hashes` (missing ones are absent from the map). */
   getBlobs(hashes: readonly string[]): Promise<Map<string, Uint8Array>>;

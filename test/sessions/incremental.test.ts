@@ -155,6 +155,7 @@ describe('incremental versions', () => {
 
   it('with the real store, a version after 10 changed nodes of 2,000 writes only those chunks and the pages above them', async () => {
     const written: Blob[][] = [];
+    const named: string[][] = [];
     const store = kit.store as OrchestratorStore;
     const counting: VersionStore = {
       putBlobs: (blobs) => {
@@ -162,7 +163,10 @@ describe('incremental versions', () => {
         return store.putBlobs(blobs);
       },
       getBlobs: (hashes) => store.getBlobs(hashes),
-      putVersion: (version) => store.putVersion(version),
+      putVersion: (version) => {
+        named.push([...version.blobHashes]);
+        return store.putVersion(version);
+      },
       listVersions: (sessionId) => store.listVersions(sessionId),
       getVersion: (sessionId, version) => store.getVersion(sessionId, version),
       deleteVersions: (sessionId, versions) => store.deleteVersions(sessionId, versions),
@@ -206,5 +210,56 @@ describe('incremental versions', () => {
     const atFirst = (await versions.load(sessionId, first.version)).state;
     expect(atFirst.workflows.wf_1?.nodes.n0?.attempts).toBe(0);
     expect(atFirst.lastSeq).toBe(2001);
+    // Each version names only its root page; the pages name the rest (their links).
+    expect(named).toEqual([[first.checksum], [second.checksum]]);
+    const pages = blobs.filter((b) => b.links !== undefined);
+    expect(pages.length).toBeGreaterThanOrEqual(depth);
+    expect(pages.every((b) => (b.links?.length ?? 0) > 0)).toBe(true);
+    // Compaction keeps all the remaining version reaches, and drops what only the first had.
+    expect(await versions.delete(sessionId, [first.version])).toBe(1);
+    await versions.compact();
+    expect((await versions.load(sessionId, second.version)).state).toEqual(state);
+    expect((await store.getBlobs([first.checksum])).size).toBe(0);
+    await versions.delete(sessionId, [second.version]);
+    await versions.compact();
+    expect((await store.getBlobs([second.checksum, ...blobs.map((b) => b.hash)])).size).toBe(0);
+  });
+
+  it('a compaction between storing the blobs and the version refuses the version; the next one stores everything again', async () => {
+    const store = kit.store as OrchestratorStore;
+    let compactFirst = false;
+    const racing: VersionStore = {
+      putBlobs: (blobs) => store.putBlobs(blobs),
+      getBlobs: (hashes) => store.getBlobs(hashes),
+      // Another process compacts after this one stored the blobs, before its version names them.
+      putVersion: async (version) => {
+        if (compactFirst) await store.deleteUnreferencedBlobs();
+        return store.putVersion(version);
+      },
+      listVersions: (sessionId) => store.listVersions(sessionId),
+      getVersion: (sessionId, version) => store.getVersion(sessionId, version),
+      deleteVersions: (sessionId, versions) => store.deleteVersions(sessionId, versions),
+      deleteUnreferencedBlobs: () => store.deleteUnreferencedBlobs(),
+    };
+    const versions = new SessionVersions(kit.log, racing);
+    const sessionId = kit.session();
+    const state = emptySessionState(sessionId);
+    const tracker = new DirtyTracker(state);
+    const definition = { name: 'race', nodes: Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, task: `t${i}` })) };
+    let seq = 0;
+    const apply = (type: string, data: Record<string, unknown>) =>
+      applyEvent(tracker.view, { ...event(type, data, ++seq), sessionId });
+    apply('workflow.started', { workflowId: 'wf_1', name: 'race', definition });
+    const chunker = new StateChunker();
+    const first = await versions.take(state, { chunker, dirty: tracker.take() });
+    for (let i = 0; i < 300; i += 7) apply('node.completed', { workflowId: 'wf_1', nodeId: `n${i}`, output: { i } });
+    compactFirst = true;
+    const error = await versions.take(state, { chunker, dirty: tracker.take() }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', retryable: true });
+    compactFirst = false;
+    apply('node.completed', { workflowId: 'wf_1', nodeId: 'n1', output: { i: 1 } });
+    const next = await versions.take(state, { chunker, dirty: tracker.take() });
+    expect((await versions.load(sessionId, next.version)).state).toEqual(state);
+    expect((await versions.load(sessionId, first.version)).state.lastSeq).toBe(1);
   });
 });

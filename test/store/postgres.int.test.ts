@@ -11,7 +11,7 @@ import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
 import { describeRegistryConformance } from './conformance/registry/index.ts';
 import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
-import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
+import { blob, freshBlobs, newVersion } from './conformance/versions/helpers.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
 const url = TEST_DATABASE_URL;
@@ -108,6 +108,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         'transcripts',
         'version_counters',
         'version_ref_sets',
+        'version_roots',
         'versions',
         'webhook_cursors',
         'webhook_deliveries',
@@ -134,7 +135,7 @@ if (unreachable !== undefined && process.env.CI === 'true') {
       }
     });
 
-    it('moves the per-blob version references of an older schema into reference sets (migration 4)', async () => {
+    it('moves the per-blob version references of an older schema into reference sets (migration 4), then used beside versions naming roots (migration 8)', async () => {
       const old = `${schema}_before4`;
       const quoted = `"${old}"`;
       const id = sessionId();
@@ -188,6 +189,18 @@ if (unreachable !== undefined && process.env.CI === 'true') {
         const left = await store.getBlobs([kept.hash, shared.hash, gone.hash]);
         expect([...left.keys()].sort()).toEqual([kept.hash, shared.hash].sort());
         expect((await store.putVersion(newVersion(id, [kept, shared]))).version).toBe(3);
+        // Then migration 8: a version of this build names a root page that names the rest,
+        // beside the reference sets of the older versions, and compaction honours both.
+        const [leaf] = freshBlobs(1);
+        if (!leaf) throw new Error('one blob expected');
+        const root = { ...blob(`root of ${id}`), links: [shared.hash, leaf.hash] };
+        await store.putBlobs([leaf, root]);
+        expect((await store.putVersion(newVersion(id, [root]))).version).toBe(4);
+        expect(await store.deleteUnreferencedBlobs()).toBe(0);
+        expect(await store.deleteVersions(id, [2, 3])).toBe(2);
+        expect(await store.deleteUnreferencedBlobs()).toBe(1); // kept: only the older versions named it
+        const reached = await store.getBlobs([kept.hash, shared.hash, leaf.hash, root.hash]);
+        expect([...reached.keys()].sort()).toEqual([shared.hash, leaf.hash, root.hash].sort());
       } finally {
         await store.close();
         await sql(`DROP SCHEMA ${quoted} CASCADE`);

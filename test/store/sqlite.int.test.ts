@@ -10,7 +10,7 @@ import { events, rejection, sessionId } from './conformance/helpers.ts';
 import { describeEventStoreConformance } from './conformance/index.ts';
 import { describeRegistryConformance } from './conformance/registry/index.ts';
 import { describeTranscriptStoreConformance, transcriptOps } from './conformance/transcripts/index.ts';
-import { freshBlobs, newVersion } from './conformance/versions/helpers.ts';
+import { blob, freshBlobs, newVersion } from './conformance/versions/helpers.ts';
 import { describeVersionStoreConformance } from './conformance/versions/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-sqlite-store-'));
@@ -100,7 +100,7 @@ describe('SQLite store specifics', () => {
     expect(error.details).toMatchObject({ databaseVersion: 999, knownVersion: SQLITE_MIGRATIONS.at(-1)?.version });
   });
 
-  it('moves the per-blob version references of an older database into reference sets (migration 4)', async () => {
+  it('moves the per-blob version references of an older database into reference sets (migration 4), then used beside versions naming roots (migration 8)', async () => {
     const file = join(dir, 'before-4.db');
     const id = sessionId();
     const [kept, shared, gone] = freshBlobs(3);
@@ -141,6 +141,18 @@ describe('SQLite store specifics', () => {
       const left = await store.getBlobs([kept.hash, shared.hash, gone.hash]);
       expect([...left.keys()].sort()).toEqual([kept.hash, shared.hash].sort());
       expect((await store.putVersion(newVersion(id, [kept, shared]))).version).toBe(3);
+      // Then migration 8: a version of this build names a root page that names the rest,
+      // beside the reference sets of the older versions, and compaction honours both.
+      const [leaf] = freshBlobs(1);
+      if (!leaf) throw new Error('one blob expected');
+      const root = { ...blob(`root of ${id}`), links: [shared.hash, leaf.hash] };
+      await store.putBlobs([leaf, root]);
+      expect((await store.putVersion(newVersion(id, [root]))).version).toBe(4);
+      expect(await store.deleteUnreferencedBlobs()).toBe(0);
+      expect(await store.deleteVersions(id, [2, 3])).toBe(2);
+      expect(await store.deleteUnreferencedBlobs()).toBe(1); // kept: only the older versions named it
+      const reached = await store.getBlobs([kept.hash, shared.hash, leaf.hash, root.hash]);
+      expect([...reached.keys()].sort()).toEqual([shared.hash, leaf.hash, root.hash].sort());
     } finally {
       await store.close();
     }

@@ -2,6 +2,7 @@ import { afterAll, afterEach, describe } from 'vitest';
 import { blobsSpec } from './blobs.spec.ts';
 import { concurrencySpec } from './concurrency.spec.ts';
 import { deleteSpec } from './delete.spec.ts';
+import { linksSpec } from './links.spec.ts';
 import { listSpec } from './list.spec.ts';
 import { numberingSpec } from './numbering.spec.ts';
 import { reopenSpec } from './reopen.spec.ts';
@@ -37,6 +38,7 @@ export function describeVersionStoreConformance(name: string, options: VersionSt
     blobsSpec(ctx);
     concurrencySpec(ctx);
     deleteSpec(ctx);
+    linksSpec(ctx);
     listSpec(ctx);
     reopenSpec(ctx);
   });
