@@ -35,6 +35,17 @@ import type { SessionLeases } from './leases.ts';
 import { followUpcoming } from './warm-start.ts';
 import { WorkflowHandle } from './workflow-handle.ts';
 
+/**
+ * How long a run may start nodes before it lets the event loop turn (WorkflowRunOptions.
+ * turnBudgetMs). Function nodes settle in microtasks: without a bound a run of them held the
+ * loop to its end (lease renewals, the API, subscribers waiting; every event committed in one
+ * batch at the end). By time rather than count so the bound holds whatever a node costs.
+ * Measured (bench/support/profile-public.ts, 1k-node shapes): no CPU difference from 5 to 20 ms
+ * or 256 starts, within noise; at 10k nodes +10-15 us/node CPU for any bound, the versions the
+ * follower now takes during the run rather than once at its end.
+ */
+const TURN_BUDGET_MS = 10;
+
 /** What the launcher uses: the orchestrator's services, opened once and shared. */
 export interface LauncherServices {
   readonly log: EventLog;
@@ -141,6 +152,7 @@ export class RunLauncher {
       state,
       workspace,
       classLimits: this.#s.classLimits,
+      turnBudgetMs: TURN_BUDGET_MS,
     });
     executors.set('agent', this.#agentExecutor(state, run, workspace));
     // Spares for the agents about to be needed, started while their predecessors run.
