@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventType, PendingEvent } from '../events/index.ts';
+import { withPayloadText } from '../store/index.ts';
 
 /**
  * Size limits of event payloads, applied on the log's one write path. What agents produce
@@ -66,7 +67,12 @@ export function limitPayload(event: PendingEvent, limits: PayloadLimits): Pendin
     truncated.push({ field, bytes, sha256 });
   }
   if (truncated.length > 0) data = { ...data, truncated };
-  const size = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
+  // The text measured here is the one stored: the store's codec takes it (withPayloadText)
+  // rather than serializing the payload a second time.
+  const text = JSON.stringify(data) as string | undefined;
+  // At most 3 bytes of UTF-8 per UTF-16 unit: a text that short needs no encoding to be under the limit.
+  const size =
+    text === undefined ? 0 : text.length * 3 <= limits.maxEventBytes ? text.length : Buffer.byteLength(text, 'utf8');
   if (size > limits.maxEventBytes) {
     throw new OrchestratorError(
       'LIMIT_EXCEEDED',
@@ -74,5 +80,6 @@ export function limitPayload(event: PendingEvent, limits: PayloadLimits): Pendin
       { details: { limit: 'maxEventBytes', value: limits.maxEventBytes, actual: size, type: event.type } },
     );
   }
-  return truncated.length > 0 ? { ...event, data } : event;
+  const limited = truncated.length > 0 ? { ...event, data } : event;
+  return text === undefined ? limited : withPayloadText(limited, text);
 }

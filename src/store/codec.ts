@@ -44,8 +44,28 @@ function nullable(value: string | null): string {
 }
 
 /**
+ * Payload texts the maker of a pending event already serialized (the log, for its size limit),
+ * so a payload is serialized once on its way to the store. Keyed by the pending event object:
+ * only code holding that object can register it, the log does so right before handing it to
+ * `append`, which reads the text synchronously; a copy (a spread with other data) is another
+ * key and is serialized afresh. A WeakMap rather than a field: nothing given from outside can
+ * carry a text that differs from its data.
+ */
+const serialized = new WeakMap<PendingEvent, string>();
+
+/**
+ * Registers `text`, which must be `JSON.stringify(event.data)`, as the payload text to store for
+ * this pending event. Returns the event.
+ */
+export function withPayloadText<E extends PendingEvent>(event: E, text: string): E {
+  serialized.set(event, text);
+  return event;
+}
+
+/**
  * Checks a pending event's envelope and serializes its payload, once, before the event waits in
- * the group-commit queue; the text returned is what is stored and checksummed.
+ * the group-commit queue (or takes the text registered by {@link withPayloadText}); the text
+ * returned is what is stored and checksummed.
  * @throws OrchestratorError `EVENT_INVALID` when a field has the wrong type or the payload is
  * not JSON-serializable.
  */
@@ -63,6 +83,8 @@ export function encodePayload(event: PendingEvent, index: number): string {
   if (correlationId != null && typeof correlationId !== 'string')
     throw bad('correlationId', 'must be a string or null');
   if (causationId != null && typeof causationId !== 'string') throw bad('causationId', 'must be a string or null');
+  const known = serialized.get(event);
+  if (known !== undefined) return known;
   let data: string | undefined;
   try {
     data = JSON.stringify(event.data);

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { isOrchestratorError } from '../../src/errors/index.ts';
 import { prepareEvent } from '../../src/events/index.ts';
-import { committedEvent, decodeRow, encodePayload, type RawRow, rowChecksum } from '../../src/store/codec.ts';
+import {
+  committedEvent,
+  decodeRow,
+  encodePayload,
+  type RawRow,
+  rowChecksum,
+  withPayloadText,
+} from '../../src/store/codec.ts';
 
 const pending = prepareEvent({
   type: 'agent.progress',
@@ -107,6 +114,20 @@ describe('encodePayload and committedEvent', () => {
   ])('refuses %s with EVENT_INVALID', (_, change) => {
     expect(() => encodePayload({ ...pending, ...change } as never, 3)).toThrow(
       expect.objectContaining({ code: 'EVENT_INVALID', details: expect.objectContaining({ index: 3 }) }),
+    );
+  });
+
+  it('stores the text its maker registered (the log serialized it already), and only for that object', () => {
+    const event = prepareEvent({ type: 'agent.progress', data: { agentId: 'a', kind: 'text', text: 'x' } });
+    // A marker text that differs from the data shows which one encodePayload took.
+    withPayloadText(event, '{"agentId":"a","kind":"text","text":"registered"}');
+    expect(encodePayload(event, 0)).toBe('{"agentId":"a","kind":"text","text":"registered"}');
+    // A copy with other data is another event: serialized afresh, not given the text.
+    const copy = { ...event, data: { agentId: 'a', kind: 'text', text: 'copy' } };
+    expect(encodePayload(copy, 0)).toBe(JSON.stringify(copy.data));
+    // The envelope is still checked.
+    expect(() => encodePayload(withPayloadText({ ...event, id: '' }, '{}'), 1)).toThrow(
+      expect.objectContaining({ code: 'EVENT_INVALID' }),
     );
   });
 });
