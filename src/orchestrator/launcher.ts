@@ -40,11 +40,12 @@ import { WorkflowHandle } from './workflow-handle.ts';
  * turnBudgetMs). Function nodes settle in microtasks: without a bound a run of them held the
  * loop to its end (lease renewals, the API, subscribers waiting; every event committed in one
  * batch at the end). By time rather than count so the bound holds whatever a node costs.
- * Measured (bench/support/profile-public.ts, 1k-node shapes): no CPU difference from 5 to 20 ms
- * or 256 starts, within noise; at 10k nodes +10-15 us/node CPU for any bound, the versions the
- * follower now takes during the run rather than once at its end.
+ * Measured (bench/support/profile-public.ts, chain of 10,000, CPU to the result, loaded 2-core
+ * machine): no bound 51-57 us/node; 10 ms 64-69 (versions, taken during the run, rose from 23%
+ * to 31% of the profile); 25 ms 52-54; 50 ms 52-55. The 1k-node shapes
+ * showed no difference from 5 to 20 ms or 256 starts, within the noise.
  */
-const TURN_BUDGET_MS = 10;
+const TURN_BUDGET_MS = 25;
 
 /** What the launcher uses: the orchestrator's services, opened once and shared. */
 export interface LauncherServices {
