@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventType, PendingEvent } from '../events/index.ts';
-import { withPayloadText } from '../store/index.ts';
 
 /**
  * Size limits of event payloads, applied on the log's one write path. What agents produce
@@ -47,9 +46,16 @@ export interface TruncatedField {
 
 /**
  * Applies the limits to one prepared event: returns it as is, or a copy with shortened fields.
+ * `texts`, when given, receives at `index` the JSON text of the returned event's payload, which
+ * was measured here (the log hands it to the store rather than serializing the payload again).
  * @throws OrchestratorError `LIMIT_EXCEEDED` when the payload is over `maxEventBytes` even so
  */
-export function limitPayload(event: PendingEvent, limits: PayloadLimits): PendingEvent {
+export function limitPayload(
+  event: PendingEvent,
+  limits: PayloadLimits,
+  texts?: (string | undefined)[],
+  index = 0,
+): PendingEvent {
   let data = event.data as Record<string, unknown>;
   const truncated: TruncatedField[] = [];
   for (const field of SHORTENABLE_FIELDS[event.type] ?? []) {
@@ -67,8 +73,6 @@ export function limitPayload(event: PendingEvent, limits: PayloadLimits): Pendin
     truncated.push({ field, bytes, sha256 });
   }
   if (truncated.length > 0) data = { ...data, truncated };
-  // The text measured here is the one stored: the store's codec takes it (withPayloadText)
-  // rather than serializing the payload a second time.
   const text = JSON.stringify(data) as string | undefined;
   // At most 3 bytes of UTF-8 per UTF-16 unit: a text that short needs no encoding to be under the limit.
   const size =
@@ -80,6 +84,6 @@ export function limitPayload(event: PendingEvent, limits: PayloadLimits): Pendin
       { details: { limit: 'maxEventBytes', value: limits.maxEventBytes, actual: size, type: event.type } },
     );
   }
-  const limited = truncated.length > 0 ? { ...event, data } : event;
-  return text === undefined ? limited : withPayloadText(limited, text);
+  if (texts) texts[index] = text;
+  return truncated.length > 0 ? { ...event, data } : event;
 }

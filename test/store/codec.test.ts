@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { isOrchestratorError } from '../../src/errors/index.ts';
 import { prepareEvent } from '../../src/events/index.ts';
+import { toAppendRequest } from '../../src/store/batch.ts';
 import {
   committedEvent,
   decodeRow,
   encodePayload,
+  handPayloadTexts,
   type RawRow,
   rowChecksum,
-  withPayloadText,
 } from '../../src/store/codec.ts';
 
 const pending = prepareEvent({
@@ -117,17 +118,20 @@ describe('encodePayload and committedEvent', () => {
     );
   });
 
-  it('stores the text its maker registered (the log serialized it already), and only for that object', () => {
+  it('takes a payload text handed over with its batch (the log serialized it already), for that array only', () => {
     const event = prepareEvent({ type: 'agent.progress', data: { agentId: 'a', kind: 'text', text: 'x' } });
-    // A marker text that differs from the data shows which one encodePayload took.
-    withPayloadText(event, '{"agentId":"a","kind":"text","text":"registered"}');
-    expect(encodePayload(event, 0)).toBe('{"agentId":"a","kind":"text","text":"registered"}');
-    // A copy with other data is another event: serialized afresh, not given the text.
-    const copy = { ...event, data: { agentId: 'a', kind: 'text', text: 'copy' } };
-    expect(encodePayload(copy, 0)).toBe(JSON.stringify(copy.data));
+    // A marker text that differs from the data shows which one was stored.
+    const marker = '{"agentId":"a","kind":"text","text":"handed"}';
+    const batch = [event];
+    handPayloadTexts(batch, [marker]);
+    // Another array holding the same event is serialized afresh.
+    expect(toAppendRequest('ses_1', [event], undefined).payloads).toEqual([JSON.stringify(event.data)]);
+    expect(toAppendRequest('ses_1', batch, undefined).payloads).toEqual([marker]);
+    // Taken once: the same array appended again is serialized.
+    expect(toAppendRequest('ses_1', batch, undefined).payloads).toEqual([JSON.stringify(event.data)]);
     // The envelope is still checked.
-    expect(() => encodePayload(withPayloadText({ ...event, id: '' }, '{}'), 1)).toThrow(
-      expect.objectContaining({ code: 'EVENT_INVALID' }),
-    );
+    const bad = [{ ...event, id: '' }];
+    handPayloadTexts(bad, ['{}']);
+    expect(() => toAppendRequest('ses_1', bad, undefined)).toThrow(expect.objectContaining({ code: 'EVENT_INVALID' }));
   });
 });
