@@ -49,15 +49,16 @@ export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
   /**
    * Node starts after which the run lets the event loop turn once (see #yieldTurn), so a run of
    * nodes that settle in microtasks commits its events as it goes and leaves room for timers,
-   * the API and subscribers. Not yet set by the orchestrator: each turn lets the versions
-   * follower take a whole-state version (about 3x the CPU per node at 256 with whole-state
-   * versions); worth it once versions are incremental. @default no limit (one turn, as before)
+   * the API and subscribers. The orchestrator bounds turns by time instead (`turnBudgetMs`).
+   * @default no limit (one turn, as before)
    */
   readonly startsPerTurn?: number;
   /**
    * Milliseconds a turn may spend starting nodes before the run lets the event loop turn (see
    * #yieldTurn): the same pause as `startsPerTurn`, bounded by time rather than count, so the
-   * loop is never held longer than this whatever a node costs. @default no limit
+   * loop is never held much longer than this whatever a node costs (a node that runs on, such as
+   * a long synchronous function, still holds it). The orchestrator sets 25 ms (see the launcher).
+   * @default no limit
    */
   readonly turnBudgetMs?: number;
   /**
