@@ -19,6 +19,7 @@ import {
   handPayloadTexts,
   type ListSessionsOptions,
   type SessionSummary,
+  takePayloadTexts,
 } from '../store/index.ts';
 import { limitPayload, type PayloadLimits } from './payload-limits.ts';
 
@@ -130,7 +131,10 @@ export class EventLog {
     const token = options?.fencingToken ?? this.#fences.get(sessionId);
     const fenced = token === undefined ? options : { ...options, fencingToken: token };
     if (texts) handPayloadTexts(pending, texts);
-    const committed = (await this.store.append(sessionId, pending, fenced)) as AnyEvent[];
+    const appending = this.store.append(sessionId, pending, fenced);
+    // Taken by the store's synchronous part; not left behind when a store did not take them.
+    if (texts) takePayloadTexts(pending);
+    const committed = (await appending) as AnyEvent[];
     this.bus.publish(committed);
     return committed;
   }
