@@ -42,8 +42,9 @@ import { WorkflowHandle } from './workflow-handle.ts';
  * batch at the end). By time rather than count so the bound holds whatever a node costs.
  * Measured (bench/support/profile-public.ts, chain of 10,000, CPU to the result, loaded 2-core
  * machine): no bound 51-57 us/node; 10 ms 64-69 (versions, taken during the run, rose from 23%
- * to 31% of the profile); 25 ms 52-54; 50 ms 52-55. The 1k-node shapes
- * showed no difference from 5 to 20 ms or 256 starts, within the noise.
+ * to 31% of the profile); 25 ms 52-54; 50 ms 52-55. Again, alternating on the same code: no
+ * bound 48-60, 25 ms 48-59, 100 ms 51-56. The 1k-node shapes showed no difference from 5 to
+ * 20 ms or 256 starts, within the noise.
  */
 const TURN_BUDGET_MS = 25;
 
