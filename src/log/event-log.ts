@@ -13,7 +13,14 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../events/index.ts';
-import type { AppendOptions, EventStore, ListSessionsOptions, SessionSummary } from '../store/index.ts';
+import {
+  type AppendOptions,
+  type EventStore,
+  handPayloadTexts,
+  type ListSessionsOptions,
+  type SessionSummary,
+  takePayloadTexts,
+} from '../store/index.ts';
 import { limitPayload, type PayloadLimits } from './payload-limits.ts';
 
 /** Options of {@link EventLog}. */
@@ -114,13 +121,20 @@ export class EventLog {
     const limits = this.#limits;
     // Redacted first: nothing after this point (validation errors included) sees a secret.
     // Limited after: the digest of a shortened field is of its redacted text.
-    const pending = events.map((event) => {
+    // The limits measure each payload's JSON text: the store is handed those texts with the
+    // batch (handPayloadTexts) so it does not serialize the payloads again.
+    const texts: (string | undefined)[] | undefined = limits ? new Array(events.length) : undefined;
+    const pending = events.map((event, i) => {
       const prepared = prepareEvent(redactor ? redactPayload(event, redactor) : event, this.#defaultSource);
-      return limits ? limitPayload(prepared, limits) : prepared;
+      return limits ? limitPayload(prepared, limits, texts, i) : prepared;
     });
     const token = options?.fencingToken ?? this.#fences.get(sessionId);
     const fenced = token === undefined ? options : { ...options, fencingToken: token };
-    const committed = (await this.store.append(sessionId, pending, fenced)) as AnyEvent[];
+    if (texts) handPayloadTexts(pending, texts);
+    const appending = this.store.append(sessionId, pending, fenced);
+    // Taken by the store's synchronous part; not left behind when a store did not take them.
+    if (texts) takePayloadTexts(pending);
+    const committed = (await appending) as AnyEvent[];
     this.bus.publish(committed);
     return committed;
   }

@@ -46,9 +46,16 @@ export interface TruncatedField {
 
 /**
  * Applies the limits to one prepared event: returns it as is, or a copy with shortened fields.
+ * `texts`, when given, receives at `index` the JSON text of the returned event's payload, which
+ * was measured here (the log hands it to the store rather than serializing the payload again).
  * @throws OrchestratorError `LIMIT_EXCEEDED` when the payload is over `maxEventBytes` even so
  */
-export function limitPayload(event: PendingEvent, limits: PayloadLimits): PendingEvent {
+export function limitPayload(
+  event: PendingEvent,
+  limits: PayloadLimits,
+  texts?: (string | undefined)[],
+  index = 0,
+): PendingEvent {
   let data = event.data as Record<string, unknown>;
   const truncated: TruncatedField[] = [];
   for (const field of SHORTENABLE_FIELDS[event.type] ?? []) {
@@ -66,7 +73,10 @@ export function limitPayload(event: PendingEvent, limits: PayloadLimits): Pendin
     truncated.push({ field, bytes, sha256 });
   }
   if (truncated.length > 0) data = { ...data, truncated };
-  const size = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
+  const text = JSON.stringify(data) as string | undefined;
+  // At most 3 bytes of UTF-8 per UTF-16 unit: a text that short needs no encoding to be under the limit.
+  const size =
+    text === undefined ? 0 : text.length * 3 <= limits.maxEventBytes ? text.length : Buffer.byteLength(text, 'utf8');
   if (size > limits.maxEventBytes) {
     throw new OrchestratorError(
       'LIMIT_EXCEEDED',
@@ -74,5 +84,6 @@ export function limitPayload(event: PendingEvent, limits: PayloadLimits): Pendin
       { details: { limit: 'maxEventBytes', value: limits.maxEventBytes, actual: size, type: event.type } },
     );
   }
+  if (texts) texts[index] = text;
   return truncated.length > 0 ? { ...event, data } : event;
 }

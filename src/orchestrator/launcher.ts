@@ -35,6 +35,19 @@ import type { SessionLeases } from './leases.ts';
 import { followUpcoming } from './warm-start.ts';
 import { WorkflowHandle } from './workflow-handle.ts';
 
+/**
+ * How long a run may start nodes before it lets the event loop turn (WorkflowRunOptions.
+ * turnBudgetMs). Function nodes settle in microtasks: without a bound a run of them held the
+ * loop to its end (lease renewals, the API, subscribers waiting; every event committed in one
+ * batch at the end). By time rather than count so the bound holds whatever a node costs.
+ * Measured (bench/support/profile-public.ts, chain of 10,000, CPU to the result, loaded 2-core
+ * machine): no bound 51-57 us/node; 10 ms 64-69 (versions, taken during the run, rose from 23%
+ * to 31% of the profile); 25 ms 52-54; 50 ms 52-55. Again, alternating on the same code: no
+ * bound 48-60, 25 ms 48-59, 100 ms 51-56. The 1k-node shapes showed no difference from 5 to
+ * 20 ms or 256 starts, within the noise.
+ */
+const TURN_BUDGET_MS = 25;
+
 /** What the launcher uses: the orchestrator's services, opened once and shared. */
 export interface LauncherServices {
   readonly log: EventLog;
@@ -141,6 +154,7 @@ export class RunLauncher {
       state,
       workspace,
       classLimits: this.#s.classLimits,
+      turnBudgetMs: TURN_BUDGET_MS,
     });
     executors.set('agent', this.#agentExecutor(state, run, workspace));
     // Spares for the agents about to be needed, started while their predecessors run.

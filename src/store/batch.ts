@@ -1,7 +1,7 @@
 import { OrchestratorError } from '../errors/index.ts';
 import type { OrchestratorEvent, PendingEvent } from '../events/index.ts';
 import { checkAppendOptions, checkSessionId } from './arguments.ts';
-import { committedEvent, encodePayload, type RawRow, rowChecksum } from './codec.ts';
+import { committedEvent, encodePayload, type RawRow, rowChecksum, takePayloadTexts } from './codec.ts';
 import type { AppendOptions } from './event-store.ts';
 import { leaseLost } from './lease-rows.ts';
 
@@ -34,7 +34,10 @@ export function toAppendRequest(
       details: { field: 'events', received: typeof events },
     });
   }
-  return { sessionId, events, payloads: events.map(encodePayload), expectedLastSeq, fencingToken };
+  const texts = takePayloadTexts(events);
+  const payloads: string[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) payloads[i] = encodePayload(events[i] as PendingEvent, i, texts?.[i]);
+  return { sessionId, events, payloads, expectedLastSeq, fencingToken };
 }
 
 /** What one append of a batch came to: its committed events, or the error that refused it alone. */

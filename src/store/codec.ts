@@ -43,13 +43,43 @@ function nullable(value: string | null): string {
   return value === null ? '~' : `${value.length}:${value}`;
 }
 
+// The payload texts the maker of a batch of pending events already serialized (the log, for
+// its size limit), handed over with the batch so each payload is serialized once on its way to
+// the store. One slot, keyed by the batch array itself: the log hands it over right before
+// `append`, which takes it synchronously; any other array (a copy, another call) is serialized
+// afresh. A slot rather than a mark on each event: a WeakMap entry per event cost about as much
+// as the serialization it saved, and nothing given from outside can carry a text that differs
+// from its data.
+let handedEvents: readonly PendingEvent[] | undefined;
+let handedTexts: readonly (string | undefined)[] | undefined;
+
+/**
+ * Hands over `texts[i]`, which must be `JSON.stringify(events[i].data)` (or undefined: not
+ * known), as the payload text to store for each event of `events`, for the next `append` of
+ * that very array.
+ */
+export function handPayloadTexts(events: readonly PendingEvent[], texts: readonly (string | undefined)[]): void {
+  handedEvents = events;
+  handedTexts = texts;
+}
+
+/** The texts handed over with `events` (see {@link handPayloadTexts}), once; undefined for any other array. */
+export function takePayloadTexts(events: readonly PendingEvent[]): readonly (string | undefined)[] | undefined {
+  if (events !== handedEvents) return undefined;
+  const texts = handedTexts;
+  handedEvents = undefined;
+  handedTexts = undefined;
+  return texts;
+}
+
 /**
  * Checks a pending event's envelope and serializes its payload, once, before the event waits in
- * the group-commit queue; the text returned is what is stored and checksummed.
+ * the group-commit queue (or takes `known`, its text handed over by {@link handPayloadTexts});
+ * the text returned is what is stored and checksummed.
  * @throws OrchestratorError `EVENT_INVALID` when a field has the wrong type or the payload is
  * not JSON-serializable.
  */
-export function encodePayload(event: PendingEvent, index: number): string {
+export function encodePayload(event: PendingEvent, index: number, known?: string): string {
   const bad = (field: string, why: string): OrchestratorError =>
     new OrchestratorError('EVENT_INVALID', `event #${index} to append: ${field} ${why}`, {
       details: { index, field },
@@ -63,6 +93,7 @@ export function encodePayload(event: PendingEvent, index: number): string {
   if (correlationId != null && typeof correlationId !== 'string')
     throw bad('correlationId', 'must be a string or null');
   if (causationId != null && typeof causationId !== 'string') throw bad('causationId', 'must be a string or null');
+  if (known !== undefined) return known;
   let data: string | undefined;
   try {
     data = JSON.stringify(event.data);

@@ -8,6 +8,7 @@
  */
 
 export { MAX_READ_LIMIT, MAX_SESSION_ID_LENGTH, MAX_SUBPATH_LENGTH } from './arguments.ts';
+export { handPayloadTexts, takePayloadTexts } from './codec.ts';
 export type { EventStoreConfig, PostgresStoreConfig, SqliteStoreConfig } from './config.ts';
 export type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 export type { ApiKeyRecord, KeyStore, NewApiKey } from './key-store.ts';

@@ -49,11 +49,18 @@ export interface WorkflowRunOptions<P extends WorkflowPlan = WorkflowPlan> {
   /**
    * Node starts after which the run lets the event loop turn once (see #yieldTurn), so a run of
    * nodes that settle in microtasks commits its events as it goes and leaves room for timers,
-   * the API and subscribers. Not yet set by the orchestrator: each turn lets the versions
-   * follower take a whole-state version (about 3x the CPU per node at 256 with whole-state
-   * versions); worth it once versions are incremental. @default no limit (one turn, as before)
+   * the API and subscribers. The orchestrator bounds turns by time instead (`turnBudgetMs`).
+   * @default no limit (one turn, as before)
    */
   readonly startsPerTurn?: number;
+  /**
+   * Milliseconds a turn may spend starting nodes before the run lets the event loop turn (see
+   * #yieldTurn): the same pause as `startsPerTurn`, bounded by time rather than count, so the
+   * loop is never held much longer than this whatever a node costs (a node that runs on, such as
+   * a long synchronous function, still holds it). The orchestrator sets 25 ms (see the launcher).
+   * @default no limit
+   */
+  readonly turnBudgetMs?: number;
   /**
    * Test hook: called at every await point of a node's start path (and of executors, through
    * `checkpoint`) with the point's name, before the run checks whether the node was stopped.
@@ -101,13 +108,19 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   #cachedContext: NodeContext | undefined;
   /** Nodes started since the run last let the event loop turn (see #yieldTurn). */
   #startsThisTurn = 0;
+  /** When the first start since the run last yielded happened (performance.now()). */
+  #turnStartedAt = 0;
   #yielding = false;
   readonly #startsPerTurn: number;
+  readonly #turnBudgetMs: number;
+  readonly #limitedTurns: boolean;
 
   constructor(options: WorkflowRunOptions<P>) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     this.#startsPerTurn = options.startsPerTurn ?? Number.POSITIVE_INFINITY;
+    this.#turnBudgetMs = options.turnBudgetMs ?? Number.POSITIVE_INFINITY;
+    this.#limitedTurns = options.startsPerTurn !== undefined || options.turnBudgetMs !== undefined;
     this.#plan = options.plan;
     this.#recorder = new RunRecorder({
       log: options.log,
@@ -423,10 +436,28 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
     if (!wf.paused && !wf.cancelRequested) {
       for (let id = this.#ready.next(); id !== undefined; id = this.#ready.next()) {
         this.#start(id);
-        if (++this.#startsThisTurn >= this.#startsPerTurn && this.#yieldTurn()) return;
+        if (this.#turnOver() && this.#yieldTurn()) return;
       }
     }
     this.#maybeFinish();
+  }
+
+  /** Counts a start; true when this turn has started enough nodes, or for long enough, to yield. */
+  #turnOver(): boolean {
+    if (!this.#limitedTurns) return false;
+    const starts = ++this.#startsThisTurn;
+    if (starts === 1) {
+      this.#turnStartedAt = performance.now();
+      // Counts are per turn: once the loop turns on its own (nodes that wait on I/O), the
+      // next start begins a new count rather than yielding at once for time spent waiting.
+      setImmediate(() => {
+        if (!this.#yielding) this.#startsThisTurn = 0;
+      });
+    }
+    if (starts >= this.#startsPerTurn) return true;
+    return (
+      this.#turnBudgetMs !== Number.POSITIVE_INFINITY && performance.now() - this.#turnStartedAt >= this.#turnBudgetMs
+    );
   }
 
   /**
@@ -434,7 +465,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
    * (function, condition-only) settle in microtasks, so without a pause a whole run of them
    * would start, finish and record in one turn: its events committed only at the end, in one
    * batch held in memory meanwhile, and timers (lease renewal), the API and the log's
-   * subscribers kept waiting. After `startsPerTurn` starts the run yields once: the recorder's
+   * subscribers kept waiting. After `startsPerTurn` starts, or `turnBudgetMs` of them, the run yields once: the recorder's
    * batch goes to the store and subscribers drain before the next starts.
    */
   #yieldTurn(): true {

@@ -162,6 +162,19 @@ describe('event payloads', () => {
     report.note('memory.set event of 2 MB over a 1 MB ceiling', 'refused', error.message);
   });
 
+  it('the ceiling counts bytes of UTF-8, not characters; an event under it is stored as given', async () => {
+    // 600,000 two-byte characters: under 1 MB of characters, over 1 MB of bytes.
+    const over = await errorOf(() =>
+      log.append('utf8', [{ type: 'memory.set', data: { key: 'k', value: 'é'.repeat(600_000), by: 'agent:x' } }]),
+    );
+    expect(over).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    const value = 'é🎉'.repeat(100_000);
+    const [committed] = await log.append('utf8', [{ type: 'memory.set', data: { key: 'k', value, by: 'agent:x' } }]);
+    const [stored] = await read('utf8');
+    expect(stored?.data).toEqual({ key: 'k', value, by: 'agent:x' });
+    expect(stored?.data).toEqual(committed?.data);
+  });
+
   it('small events are written as they are', async () => {
     await log.append('small', [{ type: 'agent.message', data: { agentId: 'agt', text: 'hello' } }]);
     expect((await read('small'))[0]?.data).toEqual({ agentId: 'agt', text: 'hello' });

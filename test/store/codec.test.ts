@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { isOrchestratorError } from '../../src/errors/index.ts';
 import { prepareEvent } from '../../src/events/index.ts';
-import { committedEvent, decodeRow, encodePayload, type RawRow, rowChecksum } from '../../src/store/codec.ts';
+import { toAppendRequest } from '../../src/store/batch.ts';
+import {
+  committedEvent,
+  decodeRow,
+  encodePayload,
+  handPayloadTexts,
+  type RawRow,
+  rowChecksum,
+} from '../../src/store/codec.ts';
 
 const pending = prepareEvent({
   type: 'agent.progress',
@@ -108,5 +116,22 @@ describe('encodePayload and committedEvent', () => {
     expect(() => encodePayload({ ...pending, ...change } as never, 3)).toThrow(
       expect.objectContaining({ code: 'EVENT_INVALID', details: expect.objectContaining({ index: 3 }) }),
     );
+  });
+
+  it('takes a payload text handed over with its batch (the log serialized it already), for that array only', () => {
+    const event = prepareEvent({ type: 'agent.progress', data: { agentId: 'a', kind: 'text', text: 'x' } });
+    // A marker text that differs from the data shows which one was stored.
+    const marker = '{"agentId":"a","kind":"text","text":"handed"}';
+    const batch = [event];
+    handPayloadTexts(batch, [marker]);
+    // Another array holding the same event is serialized afresh.
+    expect(toAppendRequest('ses_1', [event], undefined).payloads).toEqual([JSON.stringify(event.data)]);
+    expect(toAppendRequest('ses_1', batch, undefined).payloads).toEqual([marker]);
+    // Taken once: the same array appended again is serialized.
+    expect(toAppendRequest('ses_1', batch, undefined).payloads).toEqual([JSON.stringify(event.data)]);
+    // The envelope is still checked.
+    const bad = [{ ...event, id: '' }];
+    handPayloadTexts(bad, ['{}']);
+    expect(() => toAppendRequest('ses_1', bad, undefined)).toThrow(expect.objectContaining({ code: 'EVENT_INVALID' }));
   });
 });

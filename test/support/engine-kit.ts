@@ -76,6 +76,8 @@ export interface RunOptions {
   readonly classLimits?: ClassLimits;
   /** See WorkflowRunOptions.startsPerTurn. @default no limit */
   readonly startsPerTurn?: number;
+  /** See WorkflowRunOptions.turnBudgetMs. @default no limit */
+  readonly turnBudgetMs?: number;
 }
 
 /** A log that stops writing, as a killed process would. */
@@ -146,6 +148,7 @@ export async function startEngineKit(): Promise<EngineKit> {
       probe: options.probe,
       classLimits: options.classLimits,
       startsPerTurn: options.startsPerTurn,
+      turnBudgetMs: options.turnBudgetMs,
     });
     return { sessionId: state.sessionId, workflowId, run, state, wf };
   };
