@@ -3,9 +3,9 @@
  * `node`, `agent`), the figures each may read, checking a rule's expression against them, and
  * evaluating it. Same library and limits as node conditions; never `eval`.
  */
-import { createRequire } from 'node:module';
-import type { ASTNode, Environment, ParseResult } from '@marcbachmann/cel-js';
+import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import type { AlertScope, CompiledAlertRule } from './alerts.ts';
+import { lazyCel } from './cel.ts';
 import { didYouMean } from './problems.ts';
 
 const COMMON_FIGURES = [
@@ -94,28 +94,7 @@ export const VISIBLE: Readonly<Record<AlertScope, readonly AlertScope[]>> = {
   agent: ['agent', 'node', 'workflow', 'session'],
 };
 
-// cel-js is loaded by the first expression parsed, not by importing the library (issue 15): an
-// ES module without top-level await, so `require` returns the instance `import()` would.
-let celEnvironment: Environment | undefined;
-const environment = {
-  parse(source: string): ParseResult {
-    celEnvironment ??= makeEnvironment();
-    return celEnvironment.parse(source);
-  },
-};
-
-function makeEnvironment(): Environment {
-  const cel = createRequire(import.meta.url)('@marcbachmann/cel-js') as typeof import('@marcbachmann/cel-js');
-  return new cel.Environment({
-    unlistedVariablesAreDyn: false,
-    homogeneousAggregateLiterals: false,
-    limits: { maxAstNodes: 2_000, maxDepth: 50 },
-  })
-    .registerVariable('session', 'map')
-    .registerVariable('workflow', 'map')
-    .registerVariable('node', 'map')
-    .registerVariable('agent', 'map');
-}
+const environment = lazyCel(['session', 'workflow', 'node', 'agent']);
 
 const parsedCache = new Map<string, ParseResult>();
 

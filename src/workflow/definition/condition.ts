@@ -13,9 +13,9 @@
  * Numbers from JSON are CEL doubles: comparisons mix freely (`inputs.count > 3`), arithmetic
  * needs doubles (`inputs.count + 1.0`).
  */
-import { createRequire } from 'node:module';
-import type { ASTNode, Environment, ParseResult } from '@marcbachmann/cel-js';
+import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import { OrchestratorError } from '../../errors/index.ts';
+import { lazyCel } from './cel.ts';
 
 /** A member path read by a condition, such as `['nodes', 'review', 'output', 'approved']`. */
 export interface ConditionReference {
@@ -46,26 +46,7 @@ export interface ConditionSyntaxError {
   readonly offset: number;
 }
 
-// cel-js is loaded by the first expression parsed, not by importing the library (issue 15): an
-// ES module without top-level await, so `require` returns the instance `import()` would.
-let celEnvironment: Environment | undefined;
-const environment = {
-  parse(source: string): ParseResult {
-    celEnvironment ??= makeEnvironment();
-    return celEnvironment.parse(source);
-  },
-};
-
-function makeEnvironment(): Environment {
-  const cel = createRequire(import.meta.url)('@marcbachmann/cel-js') as typeof import('@marcbachmann/cel-js');
-  return new cel.Environment({
-    unlistedVariablesAreDyn: false,
-    homogeneousAggregateLiterals: false,
-    limits: { maxAstNodes: 2_000, maxDepth: 50 },
-  })
-    .registerVariable('inputs', 'map')
-    .registerVariable('nodes', 'map');
-}
+const environment = lazyCel(['inputs', 'nodes']);
 
 // The parsed form holds closures and mutable AST caches, so it is kept beside the plain,
 // frozen compiled condition rather than inside it; a condition restored from JSON re-parses.
