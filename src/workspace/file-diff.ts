@@ -239,39 +239,6 @@ function streamGit(args: string[], onChunk: (chunk: Buffer) => boolean): Promise
     );
     child.on('close', (code) => {
       if (!stopped && code !== 0) {
-        reject(new OrchestratorError('WORKSPACE_FAILED', `git diff failed (${code}): ${stderr.trim()}`));
-        return;
-      }
-      resolve();
-    });
-  });
-}
-
-/** Runs git and keeps at most `maxBytes` of its output (UTF-8, cut at a character), stopping it past that. */
-function readGit(args: string[], maxBytes: number): Promise<{ text: string; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-c', 'core.quotepath=off', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let truncated = false;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (truncated) return;
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > maxBytes) {
-        truncated = true;
-        child.kill();
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString();
-    });
-    child.on('error', (error) =>
-      reject(new OrchestratorError('WORKSPACE_FAILED', `git: ${error.message}`, { cause: error })),
-    );
-    child.on('close', (code) => {
-      if (!truncated && code !== 0) {
         reject(
           new OrchestratorError(
             'WORKSPACE_FAILED',
@@ -280,10 +247,23 @@ function readGit(args: string[], maxBytes: number): Promise<{ text: string; trun
         );
         return;
       }
-      const buffer = Buffer.concat(chunks).subarray(0, maxBytes);
-      // A cut in the middle of a character would end in U+FFFD: drop the partial character.
-      const text = buffer.toString('utf8').replace(/\uFFFD$/, '');
-      resolve({ text, truncated });
+      resolve();
     });
   });
+}
+
+/** Runs git and keeps at most `maxBytes` of its output (UTF-8, cut at a character), stopping it past that. */
+async function readGit(args: string[], maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await streamGit(args, (chunk) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    return size <= maxBytes;
+  });
+  const truncated = size > maxBytes;
+  const buffer = Buffer.concat(chunks).subarray(0, maxBytes);
+  // A cut in the middle of a character would end in U+FFFD: drop the partial character.
+  const text = buffer.toString('utf8').replace(/\uFFFD$/, '');
+  return { text, truncated };
 }
