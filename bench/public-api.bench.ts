@@ -18,9 +18,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Orchestrator } from '../src/index.ts';
-import { defineWorkflow, type NodeDefinition } from '../src/workflow/index.ts';
 import type { BenchFigure } from './run.ts';
-import { type BenchShape, publicApiShapes } from './support/shapes.ts';
+import { type BenchShape, instantWorkflow, publicApiShapes } from './support/shapes.ts';
 
 const RUNS = 3;
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -39,20 +38,7 @@ interface Timing {
 /** One run of a shape through the public API, on a fresh data directory. */
 export async function publicRun(shape: BenchShape, root: string): Promise<Timing> {
   const dataDir = await mkdtemp(path.join(root, 'run-'));
-  const nodes: NodeDefinition[] = shape.nodes.map((n) => ({
-    id: n.id,
-    agent: 'noop',
-    task: 'noop',
-    dependsOn: n.dependsOn,
-  }));
-  const workflow = defineWorkflow({
-    name: 'bench',
-    agents: { noop: { systemPrompt: 'unused' } },
-    concurrency: 64,
-    limits: { maxNodes: 10_000 },
-    nodes,
-  });
-  const functions = Object.fromEntries(shape.nodes.map((n) => [n.id, () => 1]));
+  const { workflow, functions } = instantWorkflow(shape, 64);
   const orchestrator = await Orchestrator.open({
     config: { dataDir, sqliteSynchronous: 'full', logLevel: 'silent' },
     scenario: path.join(here, '..', 'examples', 'hello', 'scenario.yaml'),

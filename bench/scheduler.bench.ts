@@ -23,16 +23,14 @@ import { EventLog } from '../src/log/index.ts';
 import { openEventStore } from '../src/store/index.ts';
 import {
   applyEvent,
-  defineWorkflow,
   emptySessionState,
   functionExecutor,
-  type NodeDefinition,
   type NodeExecutor,
   planFromCompiled,
   WorkflowRun,
 } from '../src/workflow/index.ts';
 import type { BenchFigure } from './run.ts';
-import { chain, fan, layered, type BenchShape as Shape } from './support/shapes.ts';
+import { chain, fan, instantWorkflow, layered, type BenchShape as Shape } from './support/shapes.ts';
 
 const RUNS = 5;
 
@@ -86,20 +84,7 @@ function agentShaped(): NodeExecutor {
 
 async function engineRun(shape: Shape, dir: string, mode: Mode): Promise<Timing> {
   const { synchronous } = mode;
-  const nodes: NodeDefinition[] = shape.nodes.map((n) => ({
-    id: n.id,
-    agent: 'noop',
-    task: 'noop',
-    dependsOn: n.dependsOn,
-  }));
-  const workflow = defineWorkflow({
-    name: 'bench',
-    agents: { noop: { systemPrompt: 'unused' } },
-    concurrency: 1000,
-    limits: { maxNodes: 10_000 },
-    nodes,
-  });
-  const functions = Object.fromEntries(shape.nodes.map((n) => [n.id, () => 1]));
+  const { workflow, functions } = instantWorkflow(shape, 1000);
   const store = await openEventStore({
     kind: 'sqlite',
     path: path.join(dir, `${synchronous}-${shape.nodes.length}-${Math.random()}.db`),

@@ -8,8 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Orchestrator } from '../../src/index.ts';
-import { defineWorkflow } from '../../src/workflow/index.ts';
-import { chain, fan, layered } from './shapes.ts';
+import { chain, fan, instantWorkflow, layered } from './shapes.ts';
 
 const [kind = 'chain', size = '10000', times = '1'] = process.argv.slice(2);
 const n = Number(size);
@@ -23,14 +22,7 @@ try {
   const start: number[] = [];
   for (let i = 0; i < Number(times); i++) {
     const dataDir = await mkdtemp(path.join(root, 'run-'));
-    const workflow = defineWorkflow({
-      name: 'bench',
-      agents: { noop: { systemPrompt: 'unused' } },
-      concurrency: 64,
-      limits: { maxNodes: 10_000 },
-      nodes: shape.nodes.map((node) => ({ id: node.id, agent: 'noop', task: 'noop', dependsOn: node.dependsOn })),
-    });
-    const functions = Object.fromEntries(shape.nodes.map((node) => [node.id, () => 1]));
+    const { workflow, functions } = instantWorkflow(shape, 64);
     const orchestrator = await Orchestrator.open({
       config: { dataDir, sqliteSynchronous: 'full', logLevel: 'silent' },
       scenario: path.join(here, '..', '..', 'examples', 'hello', 'scenario.yaml'),

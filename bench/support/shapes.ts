@@ -1,3 +1,5 @@
+import { defineWorkflow } from '../../src/workflow/index.ts';
+
 /** Workflow shapes the scheduler and public-API benches share: dependencies only, no work. */
 export interface BenchShape {
   name: string;
@@ -33,4 +35,20 @@ export function layered(layers: number, width: number): BenchShape {
 /** The four shapes of issue 15, and a 10,000-node chain to show whether cost per node stays flat. */
 export function publicApiShapes(): BenchShape[] {
   return [chain(1000), fan(1000), layered(50, 20), layered(100, 100), chain(10_000)];
+}
+
+/**
+ * A shape as a workflow of instant `function` nodes (each returns 1): the definition (every
+ * node names one unused agent type, as the format wants) and the functions by node id.
+ */
+export function instantWorkflow(shape: BenchShape, concurrency: number) {
+  const workflow = defineWorkflow({
+    name: 'bench',
+    agents: { noop: { systemPrompt: 'unused' } },
+    concurrency,
+    limits: { maxNodes: 10_000 },
+    nodes: shape.nodes.map((n) => ({ id: n.id, agent: 'noop', task: 'noop', dependsOn: n.dependsOn })),
+  });
+  const functions = Object.fromEntries(shape.nodes.map((n) => [n.id, () => 1]));
+  return { workflow, functions };
 }
