@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/server/contract/index.ts';
-import { type ServerKit, startServerKit } from './kit.ts';
+import { keySecret, type ServerKit, startServerKit } from './kit.ts';
 
 // Who a key is (GET /v1/whoami) and key management over HTTP (admin): the same store as
 // `orchestrator keys`, a secret shown once and never again, a revocation refused at once.
@@ -77,7 +77,7 @@ describe('key management over HTTP', () => {
     expect(body.key).toMatch(/^orch_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
     expect(body).toMatchObject({ name: 'ci-bot', scopes: ['read', 'approve'], revokedAt: null });
     expect(body.key.split('_')[1]).toBe(body.keyId);
-    const secret = body.key.split('_')[2] as string;
+    const secret = keySecret(body.key);
 
     // The store is `orchestrator keys`' own: the key is there, as a hash only.
     const stored = await kit.orchestrator.store.keys.getKey(body.keyId);

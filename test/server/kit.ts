@@ -94,3 +94,13 @@ export async function call<T = unknown>(
   if ((response.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text);
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
+
+/**
+ * The secret part of an `orch_<id>_<secret>` key. The secret is base64url, which may itself
+ * hold `_` (even as its first character), so splitting on `_` would cut it short or empty.
+ */
+export function keySecret(key: string): string {
+  const match = /^orch_[0-9a-f]{12}_(.{43})$/.exec(key);
+  if (match?.[1] === undefined) throw new Error(`not an API key: ${key.slice(0, 18)}...`);
+  return match[1];
+}
