@@ -14,6 +14,7 @@ export type {
   Subscription,
   SubscriptionStats,
 } from './bus-types.ts';
+export { canonicalJson, sha256Hex } from './canonical-json.ts';
 export type { AgentState, EventDataMap, EventType } from './catalog.ts';
 export { AGENT_STATES, EVENT_DATA_SCHEMAS, EVENT_TYPES, internEventType, isEventType } from './catalog.ts';
 export type { AnyEvent, NewEvent, OrchestratorEvent, PendingEvent } from './envelope.ts';

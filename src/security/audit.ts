@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { NewEvent } from '../events/index.ts';
+import { canonicalJson, type NewEvent, sha256Hex } from '../events/index.ts';
 import type { TypeRules } from './grants.ts';
 import type { SecurityPolicy } from './policy.ts';
 import { primaryArgument } from './rules.ts';
@@ -16,22 +15,12 @@ export interface Verdict {
   readonly reason: string;
 }
 
-/** JSON with object keys sorted at every level: the same value always gives the same text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
-
 /**
  * A short digest of a tool input for the audit: the first 16 hex characters of the SHA-256 of
  * its canonical JSON. It ties a decision to the call without storing the input twice.
  */
 export function inputDigest(input: unknown): string {
-  return createHash('sha256').update(canonicalJson(input)).digest('hex').slice(0, 16);
+  return sha256Hex(canonicalJson(input)).slice(0, 16);
 }
 
 /** What a human is shown of a call: the command, path or URL, else the input (shortened). */

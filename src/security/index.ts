@@ -29,7 +29,7 @@ export {
   scopeAllows,
 } from './api-keys.ts';
 export type { DecisionBy, Verdict } from './audit.ts';
-export { canonicalJson, inputDigest, policyApplied, summarizeInput } from './audit.ts';
+export { inputDigest, policyApplied, summarizeInput } from './audit.ts';
 export type { DecisionContext, PromptFacts } from './decide.ts';
 export { decideBeforeClaudeCode, decidePrompt, insideWorkspace } from './decide.ts';
 export type { GateAgent, ToolApproval } from './gate.ts';

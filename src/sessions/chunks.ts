@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { canonicalJson, type SessionState } from '../workflow/index.ts';
+import { canonicalJson, sha256Hex } from '../events/index.ts';
+import { isPendingNode, type NodeState, nodeIdsOf, pendingNode, type SessionState } from '../workflow/index.ts';
 import type { DirtyChunks } from './dirty.ts';
 
 /**
@@ -11,7 +11,9 @@ import type { DirtyChunks } from './dirty.ts';
  * Chunk paths are stable names (`session`, `workflows/ID`, `workflows/ID/definition`,
  * `workflows/ID/added`, `workflows/ID/nodes/NODE`, `memory/KEY`, `agents/ID`); a chunk's
  * content is its canonical JSON (sorted keys), its name the SHA-256 of that text, and it is
- * stored deflated.
+ * stored deflated. A node still exactly as it started (pending, never tried) has no chunk: the
+ * definition names it, and {@link assembleChunks} makes it again. Most nodes of a large run are
+ * in that state when its first version is taken.
  */
 
 /** `[path, hash]` of one chunk. */
@@ -19,7 +21,7 @@ export type ChunkEntry = readonly [path: string, hash: string];
 
 /** SHA-256 (hex) of a text. */
 export function sha256(text: string | Uint8Array): string {
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 /**
@@ -33,9 +35,14 @@ const DEFLATE = 1;
 
 /** The bytes stored for a chunk or page text: a format byte, then the text, deflated when long. */
 export function pack(text: string): Uint8Array {
-  const utf8 = Buffer.from(text, 'utf8');
-  if (utf8.length < COMPRESS_FROM_BYTES) return Buffer.concat([Buffer.of(RAW), utf8]);
-  return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(utf8)]);
+  if (text.length < COMPRESS_FROM_BYTES) {
+    // At most 3 bytes of UTF-8 per UTF-16 unit: written in place, one allocation.
+    const raw = Buffer.allocUnsafe(1 + 3 * text.length);
+    raw[0] = RAW;
+    const written = raw.write(text, 1, 'utf8');
+    if (1 + written < COMPRESS_FROM_BYTES) return raw.subarray(0, 1 + written);
+  }
+  return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(Buffer.from(text, 'utf8'))]);
 }
 
 /** The text of stored bytes. @throws when the format byte is unknown or the data does not inflate */
@@ -73,7 +80,10 @@ function eachChunk(state: SessionState, visit: (path: string, value: unknown) =>
     visit(`workflows/${id}`, header);
     visit(`workflows/${id}/definition`, { definition });
     visit(`workflows/${id}/added`, addedNodes);
-    for (const nodeId of Object.keys(nodes)) visit(`workflows/${id}/nodes/${nodeId}`, nodes[nodeId]);
+    for (const nodeId of Object.keys(nodes)) {
+      const node = nodes[nodeId] as NodeState;
+      if (!isPendingNode(node)) visit(`workflows/${id}/nodes/${nodeId}`, node);
+    }
   }
   for (const key of Object.keys(memory)) visit(`memory/${key}`, { value: memory[key] });
   for (const id of Object.keys(agents)) visit(`agents/${id}`, agents[id]);
@@ -112,7 +122,8 @@ function chunkValue(state: SessionState, path: string): unknown {
   if (parts[2] === 'definition' && parts.length === 3) return { definition: wf.definition };
   if (parts[2] === 'added' && parts.length === 3) return wf.addedNodes;
   const nodeId = parts.slice(3).join('/');
-  return parts[2] === 'nodes' && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : ABSENT;
+  const node = parts[2] === 'nodes' && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
+  return node === undefined || isPendingNode(node) ? ABSENT : node;
 }
 
 const ABSENT = Symbol('absent');
@@ -293,5 +304,23 @@ export function assembleChunks(entries: readonly ChunkEntry[], chunk: (hash: str
       (state.agents as Record<string, unknown>)[parts.slice(1).join('/')] = chunk(hash);
     } else throw new Error(`unknown chunk ${path}`);
   }
+  for (const wf of Object.values(workflows)) wf.nodes = withPendingNodes(wf);
   return state;
+}
+
+/**
+ * A workflow's nodes with those left out as pending (see {@link eachChunk}) made again, in the
+ * order the reducer makes them: the definition's, then those added at run time.
+ */
+function withPendingNodes(wf: Record<string, unknown>): Record<string, NodeState> {
+  const stored = wf.nodes as Record<string, NodeState>;
+  const added = Array.isArray(wf.addedNodes) ? (wf.addedNodes as Array<{ id?: unknown }>) : [];
+  const ids = [
+    ...nodeIdsOf(wf.definition),
+    ...added.flatMap((node) => (typeof node?.id === 'string' ? [node.id] : [])),
+  ];
+  const nodes: Record<string, NodeState> = {};
+  for (const id of ids) nodes[id] = Object.hasOwn(stored, id) ? (stored[id] as NodeState) : pendingNode(id);
+  for (const id of Object.keys(stored)) if (!Object.hasOwn(nodes, id)) nodes[id] = stored[id] as NodeState;
+  return nodes;
 }

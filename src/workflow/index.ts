@@ -154,7 +154,7 @@ export type {
 } from './plan.ts';
 export { buildAgentPrompt, HANDOVER_CHARS, shareRoom } from './prompt.ts';
 export type { CachedResult } from './result-cache.ts';
-export { cacheKey, canonicalJson, ResultCache } from './result-cache.ts';
+export { cacheKey, ResultCache } from './result-cache.ts';
 export type { ClassLimits, NodeClass, SchedulableNode, TriggerVerdict } from './scheduler.ts';
 export { AdmissionQueue, DependencyTracker, evaluateTrigger } from './scheduler.ts';
 export type {
@@ -168,7 +168,15 @@ export type {
   WorkflowState,
   WorkflowStatus,
 } from './state.ts';
-export { applyEvent, emptySessionState, replay, TERMINAL_NODE_STATUSES } from './state.ts';
+export {
+  applyEvent,
+  emptySessionState,
+  isPendingNode,
+  nodeIdsOf,
+  pendingNode,
+  replay,
+  TERMINAL_NODE_STATUSES,
+} from './state.ts';
 export { cloneState } from './state-clone.ts';
 export type { Held, StartingUp, StatusOf, UpcomingCandidate, UpcomingNode } from './upcoming.ts';
 export { upcomingNodes, upcomingStage } from './upcoming.ts';

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { canonicalJson, sha256Hex } from '../events/index.ts';
 
 /** A stored node result. */
 export interface CachedResult {
@@ -50,17 +50,5 @@ export class ResultCache {
 
 /** A stable key of the values that decide a node's result. */
 export function cacheKey(parts: Record<string, unknown>): string {
-  return createHash('sha256').update(canonicalJson(parts)).digest('hex');
-}
-
-/** JSON with object keys sorted, so equal values always serialize alike. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+  return sha256Hex(canonicalJson(parts));
 }

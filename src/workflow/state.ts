@@ -206,8 +206,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
       return state;
     case 'workflow.started': {
       const nodes: Record<string, NodeState> = {};
-      for (const id of nodeIdsOf(event.data.definition))
-        nodes[id] = { id, status: 'pending', attempts: 0, interruptions: 0 };
+      for (const id of nodeIdsOf(event.data.definition)) nodes[id] = pendingNode(id);
       state.workflows[event.data.workflowId] = {
         workflowId: event.data.workflowId,
         name: event.data.name,
@@ -234,7 +233,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         if (change.op !== 'add_nodes' || !Array.isArray(change.nodes)) continue;
         for (const node of change.nodes as Array<{ id: string }>) {
           wf.addedNodes.push(node);
-          wf.nodes[node.id] = { id: node.id, status: 'pending', attempts: 0, interruptions: 0 };
+          wf.nodes[node.id] = pendingNode(node.id);
         }
         if (agentType !== undefined) {
           wf.addedBy ??= {};
@@ -468,7 +467,21 @@ function withNode(state: SessionState, workflowId: string, nodeId: string, chang
   if (node) change(node);
 }
 
-function nodeIdsOf(definition: unknown): string[] {
+/** The state of a node nothing has happened to yet: every node starts so. */
+export function pendingNode(id: string): NodeState {
+  return { id, status: 'pending', attempts: 0, interruptions: 0 };
+}
+
+/** Whether a node is still exactly as {@link pendingNode} made it. */
+export function isPendingNode(node: NodeState): boolean {
+  if (node.status !== 'pending' || node.attempts !== 0 || node.interruptions !== 0) return false;
+  for (const key in node)
+    if (key !== 'id' && key !== 'status' && key !== 'attempts' && key !== 'interruptions') return false;
+  return true;
+}
+
+/** The ids of a recorded definition's nodes, in order (an unreadable definition has none). */
+export function nodeIdsOf(definition: unknown): string[] {
   const nodes = (definition as { nodes?: unknown } | undefined)?.nodes;
   if (!Array.isArray(nodes)) return [];
   return nodes.flatMap((node: { id?: unknown }) => (typeof node?.id === 'string' ? [node.id] : []));

@@ -108,6 +108,11 @@ describe('snapshots', () => {
   it('store in proportion to the change: one changed node of 10,000 writes a few small blobs', async () => {
     for (const size of [1_000, 10_000]) {
       const state = stateWith(size);
+      // Every node under way: a pending node has no chunk of its own (see the next test).
+      for (const node of Object.values((state.workflows.wf_1 as { nodes: Record<string, NodeState> }).nodes)) {
+        node.status = 'running';
+        node.attempts = 1;
+      }
       const chunker = new StateChunker();
       const known = new Set<string>();
       const first = writeSnapshot(state, chunker, (h) => known.has(h));
@@ -124,6 +129,26 @@ describe('snapshots', () => {
       expect(bytes).toBeLessThan(8_000);
       expect(first.newBlobs.size).toBeGreaterThan(size);
     }
+  });
+
+  it('leave pending nodes out, and make them again in the order the reducer makes them when read', async () => {
+    const state = stateWith(5_000);
+    const wf = state.workflows.wf_1 as unknown as { nodes: Record<string, NodeState>; addedNodes: unknown[] };
+    wf.addedNodes.push({ id: 'late', task: 'added at run time' });
+    wf.nodes.late = { id: 'late', status: 'pending', attempts: 0, interruptions: 0 };
+    Object.assign(wf.nodes.n7 as NodeState, { status: 'completed', attempts: 1, output: 'seven' });
+    // Pending again after an interruption is not as it started: it keeps its chunk.
+    Object.assign(wf.nodes.n8 as NodeState, { interruptions: 1 });
+    const written = writeSnapshot(state, new StateChunker(), () => false);
+    // The session, the workflow's header, definition and added list, memory, n7, n8 and pages:
+    // nothing per pending node.
+    expect(written.chunks).toBe(7);
+    expect(written.newBlobs.size).toBeLessThan(20);
+    const { read } = await roundTrip(state);
+    expect(read).toEqual(state);
+    const nodes = (read.workflows.wf_1 as unknown as { nodes: Record<string, NodeState> }).nodes;
+    expect(Object.keys(nodes)).toEqual(Object.keys(wf.nodes));
+    expect(nodes.n8).toEqual({ id: 'n8', status: 'pending', attempts: 0, interruptions: 1 });
   });
 
   it('cut incrementally exactly as a fresh chunker cuts the same state', () => {
