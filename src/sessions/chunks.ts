@@ -42,7 +42,8 @@ export function pack(text: string): Uint8Array {
     const written = raw.write(text, 1, 'utf8');
     if (1 + written < COMPRESS_FROM_BYTES) return raw.subarray(0, 1 + written);
   }
-  return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(Buffer.from(text, 'utf8'))]);
+  // Level 1: 3-4 times faster than the default on a large definition, about 1% bigger.
+  return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(Buffer.from(text, 'utf8'), { level: 1 })]);
 }
 
 /** The text of stored bytes. @throws when the format byte is unknown or the data does not inflate */
@@ -146,9 +147,15 @@ export class StateChunker {
   readonly #pending = new Map<string, Uint8Array>();
   /** The blobs each pending page names, stored with it (see {@link linksOf}). */
   readonly #links = new Map<string, readonly string[]>();
-  /** The entries of the previous cut, sorted, and where each path is among them. */
+  /**
+   * The sorted entries as of the last version's cut, and where each path is among them. Paths
+   * added or removed since (nodes leave the pending state all through a run) wait in
+   * {@link #added} and {@link #removed} and are merged in once, when a version needs the entries.
+   */
   #entries: Array<readonly [string, string]> = [];
   #index = new Map<string, number>();
+  readonly #added = new Map<string, string>();
+  readonly #removed = new Set<string>();
   /** Counts {@link reset}s, so what is kept beside the chunker (its page tree) knows to start over. */
   generation = 0;
 
@@ -157,14 +164,35 @@ export class StateChunker {
    * only those chunks are looked at: it must name every chunk changed since the previous cut.
    */
   cut(state: SessionState, dirty?: DirtyChunks): CutState {
+    const newBlobs = this.#cutChanged(state, dirty);
+    this.#mergeMoved();
+    return { entries: [...this.#entries], newBlobs: this.#withPending(newBlobs) };
+  }
+
+  /**
+   * Cuts what `dirty` names ahead of the next version, which then finds it cut. Returns the
+   * blobs not stored yet (those of earlier cuts too) when `pending` is set; the chunker keeps
+   * them either way. The sorted entries are left for the version to bring up to date.
+   */
+  prepare(state: SessionState, dirty: DirtyChunks, pending: boolean): Map<string, Uint8Array> {
+    const newBlobs = this.#cutChanged(state, dirty);
+    if (pending) return this.#withPending(newBlobs);
+    for (const [hash, bytes] of newBlobs) this.#pending.set(hash, bytes);
+    return newBlobs;
+  }
+
+  #cutChanged(state: SessionState, dirty: DirtyChunks | undefined): Map<string, Uint8Array> {
     const newBlobs = new Map<string, Uint8Array>();
-    const result =
-      dirty && !dirty.all && this.#entries.length > 0
-        ? this.#cutDirty(state, dirty.paths, newBlobs)
-        : this.#cutAll(state, newBlobs);
+    if (dirty && !dirty.all && this.#entries.length > 0) this.#cutDirty(state, dirty.paths, newBlobs);
+    else this.#cutAll(state, newBlobs);
+    return newBlobs;
+  }
+
+  /** `newBlobs` with every blob still pending, all now pending. */
+  #withPending(newBlobs: Map<string, Uint8Array>): Map<string, Uint8Array> {
     for (const [hash, bytes] of this.#pending) newBlobs.set(hash, bytes);
     for (const [hash, bytes] of newBlobs) this.#pending.set(hash, bytes);
-    return { ...result, newBlobs };
+    return newBlobs;
   }
 
   /** Hands out blobs made elsewhere (pages, with the blobs each names) under the same pending rule. */
@@ -195,7 +223,7 @@ export class StateChunker {
     return hash;
   }
 
-  #cutAll(state: SessionState, newBlobs: Map<string, Uint8Array>): Omit<CutState, 'newBlobs'> {
+  #cutAll(state: SessionState, newBlobs: Map<string, Uint8Array>): void {
     const entries: Array<readonly [string, string]> = [];
     const seen = new Set<string>();
     eachChunk(state, (path, value) => {
@@ -207,17 +235,15 @@ export class StateChunker {
     for (const path of this.#last.keys()) if (!seen.has(path)) this.#last.delete(path);
     entries.sort(byPath);
     this.#remember(entries);
-    return { entries };
   }
 
-  #cutDirty(state: SessionState, paths: ReadonlySet<string>, newBlobs: Map<string, Uint8Array>) {
-    let reshaped = false;
+  #cutDirty(state: SessionState, paths: ReadonlySet<string>, newBlobs: Map<string, Uint8Array>): void {
     for (const path of paths) {
       const value = chunkValue(state, path);
       const at = this.#index.get(path);
       if (value === ABSENT) {
-        if (at !== undefined) reshaped = true;
         this.#last.delete(path);
+        if (!this.#added.delete(path) && at !== undefined) this.#removed.add(path);
         continue;
       }
       // A chunk named here most likely changed: it is hashed straight away, without the plain
@@ -226,20 +252,28 @@ export class StateChunker {
       const hash = sha256(text);
       this.#last.set(path, { json: '', hash });
       if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
-      if (at === undefined) reshaped = true;
-      else if ((this.#entries[at] as readonly [string, string])[1] !== hash) this.#entries[at] = [path, hash];
+      if (at === undefined) this.#added.set(path, hash);
+      else {
+        this.#removed.delete(path);
+        if ((this.#entries[at] as readonly [string, string])[1] !== hash) this.#entries[at] = [path, hash];
+      }
     }
-    if (reshaped) {
-      const entries = [...this.#last].map(([path, { hash }]) => [path, hash] as const).sort(byPath);
-      this.#remember(entries);
-      return { entries: [...entries] };
-    }
-    return { entries: [...this.#entries] };
+  }
+
+  /** Brings the sorted entries up to date with the paths added and removed since the last version. */
+  #mergeMoved(): void {
+    if (this.#added.size === 0 && this.#removed.size === 0) return;
+    const removed = this.#removed;
+    const kept = removed.size > 0 ? this.#entries.filter(([path]) => !removed.has(path)) : this.#entries;
+    const added = [...this.#added].sort(byPath);
+    this.#remember(mergeSorted(kept, added));
   }
 
   #remember(entries: Array<readonly [string, string]>): void {
-    this.#entries = [...entries];
+    this.#entries = entries;
     this.#index = new Map(entries.map(([path], i) => [path, i]));
+    this.#added.clear();
+    this.#removed.clear();
   }
 
   /** Forgets everything: the next cut cuts the whole state and hands out every blob. */
@@ -249,8 +283,7 @@ export class StateChunker {
     this.#stored.clear();
     this.#pending.clear();
     this.#links.clear();
-    this.#entries = [];
-    this.#index = new Map();
+    this.#remember([]);
   }
 
   /** Records that blobs were stored, so later cuts do not hand them out again. */
@@ -261,6 +294,18 @@ export class StateChunker {
       this.#links.delete(hash);
     }
   }
+}
+
+/** Two lists sorted by path as one. */
+function mergeSorted<T extends readonly [string, ...unknown[]]>(a: readonly T[], b: readonly T[]): T[] {
+  const out: T[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = byPath(a[i] as T, b[j] as T) <= 0 ? (a[i++] as T) : (b[j++] as T);
+  while (i < a.length) out[k++] = a[i++] as T;
+  while (j < b.length) out[k++] = b[j++] as T;
+  return out;
 }
 
 /** Orders entries by path (plain code-unit order, the same on every machine). */

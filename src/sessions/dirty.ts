@@ -27,6 +27,12 @@ export class DirtyTracker {
   #all = false;
   #paths = new Set<string>();
   readonly view: SessionState;
+  /**
+   * The view of each object already handed out: the follower applies every event of a run
+   * through the view, and a proxy per access (with its handler closures) was most of its cost.
+   * An object keeps its chunk for life (a node's object is that node's), so its view does too.
+   */
+  readonly #views = new WeakMap<Obj, Obj>();
 
   constructor(state: SessionState) {
     this.#state = state;
@@ -86,7 +92,21 @@ export class DirtyTracker {
     }) as unknown as SessionState;
   }
 
+  /** The view of `target` made by `make`, made once. */
+  #viewOf(target: Obj, make: () => Obj): Obj {
+    let view = this.#views.get(target);
+    if (view === undefined) {
+      view = make();
+      this.#views.set(target, view);
+    }
+    return view;
+  }
+
   #workflows(workflows: Obj): Obj {
+    return this.#viewOf(workflows, () => this.#workflowsView(workflows));
+  }
+
+  #workflowsView(workflows: Obj): Obj {
     return new Proxy(workflows, {
       get: (target, key) => {
         const value = target[key];
@@ -106,6 +126,10 @@ export class DirtyTracker {
   }
 
   #workflow(id: string, workflow: Obj): Obj {
+    return this.#viewOf(workflow, () => this.#workflowView(id, workflow));
+  }
+
+  #workflowView(id: string, workflow: Obj): Obj {
     const base = `workflows/${id}`;
     const pathOf = (key: PropertyKey) =>
       key === 'definition' ? `${base}/definition` : key === 'addedNodes' ? `${base}/added` : base;
@@ -138,6 +162,10 @@ export class DirtyTracker {
    * read is counted as changed.
    */
   #keyed(map: Obj, prefix: string, deep: boolean): Obj {
+    return this.#viewOf(map, () => this.#keyedView(map, prefix, deep));
+  }
+
+  #keyedView(map: Obj, prefix: string, deep: boolean): Obj {
     return new Proxy(map, {
       get: (target, key) => {
         const value = target[key];
@@ -161,6 +189,10 @@ export class DirtyTracker {
 
   /** One chunk's object: any write, or any object read out of it, counts the chunk as changed. */
   #chunk(path: string, value: Obj): Obj {
+    return this.#viewOf(value, () => this.#chunkView(path, value));
+  }
+
+  #chunkView(path: string, value: Obj): Obj {
     return new Proxy(value, {
       get: (target, key) => {
         const inner = target[key];

@@ -120,7 +120,7 @@ export class SessionVersions {
    * settles then), else they stay pending in the chunker for the next version.
    */
   async prepare(state: SessionState, options: { chunker: StateChunker; dirty: DirtyChunks; write?: boolean }) {
-    const { newBlobs } = options.chunker.cut(state, options.dirty);
+    const newBlobs = options.chunker.prepare(state, options.dirty, options.write === true);
     if (!options.write || newBlobs.size === 0) return;
     await this.#store.putBlobs([...newBlobs].map(([hash, bytes]) => ({ hash, bytes })));
     options.chunker.markStored(newBlobs.keys());

@@ -116,7 +116,7 @@ describe('incremental versions', () => {
           };
           for (const [i, step] of steps.entries()) {
             applyEvent(tracker.view, events[i] as AnyEvent);
-            if (step === 'prepare') chunker.cut(state, tracker.take());
+            if (step === 'prepare') chunker.prepare(state, tracker.take(), i % 2 === 0);
             else if (step === 'version') version();
           }
           version();
