@@ -23,7 +23,11 @@ const STREAM_BUFFER = 1_000_000;
  */
 const SPACING = 20;
 const MAX_WAIT_MS = 1000;
-/** While a version waits, changed chunks are cut this often, so little is left for the version itself. */
+/**
+ * While a version waits, changed chunks are cut at most this often, so little is left for the
+ * version itself; each cut then waits SPACING times its own length too, so cuts ahead of a
+ * version stay within the same share of the loop as versions (what they leave, the version does).
+ */
 const PREPARE_MS = 50;
 
 /** Options of {@link AutoVersions.start}. */
@@ -67,6 +71,8 @@ export class AutoVersions {
   #nextAt = 0;
   #waitTimer: NodeJS.Timeout | undefined;
   #prepareTimer: NodeJS.Timeout | undefined;
+  /** When the next cut ahead of a version may run (performance.now() time). */
+  #prepareAt = 0;
 
   private constructor(options: AutoVersionsOptions) {
     this.#o = options;
@@ -142,7 +148,10 @@ export class AutoVersions {
     if (!this.#due || this.#abort.signal.aborted) return;
     const wait = this.#nextAt - performance.now();
     if (this.#taking || wait > 0) {
-      this.#prepareTimer ??= setTimeout(() => this.#prepare(), PREPARE_MS);
+      this.#prepareTimer ??= setTimeout(
+        () => this.#prepare(),
+        Math.max(PREPARE_MS, this.#prepareAt - performance.now()),
+      );
       if (!this.#taking) this.#waitTimer ??= setTimeout(() => this.#kick(), wait);
       return;
     }
@@ -162,9 +171,11 @@ export class AutoVersions {
   #prepare(): void {
     this.#prepareTimer = undefined;
     if (this.#abort.signal.aborted) return;
+    const started = performance.now();
     this.#o.versions
       .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take() })
       .catch((error: unknown) => this.#o.onError?.(error));
+    this.#prepareAt = performance.now() + SPACING * (performance.now() - started);
     if (this.#due) this.#kick();
   }
 
