@@ -43,8 +43,13 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
-/** Server states that mean "not reachable now": shutdown, starting up, too many connections. */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/**
+ * Server states that mean "not reachable now": shutdown, starting up, too many connections, or
+ * the server ended this connection for sitting idle (in a transaction: 25P03, the timeout we
+ * set, which a process frozen mid-append meets; outside one: 57P05). The transaction in flight
+ * is then rolled back, and the write is retried as after any lost connection.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '25P03', '53300']);
 /** Refusals that retrying will not fix: bad credentials, unknown database or role. */
 const REFUSED_SQLSTATES = new Set(['28000', '28P01', '3D000']);
 const CONNECTION_MESSAGE =
