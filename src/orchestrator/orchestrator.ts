@@ -276,7 +276,8 @@ export class Orchestrator {
    * the background until `handle.result` settles. The session is created atomically: two
    * processes starting one session id cannot both succeed.
    * @throws OrchestratorError `INVALID_ARGUMENT` for bad inputs or a session id that is not a safe name,
-   * `SESSION_EXISTS` for a session id already used
+   * `SESSION_BUSY` naming the owner for a session id another live process runs, `SESSION_EXISTS`
+   * for one already used otherwise
    */
   async startWorkflow(workflow: CompiledWorkflow, options: StartWorkflowOptions = {}): Promise<WorkflowHandle> {
     const inputs = resolveInputs(workflow, options.inputs ?? {});
@@ -286,7 +287,10 @@ export class Orchestrator {
       new OrchestratorError('SESSION_EXISTS', `session "${sessionId}" already exists; resume it instead`, {
         details: { sessionId },
       });
-    if ((await this.log.lastSeq(sessionId)) > 0) throw exists();
+    if ((await this.log.lastSeq(sessionId)) > 0) {
+      // A session another live process runs: say who, as a resume would.
+      throw (await this.leases.busy(sessionId)) ?? exists();
+    }
     const { lease } = await this.leases.acquire(sessionId);
     try {
       const workspace = await this.#workspaces.ensureSessionWorkspace(
