@@ -104,7 +104,7 @@ describe.skipIf(unreachable !== undefined && process.env.CI !== 'true')(
         // The replies really were lost, several times.
         expect(proxy.drops).toBeGreaterThanOrEqual(3);
 
-        const stored = await store.read(sessionId);
+        const stored = (await store.read(sessionId)) as AnyEvent[];
         expect(sequenceProblems(stored)).toEqual([]);
         expect(stored.filter((e) => e.type === 'node.completed')).toHaveLength(ids.length);
         expect(stored.filter((e) => e.type === 'workflow.completed')).toHaveLength(1);
