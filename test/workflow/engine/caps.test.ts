@@ -78,6 +78,47 @@ describe('separate caps for agent nodes and the other nodes', () => {
     expect(events.filter((e) => e.type === 'node.completed')).toHaveLength(agentIds.length + fnIds.length);
   });
 
+  it('a node held back by the agent cap is not timed meanwhile: its timeout and duration start when it runs', async () => {
+    // The issue's case, scaled down: eight coders, two at a time, each needing ~60 ms under a
+    // 150 ms timeout. Counted from readiness, the last ones would wait 180 ms and time out.
+    const ids = Array.from({ length: 8 }, (_, i) => `c${i}`);
+    const agents: NodeExecutor = {
+      external: true,
+      slots: new SlotPool(10),
+      async run(context) {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        return { ok: true, output: context.node.id };
+      },
+    };
+    const workflow = testWorkflow({ nodes: ids.map((id) => ({ id, timeout: 150 })) });
+    const { run, sessionId } = await kit.start(workflow, {
+      executors: { agent: agents },
+      classLimits: { agent: 2, other: 64 },
+    });
+    const startedAt = Date.now();
+    const final = await run.run();
+    expect(final.status).toBe('completed');
+    for (const id of ids) expect(final.nodes[id]).toMatchObject({ status: 'completed', attempts: 1 });
+    // The wait was real: the run took about four rounds, far beyond one node's timeout.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(200);
+    const events = await kit.events(sessionId);
+    expect(events.filter((e) => e.type === 'node.failed')).toEqual([]);
+    // Each node started (node.started) only once two ran no more: never eight at once.
+    let running = 0;
+    let peak = 0;
+    for (const event of events) {
+      if (event.type === 'node.started') peak = Math.max(peak, ++running);
+      if (event.type === 'node.completed') running--;
+    }
+    expect(peak).toBe(2);
+    // Durations run from node.started: each about one node's work, not the wait before it.
+    for (const id of ids) {
+      const node = final.nodes[id];
+      const duration = Date.parse(node?.endedAt ?? '') - Date.parse(node?.startedAt ?? '');
+      expect(duration, id).toBeLessThan(150);
+    }
+  });
+
   it('holds the other nodes to their own cap', async () => {
     const ids = Array.from({ length: 9 }, (_, i) => `f${i}`);
     const fns = barrier(ids, 3);
