@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import type { OrchestratorError } from '../../src/errors/index.ts';
 import { parseScenario } from '../../src/model-server/index.ts';
-import { Orchestrator } from '../../src/orchestrator/index.ts';
+import { Orchestrator, type WorkflowHandle } from '../../src/orchestrator/index.ts';
 import { parseWorkflow } from '../../src/workflow/index.ts';
 import { waitFor } from '../support/cli-kit.ts';
 
@@ -13,7 +13,8 @@ import { waitFor } from '../support/cli-kit.ts';
 // another on the same store (another owner, as a second `run --session` or `sessions resume`
 // would be) is refused at once with SESSION_BUSY naming the owner, whether it starts the
 // session id again or resumes it, and writes nothing. Once the owner is done, starting the id
-// again is SESSION_EXISTS: the session is there, nobody runs it.
+// again is SESSION_EXISTS: the session is there, nobody runs it. Two starts of one new id at
+// once create it once: one runs, the other is refused.
 
 const scenario = parseScenario(
   `
@@ -92,6 +93,36 @@ describe('a session another orchestrator runs', () => {
     } finally {
       await other.close();
       await owner.close();
+    }
+  });
+
+  it('is created once when two orchestrators start the same new session id at once', { timeout: 60_000 }, async () => {
+    const config = loadConfig({ dataDir: dir, logLevel: 'silent' }, {});
+    const [first, second] = await Promise.all([
+      Orchestrator.open({ config, scenario }),
+      Orchestrator.open({ config, scenario }),
+    ]);
+    const sessionId = 'ses_created_once';
+    try {
+      const outcomes = await Promise.allSettled([
+        first.startWorkflow(workflow, { sessionId }),
+        second.startWorkflow(workflow, { sessionId }),
+      ]);
+      const won = outcomes.filter((o) => o.status === 'fulfilled');
+      const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(['SESSION_BUSY', 'SESSION_EXISTS']).toContain((lost[0]?.reason as OrchestratorError).code);
+      const final = await (won[0] as PromiseFulfilledResult<WorkflowHandle>).value.result;
+      expect(final.status).toBe('completed');
+      const events = [];
+      for await (const event of first.log.readAll(sessionId)) events.push(event);
+      expect(events.filter((e) => e.type === 'session.created')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'workflow.started')).toHaveLength(1);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    } finally {
+      await first.close();
+      await second.close();
     }
   });
 });
