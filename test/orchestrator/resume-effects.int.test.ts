@@ -14,8 +14,9 @@ import { waitFor } from '../support/cli-kit.ts';
 
 // Effects as intent and outcome, with real agents: an answer Claude Code had received when its
 // process died is not asked for again, an isolated node's merge its process did not get to is
-// finished by the next owner from the agent's durable result, and a forked session never writes its original's
-// conversations (it branches them), so resuming both leaves each with its own.
+// finished by the next owner from the agent's durable result, and a forked session never
+// writes its original's conversations (it branches them), so resuming both leaves each with
+// its own.
 
 const scenario = parseScenario(
   `
