@@ -112,7 +112,7 @@ describe('a session another orchestrator runs', () => {
       const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(1);
-      expect(['SESSION_BUSY', 'SESSION_EXISTS']).toContain((lost[0]?.reason as OrchestratorError).code);
+      expect(['SESSION_BUSY', 'SESSION_EXISTS']).toContain((lost[0] as PromiseRejectedResult).reason.code);
       const final = await (won[0] as PromiseFulfilledResult<WorkflowHandle>).value.result;
       expect(final.status).toBe('completed');
       const events = [];
