@@ -1,6 +1,6 @@
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventDataMap, EventType } from '../events/index.ts';
-import { type EngineClock, systemClock } from './clock.ts';
+import { systemClock } from './clock.ts';
 import { decideControl, finalStatus, firstFailure } from './decide.ts';
 import { RunEnding } from './ending.ts';
 import { type GraphChangeOptions, GraphGate } from './graph-gate.ts';
@@ -32,7 +32,6 @@ export type { RunPhase, WorkflowRunOptions } from './run-options.ts';
  */
 export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   readonly #o: WorkflowRunOptions<P>;
-  readonly #clock: EngineClock;
   #plan: P;
   #phase: RunPhase = 'idle';
   readonly #ready: ReadyQueue;
@@ -58,7 +57,6 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
   constructor(options: WorkflowRunOptions<P>) {
     this.#o = options;
     const clock = options.clock ?? systemClock;
-    this.#clock = clock;
     this.#pacer = new TurnPacer(options.startsPerTurn, options.turnBudgetMs);
     this.#plan = options.plan;
     this.#recorder = new RunRecorder({
