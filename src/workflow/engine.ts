@@ -12,7 +12,7 @@ import { ReadyQueue } from './ready-queue.ts';
 import type { RunPhase, WorkflowRunOptions } from './run-options.ts';
 import { RunRecorder } from './run-recorder.ts';
 import { DependencyTracker } from './scheduler.ts';
-import type { PendingControl, WorkflowState } from './state.ts';
+import { notStarted, type PendingControl, type WorkflowState } from './state.ts';
 import { TurnPacer } from './turn-pacer.ts';
 
 export type { RunPhase, WorkflowRunOptions } from './run-options.ts';
@@ -277,8 +277,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       ...(agentType !== undefined && { agentType }),
       changes: [{ op: 'skip_nodes', ids: [...ids], reason }],
     });
-    for (const id of ids)
-      if (this.state.nodes[id]?.status === 'pending') this.#flow.skip(id, `skipped by ${by}: ${reason}`);
+    for (const id of ids) if (notStarted(this.state.nodes[id])) this.#flow.skip(id, `skipped by ${by}: ${reason}`);
     this.#pump();
     await committed;
   }
@@ -319,6 +318,7 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
           return;
         }
       }
+      this.#flow.markHeld();
     }
     this.#maybeFinish();
   }

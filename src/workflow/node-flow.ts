@@ -57,6 +57,8 @@ export class NodeFlow {
   readonly #settleQueue: string[] = [];
   #settling = false;
   #failure: OrchestratorError | undefined;
+  /** Agent nodes waiting for admission not yet recorded as held back by the agent cap. */
+  readonly #unmarked = new Set<string>();
 
   constructor(host: NodeFlowHost) {
     this.#h = host;
@@ -120,8 +122,31 @@ export class NodeFlow {
     if (this.#h.tracker.add(node)) this.onReady(node.id);
   }
 
+  /**
+   * Records `node.queued` (held) for the agent nodes the run's agent cap holds back now: waiting
+   * for an agent process is a state (shown, and its time not counted in the node's timeout or
+   * duration), whichever limit makes it wait. Each is marked once per wait; called by the pump
+   * once it has started what the limits admit.
+   */
+  markHeld(): void {
+    if (this.#unmarked.size === 0 || !this.#h.ready.classFull('agent')) return;
+    const wf = this.#h.state();
+    for (const id of this.#unmarked) {
+      const node = wf.nodes[id];
+      if (!node || !this.#h.ready.waiting(id) || (node.status !== 'pending' && node.status !== 'retry_wait')) continue;
+      this.#h.record('node.queued', {
+        nodeId: id,
+        attempt: node.attempts + 1,
+        reason: 'waiting for a free agent process (the agent cap)',
+        held: true,
+      });
+    }
+    this.#unmarked.clear();
+  }
+
   /** Starts an attempt of a node the ready queue admitted. */
   start(id: string): void {
+    this.#unmarked.delete(id);
     const { tracker, ready, starter } = this.#h;
     const node = this.#h.plan().node(id) as PlanNode;
     const state = this.#h.state().nodes[id];
@@ -199,7 +224,9 @@ export class NodeFlow {
   #enqueue(id: string): void {
     if (this.#h.starter.isRunning(id)) return;
     const node = this.#h.plan().node(id);
-    this.#h.ready.enqueue(id, node?.group, classOf(node));
+    const cls = classOf(node);
+    this.#h.ready.enqueue(id, node?.group, cls);
+    if (cls === 'agent') this.#unmarked.add(id);
   }
 
   #onOutcome(id: string, attempt: number, outcome: NodeOutcome, stop: StopReason | undefined): void {
