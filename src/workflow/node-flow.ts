@@ -189,6 +189,7 @@ export class NodeFlow {
 
   /** Cancels every node not yet done: queued and pending ones at once, running ones through their stop. */
   cancelEverything(reason: string): void {
+    this.#unmarked.clear();
     for (const queued of this.#h.ready.drain()) {
       this.#h.record('node.cancelled', { nodeId: queued, reason });
       this.#settle(queued);
@@ -297,6 +298,7 @@ export class NodeFlow {
     if (plan.onFailure === 'fail_fast' && !this.#failure) {
       this.#failure = error;
       const reason = 'the workflow is failing (fail_fast)';
+      this.#unmarked.clear();
       for (const queued of this.#h.ready.drain()) this.skip(queued, reason);
       this.#cancelWaitingRetries(reason);
       this.#h.starter.stopAll('fail_fast');

@@ -167,6 +167,38 @@ describe('separate caps for agent nodes and the other nodes', () => {
     expect(events.filter((e) => e.type === 'node.started' && e.data.nodeId === 'skipped')).toEqual([]);
   });
 
+  it('after a suspend while held back by the agent cap, a new owner runs the node; no interruption is counted', async () => {
+    const hang: NodeExecutor = {
+      external: true,
+      slots: new SlotPool(10),
+      run: (context) =>
+        new Promise((resolve) =>
+          context.signal.addEventListener('abort', () => resolve({ ok: false, error: new Error('stopped') as never })),
+        ),
+    };
+    const workflow = testWorkflow({ nodes: [{ id: 'first' }, { id: 'second' }] });
+    const first = await kit.start(workflow, { executors: { agent: hang }, classLimits: { agent: 1, other: 64 } });
+    const done = first.run.run();
+    await until(() => first.wf.nodes.second?.status === 'queued', 'second held');
+    expect(first.wf.nodes.second).toMatchObject({ held: true, attempts: 0 });
+    await first.run.suspend();
+    await done;
+
+    const quick: NodeExecutor = {
+      external: true,
+      slots: new SlotPool(10),
+      run: async (c) => ({ ok: true, output: c.node.id }),
+    };
+    const resumed = await kit.resume(first.sessionId, {
+      executors: { agent: quick },
+      classLimits: { agent: 1, other: 64 },
+    });
+    const final = await resumed.run.run();
+    expect(final.status).toBe('completed');
+    expect(final.nodes.second).toMatchObject({ status: 'completed', attempts: 1, interruptions: 0 });
+    expect(final.nodes.second?.held).toBeUndefined();
+  });
+
   it('holds the other nodes to their own cap', async () => {
     const ids = Array.from({ length: 9 }, (_, i) => `f${i}`);
     const fns = barrier(ids, 3);
