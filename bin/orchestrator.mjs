@@ -22,7 +22,9 @@ if (existsSync(built)) {
 } else if (!process.features.typescript) {
   const { spawnSync } = await import('node:child_process');
   const flags = ['--experimental-strip-types', '--disable-warning=ExperimentalWarning'];
-  const child = spawnSync(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 } else {
   const { main } = await import('../src/cli/index.ts');

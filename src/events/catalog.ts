@@ -215,12 +215,18 @@ export const EVENT_DATA_SCHEMAS = {
     error: errorInfo.optional(),
     rolledBack: z.boolean().optional(),
   }),
-  /** A node whose turn came waits for a free agent process slot; its timeout starts with `node.started`. */
+  /**
+   * A ready agent node waits for an agent process; its timeout starts with `node.started`.
+   * `held`: the run's agent cap (`ORCHESTRATOR_MAX_AGENTS`) holds it back, it has not been
+   * admitted yet (it can still be skipped, or given a new dependency); without it, its turn came
+   * and every agent process of the orchestrator is taken.
+   */
   'node.queued': z.looseObject({
     workflowId: z.string(),
     nodeId: z.string(),
     attempt: z.number().int().positive(),
     reason: z.string().optional(),
+    held: z.boolean().optional(),
   }),
   'node.started': z.looseObject({
     workflowId: z.string(),

@@ -62,6 +62,8 @@ export interface LauncherServices {
   readonly controlPollMs: number;
   /** Agent nodes and other nodes running at once in one run (`ORCHESTRATOR_MAX_AGENTS`, `ORCHESTRATOR_MAX_NODES`). */
   readonly classLimits: ClassLimits;
+  /** Test hook at every await point of a node's start path (see OrchestratorOptions.probe). */
+  readonly probe?: ((point: string, nodeId: string) => void) | undefined;
 }
 
 /** What {@link RunLauncher.launch} needs to know about one run. */
@@ -155,6 +157,7 @@ export class RunLauncher {
       workspace,
       classLimits: this.#s.classLimits,
       turnBudgetMs: TURN_BUDGET_MS,
+      probe: this.#s.probe,
     });
     executors.set('agent', this.#agentExecutor(state, run, workspace));
     // Spares for the agents about to be needed, started while their predecessors run.

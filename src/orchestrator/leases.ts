@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
-import { type AcquiredLease, type Lease, type LeaseOwner, type LeaseStore, pidAlive } from '../store/index.ts';
+import {
+  type AcquiredLease,
+  type Lease,
+  type LeaseOwner,
+  type LeaseStore,
+  leaseIsLive,
+  pidAlive,
+  sessionBusy,
+} from '../store/index.ts';
 
 /** Options of {@link SessionLeases}. */
 export interface SessionLeasesOptions {
@@ -71,6 +79,16 @@ export class SessionLeases {
     this.#lostSessions.delete(sessionId);
     const previous = acquired.previous;
     return { lease: acquired.lease, ...(previous && { takenOver: { previous, reason } }) };
+  }
+
+  /**
+   * The `SESSION_BUSY` error naming another live process that owns the session (host, pid,
+   * since when), or undefined when none does. Reads only: nothing is taken over.
+   */
+  async busy(sessionId: string): Promise<OrchestratorError | undefined> {
+    if (this.#held.has(sessionId)) return undefined;
+    const lease = await this.#o.store.getLease(sessionId);
+    return lease && lease.ownerId !== this.owner.ownerId && leaseIsLive(lease) ? sessionBusy(lease) : undefined;
   }
 
   /** The lease held on a session, if any. */

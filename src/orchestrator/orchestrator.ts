@@ -62,6 +62,12 @@ export interface OrchestratorOptions {
    * @default the secrets of the config and of `process.env` (see the security area's `secretRedactor`)
    */
   readonly redactor?: Redactor;
+  /**
+   * Test hook: called at every await point of a node's start path, in the engine and in the
+   * executors (see WorkflowRunOptions.probe), before the run checks whether the node was
+   * stopped. The stop property tests inject a cancel or a suspend from it.
+   */
+  readonly probe?: ((point: string, nodeId: string) => void) | undefined;
 }
 
 /** A rule granted or revoked at run time for an agent type of a session. */
@@ -143,6 +149,7 @@ export class Orchestrator {
     redactor: Redactor,
     gateway: Gateway | undefined,
     gatewayHooks: OrchestratorGatewayHooks | undefined,
+    probe: OrchestratorOptions['probe'],
   ) {
     const log = new EventLog(store, {
       redactor,
@@ -205,6 +212,7 @@ export class Orchestrator {
       leases: this.leases,
       controlPollMs: config.controlPollMs,
       classLimits: { agent: config.maxConcurrentAgents, other: config.maxConcurrentNodes },
+      probe,
     });
   }
 
@@ -248,7 +256,17 @@ export class Orchestrator {
       ? await startOrchestratorGateway({ config, model, logger, hooks: gatewayHooks, log: () => logOf() })
       : undefined;
     logger.info({ store: config.store, model: model.description, gateway: gateway?.url }, 'orchestrator ready');
-    const orchestrator = new Orchestrator(config, store, logger, model, monitoring, redactor, gateway, gatewayHooks);
+    const orchestrator = new Orchestrator(
+      config,
+      store,
+      logger,
+      model,
+      monitoring,
+      redactor,
+      gateway,
+      gatewayHooks,
+      options.probe,
+    );
     built = orchestrator;
     return orchestrator;
   }
@@ -258,7 +276,8 @@ export class Orchestrator {
    * the background until `handle.result` settles. The session is created atomically: two
    * processes starting one session id cannot both succeed.
    * @throws OrchestratorError `INVALID_ARGUMENT` for bad inputs or a session id that is not a safe name,
-   * `SESSION_EXISTS` for a session id already used
+   * `SESSION_BUSY` naming the owner for a session id another live process runs, `SESSION_EXISTS`
+   * for one already used otherwise
    */
   async startWorkflow(workflow: CompiledWorkflow, options: StartWorkflowOptions = {}): Promise<WorkflowHandle> {
     const inputs = resolveInputs(workflow, options.inputs ?? {});
@@ -268,7 +287,10 @@ export class Orchestrator {
       new OrchestratorError('SESSION_EXISTS', `session "${sessionId}" already exists; resume it instead`, {
         details: { sessionId },
       });
-    if ((await this.log.lastSeq(sessionId)) > 0) throw exists();
+    if ((await this.log.lastSeq(sessionId)) > 0) {
+      // A session another live process runs: say who, as a resume would.
+      throw (await this.leases.busy(sessionId)) ?? exists();
+    }
     const { lease } = await this.leases.acquire(sessionId);
     try {
       const workspace = await this.#workspaces.ensureSessionWorkspace(

@@ -60,7 +60,12 @@ export function followUpcoming(options: UpcomingFollowerOptions): () => Promise<
     const plan = run.plan;
     const upcoming = upcomingNodes(
       candidates,
-      (id) => nodes[id]?.status,
+      // A node the run's agent cap holds back (`held`) has not been admitted: to the warm start
+      // it is pending, as before it was recorded queued (its turn waits for a running agent to end).
+      (id) => {
+        const node = nodes[id];
+        return node?.status === 'queued' && node.held ? 'pending' : node?.status;
+      },
       (id) => startingUp.has(id),
       heldBy(plan, nodes),
     );
@@ -119,11 +124,16 @@ export function followUpcoming(options: UpcomingFollowerOptions): () => Promise<
  * Whether the workflow's or a group's concurrency limit holds a node back now: as many nodes
  * run (or wait for a slot, or for a human) as the limit allows. Counted once per decision.
  */
-function heldBy(plan: CompiledPlan, nodes: Readonly<Record<string, { readonly status: string }>>) {
+function heldBy(
+  plan: CompiledPlan,
+  nodes: Readonly<Record<string, { readonly status: string; readonly held?: boolean | undefined }>>,
+) {
   let active = 0;
   const byGroup = new Map<string, number>();
   for (const [id, node] of Object.entries(nodes)) {
     if (node.status !== 'running' && node.status !== 'queued' && node.status !== 'awaiting_input') continue;
+    // Held back by the agent cap: not admitted, it takes no place under the concurrency limits.
+    if (node.held) continue;
     active++;
     const group = plan.node(id)?.group;
     if (group !== undefined) byGroup.set(group, (byGroup.get(group) ?? 0) + 1);

@@ -13,6 +13,7 @@ export type { EventStoreConfig, PostgresStoreConfig, SqliteStoreConfig } from '.
 export type { AppendOptions, EventStore, ListSessionsOptions, ReadOptions, SessionSummary } from './event-store.ts';
 export type { ApiKeyRecord, KeyStore, NewApiKey } from './key-store.ts';
 export { leaseIsLive, pidAlive } from './lease-liveness.ts';
+export { sessionBusy } from './lease-rows.ts';
 export type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 export type { StoreState } from './lifecycle.ts';
 export { type OrchestratorStore, openEventStore } from './open.ts';

@@ -7,6 +7,7 @@ import { extendWorkflow, factsOf, type NodeFacts } from './definition/extend.ts'
 import type { GraphPolicy } from './definition/graph-policy.ts';
 import { renderTemplate } from './definition/template.ts';
 import type { NodeContext, PlanNode, WorkflowPlan } from './plan.ts';
+import { notStarted } from './state.ts';
 
 /** Code of `function` nodes by node id (TypeScript workflows). */
 export type PlanFunctions = Readonly<Record<string, (context: NodeContext & { signal: AbortSignal }) => unknown>>;
@@ -99,7 +100,7 @@ function makePlan(
           if (typeof target !== 'string')
             throw new OrchestratorError('MODIFICATION_REJECTED', `requiredBy of "${node.id}" names a non-string`);
           const status = state?.nodes[target]?.status;
-          if (state && status !== 'pending') {
+          if (state && !notStarted(state.nodes[target])) {
             throw new OrchestratorError(
               'MODIFICATION_REJECTED',
               `node "${node.id}" cannot be required by "${target}": it is ${status ?? 'unknown'}, not pending`,

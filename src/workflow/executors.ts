@@ -127,17 +127,27 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
       }
       const workspace = await options.workspaceFor(context);
       let agentId = '';
+      // A stop heard from here until the agent's result (a checkpoint throws) gives the
+      // workspace up: a worktree made for an attempt that never ran is not left behind.
+      const discard = async (error: unknown): Promise<never> => {
+        await workspace.finish(false).catch(() => undefined);
+        throw error;
+      };
       try {
         context.checkpoint('workspace');
       } catch (error) {
-        await workspace.finish(false).catch(() => undefined);
-        throw error;
+        return discard(error);
       }
       if (resume?.interrupted && options.finishedAnswer) {
         // Killed after its answer arrived but before its result was recorded: the answer is
         // in the mirrored transcript, and asking again would re-send the whole conversation.
-        const done = await options.finishedAnswer(resume.sdkSessionId, workspace.cwd, !!context.node.outputSchema);
-        context.checkpoint('transcript');
+        let done: { output: unknown } | undefined;
+        try {
+          done = await options.finishedAnswer(resume.sdkSessionId, workspace.cwd, !!context.node.outputSchema);
+          context.checkpoint('transcript');
+        } catch (error) {
+          return discard(error);
+        }
         if (done) return { ok: true, output: done.output };
       }
       // The engine's reserved slot serves the first spawn only; a second one waits for its own.
@@ -178,11 +188,11 @@ export function agentExecutor(options: AgentExecutorOptions): NodeExecutor {
           context.signal.removeEventListener('abort', stop);
         }
       };
-      let result = await runAgent(resume);
+      let result = await runAgent(resume).catch(discard);
       // An interrupted agent killed before Claude Code wrote its first transcript line left no
       // conversation to carry on: the attempt starts afresh instead.
       if (!result.ok && resume?.interrupted && NO_CONVERSATION.test(result.error.message) && !context.signal.aborted) {
-        result = await runAgent(undefined);
+        result = await runAgent(undefined).catch(discard);
       }
       if (!result.ok) {
         await workspace.finish(false).catch(() => undefined);

@@ -4,7 +4,7 @@ import { inputDigest } from '../security/index.ts';
 import { compileGraphPolicy } from './definition/graph-policy.ts';
 import { decideAddNodes, decideSkipNodes, type GraphActor, type GraphDecision } from './graph-decisions.ts';
 import type { WorkflowPlan } from './plan.ts';
-import type { SessionState, WorkflowState } from './state.ts';
+import { notStarted, type SessionState, type WorkflowState } from './state.ts';
 
 /** Options of `WorkflowRun.addNodes` and `WorkflowRun.skipNodes`. */
 export interface GraphChangeOptions {
@@ -82,7 +82,7 @@ export class GraphGate {
     const wf = this.#c.workflow();
     for (const id of ids) {
       const status = wf.nodes[id]?.status;
-      if (status !== 'pending') {
+      if (!notStarted(wf.nodes[id])) {
         const why = `cannot skip node "${id}": it is ${status ?? 'unknown'}`;
         throw this.#refuse(actor, SKIP_TOOL, { allowed: false, rule: 'state', reason: why }, input);
       }

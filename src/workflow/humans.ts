@@ -1,6 +1,6 @@
 import { OrchestratorError } from '../errors/index.ts';
 import { type EventDataMap, type EventType, newPrefixedId } from '../events/index.ts';
-import { answerForAttempt } from './decide.ts';
+import { answerForAttempt, openRequestsOf } from './decide.ts';
 import type { InputRequestOptions } from './plan.ts';
 import type { WorkflowState } from './state.ts';
 
@@ -134,5 +134,17 @@ export class HumanQuestions {
   /** Forgets the waiter of a question that was closed. */
   drop(requestId: string): void {
     this.#waiters.delete(requestId);
+  }
+
+  /**
+   * Withdraws the open questions of a node that stopped without completing (its own, and those
+   * its agents asked), each recorded `input.closed` with the reason: a run never reports
+   * `awaiting_input` for a node that no longer waits.
+   */
+  closeOpen(nodeId: string, reason: string): void {
+    for (const requestId of openRequestsOf(this.#o.state(), nodeId)) {
+      this.drop(requestId);
+      void this.#o.record('input.closed', { requestId, nodeId, reason });
+    }
   }
 }

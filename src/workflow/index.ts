@@ -122,7 +122,6 @@ export {
   workflowJsonSchema,
   workflowSchema,
 } from './definition/index.ts';
-export type { RunPhase, WorkflowRunOptions } from './engine.ts';
 export { WorkflowRun } from './engine.ts';
 export type { AgentExecutorOptions } from './executors.ts';
 export {
@@ -155,6 +154,7 @@ export type {
 export { buildAgentPrompt, HANDOVER_CHARS, shareRoom } from './prompt.ts';
 export type { CachedResult } from './result-cache.ts';
 export { cacheKey, ResultCache } from './result-cache.ts';
+export type { RunPhase, WorkflowRunOptions } from './run-options.ts';
 export type { ClassLimits, NodeClass, SchedulableNode, TriggerVerdict } from './scheduler.ts';
 export { AdmissionQueue, DependencyTracker, evaluateTrigger } from './scheduler.ts';
 export type {

@@ -43,6 +43,11 @@ export class ReadyQueue {
     return id;
   }
 
+  /** True when nodes of the class run up to the class's cap (`ORCHESTRATOR_MAX_AGENTS` for agents). */
+  classFull(cls: NodeClass): boolean {
+    return this.#admission.classFull(cls);
+  }
+
   /** Gives back the place a started node held. */
   release(group: string | undefined, cls: NodeClass): void {
     this.#admission.release(group, cls);

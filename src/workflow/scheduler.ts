@@ -201,6 +201,11 @@ export class AdmissionQueue {
     return this.#total;
   }
 
+  /** True when the class runs as many nodes as its cap allows: a node of it waits. */
+  classFull(cls: NodeClass): boolean {
+    return this.#classRunning[cls] >= this.#classLimits[cls];
+  }
+
   enqueue(id: string, group: string | undefined, cls: NodeClass = 'other'): void {
     const name = group ?? '';
     const key = cls === 'agent' ? `agent\u0000${name}` : name;

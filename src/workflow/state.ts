@@ -66,8 +66,21 @@ export interface NodeState {
    * of paying for the work again.
    */
   earlierResult?: { readonly agentId: string; readonly output: unknown; readonly attempt: number };
+  /**
+   * While `queued`: the run's agent cap holds it back, it has not been admitted (see
+   * `node.queued`); it counts as not started, like a pending node.
+   */
+  held?: boolean;
   startedAt?: string;
   endedAt?: string;
+}
+
+/**
+ * True for a node that has not started: pending, or queued behind the run's agent cap (not yet
+ * admitted). Such a node may still be skipped or given a new dependency.
+ */
+export function notStarted(node: Pick<NodeState, 'status' | 'held'> | undefined): boolean {
+  return node !== undefined && (node.status === 'pending' || (node.status === 'queued' && node.held === true));
 }
 
 /** An open question to a human. */
@@ -264,6 +277,8 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
     case 'node.queued':
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
         node.status = 'queued';
+        if (event.data.held === true) node.held = true;
+        else delete node.held;
         delete node.retryAt;
       });
       break;
@@ -278,6 +293,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         if (earlier) node.earlierResult = earlier;
         else delete node.earlierResult;
         node.status = 'running';
+        delete node.held;
         node.attempts = event.data.attempt;
         if (event.data.agentId !== undefined) node.agentId = event.data.agentId;
         node.startedAt = event.ts;
@@ -308,6 +324,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
         // Only an attempt that had started counts: one stopped while queued for a slot did not.
         if (node.status === 'running' || node.status === 'awaiting_input') node.interruptions++;
         node.status = 'retry_wait';
+        delete node.held;
         node.error = { code: 'NODE_INTERRUPTED', message: event.data.reason, retryable: true };
         node.retryAt = Date.parse(event.ts);
       });
@@ -316,6 +333,7 @@ export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
     case 'node.cancelled':
       withNode(state, event.data.workflowId, event.data.nodeId, (node) => {
         node.status = event.type === 'node.skipped' ? 'skipped' : 'cancelled';
+        delete node.held;
         node.endedAt = event.ts;
       });
       break;

@@ -231,6 +231,51 @@ describe('one owner per session', () => {
     }
   });
 
+  it('`sessions pause` from another process stops the owner within a second; `sessions unpause` lets it finish', {
+    timeout: 180_000,
+  }, async () => {
+    const setup = await sqliteSetup('pause-live');
+    const sessionId = 'ses_own_pause';
+    try {
+      const run = await runUntil(setup, sessionId, 15, patientWorkflow);
+      const pause = await runCli(['sessions', 'pause', sessionId, '--reason', 'hold on'], setup);
+      expect(pause.code, describeResult(pause)).toBe(0);
+      expect(pause.stdout).toMatch(/acts on it within a second/);
+      const paused = await waitFor(
+        async () => ofType(await setup.reader.events(sessionId), 'workflow.paused')[0],
+        'the owner to pause',
+        { timeoutMs: 30_000, intervalMs: 50 },
+      );
+      const requested = ofType(await setup.reader.events(sessionId), 'control.requested')[0] as AnyEvent;
+      expect(paused.data).toMatchObject({
+        controlId: (requested.data as { controlId: string }).controlId,
+        interruptRunning: true,
+      });
+      expect(Date.parse(paused.ts) - Date.parse(requested.ts)).toBeLessThan(1_500);
+      // Paused, the owner waits: alive, starting nothing.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(run.child.exitCode, 'the paused owner is still running').toBeNull();
+
+      const unpause = await runCli(['sessions', 'unpause', sessionId], setup);
+      expect(unpause.code, describeResult(unpause)).toBe(0);
+      const ended = await run.exited;
+      expect(ended.code, describeResult(ended)).toBe(0);
+      const events = await setup.reader.events(sessionId);
+      expect(sequenceProblems(events)).toEqual([]);
+      const resumed = ofType(events, 'workflow.resumed')[0] as AnyEvent;
+      const unpauseRequest = ofType(events, 'control.requested')[1] as AnyEvent;
+      expect(resumed.data).toMatchObject({ controlId: (unpauseRequest.data as { controlId: string }).controlId });
+      const whilePaused = events.filter((e) => e.seq > paused.seq && e.seq < resumed.seq);
+      expect(ofType(whilePaused, 'agent.spawned'), 'agents started while paused').toEqual([]);
+      expect(ofType(whilePaused, 'node.started')).toEqual([]);
+      expect(ofType(events, 'workflow.completed')[0]?.data).toMatchObject({ status: 'completed' });
+      const completions = ofType(events, 'node.completed').map((e) => (e.data as { nodeId: string }).nodeId);
+      expect(completions.length, 'each node completed once').toBe(new Set(completions).size);
+    } finally {
+      await setup.reader.close();
+    }
+  });
+
   it('a cancel recorded while nobody runs the session is applied by the next resume', {
     timeout: 180_000,
   }, async () => {

@@ -98,6 +98,10 @@ describe('the agent cap and the node cap', () => {
       if (event.type === 'node.completed' || event.type === 'node.failed') running--;
     }
     expect(peak).toBe(1);
+    // The agents the cap held back were recorded queued (shown as such), each before its start.
+    const queued = events.filter((e) => e.type === 'node.queued');
+    expect(queued.map((e) => (e.data as { nodeId: string }).nodeId).sort()).toEqual(AGENTS.slice(1));
+    for (const event of queued) expect(event.data).toMatchObject({ held: true, attempt: 1 });
     expect(events.filter((e) => e.type === 'agent.spawned')).toHaveLength(AGENTS.length);
     expect(events.filter((e) => e.type === 'node.completed')).toHaveLength(AGENTS.length + FUNCTIONS.length);
   }, 180_000);

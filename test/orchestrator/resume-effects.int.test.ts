@@ -13,8 +13,10 @@ import { projectKeyOf } from '../../src/workspace/index.ts';
 import { waitFor } from '../support/cli-kit.ts';
 
 // Effects as intent and outcome, with real agents: an answer Claude Code had received when its
-// process died is not asked for again, and a forked session never writes its original's
-// conversations (it branches them), so resuming both leaves each with its own.
+// process died is not asked for again, an isolated node's merge its process did not get to is
+// finished by the next owner from the agent's durable result, and a forked session never
+// writes its original's conversations (it branches them), so resuming both leaves each with
+// its own.
 
 const scenario = parseScenario(
   `
@@ -24,6 +26,11 @@ scripts:
     match: { system: "You are the answerer" }
     turns:
       - "The answer is 42."
+  - name: isolated
+    match: { system: "You work apart" }
+    turns:
+      - content: [{ tool_use: { name: Write, input: { file_path: apart.txt, content: "made apart\\n" } } }]
+      - "Wrote apart.txt."
   - name: slow
     match: { system: "You are slow" }
     turns:
@@ -54,6 +61,17 @@ nodes:
   - { id: work, agent: slow, task: "Do the two steps." }
 `,
   'two-steps.yaml',
+);
+
+const apart = parseWorkflow(
+  `
+name: apart
+agents:
+  apart: { systemPrompt: "You work apart.", tools: [Write] }
+nodes:
+  - { id: build, agent: apart, task: "Write apart.txt.", workspace: isolated }
+`,
+  'apart.yaml',
 );
 
 let dir: string;
@@ -89,6 +107,37 @@ function dyingAtResult(store: OrchestratorStore, died: () => void): Orchestrator
   return new Proxy(store, {
     get(target, property) {
       if (property === 'append') return append;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * A store that goes silent once an agent's result is durable, as a process that dies right
+ * after it: the append carrying `agent.completed` commits, then returns only after `holdMs`
+ * (so the agent's result reaches its node when the lease's deadline has passed), and every
+ * later append and lease renewal hangs. The node's merge, which confirms the lease before git
+ * touches anything, waits there for good: the merge is left not done.
+ */
+function dyingAfterResult(store: OrchestratorStore, holdMs: number, died: () => void): OrchestratorStore {
+  let dead = false;
+  const append = async (sessionId: string, events: readonly PendingEvent[], options?: object) => {
+    if (dead) return new Promise<never>(() => undefined);
+    const committed = await store.append(sessionId, events, options);
+    if (events.some((e) => e.type === 'agent.completed')) {
+      dead = true;
+      died();
+      await new Promise((resolve) => setTimeout(resolve, holdMs));
+    }
+    return committed;
+  };
+  const renewLease = (...args: Parameters<OrchestratorStore['renewLease']>) =>
+    dead ? new Promise<never>(() => undefined) : store.renewLease(...args);
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'append') return append;
+      if (property === 'renewLease') return renewLease;
       const value = Reflect.get(target, property, target) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -187,6 +236,50 @@ describe('resume after a process ended', () => {
       expect(await readFile(path.join(handle.workspace, 'step1.txt'), 'utf8')).toBe('one\n');
     } finally {
       await orchestrator.close();
+    }
+  });
+  it("finishes an isolated node's merge that its agent's durable result left not done, without a new agent run", {
+    timeout: 90_000,
+  }, async () => {
+    const dataDir = path.join(dir, 'merge');
+    const ttlMs = 600;
+    const real = await openEventStore({ kind: 'sqlite', path: path.join(dataDir, 'events.db') });
+    let died = false;
+    const first = await Orchestrator.open({
+      config: loadConfig({ dataDir, logLevel: 'silent', leaseTtlMs: ttlMs }, {}),
+      scenario,
+      store: dyingAfterResult(real, ttlMs + 300, () => {
+        died = true;
+      }),
+    });
+    const handle = await first.startWorkflow(apart);
+    await waitFor(async () => (died ? true : undefined), 'the agent to finish', { timeoutMs: 60_000 });
+    const worktree = path.join(dataDir, 'worktrees', handle.sessionId, 'build-1');
+    // The agent's file is in its worktree; the merge has not brought it to the workspace.
+    expect(await readFile(path.join(worktree, 'apart.txt'), 'utf8')).toBe('made apart\n');
+    await new Promise((resolve) => setTimeout(resolve, ttlMs + 600));
+    expect(await readFile(path.join(handle.workspace, 'apart.txt'), 'utf8').catch(() => 'absent')).toBe('absent');
+    await first.model.close();
+
+    // Another owner, once the lease lapsed: the merge is checked, found not done, and finished.
+    const second = await Orchestrator.open({ config: config(dataDir), scenario });
+    try {
+      const resumed = await second.resumeSession(handle.sessionId);
+      const final = await resumed.result;
+      expect(final.status).toBe('completed');
+      expect(final.nodes.build?.output).toBe('Wrote apart.txt.');
+      expect(await readFile(path.join(handle.workspace, 'apart.txt'), 'utf8')).toBe('made apart\n');
+      expect(second.model.scripted?.requests ?? []).toHaveLength(0);
+      const events = await eventsOf(second, handle.sessionId);
+      const resumedAt = events.find((e) => e.type === 'session.resumed')?.seq ?? 0;
+      expect(events.filter((e) => e.seq > resumedAt && e.type === 'agent.spawned')).toEqual([]);
+      expect(events.filter((e) => e.seq > resumedAt && e.type === 'node.interrupted')).toEqual([]);
+      expect(events.find((e) => e.type === 'session.taken_over')?.data).toMatchObject({ reason: 'expired' });
+      // The worktree went with the finished merge.
+      expect(await readFile(path.join(worktree, 'apart.txt'), 'utf8').catch(() => 'gone')).toBe('gone');
+    } finally {
+      await second.close();
+      await real.close();
     }
   });
 });
