@@ -35,12 +35,13 @@ const DEFLATE = 1;
 
 /** The bytes stored for a chunk or page text: a format byte, then the text, deflated when long. */
 export function pack(text: string): Uint8Array {
-  if (text.length < COMPRESS_FROM_BYTES) {
-    // At most 3 bytes of UTF-8 per UTF-16 unit: written in place, one allocation.
-    const raw = Buffer.allocUnsafe(1 + 3 * text.length);
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size < COMPRESS_FROM_BYTES) {
+    // Exactly sized, one allocation: the blob may wait in memory until a version stores it.
+    const raw = Buffer.allocUnsafe(1 + size);
     raw[0] = RAW;
-    const written = raw.write(text, 1, 'utf8');
-    if (1 + written < COMPRESS_FROM_BYTES) return raw.subarray(0, 1 + written);
+    raw.write(text, 1, 'utf8');
+    return raw;
   }
   // Level 1: 3-4 times faster than the default on a large definition, about 1% bigger.
   return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(Buffer.from(text, 'utf8'), { level: 1 })]);
@@ -103,30 +104,35 @@ function chunkValue(state: SessionState, path: string): unknown {
     const { workflows: _w, memory: _m, agents: _a, ...session } = state;
     return session;
   }
-  const parts = path.split('/');
-  const [area, id] = parts;
-  if (area === 'memory') {
+  // Read with indexOf and slice, not split: a version's cuts look up every changed node's path.
+  if (path.startsWith('memory/')) {
     const key = path.slice('memory/'.length);
     return Object.hasOwn(state.memory, key) ? { value: state.memory[key] } : ABSENT;
   }
-  if (area === 'agents') {
+  if (path.startsWith('agents/')) {
     const key = path.slice('agents/'.length);
     return Object.hasOwn(state.agents, key) ? state.agents[key] : ABSENT;
   }
-  const wf =
-    area === 'workflows' && id !== undefined && Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+  if (!path.startsWith(WORKFLOWS)) return ABSENT;
+  const slash = path.indexOf('/', WORKFLOWS.length);
+  const id = slash < 0 ? path.slice(WORKFLOWS.length) : path.slice(WORKFLOWS.length, slash);
+  const wf = Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
   if (!wf) return ABSENT;
-  if (parts.length === 2) {
+  if (slash < 0) {
     const { nodes: _n, definition: _d, addedNodes: _a, ...header } = wf;
     return header;
   }
-  if (parts[2] === 'definition' && parts.length === 3) return { definition: wf.definition };
-  if (parts[2] === 'added' && parts.length === 3) return wf.addedNodes;
-  const nodeId = parts.slice(3).join('/');
-  const node = parts[2] === 'nodes' && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
+  const rest = path.slice(slash + 1);
+  if (rest === 'definition') return { definition: wf.definition };
+  if (rest === 'added') return wf.addedNodes;
+  if (!rest.startsWith(NODES)) return ABSENT;
+  const nodeId = rest.slice(NODES.length);
+  const node = Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
   return node === undefined || isPendingNode(node) ? ABSENT : node;
 }
 
+const WORKFLOWS = 'workflows/';
+const NODES = 'nodes/';
 const ABSENT = Symbol('absent');
 
 /**

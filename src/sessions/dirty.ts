@@ -170,7 +170,8 @@ export class DirtyTracker {
       get: (target, key) => {
         const value = target[key];
         if (typeof key !== 'string' || !isObject(value)) return value;
-        if (deep) return this.#chunk(`${prefix}${key}`, value);
+        // The path is built only for an object seen the first time (its view then keeps it).
+        if (deep) return this.#viewOf(value, () => this.#chunkView(`${prefix}${key}`, value));
         this.#mark(`${prefix}${key}`);
         return value;
       },
@@ -188,10 +189,6 @@ export class DirtyTracker {
   }
 
   /** One chunk's object: any write, or any object read out of it, counts the chunk as changed. */
-  #chunk(path: string, value: Obj): Obj {
-    return this.#viewOf(value, () => this.#chunkView(path, value));
-  }
-
   #chunkView(path: string, value: Obj): Obj {
     return new Proxy(value, {
       get: (target, key) => {
