@@ -176,6 +176,41 @@ export async function snapshotBlobHashes(
   }
 }
 
+/** A blob of a stored snapshot as a store takes it: a page comes with the blobs it names. */
+export interface SnapshotBlobRef {
+  readonly hash: string;
+  readonly links?: readonly string[];
+}
+
+/**
+ * Every blob of a stored snapshot, in an order a store can take with links: the chunks, then
+ * the pages from the lowest level up to the root, each page with the blobs it names (what its
+ * entries point at). Storing them so, a version names only its root, as versions taken here do.
+ * @throws OrchestratorError `SNAPSHOT_CORRUPT` naming the version
+ */
+export async function snapshotBlobsLinked(
+  where: SnapshotOrigin,
+  record: { manifest: Uint8Array; checksum: string },
+  fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
+): Promise<SnapshotBlobRef[]> {
+  const manifest = decodeManifest(where, record.manifest, record.checksum);
+  const pages: string[] = [];
+  try {
+    const entries = await readTree(manifest.root, manifest.depth, fetch, pages);
+    const out: SnapshotBlobRef[] = [...new Set(entries.map(([, hash]) => hash))].map((hash) => ({ hash }));
+    // Pages were read root first, level by level: reversed, every page follows what it names.
+    const bytes = await fetchInBatches([...new Set(pages)], fetch);
+    for (const hash of [...new Set(pages)].reverse()) {
+      const page = JSON.parse(openBlob('page', hash, bytes.get(hash))) as Array<readonly [string, string]>;
+      out.push({ hash, links: page.map(([, child]) => child) });
+    }
+    return out;
+  } catch (error) {
+    if (error instanceof OrchestratorError) throw error;
+    throw corrupt(where, error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Blob reads are batched so one read never carries an unbounded list of keys. */
 async function fetchInBatches(
   hashes: string[],

@@ -7,7 +7,13 @@ import type { Blob, NewVersion } from '../store/index.ts';
 import type { IncomingHistory, WorkspaceHistory } from '../workspace/index.ts';
 import { openBlob, StateChunker } from './chunks.ts';
 import { ImportFindings } from './import-policy.ts';
-import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, snapshotBlobHashes, writeSnapshot } from './snapshot.ts';
+import {
+  readSnapshot,
+  SNAPSHOT_SCHEMA_VERSION,
+  type SnapshotBlobRef,
+  snapshotBlobsLinked,
+  writeSnapshot,
+} from './snapshot.ts';
 import {
   type ExportedVersion,
   type ExportHeader,
@@ -329,7 +335,12 @@ async function checkVersions(
   const renamed = sessionId !== header.sessionId;
   const chunker = new StateChunker();
   const out: CheckedVersion[] = [];
-  const needed = new Map<string, Uint8Array>();
+  // In the order the store takes them with links (what a page names before it); a blob of an
+  // earlier version keeps its place, which is earlier still.
+  const needed = new Map<string, Omit<Blob, 'hash'>>();
+  const need = (hash: string, bytes: Uint8Array, links: readonly string[] | undefined) => {
+    if (!needed.has(hash)) needed.set(hash, links ? { bytes, links: [...links] } : { bytes });
+  };
   for (const { line, version } of versions) {
     const where = { sessionId: header.sessionId, version: version.version };
     const record = {
@@ -338,10 +349,10 @@ async function checkVersions(
       schemaVersion: version.schemaVersion,
     };
     let state: Awaited<ReturnType<typeof readSnapshot>>;
-    let blobHashes: string[];
+    let refs: SnapshotBlobRef[];
     try {
       state = await readSnapshot(where, record, fetch);
-      blobHashes = await snapshotBlobHashes(where, record, fetch);
+      refs = await snapshotBlobsLinked(where, record, fetch);
     } catch (error) {
       throw invalidImport(file, line, error instanceof Error ? error.message : String(error), 'version');
     }
@@ -363,12 +374,17 @@ async function checkVersions(
       newBytes: version.newBytes,
     };
     if (!renamed) {
-      for (const hash of blobHashes) needed.set(hash, blobs.get(hash) as Uint8Array);
-      out.push({ line, originalNumber: version.version, version: { ...base, ...record, blobHashes } });
+      for (const { hash, links } of refs) need(hash, blobs.get(hash) as Uint8Array, links);
+      // The root page names the rest through its links, as in a version taken here.
+      out.push({
+        line,
+        originalNumber: version.version,
+        version: { ...base, ...record, blobHashes: [record.checksum] },
+      });
       continue;
     }
     const cut = writeSnapshot({ ...state, sessionId }, chunker, (hash) => needed.has(hash));
-    for (const [hash, bytes] of cut.newBlobs) needed.set(hash, bytes);
+    for (const [hash, bytes] of cut.newBlobs) need(hash, bytes, cut.links.get(hash));
     chunker.markStored(cut.newBlobs.keys());
     out.push({
       line,
@@ -378,9 +394,9 @@ async function checkVersions(
         schemaVersion: SNAPSHOT_SCHEMA_VERSION,
         checksum: cut.checksum,
         manifest: cut.manifest,
-        blobHashes: cut.blobHashes,
+        blobHashes: cut.roots,
       },
     });
   }
-  return { versions: out, blobs: [...needed].map(([hash, bytes]) => ({ hash, bytes })) };
+  return { versions: out, blobs: [...needed].map(([hash, blob]) => ({ hash, ...blob })) };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OrchestratorError } from '../../src/errors/index.ts';
 import type { AnyEvent } from '../../src/events/index.ts';
 import { EventLog } from '../../src/log/index.ts';
@@ -175,7 +175,15 @@ describe.skipIf(unreachable !== undefined && process.env.CI !== 'true')(
     });
 
     it('imports it all on the other side: files, history, transcripts under the new folders', async () => {
+      // Watched, not replaced: the store writes as it always does.
+      const putVersion = vi.spyOn(b.store, 'putVersion');
       const result = await b.sessions.import(file);
+      // Pages were stored with the blobs they name, so each version names only its root page, as
+      // a version taken here does (it used to name every page and chunk).
+      expect(putVersion.mock.calls.map(([v]) => v.blobHashes)).toEqual(
+        putVersion.mock.calls.map(([v]) => [v.checksum]),
+      );
+      putVersion.mockRestore();
       const workspaceB = path.join(b.dir, 'workspaces', SESSION);
       expect(result).toMatchObject({
         events: 10,
@@ -189,6 +197,9 @@ describe.skipIf(unreachable !== undefined && process.env.CI !== 'true')(
       expect(await readFile(path.join(workspaceB, 'PLAN.md'), 'utf8')).toBe('# Plan\n');
       const diff = await b.sessions.diff(SESSION, 1, 2);
       expect(diff.summary.files).toEqual(['src/csv.ts']);
+      // Through those links, a compaction keeps every page and chunk the versions need.
+      await b.store.deleteUnreferencedBlobs();
+      expect((await b.sessions.diff(SESSION, 1, 2)).summary.files).toEqual(['src/csv.ts']);
       // The log, with its origin recorded last; resume will use the new workspace.
       const events = await eventsOf(b, SESSION);
       expect(events.slice(0, 10)).toEqual(await eventsOf(a, SESSION));
