@@ -147,11 +147,11 @@ export default async function (): Promise<BenchFigure[]> {
       },
       { name: 'of which V8 young generation (committed at the end)', value: run.young, unit: 'MB' },
     );
-    // How the `orchestrator` command runs it (its bin starts Node with this flag).
+    // How the clone's ./orchestrator runs it (and NODE_OPTIONS can for an installed bin).
     const capped = childMemory('run', ['--max-semi-space-size=16']);
     figures.push(
       {
-        name: 'same, Node started with --max-semi-space-size=16 (as the CLI)',
+        name: 'same, Node started with --max-semi-space-size=16 (as ./orchestrator does)',
         value: capped.rss,
         unit: 'MB',
         target: '<= 200',

@@ -1,10 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env node
 // The package's command. An installed package (and a clone after `npm run build`, which the
 // bootstrap runs) has the compiled code in dist/ and runs it. A clone without a build runs the
 // TypeScript sources directly through Node's type stripping; Node 22.13-22.17 need the flag
 // that later versions turned on by default, and get it through a re-exec of this same file.
-// The line above caps V8's young generation at 2 x 16 MB (`env -S` passes the flag): a large
-// run otherwise grows it to 2 x 64 MB and keeps it, about 90 MB more resident for no speed.
+// The first line stays plain `env node`: `env -S node --flag` would cap V8's young generation
+// here too, but BusyBox's env (Alpine images) has no -S and the command would not start. The
+// clone's launcher passes --max-semi-space-size=16; an installed one takes it from NODE_OPTIONS.
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 
