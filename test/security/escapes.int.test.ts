@@ -80,14 +80,13 @@ beforeAll(async () => {
   before.canary = fingerprint(ground.canary);
   // The CLI run (secrets, oversized payloads) goes on beside the agent groups.
   secrets = startSecretsProbe();
-  // Two agent processes at a time, each with a TMPDIR of its own: processes of one
-  // configuration sharing a TMPDIR race on the sandbox's settings file (bwrap fails to start).
+  // Two agent processes at a time, on the agents' one TMPDIR: the runtime gives each process
+  // a folder of its own in it (processes of one configuration sharing one raced on the
+  // sandbox's settings file, and bwrap failed to start).
   const queue = [...groups].sort((a, b) => b.cases.length - a.cases.length);
   const worker = async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
-      const tmp = path.join(path.dirname(kit.sdk.configDir), 'tmp-groups', group.name);
-      await mkdir(tmp, { recursive: true });
-      const runtime = kit.runtime({ maxConcurrent: 1, env: { ...kit.sdk.env, TMPDIR: tmp } });
+      const runtime = kit.runtime({ maxConcurrent: 1 });
       const sessionId = kit.session();
       const workspace = workspaces.get(group.name) as string;
       // Twenty sandboxed tool calls in one agent: give a loaded machine time for them.
