@@ -28,11 +28,12 @@ export function sandboxUnavailable(...texts: readonly (string | undefined)[]): O
 }
 
 /**
- * Empty read-only files that Claude Code's sandbox (2.1.331, bubblewrap) places in the working
- * directory while a sandboxed command runs, as mount points that keep the command from writing
- * Claude Code's and git's configuration; they are removed when the command ends. A `git add -A`
- * of the workspace at that moment sees (or races with) them: code that records a workspace
- * while agents run in it should leave these paths out (e.g. `.git/info/exclude`).
+ * Empty read-only files (mode 0444) that Claude Code's sandbox (2.1.331, bubblewrap) places in
+ * the working directory while a sandboxed command runs, as mount points that keep the command
+ * from writing Claude Code's and git's configuration; they are removed when it ends (an agent
+ * killed mid-command can leave them). Recordings of a workspace (versions, worktree commits)
+ * leave them out by their shape, not by this list, which changes with Claude Code's versions
+ * (`UNSTAGE_SANDBOX_PLACEHOLDERS` in `src/workspace/git.ts`). Seen with 2.1.331.
  */
 export const SANDBOX_PLACEHOLDERS: readonly string[] = [
   '.bash_profile',
@@ -46,5 +47,16 @@ export const SANDBOX_PLACEHOLDERS: readonly string[] = [
   '.vscode',
   '.zprofile',
   '.zshrc',
-  '.claude/',
+  '.claude/agents',
+  '.claude/commands',
+  '.claude/hooks',
+  '.claude/launch.json',
+  '.claude/loop.md',
+  '.claude/output-styles',
+  '.claude/routines',
+  '.claude/scheduled_tasks.json',
+  '.claude/settings.json',
+  '.claude/settings.local.json',
+  '.claude/skills',
+  '.claude/workflows',
 ];
