@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,16 @@ const scenario = {
       ],
     },
     { name: 'later', match: { user: '^Touch later$' }, turns: [bash('touch later.txt'), 'Done.'] },
+    {
+      name: 'beyond',
+      match: { user: '^Beyond the grants$' },
+      turns: [
+        bash('rm -f victim.txt'),
+        { content: [{ tool_use: { name: 'WebFetch', input: { url: 'http://127.0.0.1:9/x', prompt: 'read' } } }] },
+        bash('touch granted.txt'),
+        'Done: {{last_tool_result}}',
+      ],
+    },
     { name: 'shell', match: { user: '^Use the shell$' }, turns: [bash('echo unsandboxed > free.txt'), 'Done.'] },
   ],
 };
@@ -55,9 +65,15 @@ function host(overrides: Partial<AgentToolHost>): AgentToolHost {
   };
 }
 
-async function run(prompt: string, spec: Partial<AgentSpec>, toolHost?: AgentToolHost) {
+async function run(
+  prompt: string,
+  spec: Partial<AgentSpec>,
+  toolHost?: AgentToolHost,
+  prepare?: (cwd: string) => Promise<void>,
+) {
   const sessionId = kit.session();
   const cwd = await kit.workspace(`${prompt}-${sessionId}`);
+  await prepare?.(cwd);
   const result = await runtime.spawn({ sessionId, spec: testSpec(spec), prompt, cwd, toolHost }).result;
   const events = await kit.events(sessionId);
   return { result, cwd, events, decisions: dataOf(events, 'security.decision') };
@@ -163,6 +179,26 @@ describe('grants and revocations at run time', () => {
     expect(existsSync(join(later.cwd, 'later.txt'))).toBe(false);
     expect(dataOf(later.events, 'security.policy')).toEqual([expect.objectContaining({ revoked: ['Bash(touch *)'] })]);
     expect(later.decisions).toEqual([expect.objectContaining({ decision: 'deny' })]);
+  });
+
+  it('a grant cannot lift a deny rule nor bring a tool the type does not have', async () => {
+    const rules: TypeRules = { granted: ['Bash(rm *)', 'WebFetch', 'Bash(touch *)'], revoked: [] };
+    const toolHost = host({ permissionRules: () => rules });
+    const spec = { tools: ['Bash(echo *)'], disallowedTools: ['Bash(rm *)'] };
+    const { result, cwd, decisions, events } = await run('Beyond the grants', spec, toolHost, async (dir) => {
+      await writeFile(join(dir, 'victim.txt'), 'keep\n');
+    });
+    expect(result.ok).toBe(true);
+    // Claude Code's deny rule held: our prompt (where grants apply) was never reached.
+    expect(existsSync(join(cwd, 'victim.txt'))).toBe(true);
+    expect(existsSync(join(cwd, 'granted.txt'))).toBe(true);
+    expect(decisions.map((d) => [d.tool, d.decision, d.by])).toEqual([
+      ['Bash', 'deny', 'claude-code'],
+      ['WebFetch', 'deny', 'claude-code'],
+      ['Bash', 'allow', 'grant'],
+    ]);
+    const webFetch = dataOf(events, 'agent.tool_result').find((r) => String(r.content).includes('No such tool'));
+    expect(webFetch).toBeDefined();
   });
 });
 
