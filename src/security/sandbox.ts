@@ -6,7 +6,7 @@ const UNAVAILABLE = /sandbox required but unavailable|sandbox is enabled but dep
 /**
  * The typed error for a sandbox that cannot start, when Claude Code's output says so: the
  * agent does not start (Claude Code refuses, `failIfUnavailable`), and retrying cannot help
- * until the machine has the sandbox's dependencies (bubblewrap on Linux).
+ * until the machine has the sandbox's dependencies (bubblewrap and socat on Linux).
  */
 export function sandboxUnavailable(...texts: readonly (string | undefined)[]): OrchestratorError | undefined {
   const text = texts.find((candidate) => candidate !== undefined && UNAVAILABLE.test(candidate));
@@ -21,7 +21,7 @@ export function sandboxUnavailable(...texts: readonly (string | undefined)[]): O
     `the agent's sandbox cannot start, so the agent did not start: ${line.replace(/^Error:\s*/, '')}`,
     {
       details: {
-        hint: 'install bubblewrap (apt-get install bubblewrap), or opt the agent type out with sandbox: false',
+        hint: 'install bubblewrap and socat (apt-get install bubblewrap socat), or opt the agent type out with sandbox: false',
       },
     },
   );

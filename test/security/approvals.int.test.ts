@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,6 +230,33 @@ describe('a sandbox that cannot start', () => {
     expect(result.attempts).toBe(1);
     expect(existsSync(join(cwd, 'free.txt'))).toBe(false);
     expect(kit.server.requests.filter((r) => r.script === 'shell')).toEqual([]);
+  });
+
+  it('names socat when bubblewrap is there but socat is not (the set-up installs both)', async () => {
+    const onlyBwrap = await mkdtemp(join(tmpdir(), 'orch-nosocat-'));
+    try {
+      await symlink(
+        execFileSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).trim(),
+        join(onlyBwrap, 'bwrap'),
+      );
+      const cwd = await kit.workspace('no-socat');
+      const noSocat = kit.runtime({ env: { ...kit.sdk.env, PATH: onlyBwrap } });
+      const result = await noSocat.spawn({
+        sessionId: kit.session(),
+        spec: testSpec({ tools: ['Bash'] }),
+        prompt: 'Use the shell',
+        cwd,
+      }).result;
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.error).toMatchObject({ code: 'SANDBOX_UNAVAILABLE', retryable: false });
+      expect(result.error.message).toMatch(/socat/);
+      expect(result.error.message).not.toMatch(/bubblewrap \(bwrap\) not installed/);
+      expect(result.error.details).toMatchObject({ hint: expect.stringMatching(/apt-get install bubblewrap socat/) });
+      expect(existsSync(join(cwd, 'free.txt'))).toBe(false);
+    } finally {
+      await rm(onlyBwrap, { recursive: true, force: true });
+    }
   });
 
   it('starts an agent whose type opted out, and records that its Bash runs unsandboxed', async () => {
