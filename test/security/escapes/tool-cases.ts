@@ -214,7 +214,8 @@ export function deniedToolCases(t: Targets): { loop: EscapeCase[]; none: EscapeC
 
 /** Network from Bash under the sandbox, for a type that lists no domains; and WebFetch. */
 export function networkCases(t: Targets): EscapeCase[] {
-  const { port, hostIp } = t.ground;
+  const { port, hostIp, socket } = t.ground;
+  const abstract = t.ground.abstractSocket.slice(1);
   const url = (id: string, host = '127.0.0.1') => `http://${host}:${port}/${id}`;
   const n = (id: string, name: string, command: string): EscapeCase => ({ id, name, ...bash(command) });
   return [
@@ -254,6 +255,25 @@ export function networkCases(t: Targets): EscapeCase[] {
     ),
     n('n11', 'exec 3<>/dev/tcp', `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /n11 HTTP/1.0\\r\\n\\r\\n' >&3`),
     n('n12', 'the server as an HTTP proxy', `curl -sS -m 3 -x ${url('')} http://example.com/n12`),
+    // Unix sockets outside the workspace (a database's, Docker's): no TCP, no proxy involved.
+    n('n14', 'curl --unix-socket', `curl -sS -m 3 --unix-socket ${socket} http://x/n14`),
+    n(
+      'n15',
+      'python3 AF_UNIX socket',
+      `python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect('${socket}'); s.sendall(b'GET /n15 HTTP/1.0\\r\\n\\r\\n'); print(s.recv(100))"`,
+    ),
+    n('n16', 'socat UNIX-CONNECT', `printf 'GET /n16 HTTP/1.0\\r\\n\\r\\n' | socat - UNIX-CONNECT:${socket}`),
+    n(
+      'n17',
+      'node net.connect to a Unix socket',
+      `node -e "const s = require('net').connect('${socket}', () => s.end('GET /n17 HTTP/1.0\\r\\n\\r\\n')); s.on('error', (e) => { console.log(e.message); process.exit(1) })"`,
+    ),
+    n(
+      'n18',
+      'node net.connect to an abstract Unix socket',
+      `node -e "const s = require('net').connect('\\0${abstract}', () => s.end('GET /n18 HTTP/1.0\\r\\n\\r\\n')); s.on('error', (e) => { console.log(e.message); process.exit(1) })"`,
+    ),
+    n('n19', 'nc -U', `printf 'GET /n19 HTTP/1.0\\r\\n\\r\\n' | nc -U -w 3 ${socket}`),
     {
       id: 'n13',
       name: 'WebFetch by a type that has it',
