@@ -8,7 +8,7 @@ import { describeResult, parseJsonLines, runCli, tempDir } from '../support/cli-
 // An unattended `orchestrator run` (standard input not a terminal, or --yes) approves approval
 // nodes by itself, but never a tool call an ask rule holds for a human: that one waits for
 // `sessions answer`, and unanswered within its timeout the call is denied. Otherwise every CI run
-// would lift every ask rule.
+// would lift every ask rule. Nor can --answer approve it: it names human and approval nodes only.
 
 const WORKFLOW = `
 name: unattended
@@ -48,8 +48,8 @@ describe('an unattended run', () => {
   it.each([
     ['standard input not a terminal', []],
     ['--yes', ['--yes']],
-  ])('with %s approves the approval node, never the tool call', { timeout: 120_000 }, async (_name, flags) => {
-    const dataDir = path.join(tmp.dir, `data-${flags.length}`);
+  ])('with %s approves the approval node, never the tool call', { timeout: 120_000 }, async (name, flags) => {
+    const dataDir = path.join(tmp.dir, `data-${name.replaceAll(/\W+/g, '-')}`);
     const result = await runCli(['run', workflow, ...flags], { dataDir });
     expect(result.code, describeResult(result)).toBe(0);
     expect(result.stdout).toMatch(/\(a tool approval: answer it with `orchestrator sessions answer \S+ \S+ yes\|no`/);
@@ -69,5 +69,15 @@ describe('an unattended run', () => {
     // One answer only: the approval node's, by the CLI. The tool's question was closed unanswered.
     expect(answers).toEqual([expect.objectContaining({ value: expect.objectContaining({ approved: true }) })]);
     expect(events.filter((e) => e.type === 'input.closed')).toHaveLength(1);
+  });
+
+  it('refuses an --answer for the agent node whose tool call would wait (only human and approval nodes take one)', async () => {
+    const result = await runCli(['run', workflow, '--answer', 'push=yes'], {
+      dataDir: path.join(tmp.dir, 'data-answer'),
+    });
+    expect(result.code, describeResult(result)).toBe(2);
+    expect(result.stderr).toMatch(
+      /error \[INVALID_ARGUMENT\]: --answer push=\.\.\.: the workflow has no human or approval node "push"/,
+    );
   });
 });
