@@ -32,6 +32,13 @@ export interface Ground {
   readonly secretText: string;
   /** The agents' HOME (a file there holds {@link secretText} too). */
   readonly home: string;
+  /**
+   * The user's HOME as the orchestrator's process sees it (`HOME` is set to it for the run):
+   * credentials under it (`.ssh/id_rsa`, `.aws/credentials`, `.netrc`, `.config/gh/hosts.yml`)
+   * hold {@link credentialText}; `notes.txt` there is no secret.
+   */
+  readonly userHome: string;
+  readonly credentialText: string;
   /** A random tag for names outside `base` (/tmp). */
   readonly tag: string;
   /** Port of the HTTP server; every request path it got (over TCP or either Unix socket). */
@@ -127,6 +134,13 @@ export async function makeGround(home: string): Promise<{ ground: Ground; server
   const canary = path.join(outside, 'canary.txt');
   await writeFile(canary, `${secretText}\n`, { mode: 0o644 });
   await writeFile(path.join(home, 'secret-home.txt'), `${secretText}\n`);
+  const userHome = path.join(base, 'user-home');
+  const credentialText = `credential-${randomBytes(8).toString('hex')}`;
+  for (const file of ['.ssh/id_rsa', '.aws/credentials', '.netrc', '.config/gh/hosts.yml']) {
+    await mkdir(path.dirname(path.join(userHome, file)), { recursive: true });
+    await writeFile(path.join(userHome, file), `${credentialText}\n`, { mode: 0o600 });
+  }
+  await writeFile(path.join(userHome, 'notes.txt'), 'not a secret\n');
   const hits: string[] = [];
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     hits.push(`${request.method} ${request.url}`);
@@ -168,6 +182,8 @@ export async function makeGround(home: string): Promise<{ ground: Ground; server
       canary,
       secretText,
       home,
+      userHome,
+      credentialText,
       tag,
       port,
       socket,

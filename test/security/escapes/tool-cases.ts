@@ -166,6 +166,81 @@ export function openReadCases(t: Targets): EscapeCase[] {
 }
 
 /**
+ * The user's credentials under their HOME (the orchestrator's), read by absolute path by a type
+ * whose reads are open: file tools, Bash, copies and links. Claude Code holds `Read` deny rules
+ * for them (see `userCredentialPaths`), for its tools and sandboxed commands alike.
+ */
+export function credentialCases(t: Targets): EscapeCase[] {
+  const { userHome: H, credentialText } = t.ground;
+  const unseen = [credentialText];
+  const aws = path.join(H, '.aws', 'credentials');
+  const key = path.join(H, '.ssh', 'id_rsa');
+  return [
+    {
+      id: 'h01',
+      name: "Read a file of the user's HOME (reads are open)",
+      ...read(path.join(H, 'notes.txt')),
+      expect: 'control',
+    },
+    { id: 'h02', name: 'Read ~user/.aws/credentials', ...read(aws), unseen },
+    { id: 'h03', name: 'Read ~user/.ssh/id_rsa', ...read(key), unseen },
+    { id: 'h04', name: 'Read ~user/.config/gh/hosts.yml', ...read(path.join(H, '.config', 'gh', 'hosts.yml')), unseen },
+    {
+      id: 'h05',
+      name: 'Grep ~user/.aws',
+      tool: 'Grep',
+      input: { pattern: 'credential', path: path.join(H, '.aws'), output_mode: 'content' },
+      unseen,
+    },
+    {
+      id: 'h06',
+      name: "Grep the user's whole HOME",
+      tool: 'Grep',
+      input: { pattern: 'credential-|secret', path: H, output_mode: 'content' },
+      unseen,
+      shown: 'not a secret',
+    },
+    {
+      id: 'h07',
+      name: 'Glob ~user/.ssh',
+      tool: 'Glob',
+      input: { pattern: '*', path: path.join(H, '.ssh') },
+      unseen: ['id_rsa'],
+    },
+    { id: 'h08', name: 'Bash: cat ~user/.aws/credentials', ...bash(`cat ${aws}`), unseen },
+    { id: 'h09', name: 'Bash: cat ~user/.netrc', ...bash(`cat ${path.join(H, '.netrc')}`), unseen },
+    { id: 'h10', name: 'Bash: grep -r the HOME', ...bash(`grep -r credential- ${H}`), unseen },
+    {
+      id: 'h11',
+      name: 'Bash: cp -r ~user/.ssh in, then cat',
+      ...bash(`cp -r ${path.join(H, '.ssh')} ssh-copy; cat ssh-copy/id_rsa`),
+      unseen,
+    },
+    {
+      id: 'h12',
+      name: 'Bash: tar of ~user/.ssh, listed with contents',
+      ...bash(`tar -cf - -C ${H} .ssh notes.txt | tar -xOf -`),
+      unseen,
+      shown: 'not a secret',
+    },
+    {
+      id: 'h13',
+      name: 'Bash: python3 open().read()',
+      ...bash(`python3 -c "print(open('${aws}').read())"`),
+      unseen,
+    },
+    {
+      id: 'h14',
+      name: 'Bash: a link to ~user/.ssh, then cat through it',
+      ...bash(`ln -s ${path.join(H, '.ssh')} link-ssh; cat link-ssh/id_rsa`),
+      unseen,
+    },
+    { id: 'h15', name: 'Read through that link', ...read('link-ssh/id_rsa'), unseen },
+    { id: 'h16', name: 'Bash: cd ~user && cat .aws/credentials', ...bash(`cd ${H} && cat .aws/credentials`), unseen },
+  ];
+}
+
+/**
  * Tools that do not exist for the agent type, called anyway: 20 WebFetch calls by a type
  * without it, every kind of tool by a type with `tools: []`, tools removed by name.
  */
@@ -298,6 +373,12 @@ export function toolGroups(t: Targets): CaseGroup[] {
       category: 'file tools (open reads)',
       spec: { tools: ['Bash', 'Write', 'Edit', 'Read', 'NotebookEdit'] },
       cases: openReadCases(t),
+    },
+    {
+      name: 'credentials',
+      category: "the user's credentials (open reads)",
+      spec: { tools: ['Bash', 'Read', 'Glob', 'Grep'] },
+      cases: credentialCases(t),
     },
     { name: 'loop-webfetch', category: 'denied tools in a loop', spec: { tools: ['Read'] }, cases: denied.loop },
     { name: 'no-tools', category: 'denied tools in a loop', spec: { tools: [] }, cases: denied.none },
