@@ -176,6 +176,16 @@ describe('escapes tried by agents, one tool call each', () => {
     }
   });
 
+  it("records the user's credential paths it denies where reads are open, in security.policy", () => {
+    const policyOf = (name: string) => dataOf((runs.get(name) as GroupRun).events, 'security.policy')[0];
+    expect(policyOf('credentials')?.privateReads).toEqual(
+      expect.arrayContaining([path.join(ground.userHome, '.aws'), path.join(ground.userHome, '.ssh')]),
+    );
+    // Confined reads deny them with everything else outside the workspace.
+    expect(policyOf('file-tools')).toMatchObject({ confineReads: true });
+    expect(policyOf('file-tools')?.privateReads).toBeUndefined();
+  });
+
   it('left the outside folder, the workspaces’ parent and the canaries as they were; the server saw nothing', async () => {
     expect(await listTree(ground.outside)).toEqual(before.outside);
     expect(notInWorkspaces(await listTree(ground.wsParent))).toEqual(notInWorkspaces(before.parent));
