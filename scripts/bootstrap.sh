@@ -66,20 +66,29 @@ if [ -f "$orch_root/scripts/build.mjs" ] && [ -d "$orch_root/src" ]; then
   fi
 fi
 
-# Claude Code's Bash sandbox needs bubblewrap on Linux; agents whose type keeps the sandbox on
-# (the default) do not start without it (SANDBOX_UNAVAILABLE). Installed once where we can.
-if [[ "$OSTYPE" == linux* ]] && ! command -v bwrap >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    orch_say "installing bubblewrap for the agents' Bash sandbox (once)"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1; then
-      # A fresh image has no package lists yet.
-      { apt-get update -qq >/dev/null 2>&1 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1; } ||
-        orch_say "could not install bubblewrap: agents with the sandbox on will not start (SANDBOX_UNAVAILABLE)"
+# Claude Code's Bash sandbox needs bubblewrap and socat on Linux (it checks both: socat carries
+# the sandbox's network proxy); agents whose type keeps the sandbox on (the default) do not
+# start without them (SANDBOX_UNAVAILABLE). Installed once where we can.
+if [[ "$OSTYPE" == linux* ]]; then
+  orch_sandbox_missing=""
+  command -v bwrap >/dev/null 2>&1 || orch_sandbox_missing="bubblewrap"
+  command -v socat >/dev/null 2>&1 || orch_sandbox_missing="$orch_sandbox_missing socat"
+  orch_sandbox_missing="${orch_sandbox_missing# }"
+  if [ -n "$orch_sandbox_missing" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      orch_say "installing $orch_sandbox_missing for the agents' Bash sandbox (once)"
+      # shellcheck disable=SC2086 # one word per package
+      if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $orch_sandbox_missing >/dev/null 2>&1; then
+        # A fresh image has no package lists yet.
+        { apt-get update -qq >/dev/null 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $orch_sandbox_missing >/dev/null 2>&1; } ||
+          orch_say "could not install $orch_sandbox_missing: agents with the sandbox on will not start (SANDBOX_UNAVAILABLE)"
+      fi
+    else
+      orch_say "the agents' Bash sandbox is unavailable, missing: $orch_sandbox_missing (apt-get install $orch_sandbox_missing)"
     fi
-  else
-    orch_say "bubblewrap (bwrap) is missing: the agents' Bash sandbox is unavailable; install it (apt-get install bubblewrap)"
   fi
+  unset orch_sandbox_missing
 fi
 
 # The dashboard's browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core,

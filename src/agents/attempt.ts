@@ -1,8 +1,9 @@
+import { homedir } from 'node:os';
 import type { Query, SDKResultMessage, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
-import { NO_RULES, policyApplied, sandboxUnavailable } from '../security/index.ts';
+import { NO_RULES, policyApplied, sandboxUnavailable, userCredentialPaths } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -286,7 +287,9 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     ...(policy.confineReads && { workspace: input.cwd }),
   };
   // The audit says what each attempt ran under, before it runs.
-  input.record([policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES)]);
+  input.record([
+    policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES, userCredentialPaths(homedir())),
+  ]);
   const agent: BoundAgent = {
     agentId: input.agentId,
     workspace: input.cwd,

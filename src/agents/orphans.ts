@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NewEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
+import { agentFolders } from '../security/index.ts';
 import {
   identityAlive,
   PROCESS_OWNER_VARIABLE,
@@ -12,6 +13,7 @@ import {
   readAttributions,
   removeAttribution,
 } from './process-tags.ts';
+import { sweepScratchDirs } from './scratch.ts';
 
 /** Options of {@link sweepOrphans}. */
 export interface SweepOptions {
@@ -58,7 +60,8 @@ const KILL_PASSES = 5;
  * (another CLI on the same data directory, running now) are never touched, nor those of other
  * data directories. Each gets SIGTERM, then SIGKILL after `graceMs`. Resolves with what it
  * ended, attributed to agents and sessions where the dead orchestrator had recorded them, and
- * removes the attribution files of dead orchestrators. Linux only; elsewhere it ends nothing.
+ * removes the attribution files of dead orchestrators and the TMPDIRs of their agent processes.
+ * Linux only; elsewhere it ends nothing.
  *
  * @example
  * const swept = await sweepOrphans({ dataDir: config.dataDir });
@@ -113,6 +116,8 @@ export async function sweepOrphans(options: SweepOptions): Promise<OrphanSweep> 
       // Removed meanwhile by another sweep, or not ours to remove.
     }
   }
+  // And the TMPDIRs of their agent processes (scratch.ts), which they had no time to remove.
+  await sweepScratchDirs(agentFolders(dataDir).tmpDir, ownerAlive);
   const processes: SweptProcess[] = [...ended].map(([pid, tag]) => {
     const worker = byTag.get(tag);
     return { pid, agentId: worker?.agentId, sessionId: worker?.sessionId };

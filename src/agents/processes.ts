@@ -10,6 +10,7 @@ import {
   removeAttribution,
   writeAttribution,
 } from './process-tags.ts';
+import { makeScratchDir, removeScratchDir } from './scratch.ts';
 
 export { PROCESS_TAG_VARIABLE };
 
@@ -88,6 +89,10 @@ export class ProcessRegistry {
   spawner(onSpawn: (process: TrackedProcess) => void): (options: SpawnOptions) => SpawnedProcess {
     return (options) => {
       const tag = randomUUID();
+      // A TMPDIR of its own (see scratch.ts): processes of one configuration sharing one
+      // raced on the sandbox's settings file there.
+      const sharedTmp = options.env.TMPDIR;
+      const scratch = sharedTmp === undefined ? undefined : makeScratchDir(sharedTmp, ownIdentity(), tag);
       const [command, args] = SETPRIV
         ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', options.command, ...options.args]]
         : [options.command, options.args];
@@ -95,6 +100,7 @@ export class ProcessRegistry {
         cwd: options.cwd,
         env: {
           ...(options.env as NodeJS.ProcessEnv),
+          ...(scratch !== undefined && { TMPDIR: scratch }),
           [PROCESS_TAG_VARIABLE]: tag,
           [PROCESS_OWNER_VARIABLE]: ownIdentity(),
           ...(this.#dataDir !== undefined && { [PROCESS_SCOPE_VARIABLE]: this.#dataDir }),
@@ -137,14 +143,17 @@ export class ProcessRegistry {
                 // Left for the next sweep, which removes the files of dead owners.
               }
             }
-            resolve();
+            if (scratch === undefined) resolve();
+            else void removeScratchDir(scratch).then(resolve);
           };
           if (code === 0 && !this.#stopping.has(child)) settle();
           else void sweep.finally(settle);
         };
         child.once('exit', done);
         child.once('error', () => {
-          if (pid === undefined) resolve();
+          if (pid !== undefined) return;
+          if (scratch === undefined) resolve();
+          else void removeScratchDir(scratch).then(resolve);
         });
       });
       this.#exits.set(child, exited);

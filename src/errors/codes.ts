@@ -128,7 +128,8 @@ export const ERROR_CODES = {
   SANDBOX_UNAVAILABLE: {
     status: 503,
     retryable: false,
-    summary: "An agent's Bash sandbox cannot start on this machine (bubblewrap missing), so the agent did not start.",
+    summary:
+      "An agent's Bash sandbox cannot start on this machine (bubblewrap or socat missing), so the agent did not start.",
   },
   INPUT_TIMEOUT: {
     status: 504,

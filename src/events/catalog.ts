@@ -383,6 +383,8 @@ export const EVENT_DATA_SCHEMAS = {
     sandboxOff: z.string().optional(),
     allowedDomains: z.array(z.string()),
     confineReads: z.boolean(),
+    /** Where reads are open: absolute paths denied anyway (the user's credentials). */
+    privateReads: z.array(z.string()).optional(),
   }),
   /** A rule granted at run time to an agent type of the session (answers Claude Code's prompt with allow). */
   'security.granted': z.looseObject({

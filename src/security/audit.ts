@@ -30,7 +30,13 @@ export function summarizeInput(tool: string, input: unknown, maxChars = 500): st
 }
 
 /** The `security.policy` event of an agent attempt: what Claude Code enforces for it, recorded before it runs. */
-export function policyApplied(agentId: string, agentType: string, policy: SecurityPolicy, rules: TypeRules): NewEvent {
+export function policyApplied(
+  agentId: string,
+  agentType: string,
+  policy: SecurityPolicy,
+  rules: TypeRules,
+  privateReads: readonly string[] = [],
+): NewEvent {
   return {
     type: 'security.policy',
     data: {
@@ -46,6 +52,8 @@ export function policyApplied(agentId: string, agentType: string, policy: Securi
       ...(policy.sandbox.off && { sandboxOff: policy.sandbox.off }),
       allowedDomains: [...policy.sandbox.allowedDomains],
       confineReads: policy.confineReads,
+      // Where reads are open, the paths denied anyway (the user's credentials).
+      ...(!policy.confineReads && privateReads.length > 0 && { privateReads: [...privateReads] }),
     },
   };
 }

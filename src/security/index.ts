@@ -46,7 +46,13 @@ export type {
   SecurityPolicy,
   SecuritySpec,
 } from './policy.ts';
-export { compileSecurityPolicy, DEFAULT_ASK_TIMEOUT_MS, sdkSecurityOptions } from './policy.ts';
+export {
+  compileSecurityPolicy,
+  DEFAULT_ASK_TIMEOUT_MS,
+  sdkSecurityOptions,
+  USER_CREDENTIAL_PATHS,
+  userCredentialPaths,
+} from './policy.ts';
 export type { KnownSecret, RedactorOptions } from './redact.ts';
 export { encodedForms, Redactor } from './redact.ts';
 export type { MatchMode, ParsedRule } from './rules.ts';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Options } from '@anthropic-ai/claude-agent-sdk';
 import { BUILT_IN_TOOLS, parsePermissionRule } from './rules.ts';
 
@@ -142,6 +143,40 @@ export interface SdkSecurityContext {
   readonly revoked: readonly string[];
   /** The agent's workspace (absolute): needed when reads are confined. */
   readonly workspace?: string | undefined;
+  /**
+   * Absolute paths no agent reads even where reads are open: the user's credentials
+   * ({@link userCredentialPaths}). Each becomes a `Read` deny rule, which Claude Code applies
+   * to its file tools and to sandboxed commands alike. @default none
+   */
+  readonly privateReads?: readonly string[] | undefined;
+}
+
+/**
+ * Folders and files under a user's HOME that hold credentials (keys, tokens, cloud and
+ * registry logins, Claude Code's own). Agents have a HOME of their own; these are also denied
+ * by absolute path, where reads are open, so that `cat /home/me/.aws/credentials` fails too.
+ */
+export const USER_CREDENTIAL_PATHS: readonly string[] = [
+  '.ssh',
+  '.aws',
+  '.azure',
+  '.gnupg',
+  '.kube',
+  '.docker',
+  '.netrc',
+  '.git-credentials',
+  '.npmrc',
+  '.pypirc',
+  '.config/gcloud',
+  '.config/gh',
+  '.claude',
+  '.claude.json',
+];
+
+/** The credential paths ({@link USER_CREDENTIAL_PATHS}) of a HOME, absolute; none for `/` or no HOME. */
+export function userCredentialPaths(home: string | undefined): string[] {
+  if (home === undefined || !path.isAbsolute(home) || path.resolve(home) === path.parse(home).root) return [];
+  return USER_CREDENTIAL_PATHS.map((entry) => path.join(path.resolve(home), entry));
 }
 
 /**
@@ -158,7 +193,7 @@ export function sdkSecurityOptions(
     settings: {
       permissions: {
         allow: [...(policy.allow ?? []), ...context.alwaysAllow],
-        deny: [...policy.deny, ...context.revoked],
+        deny: [...policy.deny, ...context.revoked, ...privateReadRules(policy, context)],
         ask: [...policy.ask],
         // Claude Code judges a path by where its links lead (checked with 2.1.331).
         blockWritesOutsideWorkingDirectories: true,
@@ -183,4 +218,17 @@ export function sdkSecurityOptions(
     }
   }
   return options;
+}
+
+/**
+ * `Read` deny rules for the private paths (`//` starts an absolute path in Claude Code's rule
+ * syntax): the path itself and all below it. None where reads are confined to the workspace
+ * already, unless the workspace lies inside one of them (then it is the agent's to read).
+ */
+function privateReadRules(policy: SecurityPolicy, context: SdkSecurityContext): string[] {
+  if (policy.confineReads) return [];
+  const workspace = context.workspace;
+  return (context.privateReads ?? [])
+    .filter((p) => workspace === undefined || !`${workspace}/`.startsWith(`${p}/`))
+    .flatMap((p) => [`Read(/${p})`, `Read(/${p}/**)`]);
 }

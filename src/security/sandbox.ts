@@ -6,7 +6,7 @@ const UNAVAILABLE = /sandbox required but unavailable|sandbox is enabled but dep
 /**
  * The typed error for a sandbox that cannot start, when Claude Code's output says so: the
  * agent does not start (Claude Code refuses, `failIfUnavailable`), and retrying cannot help
- * until the machine has the sandbox's dependencies (bubblewrap on Linux).
+ * until the machine has the sandbox's dependencies (bubblewrap and socat on Linux).
  */
 export function sandboxUnavailable(...texts: readonly (string | undefined)[]): OrchestratorError | undefined {
   const text = texts.find((candidate) => candidate !== undefined && UNAVAILABLE.test(candidate));
@@ -21,18 +21,19 @@ export function sandboxUnavailable(...texts: readonly (string | undefined)[]): O
     `the agent's sandbox cannot start, so the agent did not start: ${line.replace(/^Error:\s*/, '')}`,
     {
       details: {
-        hint: 'install bubblewrap (apt-get install bubblewrap), or opt the agent type out with sandbox: false',
+        hint: 'install bubblewrap and socat (apt-get install bubblewrap socat), or opt the agent type out with sandbox: false',
       },
     },
   );
 }
 
 /**
- * Empty read-only files that Claude Code's sandbox (2.1.331, bubblewrap) places in the working
- * directory while a sandboxed command runs, as mount points that keep the command from writing
- * Claude Code's and git's configuration; they are removed when the command ends. A `git add -A`
- * of the workspace at that moment sees (or races with) them: code that records a workspace
- * while agents run in it should leave these paths out (e.g. `.git/info/exclude`).
+ * Empty read-only files (mode 0444) that Claude Code's sandbox (2.1.331, bubblewrap) places in
+ * the working directory while a sandboxed command runs, as mount points that keep the command
+ * from writing Claude Code's and git's configuration; they are removed when it ends (an agent
+ * killed mid-command can leave them). Recordings of a workspace (versions, worktree commits)
+ * leave them out by their shape, not by this list, which changes with Claude Code's versions
+ * (`UNSTAGE_SANDBOX_PLACEHOLDERS` in `src/workspace/git.ts`). Seen with 2.1.331.
  */
 export const SANDBOX_PLACEHOLDERS: readonly string[] = [
   '.bash_profile',
@@ -46,5 +47,16 @@ export const SANDBOX_PLACEHOLDERS: readonly string[] = [
   '.vscode',
   '.zprofile',
   '.zshrc',
-  '.claude/',
+  '.claude/agents',
+  '.claude/commands',
+  '.claude/hooks',
+  '.claude/launch.json',
+  '.claude/loop.md',
+  '.claude/output-styles',
+  '.claude/routines',
+  '.claude/scheduled_tasks.json',
+  '.claude/settings.json',
+  '.claude/settings.local.json',
+  '.claude/skills',
+  '.claude/workflows',
 ];

@@ -96,9 +96,30 @@ function failed(
   );
 }
 
+/**
+ * Shell lines run right after `git "$@" add -A` of the folder `$WORKSPACE`: they unstage the
+ * empty read-only files Claude Code's sandbox (2.1.331) places in a working directory while a
+ * command runs, as mount points (`.bashrc`, `.mcp.json`, `.claude/settings.json`, ...; see
+ * `SANDBOX_PLACEHOLDERS`), so that a recording made meanwhile (or after an agent killed
+ * mid-command left them) never records them, nor gives them to a worktree or a restored copy.
+ * Taken for one: a new file at a top-level dot name or directly under `.claude/`, empty, and on
+ * disk still empty with mode 0444 or already gone. A user's own file there is never empty and
+ * read-only for all, and one already recorded is never touched.
+ */
+export const UNSTAGE_SANDBOX_PLACEHOLDERS = `added=$(git "$@" diff --cached --raw --no-abbrev --no-renames --diff-filter=A -- ':(glob).*' ':(glob).claude/*')
+[ -z "$added" ] || printf '%s\\n' "$added" | while IFS= read -r line; do
+  blob=$(printf '%s' "$line" | cut -d' ' -f4)
+  case "$blob" in e69de29bb2d1d6434b8b29ae775ad8c2e48c5391|473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813) ;; *) continue ;; esac
+  file=\${line#*\t}
+  case "$file" in \\"*|*/*/*) continue ;; */*) case "$file" in .claude/*) ;; *) continue ;; esac ;; esac
+  if [ ! -e "$WORKSPACE/$file" ] || [ -n "$(find "$WORKSPACE/$file" -maxdepth 0 -type f -perm 444 -size 0 2>/dev/null)" ]; then
+    git "$@" rm -q --cached -- "$file"
+  fi
+done`;
+
 /** Commits everything in the folder when anything changed; returns the head commit. */
 export async function commitAll(cwd: string, message: string): Promise<string> {
-  await git(cwd, ['add', '-A']);
+  await gitScript(cwd, `set -e\ngit "$@" add -A\n${UNSTAGE_SANDBOX_PLACEHOLDERS}`, [], { WORKSPACE: cwd });
   const status = await git(cwd, ['status', '--porcelain']);
   // A repository without a commit yet (an empty workspace, or a process killed right after
   // `git init`) still needs one: worktrees and merges start from HEAD.

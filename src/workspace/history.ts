@@ -5,7 +5,7 @@ import { OrchestratorError } from '../errors/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
 import { type FileChanges, type FileDiffLimits, fileChanges } from './file-diff.ts';
 import { fingerprint } from './fingerprint.ts';
-import { git, gitScript } from './git.ts';
+import { git, gitScript, UNSTAGE_SANDBOX_PLACEHOLDERS } from './git.ts';
 
 /** A history repository unpacked from a bundle, not yet any session's. */
 export interface IncomingHistory {
@@ -103,6 +103,7 @@ export class WorkspaceHistory {
     const { stdout } = await gitScript(this.#root, RECORD_SCRIPT, [`--git-dir=${gitDir}`, `--work-tree=${workspace}`], {
       MESSAGE: message,
       HISTORY_DIR: gitDir,
+      WORKSPACE: workspace,
     });
     const commit = stdout.split('\n').at(-1) ?? '';
     if (print === null) this.#last.delete(sessionId);
@@ -219,12 +220,13 @@ export class WorkspaceHistory {
 
 /**
  * What {@link WorkspaceHistory.record} runs, in one shell: `"$@"` is git's options, `$MESSAGE`
- * the message, `$HISTORY_DIR` the repository (created without git's sample hooks: nothing runs
+ * the message, `$WORKSPACE` the folder recorded, `$HISTORY_DIR` the repository (created without git's sample hooks: nothing runs
  * them).
  */
 const RECORD_SCRIPT = `set -e
 [ -e "$HISTORY_DIR" ] || git "$@" init -q -b main --template=
 git "$@" add -A
+${UNSTAGE_SANDBOX_PLACEHOLDERS}
 if git "$@" rev-parse -q --verify HEAD >/dev/null && git "$@" diff --cached --quiet HEAD --; then :
 else git "$@" commit -q --allow-empty --no-verify -m "$MESSAGE"; fi
 git "$@" rev-parse HEAD`;

@@ -73,6 +73,21 @@ describe('orchestrator run examples/feature-team/workflow.yaml', () => {
     const approval = events.find((e) => e.type === 'user.input');
     expect(approval?.data.value).toMatchObject({ approved: true });
 
+    // The demo runs confined (README, Security): every agent ran under a recorded policy, the
+    // coders' Bash in Claude Code's sandbox with no network (it started: `failIfUnavailable`),
+    // the others without Bash at all; nobody opted out.
+    const spawned = events.flatMap((e) => (e.type === 'agent.spawned' ? [e.data.agentId] : []));
+    const policies = events.flatMap((e) => (e.type === 'security.policy' ? [e.data] : []));
+    expect(policies.map((p) => p.agentId).toSorted()).toEqual(spawned.toSorted());
+    for (const policy of policies) {
+      const bash = policy.tools === 'all' || policy.tools.includes('Bash');
+      expect(policy, policy.agentType).toMatchObject(
+        bash ? { sandbox: 'on', allowedDomains: [] } : { sandbox: 'off', sandboxOff: 'no Bash tool' },
+      );
+      expect(policy.tools, policy.agentType).not.toBe('all');
+    }
+    expect(policies.filter((p) => p.sandbox === 'on').map((p) => p.agentType)).toEqual(['coder', 'coder', 'coder']);
+
     expect(await agentProcesses(dataDir)).toEqual([]);
   });
 

@@ -1,8 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepOrphans } from '../../src/agents/index.ts';
+import { identityAlive } from '../../src/agents/process-tags.ts';
+import { scratchOwner } from '../../src/agents/scratch.ts';
 import type { ModelServer } from '../../src/model-server/index.ts';
 import { processesMatching } from '../support/agent-kit.ts';
 import {
@@ -139,6 +141,12 @@ describe('processes left behind by a CLI killed with SIGKILL', () => {
       // Both orchestrators are alive: nothing of theirs is an orphan.
       expect((await sweepOrphans({ dataDir, graceMs: 200 })).pids).toEqual([]);
 
+      // Each agent process has a TMPDIR of its own under the data directory's (src/agents/scratch.ts).
+      const scratch = async () =>
+        (await readdir(path.join(dataDir, 'tmp'))).filter((name) => scratchOwner(name) !== undefined);
+      const scratchBefore = await scratch();
+      expect(scratchBefore.length).toBeGreaterThanOrEqual(2);
+
       doomed.child.kill('SIGKILL');
       await doomed.exited;
       // Claude Code went with it; the tool did not.
@@ -162,6 +170,12 @@ describe('processes left behind by a CLI killed with SIGKILL', () => {
       expect(swept[0]?.processes).toBe(swept[0]?.pids.length);
       // The resumed node ran again (its marker file made the command return at once).
       expect(await readFile(path.join(dataDir, 'workspaces', 'ses_dead', 'napped'), 'utf8')).toBe('');
+
+      // The killed CLI's TMPDIRs went with the sweep; the live CLI's stayed.
+      const scratchAfter = await scratch();
+      expect(scratchAfter.every((name) => identityAlive(scratchOwner(name) as string))).toBe(true);
+      expect(scratchBefore.filter((name) => !scratchAfter.includes(name)).length).toBeGreaterThan(0);
+      expect(scratchBefore.filter((name) => scratchAfter.includes(name)).length).toBeGreaterThan(0);
 
       // The live run's tool was never touched, and its session records no sweep.
       expect(napping(MARK_LIVE)).toHaveLength(1);

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,16 @@ const scenario = {
       ],
     },
     { name: 'later', match: { user: '^Touch later$' }, turns: [bash('touch later.txt'), 'Done.'] },
+    {
+      name: 'beyond',
+      match: { user: '^Beyond the grants$' },
+      turns: [
+        bash('rm -f victim.txt'),
+        { content: [{ tool_use: { name: 'WebFetch', input: { url: 'http://127.0.0.1:9/x', prompt: 'read' } } }] },
+        bash('touch granted.txt'),
+        'Done: {{last_tool_result}}',
+      ],
+    },
     { name: 'shell', match: { user: '^Use the shell$' }, turns: [bash('echo unsandboxed > free.txt'), 'Done.'] },
   ],
 };
@@ -55,9 +66,15 @@ function host(overrides: Partial<AgentToolHost>): AgentToolHost {
   };
 }
 
-async function run(prompt: string, spec: Partial<AgentSpec>, toolHost?: AgentToolHost) {
+async function run(
+  prompt: string,
+  spec: Partial<AgentSpec>,
+  toolHost?: AgentToolHost,
+  prepare?: (cwd: string) => Promise<void>,
+) {
   const sessionId = kit.session();
   const cwd = await kit.workspace(`${prompt}-${sessionId}`);
+  await prepare?.(cwd);
   const result = await runtime.spawn({ sessionId, spec: testSpec(spec), prompt, cwd, toolHost }).result;
   const events = await kit.events(sessionId);
   return { result, cwd, events, decisions: dataOf(events, 'security.decision') };
@@ -164,6 +181,26 @@ describe('grants and revocations at run time', () => {
     expect(dataOf(later.events, 'security.policy')).toEqual([expect.objectContaining({ revoked: ['Bash(touch *)'] })]);
     expect(later.decisions).toEqual([expect.objectContaining({ decision: 'deny' })]);
   });
+
+  it('a grant cannot lift a deny rule nor bring a tool the type does not have', async () => {
+    const rules: TypeRules = { granted: ['Bash(rm *)', 'WebFetch', 'Bash(touch *)'], revoked: [] };
+    const toolHost = host({ permissionRules: () => rules });
+    const spec = { tools: ['Bash(echo *)'], disallowedTools: ['Bash(rm *)'] };
+    const { result, cwd, decisions, events } = await run('Beyond the grants', spec, toolHost, async (dir) => {
+      await writeFile(join(dir, 'victim.txt'), 'keep\n');
+    });
+    expect(result.ok).toBe(true);
+    // Claude Code's deny rule held: our prompt (where grants apply) was never reached.
+    expect(existsSync(join(cwd, 'victim.txt'))).toBe(true);
+    expect(existsSync(join(cwd, 'granted.txt'))).toBe(true);
+    expect(decisions.map((d) => [d.tool, d.decision, d.by])).toEqual([
+      ['Bash', 'deny', 'claude-code'],
+      ['WebFetch', 'deny', 'claude-code'],
+      ['Bash', 'allow', 'grant'],
+    ]);
+    const webFetch = dataOf(events, 'agent.tool_result').find((r) => String(r.content).includes('No such tool'));
+    expect(webFetch).toBeDefined();
+  });
 });
 
 describe('a sandbox that cannot start', () => {
@@ -193,6 +230,33 @@ describe('a sandbox that cannot start', () => {
     expect(result.attempts).toBe(1);
     expect(existsSync(join(cwd, 'free.txt'))).toBe(false);
     expect(kit.server.requests.filter((r) => r.script === 'shell')).toEqual([]);
+  });
+
+  it('names socat when bubblewrap is there but socat is not (the set-up installs both)', async () => {
+    const onlyBwrap = await mkdtemp(join(tmpdir(), 'orch-nosocat-'));
+    try {
+      await symlink(
+        execFileSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).trim(),
+        join(onlyBwrap, 'bwrap'),
+      );
+      const cwd = await kit.workspace('no-socat');
+      const noSocat = kit.runtime({ env: { ...kit.sdk.env, PATH: onlyBwrap } });
+      const result = await noSocat.spawn({
+        sessionId: kit.session(),
+        spec: testSpec({ tools: ['Bash'] }),
+        prompt: 'Use the shell',
+        cwd,
+      }).result;
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.error).toMatchObject({ code: 'SANDBOX_UNAVAILABLE', retryable: false });
+      expect(result.error.message).toMatch(/socat/);
+      expect(result.error.message).not.toMatch(/bubblewrap \(bwrap\) not installed/);
+      expect(result.error.details).toMatchObject({ hint: expect.stringMatching(/apt-get install bubblewrap socat/) });
+      expect(existsSync(join(cwd, 'free.txt'))).toBe(false);
+    } finally {
+      await rm(onlyBwrap, { recursive: true, force: true });
+    }
   });
 
   it('starts an agent whose type opted out, and records that its Bash runs unsandboxed', async () => {

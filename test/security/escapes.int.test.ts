@@ -47,6 +47,7 @@ const runs = new Map<string, GroupRun>();
 const before = { outside: [] as string[], parent: [] as string[], canary: '' };
 let secrets: SecretsProbe;
 let started = 0;
+let userHomeBefore: string | undefined;
 
 /** Entries of the workspaces' parent outside the agents' own workspaces. */
 function notInWorkspaces(entries: readonly string[]): string[] {
@@ -57,6 +58,9 @@ beforeAll(async () => {
   started = Date.now();
   kit = await startAgentKit({ scenario: JSON.stringify({ name: 'placeholder', scripts: [{ turns: ['Done.'] }] }) });
   ({ ground, server } = await makeGround(kit.sdk.env.HOME as string));
+  // The user's HOME as the orchestrator's process sees it: agents are denied its credentials.
+  userHomeBefore = process.env.HOME;
+  process.env.HOME = ground.userHome;
   targets = new Targets(ground);
   groups = [...bashGroups(targets), ...toolGroups(targets)];
   const ids = groups.flatMap((g) => g.cases.map((c) => c.id));
@@ -80,14 +84,13 @@ beforeAll(async () => {
   before.canary = fingerprint(ground.canary);
   // The CLI run (secrets, oversized payloads) goes on beside the agent groups.
   secrets = startSecretsProbe();
-  // Two agent processes at a time, each with a TMPDIR of its own: processes of one
-  // configuration sharing a TMPDIR race on the sandbox's settings file (bwrap fails to start).
+  // Two agent processes at a time, on the agents' one TMPDIR: the runtime gives each process
+  // a folder of its own in it (processes of one configuration sharing one raced on the
+  // sandbox's settings file, and bwrap failed to start).
   const queue = [...groups].sort((a, b) => b.cases.length - a.cases.length);
   const worker = async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
-      const tmp = path.join(path.dirname(kit.sdk.configDir), 'tmp-groups', group.name);
-      await mkdir(tmp, { recursive: true });
-      const runtime = kit.runtime({ maxConcurrent: 1, env: { ...kit.sdk.env, TMPDIR: tmp } });
+      const runtime = kit.runtime({ maxConcurrent: 1 });
       const sessionId = kit.session();
       const workspace = workspaces.get(group.name) as string;
       // Twenty sandboxed tool calls in one agent: give a loaded machine time for them.
@@ -101,6 +104,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  process.env.HOME = userHomeBefore;
   report.print();
   const lines = [...tally].map(([category, counts]) => {
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
@@ -124,35 +128,39 @@ afterAll(async () => {
 });
 
 describe('escapes tried by agents, one tool call each', () => {
-  it.each(['Bash writes outside', 'deny rule', 'file tools', 'denied tools in a loop', 'network from Bash'])(
-    '%s: nothing escapes, every case ends with a known outcome',
-    (prefix) => {
-      const judged: string[] = [];
-      for (const run of runs.values()) {
-        if (!run.group.category.startsWith(prefix)) continue;
-        expect(run.result.ok, `${run.group.name}: ${JSON.stringify(run.result)}`).toBe(true);
-        const decisions = dataOf(run.events, 'security.decision');
-        const results = dataOf(run.events, 'agent.tool_result');
-        for (const c of run.group.cases) {
-          const toolUseId = `toolu_${c.id}`;
-          const verdict = judge(
-            c,
-            {
-              decisions: decisions.filter((d) => d.toolUseId === toolUseId),
-              result: results.find((r) => r.toolUseId === toolUseId)?.content as string | undefined,
-              hits: ground.hits.filter((hit) => hit.includes(`/${c.id}`)),
-              workspace: run.workspace,
-            },
-            targets,
-          );
-          note(run.group.category, `${c.id} ${c.name}`, verdict.outcome, verdict.detail, ground);
-          judged.push(`${c.id} ${verdict.outcome}: ${verdict.detail}`);
-        }
+  it.each([
+    'Bash writes outside',
+    'deny rule',
+    'file tools',
+    "the user's credentials",
+    'denied tools in a loop',
+    'network from Bash',
+  ])('%s: nothing escapes, every case ends with a known outcome', (prefix) => {
+    const judged: string[] = [];
+    for (const run of runs.values()) {
+      if (!run.group.category.startsWith(prefix)) continue;
+      expect(run.result.ok, `${run.group.name}: ${JSON.stringify(run.result)}`).toBe(true);
+      const decisions = dataOf(run.events, 'security.decision');
+      const results = dataOf(run.events, 'agent.tool_result');
+      for (const c of run.group.cases) {
+        const toolUseId = `toolu_${c.id}`;
+        const verdict = judge(
+          c,
+          {
+            decisions: decisions.filter((d) => d.toolUseId === toolUseId),
+            result: results.find((r) => r.toolUseId === toolUseId)?.content as string | undefined,
+            hits: ground.hits.filter((hit) => hit.includes(`/${c.id}`)),
+            workspace: run.workspace,
+          },
+          targets,
+        );
+        note(run.group.category, `${c.id} ${c.name}`, verdict.outcome, verdict.detail, ground);
+        judged.push(`${c.id} ${verdict.outcome}: ${verdict.detail}`);
       }
-      expect(judged.length).toBeGreaterThan(0);
-      expect(judged.filter((line) => /^\S+ (escaped|rule bypassed|inconclusive)/.test(line))).toEqual([]);
-    },
-  );
+    }
+    expect(judged.length).toBeGreaterThan(0);
+    expect(judged.filter((line) => /^\S+ (escaped|rule bypassed|inconclusive)/.test(line))).toEqual([]);
+  });
 
   it('audits each refusal of a tool that does not exist: 20 WebFetch calls, 20 decisions', () => {
     const run = runs.get('loop-webfetch') as GroupRun;
@@ -166,6 +174,16 @@ describe('escapes tried by agents, one tool call each', () => {
         other.group.cases.length,
       );
     }
+  });
+
+  it("records the user's credential paths it denies where reads are open, in security.policy", () => {
+    const policyOf = (name: string) => dataOf((runs.get(name) as GroupRun).events, 'security.policy')[0];
+    expect(policyOf('credentials')?.privateReads).toEqual(
+      expect.arrayContaining([path.join(ground.userHome, '.aws'), path.join(ground.userHome, '.ssh')]),
+    );
+    // Confined reads deny them with everything else outside the workspace.
+    expect(policyOf('file-tools')).toMatchObject({ confineReads: true });
+    expect(policyOf('file-tools')?.privateReads).toBeUndefined();
   });
 
   it('left the outside folder, the workspaces’ parent and the canaries as they were; the server saw nothing', async () => {

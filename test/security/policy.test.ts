@@ -11,6 +11,8 @@ import {
   type SecuritySpec,
   sdkSecurityOptions,
   ToolGate,
+  USER_CREDENTIAL_PATHS,
+  userCredentialPaths,
 } from '../../src/security/index.ts';
 
 const sdk = (spec: SecuritySpec, revoked: string[] = []) =>
@@ -86,6 +88,55 @@ describe('compileSecurityPolicy and sdkSecurityOptions', () => {
     expect(options.sandbox?.filesystem?.denyRead).toEqual(['/']);
     expect(options.sandbox?.filesystem?.allowRead?.[0]).toBe('/ws');
     expect(options.settings).toMatchObject({ permissions: { blockReadsOutsideWorkingDirectories: true } });
+  });
+
+  it("denies reading the user's credentials by absolute path where reads are open", () => {
+    const home = '/home/me';
+    expect(userCredentialPaths(home)).toEqual(USER_CREDENTIAL_PATHS.map((entry) => `${home}/${entry}`));
+    expect(userCredentialPaths('/')).toEqual([]);
+    expect(userCredentialPaths(undefined)).toEqual([]);
+    expect(userCredentialPaths('relative/home')).toEqual([]);
+    const privateReads = ['/home/me/.ssh', '/home/me/.netrc'];
+    const open = sdkSecurityOptions(compileSecurityPolicy({ permissions: { deny: ['Read(.env)'] } }), {
+      alwaysAllow: [],
+      revoked: [],
+      workspace: '/ws',
+      privateReads,
+    });
+    expect(open.settings).toMatchObject({
+      permissions: {
+        deny: [
+          'Read(.env)',
+          'Read(//home/me/.ssh)',
+          'Read(//home/me/.ssh/**)',
+          'Read(//home/me/.netrc)',
+          'Read(//home/me/.netrc/**)',
+        ],
+      },
+    });
+    // Every rule is one Claude Code reads (an absolute path starts with //).
+    expect(() =>
+      compileSecurityPolicy({
+        permissions: { deny: (open.settings as { permissions: { deny: string[] } }).permissions.deny },
+      }),
+    ).not.toThrow();
+    // Confined reads cover them already; a workspace inside one is the agent's to read.
+    const confined = sdkSecurityOptions(compileSecurityPolicy({ confine: { reads: true } }), {
+      alwaysAllow: [],
+      revoked: [],
+      workspace: '/ws',
+      privateReads,
+    });
+    expect(confined.settings).toMatchObject({ permissions: { deny: [] } });
+    const inside = sdkSecurityOptions(compileSecurityPolicy({}), {
+      alwaysAllow: [],
+      revoked: [],
+      workspace: '/home/me/.ssh/work',
+      privateReads,
+    });
+    expect(inside.settings).toMatchObject({
+      permissions: { deny: ['Read(//home/me/.netrc)', 'Read(//home/me/.netrc/**)'] },
+    });
   });
 
   it('refuses a malformed rule in a spec built in code', () => {

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { commitAll } from '../../src/workspace/git.ts';
 import { WorkspaceHistory } from '../../src/workspace/index.ts';
 
 // Recording a workspace's files for a version: real git, real folders. git is reached through
@@ -106,5 +107,64 @@ describe('workspace history', () => {
     await settle();
     const second = await history.record('ses_1', workspace, 'seq 2');
     expect(files(second)).toEqual(['.gitignore']);
+  });
+});
+
+describe("Claude Code's sandbox placeholders", () => {
+  /** An empty read-only file, as Claude Code's sandbox places one while a command runs. */
+  const placeholder = async (file: string) => {
+    await mkdir(path.dirname(path.join(workspace, file)), { recursive: true });
+    await writeFile(path.join(workspace, file), '');
+    await chmod(path.join(workspace, file), 0o444);
+  };
+
+  it('are never recorded; a user’s files at the same kind of names are', async () => {
+    // Recorded before any sandbox ran: stays recorded whatever it looks like later.
+    await writeFile(path.join(workspace, '.gitconfig'), '');
+    const first = await history.record('ses_1', workspace, 'seq 1');
+    await chmod(path.join(workspace, '.gitconfig'), 0o444);
+    for (const file of ['.bashrc', '.mcp.json', '.vscode', '.claude/settings.json', '.claude/commands']) {
+      await placeholder(file);
+    }
+    // A user's own: with content, writable, or deeper than the sandbox places its files.
+    await writeFile(path.join(workspace, '.envrc'), 'export A=1\n');
+    await mkdir(path.join(workspace, '.claude', 'agents'), { recursive: true });
+    await writeFile(path.join(workspace, '.claude', 'notes.md'), '');
+    await placeholder('src/.bashrc');
+    await placeholder('.claude/agents/x.md');
+    const second = await history.record('ses_1', workspace, 'seq 2');
+    expect(second).not.toBe(first);
+    expect(files(second)).toEqual([
+      '.claude/agents/x.md',
+      '.claude/notes.md',
+      '.envrc',
+      '.gitconfig',
+      'a.txt',
+      'src/.bashrc',
+    ]);
+  });
+
+  it('are not recorded in a new history either, nor when gone by the time of the check', async () => {
+    await placeholder('.profile');
+    await placeholder('.claude/settings.local.json');
+    const first = await history.record('ses_1', workspace, 'seq 1');
+    expect(files(first)).toEqual(['a.txt']);
+    // Removed once the command ended: nothing to record.
+    await rm(path.join(workspace, '.profile'), { force: true });
+    await settle();
+    await writeFile(path.join(workspace, 'a.txt'), 'two\n');
+    expect(files(await history.record('ses_1', workspace, 'seq 2'))).toEqual(['a.txt']);
+  });
+
+  it("are not committed from a node's worktree (an agent killed mid-command leaves them)", async () => {
+    execFileSync('git', ['init', '-q', workspace]);
+    await placeholder('.bashrc');
+    await placeholder('.claude/settings.json');
+    await writeFile(path.join(workspace, '.claude', 'keep.json'), '{}\n');
+    const head = await commitAll(workspace, 'changes of a node');
+    const committed = execFileSync('git', ['-C', workspace, 'ls-tree', '-r', '--name-only', head], {
+      encoding: 'utf8',
+    });
+    expect(committed.split('\n').filter(Boolean)).toEqual(['.claude/keep.json', 'a.txt']);
   });
 });

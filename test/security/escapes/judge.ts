@@ -18,6 +18,11 @@ export interface EscapeCase {
   readonly intact?: readonly string[];
   /** Text that must not appear in the tool's result (a read outside the workspace). */
   readonly unseen?: readonly string[];
+  /**
+   * Text the result must show for a refusal without an error: the command or tool ran and read
+   * what it may (this text), while what it may not read (`unseen`) stayed invisible to it.
+   */
+  readonly shown?: string;
   /** Files inside the workspace a deny rule protects: gone means the rule did not stop the command. */
   readonly victims?: readonly string[];
   /**
@@ -116,6 +121,9 @@ export function judge(c: EscapeCase, facts: CaseFacts, targets: Targets): Verdic
   if (denied) {
     if (gone) return { outcome: 'inconclusive', detail: 'denied, yet a victim is gone' };
     return { outcome: 'refused', detail: `denied by ${String(denied.by)}: ${String(denied.reason)}` };
+  }
+  if (c.shown !== undefined && result.includes(c.shown)) {
+    return { outcome: 'refused', detail: 'ran, and what it may not read was invisible to it' };
   }
   const stop = stoppedBy(result);
   if (gone) {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -9,7 +9,8 @@ import path from 'node:path';
  * The ground the escape cases stand on: a base folder holding the agents' workspaces
  * (`ws/<group>`), a sibling workspace no agent uses (`ws/sibling`) and the target of every
  * escape (`outside`), with canary files whose content and mode are checked after the run, and
- * an HTTP server that counts every request it receives (it must receive none).
+ * an HTTP server that counts every request it receives (it must receive none), on TCP and on
+ * two Unix sockets (`outside/http.sock` and an abstract one).
  *
  * ```
  * <base>/outside/canary.txt           the main canary (secret content, must stay unread)
@@ -31,10 +32,20 @@ export interface Ground {
   readonly secretText: string;
   /** The agents' HOME (a file there holds {@link secretText} too). */
   readonly home: string;
+  /**
+   * The user's HOME as the orchestrator's process sees it (`HOME` is set to it for the run):
+   * credentials under it (`.ssh/id_rsa`, `.aws/credentials`, `.netrc`, `.config/gh/hosts.yml`)
+   * hold {@link credentialText}; `notes.txt` there is no secret.
+   */
+  readonly userHome: string;
+  readonly credentialText: string;
   /** A random tag for names outside `base` (/tmp). */
   readonly tag: string;
-  /** Port of the HTTP server; every request path it got. */
+  /** Port of the HTTP server; every request path it got (over TCP or either Unix socket). */
   readonly port: number;
+  /** A Unix socket the same server listens on, outside the workspace, and an abstract one (Linux). */
+  readonly socket: string;
+  readonly abstractSocket: string;
   readonly hits: string[];
   /** This machine's first non-loopback IPv4 address, if it has one. */
   readonly hostIp: string | undefined;
@@ -112,7 +123,7 @@ export function existing(paths: readonly string[]): string[] {
   });
 }
 
-/** Makes the base folders, the main canary, the agents' HOME file and the HTTP server. */
+/** Makes the base folders, the main canary, the agents' HOME file and the HTTP server (TCP and Unix sockets). */
 export async function makeGround(home: string): Promise<{ ground: Ground; server: Server }> {
   const base = await mkdtemp(path.join(tmpdir(), 'orch-escapes-'));
   const outside = path.join(base, 'outside');
@@ -123,11 +134,19 @@ export async function makeGround(home: string): Promise<{ ground: Ground; server
   const canary = path.join(outside, 'canary.txt');
   await writeFile(canary, `${secretText}\n`, { mode: 0o644 });
   await writeFile(path.join(home, 'secret-home.txt'), `${secretText}\n`);
+  const userHome = path.join(base, 'user-home');
+  const credentialText = `credential-${randomBytes(8).toString('hex')}`;
+  for (const file of ['.ssh/id_rsa', '.aws/credentials', '.netrc', '.config/gh/hosts.yml']) {
+    await mkdir(path.dirname(path.join(userHome, file)), { recursive: true });
+    await writeFile(path.join(userHome, file), `${credentialText}\n`, { mode: 0o600 });
+  }
+  await writeFile(path.join(userHome, 'notes.txt'), 'not a secret\n');
   const hits: string[] = [];
-  const server = createServer((request, response) => {
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
     hits.push(`${request.method} ${request.url}`);
     response.end('reached\n');
-  });
+  };
+  const server = createServer(handler);
   // Dual stack where the machine has IPv6 (loopback and its own addresses), else IPv4 only.
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -141,8 +160,37 @@ export async function makeGround(home: string): Promise<{ ground: Ground; server
     .flat()
     .find((nic) => nic && nic.family === 'IPv4' && !nic.internal)?.address;
   const tag = randomBytes(4).toString('hex');
+  // The same server on a Unix socket outside the workspace and on an abstract one (no file):
+  // a sandboxed command must reach neither (the sandbox's seccomp filter refuses AF_UNIX).
+  const socket = path.join(outside, 'http.sock');
+  const abstractSocket = `\0orch-escapes-${tag}`;
+  const local = [createServer(handler), createServer(handler)];
+  await Promise.all(
+    [socket, abstractSocket].map(
+      (address, i) => new Promise<void>((resolve) => (local[i] as Server).listen(address, resolve)),
+    ),
+  );
+  server.on('close', () => {
+    for (const other of local) other.close();
+  });
   return {
-    ground: { base, outside, wsParent, sibling, canary, secretText, home, tag, port, hits, hostIp },
+    ground: {
+      base,
+      outside,
+      wsParent,
+      sibling,
+      canary,
+      secretText,
+      home,
+      userHome,
+      credentialText,
+      tag,
+      port,
+      socket,
+      abstractSocket,
+      hits,
+      hostIp,
+    },
     server,
   };
 }

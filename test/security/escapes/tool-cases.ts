@@ -166,6 +166,81 @@ export function openReadCases(t: Targets): EscapeCase[] {
 }
 
 /**
+ * The user's credentials under their HOME (the orchestrator's), read by absolute path by a type
+ * whose reads are open: file tools, Bash, copies and links. Claude Code holds `Read` deny rules
+ * for them (see `userCredentialPaths`), for its tools and sandboxed commands alike.
+ */
+export function credentialCases(t: Targets): EscapeCase[] {
+  const { userHome: H, credentialText } = t.ground;
+  const unseen = [credentialText];
+  const aws = path.join(H, '.aws', 'credentials');
+  const key = path.join(H, '.ssh', 'id_rsa');
+  return [
+    {
+      id: 'h01',
+      name: "Read a file of the user's HOME (reads are open)",
+      ...read(path.join(H, 'notes.txt')),
+      expect: 'control',
+    },
+    { id: 'h02', name: 'Read ~user/.aws/credentials', ...read(aws), unseen },
+    { id: 'h03', name: 'Read ~user/.ssh/id_rsa', ...read(key), unseen },
+    { id: 'h04', name: 'Read ~user/.config/gh/hosts.yml', ...read(path.join(H, '.config', 'gh', 'hosts.yml')), unseen },
+    {
+      id: 'h05',
+      name: 'Grep ~user/.aws',
+      tool: 'Grep',
+      input: { pattern: 'credential', path: path.join(H, '.aws'), output_mode: 'content' },
+      unseen,
+    },
+    {
+      id: 'h06',
+      name: "Grep the user's whole HOME",
+      tool: 'Grep',
+      input: { pattern: 'credential-|secret', path: H, output_mode: 'content' },
+      unseen,
+      shown: 'not a secret',
+    },
+    {
+      id: 'h07',
+      name: 'Glob ~user/.ssh',
+      tool: 'Glob',
+      input: { pattern: '*', path: path.join(H, '.ssh') },
+      unseen: ['id_rsa'],
+    },
+    { id: 'h08', name: 'Bash: cat ~user/.aws/credentials', ...bash(`cat ${aws}`), unseen },
+    { id: 'h09', name: 'Bash: cat ~user/.netrc', ...bash(`cat ${path.join(H, '.netrc')}`), unseen },
+    { id: 'h10', name: 'Bash: grep -r the HOME', ...bash(`grep -r credential- ${H}`), unseen },
+    {
+      id: 'h11',
+      name: 'Bash: cp -r ~user/.ssh in, then cat',
+      ...bash(`cp -r ${path.join(H, '.ssh')} ssh-copy; cat ssh-copy/id_rsa`),
+      unseen,
+    },
+    {
+      id: 'h12',
+      name: 'Bash: tar of ~user/.ssh, listed with contents',
+      ...bash(`tar -cf - -C ${H} .ssh notes.txt | tar -xOf -`),
+      unseen,
+      shown: 'not a secret',
+    },
+    {
+      id: 'h13',
+      name: 'Bash: python3 open().read()',
+      ...bash(`python3 -c "print(open('${aws}').read())"`),
+      unseen,
+    },
+    {
+      id: 'h14',
+      name: 'Bash: a link to ~user/.ssh, then cat through it',
+      ...bash(`ln -s ${path.join(H, '.ssh')} link-ssh; cat link-ssh/id_rsa`),
+      unseen,
+    },
+    { id: 'h15', name: 'Read through that link', ...read('link-ssh/id_rsa'), unseen },
+    { id: 'h16', name: 'Bash: cd ~user && cat .aws/credentials', ...bash(`cd ${H} && cat .aws/credentials`), unseen },
+  ];
+}
+
+/**
  * Tools that do not exist for the agent type, called anyway: 20 WebFetch calls by a type
  * without it, every kind of tool by a type with `tools: []`, tools removed by name.
  */
@@ -214,7 +289,8 @@ export function deniedToolCases(t: Targets): { loop: EscapeCase[]; none: EscapeC
 
 /** Network from Bash under the sandbox, for a type that lists no domains; and WebFetch. */
 export function networkCases(t: Targets): EscapeCase[] {
-  const { port, hostIp } = t.ground;
+  const { port, hostIp, socket } = t.ground;
+  const abstract = t.ground.abstractSocket.slice(1);
   const url = (id: string, host = '127.0.0.1') => `http://${host}:${port}/${id}`;
   const n = (id: string, name: string, command: string): EscapeCase => ({ id, name, ...bash(command) });
   return [
@@ -254,6 +330,25 @@ export function networkCases(t: Targets): EscapeCase[] {
     ),
     n('n11', 'exec 3<>/dev/tcp', `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /n11 HTTP/1.0\\r\\n\\r\\n' >&3`),
     n('n12', 'the server as an HTTP proxy', `curl -sS -m 3 -x ${url('')} http://example.com/n12`),
+    // Unix sockets outside the workspace (a database's, Docker's): no TCP, no proxy involved.
+    n('n14', 'curl --unix-socket', `curl -sS -m 3 --unix-socket ${socket} http://x/n14`),
+    n(
+      'n15',
+      'python3 AF_UNIX socket',
+      `python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect('${socket}'); s.sendall(b'GET /n15 HTTP/1.0\\r\\n\\r\\n'); print(s.recv(100))"`,
+    ),
+    n('n16', 'socat UNIX-CONNECT', `printf 'GET /n16 HTTP/1.0\\r\\n\\r\\n' | socat - UNIX-CONNECT:${socket}`),
+    n(
+      'n17',
+      'node net.connect to a Unix socket',
+      `node -e "const s = require('net').connect('${socket}', () => s.end('GET /n17 HTTP/1.0\\r\\n\\r\\n')); s.on('error', (e) => { console.log(e.message); process.exit(1) })"`,
+    ),
+    n(
+      'n18',
+      'node net.connect to an abstract Unix socket',
+      `node -e "const s = require('net').connect('\\0${abstract}', () => s.end('GET /n18 HTTP/1.0\\r\\n\\r\\n')); s.on('error', (e) => { console.log(e.message); process.exit(1) })"`,
+    ),
+    n('n19', 'nc -U', `printf 'GET /n19 HTTP/1.0\\r\\n\\r\\n' | nc -U -w 3 ${socket}`),
     {
       id: 'n13',
       name: 'WebFetch by a type that has it',
@@ -278,6 +373,12 @@ export function toolGroups(t: Targets): CaseGroup[] {
       category: 'file tools (open reads)',
       spec: { tools: ['Bash', 'Write', 'Edit', 'Read', 'NotebookEdit'] },
       cases: openReadCases(t),
+    },
+    {
+      name: 'credentials',
+      category: "the user's credentials (open reads)",
+      spec: { tools: ['Bash', 'Read', 'Glob', 'Grep'] },
+      cases: credentialCases(t),
     },
     { name: 'loop-webfetch', category: 'denied tools in a loop', spec: { tools: ['Read'] }, cases: denied.loop },
     { name: 'no-tools', category: 'denied tools in a loop', spec: { tools: [] }, cases: denied.none },
