@@ -36,9 +36,11 @@ describe('a version recorded while a sandboxed command runs in the workspace', (
     await writeFile(path.join(workspace, 'a.txt'), 'one\n');
     const history = new WorkspaceHistory(await mkdtemp(path.join(path.dirname(workspace), 'history-')));
     const run = kit.runtime().spawn({ sessionId: kit.session(), spec: testSpec(), prompt: 'nap', cwd: workspace });
-    // The placeholders are there while the command sleeps.
-    expect(await waitFor(() => existsSync(path.join(workspace, '.claude', 'settings.json')), 20_000)).toBe(true);
-    expect(existsSync(path.join(workspace, '.bashrc'))).toBe(true);
+    // The placeholders are there while the command sleeps (not all at the same instant: the
+    // settings file can come a moment before the sandbox's .bashrc).
+    const placed = () =>
+      existsSync(path.join(workspace, '.claude', 'settings.json')) && existsSync(path.join(workspace, '.bashrc'));
+    expect(await waitFor(placed, 20_000)).toBe(true);
     const commit = await history.record('ses_1', workspace, 'seq 1');
     const result = await run.result;
     expect(result.ok && result.text).toContain('slept');
