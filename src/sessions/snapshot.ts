@@ -165,15 +165,7 @@ export async function snapshotBlobHashes(
   record: { manifest: Uint8Array; checksum: string },
   fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
 ): Promise<string[]> {
-  const manifest = decodeManifest(where, record.manifest, record.checksum);
-  const pages: string[] = [];
-  try {
-    const entries = await readTree(manifest.root, manifest.depth, fetch, pages);
-    return [...new Set([...pages, ...entries.map(([, hash]) => hash)])];
-  } catch (error) {
-    if (error instanceof OrchestratorError) throw error;
-    throw corrupt(where, error instanceof Error ? error.message : String(error));
-  }
+  return (await snapshotBlobsLinked(where, record, fetch)).map((blob) => blob.hash);
 }
 
 /** A blob of a stored snapshot as a store takes it: a page comes with the blobs it names. */
