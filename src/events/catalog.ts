@@ -14,11 +14,20 @@ const errorInfo = z.looseObject({
 });
 
 /**
- * Fields the log shortened because they were over its payload limit: each with its full size
- * and the SHA-256 of its full JSON text (the value itself is in the agent's transcript).
+ * Fields the log shortened because they were over its payload limit: each with its full size,
+ * the SHA-256 of its full JSON text, and whether that text is stored as a payload blob of the
+ * session under the digest (`stored`; absent in events written before payload blobs existed).
+ * Unstored values are in the agent's transcript.
  */
 const truncated = z
-  .array(z.looseObject({ field: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string() }))
+  .array(
+    z.looseObject({
+      field: z.string(),
+      bytes: z.number().int().nonnegative(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      stored: z.boolean().optional(),
+    }),
+  )
   .optional();
 
 const usage = z.looseObject({
