@@ -16,8 +16,9 @@ const errorInfo = z.looseObject({
 /**
  * Fields the log shortened because they were over its payload limit: each with its full size,
  * the SHA-256 of its full JSON text, and whether that text is stored as a payload blob of the
- * session under the digest (`stored`; absent in events written before payload blobs existed).
- * Unstored values are in the agent's transcript.
+ * session under the digest (`stored`; absent in events written before payload blobs existed),
+ * and `json: true` when the value was not a string (its full text is JSON). Unstored values are
+ * in the agent's transcript.
  */
 const truncated = z
   .array(
@@ -26,6 +27,7 @@ const truncated = z
       bytes: z.number().int().nonnegative(),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
       stored: z.boolean().optional(),
+      json: z.literal(true).optional(),
     }),
   )
   .optional();

@@ -50,6 +50,8 @@ export interface TruncatedField {
    * to store, over `maxEventBytes`, or the log has no payload store; the transcript has it).
    */
   readonly stored: boolean;
+  /** The value was not a string: its full text is JSON to parse (absent: the text is the value). */
+  readonly json?: true;
 }
 
 /**
@@ -84,7 +86,7 @@ export function limitPayload(
     const where = stored ? "stored with the session's payloads" : "in the agent's transcript";
     const preview = `${text.slice(0, keep)}… [${bytes} bytes in all; sha256 ${sha256}; the whole value is ${where}]`;
     data = { ...data, [field]: preview };
-    truncated.push({ field, bytes, sha256, stored });
+    truncated.push(typeof value === 'string' ? { field, bytes, sha256, stored } : { field, bytes, sha256, stored, json: true });
   }
   if (truncated.length > 0) data = { ...data, truncated };
   const text = JSON.stringify(data) as string | undefined;

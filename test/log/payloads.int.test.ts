@@ -82,6 +82,7 @@ describe('payload blobs through the log', () => {
       { type: 'agent.message', data: { agentId: 'agt', text } },
     ]);
     const [use, message] = committed.map((event) => truncatedOf(event)[0]);
+    expect([use?.json, message?.json]).toEqual([true, undefined]);
     expect(JSON.parse((await sessions.payload('pay-b', use?.sha256 as string)).text)).toEqual(input);
     expect((await sessions.payload('pay-b', message?.sha256 as string)).text).toBe(text);
     expect(await store.payloads.listPayloads('pay-b')).toEqual([use?.sha256, message?.sha256].sort());

@@ -5,6 +5,7 @@ import { parsePositiveInt } from '../args.ts';
 import { createCliContext, type GlobalOptions } from '../context.ts';
 import { formatTable } from '../format.ts';
 import { registerCassetteCommand } from './cassette.ts';
+import { registerPayloadCommand } from './payload.ts';
 import { registerControlCommands } from './control.ts';
 import { registerGrantCommands } from './grants.ts';
 import { registerPruneCommand } from './prune.ts';
@@ -46,6 +47,7 @@ export function registerSessionsCommand(program: Command): void {
   registerVersionCommands(sessions);
   registerPruneCommand(sessions);
   registerCassetteCommand(sessions);
+  registerPayloadCommand(sessions);
 
   sessions
     .command('list')

@@ -358,7 +358,7 @@ export function startSecretsProbe(): SecretsProbe {
         o2,
         JSON.stringify(input2 ?? {}).length < FIELD_LIMIT &&
           JSON.stringify(input2?.truncated) ===
-            JSON.stringify([{ field: 'input', bytes: json.length, sha256: digest, stored: true }]) &&
+            JSON.stringify([{ field: 'input', bytes: json.length, sha256: digest, stored: true, json: true }]) &&
           // The whole input is read back from the session's payload blobs, equal to what was given.
           payloads.get(digest) === json,
         `truncated: ${JSON.stringify(input2?.truncated)}; payload read back: ${payloads.get(digest)?.length ?? 'none'} characters`,
