@@ -126,6 +126,8 @@ export const EVENT_DATA_SCHEMAS = {
     /** Whether the workspace got the files of the newest version (false when it held files already). */
     filesRestored: z.boolean(),
     versions: z.number().int().nonnegative(),
+    /** Payload blobs (full values of shortened event fields) imported; absent for none. */
+    payloads: z.number().int().nonnegative().optional(),
     transcripts: z.number().int().nonnegative(),
     /** Versions this store numbered differently from the export. */
     renumberedVersions: z
