@@ -85,7 +85,8 @@ export const ERROR_CODES = {
   PAYLOAD_NOT_FOUND: {
     status: 404,
     retryable: false,
-    summary: "The session has no stored payload with that SHA-256 (a shortened value not stored, or another session's).",
+    summary:
+      "The session has no stored payload with that SHA-256 (a shortened value not stored, or another session's).",
   },
   PAYLOAD_CORRUPT: {
     status: 500,

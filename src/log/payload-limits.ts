@@ -86,7 +86,9 @@ export function limitPayload(
     const where = stored ? "stored with the session's payloads" : "in the agent's transcript";
     const preview = `${text.slice(0, keep)}… [${bytes} bytes in all; sha256 ${sha256}; the whole value is ${where}]`;
     data = { ...data, [field]: preview };
-    truncated.push(typeof value === 'string' ? { field, bytes, sha256, stored } : { field, bytes, sha256, stored, json: true });
+    truncated.push(
+      typeof value === 'string' ? { field, bytes, sha256, stored } : { field, bytes, sha256, stored, json: true },
+    );
   }
   if (truncated.length > 0) data = { ...data, truncated };
   const text = JSON.stringify(data) as string | undefined;

@@ -64,20 +64,28 @@ describe('reading shortened fields from the command line', () => {
   it('`events --full --json` puts the fields back whole; without --full the log is as stored', async () => {
     const full = await runCli(['events', SESSION, '--full', '--json'], { dataDir });
     expect(full.code, describeResult(full)).toBe(0);
-    const [use, result, message] = full.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const [use, result, message] = full.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(use.data.input).toEqual(input);
     expect(result.data.content).toBe(content);
     expect(result.data.truncated).toEqual([expect.objectContaining({ sha256: resultHash, restored: true })]);
     expect(message.data).toEqual({ agentId: 'agt', text: 'small' });
 
     const stored = await runCli(['events', SESSION, '--json'], { dataDir });
-    const [, storedResult] = stored.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const [, storedResult] = stored.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(String(storedResult.data.content).length).toBeLessThan(content.length);
   });
 
   it('`events --full` as text prints each restored field under its event line', async () => {
     const text = await runCli(['events', SESSION, '--full'], { dataDir });
     expect(text.code, describeResult(text)).toBe(0);
-    expect(text.stdout).toContain(`content in full (${content.length} bytes, sha256 ${resultHash.slice(0, 12)}):\n${content}\n`);
+    expect(text.stdout).toContain(
+      `content in full (${content.length} bytes, sha256 ${resultHash.slice(0, 12)}):\n${content}\n`,
+    );
   });
 });

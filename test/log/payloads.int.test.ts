@@ -59,8 +59,13 @@ describe('payload blobs through the log', () => {
     ]);
     const redacted = content.replace(SECRET, '[REDACTED:KEY]');
     const [entry] = truncatedOf(event);
-    expect(entry).toEqual({ field: 'content', bytes: Buffer.byteLength(redacted), sha256: sha(redacted), stored: true });
-    expect(String((event?.data as { content: string }).content)).toMatch(/the whole value is stored/);
+    expect(entry).toEqual({
+      field: 'content',
+      bytes: Buffer.byteLength(redacted),
+      sha256: sha(redacted),
+      stored: true,
+    });
+    expect(String((event?.data as { content?: string } | undefined)?.content)).toMatch(/the whole value is stored/);
     // The committed event as read from the store names the same blob.
     const [read] = await store.read('pay-a');
     expect(truncatedOf(read as AnyEvent)).toEqual([entry]);
@@ -95,7 +100,9 @@ describe('payload blobs through the log', () => {
     ]);
     const [entry] = truncatedOf(event);
     expect(entry).toMatchObject({ field: 'content', stored: false, sha256: sha(content) });
-    expect(String((event?.data as { content: string }).content)).toMatch(/the whole value is in the agent's transcript/);
+    expect(String((event?.data as { content?: string } | undefined)?.content)).toMatch(
+      /the whole value is in the agent's transcript/,
+    );
     expect(await codeOf(sessions.payload('pay-c', sha(content)))).toBe('PAYLOAD_NOT_FOUND');
     expect(await store.payloads.listPayloads('pay-c')).toEqual([]);
   });

@@ -22,7 +22,7 @@ describe('payloads of a session through the API', () => {
     const [event] = await kit.orchestrator.log.append('ses-pay', [
       { type: 'agent.tool_result', data: { agentId: 'agt', toolUseId: 't1', isError: false, content } },
     ]);
-    hash = (event?.data as { truncated: Array<{ sha256: string }> }).truncated[0]?.sha256 as string;
+    hash = (event?.data as { truncated?: Array<{ sha256: string }> } | undefined)?.truncated?.[0]?.sha256 as string;
     await kit.orchestrator.log.append('ses-other', [{ type: 'agent.message', data: { agentId: 'agt', text: 'hi' } }]);
   });
   afterAll(() => kit?.close());

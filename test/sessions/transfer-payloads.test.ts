@@ -57,7 +57,7 @@ beforeAll(async () => {
   const [result] = await a.log.append('ses_big', [
     { type: 'agent.tool_result', data: { agentId: 'agt', toolUseId: 't1', isError: false, content } },
   ]);
-  hash = ((result?.data as { truncated: TruncatedField[] }).truncated[0] as TruncatedField).sha256;
+  hash = (result?.data as { truncated?: TruncatedField[] } | undefined)?.truncated?.[0]?.sha256 as string;
   await a.sessions.takeVersion('ses_big');
   file = path.join(root, 'big.jsonl');
   const exported = await a.sessions.export('ses_big', file);
