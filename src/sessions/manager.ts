@@ -286,8 +286,9 @@ export class SessionManager {
   /**
    * Retention: deletes whole sessions by age and status, trims the versions of the others to
    * the newest `keepVersions`, and compacts blobs no version refers to any more. A deleted
-   * session takes along its versions, its agents' transcripts (unless a remaining session, a
-   * fork, uses them), its workspace history and worktrees, and its workspace folder when that
+   * session takes along its versions, its payload blobs (its references go with its log; the
+   * blobs no session references go with the compaction), its agents' transcripts (unless a
+   * remaining session, a fork, uses them), its workspace history and worktrees, and its workspace folder when that
    * is the data directory's (a user's `--workspace` folder stays). With `dryRun` it only plans.
    * @example
    * const { totals } = await manager.prune({ olderThan: '30d', keepVersions: 5 });
