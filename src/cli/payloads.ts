@@ -16,7 +16,7 @@ export type PayloadReader = (sessionId: string, sha256: string) => Promise<{ tex
  * The event with each shortened field whose full value is stored put back whole (`events
  * --full`); its `truncated` entries stay, marked `restored: true`, so a reader still knows the
  * log holds a preview. Fields not stored (over `maxEventBytes`, or from before payload blobs)
- * are left as their preview. Events without shortened fields are returned as they are.
+ * or not found are left as their preview; a blob that fails its digest throws `PAYLOAD_CORRUPT`. Events without shortened fields are returned as they are.
  */
 export async function withFullFields(event: AnyEvent, read: PayloadReader): Promise<AnyEvent> {
   const entries = (event.data as { truncated?: Entry[] }).truncated;
@@ -28,7 +28,19 @@ export async function withFullFields(event: AnyEvent, read: PayloadReader): Prom
       marked.push(entry);
       continue;
     }
-    const { text } = await read(event.sessionId, entry.sha256);
+    const text = await read(event.sessionId, entry.sha256).then(
+      (payload) => payload.text,
+      (error: { code?: string }) => {
+        // Gone with a deleted session's references (a copy of its events elsewhere): the
+        // preview stays. A blob that no longer matches its digest is an error, said loudly.
+        if (error.code === 'PAYLOAD_NOT_FOUND') return undefined;
+        throw error;
+      },
+    );
+    if (text === undefined) {
+      marked.push(entry);
+      continue;
+    }
     data[entry.field] = entry.json ? JSON.parse(text) : text;
     marked.push({ ...entry, restored: true });
   }

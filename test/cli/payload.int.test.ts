@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventLog, type TruncatedField } from '../../src/log/index.ts';
 import { openEventStore } from '../../src/store/index.ts';
@@ -31,7 +32,12 @@ beforeAll(async () => {
   const hashOf = (data: unknown) => ((data as { truncated: TruncatedField[] }).truncated[0] as TruncatedField).sha256;
   inputHash = hashOf(use?.data);
   resultHash = hashOf(result?.data);
+  await log.append('cli-pay-gone', [{ type: 'agent.message', data: { agentId: 'agt', text: 'g'.repeat(70_000) } }]);
   await log.close();
+  // Its reference removed behind the store's back: the event names a payload nobody can read.
+  const db = new DatabaseSync(path.join(dataDir, 'events.db'));
+  db.prepare('DELETE FROM session_payloads WHERE session_id = ?').run('cli-pay-gone');
+  db.close();
 });
 afterAll(async () => {
   await tmp?.cleanup();
@@ -87,5 +93,13 @@ describe('reading shortened fields from the command line', () => {
     expect(text.stdout).toContain(
       `content in full (${content.length} bytes, sha256 ${resultHash.slice(0, 12)}):\n${content}\n`,
     );
+  });
+
+  it('`events --full` keeps the preview of a field whose payload is not found', async () => {
+    const full = await runCli(['events', 'cli-pay-gone', '--full', '--json'], { dataDir });
+    expect(full.code, describeResult(full)).toBe(0);
+    const event = JSON.parse(full.stdout.trim());
+    expect(String(event.data.text)).toMatch(/70000 bytes in all/);
+    expect(event.data.truncated).toEqual([expect.not.objectContaining({ restored: true })]);
   });
 });
