@@ -87,6 +87,7 @@ export async function createCliContext(options: GlobalOptions): Promise<CliConte
         log: opened,
         versionStore: versions,
         transcriptStore: versions,
+        payloadStore: versions.payloads,
         dataDir: config.dataDir,
       });
     },

@@ -82,6 +82,17 @@ export const ERROR_CODES = {
     summary: 'A stored version has a snapshot format this build cannot read.',
   },
   VERSION_NOT_FOUND: { status: 404, retryable: false, summary: 'No version of the session has that number.' },
+  PAYLOAD_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary:
+      "The session has no stored payload with that SHA-256 (a shortened value not stored, or another session's).",
+  },
+  PAYLOAD_CORRUPT: {
+    status: 500,
+    retryable: false,
+    summary: "A stored payload blob does not match its SHA-256; the agent's transcript still has the value.",
+  },
   RECORDING_NOT_FOUND: {
     status: 404,
     retryable: false,

@@ -14,11 +14,22 @@ const errorInfo = z.looseObject({
 });
 
 /**
- * Fields the log shortened because they were over its payload limit: each with its full size
- * and the SHA-256 of its full JSON text (the value itself is in the agent's transcript).
+ * Fields the log shortened because they were over its payload limit: each with its full size,
+ * the SHA-256 of its full JSON text, and whether that text is stored as a payload blob of the
+ * session under the digest (`stored`; absent in events written before payload blobs existed),
+ * and `json: true` when the value was not a string (its full text is JSON). Unstored values are
+ * in the agent's transcript.
  */
 const truncated = z
-  .array(z.looseObject({ field: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string() }))
+  .array(
+    z.looseObject({
+      field: z.string(),
+      bytes: z.number().int().nonnegative(),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      stored: z.boolean().optional(),
+      json: z.literal(true).optional(),
+    }),
+  )
   .optional();
 
 const usage = z.looseObject({
@@ -115,6 +126,8 @@ export const EVENT_DATA_SCHEMAS = {
     /** Whether the workspace got the files of the newest version (false when it held files already). */
     filesRestored: z.boolean(),
     versions: z.number().int().nonnegative(),
+    /** Payload blobs (full values of shortened event fields) imported; absent for none. */
+    payloads: z.number().int().nonnegative().optional(),
     transcripts: z.number().int().nonnegative(),
     /** Versions this store numbered differently from the export. */
     renumberedVersions: z

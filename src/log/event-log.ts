@@ -18,6 +18,7 @@ import {
   type EventStore,
   handPayloadTexts,
   type ListSessionsOptions,
+  type PayloadStore,
   type SessionSummary,
   takePayloadTexts,
 } from '../store/index.ts';
@@ -36,6 +37,11 @@ export interface EventLogOptions {
   redactor?: PayloadRedactor;
   /** Size limits of payloads (see {@link PayloadLimits}). @default none: events are written as they are */
   limits?: PayloadLimits;
+  /**
+   * Where the full values of shortened fields are stored (the store's `payloads`), before the
+   * events naming them. @default none: a shortened value stays only in the agent's transcript
+   */
+  payloads?: PayloadStore;
 }
 
 /** What the log needs of a redactor: a copy of a JSON-like value without secrets (or the value itself). */
@@ -55,6 +61,9 @@ export class EventLog {
   readonly #defaultSource: string;
   readonly #redactor: PayloadRedactor | undefined;
   readonly #limits: PayloadLimits | undefined;
+  readonly #payloads: PayloadStore | undefined;
+  /** Per session, the last turn of appends that store blobs first (see #takeTurn). */
+  readonly #turns = new Map<string, Promise<void>>();
   /** Fencing tokens of the sessions this process owns (see {@link fence}). */
   readonly #fences = new Map<string, number>();
   /** What streams catch up from: the store, read as empty once the log is closing (see close). */
@@ -66,6 +75,7 @@ export class EventLog {
     this.#defaultSource = options.defaultSource ?? 'orchestrator';
     this.#redactor = options.redactor;
     this.#limits = options.limits;
+    this.#payloads = options.payloads;
     this.#reader = {
       read: async (sessionId, range) => {
         try {
@@ -113,6 +123,11 @@ export class EventLog {
    * shortened (see {@link PayloadLimits}). Validation happens once, at the boundary: events
    * built by the project's typed constructors (marked with `typedEvent` of the events area) are
    * redacted and limited like any other but not parsed again; everything else is.
+   * The full (redacted) value of a shortened field is stored as a payload blob of the session
+   * before the events are appended (see {@link EventLogOptions.payloads}): an event never names a
+   * blob that is not stored. Appends that shorten nothing cost nothing more, unless an earlier
+   * append to the same session is still storing its blobs: they wait for it, so appends of one
+   * process keep their call order.
    * @returns the committed events with their sequence numbers.
    * @throws OrchestratorError `EVENT_INVALID` or `LIMIT_EXCEEDED` before anything is written, or the store's errors.
    */
@@ -124,19 +139,61 @@ export class EventLog {
     // The limits measure each payload's JSON text: the store is handed those texts with the
     // batch (handPayloadTexts) so it does not serialize the payloads again.
     const texts: (string | undefined)[] | undefined = limits ? new Array(events.length) : undefined;
+    const blobs = limits && this.#payloads ? new Map<string, string>() : undefined;
     const pending = events.map((event, i) => {
       const prepared = prepareEvent(redactor ? redactPayload(event, redactor) : event, this.#defaultSource);
-      return limits ? limitPayload(prepared, limits, texts, i) : prepared;
+      return limits ? limitPayload(prepared, limits, texts, i, blobs) : prepared;
     });
-    const token = options?.fencingToken ?? this.#fences.get(sessionId);
-    const fenced = token === undefined ? options : { ...options, fencingToken: token };
-    if (texts) handPayloadTexts(pending, texts);
-    const appending = this.store.append(sessionId, pending, fenced);
-    // Taken by the store's synchronous part; not left behind when a store did not take them.
-    if (texts) takePayloadTexts(pending);
+    // Only an append with blobs to store, or one behind such an append, takes a turn.
+    const turn = (blobs && blobs.size > 0) || this.#turns.has(sessionId) ? this.#takeTurn(sessionId) : undefined;
+    let appending: Promise<unknown>;
+    try {
+      if (turn) {
+        await turn.ready;
+        if (blobs && blobs.size > 0) await this.#storeBlobs(sessionId, blobs);
+      }
+      const token = options?.fencingToken ?? this.#fences.get(sessionId);
+      const fenced = token === undefined ? options : { ...options, fencingToken: token };
+      if (texts) handPayloadTexts(pending, texts);
+      appending = this.store.append(sessionId, pending, fenced);
+      // Taken by the store's synchronous part; not left behind when a store did not take them.
+      if (texts) takePayloadTexts(pending);
+    } finally {
+      // The events are handed to the store (in order) or this append failed: the next may go.
+      turn?.done();
+    }
     const committed = (await appending) as AnyEvent[];
     this.bus.publish(committed);
     return committed;
+  }
+
+  /**
+   * A place in the session's queue of appends that store blobs first: `ready` once every
+   * earlier one has handed its events to the store (or failed), so appends of one process keep
+   * their call order although some wait for their blobs.
+   */
+  #takeTurn(sessionId: string): { ready: Promise<void>; done(): void } {
+    const ready = this.#turns.get(sessionId) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.#turns.set(sessionId, mine);
+    return {
+      ready,
+      done: () => {
+        done();
+        if (this.#turns.get(sessionId) === mine) this.#turns.delete(sessionId);
+      },
+    };
+  }
+
+  #storeBlobs(sessionId: string, blobs: Map<string, string>): Promise<number> {
+    const payloads = this.#payloads as PayloadStore;
+    return payloads.putPayloads(
+      sessionId,
+      [...blobs].map(([hash, text]) => ({ hash, bytes: Buffer.from(text, 'utf8') })),
+    );
   }
 
   /**

@@ -7,9 +7,12 @@ import type { EventType, PendingEvent } from '../events/index.ts';
  * without bound (a tool's input, such as a whole file given to Write; a tool's result; a
  * message) is shortened when it is larger than `maxFieldBytes`: the event keeps a preview, and
  * a `truncated` entry with the field, its size and the SHA-256 of its full JSON text. The full
- * value is not lost: it stays in the agent's transcript (the transcript store, carried by
- * `sessions export`), where the digest identifies it. Any event still larger than
- * `maxEventBytes` is refused (`LIMIT_EXCEEDED`) before anything is written.
+ * value is not lost: the log stores it (redacted, as the event would have held it) as a
+ * content-addressed payload blob of the session before the event is written (`stored: true`;
+ * read back by session id and digest), when the log has a payload store and the value is at
+ * most `maxEventBytes`; a larger one is not stored (`stored: false`) and stays only in the
+ * agent's transcript (the transcript store, carried by `sessions export`). Any event still
+ * larger than `maxEventBytes` is refused (`LIMIT_EXCEEDED`) before anything is written.
  */
 export interface PayloadLimits {
   /** Largest agent-produced field (tool input, tool result, message) kept whole, in bytes of JSON. */
@@ -42,12 +45,21 @@ export interface TruncatedField {
   readonly bytes: number;
   /** SHA-256 (hex) of the full value's JSON text (of the text itself for a string). */
   readonly sha256: string;
+  /**
+   * The full text is stored as a payload blob of the session under `sha256` (false: too large
+   * to store, over `maxEventBytes`, or the log has no payload store; the transcript has it).
+   */
+  readonly stored: boolean;
+  /** The value was not a string: its full text is JSON to parse (absent: the text is the value). */
+  readonly json?: true;
 }
 
 /**
  * Applies the limits to one prepared event: returns it as is, or a copy with shortened fields.
  * `texts`, when given, receives at `index` the JSON text of the returned event's payload, which
  * was measured here (the log hands it to the store rather than serializing the payload again).
+ * `blobs`, when given, receives the full text of each shortened field it may store (at most
+ * `maxEventBytes`), keyed by its SHA-256: the caller stores them before the event.
  * @throws OrchestratorError `LIMIT_EXCEEDED` when the payload is over `maxEventBytes` even so
  */
 export function limitPayload(
@@ -55,6 +67,7 @@ export function limitPayload(
   limits: PayloadLimits,
   texts?: (string | undefined)[],
   index = 0,
+  blobs?: Map<string, string>,
 ): PendingEvent {
   let data = event.data as Record<string, unknown>;
   const truncated: TruncatedField[] = [];
@@ -67,10 +80,15 @@ export function limitPayload(
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes <= limits.maxFieldBytes) continue;
     const sha256 = createHash('sha256').update(text).digest('hex');
+    const stored = blobs !== undefined && bytes <= limits.maxEventBytes;
+    if (stored) blobs.set(sha256, text);
     const keep = Math.max(0, Math.min(PREVIEW_CHARS, Math.floor(limits.maxFieldBytes / 4)));
-    const preview = `${text.slice(0, keep)}… [${bytes} bytes in all; sha256 ${sha256}; the whole value is in the agent's transcript]`;
+    const where = stored ? "stored with the session's payloads" : "in the agent's transcript";
+    const preview = `${text.slice(0, keep)}… [${bytes} bytes in all; sha256 ${sha256}; the whole value is ${where}]`;
     data = { ...data, [field]: preview };
-    truncated.push({ field, bytes, sha256 });
+    truncated.push(
+      typeof value === 'string' ? { field, bytes, sha256, stored } : { field, bytes, sha256, stored, json: true },
+    );
   }
   if (truncated.length > 0) data = { ...data, truncated };
   const text = JSON.stringify(data) as string | undefined;

@@ -154,6 +154,7 @@ export class Orchestrator {
     const log = new EventLog(store, {
       redactor,
       limits: { maxFieldBytes: config.maxEventFieldBytes, maxEventBytes: config.maxEventBytes },
+      payloads: store.payloads,
     });
     this.redactor = redactor;
     this.gateway = gateway;
@@ -176,6 +177,7 @@ export class Orchestrator {
       log,
       versionStore: store,
       transcriptStore: store,
+      payloadStore: store.payloads,
       dataDir: config.dataDir,
       // A process frozen past its lease must not write into the files of the session it lost.
       confirmOwner: (sessionId) => this.leases.confirm(sessionId),

@@ -7,6 +7,7 @@ export type { ImportTrust } from './import-policy.ts';
 export { mcpCommandsOf } from './import-policy.ts';
 export type { AgentTranscript, ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
 export { SessionManager } from './manager.ts';
+export type { StoredPayload } from './payloads.ts';
 export type { PruneResult, PruneTotals } from './prune.ts';
 export type {
   CompiledPruneOptions,

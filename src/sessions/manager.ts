@@ -4,9 +4,10 @@ import { OrchestratorError } from '../errors/index.ts';
 import { type AnyEvent, newPrefixedId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
-import type { TranscriptEntry, TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
+import type { PayloadStore, TranscriptEntry, TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
 import { replay, type SessionState } from '../workflow/index.ts';
 import { type FileChanges, type FileDiffLimits, WorkspaceHistory, WorkspaceManager } from '../workspace/index.ts';
+import { readPayload, type StoredPayload } from './payloads.ts';
 import { type PruneResult, prune } from './prune.ts';
 import { compilePruneOptions, type PruneOptions } from './prune-plan.ts';
 import { conversationsOf, copyConversations } from './transcript-copy.ts';
@@ -28,6 +29,8 @@ export interface SessionManagerOptions {
   readonly claudeConfigDir?: string | undefined;
   /** Run before git work on a session's files; throws when this process no longer owns it. @default none */
   readonly confirmOwner?: ((sessionId: string) => Promise<void>) | undefined;
+  /** The full values of shortened event fields (the store's `payloads`). @default none: nothing to read, export or import */
+  readonly payloadStore?: PayloadStore | undefined;
 }
 
 /** Where a fork starts: a version, or a sequence number of the log. */
@@ -65,12 +68,14 @@ export class SessionManager {
   readonly #versionStore: VersionStore;
   readonly #transcripts: TranscriptStore | undefined;
   readonly #claudeConfigDir: string;
+  readonly #payloads: PayloadStore | undefined;
 
   constructor(options: SessionManagerOptions) {
     this.log = options.log;
     this.#dataDir = options.dataDir;
     this.#versionStore = options.versionStore;
     this.#transcripts = options.transcriptStore;
+    this.#payloads = options.payloadStore;
     this.#claudeConfigDir = options.claudeConfigDir ?? path.join(options.dataDir, 'claude');
     this.history = new WorkspaceHistory(path.join(options.dataDir, 'history'), options.confirmOwner);
     this.versions = new SessionVersions(options.log, options.versionStore, this.history);
@@ -202,6 +207,7 @@ export class SessionManager {
         log: this.log,
         versions: this.#versionStore,
         transcripts: this.#transcripts,
+        payloads: this.#payloads,
         history: this.history,
         state: (id) => this.state(id),
         dataDir: this.#dataDir,
@@ -227,6 +233,7 @@ export class SessionManager {
         log: this.log,
         versions: this.#versionStore,
         transcripts: this.#transcripts,
+        payloads: this.#payloads,
         history: this.history,
         dataDir: this.#dataDir,
       },
@@ -264,10 +271,24 @@ export class SessionManager {
   }
 
   /**
+   * The full value of a field the log shortened (an event's `truncated` entry with
+   * `stored: true`), by its SHA-256, verified against it. Only the session's own payloads are
+   * readable through it, whatever other sessions stored.
+   * @example
+   * const { text } = await manager.payload(sessionId, event.data.truncated[0].sha256);
+   * @throws OrchestratorError `SESSION_NOT_FOUND`, `INVALID_ARGUMENT`, `PAYLOAD_NOT_FOUND`, `PAYLOAD_CORRUPT`
+   */
+  async payload(sessionId: string, sha256: string): Promise<StoredPayload> {
+    await this.#assertExists(sessionId);
+    return readPayload(this.#payloads, sessionId, sha256);
+  }
+
+  /**
    * Retention: deletes whole sessions by age and status, trims the versions of the others to
    * the newest `keepVersions`, and compacts blobs no version refers to any more. A deleted
-   * session takes along its versions, its agents' transcripts (unless a remaining session, a
-   * fork, uses them), its workspace history and worktrees, and its workspace folder when that
+   * session takes along its versions, its payload blobs (its references go with its log; the
+   * blobs no session references go with the compaction), its agents' transcripts (unless a
+   * remaining session, a fork, uses them), its workspace history and worktrees, and its workspace folder when that
    * is the data directory's (a user's `--workspace` folder stays). With `dryRun` it only plans.
    * @example
    * const { totals } = await manager.prune({ olderThan: '30d', keepVersions: 5 });

@@ -26,6 +26,7 @@ import {
   SECTION_ORDER,
   type TranscriptPlace,
 } from './transfer-format.ts';
+import { checkPayloadLine } from './transfer-payloads.ts';
 
 /**
  * The checking half of an import (format 2): one pass over the file that verifies everything
@@ -64,6 +65,8 @@ export interface CheckedExport {
   /** Every blob the versions need (re-cut ones included), by hash. */
   readonly blobs: readonly Blob[];
   readonly transcripts: readonly CheckedTranscript[];
+  /** Payload lines, each checked against its hash (the writing pass reads them again). */
+  readonly payloads: number;
   /** The history unpacked beside the sessions' repositories, not yet adopted; null without one. */
   readonly history: IncomingHistory | null;
   /** The commit whose files the workspace gets: the history's head (the files as they were at the export). */
@@ -105,6 +108,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
     | { out: ReturnType<typeof createWriteStream>; hash: ReturnType<typeof createHash>; bytes: number; line: number }
     | undefined;
   let lastLine = 0;
+  const payloads = new Set<string>();
   const findings = new ImportFindings();
   const closeTranscript = (line: number) => {
     if (open && open.left > 0) {
@@ -174,6 +178,10 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
           blobs.set(record.hash, bytes);
           break;
         }
+        case 'payload':
+          if (header.formatVersion < 3) throw invalidImport(file, line, 'a payload line in a format 2 file', 't');
+          checkPayloadLine(file, line, record, payloads);
+          break;
         case 'transcript': {
           const key = `${record.place.in}/${record.place.in === 'worktree' ? record.place.label : ''}/${record.sdkSessionId}/${record.subpath ?? ''}`;
           if (keys.has(key)) throw invalidImport(file, line, 'this transcript appears twice', 'sdkSessionId');
@@ -220,6 +228,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
   if (events !== counts.events) throw mismatch('events', events, counts.events);
   if (versions.length !== counts.versions) throw mismatch('versions', versions.length, counts.versions);
   if (blobs.size !== counts.blobs) throw mismatch('blobs', blobs.size, counts.blobs);
+  if (payloads.size !== (counts.payloads ?? 0)) throw mismatch('payloads', payloads.size, counts.payloads ?? 0);
   if (transcripts.length !== counts.transcripts) throw mismatch('transcripts', transcripts.length, counts.transcripts);
   if ((bundle?.bytes ?? 0) !== counts.historyBytes)
     throw mismatch('historyBytes', bundle?.bytes ?? 0, counts.historyBytes);
@@ -255,6 +264,7 @@ export async function checkExport(context: CheckContext): Promise<CheckedExport>
     sessionId,
     ...checked,
     transcripts,
+    payloads: payloads.size,
     history,
     filesCommit: header.history?.head ?? null,
     digest: digest.digest('hex'),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventLog } from '../log/index.ts';
-import type { TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
+import type { PayloadStore, TranscriptStore, VersionRecord, VersionStore } from '../store/index.ts';
 import type { SessionState } from '../workflow/index.ts';
 import { projectKeyOf, type WorkspaceHistory } from '../workspace/index.ts';
 import { snapshotBlobHashes } from './snapshot.ts';
@@ -21,6 +21,7 @@ import {
   type TranscriptPlace,
   WORKTREE_LABEL,
 } from './transfer-format.ts';
+import { exportablePayloads, payloadRecords } from './transfer-payloads.ts';
 
 /** What an export reads: narrow views of the stores, the session's state and its history. */
 export interface ExportSource {
@@ -31,6 +32,8 @@ export interface ExportSource {
     | Pick<TranscriptStore, 'listTranscriptSessions' | 'listTranscriptSubkeys' | 'loadTranscript'>
     | undefined;
   readonly history: Pick<WorkspaceHistory, 'bundle' | 'record'>;
+  /** Without it, no payload blob is exported (the transcripts still hold the values). */
+  readonly payloads?: Pick<PayloadStore, 'listPayloads' | 'getPayload'> | undefined;
   /** The session's state now. @throws OrchestratorError `SESSION_NOT_FOUND` */
   state(sessionId: string): Promise<SessionState>;
   /** The data directory: the session's own workspace and worktrees are under it. */
@@ -46,6 +49,10 @@ export interface ExportResult {
   /** Versions left out because they failed verification (the log rebuilds them). */
   readonly skippedVersions: readonly number[];
   readonly blobs: number;
+  /** Payload blobs: full values of event fields the log shortened. */
+  readonly payloads: number;
+  /** Payload blobs left out because their bytes no longer match their hash. */
+  readonly skippedPayloads: readonly string[];
   /** Transcripts (main and subagent ones) of the session's agents. */
   readonly transcripts: number;
   /** Bytes of the workspace history bundle (0 without one). */
@@ -67,8 +74,9 @@ interface FoundTranscript {
 const BLOB_BATCH = 500;
 
 /**
- * Writes everything a session needs to carry on elsewhere into one file (format 2, see
- * transfer-format.ts): its log, its verified versions with their blobs, its agents' SDK
+ * Writes everything a session needs to carry on elsewhere into one file (format 3, see
+ * transfer-format.ts): its log, its verified versions with their blobs, the payload blobs of
+ * its shortened event fields (those that verify), its agents' SDK
  * transcripts and its workspace history, in which the workspace's files as they are now are
  * recorded first (the history's head: what an import puts in the new workspace). The file is written beside `file` and renamed into
  * place when complete, so a failed export leaves no partial file. Events appended while it
@@ -84,6 +92,7 @@ export async function exportSession(source: ExportSource, sessionId: string, fil
   try {
     const { versions, skipped, blobHashes } = await exportedVersions(source, sessionId, events);
     const transcripts = await findTranscripts(source, state);
+    const payloads = await exportablePayloads(source.payloads, sessionId);
     const bundleFile = path.join(scratch, 'history.bundle');
     // The files as they are now go into the history first: versions may be older than the
     // log's end (none is taken on a suspend or a crash), and the agents' conversations speak
@@ -108,6 +117,7 @@ export async function exportSession(source: ExportSource, sessionId: string, fil
         events,
         versions: versions.length,
         blobs: blobHashes.length,
+        payloads: payloads.hashes.length,
         transcripts: transcripts.length,
         historyBytes: history?.bytes ?? 0,
       },
@@ -135,6 +145,7 @@ export async function exportSession(source: ExportSource, sessionId: string, fil
           await record({ t: 'blob', hash, bytes: Buffer.from(bytes).toString('base64') });
         }
       }
+      for await (const payload of payloadRecords(source.payloads, sessionId, payloads.hashes)) await record(payload);
       for (const transcript of transcripts) {
         const key = {
           projectKey: transcript.projectKey,
@@ -170,6 +181,8 @@ export async function exportSession(source: ExportSource, sessionId: string, fil
       versions: versions.length,
       skippedVersions: skipped,
       blobs: blobHashes.length,
+      payloads: payloads.hashes.length,
+      skippedPayloads: payloads.skipped,
       transcripts: transcripts.length,
       historyBytes: history?.bytes ?? 0,
       bytes: (await stat(file)).size,

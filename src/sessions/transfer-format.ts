@@ -8,7 +8,7 @@ import { isSafeName, safeNameProblem } from '../security/index.ts';
 import { MAX_SUBPATH_LENGTH } from '../store/index.ts';
 
 /**
- * The session export file, format 2: JSON lines, one record per line, each tagged by `t`, in
+ * The session export file, format 3: JSON lines, one record per line, each tagged by `t`, in
  * this order (a reader streams it; nothing needs the whole file in memory):
  *
  * ```text
@@ -18,6 +18,9 @@ import { MAX_SUBPATH_LENGTH } from '../store/index.ts';
  * {t:'version'}    × versions version records (manifest in base64), oldest first
  * {t:'blob'}       × blobs    every page and chunk those versions name: hash + stored bytes
  *                             (base64); the hash is the SHA-256 of the unpacked text
+ * {t:'payload'}    × payloads the full values of event fields the log shortened (the
+ *                             session's payload blobs): hash + bytes (base64); the hash is
+ *                             the SHA-256 of the bytes
  * {t:'transcript'} + entries  an agent's SDK transcript: its SDK session id, subpath, the
  *   {t:'entry'}    × entries  place it was kept (the session workspace or a node's worktree)
  *                             and that place's original folder, then its entries in order
@@ -27,13 +30,14 @@ import { MAX_SUBPATH_LENGTH } from '../store/index.ts';
  * {t:'end'}                   nothing follows; a file without it is truncated
  * ```
  *
- * Format 1 (events only: a header line without `t`, then bare events) is still read.
+ * Format 2 (the same without payloads: `counts.payloads` absent, no payload line) and format 1
+ * (events only: a header line without `t`, then bare events) are still read.
  */
 
 /** Format name written in the first line of an export. */
 export const EXPORT_FORMAT = 'ai-orchestrator/session';
 /** Format version this build writes; it reads this one and every older one. */
-export const EXPORT_FORMAT_VERSION = 2;
+export const EXPORT_FORMAT_VERSION = 3;
 
 /** Bundle bytes per `history` line (a multiple of 3, so each part is whole base64). */
 export const HISTORY_PART_BYTES = 768 * 1024;
@@ -73,10 +77,10 @@ export const headerV1Schema = z.object({
   exportedAt: z.string(),
 });
 
-/** The header of format 2. */
+/** The header of formats 2 and 3 (3 adds payloads). */
 export const headerSchema = z.object({
   format: z.literal(EXPORT_FORMAT),
-  formatVersion: z.literal(2),
+  formatVersion: z.union([z.literal(2), z.literal(3)]),
   sessionId: safeSessionId,
   exportedAt: z.iso.datetime({ offset: true }),
   /** The store the session was exported from (`sqlite`, `postgres`). */
@@ -92,6 +96,8 @@ export const headerSchema = z.object({
     events: count,
     versions: count,
     blobs: count,
+    /** Payload blobs (format 3; absent in format 2: none). */
+    payloads: count.optional(),
     /** Transcripts (keys: main and subagent ones), not entries. */
     transcripts: count,
     historyBytes: count,
@@ -133,6 +139,7 @@ export const recordSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('event'), event: z.looseObject({}) }),
   z.object({ t: z.literal('version'), version: versionSchema }),
   z.object({ t: z.literal('blob'), hash, bytes: base64 }),
+  z.object({ t: z.literal('payload'), hash, bytes: base64 }),
   z.object({
     t: z.literal('transcript'),
     sdkSessionId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'an SDK session id'),
@@ -153,10 +160,11 @@ export const SECTION_ORDER: Readonly<Record<ExportRecord['t'], number>> = {
   event: 1,
   version: 2,
   blob: 3,
-  transcript: 4,
-  entry: 4,
-  history: 5,
-  end: 6,
+  payload: 4,
+  transcript: 5,
+  entry: 5,
+  history: 6,
+  end: 7,
 };
 
 /** What an import wrote. */
@@ -169,6 +177,8 @@ export interface ImportResult {
   readonly versions: number;
   /** Versions the store numbered differently from the export (it never reuses a number of a session id). */
   readonly renumberedVersions: ReadonlyArray<{ readonly from: number; readonly to: number }>;
+  /** Payload blobs (full values of shortened event fields) stored for the session. */
+  readonly payloads: number;
   readonly transcripts: number;
   /** The session's workspace on this side; undefined for format 1 (the log's own stays). */
   readonly workspace: string | undefined;

@@ -6,7 +6,7 @@ import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { type PendingEvent, prepareEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
-import type { TranscriptEntry, TranscriptKey, TranscriptStore, VersionStore } from '../store/index.ts';
+import type { PayloadStore, TranscriptEntry, TranscriptKey, TranscriptStore, VersionStore } from '../store/index.ts';
 import { projectKeyOf, type WorkspaceHistory } from '../workspace/index.ts';
 import { checkImportedWorkspace, checkMcpCommands, type ImportTrust } from './import-policy.ts';
 import { movedCwd } from './transcript-copy.ts';
@@ -20,13 +20,16 @@ import {
   type ImportResult,
   invalidImport,
 } from './transfer-format.ts';
+import { PayloadImport } from './transfer-payloads.ts';
 import { importV1 } from './transfer-v1.ts';
 
 /**
  * The writing half of an import. Nothing is written before the whole file is checked (see
  * transfer-check.ts). Then, in this order: the log's events (in batches), the workspace history
  * repository, the workspace folder with the files as they were at the export, the transcripts
- * (re-keyed to the new folder), the versions and their blobs, and last a `session.imported`
+ * (re-keyed to the new folder), the payload blobs (which the session references from then
+ * on: undoing the log's events drops the references with the session), the versions and
+ * their blobs, and last a `session.imported`
  * event, which marks the import complete. Versions come late because the store never hands out
  * a version number twice: a failure before them leaves the numbers free for the next attempt.
  * Each step that wrote something registers how to undo it; when a later step fails they are
@@ -42,6 +45,8 @@ export interface ImportTarget {
     VersionStore,
     'putBlobs' | 'putVersion' | 'listVersions' | 'deleteVersions' | 'deleteUnreferencedBlobs'
   >;
+  /** Without it, an export that carries payload blobs is refused. */
+  readonly payloads?: Pick<PayloadStore, 'putPayloads'> | undefined;
   /** Without it, an export that carries transcripts is refused. */
   readonly transcripts: Pick<TranscriptStore, 'appendTranscript' | 'loadTranscript' | 'deleteTranscript'> | undefined;
   readonly history: Pick<WorkspaceHistory, 'unbundle' | 'exists' | 'missingCommits' | 'checkout' | 'remove'>;
@@ -143,6 +148,7 @@ async function write(
     let placed: Awaited<ReturnType<typeof place>> | undefined;
     let transcript: { key: TranscriptKey; from: string; to: string; entries: TranscriptEntry[] } | undefined;
     const transcripts = [...checked.transcripts];
+    const payloads = target.payloads && new PayloadImport(target.payloads, sessionId);
     const flushEvents = async () => {
       if (events.length === 0) return;
       await target.log.store.append(sessionId, events, { expectedLastSeq: seq - events.length });
@@ -175,7 +181,11 @@ async function write(
         await flushEvents();
         placed = await place(target, checked, plan, undo);
       }
-      if (record.t === 'transcript') {
+      if (record.t === 'payload') {
+        // Checked against its hash already; the store checks it again.
+        await payloads?.add(record);
+      } else if (record.t === 'transcript') {
+        await payloads?.flush();
         await flushEntries();
         const next = transcripts.shift() as CheckedTranscript;
         transcript = await openTranscript(target, next, placed, undo);
@@ -184,6 +194,7 @@ async function write(
         if (transcript.entries.length === BATCH) await flushEntries();
       }
     }
+    await payloads?.flush();
     await flushEntries();
     if (digest.digest('hex') !== checked.digest || !placed) {
       throw invalidImport(file, 0, 'the file changed while it was being imported');
@@ -203,6 +214,7 @@ async function write(
             workspace: placed.workspace,
             filesRestored: plan.restoreFiles,
             versions: checked.versions.length,
+            ...(checked.payloads > 0 && { payloads: checked.payloads }),
             transcripts: checked.transcripts.length,
             ...(renumbered.length > 0 && { renumberedVersions: renumbered }),
             ...provenance(file, checked.digest, checked.findings.mcpCommands, trust),
@@ -218,6 +230,7 @@ async function write(
       events: seq,
       versions: checked.versions.length,
       renumberedVersions: renumbered,
+      payloads: checked.payloads,
       transcripts: checked.transcripts.length,
       workspace: placed.workspace,
       filesRestored: plan.restoreFiles,
@@ -274,6 +287,12 @@ async function planWrite(
       );
     }
     reuseHistory = true;
+  }
+  if (checked.payloads > 0 && !target.payloads) {
+    throw new OrchestratorError(
+      'INVALID_ARGUMENT',
+      `the export carries ${checked.payloads} payload blob(s) and this session manager has no payload store; ${nothing}`,
+    );
   }
   if (checked.transcripts.length > 0 && !target.transcripts) {
     throw new OrchestratorError(

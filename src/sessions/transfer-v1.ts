@@ -86,6 +86,7 @@ export async function importV1(
     events: events.length - 1,
     versions: 0,
     renumberedVersions: [],
+    payloads: 0,
     transcripts: 0,
     workspace,
     filesRestored: false,

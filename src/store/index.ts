@@ -17,6 +17,7 @@ export { sessionBusy } from './lease-rows.ts';
 export type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 export type { StoreState } from './lifecycle.ts';
 export { type OrchestratorStore, openEventStore } from './open.ts';
+export type { PayloadBlob, PayloadStore } from './payload-store.ts';
 export { PostgresEventStore } from './postgres-store.ts';
 export { SqliteEventStore } from './sqlite-store.ts';
 export type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';

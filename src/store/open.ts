@@ -2,6 +2,7 @@ import { compileStoreConfig, type EventStoreConfig } from './config.ts';
 import type { EventStore } from './event-store.ts';
 import type { KeyStore } from './key-store.ts';
 import type { LeaseStore } from './lease-store.ts';
+import type { PayloadStore } from './payload-store.ts';
 import { PostgresEventStore } from './postgres-store.ts';
 import { SqliteEventStore } from './sqlite-store.ts';
 import type { TranscriptStore } from './transcript-store.ts';
@@ -16,12 +17,18 @@ import type { WorkflowStore } from './workflow-store.ts';
  * should still take only the contract they use (the sessions layer a `VersionStore`, the log an
  * `EventStore`, the SDK adapter a `TranscriptStore`, the session runner a `LeaseStore` and the
  * `EventStore` it appends to with its fencing token). The HTTP API's own tables are properties:
- * `keys` (API keys, hashed), `workflows` (registered definitions) and `webhooks` (and their outbox).
+ * `keys` (API keys, hashed), `workflows` (registered definitions) and `webhooks` (and their outbox);
+ * so are `payloads`, the full values of event fields the log shortened.
  */
 export type OrchestratorStore = EventStore &
   VersionStore &
   TranscriptStore &
-  LeaseStore & { readonly keys: KeyStore; readonly workflows: WorkflowStore; readonly webhooks: WebhookStore };
+  LeaseStore & {
+    readonly keys: KeyStore;
+    readonly workflows: WorkflowStore;
+    readonly webhooks: WebhookStore;
+    readonly payloads: PayloadStore;
+  };
 
 /**
  * Opens the store a configuration names, with its schema migrated to the current version.

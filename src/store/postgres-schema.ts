@@ -273,6 +273,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PostgresMigrationContext, P
       `);
     },
   },
+  {
+    version: 9,
+    name: 'payload blobs',
+    async up({ client, schema }) {
+      // The full values of event fields the log shortened, content-addressed, and which
+      // sessions reference them (reads go through a session's reference). Apart from `blobs`:
+      // pages there are named by their text's hash but stored with a format byte.
+      await client.query(`
+        CREATE TABLE ${schema}.payload_blobs (
+          hash text PRIMARY KEY,
+          bytes bytea NOT NULL
+        );
+        CREATE TABLE ${schema}.session_payloads (
+          session_id text NOT NULL,
+          hash text NOT NULL,
+          PRIMARY KEY (session_id, hash)
+        );
+        CREATE INDEX session_payloads_hash ON ${schema}.session_payloads (hash);
+      `);
+    },
+  },
 ];
 
 /** The statements of the store, for one schema. */

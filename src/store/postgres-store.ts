@@ -17,8 +17,10 @@ import type { KeyStore } from './key-store.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 import { guarded, StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
+import type { PayloadStore } from './payload-store.ts';
 import { postgresError, redactUrl, withDefaultUser } from './postgres-errors.ts';
 import { PostgresLeases } from './postgres-leases.ts';
+import { PostgresPayloads } from './postgres-payloads.ts';
 import { inTransaction, pgModule, quietPool, rollback } from './postgres-pool.ts';
 import { PostgresRegistry } from './postgres-registry.ts';
 import { POSTGRES_MIGRATIONS, type PostgresStatements, postgresStatements } from './postgres-schema.ts';
@@ -64,6 +66,9 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
   readonly #versions: PostgresVersions;
   readonly #transcripts: PostgresTranscripts;
   readonly #leases: PostgresLeases;
+  readonly #payloads: PostgresPayloads;
+  /** Full values of shortened event fields, referenced by sessions. */
+  readonly payloads: PayloadStore;
   /** The API keys (hashes) of the HTTP API. */
   readonly keys: KeyStore;
   /** Workflow definitions registered for the HTTP API. */
@@ -96,6 +101,8 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
     this.#versions = new PostgresVersions(shared);
     this.#transcripts = new PostgresTranscripts(shared);
     this.#leases = new PostgresLeases(shared);
+    this.#payloads = new PostgresPayloads(shared);
+    this.payloads = guarded(this.#lifecycle, this.#payloads, ['putPayloads', 'getPayload', 'listPayloads']);
     const registry = new PostgresRegistry(shared);
     this.keys = guarded(this.#lifecycle, registry, ['createKey', 'getKey', 'listKeys', 'revokeKey']);
     this.workflows = guarded(this.#lifecycle, registry, ['putWorkflow', 'getWorkflow', 'listWorkflows']);
@@ -202,6 +209,7 @@ export class PostgresEventStore implements EventStore, VersionStore, TranscriptS
           values: [sessionId],
         });
         await this.#leases.deleteRow(client, sessionId);
+        await this.#payloads.deleteRefs(client, sessionId);
         return deleted.rowCount ?? 0;
       });
     });

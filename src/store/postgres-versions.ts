@@ -190,8 +190,10 @@ export class PostgresVersions implements VersionStore {
     return inTransaction(this.#access, 'deleteUnreferencedBlobs', async (client) => {
       await client.query(this.#sql.excludeVersions);
       await client.query(this.#sql.deleteUnusedSets);
+      // Payload blobs (src/store/payload-store.ts) stay while a session references them.
+      const payloads = await client.query(this.#sql.deleteUnreferencedPayloads);
       const result = await client.query(this.#sql.deleteUnreferenced);
-      return result.rowCount ?? 0;
+      return (result.rowCount ?? 0) + (payloads.rowCount ?? 0);
     });
   }
 }
@@ -214,9 +216,21 @@ function batches(blobs: readonly Blob[]): Blob[][] {
   return out;
 }
 
-function statements(schema: string) {
+/**
+ * The advisory lock over a schema's blobs: shared by writers that reference blobs they found
+ * stored (`putVersion`, pages in `putBlobs`, `putPayloads`), exclusive for compaction.
+ */
+export function blobLocks(schema: string): { share: string; exclude: string } {
   // One advisory key per schema: stores on other schemas of the database do not contend.
   const lockKey = `hashtext('ai-orchestrator:blobs:' || ${quoteLiteral(schema)})`;
+  return {
+    share: `SELECT pg_advisory_xact_lock_shared(${lockKey})`,
+    exclude: `SELECT pg_advisory_xact_lock(${lockKey})`,
+  };
+}
+
+function statements(schema: string) {
+  const locks = blobLocks(schema);
   return {
     // A page stored without links gets them (the size of a blob stored before is not new).
     putBlobs: `INSERT INTO ${schema}.blobs AS b (hash, bytes, links)
@@ -225,8 +239,11 @@ function statements(schema: string) {
       ON CONFLICT (hash) DO UPDATE SET links = excluded.links WHERE b.links IS NULL AND excluded.links IS NOT NULL
       RETURNING CASE WHEN xmax = 0 THEN octet_length(bytes) ELSE 0 END AS size`,
     getBlobs: `SELECT hash, bytes FROM ${schema}.blobs WHERE hash = ANY($1::text[])`,
-    shareBlobs: `SELECT pg_advisory_xact_lock_shared(${lockKey})`,
-    excludeVersions: `SELECT pg_advisory_xact_lock(${lockKey})`,
+    shareBlobs: locks.share,
+    excludeVersions: locks.exclude,
+    // Payload blobs (src/store/postgres-payloads.ts) no session references.
+    deleteUnreferencedPayloads: `DELETE FROM ${schema}.payload_blobs b
+      WHERE NOT EXISTS (SELECT 1 FROM ${schema}.session_payloads r WHERE r.hash = b.hash)`,
     missingBlobs: `SELECT h AS hash FROM unnest($1::text[]) AS h
       WHERE NOT EXISTS (SELECT 1 FROM ${schema}.blobs b WHERE b.hash = h)`,
     // $2: whether the blob comes with links (then a copy stored without them is wanted too).

@@ -261,6 +261,27 @@ export const SQLITE_MIGRATIONS: readonly Migration<DatabaseSync>[] = [
       `);
     },
   },
+  {
+    version: 9,
+    name: 'payload blobs',
+    up(db) {
+      // The full values of event fields the log shortened, content-addressed, and which
+      // sessions reference them (reads go through a session's reference). Apart from `blobs`:
+      // pages there are named by their text's hash but stored with a format byte.
+      db.exec(`
+        CREATE TABLE payload_blobs (
+          hash TEXT PRIMARY KEY NOT NULL,
+          bytes BLOB NOT NULL
+        ) STRICT;
+        CREATE TABLE session_payloads (
+          session_id TEXT NOT NULL,
+          hash TEXT NOT NULL,
+          PRIMARY KEY (session_id, hash)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX session_payloads_hash ON session_payloads (hash);
+      `);
+    },
+  },
 ];
 
 /** Created before the migrations run, so it is not itself a migration. */

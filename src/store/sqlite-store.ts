@@ -19,8 +19,10 @@ import type { KeyStore } from './key-store.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 import { guarded, StoreLifecycle, type StoreState } from './lifecycle.ts';
 import { migrationFailed, pendingMigrations } from './migrations.ts';
+import type { PayloadStore } from './payload-store.ts';
 import { sqliteError, sqliteRead, sqliteWrite } from './sqlite-errors.ts';
 import { SqliteLeases } from './sqlite-leases.ts';
+import { SqlitePayloads } from './sqlite-payloads.ts';
 import { SqliteRegistry } from './sqlite-registry.ts';
 import { SQLITE_MIGRATIONS, SQLITE_MIGRATIONS_TABLE } from './sqlite-schema.ts';
 import { SqliteTranscripts } from './sqlite-transcripts.ts';
@@ -67,6 +69,9 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
   readonly #versions: SqliteVersions;
   readonly #transcripts: SqliteTranscripts;
   readonly #leases: SqliteLeases;
+  readonly #payloads: SqlitePayloads;
+  /** Full values of shortened event fields, referenced by sessions. */
+  readonly payloads: PayloadStore;
   /** The API keys (hashes) of the HTTP API. */
   readonly keys: KeyStore;
   /** Workflow definitions registered for the HTTP API. */
@@ -82,6 +87,8 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
     this.#versions = new SqliteVersions(db, path);
     this.#transcripts = new SqliteTranscripts(db, path);
     this.#leases = new SqliteLeases(db, path);
+    this.#payloads = new SqlitePayloads(db, path);
+    this.payloads = guarded(this.#lifecycle, this.#payloads, ['putPayloads', 'getPayload', 'listPayloads']);
     const registry = new SqliteRegistry(db, path);
     this.keys = guarded(this.#lifecycle, registry, ['createKey', 'getKey', 'listKeys', 'revokeKey']);
     this.workflows = guarded(this.#lifecycle, registry, ['putWorkflow', 'getWorkflow', 'listWorkflows']);
@@ -214,6 +221,7 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
           const deleted = Number(this.#sql.deleteEvents.run(sessionId).changes);
           this.#sql.deleteSession.run(sessionId);
           this.#leases.deleteRow(sessionId);
+          this.#payloads.deleteRefs(sessionId);
           return deleted;
         },
         sessionId,

@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { checkSessionId, checkVersionNumber } from './arguments.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { SQLITE_DELETE_UNREFERENCED_PAYLOADS } from './sqlite-payloads.ts';
 import {
   checkBlobs,
   checkHashes,
@@ -158,7 +159,9 @@ export class SqliteVersions implements VersionStore {
     return this.#write('deleteUnreferencedBlobs', () => {
       this.#sql.deleteUnusedSetMembers.run();
       this.#sql.deleteUnusedSets.run();
-      return Number(this.#sql.deleteUnreferenced.run().changes);
+      // Payload blobs (src/store/payload-store.ts) stay while a session references them.
+      const payloads = Number(this.#sql.deleteUnreferencedPayloads.run().changes);
+      return Number(this.#sql.deleteUnreferenced.run().changes) + payloads;
     });
   }
 
@@ -201,4 +204,5 @@ const STATEMENTS = {
       UNION SELECT j.value FROM live JOIN blobs b ON b.hash = live.hash JOIN json_each(b.links) j
     )
     DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM live)`,
+  deleteUnreferencedPayloads: SQLITE_DELETE_UNREFERENCED_PAYLOADS,
 } as const;

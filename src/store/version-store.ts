@@ -69,6 +69,9 @@ export interface VersionStore {
   getVersion(sessionId: string, version: number): Promise<VersionRecord | undefined>;
   /** Deletes versions of a session; returns how many were deleted. */
   deleteVersions(sessionId: string, versions: readonly number[]): Promise<number>;
-  /** Deletes blobs no version refers to (compaction); returns how many were deleted. */
+  /**
+   * Deletes blobs no version refers to (compaction), and payload blobs no session references
+   * (see `PayloadStore`, which the same stores implement); returns how many were deleted.
+   */
   deleteUnreferencedBlobs(): Promise<number>;
 }

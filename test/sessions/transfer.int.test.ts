@@ -136,7 +136,7 @@ describe.skipIf(unreachable !== undefined && process.env.CI !== 'true')(
       expect(result.historyBytes).toBeGreaterThan(0);
       const header = JSON.parse((await readFile(file, 'utf8')).split('\n')[0] as string);
       expect(header).toMatchObject({
-        formatVersion: 2,
+        formatVersion: 3,
         sessionId: SESSION,
         source: { store: 'sqlite' },
         workspace: { path: workspaceA, inDataDir: true },

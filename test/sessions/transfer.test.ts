@@ -76,12 +76,12 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('export and import (format 2)', () => {
+describe('export and import (format 3)', () => {
   it('carries the log and every version into another store and data directory', async () => {
     const result = await b.sessions.import(good);
     expect(result).toMatchObject({
       sessionId: 'ses_source',
-      formatVersion: 2,
+      formatVersion: 3,
       events: 5,
       versions: 2,
       renumberedVersions: [],
@@ -94,7 +94,7 @@ describe('export and import (format 2)', () => {
     expect(copied[5]).toMatchObject({
       seq: 6,
       type: 'session.imported',
-      data: { fromSessionId: 'ses_source', fromStore: 'sqlite', formatVersion: 2, versions: 2, transcripts: 0 },
+      data: { fromSessionId: 'ses_source', fromStore: 'sqlite', formatVersion: 3, versions: 2, transcripts: 0 },
     });
     // Versions: same numbers, positions and checksums, and each loads (verified) to the replay of its seq.
     const [from, to] = [await a.sessions.versions.list('ses_source'), await b.sessions.versions.list('ses_source')];
@@ -163,7 +163,7 @@ describe('bad files are refused before anything is written', () => {
       [
         'newer',
         withLine(1, JSON.stringify({ ...header(), formatVersion: EXPORT_FORMAT_VERSION + 1 })),
-        /:1: formatVersion: export format 3 is newer than this orchestrator reads \(2\)/,
+        /:1: formatVersion: export format 4 is newer than this orchestrator reads \(3\)/,
       ],
       ['truncated', goodLines.slice(0, -1), new RegExp(`:${goodLines.length - 1}: the file ends before its end line`)],
       [

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
 import type { AnyEvent } from '../../events/index.ts';
 import { parsePositiveInt } from '../args.ts';
-import { createCliContext, type GlobalOptions } from '../context.ts';
+import { type CliContext, createCliContext, type GlobalOptions } from '../context.ts';
 import { formatEventLine } from '../format.ts';
 
 /** How often `--follow` polls the store (it sees events of other processes too). */
@@ -14,10 +14,13 @@ interface EventsFlags {
   follow?: boolean;
   forever?: boolean;
   json?: boolean;
+  full?: boolean;
 }
 
 /**
- * `orchestrator events ID [--from N] [--follow [--forever]] [--json]`: prints a session's log.
+ * `orchestrator events ID [--from N] [--follow [--forever]] [--json] [--full]`: prints a session's
+ * log. With `--full`, fields the log shortened are printed whole where their value is stored
+ * (read from the session's payload blobs, verified against their digests).
  * With `--follow` it keeps printing new events until the session's workflow has ended
  * (completed, failed or cancelled), or until Ctrl-C; with `--forever` only Ctrl-C ends it (a
  * session followed across its end: versions taken, control requests refused afterwards).
@@ -33,6 +36,7 @@ export function registerEventsCommand(program: Command): void {
     .option('--follow', 'keep printing new events until the workflow ends (polls the store: sees other processes)')
     .option('--forever', 'with --follow (implied): keep following after the workflow ends, until Ctrl-C')
     .option('--json', 'print events as JSON lines')
+    .option('--full', 'print shortened fields (large tool inputs, results, messages) whole, where stored')
     .action(async (sessionId: string, options: EventsFlags, command: Command) => {
       const from = parsePositiveInt(options.from, '--from');
       const follow = options.follow === true || options.forever === true;
@@ -52,8 +56,18 @@ export function registerEventsCommand(program: Command): void {
             },
           );
         }
-        const print = (event: AnyEvent) =>
-          process.stdout.write(options.json ? `${JSON.stringify(event)}\n` : `${formatEventLine(event)}\n`);
+        const full = options.full ? await payloadReader(context) : undefined;
+        const print = async (stored: AnyEvent) => {
+          if (!full) {
+            process.stdout.write(options.json ? `${JSON.stringify(stored)}\n` : `${formatEventLine(stored)}\n`);
+            return;
+          }
+          const event = await full.restore(stored);
+          // A line cuts its payload short: the restored fields follow it whole.
+          process.stdout.write(
+            options.json ? `${JSON.stringify(event)}\n` : `${formatEventLine(stored)}\n${full.format(event)}`,
+          );
+        };
         // Read from the start whatever --from says: whether the workflow has ended is in the
         // whole log.
         const workflows = new OpenWorkflows();
@@ -61,7 +75,7 @@ export function registerEventsCommand(program: Command): void {
         for (;;) {
           for await (const event of log.readAll(sessionId, next)) {
             workflows.observe(event);
-            if (event.seq >= from) print(event);
+            if (event.seq >= from) await print(event);
             next = event.seq + 1;
           }
           if (!follow || (workflows.ended && options.forever !== true) || abort.signal.aborted) break;
@@ -73,6 +87,18 @@ export function registerEventsCommand(program: Command): void {
         await context.close();
       }
     });
+}
+
+/** `--full`: the sessions manager (loaded only then) reading payloads for {@link withFullFields}. */
+async function payloadReader(
+  context: CliContext,
+): Promise<{ restore(event: AnyEvent): Promise<AnyEvent>; format(event: AnyEvent): string }> {
+  const [{ withFullFields, formatFullFields }, sessions] = await Promise.all([
+    import('../payloads.ts'),
+    context.openSessions(),
+  ]);
+  const read = (sessionId: string, sha256: string) => sessions.payload(sessionId, sha256);
+  return { restore: (event) => withFullFields(event, read), format: formatFullFields };
 }
 
 /** Which workflows of a session have started and not ended, from its events in order. */

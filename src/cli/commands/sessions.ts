@@ -7,6 +7,7 @@ import { formatTable } from '../format.ts';
 import { registerCassetteCommand } from './cassette.ts';
 import { registerControlCommands } from './control.ts';
 import { registerGrantCommands } from './grants.ts';
+import { registerPayloadCommand } from './payload.ts';
 import { registerPruneCommand } from './prune.ts';
 import { registerResume } from './resume.ts';
 import { registerVersionCommands } from './versions.ts';
@@ -46,6 +47,7 @@ export function registerSessionsCommand(program: Command): void {
   registerVersionCommands(sessions);
   registerPruneCommand(sessions);
   registerCassetteCommand(sessions);
+  registerPayloadCommand(sessions);
 
   sessions
     .command('list')

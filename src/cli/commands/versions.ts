@@ -141,9 +141,13 @@ export function registerVersionCommands(sessions: Command): void {
         process.stdout.write(
           `exported ${result.events} events of ${sessionId} to ${file}\n` +
             `  ${result.versions} versions (${result.blobs} blobs), ${result.transcripts} transcripts, ` +
+            (result.payloads > 0 ? `${result.payloads} stored payloads, ` : '') +
             `workspace history ${kib(result.historyBytes)}; ${kib(result.bytes)} in all\n` +
             (skipped > 0
               ? `  left out ${skipped} damaged version(s): ${result.skippedVersions.join(', ')} (the log rebuilds them)\n`
+              : '') +
+            (result.skippedPayloads.length > 0
+              ? `  left out ${result.skippedPayloads.length} damaged payload(s) (the transcripts hold their values)\n`
               : ''),
         );
       });
@@ -186,7 +190,9 @@ export function registerVersionCommands(sessions: Command): void {
           if (result.formatVersion === 1) {
             lines.push('  (a format 1 export: the log only, no versions, transcripts or files)');
           } else {
-            lines.push(`  ${result.versions} versions, ${result.transcripts} transcripts`);
+            lines.push(
+              `  ${result.versions} versions, ${result.transcripts} transcripts${result.payloads > 0 ? `, ${result.payloads} stored payloads` : ''}`,
+            );
             lines.push(
               `  workspace: ${result.workspace}${result.filesRestored ? ' (the files as they were at the export)' : ' (left as it was)'}`,
             );

@@ -51,6 +51,7 @@ export const API_ROUTES = {
   answerQuestion: questions.answerQuestion,
   listAgents: monitoring.listAgents,
   agentTranscript: monitoring.agentTranscript,
+  getPayload: monitoring.getPayload,
   statistics: monitoring.getStatistics,
   listAlerts: monitoring.listAlerts,
   sessionEvents: streams.sessionEvents,

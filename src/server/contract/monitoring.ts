@@ -3,7 +3,7 @@ import { metricsStateSchema, statisticsReportSchema } from '../../reports/index.
 import { safeName, sessionId } from './common.ts';
 import { route } from './route.ts';
 
-/** Agents and their transcripts, statistics, alerts. */
+/** Agents and their transcripts, the full values of shortened event fields, statistics, alerts. */
 
 const agentMetrics = metricsStateSchema.shape.agents.valueType;
 const activeAlert = metricsStateSchema.shape.activeAlerts.valueType;
@@ -39,6 +39,30 @@ export const agentTranscript = route({
     sdkSessionId: z.string(),
     entries: z.array(transcriptEntry),
     subagents: z.array(z.object({ subpath: z.string(), entries: z.array(transcriptEntry) })),
+  }),
+});
+
+export const getPayload = route({
+  method: 'GET',
+  path: '/v1/sessions/:id/payloads/:sha256',
+  operationId: 'getPayload',
+  summary: 'The full value of an event field the log shortened, by the digest its event names',
+  description:
+    'An event whose field was over `maxEventFieldBytes` keeps a preview and `truncated: [{ field, bytes, sha256, stored }]`; with `stored: true` the whole value (redacted like the event) is here, verified against `sha256`. Only the session\u2019s own payloads are served: `PAYLOAD_NOT_FOUND` for a digest it does not reference (another session\u2019s, or a value over `maxEventBytes`, which stays in the agent\u2019s transcript).',
+  tag: 'agents',
+  scope: 'read',
+  params: z.strictObject({
+    id: sessionId,
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest (64 lowercase hex digits)')
+      .describe('The `sha256` of the event\u2019s `truncated` entry'),
+  }),
+  response: z.object({
+    sessionId: z.string(),
+    sha256: z.string(),
+    bytes: z.number().int().nonnegative().describe('Bytes of `text` in UTF-8'),
+    text: z.string().describe('The field\u2019s full JSON text (for a text field, the text itself)'),
   }),
 });
 

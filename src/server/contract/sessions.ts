@@ -377,6 +377,7 @@ export const importSession = route({
     events: z.number().int(),
     versions: z.number().int(),
     renumberedVersions: z.array(z.object({ from: z.number().int(), to: z.number().int() })),
+    payloads: z.number().int().describe('Payload blobs (full values of shortened event fields) stored'),
     transcripts: z.number().int(),
     workspace: z.string().optional(),
     filesRestored: z.boolean(),

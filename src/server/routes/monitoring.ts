@@ -4,14 +4,14 @@ import { OrchestratorError } from '../../errors/index.ts';
 import { severityRank } from '../../events/index.ts';
 import { reportSource, statistics } from '../../reports/index.ts';
 import type { ApiContext } from '../context.ts';
-import { agentTranscript, getStatistics, listAgents, listAlerts } from '../contract/monitoring.ts';
+import { agentTranscript, getPayload, getStatistics, listAgents, listAlerts } from '../contract/monitoring.ts';
 import { addRoute } from '../routing.ts';
 import type { CachedSession } from '../views/session-cache.ts';
 import type { SessionViews } from '../views/sessions.ts';
 
 type Alert = z.input<typeof listAlerts.response>['alerts'][number];
 
-/** Agents and transcripts, statistics, alerts. */
+/** Agents and transcripts, full values of shortened event fields, statistics, alerts. */
 export function registerMonitoringRoutes(app: FastifyInstance, ctx: ApiContext, views: SessionViews): void {
   addRoute(app, listAgents, async ({ params }) => {
     const { cached, report } = await views.report(params.id);
@@ -36,6 +36,8 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: ApiContext, 
     }
     return transcript;
   });
+
+  addRoute(app, getPayload, ({ params }) => ctx.orchestrator.sessions.payload(params.id, params.sha256));
 
   addRoute(app, getStatistics, async ({ query }) =>
     statistics(reportSource(ctx.orchestrator.log), {

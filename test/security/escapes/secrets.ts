@@ -181,6 +181,8 @@ interface Collected {
   readonly events: AnyEvent[];
   /** Every place searched, by name: its text. */
   readonly places: Map<string, string>;
+  /** The full values of shortened fields stored as payload blobs, read back by their digests. */
+  readonly payloads: Map<string, string>;
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -202,6 +204,7 @@ async function collect(dataDir: string, run: ProcessResult, env: Record<string, 
   const store = await openEventStore({ kind: 'sqlite', path: path.join(dataDir, 'events.db') });
   const log = new EventLog(store);
   const events: AnyEvent[] = [];
+  const payloads = new Map<string, string>();
   try {
     for await (const event of log.readAll(SESSION)) events.push(event);
     places.set('events', JSON.stringify(events));
@@ -212,7 +215,21 @@ async function collect(dataDir: string, run: ProcessResult, env: Record<string, 
       const transcript = (await store.loadTranscript({ projectKey, sessionId: sdkSessionId })) ?? [];
       places.set(`transcript ${sdkSessionId}`, JSON.stringify(transcript));
     }
-    const manager = new SessionManager({ log, versionStore: store, transcriptStore: store, dataDir });
+    const manager = new SessionManager({
+      log,
+      versionStore: store,
+      transcriptStore: store,
+      payloadStore: store.payloads,
+      dataDir,
+    });
+    for (const event of events) {
+      for (const entry of (event.data as { truncated?: Array<{ sha256: string; stored?: boolean }> }).truncated ?? []) {
+        if (!entry.stored) continue;
+        const { text } = await manager.payload(SESSION, entry.sha256);
+        payloads.set(entry.sha256, text);
+        places.set(`payload ${entry.sha256.slice(0, 12)}`, text);
+      }
+    }
     for (const version of await manager.versions.list(SESSION)) {
       const { state } = await manager.versions.load(SESSION, version.version);
       places.set(`version ${version.version}`, JSON.stringify(state));
@@ -223,7 +240,7 @@ async function collect(dataDir: string, run: ProcessResult, env: Record<string, 
   for (const file of await filesUnder(dataDir)) {
     places.set(`file ${path.relative(dataDir, file)}`, (await readFile(file)).toString('latin1'));
   }
-  return { run, eventsJson, events, places };
+  return { run, eventsJson, events, places, payloads };
 }
 
 function byToolUse(events: readonly AnyEvent[], type: string, id: string): Record<string, unknown> | undefined {
@@ -319,7 +336,7 @@ export function startSecretsProbe(): SecretsProbe {
       return { runCode: run.code, describe: describeResult(run), leaks, unclear };
     },
     async judgeOversized(note) {
-      const { events } = await ready();
+      const { events, payloads } = await ready();
       const problems: string[] = [];
       const check = (c: SecretCase, ok: boolean, detail: string) => {
         note(c.name, ok ? 'stored as preview' : 'inconclusive', detail);
@@ -341,8 +358,10 @@ export function startSecretsProbe(): SecretsProbe {
         o2,
         JSON.stringify(input2 ?? {}).length < FIELD_LIMIT &&
           JSON.stringify(input2?.truncated) ===
-            JSON.stringify([{ field: 'input', bytes: json.length, sha256: digest }]),
-        `truncated: ${JSON.stringify(input2?.truncated)}`,
+            JSON.stringify([{ field: 'input', bytes: json.length, sha256: digest, stored: true, json: true }]) &&
+          // The whole input is read back from the session's payload blobs, equal to what was given.
+          payloads.get(digest) === json,
+        `truncated: ${JSON.stringify(input2?.truncated)}; payload read back: ${payloads.get(digest)?.length ?? 'none'} characters`,
       );
       const message = events.find((e) => e.type === 'agent.message' && (e.data as { truncated?: unknown }).truncated);
       const messageData = message?.data as { text?: string; truncated?: { bytes: number }[] } | undefined;

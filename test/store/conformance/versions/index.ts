@@ -5,6 +5,7 @@ import { deleteSpec } from './delete.spec.ts';
 import { linksSpec } from './links.spec.ts';
 import { listSpec } from './list.spec.ts';
 import { numberingSpec } from './numbering.spec.ts';
+import { payloadsSpec } from './payloads.spec.ts';
 import { reopenSpec } from './reopen.spec.ts';
 import type { ClosableVersionStore, VersionConformanceContext, VersionStoreConformanceOptions } from './types.ts';
 
@@ -41,5 +42,7 @@ export function describeVersionStoreConformance(name: string, options: VersionSt
     linksSpec(ctx);
     listSpec(ctx);
     reopenSpec(ctx);
+    // Last: it leaves payload blobs for compaction, which specs above count exactly.
+    payloadsSpec(ctx);
   });
 }

@@ -1,7 +1,11 @@
-import type { VersionStore } from '../../../../src/store/index.ts';
+import type { EventStore, PayloadStore, VersionStore } from '../../../../src/store/index.ts';
 
-/** A version store that can be closed (every backend's store is). */
-export type ClosableVersionStore = VersionStore & { close(): Promise<void> };
+/**
+ * A version store that can be closed (every backend's store is), with the payload blobs that
+ * share its compaction and the `deleteSession` that drops a session's references to them.
+ */
+export type ClosableVersionStore = VersionStore &
+  Pick<EventStore, 'append' | 'deleteSession'> & { readonly payloads: PayloadStore; close(): Promise<void> };
 
 /** How a backend plugs into {@link describeVersionStoreConformance}. */
 export interface VersionStoreConformanceOptions {
