@@ -39,6 +39,9 @@ const NOT_AT_IMPORT = [
   'log-update',
 ];
 
+/** Node's modules an import of the library must not load. */
+const NODE_NOT_AT_IMPORT = ['util', 'child_process', 'zlib', 'readline', 'readline/promises', 'worker_threads', 'net'];
+
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let runs = 0;
 
@@ -69,6 +72,9 @@ describe.skipIf(!hooks).each(LIBRARIES)(
       expect([...loaded.packages].filter((name) => name.startsWith('@opentelemetry/'))).toEqual([]);
       expect(loaded.builtins.has('http')).toBe(false);
       expect(loaded.builtins.has('https')).toBe(false);
+      // Node's own modules cost resident memory too (util's ESM facade about 3 MB, child_process
+      // with net and dgram 3, zlib 2, readline 1): taken with getBuiltinModule at first use.
+      expect(NODE_NOT_AT_IMPORT.filter((name) => loaded.builtins.has(name))).toEqual([]);
       // The model gateway starts with an orchestrator that uses it; the HTTP API with `serve`.
       expect(loaded.areas).toContain('orchestrator');
       expect(['gateway', 'server', 'cli'].filter((area) => loaded.areas.has(area))).toEqual([]);

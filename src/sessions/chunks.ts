@@ -1,4 +1,3 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { canonicalJson, sha256Hex } from '../events/index.ts';
 import { isPendingNode, type NodeState, nodeIdsOf, pendingNode, type SessionState } from '../workflow/index.ts';
 import type { DirtyChunks } from './dirty.ts';
@@ -44,6 +43,7 @@ export function pack(text: string): Uint8Array {
     return raw;
   }
   // Level 1: 3-4 times faster than the default on a large definition, about 1% bigger.
+  const { deflateRawSync } = process.getBuiltinModule('node:zlib');
   return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(Buffer.from(text, 'utf8'), { level: 1 })]);
 }
 
@@ -52,7 +52,7 @@ export function unpack(bytes: Uint8Array): string {
   const format = bytes[0];
   const body = Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1);
   if (format === RAW) return body.toString('utf8');
-  if (format === DEFLATE) return inflateRawSync(body).toString('utf8');
+  if (format === DEFLATE) return process.getBuiltinModule('node:zlib').inflateRawSync(body).toString('utf8');
   throw new Error(`unknown blob format ${format}`);
 }
 

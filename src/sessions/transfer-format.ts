@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createReadStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { OrchestratorError } from '../errors/index.ts';
 import { isSafeName, safeNameProblem } from '../security/index.ts';
@@ -202,6 +201,8 @@ export function firstIssue(error: z.ZodError, prefix: string): { field: string; 
 
 /** The lines of a file with their numbers (1-based); blank lines are skipped. */
 export async function* fileLines(file: string): AsyncGenerator<{ line: number; text: string }> {
+  // Loaded here, for an import only: node:readline costs about 1 MB resident at every import of the library.
+  const { createInterface } = await import('node:readline');
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   let line = 0;
   try {

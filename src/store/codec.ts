@@ -1,4 +1,3 @@
-import { crc32 } from 'node:zlib';
 import { OrchestratorError } from '../errors/index.ts';
 import type { EventType, OrchestratorEvent, PendingEvent } from '../events/index.ts';
 
@@ -17,6 +16,9 @@ export type RawRow = readonly unknown[];
 /** The column list every backend selects and inserts, in this order. */
 export const EVENT_COLUMNS = 'session_id, seq, id, type, ts, source, correlation_id, causation_id, data, checksum';
 
+/** node:zlib's crc32, taken at the first append, not at the library's import (about 2 MB resident). */
+let crc32: ((data: string) => number) | undefined;
+
 /**
  * CRC-32 of a row's canonical form. Every field is length-prefixed (null spelled `~`) so no
  * two different rows share a canonical text; the `v1` prefix leaves room for another layout.
@@ -33,6 +35,7 @@ export function rowChecksum(
   data: string,
 ): number {
   // One crc32 call over one string is faster than chaining calls over its pieces.
+  crc32 ??= process.getBuiltinModule('node:zlib').crc32;
   return crc32(
     `v1|${sessionId.length}:${sessionId}|${seq}|${id.length}:${id}|${type.length}:${type}|${ts.length}:${ts}` +
       `|${source.length}:${source}|${nullable(correlationId)}|${nullable(causationId)}|${data.length}:${data}`,

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { OrchestratorError } from '../errors/index.ts';
 
 /**
@@ -221,7 +220,9 @@ function headerNames(header: string, path: string): boolean {
 /** Runs git, giving its output to `onChunk` until that answers false (then git is stopped). */
 function streamGit(args: string[], onChunk: (chunk: Buffer) => boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-c', 'core.quotepath=off', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = process
+      .getBuiltinModule('node:child_process')
+      .spawn('git', ['-c', 'core.quotepath=off', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stopped = false;
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

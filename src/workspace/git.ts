@@ -1,8 +1,15 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import type { ExecFileOptions } from 'node:child_process';
 import { OrchestratorError } from '../errors/index.ts';
 
-const run = promisify(execFile);
+// Node's modules through getBuiltinModule at the first command, not `import`: node:util's ESM
+// facade reads every export (about 3 MB of Node's internals, worker threads among them), and
+// node:child_process brings net and dgram; the library's import should not pay for either.
+type Run = (file: string, args: string[], options: ExecFileOptions) => Promise<{ stdout: string }>;
+let runner: Run | undefined;
+function run(file: string, args: string[], options: ExecFileOptions): Promise<{ stdout: string }> {
+  runner ??= process.getBuiltinModule('node:util').promisify(process.getBuiltinModule('node:child_process').execFile);
+  return runner(file, args, options);
+}
 
 /** Git refused because another git process holds one of the repository's lock files. */
 const LOCK_HELD = /\.lock'?: File exists|could not lock config file/;
