@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { type Options, query, type SpawnedProcess, type SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 import type { AgentRuntime, AgentSpec } from '../src/agents/index.ts';
 import type { AnyEvent } from '../src/events/index.ts';
@@ -413,11 +416,44 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
 /** Runs every agent runtime measurement against a fresh scripted model server. */
 export default async function agentsBench(): Promise<BenchResult[]> {
   const kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+  // The CPU figures are this process's: with the model server in it, they counted the model's
+  // work too (on both sides), which a real model does elsewhere. Here it runs apart.
+  const model = await modelServerProcess();
+  const apart = await startAgentKit({ scenario, sdk: { maxRetries: 0 }, modelUrl: model.url });
   try {
-    return [...(await coldFigures(kit)), ...(await overheadFigures(kit)), ...(await warmFigures(kit))];
+    return [...(await coldFigures(kit)), ...(await overheadFigures(apart)), ...(await warmFigures(kit))];
   } finally {
+    await apart.cleanup();
+    model.stop();
     await kit.cleanup();
   }
+}
+
+/** The scripted model server with the bench's scenario, in a process of its own (`orchestrator model-server`). */
+async function modelServerProcess(): Promise<{ url: string; stop(): void }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orch-agents-model-'));
+  const file = path.join(dir, 'scenario.yaml');
+  writeFileSync(file, scenario);
+  const bin = fileURLToPath(new URL('../bin/orchestrator.mjs', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'model-server', '--scenario', file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /listening on (http:\/\/\S+)/.exec(output);
+      if (found?.[1]) resolve(found[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`model server exited (${code}): ${output}`)));
+  });
+  return {
+    url,
+    stop() {
+      child.kill('SIGINT');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 if (import.meta.main) {

@@ -16,6 +16,11 @@ export interface AgentKitOptions {
   readonly scenario: string;
   /** Passed to {@link makeSdkEnv}; `maxRetries` defaults to 1 to keep fault tests short. */
   readonly sdk?: SdkEnvOptions;
+  /**
+   * The agents' model at this URL instead of the kit's own server (which still starts, unused):
+   * a benchmark counting this process's CPU runs the model server in a process of its own.
+   */
+  readonly modelUrl?: string;
 }
 
 /** Everything an agent runtime test needs, with one cleanup. */
@@ -55,7 +60,7 @@ export function testSpec(overrides: Partial<AgentSpec> = {}): AgentSpec {
 export async function startAgentKit(options: AgentKitOptions): Promise<AgentKit> {
   const root = await mkdtemp(join(tmpdir(), 'orch-agents-'));
   const server = await startModelServer({ scenario: parseScenario(options.scenario, 'kit.yaml') });
-  const sdk = await makeSdkEnv(server.url, { maxRetries: 1, ...options.sdk });
+  const sdk = await makeSdkEnv(options.modelUrl ?? server.url, { maxRetries: 1, ...options.sdk });
   const store = await openEventStore({ kind: 'sqlite', path: join(root, 'events.db') });
   const log = new EventLog(store);
   const runtimes: AgentRuntime[] = [];
