@@ -1,9 +1,8 @@
-import { homedir } from 'node:os';
 import type { Query, SDKResultMessage, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
-import { NO_RULES, policyApplied, sandboxUnavailable, userCredentialPaths } from '../security/index.ts';
+import { NO_RULES, policyApplied, privateReadsOf, sandboxUnavailable } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -288,7 +287,7 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
   };
   // The audit says what each attempt ran under, before it runs.
   input.record([
-    policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES, userCredentialPaths(homedir())),
+    policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES, privateReadsOf(input.processes.dataDir)),
   ]);
   const agent: BoundAgent = {
     agentId: input.agentId,

@@ -55,6 +55,11 @@ export interface TrackedProcess {
 export class ProcessRegistry {
   /** The data directory written into every process's environment and attribution files. */
   readonly #dataDir: string | undefined;
+
+  /** The orchestrator's data directory, when the agents' environment names it. */
+  get dataDir(): string | undefined {
+    return this.#dataDir;
+  }
   readonly #live = new Map<number, ChildProcess>();
   /** Tags of the live processes, by pid; and those whose attribution file was written. */
   readonly #tags = new Map<number, string>();

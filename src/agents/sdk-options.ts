@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import type { HookCallbackMatcher, Options, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import type { NewEvent } from '../events/index.ts';
 import {
   compileSecurityPolicy,
   type GateAgent,
   NO_RULES,
+  privateReadsOf,
   type Redactor,
   type SecurityPolicy,
   sdkSecurityOptions,
   ToolGate,
-  userCredentialPaths,
 } from '../security/index.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import type { AgentSpec } from './spec.ts';
@@ -169,8 +168,8 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
       alwaysAllow: [`mcp__${ORCHESTRATOR_MCP_SERVER}`],
       revoked: config.revoked ?? [],
       workspace: config.workspace,
-      // The user's credentials, read at each process start (HOME of the orchestrator's process).
-      privateReads: userCredentialPaths(homedir()),
+      // The user's credentials (HOME of the orchestrator's process) and the orchestrator's data.
+      privateReads: privateReadsOf(wiring.processes.dataDir),
     }),
     hooks: withRedaction(gate.hooks(), config.redactor),
     // Claude Code's own "needs approval" path: answered by the agent type, a grant or a human.

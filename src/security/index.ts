@@ -49,6 +49,9 @@ export type {
 export {
   compileSecurityPolicy,
   DEFAULT_ASK_TIMEOUT_MS,
+  ORCHESTRATOR_PRIVATE_PATHS,
+  orchestratorPrivatePaths,
+  privateReadsOf,
   sdkSecurityOptions,
   USER_CREDENTIAL_PATHS,
   userCredentialPaths,

@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Options } from '@anthropic-ai/claude-agent-sdk';
 import { BUILT_IN_TOOLS, parsePermissionRule } from './rules.ts';
@@ -218,6 +219,34 @@ export function sdkSecurityOptions(
     }
   }
   return options;
+}
+
+/**
+ * What the orchestrator keeps in its data directory that no agent reads, whatever its type: the
+ * SQLite log of every session (events, transcripts, payloads, API key hashes) and the sessions'
+ * workspace histories, and the process attributions. An agent's own workspace and worktree
+ * live beside these, under `workspaces/` and `worktrees/`, and stay readable.
+ */
+export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
+  'events.db',
+  'events.db-wal',
+  'events.db-shm',
+  'history',
+  'agent-processes',
+];
+
+/**
+ * Every absolute path an agent with open reads is denied: the credentials of the orchestrator
+ * process's HOME and the orchestrator's own data (read at each process start).
+ */
+export function privateReadsOf(dataDir: string | undefined): string[] {
+  return [...userCredentialPaths(homedir()), ...orchestratorPrivatePaths(dataDir)];
+}
+
+/** {@link ORCHESTRATOR_PRIVATE_PATHS} of a data directory, absolute; none without one. */
+export function orchestratorPrivatePaths(dataDir: string | undefined): string[] {
+  if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
+  return ORCHESTRATOR_PRIVATE_PATHS.map((entry) => path.join(path.resolve(dataDir), entry));
 }
 
 /**

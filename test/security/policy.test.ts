@@ -8,6 +8,8 @@ import {
   decidePrompt,
   inputDigest,
   NO_RULES,
+  ORCHESTRATOR_PRIVATE_PATHS,
+  orchestratorPrivatePaths,
   type SecuritySpec,
   sdkSecurityOptions,
   ToolGate,
@@ -88,6 +90,25 @@ describe('compileSecurityPolicy and sdkSecurityOptions', () => {
     expect(options.sandbox?.filesystem?.denyRead).toEqual(['/']);
     expect(options.sandbox?.filesystem?.allowRead?.[0]).toBe('/ws');
     expect(options.settings).toMatchObject({ permissions: { blockReadsOutsideWorkingDirectories: true } });
+  });
+
+  it("names the orchestrator's own data an agent must not read: the log and the histories", () => {
+    expect(orchestratorPrivatePaths('/srv/orch')).toEqual(
+      ORCHESTRATOR_PRIVATE_PATHS.map((entry) => `/srv/orch/${entry}`),
+    );
+    expect(orchestratorPrivatePaths('/srv/orch')).toContain('/srv/orch/events.db');
+    expect(orchestratorPrivatePaths(undefined)).toEqual([]);
+    expect(orchestratorPrivatePaths('relative/data')).toEqual([]);
+    // An agent's own workspace and worktree sit beside them and stay readable.
+    const options = sdkSecurityOptions(compileSecurityPolicy({}), {
+      alwaysAllow: [],
+      revoked: [],
+      privateReads: orchestratorPrivatePaths('/srv/orch'),
+    });
+    const rules = (options.settings as { permissions: { deny: string[] } }).permissions.deny;
+    expect(rules).toContain('Read(//srv/orch/events.db)');
+    expect(rules).toContain('Read(//srv/orch/history/**)');
+    expect(rules.some((rule) => rule.includes('workspaces') || rule.includes('worktrees'))).toBe(false);
   });
 
   it("denies reading the user's credentials by absolute path where reads are open", () => {
