@@ -209,23 +209,23 @@ function pageHash(
 /**
  * Reads the chunk entries of a tree, level by level, verifying every page against the hash
  * its parent names. `fetch` returns the stored bytes of the hashes asked (absent = missing).
- * `pageHashes`, when given, receives the hash of every page read.
+ * `pages`, when given, receives every page read (its hash and entries), root first, level by level.
  * @throws Error naming the page that is missing or does not match (reported as corrupt)
  */
 export async function readTree(
   root: string,
   depth: number,
   fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
-  pageHashes?: string[],
+  pages?: Map<string, ChunkEntry[]>,
 ): Promise<ChunkEntry[]> {
   let hashes = [root];
   for (let level = depth; level >= 1; level--) {
-    pageHashes?.push(...hashes);
-    const pages = await fetch(hashes);
+    const stored = await fetch(hashes);
     const entries: ChunkEntry[] = [];
     for (const hash of hashes) {
-      const page = JSON.parse(openBlob('page', hash, pages.get(hash))) as ChunkEntry[];
+      const page = JSON.parse(openBlob('page', hash, stored.get(hash))) as ChunkEntry[];
       if (!Array.isArray(page)) throw new Error(`page ${hash.slice(0, 12)} is not a list`);
+      pages?.set(hash, page);
       entries.push(...page);
     }
     if (level === 1) return entries;

@@ -1,6 +1,6 @@
 import { OrchestratorError } from '../errors/index.ts';
 import type { SessionState } from '../workflow/index.ts';
-import { assembleChunks, openBlob, type StateChunker } from './chunks.ts';
+import { assembleChunks, type ChunkEntry, openBlob, type StateChunker } from './chunks.ts';
 import type { DirtyChunks } from './dirty.ts';
 import { PageTree, readTree } from './merkle.ts';
 
@@ -186,16 +186,12 @@ export async function snapshotBlobsLinked(
   fetch: (hashes: string[]) => Promise<Map<string, Uint8Array>>,
 ): Promise<SnapshotBlobRef[]> {
   const manifest = decodeManifest(where, record.manifest, record.checksum);
-  const pages: string[] = [];
+  const pages = new Map<string, ChunkEntry[]>();
   try {
     const entries = await readTree(manifest.root, manifest.depth, fetch, pages);
     const out: SnapshotBlobRef[] = [...new Set(entries.map(([, hash]) => hash))].map((hash) => ({ hash }));
     // Pages were read root first, level by level: reversed, every page follows what it names.
-    const bytes = await fetchInBatches([...new Set(pages)], fetch);
-    for (const hash of [...new Set(pages)].reverse()) {
-      const page = JSON.parse(openBlob('page', hash, bytes.get(hash))) as Array<readonly [string, string]>;
-      out.push({ hash, links: page.map(([, child]) => child) });
-    }
+    for (const [hash, page] of [...pages].reverse()) out.push({ hash, links: page.map(([, child]) => child) });
     return out;
   } catch (error) {
     if (error instanceof OrchestratorError) throw error;
