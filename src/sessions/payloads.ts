@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { OrchestratorError } from '../errors/index.ts';
+import { sha256Hex } from '../events/index.ts';
 import type { PayloadStore } from '../store/index.ts';
 
 /** The full value of a field the log shortened, read back by its digest. */
@@ -38,7 +38,7 @@ export async function readPayload(
       { details: { sessionId, sha256 } },
     );
   }
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  const actual = sha256Hex(bytes);
   if (actual !== sha256) {
     throw new OrchestratorError(
       'PAYLOAD_CORRUPT',

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../events/index.ts';
 import type { PayloadBlob, PayloadStore } from '../store/index.ts';
 import { type ExportRecord, invalidImport } from './transfer-format.ts';
 
@@ -11,8 +11,6 @@ import { type ExportRecord, invalidImport } from './transfer-format.ts';
 
 /** Bytes of payloads stored in one call on import. */
 const IMPORT_BATCH_BYTES = 8 * 1024 * 1024;
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
  * The hashes of the session's payloads whose stored bytes match them. One that does not (changed
@@ -27,7 +25,7 @@ export async function exportablePayloads(
   const skipped: string[] = [];
   for (const hash of (await store?.listPayloads(sessionId)) ?? []) {
     const bytes = await store?.getPayload(sessionId, hash);
-    if (bytes !== undefined && sha256(bytes) === hash) hashes.push(hash);
+    if (bytes !== undefined && sha256Hex(bytes) === hash) hashes.push(hash);
     else skipped.push(hash);
   }
   return { hashes, skipped };
@@ -42,7 +40,7 @@ export async function* payloadRecords(
   for (const hash of hashes) {
     const bytes = await store?.getPayload(sessionId, hash);
     // Listed a moment ago; references go only with the session.
-    if (bytes === undefined || sha256(bytes) !== hash) throw new Error(`payload ${hash} changed during the export`);
+    if (bytes === undefined || sha256Hex(bytes) !== hash) throw new Error(`payload ${hash} changed during the export`);
     yield { t: 'payload', hash, bytes: Buffer.from(bytes).toString('base64') };
   }
 }
@@ -55,7 +53,7 @@ export function checkPayloadLine(
   seen: Set<string>,
 ): void {
   if (seen.has(record.hash)) throw invalidImport(file, line, `payload ${record.hash} appears twice`, 'hash');
-  const actual = sha256(Buffer.from(record.bytes, 'base64'));
+  const actual = sha256Hex(Buffer.from(record.bytes, 'base64'));
   if (actual !== record.hash)
     throw invalidImport(file, line, `the payload's bytes do not match its hash (their SHA-256 is ${actual})`, 'hash');
   seen.add(record.hash);

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { OrchestratorError } from '../errors/index.ts';
+import { sha256Hex } from '../events/index.ts';
 import { checkArray, checkHash } from './arguments.ts';
 import type { PayloadBlob } from './payload-store.ts';
 
@@ -20,7 +20,7 @@ export function checkPayloads(payloads: readonly PayloadBlob[]): PayloadBlob[] {
         details: { field: `payloads[${i}].bytes` },
       });
     }
-    const actual = createHash('sha256').update(bytes).digest('hex');
+    const actual = sha256Hex(bytes);
     if (actual !== hash) {
       throw new OrchestratorError(
         'INVALID_ARGUMENT',

@@ -12,6 +12,7 @@ import {
 } from './lease-rows.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { prepareStatements } from './sqlite-statements.ts';
 
 const STATEMENTS = {
   get: `SELECT ${LEASE_COLUMNS} FROM session_leases WHERE session_id = ?`,
@@ -53,9 +54,7 @@ export class SqliteLeases implements LeaseStore {
   constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
-    this.#sql = Object.fromEntries(
-      Object.entries(STATEMENTS).map(([name, text]) => [name, db.prepare(text)]),
-    ) as Record<keyof typeof STATEMENTS, StatementSync>;
+    this.#sql = prepareStatements(db, STATEMENTS);
   }
 
   async acquireLease(sessionId: string, owner: LeaseOwner, options: AcquireLeaseOptions): Promise<AcquiredLease> {

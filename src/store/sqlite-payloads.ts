@@ -3,6 +3,7 @@ import { checkHash, checkSessionId } from './arguments.ts';
 import { checkPayloads } from './payload-rows.ts';
 import type { PayloadBlob, PayloadStore } from './payload-store.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { prepareStatements } from './sqlite-statements.ts';
 import { plainBytes } from './version-rows.ts';
 
 /**
@@ -18,9 +19,7 @@ export class SqlitePayloads implements PayloadStore {
   constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
-    this.#sql = Object.fromEntries(
-      Object.entries(STATEMENTS).map(([name, text]) => [name, db.prepare(text)]),
-    ) as Record<keyof typeof STATEMENTS, StatementSync>;
+    this.#sql = prepareStatements(db, STATEMENTS);
   }
 
   async putPayloads(sessionId: string, payloads: readonly PayloadBlob[]): Promise<number> {

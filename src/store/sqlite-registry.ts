@@ -16,6 +16,7 @@ import {
   workflowOfRow,
 } from './registry-rows.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { prepareStatements } from './sqlite-statements.ts';
 import type { NewWorkflow, StoredWorkflow, WorkflowStore } from './workflow-store.ts';
 
 const STATEMENTS = {
@@ -43,9 +44,7 @@ export class SqliteRegistry implements KeyStore, WorkflowStore {
   constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
-    this.#sql = Object.fromEntries(
-      Object.entries(STATEMENTS).map(([name, text]) => [name, db.prepare(text)]),
-    ) as Record<keyof typeof STATEMENTS, StatementSync>;
+    this.#sql = prepareStatements(db, STATEMENTS);
   }
 
   async createKey(key: NewApiKey): Promise<ApiKeyRecord> {

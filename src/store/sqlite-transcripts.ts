@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { checkProjectKey, checkSessionIds, checkTranscriptKey } from './arguments.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { prepareStatements } from './sqlite-statements.ts';
 import { decodeEntry, encodeEntries } from './transcript-rows.ts';
 import type { TranscriptEntry, TranscriptKey, TranscriptStore } from './transcript-store.ts';
 
@@ -18,9 +19,7 @@ export class SqliteTranscripts implements TranscriptStore {
   constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
-    this.#sql = Object.fromEntries(
-      Object.entries(STATEMENTS).map(([name, text]) => [name, db.prepare(text)]),
-    ) as Record<keyof typeof STATEMENTS, StatementSync>;
+    this.#sql = prepareStatements(db, STATEMENTS);
   }
 
   async appendTranscript(key: TranscriptKey, entries: readonly TranscriptEntry[]): Promise<void> {

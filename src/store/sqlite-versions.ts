@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { checkSessionId, checkVersionNumber } from './arguments.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
 import { SQLITE_DELETE_UNREFERENCED_PAYLOADS } from './sqlite-payloads.ts';
+import { prepareStatements } from './sqlite-statements.ts';
 import {
   checkBlobs,
   checkHashes,
@@ -37,9 +38,7 @@ export class SqliteVersions implements VersionStore {
   constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
-    this.#sql = Object.fromEntries(
-      Object.entries(STATEMENTS).map(([name, text]) => [name, db.prepare(text)]),
-    ) as Record<keyof typeof STATEMENTS, StatementSync>;
+    this.#sql = prepareStatements(db, STATEMENTS);
   }
 
   async putBlobs(blobs: readonly Blob[]): Promise<number> {

@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { integer } from './arguments.ts';
 import { checkIsoTime } from './registry-rows.ts';
 import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { prepareStatements } from './sqlite-statements.ts';
 import {
   checkDeliveries,
   checkNewWebhook,
@@ -63,9 +64,7 @@ export class SqliteWebhooks implements WebhookStore {
   constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
-    this.#sql = Object.fromEntries(
-      Object.entries(STATEMENTS).map(([name, text]) => [name, db.prepare(text)]),
-    ) as Record<keyof typeof STATEMENTS, StatementSync>;
+    this.#sql = prepareStatements(db, STATEMENTS);
   }
 
   async createWebhook(webhook: Omit<WebhookRecord, 'disabledAt'>): Promise<WebhookRecord> {
