@@ -18,11 +18,6 @@ import type { DirtyChunks } from './dirty.ts';
 /** `[path, hash]` of one chunk. */
 export type ChunkEntry = readonly [path: string, hash: string];
 
-/** SHA-256 (hex) of a text. */
-export function sha256(text: string | Uint8Array): string {
-  return sha256Hex(text);
-}
-
 /**
  * Texts shorter than this are stored as they are: a zlib call costs about 20 us whatever the
  * size, which for the thousands of small node chunks of a large state was most of the time of
@@ -69,7 +64,7 @@ export function openBlob(what: string, hash: string, bytes: Uint8Array | undefin
   } catch {
     throw new Error(`${name} cannot be decompressed`);
   }
-  if (sha256(text) !== hash) throw new Error(`${name} does not match its hash`);
+  if (sha256Hex(text) !== hash) throw new Error(`${name} does not match its hash`);
   return text;
 }
 
@@ -223,7 +218,7 @@ export class StateChunker {
 
   #hashOf(path: string, value: unknown, json: string, newBlobs: Map<string, Uint8Array>): string {
     const text = canonicalJson(value);
-    const hash = sha256(text);
+    const hash = sha256Hex(text);
     this.#last.set(path, { json, hash });
     if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
     return hash;
@@ -255,7 +250,7 @@ export class StateChunker {
       // A chunk named here most likely changed: it is hashed straight away, without the plain
       // JSON a full cut compares first (a later full cut rehashes it once).
       const text = canonicalJson(value);
-      const hash = sha256(text);
+      const hash = sha256Hex(text);
       this.#last.set(path, { json: '', hash });
       if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
       if (at === undefined) this.#added.set(path, hash);

@@ -1,4 +1,5 @@
-import { type ChunkEntry, openBlob, pack, sha256 } from './chunks.ts';
+import { sha256Hex } from '../events/index.ts';
+import { type ChunkEntry, openBlob, pack } from './chunks.ts';
 
 /**
  * The table of contents of a version as a Merkle tree of pages, so that storing a version
@@ -60,7 +61,7 @@ export function buildTree(entries: readonly ChunkEntry[], known: (hash: string) 
     let page: ChunkEntry[] = [];
     const close = () => {
       const text = JSON.stringify(page);
-      const hash = sha256(text);
+      const hash = sha256Hex(text);
       if (!known(hash) && !newPages.has(hash)) {
         newPages.set(hash, pack(text));
         links.set(
@@ -195,7 +196,7 @@ function pageHash(
   links: Map<string, string[]>,
 ) {
   const text = JSON.stringify(page);
-  const hash = sha256(text);
+  const hash = sha256Hex(text);
   if (!known(hash) && !newPages.has(hash)) {
     newPages.set(hash, pack(text));
     links.set(
