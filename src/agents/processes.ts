@@ -230,8 +230,28 @@ async function killTagged(tag: string): Promise<void> {
   // A tagged process may fork between the listing of /proc and the kill of its parent (a
   // shell starting its command): that child is not in the listing. Passes repeat until one
   // finds nothing left to kill (a few at most: every kill removes a possible parent).
+  const killed: number[] = [];
   for (let pass = 0; pass < 5; pass++) {
-    if ((await killTaggedOnce(tag)) === 0) return;
+    if ((await killTaggedOnce(tag, killed)) === 0) break;
+  }
+  // SIGKILL is delivered, not waited for: a process may still run for a moment (a sandbox's
+  // bwrap was seen alive right after the sweep). The sweep ends once each has exited, within
+  // a bound: whoever waits for it (an agent's result) finds nothing of the agent left.
+  const deadline = Date.now() + KILL_WAIT_MS;
+  while (killed.some(running) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** How long a sweep waits for the processes it killed to exit. */
+const KILL_WAIT_MS = 2000;
+
+/** Whether a process exists and has not exited (a zombie has: only its parent's reaping is left). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command's closing parenthesis: `pid (comm) S ...`.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -244,7 +264,7 @@ const SWEEP_CHUNK = 64;
  * here (5.6 ms against 1.65 ms for 114 processes), paid after every agent; a chunk blocks the
  * event loop for well under a millisecond.
  */
-async function killTaggedOnce(tag: string): Promise<number> {
+async function killTaggedOnce(tag: string, killedPids: number[]): Promise<number> {
   const needle = Buffer.from(`${PROCESS_TAG_VARIABLE}=${tag}\0`);
   let names: string[];
   try {
@@ -261,6 +281,7 @@ async function killTaggedOnce(tag: string): Promise<number> {
     try {
       if (readFileSync(`/proc/${name}/environ`).includes(needle)) {
         process.kill(Number(name), 'SIGKILL');
+        killedPids.push(Number(name));
         killed++;
       }
     } catch {
