@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NewEvent } from '../src/events/index.ts';
+import type { AnyEvent, NewEvent } from '../src/events/index.ts';
 import { EventLog } from '../src/log/index.ts';
-import { DirtyTracker } from '../src/sessions/dirty.ts';
+import { ChangedChunks } from '../src/sessions/changed-chunks.ts';
 import { AutoVersions, SessionVersions, StateChunker } from '../src/sessions/index.ts';
 import {
   type Blob,
@@ -13,7 +13,7 @@ import {
   SqliteEventStore,
   type VersionStore,
 } from '../src/store/index.ts';
-import { cloneState, emptySessionState, replay, type SessionState } from '../src/workflow/index.ts';
+import { applyEvent, cloneState, emptySessionState, replay, type SessionState } from '../src/workflow/index.ts';
 import { dropSchema } from './postgres.ts';
 
 /**
@@ -33,6 +33,21 @@ interface BenchResult {
 
 const NODES = 10_000;
 const ROUNDS = 5;
+
+/** A second attempt of a node of {@link bigState}, as the log would hand it to the follower. */
+function nodeStarted(state: SessionState, nodeId: string): AnyEvent {
+  return {
+    id: `evt_${state.lastSeq + 1}`,
+    type: 'node.started',
+    sessionId: state.sessionId,
+    seq: state.lastSeq + 1,
+    ts: '2026-01-01T00:00:02.000Z',
+    source: 'engine',
+    correlationId: 'wf_bench',
+    causationId: null,
+    data: { workflowId: 'wf_bench', nodeId, attempt: 2 },
+  } as AnyEvent;
+}
 
 function bigState(sessionId: string, salt: string): SessionState {
   const state = emptySessionState(sessionId);
@@ -122,12 +137,14 @@ async function measure(store: OrchestratorStore, kind: string): Promise<BenchRes
     take1.blobs.push(spent.blobs);
     take1.version.push(spent.version);
     firstBytes = first.newBytes;
-    // Changed as the follower changes its state: through the tracker, so the version cuts only
-    // the chunks changed.
-    const tracker = new DirtyTracker(state);
-    const nodes = tracker.view.workflows.wf_bench?.nodes ?? {};
-    for (let i = 0; i < 10; i++) (nodes[`n${i * 997}`] as { attempts: number }).attempts = 2;
-    tracker.view.lastSeq += 40;
+    // Changed as the follower changes its state: by events, whose changed chunks are noted,
+    // so the version cuts only those.
+    const tracker = new ChangedChunks();
+    for (let i = 0; i < 10; i++) {
+      const applied = nodeStarted(state, `n${i * 997}`);
+      applyEvent(state, applied);
+      tracker.note(applied, state);
+    }
     Object.assign(spent, { blobs: 0, version: 0 });
     start = performance.now();
     const second = await versions.take(state, { chunker, dirty: tracker.take() });

@@ -1,8 +1,8 @@
 import { type AnyEvent, isEventType } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { applyEvent, type SessionState } from '../workflow/index.ts';
+import { ChangedChunks, type DirtyChunks } from './changed-chunks.ts';
 import { StateChunker } from './chunks.ts';
-import { type DirtyChunks, DirtyTracker } from './dirty.ts';
 import type { SessionVersions } from './versions.ts';
 
 /** Events after which a version is due: progress worth coming back to. */
@@ -46,8 +46,8 @@ export interface AutoVersionsOptions {
  * and reads any gap in their sequence numbers back from the log, so its projection never skips
  * an event; its versions are of committed state only, never of decisions still in flight.
  *
- * Versions are incremental: the follower applies events through a {@link DirtyTracker}, so a
- * version cuts, hashes and writes only the chunks changed since the previous one. They are
+ * Versions are incremental: the follower notes the chunks each event changes
+ * ({@link ChangedChunks}), so a version cuts, hashes and writes only the chunks changed since the previous one. They are
  * serialized, coalesced and spaced (see {@link SPACING}): when triggers arrive faster than
  * versions are stored, the next version covers all of them; while it waits, the changed chunks
  * are cut every {@link PREPARE_MS} ms (see {@link SessionVersions.prepare}), so the version at
@@ -58,7 +58,7 @@ export class AutoVersions {
   readonly #state: SessionState;
   readonly #chunker = new StateChunker();
   /** Notes the chunks each applied event changes. */
-  readonly #dirty: DirtyTracker;
+  readonly #dirty = new ChangedChunks();
   readonly #abort = new AbortController();
   #due = false;
   #taking: Promise<unknown> | undefined;
@@ -77,7 +77,6 @@ export class AutoVersions {
   private constructor(options: AutoVersionsOptions) {
     this.#o = options;
     this.#state = options.state;
-    this.#dirty = new DirtyTracker(options.state);
     this.#seen = options.state.lastSeq;
   }
 
@@ -126,7 +125,8 @@ export class AutoVersions {
     if (event.seq <= this.#seen) return;
     this.#seen = event.seq;
     if (!isEventType(event.type)) return;
-    applyEvent(this.#dirty.view, event);
+    applyEvent(this.#state, event);
+    this.#dirty.note(event, this.#state);
     if (VERSION_TRIGGERS.has(event.type)) this.#due = true;
     if (this.#due) this.#kick();
   }

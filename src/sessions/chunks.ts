@@ -1,6 +1,6 @@
 import { canonicalJson, sha256Hex } from '../events/index.ts';
 import { isPendingNode, type NodeState, nodeIdsOf, pendingNode, type SessionState } from '../workflow/index.ts';
-import type { DirtyChunks } from './dirty.ts';
+import type { DirtyChunks } from './changed-chunks.ts';
 
 /**
  * A session state cut into chunks: one per node, per memory key, per agent, per workflow

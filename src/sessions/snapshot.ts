@@ -1,7 +1,7 @@
 import { OrchestratorError } from '../errors/index.ts';
 import type { SessionState } from '../workflow/index.ts';
+import type { DirtyChunks } from './changed-chunks.ts';
 import { assembleChunks, type ChunkEntry, openBlob, type StateChunker } from './chunks.ts';
-import type { DirtyChunks } from './dirty.ts';
 import { PageTree, readTree } from './merkle.ts';
 
 /**

@@ -6,8 +6,8 @@ import { applyMetricsEvent, emptyMetrics } from '../monitor/index.ts';
 import type { VersionRecord, VersionStore } from '../store/index.ts';
 import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
 import type { FileChanges, FileDiffLimits, WorkspaceHistory } from '../workspace/index.ts';
+import type { DirtyChunks } from './changed-chunks.ts';
 import { StateChunker } from './chunks.ts';
-import type { DirtyChunks } from './dirty.ts';
 import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
 import { type DiffSummary, summarizeDiff } from './summary.ts';
 

@@ -180,7 +180,8 @@ export function emptySessionState(sessionId: string): SessionState {
  * Applies one committed event to a session's state. Deterministic and free of I/O: replaying
  * the same events always gives the same state, which is what makes snapshots, crash recovery
  * and diffs one mechanism. For speed it updates `state` in place and returns it; callers that
- * need the old state keep a copy (snapshots are JSON copies).
+ * need the old state keep a copy (snapshots are JSON copies). What each event type changes is
+ * mirrored in sessions/changed-chunks.ts (incremental versions): a change here goes there too.
  */
 export function applyEvent(state: SessionState, event: AnyEvent): SessionState {
   // Max, not assignment: the engine applies its own events before the store numbers them.

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnyEvent } from '../../src/events/index.ts';
-import { DirtyTracker } from '../../src/sessions/dirty.ts';
+import { type AnyEvent, EVENT_TYPES } from '../../src/events/index.ts';
+import { ChangedChunks } from '../../src/sessions/changed-chunks.ts';
 import { SessionVersions, StateChunker, writeSnapshot } from '../../src/sessions/index.ts';
 import { buildTree, PageTree } from '../../src/sessions/merkle.ts';
 import type { Blob, OrchestratorStore, VersionStore } from '../../src/store/index.ts';
 import { applyEvent, emptySessionState, type PlanFunctions, replay } from '../../src/workflow/index.ts';
 import { type EngineKit, startEngineKit, type TestNode, testWorkflow } from '../support/engine-kit.ts';
 
-// Versions cut only the chunks the follower's events changed (DirtyTracker). What is checked:
+// Versions cut only the chunks the follower's events changed (ChangedChunks). What is checked:
 // a cut from the noted changes always equals a fresh cut of the whole state, on real engine
 // events plus every other kind of event the projection knows; the page tree updated in place
 // equals the tree built anew; and with the real store, a version after 10 changed nodes of
@@ -81,11 +81,76 @@ async function sessionEvents(): Promise<AnyEvent[]> {
       seq,
     ),
   ];
+  // A node added at run time that runs, has an agent, and asks a human: every path to a node.
+  const lifecycle = (seq: number): AnyEvent[] => {
+    const nodeId = `life_${seq}`;
+    const agentId = `agt_life_${seq}`;
+    return [
+      event(
+        'workflow.modified',
+        { workflowId, changes: [{ op: 'add_nodes', nodes: [{ id: nodeId, task: 't' }] }] },
+        seq,
+      ),
+      event('node.queued', { workflowId, nodeId, held: true }, seq),
+      event('node.started', { workflowId, nodeId, attempt: 1, agentId }, seq),
+      event('agent.spawned', { agentId, agentType: 'coder', nodeId, workflowId }, seq),
+      event('input.requested', { workflowId, requestId: `req_a${seq}`, kind: 'question', prompt: '?', nodeId }, seq),
+      event('user.input', { requestId: `req_a${seq}`, value: 'yes' }, seq),
+      event('input.requested', { workflowId, requestId: `req_b${seq}`, kind: 'question', prompt: '?', nodeId }, seq),
+      event('input.closed', { workflowId, requestId: `req_b${seq}`, reason: 'timeout' }, seq),
+      event('input.requested', { requestId: `req_c${seq}`, kind: 'question', prompt: 'no workflow' }, seq),
+      event('agent.failed', { agentId, costUsd: 0.1, error: { code: 'X', message: 'x', retryable: true } }, seq),
+      event('agent.completed', { agentId, costUsd: 0.2, output: { seq } }, seq),
+      event('node.interrupted', { workflowId, nodeId, reason: 'stopped' }, seq),
+      event('node.compensating', { workflowId, nodeId }, seq),
+      event('node.compensated', { workflowId, nodeId, ok: true }, seq),
+      event('workflow.paused', { workflowId, reason: 'user' }, seq),
+      event('workflow.resumed', { workflowId }, seq),
+      event('security.revoked', { agentType: 'coder', rule: `Bash(echo ${seq}:*)`, by: 'user' }, seq),
+      event('session.imported', { workspace: `/tmp/imported_${seq}` }, seq),
+    ];
+  };
+  // One event of every type the catalog has, with ids that name what the session holds: a type
+  // the projection handles but ChangedChunks does not know changes something it misses.
+  const everyType = (seq: number): AnyEvent[] =>
+    EVENT_TYPES.filter((type) => type !== 'workflow.started' && type !== 'workflow.modified').map((type) =>
+      event(
+        type,
+        {
+          workflowId,
+          nodeId: 'n3',
+          agentId: `agt_${seq}`,
+          requestId: `req_c${seq}`,
+          controlId: `ctl_${seq}`,
+          key: 'k1',
+          value: { type },
+          by: 'user',
+          reason: 'r',
+          output: { type },
+          status: 'running',
+          attempt: 9,
+          kind: 'init',
+          sdkSessionId: `sdk_${type}`,
+          to: 'thinking',
+          agentType: 'coder',
+          rule: 'Bash(ls:*)',
+          ok: false,
+          willRetry: true,
+          retryInMs: 5,
+          error: { code: 'X', message: type, retryable: false },
+          workspace: `/tmp/${type}`,
+        },
+        seq,
+      ),
+    );
   const woven: AnyEvent[] = [];
   for (const [i, e] of real.entries()) {
     woven.push(e);
     if (i % 9 === 4) woven.push(...extra(e.seq));
+    if (i % 13 === 6) woven.push(...lifecycle(e.seq));
+    if (i === Math.floor(real.length / 2)) woven.push(...everyType(e.seq));
   }
+  woven.push(...extra(woven.length), ...lifecycle(woven.length), ...everyType(woven.length + 1));
   // Seqs must only grow, as in a log.
   return woven.map((e, i) => ({ ...e, seq: i + 1 }) as AnyEvent);
 }
@@ -102,7 +167,7 @@ describe('incremental versions', () => {
         }),
         async (steps) => {
           const state = emptySessionState('ses_x');
-          const tracker = new DirtyTracker(state);
+          const tracker = new ChangedChunks();
           const chunker = new StateChunker();
           const known = new Set<string>();
           const version = () => {
@@ -115,12 +180,12 @@ describe('incremental versions', () => {
             for (const hash of cut.blobHashes) expect(known.has(hash)).toBe(true);
           };
           for (const [i, step] of steps.entries()) {
-            applyEvent(tracker.view, events[i] as AnyEvent);
+            applyEvent(state, events[i] as AnyEvent);
+            tracker.note(events[i] as AnyEvent, state);
             if (step === 'prepare') chunker.prepare(state, tracker.take(), i % 2 === 0);
             else if (step === 'version') version();
           }
           version();
-          // Applying through the tracker changed the state exactly as applying to it directly.
           expect(state).toEqual(replay('ses_x', events));
         },
       ),
@@ -175,11 +240,14 @@ describe('incremental versions', () => {
     const versions = new SessionVersions(kit.log, counting);
     const sessionId = kit.session();
     const state = emptySessionState(sessionId);
-    const tracker = new DirtyTracker(state);
+    const tracker = new ChangedChunks();
     const definition = { name: 'big', nodes: Array.from({ length: 2000 }, (_, i) => ({ id: `n${i}`, task: `t${i}` })) };
     let seq = 0;
-    const apply = (type: string, data: Record<string, unknown>) =>
-      applyEvent(tracker.view, { ...event(type, data, ++seq), sessionId });
+    const apply = (type: string, data: Record<string, unknown>) => {
+      const applied = { ...event(type, data, ++seq), sessionId };
+      applyEvent(state, applied);
+      tracker.note(applied, state);
+    };
     apply('workflow.started', { workflowId: 'wf_1', name: 'big', definition });
     for (let i = 0; i < 2000; i++) apply('node.completed', { workflowId: 'wf_1', nodeId: `n${i}`, output: { i } });
     const chunker = new StateChunker();
@@ -244,11 +312,14 @@ describe('incremental versions', () => {
     const versions = new SessionVersions(kit.log, racing);
     const sessionId = kit.session();
     const state = emptySessionState(sessionId);
-    const tracker = new DirtyTracker(state);
+    const tracker = new ChangedChunks();
     const definition = { name: 'race', nodes: Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, task: `t${i}` })) };
     let seq = 0;
-    const apply = (type: string, data: Record<string, unknown>) =>
-      applyEvent(tracker.view, { ...event(type, data, ++seq), sessionId });
+    const apply = (type: string, data: Record<string, unknown>) => {
+      const applied = { ...event(type, data, ++seq), sessionId };
+      applyEvent(state, applied);
+      tracker.note(applied, state);
+    };
     apply('workflow.started', { workflowId: 'wf_1', name: 'race', definition });
     const chunker = new StateChunker();
     const first = await versions.take(state, { chunker, dirty: tracker.take() });
