@@ -3,16 +3,23 @@ import { isPendingNode, type NodeState, nodeIdsOf, pendingNode, type SessionStat
 import type { DirtyChunks } from './changed-chunks.ts';
 
 /**
- * A session state cut into chunks: one per node, per memory key, per agent, per workflow
- * header and definition, and one for the rest. Consecutive versions share every chunk that did
- * not change, so a version costs storage in proportion to its change.
+ * A session state cut into chunks: one per bucket of a workflow's nodes, per memory key, per
+ * agent, per workflow header and definition, and one for the rest. Consecutive versions share
+ * every chunk that did not change, so a version costs storage in proportion to its change.
  *
  * Chunk paths are stable names (`session`, `workflows/ID`, `workflows/ID/definition`,
- * `workflows/ID/added`, `workflows/ID/nodes/NODE`, `memory/KEY`, `agents/ID`); a chunk's
+ * `workflows/ID/added`, `workflows/ID/nodes@BB`, `memory/KEY`, `agents/ID`); a chunk's
  * content is its canonical JSON (sorted keys), its name the SHA-256 of that text, and it is
- * stored deflated. A node still exactly as it started (pending, never tried) has no chunk: the
- * definition names it, and {@link assembleChunks} makes it again. Most nodes of a large run are
- * in that state when its first version is taken.
+ * stored deflated when long. A node still exactly as it started (pending, never tried) is in no
+ * chunk: the definition names it, and {@link assembleChunks} makes it again. Most nodes of a
+ * large run are in that state when its first version is taken.
+ *
+ * Nodes share chunks ("buckets"), {@link NODES_PER_CHUNK} consecutive nodes each
+ * (`{nodeId: node, ...}`, `BB` the bucket's number): with one chunk per node, a 10,000-node run
+ * stored 10,000 blobs and a page tree over them, and their rows and pages were most of a
+ * version's cost. A node's canonical text is kept between cuts, so a bucket is recut by joining
+ * texts, and a changed node is serialized once. Format 2 stored a chunk per node
+ * (`workflows/ID/nodes/NODE`); {@link assembleChunks} still reads those.
  */
 
 /** `[path, hash]` of one chunk. */
@@ -68,8 +75,12 @@ export function openBlob(what: string, hash: string, bytes: Uint8Array | undefin
   return text;
 }
 
-/** Calls `visit` with every chunk of the state, in a stable order. */
-function eachChunk(state: SessionState, visit: (path: string, value: unknown) => void): void {
+/** Calls `visit` with every chunk of the state but its node buckets, and `node` with every node in one. */
+function eachChunk(
+  state: SessionState,
+  visit: (path: string, value: unknown) => void,
+  node: (workflowId: string, node: NodeState) => void,
+): void {
   const { workflows, memory, agents, ...session } = state;
   visit('session', session);
   for (const id of Object.keys(workflows)) {
@@ -78,12 +89,47 @@ function eachChunk(state: SessionState, visit: (path: string, value: unknown) =>
     visit(`workflows/${id}/definition`, { definition });
     visit(`workflows/${id}/added`, addedNodes);
     for (const nodeId of Object.keys(nodes)) {
-      const node = nodes[nodeId] as NodeState;
-      if (!isPendingNode(node)) visit(`workflows/${id}/nodes/${nodeId}`, node);
+      const value = nodes[nodeId] as NodeState;
+      if (!isPendingNode(value)) node(id, value);
     }
   }
   for (const key of Object.keys(memory)) visit(`memory/${key}`, { value: memory[key] });
   for (const id of Object.keys(agents)) visit(`agents/${id}`, agents[id]);
+}
+
+/**
+ * Nodes per chunk, in the order the workflow lists them (its definition's, then those added at
+ * run time): a run mostly moves through its nodes in that order, so a version finds most
+ * changed nodes in a few chunks. A 10,000-node run fits in 157 blobs.
+ */
+export const NODES_PER_CHUNK = 64;
+
+/**
+ * A node whose text is this long or longer has a chunk of its own (`workflows/ID/nodes/NODE`,
+ * as in format 2): an agent's large output is then stored once, not again with every change of
+ * its bucket's other nodes.
+ */
+export const OWN_CHUNK_FROM_CHARS = 1024;
+
+/** FNV-1a of a string's UTF-16 code units. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/**
+ * The canonical JSON of a bucket (`{nodeId: node}` with sorted keys) from its nodes' canonical
+ * texts: what {@link canonicalJson} gives for the object, without serializing a node again.
+ */
+function bucketText(members: ReadonlyMap<string, string>): string {
+  const ids = [...members.keys()].sort();
+  let out = '{';
+  for (const id of ids) {
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(id)}:${members.get(id) as string}`;
+  }
+  return `${out}}`;
 }
 
 /** What cutting a state gave: every chunk's entry (sorted by path) and the blobs not stored yet. */
@@ -120,14 +166,24 @@ function chunkValue(state: SessionState, path: string): unknown {
   const rest = path.slice(slash + 1);
   if (rest === 'definition') return { definition: wf.definition };
   if (rest === 'added') return wf.addedNodes;
-  if (!rest.startsWith(NODES)) return ABSENT;
-  const nodeId = rest.slice(NODES.length);
-  const node = Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
-  return node === undefined || isPendingNode(node) ? ABSENT : node;
+  return ABSENT;
+}
+
+/** A node of `state` named by its format 2 path (`workflows/ID/nodes/NODE`), as {@link ChangedChunks} notes it. */
+function nodeAt(state: SessionState, path: string): { workflowId: string; nodeId: string; node: unknown } | undefined {
+  if (!path.startsWith(WORKFLOWS)) return undefined;
+  const slash = path.indexOf('/', WORKFLOWS.length);
+  if (slash < 0 || !path.startsWith(NODES, slash + 1)) return undefined;
+  const workflowId = path.slice(WORKFLOWS.length, slash);
+  const nodeId = path.slice(slash + 1 + NODES.length);
+  const wf = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
+  const node = wf && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
+  return { workflowId, nodeId, node: node === undefined || isPendingNode(node) ? ABSENT : node };
 }
 
 const WORKFLOWS = 'workflows/';
 const NODES = 'nodes/';
+const BUCKET = 'nodes@';
 const ABSENT = Symbol('absent');
 
 /**
@@ -157,6 +213,12 @@ export class StateChunker {
   #index = new Map<string, number>();
   readonly #added = new Map<string, string>();
   readonly #removed = new Set<string>();
+  /** The canonical text of every node in a chunk, by bucket path and node id (see {@link bucketText}). */
+  readonly #buckets = new Map<string, Map<string, string>>();
+  /** Buckets whose nodes changed since the last version (a cut ahead of a version leaves them). */
+  readonly #changedBuckets = new Set<string>();
+  /** Each workflow's node order (see {@link NODES_PER_CHUNK}), extended as nodes are added. */
+  readonly #order = new Map<string, { definition: unknown; added: number; index: Map<string, number> }>();
   /** Counts {@link reset}s, so what is kept beside the chunker (its page tree) knows to start over. */
   generation = 0;
 
@@ -166,6 +228,7 @@ export class StateChunker {
    */
   cut(state: SessionState, dirty?: DirtyChunks): CutState {
     const newBlobs = this.#cutChanged(state, dirty);
+    this.#cutBuckets(newBlobs);
     this.#mergeMoved();
     return { entries: [...this.#entries], newBlobs: this.#withPending(newBlobs) };
   }
@@ -177,6 +240,9 @@ export class StateChunker {
    */
   prepare(state: SessionState, dirty: DirtyChunks, pending: boolean): Map<string, Uint8Array> {
     const newBlobs = this.#cutChanged(state, dirty);
+    // Buckets are joined and hashed by the version only: one cut ahead of it would make blobs
+    // the next change of any of its nodes replaces. Their nodes' texts are ready.
+    if (pending) this.#cutBuckets(newBlobs);
     if (pending) return this.#withPending(newBlobs);
     for (const [hash, bytes] of newBlobs) this.#pending.set(hash, bytes);
     return newBlobs;
@@ -217,22 +283,39 @@ export class StateChunker {
   }
 
   #hashOf(path: string, value: unknown, json: string, newBlobs: Map<string, Uint8Array>): string {
-    const text = canonicalJson(value);
-    const hash = sha256Hex(text);
-    this.#last.set(path, { json, hash });
-    if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
+    const hash = this.#hashText(path, canonicalJson(value), newBlobs);
+    (this.#last.get(path) as { json: string }).json = json;
     return hash;
   }
 
   #cutAll(state: SessionState, newBlobs: Map<string, Uint8Array>): void {
     const entries: Array<readonly [string, string]> = [];
     const seen = new Set<string>();
-    eachChunk(state, (path, value) => {
+    this.#buckets.clear();
+    this.#changedBuckets.clear();
+    eachChunk(
+      state,
+      (path, value) => {
+        seen.add(path);
+        const json = JSON.stringify(value) ?? 'null';
+        const last = this.#last.get(path);
+        entries.push([path, last && last.json === json ? last.hash : this.#hashOf(path, value, json, newBlobs)]);
+      },
+      (workflowId, node) => {
+        const text = canonicalJson(node);
+        if (text.length < OWN_CHUNK_FROM_CHARS)
+          this.#bucket(this.#bucketOf(state, workflowId, node.id)).set(node.id, text);
+        else {
+          const path = `${WORKFLOWS}${workflowId}/${NODES}${node.id}`;
+          seen.add(path);
+          entries.push([path, this.#hashText(path, text, newBlobs)]);
+        }
+      },
+    );
+    for (const [path, members] of this.#buckets) {
       seen.add(path);
-      const json = JSON.stringify(value) ?? 'null';
-      const last = this.#last.get(path);
-      entries.push([path, last && last.json === json ? last.hash : this.#hashOf(path, value, json, newBlobs)]);
-    });
+      entries.push([path, this.#hashText(path, bucketText(members), newBlobs)]);
+    }
     for (const path of this.#last.keys()) if (!seen.has(path)) this.#last.delete(path);
     entries.sort(byPath);
     this.#remember(entries);
@@ -240,24 +323,90 @@ export class StateChunker {
 
   #cutDirty(state: SessionState, paths: ReadonlySet<string>, newBlobs: Map<string, Uint8Array>): void {
     for (const path of paths) {
-      const value = chunkValue(state, path);
-      const at = this.#index.get(path);
-      if (value === ABSENT) {
-        this.#last.delete(path);
-        if (!this.#added.delete(path) && at !== undefined) this.#removed.add(path);
+      const at = nodeAt(state, path);
+      if (at !== undefined) {
+        // A node: its text is brought up to date now, its bucket joined by the version. It
+        // leaves its bucket or its own chunk when it moves to the other.
+        const bucket = this.#bucketOf(state, at.workflowId, at.nodeId);
+        const text = at.node === ABSENT ? undefined : canonicalJson(at.node);
+        if (text !== undefined && text.length < OWN_CHUNK_FROM_CHARS) {
+          this.#bucket(bucket).set(at.nodeId, text);
+          this.#setEntry(path, undefined);
+        } else {
+          this.#buckets.get(bucket)?.delete(at.nodeId);
+          this.#setEntry(path, text === undefined ? undefined : this.#hashText(path, text, newBlobs));
+        }
+        this.#changedBuckets.add(bucket);
         continue;
       }
+      const value = chunkValue(state, path);
       // A chunk named here most likely changed: it is hashed straight away, without the plain
       // JSON a full cut compares first (a later full cut rehashes it once).
-      const text = canonicalJson(value);
-      const hash = sha256Hex(text);
-      this.#last.set(path, { json: '', hash });
-      if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
-      if (at === undefined) this.#added.set(path, hash);
-      else {
-        this.#removed.delete(path);
-        if ((this.#entries[at] as readonly [string, string])[1] !== hash) this.#entries[at] = [path, hash];
-      }
+      this.#setEntry(path, value === ABSENT ? undefined : this.#hashText(path, canonicalJson(value), newBlobs));
+    }
+  }
+
+  /** Joins and hashes the buckets whose nodes changed. */
+  #cutBuckets(newBlobs: Map<string, Uint8Array>): void {
+    for (const path of this.#changedBuckets) {
+      const members = this.#buckets.get(path);
+      if (members === undefined || members.size === 0) {
+        this.#buckets.delete(path);
+        this.#setEntry(path, undefined);
+      } else this.#setEntry(path, this.#hashText(path, bucketText(members), newBlobs));
+    }
+    this.#changedBuckets.clear();
+  }
+
+  /** The path of the bucket of node `nodeId` (see {@link NODES_PER_CHUNK}). */
+  #bucketOf(state: SessionState, workflowId: string, nodeId: string): string {
+    const wf = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
+    let order = this.#order.get(workflowId);
+    if (order === undefined || order.definition !== wf?.definition) {
+      const ids = nodeIdsOf(wf?.definition);
+      order = { definition: wf?.definition, added: 0, index: new Map(ids.map((id, i) => [id, i])) };
+      this.#order.set(workflowId, order);
+    }
+    const added = wf?.addedNodes ?? [];
+    while (order.added < added.length) {
+      const id = (added[order.added++] as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string' && !order.index.has(id)) order.index.set(id, order.index.size);
+    }
+    const i = order.index.get(nodeId);
+    // A node the workflow does not list (none is made so) goes by a hash of its id.
+    return `${WORKFLOWS}${workflowId}/${BUCKET}${i === undefined ? `h${fnv1a(nodeId) % 64}` : Math.floor(i / NODES_PER_CHUNK)}`;
+  }
+
+  /** The members of a bucket, made empty the first time. */
+  #bucket(path: string): Map<string, string> {
+    let members = this.#buckets.get(path);
+    if (members === undefined) {
+      members = new Map();
+      this.#buckets.set(path, members);
+    }
+    return members;
+  }
+
+  /** The hash of a chunk's canonical text, handing out its blob when new. */
+  #hashText(path: string, text: string, newBlobs: Map<string, Uint8Array>): string {
+    const hash = sha256Hex(text);
+    this.#last.set(path, { json: '', hash });
+    if (!this.#stored.has(hash) && !this.#pending.has(hash)) newBlobs.set(hash, pack(text));
+    return hash;
+  }
+
+  /** Records a chunk's new hash among the entries, or its removal (`undefined`). */
+  #setEntry(path: string, hash: string | undefined): void {
+    const at = this.#index.get(path);
+    if (hash === undefined) {
+      this.#last.delete(path);
+      if (!this.#added.delete(path) && at !== undefined) this.#removed.add(path);
+      return;
+    }
+    if (at === undefined) this.#added.set(path, hash);
+    else {
+      this.#removed.delete(path);
+      if ((this.#entries[at] as readonly [string, string])[1] !== hash) this.#entries[at] = [path, hash];
     }
   }
 
@@ -281,6 +430,9 @@ export class StateChunker {
   reset(): void {
     this.generation++;
     this.#last.clear();
+    this.#buckets.clear();
+    this.#changedBuckets.clear();
+    this.#order.clear();
     this.#stored.clear();
     this.#pending.clear();
     this.#links.clear();
@@ -336,7 +488,13 @@ export function assembleChunks(entries: readonly ChunkEntry[], chunk: (hash: str
       workflow(id, path).definition = (chunk(hash) as { definition: unknown }).definition;
     } else if (area === 'workflows' && id !== undefined && parts[2] === 'added' && parts.length === 3) {
       workflow(id, path).addedNodes = chunk(hash);
+    } else if (area === 'workflows' && id !== undefined && parts[2]?.startsWith(BUCKET) && parts.length === 3) {
+      const nodes = workflow(id, path).nodes as Record<string, unknown>;
+      const bucket = chunk(hash);
+      if (typeof bucket !== 'object' || bucket === null) throw new Error(`chunk ${path} holds no nodes`);
+      for (const [nodeId, node] of Object.entries(bucket)) nodes[nodeId] = node;
     } else if (area === 'workflows' && id !== undefined && parts[2] === 'nodes' && parts.length > 3) {
+      // Format 2: one chunk per node.
       (workflow(id, path).nodes as Record<string, unknown>)[parts.slice(3).join('/')] = chunk(hash);
     } else if (area === 'memory' && parts.length > 1) {
       // A memory key is an agent's choice: `__proto__` stays a key (as the reducer stores it).

@@ -13,9 +13,10 @@ import { PageTree, readTree } from './merkle.ts';
 /**
  * Format of snapshots written by this build; see {@link SNAPSHOT_MIGRATIONS} for older ones.
  * Format 2 leaves out the chunks of nodes still pending (see chunks.ts): a build that reads
- * only format 1 would lose them, so it must refuse the snapshot, and does.
+ * only format 1 would lose them, so it must refuse the snapshot, and does. Format 3 keeps
+ * nodes in shared chunks (`workflows/ID/nodes@BB`), which a format 2 reader does not know.
  */
-export const SNAPSHOT_SCHEMA_VERSION = 2;
+export const SNAPSHOT_SCHEMA_VERSION = 3;
 
 /**
  * Upgrades of an assembled state from format N to N + 1, by N. A snapshot of an older format is
@@ -28,6 +29,8 @@ export type SnapshotMigrations = Readonly<Record<number, (state: Record<string, 
 export const SNAPSHOT_MIGRATIONS: SnapshotMigrations = {
   // Format 1 stored every node; assembling it makes nothing again, so it reads as format 2.
   1: (state) => state,
+  // Format 2 stored a chunk per node; the assembled state is the same.
+  2: (state) => state,
 };
 
 /** The formats a reader understands: the current one and the steps up to it. */

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnyEvent, EVENT_TYPES } from '../../src/events/index.ts';
 import { ChangedChunks } from '../../src/sessions/changed-chunks.ts';
+import { NODES_PER_CHUNK, OWN_CHUNK_FROM_CHARS, unpack } from '../../src/sessions/chunks.ts';
 import { SessionVersions, StateChunker, writeSnapshot } from '../../src/sessions/index.ts';
 import { buildTree, PageTree } from '../../src/sessions/merkle.ts';
 import type { Blob, OrchestratorStore, VersionStore } from '../../src/store/index.ts';
@@ -104,6 +105,11 @@ async function sessionEvents(): Promise<AnyEvent[]> {
       event('node.interrupted', { workflowId, nodeId, reason: 'stopped' }, seq),
       event('node.compensating', { workflowId, nodeId }, seq),
       event('node.compensated', { workflowId, nodeId, ok: true }, seq),
+      // Large enough for a chunk of its own (OWN_CHUNK_FROM_CHARS), then pending again (no
+      // chunk: re-added), then small in a bucket.
+      event('node.completed', { workflowId, nodeId, output: 'x'.repeat(OWN_CHUNK_FROM_CHARS) }, seq),
+      event('workflow.modified', { workflowId, changes: [{ op: 'add_nodes', nodes: [{ id: nodeId, task: 't' }] }] }, seq),
+      event('node.started', { workflowId, nodeId, attempt: 1 }, seq),
       event('workflow.paused', { workflowId, reason: 'user' }, seq),
       event('workflow.resumed', { workflowId }, seq),
       event('security.revoked', { agentType: 'coder', rule: `Bash(echo ${seq}:*)`, by: 'user' }, seq),
@@ -264,15 +270,19 @@ describe('incremental versions', () => {
     );
     const second = await versions.take(state, { chunker, dirty });
     const blobs = written.flat();
-    const texts = blobs.map((b) => Buffer.from(b.bytes.subarray(1)).toString('utf8'));
-    // The 10 nodes and the session chunk (the header did not change), then pages: at most one
-    // per changed node and level.
-    expect(texts.filter((t) => t.startsWith('{"attempts":2')).length).toBe(10);
+    // The 10 nodes' buckets and the session chunk (the header did not change), then pages: at
+    // most one per changed node and level.
+    // Each changed node is in a bucket of its own here (199 apart, NODES_PER_CHUNK to a bucket).
+    const buckets = blobs.filter((b) => b.links === undefined).map((b) => unpack(b.bytes));
+    expect(buckets.filter((t) => t.includes('"attempts":2')).length).toBe(10);
     expect(blobs.length).toBeGreaterThanOrEqual(11);
     const { depth } = JSON.parse(Buffer.from(second.manifest).toString('utf8')) as { depth: number };
     expect(blobs.length).toBeLessThanOrEqual(11 + 10 * depth);
-    expect(firstBlobs).toBeGreaterThan(2000);
-    expect(second.newBytes).toBeLessThan(first.newBytes / 10);
+    // One blob per bucket of nodes, not per node.
+    expect(firstBlobs).toBeGreaterThanOrEqual(2000 / NODES_PER_CHUNK);
+    expect(firstBlobs).toBeLessThan(200);
+    // 10 of the 32 buckets (and a few pages) are written again.
+    expect(second.newBytes).toBeLessThan(first.newBytes / 2);
     // Both load back, verified, equal to the state at their point.
     expect((await versions.load(sessionId, second.version)).state).toEqual(state);
     const atFirst = (await versions.load(sessionId, first.version)).state;

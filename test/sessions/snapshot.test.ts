@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OrchestratorError } from '../../src/errors/index.ts';
+import { NODES_PER_CHUNK } from '../../src/sessions/chunks.ts';
 import {
   migrateState,
   readSnapshot,
@@ -124,10 +125,13 @@ describe('snapshots', () => {
       state.lastSeq++;
       const second = writeSnapshot(state, chunker, (h) => known.has(h));
       const bytes = [...second.newBlobs.values()].reduce((sum, b) => sum + b.byteLength, 0);
-      // The node, the session chunk and one page per tree level; none of it grows with the size.
+      // The node's bucket, the session chunk and one page per tree level; none of it grows
+      // with the size.
       expect(second.newBlobs.size).toBeLessThanOrEqual(8);
       expect(bytes).toBeLessThan(8_000);
-      expect(first.newBlobs.size).toBeGreaterThan(size);
+      // Nodes share chunks of NODES_PER_CHUNK: one blob per bucket, not per node.
+      expect(first.chunks).toBe(Math.ceil(size / NODES_PER_CHUNK) + 5);
+      expect(first.newBlobs.size).toBeLessThan(size / 10);
     }
   });
 
@@ -140,9 +144,9 @@ describe('snapshots', () => {
     // Pending again after an interruption is not as it started: it keeps its chunk.
     Object.assign(wf.nodes.n8 as NodeState, { interruptions: 1 });
     const written = writeSnapshot(state, new StateChunker(), () => false);
-    // The session, the workflow's header, definition and added list, memory, n7, n8 and pages:
-    // nothing per pending node.
-    expect(written.chunks).toBe(7);
+    // The session, the workflow's header, definition and added list, memory, and the bucket of
+    // n7 and n8: nothing for pending nodes.
+    expect(written.chunks).toBe(6);
     expect(written.newBlobs.size).toBeLessThan(20);
     const { read } = await roundTrip(state);
     expect(read).toEqual(state);
