@@ -108,7 +108,11 @@ async function sessionEvents(): Promise<AnyEvent[]> {
       // Large enough for a chunk of its own (OWN_CHUNK_FROM_CHARS), then pending again (no
       // chunk: re-added), then small in a bucket.
       event('node.completed', { workflowId, nodeId, output: 'x'.repeat(OWN_CHUNK_FROM_CHARS) }, seq),
-      event('workflow.modified', { workflowId, changes: [{ op: 'add_nodes', nodes: [{ id: nodeId, task: 't' }] }] }, seq),
+      event(
+        'workflow.modified',
+        { workflowId, changes: [{ op: 'add_nodes', nodes: [{ id: nodeId, task: 't' }] }] },
+        seq,
+      ),
       event('node.started', { workflowId, nodeId, attempt: 1 }, seq),
       event('workflow.paused', { workflowId, reason: 'user' }, seq),
       event('workflow.resumed', { workflowId }, seq),
