@@ -47,8 +47,8 @@ export interface AutoVersionsOptions {
  * an event; its versions are of committed state only, never of decisions still in flight.
  *
  * Versions are incremental: the follower notes the chunks each event changes
- * ({@link ChangedChunks}), so a version cuts, hashes and writes only the chunks changed since the previous one. They are
- * serialized, coalesced and spaced (see {@link SPACING}): when triggers arrive faster than
+ * ({@link ChangedChunks}), so a version cuts, hashes and writes only the chunks changed since
+ * the previous one. They are serialized, coalesced and spaced (see {@link SPACING}): when triggers arrive faster than
  * versions are stored, the next version covers all of them; while it waits, the changed chunks
  * are cut every {@link PREPARE_MS} ms (see {@link SessionVersions.prepare}), so the version at
  * the end of a run has little left to do.
