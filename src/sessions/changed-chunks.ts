@@ -8,7 +8,10 @@ import type { SessionState } from '../workflow/index.ts';
 export interface DirtyChunks {
   /** Something changed the state's shape (a workflow started, an answer closed requests): cut everything. */
   readonly all: boolean;
+  /** Chunks other than nodes', by path. */
   readonly paths: ReadonlySet<string>;
+  /** Changed nodes, by workflow id (the chunker knows which chunk holds each). */
+  readonly nodes: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /**
@@ -25,6 +28,10 @@ export interface DirtyChunks {
 export class ChangedChunks {
   #all = false;
   #paths = new Set<string>();
+  #nodes = new Map<string, Set<string>>();
+  /** The node set of the workflow noted last (most events in a row are of one workflow). */
+  #lastWorkflow: string | undefined;
+  #lastNodes: Set<string> | undefined;
 
   /** Notes what `event` changed; called right after it was applied to `state`. */
   note(event: AnyEvent, state: SessionState): void {
@@ -32,7 +39,22 @@ export class ChangedChunks {
     if (!this.#noted(event, state)) {
       this.#all = true;
       this.#paths.clear();
+      this.#nodes.clear();
+      this.#lastWorkflow = undefined;
     }
+  }
+
+  #node(workflowId: string, nodeId: string): void {
+    if (workflowId !== this.#lastWorkflow) {
+      let nodes = this.#nodes.get(workflowId);
+      if (nodes === undefined) {
+        nodes = new Set();
+        this.#nodes.set(workflowId, nodes);
+      }
+      this.#lastWorkflow = workflowId;
+      this.#lastNodes = nodes;
+    }
+    (this.#lastNodes as Set<string>).add(nodeId);
   }
 
   /** Adds the chunks `event` changed; false when it may have changed any. */
@@ -55,7 +77,7 @@ export class ChangedChunks {
         // The workflow's header too: its status is refreshed after every event of it.
         if (workflowId === undefined) return false;
         paths.add(`workflows/${workflowId}`);
-        paths.add(`workflows/${workflowId}/nodes/${event.data.nodeId}`);
+        this.#node(workflowId, event.data.nodeId);
         return true;
       case 'workflow.paused':
       case 'workflow.resumed':
@@ -73,7 +95,7 @@ export class ChangedChunks {
         for (const change of event.data.changes) {
           if (change.op !== 'add_nodes' || !Array.isArray(change.nodes)) continue;
           for (const node of change.nodes as Array<{ id?: unknown }>) {
-            if (typeof node?.id === 'string') paths.add(`workflows/${workflowId}/nodes/${node.id}`);
+            if (typeof node?.id === 'string') this.#node(workflowId, node.id);
           }
         }
         return true;
@@ -82,7 +104,7 @@ export class ChangedChunks {
         // Without a workflow, every workflow's status is refreshed.
         if (workflowId === undefined) return false;
         paths.add(`workflows/${workflowId}`);
-        if (typeof data.nodeId === 'string') paths.add(`workflows/${workflowId}/nodes/${data.nodeId}`);
+        if (typeof data.nodeId === 'string') this.#node(workflowId, data.nodeId);
         return true;
       case 'memory.set':
         paths.add(`memory/${event.data.key}`);
@@ -98,7 +120,7 @@ export class ChangedChunks {
         // A completed agent's output is kept on its node while the node runs.
         const agent = Object.hasOwn(state.agents, event.data.agentId) ? state.agents[event.data.agentId] : undefined;
         if (agent?.workflowId !== undefined && agent.nodeId !== undefined) {
-          paths.add(`workflows/${agent.workflowId}/nodes/${agent.nodeId}`);
+          this.#node(agent.workflowId, agent.nodeId);
         }
         return true;
       }
@@ -124,9 +146,11 @@ export class ChangedChunks {
 
   /** What changed since the last call, and starts over. */
   take(): DirtyChunks {
-    const taken = { all: this.#all, paths: this.#paths };
+    const taken = { all: this.#all, paths: this.#paths, nodes: this.#nodes };
     this.#all = false;
     this.#paths = new Set();
+    this.#nodes = new Map();
+    this.#lastWorkflow = undefined;
     return taken;
   }
 }

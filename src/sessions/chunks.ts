@@ -75,10 +75,13 @@ export function openBlob(what: string, hash: string, bytes: Uint8Array | undefin
   return text;
 }
 
-/** Calls `visit` with every chunk of the state but its node buckets, and `node` with every node in one. */
+/**
+ * Calls `visit` with every chunk of the state but its node buckets (and, for a definition, the
+ * object the chunk is made of), and `node` with every node in one.
+ */
 function eachChunk(
   state: SessionState,
-  visit: (path: string, value: unknown) => void,
+  visit: (path: string, value: unknown, source?: object) => void,
   node: (workflowId: string, node: NodeState) => void,
 ): void {
   const { workflows, memory, agents, ...session } = state;
@@ -86,7 +89,11 @@ function eachChunk(
   for (const id of Object.keys(workflows)) {
     const { nodes, definition, addedNodes, ...header } = workflows[id] as SessionState['workflows'][string];
     visit(`workflows/${id}`, header);
-    visit(`workflows/${id}/definition`, { definition });
+    visit(
+      `workflows/${id}/definition`,
+      { definition },
+      typeof definition === 'object' && definition !== null ? definition : undefined,
+    );
     visit(`workflows/${id}/added`, addedNodes);
     for (const nodeId of Object.keys(nodes)) {
       const value = nodes[nodeId] as NodeState;
@@ -169,18 +176,6 @@ function chunkValue(state: SessionState, path: string): unknown {
   return ABSENT;
 }
 
-/** A node of `state` named by its format 2 path (`workflows/ID/nodes/NODE`), as {@link ChangedChunks} notes it. */
-function nodeAt(state: SessionState, path: string): { workflowId: string; nodeId: string; node: unknown } | undefined {
-  if (!path.startsWith(WORKFLOWS)) return undefined;
-  const slash = path.indexOf('/', WORKFLOWS.length);
-  if (slash < 0 || !path.startsWith(NODES, slash + 1)) return undefined;
-  const workflowId = path.slice(WORKFLOWS.length, slash);
-  const nodeId = path.slice(slash + 1 + NODES.length);
-  const wf = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
-  const node = wf && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
-  return { workflowId, nodeId, node: node === undefined || isPendingNode(node) ? ABSENT : node };
-}
-
 const WORKFLOWS = 'workflows/';
 const NODES = 'nodes/';
 const BUCKET = 'nodes@';
@@ -197,7 +192,7 @@ const ABSENT = Symbol('absent');
  * them leaves them to the next one, which would otherwise believe them stored.
  */
 export class StateChunker {
-  readonly #last = new Map<string, { json: string; hash: string }>();
+  readonly #last = new Map<string, { json: string; hash: string; source?: unknown }>();
   /** Hashes known to be stored. */
   readonly #stored = new Set<string>();
   /** Blobs handed out and not yet known to be stored. */
@@ -250,7 +245,7 @@ export class StateChunker {
 
   #cutChanged(state: SessionState, dirty: DirtyChunks | undefined): Map<string, Uint8Array> {
     const newBlobs = new Map<string, Uint8Array>();
-    if (dirty && !dirty.all && this.#entries.length > 0) this.#cutDirty(state, dirty.paths, newBlobs);
+    if (dirty && !dirty.all && this.#entries.length > 0) this.#cutDirty(state, dirty, newBlobs);
     else this.#cutAll(state, newBlobs);
     return newBlobs;
   }
@@ -295,10 +290,20 @@ export class StateChunker {
     this.#changedBuckets.clear();
     eachChunk(
       state,
-      (path, value) => {
+      (path, value, source) => {
         seen.add(path);
-        const json = JSON.stringify(value) ?? 'null';
         const last = this.#last.get(path);
+        // A workflow's definition is never changed in place: the same object has the same hash
+        // (its plain JSON, long for a large workflow, is not made to compare).
+        if (source !== undefined) {
+          if (last?.source === source) entries.push([path, last.hash]);
+          else {
+            entries.push([path, this.#hashText(path, canonicalJson(value), newBlobs)]);
+            (this.#last.get(path) as { source?: unknown }).source = source;
+          }
+          return;
+        }
+        const json = JSON.stringify(value) ?? 'null';
         entries.push([path, last && last.json === json ? last.hash : this.#hashOf(path, value, json, newBlobs)]);
       },
       (workflowId, node) => {
@@ -321,29 +326,51 @@ export class StateChunker {
     this.#remember(entries);
   }
 
-  #cutDirty(state: SessionState, paths: ReadonlySet<string>, newBlobs: Map<string, Uint8Array>): void {
-    for (const path of paths) {
-      const at = nodeAt(state, path);
-      if (at !== undefined) {
-        // A node: its text is brought up to date now, its bucket joined by the version. It
-        // leaves its bucket or its own chunk when it moves to the other.
-        const bucket = this.#bucketOf(state, at.workflowId, at.nodeId);
-        const text = at.node === ABSENT ? undefined : canonicalJson(at.node);
-        if (text !== undefined && text.length < OWN_CHUNK_FROM_CHARS) {
-          this.#bucket(bucket).set(at.nodeId, text);
-          this.#setEntry(path, undefined);
-        } else {
-          this.#buckets.get(bucket)?.delete(at.nodeId);
-          this.#setEntry(path, text === undefined ? undefined : this.#hashText(path, text, newBlobs));
-        }
-        this.#changedBuckets.add(bucket);
-        continue;
+  #cutDirty(state: SessionState, dirty: DirtyChunks, newBlobs: Map<string, Uint8Array>): void {
+    for (const [workflowId, nodeIds] of dirty.nodes) {
+      const wf = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
+      for (const nodeId of nodeIds) {
+        const node = wf && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
+        this.#cutNode(
+          state,
+          workflowId,
+          nodeId,
+          node === undefined || isPendingNode(node) ? undefined : node,
+          newBlobs,
+        );
       }
+    }
+    for (const path of dirty.paths) {
       const value = chunkValue(state, path);
       // A chunk named here most likely changed: it is hashed straight away, without the plain
       // JSON a full cut compares first (a later full cut rehashes it once).
       this.#setEntry(path, value === ABSENT ? undefined : this.#hashText(path, canonicalJson(value), newBlobs));
     }
+  }
+
+  /**
+   * Brings a changed node's text up to date (`node` undefined: it has none, pending or gone);
+   * its bucket is joined by the version. It leaves its bucket or its own chunk when it moves
+   * to the other.
+   */
+  #cutNode(
+    state: SessionState,
+    workflowId: string,
+    nodeId: string,
+    node: NodeState | undefined,
+    newBlobs: Map<string, Uint8Array>,
+  ): void {
+    const bucket = this.#bucketOf(state, workflowId, nodeId);
+    const own = `${WORKFLOWS}${workflowId}/${NODES}${nodeId}`;
+    const text = node === undefined ? undefined : canonicalJson(node);
+    if (text !== undefined && text.length < OWN_CHUNK_FROM_CHARS) {
+      this.#bucket(bucket).set(nodeId, text);
+      this.#setEntry(own, undefined);
+    } else {
+      this.#buckets.get(bucket)?.delete(nodeId);
+      this.#setEntry(own, text === undefined ? undefined : this.#hashText(own, text, newBlobs));
+    }
+    this.#changedBuckets.add(bucket);
   }
 
   /** Joins and hashes the buckets whose nodes changed. */
