@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OrchestratorError } from '../../src/errors/index.ts';
-import { NODES_PER_CHUNK } from '../../src/sessions/chunks.ts';
+import { canonicalJson } from '../../src/events/index.ts';
+import { NODES_PER_CHUNK, unpack } from '../../src/sessions/chunks.ts';
 import {
   migrateState,
   readSnapshot,
@@ -133,6 +134,31 @@ describe('snapshots', () => {
       expect(first.chunks).toBe(Math.ceil(size / NODES_PER_CHUNK) + 5);
       expect(first.newBlobs.size).toBeLessThan(size / 10);
     }
+  });
+
+  it('store every chunk as canonical JSON, a bucket of nodes joined from their texts too', async () => {
+    // Ids whose order by code unit differs from a natural one, with quotes, escapes and
+    // characters outside ASCII: a bucket's text must be what canonicalJson makes of it.
+    const ids = ['n10', 'n9', 'N1', 'n"q"', 'n\\b', 'é', '日本', 'z\u2028', '__proto__x', 'a-b', 'a_b', 'a.b'];
+    const state = stateWith(0);
+    const wf = state.workflows.wf_1 as unknown as {
+      definition: { nodes: Array<{ id: string }> };
+      nodes: Record<string, NodeState>;
+    };
+    wf.definition = { ...wf.definition, nodes: ids.map((id) => ({ id })) };
+    for (const [i, id] of ids.entries()) {
+      wf.nodes[id] = { id, status: 'completed', attempts: 1, interruptions: 0, output: { i, text: `out ${id}` } };
+    }
+    const { written, read } = await roundTrip(state);
+    expect(read).toEqual(state);
+    let buckets = 0;
+    for (const bytes of written.newBlobs.values()) {
+      const text = unpack(bytes);
+      expect(canonicalJson(JSON.parse(text))).toBe(text);
+      if (ids.every((id) => text.includes(JSON.stringify(id)))) buckets++;
+    }
+    // All twelve in one bucket (fewer than NODES_PER_CHUNK), named by the one chunk.
+    expect(buckets).toBeGreaterThanOrEqual(1);
   });
 
   it('leave pending nodes out, and make them again in the order the reducer makes them when read', async () => {
