@@ -1,6 +1,8 @@
 import { canonicalJson, sha256Hex } from '../events/index.ts';
-import { isPendingNode, type NodeState, nodeIdsOf, pendingNode, type SessionState } from '../workflow/index.ts';
+import { isPendingNode, type NodeState, type SessionState } from '../workflow/index.ts';
+import { pack } from './blob-pack.ts';
 import type { DirtyChunks } from './changed-chunks.ts';
+import { bucketText, NODES, NodeOrder, OWN_CHUNK_FROM_CHARS, WORKFLOWS } from './node-buckets.ts';
 
 /**
  * A session state cut into chunks: one per bucket of a workflow's nodes, per memory key, per
@@ -11,69 +13,19 @@ import type { DirtyChunks } from './changed-chunks.ts';
  * `workflows/ID/added`, `workflows/ID/nodes@BB`, `memory/KEY`, `agents/ID`); a chunk's
  * content is its canonical JSON (sorted keys), its name the SHA-256 of that text, and it is
  * stored deflated when long. A node still exactly as it started (pending, never tried) is in no
- * chunk: the definition names it, and {@link assembleChunks} makes it again. Most nodes of a
+ * chunk: the definition names it, and `assembleChunks` makes it again. Most nodes of a
  * large run are in that state when its first version is taken.
  *
- * Nodes share chunks ("buckets"), {@link NODES_PER_CHUNK} consecutive nodes each
+ * Nodes share chunks ("buckets"), `NODES_PER_CHUNK` (node-buckets.ts) consecutive nodes each
  * (`{nodeId: node, ...}`, `BB` the bucket's number): with one chunk per node, a 10,000-node run
  * stored 10,000 blobs and a page tree over them, and their rows and pages were most of a
  * version's cost. A node's canonical text is kept between cuts, so a bucket is recut by joining
  * texts, and a changed node is serialized once. Format 2 stored a chunk per node
- * (`workflows/ID/nodes/NODE`); {@link assembleChunks} still reads those.
+ * (`workflows/ID/nodes/NODE`); `assembleChunks` (assemble.ts) still reads those.
  */
 
 /** `[path, hash]` of one chunk. */
 export type ChunkEntry = readonly [path: string, hash: string];
-
-/**
- * Texts shorter than this are stored as they are: a zlib call costs about 20 us whatever the
- * size, which for the thousands of small node chunks of a large state was most of the time of
- * a version, for a few bytes saved each.
- */
-const COMPRESS_FROM_BYTES = 512;
-const RAW = 0;
-const DEFLATE = 1;
-
-/** The bytes stored for a chunk or page text: a format byte, then the text, deflated when long. */
-export function pack(text: string): Uint8Array {
-  const size = Buffer.byteLength(text, 'utf8');
-  if (size < COMPRESS_FROM_BYTES) {
-    // Exactly sized, one allocation: the blob may wait in memory until a version stores it.
-    const raw = Buffer.allocUnsafe(1 + size);
-    raw[0] = RAW;
-    raw.write(text, 1, 'utf8');
-    return raw;
-  }
-  // Level 1: 3-4 times faster than the default on a large definition, about 1% bigger.
-  const { deflateRawSync } = process.getBuiltinModule('node:zlib');
-  return Buffer.concat([Buffer.of(DEFLATE), deflateRawSync(Buffer.from(text, 'utf8'), { level: 1 })]);
-}
-
-/** The text of stored bytes. @throws when the format byte is unknown or the data does not inflate */
-export function unpack(bytes: Uint8Array): string {
-  const format = bytes[0];
-  const body = Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.byteLength - 1);
-  if (format === RAW) return body.toString('utf8');
-  if (format === DEFLATE) return process.getBuiltinModule('node:zlib').inflateRawSync(body).toString('utf8');
-  throw new Error(`unknown blob format ${format}`);
-}
-
-/**
- * The verified text of a stored blob (`what` names it in errors: `chunk`, `page`).
- * @throws Error when the blob is missing, does not decompress, or does not match its hash
- */
-export function openBlob(what: string, hash: string, bytes: Uint8Array | undefined): string {
-  const name = `${what} ${hash.slice(0, 12)}`;
-  if (!bytes) throw new Error(`${name} is missing`);
-  let text: string;
-  try {
-    text = unpack(bytes);
-  } catch {
-    throw new Error(`${name} cannot be decompressed`);
-  }
-  if (sha256Hex(text) !== hash) throw new Error(`${name} does not match its hash`);
-  return text;
-}
 
 /**
  * Calls `visit` with every chunk of the state but its node buckets (and, for a definition, the
@@ -102,41 +54,6 @@ function eachChunk(
   }
   for (const key of Object.keys(memory)) visit(`memory/${key}`, { value: memory[key] });
   for (const id of Object.keys(agents)) visit(`agents/${id}`, agents[id]);
-}
-
-/**
- * Nodes per chunk, in the order the workflow lists them (its definition's, then those added at
- * run time): a run mostly moves through its nodes in that order, so a version finds most
- * changed nodes in a few chunks. A 10,000-node run fits in 157 blobs.
- */
-export const NODES_PER_CHUNK = 64;
-
-/**
- * A node whose text is this long or longer has a chunk of its own (`workflows/ID/nodes/NODE`,
- * as in format 2): an agent's large output is then stored once, not again with every change of
- * its bucket's other nodes.
- */
-export const OWN_CHUNK_FROM_CHARS = 1024;
-
-/** FNV-1a of a string's UTF-16 code units. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
-
-/**
- * The canonical JSON of a bucket (`{nodeId: node}` with sorted keys) from its nodes' canonical
- * texts: what {@link canonicalJson} gives for the object, without serializing a node again.
- */
-function bucketText(members: ReadonlyMap<string, string>): string {
-  const ids = [...members.keys()].sort();
-  let out = '{';
-  for (const id of ids) {
-    if (out.length > 1) out += ',';
-    out += `${JSON.stringify(id)}:${members.get(id) as string}`;
-  }
-  return `${out}}`;
 }
 
 /** What cutting a state gave: every chunk's entry (sorted by path) and the blobs not stored yet. */
@@ -176,9 +93,6 @@ function chunkValue(state: SessionState, path: string): unknown {
   return ABSENT;
 }
 
-const WORKFLOWS = 'workflows/';
-const NODES = 'nodes/';
-const BUCKET = 'nodes@';
 const ABSENT = Symbol('absent');
 
 /**
@@ -212,8 +126,8 @@ export class StateChunker {
   readonly #buckets = new Map<string, Map<string, string>>();
   /** Buckets whose nodes changed since the last version (a cut ahead of a version leaves them). */
   readonly #changedBuckets = new Set<string>();
-  /** Each workflow's node order (see {@link NODES_PER_CHUNK}), extended as nodes are added. */
-  readonly #order = new Map<string, { definition: unknown; added: number; index: Map<string, number> }>();
+  /** Which bucket each node is in. */
+  readonly #order = new NodeOrder();
   /** Counts {@link reset}s, so what is kept beside the chunker (its page tree) knows to start over. */
   generation = 0;
 
@@ -309,7 +223,7 @@ export class StateChunker {
       (workflowId, node) => {
         const text = canonicalJson(node);
         if (text.length < OWN_CHUNK_FROM_CHARS)
-          this.#bucket(this.#bucketOf(state, workflowId, node.id)).set(node.id, text);
+          this.#bucket(this.#order.bucketOf(state, workflowId, node.id)).set(node.id, text);
         else {
           const path = `${WORKFLOWS}${workflowId}/${NODES}${node.id}`;
           seen.add(path);
@@ -360,7 +274,7 @@ export class StateChunker {
     node: NodeState | undefined,
     newBlobs: Map<string, Uint8Array>,
   ): void {
-    const bucket = this.#bucketOf(state, workflowId, nodeId);
+    const bucket = this.#order.bucketOf(state, workflowId, nodeId);
     const own = `${WORKFLOWS}${workflowId}/${NODES}${nodeId}`;
     const text = node === undefined ? undefined : canonicalJson(node);
     if (text !== undefined && text.length < OWN_CHUNK_FROM_CHARS) {
@@ -383,25 +297,6 @@ export class StateChunker {
       } else this.#setEntry(path, this.#hashText(path, bucketText(members), newBlobs));
     }
     this.#changedBuckets.clear();
-  }
-
-  /** The path of the bucket of node `nodeId` (see {@link NODES_PER_CHUNK}). */
-  #bucketOf(state: SessionState, workflowId: string, nodeId: string): string {
-    const wf = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
-    let order = this.#order.get(workflowId);
-    if (order === undefined || order.definition !== wf?.definition) {
-      const ids = nodeIdsOf(wf?.definition);
-      order = { definition: wf?.definition, added: 0, index: new Map(ids.map((id, i) => [id, i])) };
-      this.#order.set(workflowId, order);
-    }
-    const added = wf?.addedNodes ?? [];
-    while (order.added < added.length) {
-      const id = (added[order.added++] as { id?: unknown } | undefined)?.id;
-      if (typeof id === 'string' && !order.index.has(id)) order.index.set(id, order.index.size);
-    }
-    const i = order.index.get(nodeId);
-    // A node the workflow does not list (none is made so) goes by a hash of its id.
-    return `${WORKFLOWS}${workflowId}/${BUCKET}${i === undefined ? `h${fnv1a(nodeId) % 64}` : Math.floor(i / NODES_PER_CHUNK)}`;
   }
 
   /** The members of a bucket, made empty the first time. */
@@ -491,67 +386,4 @@ function mergeSorted<T extends readonly [string, ...unknown[]]>(a: readonly T[],
 /** Orders entries by path (plain code-unit order, the same on every machine). */
 export function byPath(a: readonly [string, ...unknown[]], b: readonly [string, ...unknown[]]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
-}
-
-/**
- * Rebuilds a state from its chunks. `chunk(hash)` returns a chunk's parsed, verified value.
- * @throws Error naming the first chunk that does not fit (the caller reports it as corrupt)
- */
-export function assembleChunks(entries: readonly ChunkEntry[], chunk: (hash: string) => unknown): SessionState {
-  const state = { workflows: {}, memory: {}, agents: {} } as unknown as SessionState & Record<string, unknown>;
-  const workflows = state.workflows as unknown as Record<string, Record<string, unknown>>;
-  const workflow = (id: string, path: string) => {
-    const wf = workflows[id];
-    if (!wf) throw new Error(`chunk ${path} comes before its workflow`);
-    return wf;
-  };
-  for (const [path, hash] of entries) {
-    const parts = path.split('/');
-    const [area, id] = parts;
-    if (path === 'session') Object.assign(state, chunk(hash));
-    else if (area === 'workflows' && id !== undefined && parts.length === 2) {
-      workflows[id] = { ...(chunk(hash) as object), nodes: {}, addedNodes: [] };
-    } else if (area === 'workflows' && id !== undefined && parts[2] === 'definition' && parts.length === 3) {
-      workflow(id, path).definition = (chunk(hash) as { definition: unknown }).definition;
-    } else if (area === 'workflows' && id !== undefined && parts[2] === 'added' && parts.length === 3) {
-      workflow(id, path).addedNodes = chunk(hash);
-    } else if (area === 'workflows' && id !== undefined && parts[2]?.startsWith(BUCKET) && parts.length === 3) {
-      const nodes = workflow(id, path).nodes as Record<string, unknown>;
-      const bucket = chunk(hash);
-      if (typeof bucket !== 'object' || bucket === null) throw new Error(`chunk ${path} holds no nodes`);
-      for (const [nodeId, node] of Object.entries(bucket)) nodes[nodeId] = node;
-    } else if (area === 'workflows' && id !== undefined && parts[2] === 'nodes' && parts.length > 3) {
-      // Format 2: one chunk per node.
-      (workflow(id, path).nodes as Record<string, unknown>)[parts.slice(3).join('/')] = chunk(hash);
-    } else if (area === 'memory' && parts.length > 1) {
-      // A memory key is an agent's choice: `__proto__` stays a key (as the reducer stores it).
-      Object.defineProperty(state.memory, parts.slice(1).join('/'), {
-        value: (chunk(hash) as { value: unknown }).value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else if (area === 'agents' && parts.length > 1) {
-      (state.agents as Record<string, unknown>)[parts.slice(1).join('/')] = chunk(hash);
-    } else throw new Error(`unknown chunk ${path}`);
-  }
-  for (const wf of Object.values(workflows)) wf.nodes = withPendingNodes(wf);
-  return state;
-}
-
-/**
- * A workflow's nodes with those left out as pending (see {@link eachChunk}) made again, in the
- * order the reducer makes them: the definition's, then those added at run time.
- */
-function withPendingNodes(wf: Record<string, unknown>): Record<string, NodeState> {
-  const stored = wf.nodes as Record<string, NodeState>;
-  const added = Array.isArray(wf.addedNodes) ? (wf.addedNodes as Array<{ id?: unknown }>) : [];
-  const ids = [
-    ...nodeIdsOf(wf.definition),
-    ...added.flatMap((node) => (typeof node?.id === 'string' ? [node.id] : [])),
-  ];
-  const nodes: Record<string, NodeState> = {};
-  for (const id of ids) nodes[id] = Object.hasOwn(stored, id) ? (stored[id] as NodeState) : pendingNode(id);
-  for (const id of Object.keys(stored)) if (!Object.hasOwn(nodes, id)) nodes[id] = stored[id] as NodeState;
-  return nodes;
 }

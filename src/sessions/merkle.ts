@@ -1,5 +1,6 @@
 import { sha256Hex } from '../events/index.ts';
-import { type ChunkEntry, openBlob, pack } from './chunks.ts';
+import { openBlob, pack } from './blob-pack.ts';
+import type { ChunkEntry } from './chunks.ts';
 
 /**
  * The table of contents of a version as a Merkle tree of pages, so that storing a version

@@ -1,7 +1,9 @@
 import { OrchestratorError } from '../errors/index.ts';
 import type { SessionState } from '../workflow/index.ts';
+import { assembleChunks } from './assemble.ts';
+import { openBlob } from './blob-pack.ts';
 import type { DirtyChunks } from './changed-chunks.ts';
-import { assembleChunks, type ChunkEntry, openBlob, type StateChunker } from './chunks.ts';
+import type { ChunkEntry, StateChunker } from './chunks.ts';
 import { PageTree, readTree } from './merkle.ts';
 
 /**

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { type AnyEvent, isEventType, type PendingEvent, prepareEvent } from '../events/index.ts';
 import type { Blob, NewVersion } from '../store/index.ts';
 import type { IncomingHistory, WorkspaceHistory } from '../workspace/index.ts';
-import { openBlob, StateChunker } from './chunks.ts';
+import { openBlob } from './blob-pack.ts';
+import { StateChunker } from './chunks.ts';
 import { ImportFindings } from './import-policy.ts';
 import {
   readSnapshot,

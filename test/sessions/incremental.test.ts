@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnyEvent, EVENT_TYPES } from '../../src/events/index.ts';
+import { unpack } from '../../src/sessions/blob-pack.ts';
 import { ChangedChunks } from '../../src/sessions/changed-chunks.ts';
-import { NODES_PER_CHUNK, OWN_CHUNK_FROM_CHARS, unpack } from '../../src/sessions/chunks.ts';
 import { SessionVersions, StateChunker, writeSnapshot } from '../../src/sessions/index.ts';
 import { buildTree, PageTree } from '../../src/sessions/merkle.ts';
+import { NODES_PER_CHUNK, OWN_CHUNK_FROM_CHARS } from '../../src/sessions/node-buckets.ts';
 import type { Blob, OrchestratorStore, VersionStore } from '../../src/store/index.ts';
 import { applyEvent, emptySessionState, type PlanFunctions, replay } from '../../src/workflow/index.ts';
 import { type EngineKit, startEngineKit, type TestNode, testWorkflow } from '../support/engine-kit.ts';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OrchestratorError } from '../../src/errors/index.ts';
 import { canonicalJson } from '../../src/events/index.ts';
-import { NODES_PER_CHUNK, unpack } from '../../src/sessions/chunks.ts';
+import { unpack } from '../../src/sessions/blob-pack.ts';
 import {
   migrateState,
   readSnapshot,
@@ -10,6 +10,7 @@ import {
   StateChunker,
   writeSnapshot,
 } from '../../src/sessions/index.ts';
+import { NODES_PER_CHUNK } from '../../src/sessions/node-buckets.ts';
 import { emptySessionState, type NodeState, type SessionState } from '../../src/workflow/index.ts';
 
 function stateWith(nodes: number, seq = 1): SessionState {
