@@ -80,8 +80,13 @@ function latestToolResult(messages: readonly Json[]): string | undefined {
 
 /** What Claude Code writes into a resumed conversation in place of an answer that never came. */
 const SYNTHETIC_ANSWER = /^No response requested\.?$/;
-/** Tool results of calls cut short because the agent was stopped (killed shell, interrupted call). */
-const INTERRUPTED_RESULT = /^Exit code (137|143)\b|\[Request interrupted|interrupted by user/i;
+/**
+ * Tool results of calls cut short because the agent was stopped (killed shell, interrupted
+ * call). Claude Code writes `[Tool call interrupted: the session ended before this call's result
+ * was recorded, ...]` for a call its process died in (seen after a SIGKILL during a
+ * StructuredOutput call: counting that turn as done left the resumed reviewer out of turns).
+ */
+const INTERRUPTED_RESULT = /^Exit code (137|143)\b|\[Request interrupted|\[Tool call interrupted|interrupted by user/i;
 
 /**
  * The turn a request asks for: the assistant messages that were real, completed answers. Not

@@ -155,6 +155,23 @@ describe('countTurns', () => {
       undefined,
     );
     expect(resumed.turn).toBe(1);
+    // What Claude Code records for a call its process died in (a SIGKILL), before the stand-in answer.
+    const died = readRequest(
+      claudeCodeRequest([
+        call('t1'),
+        result('t1', 'ok'),
+        call('t2'),
+        result(
+          't2',
+          "[Tool call interrupted: the session ended before this call's result was recorded, so its outcome is unknown. Check whether it took effect before relying on it or running it again.]",
+          true,
+        ),
+        { role: 'assistant', content: [{ type: 'text', text: 'No response requested.' }] },
+        { role: 'user', content: 'carry on' },
+      ]),
+      undefined,
+    );
+    expect(died.turn).toBe(1);
     const unanswered = readRequest(claudeCodeRequest([call('t1'), { role: 'user', content: 'carry on' }]), undefined);
     expect(unanswered.turn).toBe(0);
   });
