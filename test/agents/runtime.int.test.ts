@@ -66,7 +66,10 @@ let runtime: AgentRuntime;
 
 beforeAll(async () => {
   kit = await startAgentKit({ scenario, sdk: { maxRetries: 1 } });
-  runtime = kit.runtime({ maxConcurrent: 2 });
+  // No periodic memory samples: these tests check the exact events of an agent, and a sample
+  // (source `runtime`) lands among them whenever an agent outlives the interval (5 s), as on a
+  // slow machine. Samples have tests of their own (usage.int.test.ts).
+  runtime = kit.runtime({ maxConcurrent: 2, resourceSampleMs: 0 });
 });
 
 afterAll(async () => {
