@@ -98,9 +98,10 @@ const ABSENT = Symbol('absent');
 /**
  * Cuts states into chunks, remembering what it cut last time. Told which chunks changed (see
  * {@link DirtyChunks}), it looks at those only: a version then costs in proportion to its
- * change, not to the size of the state. Cutting everything, a chunk whose plain JSON did not
- * change since the previous cut keeps its hash without being canonicalized, hashed or
- * compressed again. One chunker serves one session's successive versions.
+ * change, not to the size of the state. Cutting everything, a chunk other than a node bucket
+ * whose plain JSON did not change since the previous cut (a definition: whose object did not)
+ * keeps its hash without being canonicalized, hashed or compressed again; every node is
+ * serialized again. One chunker serves one session's successive versions.
  *
  * Blobs it hands out stay pending until {@link markStored}: a version that could not store
  * them leaves them to the next one, which would otherwise believe them stored.
@@ -151,8 +152,10 @@ export class StateChunker {
     const newBlobs = this.#cutChanged(state, dirty);
     // Buckets are joined and hashed by the version only: one cut ahead of it would make blobs
     // the next change of any of its nodes replaces. Their nodes' texts are ready.
-    if (pending) this.#cutBuckets(newBlobs);
-    if (pending) return this.#withPending(newBlobs);
+    if (pending) {
+      this.#cutBuckets(newBlobs);
+      return this.#withPending(newBlobs);
+    }
     for (const [hash, bytes] of newBlobs) this.#pending.set(hash, bytes);
     return newBlobs;
   }
