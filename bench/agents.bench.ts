@@ -418,7 +418,7 @@ export default async function agentsBench(): Promise<BenchResult[]> {
   const kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
   // The CPU figures are this process's: with the model server in it, they counted the model's
   // work too (on both sides), which a real model does elsewhere. Here it runs apart.
-  const model = await modelServerProcess();
+  const model = await modelServerProcess(scenario);
   const apart = await startAgentKit({ scenario, sdk: { maxRetries: 0 }, modelUrl: model.url });
   try {
     return [...(await coldFigures(kit)), ...(await overheadFigures(apart)), ...(await warmFigures(kit))];
@@ -429,8 +429,8 @@ export default async function agentsBench(): Promise<BenchResult[]> {
   }
 }
 
-/** The scripted model server with the bench's scenario, in a process of its own (`orchestrator model-server`). */
-async function modelServerProcess(): Promise<{ url: string; stop(): void }> {
+/** The scripted model server with a scenario, in a process of its own (`orchestrator model-server`). */
+export async function modelServerProcess(scenario: string): Promise<{ url: string; stop(): void }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'orch-agents-model-'));
   const file = path.join(dir, 'scenario.yaml');
   writeFileSync(file, scenario);

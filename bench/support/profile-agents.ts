@@ -1,0 +1,52 @@
+/**
+ * Agents run one after another through `AgentRuntime.spawn()` against the scripted model in a
+ * process of its own, for `node --cpu-prof`: what this (the orchestrator's) process spends per
+ * agent. Prints the median CPU per agent; `npm run bench -- agents` is the benchmark.
+ * `scripts/with-node node bench/support/profile-agents.ts 20`.
+ */
+import { readFileSync } from 'node:fs';
+import { startAgentKit, testSpec } from '../../test/support/agent-kit.ts';
+import { modelServerProcess } from '../agents.bench.ts';
+
+/** CPU ms of this process's reaped children (Claude Code and what it ran), from /proc (Linux). */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+}
+
+const [times = '20'] = process.argv.slice(2);
+const scenario = `
+name: agents-profile
+scripts:
+  - name: answer
+    turns:
+      - content: [{ text: Profile answer. }]
+        usage: { input_tokens: 100, output_tokens: 5 }
+`;
+const model = await modelServerProcess(scenario);
+const kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 }, modelUrl: model.url });
+try {
+  const runtime = kit.runtime({ maxConcurrent: 1, resourceSampleMs: 0 });
+  const cwd = await kit.workspace('profile');
+  const cpu: number[] = [];
+  const childCpu: number[] = [];
+  // Monotonic microseconds, the clock of a --cpu-prof profile's samples: to cut out start-up.
+  if (process.env.PROFILE_MARKS) process.stdout.write(`marks start=${process.hrtime.bigint() / 1000n}\n`);
+  for (let i = 0; i < Number(times); i++) {
+    const c0 = process.cpuUsage();
+    const k0 = childrenCpuMs();
+    const result = await runtime.spawn({ sessionId: kit.session(), spec: testSpec(), prompt: 'Answer', cwd }).result;
+    if (!result.ok) throw new Error(`agent failed: ${result.error.code}`);
+    const used = process.cpuUsage(c0);
+    cpu.push((used.user + used.system) / 1000);
+    childCpu.push(childrenCpuMs() - k0);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]?.toFixed(1);
+  process.stdout.write(
+    `CPU per agent: median ${median(cpu)} ms here, ${median(childCpu)} ms in its processes (of ${times})\n`,
+  );
+} finally {
+  await kit.cleanup();
+  model.stop();
+}
