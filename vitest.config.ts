@@ -14,8 +14,8 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
           include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
-          // Unit files share their workers' module graph: importing it afresh for each of some
-          // 120 files took 85 s of a 13 s phase. Vitest's default on 2 cores is one worker.
+          // Unit files share their workers' module graph: with one worker (Vitest's default on
+          // 2 cores) importing it afresh for each of some 120 files, this phase took 85 s, not 13.
           isolate: false,
           maxWorkers: 2,
         },
