@@ -42,7 +42,8 @@ const PAIRS = 11;
 /** Warm and cold spawns vary by tens of ms on a shared machine: more rounds for the pool. */
 const WARM_ROUNDS = 9;
 
-const scenario = `
+/** One agent, one turn: the answer the bench's agents get (also used by `support/profile-agents.ts`). */
+export const ONE_TURN_SCENARIO = `
 name: agents-bench
 scripts:
   - name: answer
@@ -415,11 +416,11 @@ async function warmFigures(kit: AgentKit): Promise<BenchResult[]> {
 
 /** Runs every agent runtime measurement against a fresh scripted model server. */
 export default async function agentsBench(): Promise<BenchResult[]> {
-  const kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+  const kit = await startAgentKit({ scenario: ONE_TURN_SCENARIO, sdk: { maxRetries: 0 } });
   // The CPU figures are this process's: with the model server in it, they counted the model's
   // work too (on both sides), which a real model does elsewhere. Here it runs apart.
-  const model = await modelServerProcess(scenario);
-  const apart = await startAgentKit({ scenario, sdk: { maxRetries: 0 }, modelUrl: model.url });
+  const model = await modelServerProcess(ONE_TURN_SCENARIO);
+  const apart = await startAgentKit({ scenario: ONE_TURN_SCENARIO, sdk: { maxRetries: 0 }, modelUrl: model.url });
   try {
     return [...(await coldFigures(kit)), ...(await overheadFigures(apart)), ...(await warmFigures(kit))];
   } finally {

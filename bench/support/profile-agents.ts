@@ -6,9 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { startAgentKit, testSpec } from '../../test/support/agent-kit.ts';
-import { modelServerProcess } from '../agents.bench.ts';
+import { modelServerProcess, ONE_TURN_SCENARIO as scenario } from '../agents.bench.ts';
 
-/** CPU ms of this process's reaped children (Claude Code and what it ran), from /proc (Linux). */
+/**
+ * CPU ms of this process's reaped children (Claude Code and what it ran): cutime + cstime of
+ * /proc/self/stat, in clock ticks of 10 ms (Linux's USER_HZ).
+ */
 function childrenCpuMs(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -16,14 +19,6 @@ function childrenCpuMs(): number {
 }
 
 const [times = '20'] = process.argv.slice(2);
-const scenario = `
-name: agents-profile
-scripts:
-  - name: answer
-    turns:
-      - content: [{ text: Profile answer. }]
-        usage: { input_tokens: 100, output_tokens: 5 }
-`;
 const model = await modelServerProcess(scenario);
 const kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 }, modelUrl: model.url });
 try {
