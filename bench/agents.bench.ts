@@ -279,7 +279,7 @@ async function overheadFigures(kit: AgentKit): Promise<BenchResult[]> {
   return [
     { name: 'bare SDK query() to end, median', value: round1(med(bare, 'total')), unit: 'ms' },
     // The runtime's agents run with the sandbox on: its start-up in Claude Code (bwrap and
-    // socat checks, and in 2.1.331 an `npm root -g` looking for its seccomp helper) is in
+    // socat checks, and in 2.1.331 an `npm root -g` looking for its helpers) is in
     // the runtime's total, not in its overhead.
     {
       name: '  the same with the sandbox on, median',

@@ -1,7 +1,8 @@
 /**
  * Agents run one after another through `AgentRuntime.spawn()` against the scripted model in a
  * process of its own, for `node --cpu-prof`: what this (the orchestrator's) process spends per
- * agent. Prints the median CPU per agent; `npm run bench -- agents` is the benchmark.
+ * agent. Prints the medians per agent of the time from spawn to result, of this process's CPU
+ * and of its agent processes' CPU; `npm run bench -- agents` is the benchmark.
  * `scripts/with-node node bench/support/profile-agents.ts 20`.
  */
 import { readFileSync } from 'node:fs';
