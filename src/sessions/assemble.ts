@@ -49,7 +49,7 @@ export function assembleChunks(entries: readonly ChunkEntry[], chunk: (hash: str
 }
 
 /**
- * A workflow's nodes with those left out as pending (see {@link eachChunk}) made again, in the
+ * A workflow's nodes with those left out as pending (see chunks.ts) made again, in the
  * order the reducer makes them: the definition's, then those added at run time.
  */
 function withPendingNodes(wf: Record<string, unknown>): Record<string, NodeState> {

@@ -275,7 +275,8 @@ describe('incremental versions', () => {
     const second = await versions.take(state, { chunker, dirty });
     const blobs = written.flat();
     // The 10 nodes' buckets and the session chunk (the header did not change), then pages: at
-    // most one per changed node and level. Each changed node is in a bucket of its own here (199 apart, NODES_PER_CHUNK to a bucket).
+    // most one per changed node and level. Each changed node is in a bucket of its own here
+    // (199 apart, NODES_PER_CHUNK to a bucket).
     const buckets = blobs.filter((b) => b.links === undefined).map((b) => unpack(b.bytes));
     expect(buckets.filter((t) => t.includes('"attempts":2')).length).toBe(10);
     expect(blobs.length).toBeGreaterThanOrEqual(11);
