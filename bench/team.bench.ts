@@ -39,6 +39,13 @@ const WORKSPACE = process.env.TEAM_BENCH_WORKSPACE === 'isolated' ? 'isolated' :
 
 const VERBOSE = process.env.TEAM_BENCH_VERBOSE === '1';
 
+/**
+ * The scripted model's delays on the critical path: the planner's turn, one turn per wave of
+ * coders (CAP at a time), the reviewer's two turns, the fix-up's. Everything else in a run's
+ * time is start-up, tools and turns without a delay.
+ */
+const MODEL_FLOOR_MS = THINK_MS + Math.ceil(CODERS / CAP) * THINK_MS + (THINK_MS / 3 + THINK_MS) + THINK_MS / 3;
+
 const coderIds = Array.from({ length: CODERS }, (_, i) => `code${i + 1}`);
 const workflow = parseWorkflow(
   `
@@ -265,13 +272,28 @@ export default async function teamBench(): Promise<BenchResult[]> {
       },
     );
   }
-  const gain = 1 - median(warm.map((run) => run.wallMs)) / median(cold.map((run) => run.wallMs));
-  rows.push({
-    name: `warm faster than cold end to end (cap ${CAP}, ${WORKSPACE}, ${PAIRS} pairs, think ${THINK_MS} ms)`,
-    value: round1(gain * 100),
-    unit: '%',
-    target: '>= 20 %',
-  });
+  const coldMs = median(cold.map((run) => run.wallMs));
+  const warmMs = median(warm.map((run) => run.wallMs));
+  rows.push(
+    {
+      name: `warm faster than cold end to end (cap ${CAP}, ${WORKSPACE}, ${PAIRS} pairs, think ${THINK_MS} ms)`,
+      value: round1((1 - warmMs / coldMs) * 100),
+      unit: '%',
+      target: '>= 20 %',
+    },
+    // What no start-up, warm or not, can go below: how far the gain can go at these delays.
+    { name: '  model time on the critical path (the floor)', value: MODEL_FLOOR_MS, unit: 'ms' },
+    {
+      name: '  the most a warm start could gain: cold down to the floor',
+      value: round1((1 - MODEL_FLOOR_MS / coldMs) * 100),
+      unit: '%',
+    },
+    {
+      name: '  share of the time above the floor that the warm start saved',
+      value: round1(((coldMs - warmMs) / (coldMs - MODEL_FLOOR_MS)) * 100),
+      unit: '%',
+    },
+  );
   return rows;
 }
 

@@ -93,6 +93,13 @@ export function followUpcoming(options: UpcomingFollowerOptions): () => Promise<
     { sessionId, types: ['node.started', 'node.queued', 'workflow.modified', 'agent.spawned', 'agent.progress'] },
     (event) => {
       if (event.type === 'workflow.modified') candidates = agentCandidates(run.plan);
+      // Starting up from its start, not from its agent's `agent.spawned`: a decision made in
+      // between (this event's own) started its dependents' spares while its agent started,
+      // which on 2 cores delayed that agent's first answer by half a second.
+      if (event.type === 'node.started') {
+        const { nodeId } = event.data as { nodeId: string };
+        if (run.plan.node(nodeId)?.kind === 'agent') startingUp.add(nodeId);
+      }
       if (event.type === 'agent.spawned') {
         const { agentId, nodeId } = event.data as { agentId: string; nodeId?: string };
         if (nodeId === undefined) return;

@@ -95,8 +95,21 @@ describe('orchestrator with the graph-aware warm start (the default)', () => {
   }, async () => {
     expect(orchestrator.config.warmStart).toBe('graph');
     const handle = await orchestrator.startWorkflow(workflow);
+    // The planner starts up alone: its dependents' spares wait for its `init` (on 2 cores,
+    // spares started beside it delayed its first answer by half a second).
+    let sparesAtFirstInit: number | undefined;
+    const unsubscribe = orchestrator.log.subscribe(
+      { sessionId: handle.sessionId, types: ['agent.progress'] },
+      (event) => {
+        if ((event.data as { kind: string }).kind !== 'init') return;
+        sparesAtFirstInit ??= orchestrator.agents.warmStats.started;
+      },
+      { name: 'test:first-init' },
+    );
     const final = await handle.result;
+    unsubscribe();
     expect(final.status).toBe('completed');
+    expect(sparesAtFirstInit).toBe(0);
     const events: AnyEvent[] = [];
     for await (const event of orchestrator.log.readAll(handle.sessionId)) events.push(event);
     const nodeOf = new Map<string, string>();
