@@ -34,6 +34,8 @@ const PAIRS = Number(process.env.TEAM_BENCH_PAIRS ?? 3);
 const CAP = Number(process.env.TEAM_BENCH_CAP ?? 4);
 const CODERS = 8;
 const THINK_MS = Number(process.env.TEAM_BENCH_THINK_MS ?? 3000);
+/** The reviewer's first turn and the fix-up's: a third of a turn (the scenario takes whole ms). */
+const SHORT_THINK_MS = Math.round(THINK_MS / 3);
 /** `isolated`: each coder in its own git worktree (created one at a time per workspace); `session`: all in the session workspace. */
 const WORKSPACE = process.env.TEAM_BENCH_WORKSPACE === 'isolated' ? 'isolated' : 'session';
 
@@ -44,7 +46,7 @@ const VERBOSE = process.env.TEAM_BENCH_VERBOSE === '1';
  * coders (CAP at a time), the reviewer's two turns, the fix-up's. Everything else in a run's
  * time is start-up, tools and turns without a delay.
  */
-const MODEL_FLOOR_MS = THINK_MS + Math.ceil(CODERS / CAP) * THINK_MS + (THINK_MS / 3 + THINK_MS) + THINK_MS / 3;
+const MODEL_FLOOR_MS = THINK_MS + Math.ceil(CODERS / CAP) * THINK_MS + (SHORT_THINK_MS + THINK_MS) + SHORT_THINK_MS;
 
 const coderIds = Array.from({ length: CODERS }, (_, i) => `code${i + 1}`);
 const workflow = parseWorkflow(
@@ -83,7 +85,7 @@ const scenario = compileScenario({
     {
       name: 'fixup',
       match: { system: 'You are a coder', user: 'Fix-up' },
-      turns: [{ content: [{ text: 'Fixed.' }], delay_ms: THINK_MS / 3 }],
+      turns: [{ content: [{ text: 'Fixed.' }], delay_ms: SHORT_THINK_MS }],
     },
     {
       name: 'coder',
@@ -111,7 +113,7 @@ const scenario = compileScenario({
               },
             },
           ],
-          delay_ms: THINK_MS / 3,
+          delay_ms: SHORT_THINK_MS,
         },
         { content: [{ text: 'One fix-up is needed.' }], delay_ms: THINK_MS },
       ],
