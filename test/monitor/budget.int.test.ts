@@ -100,10 +100,13 @@ describe('budgets with real agents', () => {
       1.5,
     );
 
-    // Spending as the figures see it: $2, priced from the per-model usage, like the SDK's estimate.
+    // Spending as the figures see it: $2, priced from the per-model usage.
     const metrics = replayMetrics(handle.sessionId, events);
     expect(metrics.session.costUsd).toBeCloseTo(2, 6);
-    expect(metrics.session.sdkCostUsd).toBeCloseTo(2, 6);
+    // Claude Code's own estimate is what its last result said: $2 when its own maxBudgetUsd
+    // (capped at what the budget left) stopped it, $1 when the monitor's stop reached it before
+    // it had counted the second response (seen once in a full suite under load). Never more.
+    expect([1, 2].map((usd) => usd.toFixed(6))).toContain(metrics.session.sdkCostUsd.toFixed(6));
     expect(metrics.session.errorsByKind).toEqual({ BUDGET_EXHAUSTED: 1 });
     expect(processesWithEnv(`CLAUDE_CONFIG_DIR=${path.join(dir, 'claude')}`)).toEqual([]);
   });
