@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { type Options, query, type SpawnedProcess, type SpawnOptions, startup } 
 import type { AgentRuntime, AgentSpec } from '../src/agents/index.ts';
 import type { AnyEvent } from '../src/events/index.ts';
 import { type AgentKit, startAgentKit, testSpec } from '../test/support/agent-kit.ts';
+import { processCpuMs } from './support/proc-cpu.ts';
 
 /**
  * The agent runtime against the scripted model server, one agent at a time:
@@ -322,19 +323,9 @@ async function overheadFigures(kit: AgentKit): Promise<BenchResult[]> {
   ];
 }
 
-/** CPU time (ms) a process has used, from /proc; undefined once it is gone (or off Linux). */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Waits until these processes used under 10 ms of CPU in half a second (at most 6 s). */
 async function quiet(pids: () => readonly number[]): Promise<void> {
-  const total = () => pids().reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);
+  const total = () => pids().reduce((sum, pid) => sum + (processCpuMs(pid)?.self ?? 0), 0);
   const deadline = performance.now() + 6000;
   let before = total();
   while (performance.now() < deadline) {

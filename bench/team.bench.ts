@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +7,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { compileScenario } from '../src/model-server/index.ts';
 import { Orchestrator } from '../src/orchestrator/index.ts';
 import { parseWorkflow } from '../src/workflow/index.ts';
+import { processCpuMs } from './support/proc-cpu.ts';
 
 /**
  * A team workflow end to end through the public API, cold (`warmStart: off`) against the
@@ -121,14 +121,11 @@ const scenario = compileScenario({
   ],
 });
 
-/** CPU time (ms) of this process and of its reaped children, from /proc/self/stat. */
+/** CPU time (ms) of this process and of its reaped children. */
 function cpuMs(): { self: number; children: number } {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const tick = 10; // USER_HZ is 100 on Linux
-  return {
-    self: (Number(fields[11]) + Number(fields[12])) * tick,
-    children: (Number(fields[13]) + Number(fields[14])) * tick,
-  };
+  const cpu = processCpuMs();
+  if (!cpu) throw new Error('the team bench reads its CPU time from /proc (Linux only)');
+  return cpu;
 }
 
 interface RunFigures {

@@ -5,19 +5,12 @@
  * and of its agent processes' CPU; `npm run bench -- agents` is the benchmark.
  * `scripts/with-node node bench/support/profile-agents.ts 20`.
  */
-import { readFileSync } from 'node:fs';
 import { startAgentKit, testSpec } from '../../test/support/agent-kit.ts';
 import { modelServerProcess, ONE_TURN_SCENARIO as scenario } from '../agents.bench.ts';
+import { processCpuMs } from './proc-cpu.ts';
 
-/**
- * CPU ms of this process's reaped children (Claude Code and what it ran): cutime + cstime of
- * /proc/self/stat, in clock ticks of 10 ms (Linux's USER_HZ).
- */
-function childrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
-}
+/** CPU ms of this process's reaped children (Claude Code and what it ran). */
+const childrenCpuMs = (): number => processCpuMs()?.children ?? Number.NaN;
 
 const [times = '20'] = process.argv.slice(2);
 const model = await modelServerProcess(scenario);
