@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -141,6 +141,22 @@ function isAlive(pid: number): boolean {
 }
 
 /**
+ * Claude Code started by a plain `spawn`, as for a bare SDK user (no process group, tag or
+ * scratch folder, unlike the runtime's), with a look at the child for the bare side's timings.
+ */
+function bareSpawner(seen: (child: ChildProcess) => void): (options: SpawnOptions) => SpawnedProcess {
+  return (spawnOptions) => {
+    const child = spawn(spawnOptions.command, spawnOptions.args, {
+      cwd: spawnOptions.cwd,
+      env: spawnOptions.env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    seen(child);
+    return child as unknown as SpawnedProcess;
+  };
+}
+
+/**
  * A bare SDK query with the same prompt and environment, drained to its end; with `sandbox`,
  * Claude Code's Bash sandbox on, as the runtime's agents have it by default.
  */
@@ -154,19 +170,13 @@ async function timeBareQuery(kit: AgentKit, cwd: string, sandbox = false): Promi
     env: kit.sdk.env,
     settingSources: [],
     ...(sandbox && { sandbox: { enabled: true, failIfUnavailable: true } }),
-    spawnClaudeCodeProcess: (spawnOptions: SpawnOptions) => {
-      const child = spawn(spawnOptions.command, spawnOptions.args, {
-        cwd: spawnOptions.cwd,
-        env: spawnOptions.env as NodeJS.ProcessEnv,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+    spawnClaudeCodeProcess: bareSpawner((child) => {
       // Taken once spawned, as the runtime side can only see its process then.
       spawnedAt = performance.now();
       child.once('exit', () => {
         exitedAt = performance.now();
       });
-      return child as unknown as SpawnedProcess;
-    },
+    }),
   } satisfies Options;
   for await (const message of query({ prompt: 'Answer', options })) {
     if (message.type === 'result' && message.is_error) throw new Error('bare query failed');
@@ -349,15 +359,9 @@ async function timeBareStartup(kit: AgentKit, cwd: string): Promise<number> {
       env: kit.sdk.env,
       settingSources: [],
       sandbox: { enabled: true, failIfUnavailable: true },
-      spawnClaudeCodeProcess: (spawnOptions: SpawnOptions) => {
-        const child = spawn(spawnOptions.command, spawnOptions.args, {
-          cwd: spawnOptions.cwd,
-          env: spawnOptions.env as NodeJS.ProcessEnv,
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
+      spawnClaudeCodeProcess: bareSpawner((child) => {
         pid = child.pid;
-        return child as unknown as SpawnedProcess;
-      },
+      }),
     },
   });
   await quiet(() => (pid === undefined ? [] : [pid]));
