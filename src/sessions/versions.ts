@@ -5,7 +5,7 @@ import type { EventLog } from '../log/index.ts';
 import { applyMetricsEvent, emptyMetrics } from '../monitor/index.ts';
 import type { VersionRecord, VersionStore } from '../store/index.ts';
 import { applyEvent, emptySessionState, type SessionState } from '../workflow/index.ts';
-import type { FileChanges, FileDiffLimits, WorkspaceHistory } from '../workspace/index.ts';
+import { EMPTY_TREE, type FileChanges, type FileDiffLimits, type WorkspaceHistory } from '../workspace/index.ts';
 import type { DirtyChunks } from './changed-chunks.ts';
 import { StateChunker } from './chunks.ts';
 import { readSnapshot, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from './snapshot.ts';
@@ -74,7 +74,7 @@ export class SessionVersions {
           for (const hash of snapshot.newBlobs.keys()) this.#stored.add(hash);
           return bytes;
         }),
-        this.#workspaces && workspace ? this.#workspaces.record(sessionId, workspace, `seq ${seq}`) : null,
+        this.#workspaces && workspace ? this.#workspaces.recordVersion(sessionId, workspace, `seq ${seq}`) : null,
       ]);
       return await this.#store.putVersion({
         sessionId,
@@ -109,7 +109,7 @@ export class SessionVersions {
   recordWorkspace(state: SessionState): Promise<string | null> {
     const { sessionId, workspace, lastSeq } = state;
     if (!this.#workspaces || !workspace) return Promise.resolve(null);
-    return this.#workspaces.record(sessionId, workspace, `seq ${lastSeq}`);
+    return this.#workspaces.recordVersion(sessionId, workspace, `seq ${lastSeq}`);
   }
 
   /**
@@ -214,9 +214,16 @@ export class SessionVersions {
     const cost = a.record.seq <= bState.lastSeq ? { a: atLow, b: atHigh } : { a: atHigh, b: atLow };
     let files: string[] | null = null;
     const workspace = bState.workspace ?? a.state.workspace;
-    if (this.#workspaces && workspace && a.record.workspaceCommit) {
-      const target = b ? b.record.workspaceCommit : await this.#workspaces.record(sessionId, workspace, 'diff');
-      if (target) files = await this.#workspaces.changedFiles(sessionId, a.record.workspaceCommit, target);
+    if (this.#workspaces && workspace) {
+      const target = b ? b.record.workspaceCommit : await this.#workspaces.recordVersion(sessionId, workspace, 'diff');
+      // A version that names no commit held an empty folder.
+      if (a.record.workspaceCommit || target) {
+        files = await this.#workspaces.changedFiles(
+          sessionId,
+          a.record.workspaceCommit ?? EMPTY_TREE,
+          target ?? EMPTY_TREE,
+        );
+      }
     }
     return {
       sessionId,
@@ -229,21 +236,23 @@ export class SessionVersions {
 
   /**
    * The workspace files that changed between a version and another (or the present), with
-   * their diffs within `limits`; null when either end recorded no files (no workspace history).
+   * their diffs within `limits`; null when neither end recorded files (no workspace history, or
+   * an empty folder never recorded). A version that names no commit held an empty folder.
    * @throws OrchestratorError `VERSION_NOT_FOUND`
    */
   async diffFiles(sessionId: string, from: number, to?: number, limits?: FileDiffLimits): Promise<FileChanges | null> {
     const a = await this.record(sessionId, from);
     const b = to === undefined ? undefined : await this.record(sessionId, to);
-    if (!this.#workspaces || !a.workspaceCommit) return null;
+    if (!this.#workspaces) return null;
     let target = b?.workspaceCommit ?? null;
     if (b === undefined) {
       // The present: its files are recorded now, as `diff` does.
       const workspace = (await this.current(sessionId)).workspace;
-      target = workspace ? await this.#workspaces.record(sessionId, workspace, 'diff') : null;
+      target = workspace ? await this.#workspaces.recordVersion(sessionId, workspace, 'diff') : null;
     }
-    if (!target) return null;
-    return this.#workspaces.diffFiles(sessionId, a.workspaceCommit, target, limits);
+    // A version that names no commit held an empty folder (see WorkspaceHistory.recordVersion).
+    if (!a.workspaceCommit && !target) return null;
+    return this.#workspaces.diffFiles(sessionId, a.workspaceCommit ?? EMPTY_TREE, target ?? EMPTY_TREE, limits);
   }
 
   /** The state at exactly `seq`: the newest readable version at or before it, plus events up to it. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
@@ -74,13 +74,37 @@ export class WorkspaceHistory {
    * turns: they share the repository's index.
    */
   record(sessionId: string, workspace: string, message: string): Promise<string> {
+    return this.#queue(sessionId, () => this.#record(sessionId, workspace, message));
+  }
+
+  /**
+   * As {@link record}, for a version: while the workspace is empty and the session has no
+   * history yet, nothing is recorded (null) and no git process starts. A run that never puts a
+   * file in its workspace (function nodes, say) then costs no git process at all; its versions
+   * name no commit, which reads as an empty folder (see {@link EMPTY_TREE}).
+   */
+  recordVersion(sessionId: string, workspace: string, message: string): Promise<string | null> {
+    return this.#queue(sessionId, async () =>
+      (await this.#nothingToRecord(sessionId, workspace)) ? null : this.#record(sessionId, workspace, message),
+    );
+  }
+
+  /**
+   * An empty folder (but a `.git`, which git leaves out too) of a session with no history. Once
+   * a history exists, emptying the folder is a change to record.
+   */
+  async #nothingToRecord(sessionId: string, workspace: string): Promise<boolean> {
+    if (this.#last.has(sessionId)) return false;
+    const names = await readdir(workspace).catch(() => undefined);
+    if (names === undefined || names.some((name) => name !== '.git')) return false;
+    return !(await exists(this.#gitDir(sessionId)));
+  }
+
+  #queue<T>(sessionId: string, recording: () => Promise<T>): Promise<T> {
     // A hostile id is refused before anything is queued or made.
     this.#gitDir(sessionId);
     const previous = this.#recording.get(sessionId) ?? Promise.resolve();
-    const current = previous.then(
-      () => this.#record(sessionId, workspace, message),
-      () => this.#record(sessionId, workspace, message),
-    );
+    const current = previous.then(recording, recording);
     const settled = current.catch(() => undefined);
     this.#recording.set(sessionId, settled);
     void settled.then(() => {
@@ -217,6 +241,12 @@ export class WorkspaceHistory {
     await rm(this.#gitDir(sessionId), { recursive: true, force: true });
   }
 }
+
+/**
+ * Git's empty tree (SHA-1 repositories, as `init` makes them): what a version that names no
+ * commit held, for a diff from or to it. Git knows this tree without storing it.
+ */
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
 /**
  * What {@link WorkspaceHistory.record} runs, in one shell: `"$@"` is git's options, `$MESSAGE`

@@ -98,6 +98,27 @@ describe('workspace history', () => {
     expect(shown).toBe('six\n');
   });
 
+  it('records nothing for a version of an empty folder with no history, and an emptied folder as a change', async () => {
+    const empty = await mkdtemp(path.join(root, 'empty-'));
+    await mkdir(path.join(empty, '.git'));
+    expect(await history.recordVersion('ses_2', empty, 'seq 1')).toBeNull();
+    expect(await gitCommands()).toEqual([]);
+    expect(await history.exists('ses_2')).toBe(false);
+
+    await writeFile(path.join(empty, 'a.txt'), 'one\n');
+    const first = await history.recordVersion('ses_2', empty, 'seq 2');
+    expect(first).toMatch(/^[0-9a-f]{40}$/);
+    await rm(path.join(empty, 'a.txt'));
+    const emptied = await history.recordVersion('ses_2', empty, 'seq 3');
+    expect(emptied).toMatch(/^[0-9a-f]{40}$/);
+    expect(emptied).not.toBe(first);
+    const changed = await history.changedFiles('ses_2', first as string, emptied as string);
+    expect(changed).toEqual(['a.txt']);
+    // A history made elsewhere (another process, an import) is honoured as well.
+    const other = new WorkspaceHistory(path.dirname(history.folder('ses_2')));
+    expect(await other.recordVersion('ses_2', empty, 'seq 4')).toMatch(/^[0-9a-f]{40}$/);
+  });
+
   it('records a removed file and an ignored one not at all', async () => {
     await writeFile(path.join(workspace, '.gitignore'), 'secret.txt\n');
     await writeFile(path.join(workspace, 'secret.txt'), 'hidden\n');
