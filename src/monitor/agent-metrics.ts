@@ -275,14 +275,14 @@ export function nodeOf(state: MetricsState, workflowId: string, nodeId: string):
   if (!wf) return undefined;
   let node = wf.nodes[nodeId];
   if (!node) {
-    node = {
-      ...emptyFigures(),
+    // Assigned onto the figures, not spread into a copy: one made per node of every run.
+    node = Object.assign(emptyFigures(), {
       nodeId,
       status: 'pending',
       nodeAttempts: 0,
       nodeRetries: 0,
       nodeInterruptions: 0,
-    };
+    });
     wf.nodes[nodeId] = node;
   }
   return node;

@@ -21,7 +21,7 @@ const promClient = () => createRequire(import.meta.url)('prom-client') as typeof
  * it, when an attempt ends, from its exact per-model usage. Claude Code's own cost estimate is
  * kept beside, in `sdk_cost_usd_total`, either way.
  *
- * The per-event metrics (events by type, model responses and their times, tool calls) are
+ * The per-event metrics (events by type, nodes ended, model responses and their times, tool calls) are
  * counted in plain maps and handed to prom-client when the registry is read (its `collect`
  * hook), or every {@link PENDING_LIMIT} samples: prom-client hashes the labels of every
  * increment, which cost more than all the rest of the monitor's work on an event.
@@ -55,6 +55,7 @@ export class PrometheusExporter {
   readonly #rss = new Map<string, number>();
   /** Counted since the last hand-over to prom-client. */
   #pendingEvents = new Map<string, number>();
+  #pendingNodes = new Map<string, number>();
   #pendingTools = new Map<string, number>();
   #pendingResponses = new Map<string, { count: number; turns: number[]; ttfts: number[] }>();
   #pending = 0;
@@ -134,7 +135,13 @@ export class PrometheusExporter {
       'Model requests through the gateway, by model and outcome (ok, or the error code).',
       ['model', 'outcome'],
     );
-    this.#nodes = counter('nodes_total', 'Workflow nodes ended, by status.', ['status']);
+    this.#nodes = new Counter({
+      name: `${p}nodes_total`,
+      help: 'Workflow nodes ended, by status.',
+      labelNames: ['status'],
+      registers,
+      collect,
+    });
     this.#workflowsEnded = counter('workflows_total', 'Workflow runs ended, by status.', ['status']);
     this.#alerts = counter('alerts_total', 'Alerts raised, by rule and severity.', ['rule', 'severity']);
     this.#budgets = counter('budget_exhausted_total', 'Budgets reached, by scope and action.', ['scope', 'action']);
@@ -256,10 +263,10 @@ export class PrometheusExporter {
       case 'node.completed':
       case 'node.skipped':
       case 'node.cancelled':
-        this.#nodes.labels(view.type.slice('node.'.length)).inc();
+        this.#countNode(view.type.slice('node.'.length));
         break;
       case 'node.failed':
-        if (!view.data.willRetry) this.#nodes.labels('failed').inc();
+        if (!view.data.willRetry) this.#countNode('failed');
         break;
       case 'workflow.started':
         this.#workflows.set(view.data.workflowId, Date.parse(event.ts));
@@ -290,6 +297,11 @@ export class PrometheusExporter {
     }
   }
 
+  /** One more ended node: every node of a run ends, so it is counted in a map like events. */
+  #countNode(status: string): void {
+    this.#pendingNodes.set(status, (this.#pendingNodes.get(status) ?? 0) + 1);
+  }
+
   /** Hands what was counted in the maps over to prom-client. */
   #handOver(): void {
     this.#pending = 0;
@@ -297,6 +309,11 @@ export class PrometheusExporter {
       const counts = this.#pendingEvents;
       this.#pendingEvents = new Map();
       for (const [type, n] of counts) this.#events.inc({ type }, n);
+    }
+    if (this.#pendingNodes.size > 0) {
+      const counts = this.#pendingNodes;
+      this.#pendingNodes = new Map();
+      for (const [status, n] of counts) this.#nodes.inc({ status }, n);
     }
     if (this.#pendingTools.size > 0) {
       const counts = this.#pendingTools;
