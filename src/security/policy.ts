@@ -223,9 +223,11 @@ export function sdkSecurityOptions(
 
 /**
  * What the orchestrator keeps in its data directory that no agent reads, whatever its type: the
- * SQLite log of every session (events, transcripts, payloads, API key hashes) and the sessions'
- * workspace histories, and the process attributions. An agent's own workspace and worktree
- * live beside these, under `workspaces/` and `worktrees/`, and stay readable.
+ * SQLite log of every session (events, transcripts, payloads, API key hashes), the sessions'
+ * workspace histories, the process attributions, and Claude Code's local transcripts of every
+ * agent (`claude/projects`; Claude Code itself reads them to resume, not through a tool). An
+ * agent's own workspace and worktree live beside these, under `workspaces/` and `worktrees/`,
+ * and stay readable (so, where reads are open, do other sessions' ones: `confine.reads`).
  */
 export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
   'events.db',
@@ -233,6 +235,7 @@ export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
   'events.db-shm',
   'history',
   'agent-processes',
+  'claude/projects',
 ];
 
 /**
