@@ -295,24 +295,27 @@ describe('a write that fails half-way', () => {
 
 describe('a damaged version', () => {
   it('is reported and skipped: the state comes from an older version or the log, and stays exact', async () => {
-    await a.log.append('ses_source', [{ type: 'memory.set', data: { key: 'late', value: 1, by: 'test' } }]);
-    const damaged = await a.sessions.takeVersion('ses_source', 'damaged');
+    // A session of its own: the other tests compare with the source's log as exported.
+    const id = 'ses_damaged';
+    await a.sessions.import(good, { as: id });
+    await a.log.append(id, [{ type: 'memory.set', data: { key: 'late', value: 1, by: 'test' } }]);
+    const damaged = await a.sessions.takeVersion(id, 'damaged');
     // Damage the version's manifest in the database file, as a disk or a bad copy would.
     const db = new DatabaseSync(path.join(a.dir, 'events.db'));
     db.prepare("UPDATE versions SET manifest = X'7B6E6F7420' WHERE session_id = ? AND version = ?").run(
-      'ses_source',
+      id,
       damaged.version,
     );
     db.close();
     const reported: OrchestratorError[] = [];
-    const state = await a.sessions.state('ses_source', (error) => reported.push(error));
+    const state = await a.sessions.state(id, (error) => reported.push(error));
     expect(reported.map((e) => e.code)).toEqual(['SNAPSHOT_CORRUPT']);
-    expect(reported[0]?.message).toContain(`version ${damaged.version} of session ses_source is unreadable`);
-    expect(state).toEqual(replay('ses_source', await eventsOf(a, 'ses_source')));
-    expect((await failure(a.sessions.versions.load('ses_source', damaged.version))).code).toBe('SNAPSHOT_CORRUPT');
+    expect(reported[0]?.message).toContain(`version ${damaged.version} of session ${id} is unreadable`);
+    expect(state).toEqual(replay(id, await eventsOf(a, id)));
+    expect((await failure(a.sessions.versions.load(id, damaged.version))).code).toBe('SNAPSHOT_CORRUPT');
     // An export leaves it out and says so; the log carries what it held.
     const file = path.join(root, 'damaged.jsonl');
-    expect(await a.sessions.export('ses_source', file)).toMatchObject({ skippedVersions: [damaged.version] });
+    expect(await a.sessions.export(id, file)).toMatchObject({ skippedVersions: [damaged.version] });
   });
 
   it('answers an unknown version or session with its own code', async () => {
