@@ -2,7 +2,7 @@ import { canonicalJson, sha256Hex } from '../events/index.ts';
 import { isPendingNode, type NodeState, type SessionState } from '../workflow/index.ts';
 import { pack } from './blob-pack.ts';
 import type { DirtyChunks } from './changed-chunks.ts';
-import { bucketText, NODES, NodeOrder, OWN_CHUNK_FROM_CHARS, WORKFLOWS } from './node-buckets.ts';
+import { bucketText, NODES, NodeOrder, OWN_CHUNK_FROM_CHARS, WORKFLOWS, workflowIn } from './node-buckets.ts';
 
 /**
  * A session state cut into chunks: one per bucket of a workflow's nodes, per memory key, per
@@ -81,7 +81,7 @@ function chunkValue(state: SessionState, path: string): unknown {
   if (!path.startsWith(WORKFLOWS)) return ABSENT;
   const slash = path.indexOf('/', WORKFLOWS.length);
   const id = slash < 0 ? path.slice(WORKFLOWS.length) : path.slice(WORKFLOWS.length, slash);
-  const wf = Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+  const wf = workflowIn(state, id);
   if (!wf) return ABSENT;
   if (slash < 0) {
     const { nodes: _n, definition: _d, addedNodes: _a, ...header } = wf;
@@ -245,7 +245,7 @@ export class StateChunker {
 
   #cutDirty(state: SessionState, dirty: DirtyChunks, newBlobs: Map<string, Uint8Array>): void {
     for (const [workflowId, nodeIds] of dirty.nodes) {
-      const wf = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
+      const wf = workflowIn(state, workflowId);
       for (const nodeId of nodeIds) {
         const node = wf && Object.hasOwn(wf.nodes, nodeId) ? wf.nodes[nodeId] : undefined;
         this.#cutNode(

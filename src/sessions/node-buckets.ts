@@ -47,13 +47,18 @@ export function bucketText(members: ReadonlyMap<string, string>): string {
   return `${out}}`;
 }
 
+/** A workflow of the state by id; ids come from paths and events, so `__proto__` finds none. */
+export function workflowIn(state: SessionState, workflowId: string): SessionState['workflows'][string] | undefined {
+  return Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
+}
+
 /** Each workflow's node order (see {@link NODES_PER_CHUNK}), extended as nodes are added. */
 export class NodeOrder {
   readonly #order = new Map<string, { definition: unknown; added: number; index: Map<string, number> }>();
 
   /** The path of the bucket of node `nodeId` of workflow `workflowId` in `state`. */
   bucketOf(state: SessionState, workflowId: string, nodeId: string): string {
-    const wf = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
+    const wf = workflowIn(state, workflowId);
     let order = this.#order.get(workflowId);
     if (order === undefined || order.definition !== wf?.definition) {
       const ids = nodeIdsOf(wf?.definition);
