@@ -377,7 +377,7 @@ export class StateChunker {
 /**
  * The same text, made one flat string. A string built by appending (as canonical JSON is) is a
  * tree of its pieces, 32 bytes a piece, until something reads it whole; a node's text is kept
- * from one version to the next, so its tree would be kept too (about 10 MB for a 10,000-node
+ * from one version to the next, so its tree would be kept too (several MB for a 10,000-node
  * run, all of it copied by the scavenges it survives). Converting a string to a number makes
  * V8 flatten it in place, the way the `flatstr` package does.
  */
