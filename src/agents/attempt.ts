@@ -2,7 +2,7 @@ import type { Query, SDKResultMessage, SessionStore } from '@anthropic-ai/claude
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
-import { NO_RULES, policyApplied, privateReadsOf, sandboxUnavailable } from '../security/index.ts';
+import { NO_RULES, policyApplied, privateReadsOf, sandboxUnavailable, sessionFoldersOf } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -287,7 +287,14 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
   };
   // The audit says what each attempt ran under, before it runs.
   input.record([
-    policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES, privateReadsOf(input.processes.dataDir)),
+    policyApplied(
+      input.agentId,
+      input.spec.name,
+      policy,
+      rules ?? NO_RULES,
+      privateReadsOf(input.processes.dataDir),
+      sessionFoldersOf(input.processes.dataDir),
+    ),
   ]);
   const agent: BoundAgent = {
     agentId: input.agentId,

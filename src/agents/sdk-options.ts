@@ -10,6 +10,7 @@ import {
   type Redactor,
   type SecurityPolicy,
   sdkSecurityOptions,
+  sessionFoldersOf,
   ToolGate,
 } from '../security/index.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
@@ -152,7 +153,10 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
   const policy = policyOf(spec);
   // Every call, the agent's own and its subagents' (Agent tool), passes the gate's hook: it
   // cannot be escaped by delegating to a subagent, whose calls carry `agent_id`.
-  const gate = new ToolGate(policy, () => (binding.current ? gateAgent(binding.current) : undefined));
+  const sessionFolders = sessionFoldersOf(wiring.processes.dataDir);
+  const gate = new ToolGate(policy, () => (binding.current ? gateAgent(binding.current) : undefined), {
+    sessionFolders,
+  });
   binding.gate = gate;
   const mcpServers: NonNullable<Options['mcpServers']> = { ...spec.mcpServers };
   if (config.hostShape) {
@@ -170,6 +174,8 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
       workspace: config.workspace,
       // The user's credentials (HOME of the orchestrator's process) and the orchestrator's data.
       privateReads: privateReadsOf(wiring.processes.dataDir),
+      // Other sessions' workspaces and worktrees; its own working directory stays readable.
+      sessionFolders,
     }),
     hooks: withRedaction(gate.hooks(), config.redactor),
     // Claude Code's own "needs approval" path: answered by the agent type, a grant or a human.

@@ -398,6 +398,8 @@ export const EVENT_DATA_SCHEMAS = {
     confineReads: z.boolean(),
     /** Where reads are open: absolute paths denied anyway (the user's credentials). */
     privateReads: z.array(z.string()).optional(),
+    /** Where reads are open: folders of sessions' files, where it reads only its own working directory. */
+    sessionFolders: z.array(z.string()).optional(),
   }),
   /** A rule granted at run time to an agent type of the session (answers Claude Code's prompt with allow). */
   'security.granted': z.looseObject({

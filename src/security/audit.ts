@@ -36,6 +36,7 @@ export function policyApplied(
   policy: SecurityPolicy,
   rules: TypeRules,
   privateReads: readonly string[] = [],
+  sessionFolders: readonly string[] = [],
 ): NewEvent {
   return {
     type: 'security.policy',
@@ -54,6 +55,8 @@ export function policyApplied(
       confineReads: policy.confineReads,
       // Where reads are open, the paths denied anyway (the user's credentials).
       ...(!policy.confineReads && privateReads.length > 0 && { privateReads: [...privateReads] }),
+      // Where reads are open, the folders of sessions' files it reads only its own folder in.
+      ...(!policy.confineReads && sessionFolders.length > 0 && { sessionFolders: [...sessionFolders] }),
     },
   };
 }

@@ -12,6 +12,11 @@ export interface DecisionContext {
   readonly workspaceReal: string;
   /** Grants and revocations of the session for the agent's type, as they stand now. */
   readonly rules: TypeRules;
+  /**
+   * Folders of sessions' files (as written and real), where an agent whose reads are open
+   * reads only inside its own workspace. @default none
+   */
+  readonly sessionFolders?: readonly string[] | undefined;
 }
 
 /** What Claude Code said when it asked for permission (`canUseTool` options). */
@@ -27,13 +32,24 @@ export interface PromptFacts {
 }
 
 /**
- * Our PreToolUse hook's verdict, before Claude Code's own checks: `deny` for a rule revoked
- * at run time, `ask` for a call one of the type's ask rules covers (a second, conservative
- * reading next to Claude Code's), else none: Claude Code decides. Never `allow`: an allow from
- * the hook would skip Claude Code's checks. Pure.
+ * Our PreToolUse hook's verdict, before Claude Code's own checks: `deny` for a file tool that
+ * reads in another session's folder where the type's reads are open (`reads`: the paths the
+ * call reads, as written and real, see read-targets.ts), `deny` for a rule revoked at run time,
+ * `ask` for a call one of the type's ask rules covers (a second, conservative reading next to
+ * Claude Code's), else none: Claude Code decides. Never `allow`: an allow from the hook would
+ * skip Claude Code's checks. Pure.
  */
-export function decideBeforeClaudeCode(context: DecisionContext, tool: string, input: unknown): Verdict | undefined {
+export function decideBeforeClaudeCode(
+  context: DecisionContext,
+  tool: string,
+  input: unknown,
+  reads: readonly string[] = [],
+): Verdict | undefined {
   const { workspace } = context;
+  const elsewhere = context.policy.confineReads ? undefined : reads.find((target) => inOtherSession(context, target));
+  if (elsewhere !== undefined) {
+    return { decision: 'deny', by: 'policy', reason: `"${elsewhere}" holds another session's files` };
+  }
   const revoked = context.rules.revoked.find((rule) => ruleMatches(rule, tool, input, workspace, 'some'));
   if (revoked) return { decision: 'deny', by: 'policy', rule: revoked, reason: `rule "${revoked}" was revoked` };
   const ask = context.policy.ask.find((rule) => ruleMatches(rule, tool, input, workspace, 'some'));
@@ -104,6 +120,12 @@ export function insideWorkspace(
   candidate: string,
 ): boolean {
   return [context.workspace, context.workspaceReal].some((root) => isInside(root, candidate));
+}
+
+/** Is a path inside a folder of sessions' files but outside the agent's own workspace? */
+function inOtherSession(context: DecisionContext, target: string): boolean {
+  const folders = context.sessionFolders ?? [];
+  return folders.some((folder) => isInside(folder, target)) && !insideWorkspace(context, target);
 }
 
 function isInside(root: string, candidate: string): boolean {

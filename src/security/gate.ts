@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import type {
   CanUseTool,
   HookCallbackMatcher,
@@ -12,6 +13,7 @@ import { inputDigest, summarizeInput, type Verdict } from './audit.ts';
 import { type DecisionContext, decideBeforeClaudeCode, decidePrompt } from './decide.ts';
 import type { TypeRules } from './grants.ts';
 import type { SecurityPolicy } from './policy.ts';
+import { readTargets, realTargets } from './read-targets.ts';
 
 /** A question to a human about one tool call (`ask`). */
 export interface ToolApproval {
@@ -63,10 +65,30 @@ export class ToolGate {
   /** Tools and inputs of the calls the model made, by tool use id (Claude Code's refusals lack them). */
   readonly #calls = new Map<string, { readonly tool: string; readonly input: unknown }>();
   readonly #realpaths = new Map<string, string>();
+  /** Folders of sessions' files, as given and real (see `sessionFoldersOf`). */
+  readonly #sessionFolders: readonly string[];
 
-  constructor(policy: SecurityPolicy, agent: () => GateAgent | undefined) {
+  /**
+   * @param options.sessionFolders folders of sessions' files, where an agent whose reads are
+   *   open reads only inside its own workspace
+   */
+  constructor(
+    policy: SecurityPolicy,
+    agent: () => GateAgent | undefined,
+    options: { sessionFolders?: readonly string[] } = {},
+  ) {
     this.#policy = policy;
     this.#agent = agent;
+    // A folder made later (worktrees) is found by its parent's real path.
+    this.#sessionFolders = [
+      ...new Set(
+        (options.sessionFolders ?? []).flatMap((f) => [
+          f,
+          realOrSelf(f),
+          path.join(realOrSelf(path.dirname(f)), path.basename(f)),
+        ]),
+      ),
+    ];
   }
 
   /** The SDK hooks of the gate: PreToolUse decides, PostToolUse(Failure) audits what ran. */
@@ -77,7 +99,13 @@ export class ToolGate {
           hooks: [
             async (input) =>
               input.hook_event_name === 'PreToolUse'
-                ? this.preToolUse(input.tool_name, input.tool_input, input.tool_use_id, input.agent_id)
+                ? this.preToolUse(
+                    input.tool_name,
+                    input.tool_input,
+                    input.tool_use_id,
+                    input.agent_id,
+                    await this.#reads(input.tool_name, input.tool_input),
+                  )
                 : {},
           ],
         },
@@ -87,12 +115,21 @@ export class ToolGate {
     };
   }
 
-  /** Our verdict before Claude Code's checks: deny, ask, or none (never allow). */
-  preToolUse(tool: string, input: unknown, toolUseId: string, subagentId?: string): SyncHookJSONOutput {
+  /**
+   * Our verdict before Claude Code's checks: deny, ask, or none (never allow). `reads`: the
+   * paths a file tool call reads, as written and real (see {@link #reads}).
+   */
+  preToolUse(
+    tool: string,
+    input: unknown,
+    toolUseId: string,
+    subagentId?: string,
+    reads: readonly string[] = [],
+  ): SyncHookJSONOutput {
     if (subagentId) this.#subagents.set(toolUseId, subagentId);
     const agent = this.#agent();
     if (!agent) return hookOutput({ decision: 'deny', by: 'policy', reason: 'no agent is bound to this process' });
-    const verdict = decideBeforeClaudeCode(this.#context(agent), tool, input);
+    const verdict = decideBeforeClaudeCode(this.#context(agent), tool, input, reads);
     if (!verdict) return {};
     this.#record(agent, tool, input, toolUseId, verdict);
     if (verdict.decision === 'ask') this.#asked.set(toolUseId, verdict);
@@ -219,6 +256,14 @@ export class ToolGate {
     }
   }
 
+  /** What a file tool call reads, as written and with links resolved; none without session folders. */
+  async #reads(tool: string, input: unknown): Promise<string[]> {
+    const agent = this.#agent();
+    if (agent === undefined || this.#sessionFolders.length === 0 || this.#policy.confineReads) return [];
+    const written = readTargets(tool, input, agent.workspace);
+    return written.length === 0 ? [] : [...written, ...(await realTargets(written))];
+  }
+
   #context(agent: GateAgent): DecisionContext {
     let real = this.#realpaths.get(agent.workspace);
     if (real === undefined) {
@@ -229,7 +274,13 @@ export class ToolGate {
       }
       this.#realpaths.set(agent.workspace, real);
     }
-    return { policy: this.#policy, workspace: agent.workspace, workspaceReal: real, rules: agent.rules() };
+    return {
+      policy: this.#policy,
+      workspace: agent.workspace,
+      workspaceReal: real,
+      rules: agent.rules(),
+      sessionFolders: this.#sessionFolders,
+    };
   }
 
   #record(agent: GateAgent, tool: string, input: unknown, toolUseId: string, verdict: Verdict): void {
@@ -277,4 +328,13 @@ function hookOutput(verdict: Verdict): SyncHookJSONOutput {
       permissionDecisionReason: verdict.reason,
     },
   };
+}
+
+/** The real path of a folder, or the folder as given when it does not exist (yet). */
+function realOrSelf(folder: string): string {
+  try {
+    return realpathSync(folder);
+  } catch {
+    return folder;
+  }
 }

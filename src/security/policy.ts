@@ -150,6 +150,12 @@ export interface SdkSecurityContext {
    * to its file tools and to sandboxed commands alike. @default none
    */
   readonly privateReads?: readonly string[] | undefined;
+  /**
+   * Folders that hold sessions' files (see {@link sessionFoldersOf}), denied to sandboxed
+   * commands where reads are open: Claude Code's sandbox still lets a command read its working
+   * directory in them, the agent's own workspace or worktree. @default none
+   */
+  readonly sessionFolders?: readonly string[] | undefined;
 }
 
 /**
@@ -216,6 +222,10 @@ export function sdkSecurityOptions(
     if (policy.confineReads) {
       if (context.workspace === undefined) throw new Error('confined reads need the agent workspace');
       options.sandbox.filesystem = { denyRead: ['/'], allowRead: [context.workspace, ...SYSTEM_READ_PATHS] };
+    } else if (context.sessionFolders !== undefined && context.sessionFolders.length > 0) {
+      // Set when the process starts, before a spare knows its folder: the working directory a
+      // command runs in is Claude Code's to let through (test/security/sessions-apart.int.test.ts).
+      options.sandbox.filesystem = { denyRead: [...context.sessionFolders] };
     }
   }
   return options;
@@ -245,6 +255,20 @@ export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
 export function privateReadsOf(dataDir: string | undefined): string[] {
   return [...userCredentialPaths(homedir()), ...orchestratorPrivatePaths(dataDir)];
 }
+
+/**
+ * The folders of a data directory that hold sessions' files: their workspaces and their nodes'
+ * worktrees. Where reads are open, an agent reads in them only its own working directory
+ * (the sandbox for its commands, the gate's hook for its file tools); none without a data
+ * directory. A session started with `--workspace` elsewhere is not among them.
+ */
+export function sessionFoldersOf(dataDir: string | undefined): string[] {
+  if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
+  return SESSION_FOLDERS.map((entry) => path.join(path.resolve(dataDir), entry));
+}
+
+/** See {@link sessionFoldersOf}. */
+export const SESSION_FOLDERS: readonly string[] = ['workspaces', 'worktrees'];
 
 /** {@link ORCHESTRATOR_PRIVATE_PATHS} of a data directory, absolute; none without one. */
 export function orchestratorPrivatePaths(dataDir: string | undefined): string[] {
