@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { HookCallbackMatcher, Options, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import type { NewEvent } from '../events/index.ts';
 import {
@@ -13,6 +14,7 @@ import {
   sessionFoldersOf,
   ToolGate,
 } from '../security/index.ts';
+import { projectKeyOf } from '../workspace/index.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
 import type { AgentSpec } from './spec.ts';
 import { type AgentToolHost, createOrchestratorMcpServer, ORCHESTRATOR_MCP_SERVER } from './tools.ts';
@@ -156,6 +158,12 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
   const sessionFolders = sessionFoldersOf(wiring.processes.dataDir);
   const gate = new ToolGate(policy, () => (binding.current ? gateAgent(binding.current) : undefined), {
     sessionFolders,
+    // Claude Code keeps the agent's transcripts, and a tool output too large for the
+    // conversation, which it tells the model to read, under its working directory's key.
+    ownFolders: (workspace) =>
+      wiring.processes.dataDir === undefined
+        ? []
+        : [path.join(wiring.processes.dataDir, 'claude', 'projects', projectKeyOf(path.resolve(workspace)))],
   });
   binding.gate = gate;
   const mcpServers: NonNullable<Options['mcpServers']> = { ...spec.mcpServers };

@@ -17,6 +17,8 @@ export interface DecisionContext {
    * reads only inside its own workspace. @default none
    */
   readonly sessionFolders?: readonly string[] | undefined;
+  /** Folders in them that are the agent's own besides its workspace (its transcript folder). */
+  readonly ownFolders?: readonly string[] | undefined;
 }
 
 /** What Claude Code said when it asked for permission (`canUseTool` options). */
@@ -125,7 +127,11 @@ export function insideWorkspace(
 /** Is a path inside a folder of sessions' files but outside the agent's own workspace? */
 function inOtherSession(context: DecisionContext, target: string): boolean {
   const folders = context.sessionFolders ?? [];
-  return folders.some((folder) => isInside(folder, target)) && !insideWorkspace(context, target);
+  return (
+    folders.some((folder) => isInside(folder, target)) &&
+    !insideWorkspace(context, target) &&
+    !(context.ownFolders ?? []).some((folder) => isInside(folder, target))
+  );
 }
 
 function isInside(root: string, candidate: string): boolean {

@@ -67,18 +67,20 @@ export class ToolGate {
   readonly #realpaths = new Map<string, string>();
   /** Folders of sessions' files, as given and real (see `sessionFoldersOf`). */
   readonly #sessionFolders: readonly string[];
+  readonly #ownFolders: (workspace: string) => readonly string[];
 
   /**
    * @param options.sessionFolders folders of sessions' files, where an agent whose reads are
-   *   open reads only inside its own workspace
+   *   open reads only inside its own workspace and `ownFolders(workspace)`
    */
   constructor(
     policy: SecurityPolicy,
     agent: () => GateAgent | undefined,
-    options: { sessionFolders?: readonly string[] } = {},
+    options: { sessionFolders?: readonly string[]; ownFolders?: (workspace: string) => readonly string[] } = {},
   ) {
     this.#policy = policy;
     this.#agent = agent;
+    this.#ownFolders = options.ownFolders ?? (() => []);
     // A folder made later (worktrees) is found by its parent's real path.
     this.#sessionFolders = [
       ...new Set(
@@ -280,6 +282,7 @@ export class ToolGate {
       workspaceReal: real,
       rules: agent.rules(),
       sessionFolders: this.#sessionFolders,
+      ownFolders: this.#ownFolders(agent.workspace),
     };
   }
 

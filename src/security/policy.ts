@@ -234,10 +234,8 @@ export function sdkSecurityOptions(
 /**
  * What the orchestrator keeps in its data directory that no agent reads, whatever its type: the
  * SQLite log of every session (events, transcripts, payloads, API key hashes), the sessions'
- * workspace histories, the process attributions, and Claude Code's local transcripts of every
- * agent (`claude/projects`; Claude Code itself reads them to resume, not through a tool). An
- * agent's own workspace and worktree live beside these, under `workspaces/` and `worktrees/`,
- * and stay readable (so, where reads are open, do other sessions' ones: `confine.reads`).
+ * workspace histories, and the process attributions. Sessions' own files (workspaces,
+ * worktrees, Claude Code's transcripts) are {@link SESSION_FOLDERS}: an agent reads its own.
  */
 export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
   'events.db',
@@ -245,7 +243,6 @@ export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
   'events.db-shm',
   'history',
   'agent-processes',
-  'claude/projects',
 ];
 
 /**
@@ -257,10 +254,13 @@ export function privateReadsOf(dataDir: string | undefined): string[] {
 }
 
 /**
- * The folders of a data directory that hold sessions' files: their workspaces and their nodes'
- * worktrees. Where reads are open, an agent reads in them only its own working directory
- * (the sandbox for its commands, the gate's hook for its file tools); none without a data
- * directory. A session started with `--workspace` elsewhere is not among them.
+ * The folders of a data directory that hold sessions' files: their workspaces, their nodes'
+ * worktrees, and Claude Code's transcripts of their agents (`claude/projects`, one folder per
+ * working directory, where Claude Code also keeps a tool's output too large for the
+ * conversation). Where reads are open, an agent reads in them only its own working directory
+ * with its commands (the sandbox), and that and its own transcript folder with its file tools
+ * (the gate's hook); none without a data directory. A session started with `--workspace`
+ * elsewhere is not among them.
  */
 export function sessionFoldersOf(dataDir: string | undefined): string[] {
   if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
@@ -268,7 +268,7 @@ export function sessionFoldersOf(dataDir: string | undefined): string[] {
 }
 
 /** See {@link sessionFoldersOf}. */
-export const SESSION_FOLDERS: readonly string[] = ['workspaces', 'worktrees'];
+export const SESSION_FOLDERS: readonly string[] = ['workspaces', 'worktrees', 'claude/projects'];
 
 /** {@link ORCHESTRATOR_PRIVATE_PATHS} of a data directory, absolute; none without one. */
 export function orchestratorPrivatePaths(dataDir: string | undefined): string[] {

@@ -116,13 +116,13 @@ describe("the orchestrator's data directory", () => {
     for (const result of [bashLog, readLog, grepLog, bashProjects, grepProjects]) expect(result).not.toContain(MARKER);
     expect(lsHistory).not.toContain(FIRST);
     // What Claude Code was told to deny is on record.
-    const policy = events.find((event) => event.type === 'security.policy')?.data as { privateReads?: string[] };
+    const policy = events.find((event) => event.type === 'security.policy')?.data as {
+      privateReads?: string[];
+      sessionFolders?: string[];
+    };
     expect(policy.privateReads).toEqual(
-      expect.arrayContaining([
-        path.join(dataDir, 'events.db'),
-        path.join(dataDir, 'history'),
-        path.join(dataDir, 'claude', 'projects'),
-      ]),
+      expect.arrayContaining([path.join(dataDir, 'events.db'), path.join(dataDir, 'history')]),
     );
+    expect(policy.sessionFolders).toContain(path.join(dataDir, 'claude', 'projects'));
   });
 });

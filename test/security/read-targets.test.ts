@@ -90,6 +90,14 @@ describe('decideBeforeClaudeCode: reads in other sessions', () => {
     expect(decideBeforeClaudeCode(context(), 'Glob', {}, ['/data/worktrees/x-n-1'])?.decision).toBe('deny');
     expect(decideBeforeClaudeCode(context(), 'Read', {}, ['/data/workspaces/me/a.txt'])).toBeUndefined();
     expect(decideBeforeClaudeCode(context(), 'Read', {}, ['/etc/hosts'])).toBeUndefined();
+    // Its own transcript folder (Claude Code keeps large tool outputs there for it to read).
+    const own = { ...context(), ownFolders: ['/data/claude/projects/-data-workspaces-me'] };
+    expect(
+      decideBeforeClaudeCode(own, 'Read', {}, ['/data/claude/projects/-data-workspaces-me/s/tool-results/1.txt']),
+    ).toBeUndefined();
+    expect(
+      decideBeforeClaudeCode(own, 'Read', {}, ['/data/claude/projects/-data-workspaces-other/s.jsonl'])?.decision,
+    ).toBe('deny');
     // Claude Code's own confinement covers confined types.
     const confined = context({ confine: { reads: true } });
     expect(decideBeforeClaudeCode(confined, 'Read', {}, ['/data/workspaces/other/a'])).toBeUndefined();
@@ -103,7 +111,7 @@ describe('decideBeforeClaudeCode: reads in other sessions', () => {
       sessionFolders: sessionFoldersOf('/data'),
     };
     expect(sdkSecurityOptions(compileSecurityPolicy({}), base).sandbox?.filesystem).toEqual({
-      denyRead: ['/data/workspaces', '/data/worktrees'],
+      denyRead: ['/data/workspaces', '/data/worktrees', '/data/claude/projects'],
     });
     const confined = sdkSecurityOptions(compileSecurityPolicy({ confine: { reads: true } }), base);
     expect(confined.sandbox?.filesystem?.denyRead).toEqual(['/']);

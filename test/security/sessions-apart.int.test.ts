@@ -151,9 +151,10 @@ describe("another session's files", () => {
     expect(denied.map((e) => e.data.tool).sort()).toEqual(['Glob', 'Glob', 'Grep', 'Read', 'Read']);
     for (const e of denied) expect(String(e.data.reason)).toContain("holds another session's files");
     const policy = events.find((e) => e.type === 'security.policy' && e.data.agentType === 'prober');
+    const dataDir = path.dirname(path.dirname(theirs));
     expect(policy?.data).toMatchObject({
       confineReads: false,
-      sessionFolders: [path.join(path.dirname(theirs)), expect.any(String)],
+      sessionFolders: ['workspaces', 'worktrees', 'claude/projects'].map((f) => path.join(dataDir, f)),
     });
   });
 });
