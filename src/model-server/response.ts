@@ -40,6 +40,12 @@ export interface SseEvent {
 
 /** The placeholder a scripted text may carry to echo the latest tool result. */
 export const LAST_TOOL_RESULT = '{{last_tool_result}}';
+/**
+ * The placeholder a scripted tool input may carry for the file where Claude Code saved the
+ * latest tool result too large for the conversation ("Full output saved to: PATH").
+ */
+export const SAVED_OUTPUT_PATH = '{{saved_output_path}}';
+const SAVED_OUTPUT = /Full output saved to: (\S+)/;
 
 const CHUNK_CHARS = 24;
 
@@ -75,7 +81,9 @@ export function buildAnswer(turn: ScenarioTurn, ctx: AnswerContext): AnswerMessa
     const id =
       (item.type === 'tool_use' ? item.id : undefined) ??
       `toolu_${shortHash(ctx.facts.conversation, ctx.scriptName, String(ctx.facts.turn), String(index))}`;
-    if (item.type === 'tool_use') return { type: 'tool_use', id, name: item.name, input: { ...item.input } };
+    if (item.type === 'tool_use') {
+      return { type: 'tool_use', id, name: item.name, input: withSavedOutput(item.input, ctx.facts.lastToolResult) };
+    }
     return { type: 'tool_use', id, name: STRUCTURED_OUTPUT_TOOL, input: { ...item.value } };
   });
   const callsTool = content.some((block) => block.type === 'tool_use');
@@ -94,6 +102,17 @@ export function buildAnswer(turn: ScenarioTurn, ctx: AnswerContext): AnswerMessa
       cache_creation_input_tokens: turn.usage.cacheCreationInputTokens ?? 0,
     },
   };
+}
+
+/** A copy of a tool input, its top-level strings with {@link SAVED_OUTPUT_PATH} filled in. */
+function withSavedOutput(input: Record<string, unknown>, lastToolResult: string | undefined): Record<string, unknown> {
+  const copy = { ...input };
+  const saved = lastToolResult?.match(SAVED_OUTPUT)?.[1] ?? '';
+  for (const [key, value] of Object.entries(copy)) {
+    if (typeof value === 'string' && value.includes(SAVED_OUTPUT_PATH))
+      copy[key] = value.split(SAVED_OUTPUT_PATH).join(saved);
+  }
+  return copy;
 }
 
 /** Splits a string into the deltas a stream carries (fixed size, so event counts are predictable). */

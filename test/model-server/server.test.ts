@@ -44,6 +44,11 @@ scripts:
   - name: haiku
     match: { model: haiku }
     turns: [short]
+  - name: saved
+    match: { user: '^saved$' }
+    turns:
+      - content: [{ tool_use: { name: Bash, input: { command: seq 1 40000 } } }]
+      - content: [{ tool_use: { name: Read, input: { file_path: '{{saved_output_path}}', limit: 5 } } }]
 `;
 
 let server: ModelServer | undefined;
@@ -149,6 +154,24 @@ describe('POST /v1/messages streaming', () => {
       type: 'message_delta',
       delta: { stop_reason: 'tool_use', stop_sequence: null },
       usage: { input_tokens: 11, output_tokens: 22, cache_read_input_tokens: 33, cache_creation_input_tokens: 44 },
+    });
+  });
+
+  it("fills a tool input's saved-output placeholder from Claude Code's note in the last tool result", async () => {
+    const srv = await start();
+    const assistant = { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: {} }] };
+    const note =
+      'Output too large (223.5KB). Full output saved to: /data/claude/projects/-ws/s/tool-results/b1.txt\n\nPreview';
+    const result = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: note }] };
+    const answer = await post(srv, '/v1/messages', body('saved', { stream: false }, [assistant, result]));
+    expect(await answer.json()).toMatchObject({
+      content: [
+        {
+          type: 'tool_use',
+          name: 'Read',
+          input: { file_path: '/data/claude/projects/-ws/s/tool-results/b1.txt', limit: 5 },
+        },
+      ],
     });
   });
 

@@ -14,7 +14,8 @@ import { parseWorkflow } from '../../src/workflow/index.ts';
 // The real SDK and Claude Code run a prober, on a spare started before its folder was known
 // (the graph-aware warm start), that writes and reads a file of its own, then looks for the
 // other session's with Bash (sandboxed), Read, Grep and Glob, straight and through a link it
-// plants in its own workspace. The same grep on a copy of that workspace outside the data
+// plants in its own workspace; it reads the output Claude Code saved for it in its own
+// transcript folder. The same grep on a copy of that workspace outside the data
 // directory is the control that shows the probes would have found it.
 
 const tag = randomBytes(6).toString('hex');
@@ -79,6 +80,9 @@ function scenario(dataDir: string) {
           tool('Write', { file_path: 'own.txt', content: 'mine' }),
           bash('cat own.txt; echo cat-exit=$?'),
           tool('Read', { file_path: 'own.txt' }),
+          // Too large for the conversation: Claude Code saves it in the agent's own transcript folder.
+          bash('seq 1 40000'),
+          tool('Read', { file_path: '{{saved_output_path}}', offset: 39990, limit: 5 }),
           bash(`grep -r -a -o ${PATTERN} ${workspaces} ${worktrees}; echo grep-exit=$?`),
           bash(`cat ${notes}; echo cat-exit=$?`),
           tool('Read', { file_path: notes }),
@@ -134,12 +138,14 @@ describe("another session's files", () => {
 
     const events = await eventsOf(run.sessionId);
     const results = events.filter((e) => e.type === 'agent.tool_result').map((e) => JSON.stringify(e.data));
-    expect(results).toHaveLength(14);
-    const [, bashOwn, readOwn, ...probes] = results;
+    expect(results).toHaveLength(16);
+    const [, bashOwn, readOwn, big, readSaved, ...probes] = results;
     const control = probes.pop();
     expect(bashOwn).toContain('mine');
     expect(bashOwn).toContain('cat-exit=0');
     expect(readOwn).toContain('mine');
+    expect(big).toContain('claude/projects/');
+    expect(readSaved).toContain('39994');
     expect(control).toContain(MARKER);
     for (const result of probes) expect(result).not.toContain(MARKER);
     // The two Globs name no file of the other session either.
