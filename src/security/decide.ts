@@ -124,14 +124,18 @@ export function insideWorkspace(
   return [context.workspace, context.workspaceReal].some((root) => isInside(root, candidate));
 }
 
-/** Is a path inside a folder of sessions' files but outside the agent's own workspace? */
+/**
+ * Is a path inside a folder of sessions' files but not the agent's own (its workspace in that
+ * folder, or one of its own folders)? A workspace that holds the data directory (`--workspace`
+ * on a checkout whose `.orchestrator` is the data directory) does not make the other sessions'
+ * folders in it its own.
+ */
 function inOtherSession(context: DecisionContext, target: string): boolean {
-  const folders = context.sessionFolders ?? [];
-  return (
-    folders.some((folder) => isInside(folder, target)) &&
-    !insideWorkspace(context, target) &&
-    !(context.ownFolders ?? []).some((folder) => isInside(folder, target))
-  );
+  const folder = (context.sessionFolders ?? []).find((candidate) => isInside(candidate, target));
+  if (folder === undefined) return false;
+  if ((context.ownFolders ?? []).some((own) => isInside(own, target))) return false;
+  const workspaceInFolder = isInside(folder, context.workspace) || isInside(folder, context.workspaceReal);
+  return !(workspaceInFolder && insideWorkspace(context, target));
 }
 
 function isInside(root: string, candidate: string): boolean {

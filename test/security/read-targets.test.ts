@@ -98,6 +98,15 @@ describe('decideBeforeClaudeCode: reads in other sessions', () => {
     expect(
       decideBeforeClaudeCode(own, 'Read', {}, ['/data/claude/projects/-data-workspaces-other/s.jsonl'])?.decision,
     ).toBe('deny');
+    // A workspace holding the data directory does not make other sessions' folders its own.
+    const around = {
+      ...context(),
+      workspace: '/repo',
+      workspaceReal: '/repo',
+      sessionFolders: sessionFoldersOf('/repo/.orchestrator'),
+    };
+    expect(decideBeforeClaudeCode(around, 'Read', {}, ['/repo/.orchestrator/workspaces/s/a'])?.decision).toBe('deny');
+    expect(decideBeforeClaudeCode(around, 'Read', {}, ['/repo/src/a.ts'])).toBeUndefined();
     // Claude Code's own confinement covers confined types.
     const confined = context({ confine: { reads: true } });
     expect(decideBeforeClaudeCode(confined, 'Read', {}, ['/data/workspaces/other/a'])).toBeUndefined();
