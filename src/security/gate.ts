@@ -68,6 +68,7 @@ export class ToolGate {
   /** Folders of sessions' files, as given and real (see `sessionFoldersOf`). */
   readonly #sessionFolders: readonly string[];
   readonly #ownFolders: (workspace: string) => readonly string[];
+  readonly #ownSpellings = new Map<string, readonly string[]>();
 
   /**
    * @param options.sessionFolders folders of sessions' files, where an agent whose reads are
@@ -81,16 +82,7 @@ export class ToolGate {
     this.#policy = policy;
     this.#agent = agent;
     this.#ownFolders = options.ownFolders ?? (() => []);
-    // A folder made later (worktrees) is found by its parent's real path.
-    this.#sessionFolders = [
-      ...new Set(
-        (options.sessionFolders ?? []).flatMap((f) => [
-          f,
-          realOrSelf(f),
-          path.join(realOrSelf(path.dirname(f)), path.basename(f)),
-        ]),
-      ),
-    ];
+    this.#sessionFolders = spellings(options.sessionFolders ?? []);
   }
 
   /** The SDK hooks of the gate: PreToolUse decides, PostToolUse(Failure) audits what ran. */
@@ -282,8 +274,18 @@ export class ToolGate {
       workspaceReal: real,
       rules: agent.rules(),
       sessionFolders: this.#sessionFolders,
-      ownFolders: this.#ownFolders(agent.workspace),
+      ownFolders: this.#ownFoldersOf(agent.workspace, real),
     };
+  }
+
+  /** The agent's own folders (keyed by its folder as given and as Claude Code sees it: real), in every spelling. */
+  #ownFoldersOf(workspace: string, real: string): readonly string[] {
+    let own = this.#ownSpellings.get(workspace);
+    if (own === undefined) {
+      own = spellings([...this.#ownFolders(workspace), ...this.#ownFolders(real)]);
+      this.#ownSpellings.set(workspace, own);
+    }
+    return own;
   }
 
   #record(agent: GateAgent, tool: string, input: unknown, toolUseId: string, verdict: Verdict): void {
@@ -331,6 +333,16 @@ function hookOutput(verdict: Verdict): SyncHookJSONOutput {
       permissionDecisionReason: verdict.reason,
     },
   };
+}
+
+/**
+ * Each folder as given, as its real path, and as its parent's real path with its name (a folder
+ * made later, worktrees, is found that way), once each.
+ */
+function spellings(folders: readonly string[]): string[] {
+  return [
+    ...new Set(folders.flatMap((f) => [f, realOrSelf(f), path.join(realOrSelf(path.dirname(f)), path.basename(f))])),
+  ];
 }
 
 /** The real path of a folder, or the folder as given when it does not exist (yet). */
