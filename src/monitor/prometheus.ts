@@ -91,13 +91,10 @@ export class PrometheusExporter {
     const collect = () => this.#handOver();
     const counter = (name: string, help: string, labelNames: string[] = []) =>
       new Counter({ name: p + name, help, labelNames, registers });
-    this.#events = new Counter({
-      name: `${p}events_total`,
-      help: 'Events committed, by type.',
-      labelNames: ['type'],
-      registers,
-      collect,
-    });
+    // Counted in a map between scrapes (see the class comment), handed over when read.
+    const counted = (name: string, help: string, labelNames: string[]) =>
+      new Counter({ name: p + name, help, labelNames, registers, collect });
+    this.#events = counted('events_total', 'Events committed, by type.', ['type']);
     this.#tokens = counter(
       'tokens_total',
       'Tokens used by agents, by kind, model and agent type (read off the wire behind the model gateway).',
@@ -112,20 +109,8 @@ export class PrometheusExporter {
     this.#spawned = counter('agents_spawned_total', 'Agents spawned, by agent type.', ['agent_type']);
     this.#attempts = counter('agent_attempts_total', 'Agent attempts ended, by outcome.', ['agent_type', 'outcome']);
     this.#errors = counter('agent_errors_total', 'Failed agent attempts, by error code.', ['agent_type', 'code']);
-    this.#responses = new Counter({
-      name: `${p}model_responses_total`,
-      help: 'Model responses, by model.',
-      labelNames: ['model'],
-      registers,
-      collect,
-    });
-    this.#tools = new Counter({
-      name: `${p}tool_calls_total`,
-      help: 'Tool calls by agents, by tool.',
-      labelNames: ['tool'],
-      registers,
-      collect,
-    });
+    this.#responses = counted('model_responses_total', 'Model responses, by model.', ['model']);
+    this.#tools = counted('tool_calls_total', 'Tool calls by agents, by tool.', ['tool']);
     this.#toolErrors = counter('tool_errors_total', 'Tool results marked as errors.');
     this.#retries = counter('retries_total', 'Retries, by Claude Code (sdk), the orchestrator or the model gateway.', [
       'by',
@@ -135,13 +120,7 @@ export class PrometheusExporter {
       'Model requests through the gateway, by model and outcome (ok, or the error code).',
       ['model', 'outcome'],
     );
-    this.#nodes = new Counter({
-      name: `${p}nodes_total`,
-      help: 'Workflow nodes ended, by status.',
-      labelNames: ['status'],
-      registers,
-      collect,
-    });
+    this.#nodes = counted('nodes_total', 'Workflow nodes ended, by status.', ['status']);
     this.#workflowsEnded = counter('workflows_total', 'Workflow runs ended, by status.', ['status']);
     this.#alerts = counter('alerts_total', 'Alerts raised, by rule and severity.', ['rule', 'severity']);
     this.#budgets = counter('budget_exhausted_total', 'Budgets reached, by scope and action.', ['scope', 'action']);
