@@ -182,7 +182,7 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
       workspace: config.workspace,
       // The user's credentials (HOME of the orchestrator's process) and the orchestrator's data.
       privateReads: privateReadsOf(wiring.processes.dataDir),
-      // Other sessions' workspaces and worktrees; its own working directory stays readable.
+      // Sessions' workspaces, worktrees and transcripts; its own working directory stays readable.
       sessionFolders,
     }),
     hooks: withRedaction(gate.hooks(), config.redactor),
