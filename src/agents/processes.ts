@@ -37,6 +37,8 @@ export interface TrackedProcess {
   exitCode(): number | null;
   /** Resolves when the process has exited and the descendants it left behind were killed. */
   readonly exited: Promise<void>;
+  /** Its own TMPDIR (see scratch.ts), when it has one. */
+  readonly scratchDir?: string | undefined;
 }
 
 /**
@@ -167,7 +169,7 @@ export class ProcessRegistry {
       // The SDK's forwarded signal fires after its graceful-close window; then the whole
       // group goes, not only the direct child.
       options.signal?.addEventListener('abort', () => void this.kill(child), { once: true });
-      onSpawn({ pid, stderrTail: () => tail.trim(), exitCode: () => child.exitCode, exited });
+      onSpawn({ pid, stderrTail: () => tail.trim(), exitCode: () => child.exitCode, exited, scratchDir: scratch });
       return child as unknown as SpawnedProcess;
     };
   }

@@ -156,14 +156,22 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
   // Every call, the agent's own and its subagents' (Agent tool), passes the gate's hook: it
   // cannot be escaped by delegating to a subagent, whose calls carry `agent_id`.
   const sessionFolders = sessionFoldersOf(wiring.processes.dataDir);
+  // The process's own TMPDIR, known once it is spawned (a spare's, before its agent).
+  let scratchDir: string | undefined;
+  const onSpawn = (tracked: TrackedProcess) => {
+    scratchDir = tracked.scratchDir;
+    wiring.onSpawn(tracked);
+  };
   const gate = new ToolGate(policy, () => (binding.current ? gateAgent(binding.current) : undefined), {
     sessionFolders,
     // Claude Code keeps the agent's transcripts, and a tool output too large for the
     // conversation, which it tells the model to read, under its working directory's key.
-    ownFolders: (workspace) =>
-      wiring.processes.dataDir === undefined
+    ownFolders: (workspace) => [
+      ...(wiring.processes.dataDir === undefined
         ? []
-        : [path.join(wiring.processes.dataDir, 'claude', 'projects', projectKeyOf(path.resolve(workspace)))],
+        : [path.join(wiring.processes.dataDir, 'claude', 'projects', projectKeyOf(path.resolve(workspace)))]),
+      ...(scratchDir === undefined ? [] : [scratchDir]),
+    ],
   });
   binding.gate = gate;
   const mcpServers: NonNullable<Options['mcpServers']> = { ...spec.mcpServers };
@@ -182,7 +190,8 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
       workspace: config.workspace,
       // The user's credentials (HOME of the orchestrator's process) and the orchestrator's data.
       privateReads: privateReadsOf(wiring.processes.dataDir),
-      // Sessions' workspaces, worktrees and transcripts; its own working directory stays readable.
+      // Sessions' workspaces, worktrees, transcripts and scratch folders; its own working
+      // directory and TMPDIR stay readable.
       sessionFolders,
     }),
     hooks: withRedaction(gate.hooks(), config.redactor),
@@ -192,7 +201,7 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
     // The user's own Claude Code settings, hooks and CLAUDE.md files must not change how an
     // orchestrated agent behaves: only what the agent type says applies.
     settingSources: [],
-    spawnClaudeCodeProcess: wiring.processes.spawner(wiring.onSpawn),
+    spawnClaudeCodeProcess: wiring.processes.spawner(onSpawn),
     ...(claudeCodeBinary() !== undefined && { pathToClaudeCodeExecutable: claudeCodeBinary() }),
     stderr: () => undefined,
     // Stream events carry each response's final token counts (message_delta) and its first

@@ -255,12 +255,13 @@ export function privateReadsOf(dataDir: string | undefined): string[] {
 
 /**
  * The folders of a data directory that hold sessions' files: their workspaces, their nodes'
- * worktrees, and Claude Code's transcripts of their agents (`claude/projects`, one folder per
+ * worktrees, Claude Code's transcripts of their agents (`claude/projects`, one folder per
  * working directory, where Claude Code also keeps a tool's output too large for the
- * conversation). Where reads are open, an agent reads in them only its own working directory
- * with its commands (the sandbox), and that and its own transcript folder with its file tools
- * (the gate's hook); none without a data directory. A session started with `--workspace`
- * elsewhere is not among them.
+ * conversation) and the agent processes' own TMPDIRs (`tmp`). Where reads are open, an agent
+ * reads in them only its own working directory and TMPDIR with its commands (the sandbox lets
+ * both through), and those and its own transcript folder with its file tools (the gate's
+ * hook); none without a data directory. A session started with `--workspace` elsewhere is not
+ * among them.
  */
 export function sessionFoldersOf(dataDir: string | undefined): string[] {
   if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
@@ -268,7 +269,7 @@ export function sessionFoldersOf(dataDir: string | undefined): string[] {
 }
 
 /** See {@link sessionFoldersOf}. */
-export const SESSION_FOLDERS: readonly string[] = ['workspaces', 'worktrees', 'claude/projects'];
+export const SESSION_FOLDERS: readonly string[] = ['workspaces', 'worktrees', 'claude/projects', 'tmp'];
 
 /** {@link ORCHESTRATOR_PRIVATE_PATHS} of a data directory, absolute; none without one. */
 export function orchestratorPrivatePaths(dataDir: string | undefined): string[] {

@@ -98,6 +98,10 @@ describe('decideBeforeClaudeCode: reads in other sessions', () => {
     expect(
       decideBeforeClaudeCode(own, 'Read', {}, ['/data/claude/projects/-data-workspaces-other/s.jsonl'])?.decision,
     ).toBe('deny');
+    // Its own TMPDIR (an own folder), not another process's.
+    const scratch = { ...context(), ownFolders: ['/data/tmp/abc.def.12345678'] };
+    expect(decideBeforeClaudeCode(scratch, 'Read', {}, ['/data/tmp/abc.def.12345678/claude-0/t.txt'])).toBeUndefined();
+    expect(decideBeforeClaudeCode(scratch, 'Read', {}, ['/data/tmp/xyz.uvw.87654321/t.txt'])?.decision).toBe('deny');
     // A workspace holding the data directory does not make other sessions' folders its own.
     const around = {
       ...context(),
@@ -120,7 +124,7 @@ describe('decideBeforeClaudeCode: reads in other sessions', () => {
       sessionFolders: sessionFoldersOf('/data'),
     };
     expect(sdkSecurityOptions(compileSecurityPolicy({}), base).sandbox?.filesystem).toEqual({
-      denyRead: ['/data/workspaces', '/data/worktrees', '/data/claude/projects'],
+      denyRead: ['/data/workspaces', '/data/worktrees', '/data/claude/projects', '/data/tmp'],
     });
     const confined = sdkSecurityOptions(compileSecurityPolicy({ confine: { reads: true } }), base);
     expect(confined.sandbox?.filesystem?.denyRead).toEqual(['/']);

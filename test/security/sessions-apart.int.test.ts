@@ -78,7 +78,7 @@ function scenario(dataDir: string) {
         match: { system: 'You are the prober' },
         turns: [
           tool('Write', { file_path: 'own.txt', content: 'mine' }),
-          bash('cat own.txt; echo cat-exit=$?'),
+          bash('cat own.txt; echo cat-exit=$?; echo tmp-mine > $TMPDIR/t.txt; cat $TMPDIR/t.txt'),
           tool('Read', { file_path: 'own.txt' }),
           // Too large for the conversation: Claude Code saves it in the agent's own transcript folder.
           bash('seq 1 40000'),
@@ -143,6 +143,8 @@ describe("another session's files", () => {
     const control = probes.pop();
     expect(bashOwn).toContain('mine');
     expect(bashOwn).toContain('cat-exit=0');
+    // Its own TMPDIR too, though the agents' TMPDIRs are a folder of sessions' files.
+    expect(bashOwn).toContain('tmp-mine');
     expect(readOwn).toContain('mine');
     expect(big).toContain('claude/projects/');
     expect(readSaved).toContain('39994');
@@ -160,7 +162,7 @@ describe("another session's files", () => {
     const dataDir = path.dirname(path.dirname(theirs));
     expect(policy?.data).toMatchObject({
       confineReads: false,
-      sessionFolders: ['workspaces', 'worktrees', 'claude/projects'].map((f) => path.join(dataDir, f)),
+      sessionFolders: ['workspaces', 'worktrees', 'claude/projects', 'tmp'].map((f) => path.join(dataDir, f)),
     });
   });
 });
