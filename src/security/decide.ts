@@ -125,13 +125,18 @@ export function insideWorkspace(
 }
 
 /**
- * Is a path inside a folder of sessions' files but not the agent's own (its workspace in that
- * folder, or one of its own folders)? A workspace that holds the data directory (`--workspace`
- * on a checkout whose `.orchestrator` is the data directory) does not make the other sessions'
- * folders in it its own.
+ * Does a read reach a folder of sessions' files outside what is the agent's own (its workspace
+ * in that folder, or one of its own folders)? It does when the path is in such a folder, or
+ * holds one (a search from above). A workspace that holds the data directory (`--workspace` on
+ * a checkout whose `.orchestrator` is the data directory) does not make the other sessions'
+ * folders in it its own, but a search of that workspace is the agent's to make.
  */
 function inOtherSession(context: DecisionContext, target: string): boolean {
-  const folder = (context.sessionFolders ?? []).find((candidate) => isInside(candidate, target));
+  const folders = context.sessionFolders ?? [];
+  // A search from above them (Grep or Glob of the data directory, or of `/`) goes down into
+  // them; from inside the agent's own workspace it is the agent's own.
+  if (folders.some((folder) => isInside(target, folder)) && !insideWorkspace(context, target)) return true;
+  const folder = folders.find((candidate) => isInside(candidate, target));
   if (folder === undefined) return false;
   if ((context.ownFolders ?? []).some((own) => isInside(own, target))) return false;
   const workspaceInFolder = isInside(folder, context.workspace) || isInside(folder, context.workspaceReal);

@@ -98,6 +98,10 @@ describe('decideBeforeClaudeCode: reads in other sessions', () => {
     expect(
       decideBeforeClaudeCode(own, 'Read', {}, ['/data/claude/projects/-data-workspaces-other/s.jsonl'])?.decision,
     ).toBe('deny');
+    // A search from above the folders goes down into them.
+    expect(decideBeforeClaudeCode(context(), 'Grep', {}, ['/data'])?.decision).toBe('deny');
+    expect(decideBeforeClaudeCode(context(), 'Glob', {}, ['/'])?.decision).toBe('deny');
+    expect(decideBeforeClaudeCode(context(), 'Grep', {}, ['/data/workspaces/me/src'])).toBeUndefined();
     // Its own TMPDIR (an own folder), not another process's.
     const scratch = { ...context(), ownFolders: ['/data/tmp/abc.def.12345678'] };
     expect(decideBeforeClaudeCode(scratch, 'Read', {}, ['/data/tmp/abc.def.12345678/claude-0/t.txt'])).toBeUndefined();
@@ -111,6 +115,7 @@ describe('decideBeforeClaudeCode: reads in other sessions', () => {
     };
     expect(decideBeforeClaudeCode(around, 'Read', {}, ['/repo/.orchestrator/workspaces/s/a'])?.decision).toBe('deny');
     expect(decideBeforeClaudeCode(around, 'Read', {}, ['/repo/src/a.ts'])).toBeUndefined();
+    expect(decideBeforeClaudeCode(around, 'Grep', {}, ['/repo'])).toBeUndefined();
     // Claude Code's own confinement covers confined types.
     const confined = context({ confine: { reads: true } });
     expect(decideBeforeClaudeCode(confined, 'Read', {}, ['/data/workspaces/other/a'])).toBeUndefined();

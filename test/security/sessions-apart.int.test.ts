@@ -89,6 +89,9 @@ function scenario(dataDir: string) {
           tool('Grep', { pattern: 'of-another-session', path: workspaces, output_mode: 'content' }),
           tool('Glob', { pattern: '*/notes.txt', path: workspaces }),
           tool('Glob', { pattern: `${workspaces}/*/notes.txt` }),
+          // Searches from above: the data directory, and the root.
+          tool('Grep', { pattern: 'of-another-session', path: dataDir, output_mode: 'content' }),
+          tool('Glob', { pattern: '**/notes.txt', path: dataDir }),
           bash(`ln -s ${path.dirname(notes)} link; echo ln-exit=$?`),
           tool('Read', { file_path: 'link/notes.txt' }),
           tool('Grep', { pattern: 'of-another-session', output_mode: 'content' }),
@@ -138,7 +141,7 @@ describe("another session's files", () => {
 
     const events = await eventsOf(run.sessionId);
     const results = events.filter((e) => e.type === 'agent.tool_result').map((e) => JSON.stringify(e.data));
-    expect(results).toHaveLength(16);
+    expect(results).toHaveLength(18);
     const [, bashOwn, readOwn, big, readSaved, ...probes] = results;
     const control = probes.pop();
     expect(bashOwn).toContain('mine');
@@ -156,7 +159,7 @@ describe("another session's files", () => {
     const denied = events.filter(
       (e) => e.type === 'security.decision' && e.data.decision === 'deny' && e.data.by === 'policy',
     );
-    expect(denied.map((e) => e.data.tool).sort()).toEqual(['Glob', 'Glob', 'Grep', 'Read', 'Read']);
+    expect(denied.map((e) => e.data.tool).sort()).toEqual(['Glob', 'Glob', 'Glob', 'Grep', 'Grep', 'Read', 'Read']);
     for (const e of denied) expect(String(e.data.reason)).toContain("holds another session's files");
     const policy = events.find((e) => e.type === 'security.policy' && e.data.agentType === 'prober');
     const dataDir = path.dirname(path.dirname(theirs));
