@@ -39,7 +39,10 @@ export function readTargets(tool: string, input: unknown, cwd: string): string[]
   if (tool === 'Glob' && typeof pattern === 'string' && pattern !== '') {
     const magic = pattern.search(GLOB_MAGIC);
     const plain = magic < 0 ? pattern : pattern.slice(0, pattern.lastIndexOf('/', magic) + 1);
-    targets.push(path.resolve(targets[0] ?? cwd, plain));
+    const base = path.resolve(targets[0] ?? cwd, plain);
+    // A `..` past the plain part (`{../other,x}/*`) may climb anywhere: read as a search from the root.
+    const climbs = magic >= 0 && /(^|[/{,])\.\.([/},]|$)/.test(pattern.slice(plain.length));
+    targets.push(climbs ? path.parse(base).root : base);
   }
   return targets;
 }

@@ -40,6 +40,12 @@ describe('readTargets: what a file tool call reads', () => {
       '/data/workspaces/other',
     ]);
     expect(readTargets('Glob', { pattern: '**/*.ts' }, '/ws')).toEqual(['/ws', '/ws']);
+    // A `..` among the wildcards may climb anywhere: a search from the root.
+    expect(readTargets('Glob', { pattern: '{../other,src}/*.txt' }, '/data/workspaces/me')).toEqual([
+      '/data/workspaces/me',
+      '/',
+    ]);
+    expect(readTargets('Glob', { pattern: 'src/*/..x/*.ts' }, '/ws')).toEqual(['/ws', '/ws/src']);
     expect(readTargets('Glob', { pattern: 'src/a*.ts', path: 'lib' }, '/ws')).toEqual(['/ws/lib', '/ws/lib/src']);
     expect(readTargets('Glob', { pattern: '/data/workspaces/x/notes.txt' }, '/ws')).toEqual([
       '/ws',
