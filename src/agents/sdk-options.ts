@@ -13,6 +13,7 @@ import {
   sdkSecurityOptions,
   sessionFoldersOf,
   ToolGate,
+  transcriptsFolderOf,
 } from '../security/index.ts';
 import { projectKeyOf } from '../workspace/index.ts';
 import type { ProcessRegistry, TrackedProcess } from './processes.ts';
@@ -169,7 +170,7 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
     ownFolders: (workspace) => [
       ...(wiring.processes.dataDir === undefined
         ? []
-        : [path.join(wiring.processes.dataDir, 'claude', 'projects', projectKeyOf(path.resolve(workspace)))]),
+        : [path.join(transcriptsFolderOf(wiring.processes.dataDir), projectKeyOf(path.resolve(workspace)))]),
       ...(scratchDir === undefined ? [] : [scratchDir]),
     ],
   });

@@ -52,9 +52,9 @@ export {
   ORCHESTRATOR_PRIVATE_PATHS,
   orchestratorPrivatePaths,
   privateReadsOf,
-  SESSION_FOLDERS,
   sdkSecurityOptions,
   sessionFoldersOf,
+  transcriptsFolderOf,
   USER_CREDENTIAL_PATHS,
   userCredentialPaths,
 } from './policy.ts';

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Options } from '@anthropic-ai/claude-agent-sdk';
+import { agentFolders } from './agent-env.ts';
 import { BUILT_IN_TOOLS, parsePermissionRule } from './rules.ts';
 
 /** Allow, deny and ask rules of an agent type, in Claude Code's rule syntax. */
@@ -235,7 +236,7 @@ export function sdkSecurityOptions(
  * What the orchestrator keeps in its data directory that no agent reads, whatever its type: the
  * SQLite log of every session (events, transcripts, payloads, API key hashes), the sessions'
  * workspace histories, and the process attributions. Sessions' own files (workspaces,
- * worktrees, Claude Code's transcripts) are {@link SESSION_FOLDERS}: an agent reads its own.
+ * worktrees, Claude Code's transcripts, TMPDIRs) are {@link sessionFoldersOf}: an agent reads its own.
  */
 export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
   'events.db',
@@ -265,11 +266,15 @@ export function privateReadsOf(dataDir: string | undefined): string[] {
  */
 export function sessionFoldersOf(dataDir: string | undefined): string[] {
   if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
-  return SESSION_FOLDERS.map((entry) => path.join(path.resolve(dataDir), entry));
+  const root = path.resolve(dataDir);
+  const { tmpDir } = agentFolders(root);
+  return [path.join(root, 'workspaces'), path.join(root, 'worktrees'), transcriptsFolderOf(root), tmpDir];
 }
 
-/** See {@link sessionFoldersOf}. */
-export const SESSION_FOLDERS: readonly string[] = ['workspaces', 'worktrees', 'claude/projects', 'tmp'];
+/** Where Claude Code keeps the agents' transcripts under a data directory, one folder per working directory. */
+export function transcriptsFolderOf(dataDir: string): string {
+  return path.join(agentFolders(dataDir).configDir, 'projects');
+}
 
 /** {@link ORCHESTRATOR_PRIVATE_PATHS} of a data directory, absolute; none without one. */
 export function orchestratorPrivatePaths(dataDir: string | undefined): string[] {
