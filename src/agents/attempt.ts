@@ -2,7 +2,14 @@ import type { Query, SDKResultMessage, SessionStore } from '@anthropic-ai/claude
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
-import { NO_RULES, policyApplied, privateReadsOf, sandboxUnavailable, sessionFoldersOf } from '../security/index.ts';
+import {
+  NO_RULES,
+  policyApplied,
+  privateReadsOf,
+  protectedWritesOf,
+  sandboxUnavailable,
+  sessionFoldersOf,
+} from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -294,6 +301,7 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
       rules ?? NO_RULES,
       privateReadsOf(input.processes.dataDir),
       sessionFoldersOf(input.processes.dataDir),
+      protectedWritesOf(input.processes.dataDir),
     ),
   ]);
   const agent: BoundAgent = {

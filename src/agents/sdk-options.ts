@@ -8,6 +8,7 @@ import {
   type GateAgent,
   NO_RULES,
   privateReadsOf,
+  protectedWritesOf,
   type Redactor,
   type SecurityPolicy,
   sdkSecurityOptions,
@@ -194,6 +195,8 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
       // Sessions' workspaces, worktrees, transcripts and scratch folders; its own working
       // directory and TMPDIR stay readable.
       sessionFolders,
+      // The npm shim Claude Code runs unsandboxed: never the agent's to write, in any workspace.
+      protectedWrites: protectedWritesOf(wiring.processes.dataDir),
     }),
     hooks: withRedaction(gate.hooks(), config.redactor),
     // Claude Code's own "needs approval" path: answered by the agent type, a grant or a human.

@@ -400,6 +400,8 @@ export const EVENT_DATA_SCHEMAS = {
     privateReads: z.array(z.string()).optional(),
     /** Where reads are open: folders of sessions' files, where it reads only its own working directory. */
     sessionFolders: z.array(z.string()).optional(),
+    /** Folders it writes in nowhere, its own workspace included (the agents' `bin`, whose npm Claude Code runs). */
+    protectedWrites: z.array(z.string()).optional(),
   }),
   /** A rule granted at run time to an agent type of the session (answers Claude Code's prompt with allow). */
   'security.granted': z.looseObject({

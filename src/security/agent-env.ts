@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeNpmShim } from './npm-shim.ts';
 import { ENV_NAME, SECRET_NAME_PATTERN } from './secrets.ts';
 
 /**
@@ -20,23 +21,34 @@ export interface AgentFolders {
   readonly home: string;
   /** The agents' TMPDIR (Claude Code keeps its sockets and scratch files there). */
   readonly tmpDir: string;
+  /** Commands put first on the agents' PATH: the `npm` shim (see npm-shim.ts). */
+  readonly bin: string;
 }
 
-/** The agent folders of a data directory: `<dataDir>/claude`, `<dataDir>/home`, `<dataDir>/tmp`. */
+/**
+ * The agent folders of a data directory: `<dataDir>/claude`, `<dataDir>/home`, `<dataDir>/tmp`,
+ * `<dataDir>/bin`.
+ */
 export function agentFolders(dataDir: string): AgentFolders {
   return {
     configDir: path.join(dataDir, 'claude'),
     home: path.join(dataDir, 'home'),
     tmpDir: path.join(dataDir, 'tmp'),
+    bin: path.join(dataDir, 'bin'),
   };
 }
 
 /**
- * Creates the agent folders (HOME and TMPDIR readable by the owner only) and gives the agents'
+ * Creates the agent folders (HOME and TMPDIR readable by the owner only), gives the agents'
  * HOME a git identity, so that an agent's own `git commit` works without the user's
- * `~/.gitconfig`. Existing files are left as they are.
+ * `~/.gitconfig` (an existing one is left as it is), and writes the `npm` shim for the npm on
+ * the host's PATH (`host`, @default process.env).
  */
-export async function prepareAgentFolders(folders: AgentFolders): Promise<void> {
+export async function prepareAgentFolders(
+  folders: AgentFolders,
+  host: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<void> {
+  await writeNpmShim(folders.bin, host.PATH);
   await mkdir(folders.configDir, { recursive: true });
   await mkdir(folders.home, { recursive: true, mode: 0o700 });
   await mkdir(folders.tmpDir, { recursive: true, mode: 0o700 });
@@ -61,6 +73,8 @@ export interface AgentEnvOptions {
   readonly home: string;
   /** The agents' TMPDIR (see {@link agentFolders}). */
   readonly tmpDir: string;
+  /** A folder put first on the agents' PATH (see {@link agentFolders}). @default none */
+  readonly bin?: string | undefined;
   /** Claude Code's own retries of 429/529/5xx per request. @default Claude Code's (10) */
   readonly maxRetries?: number | undefined;
   /** The orchestrator's environment, where {@link HOST_VARIABLES_PASSED} are read. @default process.env */
@@ -72,7 +86,8 @@ export interface AgentEnvOptions {
 /**
  * The complete environment of a Claude Code process (the SDK's `env` replaces the child's
  * environment): an allow-list, never the host's whole environment. From the host only
- * {@link HOST_VARIABLES_PASSED} and `LC_*`; HOME and TMPDIR are the agents' own folders; the
+ * {@link HOST_VARIABLES_PASSED} and `LC_*` (the PATH after the agents' own `bin`); HOME and
+ * TMPDIR are the agents' own folders; the
  * Anthropic and Claude Code variables come from the orchestrator's configuration alone. An
  * agent type adds its own with {@link withAgentTypeEnv}.
  */
@@ -81,6 +96,8 @@ export function buildAgentEnv(options: AgentEnvOptions): Record<string, string> 
   for (const [key, value] of Object.entries(options.host ?? process.env)) {
     if (value !== undefined && (HOST_VARIABLES_PASSED.includes(key) || LOCALE.test(key))) env[key] = value;
   }
+  // Without a PATH of the host's, the system's default search stays (and there is no npm to shim).
+  if (options.bin !== undefined && env.PATH) env.PATH = `${options.bin}${path.delimiter}${env.PATH}`;
   env.HOME = options.home;
   env.TMPDIR = options.tmpDir;
   env.ANTHROPIC_API_KEY = options.apiKey;

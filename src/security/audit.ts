@@ -37,6 +37,7 @@ export function policyApplied(
   rules: TypeRules,
   privateReads: readonly string[] = [],
   sessionFolders: readonly string[] = [],
+  protectedWrites: readonly string[] = [],
 ): NewEvent {
   return {
     type: 'security.policy',
@@ -57,6 +58,8 @@ export function policyApplied(
       ...(!policy.confineReads && privateReads.length > 0 && { privateReads: [...privateReads] }),
       // Where reads are open, the folders of sessions' files it reads only its own folder in.
       ...(!policy.confineReads && sessionFolders.length > 0 && { sessionFolders: [...sessionFolders] }),
+      // Folders it writes in nowhere, its own workspace included (the npm shim's).
+      ...(protectedWrites.length > 0 && { protectedWrites: [...protectedWrites] }),
     },
   };
 }

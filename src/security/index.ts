@@ -37,6 +37,7 @@ export { ToolGate } from './gate.ts';
 export type { SessionRules, TypeRules } from './grants.ts';
 export { applyRuleChange, emptySessionRules, NO_RULES, rulesOf } from './grants.ts';
 export { checkSafeName, isSafeName, SAFE_NAME_PATTERN, SAFE_NAME_RULE, safeNameProblem } from './names.ts';
+export { NPM_ROOT_CACHE, writeNpmShim } from './npm-shim.ts';
 export { assertBelow, childPath, isWithin } from './paths.ts';
 export type {
   ConfinementSpec,
@@ -52,6 +53,7 @@ export {
   ORCHESTRATOR_PRIVATE_PATHS,
   orchestratorPrivatePaths,
   privateReadsOf,
+  protectedWritesOf,
   sdkSecurityOptions,
   sessionFoldersOf,
   transcriptsFolderOf,

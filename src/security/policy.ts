@@ -157,6 +157,13 @@ export interface SdkSecurityContext {
    * directory in them, the agent's own workspace or worktree. @default none
    */
   readonly sessionFolders?: readonly string[] | undefined;
+  /**
+   * Absolute paths no agent writes in, even where they lie in its working directory (a
+   * workspace that holds the data directory): files Claude Code runs outside its sandbox
+   * ({@link protectedWritesOf}). Each becomes an `Edit` deny rule for the file tools and a
+   * `filesystem.denyWrite` of the sandbox. @default none
+   */
+  readonly protectedWrites?: readonly string[] | undefined;
 }
 
 /**
@@ -201,7 +208,12 @@ export function sdkSecurityOptions(
     settings: {
       permissions: {
         allow: [...(policy.allow ?? []), ...context.alwaysAllow],
-        deny: [...policy.deny, ...context.revoked, ...privateReadRules(policy, context)],
+        deny: [
+          ...policy.deny,
+          ...context.revoked,
+          ...privateReadRules(policy, context),
+          ...(context.protectedWrites ?? []).flatMap((p) => [`Edit(/${p})`, `Edit(/${p}/**)`]),
+        ],
         ask: [...policy.ask],
         // Claude Code judges a path by where its links lead (checked with 2.1.331).
         blockWritesOutsideWorkingDirectories: true,
@@ -228,6 +240,10 @@ export function sdkSecurityOptions(
       // command runs in is Claude Code's to let through (test/security/sessions-apart.int.test.ts).
       options.sandbox.filesystem = { denyRead: [...context.sessionFolders] };
     }
+    const protectedWrites = context.protectedWrites ?? [];
+    if (protectedWrites.length > 0) {
+      options.sandbox.filesystem = { ...options.sandbox.filesystem, denyWrite: [...protectedWrites] };
+    }
   }
   return options;
 }
@@ -252,6 +268,18 @@ export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
  */
 export function privateReadsOf(dataDir: string | undefined): string[] {
   return [...userCredentialPaths(homedir()), ...orchestratorPrivatePaths(dataDir)];
+}
+
+/**
+ * What no agent writes in, wherever its workspace is: the agents' `bin` of the data directory,
+ * whose `npm` Claude Code runs outside its sandbox (src/security/npm-shim.ts). Without this, a
+ * session whose workspace holds the data directory (`--workspace` on a checkout with the
+ * default `.orchestrator`) could plant a command there that a later agent's Claude Code runs
+ * unsandboxed.
+ */
+export function protectedWritesOf(dataDir: string | undefined): string[] {
+  if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
+  return [agentFolders(path.resolve(dataDir)).bin];
 }
 
 /**

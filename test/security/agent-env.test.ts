@@ -44,7 +44,8 @@ describe("the agents' environment", () => {
     const folders = agentFolders('/data');
     const env = buildAgentEnv({ apiKey: 'sk-model', baseUrl: 'http://127.0.0.1:1', ...folders, host: HOST });
     expect(env).toEqual({
-      PATH: HOST.PATH,
+      // The host's PATH after the agents' own commands (the npm shim).
+      PATH: `/data/bin:${HOST.PATH}`,
       LANG: HOST.LANG,
       LC_ALL: HOST.LC_ALL,
       TERM: HOST.TERM,

@@ -10,6 +10,7 @@ import {
   NO_RULES,
   ORCHESTRATOR_PRIVATE_PATHS,
   orchestratorPrivatePaths,
+  protectedWritesOf,
   type SecuritySpec,
   sdkSecurityOptions,
   ToolGate,
@@ -109,6 +110,26 @@ describe('compileSecurityPolicy and sdkSecurityOptions', () => {
     expect(rules).toContain('Read(//srv/orch/events.db)');
     expect(rules).toContain('Read(//srv/orch/history/**)');
     expect(rules.some((rule) => rule.includes('workspaces') || rule.includes('worktrees'))).toBe(false);
+  });
+
+  it("denies writing in the agents' bin, with the file tools and the sandbox, whatever the reads", () => {
+    expect(protectedWritesOf('/repo/.orchestrator')).toEqual(['/repo/.orchestrator/bin']);
+    expect(protectedWritesOf('relative/data')).toEqual([]);
+    for (const spec of [{}, { confine: { reads: true } }, { sandbox: false }] as SecuritySpec[]) {
+      const options = sdkSecurityOptions(compileSecurityPolicy(spec), {
+        alwaysAllow: [],
+        revoked: [],
+        // A workspace that holds the data directory: the folder is inside it.
+        workspace: '/repo',
+        protectedWrites: protectedWritesOf('/repo/.orchestrator'),
+      });
+      const rules = (options.settings as { permissions: { deny: string[] } }).permissions.deny;
+      expect(rules).toEqual(
+        expect.arrayContaining(['Edit(//repo/.orchestrator/bin)', 'Edit(//repo/.orchestrator/bin/**)']),
+      );
+      if (spec.sandbox === false) expect(options.sandbox).toBeUndefined();
+      else expect(options.sandbox?.filesystem?.denyWrite).toEqual(['/repo/.orchestrator/bin']);
+    }
   });
 
   it("denies reading the user's credentials by absolute path where reads are open", () => {

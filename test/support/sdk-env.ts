@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
+import { writeNpmShim } from '../../src/security/index.ts';
 
 /** Options of {@link makeSdkEnv}. */
 export interface SdkEnvOptions {
@@ -48,8 +49,12 @@ export async function makeSdkEnv(serverUrl: string, options: SdkEnvOptions = {})
   const tmp = join(root, 'tmp');
   const workDir = join(root, 'work');
   await Promise.all([configDir, home, tmp, workDir].map((dir) => mkdir(dir, { recursive: true })));
+  // The orchestrator's own `npm` shim first on the PATH, as its agents have it.
+  const bin = join(root, 'bin');
+  const hostPath = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
+  await writeNpmShim(bin, hostPath);
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    PATH: `${bin}${delimiter}${hostPath}`,
     HOME: home,
     TMPDIR: tmp,
     LANG: 'C.UTF-8',
