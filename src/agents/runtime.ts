@@ -171,7 +171,7 @@ export class AgentRuntime {
     const configs: WarmWant[] = [];
     for (const want of wants) {
       const config = this.#warmConfig(want);
-      if (config) configs.push({ config });
+      if (config) configs.push({ config, cwd: want.cwd });
     }
     return this.#pool.want(owner, configs);
   }

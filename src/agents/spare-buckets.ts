@@ -31,8 +31,11 @@ export interface SpareBucketsOptions {
   readonly maxBuckets: number;
   /** The longest a replacement waits for the agent that emptied the slot (see WarmPool). */
   readonly refillDelayMaxMs: number;
-  /** A spare older than this is closed rather than used; undefined: spares do not age. */
-  readonly maxAgeMs?: number | undefined;
+  /**
+   * A spare older than this is closed rather than used; undefined: spares do not age. A
+   * function gives each bucket's, by its folder, when the bucket is made.
+   */
+  readonly maxAgeMs?: number | ((cwd: string | undefined) => number | undefined) | undefined;
   /** Called when a spare of this bucket was closed for its age (not on release or close). */
   readonly onExpired?: (config: ProcessConfig, cwd: string | undefined) => void;
 }
@@ -46,6 +49,8 @@ interface Bucket<S> {
   readonly key: string;
   readonly config: ProcessConfig;
   readonly cwd: string | undefined;
+  /** See {@link SpareBucketsOptions.maxAgeMs}. */
+  readonly maxAgeMs: number | undefined;
   readonly ready: Parked<S>[];
   /** Spares being started now. */
   readonly starting: Set<Promise<void>>;
@@ -184,7 +189,7 @@ export class SpareBuckets<S extends Spare> {
       const parked = bucket.ready.shift();
       if (!parked) return undefined;
       clearTimeout(parked.expiry);
-      if (!this.#tooOld(parked.spare)) {
+      if (!this.#tooOld(bucket, parked.spare)) {
         this.#taken++;
         return parked.spare;
       }
@@ -194,8 +199,8 @@ export class SpareBuckets<S extends Spare> {
     }
   }
 
-  #tooOld(spare: S): boolean {
-    const max = this.#options.maxAgeMs;
+  #tooOld(bucket: Bucket<S>, spare: S): boolean {
+    const max = bucket.maxAgeMs;
     return max !== undefined && performance.now() - spare.startedAt > max;
   }
 
@@ -212,7 +217,16 @@ export class SpareBuckets<S extends Spare> {
       bucket.lastUsed = performance.now();
       return bucket;
     }
-    bucket = { key, config, cwd, ready: [], starting: new Set(), lastUsed: performance.now() };
+    const maxAge = this.#options.maxAgeMs;
+    bucket = {
+      key,
+      config,
+      cwd,
+      maxAgeMs: typeof maxAge === 'function' ? maxAge(cwd) : maxAge,
+      ready: [],
+      starting: new Set(),
+      lastUsed: performance.now(),
+    };
     this.#buckets.set(key, bucket);
     this.#evict();
     return bucket;
@@ -249,7 +263,7 @@ export class SpareBuckets<S extends Spare> {
       await this.#source.discard(spare);
       return;
     }
-    const maxAge = this.#options.maxAgeMs;
+    const maxAge = bucket.maxAgeMs;
     const expiry =
       maxAge === undefined
         ? undefined

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -207,9 +208,11 @@ describe('warm pool: start-up spares in a shared folder', () => {
 });
 
 describe('warm pool: the age of start-up spares', () => {
-  it('closes a start-up spare past its age, and a claim spare serves the folder instead', async () => {
+  it('closes a start-up spare past its age in a git work tree, and a claim spare serves the folder instead', async () => {
     const aging = kit.runtime({ warmPool: 1, maxConcurrent: 1, warmSpareMaxAgeMs: 500 });
     const cwd = await kit.workspace('aging-folder');
+    // Claude Code keeps a git folder's status and recent commits from its start: that goes stale.
+    execFileSync('git', ['init', '-q', cwd]);
     await aging.prewarm(writer, { cwd });
     // Past its age the start-up spare goes, and a claim spare of its configuration replaces it.
     expect(await waitFor(() => aging.warmFolderSpares === 0 && aging.warmSpares === 1, 30_000)).toBe(true);
@@ -225,6 +228,27 @@ describe('warm pool: the age of start-up spares', () => {
     expect(result.ok).toBe(true);
     expect(startKind(await kit.events(sessionId))).toBe('claim');
     expect(await readFile(join(cwd, 'note.txt'), 'utf8')).toBe('folder\n');
+    await aging.shutdown();
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  it('keeps a start-up spare of a folder outside git whatever its age: nothing of the folder goes stale in it', async () => {
+    const aging = kit.runtime({ warmPool: 1, maxConcurrent: 1, warmSpareMaxAgeMs: 500 });
+    const cwd = await kit.workspace('plain-aging-folder');
+    await aging.prewarm(writer, { cwd });
+    expect(aging.warmFolderSpares).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(aging.warmFolderSpares).toBe(1);
+    const sessionId = kit.session();
+    const result = await aging.spawn({
+      sessionId,
+      spec: writer,
+      prompt: 'Write and try the shell',
+      cwd,
+      sharedCwd: true,
+    }).result;
+    expect(result.ok).toBe(true);
+    expect(startKind(await kit.events(sessionId))).toBe('startup');
     await aging.shutdown();
     await rm(cwd, { recursive: true, force: true });
   });

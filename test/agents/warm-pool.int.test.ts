@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -325,6 +326,51 @@ describe('warm start on request', () => {
 
     await runtime.releaseWarm('run-1');
     expect(runtime.warmStats).toMatchObject({ started: 2, taken: 1, live: 0 });
+    expect(await waitFor(() => runtime.processes.size === 0, 10_000)).toBe(true);
+    await runtime.shutdown();
+  });
+
+  it('starts a start-up spare for an agent of a shared folder outside git, a claim spare inside one', {
+    timeout: 60_000,
+  }, async () => {
+    const runtime = kit.runtime({ maxConcurrent: 1, warmStart: { maxSpares: 4, minFreeMemoryBytes: 0 } });
+    const spec = testSpec({ name: 'shared' });
+    const plain = await kit.workspace('shared-plain');
+    const repo = await kit.workspace('shared-repo');
+    execFileSync('git', ['init', '-q', repo]);
+    const sessionId = kit.session();
+    expect(
+      runtime.warmStart('run-3', [
+        { sessionId, spec, cwd: plain },
+        { sessionId, spec, cwd: repo },
+      ]),
+    ).toBe(2);
+    expect(await waitFor(() => runtime.warmSpares === 2, 30_000)).toBe(true);
+    // One start-up spare (of the plain folder), one claim spare (for the repository).
+    expect(runtime.warmFolderSpares).toBe(1);
+    // Wanted again: both covered.
+    expect(runtime.warmStart('run-3', [{ sessionId, spec, cwd: plain }])).toBe(0);
+    const kinds: string[] = [];
+    for (const cwd of [plain, repo]) {
+      const session = kit.session();
+      const result = await runtime.spawn({ sessionId: session, spec, prompt: 'Anything', cwd, sharedCwd: true }).result;
+      expect(result.ok).toBe(true);
+      const warm = dataOf(await kit.events(session), 'agent.progress').find((d) => d.kind === 'warm_start');
+      kinds.push(String(warm?.text).split(' ').slice(0, 2).join(' '));
+    }
+    expect(kinds).toEqual(['took a', 'claimed a']);
+    expect(runtime.warmStats).toMatchObject({ started: 2, taken: 2, live: 0 });
+    await runtime.releaseWarm('run-3');
+    await runtime.shutdown();
+  });
+
+  it('closes the start-up spares its owner asked for and nobody took', { timeout: 60_000 }, async () => {
+    const runtime = kit.runtime({ maxConcurrent: 1, warmStart: { maxSpares: 2, minFreeMemoryBytes: 0 } });
+    const cwd = await kit.workspace('shared-unused');
+    expect(runtime.warmStart('run-4', [{ sessionId: kit.session(), spec: testSpec({ name: 'unused' }), cwd }])).toBe(1);
+    expect(await waitFor(() => runtime.warmFolderSpares === 1, 30_000)).toBe(true);
+    await runtime.releaseWarm('run-4');
+    expect(runtime.warmStats).toMatchObject({ started: 1, taken: 0, live: 0 });
     expect(await waitFor(() => runtime.processes.size === 0, 10_000)).toBe(true);
     await runtime.shutdown();
   });

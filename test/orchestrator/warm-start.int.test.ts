@@ -138,3 +138,76 @@ describe('orchestrator with the graph-aware warm start (the default)', () => {
     expect(processesWithEnv(`CLAUDE_CONFIG_DIR=${path.join(dir, 'claude')}`)).toEqual([]);
   });
 });
+
+// Four coders after the planner, two at a time, two spares at most: the first two coders take
+// the spares started during the plan; the other two wait for a slot (held back by the
+// workflow's concurrency), and their spares start only once the first two have started up,
+// not beside them (on 2 cores, spares starting beside a wave of agents doubled its start-up).
+const waves = parseWorkflow(
+  `
+name: warm-waves
+concurrency: 2
+agents:
+  planner: { systemPrompt: "You are the planner.", tools: [Write] }
+  coder: { systemPrompt: "You are a coder.", tools: [Write] }
+nodes:
+  - { id: plan, agent: planner, task: "Plan the four parts." }
+${[1, 2, 3, 4].map((i) => `  - { id: code${i}, agent: coder, dependsOn: [plan], task: "Write part ${i}." }`).join('\n')}
+`,
+  'warm-waves.yaml',
+);
+
+describe('the graph-aware warm start, wave after wave', () => {
+  let dir: string;
+  let orchestrator: Orchestrator;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'orch-warm-waves-'));
+    orchestrator = await Orchestrator.open({
+      config: loadConfig({ dataDir: dir, logLevel: 'silent', gateway: false, warmMinFreeMb: 0, warmMaxSpares: 2 }, {}),
+      scenario,
+    });
+  });
+  afterAll(async () => {
+    await orchestrator?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts no spare while an agent of the run starts up', { timeout: 120_000 }, async () => {
+    const handle = await orchestrator.startWorkflow(waves);
+    const nodeOf = new Map<string, string>();
+    // Spares parked or starting when each coder of the first wave reported `init`.
+    const liveAtInit = new Map<string, number>();
+    const unsubscribe = orchestrator.log.subscribe(
+      { sessionId: handle.sessionId, types: ['agent.spawned', 'agent.progress'] },
+      (event) => {
+        const data = event.data as { agentId: string; nodeId?: string; kind?: string };
+        if (event.type === 'agent.spawned' && data.nodeId) nodeOf.set(data.agentId, data.nodeId);
+        const node = nodeOf.get(data.agentId);
+        if (data.kind === 'init' && (node === 'code1' || node === 'code2')) {
+          liveAtInit.set(node, orchestrator.agents.warmStats.live);
+        }
+      },
+      { name: 'test:wave-inits' },
+    );
+    const final = await handle.result;
+    unsubscribe();
+    expect(final.status).toBe('completed');
+    expect(liveAtInit).toEqual(
+      new Map([
+        ['code1', 0],
+        ['code2', 0],
+      ]),
+    );
+    const warm: string[] = [];
+    for await (const event of orchestrator.log.readAll(handle.sessionId)) {
+      const data = event.data as { agentId?: string; kind?: string };
+      if (event.type === 'agent.progress' && data.kind === 'warm_start')
+        warm.push(nodeOf.get(data.agentId ?? '') ?? '');
+    }
+    expect(warm.sort()).toEqual(['code1', 'code2', 'code3', 'code4']);
+    expect(await waitFor(() => orchestrator.agents.warmStats.live === 0, 10_000)).toBe(true);
+    const stats = orchestrator.agents.warmStats;
+    expect(stats.started - stats.taken).toBeLessThanOrEqual(1);
+  });
+});
