@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -57,24 +57,27 @@ exec ${npm} "$@"
 }
 
 /**
- * Writes the `npm` shim into `folder` for the npm found on `searchPath`, and forgets the cached
- * answer (npm may have moved since the last start). Without an npm there is no shim: Claude
- * Code's lookup then fails at once on its own. Not on Windows, where Claude Code's Bash sandbox
- * does not run. Returns the shim's path, or undefined.
+ * Writes the `npm` shim into `folder` for the npm found on `searchPath`. The cached answer is
+ * kept while the shim stays the same (the same npm), and forgotten when it changes. Without an
+ * npm there is no shim: Claude Code's lookup then fails at once on its own. Not on Windows,
+ * where Claude Code's Bash sandbox does not run. Returns the shim's path, or undefined.
  */
 export async function writeNpmShim(folder: string, searchPath: string | undefined): Promise<string | undefined> {
   const shim = path.join(folder, 'npm');
+  const cache = path.join(folder, NPM_ROOT_CACHE);
   if (process.platform === 'win32') return undefined;
   await mkdir(folder, { recursive: true, mode: 0o755 });
-  await rm(path.join(folder, NPM_ROOT_CACHE), { force: true });
   const realNpm = await findNpm(searchPath, folder);
   if (realNpm === undefined) {
-    await rm(shim, { force: true });
+    await Promise.all([rm(shim, { force: true }), rm(cache, { force: true })]);
     return undefined;
   }
+  const script = npmShimScript(realNpm, cache);
+  if ((await readFile(shim, 'utf8').catch(() => undefined)) === script) return shim;
+  await rm(cache, { force: true });
   // Written aside and renamed: a Claude Code process starting meanwhile runs the old or the new.
   const draft = `${shim}.${process.pid}.tmp`;
-  await writeFile(draft, npmShimScript(realNpm, path.join(folder, NPM_ROOT_CACHE)), { mode: 0o755 });
+  await writeFile(draft, script, { mode: 0o755 });
   await rename(draft, shim);
   return shim;
 }

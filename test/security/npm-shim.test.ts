@@ -61,8 +61,13 @@ describe('the npm shim on the agents\u2019 PATH', () => {
     expect(await shim(bin, ['root', '-g'])).toEqual({ stdout: `${ROOT}\n`, code: 0 });
     expect(await callsMade()).toEqual(['root -g']);
     expect(await readFile(path.join(bin, NPM_ROOT_CACHE), 'utf8')).toBe(`${ROOT}\n`);
-    // A new start forgets the answer: npm may have moved.
+    // A new start with the same npm keeps the answer; with another npm, it is forgotten.
     await writeNpmShim(bin, fakeBin);
+    expect(await readFile(path.join(bin, NPM_ROOT_CACHE), 'utf8')).toBe(`${ROOT}\n`);
+    const otherBin = path.join(dir, 'other bin');
+    await mkdir(otherBin);
+    await writeFile(path.join(otherBin, 'npm'), await readFile(path.join(fakeBin, 'npm'), 'utf8'), { mode: 0o755 });
+    await writeNpmShim(bin, otherBin);
     await expect(stat(path.join(bin, NPM_ROOT_CACHE))).rejects.toThrow();
     expect(await shim(bin, ['root', '-g'])).toEqual({ stdout: `${ROOT}\n`, code: 0 });
     expect(await callsMade()).toEqual(['root -g', 'root -g']);
