@@ -19,6 +19,7 @@ try {
   const runtime = kit.runtime({ maxConcurrent: 1, resourceSampleMs: 0 });
   const cwd = await kit.workspace('profile');
   const cpu: number[] = [];
+  const systemCpu: number[] = [];
   const childCpu: number[] = [];
   const wall: number[] = [];
   // Monotonic microseconds, the clock of a --cpu-prof profile's samples: to cut out start-up.
@@ -32,11 +33,12 @@ try {
     wall.push(performance.now() - t0);
     const used = process.cpuUsage(c0);
     cpu.push((used.user + used.system) / 1000);
+    systemCpu.push(used.system / 1000);
     childCpu.push(childrenCpuMs() - k0);
   }
   const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]?.toFixed(1);
   process.stdout.write(
-    `per agent (median of ${times}): ${median(wall)} ms spawn to result; CPU ${median(cpu)} ms here, ${median(childCpu)} ms in its processes\n`,
+    `per agent (median of ${times}): ${median(wall)} ms spawn to result; CPU ${median(cpu)} ms here (${median(systemCpu)} ms of it in the kernel), ${median(childCpu)} ms in its processes\n`,
   );
 } finally {
   await kit.cleanup();
