@@ -62,8 +62,9 @@ export interface AgentRuntimeOptions {
    */
   readonly resourceSampleMs?: number;
   /**
-   * The oldest a start-up spare of a shared folder may be when an agent takes it: it shows the
-   * agent the folder (git status) as it was when it started. @default 30000
+   * The oldest a start-up spare of a shared folder in a git work tree may be when an agent takes
+   * it: it shows the agent the folder's git status as it was when it started (outside git,
+   * spares do not age). @default 30000
    */
   readonly warmSpareMaxAgeMs?: number;
   /**

@@ -92,8 +92,10 @@ export interface OrchestratorConfig {
    */
   readonly warmMinFreeMb: number;
   /**
-   * The oldest a process pre-started in a session workspace may be when an agent takes it
-   * (`ORCHESTRATOR_WARM_MAX_AGE_MS`): it shows the agent the workspace as it was then. @default 30000
+   * The oldest a process pre-started in a session workspace in a git work tree may be when an
+   * agent takes it (`ORCHESTRATOR_WARM_MAX_AGE_MS`): it shows the agent the workspace's git status
+   * as it was then. Outside git nothing of the folder goes stale, and such spares do not age.
+   * @default 30000
    */
   readonly warmMaxAgeMs: number;
   /**
