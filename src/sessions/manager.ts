@@ -77,7 +77,10 @@ export class SessionManager {
     this.#transcripts = options.transcriptStore;
     this.#payloads = options.payloadStore;
     this.#claudeConfigDir = options.claudeConfigDir ?? path.join(options.dataDir, 'claude');
-    this.history = new WorkspaceHistory(path.join(options.dataDir, 'history'), options.confirmOwner);
+    // The data directory is never a workspace's to record, even when a workspace holds it.
+    this.history = new WorkspaceHistory(path.join(options.dataDir, 'history'), options.confirmOwner, {
+      neverRecorded: options.dataDir,
+    });
     this.versions = new SessionVersions(options.log, options.versionStore, this.history);
   }
 

@@ -18,10 +18,14 @@ export const MAX_ENTRIES = 5000;
 /** A change younger than this may hide another one in the same clock tick. */
 export const RACY_MS = 100n;
 
-/** The fingerprint of a folder's contents, or null when it cannot be trusted (see above). */
+/**
+ * The fingerprint of a folder's contents, or null when it cannot be trusted (see above).
+ * `skip`: a path relative to the folder (`/`-separated) left out with everything under it.
+ */
 export async function fingerprint(
   folder: string,
   now: () => bigint = () => BigInt(Date.now()),
+  skip?: string,
 ): Promise<string | null> {
   const racyFrom = (now() - RACY_MS) * 1_000_000n;
   const parts: string[] = [];
@@ -38,6 +42,7 @@ export async function fingerprint(
       if (relative === '' && name === '.git') continue;
       if (parts.length >= MAX_ENTRIES) return null;
       const entry = relative === '' ? name : `${relative}/${name}`;
+      if (entry === skip) continue;
       let stats: Awaited<ReturnType<typeof lstatBig>>;
       try {
         stats = await lstatBig(path.join(folder, entry));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
@@ -21,6 +21,17 @@ const exists = (file: string) =>
     () => false,
   );
 
+/** Options of {@link WorkspaceHistory}. */
+export interface WorkspaceHistoryOptions {
+  /**
+   * A folder never recorded, wherever a workspace is: the orchestrator's data directory, which
+   * a workspace given with `--workspace` (a checkout holding the default `.orchestrator`)
+   * contains. Recorded, every version took in the event log, Claude Code's transcripts and
+   * the history repositories themselves, and failed on files that came and went meanwhile.
+   */
+  readonly neverRecorded?: string | undefined;
+}
+
 /**
  * The history of session workspaces' files, kept in a git repository per session under the
  * data directory (`<root>/<sessionId>.git`), apart from the workspace itself: recording never
@@ -35,15 +46,21 @@ export class WorkspaceHistory {
   readonly #confirmOwner: (sessionId: string) => Promise<void>;
   /** The last recording of each session by this process: the folder, its fingerprint, the commit. */
   readonly #last = new Map<string, { workspace: string; print: string; commit: string }>();
+  readonly #neverRecorded: string | undefined;
 
   /**
    * @param root folder of the per-session repositories
    * @param confirmOwner run before each git command on a session's repository; throws when this
    *   process no longer owns the session (see `SessionLeases.confirm`)
    */
-  constructor(root: string, confirmOwner: (sessionId: string) => Promise<void> = async () => undefined) {
+  constructor(
+    root: string,
+    confirmOwner: (sessionId: string) => Promise<void> = async () => undefined,
+    options: WorkspaceHistoryOptions = {},
+  ) {
     this.#root = root;
     this.#confirmOwner = confirmOwner;
+    this.#neverRecorded = options.neverRecorded;
   }
 
   /** @throws OrchestratorError `LEASE_LOST` when another process owns the session now */
@@ -116,7 +133,8 @@ export class WorkspaceHistory {
   async #record(sessionId: string, workspace: string, message: string): Promise<string> {
     // Nothing changed since the last recording (by this process): its commit stands, and no
     // git process is started.
-    const print = await fingerprint(workspace);
+    const skip = await this.#skippedIn(workspace);
+    const print = await fingerprint(workspace, undefined, skip);
     const last = this.#last.get(sessionId);
     if (print !== null && last?.workspace === workspace && last.print === print) return last.commit;
     const gitDir = this.#gitDir(sessionId);
@@ -128,11 +146,25 @@ export class WorkspaceHistory {
       MESSAGE: message,
       HISTORY_DIR: gitDir,
       WORKSPACE: workspace,
+      SKIP: skip ?? '',
     });
     const commit = stdout.split('\n').at(-1) ?? '';
     if (print === null) this.#last.delete(sessionId);
     else this.#last.set(sessionId, { workspace, print, commit });
     return commit;
+  }
+
+  /**
+   * Where the folder never recorded lies in `workspace`, relative and `/`-separated (its real
+   * path against the workspace's, so a link on either way does not hide it); undefined when it
+   * is not inside.
+   */
+  async #skippedIn(workspace: string): Promise<string | undefined> {
+    if (this.#neverRecorded === undefined) return undefined;
+    const real = (p: string) => realpath(p).catch(() => path.resolve(p));
+    const relative = path.relative(await real(workspace), await real(this.#neverRecorded));
+    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return undefined;
+    return relative.split(path.sep).join('/');
   }
 
   /**
@@ -251,11 +283,15 @@ export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 /**
  * What {@link WorkspaceHistory.record} runs, in one shell: `"$@"` is git's options, `$MESSAGE`
  * the message, `$WORKSPACE` the folder recorded, `$HISTORY_DIR` the repository (created without git's sample hooks: nothing runs
- * them).
+ * them), `$SKIP` the folder in it never recorded (dropped too from what an earlier version
+ * recorded of it).
  */
 const RECORD_SCRIPT = `set -e
 [ -e "$HISTORY_DIR" ] || git "$@" init -q -b main --template=
-git "$@" add -A
+if [ -n "$SKIP" ]; then
+  git "$@" add -A -- ':(top)' ":(top,exclude,literal)$SKIP"
+  git "$@" rm -r -q --cached --ignore-unmatch -- ":(top,literal)$SKIP" >/dev/null
+else git "$@" add -A; fi
 ${UNSTAGE_SANDBOX_PLACEHOLDERS}
 if git "$@" rev-parse -q --verify HEAD >/dev/null && git "$@" diff --cached --quiet HEAD --; then :
 else git "$@" commit -q --allow-empty --no-verify -m "$MESSAGE"; fi

@@ -15,7 +15,8 @@ import { describeResult, type ProcessResult, runCli, tempDir } from '../support/
 // cache. A real agent run shows Claude Code used it, that an agent's own npm still works, and
 // that the agent can neither replace the file Claude Code runs unsandboxed nor add one beside
 // it, even with the data directory inside its workspace (`--workspace` on a checkout holding
-// the default `.orchestrator`), where nothing but the protection of that folder stops it.
+// the default `.orchestrator`), where nothing but the protection of that folder stops it. The
+// session's versions record that workspace without the data directory in it.
 
 const SESSION = 'ses_npm_shim';
 let root: { dir: string; cleanup(): Promise<void> };
@@ -104,6 +105,17 @@ describe("the npm shim on a real agent's PATH", () => {
     expect(toolWrite).toContain('"isError":true');
     expect(toolWrite).toMatch(/denied|deny/i);
     await expect(readFile(path.join(bin, 'git'), 'utf8')).rejects.toThrow(/ENOENT/);
+    // The session's versions record its workspace, never the data directory inside it.
+    const recorded = (
+      await run('git', [
+        `--git-dir=${path.join(dataDir, 'history', `${SESSION}.git`)}`,
+        'ls-tree',
+        '-r',
+        '--name-only',
+        'HEAD',
+      ])
+    ).stdout;
+    expect(recorded).not.toContain('.orchestrator');
     expect(await readFile(path.join(bin, 'npm'), 'utf8')).toBe(
       npmShimScript(realNpm as string, path.join(bin, NPM_ROOT_CACHE)),
     );

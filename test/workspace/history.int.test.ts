@@ -189,3 +189,37 @@ describe("Claude Code's sandbox placeholders", () => {
     expect(committed.split('\n').filter(Boolean)).toEqual(['.claude/keep.json', 'a.txt']);
   });
 });
+
+describe('workspace history of a workspace that holds the data directory', () => {
+  it('never records the data directory, drops what an earlier recording took of it, and is not woken by it', async () => {
+    // `--workspace .` on a checkout with the default `.orchestrator` in it: the history lives
+    // inside the folder it records.
+    const dataDir = path.join(workspace, '.orchestrator');
+    await mkdir(path.join(dataDir, 'claude'), { recursive: true });
+    await writeFile(path.join(dataDir, 'events.db'), 'the log');
+    await writeFile(path.join(dataDir, 'claude', 'transcript.jsonl'), 'a conversation');
+    // An earlier recording that took the data directory in (before it was left out).
+    const careless = new WorkspaceHistory(path.join(dataDir, 'history'));
+    const before = await careless.record('ses_1', workspace, 'v1');
+    expect(
+      execFileSync('git', [`--git-dir=${careless.folder('ses_1')}`, 'ls-tree', '-r', '--name-only', before], {
+        encoding: 'utf8',
+      }),
+    ).toContain('.orchestrator/events.db');
+
+    history = new WorkspaceHistory(path.join(dataDir, 'history'), undefined, { neverRecorded: dataDir });
+    const first = await history.record('ses_1', workspace, 'v2');
+    expect(files(first)).toEqual(['a.txt']);
+    await settle();
+    await gitCommands();
+    // The log and the transcripts change all the time: no new recording, not even a git process.
+    await writeFile(path.join(dataDir, 'events.db'), 'the log, longer');
+    await writeFile(path.join(dataDir, 'claude', 'other.jsonl'), 'another conversation');
+    await settle();
+    expect(await history.record('ses_1', workspace, 'v3')).toBe(first);
+    expect(await gitCommands()).toEqual([]);
+    // A file of the workspace's own is recorded as ever.
+    await writeFile(path.join(workspace, 'b.txt'), 'two\n');
+    expect(files(await history.record('ses_1', workspace, 'v4'))).toEqual(['a.txt', 'b.txt']);
+  });
+});
