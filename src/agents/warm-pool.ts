@@ -211,17 +211,20 @@ export class WarmPool {
    * (SDK `prewarm()`, claimable in any folder). A claim does part of the start-up that a
    * start-up spare has behind it: on the team bench (2 cores), the 4 coders of a wave reported
    * `init` 0.26-0.43 s after their start on start-up spares against 0.31-0.72 s on claim
-   * spares, and a later agent alone 0.07-0.26 s against 0.20-0.63 s. Returns how many it started. Nothing is refilled after a take: the next
-   * `want` decides again. Spares of a configuration no longer wanted stay parked until a later
+   * spares, and a later agent alone 0.07-0.26 s against 0.20-0.63 s. Returns how many it
+   * started. Nothing is refilled after a take: the next `want` decides again. Spares of a configuration no longer wanted stay parked until a later
    * agent of it takes them or {@link releaseOwner} closes them (an agent may be on its way to
    * take one: closing it then would make it start cold).
    */
   want(owner: string, wants: readonly WarmWant[]): number {
     if (this.#closed || this.#maxSpares <= 0 || wants.length === 0) return 0;
+    // Looked up once per folder and decision: a fan-out wants many agents in one folder.
+    const inGit = new Map<string, boolean>();
+    const gitTree = (cwd: string) => inGit.get(cwd) ?? inGit.set(cwd, insideGitWorkTree(cwd)).get(cwd);
     const keyed = wants.map((want) => {
       const key = configKey(want.config);
       // A start-up spare in a shared folder that nothing of it can go stale in; else a claim.
-      return want.cwd !== undefined && !insideGitWorkTree(want.cwd)
+      return want.cwd !== undefined && !gitTree(want.cwd)
         ? { key: folderKeyOf(key, want.cwd), config: want.config, cwd: want.cwd }
         : { key, config: want.config, cwd: undefined };
     });

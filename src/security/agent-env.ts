@@ -87,9 +87,8 @@ export interface AgentEnvOptions {
  * The complete environment of a Claude Code process (the SDK's `env` replaces the child's
  * environment): an allow-list, never the host's whole environment. From the host only
  * {@link HOST_VARIABLES_PASSED} and `LC_*` (the PATH after the agents' own `bin`); HOME and
- * TMPDIR are the agents' own folders; the
- * Anthropic and Claude Code variables come from the orchestrator's configuration alone. An
- * agent type adds its own with {@link withAgentTypeEnv}.
+ * TMPDIR are the agents' own folders; the Anthropic and Claude Code variables come from the
+ * orchestrator's configuration alone. An agent type adds its own with {@link withAgentTypeEnv}.
  */
 export function buildAgentEnv(options: AgentEnvOptions): Record<string, string> {
   const env: Record<string, string> = {};

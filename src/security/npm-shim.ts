@@ -11,8 +11,9 @@ import path from 'node:path';
  * the real npm), and every other command is the real npm's, unchanged (`exec`), so an agent's
  * own `npm install` or `npm test` works as before.
  *
- * The folder sits in the data directory, where no sandboxed agent writes; Claude Code runs the
- * file outside its sandbox, so it must stay out of agents' reach like the rest of the data.
+ * The folder sits in the data directory. Claude Code runs the file outside its sandbox, so no
+ * agent may write in that folder, even one whose workspace holds the data directory: the
+ * sandbox's `denyWrite` and `Edit` deny rules keep it out (`protectedWritesOf`, policy.ts).
  */
 
 /** The file name of the cached answer of `npm root -g`, beside the shim. */
