@@ -15,6 +15,7 @@ import {
   checkSafeName,
   childPath,
   prepareAgentFolders,
+  prepareProtectedFolders,
   type Redactor,
   secretRedactor,
 } from '../security/index.ts';
@@ -233,6 +234,7 @@ export class Orchestrator {
       );
     });
     await prepareAgentFolders(agentFolders(config.dataDir));
+    await prepareProtectedFolders(config.dataDir);
     const store =
       options.store ??
       (await openEventStore(

@@ -52,6 +52,7 @@ export {
   DEFAULT_ASK_TIMEOUT_MS,
   ORCHESTRATOR_PRIVATE_PATHS,
   orchestratorPrivatePaths,
+  prepareProtectedFolders,
   privateReadsOf,
   protectedWritesOf,
   sdkSecurityOptions,

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Options } from '@anthropic-ai/claude-agent-sdk';
@@ -262,6 +263,9 @@ export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
   'agent-processes',
 ];
 
+/** The folders among {@link ORCHESTRATOR_PRIVATE_PATHS}. */
+const ORCHESTRATOR_PRIVATE_FOLDERS: readonly string[] = ['history', 'agent-processes'];
+
 /**
  * Every absolute path an agent with open reads is denied: the credentials of the orchestrator
  * process's HOME and the orchestrator's own data (read at each process start).
@@ -271,15 +275,34 @@ export function privateReadsOf(dataDir: string | undefined): string[] {
 }
 
 /**
- * What no agent writes in, wherever its workspace is: the agents' `bin` of the data directory,
- * whose `npm` Claude Code runs outside its sandbox (src/security/npm-shim.ts). Without this, a
- * session whose workspace holds the data directory (`--workspace` on a checkout with the
- * default `.orchestrator`) could plant a command there that a later agent's Claude Code runs
- * unsandboxed.
+ * What no agent writes in, wherever its workspace is: what the orchestrator and Claude Code
+ * read or run outside the sandbox. The agents' `bin` (its `npm` runs at every agent's start,
+ * src/security/npm-shim.ts), Claude Code's config folder and the agents' HOME (a `.gitconfig`
+ * there sets what Claude Code's own git calls run, `core.fsmonitor`), the orchestrator's
+ * private data ({@link ORCHESTRATOR_PRIVATE_PATHS}: the log, and the histories it runs git on,
+ * their `config` and hooks) and the result cache. Not the sessions' workspaces, worktrees and
+ * TMPDIRs: agents work in their own. With the default layout none of it is in an agent's reach
+ * anyway; a session whose workspace holds the data directory (`--workspace` on a checkout with
+ * the default `.orchestrator`) could otherwise plant a command or a git setting there.
  */
 export function protectedWritesOf(dataDir: string | undefined): string[] {
   if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
-  return [agentFolders(path.resolve(dataDir)).bin];
+  const root = path.resolve(dataDir);
+  const { bin, configDir, home } = agentFolders(root);
+  return [bin, configDir, home, ...orchestratorPrivatePaths(root), path.join(root, 'cache')];
+}
+
+/**
+ * Creates the folders of {@link protectedWritesOf} that are made on first use (the histories,
+ * the result cache, the process attributions): the sandbox protects a path that exists when
+ * a process starts, and an agent could otherwise make the folder first (seen: a history
+ * `config` written by a sandboxed command before the first version had made `history`).
+ */
+export async function prepareProtectedFolders(dataDir: string): Promise<void> {
+  const root = path.resolve(dataDir);
+  await Promise.all(
+    [...ORCHESTRATOR_PRIVATE_FOLDERS, 'cache'].map((entry) => mkdir(path.join(root, entry), { recursive: true })),
+  );
 }
 
 /**

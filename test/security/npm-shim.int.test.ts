@@ -42,6 +42,8 @@ scripts:
       - content: [{ tool_use: { name: Bash, input: { command: "npm --version; echo version-exit=$?", description: Version } } }]
       - content: [{ tool_use: { name: Bash, input: { command: "echo 'echo pwned' > .orchestrator/bin/npm; echo write-exit=$?", description: Replace } } }]
       - content: [{ tool_use: { name: Write, input: { file_path: "${path.join(bin, 'git')}", content: "echo pwned" } } }]
+      - content: [{ tool_use: { name: Bash, input: { command: "printf '[core]\\n\\tfsmonitor = touch pwned\\n' >> .orchestrator/home/.gitconfig; echo gitconfig-exit=$?", description: Config } } }]
+      - content: [{ tool_use: { name: Bash, input: { command: "mkdir -p .orchestrator/history/x.git && echo x > .orchestrator/history/x.git/config; echo history-exit=$?", description: History } } }]
       - "Done."
 `,
   );
@@ -97,7 +99,7 @@ describe("the npm shim on a real agent's PATH", () => {
     const realVersion = (await run(realNpm as string, ['--version'])).stdout.trim();
     // Kept by the shim when Claude Code asked, outside the sandbox (the agent cannot write there).
     expect((await readFile(path.join(bin, NPM_ROOT_CACHE), 'utf8')).trim()).toBe(realRoot);
-    const [rootAnswer, version, bashWrite, toolWrite] = await toolResults();
+    const [rootAnswer, version, bashWrite, toolWrite, gitconfig, history] = await toolResults();
     expect(rootAnswer).toContain(`${realRoot}\\nroot-exit=0`);
     expect(version).toContain(`${realVersion}\\nversion-exit=0`);
     expect(bashWrite).toMatch(/write-exit=[1-9]/);
@@ -105,6 +107,13 @@ describe("the npm shim on a real agent's PATH", () => {
     expect(toolWrite).toContain('"isError":true');
     expect(toolWrite).toMatch(/denied|deny/i);
     await expect(readFile(path.join(bin, 'git'), 'utf8')).rejects.toThrow(/ENOENT/);
+    // Nor a git setting Claude Code's own git calls would run (its HOME), nor a history's config.
+    expect(gitconfig).toMatch(/gitconfig-exit=[1-9]/);
+    expect(await readFile(path.join(dataDir, 'home', '.gitconfig'), 'utf8')).not.toContain('fsmonitor');
+    // The histories are hidden from sandboxed commands (an empty folder in their place, which
+    // takes writes and goes with the process): whatever the command says, nothing lands.
+    expect(history).toContain('history-exit=');
+    await expect(readFile(path.join(dataDir, 'history', 'x.git', 'config'), 'utf8')).rejects.toThrow(/ENOENT/);
     // The session's versions record its workspace, never the data directory inside it.
     const recorded = (
       await run('git', [

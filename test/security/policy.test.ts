@@ -113,7 +113,17 @@ describe('compileSecurityPolicy and sdkSecurityOptions', () => {
   });
 
   it("denies writing in the agents' bin, with the file tools and the sandbox, whatever the reads", () => {
-    expect(protectedWritesOf('/repo/.orchestrator')).toEqual(['/repo/.orchestrator/bin']);
+    const data = '/repo/.orchestrator';
+    expect(protectedWritesOf(data)).toEqual(
+      expect.arrayContaining(
+        ['bin', 'claude', 'home', 'history', 'events.db', 'events.db-wal', 'cache', 'agent-processes'].map(
+          (entry) => `${data}/${entry}`,
+        ),
+      ),
+    );
+    // Agents work in their own workspace, worktree and TMPDIR there.
+    for (const own of ['workspaces', 'worktrees', 'tmp'])
+      expect(protectedWritesOf(data)).not.toContain(`${data}/${own}`);
     expect(protectedWritesOf('relative/data')).toEqual([]);
     for (const spec of [{}, { confine: { reads: true } }, { sandbox: false }] as SecuritySpec[]) {
       const options = sdkSecurityOptions(compileSecurityPolicy(spec), {
@@ -128,7 +138,7 @@ describe('compileSecurityPolicy and sdkSecurityOptions', () => {
         expect.arrayContaining(['Edit(//repo/.orchestrator/bin)', 'Edit(//repo/.orchestrator/bin/**)']),
       );
       if (spec.sandbox === false) expect(options.sandbox).toBeUndefined();
-      else expect(options.sandbox?.filesystem?.denyWrite).toEqual(['/repo/.orchestrator/bin']);
+      else expect(options.sandbox?.filesystem?.denyWrite).toEqual(protectedWritesOf('/repo/.orchestrator'));
     }
   });
 
