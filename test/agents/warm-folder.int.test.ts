@@ -207,6 +207,20 @@ describe('warm pool: start-up spares in a shared folder', () => {
   });
 });
 
+/** Runs the folder writer in a shared folder; how it started. */
+async function writerStartIn(runtime: AgentRuntime, cwd: string): Promise<'startup' | 'claim' | 'cold'> {
+  const sessionId = kit.session();
+  const result = await runtime.spawn({
+    sessionId,
+    spec: writer,
+    prompt: 'Write and try the shell',
+    cwd,
+    sharedCwd: true,
+  }).result;
+  expect(result.ok).toBe(true);
+  return startKind(await kit.events(sessionId));
+}
+
 describe('warm pool: the age of start-up spares', () => {
   it('closes a start-up spare past its age in a git work tree, and a claim spare serves the folder instead', async () => {
     const aging = kit.runtime({ warmPool: 1, maxConcurrent: 1, warmSpareMaxAgeMs: 500 });
@@ -217,16 +231,7 @@ describe('warm pool: the age of start-up spares', () => {
     // Past its age the start-up spare goes, and a claim spare of its configuration replaces it.
     expect(await waitFor(() => aging.warmFolderSpares === 0 && aging.warmSpares === 1, 30_000)).toBe(true);
 
-    const sessionId = kit.session();
-    const result = await aging.spawn({
-      sessionId,
-      spec: writer,
-      prompt: 'Write and try the shell',
-      cwd,
-      sharedCwd: true,
-    }).result;
-    expect(result.ok).toBe(true);
-    expect(startKind(await kit.events(sessionId))).toBe('claim');
+    expect(await writerStartIn(aging, cwd)).toBe('claim');
     expect(await readFile(join(cwd, 'note.txt'), 'utf8')).toBe('folder\n');
     await aging.shutdown();
     await rm(cwd, { recursive: true, force: true });
@@ -239,16 +244,7 @@ describe('warm pool: the age of start-up spares', () => {
     expect(aging.warmFolderSpares).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(aging.warmFolderSpares).toBe(1);
-    const sessionId = kit.session();
-    const result = await aging.spawn({
-      sessionId,
-      spec: writer,
-      prompt: 'Write and try the shell',
-      cwd,
-      sharedCwd: true,
-    }).result;
-    expect(result.ok).toBe(true);
-    expect(startKind(await kit.events(sessionId))).toBe('startup');
+    expect(await writerStartIn(aging, cwd)).toBe('startup');
     await aging.shutdown();
     await rm(cwd, { recursive: true, force: true });
   });
