@@ -217,12 +217,17 @@ describe('the graph-aware warm start, wave after wave', () => {
       ]),
     );
     const warm: string[] = [];
+    const notes = new Set<string>();
     for await (const event of orchestrator.log.readAll(handle.sessionId)) {
-      const data = event.data as { agentId?: string; kind?: string };
-      if (event.type === 'agent.progress' && data.kind === 'warm_start')
+      const data = event.data as { agentId?: string; kind?: string; text?: string };
+      if (event.type === 'agent.progress' && data.kind === 'warm_start') {
         warm.push(nodeOf.get(data.agentId ?? '') ?? '');
+        notes.add(String(data.text).split(' ').slice(0, 4).join(' '));
+      }
     }
     expect(warm.sort()).toEqual(['code1', 'code2', 'code3', 'code4']);
+    // The session workspace (a temporary folder, outside git): start-up spares of that folder.
+    expect([...notes]).toEqual(['took a start-up spare']);
     expect(await waitFor(() => orchestrator.agents.warmStats.live === 0, 10_000)).toBe(true);
     const stats = orchestrator.agents.warmStats;
     expect(stats.started - stats.taken).toBeLessThanOrEqual(1);
