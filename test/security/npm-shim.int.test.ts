@@ -89,20 +89,30 @@ async function toolResults(): Promise<string[]> {
   }
 }
 
-describe("the npm shim on a real agent's PATH", () => {
-  it("answers Claude Code's `npm root -g`, leaves the agent's npm working, and cannot be replaced by the agent", async () => {
+const run = promisify(execFile);
+
+describe('a real agent in a workspace that holds the data directory', () => {
+  it("has Claude Code's `npm root -g` answered by the shim, and its own npm working", async () => {
     expect(result.code, describeResult(result)).toBe(0);
     const realNpm = await findNpm(process.env.PATH, bin);
     expect(realNpm).toBeDefined();
-    const run = promisify(execFile);
     const realRoot = (await run(realNpm as string, ['root', '-g'])).stdout.trim();
     const realVersion = (await run(realNpm as string, ['--version'])).stdout.trim();
     // Kept by the shim when Claude Code asked, outside the sandbox (the agent cannot write there).
     expect((await readFile(path.join(bin, NPM_ROOT_CACHE), 'utf8')).trim()).toBe(realRoot);
-    const [rootAnswer, version, bashWrite, toolWrite, gitconfig, history] = await toolResults();
+    const [rootAnswer, version] = await toolResults();
     expect(rootAnswer).toContain(`${realRoot}\\nroot-exit=0`);
     expect(version).toContain(`${realVersion}\\nversion-exit=0`);
+    expect(await readFile(path.join(bin, 'npm'), 'utf8')).toBe(
+      npmShimScript(realNpm as string, path.join(bin, NPM_ROOT_CACHE)),
+    );
+  });
+
+  it('cannot write what runs outside the sandbox: the shim, a command beside it, its HOME, the histories', async () => {
+    expect(result.code, describeResult(result)).toBe(0);
+    const [, , bashWrite, toolWrite, gitconfig, history] = await toolResults();
     expect(bashWrite).toMatch(/write-exit=[1-9]/);
+    expect(await readFile(path.join(bin, 'npm'), 'utf8')).not.toContain('pwned');
     // A new command in the folder would shadow one Claude Code runs unsandboxed (git): refused.
     expect(toolWrite).toContain('"isError":true');
     expect(toolWrite).toMatch(/denied|deny/i);
@@ -114,7 +124,10 @@ describe("the npm shim on a real agent's PATH", () => {
     // takes writes and goes with the process): whatever the command says, nothing lands.
     expect(history).toContain('history-exit=');
     await expect(readFile(path.join(dataDir, 'history', 'x.git', 'config'), 'utf8')).rejects.toThrow(/ENOENT/);
-    // The session's versions record its workspace, never the data directory inside it.
+  });
+
+  it('has its versions record the workspace, never the data directory inside it', async () => {
+    expect(result.code, describeResult(result)).toBe(0);
     const recorded = (
       await run('git', [
         `--git-dir=${path.join(dataDir, 'history', `${SESSION}.git`)}`,
@@ -125,8 +138,5 @@ describe("the npm shim on a real agent's PATH", () => {
       ])
     ).stdout;
     expect(recorded).not.toContain('.orchestrator');
-    expect(await readFile(path.join(bin, 'npm'), 'utf8')).toBe(
-      npmShimScript(realNpm as string, path.join(bin, NPM_ROOT_CACHE)),
-    );
   });
 });
