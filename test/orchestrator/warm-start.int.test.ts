@@ -157,7 +157,8 @@ ${[1, 2, 3, 4].map((i) => `  - { id: code${i}, agent: coder, dependsOn: [plan], 
   'warm-waves.yaml',
 );
 
-// Turns long enough for the second wave's spares to start and park while the first works.
+// Turns long enough for the second wave's spares to start and park while the first works (they
+// start after its `init`; parking took 1-2.5 s on a busy 2-core machine).
 const wavesScenario = compileScenario({
   name: 'warm-waves',
   scripts: [
@@ -169,7 +170,7 @@ const wavesScenario = compileScenario({
     {
       name: 'coder',
       match: { system: 'You are a coder' },
-      turns: [{ content: [{ text: 'Written.' }], delay_ms: 3000 }],
+      turns: [{ content: [{ text: 'Written.' }], delay_ms: 4000 }],
     },
   ],
 });
