@@ -6,11 +6,13 @@ import { type AgentKit, dataOf, startAgentKit, testSpec, waitFor } from '../supp
 // Each Claude Code process gets a TMPDIR of its own under the agents' TMPDIR (src/agents/
 // scratch.ts): processes of one configuration sharing one raced on the sandbox's settings file
 // there (`bwrap: Can't find source path …/claude-settings-<hash>.json`). Tried for real: agents
-// of one type at once, each in a workspace of its own, each running sandboxed commands. Without
-// it, this size failed both times tried (80 commands each); with it, 0 failures in 240.
+// of one type at once, each in a workspace of its own, each running sandboxed commands. The race
+// needed about 80 commands to show (it failed both times tried at 4 x 20; with the fix, 0
+// failures in 240), so it is not what this test relies on: the four TMPDIRs being distinct is,
+// and that fails without the fix at any size. A few commands each keep the overlap real.
 
 const AGENTS = 4;
-const COMMANDS = 20;
+const COMMANDS = 6;
 
 let kit: AgentKit;
 beforeAll(async () => {

@@ -222,6 +222,12 @@ describe('webhooks', () => {
     await waitFor(() => receiver.received.length >= 3, 'the three deliveries', { timeoutMs: 30_000 });
     const seqs = receiver.received.map((r) => (JSON.parse(r.body) as { event: { seq: number } }).event.seq).sort();
     expect(seqs).toEqual([2, 3, 4]);
+    // The receiver has the request before the server has its answer and records it.
+    const statuses = async () =>
+      (await second.orchestrator.store.webhooks.listDeliveries(hook.webhookId)).map((d) => d.status);
+    await waitFor(async () => (await statuses()).every((status) => status !== 'pending'), 'the deliveries recorded', {
+      timeoutMs: 10_000,
+    });
     const recorded = await second.orchestrator.store.webhooks.listDeliveries(hook.webhookId);
     expect(recorded.map((d) => [d.seq, d.status])).toEqual([
       [4, 'delivered'],
