@@ -1,7 +1,8 @@
 /**
  * Public-API runs of one shape, for `node --cpu-prof` or a quick before/after comparison (not a
  * benchmark of its own: `npm run bench -- public-api` is). Prints the median over the runs of
- * wall time and this process's CPU from `startWorkflow` to the result, per node:
+ * wall time and this process's CPU from `startWorkflow` to the result per node (and the CPU with
+ * `close()`, which waits for the last version), and the time `close()` takes:
  * `scripts/with-node node bench/support/profile-public.ts chain 10000 5`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +21,8 @@ try {
   const wall: number[] = [];
   const cpu: number[] = [];
   const start: number[] = [];
+  const close: number[] = [];
+  const cpuAll: number[] = [];
   for (let i = 0; i < Number(times); i++) {
     const dataDir = await mkdtemp(path.join(root, 'run-'));
     const { workflow, functions } = instantWorkflow(shape, 64);
@@ -36,6 +39,7 @@ try {
     const used = process.cpuUsage(c0);
     await orchestrator.close();
     const t3 = process.hrtime.bigint();
+    const usedAll = process.cpuUsage(c0);
     // Monotonic microseconds, the clock of a --cpu-prof profile's samples: to cut it by phase.
     if (process.env.PROFILE_MARKS) {
       const us = (t: bigint) => String(t / 1000n);
@@ -44,10 +48,12 @@ try {
     wall.push(Number(t2 - t0) / 1000 / shape.nodes.length);
     cpu.push((used.user + used.system) / shape.nodes.length);
     start.push(Number(t1 - t0) / 1e6);
+    close.push(Number(t3 - t2) / 1e6);
+    cpuAll.push((usedAll.user + usedAll.system) / shape.nodes.length);
   }
   const f = (v: number) => v.toFixed(1);
   process.stdout.write(
-    `${shape.name}: to result ${f(median(wall))} us/node wall, ${f(median(cpu))} us/node CPU; startWorkflow ${f(median(start))} ms (median of ${times})\n`,
+    `${shape.name}: to result ${f(median(wall))} us/node wall, ${f(median(cpu))} us/node CPU (${f(median(cpuAll))} with close); startWorkflow ${f(median(start))} ms, close ${f(median(close))} ms (median of ${times})\n`,
   );
 } finally {
   await rm(root, { recursive: true, force: true });
