@@ -2,7 +2,9 @@
  * Public-API runs of one shape, for `node --cpu-prof` or a quick before/after comparison (not a
  * benchmark of its own: `npm run bench -- public-api` is). Prints the median over the runs of
  * wall time and this process's CPU from `startWorkflow` to the result per node (and the CPU with
- * `close()`, which waits for the last version), and the time `close()` takes:
+ * `close()`, which waits for the last version), and the time `close()` takes. With
+ * `PROFILE_MARKS=1` it prints each run's marks (start, startWorkflow returned, result, closed) on
+ * the clock of a profile's samples:
  * `scripts/with-node node bench/support/profile-public.ts chain 10000 5`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,7 +45,7 @@ try {
     // Monotonic microseconds, the clock of a --cpu-prof profile's samples: to cut it by phase.
     if (process.env.PROFILE_MARKS) {
       const us = (t: bigint) => String(t / 1000n);
-      process.stdout.write(`marks start=${us(t0)} result=${us(t2)} closed=${us(t3)}\n`);
+      process.stdout.write(`marks start=${us(t0)} started=${us(t1)} result=${us(t2)} closed=${us(t3)}\n`);
     }
     wall.push(Number(t2 - t0) / 1000 / shape.nodes.length);
     cpu.push((used.user + used.system) / shape.nodes.length);
