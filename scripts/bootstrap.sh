@@ -24,6 +24,41 @@ orch_node_ok() {
 
 orch_say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
+# System packages, installed once where we can (root with apt-get), in the background while
+# Node, the dependencies and the build are set up (on a fresh machine the two took about the
+# same time one after the other); waited for at the end.
+# - Claude Code's Bash sandbox needs bubblewrap and socat on Linux (it checks both: socat
+#   carries the sandbox's network proxy); agents whose type keeps the sandbox on (the default)
+#   do not start without them (SANDBOX_UNAVAILABLE).
+# - The dashboard's browser tests drive Debian's Chromium (/usr/bin/chromium) with
+#   playwright-core, never a downloaded browser: for the tests only (./run-tests sets
+#   ORCH_BOOTSTRAP_FOR_TESTS); the orchestrator itself never needs a browser.
+orch_packages=""
+orch_apt_pid=""
+if [[ "$OSTYPE" == linux* ]]; then
+  command -v bwrap >/dev/null 2>&1 || orch_packages="bubblewrap"
+  command -v socat >/dev/null 2>&1 || orch_packages="$orch_packages socat"
+  if [ "${ORCH_BOOTSTRAP_FOR_TESTS:-}" = "1" ] && [ ! -x /usr/bin/chromium ]; then
+    orch_packages="$orch_packages chromium"
+  fi
+  orch_packages="${orch_packages# }"
+  if [ -n "$orch_packages" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    orch_say "installing $orch_packages in the background (once; apt-get install)"
+    orch_apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
+    # shellcheck disable=SC2086 # one word per package
+    {
+      # A fresh image has no package lists yet; a package that cannot be had must not keep
+      # the others out (one install of several fails whole), so each is then tried alone.
+      orch_apt_install $orch_packages || {
+        apt-get update -qq >/dev/null 2>&1
+        orch_apt_install $orch_packages || for orch_package in $orch_packages; do orch_apt_install "$orch_package"; done
+      }
+    } &
+    orch_apt_pid=$!
+    unset -f orch_apt_install
+  fi
+fi
+
 # The Node under .tools/ was installed because the system's was too old: when it is there it is
 # the one to use, and the system's is not even asked for its version.
 if orch_node_ok "$orch_tools/node_modules/.bin/node"; then
@@ -66,43 +101,29 @@ if [ -f "$orch_root/scripts/build.mjs" ] && [ -d "$orch_root/src" ]; then
   fi
 fi
 
-# Claude Code's Bash sandbox needs bubblewrap and socat on Linux (it checks both: socat carries
-# the sandbox's network proxy); agents whose type keeps the sandbox on (the default) do not
-# start without them (SANDBOX_UNAVAILABLE). Installed once where we can.
-if [[ "$OSTYPE" == linux* ]]; then
+# The system packages started above: each one still missing is said, with what it costs.
+if [ -n "$orch_apt_pid" ]; then
+  wait "$orch_apt_pid" || true
+fi
+if [ -n "$orch_packages" ]; then
   orch_sandbox_missing=""
   command -v bwrap >/dev/null 2>&1 || orch_sandbox_missing="bubblewrap"
   command -v socat >/dev/null 2>&1 || orch_sandbox_missing="$orch_sandbox_missing socat"
   orch_sandbox_missing="${orch_sandbox_missing# }"
   if [ -n "$orch_sandbox_missing" ]; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-      orch_say "installing $orch_sandbox_missing for the agents' Bash sandbox (once)"
-      # shellcheck disable=SC2086 # one word per package
-      if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $orch_sandbox_missing >/dev/null 2>&1; then
-        # A fresh image has no package lists yet.
-        { apt-get update -qq >/dev/null 2>&1 &&
-          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $orch_sandbox_missing >/dev/null 2>&1; } ||
-          orch_say "could not install $orch_sandbox_missing: agents with the sandbox on will not start (SANDBOX_UNAVAILABLE)"
-      fi
+    if [ -n "$orch_apt_pid" ]; then
+      orch_say "could not install $orch_sandbox_missing: agents with the sandbox on will not start (SANDBOX_UNAVAILABLE)"
     else
       orch_say "the agents' Bash sandbox is unavailable, missing: $orch_sandbox_missing (apt-get install $orch_sandbox_missing)"
     fi
   fi
+  if [[ " $orch_packages " == *" chromium "* ]] && [ ! -x /usr/bin/chromium ]; then
+    if [ -n "$orch_apt_pid" ]; then
+      orch_say "could not install chromium: the dashboard's browser tests (test/web) will fail"
+    else
+      orch_say "Chromium (/usr/bin/chromium) is missing: the dashboard's browser tests need it (apt-get install chromium)"
+    fi
+  fi
   unset orch_sandbox_missing
 fi
-
-# The dashboard's browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core,
-# never a downloaded browser. Installed once where we can, for the tests only (./run-tests sets
-# ORCH_BOOTSTRAP_FOR_TESTS): the orchestrator itself never needs a browser.
-if [ "${ORCH_BOOTSTRAP_FOR_TESTS:-}" = "1" ] && [[ "$OSTYPE" == linux* ]] && [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    orch_say "installing Chromium for the dashboard's browser tests (once; apt-get install chromium)"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then
-      { apt-get update -qq >/dev/null 2>&1 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } ||
-        orch_say "could not install chromium: the dashboard's browser tests (test/web) will fail"
-    fi
-  else
-    orch_say "Chromium (/usr/bin/chromium) is missing: the dashboard's browser tests need it (apt-get install chromium)"
-  fi
-fi
+unset orch_packages orch_apt_pid
