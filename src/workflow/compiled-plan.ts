@@ -154,9 +154,10 @@ function toPlanNode(node: CompiledNode, functions: PlanFunctions | undefined): P
   const template = node.task ?? node.prompt;
   const compensation = node.compensation;
   const condition = node.condition;
+  const run = functions?.[node.id];
   return {
     id: node.id,
-    kind: functions?.[node.id] ? 'function' : node.kind,
+    kind: run ? 'function' : node.kind,
     agent: node.agent?.name,
     dependsOn: node.dependsOn,
     group: node.group,
@@ -174,7 +175,7 @@ function toPlanNode(node: CompiledNode, functions: PlanFunctions | undefined): P
     evaluateCondition: condition ? (context) => evaluateCondition(condition, context) : undefined,
     renderCompensation: compensation ? (context) => renderTemplate(compensation.task, context) : undefined,
     compensationAgent: compensation?.agent.name,
-    run: functions?.[node.id],
+    run,
   };
 }
 

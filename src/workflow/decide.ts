@@ -201,19 +201,19 @@ export function compensationOrder(plan: WorkflowPlan, wf: WorkflowState, complet
 }
 
 /**
- * The completed nodes of a run in the order they completed, for a rollback after a restart.
- * Completion times have millisecond precision: on a tie, a dependency completed first.
+ * The ids of a run's completed nodes (`completed`, in any order) in the order they completed,
+ * for a rollback after a restart. Completion times have millisecond precision: on a tie, a
+ * dependency completed first.
  */
-export function completionOrderOf(plan: WorkflowPlan, wf: WorkflowState): string[] {
-  const completed = Object.values(wf.nodes).filter((n) => n.status === 'completed');
+export function completionOrderOf(plan: WorkflowPlan, completed: readonly NodeState[]): string[] {
   // A fresh run has none: no index of the whole plan to build.
   if (completed.length === 0) return [];
   const topological = new Map([...plan.nodes()].map((node, index) => [node.id, index]));
-  completed.sort(
+  const sorted = [...completed].sort(
     (a, b) =>
       (a.endedAt ?? '').localeCompare(b.endedAt ?? '') || (topological.get(a.id) ?? 0) - (topological.get(b.id) ?? 0),
   );
-  return completed.map((node) => node.id);
+  return sorted.map((node) => node.id);
 }
 
 /** Open questions of a node (its own, and those its agents asked), to close when it stops. */

@@ -18,7 +18,7 @@ import type { NodeContext, NodeExecutor, NodeOutcome, PlanNode, WorkflowPlan } f
 import type { ReadyQueue } from './ready-queue.ts';
 import type { RunPhase } from './run-options.ts';
 import type { DependencyTracker, NodeClass } from './scheduler.ts';
-import { TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
+import { type NodeState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
 
 /** What a {@link NodeFlow} needs from its run: a narrow view, not the run itself. */
 export interface NodeFlowHost {
@@ -64,9 +64,16 @@ export class NodeFlow {
     this.#h = host;
     const wf = host.state();
     const plan = host.plan();
-    for (const node of plan.nodes())
-      if (!TERMINAL_NODE_STATUSES.has(wf.nodes[node.id]?.status ?? 'pending')) this.#open++;
-    this.completionOrder.push(...completionOrderOf(plan, wf));
+    // One pass over the plan: at 10,000 nodes each pass over the state's nodes costs milliseconds
+    // before the first node starts.
+    const completed: NodeState[] = [];
+    for (const node of plan.nodes()) {
+      const state = wf.nodes[node.id];
+      if (state === undefined) this.#open++;
+      else if (state.status === 'completed') completed.push(state);
+      else if (!TERMINAL_NODE_STATUSES.has(state.status)) this.#open++;
+    }
+    for (const id of completionOrderOf(plan, completed)) this.completionOrder.push(id);
   }
 
   /** Nodes not yet settled. */
