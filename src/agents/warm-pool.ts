@@ -212,9 +212,10 @@ export class WarmPool {
    * start-up spare has behind it: on the team bench (2 cores), the 4 coders of a wave reported
    * `init` 0.26-0.43 s after their start on start-up spares against 0.31-0.72 s on claim
    * spares, and a later agent alone 0.07-0.26 s against 0.20-0.63 s. Returns how many it
-   * started. Nothing is refilled after a take: the next `want` decides again. Spares of a configuration no longer wanted stay parked until a later
-   * agent of it takes them or {@link releaseOwner} closes them (an agent may be on its way to
-   * take one: closing it then would make it start cold).
+   * started. Nothing is refilled after a take: the next `want` decides again. Spares of a
+   * configuration no longer wanted stay parked until a later agent of it takes them or
+   * {@link releaseOwner} closes them (an agent may be on its way to take one: closing it then
+   * would make it start cold).
    */
   want(owner: string, wants: readonly WarmWant[]): number {
     if (this.#closed || this.#maxSpares <= 0 || wants.length === 0) return 0;

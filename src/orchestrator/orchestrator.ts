@@ -16,6 +16,7 @@ import {
   childPath,
   prepareAgentFolders,
   prepareProtectedFolders,
+  RESULT_CACHE_FOLDER,
   type Redactor,
   secretRedactor,
 } from '../security/index.ts';
@@ -210,7 +211,7 @@ export class Orchestrator {
       agents: this.agents,
       sessions: this.sessions,
       workspaces: this.#workspaces,
-      cache: new ResultCache(path.join(config.dataDir, 'cache'), { redactor }),
+      cache: new ResultCache(path.join(config.dataDir, RESULT_CACHE_FOLDER), { redactor }),
       transcripts: store,
       leases: this.leases,
       controlPollMs: config.controlPollMs,

@@ -55,6 +55,7 @@ export {
   prepareProtectedFolders,
   privateReadsOf,
   protectedWritesOf,
+  RESULT_CACHE_FOLDER,
   sdkSecurityOptions,
   sessionFoldersOf,
   transcriptsFolderOf,

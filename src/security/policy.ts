@@ -263,6 +263,9 @@ export const ORCHESTRATOR_PRIVATE_PATHS: readonly string[] = [
   'agent-processes',
 ];
 
+/** The result cache's folder in the data directory (`src/workflow/result-cache.ts`). */
+export const RESULT_CACHE_FOLDER = 'cache';
+
 /** The folders among {@link ORCHESTRATOR_PRIVATE_PATHS}. */
 const ORCHESTRATOR_PRIVATE_FOLDERS: readonly string[] = ['history', 'agent-processes'];
 
@@ -289,7 +292,7 @@ export function protectedWritesOf(dataDir: string | undefined): string[] {
   if (dataDir === undefined || !path.isAbsolute(dataDir)) return [];
   const root = path.resolve(dataDir);
   const { bin, configDir, home } = agentFolders(root);
-  return [bin, configDir, home, ...orchestratorPrivatePaths(root), path.join(root, 'cache')];
+  return [bin, configDir, home, ...orchestratorPrivatePaths(root), path.join(root, RESULT_CACHE_FOLDER)];
 }
 
 /**
@@ -301,7 +304,9 @@ export function protectedWritesOf(dataDir: string | undefined): string[] {
 export async function prepareProtectedFolders(dataDir: string): Promise<void> {
   const root = path.resolve(dataDir);
   await Promise.all(
-    [...ORCHESTRATOR_PRIVATE_FOLDERS, 'cache'].map((entry) => mkdir(path.join(root, entry), { recursive: true })),
+    [...ORCHESTRATOR_PRIVATE_FOLDERS, RESULT_CACHE_FOLDER].map((entry) =>
+      mkdir(path.join(root, entry), { recursive: true }),
+    ),
   );
 }
 
