@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentHandle, AgentRuntime } from '../../src/agents/index.ts';
 import type { AnyEvent } from '../../src/events/index.ts';
 import {
@@ -42,6 +42,10 @@ let kit: AgentKit;
 
 beforeAll(async () => {
   kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+});
+
+afterEach(async () => {
+  await kit?.stopRuntimes();
 });
 
 afterAll(async () => {
@@ -117,8 +121,11 @@ describe('agent lifecycle', () => {
   it('interrupts an agent still waiting for a slot at once, without starting it', async () => {
     const runtime = kit.runtime({ maxConcurrent: 1 });
     const quickBefore = kit.server.requests.filter((r) => r.script === 'quick').length;
-    const busy = spawnWatched(runtime, 'Slow blocker');
-    const queued = spawnWatched(runtime, 'Quick but queued');
+    // One folder promise for both, so they are spawned in this order (each spawn waits for its
+    // folder; two promises of one folder may settle either way round on a loaded machine).
+    const cwd = kit.workspace('any');
+    const busy = spawnWatched(runtime, 'Slow blocker', testSpec(), cwd);
+    const queued = spawnWatched(runtime, 'Quick but queued', testSpec(), cwd);
     const [blocker, waiting] = await Promise.all([busy.start, queued.start]);
     expect(runtime.queued + runtime.active).toBe(2);
     waiting.interrupt();

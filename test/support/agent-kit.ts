@@ -42,6 +42,11 @@ export interface AgentKit {
    * other tests' processes by the kit's own `CLAUDE_CONFIG_DIR` in their environment.
    */
   ownProcesses(): ProcInfo[];
+  /**
+   * Shuts down every runtime handed out so far: after a failed test, so the agents it left
+   * running do not show up in the next test's process checks.
+   */
+  stopRuntimes(): Promise<void>;
   /** Shuts runtimes down, closes the log, the server, and removes temporary folders. */
   cleanup(): Promise<void>;
 }
@@ -91,6 +96,9 @@ export async function startAgentKit(options: AgentKitOptions): Promise<AgentKit>
       const out: AnyEvent[] = [];
       for await (const event of log.readAll(sessionId)) out.push(event);
       return out;
+    },
+    async stopRuntimes() {
+      await Promise.all(runtimes.splice(0).map((runtime) => runtime.shutdown()));
     },
     cleanup() {
       cleaned ??= (async () => {
