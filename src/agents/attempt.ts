@@ -2,14 +2,7 @@ import type { Query, SDKResultMessage, SessionStore } from '@anthropic-ai/claude
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
-import {
-  NO_RULES,
-  policyApplied,
-  privateReadsOf,
-  protectedWritesOf,
-  sandboxUnavailable,
-  sessionFoldersOf,
-} from '../security/index.ts';
+import { dataDirPathsOf, NO_RULES, policyApplied, sandboxUnavailable } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
@@ -292,18 +285,9 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     ...(rules && rules.revoked.length > 0 && { revoked: rules.revoked }),
     ...(policy.confineReads && { workspace: input.cwd }),
   };
-  // The audit says what each attempt ran under, before it runs.
-  input.record([
-    policyApplied(
-      input.agentId,
-      input.spec.name,
-      policy,
-      rules ?? NO_RULES,
-      privateReadsOf(input.processes.dataDir),
-      sessionFoldersOf(input.processes.dataDir),
-      protectedWritesOf(input.processes.dataDir),
-    ),
-  ]);
+  // The audit says what each attempt ran under, before it runs; a cold start applies the same paths.
+  const paths = dataDirPathsOf(input.processes.dataDir);
+  input.record([policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES, paths)]);
   const agent: BoundAgent = {
     agentId: input.agentId,
     workspace: input.cwd,
@@ -333,6 +317,7 @@ async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promi
     binding,
     abortController,
     processes: input.processes,
+    paths,
     onSpawn: (process) => {
       child = process;
     },

@@ -5,14 +5,13 @@ import type { HookCallbackMatcher, Options, SessionStore } from '@anthropic-ai/c
 import type { NewEvent } from '../events/index.ts';
 import {
   compileSecurityPolicy,
+  type DataDirPaths,
+  dataDirPathsOf,
   type GateAgent,
   NO_RULES,
-  privateReadsOf,
-  protectedWritesOf,
   type Redactor,
   type SecurityPolicy,
   sdkSecurityOptions,
-  sessionFoldersOf,
   ToolGate,
   transcriptsFolderOf,
 } from '../security/index.ts';
@@ -82,6 +81,8 @@ export interface ProcessWiring {
   readonly binding: AgentBinding;
   readonly abortController: AbortController;
   readonly processes: ProcessRegistry;
+  /** The data directory's paths the policy names, when the caller read them already (its audit). */
+  readonly paths?: DataDirPaths | undefined;
   readonly onSpawn: (process: TrackedProcess) => void;
 }
 
@@ -157,7 +158,8 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
   const policy = policyOf(spec);
   // Every call, the agent's own and its subagents' (Agent tool), passes the gate's hook: it
   // cannot be escaped by delegating to a subagent, whose calls carry `agent_id`.
-  const sessionFolders = sessionFoldersOf(wiring.processes.dataDir);
+  const paths = wiring.paths ?? dataDirPathsOf(wiring.processes.dataDir);
+  const { sessionFolders } = paths;
   // The process's own TMPDIR, known once it is spawned (a spare's, before its agent).
   let scratchDir: string | undefined;
   const onSpawn = (tracked: TrackedProcess) => {
@@ -191,12 +193,12 @@ export function buildSdkOptions(config: ProcessConfig, wiring: ProcessWiring): O
       revoked: config.revoked ?? [],
       workspace: config.workspace,
       // The user's credentials (HOME of the orchestrator's process) and the orchestrator's data.
-      privateReads: privateReadsOf(wiring.processes.dataDir),
+      privateReads: paths.privateReads,
       // Sessions' workspaces, worktrees, transcripts and scratch folders; its own working
       // directory and TMPDIR stay readable.
       sessionFolders,
       // The npm shim Claude Code runs unsandboxed: never the agent's to write, in any workspace.
-      protectedWrites: protectedWritesOf(wiring.processes.dataDir),
+      protectedWrites: paths.protectedWrites,
     }),
     hooks: withRedaction(gate.hooks(), config.redactor),
     // Claude Code's own "needs approval" path: answered by the agent type, a grant or a human.

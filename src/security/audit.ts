@@ -1,6 +1,6 @@
 import { canonicalJson, type NewEvent, sha256Hex } from '../events/index.ts';
 import type { TypeRules } from './grants.ts';
-import type { SecurityPolicy } from './policy.ts';
+import type { DataDirPaths, SecurityPolicy } from './policy.ts';
 import { primaryArgument } from './rules.ts';
 
 /** Who made a security decision. */
@@ -29,15 +29,15 @@ export function summarizeInput(tool: string, input: unknown, maxChars = 500): st
   return text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
 }
 
+const NO_PATHS: DataDirPaths = { privateReads: [], sessionFolders: [], protectedWrites: [] };
+
 /** The `security.policy` event of an agent attempt: what Claude Code enforces for it, recorded before it runs. */
 export function policyApplied(
   agentId: string,
   agentType: string,
   policy: SecurityPolicy,
   rules: TypeRules,
-  privateReads: readonly string[] = [],
-  sessionFolders: readonly string[] = [],
-  protectedWrites: readonly string[] = [],
+  { privateReads, sessionFolders, protectedWrites }: DataDirPaths = NO_PATHS,
 ): NewEvent {
   return {
     type: 'security.policy',

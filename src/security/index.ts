@@ -41,6 +41,7 @@ export { NPM_ROOT_CACHE, writeNpmShim } from './npm-shim.ts';
 export { assertBelow, childPath, isWithin } from './paths.ts';
 export type {
   ConfinementSpec,
+  DataDirPaths,
   PermissionRulesSpec,
   SandboxSpec,
   SdkSecurityContext,
@@ -50,6 +51,7 @@ export type {
 export {
   compileSecurityPolicy,
   DEFAULT_ASK_TIMEOUT_MS,
+  dataDirPathsOf,
   ORCHESTRATOR_PRIVATE_PATHS,
   orchestratorPrivatePaths,
   prepareProtectedFolders,

@@ -327,6 +327,26 @@ export function sessionFoldersOf(dataDir: string | undefined): string[] {
   return [path.join(root, 'workspaces'), path.join(root, 'worktrees'), transcriptsFolderOf(root), tmpDir];
 }
 
+/** The paths of a data directory that an agent's policy names (see each function). */
+export interface DataDirPaths {
+  readonly privateReads: readonly string[];
+  readonly sessionFolders: readonly string[];
+  readonly protectedWrites: readonly string[];
+}
+
+/**
+ * {@link privateReadsOf}, {@link sessionFoldersOf} and {@link protectedWritesOf} at once: an
+ * attempt reads them here once, and both its audit and its process's options take them, so
+ * what the audit says is what was applied.
+ */
+export function dataDirPathsOf(dataDir: string | undefined): DataDirPaths {
+  return {
+    privateReads: privateReadsOf(dataDir),
+    sessionFolders: sessionFoldersOf(dataDir),
+    protectedWrites: protectedWritesOf(dataDir),
+  };
+}
+
 /** Where Claude Code keeps the agents' transcripts under a data directory, one folder per working directory. */
 export function transcriptsFolderOf(dataDir: string): string {
   return path.join(agentFolders(dataDir).configDir, 'projects');
