@@ -24,9 +24,13 @@ export interface ControlWatcherOptions {
  */
 export class ControlWatcher {
   readonly #o: ControlWatcherOptions;
-  /** Every seq up to this one has been accounted for. */
+  /** Every seq up to this one has been accounted for: own, or foreign and delivered. */
   #seen: number;
-  /** Own seqs above `#seen`, published by this process's bus. */
+  /**
+   * Own seqs above `#seen + 1`, published by this process's bus: only those after a gap (a
+   * foreign event not read yet). A run's own events, one after another, just move `#seen`
+   * on: a set of every seq of a 10,000-node run between two polls cost ~5 ms.
+   */
   readonly #own = new Set<number>();
   readonly #unsubscribe: () => void;
   #timer: NodeJS.Timeout | undefined;
@@ -39,7 +43,10 @@ export class ControlWatcher {
     this.#unsubscribe = options.log.subscribe(
       { sessionId: options.sessionId },
       (event) => {
-        if (event.seq > this.#seen) this.#own.add(event.seq);
+        if (event.seq === this.#seen + 1) {
+          this.#seen = event.seq;
+          while (this.#own.delete(this.#seen + 1)) this.#seen++;
+        } else if (event.seq > this.#seen) this.#own.add(event.seq);
       },
       { name: `control-watcher:${options.sessionId}` },
     );
@@ -75,8 +82,9 @@ export class ControlWatcher {
     try {
       const last = await this.#o.log.lastSeq(this.#o.sessionId);
       let from = this.#seen + 1;
-      while (from <= last && !this.#stopped) {
-        // Skip our own events; read the next run of foreign ones.
+      while (!this.#stopped) {
+        // Skip our own events (those published meanwhile moved `#seen` on); read the next run of foreign ones.
+        from = Math.max(from, this.#seen + 1);
         while (from <= last && this.#own.delete(from)) from++;
         if (from > last) break;
         let to = from;
@@ -88,12 +96,14 @@ export class ControlWatcher {
         });
         for (const event of events) {
           // Published locally meanwhile (an append of ours committed after lastSeq was read)?
-          if (this.#own.delete(event.seq)) continue;
+          // Only own events move `#seen` while a poll runs, so one at or below it is ours.
+          if (event.seq <= this.#seen || this.#own.delete(event.seq)) continue;
           this.#o.onForeign(event as AnyEvent);
         }
         from = to + 1;
       }
       this.#seen = Math.max(this.#seen, from - 1);
+      while (this.#own.delete(this.#seen + 1)) this.#seen++;
     } catch (error) {
       this.#o.onError?.(error);
     }
