@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -52,9 +52,44 @@ export function makeScratchDir(tmpDir: string, owner: string, tag: string): stri
   }
 }
 
+/**
+ * Entries a TMPDIR may hold to be removed synchronously. Claude Code leaves about ten (its
+ * proxy sockets' folder, per-session folders): removed so, they cost ~0.2 ms of CPU, against
+ * ~1.6 ms through `fs.promises.rm` (one promise and thread-pool round trip per call), after
+ * every agent. A larger tree (an agent's own temporary files) goes the asynchronous way, so
+ * the event loop is never held for long.
+ */
+const SYNC_REMOVE_ENTRIES = 64;
+
 /** Removes a process's TMPDIR once it is gone; never throws. */
 export async function removeScratchDir(dir: string): Promise<void> {
+  if (removeSmallTree(dir, SYNC_REMOVE_ENTRIES)) return;
   await rm(dir, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
+}
+
+/**
+ * Removes `dir` and what it holds, synchronously, when that is at most `budget` entries; false
+ * when it is more, or on any error (a file appearing meanwhile), leaving the rest to `rm`.
+ * Symbolic links are removed, never followed.
+ */
+function removeSmallTree(dir: string, budget: number): boolean {
+  const folders = [dir];
+  const files: string[] = [];
+  try {
+    for (let i = 0; i < folders.length; i++) {
+      const folder = folders[i] as string;
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        if (folders.length + files.length > budget) return false;
+        (entry.isDirectory() ? folders : files).push(path.join(folder, entry.name));
+      }
+    }
+    for (const file of files) unlinkSync(file);
+    // Listed parents first: removed in reverse, every folder is empty by its turn.
+    for (let i = folders.length - 1; i >= 0; i--) rmdirSync(folders[i] as string);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,10 +1,16 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identityAlive, ownIdentity } from '../../src/agents/process-tags.ts';
-import { makeScratchDir, scratchName, scratchOwner, sweepScratchDirs } from '../../src/agents/scratch.ts';
+import {
+  makeScratchDir,
+  removeScratchDir,
+  scratchName,
+  scratchOwner,
+  sweepScratchDirs,
+} from '../../src/agents/scratch.ts';
 
 let root: string;
 beforeEach(async () => {
@@ -52,5 +58,40 @@ describe('sweepScratchDirs', () => {
     expect(await sweepScratchDirs(root, identityAlive)).toBe(1);
     expect([existsSync(mine), existsSync(gone), existsSync(foreign)]).toEqual([true, false, true]);
     expect(await sweepScratchDirs(path.join(root, 'missing'), identityAlive)).toBe(0);
+  });
+});
+
+describe('removing a TMPDIR', () => {
+  /** A folder like the ones Claude Code leaves, plus `extra` files, and links that lead out. */
+  async function leftBehind(name: string, extra = 0): Promise<{ dir: string; outside: string }> {
+    const dir = path.join(root, name);
+    const outside = path.join(root, `outside-${name}`);
+    await mkdir(path.join(outside, 'kept'), { recursive: true });
+    await writeFile(path.join(outside, 'kept', 'file'), 'mine');
+    for (const sub of ['cc-socks', 'claude-0/-tmp-ws/0190/tasks', 'claude-0/bash-edit-diff']) {
+      await mkdir(path.join(dir, sub), { recursive: true });
+    }
+    await writeFile(path.join(dir, 'claude-0', 'probe'), 'x');
+    await symlink(outside, path.join(dir, 'link-to-folder'));
+    await symlink(path.join(outside, 'kept', 'file'), path.join(dir, 'claude-0', 'link-to-file'));
+    await mkdir(path.join(dir, 'many'));
+    for (let i = 0; i < extra; i++) await writeFile(path.join(dir, 'many', `f${i}`), String(i));
+    return { dir, outside };
+  }
+
+  it('removes a small folder and a large one whole, never what their links lead to', async () => {
+    for (const [name, extra] of [
+      ['small', 3],
+      ['large', 200],
+    ] as const) {
+      const { dir, outside } = await leftBehind(name, extra);
+      await removeScratchDir(dir);
+      expect(existsSync(dir)).toBe(false);
+      expect(readdirSync(path.join(outside, 'kept'))).toEqual(['file']);
+    }
+  });
+
+  it('does nothing, and does not throw, for a folder that is gone', async () => {
+    await expect(removeScratchDir(path.join(root, 'never-made'))).resolves.toBeUndefined();
   });
 });
