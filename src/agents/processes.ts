@@ -69,6 +69,8 @@ export class ProcessRegistry {
   readonly #exits = new WeakMap<ChildProcess, Promise<void>>();
   /** Processes this registry was asked to end: their exit is never taken as clean. */
   readonly #stopping = new WeakSet<ChildProcess>();
+  /** TMPDIR removals after a clean exit, still under way (see the exit handler); `killAll` waits for them. */
+  readonly #removals = new Set<Promise<void>>();
 
   /**
    * @param options.dataDir the orchestrator's data directory: its processes carry it (with
@@ -135,12 +137,16 @@ export class ProcessRegistry {
       // Settles once the process AND every descendant carrying its tag are gone, so a caller
       // awaiting it (the runtime, before it frees the slot) never leaves one behind. After a
       // clean exit nobody asked for, Claude Code has ended its own tools: the sweep still runs,
-      // but off the agent's critical path (it reads /proc, a few ms).
+      // but off the agent's critical path (it reads /proc, a few ms). The TMPDIR goes only
+      // after the sweep, in every case: a process of the agent still alive could otherwise
+      // swap a folder in it for a link while it is removed, and have this (unsandboxed)
+      // process remove what the link leads to.
       const exited = new Promise<void>((resolve) => {
         const done = (code: number | null) => {
           if (pid !== undefined) signalGroup(pid, 'SIGKILL');
-          const sweep = killTagged(tag);
-          const settle = () => {
+          const sweep = killTagged(tag).catch(() => undefined);
+          const removeFolder = () => (scratch === undefined ? Promise.resolve() : removeScratchDir(scratch));
+          const forget = () => {
             if (pid !== undefined) {
               this.#live.delete(pid);
               this.#tags.delete(pid);
@@ -152,11 +158,19 @@ export class ProcessRegistry {
                 // Left for the next sweep, which removes the files of dead owners.
               }
             }
-            if (scratch === undefined) resolve();
-            else void removeScratchDir(scratch).then(resolve);
           };
-          if (code === 0 && !this.#stopping.has(child)) settle();
-          else void sweep.finally(settle);
+          if (code === 0 && !this.#stopping.has(child)) {
+            forget();
+            resolve();
+            const removal = sweep.then(removeFolder);
+            this.#removals.add(removal);
+            void removal.finally(() => this.#removals.delete(removal));
+          } else {
+            void sweep.then(() => {
+              forget();
+              return removeFolder().then(resolve);
+            });
+          }
         };
         child.once('exit', done);
         child.once('error', () => {
@@ -206,9 +220,10 @@ export class ProcessRegistry {
     if (child) await this.kill(child);
   }
 
-  /** Ends every tracked process; used on shutdown. */
+  /** Ends every tracked process, and waits for their TMPDIRs to go; used on shutdown. */
   async killAll(): Promise<void> {
     await Promise.all([...this.#live.values()].map((child) => this.kill(child)));
+    await Promise.all([...this.#removals]);
   }
 }
 
