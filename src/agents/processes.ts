@@ -141,11 +141,11 @@ export class ProcessRegistry {
       // after the sweep, in every case: a process of the agent still alive could otherwise
       // swap a folder in it for a link while it is removed, and have this (unsandboxed)
       // process remove what the link leads to.
+      const removeFolder = () => (scratch === undefined ? Promise.resolve() : removeScratchDir(scratch));
       const exited = new Promise<void>((resolve) => {
         const done = (code: number | null) => {
           if (pid !== undefined) signalGroup(pid, 'SIGKILL');
           const sweep = killTagged(tag).catch(() => undefined);
-          const removeFolder = () => (scratch === undefined ? Promise.resolve() : removeScratchDir(scratch));
           const forget = () => {
             if (pid !== undefined) {
               this.#live.delete(pid);
@@ -175,8 +175,7 @@ export class ProcessRegistry {
         child.once('exit', done);
         child.once('error', () => {
           if (pid !== undefined) return;
-          if (scratch === undefined) resolve();
-          else void removeScratchDir(scratch).then(resolve);
+          void removeFolder().then(resolve);
         });
       });
       this.#exits.set(child, exited);

@@ -52,7 +52,8 @@ interface PlanGraph {
  */
 export function planFromCompiled(compiled: CompiledWorkflow, options: PlanOptions = {}): CompiledPlan {
   const nodes = new Map<string, PlanNode>();
-  for (const id of compiled.topologicalOrder) nodes.set(id, toPlanNode(compiled.nodes[id] as CompiledNode, options.functions));
+  for (const id of compiled.topologicalOrder)
+    nodes.set(id, toPlanNode(compiled.nodes[id] as CompiledNode, options.functions));
   return makePlan(compiled, { nodes, facts: undefined, added: 0 }, options, new Map());
 }
 
@@ -120,9 +121,10 @@ function makePlan(
       }
       // Recorded additions (a resumed run) were within the limits when they were accepted.
       if (state) checkGrowth(compiled, graph, added.length);
-      const known = graph.facts ?? compiledFacts(compiled);
+      // This plan's own copy (the extension only reads it; its new facts are added below).
+      const facts = graph.facts ? new Map(graph.facts) : compiledFacts(compiled);
       const extension = extendWorkflow(
-        { compiled, facts: known },
+        { compiled, facts },
         requests.map(({ requiredBy: _requiredBy, ...node }) => node),
         requiredBy,
       );
@@ -133,7 +135,6 @@ function makePlan(
         const node = nodes.get(id);
         if (node) nodes.set(id, { ...node, dependsOn });
       }
-      const facts = new Map(known);
       for (const [id, fact] of extension.facts) facts.set(id, fact);
       return makePlan(compiled, { nodes, facts, added: graph.added + added.length }, options, specs) as never;
     },
