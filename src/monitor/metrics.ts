@@ -111,7 +111,7 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
     case 'node.cancelled': {
       const node = nodeOf(state, view.data.workflowId, view.data.nodeId);
       if (!node) break;
-      node.status = view.type.slice('node.'.length);
+      node.status = ENDED_STATUS[view.type];
       endNode(state, node, event.ts);
       if (view.type === 'node.completed') {
         state.session.stepsCompleted++;
@@ -222,6 +222,13 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
 }
 
 /** Ends a node at `ts`: its duration from its first start, less the time nobody ran the session. */
+/** A node's status after each of its ending events (a constant string, not a slice made per node). */
+const ENDED_STATUS = {
+  'node.completed': 'completed',
+  'node.skipped': 'skipped',
+  'node.cancelled': 'cancelled',
+} as const;
+
 function endNode(state: MetricsState, node: NodeMetrics, ts: string): void {
   node.endedAt = ts;
   if (node.startedAt !== undefined) node.durationMs = ownedElapsed(state, node.startedAt, ts);

@@ -32,6 +32,9 @@ export class ChangedChunks {
   /** The node set of the workflow noted last (most events in a row are of one workflow). */
   #lastWorkflow: string | undefined;
   #lastNodes: Set<string> | undefined;
+  /** The chunk path of the workflow whose header was noted last, made once rather than per event. */
+  #headerOf = '';
+  #header = '';
 
   /** Notes what `event` changed; called right after it was applied to `state`. */
   note(event: AnyEvent, state: SessionState): void {
@@ -76,7 +79,7 @@ export class ChangedChunks {
       case 'node.compensated':
         // The workflow's header too: its status is refreshed after every event of it.
         if (workflowId === undefined) return false;
-        paths.add(`workflows/${workflowId}`);
+        paths.add(this.#headerPath(workflowId));
         this.#node(workflowId, event.data.nodeId);
         return true;
       case 'workflow.paused':
@@ -142,6 +145,14 @@ export class ChangedChunks {
         // Every other type is not projected: only `lastSeq` and a named control change.
         return true;
     }
+  }
+
+  #headerPath(workflowId: string): string {
+    if (workflowId !== this.#headerOf) {
+      this.#headerOf = workflowId;
+      this.#header = `workflows/${workflowId}`;
+    }
+    return this.#header;
   }
 
   /** What changed since the last call, and starts over. */
