@@ -32,9 +32,6 @@ export class ChangedChunks {
   /** The node set of the workflow noted last (most events in a row are of one workflow). */
   #lastWorkflow: string | undefined;
   #lastNodes: Set<string> | undefined;
-  /** The chunk path of the workflow whose header was noted last, made once rather than per event. */
-  #headerOf = '';
-  #header = '';
 
   /** Notes what `event` changed; called right after it was applied to `state`. */
   note(event: AnyEvent, state: SessionState): void {
@@ -47,8 +44,15 @@ export class ChangedChunks {
     }
   }
 
+  /**
+   * Notes a node, and its workflow's header with it: most events that change a node refresh
+   * its workflow's status too, and for the others a recut header costs little. The header's
+   * path is noted when the workflow changes from the last one noted, not at every event (a
+   * string made and hashed per event was a third of the noting).
+   */
   #node(workflowId: string, nodeId: string): void {
     if (workflowId !== this.#lastWorkflow) {
+      this.#paths.add(`workflows/${workflowId}`);
       let nodes = this.#nodes.get(workflowId);
       if (nodes === undefined) {
         nodes = new Set();
@@ -77,9 +81,8 @@ export class ChangedChunks {
       case 'node.cancelled':
       case 'node.compensating':
       case 'node.compensated':
-        // The workflow's header too: its status is refreshed after every event of it.
+        // The workflow's header too (see #node): its status is refreshed after every event of it.
         if (workflowId === undefined) return false;
-        paths.add(this.#headerPath(workflowId));
         this.#node(workflowId, event.data.nodeId);
         return true;
       case 'workflow.paused':
@@ -145,14 +148,6 @@ export class ChangedChunks {
         // Every other type is not projected: only `lastSeq` and a named control change.
         return true;
     }
-  }
-
-  #headerPath(workflowId: string): string {
-    if (workflowId !== this.#headerOf) {
-      this.#headerOf = workflowId;
-      this.#header = `workflows/${workflowId}`;
-    }
-    return this.#header;
   }
 
   /** What changed since the last call, and starts over. */
