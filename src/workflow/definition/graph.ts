@@ -17,14 +17,22 @@ export interface GraphNode {
  * Nodes on a cycle, or downstream of one, cannot be ordered and are returned as `blocked`.
  */
 export function topologicalOrder(nodes: readonly GraphNode[]): { order: string[]; blocked: string[] } {
-  const index = new Map(nodes.map((node, i) => [node.id, i]));
+  const index = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i++) index.set((nodes[i] as GraphNode).id, i);
   const pending = new Int32Array(nodes.length);
-  const dependents: number[][] = nodes.map(() => []);
-  nodes.forEach((node, i) => {
-    const deps = new Set(node.dependsOn.filter((dep) => index.has(dep)));
-    pending[i] = deps.size;
-    for (const dep of deps) dependents[index.get(dep) as number]?.push(i);
-  });
+  const dependents: number[][] = new Array(nodes.length);
+  // Each distinct known dependency counts once: `counted[d] === i` marks d as counted for node
+  // i (a Set and a filtered copy per node were most of the time for 10,000 nodes).
+  const counted = new Int32Array(nodes.length).fill(-1);
+  for (let i = 0; i < nodes.length; i++) {
+    for (const dep of (nodes[i] as GraphNode).dependsOn) {
+      const d = index.get(dep);
+      if (d === undefined || counted[d] === i) continue;
+      counted[d] = i;
+      pending[i] = (pending[i] as number) + 1;
+      (dependents[d] ??= []).push(i);
+    }
+  }
   // Ready nodes in a min-heap of list positions: O((V + E) log V), whatever the shape.
   const ready = new MinHeap();
   for (let i = 0; i < nodes.length; i++) if (pending[i] === 0) ready.push(i);

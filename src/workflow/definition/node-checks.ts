@@ -195,29 +195,37 @@ export function checkNode(
       session,
     };
   };
-  const template = (source: unknown, path: PathSegment[], refScope: ReferenceScope): CompiledTemplate | undefined => {
+  // The scope is made only for a template with references (most have none).
+  const template = (
+    source: unknown,
+    path: PathSegment[],
+    scopeFor: () => ReferenceScope,
+  ): CompiledTemplate | undefined => {
     if (typeof source !== 'string') return undefined;
     const parsed = parseTemplate(source);
     for (const error of parsed.errors) push(path, error.message, error.offset);
+    const refScope = parsed.template.references.length > 0 ? scopeFor() : undefined;
     for (const ref of parsed.template.references) {
-      const message = checkReference(ref.path, refScope);
+      const message = checkReference(ref.path, refScope as ReferenceScope);
       if (message) push(path, `{{ ${ref.path.join('.')} }}: ${message}`, ref.offset);
     }
     return parsed.errors.length === 0 ? parsed.template : undefined;
   };
-  out.task = template(node.task, at('task'), scopeOf(false, true));
-  out.prompt = template(node.prompt, at('prompt'), scopeOf(false, true));
+  out.task = template(node.task, at('task'), () => scopeOf(false, true));
+  out.prompt = template(node.prompt, at('prompt'), () => scopeOf(false, true));
   const compensationTask = typeof compensation === 'string' ? compensation : rec(compensation)?.task;
   out.compensation = template(
     compensationTask,
     typeof compensation === 'string' ? at('compensation') : at('compensation', 'task'),
-    scopeOf(true, true),
+    () => scopeOf(true, true),
   );
   if (typeof node.condition === 'string') {
     const parsed = parseCondition(node.condition);
     for (const error of parsed.errors) push(at('condition'), error.message, error.offset);
-    for (const ref of parsed.condition?.references ?? []) {
-      const message = checkReference(ref.path, scopeOf(false, false));
+    const references = parsed.condition?.references ?? [];
+    const conditionScope = references.length > 0 ? scopeOf(false, false) : undefined;
+    for (const ref of references) {
+      const message = checkReference(ref.path, conditionScope as ReferenceScope);
       if (message) push(at('condition'), message, ref.offset);
     }
     out.condition = parsed.condition;

@@ -132,6 +132,36 @@ describe('loading valid workflows', () => {
     expect(node.dependsOn).toEqual([]);
   });
 
+  it("copies the caller's values the schema takes as they are, so their later changes never reach it", () => {
+    const labels = { names: ['backend'] };
+    const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+    const definition: WorkflowDefinition = {
+      name: 'owned',
+      inputs: { labels: { type: 'object', default: labels } },
+      agents: { a: { systemPrompt: 'x' } },
+      nodes: [{ id: 'n', agent: 'a', task: 't', output: { schema } }],
+    };
+    const wf = defineWorkflow(definition);
+    // The caller's objects stay theirs: not frozen, and a change of theirs is not seen.
+    expect(Object.isFrozen(labels)).toBe(false);
+    expect(Object.isFrozen(labels.names)).toBe(false);
+    expect(Object.isFrozen(schema.properties.ok)).toBe(false);
+    expect(Object.isFrozen(schema.required)).toBe(false);
+    labels.names.push('frontend');
+    schema.properties.ok.type = 'string';
+    schema.required.push('more');
+    expect(wf.inputs.labels?.default).toEqual({ names: ['backend'] });
+    expect(wf.definition.inputs?.labels?.default).toEqual({ names: ['backend'] });
+    expect(wf.nodes.n?.outputSchema).toEqual({
+      type: 'object',
+      properties: { ok: { type: 'boolean' } },
+      required: ['ok'],
+    });
+    // And the definition kept with the workflow does not share a node object with the input.
+    expect(wf.definition.nodes[0]).not.toBe(definition.nodes[0]);
+    expect(wf.definition.nodes[0]?.id).toBe('n');
+  });
+
   it('keeps node ids such as constructor apart from Object.prototype', () => {
     const wf = parseWorkflow(
       'name: w\nagents: { a: { systemPrompt: x } }\nnodes:\n  - { id: constructor, agent: a, task: t }\n',
