@@ -6,8 +6,9 @@
  * `close()` pays for what the run left behind (the final version, the workspace history).
  *
  * Figures per shape (median of RUNS runs): us/node from `startWorkflow` to the result, the
- * same including `close()`, the time `startWorkflow` takes before returning, and this
- * process's CPU per node. Memory is measured in child processes: resident size right after
+ * same including `close()`, the time `startWorkflow` takes before returning (and
+ * `defineWorkflow` before it: validation and compile of the definition), and this process's
+ * CPU per node. Memory is measured in child processes: resident size right after
  * importing the library, and after a 10,000-node run.
  *
  * Targets (issue 15): <= 20 us/node on each shape, flat from 1k to 10k nodes; 10,000 nodes
@@ -33,12 +34,16 @@ interface Timing {
   start: number;
   /** CPU of this process over the run and close, microseconds. */
   cpu: number;
+  /** `defineWorkflow` of the shape (validation and compile, before `startWorkflow`), microseconds. */
+  define: number;
 }
 
 /** One run of a shape through the public API, on a fresh data directory. */
 export async function publicRun(shape: BenchShape, root: string): Promise<Timing> {
   const dataDir = await mkdtemp(path.join(root, 'run-'));
+  const d0 = process.hrtime.bigint();
   const { workflow, functions } = instantWorkflow(shape, 64);
+  const define = Number(process.hrtime.bigint() - d0) / 1000;
   const orchestrator = await Orchestrator.open({
     config: { dataDir, sqliteSynchronous: 'full', logLevel: 'silent' },
     scenario: path.join(here, '..', 'examples', 'hello', 'scenario.yaml'),
@@ -59,6 +64,7 @@ export async function publicRun(shape: BenchShape, root: string): Promise<Timing
     withClose: Number(t3 - t0) / 1000,
     start: Number(t1 - t0) / 1000,
     cpu: used.user + used.system,
+    define,
   };
 }
 
@@ -112,6 +118,12 @@ export default async function (): Promise<BenchFigure[]> {
         {
           name: `${shape.name}: startWorkflow returns after`,
           value: median(runs.map((t) => t.start)) / 1000,
+          unit: 'ms',
+        },
+        // What a user pays before the run: validating and compiling the definition.
+        {
+          name: `${shape.name}: defineWorkflow before it`,
+          value: median(runs.map((t) => t.define)) / 1000,
           unit: 'ms',
         },
       );
