@@ -1,11 +1,12 @@
 import type { EventDataMap } from '../events/index.ts';
 import {
   addSpend,
-  bump,
+  bumpIn,
   emptyFigures,
   type Figures,
+  lazyFigures,
   noSpend,
-  observe,
+  observeIn,
   type Spend,
   spendDifference,
 } from './figures.ts';
@@ -101,8 +102,8 @@ export function onUsage(state: MetricsState, data: EventDataMap['agent.usage']):
     addSpend(figures, spend);
     figures.turns++;
     if (context > figures.maxContextTokens) figures.maxContextTokens = context;
-    if (data.ttftMs !== undefined) observe(figures.ttft, data.ttftMs);
-    if (data.durationMs !== undefined) observe(figures.turnTime, data.durationMs);
+    if (data.ttftMs !== undefined) observeIn(figures, 'ttft', data.ttftMs);
+    if (data.durationMs !== undefined) observeIn(figures, 'turnTime', data.durationMs);
   }
 }
 
@@ -209,9 +210,9 @@ export function onAttemptEnd(
     if (interrupted) figures.interruptions++;
     else if (failed !== undefined) {
       figures.errors++;
-      bump(figures.errorsByKind, failed);
+      bumpIn(figures, 'errorsByKind', failed);
     }
-    if (took !== undefined) observe(figures.agentTime, took);
+    if (took !== undefined) observeIn(figures, 'agentTime', took);
   }
   if (final) {
     agent.endedAt = ts;
@@ -277,7 +278,7 @@ export function nodeOf(state: MetricsState, workflowId: string, nodeId: string):
   if (!node) {
     // Set one by one onto the figures, not spread or `Object.assign`ed: one is made per node of
     // every run, and stores along the same transitions stay on V8's fast path.
-    const made = emptyFigures() as Mutable<NodeMetrics>;
+    const made = lazyFigures() as Mutable<NodeMetrics>;
     made.nodeId = nodeId;
     made.status = 'pending';
     made.nodeAttempts = 0;

@@ -1,6 +1,6 @@
 import type { AnyEvent } from '../events/index.ts';
 import { nodeOf, onAttemptEnd, onModelRequest, onResources, onSpawned, onUsage, scopesOf } from './agent-metrics.ts';
-import { bump, emptyFigures } from './figures.ts';
+import { bumpIn, emptyFigures } from './figures.ts';
 import { alertKey, emptyMetrics, type MetricsState, type NodeMetrics } from './metrics-state.ts';
 import { downtimeWithin, observeOwnership, ownedElapsed } from './ownership.ts';
 import { viewOf } from './view.ts';
@@ -173,7 +173,7 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
     case 'agent.tool_use':
       for (const figures of scopesOf(state, view.data.agentId)) {
         figures.toolCalls++;
-        bump(figures.toolCallsByTool, view.data.tool);
+        bumpIn(figures, 'toolCallsByTool', view.data.tool);
       }
       break;
     case 'agent.tool_result':

@@ -1,6 +1,6 @@
 import type { AnyEvent } from '../events/index.ts';
 import { elapsed, scopesOf } from './agent-metrics.ts';
-import { noSpend, observe } from './figures.ts';
+import { noSpend, observeIn } from './figures.ts';
 import type { MetricsState, Span } from './metrics-state.ts';
 
 /**
@@ -96,7 +96,7 @@ function endAgentsOfGoneOwner(state: MetricsState, at: string): void {
     const took = elapsed(agent.spawnedAt, at);
     for (const figures of scopesOf(state, agent.agentId)) {
       figures.interruptions++;
-      observe(figures.agentTime, took);
+      observeIn(figures, 'agentTime', took);
     }
   }
 }

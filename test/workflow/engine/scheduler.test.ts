@@ -101,6 +101,22 @@ describe('DependencyTracker', () => {
     expect(tracker.dependenciesSettled('b')).toBe(false);
   });
 
+  it('releases dependents known from the start and added later together, in the order they were listed', () => {
+    // f depends on a name that is no node: it never becomes ready, whatever settles.
+    const nodes = [node('a'), node('c', ['a']), node('b', ['a']), node('f', ['ghost']), node('g', ['a', 'a'])];
+    const tracker = new DependencyTracker(nodes, () => 'pending');
+    tracker.add(node('x', ['a']));
+    tracker.add(node('y', ['c']));
+    tracker.addDependency('b', 'y');
+    // Listed order first (c, b; g waits on a twice, as listed), then the later ones (x).
+    expect(tracker.settle('a')).toEqual(['c', 'g', 'x']);
+    expect(tracker.settle('c')).toEqual(['y']);
+    expect(tracker.settle('y')).toEqual(['b']);
+    expect(tracker.readyNodes()).toEqual(['b', 'g', 'x']);
+    expect(tracker.dependenciesSettled('f')).toBe(false);
+    expect(tracker.settle('ghost')).toEqual(['f']);
+  });
+
   it('addDependency on a settled dependency adds no wait', () => {
     const tracker = new DependencyTracker(diamond, () => 'pending');
     tracker.settle('e');
