@@ -135,9 +135,31 @@ function build(
   }
   const cache = d.cache ? { ttlMs: durationToMs(d.cache.ttl) } : undefined;
 
+  // Each list made at its size (counted first): grown by `push`, a list of one to three ids
+  // took room for seventeen, 1.8 MB for 10,000 nodes.
+  const dependentCount = record<number>();
+  for (const node of d.nodes) dependentCount[node.id] = 0;
+  for (const node of d.nodes) {
+    for (const dep of node.dependsOn ?? []) {
+      const known = dependentCount[dep];
+      if (known !== undefined) dependentCount[dep] = known + 1;
+    }
+  }
   const dependents = record<string[]>();
-  for (const node of d.nodes) dependents[node.id] = [];
-  for (const node of d.nodes) for (const dep of node.dependsOn ?? []) dependents[dep]?.push(node.id);
+  const filled = record<number>();
+  for (const node of d.nodes) {
+    dependents[node.id] = new Array(dependentCount[node.id]);
+    filled[node.id] = 0;
+  }
+  for (const node of d.nodes) {
+    for (const dep of node.dependsOn ?? []) {
+      const list = dependents[dep];
+      if (list === undefined) continue;
+      const at = filled[dep] as number;
+      list[at] = node.id;
+      filled[dep] = at + 1;
+    }
+  }
 
   const nodes = record<CompiledNode>();
   const dependencies = record<readonly string[]>();
