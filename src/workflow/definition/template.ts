@@ -44,16 +44,20 @@ export function parseTemplate(source: string): { template: CompiledTemplate; err
   let text = '';
   let i = 0;
   while (i < source.length) {
-    if (source.startsWith('\\{{', i)) {
-      text += '{{';
-      i += 3;
+    // Literal text goes over in one slice up to the next `{{` (it was appended a character at
+    // a time: a string of one piece per character, 32 bytes each, kept with the template).
+    const open = source.indexOf('{{', i);
+    if (open < 0) {
+      text += source.slice(i);
+      break;
+    }
+    if (open > i && source[open - 1] === '\\') {
+      text += `${source.slice(i, open - 1)}{{`;
+      i = open + 2;
       continue;
     }
-    if (!source.startsWith('{{', i)) {
-      text += source[i];
-      i += 1;
-      continue;
-    }
+    text += source.slice(i, open);
+    i = open;
     const close = source.indexOf('}}', i + 2);
     if (close < 0) {
       errors.push({ offset: i, message: "unclosed '{{': expected '}}' (write '\\{{' for a literal '{{')" });
@@ -76,8 +80,11 @@ export function parseTemplate(source: string): { template: CompiledTemplate; err
     i = close + 2;
   }
   if (text) parts.push({ text });
-  return { template: { source, parts, references }, errors };
+  return { template: { source, parts, references: references.length > 0 ? references : NO_REFERENCES }, errors };
 }
+
+/** The references of every template without any (most of a large workflow's): one frozen list. */
+const NO_REFERENCES: readonly TemplateReference[] = Object.freeze([]);
 
 /** The data a template is rendered with. */
 export interface TemplateContext {

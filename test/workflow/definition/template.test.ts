@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isOrchestratorError } from '../../../src/errors/index.ts';
 import { parseTemplate, renderTemplate, type TemplateContext } from '../../../src/workflow/index.ts';
@@ -74,5 +75,64 @@ describe('templates', () => {
     );
     const ctx: TemplateContext = { ...context, inputs: { ...context.inputs, date: new Date(0) } };
     expect(renderTemplate(template, ctx, { onMissing: 'empty' })).toBe('');
+  });
+});
+
+/**
+ * The parser as it first was, a character at a time: the reference the one that slices
+ * literal text must agree with on every input (escapes, unclosed and bad placeholders).
+ */
+function parseOneCharAtATime(source: string) {
+  const parts: unknown[] = [];
+  const references: unknown[] = [];
+  const errors: unknown[] = [];
+  let text = '';
+  let i = 0;
+  while (i < source.length) {
+    if (source.startsWith('\\{{', i)) {
+      text += '{{';
+      i += 3;
+      continue;
+    }
+    if (!source.startsWith('{{', i)) {
+      text += source[i];
+      i += 1;
+      continue;
+    }
+    const close = source.indexOf('}}', i + 2);
+    if (close < 0) {
+      errors.push({ offset: i, message: "unclosed '{{': expected '}}' (write '\\{{' for a literal '{{')" });
+      text += source.slice(i);
+      break;
+    }
+    const inner = source.slice(i + 2, close).trim();
+    if (/^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/.test(inner)) {
+      if (text) parts.push({ text });
+      text = '';
+      const ref = { path: inner.split('.'), offset: i };
+      parts.push({ ref });
+      references.push(ref);
+    } else {
+      errors.push({
+        offset: i,
+        message: `expected a path such as '{{ inputs.topic }}' or '{{ nodes.draft.output }}', received '{{${source.slice(i + 2, close)}}}'`,
+      });
+    }
+    i = close + 2;
+  }
+  if (text) parts.push({ text });
+  return { template: { source, parts, references }, errors };
+}
+
+describe('parseTemplate against the parser that went a character at a time', () => {
+  it('agrees on any text of braces, backslashes, paths and spaces', () => {
+    const pieces = fc.constantFrom('{', '{{', '}', '}}', '\\', 'a', 'b.c', ' ', 'x-1', '.', '\n', '{{ a.b }}');
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 24 }), (chosen) => {
+        const source = chosen.join('');
+        expect(parseTemplate(source)).toEqual(parseOneCharAtATime(source));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
