@@ -38,6 +38,11 @@ const PATH = /^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$/;
  * here; whether the names exist is the workflow compiler's job.
  */
 export function parseTemplate(source: string): { template: CompiledTemplate; errors: readonly TemplateSyntaxError[] } {
+  // Most tasks of a large workflow have no placeholder: their template is the text itself, in
+  // lists made at their size (a list grown by `push` takes room for seventeen parts).
+  if (!source.includes('{{')) {
+    return { template: { source, parts: source ? [{ text: source }] : [], references: NO_REFERENCES }, errors: [] };
+  }
   const parts: TemplatePart[] = [];
   const references: TemplateReference[] = [];
   const errors: TemplateSyntaxError[] = [];
