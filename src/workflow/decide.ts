@@ -170,7 +170,7 @@ export function decideRecovery(node: PlanNode | undefined, state: NodeState, wf:
 export function finalStatus(wf: WorkflowState, failed: boolean): 'completed' | 'failed' | 'cancelled' {
   if (wf.cancelRequested) return 'cancelled';
   if (failed) return 'failed';
-  for (const node of Object.values(wf.nodes)) if (node.status === 'failed') return 'failed';
+  for (const id in wf.nodes) if (wf.nodes[id]?.status === 'failed' && Object.hasOwn(wf.nodes, id)) return 'failed';
   return 'completed';
 }
 

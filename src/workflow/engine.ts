@@ -12,7 +12,7 @@ import { ReadyQueue } from './ready-queue.ts';
 import type { RunPhase, WorkflowRunOptions } from './run-options.ts';
 import { RunRecorder } from './run-recorder.ts';
 import { DependencyTracker } from './scheduler.ts';
-import { notStarted, type PendingControl, type WorkflowState } from './state.ts';
+import { type NodeState, notStarted, type PendingControl, type WorkflowState } from './state.ts';
 import { TurnPacer } from './turn-pacer.ts';
 
 export type { RunPhase, WorkflowRunOptions } from './run-options.ts';
@@ -144,8 +144,11 @@ export class WorkflowRun<P extends WorkflowPlan = WorkflowPlan> {
       return this.#done.promise;
     }
     this.#flow.recover();
-    for (const node of Object.values(wf.nodes))
-      if (node.status === 'retry_wait') this.#flow.scheduleRetry(node.id, node.retryAt ?? 0);
+    for (const id in wf.nodes) {
+      const node = wf.nodes[id] as NodeState;
+      if (node.status === 'retry_wait' && Object.hasOwn(wf.nodes, id))
+        this.#flow.scheduleRetry(node.id, node.retryAt ?? 0);
+    }
     for (const id of this.#flow.readyNodes()) if (wf.nodes[id]?.status === 'pending') this.#flow.onReady(id);
     if (wf.cancelRequested) this.#flow.cancelEverything('cancelled before the restart');
     for (const control of Object.values(this.#o.state.controls ?? {})) this.applyControl(control);
