@@ -221,7 +221,6 @@ export function applyMetricsEvent(state: MetricsState, event: AnyEvent): Metrics
   return state;
 }
 
-/** Ends a node at `ts`: its duration from its first start, less the time nobody ran the session. */
 /** A node's status after each of its ending events (a constant string, not a slice made per node). */
 const ENDED_STATUS = {
   'node.completed': 'completed',
@@ -229,6 +228,7 @@ const ENDED_STATUS = {
   'node.cancelled': 'cancelled',
 } as const;
 
+/** Ends a node at `ts`: its duration from its first start, less the time nobody ran the session. */
 function endNode(state: MetricsState, node: NodeMetrics, ts: string): void {
   node.endedAt = ts;
   if (node.startedAt !== undefined) node.durationMs = ownedElapsed(state, node.startedAt, ts);
