@@ -61,6 +61,13 @@ export function topologicalOrder(nodes: readonly GraphNode[]): { order: string[]
       if (pending[dependent] === 0) ready.push(dependent);
     }
   }
+  // What was not ordered: by position when ids are distinct (every caller's are), by id otherwise.
+  if (index.size === count) {
+    const blocked: string[] = [];
+    if (order.length < count)
+      for (let i = 0; i < count; i++) if ((pending[i] as number) > 0) blocked.push((nodes[i] as GraphNode).id);
+    return { order, blocked };
+  }
   const done = new Set(order);
   return { order, blocked: nodes.map((node) => node.id).filter((id) => !done.has(id)) };
 }
