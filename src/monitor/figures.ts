@@ -65,6 +65,17 @@ export function emptyTiming(): Timing {
 
 /** Zeroed figures. */
 export function emptyFigures(): Figures {
+  return zeroFigures({}, {}, emptyTiming(), emptyTiming(), emptyTiming());
+}
+
+/** Zeroed figures holding the breakdowns and timings given: one literal, one shape, for both kinds. */
+function zeroFigures(
+  toolCallsByTool: Record<string, number>,
+  errorsByKind: Record<string, number>,
+  ttft: Timing,
+  turnTime: Timing,
+  agentTime: Timing,
+): Figures {
   return {
     inputTokens: 0,
     outputTokens: 0,
@@ -75,17 +86,17 @@ export function emptyFigures(): Figures {
     unpricedCostUsd: 0,
     turns: 0,
     toolCalls: 0,
-    toolCallsByTool: {},
+    toolCallsByTool,
     toolErrors: 0,
     errors: 0,
-    errorsByKind: {},
+    errorsByKind,
     interruptions: 0,
     retries: 0,
     agents: 0,
     maxContextTokens: 0,
-    ttft: emptyTiming(),
-    turnTime: emptyTiming(),
-    agentTime: emptyTiming(),
+    ttft,
+    turnTime,
+    agentTime,
   };
 }
 
@@ -112,13 +123,7 @@ const NO_COUNTS: Record<string, number> = Object.freeze({}) as Record<string, nu
  * per node of a 10,000-node run. Frozen, so a write that bypasses those throws, never shares.
  */
 export function lazyFigures(): Figures {
-  const figures = emptyFigures();
-  figures.toolCallsByTool = NO_COUNTS;
-  figures.errorsByKind = NO_COUNTS;
-  figures.ttft = ZERO_TIMING;
-  figures.turnTime = ZERO_TIMING;
-  figures.agentTime = ZERO_TIMING;
-  return figures;
+  return zeroFigures(NO_COUNTS, NO_COUNTS, ZERO_TIMING, ZERO_TIMING, ZERO_TIMING);
 }
 
 /** A timing of `figures` to write to: its own (made now when it was the shared zero). */
