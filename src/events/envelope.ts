@@ -80,6 +80,31 @@ export function typedEvent<T extends EventType>(event: NewEvent<T>): NewEvent<T>
   return event;
 }
 
+/** The fields of an event the engine records (see {@link typedRecord}). */
+export interface RecordFields {
+  readonly id: string;
+  readonly type: EventType;
+  readonly sessionId: string;
+  readonly ts: string;
+  readonly source: string;
+  readonly correlationId: string;
+  readonly data: unknown;
+}
+
+/**
+ * An event the engine records, made whole, with seq 0 (not known yet) and no cause: one object
+ * that the engine's state takes as committed and the log as new (see the workflow's recorder).
+ * With `typed`, it carries the mark of {@link typedEvent}, given in the literal itself: setting
+ * the mark on an object already made gave each event a property array of its own (40 bytes).
+ * Having every envelope field already, it is also the pending event {@link prepareEvent}
+ * returns, not copied.
+ */
+export function typedRecord(fields: RecordFields, typed: boolean): NewEvent {
+  const { id, type, sessionId, ts, source, correlationId, data } = fields;
+  if (!typed) return { id, type, sessionId, seq: 0, ts, source, correlationId, causationId: null, data } as NewEvent;
+  return { id, type, sessionId, seq: 0, ts, source, correlationId, causationId: null, data, [TYPED]: true } as NewEvent;
+}
+
 /** True for an event marked by {@link typedEvent} (or an in-process spread of one). */
 export function isTypedEvent(event: NewEvent): boolean {
   return (event as Marked)[TYPED] === true;
@@ -126,6 +151,18 @@ function nowIso(): string {
 }
 
 function stamp(event: NewEvent, data: unknown, defaultSource: string): PendingEvent {
+  // A typed event with its whole envelope (the engine's records) is already what the store
+  // takes: a copy per event was an object the event's wait for its commit kept alive.
+  if (
+    data === event.data &&
+    (event as Marked)[TYPED] === true &&
+    typeof event.id === 'string' &&
+    typeof event.ts === 'string' &&
+    typeof event.source === 'string' &&
+    event.correlationId !== undefined &&
+    event.causationId !== undefined
+  )
+    return event as PendingEvent;
   return {
     id: event.id ?? newId(),
     type: event.type,

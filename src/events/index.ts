@@ -18,7 +18,7 @@ export { canonicalJson, sha256Hex } from './canonical-json.ts';
 export type { AgentState, EventDataMap, EventType } from './catalog.ts';
 export { AGENT_STATES, EVENT_DATA_SCHEMAS, EVENT_TYPES, internEventType, isEventType } from './catalog.ts';
 export type { AnyEvent, NewEvent, OrchestratorEvent, PendingEvent } from './envelope.ts';
-export { isTypedEvent, prepareEvent, typedEvent } from './envelope.ts';
+export { isTypedEvent, prepareEvent, typedEvent, typedRecord } from './envelope.ts';
 export { newId, newPrefixedId } from './ids.ts';
 export type { CompiledFilter, EventFilter, FilteredEvent, FilterTypes, PatternTypes } from './pattern.ts';
 export { compileFilter, compilePattern } from './pattern.ts';

@@ -1,5 +1,12 @@
 import { toOrchestratorError } from '../errors/index.ts';
-import { type AnyEvent, type EventDataMap, type EventType, type NewEvent, newId, typedEvent } from '../events/index.ts';
+import {
+  type AnyEvent,
+  type EventDataMap,
+  type EventType,
+  type NewEvent,
+  newId,
+  typedRecord,
+} from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { applyEvent, type SessionState } from './state.ts';
 
@@ -68,19 +75,20 @@ export class RunRecorder {
     const { sessionId, workflowId } = this.#o;
     // One object serves both: the state takes it as a committed event (its seq is not known
     // yet; the projection does not read it), the log as a new one (it ignores sessionId, seq).
-    const event = {
-      id: newId(),
-      type,
-      sessionId,
-      seq: 0,
-      ts: isoNow(),
-      source: 'engine',
-      correlationId: workflowId,
-      causationId: null,
-      data: { ...data, workflowId } as unknown as EventDataMap[T],
-    };
+    const event = typedRecord(
+      {
+        id: newId(),
+        type,
+        sessionId,
+        ts: isoNow(),
+        source: 'engine',
+        correlationId: workflowId,
+        data: { ...data, workflowId },
+      },
+      ENGINE_MADE.has(type),
+    );
     applyEvent(this.#o.state, event as AnyEvent);
-    this.#pending.push(ENGINE_MADE.has(type) ? typedEvent(event as NewEvent) : (event as NewEvent));
+    this.#pending.push(event);
     if (!this.#batch) {
       this.#batch = Promise.withResolvers<void>();
       // Only this recorder's own handler: a record nobody awaits must not become an

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrchestratorError } from '../../src/errors/index.ts';
-import { type NewEvent, prepareEvent, typedEvent } from '../../src/events/index.ts';
+import { isTypedEvent, type NewEvent, prepareEvent, typedEvent, typedRecord } from '../../src/events/index.ts';
 import { EventLog } from '../../src/log/index.ts';
 import { Redactor } from '../../src/security/index.ts';
 import { openEventStore } from '../../src/store/index.ts';
@@ -85,5 +85,49 @@ describe('validation once at the boundary', () => {
     } as unknown as NewEvent);
     expect((await refusal(log.append('ses_bigint', [unstorable])))?.code).toBe('EVENT_INVALID');
     expect(await log.lastSeq('ses_bigint')).toBe(0);
+  });
+
+  describe("the engine's records (typedRecord)", () => {
+    const fields = () => ({
+      id: '0190a0b0-0000-7000-8000-000000000001',
+      type: 'node.started' as const,
+      sessionId: 'ses_rec',
+      ts: '2026-12-07T10:00:00.000Z',
+      source: 'engine',
+      correlationId: 'wf_1',
+      data: { workflowId: 'wf_1', nodeId: 'a', attempt: 0 },
+    });
+
+    it('marks a record only when asked, and its mark survives no boundary', () => {
+      expect(isTypedEvent(typedRecord(fields(), true))).toBe(true);
+      expect(isTypedEvent(typedRecord(fields(), false))).toBe(false);
+      expect(isTypedEvent(JSON.parse(JSON.stringify(typedRecord(fields(), true))) as NewEvent)).toBe(false);
+    });
+
+    it('is its own pending event when typed; anything else is copied and parsed', async () => {
+      const typed = typedRecord(fields(), true);
+      expect(prepareEvent(typed)).toBe(typed);
+      // Not typed: parsed (attempt 0 is refused), so never handed on as it is.
+      expect(() => prepareEvent(typedRecord(fields(), false))).toThrow(/data\.attempt/);
+      // Typed but without its whole envelope: stamped onto a copy, its id and time made.
+      const partial = typedEvent({ type: 'node.started', data: fields().data } as NewEvent);
+      const pending = prepareEvent(partial);
+      expect(pending).not.toBe(partial);
+      expect(pending.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(partial.id).toBeUndefined();
+      // The log stores the record's own id, time and source, and redacts its payload on a copy.
+      const secret = typedRecord(
+        {
+          ...fields(),
+          id: '0190a0b0-0000-7000-8000-000000000002',
+          data: { workflowId: 'wf_1', nodeId: 'a', attempt: 1, note: SECRET } as never,
+        },
+        true,
+      );
+      const [committed] = await log.append('ses_rec', [typed, secret]);
+      expect(committed).toMatchObject({ id: typed.id, ts: typed.ts, source: 'engine', correlationId: 'wf_1', seq: 1 });
+      expect(JSON.stringify(await log.store.read('ses_rec'))).not.toContain(SECRET);
+      expect((secret.data as { note: string }).note).toBe(SECRET);
+    });
   });
 });
