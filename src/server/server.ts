@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { OrchestratorError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Orchestrator } from '../orchestrator/index.ts';
+import { packageRoot } from '../package-root.ts';
 import { buildApp } from './app.ts';
 import { KeyAuthenticator } from './auth.ts';
 import type { ApiContext } from './context.ts';
@@ -27,9 +27,7 @@ export interface StartServerOptions {
 /** Where an {@link ApiServer} is: `listening` → `closing` (streams end, requests finish) → `closed`. */
 export type ServerState = 'listening' | 'closing' | 'closed';
 
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+const VERSION = packageRoot().version;
 
 /**
  * The HTTP API on Fastify, listening: REST under `/v1`, live streams, the OpenAPI document.

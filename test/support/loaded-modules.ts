@@ -9,7 +9,7 @@ export interface Loaded {
   readonly result: ProcessResult;
   /** Packages under node_modules, by name. */
   readonly packages: Set<string>;
-  /** Areas of the project (`src/<area>` or `dist/<area>`). */
+  /** Areas of the project (`src/<area>`, or those the bundled files of dist/ hold). */
   readonly areas: Set<string>;
   /** Node built-ins. */
   readonly builtins: Set<string>;
@@ -44,12 +44,29 @@ export async function loadedModules(args: readonly string[], recordFile: string)
   const areas = new Set<string>();
   const builtins = new Set<string>();
   const root = pathToFileURL(REPO_ROOT).href;
+  const dist = `${pathToFileURL(path.join(REPO_ROOT, 'dist')).href}/`;
   for (const url of urls) {
     const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    const inProject = /\/(?:src|dist)\/([a-z-]+)\//.exec(url);
+    const inSources = /\/src\/([a-z-]+)\//.exec(url);
     if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
     else if (inPackage) packages.add(inPackage[1] as string);
-    else if (inProject && url.startsWith(root)) areas.add(inProject[1] as string);
+    else if (url.startsWith(dist)) for (const area of await bundledAreas(url.slice(dist.length))) areas.add(area);
+    else if (inSources && url.startsWith(root)) areas.add(inSources[1] as string);
   }
   return { result, packages, areas, builtins };
+}
+
+/**
+ * The areas whose code a file of the bundled package holds (dist/index.js, dist/chunks/...), as
+ * the build recorded them in dist/.areas.json.
+ * @throws Error for a file the build did not record (a stale dist/, or one built otherwise)
+ */
+async function bundledAreas(file: string): Promise<readonly string[]> {
+  const recorded = JSON.parse(await readFile(path.join(REPO_ROOT, 'dist', '.areas.json'), 'utf8')) as Record<
+    string,
+    string[]
+  >;
+  const areas = recorded[file];
+  if (areas === undefined) throw new Error(`dist/${file} is not in dist/.areas.json: rebuild with scripts/build.mjs`);
+  return areas;
 }

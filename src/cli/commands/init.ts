@@ -2,9 +2,9 @@ import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { OrchestratorError } from '../../errors/index.ts';
+import { packagePath } from '../../package-root.ts';
 
-/** The starter: the smallest real workflow and the scenario that scripts it offline. */
-const STARTER = new URL('../../../examples/hello/', import.meta.url);
+/** The starter (examples/hello): the smallest real workflow and the scenario that scripts it offline. */
 const FILES = ['workflow.yaml', 'scenario.yaml'] as const;
 
 /**
@@ -28,7 +28,7 @@ export function registerInitCommand(program: Command): void {
         }
       }
       await mkdir(target, { recursive: true });
-      for (const file of FILES) await copyFile(new URL(file, STARTER), path.join(target, file));
+      for (const file of FILES) await copyFile(packagePath('examples', 'hello', file), path.join(target, file));
       const workflow = path.relative(process.cwd(), path.join(target, 'workflow.yaml')) || 'workflow.yaml';
       process.stdout.write(
         `wrote ${FILES.join(' and ')} in ${target}\nnext: orchestrator run ${workflow}   (offline: scenario.yaml beside it scripts the model)\n`,
