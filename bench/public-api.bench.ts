@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Orchestrator } from '../src/index.ts';
 import type { BenchFigure } from './run.ts';
+import { cpuShare } from './support/cpu-share.ts';
 import { type BenchShape, instantWorkflow, publicApiShapes } from './support/shapes.ts';
 
 const RUNS = 3;
@@ -101,6 +102,39 @@ function childMemory(mode: 'import' | 'package' | 'run', nodeFlags: string[] = [
   return { rss: Number(match[1]) / 1024 / 1024, young: young ? Number(young[1]) / 1024 / 1024 : 0 };
 }
 
+/**
+ * What versions cost a run (issue 15: at most 5% of its CPU): the share of the CPU of a
+ * 10,000-node chain, from `startWorkflow` to the end of `close()` (which waits for the last
+ * version), spent under the sessions area's code (src/sessions/: the version follower's
+ * projection of the committed events, its cuts, its versions and the store calls they make).
+ * Median of three profiled runs.
+ */
+async function versionsShare(root: string): Promise<number> {
+  const shape = publicApiShapes().find((s) => s.name === 'chain of 10000');
+  if (!shape) throw new Error('no 10,000-node chain among the public API shapes');
+  const shares: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const dataDir = await mkdtemp(path.join(root, 'share-'));
+    const { workflow, functions } = instantWorkflow(shape, 64);
+    const orchestrator = await Orchestrator.open({
+      config: { dataDir, sqliteSynchronous: 'full', logLevel: 'silent' },
+      scenario: path.join(here, '..', 'examples', 'hello', 'scenario.yaml'),
+    });
+    shares.push(
+      await cpuShare(
+        async () => {
+          const handle = await orchestrator.startWorkflow(workflow, { functions });
+          await handle.result;
+          await orchestrator.close();
+        },
+        (url) => url.includes('/src/sessions/'),
+      ),
+    );
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return Math.round(median(shares) * 10) / 10;
+}
+
 export default async function (): Promise<BenchFigure[]> {
   const root = await mkdtemp(path.join(tmpdir(), 'orch-public-'));
   const figures: BenchFigure[] = [];
@@ -136,6 +170,12 @@ export default async function (): Promise<BenchFigure[]> {
         });
       }
     }
+    figures.push({
+      name: "versions: share of a 10,000-node chain's CPU, to the end of close() (profiled)",
+      value: await versionsShare(root),
+      unit: '%',
+      target: '<= 5',
+    });
     figures.push(
       // The sources go through Node's type stripping, which alone adds about 30 MB (its
       // WebAssembly compiler and the stripped copies): what users pay is the built package.
