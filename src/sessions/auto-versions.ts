@@ -146,6 +146,10 @@ export class AutoVersions {
 
   #kick(): void {
     if (!this.#due || this.#abort.signal.aborted) return;
+    // A version in flight and a cut ahead of the next one set: nothing to decide until either
+    // comes back here (this runs after every completed node of a fast run, and reading the
+    // clock each time showed in its profile).
+    if (this.#taking !== undefined && this.#prepareTimer !== undefined) return;
     const wait = this.#nextAt - performance.now();
     if (this.#taking || wait > 0) {
       this.#prepareTimer ??= setTimeout(

@@ -129,6 +129,12 @@ export class StateChunker {
   readonly #changedBuckets = new Set<string>();
   /** Which bucket each node is in. */
   readonly #order = new NodeOrder();
+  /**
+   * The nodes in a chunk of their own (see `OWN_CHUNK_FROM_CHARS`), by workflow id: a changed
+   * node leaves its own chunk only when it has one, so the path of that chunk is made and looked
+   * up for those nodes only, not for every changed node of a run.
+   */
+  readonly #ownChunks = new Map<string, Set<string>>();
   /** Counts {@link reset}s, so what is kept beside the chunker (its page tree) knows to start over. */
   generation = 0;
 
@@ -205,6 +211,7 @@ export class StateChunker {
     const seen = new Set<string>();
     this.#buckets.clear();
     this.#changedBuckets.clear();
+    this.#ownChunks.clear();
     eachChunk(
       state,
       (path, value, source) => {
@@ -231,6 +238,7 @@ export class StateChunker {
           const path = `${WORKFLOWS}${workflowId}/${NODES}${node.id}`;
           seen.add(path);
           entries.push([path, this.#hashText(path, text, newBlobs)]);
+          this.#ownChunksOf(workflowId).add(node.id);
         }
       },
     );
@@ -278,14 +286,20 @@ export class StateChunker {
     newBlobs: Map<string, Uint8Array>,
   ): void {
     const bucket = this.#order.bucketOf(state, workflowId, nodeId);
-    const own = `${WORKFLOWS}${workflowId}/${NODES}${nodeId}`;
     const text = node === undefined ? undefined : canonicalJson(node);
+    const owners = this.#ownChunksOf(workflowId);
     if (text !== undefined && text.length < OWN_CHUNK_FROM_CHARS) {
       this.#bucket(bucket).set(nodeId, flat(text));
-      this.#setEntry(own, undefined);
+      if (owners.delete(nodeId)) this.#setEntry(`${WORKFLOWS}${workflowId}/${NODES}${nodeId}`, undefined);
     } else {
       this.#buckets.get(bucket)?.delete(nodeId);
-      this.#setEntry(own, text === undefined ? undefined : this.#hashText(own, text, newBlobs));
+      const own = `${WORKFLOWS}${workflowId}/${NODES}${nodeId}`;
+      if (text === undefined) {
+        if (owners.delete(nodeId)) this.#setEntry(own, undefined);
+      } else {
+        owners.add(nodeId);
+        this.#setEntry(own, this.#hashText(own, text, newBlobs));
+      }
     }
     this.#changedBuckets.add(bucket);
   }
@@ -300,6 +314,16 @@ export class StateChunker {
       } else this.#setEntry(path, this.#hashText(path, bucketText(members), newBlobs));
     }
     this.#changedBuckets.clear();
+  }
+
+  /** The nodes of a workflow in a chunk of their own, made empty the first time. */
+  #ownChunksOf(workflowId: string): Set<string> {
+    let owners = this.#ownChunks.get(workflowId);
+    if (owners === undefined) {
+      owners = new Set();
+      this.#ownChunks.set(workflowId, owners);
+    }
+    return owners;
   }
 
   /** The members of a bucket, made empty the first time. */
@@ -358,6 +382,7 @@ export class StateChunker {
     this.#buckets.clear();
     this.#changedBuckets.clear();
     this.#order.clear();
+    this.#ownChunks.clear();
     this.#stored.clear();
     this.#pending.clear();
     this.#links.clear();

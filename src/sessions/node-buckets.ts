@@ -54,7 +54,10 @@ export function workflowIn(state: SessionState, workflowId: string): SessionStat
 
 /** Each workflow's node order (see {@link NODES_PER_CHUNK}), extended as nodes are added. */
 export class NodeOrder {
-  readonly #order = new Map<string, { definition: unknown; added: number; index: Map<string, number> }>();
+  readonly #order = new Map<
+    string,
+    { definition: unknown; added: number; index: Map<string, number>; paths: string[] }
+  >();
 
   /** The path of the bucket of node `nodeId` of workflow `workflowId` in `state`. */
   bucketOf(state: SessionState, workflowId: string, nodeId: string): string {
@@ -62,7 +65,7 @@ export class NodeOrder {
     let order = this.#order.get(workflowId);
     if (order === undefined || order.definition !== wf?.definition) {
       const ids = nodeIdsOf(wf?.definition);
-      order = { definition: wf?.definition, added: 0, index: new Map(ids.map((id, i) => [id, i])) };
+      order = { definition: wf?.definition, added: 0, index: new Map(ids.map((id, i) => [id, i])), paths: [] };
       this.#order.set(workflowId, order);
     }
     const added = wf?.addedNodes ?? [];
@@ -72,7 +75,16 @@ export class NodeOrder {
     }
     const i = order.index.get(nodeId);
     // A node the workflow does not list (none is made so) goes by a hash of its id.
-    return `${WORKFLOWS}${workflowId}/${BUCKET}${i === undefined ? `h${fnv1a(nodeId) % 64}` : Math.floor(i / NODES_PER_CHUNK)}`;
+    if (i === undefined) return `${WORKFLOWS}${workflowId}/${BUCKET}h${fnv1a(nodeId) % 64}`;
+    // One string per bucket, made once: the chunker looks each changed node's bucket up in its
+    // maps, and a string made anew per node was built and hashed every time.
+    const bucket = Math.floor(i / NODES_PER_CHUNK);
+    let path = order.paths[bucket];
+    if (path === undefined) {
+      path = `${WORKFLOWS}${workflowId}/${BUCKET}${bucket}`;
+      order.paths[bucket] = path;
+    }
+    return path;
   }
 
   clear(): void {
