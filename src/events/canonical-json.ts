@@ -51,7 +51,11 @@ export function canonicalJson(value: unknown): string {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
-      out += canonicalJson(value[i]);
+      const item: unknown = value[i];
+      // Strings and numbers inline, not through a call (see below).
+      if (typeof item === 'string') out += JSON.stringify(item);
+      else if (typeof item === 'number') out += Number.isFinite(item) ? `${item}` : 'null';
+      else out += canonicalJson(item);
     }
     return `${out}]`;
   }
@@ -62,7 +66,14 @@ export function canonicalJson(value: unknown): string {
     const member = record[sorted[i] as string];
     if (member === undefined) continue;
     if (out.length > 1) out += ',';
-    out += (quoted[i] as string) + canonicalJson(member);
+    out += quoted[i] as string;
+    // Strings, numbers and booleans, most members of a node's state, are written here: a call
+    // per member was a third of a node's time. A finite number's JSON is its `ToString` (the
+    // JSON specification's own rule); any other number is `null`.
+    if (typeof member === 'string') out += JSON.stringify(member);
+    else if (typeof member === 'number') out += Number.isFinite(member) ? `${member}` : 'null';
+    else if (typeof member === 'boolean') out += member ? 'true' : 'false';
+    else out += canonicalJson(member);
   }
   return `${out}}`;
 }

@@ -24,6 +24,18 @@ describe('canonicalJson', () => {
     );
     expect(canonicalJson({ a: undefined, b: [undefined, 1] })).toBe('{"b":[null,1]}');
     expect(canonicalJson(JSON.parse('{"__proto__":1,"é":2,"\\"q":3}'))).toBe('{"\\"q":3,"__proto__":1,"é":2}');
+    // Members written without a call: every number JSON knows, the others as null, booleans.
+    const numbers = {
+      a: -0,
+      b: 1.5e300,
+      c: Number.NaN,
+      d: -Infinity,
+      e: true,
+      f: false,
+      g: [-0, Number.NaN, 2e-7, true],
+    };
+    expect(canonicalJson(numbers)).toBe(JSON.stringify(numbers));
+    expect(canonicalJson(numbers)).toBe(reference(numbers));
   });
 
   it('gives the same text for objects of one key list in another order, in runs and interleaved', () => {
