@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyEvent } from '../../src/events/index.ts';
 import { StateChunker } from '../../src/sessions/chunks.ts';
-import { replay } from '../../src/workflow/index.ts';
+import { compileWorkflow, replay } from '../../src/workflow/index.ts';
 
 // A definition's chunk is made once per definition object (canonical JSON, hash, deflated
 // bytes), so a compiled workflow started again does not pay for it at its first version.
@@ -62,5 +62,30 @@ describe('the definition chunk', () => {
     chunker.reset();
     chunker.markStored([hash]);
     expect(chunker.cut(state).newBlobs.has(hash)).toBe(false);
+  });
+
+  it('is the plain JSON of the compiled definition: the same for one written in another order, and after a round trip', () => {
+    const a = compileWorkflow(
+      {
+        name: 'd',
+        agents: { c: { systemPrompt: 's', model: 'm' } },
+        nodes: [{ id: 'a', agent: 'c', task: 't', retry: { attempts: 2 } }],
+      },
+      { file: 'a.yaml' },
+    );
+    const b = compileWorkflow(
+      {
+        nodes: [{ retry: { attempts: 2 }, task: 't', agent: 'c', id: 'a' }],
+        agents: { c: { model: 'm', systemPrompt: 's' } },
+        name: 'd',
+      },
+      { file: 'b.yaml' },
+    );
+    const hashOf = (sessionId: string, definition: object) =>
+      definitionChunk(new StateChunker().cut(replay(sessionId, started(sessionId, definition))));
+    const hash = hashOf('ses_f', a.definition);
+    expect(hashOf('ses_g', b.definition)).toBe(hash);
+    // As a resumed session reads it back from its log or a version: parsed from its JSON.
+    expect(hashOf('ses_h', JSON.parse(JSON.stringify(a.definition)) as object)).toBe(hash);
   });
 });
