@@ -16,9 +16,10 @@ import { bucketText, NODES, NodeOrder, OWN_CHUNK_FROM_CHARS, WORKFLOWS, workflow
  * stored deflated when long. A definition's chunk is its plain JSON instead: the compiled
  * definition's keys come in the schema's order, so definitions equal but written in another
  * order give the same text, and the plain form took a quarter of the time of the canonical one
- * (3 against 12 ms for 10,000 nodes, the largest chunk of a run's first version). A node still exactly as it started (pending, never tried) is in no
- * chunk: the definition names it, and `assembleChunks` makes it again. Most nodes of a
- * large run are in that state when its first version is taken.
+ * (3 against 12 ms for 10,000 nodes, the largest chunk of a run's first version). A node still
+ * exactly as it started (pending, never tried) is in no chunk: the definition names it, and
+ * `assembleChunks` makes it again. Most nodes of a large run are in that state when its first
+ * version is taken.
  *
  * Nodes share chunks ("buckets"), `NODES_PER_CHUNK` (node-buckets.ts) consecutive nodes each
  * (`{nodeId: node, ...}`, `BB` the bucket's number): with one chunk per node, a 10,000-node run

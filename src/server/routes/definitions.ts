@@ -67,7 +67,7 @@ const compiledByStore = new WeakMap<WorkflowStore, Map<string, { text: string; c
  * A registered workflow, compiled from what was stored. A version's compiled form is kept (for
  * the same stored text only) and handed out again: listing the workflows and starting a run
  * compiled every definition anew, about 100 ms for one of 10,000 nodes, and a run of the same
- * compiled workflow finds its definition's first version already cut (see the sessions area).
+ * compiled workflow finds its definition's chunk already made (see the sessions area).
  * The compiled form is deeply frozen, so sharing it between runs shares nothing mutable.
  * @throws OrchestratorError `WORKFLOW_NOT_FOUND`
  */
