@@ -13,8 +13,14 @@ const gzipAsync = promisify(gzip);
  * system, so no request can name a path outside the folder.
  */
 
-/** The folder the build writes the dashboard to, the same from src/ (a clone) and dist/ (a package). */
-export const DEFAULT_DASHBOARD_DIR = packagePath('dist', 'web');
+/**
+ * The folder the build writes the dashboard to, the same from src/ (a clone) and dist/ (a
+ * package). Found when first asked for, not at import: a server given a folder of its own never
+ * looks for the package's.
+ */
+export function defaultDashboardDir(): string {
+  return packagePath('dist', 'web');
+}
 
 /** A file of the build, as sent. */
 export interface DashboardFile {

@@ -1,7 +1,7 @@
 // For its `schema.hide` (the dashboard's routes stay out of the OpenAPI document).
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { acceptsGzip, type DashboardFile, DEFAULT_DASHBOARD_DIR, isAssetName, readDashboardFile } from './assets.ts';
+import { acceptsGzip, type DashboardFile, defaultDashboardDir, isAssetName, readDashboardFile } from './assets.ts';
 
 /** Options of {@link registerDashboard}. */
 export interface DashboardOptions {
@@ -40,7 +40,7 @@ and its documentation is at <a href="/docs">/docs</a>.</p></body></html>\n`;
  * registerDashboard(app); // in the server's public routes
  */
 export function registerDashboard(app: FastifyInstance, options: DashboardOptions = {}): void {
-  const dir = options.dir ?? DEFAULT_DASHBOARD_DIR;
+  const dir = options.dir ?? defaultDashboardDir();
   const hide = { schema: { hide: true } };
 
   app.get('/', hide, async (request, reply) => {
