@@ -20,8 +20,9 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
-const register = (name: string, prompt: string) => {
-  const definition = JSON.stringify({ name, nodes: [{ id: 'q', kind: 'human', prompt }] });
+const register = (name: string, prompt: string, nodeCount = 1) => {
+  const nodes = Array.from({ length: nodeCount }, (_, i) => ({ id: `q${i}`, kind: 'human', prompt }));
+  const definition = JSON.stringify({ name, limits: { maxNodes: 10_000 }, nodes });
   return store.workflows.putWorkflow({
     name,
     definition,
@@ -62,4 +63,16 @@ describe('registered workflows, compiled', () => {
     expect((await loadRegistered(store.workflows, 'kept')).compiled).toBe(kept);
     expect((await loadRegistered(store.workflows, 'other-0')).compiled).not.toBe(firsts[0]);
   });
+
+  it('keeps at most 20,000 nodes of compiled workflows per store', async () => {
+    for (const name of ['big-a', 'big-b', 'big-c']) await register(name, 'Big?', 8_000);
+    const a = (await loadRegistered(store.workflows, 'big-a')).compiled;
+    const b = (await loadRegistered(store.workflows, 'big-b')).compiled;
+    expect((await loadRegistered(store.workflows, 'big-a')).compiled).toBe(a);
+    // 24,000 nodes with the third: the least recently used (b) goes.
+    const c = (await loadRegistered(store.workflows, 'big-c')).compiled;
+    expect((await loadRegistered(store.workflows, 'big-c')).compiled).toBe(c);
+    expect((await loadRegistered(store.workflows, 'big-a')).compiled).toBe(a);
+    expect((await loadRegistered(store.workflows, 'big-b')).compiled).not.toBe(b);
+  }, 60_000);
 });

@@ -59,6 +59,12 @@ export async function register(
 
 /** Compiled registered workflows kept per store, at most this many each (the least recently used go). */
 const COMPILED_KEPT = 32;
+/**
+ * ... and at most this many nodes in all: a compiled workflow of 10,000 nodes holds several MB,
+ * so a server with many large registered workflows keeps a few of them, not 32. A workflow larger
+ * than this alone is compiled at every use, as before.
+ */
+const COMPILED_NODES_KEPT = 20_000;
 
 /** Per store: `name@version` to the stored text compiled and its compiled workflow. */
 const compiledByStore = new WeakMap<WorkflowStore, Map<string, { text: string; compiled: CompiledWorkflow }>>();
@@ -97,8 +103,16 @@ export async function loadRegistered(
     return { stored, compiled: hit.compiled };
   }
   const compiled = compileWorkflow(JSON.parse(stored.definition) as unknown, { file: key });
+  if (compiled.nodeIds.length > COMPILED_NODES_KEPT) return { stored, compiled };
   kept.set(key, { text: stored.definition, compiled });
-  if (kept.size > COMPILED_KEPT) kept.delete(kept.keys().next().value as string);
+  let nodes = 0;
+  for (const entry of kept.values()) nodes += entry.compiled.nodeIds.length;
+  // Map order is use order (a hit is moved to the end): the first entries were used least recently.
+  for (const [oldest, entry] of kept) {
+    if (kept.size <= COMPILED_KEPT && nodes <= COMPILED_NODES_KEPT) break;
+    kept.delete(oldest);
+    nodes -= entry.compiled.nodeIds.length;
+  }
   return { stored, compiled };
 }
 
