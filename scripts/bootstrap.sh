@@ -90,8 +90,9 @@ orch_stale() { # stamp, then sources: true when the stamp is missing or older th
   [ ! -f "$1" ] || [ -n "$(find "${@:2}" -newer "$1" -print -quit 2>/dev/null)" ]
 }
 if [ -f "$orch_root/scripts/build.mjs" ] && [ -d "$orch_root/src" ]; then
-  if orch_stale "$orch_root/dist/.built" "$orch_root/src" "$orch_root/tsconfig.json" "$orch_root/tsconfig.build.json"; then
-    orch_say "building dist/ (src/ changed since the last build)"
+  if orch_stale "$orch_root/dist/.built" "$orch_root/src" "$orch_root/tsconfig.json" "$orch_root/tsconfig.build.json" \
+    "$orch_root/scripts/build.mjs"; then
+    orch_say "building dist/ (src/ or its build changed since the last build)"
     node "$orch_root/scripts/build.mjs" --only=lib >&2 ||
       { orch_say "the build failed (node scripts/build.mjs --only=lib)"; return 1 2>/dev/null || exit 1; }
   fi
