@@ -45,27 +45,31 @@ export async function loadedModules(args: readonly string[], recordFile: string)
   const builtins = new Set<string>();
   const root = pathToFileURL(REPO_ROOT).href;
   const dist = `${pathToFileURL(path.join(REPO_ROOT, 'dist')).href}/`;
+  // Read once per process recorded, when it loaded a file of dist/.
+  let recorded: Record<string, string[]> | undefined;
   for (const url of urls) {
     const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
     const inSources = /\/src\/([a-z-]+)\//.exec(url);
     if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
     else if (inPackage) packages.add(inPackage[1] as string);
-    else if (url.startsWith(dist)) for (const area of await bundledAreas(url.slice(dist.length))) areas.add(area);
+    else if (url.startsWith(dist))
+      for (const area of bundledAreas(url.slice(dist.length), (recorded ??= await readAreas()))) areas.add(area);
     else if (inSources && url.startsWith(root)) areas.add(inSources[1] as string);
   }
   return { result, packages, areas, builtins };
 }
 
+/** The build's record of the areas each bundled file of dist/ holds (dist/.areas.json). */
+async function readAreas(): Promise<Record<string, string[]>> {
+  return JSON.parse(await readFile(path.join(REPO_ROOT, 'dist', '.areas.json'), 'utf8')) as Record<string, string[]>;
+}
+
 /**
  * The areas whose code a file of the bundled package holds (dist/index.js, dist/chunks/...), as
- * the build recorded them in dist/.areas.json.
+ * the build recorded them.
  * @throws Error for a file the build did not record (a stale dist/, or one built otherwise)
  */
-async function bundledAreas(file: string): Promise<readonly string[]> {
-  const recorded = JSON.parse(await readFile(path.join(REPO_ROOT, 'dist', '.areas.json'), 'utf8')) as Record<
-    string,
-    string[]
-  >;
+function bundledAreas(file: string, recorded: Record<string, string[]>): readonly string[] {
   const areas = recorded[file];
   if (areas === undefined) throw new Error(`dist/${file} is not in dist/.areas.json: rebuild with scripts/build.mjs`);
   return areas;
