@@ -52,9 +52,10 @@ export async function loadedModules(args: readonly string[], recordFile: string)
     const inSources = /\/src\/([a-z-]+)\//.exec(url);
     if (url.startsWith('node:')) builtins.add(url.slice('node:'.length));
     else if (inPackage) packages.add(inPackage[1] as string);
-    else if (url.startsWith(dist))
-      for (const area of bundledAreas(url.slice(dist.length), (recorded ??= await readAreas()))) areas.add(area);
-    else if (inSources && url.startsWith(root)) areas.add(inSources[1] as string);
+    else if (url.startsWith(dist)) {
+      recorded ??= await readAreas();
+      for (const area of bundledAreas(url.slice(dist.length), recorded)) areas.add(area);
+    } else if (inSources && url.startsWith(root)) areas.add(inSources[1] as string);
   }
   return { result, packages, areas, builtins };
 }
