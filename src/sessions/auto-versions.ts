@@ -3,6 +3,7 @@ import type { EventLog } from '../log/index.ts';
 import { applyEvent, type SessionState } from '../workflow/index.ts';
 import { ChangedChunks, type DirtyChunks } from './changed-chunks.ts';
 import { StateChunker } from './chunks.ts';
+import { CutBudget } from './cut-budget.ts';
 import type { SessionVersions } from './versions.ts';
 
 /** Events after which a version is due: progress worth coming back to. */
@@ -16,17 +17,9 @@ export const VERSION_TRIGGERS: ReadonlySet<string> = new Set([
 /** Events the follower's subscription may hold before it overflows (the gap is then read from the log). */
 const STREAM_BUFFER = 1_000_000;
 /**
- * Versions take at most about 1/SPACING of the event loop: after a version whose synchronous
- * part (cutting the changed chunks and, on SQLite, writing their blobs) took d ms, the next one
- * waits SPACING × d (at most {@link MAX_WAIT_MS}), so a fast run costs a few versions, not one
- * per node. Waits on I/O (git, the database's commit) do not count: they cost no CPU here.
- */
-const SPACING = 20;
-const MAX_WAIT_MS = 1000;
-/**
- * While a version waits, changed chunks are cut at most this often, so little is left for the
- * version itself; each cut then waits SPACING times its own length too, so cuts ahead of a
- * version stay within the same share of the loop as versions (what they leave, the version does).
+ * While a version is stored (its blobs and record written, the workspace's files recorded), the
+ * chunks changed meanwhile are cut at most this often, within the same budget as versions
+ * ({@link CutBudget}), so the next version has less left to do.
  */
 const PREPARE_MS = 50;
 
@@ -48,10 +41,11 @@ export interface AutoVersionsOptions {
  *
  * Versions are incremental: the follower notes the chunks each event changes
  * ({@link ChangedChunks}), so a version cuts, hashes and writes only the chunks changed since
- * the previous one. They are serialized, coalesced and spaced (see {@link SPACING}): when triggers arrive faster than
- * versions are stored, the next version covers all of them; while it waits, the changed chunks
- * are cut every {@link PREPARE_MS} ms (see {@link SessionVersions.prepare}), so the version at
- * the end of a run has little left to do.
+ * the previous one. They are serialized, coalesced and spaced by what they cost ({@link CutBudget}:
+ * cutting takes at most a small share of the event loop, so a run of instant nodes is not slowed
+ * by its versions, and its last version, after the result, does what was put off): when
+ * triggers arrive faster than versions are stored, the next version covers all of them; while
+ * one is stored, the changed chunks are cut every {@link PREPARE_MS} ms within the same budget.
  */
 export class AutoVersions {
   readonly #o: AutoVersionsOptions;
@@ -61,18 +55,19 @@ export class AutoVersions {
   readonly #dirty = new ChangedChunks();
   readonly #abort = new AbortController();
   #due = false;
+  /** When the version now due was first considered (performance.now() time). */
+  #dueSince: number | undefined;
+  /** Stopping: no more versions but the final one (a field, not the abort signal: read per event). */
+  #stopping = false;
+  readonly #budget = new CutBudget(performance.now());
   #taking: Promise<unknown> | undefined;
   #taken = 0;
   #stopped: Promise<void> | undefined;
   /** The highest sequence number applied (or skipped as unknown). */
   #seen: number;
   #repairing: Promise<void> = Promise.resolve();
-  /** When the next version may start (performance.now() time). */
-  #nextAt = 0;
   #waitTimer: NodeJS.Timeout | undefined;
   #prepareTimer: NodeJS.Timeout | undefined;
-  /** When the next cut ahead of a version may run (performance.now() time). */
-  #prepareAt = 0;
 
   private constructor(options: AutoVersionsOptions) {
     this.#o = options;
@@ -110,7 +105,7 @@ export class AutoVersions {
     const subscription = this.#o.log.subscribe(
       { sessionId: this.#state.sessionId },
       (event) => {
-        if (this.#abort.signal.aborted) return;
+        if (this.#stopping) return;
         const committed = event as AnyEvent;
         if (committed.seq <= this.#seen + 1) return this.#accept(committed);
         return this.#repair(committed.seq - 1).then(() => this.#accept(committed));
@@ -145,42 +140,54 @@ export class AutoVersions {
   }
 
   #kick(): void {
-    if (!this.#due || this.#abort.signal.aborted) return;
-    // A version in flight and a cut ahead of the next one set: nothing to decide until either
-    // comes back here (this runs after every completed node of a fast run, and reading the
-    // clock each time showed in its profile).
-    if (this.#taking !== undefined && this.#prepareTimer !== undefined) return;
-    const wait = this.#nextAt - performance.now();
-    if (this.#taking || wait > 0) {
-      this.#prepareTimer ??= setTimeout(
-        () => this.#prepare(),
-        Math.max(PREPARE_MS, this.#prepareAt - performance.now()),
-      );
-      if (!this.#taking) this.#waitTimer ??= setTimeout(() => this.#kick(), wait);
+    if (!this.#due || this.#stopping) return;
+    // While a version is stored, or a later decision is set, nothing is decided here (this runs
+    // after every event of a fast run while a version is due; reading the clock each time showed
+    // in its profile).
+    if (this.#taking !== undefined) {
+      this.#prepareTimer ??= setTimeout(() => this.#prepare(), PREPARE_MS);
+      return;
+    }
+    if (this.#waitTimer !== undefined) return;
+    const now = performance.now();
+    this.#dueSince ??= now;
+    const chunks = this.#dirty.size(this.#state, this.#chunker.cutsWhole);
+    const wait = this.#budget.wait(chunks, now, this.#dueSince);
+    if (wait > 0) {
+      this.#waitTimer = setTimeout(() => {
+        this.#waitTimer = undefined;
+        this.#kick();
+      }, wait);
       return;
     }
     this.#clearTimers();
     this.#due = false;
-    const started = performance.now();
+    this.#dueSince = undefined;
     const taking = this.#take();
-    const busy = performance.now() - started;
+    const ended = performance.now();
+    this.#budget.spent(chunks, ended - now, ended);
     this.#taking = taking.finally(() => {
-      this.#nextAt = performance.now() + Math.min(MAX_WAIT_MS, SPACING * busy);
       this.#taking = undefined;
       this.#kick();
     });
   }
 
-  /** Cuts what changed since the last cut, while a version waits its turn. */
+  /** Cuts what changed since the last cut, while a version is stored, when the budget allows. */
   #prepare(): void {
     this.#prepareTimer = undefined;
-    if (this.#abort.signal.aborted) return;
-    const started = performance.now();
+    if (this.#stopping || this.#taking === undefined) return;
+    const now = performance.now();
+    const chunks = this.#dirty.size(this.#state, this.#chunker.cutsWhole);
+    const wait = this.#budget.wait(chunks, now);
+    if (wait > 0) {
+      this.#prepareTimer = setTimeout(() => this.#prepare(), Math.max(PREPARE_MS, wait));
+      return;
+    }
     this.#o.versions
       .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take() })
       .catch((error: unknown) => this.#o.onError?.(error));
-    this.#prepareAt = performance.now() + SPACING * (performance.now() - started);
-    if (this.#due) this.#kick();
+    const ended = performance.now();
+    this.#budget.spent(chunks, ended - now, ended);
   }
 
   #take(): Promise<void> {
@@ -214,6 +221,7 @@ export class AutoVersions {
   stop(options: { final?: boolean; untilSeq?: number } = {}): Promise<void> {
     this.#stopped ??= (async () => {
       if (options.untilSeq !== undefined) await this.#caughtUp(options.untilSeq);
+      this.#stopping = true;
       this.#abort.abort();
       this.#clearTimers();
       await this.#repairing.catch(() => undefined);

@@ -150,6 +150,22 @@ export class ChangedChunks {
     }
   }
 
+  /**
+   * How many chunks a cut of what changed looks at: the nodes and other chunks noted, or every
+   * node and chunk of `state` when anything may have changed or the cut is `whole` (its chunker
+   * has not cut yet). What the cut costs, roughly.
+   */
+  size(state: SessionState, whole = false): number {
+    if (!whole && !this.#all) {
+      let size = this.#paths.size;
+      for (const nodes of this.#nodes.values()) size += nodes.size;
+      return size;
+    }
+    let size = 1 + Object.keys(state.memory).length + Object.keys(state.agents).length;
+    for (const wf of Object.values(state.workflows)) size += 3 + Object.keys(wf.nodes).length;
+    return size;
+  }
+
   /** What changed since the last call, and starts over. */
   take(): DirtyChunks {
     const taken = { all: this.#all, paths: this.#paths, nodes: this.#nodes };

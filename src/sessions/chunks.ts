@@ -118,9 +118,14 @@ export class StateChunker {
     return newBlobs;
   }
 
+  /** Whether the next cut is of the whole state, whatever changed: nothing was cut yet (or since a reset). */
+  get cutsWhole(): boolean {
+    return this.#entries.length === 0;
+  }
+
   #cutChanged(state: SessionState, dirty: DirtyChunks | undefined): Map<string, Uint8Array> {
     const newBlobs = new Map<string, Uint8Array>();
-    if (dirty && !dirty.all && this.#entries.length > 0) this.#cutDirty(state, dirty, newBlobs);
+    if (dirty && !dirty.all && !this.cutsWhole) this.#cutDirty(state, dirty, newBlobs);
     else this.#cutAll(state, newBlobs);
     return newBlobs;
   }

@@ -94,4 +94,60 @@ describe('versions taken during a run', () => {
       await orchestrator.close();
     }
   });
+
+  it('puts off the whole cut of a large run of instant nodes, and still versions a small slow run at every node', async () => {
+    const orchestrator = await Orchestrator.open({
+      config: loadConfig({ dataDir: path.join(tmp.dir, 'spacing'), logLevel: 'silent' }, {}),
+      scenario: FALLBACK_SCENARIO,
+    });
+    try {
+      const run = async (
+        nodes: Array<{ id: string; agent: string; task: string; dependsOn: string[] }>,
+        work: () => unknown,
+      ) => {
+        const workflow = defineWorkflow({
+          name: 'spacing',
+          agents: { noop: { systemPrompt: 'unused' } },
+          concurrency: 64,
+          limits: { maxNodes: 10_000 },
+          nodes,
+        });
+        const functions = Object.fromEntries(nodes.map((node) => [node.id, work]));
+        const handle = await orchestrator.startWorkflow(workflow, { functions });
+        expect((await handle.result).status).toBe('completed');
+        const lastSeq = await orchestrator.log.lastSeq(handle.sessionId);
+        const deadline = Date.now() + 20_000;
+        let versions = await orchestrator.sessions.versions.list(handle.sessionId);
+        while (versions.at(-1)?.seq !== lastSeq && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          versions = await orchestrator.sessions.versions.list(handle.sessionId);
+        }
+        const completedAt: number[] = [];
+        for await (const event of orchestrator.log.readAll(handle.sessionId)) {
+          if (event.type === 'node.completed') completedAt.push(event.seq);
+        }
+        return { versions, completedAt };
+      };
+      const chainOf = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          id: `n${i}`,
+          agent: 'noop',
+          task: 'noop',
+          dependsOn: i === 0 ? [] : [`n${i - 1}`],
+        }));
+
+      // 3,000 instant nodes: a whole cut costs several ms, which the run has not yet paid for
+      // when its first node completes; without the budget the first version was taken right
+      // there, its whole cut on the run's critical path.
+      const large = await run(chainOf(3000), () => 1);
+      expect(large.versions[0]?.seq).toBeGreaterThan((large.completedAt[0] as number) + 50);
+
+      // Three nodes of 50 ms each: every cut is tiny, so each completed node has its version.
+      const small = await run(chainOf(3), () => new Promise((resolve) => setTimeout(() => resolve(1), 50)));
+      for (const seq of small.completedAt)
+        expect(small.versions.some((v) => v.seq >= seq && v.seq < seq + 3)).toBe(true);
+    } finally {
+      await orchestrator.close();
+    }
+  });
 });

@@ -267,8 +267,15 @@ describe('incremental versions', () => {
     written.length = 0;
 
     const changed = Array.from({ length: 10 }, (_, k) => `n${k * 199}`);
+    // Twice each: a node counts once in what the next cut is estimated to look at.
     for (const nodeId of changed) apply('node.started', { workflowId: 'wf_1', nodeId, attempt: 2 });
+    for (const nodeId of changed) apply('node.started', { workflowId: 'wf_1', nodeId, attempt: 2 });
+    expect(tracker.size(state)).toBe(10 + 2);
+    // A chunker that has not cut yet cuts everything: the session, the workflow's header,
+    // definition and added nodes, and its 2,000 nodes.
+    expect(tracker.size(state, true)).toBe(1 + 3 + 2000);
     const dirty = tracker.take();
+    expect(tracker.size(state)).toBe(0);
     // The workflow's header too: its status is refreshed after every event of it.
     expect([...dirty.paths].sort()).toEqual(['session', 'workflows/wf_1']);
     expect([...dirty.nodes]).toEqual([['wf_1', new Set(changed)]]);
