@@ -92,6 +92,10 @@ async function bundle(dir) {
     input: { index: path.join(dir, 'index.js'), 'cli/index': path.join(dir, 'cli', 'index.js') },
     external: (id) => !id.startsWith('.') && !path.isAbsolute(id),
     platform: 'node',
+    // No `// <module path>` comment per module: the path is the build's own folder (dist.next-<pid>),
+    // which made every build's chunks differ, and so their hashed names. A process that had
+    // loaded dist/ then failed to load a chunk once another build (`npm pack`) had replaced it.
+    experimental: { attachDebugInfo: 'none' },
     onLog(level, log) {
       console.error(`[build] rolldown ${level}: ${log.message}`);
     },

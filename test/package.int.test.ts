@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,9 +86,12 @@ const TSCONFIG = {
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let app: string;
 let pack: PackResult;
+/** The bundled chunks of dist/ as the test command's set-up built them, before `npm pack` builds again. */
+let chunksBefore: string[];
 
 beforeAll(async () => {
   tmp = await tempDir('package');
+  chunksBefore = (await readdir(path.join(REPO_ROOT, 'dist', 'chunks'))).sort();
   const { stdout } = await run(NPM, ['pack', '--json', '--pack-destination', tmp.dir], {
     cwd: REPO_ROOT,
     env,
@@ -151,6 +154,11 @@ describe('the packed package', () => {
     );
     expect(perModule.filter((file) => file.startsWith('dist/'))).toEqual([]);
     expect(files).not.toContain('dist/.areas.json');
+    // A build of the same sources gives the same chunks, hashed names included: the other tests
+    // run the CLI from dist/ while `npm pack` builds it again, and a process that had loaded an
+    // entry then failed to find its chunks when a build gave them new names.
+    const packedChunks = files.filter((file) => file.startsWith('dist/chunks/')).map((file) => path.basename(file));
+    expect(packedChunks.sort()).toEqual(chunksBefore);
     for (const doc of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) expect(files).toContain(doc);
     const stray = files.filter((file) => /^(test|bench|\.ci|src|scripts)\//.test(file));
     expect(stray).toEqual([]);
