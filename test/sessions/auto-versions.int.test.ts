@@ -19,6 +19,18 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
+/** The session's versions once its last one (stored after the result) is there, waited for boundedly. */
+async function versionsToTheEnd(orchestrator: Orchestrator, sessionId: string) {
+  const lastSeq = await orchestrator.log.lastSeq(sessionId);
+  const deadline = Date.now() + 20_000;
+  let versions = await orchestrator.sessions.versions.list(sessionId);
+  while (versions.at(-1)?.seq !== lastSeq && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    versions = await orchestrator.sessions.versions.list(sessionId);
+  }
+  return versions;
+}
+
 describe('versions taken during a run', () => {
   it('each equal the replay of the log up to their point, and the last one the end of the run', async () => {
     const orchestrator = await Orchestrator.open({
@@ -57,13 +69,7 @@ describe('versions taken during a run', () => {
       expect((await handle.result).status).toBe('completed');
       const { sessionId } = handle;
       const lastSeq = await orchestrator.log.lastSeq(sessionId);
-      // The last version is stored after the result; it is waited for, boundedly.
-      const deadline = Date.now() + 20_000;
-      let versions = await orchestrator.sessions.versions.list(sessionId);
-      while (versions.at(-1)?.seq !== lastSeq && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        versions = await orchestrator.sessions.versions.list(sessionId);
-      }
+      const versions = await versionsToTheEnd(orchestrator, sessionId);
       const events: AnyEvent[] = [];
       for await (const event of orchestrator.log.readAll(sessionId)) events.push(event);
 
@@ -115,13 +121,7 @@ describe('versions taken during a run', () => {
         const functions = Object.fromEntries(nodes.map((node) => [node.id, work]));
         const handle = await orchestrator.startWorkflow(workflow, { functions });
         expect((await handle.result).status).toBe('completed');
-        const lastSeq = await orchestrator.log.lastSeq(handle.sessionId);
-        const deadline = Date.now() + 20_000;
-        let versions = await orchestrator.sessions.versions.list(handle.sessionId);
-        while (versions.at(-1)?.seq !== lastSeq && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          versions = await orchestrator.sessions.versions.list(handle.sessionId);
-        }
+        const versions = await versionsToTheEnd(orchestrator, handle.sessionId);
         const completedAt: number[] = [];
         for await (const event of orchestrator.log.readAll(handle.sessionId)) {
           if (event.type === 'node.completed') completedAt.push(event.seq);
