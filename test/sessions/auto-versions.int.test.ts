@@ -150,4 +150,47 @@ describe('versions taken during a run', () => {
       await orchestrator.close();
     }
   });
+
+  it('stores the last version when the orchestrator closes mid-run while a version waits on the budget', async () => {
+    const dataDir = path.join(tmp.dir, 'close-mid-run');
+    const open = () =>
+      Orchestrator.open({ config: loadConfig({ dataDir, logLevel: 'silent' }, {}), scenario: FALLBACK_SCENARIO });
+    const orchestrator = await open();
+    const nodes = Array.from({ length: 3000 }, (_, i) => ({
+      id: `n${i}`,
+      agent: 'noop',
+      task: 'noop',
+      dependsOn: i === 0 ? [] : [`n${i - 1}`],
+    }));
+    const workflow = defineWorkflow({
+      name: 'closed',
+      agents: { noop: { systemPrompt: 'unused' } },
+      concurrency: 64,
+      limits: { maxNodes: 10_000 },
+      nodes,
+    });
+    // Each node yields to the loop, so the run is still going when close() comes, and the
+    // version due after its first node is still put off (a whole cut of 3,000 nodes).
+    const functions = Object.fromEntries(nodes.map((node) => [node.id, () => new Promise((r) => setImmediate(r))]));
+    const handle = await orchestrator.startWorkflow(workflow, { functions });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await orchestrator.close();
+    const status = (await handle.result).status;
+    expect(status).not.toBe('completed');
+
+    const again = await open();
+    try {
+      const events: AnyEvent[] = [];
+      for await (const event of again.log.readAll(handle.sessionId)) events.push(event);
+      const versions = await again.sessions.versions.list(handle.sessionId);
+      // close() waited for the last version: it is of the log's end, verified, equal to the replay.
+      expect(versions.at(-1)?.seq).toBe(events.at(-1)?.seq);
+      const last = versions.at(-1);
+      if (!last) throw new Error('no version');
+      const { state } = await again.sessions.versions.load(handle.sessionId, last.version);
+      expect(state).toEqual(replay(handle.sessionId, events));
+    } finally {
+      await again.close();
+    }
+  });
 });
