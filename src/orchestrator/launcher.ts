@@ -5,7 +5,7 @@ import { type AnyEvent, newId } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { rulesOf } from '../security/index.ts';
-import { AutoVersions, type SessionManager } from '../sessions/index.ts';
+import { AutoVersions, CutBudget, type SessionManager } from '../sessions/index.ts';
 import type { TranscriptStore } from '../store/index.ts';
 import {
   agentExecutor,
@@ -94,6 +94,11 @@ export class RunLauncher {
   readonly #runs = new Map<string, WorkflowHandle>();
   /** Auto-version followers still finishing (awaited before the log closes). */
   readonly #versioning = new Set<Promise<void>>();
+  /**
+   * One budget for the cuts of every run's version follower in this process: versions of runs
+   * side by side share the loop's fortieth, rather than taking one each.
+   */
+  readonly #cutBudget = new CutBudget(performance.now());
   /** Runs' ends still releasing their leases and watchers, by session. */
   readonly #ending = new Map<string, Promise<void>>();
   /** How each run applies a control request: to its state, then to the run. */
@@ -277,6 +282,7 @@ export class RunLauncher {
       // Frozen parts (the recorded definition) shared, the rest copied: see cloneState.
       state: state === engineState ? cloneState(state) : state,
       onError: (error) => this.#s.logger.warn({ err: error, sessionId }, 'a version could not be stored'),
+      budget: this.#cutBudget,
     });
   }
 

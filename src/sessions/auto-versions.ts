@@ -31,6 +31,11 @@ export interface AutoVersionsOptions {
   readonly state: SessionState;
   /** Told about a version that could not be stored (the run goes on; the log still has everything). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The budget of the follower's cuts, shared with the other followers of the process (see
+   * {@link CutBudget}). @default one of its own, starting now
+   */
+  readonly budget?: CutBudget;
 }
 
 /**
@@ -59,7 +64,7 @@ export class AutoVersions {
   #dueSince: number | undefined;
   /** Stopping: no more versions but the final one (a field, not the abort signal: read per event). */
   #stopping = false;
-  readonly #budget = new CutBudget(performance.now());
+  readonly #budget: CutBudget;
   #taking: Promise<unknown> | undefined;
   #taken = 0;
   #stopped: Promise<void> | undefined;
@@ -72,6 +77,7 @@ export class AutoVersions {
   private constructor(options: AutoVersionsOptions) {
     this.#o = options;
     this.#state = options.state;
+    this.#budget = options.budget ?? new CutBudget(performance.now());
     this.#seen = options.state.lastSeq;
   }
 
@@ -161,11 +167,12 @@ export class AutoVersions {
       return;
     }
     this.#clearTimers();
+    const dueSince = this.#dueSince;
     this.#due = false;
     this.#dueSince = undefined;
     const taking = this.#take();
     const ended = performance.now();
-    this.#budget.spent(chunks, ended - now, ended);
+    this.#budget.spent(chunks, ended - now, ended, dueSince);
     this.#taking = taking.finally(() => {
       this.#taking = undefined;
       this.#kick();

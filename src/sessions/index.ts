@@ -3,6 +3,7 @@
 export type { AutoVersionsOptions } from './auto-versions.ts';
 export { AutoVersions, VERSION_TRIGGERS } from './auto-versions.ts';
 export { StateChunker } from './chunks.ts';
+export { CutBudget } from './cut-budget.ts';
 export type { ImportTrust } from './import-policy.ts';
 export { mcpCommandsOf } from './import-policy.ts';
 export type { AgentTranscript, ForkedSession, ForkPoint, SessionManagerOptions } from './manager.ts';
