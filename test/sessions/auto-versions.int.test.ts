@@ -19,6 +19,24 @@ afterAll(async () => {
   await tmp?.cleanup();
 });
 
+/** A chain of `n` function nodes as a compiled workflow. */
+function chainWorkflow(name: string, n: number) {
+  const nodes = Array.from({ length: n }, (_, i) => ({
+    id: `n${i}`,
+    agent: 'noop',
+    task: 'noop',
+    dependsOn: i === 0 ? [] : [`n${i - 1}`],
+  }));
+  const workflow = defineWorkflow({
+    name,
+    agents: { noop: { systemPrompt: 'unused' } },
+    concurrency: 64,
+    limits: { maxNodes: 10_000 },
+    nodes,
+  });
+  return { workflow, ids: nodes.map((node) => node.id) };
+}
+
 /** The session's versions once its last one (stored after the result) is there, waited for boundedly. */
 async function versionsToTheEnd(orchestrator: Orchestrator, sessionId: string) {
   const lastSeq = await orchestrator.log.lastSeq(sessionId);
@@ -107,18 +125,9 @@ describe('versions taken during a run', () => {
       scenario: FALLBACK_SCENARIO,
     });
     try {
-      const run = async (
-        nodes: Array<{ id: string; agent: string; task: string; dependsOn: string[] }>,
-        work: () => unknown,
-      ) => {
-        const workflow = defineWorkflow({
-          name: 'spacing',
-          agents: { noop: { systemPrompt: 'unused' } },
-          concurrency: 64,
-          limits: { maxNodes: 10_000 },
-          nodes,
-        });
-        const functions = Object.fromEntries(nodes.map((node) => [node.id, work]));
+      const run = async (n: number, work: () => unknown) => {
+        const { workflow, ids } = chainWorkflow('spacing', n);
+        const functions = Object.fromEntries(ids.map((id) => [id, work]));
         const handle = await orchestrator.startWorkflow(workflow, { functions });
         expect((await handle.result).status).toBe('completed');
         const versions = await versionsToTheEnd(orchestrator, handle.sessionId);
@@ -128,22 +137,14 @@ describe('versions taken during a run', () => {
         }
         return { versions, completedAt };
       };
-      const chainOf = (n: number) =>
-        Array.from({ length: n }, (_, i) => ({
-          id: `n${i}`,
-          agent: 'noop',
-          task: 'noop',
-          dependsOn: i === 0 ? [] : [`n${i - 1}`],
-        }));
-
       // 3,000 instant nodes: a whole cut costs several ms, which the run has not yet paid for
       // when its first node completes; without the budget the first version was taken right
       // there, its whole cut on the run's critical path.
-      const large = await run(chainOf(3000), () => 1);
+      const large = await run(3000, () => 1);
       expect(large.versions[0]?.seq).toBeGreaterThan((large.completedAt[0] as number) + 50);
 
       // Three nodes of 50 ms each: every cut is tiny, so each completed node has its version.
-      const small = await run(chainOf(3), () => new Promise((resolve) => setTimeout(() => resolve(1), 50)));
+      const small = await run(3, () => new Promise((resolve) => setTimeout(() => resolve(1), 50)));
       for (const seq of small.completedAt)
         expect(small.versions.some((v) => v.seq >= seq && v.seq < seq + 3)).toBe(true);
     } finally {
@@ -156,22 +157,10 @@ describe('versions taken during a run', () => {
     const open = () =>
       Orchestrator.open({ config: loadConfig({ dataDir, logLevel: 'silent' }, {}), scenario: FALLBACK_SCENARIO });
     const orchestrator = await open();
-    const nodes = Array.from({ length: 3000 }, (_, i) => ({
-      id: `n${i}`,
-      agent: 'noop',
-      task: 'noop',
-      dependsOn: i === 0 ? [] : [`n${i - 1}`],
-    }));
-    const workflow = defineWorkflow({
-      name: 'closed',
-      agents: { noop: { systemPrompt: 'unused' } },
-      concurrency: 64,
-      limits: { maxNodes: 10_000 },
-      nodes,
-    });
+    const { workflow, ids } = chainWorkflow('closed', 3000);
     // Each node yields to the loop, so the run is still going when close() comes, and the
     // version due after its first node is still put off (a whole cut of 3,000 nodes).
-    const functions = Object.fromEntries(nodes.map((node) => [node.id, () => new Promise((r) => setImmediate(r))]));
+    const functions = Object.fromEntries(ids.map((id) => [id, () => new Promise((r) => setImmediate(r))]));
     const handle = await orchestrator.startWorkflow(workflow, { functions });
     await new Promise((resolve) => setTimeout(resolve, 30));
     await orchestrator.close();
