@@ -157,7 +157,7 @@ export class AutoVersions {
     if (this.#waitTimer !== undefined) return;
     const now = performance.now();
     this.#dueSince ??= now;
-    const chunks = this.#dirty.size(this.#state, this.#chunker.cutsWhole);
+    const chunks = this.#chunksToCut();
     const wait = this.#budget.wait(chunks, now, this.#dueSince);
     if (wait > 0) {
       this.#waitTimer = setTimeout(() => {
@@ -170,10 +170,7 @@ export class AutoVersions {
     const dueSince = this.#dueSince;
     this.#due = false;
     this.#dueSince = undefined;
-    const taking = this.#take();
-    const ended = performance.now();
-    this.#budget.spent(chunks, ended - now, ended, dueSince);
-    this.#taking = taking.finally(() => {
+    this.#taking = this.#charged(() => this.#take(), chunks, dueSince).finally(() => {
       this.#taking = undefined;
       this.#kick();
     });
@@ -183,18 +180,16 @@ export class AutoVersions {
   #prepare(): void {
     this.#prepareTimer = undefined;
     if (this.#stopping || this.#taking === undefined) return;
-    const now = performance.now();
-    const chunks = this.#dirty.size(this.#state, this.#chunker.cutsWhole);
-    const wait = this.#budget.wait(chunks, now);
+    const chunks = this.#chunksToCut();
+    const wait = this.#budget.wait(chunks, performance.now());
     if (wait > 0) {
       this.#prepareTimer = setTimeout(() => this.#prepare(), Math.max(PREPARE_MS, wait));
       return;
     }
-    this.#o.versions
-      .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take() })
-      .catch((error: unknown) => this.#o.onError?.(error));
-    const ended = performance.now();
-    this.#budget.spent(chunks, ended - now, ended);
+    this.#charged(
+      () => this.#o.versions.prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take() }),
+      chunks,
+    ).catch((error: unknown) => this.#o.onError?.(error));
   }
 
   #take(): Promise<void> {
@@ -207,6 +202,23 @@ export class AutoVersions {
       },
       (error: unknown) => this.#o.onError?.(error),
     );
+  }
+
+  /**
+   * Runs a cut (its synchronous part is the cut) and charges the budget with what it took;
+   * `chunks` as estimated before (the cut takes the changed chunks), `dueSince` as decided with.
+   */
+  #charged<T>(cut: () => Promise<T>, chunks: number, dueSince?: number): Promise<T> {
+    const started = performance.now();
+    const done = cut();
+    const ended = performance.now();
+    this.#budget.spent(chunks, ended - started, ended, dueSince);
+    return done;
+  }
+
+  /** What a cut of the chunks changed so far looks at (see {@link ChangedChunks.size}). */
+  #chunksToCut(): number {
+    return this.#dirty.size(this.#state, this.#chunker.cutsWhole);
   }
 
   #clearTimers(): void {
@@ -234,17 +246,25 @@ export class AutoVersions {
       await this.#repairing.catch(() => undefined);
       // The last version's work is done while the one in flight is stored: its chunks cut and
       // their blobs written (a failure here leaves them to the version itself).
+      // The last cuts wait for no budget, but are charged to it: the followers of other runs
+      // wait for what they cost.
       const preparing =
         options.final && this.#due && this.#taking
-          ? this.#o.versions
-              .prepare(this.#state, { chunker: this.#chunker, dirty: this.#dirty.take(), write: true })
-              .catch(() => undefined)
+          ? this.#charged(
+              () =>
+                this.#o.versions.prepare(this.#state, {
+                  chunker: this.#chunker,
+                  dirty: this.#dirty.take(),
+                  write: true,
+                }),
+              this.#chunksToCut(),
+            ).catch(() => undefined)
           : undefined;
       await this.#idle();
       await preparing;
       if (options.final && this.#due) {
         this.#due = false;
-        await this.#take();
+        await this.#charged(() => this.#take(), this.#chunksToCut());
       }
     })();
     return this.#stopped;
