@@ -58,11 +58,12 @@ export class AutoVersions {
   readonly #chunker = new StateChunker();
   /** Notes the chunks each applied event changes. */
   readonly #dirty = new ChangedChunks();
-  readonly #abort = new AbortController();
+  /** Ends the subscription to the log (see {@link #follow}). */
+  #unsubscribe: (() => void) | undefined;
   #due = false;
   /** When the version now due was first considered (performance.now() time). */
   #dueSince: number | undefined;
-  /** Stopping: no more versions but the final one (a field, not the abort signal: read per event). */
+  /** Stopping: no more versions but the final one (read per event). */
   #stopping = false;
   readonly #budget: CutBudget;
   #taking: Promise<unknown> | undefined;
@@ -108,7 +109,7 @@ export class AutoVersions {
    * overflow) is read back from the log before going on.
    */
   #follow(): void {
-    const subscription = this.#o.log.subscribe(
+    this.#unsubscribe = this.#o.log.subscribe(
       { sessionId: this.#state.sessionId },
       (event) => {
         if (this.#stopping) return;
@@ -118,7 +119,6 @@ export class AutoVersions {
       },
       { name: `versions:${this.#state.sessionId}`, bufferSize: STREAM_BUFFER },
     );
-    this.#abort.signal.addEventListener('abort', () => subscription(), { once: true });
   }
 
   /** Applies the next committed event (one already seen is ignored). */
@@ -241,13 +241,12 @@ export class AutoVersions {
     this.#stopped ??= (async () => {
       if (options.untilSeq !== undefined) await this.#caughtUp(options.untilSeq);
       this.#stopping = true;
-      this.#abort.abort();
+      this.#unsubscribe?.();
       this.#clearTimers();
       await this.#repairing.catch(() => undefined);
       // The last version's work is done while the one in flight is stored: its chunks cut and
-      // their blobs written (a failure here leaves them to the version itself).
-      // The last cuts wait for no budget, but are charged to it: the followers of other runs
-      // wait for what they cost.
+      // their blobs written (a failure here leaves them to the version itself). These last cuts
+      // wait for no budget, but are charged to it: the followers of other runs wait for them.
       const preparing =
         options.final && this.#due && this.#taking
           ? this.#charged(
