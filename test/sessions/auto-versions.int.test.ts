@@ -137,10 +137,14 @@ describe('versions taken during a run', () => {
         }
         return { versions, completedAt };
       };
-      // Three nodes of 50 ms each: every cut is tiny, so each completed node has its version.
+      // Three nodes of a second each, as agents' nodes are: every cut is small beside that, so
+      // each completed node has its version. A cut is charged its wall time, which on a loaded
+      // machine can be tens of ms for the first one (cold code, the definition): paid back within
+      // a second, not within the 50 ms nodes this test first had (in a full suite a version then
+      // covered two nodes).
       // Run first: the budget is the orchestrator's, shared by its runs, and the large run's
       // cuts may leave it owing for a while.
-      const small = await run(3, () => new Promise((resolve) => setTimeout(() => resolve(1), 50)));
+      const small = await run(3, () => new Promise((resolve) => setTimeout(() => resolve(1), 1000)));
       for (const seq of small.completedAt)
         expect(small.versions.some((v) => v.seq >= seq && v.seq < seq + 3)).toBe(true);
 
