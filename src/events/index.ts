@@ -19,6 +19,7 @@ export type { AgentState, EventDataMap, EventType } from './catalog.ts';
 export { AGENT_STATES, EVENT_DATA_SCHEMAS, EVENT_TYPES, internEventType, isEventType } from './catalog.ts';
 export type { AnyEvent, NewEvent, OrchestratorEvent, PendingEvent } from './envelope.ts';
 export { isTypedEvent, prepareEvent, typedEvent, typedRecord } from './envelope.ts';
+export { jsonOf, knownJson, rememberJson, stringifyRecord } from './frozen-json.ts';
 export { newId, newPrefixedId } from './ids.ts';
 export type { CompiledFilter, EventFilter, FilteredEvent, FilterTypes, PatternTypes } from './pattern.ts';
 export { compileFilter, compilePattern } from './pattern.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OrchestratorError } from '../errors/index.ts';
-import type { EventType, PendingEvent } from '../events/index.ts';
+import { type EventType, type PendingEvent, stringifyRecord } from '../events/index.ts';
 
 /**
  * Size limits of event payloads, applied on the log's one write path. What agents produce
@@ -91,7 +91,8 @@ export function limitPayload(
     );
   }
   if (truncated.length > 0) data = { ...data, truncated };
-  const text = JSON.stringify(data) as string | undefined;
+  // A run's definition, already serialized by its compiler, is spliced in (see frozen-json.ts).
+  const text = (event.type === 'workflow.started' ? stringifyRecord(data) : JSON.stringify(data)) as string | undefined;
   // At most 3 bytes of UTF-8 per UTF-16 unit: a text that short needs no encoding to be under the limit.
   const size =
     text === undefined ? 0 : text.length * 3 <= limits.maxEventBytes ? text.length : Buffer.byteLength(text, 'utf8');

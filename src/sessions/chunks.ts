@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from '../events/index.ts';
+import { canonicalJson, sha256Hex, stringifyRecord } from '../events/index.ts';
 import { isPendingNode, type NodeState, type SessionState } from '../workflow/index.ts';
 import { pack } from './blob-pack.ts';
 import type { DirtyChunks } from './changed-chunks.ts';
@@ -297,7 +297,7 @@ export class StateChunker {
   #definitionHash(path: string, value: unknown, source: object, newBlobs: Map<string, Uint8Array>): string {
     const known = definitionChunks.get(source);
     if (known === undefined) {
-      const hash = this.#hashText(path, JSON.stringify(value) ?? 'null', newBlobs);
+      const hash = this.#hashText(path, stringifyRecord(value as Record<string, unknown>), newBlobs);
       const bytes = newBlobs.get(hash) ?? this.#pending.get(hash);
       if (bytes !== undefined) definitionChunks.set(source, { hash, bytes });
       return hash;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OrchestratorError } from '../../errors/index.ts';
+import { jsonOf } from '../../events/index.ts';
 import { scopeAllows } from '../../security/index.ts';
 import { mcpCommandsOf } from '../../sessions/index.ts';
 import type { StoredWorkflow, WorkflowStore } from '../../store/index.ts';
@@ -44,7 +45,7 @@ export async function register(
   compiled: CompiledWorkflow,
   by: string,
 ): Promise<{ stored: StoredWorkflow; created: boolean }> {
-  const definition = JSON.stringify(compiled.definition);
+  const definition = jsonOf(compiled.definition) as string;
   const digest = createHash('sha256').update(definition).digest('hex');
   const before = await workflows.getWorkflow(checkName(compiled.name));
   const stored = await workflows.putWorkflow({

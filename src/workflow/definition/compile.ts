@@ -1,3 +1,4 @@
+import { rememberJson } from '../../events/index.ts';
 import { type AgentType, toAgentType } from './agent-type.ts';
 import { checkAlerts, checkBudget, compileAlerts, compileBudget } from './alerts.ts';
 import { checkWorkflow, type NodeArtifacts } from './checks.ts';
@@ -50,7 +51,10 @@ export function compileWorkflow(value: unknown, options: CompileOptions = {}, lo
   if (problems.length > 0 || !parsed.success) {
     throw definitionError('WORKFLOW_INVALID', 'Workflow', file, locateAll(file, problems, locate));
   }
-  return deepFreeze(build(ownedCopy(parsed.data, value), checked.artifacts, file, external));
+  const compiled = build(ownedCopy(parsed.data, value), checked.artifacts, file, external);
+  // Serialized once, while not frozen yet (twice as fast): every run records this text.
+  rememberJson(compiled.definition, JSON.stringify(compiled.definition));
+  return deepFreeze(compiled);
 }
 
 /**
