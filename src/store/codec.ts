@@ -17,7 +17,7 @@ export type RawRow = readonly unknown[];
 export const EVENT_COLUMNS = 'session_id, seq, id, type, ts, source, correlation_id, causation_id, data, checksum';
 
 /** node:zlib's crc32, taken at the first append, not at the library's import (about 2 MB resident). */
-let crc32: ((data: string) => number) | undefined;
+let crc32: ((data: string, value?: number) => number) | undefined;
 
 /**
  * CRC-32 of a row's canonical form. Every field is length-prefixed (null spelled `~`) so no
@@ -34,13 +34,19 @@ export function rowChecksum(
   causationId: string | null,
   data: string,
 ): number {
-  // One crc32 call over one string is faster than chaining calls over its pieces.
   crc32 ??= process.getBuiltinModule('node:zlib').crc32;
-  return crc32(
+  const head =
     `v1|${sessionId.length}:${sessionId}|${seq}|${id.length}:${id}|${type.length}:${type}|${ts.length}:${ts}` +
-      `|${source.length}:${source}|${nullable(correlationId)}|${nullable(causationId)}|${data.length}:${data}`,
-  );
+    `|${source.length}:${source}|${nullable(correlationId)}|${nullable(causationId)}|${data.length}:`;
+  // One crc32 call over one string is faster than chaining calls over its pieces, for the
+  // payloads of most events; a long payload is chained on instead of copied into the joined
+  // text (a 650 KB workflow definition: 0.15 against 2.4 ms). Either way the CRC is of the
+  // UTF-8 of `head` then `data`, the same value.
+  return data.length < CHAIN_FROM_CHARS ? crc32(head + data) : crc32(data, crc32(head));
 }
+
+/** A payload this long or longer is checksummed by chaining onto its row's head (see {@link rowChecksum}). */
+const CHAIN_FROM_CHARS = 8192;
 
 function nullable(value: string | null): string {
   return value === null ? '~' : `${value.length}:${value}`;

@@ -54,6 +54,20 @@ describe('row checksum', () => {
     for (const variant of variants) expect(rowChecksum(...variant)).not.toBe(sum);
     expect(rowChecksum(...base)).toBe(sum);
   });
+
+  it("is the CRC-32 of the row's canonical UTF-8 text, short payload or long (chained)", () => {
+    const { crc32 } = process.getBuiltinModule('node:zlib');
+    // Around the length where the payload is chained on rather than joined, with characters of
+    // two, three and four UTF-8 bytes (one of them a surrogate pair) at both ends.
+    for (const length of [0, 90, 8191, 8192, 8193, 700_000]) {
+      const payload = length < 4 ? 'x'.repeat(length) : `é${'x'.repeat(length - 4)}€🎉`;
+      expect(payload.length).toBe(length);
+      const canonical = `v1|5:ses_1|7|2:id|4:type|2:ts|3:src|3:cor|~|${payload.length}:${payload}`;
+      expect(rowChecksum('ses_1', 7, 'id', 'type', 'ts', 'src', 'cor', null, payload)).toBe(
+        crc32(Buffer.from(canonical, 'utf8')),
+      );
+    }
+  });
 });
 
 describe('decodeRow', () => {
