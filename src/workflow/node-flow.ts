@@ -20,6 +20,9 @@ import type { RunPhase } from './run-options.ts';
 import type { DependencyTracker, NodeClass } from './scheduler.ts';
 import { type NodeState, TERMINAL_NODE_STATUSES, type WorkflowState } from './state.ts';
 
+/** What a node the log shows this way was doing when its last owner stopped: {@link NodeFlow.recover} decides. */
+const IN_PROGRESS: ReadonlySet<NodeState['status']> = new Set(['running', 'awaiting_input', 'queued']);
+
 /** What a {@link NodeFlow} needs from its run: a narrow view, not the run itself. */
 export interface NodeFlowHost {
   readonly clock: EngineClock;
@@ -59,6 +62,8 @@ export class NodeFlow {
   #failure: OrchestratorError | undefined;
   /** Agent nodes waiting for admission not yet recorded as held back by the agent cap. */
   readonly #unmarked = new Set<string>();
+  /** Nodes the log showed in progress when the run was set up (see {@link recover}). */
+  #inProgress = 0;
 
   constructor(host: NodeFlowHost) {
     this.#h = host;
@@ -71,7 +76,10 @@ export class NodeFlow {
       const state = wf.nodes[node.id];
       if (state === undefined) this.#open++;
       else if (state.status === 'completed') completed.push(state);
-      else if (!TERMINAL_NODE_STATUSES.has(state.status)) this.#open++;
+      else if (!TERMINAL_NODE_STATUSES.has(state.status)) {
+        this.#open++;
+        if (IN_PROGRESS.has(state.status)) this.#inProgress++;
+      }
     }
     for (const id of completionOrderOf(plan, completed)) this.completionOrder.push(id);
   }
@@ -93,12 +101,14 @@ export class NodeFlow {
 
   /** What a restart does with the nodes the log shows in progress (see decideRecovery). */
   recover(): void {
+    // A run started afresh has nothing in progress: no second pass over every node.
+    if (this.#inProgress === 0) return;
     const wf = this.#h.state();
     // `for...in`, not `Object.values`: no array of every node (10,000 of them: 2-3 ms at each start).
     for (const id in wf.nodes) {
       const node = wf.nodes[id] as NodeState;
       if (!Object.hasOwn(wf.nodes, id)) continue;
-      if (node.status !== 'running' && node.status !== 'awaiting_input' && node.status !== 'queued') continue;
+      if (!IN_PROGRESS.has(node.status)) continue;
       const decision = decideRecovery(this.#h.plan().node(node.id), node, wf);
       if (decision.kind === 'await_human') {
         this.#awaitAgain.add(node.id);
