@@ -5,7 +5,8 @@
  * figures are the reference). Each run is its own orchestrator on a fresh data directory, so
  * `close()` pays for what the run left behind (the final version, the workspace history).
  *
- * Figures per shape (median of RUNS runs, after WARM_UPS unmeasured ones): us/node from `startWorkflow` to the result, the
+ * Figures per shape (the median of its runs, spread over the bench in rounds, after WARM_UPS
+ * unmeasured ones): us/node from `startWorkflow` to the result, the
  * same including `close()`, the time `startWorkflow` takes before returning (and
  * `defineWorkflow` before it: validation and compile of the definition), and this process's
  * CPU per node. Memory is measured in child processes: resident size right after
@@ -23,9 +24,15 @@ import type { BenchFigure } from './run.ts';
 import { cpuShare } from './support/cpu-share.ts';
 import { type BenchShape, instantWorkflow, publicApiShapes } from './support/shapes.ts';
 
-const RUNS = 5;
 /**
- * Unmeasured runs before each shape's: with one, the first shape (a 1,000-node chain) still ran
+ * Measured runs: ROUNDS rounds, each running every shape in turn (a 1,000-node shape
+ * SMALL_PER_ROUND times), so that a slow spell of the machine, which lasts seconds here, falls
+ * on every shape alike instead of on whichever ran then; the median of each shape's runs.
+ */
+const ROUNDS = 7;
+const SMALL_PER_ROUND = 3;
+/**
+ * Unmeasured runs of each shape first: with one, the first shape (a 1,000-node chain) still ran
  * its code half-optimized by the JIT (44-61 us/node against 25-30 once warm). The process's very
  * first run, what a one-shot CLI process pays, is a figure of its own.
  */
@@ -156,32 +163,38 @@ export default async function (): Promise<BenchFigure[]> {
       value: cold.run / first.nodes.length,
       unit: 'us/node',
     });
+    for (const shape of shapes) for (let i = 0; i < WARM_UPS; i++) await publicRun(shape, root);
+    const runs = new Map<BenchShape, Timing[]>(shapes.map((shape) => [shape, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const shape of shapes) {
+        const times = shape.nodes.length < 10_000 ? SMALL_PER_ROUND : 1;
+        for (let i = 0; i < times; i++) runs.get(shape)?.push(await publicRun(shape, root));
+      }
+    }
     for (const shape of shapes) {
       const n = shape.nodes.length;
-      for (let i = 0; i < WARM_UPS; i++) await publicRun(shape, root);
-      const runs: Timing[] = [];
-      for (let i = 0; i < RUNS; i++) runs.push(await publicRun(shape, root));
-      const per = (pick: (t: Timing) => number) => median(runs.map(pick)) / n;
+      const measured = runs.get(shape) as Timing[];
+      const per = (pick: (t: Timing) => number) => median(measured.map(pick)) / n;
       figures.push(
         { name: `${shape.name}: startWorkflow to result`, value: per((t) => t.run), unit: 'us/node', target: '<= 20' },
         { name: `${shape.name}: including close()`, value: per((t) => t.withClose), unit: 'us/node' },
         { name: `${shape.name}: CPU of this process`, value: per((t) => t.cpu), unit: 'us/node' },
         {
           name: `${shape.name}: startWorkflow returns after`,
-          value: median(runs.map((t) => t.start)) / 1000,
+          value: median(measured.map((t) => t.start)) / 1000,
           unit: 'ms',
         },
         // What a user pays before the run: validating and compiling the definition.
         {
           name: `${shape.name}: defineWorkflow before it`,
-          value: median(runs.map((t) => t.define)) / 1000,
+          value: median(measured.map((t) => t.define)) / 1000,
           unit: 'ms',
         },
       );
       if (n >= 10_000) {
         figures.push({
           name: `${shape.name}: whole run including close()`,
-          value: median(runs.map((t) => t.withClose)) / 1e6,
+          value: median(measured.map((t) => t.withClose)) / 1e6,
           unit: 's',
           target: '<= 0.2',
         });
