@@ -58,6 +58,35 @@ export function sqliteRead<T>(path: string, operation: string, work: () => T): T
 }
 
 /**
+ * As {@link sqliteWrite}, for a transaction whose COMMIT needs no fsync of its own: it runs
+ * with SQLite's `synchronous = NORMAL` when the connection is otherwise FULL (`full`). At
+ * COMMIT its frames are written to the WAL all the same, so every process on the machine sees
+ * them at once and a killed process loses nothing; only a crash of the machine can lose them
+ * before the next FULL commit, whose fsync takes the whole WAL up to it. That suits writes
+ * nothing durable relies on before a later FULL commit: a lease (it matters only among live
+ * processes, which a SQLite file's are all on one machine, so a crash of the machine ends
+ * every holder with it; a run's first events, committed FULL, make it durable) and blobs no
+ * version names yet (the version's own FULL commit makes them durable with it).
+ */
+export function sqliteWriteUnsynced<T>(
+  db: DatabaseSync,
+  full: boolean,
+  path: string,
+  operation: string,
+  work: () => T,
+  sessionId?: string,
+): T {
+  if (!full) return sqliteWrite(db, path, operation, work, sessionId);
+  // The level cannot change inside a transaction: set around it, and set back whatever happens.
+  sqliteRead(path, operation, () => db.exec('PRAGMA synchronous = NORMAL'));
+  try {
+    return sqliteWrite(db, path, operation, work, sessionId);
+  } finally {
+    sqliteRead(path, operation, () => db.exec('PRAGMA synchronous = FULL'));
+  }
+}
+
+/**
  * Runs `work` in one `BEGIN IMMEDIATE` transaction, which takes the file's single write lock:
  * no writer of any process interleaves, and node:sqlite is synchronous, so nothing else of
  * this process does either. Rolled back and reported in the store's codes on failure.

@@ -11,7 +11,7 @@ import {
   leaseLost,
 } from './lease-rows.ts';
 import type { AcquiredLease, AcquireLeaseOptions, Lease, LeaseOwner, LeaseStore } from './lease-store.ts';
-import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { sqliteRead, sqliteWriteUnsynced } from './sqlite-errors.ts';
 import { prepareStatements } from './sqlite-statements.ts';
 
 const STATEMENTS = {
@@ -50,10 +50,14 @@ export class SqliteLeases implements LeaseStore {
   readonly #db: DatabaseSync;
   readonly #path: string;
   readonly #sql: Record<keyof typeof STATEMENTS, StatementSync>;
+  /** Whether the connection commits with an fsync (`synchronous = FULL`), which lease writes skip. */
+  readonly #full: boolean;
 
-  constructor(db: DatabaseSync, path: string) {
+  /** `full`: the connection runs `synchronous = FULL` (lease writes commit without its fsync, see sqliteWriteUnsynced). */
+  constructor(db: DatabaseSync, path: string, full: boolean) {
     this.#db = db;
     this.#path = path;
+    this.#full = full;
     this.#sql = prepareStatements(db, STATEMENTS);
   }
 
@@ -61,8 +65,9 @@ export class SqliteLeases implements LeaseStore {
     checkSessionId(sessionId);
     const who = checkLeaseOwner(owner);
     const { ttlMs, takeOver } = checkAcquireOptions(options);
-    return sqliteWrite(
+    return sqliteWriteUnsynced(
       this.#db,
+      this.#full,
       this.#path,
       'acquireLease',
       () => {
@@ -89,7 +94,7 @@ export class SqliteLeases implements LeaseStore {
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
     const { sessionId, token } = checkLease(lease);
     checkTtl(ttlMs);
-    return sqliteWrite(this.#db, this.#path, 'renewLease', () => {
+    return sqliteWriteUnsynced(this.#db, this.#full, this.#path, 'renewLease', () => {
       const expiresAt = new Date(Date.now() + ttlMs).toISOString();
       if (this.#sql.renew.run(sessionId, token, expiresAt).changes === 0) {
         const current = this.#get(sessionId);
@@ -101,7 +106,9 @@ export class SqliteLeases implements LeaseStore {
 
   async releaseLease(lease: Lease): Promise<void> {
     const { sessionId, token } = checkLease(lease);
-    sqliteWrite(this.#db, this.#path, 'releaseLease', () => this.#sql.release.run(sessionId, token));
+    sqliteWriteUnsynced(this.#db, this.#full, this.#path, 'releaseLease', () =>
+      this.#sql.release.run(sessionId, token),
+    );
   }
 
   async getLease(sessionId: string): Promise<Lease | undefined> {

@@ -79,14 +79,14 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
   /** The HTTP API's webhooks and their outbox. */
   readonly webhooks: WebhookStore;
 
-  private constructor(db: DatabaseSync, path: string) {
+  private constructor(db: DatabaseSync, path: string, full: boolean) {
     this.#db = db;
     this.#path = path;
     this.#lifecycle = new StoreLifecycle(`SQLite (${path})`);
     this.#sql = prepareStatements(db);
-    this.#versions = new SqliteVersions(db, path);
+    this.#versions = new SqliteVersions(db, path, full);
     this.#transcripts = new SqliteTranscripts(db, path);
-    this.#leases = new SqliteLeases(db, path);
+    this.#leases = new SqliteLeases(db, path, full);
     this.#payloads = new SqlitePayloads(db, path);
     this.payloads = guarded(this.#lifecycle, this.#payloads, ['putPayloads', 'getPayload', 'listPayloads']);
     const registry = new SqliteRegistry(db, path);
@@ -134,7 +134,7 @@ export class SqliteEventStore implements EventStore, VersionStore, TranscriptSto
     }
     try {
       migrate(db, path);
-      return new SqliteEventStore(db, path);
+      return new SqliteEventStore(db, path, config.synchronous === 'full');
     } catch (error) {
       db.close();
       throw error;

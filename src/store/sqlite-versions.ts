@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { checkSessionId, checkVersionNumber } from './arguments.ts';
-import { sqliteRead, sqliteWrite } from './sqlite-errors.ts';
+import { sqliteRead, sqliteWrite, sqliteWriteUnsynced } from './sqlite-errors.ts';
 import { SQLITE_DELETE_UNREFERENCED_PAYLOADS } from './sqlite-payloads.ts';
 import { prepareStatements } from './sqlite-statements.ts';
 import {
@@ -34,17 +34,23 @@ export class SqliteVersions implements VersionStore {
   readonly #db: DatabaseSync;
   readonly #path: string;
   readonly #sql: Record<keyof typeof STATEMENTS, StatementSync>;
+  /** Whether the connection commits with an fsync (`synchronous = FULL`), which blob writes skip. */
+  readonly #full: boolean;
 
-  constructor(db: DatabaseSync, path: string) {
+  /** `full`: the connection runs `synchronous = FULL` (blob writes commit without its fsync, see sqliteWriteUnsynced). */
+  constructor(db: DatabaseSync, path: string, full: boolean) {
     this.#db = db;
     this.#path = path;
+    this.#full = full;
     this.#sql = prepareStatements(db, STATEMENTS);
   }
 
   async putBlobs(blobs: readonly Blob[]): Promise<number> {
     const unique = checkBlobs(blobs);
     if (unique.length === 0) return 0;
-    return this.#write('putBlobs', () => {
+    // No fsync of its own: blobs count once a version names them, and the version's FULL commit
+    // takes them to the disk with it (see sqliteWriteUnsynced).
+    return sqliteWriteUnsynced(this.#db, this.#full, this.#path, 'putBlobs', () => {
       // Most blobs of a new version are stored already: one statement finds the few that are
       // not, instead of one insert attempt per blob. A page is also written again when it is
       // stored without its links (an import or an older build stored it).
