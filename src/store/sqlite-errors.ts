@@ -64,9 +64,10 @@ export function sqliteRead<T>(path: string, operation: string, work: () => T): T
  * them at once and a killed process loses nothing; only a crash of the machine can lose them
  * before the next FULL commit, whose fsync takes the whole WAL up to it. That suits writes
  * nothing durable relies on before a later FULL commit: a lease (it matters only among live
- * processes, which a SQLite file's are all on one machine, so a crash of the machine ends
- * every holder with it; a run's first events, committed FULL, make it durable) and blobs no
- * version names yet (the version's own FULL commit makes them durable with it).
+ * processes, and those of a SQLite file are all on one machine, as WAL mode needs shared
+ * memory: a crash of the machine ends every holder with it; a run's first events, committed
+ * FULL, make the lease durable too) and blobs no version names yet (the version's own FULL
+ * commit makes them durable with it).
  */
 export function sqliteWriteUnsynced<T>(
   db: DatabaseSync,
