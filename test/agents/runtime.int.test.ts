@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRuntime, AgentToolHost } from '../../src/agents/index.ts';
-import { type AgentKit, dataOf, startAgentKit, statesOf, testSpec } from '../support/agent-kit.ts';
+import { type AgentKit, dataOf, startAgentKit, statesOf, testSpec, waitFor } from '../support/agent-kit.ts';
 
 // The agent runtime on the real SDK and Claude Code binary against the scripted model server:
 // one server and one runtime for the file, one script per test chosen by the prompt.
@@ -132,6 +132,9 @@ describe('AgentRuntime on the real SDK', () => {
     expect(events.every((event) => event.source === `agent:${handle.agentId}`)).toBe(true);
     // onEvent saw the same committed events in the same order.
     expect(seen).toEqual(types);
+    // After a clean exit the runtime sweeps what the agent left (Claude Code's sandbox can leave
+    // its socat bridge for a moment) off the agent's critical path: gone within the sweep's bound.
+    await waitFor(() => kit.ownProcesses().length === 0, 3000);
     expect(kit.ownProcesses()).toEqual([]);
   });
 
