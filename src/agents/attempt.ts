@@ -1,21 +1,14 @@
-import type { Query, SDKResultMessage, SessionStore } from '@anthropic-ai/claude-agent-sdk';
+import type { SDKMessage, SDKResultMessage, SessionStore } from '@anthropic-ai/claude-agent-sdk';
 import { OrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
-import { dataDirPathsOf, NO_RULES, policyApplied, sandboxUnavailable } from '../security/index.ts';
+import { sandboxUnavailable } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
+import { launchQuery, startColdInstead } from './launch.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 import { checkStructuredOutput, outputValidator } from './output-schema.ts';
-import { type ProcessRegistry, readRssBytes, type TrackedProcess } from './processes.ts';
-import {
-  AgentBinding,
-  type BoundAgent,
-  buildSdkOptions,
-  type ProcessConfig,
-  policyOf,
-  STRUCTURED_OUTPUT_TOOL,
-  toolHostShape,
-} from './sdk-options.ts';
+import { type ProcessRegistry, readRssBytes } from './processes.ts';
+import { STRUCTURED_OUTPUT_TOOL } from './sdk-options.ts';
 import type { AgentSpec } from './spec.ts';
 import type { AgentToolHost } from './tools.ts';
 import { UsageTracker } from './usage.ts';
@@ -138,54 +131,71 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   // synchronous process spawn, the SDK's platform probe), which would hold up the answer's
   // commit and every live view of it.
   const startup = Promise.withResolvers<void>();
-  const launch = await launchQuery(input, startup.promise);
-  const { stream, abortController, binding } = launch;
+  let launch = await launchQuery(input, startup.promise);
   input.onLaunched?.(() => launch.process()?.pid);
 
   const stop = (reason: 'timeout' | 'interrupt') => {
     if (stopReason) return;
     stopReason = reason;
     // interrupt() ends the turn within ~0.5 s, even mid-tool; abort() is the backstop.
-    stream.interrupt().catch(() => undefined);
-    setTimeout(() => abortController.abort(), INTERRUPT_GRACE_MS).unref();
+    launch.stream.interrupt().catch(() => undefined);
+    setTimeout(() => launch.abortController.abort(), INTERRUPT_GRACE_MS).unref();
   };
   const timer = setTimeout(() => stop('timeout'), input.timeoutMs);
   const onSignal = () => stop('interrupt');
   if (input.signal.aborted) onSignal();
   else input.signal.addEventListener('abort', onSignal, { once: true });
 
-  try {
-    for await (const message of stream) {
-      if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
-      binding.gate?.observe(message);
-      if (message.type === 'result') {
-        result = message;
-        resultBeforeStop = stopReason === undefined;
-        spent.add(message);
-        // The process is still alive and at about its largest: one memory sample.
-        const sample = resourceSample(input.agentId, launch.process()?.pid);
-        if (sample) input.record([sample]);
-        continue;
-      }
-      const counted = usage.observe(message);
-      if (counted.length > 0) input.record(counted);
-      if (input.outputSchema) {
-        if (message.type === 'assistant') {
-          for (const block of message.message.content) {
-            if (block.type === 'tool_use' && block.name === STRUCTURED_OUTPUT_TOOL) structuredCalls.add(block.id);
-          }
-        } else if (message.type === 'user' && typeof message.message.content !== 'string') {
-          for (const block of message.message.content) {
-            if (block.type === 'tool_result' && block.is_error && structuredCalls.has(block.tool_use_id)) {
-              structuredRejection = previewToolResult(block.content);
-            }
+  const onMessage = (message: SDKMessage): void => {
+    if ('session_id' in message && typeof message.session_id === 'string') sdkSessionId ??= message.session_id;
+    launch.binding.gate?.observe(message);
+    if (message.type === 'result') {
+      result = message;
+      resultBeforeStop = stopReason === undefined;
+      spent.add(message);
+      // The process is still alive and at about its largest: one memory sample.
+      const sample = resourceSample(input.agentId, launch.process()?.pid);
+      if (sample) input.record([sample]);
+      return;
+    }
+    const counted = usage.observe(message);
+    if (counted.length > 0) input.record(counted);
+    if (input.outputSchema) {
+      if (message.type === 'assistant') {
+        for (const block of message.message.content) {
+          if (block.type === 'tool_use' && block.name === STRUCTURED_OUTPUT_TOOL) structuredCalls.add(block.id);
+        }
+      } else if (message.type === 'user' && typeof message.message.content !== 'string') {
+        for (const block of message.message.content) {
+          if (block.type === 'tool_result' && block.is_error && structuredCalls.has(block.tool_use_id)) {
+            structuredRejection = previewToolResult(block.content);
           }
         }
       }
-      const normalized = normalizeSdkMessage(message, input.agentId);
-      if (normalized.events.length > 0) input.record(normalized.events);
-      if (normalized.state) input.setState(normalized.state);
-      if (message.type === 'assistant') void input.recorded().then(() => startup.resolve());
+    }
+    const normalized = normalizeSdkMessage(message, input.agentId);
+    if (normalized.events.length > 0) input.record(normalized.events);
+    if (normalized.state) input.setState(normalized.state);
+    if (message.type === 'assistant') void input.recorded().then(() => startup.resolve());
+  };
+
+  // A spare can die between its parking and its take (killed, out of memory) before the pool
+  // hears of it: its query then ends before a single message. Claude Code says `init` before
+  // its first model request, so nothing was asked of the model yet: the agent starts cold.
+  let heard = false;
+  const spareDiedUnheard = () => !heard && launch.coldInstead !== undefined && stopReason === undefined;
+  try {
+    for (;;) {
+      try {
+        for await (const message of launch.stream) {
+          heard = true;
+          onMessage(message);
+        }
+      } catch (error) {
+        if (!spareDiedUnheard()) throw error;
+      }
+      if (!spareDiedUnheard()) break;
+      launch = await startColdInstead(input, launch);
     }
   } catch (error) {
     thrown = error;
@@ -195,11 +205,11 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     startup.resolve();
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onSignal);
-    stream.close();
+    launch.stream.close();
     const pid = launch.process()?.pid;
     if (pid !== undefined) await input.processes.killPid(pid);
     // Callbacks that still arrive (a hook racing the end) must not write into a finished agent.
-    binding.current = undefined;
+    launch.binding.current = undefined;
   }
 
   const child = launch.process();
@@ -260,77 +270,6 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
       stderrTail,
     }),
   );
-}
-
-/** A started query and what controls it. */
-interface Launched {
-  readonly stream: Query;
-  readonly abortController: AbortController;
-  readonly binding: AgentBinding;
-  /** The Claude Code process, once spawned. */
-  process(): TrackedProcess | undefined;
-}
-
-/** Takes a pre-started process when the pool has one for this agent, else starts cold. */
-async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
-  const policy = policyOf(input.spec);
-  const rules = input.toolHost?.permissionRules?.();
-  const config: ProcessConfig = {
-    spec: input.spec,
-    env: input.env,
-    outputSchema: input.outputSchema,
-    sessionStore: input.sessionStore,
-    hostShape: toolHostShape(input.toolHost),
-    redactor: input.redactor,
-    ...(rules && rules.revoked.length > 0 && { revoked: rules.revoked }),
-    ...(policy.confineReads && { workspace: input.cwd }),
-  };
-  // The audit says what each attempt ran under, before it runs; a cold start applies the same paths.
-  const paths = dataDirPathsOf(input.processes.dataDir);
-  input.record([policyApplied(input.agentId, input.spec.name, policy, rules ?? NO_RULES, paths)]);
-  const agent: BoundAgent = {
-    agentId: input.agentId,
-    workspace: input.cwd,
-    toolHost: input.toolHost,
-    record: (events) => input.record(events),
-  };
-  // The SDK cannot start a spare into a resumed session: those always start cold.
-  const warm = input.resume
-    ? undefined
-    : await input.warmPool?.take(config, {
-        agent,
-        prompt: input.prompt,
-        cwd: input.cwd,
-        sharedCwd: input.sharedCwd,
-        startedUp,
-        adopt: input.adoptSpareCredentials,
-      });
-  if (warm) {
-    input.record([{ type: 'agent.progress', data: { agentId: input.agentId, kind: 'warm_start', text: warm.note } }]);
-    return { ...warm, process: () => warm.process };
-  }
-  const binding = new AgentBinding();
-  binding.current = agent;
-  const abortController = new AbortController();
-  let child: TrackedProcess | undefined;
-  const options = buildSdkOptions(config, {
-    binding,
-    abortController,
-    processes: input.processes,
-    paths,
-    onSpawn: (process) => {
-      child = process;
-    },
-  });
-  options.cwd = input.cwd;
-  if (input.resume) {
-    options.resume = input.resume.sdkSessionId;
-    options.forkSession = input.resume.fork;
-  }
-  // The SDK (about 40 MB resident) is loaded by the first cold start, not by importing the
-  // library (issue 15); later starts find it in the module cache.
-  const { query } = await import('@anthropic-ai/claude-agent-sdk');
-  return { stream: query({ prompt: input.prompt, options }), abortController, binding, process: () => child };
 }
 
 function usageOf(result: SDKResultMessage): AgentUsage {

@@ -42,7 +42,7 @@ export function eventSeverity(event: AnyEvent): Severity {
     case 'security.decision':
       return event.data.decision === 'deny' ? 'warning' : 'info';
     case 'agent.progress':
-      return event.data.kind === 'api_error' ? 'warning' : 'info';
+      return event.data.kind === 'api_error' || event.data.kind === 'spare_lost' ? 'warning' : 'info';
     case 'agent.retry':
     case 'node.interrupted':
     case 'system.orphans_swept':

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentRuntime } from '../../src/agents/index.ts';
+import { type AgentKit, dataOf, startAgentKit, testSpec, waitFor } from '../support/agent-kit.ts';
+
+// A parked spare killed from outside (the OOM killer, an operator's kill) at the worst moment:
+// right before an agent takes it, before the pool has heard of its death. The agent must still
+// run, once, on a process of its own; nothing is asked of the model twice.
+
+const scenario = `
+name: warm-dead-spare
+scripts:
+  - name: plain
+    turns:
+      - Plain answer.
+`;
+
+let kit: AgentKit;
+
+beforeAll(async () => {
+  kit = await startAgentKit({ scenario, sdk: { maxRetries: 0 } });
+});
+afterAll(async () => {
+  await kit?.cleanup();
+});
+
+describe('a spare killed right before its take', () => {
+  const kinds = [
+    { kind: 'start-up spare of the folder', shared: true },
+    { kind: 'claim spare', shared: false },
+  ];
+  it.each(kinds)(
+    '$kind: the agent starts cold, runs once and leaves nothing behind',
+    {
+      timeout: 60_000,
+    },
+    async ({ shared }) => {
+      // No refill: the only process of the pool is the spare killed below.
+      const runtime: AgentRuntime = kit.runtime({
+        maxConcurrent: 1,
+        warmStart: { maxSpares: 1, minFreeMemoryBytes: 0 },
+      });
+      const spec = testSpec({ name: shared ? 'dead-startup' : 'dead-claim' });
+      const cwd = await kit.workspace(shared ? 'dead-startup' : 'dead-claim');
+      const sessionId = kit.session();
+      expect(runtime.warmStart('owner', [{ sessionId, spec, ...(shared && { cwd }) }])).toBe(1);
+      expect(await waitFor(() => runtime.warmSpares === 1, 30_000)).toBe(true);
+      const [pid] = runtime.processes.pids();
+      expect(runtime.processes.size).toBe(1);
+
+      const requestsBefore = kit.server.requests.length;
+      // Killed, and taken in the same turn of the event loop: the pool cannot have seen it go.
+      process.kill(pid as number, 'SIGKILL');
+      const result = await runtime.spawn({ sessionId, spec, prompt: 'Anything', cwd, sharedCwd: shared }).result;
+
+      expect(result.ok && result.text).toBe('Plain answer.');
+      expect(kit.server.requests.length - requestsBefore).toBe(1);
+      const kinds = dataOf(await kit.events(sessionId), 'agent.progress').map((d) => d.kind);
+      // A start-up spare is bound before its process is asked anything: its query fails unheard
+      // and the agent says so. A claim spare refuses the claim: a plain cold start.
+      expect(kinds.filter((k) => k === 'warm_start' || k === 'spare_lost' || k === 'init')).toEqual(
+        shared ? ['warm_start', 'spare_lost', 'init'] : ['init'],
+      );
+      await runtime.releaseWarm('owner');
+      expect(await waitFor(() => runtime.processes.size === 0, 10_000)).toBe(true);
+      expect(kit.ownProcesses()).toEqual([]);
+      await runtime.shutdown();
+    },
+  );
+});
