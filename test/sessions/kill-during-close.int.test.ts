@@ -10,7 +10,8 @@ import { describeResult, REPO_ROOT, startScript, tempDir, waitFor } from '../sup
 // history, then the store's checkpoint. A process SIGKILLed anywhere in that must lose nothing
 // the log committed, and leave no version that does not load or does not match the log: each
 // stored version is verified on load and equals the log replayed up to its position. A
-// version taken afterwards (by a process with no memory of the dead one's chunks) does too.
+// version taken afterwards (by a process with no memory of the dead one's chunks) does too. A
+// process killed in the middle of the run, resumed by another, runs no completed node again.
 
 const RUN_THEN_CLOSE = path.join(REPO_ROOT, 'test', 'fixtures', 'sessions', 'run-then-close.ts');
 const LAYERS = '40';
@@ -128,6 +129,78 @@ describe('a process SIGKILLed while close() stores the last version', () => {
     async (fraction) => {
       const run = await runAndKill(`after-${fraction}`, { killAfterMs: Math.round(fraction * closeMs) });
       await expectWhole(run.dataDir, run.sessionId);
+    },
+  );
+});
+
+/** Functions for the fixture's workflow (see run-then-close.ts) that count their calls. */
+function countedFunctions(calls: Map<string, number>) {
+  const nodes: { id: string; agent: string; task: string; dependsOn: string[] }[] = [];
+  const width = Number(WIDTH);
+  for (let l = 0; l < Number(LAYERS); l++) {
+    for (let w = 0; w < width; w++) {
+      const deps = l === 0 ? [] : [0, 1, 2].map((k) => `l${l - 1}_${(w + k) % width}`);
+      nodes.push({ id: `l${l}_${w}`, agent: 'noop', task: 'noop', dependsOn: [...new Set(deps)] });
+    }
+  }
+  return Object.fromEntries(
+    nodes.map((node) => [
+      node.id,
+      () => {
+        calls.set(node.id, (calls.get(node.id) ?? 0) + 1);
+        return { node: node.id, done: true };
+      },
+    ]),
+  );
+}
+
+describe('a process SIGKILLed in the middle of a run', () => {
+  // Frozen inside a node's function, then killed: in the first layer, in the middle (versions
+  // cut as the run goes) and in the last layer. Each function waits for a turn of the event
+  // loop first, as one doing I/O would, so the run commits as it goes.
+  it.each(['l0_1', `l${Number(LAYERS) / 2}_7`, `l${Number(LAYERS) - 1}_42`])(
+    'killed while %s runs: resumed, no completed node runs again, every version whole',
+    { timeout: 120_000 },
+    async (stopInNode) => {
+      const dataDir = path.join(tmp.dir, `mid-run-${stopInNode}`);
+      const child = startScript(RUN_THEN_CLOSE, [dataDir, LAYERS, WIDTH], {
+        env: { STOP_IN_NODE: stopInNode, AWAIT_IO: '1' },
+      });
+      await waitFor(
+        () => {
+          if (child.child.exitCode !== null)
+            throw new Error(`the run ended early:\n${child.stdout()}${child.stderr()}`);
+          return child.stdout().includes(`at node ${stopInNode}\n`);
+        },
+        `${stopInNode} to run`,
+        { timeoutMs: 60_000, intervalMs: 1 },
+      );
+      child.child.kill('SIGKILL');
+      const ended = await child.exited;
+      expect(ended.signal, describeResult(ended)).toBe('SIGKILL');
+      const sessionId = `ses_killed_${child.pid}`;
+
+      const orchestrator = await Orchestrator.open({ config: { dataDir, logLevel: 'silent' } });
+      const calls = new Map<string, number>();
+      const completedBefore: string[] = [];
+      try {
+        for await (const event of orchestrator.log.readAll(sessionId)) {
+          if (event.type === 'node.completed') completedBefore.push(event.data.nodeId);
+        }
+        const handle = await orchestrator.resumeSession(sessionId, { functions: countedFunctions(calls) });
+        expect((await handle.result).status).toBe('completed');
+      } finally {
+        await orchestrator.close();
+      }
+      // The kill came mid-run: beyond the first layer, with nodes done before it.
+      if (!stopInNode.startsWith('l0_')) expect(completedBefore.length).toBeGreaterThan(0);
+      expect(completedBefore).not.toContain(stopInNode);
+      expect(calls.get(stopInNode)).toBe(1);
+      // Each node completed once over both processes: the resume ran the rest, once each.
+      expect([...calls.keys()].filter((id) => completedBefore.includes(id))).toEqual([]);
+      expect(calls.size + completedBefore.length).toBe(NODES);
+      expect([...calls.values()].every((n) => n === 1)).toBe(true);
+      await expectWhole(dataDir, sessionId);
     },
   );
 });
