@@ -131,7 +131,9 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   // synchronous process spawn, the SDK's platform probe), which would hold up the answer's
   // commit and every live view of it.
   const startup = Promise.withResolvers<void>();
-  let launch = await launchQuery(input, startup.promise);
+  const launched = await launchQuery(input, startup.promise);
+  if (!launched) return interruptedBeforeStart(input.signal);
+  let launch = launched;
   input.onLaunched?.(() => launch.process()?.pid);
 
   const stop = (reason: 'timeout' | 'interrupt') => {
@@ -339,4 +341,13 @@ class Spent {
     this.turns += result.num_turns;
     this.durationMs += result.duration_ms;
   }
+}
+
+/** The attempt of an agent stopped before its process was started or given its prompt. */
+export function interruptedBeforeStart(signal: AbortSignal): AttemptFailure {
+  const error =
+    signal.reason instanceof OrchestratorError
+      ? signal.reason
+      : new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted before it started');
+  return { ok: false, error, usage: undefined, costUsd: undefined, sdkSessionId: undefined };
 }

@@ -27,8 +27,11 @@ export interface Launched {
   readonly coldInstead?: () => Promise<Launched>;
 }
 
-/** Takes a pre-started process when the pool has one for this agent, else starts cold. */
-export async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched> {
+/**
+ * Takes a pre-started process when the pool has one for this agent, else starts cold;
+ * undefined when the agent was stopped before either.
+ */
+export async function launchQuery(input: AttemptInput, startedUp: Promise<void>): Promise<Launched | undefined> {
   const policy = policyOf(input.spec);
   const rules = input.toolHost?.permissionRules?.();
   const config: ProcessConfig = {
@@ -60,8 +63,11 @@ export async function launchQuery(input: AttemptInput, startedUp: Promise<void>)
         cwd: input.cwd,
         sharedCwd: input.sharedCwd,
         startedUp,
+        signal: input.signal,
         adopt: input.adoptSpareCredentials,
       });
+  // Stopped while it waited for a spare: nothing is started, nothing asked of the model.
+  if (!warm && input.signal.aborted) return undefined;
   if (!warm) return cold();
   input.record([{ type: 'agent.progress', data: { agentId: input.agentId, kind: 'warm_start', text: warm.note } }]);
   return { ...warm, process: () => warm.process, coldInstead: cold };

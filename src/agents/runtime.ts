@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import { newPrefixedId } from '../events/index.ts';
 import { withAgentTypeEnv } from '../security/index.ts';
-import { type AgentUsage, type AttemptFailure, type AttemptSuccess, runAttempt } from './attempt.ts';
+import {
+  type AgentUsage,
+  type AttemptFailure,
+  type AttemptSuccess,
+  interruptedBeforeStart,
+  runAttempt,
+} from './attempt.ts';
 import { redactedOutcome } from './local-transcripts.ts';
 import { dataDirOfAgentEnv } from './process-tags.ts';
 import { ProcessRegistry } from './processes.ts';
@@ -317,7 +323,7 @@ export class AgentRuntime {
       try {
         outcome =
           slot === undefined || signal.aborted
-            ? aborted(signal)
+            ? interruptedBeforeStart(signal)
             : await this.#attempt(agentId, task, signal, recorder, credentials, adopt);
       } finally {
         slot?.release();
@@ -474,14 +480,6 @@ export class AgentRuntime {
     })();
     return this.#closing;
   }
-}
-
-function aborted(signal: AbortSignal): AttemptFailure {
-  const error =
-    signal.reason instanceof OrchestratorError
-      ? signal.reason
-      : new OrchestratorError('AGENT_INTERRUPTED', 'the agent was interrupted before it started');
-  return { ok: false, error, usage: undefined, costUsd: undefined, sdkSessionId: undefined };
 }
 
 function spent(usage: AgentUsage | undefined, costUsd: number | undefined) {

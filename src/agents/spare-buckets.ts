@@ -45,6 +45,17 @@ interface Parked<S> {
   readonly expiry: NodeJS.Timeout | undefined;
 }
 
+/** An agent waiting for a spare of its bucket that is still starting (see {@link SpareBuckets.takeSoon}). */
+interface Waiter<S> {
+  give(spare: S | undefined): void;
+}
+
+/** How long a taker may wait for a spare still starting, and what makes it give up sooner. */
+export interface WaitForStarting {
+  readonly maxWaitMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
 interface Bucket<S> {
   readonly key: string;
   readonly config: ProcessConfig;
@@ -54,6 +65,8 @@ interface Bucket<S> {
   readonly ready: Parked<S>[];
   /** Spares being started now. */
   readonly starting: Set<Promise<void>>;
+  /** Takers each promised the next of `starting` to come up, first come first served. */
+  readonly waiters: Waiter<S>[];
   lastUsed: number;
 }
 
@@ -137,6 +150,36 @@ export class SpareBuckets<S extends Spare> {
   }
 
   /**
+   * Like {@link take}, but when no spare is parked and one is starting that no other taker
+   * waits for already, waits for it (at most `wait.maxWaitMs`, and not past `wait.signal`):
+   * a spare part way through its start-up serves sooner than a cold start begun now, and
+   * starting both would burn two start-ups' CPU on a small machine (the demo's two coders
+   * started cold 1.3-1.4 s each while the spares started for them came up beside them).
+   * Undefined when there is none to wait for, or it did not come: the agent starts cold.
+   */
+  takeSoon(key: string, config: ProcessConfig, cwd: string | undefined, wait: WaitForStarting): Promise<S | undefined> {
+    const now = this.take(key, config, cwd);
+    return now ? Promise.resolve(now) : this.#waitFor(this.#buckets.get(key), wait);
+  }
+
+  /** {@link takeExisting}, waiting like {@link takeSoon}. */
+  takeExistingSoon(key: string, wait: WaitForStarting): Promise<S | undefined> {
+    const now = this.takeExisting(key);
+    return now ? Promise.resolve(now) : this.#waitFor(this.#buckets.get(key), wait);
+  }
+
+  /** Parks a spare handed out by {@link takeSoon} again: its taker was stopped before using it. */
+  giveBack(key: string, spare: S): void {
+    const bucket = this.#buckets.get(key);
+    if (this.#closed || !bucket) {
+      void this.#source.discard(spare);
+      return;
+    }
+    this.#taken--;
+    this.#park(bucket, spare);
+  }
+
+  /**
    * Refills a bucket once `startedUp` settles (the taker's first model answer, or its end) or
    * after `refillDelayMaxMs`, whichever comes first.
    */
@@ -199,12 +242,36 @@ export class SpareBuckets<S extends Spare> {
     }
   }
 
+  #waitFor(bucket: Bucket<S> | undefined, wait: WaitForStarting): Promise<S | undefined> {
+    if (this.#closed || !bucket || bucket.starting.size <= bucket.waiters.length || wait.signal?.aborted) {
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => {
+      const settle = (spare: S | undefined) => {
+        clearTimeout(timer);
+        wait.signal?.removeEventListener('abort', giveUp);
+        resolve(spare);
+      };
+      const waiter: Waiter<S> = { give: settle };
+      const giveUp = () => {
+        const index = bucket.waiters.indexOf(waiter);
+        if (index >= 0) bucket.waiters.splice(index, 1);
+        settle(undefined);
+      };
+      const timer = setTimeout(giveUp, wait.maxWaitMs);
+      timer.unref();
+      wait.signal?.addEventListener('abort', giveUp, { once: true });
+      bucket.waiters.push(waiter);
+    });
+  }
+
   #tooOld(bucket: Bucket<S>, spare: S): boolean {
     const max = bucket.maxAgeMs;
     return max !== undefined && performance.now() - spare.startedAt > max;
   }
 
   #drain(bucket: Bucket<S>): S[] {
+    for (const waiter of bucket.waiters.splice(0)) waiter.give(undefined);
     return bucket.ready.splice(0).map((parked) => {
       clearTimeout(parked.expiry);
       return parked.spare;
@@ -225,6 +292,7 @@ export class SpareBuckets<S extends Spare> {
       maxAgeMs: typeof maxAge === 'function' ? maxAge(cwd) : maxAge,
       ready: [],
       starting: new Set(),
+      waiters: [],
       lastUsed: performance.now(),
     };
     this.#buckets.set(key, bucket);
@@ -256,13 +324,27 @@ export class SpareBuckets<S extends Spare> {
   async #start(bucket: Bucket<S>): Promise<void> {
     // Nobody awaits a refill: a spare that cannot start only means a cold start later.
     const spare = await this.#source.start(bucket.config, bucket.cwd).catch(() => undefined);
-    if (!spare) return;
+    if (!spare) {
+      // Takers promised a start that failed: as many as the other starts cannot serve go cold.
+      while (bucket.waiters.length > bucket.starting.size - 1) bucket.waiters.pop()?.give(undefined);
+      return;
+    }
     this.#started++;
     // A bucket evicted or released, or a pool closed, while this spare started has no use for it.
     if (this.#closed || this.#buckets.get(bucket.key) !== bucket) {
       await this.#source.discard(spare);
       return;
     }
+    const waiter = bucket.waiters.shift();
+    if (waiter) {
+      this.#taken++;
+      waiter.give(spare);
+      return;
+    }
+    this.#park(bucket, spare);
+  }
+
+  #park(bucket: Bucket<S>, spare: S): void {
     const maxAge = bucket.maxAgeMs;
     const expiry =
       maxAge === undefined

@@ -52,6 +52,11 @@ export interface WarmPoolOptions {
   /** Longest wait for a spare to start. @default 60000 */
   readonly initializeTimeoutMs?: number;
   /**
+   * How long an agent waits for a spare of its own that is still starting, when none is
+   * parked, before it starts cold (see `SpareBuckets.takeSoon`). @default 5000
+   */
+  readonly startingWaitMaxMs?: number;
+  /**
    * After a take (or a miss), the spare that replaces it starts once the agent has its first
    * model answer, or after this long at most. @default 1000
    */
@@ -87,6 +92,8 @@ export interface WarmTake {
   readonly sharedCwd: boolean;
   /** Settles at the agent's first model answer, or its end: refills wait for it. */
   readonly startedUp: Promise<unknown>;
+  /** Aborted when the agent is stopped: it waits no longer for a spare, and sends no prompt. */
+  readonly signal?: AbortSignal | undefined;
   /**
    * Takes the credentials of the spare (with the pool's `credentials`): binds them to this
    * agent and releases them when it ends. A spare whose credentials cannot be bound is closed
@@ -149,6 +156,7 @@ export class WarmPool {
   readonly #maxSpares: number;
   readonly #minFreeBytes: number;
   readonly #available: () => number;
+  readonly #startingWaitMaxMs: number;
   /** Configurations each owner (a workflow run) asked spares for, released with the owner. */
   readonly #owners = new Map<string, Set<string>>();
   #closed = false;
@@ -163,6 +171,7 @@ export class WarmPool {
     this.#maxSpares = options.maxSpares ?? 0;
     this.#minFreeBytes = options.minFreeMemoryBytes ?? 1024 * 1024 * 1024;
     this.#available = options.availableMemory ?? freemem;
+    this.#startingWaitMaxMs = options.startingWaitMaxMs ?? 5000;
     this.#claims = new SpareBuckets(claimSpareSource(start), {
       size: options.size,
       // The graph-aware warm start may want a spare of as many configurations as it has spares.
@@ -269,27 +278,35 @@ export class WarmPool {
   }
 
   /**
-   * Takes a spare for an agent and sends it the prompt, or returns undefined (none is ready,
-   * or the process refused the claim): the agent then starts cold. The kind of spare this
-   * agent would want next time is refilled once its `startedUp` settles.
+   * Takes a spare for an agent and sends it the prompt, or returns undefined (none is ready or
+   * coming, the process refused the claim, or the agent was stopped meanwhile): the agent then
+   * starts cold. A spare of its own still starting is waited for (see `SpareBuckets.takeSoon`).
+   * The kind of spare this agent would want next time is refilled once its `startedUp` settles.
    */
   async take(config: ProcessConfig, take: WarmTake): Promise<WarmStart | undefined> {
     if (this.#closed) return undefined;
     const key = configKey(config);
+    const wait = { maxWaitMs: this.#startingWaitMaxMs, signal: take.signal };
     let claim: ClaimSpare | undefined;
     if (take.sharedCwd) {
       const folderKey = folderKeyOf(key, take.cwd);
-      const spare = this.#folders.take(folderKey, config, take.cwd);
+      const spare = await this.#folders.takeSoon(folderKey, config, take.cwd, wait);
       this.#folders.refillAfter(folderKey, take.startedUp);
-      if (spare) return takeStartupSpare(spare, take.agent, take.prompt, take.adopt);
-      // No claim spares are started for a shared folder's agents, but one parked for the
-      // configuration (by an agent elsewhere, or in place of an expired folder spare) serves,
-      // and is replaced.
-      claim = this.#claims.takeExisting(key);
+      if (spare && take.signal?.aborted) this.#folders.giveBack(folderKey, spare);
+      else if (spare) return takeStartupSpare(spare, take.agent, take.prompt, take.adopt);
+      if (take.signal?.aborted) return undefined;
+      // A claim spare of the configuration serves too: the graph-aware warm start's for a
+      // shared folder in a git work tree, one parked by an agent elsewhere, or one in place of
+      // an expired folder spare. It is replaced.
+      claim = await this.#claims.takeExistingSoon(key, wait);
       if (claim) this.#claims.refillAfter(key, take.startedUp);
     } else {
-      claim = this.#claims.take(key, config, undefined);
+      claim = await this.#claims.takeSoon(key, config, undefined, wait);
       this.#claims.refillAfter(key, take.startedUp);
+    }
+    if (claim && take.signal?.aborted) {
+      this.#claims.giveBack(key, claim);
+      return undefined;
     }
     return claim ? claimSpare(claim, take.agent, take.prompt, take.cwd, take.adopt) : undefined;
   }
