@@ -132,7 +132,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   // commit and every live view of it.
   const startup = Promise.withResolvers<void>();
   const launched = await launchQuery(input, startup.promise);
-  if (!launched) return interruptedBeforeStart(input.signal);
+  if (!launched) {
+    startup.resolve();
+    return interruptedBeforeStart(input.signal);
+  }
   let launch = launched;
   input.onLaunched?.(() => launch.process()?.pid);
 
