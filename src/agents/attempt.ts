@@ -200,7 +200,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
         if (!spareDiedUnheard()) throw error;
       }
       if (!spareDiedUnheard()) break;
-      launch = await startColdInstead(input, launch);
+      // A stop heard while the dead spare's process was reaped starts nothing.
+      const cold = await startColdInstead(input, launch, () => stopReason !== undefined);
+      if (!cold) break;
+      launch = cold;
     }
   } catch (error) {
     thrown = error;

@@ -73,12 +73,20 @@ export async function launchQuery(input: AttemptInput, startedUp: Promise<void>)
   return { ...warm, process: () => warm.process, coldInstead: cold };
 }
 
-/** Closes the query of a spare that died before its first message, and starts the agent cold. */
-export async function startColdInstead(input: AttemptInput, dead: Launched): Promise<Launched> {
+/**
+ * Closes the query of a spare that died before its first message, and starts the agent cold;
+ * undefined, starting nothing, when the agent was `stopped` meanwhile.
+ */
+export async function startColdInstead(
+  input: AttemptInput,
+  dead: Launched,
+  stopped: () => boolean,
+): Promise<Launched | undefined> {
   dead.stream.close();
   dead.binding.current = undefined;
   const pid = dead.process()?.pid;
   if (pid !== undefined) await input.processes.killPid(pid);
+  if (stopped()) return undefined;
   input.record([
     {
       type: 'agent.progress',

@@ -66,4 +66,48 @@ describe('a spare killed right before its take', () => {
       await runtime.shutdown();
     },
   );
+
+  it('stopped right as it takes the dead spare: ends interrupted, starts nothing, asks nothing', {
+    timeout: 60_000,
+  }, async () => {
+    const runtime: AgentRuntime = kit.runtime({ maxConcurrent: 1, warmStart: { maxSpares: 1, minFreeMemoryBytes: 0 } });
+    const spec = testSpec({ name: 'dead-stopped' });
+    const cwd = await kit.workspace('dead-stopped');
+    const sessionId = kit.session();
+    runtime.warmStart('owner', [{ sessionId, spec, cwd }]);
+    expect(await waitFor(() => runtime.warmSpares === 1, 30_000)).toBe(true);
+    const [pid] = runtime.processes.pids();
+    const requestsBefore = kit.server.requests.length;
+    process.kill(pid as number, 'SIGKILL');
+    const seen = new Set<number>();
+    const sampler = setInterval(() => {
+      for (const live of runtime.processes.pids()) seen.add(live);
+    }, 5);
+    const agent = runtime.spawn({
+      sessionId,
+      spec,
+      prompt: 'Anything',
+      cwd,
+      sharedCwd: true,
+      // The stop comes as the agent takes the spare, before its query has failed.
+      onEvent: (event) => {
+        if (event.type === 'agent.progress' && (event.data as { kind: string }).kind === 'warm_start') {
+          agent.interrupt('stopped at the take');
+        }
+      },
+    });
+    const result = await agent.result;
+    clearInterval(sampler);
+
+    expect(!result.ok && result.error.code).toBe('AGENT_INTERRUPTED');
+    expect(kit.server.requests.length).toBe(requestsBefore);
+    const kinds = dataOf(await kit.events(sessionId), 'agent.progress').map((d) => d.kind);
+    expect(kinds).toContain('warm_start');
+    expect(kinds).not.toContain('spare_lost');
+    // No cold start was made in its place: the only process ever seen is the dead spare, if any.
+    expect([...seen].filter((live) => live !== pid)).toEqual([]);
+    await runtime.releaseWarm('owner');
+    expect(await waitFor(() => runtime.processes.size === 0, 10_000)).toBe(true);
+    await runtime.shutdown();
+  });
 });
