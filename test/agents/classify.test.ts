@@ -111,17 +111,55 @@ describe('structured output check', () => {
 
   it('accepts a matching value and explains a mismatch', () => {
     expect(checkStructuredOutput(schema, { email: 'a@b.dev', n: 2 })).toBeUndefined();
-    expect(checkStructuredOutput(schema, { email: 'a@b.dev', n: 5 })).toContain('must be <= 3');
+    expect(checkStructuredOutput(schema, { email: 'a@b.dev', n: 5 })).toContain('/n: 5 is greater than 3');
     expect(checkStructuredOutput(schema, undefined)).toContain('text only');
   });
 
   it('enforces formats (which Claude Code itself does not check)', () => {
-    expect(checkStructuredOutput(schema, { email: 'not an address' })).toContain('must match format "email"');
+    expect(checkStructuredOutput(schema, { email: 'not an address' })).toContain(
+      '/email: String does not match format "email"',
+    );
+  });
+
+  it('interprets a schema, never turns it into code: an agent can send one (add_nodes)', () => {
+    const hostile = {
+      type: 'object',
+      properties: {
+        "x'];globalThis.pwned=1;//": { type: 'string', enum: ["')+(globalThis.pwned=2)+('"], pattern: '^.*$' },
+      },
+      required: ["x'];globalThis.pwned=1;//"],
+    };
+    const RealFunction = globalThis.Function;
+    let made = 0;
+    globalThis.Function = new Proxy(RealFunction, {
+      construct(target, args) {
+        made++;
+        return Reflect.construct(target, args);
+      },
+      apply(target, self, args) {
+        made++;
+        return Reflect.apply(target, self, args);
+      },
+    });
+    try {
+      expect(checkStructuredOutput(hostile, { "x'];globalThis.pwned=1;//": "')+(globalThis.pwned=2)+('" })).toBe(
+        undefined,
+      );
+      expect(checkStructuredOutput(hostile, {})).toContain('does not have required property');
+    } finally {
+      globalThis.Function = RealFunction;
+    }
+    expect(made).toBe(0);
+    expect((globalThis as { pwned?: number }).pwned).toBeUndefined();
   });
 
   it('rejects an invalid schema with INVALID_ARGUMENT, and compiles each schema object once', () => {
     expect(() => outputValidator({ type: 'no-such-type' })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error,
+    );
+    // It names where the schema is wrong.
+    expect(() => outputValidator({ type: 'object', properties: { n: { type: 'wrong' } } })).toThrow(
+      /output schema is invalid: \/properties\/n\/type: /,
     );
     expect(outputValidator(schema)).toBe(outputValidator(schema));
   });

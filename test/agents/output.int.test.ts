@@ -94,7 +94,7 @@ describe('structured output', () => {
       retryable: false,
       details: { structured: { title: 'Report', count: 2, contact: 'not an address' } },
     });
-    expect(result.error.message).toContain('must match format "email"');
+    expect(result.error.message).toContain('/contact: String does not match format "email"');
     expect(dataOf(events, 'agent.failed')).toEqual([expect.objectContaining({ willRetry: false })]);
     expect(dataOf(events, 'agent.completed')).toEqual([]);
   });

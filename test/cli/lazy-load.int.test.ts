@@ -18,7 +18,7 @@ const NOT_FOR_VALIDATE = {
     'pino',
     'pg',
     'prom-client',
-    'ajv',
+    '@cfworker/json-schema',
     'fastify',
     '@opentelemetry/api',
     '@opentelemetry/sdk-trace-base',
