@@ -1,5 +1,5 @@
 import type { SDKMessage, SDKResultMessage, SessionStore } from '@anthropic-ai/claude-agent-sdk';
-import { OrchestratorError } from '../errors/index.ts';
+import { OrchestratorError, toOrchestratorError } from '../errors/index.ts';
 import type { AgentState, NewEvent } from '../events/index.ts';
 import type { Redactor } from '../security/index.ts';
 import { sandboxUnavailable } from '../security/index.ts';
@@ -120,7 +120,8 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
     try {
       outputValidator(input.outputSchema);
     } catch (error) {
-      return { ok: false, error: error as OrchestratorError, usage: undefined, costUsd: undefined, sdkSessionId };
+      const refused = toOrchestratorError(error, 'INVALID_ARGUMENT');
+      return { ok: false, error: refused, usage: undefined, costUsd: undefined, sdkSessionId };
     }
   }
 

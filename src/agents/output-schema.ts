@@ -53,7 +53,16 @@ export function outputValidator(schema: Record<string, unknown>): OutputValidato
       },
     );
   }
-  const validator = new Validator(schema as Schema, '7', false);
+  let validator: Validator;
+  try {
+    // A copy: the validator marks the schema's parts with their URIs, and a compiled
+    // workflow's schemas are frozen.
+    validator = new Validator(structuredClone(schema) as Schema, '7', false);
+  } catch (error) {
+    throw new OrchestratorError('INVALID_ARGUMENT', `the output schema cannot be used: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
   const check = ((value: unknown) => {
     const result = validator.validate(value);
     check.problems = result.valid ? [] : describe(result.errors);

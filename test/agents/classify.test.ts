@@ -115,6 +115,16 @@ describe('structured output check', () => {
     expect(checkStructuredOutput(schema, undefined)).toContain('text only');
   });
 
+  it("checks against a compiled workflow's schema, which is deeply frozen", () => {
+    const freeze = (value: unknown): unknown => {
+      if (value && typeof value === 'object') for (const inner of Object.values(value)) freeze(inner);
+      return Object.freeze(value);
+    };
+    const frozen = freeze(structuredClone(schema)) as Record<string, unknown>;
+    expect(checkStructuredOutput(frozen, { email: 'a@b.dev', n: 2 })).toBeUndefined();
+    expect(checkStructuredOutput(frozen, { email: 'a@b.dev', n: 4 })).toContain('/n: 4 is greater than 3');
+  });
+
   it('enforces formats (which Claude Code itself does not check)', () => {
     expect(checkStructuredOutput(schema, { email: 'not an address' })).toContain(
       '/email: String does not match format "email"',
