@@ -6,7 +6,7 @@ import { sandboxUnavailable } from '../security/index.ts';
 import { classifyResultError, classifyThrown } from './classify.ts';
 import { launchQuery, startColdInstead } from './launch.ts';
 import { normalizeSdkMessage, previewToolResult } from './normalize.ts';
-import { checkStructuredOutput, outputValidator } from './output-schema.ts';
+import { checkStructuredOutputBounded, outputValidator } from './output-schema.ts';
 import { type ProcessRegistry, readRssBytes } from './processes.ts';
 import { STRUCTURED_OUTPUT_TOOL } from './sdk-options.ts';
 import type { AgentSpec } from './spec.ts';
@@ -247,7 +247,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptSuccess | 
   if (result?.subtype === 'success' && !result.is_error) {
     const structured = (result as { structured_output?: unknown }).structured_output;
     if (input.outputSchema) {
-      let problem = checkStructuredOutput(input.outputSchema, structured);
+      let problem = await checkStructuredOutputBounded(input.outputSchema, structured);
       if (problem && structured === undefined && structuredRejection) {
         problem = `${problem}; its last StructuredOutput call was refused: ${structuredRejection}`;
       }

@@ -7,7 +7,7 @@ export type { NormalizedMessage } from './normalize.ts';
 export { normalizeSdkMessage, previewToolResult } from './normalize.ts';
 export type { OrphanSweep, SweepOptions, SweptProcess } from './orphans.ts';
 export { recordOrphanSweep, sweepOrphans } from './orphans.ts';
-export { checkStructuredOutput, outputValidator } from './output-schema.ts';
+export { checkStructuredOutput, checkStructuredOutputBounded, outputValidator } from './output-schema.ts';
 export type { ProcessAttribution } from './process-tags.ts';
 export {
   PROCESS_OWNER_VARIABLE,

@@ -73,15 +73,84 @@ export function outputValidator(schema: Record<string, unknown>): OutputValidato
   return check;
 }
 
+const TEXT_ONLY = 'the task requires structured output, and the agent answered with text only';
+
 /**
  * Checks structured output against the task's schema (a missing value is a problem too);
- * returns the problem, or undefined when the value matches.
+ * returns the problem, or undefined when the value matches. Runs on the calling thread: for a
+ * schema with patterns and an answer from a model, use {@link checkStructuredOutputBounded}.
  */
 export function checkStructuredOutput(schema: Record<string, unknown>, value: unknown): string | undefined {
-  if (value === undefined) return 'the task requires structured output, and the agent answered with text only';
+  if (value === undefined) return TEXT_ONLY;
   const validate = outputValidator(schema);
   if (validate(value)) return undefined;
-  return `structured output does not match the schema: ${validate.problems.join('; ')}`;
+  return mismatch(validate.problems);
+}
+
+function mismatch(problems: readonly string[]): string {
+  return `structured output does not match the schema: ${problems.join('; ')}`;
+}
+
+/** How long a check against a schema's patterns may take, by default. */
+export const PATTERN_CHECK_TIMEOUT_MS = 2000;
+
+/**
+ * {@link checkStructuredOutput} for an agent's answer. A schema's `pattern` and
+ * `patternProperties` are regular expressions run on the answer, and both can come from a
+ * model (`add_nodes`): one that backtracks catastrophically (`^(a+)+$` against forty a's and a
+ * bang) would hold this thread for hours, and with it every session of the process. Such a
+ * check runs in a worker thread, ended after `timeoutMs`: the answer then does not match.
+ * Schemas without patterns are checked here, at once.
+ */
+export async function checkStructuredOutputBounded(
+  schema: Record<string, unknown>,
+  value: unknown,
+  timeoutMs = PATTERN_CHECK_TIMEOUT_MS,
+): Promise<string | undefined> {
+  if (value === undefined) return TEXT_ONLY;
+  outputValidator(schema);
+  if (!runsPatterns(schema)) return checkStructuredOutput(schema, value);
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
+  const validator = createRequire(import.meta.url).resolve('@cfworker/json-schema');
+  // The worker's code is this constant; the schema and the answer reach it as data only.
+  const worker = new Worker(PATTERN_WORKER, { eval: true, workerData: { validator, schema, value } });
+  return new Promise((resolve) => {
+    const settle = (problem: string | undefined) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(problem);
+    };
+    const timer = setTimeout(
+      () =>
+        settle(
+          `structured output could not be checked against the schema's patterns within ${timeoutMs} ms (a pattern that backtracks without end?)`,
+        ),
+      timeoutMs,
+    );
+    worker.once('message', (result: { valid: boolean; errors: OutputUnit[] }) =>
+      settle(result.valid ? undefined : mismatch(describe(result.errors))),
+    );
+    worker.once('error', (error: Error) => settle(`structured output could not be checked: ${error.message}`));
+  });
+}
+
+const PATTERN_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Validator } = require(workerData.validator);
+const result = new Validator(workerData.schema, '7', false).validate(workerData.value);
+parentPort.postMessage({ valid: result.valid, errors: result.errors });
+`;
+
+/** Whether checking against a schema runs regular expressions of it on the value. */
+function runsPatterns(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.some(runsPatterns);
+  if (schema === null || typeof schema !== 'object') return false;
+  for (const [key, inner] of Object.entries(schema)) {
+    if (key === 'pattern' && typeof inner === 'string') return true;
+    if (key === 'patternProperties' && inner !== null && typeof inner === 'object') return true;
+    if (runsPatterns(inner)) return true;
+  }
+  return false;
 }
 
 /** Keywords whose failure only says that something inside failed: the inner errors say what. */

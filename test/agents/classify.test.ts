@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   backoffDelay,
   checkStructuredOutput,
+  checkStructuredOutputBounded,
   classifyResultError,
   classifyThrown,
   fromApiStatus,
@@ -161,6 +162,33 @@ describe('structured output check', () => {
     }
     expect(made).toBe(0);
     expect((globalThis as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it("checks an answer against a schema's patterns off the event loop, and gives up on one that never ends", {
+    timeout: 20_000,
+  }, async () => {
+    const patterned = {
+      type: 'object',
+      properties: { s: { type: 'string', pattern: '^(a+)+$' }, code: { type: 'string', pattern: '^[A-Z]{3}$' } },
+    };
+    // Patterns still decide, for good and bad answers.
+    expect(await checkStructuredOutputBounded(patterned, { s: 'aaa', code: 'ABC' })).toBeUndefined();
+    expect(await checkStructuredOutputBounded(patterned, { code: 'abc' })).toContain(
+      '/code: String does not match pattern',
+    );
+    // Forty a's and a bang: hours of backtracking for `^(a+)+$`. The check gives up in time,
+    // and the event loop keeps turning meanwhile.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    const problem = await checkStructuredOutputBounded(patterned, { s: `${'a'.repeat(40)}!` }, 500);
+    clearInterval(ticker);
+    expect(problem).toContain("could not be checked against the schema's patterns within 500 ms");
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(ticks).toBeGreaterThan(5);
+    // A schema without patterns is checked at once, the same way.
+    expect(await checkStructuredOutputBounded(schema, { email: 'a@b.dev', n: 9 })).toContain('/n: 9 is greater than 3');
+    expect(await checkStructuredOutputBounded(schema, undefined)).toContain('text only');
   });
 
   it('rejects an invalid schema with INVALID_ARGUMENT, and compiles each schema object once', () => {
