@@ -4,7 +4,7 @@ import { type Spare, SpareBuckets, type SpareSource } from '../../src/agents/spa
 
 // The buckets' bookkeeping of spares still starting and the agents that wait for them, on a
 // source whose starts the test finishes by hand (the Claude Code processes behind real spares
-// are in warm-pool.int.test.ts and warm-start-wait.int.test.ts).
+// are in warm-pool.int.test.ts and warm-take.int.test.ts).
 
 interface TestSpare extends Spare {
   readonly n: number;
