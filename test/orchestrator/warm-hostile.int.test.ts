@@ -119,6 +119,19 @@ async function agentsOf(orchestrator: Orchestrator, sessionId: string) {
   return { spawned: [...nodeOf.values()].sort(), warm: warm.sort() };
 }
 
+/** Only the planner ever got an agent, and none started on a spare. */
+async function expectOnlyPlannerRan(orchestrator: Orchestrator, sessionId: string): Promise<void> {
+  const { spawned, warm } = await agentsOf(orchestrator, sessionId);
+  expect(spawned).toEqual(['plan']);
+  expect(warm).toEqual([]);
+}
+
+/** Closes the orchestrator: no Claude Code process of its own outlives it. */
+async function expectClosedClean(own: Opened): Promise<void> {
+  await own.orchestrator.close();
+  expect(leftOver(own)).toEqual([]);
+}
+
 /** The warm pool and the process registry are empty (bounded waits). */
 async function expectNothingLive(orchestrator: Orchestrator): Promise<void> {
   expect(await waitFor(() => orchestrator.agents.warmStats.live === 0, 15_000)).toBe(true);
@@ -146,11 +159,8 @@ describe('the graph-aware warm start under hostile conditions', () => {
     expect(stats.taken).toBe(0);
     // Spares still starting at the cancel were closed once up: every one that came up counted.
     expect(stats.started).toBeLessThanOrEqual(3);
-    const { spawned, warm } = await agentsOf(orchestrator, handle.sessionId);
-    expect(spawned).toEqual(['plan']);
-    expect(warm).toEqual([]);
-    await orchestrator.close();
-    expect(leftOver(own)).toEqual([]);
+    await expectOnlyPlannerRan(orchestrator, handle.sessionId);
+    await expectClosedClean(own);
   });
 
   it('a planner failing after its coders’ spares parked fails the run; the spares are closed untaken', {
@@ -172,11 +182,8 @@ describe('the graph-aware warm start under hostile conditions', () => {
     await expectNothingLive(orchestrator);
     const stats = orchestrator.agents.warmStats;
     expect(stats).toEqual({ started: 3, taken: 0, live: 0 });
-    const { spawned, warm } = await agentsOf(orchestrator, handle.sessionId);
-    expect(spawned).toEqual(['plan']);
-    expect(warm).toEqual([]);
-    await orchestrator.close();
-    expect(leftOver(own)).toEqual([]);
+    await expectOnlyPlannerRan(orchestrator, handle.sessionId);
+    await expectClosedClean(own);
   });
 
   it('parked spares SIGKILLed by an outsider are forgotten: the coders start without them and complete', {
@@ -209,8 +216,7 @@ describe('the graph-aware warm start under hostile conditions', () => {
     // it, as no event of the run asks again before the coders start, so all three start cold.)
     expect(warm.length).toBeLessThanOrEqual(stats.started - 3);
     expect(stats.taken).toBe(warm.length);
-    await orchestrator.close();
-    expect(leftOver(own)).toEqual([]);
+    await expectClosedClean(own);
   });
 
   it('close() while the coders’ spares still start resolves promptly and leaves no process', {

@@ -135,20 +135,13 @@ describe('a process SIGKILLed while close() stores the last version', () => {
 
 /** Functions for the fixture's workflow (see run-then-close.ts) that count their calls. */
 function countedFunctions(calls: Map<string, number>) {
-  const nodes: { id: string; agent: string; task: string; dependsOn: string[] }[] = [];
-  const width = Number(WIDTH);
-  for (let l = 0; l < Number(LAYERS); l++) {
-    for (let w = 0; w < width; w++) {
-      const deps = l === 0 ? [] : [0, 1, 2].map((k) => `l${l - 1}_${(w + k) % width}`);
-      nodes.push({ id: `l${l}_${w}`, agent: 'noop', task: 'noop', dependsOn: [...new Set(deps)] });
-    }
-  }
+  const ids = Array.from({ length: NODES }, (_, i) => `l${Math.floor(i / Number(WIDTH))}_${i % Number(WIDTH)}`);
   return Object.fromEntries(
-    nodes.map((node) => [
-      node.id,
+    ids.map((id) => [
+      id,
       () => {
-        calls.set(node.id, (calls.get(node.id) ?? 0) + 1);
-        return { node: node.id, done: true };
+        calls.set(id, (calls.get(id) ?? 0) + 1);
+        return { node: id, done: true };
       },
     ]),
   );
