@@ -80,17 +80,22 @@ export async function removeWorktree(wt: NodeWorktree): Promise<void> {
 const CREATE_WORKTREE_SCRIPT = `set -e
 rm -rf -- "$DIR"
 git "$@" worktree prune
-if git "$@" rev-parse -q --verify "refs/heads/$BRANCH" >/dev/null; then git "$@" branch -D -q "$BRANCH"; fi
+git "$@" update-ref -d "refs/heads/$BRANCH"
 git "$@" update-ref -d "$MERGED"
 mkdir -p -- "$(dirname -- "$DIR")"
 git "$@" worktree add -q -b "$BRANCH" "$DIR" "$BASE"`;
 
-/** `worktree remove` fails when git no longer lists the worktree; `prune` forgets it either way. */
-const REMOVE_WORKTREE_SCRIPT = `git "$@" worktree remove --force "$DIR" 2>/dev/null || :
-set -e
-rm -rf -- "$DIR"
-git "$@" worktree prune
-if git "$@" rev-parse -q --verify "refs/heads/$BRANCH" >/dev/null; then git "$@" branch -D -q "$BRANCH"; fi`;
+/**
+ * `worktree remove` fails when git no longer lists the worktree (a folder removed by hand, an
+ * interrupted run): the folder then goes, and `prune` forgets it. `update-ref -d` (unlike
+ * `branch -D`) succeeds when the branch is gone already, with no look-up first.
+ */
+const REMOVE_WORKTREE_SCRIPT = `set -e
+if ! git "$@" worktree remove --force "$DIR" 2>/dev/null; then
+  rm -rf -- "$DIR"
+  git "$@" worktree prune
+fi
+git "$@" update-ref -d "refs/heads/$BRANCH"`;
 
 /** The merge's commit (the snapshot and the node's head as parents), then the ref that records it. */
 const RECORD_MERGE_SCRIPT = `set -e
