@@ -198,6 +198,38 @@ describe('isolated worktrees', () => {
     expect(await branches()).toEqual([]);
   });
 
+  it("waits out another git process's lock while it makes and removes a worktree, and names a lock never released", async () => {
+    const first = await manager.isolated(session, 'ses_1', 'a-1');
+    await first.finish(true);
+    // Deleting a ref (the first step of making a worktree, the last of removing one) takes this lock.
+    const lock = path.join(repository(), 'packed-refs.lock');
+    const whileHeld = async <T>(task: () => Promise<T>): Promise<T> => {
+      await writeFile(lock, '');
+      const release = setTimeout(() => void rm(lock, { force: true }), 150);
+      try {
+        return await task();
+      } finally {
+        clearTimeout(release);
+        await rm(lock, { force: true });
+      }
+    };
+    const b = await whileHeld(() => manager.isolated(session, 'ses_1', 'b-1'));
+    await writeFile(path.join(b.cwd, 'b.txt'), 'from b\n');
+    await b.finish(true);
+    expect(await readFile(path.join(session, 'b.txt'), 'utf8')).toBe('from b\n');
+    const c = await manager.isolated(session, 'ses_1', 'c-1');
+    await whileHeld(() => c.finish(false));
+    expect(await exists(b.cwd)).toBe(false);
+    expect(await exists(c.cwd)).toBe(false);
+    expect(await branches()).toEqual([]);
+
+    await writeFile(lock, '');
+    const error = await failureOf(manager.isolated(session, 'ses_1', 'd-1'));
+    expect(error?.code).toBe('WORKSPACE_FAILED');
+    expect(error?.message).toContain('packed-refs.lock');
+    await rm(lock, { force: true });
+  }, 20_000);
+
   it('removes what a killed session left (worktree folders, records, branches) and nothing of others', async () => {
     // Never finished: as a killed process leaves them.
     await manager.isolated(session, 'ses_1', 'a-1');

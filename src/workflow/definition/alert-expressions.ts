@@ -5,7 +5,7 @@
  */
 import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import type { AlertScope, CompiledAlertRule } from './alerts.ts';
-import { lazyCel } from './cel.ts';
+import { lazyCel, patternProblems } from './cel.ts';
 import { didYouMean } from './problems.ts';
 
 const COMMON_FIGURES = [
@@ -141,7 +141,7 @@ export function checkExpression(
   if (expected === 'number' && !numeric) {
     return [{ offset: 0, message: `'value' must be a number, but this expression gives ${type}` }];
   }
-  const problems: { message: string; offset: number }[] = [];
+  const problems: { message: string; offset: number }[] = patternProblems(parsed.ast);
   collectMembers(parsed.ast, (root, field, offset) => {
     const visible = VISIBLE[scope];
     if (!visible.includes(root as AlertScope)) {

@@ -15,7 +15,7 @@
  */
 import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import { OrchestratorError } from '../../errors/index.ts';
-import { lazyCel } from './cel.ts';
+import { lazyCel, patternProblems } from './cel.ts';
 
 /** A member path read by a condition, such as `['nodes', 'review', 'output', 'approved']`. */
 export interface ConditionReference {
@@ -76,6 +76,8 @@ export function parseCondition(source: string): {
       errors: [{ offset: 0, message: `a condition must be true or false, but this expression gives ${checked.type}` }],
     };
   }
+  const unsafe = patternProblems(parsed.ast);
+  if (unsafe.length > 0) return { condition: undefined, errors: unsafe };
   const references: ConditionReference[] = [];
   collectReferences(parsed.ast, references);
   const condition: CompiledCondition = { source, references };
@@ -92,6 +94,14 @@ export function evaluateCondition(condition: CompiledCondition, context: Conditi
   let parsed = parsedCache.get(condition);
   if (!parsed) {
     parsed = environment.parse(condition.source);
+    // A condition restored from JSON (a stored plan, an imported session) passes the compile
+    // checks again before it runs: its source may predate them, or come from elsewhere.
+    const unsafe = patternProblems(parsed.ast)[0];
+    if (unsafe) {
+      throw new OrchestratorError('CONDITION_FAILED', `condition '${condition.source}' failed: ${unsafe.message}`, {
+        details: { condition: condition.source },
+      });
+    }
     parsedCache.set(condition, parsed);
   }
   const nodes: Record<string, { status: string; output: unknown }> = {};

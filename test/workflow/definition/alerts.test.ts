@@ -107,6 +107,23 @@ describe('alerts and budget sections', () => {
     ]);
   });
 
+  it('refuses a pattern of matches() taken from the figures, in a rule and in a condition, at its place', () => {
+    const source = `name: watched
+agents:
+  coder: { systemPrompt: You code. }
+alerts:
+  rules:
+    - { name: odd, scope: agent, when: 'agent.model.matches(agent.agentType)' }
+nodes:
+  - { id: a, agent: coder, task: t }
+  - { id: b, agent: coder, task: t, dependsOn: [a], condition: 'nodes.a.output.matches(nodes.a.output)' }
+`;
+    const { problems } = problemsOf(() => parseWorkflow(source, 'watched.yaml'));
+    const refused =
+      "the pattern of matches() must be a string literal: a pattern taken from data (an agent's output, an input) could be written to stall the orchestrator";
+    expect(where(problems)).toEqual([`6:61 alerts.rules[0].when ${refused}`, `9:88 nodes[1].condition ${refused}`]);
+  });
+
   it('evaluates compiled rules against figures, without eval', () => {
     const rule: CompiledAlertRule = {
       name: 'r',

@@ -71,6 +71,50 @@ describe('conditions (CEL)', () => {
     }
   });
 
+  it('matches text against a literal pattern', () => {
+    expect(evaluateCondition(compile('inputs.topic.matches("^c[a-z]+$")'), context)).toBe(true);
+    expect(evaluateCondition(compile('inputs.topic.matches("^x")'), context)).toBe(false);
+    expect(evaluateCondition(compile('inputs.labels.exists(l, l.matches("end$"))'), context)).toBe(true);
+  });
+
+  it('refuses a pattern taken from data, and an invalid one, at compile time at the pattern', () => {
+    const fromData = [
+      'inputs.topic.matches(nodes.plan.output.pattern)',
+      'inputs.topic.matches(inputs.topic + "+")',
+      'inputs.labels.exists(l, l.matches(l))',
+    ];
+    for (const source of fromData) {
+      const { condition, errors } = parseCondition(source);
+      expect(condition).toBeUndefined();
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.message).toMatch(/^the pattern of matches\(\) must be a string literal/);
+    }
+    expect(parseCondition(fromData[0] as string).errors[0]?.offset).toBe('inputs.topic.matches('.length);
+    expect(parseCondition('inputs.topic.matches("(")').errors).toEqual([
+      {
+        offset: 'inputs.topic.matches('.length,
+        message: 'invalid pattern for matches(): Invalid regular expression: /(/: Unterminated group',
+      },
+    ]);
+  });
+
+  it('never runs a pattern from data in a condition restored from JSON (an older or imported plan)', () => {
+    // Written as a stored plan would hold it, past the compile checks.
+    const restored: CompiledCondition = { source: 'nodes.plan.output.text.matches(inputs.pattern)', references: [] };
+    const hostile: ConditionContext = {
+      inputs: { pattern: '^(a+)+$' },
+      nodes: { plan: { status: 'completed', output: { text: `${'a'.repeat(22)}!` } } },
+    };
+    let error: unknown;
+    try {
+      evaluateCondition(restored, hostile);
+    } catch (e) {
+      error = e;
+    }
+    expect(isOrchestratorError(error, 'CONDITION_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('must be a string literal');
+  });
+
   it('re-parses a condition that went through JSON', () => {
     const restored = JSON.parse(JSON.stringify(compile('inputs.count == 5'))) as CompiledCondition;
     expect(evaluateCondition(restored, context)).toBe(true);
