@@ -142,9 +142,8 @@ export class WorkspaceManager {
         this.#exclusive(wt.workspace, async () => {
           await this.#history.confirmOwner(wt.sessionId);
           // A conflict throws before the removal: the branch and the worktree stay.
-          if (ok && !(await mergeState(wt)).merged) {
-            await mergeBack(this.#history, wt, options.onConflict === 'pause');
-          }
+          const state = ok ? await mergeState(wt) : undefined;
+          if (state && !state.merged) await mergeBack(this.#history, wt, options.onConflict === 'pause', state);
           await removeWorktree(wt);
         }),
     };
