@@ -119,7 +119,10 @@ function repoScript(
   );
 }
 
-/** Whether the attempt's merge happened (it is recorded), whether its branch is still there, and whether a merge waits in its worktree. */
+/**
+ * Whether the attempt's merge happened (it is recorded), whether its branch is still there, and
+ * whether a merge waits in its worktree.
+ */
 export async function mergeState(wt: NodeWorktree): Promise<MergeState> {
   if (!(await exists(wt.repository))) return { merged: false, branch: false, waiting: false };
   const found = new Map<string, string>();
