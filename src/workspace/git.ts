@@ -133,7 +133,7 @@ export async function commitAll(cwd: string, message: string, ref = 'HEAD'): Pro
   return (await gitScript(cwd, COMMIT_ALL_SCRIPT, [], { WORKSPACE: cwd, MESSAGE: message, REF: ref })).stdout;
 }
 
-// One child process for the five git commands (each one spawned by the orchestrator cost it a
+// One child process for its git commands (each one spawned by the orchestrator cost it a
 // fork of its whole process, 13-110 ms apiece, on the critical path of an isolated node). A
 // repository without a commit yet (an empty workspace, or a process killed right after
 // `git init`) still gets one: worktrees and merges start from HEAD.
