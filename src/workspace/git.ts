@@ -127,10 +127,16 @@ done`;
 
 /**
  * Commits everything in the folder when anything changed; returns the head commit, or the
- * commit `ref` names afterwards (read in the same child process).
+ * commit `ref` names afterwards (read in the same child process). `gitOptions` go before each
+ * git command (`--git-dir`, `--work-tree`).
  */
-export async function commitAll(cwd: string, message: string, ref = 'HEAD'): Promise<string> {
-  return (await gitScript(cwd, COMMIT_ALL_SCRIPT, [], { WORKSPACE: cwd, MESSAGE: message, REF: ref })).stdout;
+export async function commitAll(
+  cwd: string,
+  message: string,
+  ref = 'HEAD',
+  gitOptions: string[] = [],
+): Promise<string> {
+  return (await gitScript(cwd, COMMIT_ALL_SCRIPT, gitOptions, { WORKSPACE: cwd, MESSAGE: message, REF: ref })).stdout;
 }
 
 // One child process for its git commands (each one spawned by the orchestrator cost it a

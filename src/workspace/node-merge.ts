@@ -4,6 +4,7 @@ import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { commitAll, git, gitScript } from './git.ts';
 import type { WorkspaceHistory } from './history.ts';
+import { inWorktree, type WorktreeGit, worktreeGit, worktreeOptions } from './worktree-git.ts';
 
 /**
  * The git side of isolated nodes. A node attempt works in a worktree of the session's history
@@ -125,8 +126,10 @@ function repoScript(
  */
 export async function mergeState(wt: NodeWorktree): Promise<MergeState> {
   if (!(await exists(wt.repository))) return { merged: false, branch: false, waiting: false };
+  const tree = await worktreeGit(wt.repository, wt.dir);
+  const env = { MERGED: mergedRef(wt), TREE_GIT_DIR: tree?.gitDir ?? '' };
   const found = new Map<string, string>();
-  for (const line of (await repoScript(wt, MERGE_STATE_SCRIPT, { MERGED: mergedRef(wt) })).stdout.split('\n')) {
+  for (const line of (await repoScript(wt, MERGE_STATE_SCRIPT, env)).stdout.split('\n')) {
     const at = line.indexOf('=');
     if (at > 0) found.set(line.slice(0, at), line.slice(at + 1));
   }
@@ -139,11 +142,13 @@ export async function mergeState(wt: NodeWorktree): Promise<MergeState> {
   };
 }
 
-/** Three look-ups in one child process; the worktree's own (`MERGE_HEAD`) without the history's git dir. */
+/** Three look-ups in one child process; `MERGE_HEAD` in the worktree's own git directory. */
 const MERGE_STATE_SCRIPT = `head=$(git "$@" rev-parse -q --verify "refs/heads/$BRANCH") || head=
 merged=$(git "$@" rev-parse -q --verify "$MERGED^2") || merged=
 waiting=no
-if [ -d "$DIR" ] && git -C "$DIR" rev-parse -q --verify MERGE_HEAD >/dev/null 2>&1; then waiting=yes; fi
+if [ -n "$TREE_GIT_DIR" ] && git --git-dir="$TREE_GIT_DIR" rev-parse -q --verify MERGE_HEAD >/dev/null 2>&1; then
+  waiting=yes
+fi
 printf 'head=%s\nmerged=%s\nwaiting=%s\n' "$head" "$merged" "$waiting"`;
 
 /**
@@ -161,11 +166,13 @@ export async function mergeBack(
 ): Promise<void> {
   const snapshot = await history.record(wt.sessionId, wt.workspace, `workspace before merging ${wt.label}`);
   const branch = `refs/heads/${wt.branch}`;
-  // After a restart the worktree folder may be gone while its branch (and commits) remain.
+  // After a restart the worktree folder may be gone while its branch (and commits) remain;
+  // a folder git no longer lists as the worktree has nothing of it to take either.
+  const worktree = await worktreeGit(wt.repository, wt.dir);
   let head: string;
-  if (await exists(wt.dir)) {
-    if (state.waiting) await settleResolution(wt, snapshot);
-    head = await commitAll(wt.dir, `changes of ${wt.label}`, branch);
+  if (worktree) {
+    if (state.waiting) await settleResolution(wt, worktree, snapshot);
+    head = await commitAll(wt.dir, `changes of ${wt.label}`, branch, worktreeOptions(worktree));
   } else {
     head = (await repo(wt, ['rev-parse', branch])).stdout;
   }
@@ -205,11 +212,10 @@ async function prepareResolution(wt: NodeWorktree, snapshot: string): Promise<vo
     await repo(wt, ['worktree', 'prune']);
     await repo(wt, ['worktree', 'add', '-q', wt.dir, wt.branch]);
   }
-  await git(wt.dir, ['merge', '--no-ff', '--no-commit', '-q', snapshot], { allowFailure: true });
-  const files: Record<string, string> = {};
-  for (const file of await unmergedFiles(wt.dir)) files[file] = await fingerprint(path.join(wt.dir, file));
-  const note: ConflictNote = { snapshot, files };
-  await writeFile(await notePath(wt.dir), JSON.stringify(note));
+  const tree = await worktreeGit(wt.repository, wt.dir);
+  if (!tree) return;
+  await inWorktree(tree, ['merge', '--no-ff', '--no-commit', '-q', snapshot], { allowFailure: true });
+  await writeFile(notePath(tree), JSON.stringify(await noteNow(tree, snapshot)));
 }
 
 /**
@@ -217,14 +223,14 @@ async function prepareResolution(wt: NodeWorktree, snapshot: string): Promise<vo
  * there is resolved as it is; one the human left but whose workspace version changed since is
  * resolved with that version. Anything else is still a conflict.
  */
-async function settleResolution(wt: NodeWorktree, snapshot: string): Promise<void> {
-  const note = await readNote(wt.dir);
+async function settleResolution(wt: NodeWorktree, tree: WorktreeGit, snapshot: string): Promise<void> {
+  const note = await readNote(tree);
   if (!note) {
     // A merge started in the worktree by someone else: note it now and ask about it.
-    await writeFile(await notePath(wt.dir), JSON.stringify(await noteNow(wt.dir, snapshot)));
-    throw conflict(wt, await unmergedFiles(wt.dir), false);
+    await writeFile(notePath(tree), JSON.stringify(await noteNow(tree, snapshot)));
+    throw conflict(wt, await unmergedFiles(tree), false);
   }
-  const unmerged = new Set(await unmergedFiles(wt.dir));
+  const unmerged = new Set(await unmergedFiles(tree));
   const open: string[] = [];
   let resolved = 0;
   for (const [file, left] of Object.entries(note.files)) {
@@ -238,34 +244,33 @@ async function settleResolution(wt: NodeWorktree, snapshot: string): Promise<voi
       open.push(file);
       continue;
     }
-    if (now === undefined) await git(wt.dir, ['rm', '-q', '-f', '--', file]);
-    else await git(wt.dir, ['checkout', snapshot, '--', file]);
+    if (now === undefined) await inWorktree(tree, ['rm', '-q', '-f', '--', file]);
+    else await inWorktree(tree, ['checkout', snapshot, '--', file]);
     resolved++;
   }
   if (open.length > 0) throw conflict(wt, open, resolved === 0);
 }
 
-async function noteNow(dir: string, snapshot: string): Promise<ConflictNote> {
+async function noteNow(tree: WorktreeGit, snapshot: string): Promise<ConflictNote> {
   const files: Record<string, string> = {};
-  for (const file of await unmergedFiles(dir)) files[file] = await fingerprint(path.join(dir, file));
+  for (const file of await unmergedFiles(tree)) files[file] = await fingerprint(path.join(tree.dir, file));
   return { snapshot, files };
 }
 
-async function readNote(dir: string): Promise<ConflictNote | undefined> {
+async function readNote(tree: WorktreeGit): Promise<ConflictNote | undefined> {
   try {
-    return JSON.parse(await readFile(await notePath(dir), 'utf8')) as ConflictNote;
+    return JSON.parse(await readFile(notePath(tree), 'utf8')) as ConflictNote;
   } catch {
     return undefined;
   }
 }
 
-async function notePath(dir: string): Promise<string> {
-  const gitDir = (await git(dir, ['rev-parse', '--absolute-git-dir'])).stdout;
-  return path.join(gitDir, CONFLICT_NOTE);
+function notePath(tree: WorktreeGit): string {
+  return path.join(tree.gitDir, CONFLICT_NOTE);
 }
 
-async function unmergedFiles(dir: string): Promise<string[]> {
-  const { stdout } = await git(dir, ['diff', '--name-only', '-z', '--diff-filter=U']);
+async function unmergedFiles(tree: WorktreeGit): Promise<string[]> {
+  const { stdout } = await inWorktree(tree, ['diff', '--name-only', '-z', '--diff-filter=U']);
   return [...new Set(stdout.split('\0').filter(Boolean))];
 }
 

@@ -190,6 +190,42 @@ describe('isolated worktrees', () => {
     expect(await readFile(path.join(session, 'untracked.txt'), 'utf8')).toBe('untracked\n');
   });
 
+  it("never lets what an agent puts at its worktree's .git choose the repository its work is committed in", async () => {
+    // A user's repository elsewhere, and a marker only a command run by git would make.
+    const other = path.join(root, 'user-repo');
+    await mkdir(other, { recursive: true });
+    await git(other, ['init', '-q', '-b', 'trunk']);
+    await writeFile(path.join(other, 'mine.txt'), 'mine\n');
+    await git(other, ['add', '-A']);
+    await git(other, ['commit', '-q', '-m', 'first']);
+    const otherGit = await digestTree(path.join(other, '.git'));
+    const marker = path.join(root, 'ran-outside-the-sandbox');
+
+    // One agent swaps its .git file for a repository of its own whose config runs a command
+    // whenever git looks at the work tree or commits; another points its .git file at the user's.
+    const own = await manager.isolated(session, 'ses_1', 'own-1');
+    await rm(path.join(own.cwd, '.git'));
+    await git(own.cwd, ['init', '-q']);
+    await git(own.cwd, ['config', 'core.fsmonitor', `touch ${marker}; false`]);
+    await writeFile(path.join(own.cwd, '.git', 'hooks', 'post-commit'), `#!/bin/sh\ntouch ${marker}\n`, {
+      mode: 0o755,
+    });
+    await writeFile(path.join(own.cwd, 'own.txt'), 'from own\n');
+    await own.finish(true);
+    const pointed = await manager.isolated(session, 'ses_1', 'pointed-1');
+    await writeFile(path.join(pointed.cwd, '.git'), `gitdir: ${path.join(other, '.git')}\n`);
+    await writeFile(path.join(pointed.cwd, 'pointed.txt'), 'from pointed\n');
+    await pointed.finish(true);
+
+    expect(await exists(marker)).toBe(false);
+    expect(await digestTree(path.join(other, '.git'))).toEqual(otherGit);
+    // Their work still comes back, and nothing of either .git.
+    expect(await readFile(path.join(session, 'own.txt'), 'utf8')).toBe('from own\n');
+    expect(await readFile(path.join(session, 'pointed.txt'), 'utf8')).toBe('from pointed\n');
+    expect(await exists(path.join(session, '.git'))).toBe(false);
+    expect(await branches()).toEqual([]);
+  });
+
   it('discards the changes of a node that failed', async () => {
     const a = await manager.isolated(session, 'ses_1', 'a-1');
     await writeFile(path.join(a.cwd, 'half-done.txt'), 'oops\n');
