@@ -16,7 +16,12 @@ const LOCK_HELD = /\.lock'?: File exists|could not lock config file/;
 /** Waits between tries while a lock is held: about 3 s in all, then the failure stands. */
 const LOCK_WAITS_MS = [20, 40, 80, 160, 320, 640, 640, 640];
 
-/** Identity of the commits the orchestrator makes in workspaces. */
+/**
+ * Identity of the commits the orchestrator makes in workspaces, and no file-system monitor: a
+ * repository an agent makes inside its folder is one git looks into (`git status` there, to
+ * see whether it changed), with that repository's own config, where `core.fsmonitor` names a
+ * command to run. Command-line settings reach those nested git processes and override theirs.
+ */
 const IDENTITY = [
   '-c',
   'user.name=AI Orchestrator',
@@ -24,6 +29,8 @@ const IDENTITY = [
   'user.email=orchestrator@localhost',
   '-c',
   'commit.gpgsign=false',
+  '-c',
+  'core.fsmonitor=false',
 ];
 
 /**

@@ -226,4 +226,26 @@ describe('workspace history of a workspace that holds the data directory', () =>
     await writeFile(path.join(workspace, 'b.txt'), 'two\n');
     expect(files(await history.record('ses_1', workspace, 'v4'))).toEqual(['a.txt', 'b.txt']);
   });
+  it('never runs the file-system monitor a repository inside the workspace names in its config', async () => {
+    // An agent's own repository in its folder: git looks into it when it records the folder.
+    const nested = path.join(workspace, 'sub');
+    await mkdir(nested);
+    const inNested = (...args: string[]) =>
+      execFileSync('git', ['-C', nested, '-c', 'user.name=a', '-c', 'user.email=a@b', ...args]);
+    inNested('init', '-q');
+    await writeFile(path.join(nested, 'f.txt'), 'one\n');
+    inNested('add', '-A');
+    inNested('commit', '-q', '-m', 'first');
+    const marker = path.join(root, `fsmonitor-ran-${path.basename(workspace)}`);
+    inNested('config', 'core.fsmonitor', `touch ${marker}; false`);
+    await history.record('ses_1', workspace, 'v1');
+    await writeFile(path.join(nested, 'f.txt'), 'two\n');
+    await history.record('ses_1', workspace, 'v2');
+    expect(
+      await readFile(marker, 'utf8').then(
+        () => 'ran',
+        () => 'never ran',
+      ),
+    ).toBe('never ran');
+  });
 });
