@@ -31,6 +31,8 @@ const IDENTITY = [
   'commit.gpgsign=false',
   '-c',
   'core.fsmonitor=false',
+  '-c',
+  'diff.ignoreSubmodules=all',
 ];
 
 /**
@@ -133,6 +135,19 @@ export const UNSTAGE_SANDBOX_PLACEHOLDERS = `added=$(git "$@" diff --cached --ra
 done`;
 
 /**
+ * Shell lines that print, NUL-terminated, a pathspec excluding each repository nested in the
+ * folder `$WORKSPACE` (a folder below its top holding a `.git`), for `git add
+ * --pathspec-from-file`. Left in view, such a repository (one an agent made, or cloned) is
+ * recorded as a link to its commit, and every later `git add` runs `git status` inside it to
+ * see whether it changed: with that repository's own config and attributes, so a clean filter
+ * it names (`filter.<name>.clean`) ran as a command of the orchestrator's, outside the
+ * sandbox. Kept out, it is never looked into; what it holds was never recorded anyway (a link
+ * names a commit, not files).
+ */
+export const NESTED_REPOSITORY_EXCLUDES = `(cd "$WORKSPACE" && find . -mindepth 2 -name .git -prune -exec sh -c '
+for found; do dir=\${found%/.git}; printf ":(top,exclude,literal)%s\\0" "\${dir#./}"; done' sh {} +)`;
+
+/**
  * Commits everything in the folder when anything changed; returns the head commit, or the
  * commit `ref` names afterwards (read in the same child process). `gitOptions` go before each
  * git command (`--git-dir`, `--work-tree`).
@@ -151,7 +166,7 @@ export async function commitAll(
 // repository without a commit yet (an empty workspace, or a process killed right after
 // `git init`) still gets one: worktrees and merges start from HEAD.
 const COMMIT_ALL_SCRIPT = `set -e
-git "$@" add -A
+{ printf ':(top)\\0'; ${NESTED_REPOSITORY_EXCLUDES}; } | git "$@" add -A --pathspec-from-file=- --pathspec-file-nul
 ${UNSTAGE_SANDBOX_PLACEHOLDERS}
 if git "$@" rev-parse -q --verify HEAD >/dev/null && git "$@" diff --cached --quiet HEAD --; then :
 else git "$@" commit -q --no-verify --allow-empty -m "$MESSAGE"; fi

@@ -6,7 +6,7 @@ import { OrchestratorError } from '../errors/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
 import { type FileChanges, type FileDiffLimits, fileChanges } from './file-diff.ts';
 import { fingerprint } from './fingerprint.ts';
-import { git, gitScript, UNSTAGE_SANDBOX_PLACEHOLDERS } from './git.ts';
+import { git, gitScript, NESTED_REPOSITORY_EXCLUDES, UNSTAGE_SANDBOX_PLACEHOLDERS } from './git.ts';
 
 /** A history repository unpacked from a bundle, not yet any session's. */
 export interface IncomingHistory {
@@ -308,10 +308,9 @@ export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
  */
 const RECORD_SCRIPT = `set -e
 [ -e "$HISTORY_DIR" ] || git "$@" init -q -b main --template=
-if [ -n "$SKIP" ]; then
-  git "$@" add -A -- ':(top)' ":(top,exclude,literal)$SKIP"
-  git "$@" rm -r -q --cached --ignore-unmatch -- ":(top,literal)$SKIP" >/dev/null
-else git "$@" add -A; fi
+{ printf ':(top)\\0'; [ -z "$SKIP" ] || printf ':(top,exclude,literal)%s\\0' "$SKIP"; ${NESTED_REPOSITORY_EXCLUDES}; } |
+  git "$@" add -A --pathspec-from-file=- --pathspec-file-nul
+[ -z "$SKIP" ] || git "$@" rm -r -q --cached --ignore-unmatch -- ":(top,literal)$SKIP" >/dev/null
 ${UNSTAGE_SANDBOX_PLACEHOLDERS}
 if git "$@" rev-parse -q --verify HEAD >/dev/null && git "$@" diff --cached --quiet HEAD --; then :
 else git "$@" commit -q --allow-empty --no-verify -m "$MESSAGE"; fi

@@ -226,26 +226,31 @@ describe('workspace history of a workspace that holds the data directory', () =>
     await writeFile(path.join(workspace, 'b.txt'), 'two\n');
     expect(files(await history.record('ses_1', workspace, 'v4'))).toEqual(['a.txt', 'b.txt']);
   });
-  it('never runs the file-system monitor a repository inside the workspace names in its config', async () => {
-    // An agent's own repository in its folder: git looks into it when it records the folder.
+  it('never looks into a repository inside the workspace: its fsmonitor and clean filter never run', async () => {
+    // An agent's own repository in its folder, whose config names commands git would run.
     const nested = path.join(workspace, 'sub');
     await mkdir(nested);
     const inNested = (...args: string[]) =>
       execFileSync('git', ['-C', nested, '-c', 'user.name=a', '-c', 'user.email=a@b', ...args]);
     inNested('init', '-q');
+    await writeFile(path.join(nested, '.gitattributes'), '* filter=x\n');
     await writeFile(path.join(nested, 'f.txt'), 'one\n');
     inNested('add', '-A');
     inNested('commit', '-q', '-m', 'first');
-    const marker = path.join(root, `fsmonitor-ran-${path.basename(workspace)}`);
-    inNested('config', 'core.fsmonitor', `touch ${marker}; false`);
-    await history.record('ses_1', workspace, 'v1');
+    const marker = path.join(root, `ran-${path.basename(workspace)}`);
+    inNested('config', 'core.fsmonitor', `echo fsmonitor >> ${marker}; false`);
+    inNested('config', 'filter.x.clean', `sh -c 'echo filter >> ${marker}; cat'`);
+    await writeFile(path.join(workspace, 'own.txt'), 'mine\n');
+    const first = await history.record('ses_1', workspace, 'v1');
     await writeFile(path.join(nested, 'f.txt'), 'two\n');
-    await history.record('ses_1', workspace, 'v2');
-    expect(
-      await readFile(marker, 'utf8').then(
-        () => 'ran',
-        () => 'never ran',
-      ),
-    ).toBe('never ran');
+    await writeFile(path.join(workspace, 'own.txt'), 'mine, edited\n');
+    const second = await history.record('ses_1', workspace, 'v2');
+    expect(await readFile(marker, 'utf8').catch(() => 'never ran')).toBe('never ran');
+    // The workspace's own files are recorded as ever; the nested repository not at all.
+    for (const commit of [first, second]) {
+      expect(files(commit)).toContain('own.txt');
+      expect(files(commit).filter((file) => file.startsWith('sub'))).toEqual([]);
+    }
+    expect(second).not.toBe(first);
   });
 });
