@@ -166,13 +166,20 @@ export async function mergeBack(
 ): Promise<void> {
   const snapshot = await history.record(wt.sessionId, wt.workspace, `workspace before merging ${wt.label}`);
   const branch = `refs/heads/${wt.branch}`;
-  // After a restart the worktree folder may be gone while its branch (and commits) remain;
-  // a folder git no longer lists as the worktree has nothing of it to take either.
+  // After a restart the worktree folder may be gone while its branch (and commits) remain.
   const worktree = await worktreeGit(wt.repository, wt.dir);
   let head: string;
   if (worktree) {
     if (state.waiting) await settleResolution(wt, worktree, snapshot);
     head = await commitAll(wt.dir, `changes of ${wt.label}`, branch, worktreeOptions(worktree));
+  } else if (await exists(wt.dir)) {
+    // Its `.git` went and git forgot the worktree: what the folder holds cannot be committed
+    // safely (git would find a repository by itself), and is not dropped either.
+    throw new OrchestratorError(
+      'WORKSPACE_FAILED',
+      `the worktree ${wt.dir} of ${wt.label} is no longer one of ${wt.repository}: its files were not merged, and are kept`,
+      { details: { worktree: wt.dir, branch: wt.branch, repository: wt.repository } },
+    );
   } else {
     head = (await repo(wt, ['rev-parse', branch])).stdout;
   }

@@ -32,8 +32,9 @@ export async function worktreeGit(repository: string, dir: string): Promise<Work
   } catch {
     return undefined;
   }
+  // Absolute, or relative to the git directory with git's `worktree.useRelativePaths`.
   const [listed, actual] = await Promise.all([
-    realpath(path.dirname(registered)).catch(() => undefined),
+    realpath(path.dirname(path.resolve(gitDir, registered))).catch(() => undefined),
     realpath(dir).catch(() => undefined),
   ]);
   return listed !== undefined && listed === actual ? { dir, gitDir } : undefined;

@@ -226,6 +226,18 @@ describe('isolated worktrees', () => {
     expect(await branches()).toEqual([]);
   });
 
+  it('keeps, and does not merge, a worktree folder git has forgotten (its .git removed, then pruned)', async () => {
+    const lost = await manager.isolated(session, 'ses_1', 'lost-1');
+    await writeFile(path.join(lost.cwd, 'work.txt'), 'not committed yet\n');
+    await rm(path.join(lost.cwd, '.git'));
+    await inHistory(['worktree', 'prune']);
+    const error = await failureOf(lost.finish(true));
+    expect(error?.code).toBe('WORKSPACE_FAILED');
+    expect(error?.message).toContain('its files were not merged, and are kept');
+    expect(await readFile(path.join(lost.cwd, 'work.txt'), 'utf8')).toBe('not committed yet\n');
+    expect(await exists(path.join(session, 'work.txt'))).toBe(false);
+  });
+
   it('discards the changes of a node that failed', async () => {
     const a = await manager.isolated(session, 'ses_1', 'a-1');
     await writeFile(path.join(a.cwd, 'half-done.txt'), 'oops\n');
