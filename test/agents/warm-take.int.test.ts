@@ -28,9 +28,18 @@ afterAll(async () => {
   await kit?.cleanup();
 });
 
-/** A runtime of the graph-aware warm start with room for one spare, and no refills. */
-const oneSpareRuntime = (): AgentRuntime =>
-  kit.runtime({ maxConcurrent: 1, warmStart: { maxSpares: 1, minFreeMemoryBytes: 0 } });
+/**
+ * One case: a runtime of the graph-aware warm start with room for one spare and no refills,
+ * and an agent type, a workspace and a session of the case's own name.
+ */
+async function oneSpareCase(name: string) {
+  return {
+    runtime: kit.runtime({ maxConcurrent: 1, warmStart: { maxSpares: 1, minFreeMemoryBytes: 0 } }),
+    spec: testSpec({ name }),
+    cwd: await kit.workspace(name),
+    sessionId: kit.session(),
+  };
+}
 
 /** Samples the runtime's live processes every 5 ms until `stop()`, which returns every pid seen. */
 function watchProcesses(runtime: AgentRuntime): { stop(): Set<number> } {
@@ -58,10 +67,7 @@ describe('a spare killed right before its take', () => {
     },
     async ({ shared }) => {
       // No refill: the only process of the pool is the spare killed below.
-      const runtime = oneSpareRuntime();
-      const spec = testSpec({ name: shared ? 'dead-startup' : 'dead-claim' });
-      const cwd = await kit.workspace(shared ? 'dead-startup' : 'dead-claim');
-      const sessionId = kit.session();
+      const { runtime, spec, cwd, sessionId } = await oneSpareCase(shared ? 'dead-startup' : 'dead-claim');
       expect(runtime.warmStart('owner', [{ sessionId, spec, ...(shared && { cwd }) }])).toBe(1);
       expect(await waitFor(() => runtime.warmSpares === 1, 30_000)).toBe(true);
       const [pid] = runtime.processes.pids();
@@ -90,10 +96,7 @@ describe('a spare killed right before its take', () => {
   it('stopped right as it takes the dead spare: ends interrupted, starts nothing, asks nothing', {
     timeout: 60_000,
   }, async () => {
-    const runtime = oneSpareRuntime();
-    const spec = testSpec({ name: 'dead-stopped' });
-    const cwd = await kit.workspace('dead-stopped');
-    const sessionId = kit.session();
+    const { runtime, spec, cwd, sessionId } = await oneSpareCase('dead-stopped');
     runtime.warmStart('owner', [{ sessionId, spec, cwd }]);
     expect(await waitFor(() => runtime.warmSpares === 1, 30_000)).toBe(true);
     const [pid] = runtime.processes.pids();
@@ -134,10 +137,7 @@ describe('an agent whose spare is still starting', () => {
     { kind: 'claim spare', shared: false },
     { kind: 'start-up spare of the folder', shared: true },
   ])('$kind: waits for it, runs on it, and no second process is started', { timeout: 60_000 }, async ({ shared }) => {
-    const runtime = oneSpareRuntime();
-    const spec = testSpec({ name: shared ? 'waits-startup' : 'waits-claim' });
-    const cwd = await kit.workspace(shared ? 'waits-startup' : 'waits-claim');
-    const sessionId = kit.session();
+    const { runtime, spec, cwd, sessionId } = await oneSpareCase(shared ? 'waits-startup' : 'waits-claim');
     expect(runtime.warmStart('owner', [{ sessionId, spec, ...(shared && { cwd }) }])).toBe(1);
     expect(runtime.warmSpares).toBe(0);
     // Every process alive while the agent runs, sampled: the spare, and nothing beside it.
@@ -155,10 +155,7 @@ describe('an agent whose spare is still starting', () => {
   it('stopped while it waits, starts nothing and asks nothing; the spare is parked for the next', {
     timeout: 60_000,
   }, async () => {
-    const runtime = oneSpareRuntime();
-    const spec = testSpec({ name: 'waits-stopped' });
-    const cwd = await kit.workspace('waits-stopped');
-    const sessionId = kit.session();
+    const { runtime, spec, cwd, sessionId } = await oneSpareCase('waits-stopped');
     expect(runtime.warmStart('owner', [{ sessionId, spec }])).toBe(1);
     const requestsBefore = kit.server.requests.length;
     // Its policy is recorded right before it asks the pool for a spare: stopped a moment

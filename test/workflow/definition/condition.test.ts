@@ -22,6 +22,16 @@ function compile(source: string): CompiledCondition {
   return condition;
 }
 
+/** What evaluating the condition throws, or undefined when it gives a result. */
+function failureOf(condition: CompiledCondition, on: ConditionContext): unknown {
+  try {
+    evaluateCondition(condition, on);
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe('conditions (CEL)', () => {
   it('evaluates over inputs, upstream outputs and statuses', () => {
     expect(evaluateCondition(compile('inputs.strict && inputs.count > 3'), context)).toBe(true);
@@ -61,13 +71,7 @@ describe('conditions (CEL)', () => {
   it('throws CONDITION_FAILED for missing keys and non-boolean results instead of guessing false', () => {
     const failures = [compile('nodes.plan.output.missing'), compile('inputs.topic == "csv" ? inputs.count : false')];
     for (const condition of failures) {
-      let error: unknown;
-      try {
-        evaluateCondition(condition, context);
-      } catch (e) {
-        error = e;
-      }
-      expect(isOrchestratorError(error, 'CONDITION_FAILED')).toBe(true);
+      expect(isOrchestratorError(failureOf(condition, context), 'CONDITION_FAILED')).toBe(true);
     }
   });
 
@@ -105,12 +109,7 @@ describe('conditions (CEL)', () => {
       inputs: { pattern: '^(a+)+$' },
       nodes: { plan: { status: 'completed', output: { text: `${'a'.repeat(22)}!` } } },
     };
-    let error: unknown;
-    try {
-      evaluateCondition(restored, hostile);
-    } catch (e) {
-      error = e;
-    }
+    const error = failureOf(restored, hostile);
     expect(isOrchestratorError(error, 'CONDITION_FAILED')).toBe(true);
     expect((error as Error).message).toContain('must be a string literal');
   });
