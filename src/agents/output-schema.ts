@@ -29,6 +29,8 @@ export interface OutputValidator {
   (value: unknown): boolean;
   /** The problems of the last value checked, as `where: what` lines. */
   problems: string[];
+  /** Whether a check runs regular expressions of the schema (`pattern`, `patternProperties`) on the value. */
+  readonly runsPatterns: boolean;
 }
 
 const compiled = new WeakMap<object, OutputValidator>();
@@ -45,13 +47,10 @@ export function outputValidator(schema: Record<string, unknown>): OutputValidato
   metaValidator ??= new Validator(DRAFT_07_META_SCHEMA as unknown as Schema, '7', false);
   const meta = metaValidator.validate(schema);
   if (!meta.valid) {
-    throw new OrchestratorError(
-      'INVALID_ARGUMENT',
-      `the output schema is invalid: ${describe(meta.errors).join('; ')}`,
-      {
-        details: { problems: describe(meta.errors) },
-      },
-    );
+    const problems = describe(meta.errors);
+    throw new OrchestratorError('INVALID_ARGUMENT', `the output schema is invalid: ${problems.join('; ')}`, {
+      details: { problems },
+    });
   }
   let validator: Validator;
   try {
@@ -63,12 +62,14 @@ export function outputValidator(schema: Record<string, unknown>): OutputValidato
       cause: error,
     });
   }
-  const check = ((value: unknown) => {
-    const result = validator.validate(value);
-    check.problems = result.valid ? [] : describe(result.errors);
-    return result.valid;
-  }) as OutputValidator;
-  check.problems = [];
+  const check = Object.assign(
+    (value: unknown) => {
+      const result = validator.validate(value);
+      check.problems = result.valid ? [] : describe(result.errors);
+      return result.valid;
+    },
+    { problems: [] as string[], runsPatterns: runsPatterns(schema) },
+  );
   compiled.set(schema, check);
   return check;
 }
@@ -108,8 +109,7 @@ export async function checkStructuredOutputBounded(
   timeoutMs = PATTERN_CHECK_TIMEOUT_MS,
 ): Promise<string | undefined> {
   if (value === undefined) return TEXT_ONLY;
-  outputValidator(schema);
-  if (!runsPatterns(schema)) return checkStructuredOutput(schema, value);
+  if (!outputValidator(schema).runsPatterns) return checkStructuredOutput(schema, value);
   const { Worker } = process.getBuiltinModule('node:worker_threads');
   const validator = createRequire(import.meta.url).resolve('@cfworker/json-schema');
   // The worker's code is this constant; the schema and the answer reach it as data only.
