@@ -13,20 +13,28 @@ import path from 'node:path';
  * is then the cheaper one.
  */
 
-/** Entries listed at most; beyond, no fingerprint. */
-export const MAX_ENTRIES = 5000;
+/**
+ * Entries listed at most; beyond, no fingerprint. Each entry read costs 30-50 us of the thread
+ * pool here (1,305 entries: 29-52 ms), while git's own look, skipping what is ignored, took
+ * 14 ms plus its start: past about a thousand entries, git is the cheaper one.
+ */
+export const MAX_ENTRIES = 1000;
 /** A change younger than this may hide another one in the same clock tick. */
 export const RACY_MS = 100n;
 
+/** What {@link fingerprint} gives for a folder of more than {@link MAX_ENTRIES} entries. */
+export const TOO_LARGE = Symbol('more entries than a fingerprint lists');
+
 /**
- * The fingerprint of a folder's contents, or null when it cannot be trusted (see above).
- * `skip`: a path relative to the folder (`/`-separated) left out with everything under it.
+ * The fingerprint of a folder's contents, null when it cannot be trusted (see above), or
+ * {@link TOO_LARGE}. `skip`: a path relative to the folder (`/`-separated) left out with
+ * everything under it.
  */
 export async function fingerprint(
   folder: string,
   now: () => bigint = () => BigInt(Date.now()),
   skip?: string,
-): Promise<string | null> {
+): Promise<string | null | typeof TOO_LARGE> {
   const racyFrom = (now() - RACY_MS) * 1_000_000n;
   const parts: string[] = [];
   const pending = [''];
@@ -38,20 +46,27 @@ export async function fingerprint(
     } catch {
       return null;
     }
+    const entries: string[] = [];
     for (const name of names) {
-      if (relative === '' && name === '.git') continue;
-      if (parts.length >= MAX_ENTRIES) return null;
       const entry = relative === '' ? name : `${relative}/${name}`;
-      if (entry === skip) continue;
-      let stats: Awaited<ReturnType<typeof lstatBig>>;
-      try {
-        stats = await lstatBig(path.join(folder, entry));
-      } catch {
-        return null;
-      }
-      if (stats.mtimeNs >= racyFrom || stats.ctimeNs >= racyFrom) return null;
-      parts.push(`${entry}\u0000${stats.mode}:${stats.size}:${stats.ino}:${stats.mtimeNs}:${stats.ctimeNs}`);
-      if (stats.isDirectory()) pending.push(entry);
+      if (entry !== skip && entry !== '.git') entries.push(entry);
+    }
+    // A directory's entries are counted before they are read: beside a large ignored folder
+    // (node_modules) the fingerprint is given up sooner.
+    if (parts.length + entries.length > MAX_ENTRIES) return TOO_LARGE;
+    // A folder's entries read side by side: one at a time, each waited a trip through the
+    // thread pool (40-50 us apiece here).
+    let stats: Awaited<ReturnType<typeof lstatBig>>[];
+    try {
+      stats = await Promise.all(entries.map((entry) => lstatBig(path.join(folder, entry))));
+    } catch {
+      return null;
+    }
+    for (const [index, entry] of entries.entries()) {
+      const stat = stats[index] as Awaited<ReturnType<typeof lstatBig>>;
+      if (stat.mtimeNs >= racyFrom || stat.ctimeNs >= racyFrom) return null;
+      parts.push(`${entry}\u0000${stat.mode}:${stat.size}:${stat.ino}:${stat.mtimeNs}:${stat.ctimeNs}`);
+      if (stat.isDirectory()) pending.push(entry);
     }
   }
   return parts.join('\n');

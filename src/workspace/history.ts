@@ -5,7 +5,7 @@ import path from 'node:path';
 import { OrchestratorError } from '../errors/index.ts';
 import { checkSafeName, childPath } from '../security/index.ts';
 import { type FileChanges, type FileDiffLimits, fileChanges } from './file-diff.ts';
-import { fingerprint } from './fingerprint.ts';
+import { fingerprint, TOO_LARGE } from './fingerprint.ts';
 import { git, gitScript, NESTED_REPOSITORY_EXCLUDES, UNSTAGE_SANDBOX_PLACEHOLDERS } from './git.ts';
 
 /** A history repository unpacked from a bundle, not yet any session's. */
@@ -64,7 +64,7 @@ export class WorkspaceHistory {
   readonly #recording = new Map<string, Promise<unknown>>();
   readonly #confirmOwner: (sessionId: string) => Promise<void>;
   /** The last recording of each session by this process: the folder, its fingerprint, the commit. */
-  readonly #last = new Map<string, { workspace: string; print: string; commit: string }>();
+  readonly #last = new Map<string, { workspace: string; print: string | typeof TOO_LARGE; commit: string }>();
   readonly #neverRecorded: string | undefined;
 
   /**
@@ -154,9 +154,13 @@ export class WorkspaceHistory {
     // Nothing changed since the last recording (by this process): its commit stands, and no
     // git process is started.
     const skip = await this.#skippedIn(workspace);
-    const print = await fingerprint(workspace, undefined, skip);
     const last = this.#last.get(sessionId);
-    if (print !== null && last?.workspace === workspace && last.print === print) return last.commit;
+    // A folder too large for a fingerprint stays so in practice (what made it so is mostly
+    // ignored: node_modules, build output): git alone looks at it from then on, rather than
+    // up to 5,000 entries read again for nothing at every version.
+    const tooLarge = last?.workspace === workspace && last.print === TOO_LARGE;
+    const print = tooLarge ? TOO_LARGE : await fingerprint(workspace, undefined, skip);
+    if (typeof print === 'string' && last?.workspace === workspace && last.print === print) return last.commit;
     const gitDir = this.#gitDir(sessionId);
     await mkdir(this.#root, { recursive: true });
     await this.#confirmOwner(sessionId);

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_ENTRIES } from '../../src/workspace/fingerprint.ts';
 import { commitAll } from '../../src/workspace/git.ts';
 import { WorkspaceHistory } from '../../src/workspace/index.ts';
 
@@ -119,6 +120,22 @@ describe('workspace history', () => {
     expect(await other.recordVersion('ses_2', empty, 'seq 4')).toMatch(/^[0-9a-f]{40}$/);
   });
 
+  it('leaves a folder of more entries than a fingerprint lists to git, at every version', async () => {
+    await mkdir(path.join(workspace, 'many'));
+    for (let i = 0; i <= MAX_ENTRIES; i++) await writeFile(path.join(workspace, 'many', `f${i}`), `${i}`);
+    const first = await history.record('ses_1', workspace, 'v1');
+    await settle();
+    await gitCommands();
+    expect(await history.record('ses_1', workspace, 'v2')).toBe(first);
+    expect((await gitCommands()).filter((c) => c === 'add')).toEqual(['add']);
+    await writeFile(path.join(workspace, 'many', 'f7'), 'seven');
+    await settle();
+    const third = await history.record('ses_1', workspace, 'v3');
+    expect(third).not.toBe(first);
+    expect(
+      execFileSync('git', [`--git-dir=${history.folder('ses_1')}`, 'show', `${third}:many/f7`], { encoding: 'utf8' }),
+    ).toBe('seven');
+  });
   it('records a removed file and an ignored one not at all', async () => {
     await writeFile(path.join(workspace, '.gitignore'), 'secret.txt\n');
     await writeFile(path.join(workspace, 'secret.txt'), 'hidden\n');
@@ -227,19 +244,8 @@ describe('workspace history of a workspace that holds the data directory', () =>
     expect(files(await history.record('ses_1', workspace, 'v4'))).toEqual(['a.txt', 'b.txt']);
   });
   it('never looks into a repository inside the workspace: its fsmonitor and clean filter never run', async () => {
-    // An agent's own repository in its folder, whose config names commands git would run.
-    const nested = path.join(workspace, 'sub');
-    await mkdir(nested);
-    const inNested = (...args: string[]) =>
-      execFileSync('git', ['-C', nested, '-c', 'user.name=a', '-c', 'user.email=a@b', ...args]);
-    inNested('init', '-q');
-    await writeFile(path.join(nested, '.gitattributes'), '* filter=x\n');
-    await writeFile(path.join(nested, 'f.txt'), 'one\n');
-    inNested('add', '-A');
-    inNested('commit', '-q', '-m', 'first');
     const marker = path.join(root, `ran-${path.basename(workspace)}`);
-    inNested('config', 'core.fsmonitor', `echo fsmonitor >> ${marker}; false`);
-    inNested('config', 'filter.x.clean', `sh -c 'echo filter >> ${marker}; cat'`);
+    const nested = await plantRepository(path.join(workspace, 'sub'), marker);
     await writeFile(path.join(workspace, 'own.txt'), 'mine\n');
     const first = await history.record('ses_1', workspace, 'v1');
     await writeFile(path.join(nested, 'f.txt'), 'two\n');
@@ -253,4 +259,56 @@ describe('workspace history of a workspace that holds the data directory', () =>
     }
     expect(second).not.toBe(first);
   });
+  it('finds repositories deep in new folders, at names git quotes, and links an older recording made', async () => {
+    const marker = path.join(root, `ran-${path.basename(workspace)}`);
+    // A link to a repository, as recordings made before nested repositories were left out
+    // took one: in the history's index and its last commit.
+    const linked = await plantRepository(path.join(workspace, 'linked'), marker);
+    await history.record('ses_1', workspace, 'v1');
+    const inHistory = ['-c', 'user.name=a', '-c', 'user.email=a@b', `--git-dir=${history.folder('ses_1')}`];
+    execFileSync('git', [...inHistory, `--work-tree=${workspace}`, 'add', 'linked'], {
+      cwd: workspace,
+      stdio: 'ignore',
+    });
+    execFileSync('git', [...inHistory, 'commit', '-q', '-m', 'old'], { cwd: workspace });
+    const deep = await plantRepository(path.join(workspace, 'new', 'er', 'deep'), marker);
+    await writeFile(path.join(workspace, 'new', 'own.txt'), 'mine\n');
+    const edit = async (round: string, repositories = [linked, deep]) => {
+      for (const folder of repositories) await writeFile(path.join(folder, 'f.txt'), round);
+      await writeFile(path.join(workspace, 'a.txt'), round);
+      return history.record('ses_1', workspace, round);
+    };
+    const second = await edit('two\n');
+    expect(files(second)).toEqual(['a.txt', 'linked', 'new/own.txt']);
+    // A name git writes quoted (a tab in it) cannot be read back from its listing: then the
+    // whole folder is searched, and every repository is still left out.
+    const quoted = await plantRepository(path.join(workspace, 'new', 'tab\there'), marker);
+    await writeFile(path.join(quoted, 'f.txt'), 'edited\n');
+    const third = await edit('three\n');
+    expect(files(third)).toEqual(['a.txt', 'linked', 'new/own.txt']);
+    expect(await readFile(marker, 'utf8').catch(() => 'never ran')).toBe('never ran');
+    // The old link stays as recorded while its repository is there, and goes with it.
+    const linkIn = (commit: string) =>
+      execFileSync('git', [`--git-dir=${history.folder('ses_1')}`, 'rev-parse', `${commit}:linked`], {
+        encoding: 'utf8',
+      });
+    expect(linkIn(third)).toBe(linkIn(second));
+    await rm(linked, { recursive: true });
+    expect(files(await edit('four\n', [deep]))).toEqual(['a.txt', 'new/own.txt']);
+  });
 });
+
+/** A repository in `folder` whose config names commands git would run, each appending to `marker`. */
+async function plantRepository(folder: string, marker: string): Promise<string> {
+  await mkdir(folder, { recursive: true });
+  const inNested = (...args: string[]) =>
+    execFileSync('git', ['-C', folder, '-c', 'user.name=a', '-c', 'user.email=a@b', ...args]);
+  inNested('init', '-q');
+  await writeFile(path.join(folder, '.gitattributes'), '* filter=x\n');
+  await writeFile(path.join(folder, 'f.txt'), 'one\n');
+  inNested('add', '-A');
+  inNested('commit', '-q', '-m', 'first');
+  inNested('config', 'core.fsmonitor', `echo fsmonitor >> ${marker}; false`);
+  inNested('config', 'filter.x.clean', `sh -c 'echo filter >> ${marker}; cat'`);
+  return folder;
+}
