@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OrchestratorError } from '../errors/index.ts';
-import { EVENT_DATA_SCHEMAS, type EventDataMap, type EventType, isEventType } from './catalog.ts';
+import { dataSchemaOf, type EventDataMap, type EventType, isEventType } from './catalog.ts';
 import { newId } from './ids.ts';
 
 /**
@@ -124,7 +124,7 @@ export function prepareEvent(event: NewEvent, defaultSource = 'orchestrator'): P
     });
   }
   const envelope = envelopeFields.safeParse(event);
-  const data = EVENT_DATA_SCHEMAS[event.type].safeParse(event.data);
+  const data = dataSchemaOf(event.type).safeParse(event.data);
   if (!envelope.success || !data.success) {
     const issues = [...(envelope.error?.issues ?? []), ...(data.error?.issues.map(prefixData) ?? [])];
     const text = issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

@@ -16,7 +16,7 @@ export type {
 } from './bus-types.ts';
 export { canonicalJson, sha256Hex } from './canonical-json.ts';
 export type { AgentState, EventDataMap, EventType } from './catalog.ts';
-export { AGENT_STATES, EVENT_DATA_SCHEMAS, EVENT_TYPES, internEventType, isEventType } from './catalog.ts';
+export { AGENT_STATES, dataSchemaOf, EVENT_TYPES, internEventType, isEventType } from './catalog.ts';
 export type { AnyEvent, NewEvent, OrchestratorEvent, PendingEvent } from './envelope.ts';
 export { isTypedEvent, prepareEvent, typedEvent, typedRecord } from './envelope.ts';
 export { jsonOf, knownJson, rememberJson, stringifyRecord } from './frozen-json.ts';
