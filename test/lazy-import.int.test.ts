@@ -99,5 +99,34 @@ describe.skipIf(!hooks).each(LIBRARIES)(
       expect(loaded.builtins.has('http')).toBe(true);
       expect(loaded.packages.has('@anthropic-ai/claude-agent-sdk')).toBe(false);
     });
+
+    it('an orchestrator that runs a workflow loads prom-client only when its metrics are read, and they count the run', async () => {
+      const runAndMaybeRead = (read: boolean) => `
+      const dataDir = ${JSON.stringify(tmp.dir)} + '/data-' + ${read} + '-' + process.pid;
+      const orchestrator = await lib.Orchestrator.open({
+        config: { dataDir, logLevel: 'silent' },
+        scenario: ${JSON.stringify(SCENARIO)},
+      });
+      const workflow = lib.defineWorkflow({
+        name: 'two', agents: { noop: { systemPrompt: 'unused' } },
+        nodes: [{ id: 'a', agent: 'noop', task: 't' }, { id: 'b', agent: 'noop', task: 't', dependsOn: ['a'] }],
+      });
+      const handle = await orchestrator.startWorkflow(workflow, { functions: { a: () => 1, b: () => 2 } });
+      const result = await handle.result;
+      const text = ${read} ? await orchestrator.monitor.prometheusText() : '';
+      await orchestrator.close();
+      console.log(result.status, text.split('\\n').filter((l) => /^orchestrator_(nodes|workflows)_total/.test(l)).join(' '));
+    `;
+      const quiet = await loadedBy(library, runAndMaybeRead(false));
+      expect(quiet.result.code, describeResult(quiet.result)).toBe(0);
+      expect(quiet.result.stdout.trim()).toBe('completed');
+      expect(quiet.packages.has('prom-client')).toBe(false);
+      const read = await loadedBy(library, runAndMaybeRead(true));
+      expect(read.result.code, describeResult(read.result)).toBe(0);
+      expect(read.packages.has('prom-client')).toBe(true);
+      expect(read.result.stdout.trim()).toBe(
+        'completed orchestrator_nodes_total{status="completed"} 2 orchestrator_workflows_total{status="completed"} 1',
+      );
+    });
   },
 );

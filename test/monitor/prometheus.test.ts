@@ -99,6 +99,23 @@ describe('PrometheusExporter', () => {
     expect(value('orchestrator_sdk_cost_usd_total')).toBeCloseTo(sdk, 9);
   });
 
+  it('counts what it saw before its metrics were first read as if they had been read all along', async () => {
+    // prom-client is loaded and the metrics made at the first read: updates wait in a queue
+    // until then. Half the run seen before that read, half after, must expose what one exporter
+    // read only at the end exposes, sample for sample.
+    const split = new PrometheusExporter();
+    const half = Math.floor(events.length / 2);
+    for (const event of events.slice(0, half)) split.observe(event);
+    const early = parseExposition(await split.text()).samples;
+    expect(early.find((s) => s.name === 'orchestrator_events_total')).toBeDefined();
+    for (const event of events.slice(half)) split.observe(event);
+    const byKey = (samples: readonly Sample[]) =>
+      Object.fromEntries(samples.map((s) => [`${s.name}${JSON.stringify(s.labels)}`, s.value]));
+    expect(byKey(parseExposition(await split.text()).samples)).toEqual(
+      byKey(parseExposition(await exporter.text()).samples),
+    );
+  });
+
   it('keeps its own registry, apart from the global one and from other exporters', async () => {
     const other = new PrometheusExporter();
     expect(other.registry).not.toBe(exporter.registry);
