@@ -4,7 +4,7 @@ import {
   bumpIn,
   emptyFigures,
   type Figures,
-  lazyFigures,
+  nodeFigures,
   noSpend,
   observeIn,
   type Spend,
@@ -276,21 +276,11 @@ export function nodeOf(state: MetricsState, workflowId: string, nodeId: string):
   if (!wf) return undefined;
   let node = wf.nodes[nodeId];
   if (!node) {
-    // Set one by one onto the figures, not spread or `Object.assign`ed: one is made per node of
-    // every run, and stores along the same transitions stay on V8's fast path.
-    const made = lazyFigures() as Mutable<NodeMetrics>;
-    made.nodeId = nodeId;
-    made.status = 'pending';
-    made.nodeAttempts = 0;
-    made.nodeRetries = 0;
-    made.nodeInterruptions = 0;
-    node = made;
+    node = nodeFigures(nodeId);
     wf.nodes[nodeId] = node;
   }
   return node;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Milliseconds between two ISO times, never negative. */
 export function elapsed(from: string, to: string): number {
