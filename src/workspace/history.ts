@@ -157,7 +157,7 @@ export class WorkspaceHistory {
     const last = this.#last.get(sessionId);
     // A folder too large for a fingerprint stays so in practice (what made it so is mostly
     // ignored: node_modules, build output): git alone looks at it from then on, rather than
-    // up to 5,000 entries read again for nothing at every version.
+    // up to a thousand entries read again for nothing at every version.
     const tooLarge = last?.workspace === workspace && last.print === TOO_LARGE;
     const print = tooLarge ? TOO_LARGE : await fingerprint(workspace, undefined, skip);
     if (typeof print === 'string' && last?.workspace === workspace && last.print === print) return last.commit;
