@@ -65,19 +65,8 @@ export function emptyTiming(): Timing {
   return { count: 0, totalMs: 0, maxMs: 0 };
 }
 
-/** Zeroed figures. */
+/** Zeroed figures, each breakdown and timing its own (a node's share zeros: {@link nodeFigures}). */
 export function emptyFigures(): Figures {
-  return zeroFigures({}, {}, emptyTiming(), emptyTiming(), emptyTiming());
-}
-
-/** Zeroed figures holding the breakdowns and timings given: one literal, one shape, for both kinds. */
-function zeroFigures(
-  toolCallsByTool: Record<string, number>,
-  errorsByKind: Record<string, number>,
-  ttft: Timing,
-  turnTime: Timing,
-  agentTime: Timing,
-): Figures {
   return {
     inputTokens: 0,
     outputTokens: 0,
@@ -88,17 +77,17 @@ function zeroFigures(
     unpricedCostUsd: 0,
     turns: 0,
     toolCalls: 0,
-    toolCallsByTool,
+    toolCallsByTool: {},
     toolErrors: 0,
     errors: 0,
-    errorsByKind,
+    errorsByKind: {},
     interruptions: 0,
     retries: 0,
     agents: 0,
     maxContextTokens: 0,
-    ttft,
-    turnTime,
-    agentTime,
+    ttft: emptyTiming(),
+    turnTime: emptyTiming(),
+    agentTime: emptyTiming(),
   };
 }
 
