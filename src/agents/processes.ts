@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
+import { inPidWindow, type PidMark, pidsForkedBetween, readPidMark } from './pid-window.ts';
 import {
   ownIdentity,
   PROCESS_OWNER_VARIABLE,
@@ -102,6 +103,8 @@ export class ProcessRegistry {
       // raced on the sandbox's settings file there.
       const sharedTmp = options.env.TMPDIR;
       const scratch = sharedTmp === undefined ? undefined : makeScratchDir(sharedTmp, ownIdentity(), tag);
+      // Before the fork: its descendants' pids come after this mark (see pid-window.ts).
+      const forkedAfter = readPidMark(true);
       const [command, args] = SETPRIV
         ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', options.command, ...options.args]]
         : [options.command, options.args];
@@ -145,7 +148,7 @@ export class ProcessRegistry {
       const exited = new Promise<void>((resolve) => {
         const done = (code: number | null) => {
           if (pid !== undefined) signalGroup(pid, 'SIGKILL');
-          const sweep = killTagged(tag).catch(() => undefined);
+          const sweep = killTagged(tag, forkedAfter).catch(() => undefined);
           const forget = () => {
             if (pid !== undefined) {
               this.#live.delete(pid);
@@ -241,14 +244,18 @@ export function readRssBytes(pid: number): number | undefined {
   }
 }
 
-/** SIGKILLs every process whose environment carries this tag (Linux /proc; elsewhere a no-op). */
-async function killTagged(tag: string): Promise<void> {
+/**
+ * SIGKILLs every process whose environment carries this tag (Linux /proc; elsewhere a no-op).
+ * With `forkedAfter` (a mark taken before the tag's first process was forked), only the pids
+ * handed out since are looked at, when that window can be told (see pid-window.ts).
+ */
+async function killTagged(tag: string, forkedAfter?: PidMark): Promise<void> {
   // A tagged process may fork between the listing of /proc and the kill of its parent (a
   // shell starting its command): that child is not in the listing. Passes repeat until one
   // finds nothing left to kill (a few at most: every kill removes a possible parent).
   const killed: number[] = [];
   for (let pass = 0; pass < 5; pass++) {
-    if ((await killTaggedOnce(tag, killed)) === 0) break;
+    if ((await killTaggedOnce(tag, killed, forkedAfter)) === 0) break;
   }
   // SIGKILL is delivered, not waited for: a process may still run for a moment (a sandbox's
   // bwrap was seen alive right after the sweep). The sweep ends once each has exited, within
@@ -280,7 +287,7 @@ const SWEEP_CHUNK = 64;
  * here (5.6 ms against 1.65 ms for 114 processes), paid after every agent; a chunk blocks the
  * event loop for well under a millisecond.
  */
-async function killTaggedOnce(tag: string, killedPids: number[]): Promise<number> {
+async function killTaggedOnce(tag: string, killedPids: number[], forkedAfter?: PidMark): Promise<number> {
   const needle = Buffer.from(`${PROCESS_TAG_VARIABLE}=${tag}\0`);
   let names: string[];
   try {
@@ -288,12 +295,16 @@ async function killTaggedOnce(tag: string, killedPids: number[]): Promise<number
   } catch {
     return 0;
   }
+  // Read after the listing, so that the window holds every pid listed.
+  const now = forkedAfter && readPidMark(false);
+  const window = now && pidsForkedBetween(forkedAfter, now);
   let killed = 0;
   for (let i = 0; i < names.length; i++) {
     if (i > 0 && i % SWEEP_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
     const name = names[i] as string;
     const first = name.charCodeAt(0);
     if (first < 48 || first > 57) continue;
+    if (window && !inPidWindow(Number(name), window)) continue;
     try {
       if (readFileSync(`/proc/${name}/environ`).includes(needle)) {
         process.kill(Number(name), 'SIGKILL');
