@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * Which pids the processes forked after a moment can have, so that the sweep after an agent's
@@ -72,6 +72,9 @@ export function inPidWindow(pid: number, window: PidWindow): boolean {
 export function readPidMark(forksFirst: boolean): PidMark | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
+    // /proc of another pid namespace than this process's (`unshare --pid` without remounting
+    // it) numbers processes otherwise than the last pid read here: no window then.
+    if (readlinkSync('/proc/self') !== String(process.pid)) return undefined;
     const before = forksFirst ? readForks() : undefined;
     const load = readFileSync('/proc/loadavg', 'latin1').split(' ');
     const tasks = Number(load[3]?.split('/')[1]);

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inPidWindow, type PidMark, pidsForkedBetween, readPidMark } from '../../src/agents/pid-window.ts';
 
@@ -79,3 +80,22 @@ describe.runIf(process.platform === 'linux')('readPidMark', () => {
     if (window) expect(inPidWindow(Number(child.stdout.trim()), window)).toBe(true);
   });
 });
+
+const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((candidate) => existsSync(candidate));
+describe.runIf(process.platform === 'linux' && process.getuid?.() === 0 && unshare !== undefined)(
+  'readPidMark in a pid namespace of its own',
+  () => {
+    it('gives no mark when /proc is of another pid namespace (its pids are not the ones handed out here)', () => {
+      const module = new URL('../../src/agents/pid-window.ts', import.meta.url).pathname;
+      const script = `const { readPidMark } = await import(${JSON.stringify(module)}); process.stdout.write(JSON.stringify({ pid: process.pid, mark: readPidMark(true) ?? null }));`;
+      const child = spawnSync(
+        unshare as string,
+        ['--pid', '--fork', process.execPath, '--input-type=module', '--eval', script],
+        { encoding: 'utf8' },
+      );
+      expect(child.status, child.stderr).toBe(0);
+      // In its own namespace the child is pid 1, while /proc still shows this namespace's pids.
+      expect(JSON.parse(child.stdout)).toEqual({ pid: 1, mark: null });
+    });
+  },
+);
