@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NewEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { agentFolders } from '../security/index.ts';
+import { procIsOwnNamespace } from './pid-window.ts';
 import {
   identityAlive,
   PROCESS_OWNER_VARIABLE,
@@ -152,7 +153,7 @@ export async function recordOrphanSweep(log: Pick<EventLog, 'append'>, sweep: Or
 
 /** Live processes (zombies excluded) carrying an agent tag of this data directory. */
 async function listTagged(dataDir: string): Promise<Tagged[]> {
-  if (process.platform !== 'linux') return [];
+  if (process.platform !== 'linux' || !procIsOwnNamespace()) return [];
   let names: string[];
   try {
     names = await readdir('/proc');

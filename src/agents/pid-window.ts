@@ -72,9 +72,7 @@ export function inPidWindow(pid: number, window: PidWindow): boolean {
 export function readPidMark(forksFirst: boolean): PidMark | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
-    // /proc of another pid namespace than this process's (`unshare --pid` without remounting
-    // it) numbers processes otherwise than the last pid read here: no window then.
-    if (readlinkSync('/proc/self') !== String(process.pid)) return undefined;
+    if (!procIsOwnNamespace()) return undefined;
     const before = forksFirst ? readForks() : undefined;
     const load = readFileSync('/proc/loadavg', 'latin1').split(' ');
     const tasks = Number(load[3]?.split('/')[1]);
@@ -86,6 +84,24 @@ export function readPidMark(forksFirst: boolean): PidMark | undefined {
   } catch {
     return undefined;
   }
+}
+
+let ownNamespace: boolean | undefined;
+
+/**
+ * Whether /proc numbers processes as this process does. It does not when it is the /proc of
+ * another pid namespace (`unshare --pid` without remounting it): a pid read there names another
+ * process here, or none, so nothing read there may be signalled, and no window told.
+ */
+export function procIsOwnNamespace(): boolean {
+  if (ownNamespace === undefined) {
+    try {
+      ownNamespace = readlinkSync('/proc/self') === String(process.pid);
+    } catch {
+      ownNamespace = false;
+    }
+  }
+  return ownNamespace;
 }
 
 function readForks(): number {

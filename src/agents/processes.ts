@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
-import { inPidWindow, type PidMark, pidsForkedBetween, readPidMark } from './pid-window.ts';
+import { inPidWindow, type PidMark, pidsForkedBetween, procIsOwnNamespace, readPidMark } from './pid-window.ts';
 import {
   ownIdentity,
   PROCESS_OWNER_VARIABLE,
@@ -288,6 +288,7 @@ const SWEEP_CHUNK = 64;
  * event loop for well under a millisecond.
  */
 async function killTaggedOnce(tag: string, killedPids: number[], forkedAfter?: PidMark): Promise<number> {
+  if (!procIsOwnNamespace()) return 0;
   const needle = Buffer.from(`${PROCESS_TAG_VARIABLE}=${tag}\0`);
   let names: string[];
   try {

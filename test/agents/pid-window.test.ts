@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { inPidWindow, type PidMark, pidsForkedBetween, readPidMark } from '../../src/agents/pid-window.ts';
+import {
+  inPidWindow,
+  type PidMark,
+  pidsForkedBetween,
+  procIsOwnNamespace,
+  readPidMark,
+} from '../../src/agents/pid-window.ts';
 
 const mark = (fields: Partial<PidMark>): PidMark => ({
   forks: 1000,
@@ -75,6 +81,7 @@ describe.runIf(process.platform === 'linux')('readPidMark', () => {
     expect(after.forks).toBeGreaterThan(before.forks);
     expect(before.tasks).toBeGreaterThan(0);
     expect(before.pidMax).toBeGreaterThan(300);
+    expect(procIsOwnNamespace()).toBe(true);
     const window = pidsForkedBetween(before, after);
     // A busy machine may have forked enough meanwhile to refuse a window; then there is nothing to check.
     if (window) expect(inPidWindow(Number(child.stdout.trim()), window)).toBe(true);
@@ -85,9 +92,9 @@ const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((candidate) => existsS
 describe.runIf(process.platform === 'linux' && process.getuid?.() === 0 && unshare !== undefined)(
   'readPidMark in a pid namespace of its own',
   () => {
-    it('gives no mark when /proc is of another pid namespace (its pids are not the ones handed out here)', () => {
+    it('tells that /proc is of another pid namespace, whose pids name other processes here, and gives no mark', () => {
       const module = new URL('../../src/agents/pid-window.ts', import.meta.url).pathname;
-      const script = `const { readPidMark } = await import(${JSON.stringify(module)}); process.stdout.write(JSON.stringify({ pid: process.pid, mark: readPidMark(true) ?? null }));`;
+      const script = `const { procIsOwnNamespace, readPidMark } = await import(${JSON.stringify(module)}); process.stdout.write(JSON.stringify({ pid: process.pid, own: procIsOwnNamespace(), mark: readPidMark(true) ?? null }));`;
       const child = spawnSync(
         unshare as string,
         ['--pid', '--fork', process.execPath, '--input-type=module', '--eval', script],
@@ -95,7 +102,7 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0 && unsha
       );
       expect(child.status, child.stderr).toBe(0);
       // In its own namespace the child is pid 1, while /proc still shows this namespace's pids.
-      expect(JSON.parse(child.stdout)).toEqual({ pid: 1, mark: null });
+      expect(JSON.parse(child.stdout)).toEqual({ pid: 1, own: false, mark: null });
     });
   },
 );
