@@ -17,6 +17,10 @@ import { readFileSync, readlinkSync } from 'node:fs';
  * its length; below that, the window holds every such process.
  *
  * The host-wide counters are upper bounds in a container (its namespace forks and runs fewer).
+ * A fork that fails after its pid was given (a cgroup's `pids.max` reached) moves the cycle
+ * without being counted: a last pid further on than the counted forks allow tells some did,
+ * and every process is read then; enough of them to go a whole cycle round (32,768 pids on
+ * this machine, 4,194,304 where systemd sets `pid_max`) could hide the window's miss.
  * Not a bound against a hostile agent: one that can write `ns_last_pid` or fork with `set_tid`
  * (root) picks its pids, but one that can do that can also scrub its environment, which the
  * sweep by tag never caught.
@@ -52,7 +56,14 @@ export function pidsForkedBetween(earlier: PidMark, now: PidMark): PidWindow | u
   const forks = now.forks - earlier.forks;
   if (now.pidMax !== earlier.pidMax || !(forks >= 0)) return undefined;
   const cycle = earlier.pidMax - RESERVED_PIDS;
-  if (forks + 3 * (earlier.tasks + forks) >= cycle) return undefined;
+  const bound = forks + 3 * (earlier.tasks + forks);
+  if (bound >= cycle) return undefined;
+  // How far the last pid moved (over-counted by at most 300 across a wrap). Further than the
+  // counted forks can take it means pids were handed out uncounted: forks that failed after
+  // their pid was given (a cgroup's `pids.max` reached), which could also have gone round.
+  const moved =
+    now.lastPid >= earlier.lastPid ? now.lastPid - earlier.lastPid : earlier.pidMax - earlier.lastPid + now.lastPid;
+  if (moved > bound) return undefined;
   return { after: earlier.lastPid, upTo: now.lastPid };
 }
 

@@ -64,6 +64,15 @@ describe('pidsForkedBetween', () => {
     expect(pidsForkedBetween(mark({ tasks: 10_000 }), mark({ forks: 1000 + limit - 1 }))).toBeUndefined();
   });
 
+  it('gives no window when the last pid moved further than the counted forks can take it', () => {
+    // 5 forks and 150 tasks at the mark: at most 5 + 3 * 155 = 470 steps of the cycle.
+    expect(pidsForkedBetween(mark({}), mark({ forks: 1005, lastPid: 5470 }))).toBeDefined();
+    expect(pidsForkedBetween(mark({}), mark({ forks: 1005, lastPid: 5471 }))).toBeUndefined();
+    // Across a wrap, counted from pid_max down to the earlier last pid and up from 0.
+    expect(pidsForkedBetween(mark({ lastPid: 32600 }), mark({ forks: 1005, lastPid: 302 }))).toBeDefined();
+    expect(pidsForkedBetween(mark({ lastPid: 32600 }), mark({ forks: 1005, lastPid: 303 }))).toBeUndefined();
+  });
+
   it('gives no window when pid_max changed or the fork counter went back', () => {
     expect(pidsForkedBetween(mark({}), mark({ forks: 1010, pidMax: 4_194_304 }))).toBeUndefined();
     expect(pidsForkedBetween(mark({}), mark({ forks: 999 }))).toBeUndefined();
