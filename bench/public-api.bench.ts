@@ -12,6 +12,11 @@
  * CPU per node. Memory is measured in child processes: resident size right after
  * importing the library, and after a 10,000-node run.
  *
+ * Beside each public-API run, the same shape runs once on the engine alone (the scheduler
+ * bench's leased and fenced run, at the same concurrency): this machine's speed swings by 30-50%
+ * within minutes, so what the public API adds above the engine, both measured in the same
+ * rounds, is the figure that tells a change of the code from a change of the machine.
+ *
  * Targets (issue 15): <= 20 us/node on each shape, flat from 1k to 10k nodes; 10,000 nodes
  * in <= 0.2 s including `close()`; <= 80 MB resident after import, <= 200 MB at 10k nodes.
  */
@@ -22,6 +27,7 @@ import path from 'node:path';
 import { Orchestrator } from '../src/index.ts';
 import type { BenchFigure } from './run.ts';
 import { cpuShare } from './support/cpu-share.ts';
+import { type EngineMode, type EngineTiming, engineRun } from './support/engine-run.ts';
 import { type BenchShape, instantWorkflow, publicApiShapes } from './support/shapes.ts';
 
 /**
@@ -38,6 +44,8 @@ const SMALL_PER_ROUND = 3;
  */
 const WARM_UPS = 3;
 const here = path.dirname(new URL(import.meta.url).pathname);
+/** The engine-alone reference: as a run goes (leased, fenced), synchronous=FULL like the public runs. */
+const ENGINE_ALONE: EngineMode = { synchronous: 'full', fenced: true, agentShaped: false, label: 'engine alone' };
 
 interface Timing {
   /** startWorkflow to result, microseconds. */
@@ -164,19 +172,27 @@ export default async function (): Promise<BenchFigure[]> {
       unit: 'us/node',
     });
     for (const shape of shapes) for (let i = 0; i < WARM_UPS; i++) await publicRun(shape, root);
+    for (const shape of shapes) await engineRun(shape, root, ENGINE_ALONE, 64);
     const runs = new Map<BenchShape, Timing[]>(shapes.map((shape) => [shape, []]));
+    const engine = new Map<BenchShape, EngineTiming[]>(shapes.map((shape) => [shape, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const shape of shapes) {
         const times = shape.nodes.length < 10_000 ? SMALL_PER_ROUND : 1;
-        for (let i = 0; i < times; i++) runs.get(shape)?.push(await publicRun(shape, root));
+        for (let i = 0; i < times; i++) {
+          runs.get(shape)?.push(await publicRun(shape, root));
+          engine.get(shape)?.push(await engineRun(shape, root, ENGINE_ALONE, 64));
+        }
       }
     }
     for (const shape of shapes) {
       const n = shape.nodes.length;
       const measured = runs.get(shape) as Timing[];
       const per = (pick: (t: Timing) => number) => median(measured.map(pick)) / n;
+      const engineAlone = median((engine.get(shape) as EngineTiming[]).map((t) => t.wall)) / n;
       figures.push(
         { name: `${shape.name}: startWorkflow to result`, value: per((t) => t.run), unit: 'us/node', target: '<= 20' },
+        { name: `  the engine alone, in the same rounds`, value: engineAlone, unit: 'us/node' },
+        { name: `  what the public API adds to it`, value: per((t) => t.run) - engineAlone, unit: 'us/node' },
         { name: `${shape.name}: including close()`, value: per((t) => t.withClose), unit: 'us/node' },
         { name: `${shape.name}: CPU of this process`, value: per((t) => t.cpu), unit: 'us/node' },
         {

@@ -18,19 +18,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SlotPool } from '../src/agents/index.ts';
-import { EventLog } from '../src/log/index.ts';
-import { openEventStore } from '../src/store/index.ts';
-import {
-  applyEvent,
-  emptySessionState,
-  functionExecutor,
-  type NodeExecutor,
-  planFromCompiled,
-  WorkflowRun,
-} from '../src/workflow/index.ts';
 import type { BenchFigure } from './run.ts';
-import { chain, fan, instantWorkflow, layered, type BenchShape as Shape } from './support/shapes.ts';
+import { type EngineMode, type EngineTiming, engineRun } from './support/engine-run.ts';
+import { chain, fan, layered, type BenchShape as Shape } from './support/shapes.ts';
 
 const RUNS = 5;
 
@@ -54,21 +44,8 @@ function bareExecutor(shape: Shape): number {
   return Number(process.hrtime.bigint() - start) / 1000;
 }
 
-interface Timing {
-  /** Wall time of the run, microseconds. */
-  wall: number;
-  /** CPU time of this process over the run, microseconds. */
-  cpu: number;
-}
-
-interface Mode {
-  readonly synchronous: 'full' | 'normal';
-  /** The session's lease taken and every append fenced with its token, as a real run does. */
-  readonly fenced: boolean;
-  /** Nodes with outside effects: a process slot and an awaited `node.started` each. */
-  readonly agentShaped: boolean;
-  readonly label: string;
-}
+type Timing = EngineTiming;
+type Mode = EngineMode;
 
 const MODES: readonly Mode[] = [
   { synchronous: 'full', fenced: true, agentShaped: false, label: 'engine + SQLite log, leased and fenced (full)' },
@@ -76,54 +53,6 @@ const MODES: readonly Mode[] = [
   { synchronous: 'normal', fenced: true, agentShaped: false, label: 'engine + SQLite log, leased and fenced (normal)' },
   { synchronous: 'full', fenced: true, agentShaped: true, label: 'agent-shaped nodes, leased and fenced (full)' },
 ];
-
-/** Instant nodes that behave like agent nodes towards the engine (slot, awaited start). */
-function agentShaped(): NodeExecutor {
-  return { external: true, slots: new SlotPool(1000), run: async () => ({ ok: true, output: 1 }) };
-}
-
-async function engineRun(shape: Shape, dir: string, mode: Mode): Promise<Timing> {
-  const { synchronous } = mode;
-  const { workflow, functions } = instantWorkflow(shape, 1000);
-  const store = await openEventStore({
-    kind: 'sqlite',
-    path: path.join(dir, `${synchronous}-${shape.nodes.length}-${Math.random()}.db`),
-    synchronous,
-  });
-  const log = new EventLog(store);
-  const sessionId = 'bench';
-  if (mode.fenced) {
-    const owner = { ownerId: 'bench', host: 'bench', pid: process.pid };
-    const { lease } = await store.acquireLease(sessionId, owner, { ttlMs: 10_000 });
-    log.fence(sessionId, lease.token);
-  }
-  const state = emptySessionState(sessionId);
-  for (const event of await log.append(sessionId, [
-    {
-      type: 'workflow.started',
-      data: { workflowId: 'wf', name: 'bench', inputs: {}, definition: workflow.definition },
-    },
-  ]))
-    applyEvent(state, event);
-  const plan = planFromCompiled(workflow, { functions });
-  const start = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
-  const run = new WorkflowRun({
-    log,
-    sessionId,
-    workflowId: 'wf',
-    plan,
-    executors: new Map([['function', mode.agentShaped ? agentShaped() : functionExecutor]]),
-    state,
-    workspace: dir,
-  });
-  const final = await run.run();
-  const wall = Number(process.hrtime.bigint() - start) / 1000;
-  const used = process.cpuUsage(cpu);
-  if (final.status !== 'completed') throw new Error(`bench workflow ended ${final.status}`);
-  await log.close();
-  return { wall, cpu: used.user + used.system };
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
