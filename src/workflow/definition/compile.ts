@@ -1,10 +1,9 @@
 import { rememberJson } from '../../events/index.ts';
 import { type AgentType, toAgentType } from './agent-type.ts';
 import { checkAlerts, checkBudget, compileAlerts, compileBudget } from './alerts.ts';
-import { checkWorkflow, type NodeArtifacts } from './checks.ts';
+import { type CheckedWorkflow, checkWorkflow, type NodeArtifacts } from './checks.ts';
 import type { CompiledCompensation, CompiledGroup, CompiledInput, CompiledNode, CompiledWorkflow } from './compiled.ts';
 import { durationToMs } from './duration.ts';
-import { topologicalOrder } from './graph.ts';
 import { type DefinitionProblem, definitionError, formatPath, issuesToProblems, type RawProblem } from './problems.ts';
 import { compileRetryPolicy, DEFAULT_RETRY_POLICY } from './retry.ts';
 import {
@@ -51,7 +50,7 @@ export function compileWorkflow(value: unknown, options: CompileOptions = {}, lo
   if (problems.length > 0 || !parsed.success) {
     throw definitionError('WORKFLOW_INVALID', 'Workflow', file, locateAll(file, problems, locate));
   }
-  const compiled = build(ownedCopy(parsed.data, value), checked.artifacts, file, external);
+  const compiled = build(ownedCopy(parsed.data, value), checked, file, external);
   // Serialized once, while not frozen yet (twice as fast): every run records this text.
   rememberJson(compiled.definition, JSON.stringify(compiled.definition));
   return deepFreeze(compiled);
@@ -110,7 +109,7 @@ function record<T>(): Record<string, T> {
 
 function build(
   d: ParsedWorkflow,
-  artifacts: readonly NodeArtifacts[],
+  { artifacts, order }: CheckedWorkflow,
   file: string,
   external: Readonly<Record<string, AgentType>>,
 ): CompiledWorkflow {
@@ -178,7 +177,6 @@ function build(
     nodes[n.id] = node;
   });
 
-  const graph = d.nodes.map((n) => ({ id: n.id, dependsOn: n.dependsOn ?? [] }));
   // `d` is already a private copy, so the compiled form and the kept definition may share it.
   const definition: WorkflowDefinition = d;
   return {
@@ -206,8 +204,9 @@ function build(
     nodeIds: d.nodes.map((n) => n.id),
     dependencies,
     dependents,
-    topologicalOrder: topologicalOrder(graph).order,
-    roots: graph.filter((n) => n.dependsOn.length === 0).map((n) => n.id),
+    // The checks ordered the same graph: nothing they found, so the file's dependencies as parsed.
+    topologicalOrder: order,
+    roots: d.nodes.filter((n) => (n.dependsOn ?? []).length === 0).map((n) => n.id),
     definition,
   };
 }

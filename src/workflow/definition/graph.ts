@@ -112,10 +112,13 @@ class MinHeap {
 /**
  * Finds dependency cycles: each in run order (`['a', 'b', 'c']` reads a -> b -> c -> a, where
  * b depends on a), starting at the node listed first. At least one cycle is returned for
- * every group of nodes that cannot be ordered; self-dependencies are one-node cycles.
+ * every group of nodes that cannot be ordered; self-dependencies are one-node cycles. A caller
+ * that has ordered `nodes` already passes that result instead of having it made again.
  */
-export function findCycles(nodes: readonly GraphNode[]): string[][] {
-  const { blocked } = topologicalOrder(nodes);
+export function findCycles(nodes: readonly GraphNode[], { blocked } = topologicalOrder(nodes)): string[][] {
+  // An acyclic graph (nearly every one): no lookups built for it (two maps of 10,000 entries
+  // were most of this function's time on a 10,000-node workflow).
+  if (blocked.length === 0) return [];
   const blockedSet = new Set(blocked);
   const byId = new Map(nodes.map((node) => [node.id, node]));
   const position = new Map(nodes.map((node, i) => [node.id, i]));
