@@ -63,26 +63,29 @@ export function compileWorkflow(value: unknown, options: CompileOptions = {}, lo
  * caller's; those alone are copied, so freezing the compiled workflow never freezes the
  * caller's objects and a later change of theirs never reaches it. A copy of the whole (it was
  * a `structuredClone`) took ~25 ms for 10,000 nodes and kept a second copy of every string.
+ *
+ * The schema transforms nothing, so a value it handed over sits at the same place in its
+ * output as in the input: the two are walked side by side, and a child of the output that is
+ * the very object at the same key of the input is the caller's. (A set of every object of the
+ * input, looked up instead: 9.3 against 5.8 ms for 10,000 nodes.)
  */
 function ownedCopy<T>(parsed: T, given: unknown): T {
-  const theirs = new Set<object>();
-  const stack: unknown[] = [given];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (typeof item !== 'object' || item === null || theirs.has(item)) continue;
-    theirs.add(item);
-    if (Array.isArray(item)) for (let i = 0; i < item.length; i++) stack.push(item[i]);
-    else for (const key in item) stack.push((item as Record<string, unknown>)[key]);
-  }
-  // What zod made is a tree of new objects; each value of the caller's in it is replaced by a copy.
-  const walk: Array<Record<string, unknown> | unknown[]> = [parsed as Record<string, unknown>];
-  while (walk.length > 0) {
-    const item = walk.pop() as Record<string, unknown>;
+  const made: Array<Record<string, unknown>> = [parsed as Record<string, unknown>];
+  const theirs: unknown[] = [given];
+  while (made.length > 0) {
+    const item = made.pop() as Record<string, unknown>;
+    const counterpart = theirs.pop();
+    const source =
+      typeof counterpart === 'object' && counterpart !== null ? (counterpart as Record<string, unknown>) : undefined;
     for (const key in item) {
       const child = item[key];
       if (typeof child !== 'object' || child === null) continue;
-      if (theirs.has(child)) item[key] = structuredClone(child);
-      else walk.push(child as Record<string, unknown>);
+      const same = source === undefined || !Object.hasOwn(source, key) ? undefined : source[key];
+      if (child === same) item[key] = structuredClone(child);
+      else {
+        made.push(child as Record<string, unknown>);
+        theirs.push(same);
+      }
     }
   }
   return parsed;
