@@ -23,6 +23,7 @@ import {
 import { didYouMean, formatPath, issuesToProblems, type PathSegment, type RawProblem } from './problems.ts';
 import type { NameSet, OutputShape } from './references.ts';
 import { BUILT_IN_NODE_KINDS, nodeSchema, type ParsedWorkflow } from './schema.ts';
+import { parseTemplate } from './template.ts';
 
 /** What a running plan knows of one of its nodes: enough to check additions against it. */
 export interface NodeFacts {
@@ -144,6 +145,7 @@ export function extendWorkflow(
     inputs: new Map(Object.values(compiled.inputs).map((input) => [input.name, input.type as string])),
     isolatedAgent,
     graph,
+    parseTemplate,
   };
   const artifacts: NodeArtifacts[] = raw.map((node, i) => {
     const id = node?.id;

@@ -10,7 +10,7 @@ import { NAME_PATTERN } from './names.ts';
 import { describeValue, didYouMean, type PathSegment } from './problems.ts';
 import { checkReference, type NameSet, type OutputShape, type ReferenceScope } from './references.ts';
 import { WORKFLOW_DEFAULTS } from './schema.ts';
-import { type CompiledTemplate, parseTemplate } from './template.ts';
+import type { CompiledTemplate, parseTemplate } from './template.ts';
 
 /** Parsed templates and condition of one node. */
 export interface NodeArtifacts {
@@ -45,6 +45,8 @@ export interface NodeScope {
   /** Whether an agent type works in its own worktree (`workingDirectory: isolated`). */
   isolatedAgent(name: string | undefined): boolean;
   readonly graph: GraphLookup;
+  /** `parseTemplate`, or a memo of it: a compiled template is frozen, so nodes may share one. */
+  parseTemplate(source: string): ReturnType<typeof parseTemplate>;
 }
 
 type Rec = Record<string, unknown>;
@@ -202,7 +204,7 @@ export function checkNode(
     scopeFor: () => ReferenceScope,
   ): CompiledTemplate | undefined => {
     if (typeof source !== 'string') return undefined;
-    const parsed = parseTemplate(source);
+    const parsed = scope.parseTemplate(source);
     for (const error of parsed.errors) push(path, error.message, error.offset);
     const refScope = parsed.template.references.length > 0 ? scopeFor() : undefined;
     for (const ref of parsed.template.references) {
