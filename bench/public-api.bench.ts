@@ -193,6 +193,7 @@ export default async function (): Promise<BenchFigure[]> {
         { name: `${shape.name}: startWorkflow to result`, value: per((t) => t.run), unit: 'us/node', target: '<= 20' },
         { name: `  the engine alone, in the same rounds`, value: engineAlone, unit: 'us/node' },
         { name: `  what the public API adds to it`, value: per((t) => t.run) - engineAlone, unit: 'us/node' },
+        { name: `  the public API over the engine alone`, value: per((t) => t.run) / engineAlone, unit: 'x' },
         { name: `${shape.name}: including close()`, value: per((t) => t.withClose), unit: 'us/node' },
         { name: `${shape.name}: CPU of this process`, value: per((t) => t.cpu), unit: 'us/node' },
         {
