@@ -67,6 +67,8 @@ export interface CheckedWorkflow {
    * with no problem found, that is the compiled workflow's graph.
    */
   readonly order: string[];
+  /** Each node id's position in the list (its first, where an id repeats, which is a problem). */
+  readonly positions: ReadonlyMap<string, number>;
 }
 
 /** Runs every cross-field check; returns the problems and the parsed templates and conditions. */
@@ -202,5 +204,5 @@ export function checkWorkflow(raw: unknown, context: CheckContext): CheckedWorkf
     if (!node || id === undefined) return {};
     return checkNode(node, id, (...rest) => ['nodes', i, ...rest], push, scope);
   });
-  return { problems, artifacts, order: ordered.order };
+  return { problems, artifacts, order: ordered.order, positions: firstIndex };
 }

@@ -114,7 +114,7 @@ function record<T>(): Record<string, T> {
 
 function build(
   d: ParsedWorkflow,
-  { artifacts, order }: CheckedWorkflow,
+  { artifacts, order, positions: position }: CheckedWorkflow,
   file: string,
   external: Readonly<Record<string, AgentType>>,
 ): CompiledWorkflow {
@@ -145,10 +145,9 @@ function build(
 
   // Each list made at its size (counted first): grown by `push`, a list of one to three ids
   // took room for seventeen, 1.8 MB for 10,000 nodes. Counted by position, not in records keyed
-  // by id (two more dictionaries of every id, for a 10,000-node workflow).
+  // by id (two more dictionaries of every id, for a 10,000-node workflow); the positions are
+  // the checks' (no problem found, so every id is listed once).
   const count = d.nodes.length;
-  const position = new Map<string, number>();
-  for (let i = 0; i < count; i++) position.set((d.nodes[i] as ParsedNode).id, i);
   const sizes = new Int32Array(count);
   for (const node of d.nodes) {
     for (const dep of node.dependsOn ?? []) {
