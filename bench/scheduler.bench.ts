@@ -44,10 +44,7 @@ function bareExecutor(shape: Shape): number {
   return Number(process.hrtime.bigint() - start) / 1000;
 }
 
-type Timing = EngineTiming;
-type Mode = EngineMode;
-
-const MODES: readonly Mode[] = [
+const MODES: readonly EngineMode[] = [
   { synchronous: 'full', fenced: true, agentShaped: false, label: 'engine + SQLite log, leased and fenced (full)' },
   { synchronous: 'full', fenced: false, agentShaped: false, label: 'engine + SQLite log, no lease (full)' },
   { synchronous: 'normal', fenced: true, agentShaped: false, label: 'engine + SQLite log, leased and fenced (normal)' },
@@ -70,14 +67,14 @@ export default async function (): Promise<BenchFigure[]> {
       // (the engine's code was not optimized yet).
       for (const mode of MODES) await engineRun(shape, dir, mode);
       const bare = Math.min(bareExecutor(shape), bareExecutor(shape), bareExecutor(shape));
-      const timings = MODES.map(() => [] as Timing[]);
+      const timings = MODES.map(() => [] as EngineTiming[]);
       for (let i = 0; i < RUNS; i++) {
         for (const [m, mode] of MODES.entries()) timings[m]?.push(await engineRun(shape, dir, mode));
       }
       const wide = shape.nodes.length > 1000 || !shape.name.startsWith('chain');
       figures.push({ name: `${shape.name}: bare dependency counting`, value: bare / n, unit: 'us/node' });
       for (const [m, mode] of MODES.entries()) {
-        const runs = timings[m] as Timing[];
+        const runs = timings[m] as EngineTiming[];
         figures.push(
           {
             name: `${shape.name}: ${mode.label}`,
@@ -94,7 +91,7 @@ export default async function (): Promise<BenchFigure[]> {
           },
         );
       }
-      const fullWall = median((timings[0] as Timing[]).map((t) => t.wall));
+      const fullWall = median((timings[0] as EngineTiming[]).map((t) => t.wall));
       if (n >= 10_000)
         figures.push({ name: `${shape.name}: whole run (full)`, value: fullWall / 1000, unit: 'ms', target: '< 1000' });
     }
